@@ -1,0 +1,33 @@
+import type { FileRecord } from './schemas/file-record.js';
+import type { Project, Ticket } from './schemas/project.js';
+import type { RoomEvent, RoomEventType } from './schemas/room-event.js';
+import type { Room } from './schemas/room.js';
+import type { User } from './schemas/user.js';
+
+/** Events that are not tied to one room's sequence. */
+export type GlobalEvent =
+  | { type: 'user.created'; payload: { user: User } }
+  | { type: 'user.updated'; payload: { user: User } }
+  | { type: 'room.created'; payload: { room: Room; memberIds: string[] } }
+  | { type: 'read.updated'; payload: { roomId: string; userId: string; lastReadMessageId: string | null } }
+  | { type: 'project.created'; payload: { project: Project } }
+  | { type: 'project.updated'; payload: { project: Project } }
+  | { type: 'ticket.created'; payload: { ticket: Ticket } }
+  | { type: 'ticket.updated'; payload: { ticket: Ticket } }
+  | { type: 'file.created'; payload: { file: FileRecord } }
+  | { type: 'file.deleted'; payload: { file: FileRecord } };
+
+/** Everything the engine announces, on its emitter and on the bus. */
+export type ChatEvent = RoomEvent | GlobalEvent;
+export type ChatEventType = ChatEvent['type'];
+
+/** Listener signatures for the engine's eventemitter3 emitter: `engine.events.on('message.created', e => …)`. */
+export type ChatEventListeners = {
+  [K in ChatEventType]: (event: Extract<ChatEvent, { type: K }>) => void;
+};
+
+export function isRoomEvent(event: ChatEvent): event is RoomEvent {
+  return 'seq' in event;
+}
+
+export type { RoomEventType };

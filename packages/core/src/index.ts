@@ -1,0 +1,40 @@
+export { InProcessBus } from './bus/in-process-bus.js';
+export type { ChatEvent, ChatEventListeners, ChatEventType, GlobalEvent } from './events.js';
+export { isRoomEvent } from './events.js';
+export {
+  ConflictError,
+  type FieldIssue,
+  ForbiddenError,
+  KaiwaError,
+  type KaiwaErrorCode,
+  NotFoundError,
+  ValidationError,
+} from './errors.js';
+export { createId, ULID_PATTERN } from './ids.js';
+export { type ParsedMentions, parseMentions } from './mentions.js';
+export type { Bus } from './ports/bus.js';
+export type {
+  ChatStore,
+  FileRecordRepository,
+  MembershipRepository,
+  MessagePageQuery,
+  MessageRepository,
+  MessageSearchQuery,
+  ProjectRepository,
+  ReactionRepository,
+  RoomEventRepository,
+  RoomRepository,
+  StoreDialect,
+  StoredMessage,
+  StoreRepositories,
+  TicketRepository,
+  UserRepository,
+} from './ports/chat-store.js';
+export * from './schemas/common.js';
+export * from './schemas/file-record.js';
+export * from './schemas/message.js';
+export * from './schemas/project.js';
+export * from './schemas/room.js';
+export * from './schemas/room-event.js';
+export * from './schemas/user.js';
+export { MAX_TERM_LENGTH, type SearchTermGroup, searchDocument, searchTerms } from './search-text.js';

@@ -1,0 +1,192 @@
+import type { FileRecord } from '../schemas/file-record.js';
+import type { Attachment, Mentions, Message } from '../schemas/message.js';
+import type { Project, ProjectStatus, Ticket, TicketPriority, TicketStatus } from '../schemas/project.js';
+import type { RoomEvent } from '../schemas/room-event.js';
+import type { Membership, Room } from '../schemas/room.js';
+import type { User, UserRole } from '../schemas/user.js';
+
+/*
+ * Storage ports. The engine validates input and checks permissions; repositories only read and write.
+ * A repository method that violates a uniqueness rule throws ConflictError (naming the field); one that
+ * targets a missing row is a no-op unless its doc says otherwise. Lists are keyset-paginated by id (ULIDs)
+ * and come back in ascending id order unless stated.
+ */
+
+export interface UserRepository {
+  /** @throws ConflictError with field `username` when the name is taken. */
+  insert(user: User): Promise<void>;
+  findById(id: string): Promise<User | undefined>;
+  findByUsername(username: string): Promise<User | undefined>;
+  /** Users whose username is in the list; unknown names are left out. */
+  findByUsernames(usernames: string[]): Promise<User[]>;
+  findByIds(ids: string[]): Promise<User[]>;
+  list(query: { role?: UserRole; after?: string; limit: number }): Promise<User[]>;
+  count(): Promise<number>;
+  update(id: string, patch: Partial<Pick<User, 'displayName' | 'role' | 'forcePasswordChange' | 'updatedAt'>>): Promise<void>;
+}
+
+export interface RoomRepository {
+  /**
+   * @param directKey for direct rooms: the two user ids sorted and joined with `:`; unique.
+   * @throws ConflictError with field `name` (channel or group name taken) or `directKey`.
+   */
+  insert(room: Room, directKey?: string): Promise<void>;
+  findById(id: string): Promise<Room | undefined>;
+  findByName(name: string): Promise<Room | undefined>;
+  findDirect(directKey: string): Promise<Room | undefined>;
+  /** Public channels, for browsing and joining. */
+  listChannels(query: { after?: string; limit: number; includeArchived?: boolean }): Promise<Room[]>;
+  /** @throws ConflictError with field `name` when renaming onto a taken name. */
+  update(id: string, patch: Partial<Pick<Room, 'name' | 'topic' | 'archived' | 'updatedAt'>>): Promise<void>;
+  /**
+   * Adds one to the room's `lastSeq` and returns the new value. Call inside a transaction: the row stays
+   * locked until commit, so sequence numbers are gap-free and in commit order.
+   */
+  nextSeq(roomId: string): Promise<number>;
+}
+
+export interface MembershipRepository {
+  /** @throws ConflictError with field `userId` when already a member. */
+  insert(membership: Membership): Promise<void>;
+  find(roomId: string, userId: string): Promise<Membership | undefined>;
+  listByRoom(roomId: string, query: { after?: string; limit: number }): Promise<Membership[]>;
+  /** The rooms a user belongs to, with the membership, in room id order. */
+  listByUser(userId: string): Promise<{ room: Room; membership: Membership }[]>;
+  update(roomId: string, userId: string, patch: Partial<Pick<Membership, 'role' | 'lastReadMessageId' | 'muted'>>): Promise<void>;
+  delete(roomId: string, userId: string): Promise<void>;
+  countByRoom(roomId: string): Promise<number>;
+}
+
+/** What the store keeps of a message; reactions are stored apart and joined in on read. */
+export type StoredMessage = Omit<Message, 'reactions'>;
+
+export interface MessagePageQuery {
+  roomId: string;
+  /** Replies of this thread; absent: the room timeline (messages without a thread root). */
+  threadRootId?: string;
+  /** Exclusive cursors; at most one is set. */
+  before?: string;
+  after?: string;
+  /** The store returns up to `limit` rows; ask for one more than you show to learn whether more exist. */
+  limit: number;
+}
+
+export interface MessageSearchQuery {
+  /** The reader: only messages in rooms they belong to, and public channels when `includeChannels`. */
+  readerId: string;
+  includeChannels: boolean;
+  roomId?: string;
+  /** The user's words; the store tokenises them with `searchTerms` from core. */
+  text: string;
+  before?: string;
+  limit: number;
+}
+
+export interface MessageRepository {
+  /**
+   * Inserts unless the author already has a message with this clientMessageId.
+   * @returns 'duplicate' (and writes nothing) when `(authorId, clientMessageId)` exists.
+   */
+  insert(message: StoredMessage): Promise<'inserted' | 'duplicate'>;
+  findById(id: string): Promise<Message | undefined>;
+  findByClientMessageId(authorId: string, clientMessageId: string): Promise<Message | undefined>;
+  findByIds(ids: string[]): Promise<Message[]>;
+  /** Newest first when `before` or no cursor is given; oldest first for `after`. Deleted messages included. */
+  page(query: MessagePageQuery): Promise<Message[]>;
+  update(
+    id: string,
+    patch: Partial<Pick<StoredMessage, 'text' | 'mentions' | 'attachments' | 'metadata' | 'editedAt' | 'deletedAt'>>,
+  ): Promise<void>;
+  /** Counts one more reply on a thread root. */
+  recordReply(rootId: string, at: string): Promise<void>;
+  /** Newest first; deleted messages never match. */
+  search(query: MessageSearchQuery): Promise<Message[]>;
+  /** Live timeline messages in the room newer than `afterId` (all when null) not written by `excludeAuthorId`. */
+  countUnread(roomId: string, afterId: string | null, excludeAuthorId: string): Promise<number>;
+}
+
+export interface ReactionRepository {
+  /** @returns false when this user already reacted with this emoji (nothing written). */
+  add(reaction: { messageId: string; userId: string; emoji: string; createdAt: string }): Promise<boolean>;
+  /** @returns false when there was no such reaction. */
+  remove(reaction: { messageId: string; userId: string; emoji: string }): Promise<boolean>;
+}
+
+export interface RoomEventRepository {
+  append(event: RoomEvent): Promise<void>;
+  /** Events with `seq > afterSeq`, in sequence order, at most `limit`. */
+  listSince(roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]>;
+}
+
+export interface ProjectRepository {
+  insert(project: Project): Promise<void>;
+  findById(id: string): Promise<Project | undefined>;
+  list(query: { status?: ProjectStatus; ownerId?: string; after?: string; limit: number }): Promise<Project[]>;
+  update(id: string, patch: Partial<Omit<Project, 'id' | 'createdAt'>>): Promise<void>;
+}
+
+export interface TicketRepository {
+  insert(ticket: Ticket): Promise<void>;
+  findById(id: string): Promise<Ticket | undefined>;
+  list(query: {
+    projectId?: string;
+    status?: TicketStatus;
+    priority?: TicketPriority;
+    assigneeId?: string;
+    dueBefore?: string;
+    after?: string;
+    limit: number;
+  }): Promise<Ticket[]>;
+  update(id: string, patch: Partial<Omit<Ticket, 'id' | 'projectId' | 'reporterId' | 'createdAt'>>): Promise<void>;
+}
+
+export interface FileRecordRepository {
+  insert(file: FileRecord): Promise<void>;
+  findById(id: string): Promise<FileRecord | undefined>;
+  findByIds(ids: string[]): Promise<FileRecord[]>;
+  /** `mimeType` is exact (`image/png`) or a prefix wildcard (`image/*`). */
+  list(query: {
+    roomId?: string;
+    projectId?: string;
+    ticketId?: string;
+    mimeType?: string;
+    after?: string;
+    limit: number;
+  }): Promise<FileRecord[]>;
+  delete(id: string): Promise<void>;
+}
+
+/** Every repository, bound to one connection or one transaction. */
+export interface StoreRepositories {
+  users: UserRepository;
+  rooms: RoomRepository;
+  memberships: MembershipRepository;
+  messages: MessageRepository;
+  reactions: ReactionRepository;
+  roomEvents: RoomEventRepository;
+  projects: ProjectRepository;
+  tickets: TicketRepository;
+  files: FileRecordRepository;
+}
+
+export type StoreDialect = 'sqlite' | 'postgres' | 'mysql';
+
+/**
+ * The storage port. Implementations: `@kaiwa/store-kysely` (SQLite, PostgreSQL, MariaDB/MySQL).
+ *
+ * @example
+ * const store = createSqliteStore({ filename: ':memory:' });
+ * await store.migrate();
+ * await store.transaction(async (tx) => { await tx.users.insert(user); });
+ */
+export interface ChatStore extends StoreRepositories {
+  readonly dialect: StoreDialect;
+  /** Runs `work` in one transaction: it commits when `work` resolves and rolls back when it throws. */
+  transaction<T>(work: (tx: StoreRepositories) => Promise<T>): Promise<T>;
+  /** Brings the schema to the newest version; running it again is a no-op. */
+  migrate(): Promise<{ applied: string[] }>;
+  /** Closes connections; the store is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+export type { Attachment, Mentions };

@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+// Tests import every @kaiwa package from source, so they run without a build.
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@kaiwa\/core\/testing$/, replacement: source('./packages/core/src/testing/index.ts') },
+      { find: /^@kaiwa\/core$/, replacement: source('./packages/core/src/index.ts') },
+      { find: /^@kaiwa\/store-kysely$/, replacement: source('./packages/adapters/store-kysely/src/index.ts') },
+    ],
+  },
+  test: {
+    include: ['packages/**/src/**/*.test.ts', 'examples/**/*.test.ts', 'bench/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});

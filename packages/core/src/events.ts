@@ -1,7 +1,7 @@
 import type { FileRecord } from './schemas/file-record.js';
 import type { Project, Ticket } from './schemas/project.js';
-import type { RoomEvent, RoomEventType } from './schemas/room-event.js';
 import type { Room } from './schemas/room.js';
+import type { RoomEvent, RoomEventType } from './schemas/room-event.js';
 import type { User } from './schemas/user.js';
 
 /** Events that are not tied to one room's sequence. */

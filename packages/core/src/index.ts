@@ -1,6 +1,5 @@
 export { InProcessBus } from './bus/in-process-bus.js';
-export type { ChatEvent, ChatEventListeners, ChatEventType, GlobalEvent } from './events.js';
-export { isRoomEvent } from './events.js';
+export { ChatEngine, type ChatEngineConfig } from './engine/chat-engine.js';
 export {
   ConflictError,
   type FieldIssue,
@@ -10,6 +9,8 @@ export {
   NotFoundError,
   ValidationError,
 } from './errors.js';
+export type { ChatEvent, ChatEventListeners, ChatEventType, GlobalEvent } from './events.js';
+export { isRoomEvent } from './events.js';
 export { createId, ULID_PATTERN } from './ids.js';
 export { type ParsedMentions, parseMentions } from './mentions.js';
 export type { Bus } from './ports/bus.js';
@@ -38,3 +39,4 @@ export * from './schemas/room.js';
 export * from './schemas/room-event.js';
 export * from './schemas/user.js';
 export { MAX_TERM_LENGTH, type SearchTermGroup, searchDocument, searchTerms } from './search-text.js';
+export { parseInput } from './validate.js';

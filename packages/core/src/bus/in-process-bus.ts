@@ -11,7 +11,8 @@ export class InProcessBus implements Bus {
 
   constructor(options: { onListenerError?: (error: unknown, event: ChatEvent) => void } = {}) {
     this.#onListenerError =
-      options.onListenerError ?? ((error, event) => console.error(`kaiwa: bus listener failed on ${event.type}`, error));
+      options.onListenerError ??
+      ((error, event) => console.error(`kaiwa: bus listener failed on ${event.type}`, error));
   }
 
   async publish(event: ChatEvent): Promise<void> {

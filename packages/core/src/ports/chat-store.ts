@@ -1,8 +1,8 @@
 import type { FileRecord } from '../schemas/file-record.js';
 import type { Attachment, Mentions, Message } from '../schemas/message.js';
 import type { Project, ProjectStatus, Ticket, TicketPriority, TicketStatus } from '../schemas/project.js';
-import type { RoomEvent } from '../schemas/room-event.js';
 import type { Membership, Room } from '../schemas/room.js';
+import type { RoomEvent } from '../schemas/room-event.js';
 import type { User, UserRole } from '../schemas/user.js';
 
 /*
@@ -22,7 +22,10 @@ export interface UserRepository {
   findByIds(ids: string[]): Promise<User[]>;
   list(query: { role?: UserRole; after?: string; limit: number }): Promise<User[]>;
   count(): Promise<number>;
-  update(id: string, patch: Partial<Pick<User, 'displayName' | 'role' | 'forcePasswordChange' | 'updatedAt'>>): Promise<void>;
+  update(
+    id: string,
+    patch: Partial<Pick<User, 'displayName' | 'role' | 'forcePasswordChange' | 'updatedAt'>>,
+  ): Promise<void>;
 }
 
 export interface RoomRepository {
@@ -52,7 +55,11 @@ export interface MembershipRepository {
   listByRoom(roomId: string, query: { after?: string; limit: number }): Promise<Membership[]>;
   /** The rooms a user belongs to, with the membership, in room id order. */
   listByUser(userId: string): Promise<{ room: Room; membership: Membership }[]>;
-  update(roomId: string, userId: string, patch: Partial<Pick<Membership, 'role' | 'lastReadMessageId' | 'muted'>>): Promise<void>;
+  update(
+    roomId: string,
+    userId: string,
+    patch: Partial<Pick<Membership, 'role' | 'lastReadMessageId' | 'muted'>>,
+  ): Promise<void>;
   delete(roomId: string, userId: string): Promise<void>;
   countByRoom(roomId: string): Promise<number>;
 }
@@ -95,7 +102,9 @@ export interface MessageRepository {
   page(query: MessagePageQuery): Promise<Message[]>;
   update(
     id: string,
-    patch: Partial<Pick<StoredMessage, 'text' | 'mentions' | 'attachments' | 'metadata' | 'editedAt' | 'deletedAt'>>,
+    patch: Partial<
+      Pick<StoredMessage, 'text' | 'mentions' | 'attachments' | 'metadata' | 'editedAt' | 'deletedAt'>
+    >,
   ): Promise<void>;
   /** Counts one more reply on a thread root. */
   recordReply(rootId: string, at: string): Promise<void>;
@@ -121,7 +130,12 @@ export interface RoomEventRepository {
 export interface ProjectRepository {
   insert(project: Project): Promise<void>;
   findById(id: string): Promise<Project | undefined>;
-  list(query: { status?: ProjectStatus; ownerId?: string; after?: string; limit: number }): Promise<Project[]>;
+  list(query: {
+    status?: ProjectStatus;
+    ownerId?: string;
+    after?: string;
+    limit: number;
+  }): Promise<Project[]>;
   update(id: string, patch: Partial<Omit<Project, 'id' | 'createdAt'>>): Promise<void>;
 }
 
@@ -137,7 +151,10 @@ export interface TicketRepository {
     after?: string;
     limit: number;
   }): Promise<Ticket[]>;
-  update(id: string, patch: Partial<Omit<Ticket, 'id' | 'projectId' | 'reporterId' | 'createdAt'>>): Promise<void>;
+  update(
+    id: string,
+    patch: Partial<Omit<Ticket, 'id' | 'projectId' | 'reporterId' | 'createdAt'>>,
+  ): Promise<void>;
 }
 
 export interface FileRecordRepository {

@@ -14,7 +14,14 @@ type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 export type JsonValue = Json;
 
 export const JsonValueSchema: z.ZodType<Json> = z.lazy(() =>
-  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonValueSchema), z.record(z.string(), JsonValueSchema)]),
+  z.union([
+    z.string(),
+    z.number(),
+    z.boolean(),
+    z.null(),
+    z.array(JsonValueSchema),
+    z.record(z.string(), JsonValueSchema),
+  ]),
 );
 
 /** Free-form key/value data attached by apps and bots; kept under 16 KiB of JSON. */

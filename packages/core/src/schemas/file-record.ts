@@ -6,7 +6,7 @@ export const FileNameSchema = z
   .string()
   .min(1)
   .max(255)
-  .refine((name) => !/[/\\\u0000-\u001f\u007f]/.test(name) && name !== '.' && name !== '..', {
+  .refine((name) => !/[/\\\p{Cc}]/u.test(name) && name !== '.' && name !== '..', {
     message: 'must not contain path separators or control characters',
   });
 

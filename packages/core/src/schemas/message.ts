@@ -35,7 +35,10 @@ export const EmojiSchema = z
   .refine(
     (value) =>
       /^:[a-z0-9_+-]{1,62}:$/.test(value) ||
-      ([...value].length <= 16 && /^[\p{Extended_Pictographic}\p{Regional_Indicator}\p{Emoji_Component}\u200d\ufe0f]+$/u.test(value) &&
+      ([...value].length <= 16 &&
+        /^(?:\p{Extended_Pictographic}|\p{Regional_Indicator}|\p{Emoji_Component}|\ufe0f|\u200d)+$/u.test(
+          value,
+        ) &&
         /[\p{Extended_Pictographic}\p{Regional_Indicator}]/u.test(value)),
     { message: 'must be a :shortcode: or a single emoji' },
   );

@@ -27,7 +27,13 @@ export type RoomEventPayloads = { [K in RoomEventType]: z.infer<(typeof RoomEven
  * exactly what it missed.
  */
 export type RoomEvent = {
-  [K in RoomEventType]: { roomId: string; seq: number; type: K; payload: RoomEventPayloads[K]; createdAt: string };
+  [K in RoomEventType]: {
+    roomId: string;
+    seq: number;
+    type: K;
+    payload: RoomEventPayloads[K];
+    createdAt: string;
+  };
 }[RoomEventType];
 
 export const RoomEventSchema = z.object({

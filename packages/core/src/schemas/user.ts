@@ -10,7 +10,10 @@ export const UsernameSchema = z
   .string()
   .min(2)
   .max(32)
-  .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'must be lower-case letters, digits, "_", "." or "-", starting with a letter or digit');
+  .regex(
+    /^[a-z0-9][a-z0-9_.-]*$/,
+    'must be lower-case letters, digits, "_", "." or "-", starting with a letter or digit',
+  );
 
 export const DisplayNameSchema = z.string().trim().min(1).max(64);
 

@@ -1,0 +1,979 @@
+import { EventEmitter } from 'eventemitter3';
+import { InProcessBus } from '../bus/in-process-bus.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import type { ChatEvent, ChatEventListeners } from '../events.js';
+import { createId } from '../ids.js';
+import { parseMentions } from '../mentions.js';
+import type { Bus } from '../ports/bus.js';
+import type { ChatStore, StoredMessage, StoreRepositories } from '../ports/chat-store.js';
+import { IdSchema, PageOptionsSchema } from '../schemas/common.js';
+import {
+  type CreateFileRecordInput,
+  CreateFileRecordInputSchema,
+  type FileQuery,
+  FileQuerySchema,
+  type FileRecord,
+} from '../schemas/file-record.js';
+import {
+  type Attachment,
+  type EditMessageInput,
+  EditMessageInputSchema,
+  EmojiSchema,
+  type HistoryQuery,
+  HistoryQuerySchema,
+  type Mentions,
+  type Message,
+  type MessagePage,
+  type SearchQuery,
+  SearchQuerySchema,
+  type SendMessageInput,
+  SendMessageInputSchema,
+} from '../schemas/message.js';
+import {
+  type CreateProjectInput,
+  CreateProjectInputSchema,
+  type CreateTicketInput,
+  CreateTicketInputSchema,
+  type Project,
+  type ProjectQuery,
+  ProjectQuerySchema,
+  type Ticket,
+  type TicketQuery,
+  TicketQuerySchema,
+  type UpdateProjectInput,
+  UpdateProjectInputSchema,
+  type UpdateTicketInput,
+  UpdateTicketInputSchema,
+} from '../schemas/project.js';
+import {
+  type CreateRoomInput,
+  CreateRoomInputSchema,
+  type MemberRole,
+  MemberRoleSchema,
+  type Membership,
+  type Room,
+  type RoomSummary,
+  type UpdateRoomInput,
+  UpdateRoomInputSchema,
+} from '../schemas/room.js';
+import type { RoomEvent, RoomEventPayloads, RoomEventType } from '../schemas/room-event.js';
+import {
+  type CreateUserInput,
+  CreateUserInputSchema,
+  type UpdateUserInput,
+  UpdateUserInputSchema,
+  type User,
+  type UserRole,
+  UserRoleSchema,
+} from '../schemas/user.js';
+import { parseInput } from '../validate.js';
+import {
+  canCreateRoom,
+  canInvite,
+  canJoinRoom,
+  canManageRoom,
+  canModerateRoom,
+  canReadRoom,
+  canReadWork,
+  isStaff,
+} from './permissions.js';
+
+export interface ChatEngineConfig {
+  /** Where everything is kept. The engine never closes it: whoever opened it does. */
+  store: ChatStore;
+  /** Carries events between instances; defaults to an {@link InProcessBus}. */
+  bus?: Bus;
+  /** Source of the current time; tests pass a fixed clock. */
+  clock?: () => Date;
+  /** Called when an event could not be published after its change was committed. */
+  onPublishError?: (error: unknown, event: ChatEvent) => void;
+}
+
+/** Thrown inside a send transaction to roll it back when the clientMessageId turned out to be taken. */
+const duplicateSend = Symbol('duplicate send');
+
+/**
+ * The chat engine: every chat operation with its validation and permission checks, on top of a
+ * {@link ChatStore}. Each call takes the acting user's id first, checks before it writes, writes in one
+ * transaction, and announces the change on the bus after the commit. It knows nothing of HTTP.
+ *
+ * @example
+ * const engine = new ChatEngine({ store });
+ * const alice = await engine.createUser({ username: 'alice' });
+ * const room = await engine.createRoom(alice.id, { kind: 'channel', name: 'general' });
+ * engine.events.on('message.created', (event) => console.log(event.payload.message.text));
+ * await engine.sendMessage(alice.id, { roomId: room.id, text: 'こんにちは' });
+ */
+export class ChatEngine {
+  /** Every event from every instance on the bus, this one's included. */
+  readonly events = new EventEmitter<ChatEventListeners>();
+  readonly store: ChatStore;
+  readonly bus: Bus;
+  readonly #clock: () => Date;
+  readonly #onPublishError: (error: unknown, event: ChatEvent) => void;
+  readonly #unsubscribe: () => void;
+
+  constructor(config: ChatEngineConfig) {
+    this.store = config.store;
+    this.bus = config.bus ?? new InProcessBus();
+    this.#clock = config.clock ?? (() => new Date());
+    this.#onPublishError =
+      config.onPublishError ??
+      ((error, event) => console.error(`kaiwa: could not publish ${event.type}; it is stored`, error));
+    this.#unsubscribe = this.bus.subscribe((event) => {
+      (this.events.emit as (type: string, event: ChatEvent) => boolean)(event.type, event);
+    });
+  }
+
+  /** Stops listening to the bus. Neither the bus nor the store is closed. */
+  close(): void {
+    this.#unsubscribe();
+    this.events.removeAllListeners();
+  }
+
+  // ---------------------------------------------------------------- users
+
+  /**
+   * Creates a user. There is no acting user: the application decides who may sign up.
+   * @throws ConflictError (field `username`) when the name is taken.
+   */
+  async createUser(input: CreateUserInput): Promise<User> {
+    const data = parseInput(CreateUserInputSchema, input);
+    const now = this.#now();
+    const user: User = {
+      id: createId(),
+      username: data.username,
+      displayName: data.displayName ?? data.username,
+      role: data.role,
+      forcePasswordChange: data.forcePasswordChange,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.users.insert(user);
+    await this.#publish({ type: 'user.created', payload: { user } });
+    return user;
+  }
+
+  async getUser(userId: string): Promise<User> {
+    const user = await this.store.users.findById(parseId(userId, 'userId'));
+    if (!user) throw new NotFoundError('user', userId);
+    return user;
+  }
+
+  async getUserByUsername(username: string): Promise<User> {
+    const user = await this.store.users.findByUsername(username.toLowerCase());
+    if (!user) throw new NotFoundError('user', username);
+    return user;
+  }
+
+  async listUsers(query: { role?: UserRole; after?: string; limit?: number } = {}): Promise<User[]> {
+    const page = parseInput(PageOptionsSchema, { after: query.after, limit: query.limit });
+    const role = query.role === undefined ? undefined : parseInput(UserRoleSchema, query.role);
+    return this.store.users.list({ ...page, ...(role ? { role } : {}) });
+  }
+
+  /** People change their own display name; only admins change roles and the forced password change. */
+  async updateUser(actorId: string, userId: string, patch: UpdateUserInput): Promise<User> {
+    const actor = await this.#actor(actorId);
+    const data = parseInput(UpdateUserInputSchema, patch);
+    const target = await this.getUser(userId);
+    const self = actor.id === target.id;
+    if (!self && actor.role !== 'admin')
+      throw new ForbiddenError('update user', 'only admins change other users');
+    if ((data.role !== undefined || data.forcePasswordChange === true) && actor.role !== 'admin') {
+      throw new ForbiddenError('update user', 'only admins change roles or force a password change');
+    }
+    if (data.role !== undefined && self && data.role !== 'admin') {
+      throw new ForbiddenError('update user', 'admins cannot demote themselves');
+    }
+    const updatedAt = this.#now();
+    await this.store.users.update(target.id, { ...data, updatedAt });
+    const user: User = { ...target, ...data, updatedAt };
+    await this.#publish({ type: 'user.updated', payload: { user } });
+    return user;
+  }
+
+  // ---------------------------------------------------------------- rooms
+
+  /** Creates a channel or a private group; the creator becomes its owner. */
+  async createRoom(actorId: string, input: CreateRoomInput): Promise<Room> {
+    const actor = await this.#actor(actorId);
+    if (!canCreateRoom(actor)) throw new ForbiddenError('create room', 'guests cannot create rooms');
+    const data = parseInput(CreateRoomInputSchema, input);
+    const memberIds = [...new Set(data.memberIds)].filter((id) => id !== actor.id);
+    await this.#requireUsers(memberIds, 'memberIds');
+    const now = this.#now();
+    const room: Room = {
+      id: createId(),
+      kind: data.kind,
+      name: data.name,
+      topic: data.topic,
+      archived: false,
+      createdBy: actor.id,
+      lastSeq: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.transaction(async (tx) => {
+      await tx.rooms.insert(room);
+      await tx.memberships.insert(this.#membership(room.id, actor.id, 'owner', now));
+      for (const userId of memberIds)
+        await tx.memberships.insert(this.#membership(room.id, userId, 'member', now));
+    });
+    await this.#publish({ type: 'room.created', payload: { room, memberIds: [actor.id, ...memberIds] } });
+    return room;
+  }
+
+  /** The direct room of the actor and another user, created on first use. */
+  async openDirectRoom(actorId: string, otherUserId: string): Promise<Room> {
+    const actor = await this.#actor(actorId);
+    if (actor.role === 'guest')
+      throw new ForbiddenError('open direct room', 'guests cannot start direct messages');
+    const other = await this.getUser(otherUserId);
+    if (other.id === actor.id) throw ValidationError.field('otherUserId', 'must be another user');
+    const directKey = [actor.id, other.id].sort().join(':');
+    const existing = await this.store.rooms.findDirect(directKey);
+    if (existing) return existing;
+    const now = this.#now();
+    const room: Room = {
+      id: createId(),
+      kind: 'direct',
+      name: null,
+      topic: '',
+      archived: false,
+      createdBy: actor.id,
+      lastSeq: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.store.transaction(async (tx) => {
+        await tx.rooms.insert(room, directKey);
+        await tx.memberships.insert(this.#membership(room.id, actor.id, 'member', now));
+        await tx.memberships.insert(this.#membership(room.id, other.id, 'member', now));
+      });
+    } catch (error) {
+      // Both people opened it at once: the other call won, use its room.
+      const winner =
+        error instanceof ConflictError ? await this.store.rooms.findDirect(directKey) : undefined;
+      if (winner) return winner;
+      throw error;
+    }
+    await this.#publish({ type: 'room.created', payload: { room, memberIds: [actor.id, other.id] } });
+    return room;
+  }
+
+  async getRoom(actorId: string, roomId: string): Promise<Room> {
+    const actor = await this.#actor(actorId);
+    return (await this.#readableRoom(actor, roomId)).room;
+  }
+
+  /** The actor's rooms with their membership and unread count. */
+  async listRooms(actorId: string): Promise<RoomSummary[]> {
+    const actor = await this.#actor(actorId);
+    const rows = await this.store.memberships.listByUser(actor.id);
+    return Promise.all(
+      rows.map(async ({ room, membership }) => ({
+        room,
+        membership,
+        unreadCount: await this.store.messages.countUnread(room.id, membership.lastReadMessageId, actor.id),
+      })),
+    );
+  }
+
+  /** Public channels anyone but a guest may join. */
+  async listChannels(actorId: string, page: { after?: string; limit?: number } = {}): Promise<Room[]> {
+    const actor = await this.#actor(actorId);
+    if (actor.role === 'guest') return [];
+    return this.store.rooms.listChannels(parseInput(PageOptionsSchema, page));
+  }
+
+  async updateRoom(actorId: string, roomId: string, patch: UpdateRoomInput): Promise<Room> {
+    const actor = await this.#actor(actorId);
+    const data = parseInput(UpdateRoomInputSchema, patch);
+    const { room, membership } = await this.#readableRoom(actor, roomId);
+    if (!canManageRoom(actor, room, membership)) {
+      throw new ForbiddenError('update room', 'only room owners, room moderators and admins manage a room');
+    }
+    if (room.archived && data.archived !== false) {
+      throw new ForbiddenError('update room', 'the room is archived; unarchive it first');
+    }
+    return this.#roomChange(room.id, 'room.updated', async (tx) => {
+      await tx.rooms.update(room.id, { ...data, updatedAt: this.#now() });
+      const updated = await tx.rooms.findById(room.id);
+      return { room: updated! };
+    }).then(({ payload }) => payload.room);
+  }
+
+  /** Joins a public channel. */
+  async joinRoom(actorId: string, roomId: string): Promise<Membership> {
+    const actor = await this.#actor(actorId);
+    const room = await this.#room(roomId);
+    const existing = await this.store.memberships.find(room.id, actor.id);
+    if (existing) return existing;
+    if (!canJoinRoom(actor, room)) {
+      if (room.kind !== 'channel') throw new NotFoundError('room', roomId);
+      throw new ForbiddenError(
+        'join room',
+        room.archived ? 'the room is archived' : 'guests join by invitation only',
+      );
+    }
+    return this.#addMember(room, actor.id);
+  }
+
+  /** Adds another user to a room the actor may invite to. */
+  async inviteToRoom(actorId: string, roomId: string, userId: string): Promise<Membership> {
+    const actor = await this.#actor(actorId);
+    const { room, membership } = await this.#readableRoom(actor, roomId);
+    if (!canInvite(actor, room, membership))
+      throw new ForbiddenError('invite', 'you may not invite to this room');
+    const invitee = await this.getUser(userId);
+    const existing = await this.store.memberships.find(room.id, invitee.id);
+    if (existing) return existing;
+    return this.#addMember(room, invitee.id);
+  }
+
+  async leaveRoom(actorId: string, roomId: string): Promise<void> {
+    const actor = await this.#actor(actorId);
+    await this.#removeMember(await this.#room(roomId), actor.id);
+  }
+
+  /** Removes someone else: room owners, room moderators and admins. */
+  async removeFromRoom(actorId: string, roomId: string, userId: string): Promise<void> {
+    const actor = await this.#actor(actorId);
+    const { room, membership } = await this.#readableRoom(actor, roomId);
+    if (!canManageRoom(actor, room, membership))
+      throw new ForbiddenError('remove member', 'you may not manage this room');
+    await this.#removeMember(room, parseId(userId, 'userId'));
+  }
+
+  async setMemberRole(
+    actorId: string,
+    roomId: string,
+    userId: string,
+    role: MemberRole,
+  ): Promise<Membership> {
+    const actor = await this.#actor(actorId);
+    const newRole = parseInput(MemberRoleSchema, role);
+    const { room, membership } = await this.#readableRoom(actor, roomId);
+    if (room.kind === 'direct' || (actor.role !== 'admin' && membership?.role !== 'owner')) {
+      throw new ForbiddenError('set member role', 'only room owners and admins change member roles');
+    }
+    const target = await this.store.memberships.find(room.id, parseId(userId, 'userId'));
+    if (!target) throw new NotFoundError('membership', `${room.id}/${userId}`);
+    await this.store.memberships.update(room.id, target.userId, { role: newRole });
+    return { ...target, role: newRole };
+  }
+
+  async listMembers(actorId: string, roomId: string, page: { after?: string; limit?: number } = {}) {
+    const actor = await this.#actor(actorId);
+    const { room } = await this.#readableRoom(actor, roomId);
+    return this.store.memberships.listByRoom(room.id, parseInput(PageOptionsSchema, page));
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  /**
+   * Sends a message. With a `clientMessageId` the send is idempotent per author: repeating it returns the
+   * first message and stores nothing new, also when two sends race.
+   */
+  async sendMessage(actorId: string, input: SendMessageInput): Promise<Message> {
+    const actor = await this.#actor(actorId);
+    const data = parseInput(SendMessageInputSchema, input);
+    if (data.clientMessageId) {
+      const earlier = await this.#earlierSend(actor.id, data.clientMessageId, data.roomId);
+      if (earlier) return earlier;
+    }
+    const { room } = await this.#postableRoom(actor, data.roomId, 'send message');
+
+    let threadRoot: Message | undefined;
+    if (data.threadRootId) {
+      threadRoot = await this.#messageInRoom(data.threadRootId, room.id, 'threadRootId');
+      // Replies to a reply join the same thread: threads are one level deep.
+      if (threadRoot.threadRootId)
+        threadRoot = await this.#messageInRoom(threadRoot.threadRootId, room.id, 'threadRootId');
+      if (threadRoot.deletedAt) throw ValidationError.field('threadRootId', 'the thread root was deleted');
+    }
+    if (data.replyToId) await this.#messageInRoom(data.replyToId, room.id, 'replyToId');
+
+    const now = this.#now();
+    const message: StoredMessage = {
+      id: createId(),
+      roomId: room.id,
+      authorId: actor.id,
+      text: data.text,
+      mentions: await this.#mentions(data.text),
+      threadRootId: threadRoot?.id ?? null,
+      replyToId: data.replyToId ?? null,
+      attachments: await this.#attachments(actor, room, data.attachmentIds),
+      replyCount: 0,
+      lastReplyAt: null,
+      clientMessageId: data.clientMessageId ?? null,
+      metadata: data.metadata,
+      createdAt: now,
+      editedAt: null,
+      deletedAt: null,
+    };
+    const created: Message = { ...message, reactions: [] };
+    try {
+      await this.#roomChange(room.id, 'message.created', async (tx) => {
+        if ((await tx.messages.insert(message)) === 'duplicate') throw duplicateSend;
+        if (threadRoot) await tx.messages.recordReply(threadRoot.id, now);
+        return { message: created };
+      });
+    } catch (error) {
+      if (error !== duplicateSend || !data.clientMessageId) throw error;
+      const earlier = await this.#earlierSend(actor.id, data.clientMessageId, data.roomId);
+      if (!earlier)
+        throw new ConflictError('clientMessageId was taken by a send that is gone', 'clientMessageId');
+      return earlier;
+    }
+    return created;
+  }
+
+  /** Authors edit their own messages. */
+  async editMessage(actorId: string, messageId: string, input: EditMessageInput): Promise<Message> {
+    const actor = await this.#actor(actorId);
+    const data = parseInput(EditMessageInputSchema, input);
+    const message = await this.#message(messageId);
+    await this.#postableRoom(actor, message.roomId, 'edit message');
+    if (message.authorId !== actor.id)
+      throw new ForbiddenError('edit message', 'only the author edits a message');
+    if (message.deletedAt) throw new ForbiddenError('edit message', 'the message was deleted');
+    const mentions = await this.#mentions(data.text);
+    const { payload } = await this.#roomChange(message.roomId, 'message.updated', async (tx) => {
+      await tx.messages.update(message.id, {
+        text: data.text,
+        mentions,
+        editedAt: this.#now(),
+        ...(data.metadata ? { metadata: data.metadata } : {}),
+      });
+      return { message: (await tx.messages.findById(message.id))! };
+    });
+    return payload.message;
+  }
+
+  /**
+   * Soft-deletes a message: its text, mentions, attachments and metadata are dropped, a tombstone with id,
+   * author and times stays so threads and cursors keep their shape. Deleting twice is a no-op.
+   */
+  async deleteMessage(actorId: string, messageId: string): Promise<Message> {
+    const actor = await this.#actor(actorId);
+    const message = await this.#message(messageId);
+    const { room, membership } = await this.#readableRoom(actor, message.roomId);
+    if (message.authorId !== actor.id && !canModerateRoom(actor, room, membership)) {
+      throw new ForbiddenError(
+        'delete message',
+        'only the author, room moderators and admins delete a message',
+      );
+    }
+    if (message.deletedAt) return message;
+    const { payload } = await this.#roomChange(room.id, 'message.deleted', async (tx) => {
+      await tx.messages.update(message.id, {
+        text: '',
+        mentions: { userIds: [], room: false, here: false },
+        attachments: [],
+        metadata: {},
+        deletedAt: this.#now(),
+      });
+      return { message: (await tx.messages.findById(message.id))! };
+    });
+    return payload.message;
+  }
+
+  async getMessage(actorId: string, messageId: string): Promise<Message> {
+    const actor = await this.#actor(actorId);
+    const message = await this.#message(messageId);
+    await this.#readableRoom(actor, message.roomId);
+    return message;
+  }
+
+  /** Adds the actor's reaction; adding the same one again changes nothing. */
+  async addReaction(actorId: string, messageId: string, emoji: string): Promise<Message> {
+    return this.#react(actorId, messageId, emoji, 'reaction.added');
+  }
+
+  /** Removes the actor's reaction; removing one that is not there changes nothing. */
+  async removeReaction(actorId: string, messageId: string, emoji: string): Promise<Message> {
+    return this.#react(actorId, messageId, emoji, 'reaction.removed');
+  }
+
+  /**
+   * A page of a room's timeline or of a thread, oldest first. Cursors are message ids, so pages stay
+   * stable while new messages arrive.
+   */
+  async history(actorId: string, query: HistoryQuery): Promise<MessagePage> {
+    const actor = await this.#actor(actorId);
+    const data = parseInput(HistoryQuerySchema, query);
+    const { room } = await this.#readableRoom(actor, data.roomId);
+    if (data.threadRootId) await this.#messageInRoom(data.threadRootId, room.id, 'threadRootId');
+    const rows = await this.store.messages.page({
+      roomId: room.id,
+      limit: data.limit + 1,
+      ...(data.threadRootId ? { threadRootId: data.threadRootId } : {}),
+      ...(data.before ? { before: data.before } : {}),
+      ...(data.after ? { after: data.after } : {}),
+    });
+    const hasMore = rows.length > data.limit;
+    const page = rows.slice(0, data.limit);
+    return { messages: data.after ? page : page.reverse(), hasMore };
+  }
+
+  /** Full-text search over the messages the actor may read, newest first. */
+  async search(actorId: string, query: SearchQuery): Promise<Message[]> {
+    const actor = await this.#actor(actorId);
+    const data = parseInput(SearchQuerySchema, query);
+    if (data.roomId) await this.#readableRoom(actor, data.roomId);
+    return this.store.messages.search({
+      readerId: actor.id,
+      includeChannels: actor.role !== 'guest',
+      text: data.query,
+      limit: data.limit,
+      ...(data.roomId ? { roomId: data.roomId } : {}),
+      ...(data.before ? { before: data.before } : {}),
+    });
+  }
+
+  /**
+   * Sets the actor's read marker in a room: to `messageId`, or to the newest message when omitted.
+   * Setting it to an older message marks the rest unread again.
+   */
+  async markRead(actorId: string, roomId: string, messageId?: string): Promise<Membership> {
+    const actor = await this.#actor(actorId);
+    const room = await this.#room(roomId);
+    const membership = await this.store.memberships.find(room.id, actor.id);
+    if (!membership) throw new ForbiddenError('mark read', 'you are not a member of this room');
+    let lastReadMessageId: string | null;
+    if (messageId) lastReadMessageId = (await this.#messageInRoom(messageId, room.id, 'messageId')).id;
+    else lastReadMessageId = (await this.store.messages.page({ roomId: room.id, limit: 1 }))[0]?.id ?? null;
+    await this.store.memberships.update(room.id, actor.id, { lastReadMessageId });
+    await this.#publish({
+      type: 'read.updated',
+      payload: { roomId: room.id, userId: actor.id, lastReadMessageId },
+    });
+    return { ...membership, lastReadMessageId };
+  }
+
+  /** Unread timeline messages per room the actor belongs to. */
+  async unreadCounts(actorId: string): Promise<Record<string, number>> {
+    const rooms = await this.listRooms(actorId);
+    return Object.fromEntries(rooms.map((summary) => [summary.room.id, summary.unreadCount]));
+  }
+
+  /**
+   * The room's events after sequence number `afterSeq`, in order: what a reconnecting client missed,
+   * edits, deletes and reactions included.
+   */
+  async eventsSince(actorId: string, roomId: string, afterSeq: number, limit = 500): Promise<RoomEvent[]> {
+    const actor = await this.#actor(actorId);
+    const { room } = await this.#readableRoom(actor, roomId);
+    if (!Number.isInteger(afterSeq) || afterSeq < 0)
+      throw ValidationError.field('afterSeq', 'must be an integer ≥ 0');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw ValidationError.field('limit', 'must be 1–1000');
+    return this.store.roomEvents.listSince(room.id, afterSeq, limit);
+  }
+
+  // ---------------------------------------------------------------- projects and tickets
+
+  async createProject(actorId: string, input: CreateProjectInput): Promise<Project> {
+    const actor = await this.#workActor(actorId, 'create project');
+    const data = parseInput(CreateProjectInputSchema, input);
+    const now = this.#now();
+    const project: Project = { id: createId(), ...data, ownerId: actor.id, createdAt: now, updatedAt: now };
+    await this.store.projects.insert(project);
+    await this.#publish({ type: 'project.created', payload: { project } });
+    return project;
+  }
+
+  async getProject(actorId: string, projectId: string): Promise<Project> {
+    await this.#workActor(actorId, 'read project');
+    return this.#project(projectId);
+  }
+
+  async listProjects(actorId: string, query: ProjectQuery = {}): Promise<Project[]> {
+    await this.#workActor(actorId, 'list projects');
+    const { after, ...filters } = parseInput(ProjectQuerySchema, query);
+    return this.store.projects.list({ ...dropUndefined(filters), ...(after ? { after } : {}) });
+  }
+
+  /** The owner, moderators and admins edit a project; only they hand it to a new owner. */
+  async updateProject(actorId: string, projectId: string, patch: UpdateProjectInput): Promise<Project> {
+    const actor = await this.#workActor(actorId, 'update project');
+    const data = parseInput(UpdateProjectInputSchema, patch);
+    const project = await this.#project(projectId);
+    if (project.ownerId !== actor.id && !isStaff(actor)) {
+      throw new ForbiddenError('update project', 'only the owner, moderators and admins edit a project');
+    }
+    if (data.ownerId) await this.#requireUsers([data.ownerId], 'ownerId');
+    const updated: Project = { ...project, ...data, updatedAt: this.#now() };
+    await this.store.projects.update(project.id, { ...data, updatedAt: updated.updatedAt });
+    await this.#publish({ type: 'project.updated', payload: { project: updated } });
+    return updated;
+  }
+
+  async createTicket(actorId: string, input: CreateTicketInput): Promise<Ticket> {
+    const actor = await this.#workActor(actorId, 'create ticket');
+    const data = parseInput(CreateTicketInputSchema, input);
+    const project = await this.#project(data.projectId, 'projectId');
+    if (project.status === 'archived') throw new ForbiddenError('create ticket', 'the project is archived');
+    if (data.assigneeId) await this.#requireUsers([data.assigneeId], 'assigneeId');
+    const now = this.#now();
+    const ticket: Ticket = {
+      id: createId(),
+      ...data,
+      labels: [...new Set(data.labels)],
+      reporterId: actor.id,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.tickets.insert(ticket);
+    await this.#publish({ type: 'ticket.created', payload: { ticket } });
+    return ticket;
+  }
+
+  async getTicket(actorId: string, ticketId: string): Promise<Ticket> {
+    await this.#workActor(actorId, 'read ticket');
+    return this.#ticket(ticketId);
+  }
+
+  async listTickets(actorId: string, query: TicketQuery = {}): Promise<Ticket[]> {
+    await this.#workActor(actorId, 'list tickets');
+    const { after, ...filters } = parseInput(TicketQuerySchema, query);
+    return this.store.tickets.list({ ...dropUndefined(filters), ...(after ? { after } : {}) });
+  }
+
+  /** The reporter, the assignee, the project owner, moderators and admins edit a ticket. */
+  async updateTicket(actorId: string, ticketId: string, patch: UpdateTicketInput): Promise<Ticket> {
+    const actor = await this.#workActor(actorId, 'update ticket');
+    const data = parseInput(UpdateTicketInputSchema, patch);
+    const ticket = await this.#ticket(ticketId);
+    const project = await this.#project(ticket.projectId);
+    const allowed =
+      isStaff(actor) || [ticket.reporterId, ticket.assigneeId, project.ownerId].includes(actor.id);
+    if (!allowed) {
+      throw new ForbiddenError(
+        'update ticket',
+        'only the reporter, the assignee, the project owner and staff edit it',
+      );
+    }
+    if (data.assigneeId) await this.#requireUsers([data.assigneeId], 'assigneeId');
+    if (data.labels) data.labels = [...new Set(data.labels)];
+    const updated: Ticket = { ...ticket, ...data, updatedAt: this.#now() };
+    await this.store.tickets.update(ticket.id, { ...data, updatedAt: updated.updatedAt });
+    await this.#publish({ type: 'ticket.updated', payload: { ticket: updated } });
+    return updated;
+  }
+
+  // ---------------------------------------------------------------- file records
+
+  /**
+   * Records a stored file, linked to a room (the actor must be able to post there), a project or a
+   * ticket. The bytes are the blob store's business; this keeps what is known about them.
+   */
+  async createFileRecord(actorId: string, input: CreateFileRecordInput): Promise<FileRecord> {
+    const actor = await this.#actor(actorId);
+    const data = parseInput(CreateFileRecordInputSchema, input);
+    if (data.roomId) await this.#postableRoom(actor, data.roomId, 'upload file');
+    if (data.projectId || data.ticketId) {
+      if (!canReadWork(actor))
+        throw new ForbiddenError('upload file', 'guests cannot attach files to projects');
+      if (data.projectId) await this.#project(data.projectId, 'projectId');
+      if (data.ticketId) {
+        const ticket = await this.#ticket(data.ticketId, 'ticketId');
+        if (data.projectId && ticket.projectId !== data.projectId) {
+          throw ValidationError.field('ticketId', 'the ticket belongs to another project');
+        }
+      }
+    }
+    const file: FileRecord = {
+      id: createId(),
+      name: data.name,
+      mimeType: data.mimeType.toLowerCase(),
+      size: data.size,
+      sha256: data.sha256,
+      storageKey: data.storageKey,
+      uploaderId: actor.id,
+      roomId: data.roomId ?? null,
+      projectId: data.projectId ?? null,
+      ticketId: data.ticketId ?? null,
+      createdAt: this.#now(),
+    };
+    await this.store.files.insert(file);
+    await this.#publish({ type: 'file.created', payload: { file } });
+    return file;
+  }
+
+  async getFileRecord(actorId: string, fileId: string): Promise<FileRecord> {
+    const actor = await this.#actor(actorId);
+    const file = await this.store.files.findById(parseId(fileId, 'fileId'));
+    if (!file || !(await this.#canReadFile(actor, file))) throw new NotFoundError('file', fileId);
+    return file;
+  }
+
+  /** Files of one room, project or ticket the actor may read. */
+  async listFiles(actorId: string, query: FileQuery): Promise<FileRecord[]> {
+    const actor = await this.#actor(actorId);
+    const { after, ...filters } = parseInput(FileQuerySchema, query);
+    if (!filters.roomId && !filters.projectId && !filters.ticketId) {
+      throw ValidationError.field('roomId', 'give a roomId, projectId or ticketId');
+    }
+    if (filters.roomId) await this.#readableRoom(actor, filters.roomId);
+    if ((filters.projectId || filters.ticketId) && !canReadWork(actor)) {
+      throw new ForbiddenError('list files', 'guests cannot read projects');
+    }
+    return this.store.files.list({ ...dropUndefined(filters), ...(after ? { after } : {}) });
+  }
+
+  /** The uploader, room moderators and staff delete a file record. */
+  async deleteFileRecord(actorId: string, fileId: string): Promise<FileRecord> {
+    const actor = await this.#actor(actorId);
+    const file = await this.getFileRecord(actor.id, fileId);
+    let allowed = file.uploaderId === actor.id || isStaff(actor);
+    if (!allowed && file.roomId) {
+      const room = await this.#room(file.roomId);
+      allowed = canModerateRoom(actor, room, await this.store.memberships.find(room.id, actor.id));
+    }
+    if (!allowed)
+      throw new ForbiddenError('delete file', 'only the uploader, moderators and admins delete a file');
+    await this.store.files.delete(file.id);
+    await this.#publish({ type: 'file.deleted', payload: { file } });
+    return file;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #now(): string {
+    return this.#clock().toISOString();
+  }
+
+  async #publish(event: ChatEvent): Promise<void> {
+    try {
+      await this.bus.publish(event);
+    } catch (error) {
+      this.#onPublishError(error, event);
+    }
+  }
+
+  /**
+   * Writes a change to a room and its event in one transaction: `write` gets the room's next sequence
+   * number, does the change and returns the payload; the event is stored with it and published after commit.
+   */
+  async #roomChange<K extends RoomEventType>(
+    roomId: string,
+    type: K,
+    write: (tx: StoreRepositories, seq: number) => Promise<RoomEventPayloads[K]>,
+  ): Promise<Extract<RoomEvent, { type: K }>> {
+    const event = await this.store.transaction(async (tx) => {
+      // Taking the number first locks the room row, so concurrent changes to a room commit in seq order.
+      const seq = await tx.rooms.nextSeq(roomId);
+      const payload = await write(tx, seq);
+      const event = { roomId, seq, type, payload, createdAt: this.#now() } as Extract<RoomEvent, { type: K }>;
+      await tx.roomEvents.append(event);
+      return event;
+    });
+    await this.#publish(event);
+    return event;
+  }
+
+  #membership(roomId: string, userId: string, role: MemberRole, joinedAt: string): Membership {
+    return { roomId, userId, role, lastReadMessageId: null, muted: false, joinedAt };
+  }
+
+  async #addMember(room: Room, userId: string): Promise<Membership> {
+    const membership = this.#membership(room.id, userId, 'member', this.#now());
+    try {
+      await this.#roomChange(room.id, 'member.joined', async (tx) => {
+        await tx.memberships.insert(membership);
+        return { membership };
+      });
+    } catch (error) {
+      // Joined twice at once: the first join stands.
+      const existing =
+        error instanceof ConflictError ? await this.store.memberships.find(room.id, userId) : undefined;
+      if (existing) return existing;
+      throw error;
+    }
+    return membership;
+  }
+
+  async #removeMember(room: Room, userId: string): Promise<void> {
+    const membership = await this.store.memberships.find(room.id, userId);
+    if (!membership) throw new NotFoundError('membership', `${room.id}/${userId}`);
+    await this.#roomChange(room.id, 'member.left', async (tx) => {
+      await tx.memberships.delete(room.id, userId);
+      return { roomId: room.id, userId };
+    });
+  }
+
+  async #react(
+    actorId: string,
+    messageId: string,
+    emoji: string,
+    type: 'reaction.added' | 'reaction.removed',
+  ): Promise<Message> {
+    const actor = await this.#actor(actorId);
+    const value = parseInput(EmojiSchema, emoji);
+    const message = await this.#message(messageId);
+    await this.#postableRoom(actor, message.roomId, 'react');
+    if (message.deletedAt) throw new ForbiddenError('react', 'the message was deleted');
+    const reaction = { messageId: message.id, userId: actor.id, emoji: value };
+    try {
+      await this.#roomChange(message.roomId, type, async (tx) => {
+        const changed =
+          type === 'reaction.added'
+            ? await tx.reactions.add({ ...reaction, createdAt: this.#now() })
+            : await tx.reactions.remove(reaction);
+        if (!changed) throw unchangedReaction;
+        return reaction;
+      });
+    } catch (error) {
+      if (error !== unchangedReaction) throw error;
+    }
+    return this.#message(message.id);
+  }
+
+  async #actor(actorId: string): Promise<User> {
+    const user = await this.store.users.findById(parseId(actorId, 'actorId'));
+    if (!user) throw new NotFoundError('user', actorId);
+    return user;
+  }
+
+  async #workActor(actorId: string, action: string): Promise<User> {
+    const actor = await this.#actor(actorId);
+    if (!canReadWork(actor))
+      throw new ForbiddenError(action, 'guests have no access to projects and tickets');
+    return actor;
+  }
+
+  async #room(roomId: string): Promise<Room> {
+    const room = await this.store.rooms.findById(parseId(roomId, 'roomId'));
+    if (!room) throw new NotFoundError('room', roomId);
+    return room;
+  }
+
+  /** The room and the actor's membership; rooms the actor may not read look absent. */
+  async #readableRoom(
+    actor: User,
+    roomId: string,
+  ): Promise<{ room: Room; membership: Membership | undefined }> {
+    const room = await this.#room(roomId);
+    const membership = await this.store.memberships.find(room.id, actor.id);
+    if (!canReadRoom(actor, room, membership)) throw new NotFoundError('room', roomId);
+    return { room, membership };
+  }
+
+  async #postableRoom(
+    actor: User,
+    roomId: string,
+    action: string,
+  ): Promise<{ room: Room; membership: Membership }> {
+    const { room, membership } = await this.#readableRoom(actor, roomId);
+    if (!membership) throw new ForbiddenError(action, 'join the room first');
+    if (room.archived) throw new ForbiddenError(action, 'the room is archived');
+    return { room, membership };
+  }
+
+  async #message(messageId: string): Promise<Message> {
+    const message = await this.store.messages.findById(parseId(messageId, 'messageId'));
+    if (!message) throw new NotFoundError('message', messageId);
+    return message;
+  }
+
+  async #messageInRoom(messageId: string, roomId: string, field: string): Promise<Message> {
+    const message = await this.store.messages.findById(messageId);
+    if (!message || message.roomId !== roomId)
+      throw ValidationError.field(field, 'no such message in this room');
+    return message;
+  }
+
+  async #earlierSend(
+    authorId: string,
+    clientMessageId: string,
+    roomId: string,
+  ): Promise<Message | undefined> {
+    const earlier = await this.store.messages.findByClientMessageId(authorId, clientMessageId);
+    if (earlier && earlier.roomId !== roomId) {
+      throw new ConflictError(
+        'clientMessageId was already used for a message in another room',
+        'clientMessageId',
+      );
+    }
+    return earlier;
+  }
+
+  async #mentions(text: string): Promise<Mentions> {
+    const parsed = parseMentions(text);
+    const users = parsed.usernames.length > 0 ? await this.store.users.findByUsernames(parsed.usernames) : [];
+    const idByName = new Map(users.map((user) => [user.username, user.id]));
+    const userIds = parsed.usernames.flatMap((name) => idByName.get(name) ?? []);
+    return { userIds, room: parsed.room, here: parsed.here };
+  }
+
+  async #attachments(actor: User, room: Room, fileIds: string[]): Promise<Attachment[]> {
+    if (fileIds.length === 0) return [];
+    const files = new Map((await this.store.files.findByIds(fileIds)).map((file) => [file.id, file]));
+    return fileIds.map((id, index) => {
+      const file = files.get(id);
+      if (!file || file.roomId !== room.id) {
+        throw ValidationError.field(['attachmentIds', index], 'no such file in this room');
+      }
+      if (file.uploaderId !== actor.id)
+        throw ValidationError.field(['attachmentIds', index], 'attach your own uploads');
+      return { fileId: file.id, name: file.name, mimeType: file.mimeType, size: file.size };
+    });
+  }
+
+  async #requireUsers(userIds: string[], field: string): Promise<void> {
+    if (userIds.length === 0) return;
+    const found = new Set((await this.store.users.findByIds(userIds)).map((user) => user.id));
+    const index = userIds.findIndex((id) => !found.has(id));
+    if (index >= 0) {
+      throw ValidationError.field(
+        userIds.length === 1 && field !== 'memberIds' ? [field] : [field, index],
+        'no such user',
+      );
+    }
+  }
+
+  async #project(projectId: string, field?: string): Promise<Project> {
+    const project = await this.store.projects.findById(parseId(projectId, 'projectId'));
+    if (!project) {
+      if (field) throw ValidationError.field(field, 'no such project');
+      throw new NotFoundError('project', projectId);
+    }
+    return project;
+  }
+
+  async #ticket(ticketId: string, field?: string): Promise<Ticket> {
+    const ticket = await this.store.tickets.findById(parseId(ticketId, 'ticketId'));
+    if (!ticket) {
+      if (field) throw ValidationError.field(field, 'no such ticket');
+      throw new NotFoundError('ticket', ticketId);
+    }
+    return ticket;
+  }
+
+  async #canReadFile(actor: User, file: FileRecord): Promise<boolean> {
+    if (file.roomId) {
+      const room = await this.store.rooms.findById(file.roomId);
+      if (room && canReadRoom(actor, room, await this.store.memberships.find(room.id, actor.id))) return true;
+    }
+    return (file.projectId !== null || file.ticketId !== null) && canReadWork(actor);
+  }
+}
+
+/** Thrown inside a reaction transaction to roll it back when nothing changed. */
+const unchangedReaction = Symbol('unchanged reaction');
+
+function parseId(value: string, field: string): string {
+  if (typeof value !== 'string' || !IdSchema.safeParse(value).success)
+    throw ValidationError.field(field, 'must be a ULID');
+  return value;
+}
+
+function dropUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+}

@@ -1,0 +1,52 @@
+import type { Membership, Room } from '../schemas/room.js';
+import type { User } from '../schemas/user.js';
+
+/*
+ * Who may do what. Pure functions over already-loaded rows, so the engine checks before it writes.
+ * Global admins and moderators moderate; they do not read private groups or direct rooms they are not in.
+ */
+
+export function isStaff(user: User): boolean {
+  return user.role === 'admin' || user.role === 'moderator';
+}
+
+/** Members read their rooms; everyone but guests reads public channels. */
+export function canReadRoom(user: User, room: Room, membership: Membership | undefined): boolean {
+  if (membership) return true;
+  return room.kind === 'channel' && user.role !== 'guest';
+}
+
+export function canCreateRoom(user: User): boolean {
+  return user.role !== 'guest';
+}
+
+export function canJoinRoom(user: User, room: Room): boolean {
+  return room.kind === 'channel' && user.role !== 'guest' && !room.archived;
+}
+
+/** Invite someone: any non-guest member of a channel; owners and moderators of a group; global admins. */
+export function canInvite(user: User, room: Room, membership: Membership | undefined): boolean {
+  if (room.kind === 'direct' || room.archived) return false;
+  if (user.role === 'admin') return true;
+  if (!membership) return false;
+  if (room.kind === 'channel') return user.role !== 'guest';
+  return membership.role === 'owner' || membership.role === 'moderator';
+}
+
+/** Rename, change the topic, archive: room owners and moderators, and global admins. */
+export function canManageRoom(user: User, room: Room, membership: Membership | undefined): boolean {
+  if (room.kind === 'direct') return false;
+  if (user.role === 'admin') return true;
+  return membership?.role === 'owner' || membership?.role === 'moderator';
+}
+
+/** Delete someone else's message: room owners and moderators, and global staff who can read the room. */
+export function canModerateRoom(user: User, room: Room, membership: Membership | undefined): boolean {
+  if (membership?.role === 'owner' || membership?.role === 'moderator') return true;
+  return isStaff(user) && canReadRoom(user, room, membership);
+}
+
+/** Projects, tickets and their files are for everyone but guests. */
+export function canReadWork(user: User): boolean {
+  return user.role !== 'guest';
+}

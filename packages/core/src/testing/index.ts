@@ -1,0 +1,1 @@
+export { type ChatStoreContractOptions, chatStoreContract } from './store-contract.js';

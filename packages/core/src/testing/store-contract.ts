@@ -1,0 +1,614 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChatEngine } from '../engine/chat-engine.js';
+import { ConflictError, ForbiddenError, type KaiwaError, NotFoundError, ValidationError } from '../errors.js';
+import type { ChatEvent } from '../events.js';
+import type { ChatStore } from '../ports/chat-store.js';
+import { MAX_MESSAGE_BYTES, type Message } from '../schemas/message.js';
+import type { UserRole } from '../schemas/user.js';
+
+export interface ChatStoreContractOptions {
+  /** Shown in the test names, e.g. `sqlite`. */
+  name: string;
+  /** Opens a fresh, migrated store of its own. Called once per suite; `close()` is called at the end. */
+  open: () => Promise<ChatStore>;
+  /** When set, the suite is skipped and this reason printed once. */
+  skip?: string;
+}
+
+/**
+ * The storage conformance suite. Every `ChatStore` implementation runs it; it drives the store through the
+ * `ChatEngine`, so it checks what users of Kaiwa rely on: entities round-trip, cursors are stable, sends are
+ * idempotent, search finds what a user may read, and a rejected call writes nothing.
+ *
+ * @example
+ * chatStoreContract({ name: 'sqlite', open: () => createSqliteStore({ filename: ':memory:' }).then(migrated) });
+ */
+export function chatStoreContract(options: ChatStoreContractOptions): void {
+  if (options.skip) {
+    console.info(`[${options.name}] storage conformance suite skipped: ${options.skip}`);
+    describe.skip(`ChatStore contract: ${options.name}`, () => {
+      it('is skipped', () => {});
+    });
+    return;
+  }
+
+  describe(`ChatStore contract: ${options.name}`, () => {
+    let store: ChatStore;
+    let engine: ChatEngine;
+    const events: ChatEvent[] = [];
+
+    beforeAll(async () => {
+      store = await options.open();
+      engine = new ChatEngine({ store });
+      engine.bus.subscribe((event) => events.push(event));
+    });
+    afterAll(async () => {
+      engine?.close();
+      await store?.close();
+    });
+
+    /** Usernames and room names unique to this run, so suites may share a database. */
+    const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+    const user = (role: UserRole = 'member') => engine.createUser({ username: unique(role), role });
+    const channel = async (ownerId: string, memberIds: string[] = []) =>
+      engine.createRoom(ownerId, { kind: 'channel', name: unique('room'), memberIds });
+    const timeline = async (actorId: string, roomId: string) =>
+      (await engine.history(actorId, { roomId, limit: 200 })).messages;
+    const rejects = async (call: Promise<unknown>, type: new (...args: never[]) => KaiwaError) => {
+      const error = await call.then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(type);
+      return error as KaiwaError;
+    };
+
+    describe('schema', () => {
+      it('runs migrations a second time as a no-op', async () => {
+        expect(await store.migrate()).toEqual({ applied: [] });
+      });
+    });
+
+    describe('users', () => {
+      it('creates, finds, lists and updates users', async () => {
+        const alice = await engine.createUser({
+          username: unique('alice'),
+          displayName: 'Alice 愛',
+          role: 'moderator',
+        });
+        expect(await engine.getUser(alice.id)).toEqual(alice);
+        expect(await engine.getUserByUsername(alice.username.toUpperCase())).toEqual(alice);
+        const moderators = await engine.listUsers({ role: 'moderator', limit: 200 });
+        expect(moderators.map((u) => u.id)).toContain(alice.id);
+        expect(moderators.every((u) => u.role === 'moderator')).toBe(true);
+        const renamed = await engine.updateUser(alice.id, alice.id, { displayName: 'Alice 🌸' });
+        expect(await engine.getUser(alice.id)).toEqual(renamed);
+        expect(renamed.displayName).toBe('Alice 🌸');
+      });
+
+      it('refuses a taken username with a conflict naming the field', async () => {
+        const alice = await user();
+        const error = await rejects(engine.createUser({ username: alice.username }), ConflictError);
+        expect((error as ConflictError).field).toBe('username');
+      });
+
+      it('names the bad field of invalid input', async () => {
+        const error = await rejects(engine.createUser({ username: 'No Spaces!' }), ValidationError);
+        expect((error as ValidationError).issues[0]?.path).toEqual(['username']);
+      });
+
+      it('lets only admins change roles, and a refused change writes nothing', async () => {
+        const member = await user();
+        const other = await user();
+        await rejects(engine.updateUser(member.id, member.id, { role: 'admin' }), ForbiddenError);
+        await rejects(engine.updateUser(member.id, other.id, { displayName: 'x' }), ForbiddenError);
+        expect((await engine.getUser(member.id)).role).toBe('member');
+        expect((await engine.getUser(other.id)).displayName).toBe(other.displayName);
+        const admin = await user('admin');
+        expect((await engine.updateUser(admin.id, member.id, { role: 'moderator' })).role).toBe('moderator');
+      });
+    });
+
+    describe('rooms and membership', () => {
+      it('creates channels and groups with their members', async () => {
+        const owner = await user();
+        const member = await user();
+        const room = await engine.createRoom(owner.id, {
+          kind: 'group',
+          name: unique('group'),
+          topic: 'トピック',
+          memberIds: [member.id],
+        });
+        expect(await engine.getRoom(member.id, room.id)).toEqual(room);
+        const members = await engine.listMembers(owner.id, room.id);
+        expect(members.map((m) => [m.userId, m.role]).sort()).toEqual(
+          [
+            [owner.id, 'owner'],
+            [member.id, 'member'],
+          ].sort(),
+        );
+        const error = await rejects(
+          engine.createRoom(member.id, { kind: 'channel', name: room.name! }),
+          ConflictError,
+        );
+        expect((error as ConflictError).field).toBe('name');
+      });
+
+      it('joins channels, invites to groups, leaves, and hides groups from outsiders', async () => {
+        const owner = await user();
+        const walker = await user();
+        const open = await channel(owner.id);
+        const closed = await engine.createRoom(owner.id, { kind: 'group', name: unique('group') });
+        await engine.joinRoom(walker.id, open.id);
+        await rejects(engine.joinRoom(walker.id, closed.id), NotFoundError);
+        await rejects(engine.getRoom(walker.id, closed.id), NotFoundError);
+        await engine.inviteToRoom(owner.id, closed.id, walker.id);
+        expect((await engine.getRoom(walker.id, closed.id)).id).toBe(closed.id);
+        await engine.leaveRoom(walker.id, closed.id);
+        await rejects(engine.getRoom(walker.id, closed.id), NotFoundError);
+        const mine = await engine.listRooms(walker.id);
+        expect(mine.map((summary) => summary.room.id)).toEqual([open.id]);
+      });
+
+      it('opens one direct room per pair, also when both open it at once', async () => {
+        const a = await user();
+        const b = await user();
+        const [first, second] = await Promise.all([
+          engine.openDirectRoom(a.id, b.id),
+          engine.openDirectRoom(b.id, a.id),
+        ]);
+        expect(first.id).toBe(second.id);
+        expect((await engine.openDirectRoom(a.id, b.id)).id).toBe(first.id);
+        expect(first.kind).toBe('direct');
+        const outsider = await user();
+        await rejects(engine.getRoom(outsider.id, first.id), NotFoundError);
+      });
+
+      it('lets owners manage a room and refuses others without writing', async () => {
+        const owner = await user();
+        const member = await user();
+        const room = await channel(owner.id, [member.id]);
+        await rejects(engine.updateRoom(member.id, room.id, { topic: 'hijacked' }), ForbiddenError);
+        expect((await engine.getRoom(owner.id, room.id)).topic).toBe('');
+        const updated = await engine.updateRoom(owner.id, room.id, {
+          topic: 'release planning',
+          archived: true,
+        });
+        expect(updated).toMatchObject({
+          topic: 'release planning',
+          archived: true,
+          lastSeq: room.lastSeq + 1,
+        });
+        await rejects(
+          engine.sendMessage(owner.id, { roomId: room.id, text: 'after archive' }),
+          ForbiddenError,
+        );
+        expect(await timeline(owner.id, room.id)).toHaveLength(0);
+      });
+    });
+
+    describe('messages', () => {
+      it('sends messages with mentions parsed from the text', async () => {
+        const alice = await user();
+        const bob = await user();
+        const room = await channel(alice.id, [bob.id]);
+        const message = await engine.sendMessage(alice.id, {
+          roomId: room.id,
+          text: `hi @${bob.username}, @room and @here — not \`@${alice.username}\` nor mail@${bob.username}.com`,
+        });
+        expect(message.mentions).toEqual({ userIds: [bob.id], room: true, here: true });
+        expect(await engine.getMessage(bob.id, message.id)).toEqual(message);
+      });
+
+      it('edits by the author only and soft-deletes to a tombstone', async () => {
+        const alice = await user();
+        const bob = await user();
+        const room = await channel(alice.id, [bob.id]);
+        const message = await engine.sendMessage(alice.id, { roomId: room.id, text: 'first draft' });
+        await rejects(engine.editMessage(bob.id, message.id, { text: 'not mine' }), ForbiddenError);
+        const edited = await engine.editMessage(alice.id, message.id, { text: 'second draft' });
+        expect(edited.text).toBe('second draft');
+        expect(edited.editedAt).not.toBeNull();
+        await rejects(engine.deleteMessage(bob.id, message.id), ForbiddenError);
+        expect((await engine.getMessage(bob.id, message.id)).text).toBe('second draft');
+        const deleted = await engine.deleteMessage(alice.id, message.id);
+        expect(deleted).toMatchObject({ id: message.id, text: '', authorId: alice.id });
+        expect(deleted.deletedAt).not.toBeNull();
+        const [tombstone] = await timeline(bob.id, room.id);
+        expect(tombstone).toEqual(deleted);
+        await rejects(engine.editMessage(alice.id, message.id, { text: 'back' }), ForbiddenError);
+      });
+
+      it('lets room moderators and global moderators delete what others wrote', async () => {
+        const owner = await user();
+        const author = await user();
+        const moderator = await user('moderator');
+        const room = await channel(owner.id, [author.id]);
+        const one = await engine.sendMessage(author.id, { roomId: room.id, text: 'one' });
+        const two = await engine.sendMessage(author.id, { roomId: room.id, text: 'two' });
+        expect((await engine.deleteMessage(owner.id, one.id)).deletedAt).not.toBeNull();
+        expect((await engine.deleteMessage(moderator.id, two.id)).deletedAt).not.toBeNull();
+      });
+
+      it('refuses outsiders without storing anything', async () => {
+        const owner = await user();
+        const outsider = await user();
+        const room = await channel(owner.id);
+        const before = (await engine.getRoom(owner.id, room.id)).lastSeq;
+        await rejects(
+          engine.sendMessage(outsider.id, { roomId: room.id, text: 'let me in' }),
+          ForbiddenError,
+        );
+        await rejects(engine.sendMessage(owner.id, { roomId: room.id, text: '   ' }), ValidationError);
+        expect(await timeline(owner.id, room.id)).toHaveLength(0);
+        expect((await engine.getRoom(owner.id, room.id)).lastSeq).toBe(before);
+      });
+
+      it('keeps reactions per user and emoji, idempotently', async () => {
+        const alice = await user();
+        const bob = await user();
+        const room = await channel(alice.id, [bob.id]);
+        const message = await engine.sendMessage(alice.id, { roomId: room.id, text: 'react to me' });
+        await engine.addReaction(alice.id, message.id, '👍');
+        await engine.addReaction(bob.id, message.id, '👍');
+        await engine.addReaction(bob.id, message.id, '👍');
+        const withFamily = await engine.addReaction(bob.id, message.id, '👨‍👩‍👧');
+        expect(withFamily.reactions).toEqual([
+          { emoji: '👍', count: 2, userIds: [alice.id, bob.id] },
+          { emoji: '👨‍👩‍👧', count: 1, userIds: [bob.id] },
+        ]);
+        const removed = await engine.removeReaction(alice.id, message.id, '👍');
+        expect(removed.reactions[0]).toEqual({ emoji: '👍', count: 1, userIds: [bob.id] });
+        await rejects(engine.addReaction(alice.id, message.id, 'not an emoji'), ValidationError);
+      });
+
+      it('threads replies under a root, one level deep', async () => {
+        const alice = await user();
+        const bob = await user();
+        const room = await channel(alice.id, [bob.id]);
+        const root = await engine.sendMessage(alice.id, { roomId: room.id, text: 'thread root' });
+        const reply = await engine.sendMessage(bob.id, {
+          roomId: room.id,
+          text: 'reply 1',
+          threadRootId: root.id,
+        });
+        const nested = await engine.sendMessage(alice.id, {
+          roomId: room.id,
+          text: 'reply 2',
+          threadRootId: reply.id,
+        });
+        expect(nested.threadRootId).toBe(root.id);
+        const thread = await engine.history(alice.id, { roomId: room.id, threadRootId: root.id });
+        expect(thread.messages.map((m) => m.text)).toEqual(['reply 1', 'reply 2']);
+        const main = await timeline(alice.id, room.id);
+        expect(main.map((m) => m.text)).toEqual(['thread root']);
+        expect(main[0]).toMatchObject({ replyCount: 2 });
+        expect(main[0]?.lastReplyAt).not.toBeNull();
+        const other = await channel(alice.id);
+        await rejects(
+          engine.sendMessage(alice.id, { roomId: other.id, text: 'wrong room', threadRootId: root.id }),
+          ValidationError,
+        );
+      });
+
+      it('round-trips Japanese, emoji, zero-width characters and 64 KiB byte-exact', async () => {
+        const alice = await user();
+        const room = await channel(alice.id);
+        const texts = [
+          '会話を始めましょう。東京タワーは３３３ｍです！',
+          'family 👨‍👩‍👧‍👦 flag 🇯🇵 skin 👋🏽 math 𝒳 old 𠮷野家',
+          'zero\u200bwidth\u200djoiner\ufeffbom and combining e\u0301',
+          `${'x'.repeat(MAX_MESSAGE_BYTES - 4)}🎉`,
+        ];
+        for (const text of texts) {
+          const sent = await engine.sendMessage(alice.id, {
+            roomId: room.id,
+            text,
+            metadata: { 言語: 'ja', n: [1, 2] },
+          });
+          const read = await engine.getMessage(alice.id, sent.id);
+          expect(Buffer.from(read.text, 'utf8').equals(Buffer.from(text, 'utf8'))).toBe(true);
+          expect(read.metadata).toEqual({ 言語: 'ja', n: [1, 2] });
+        }
+        expect(Buffer.byteLength(texts[3]!, 'utf8')).toBe(MAX_MESSAGE_BYTES);
+        const error = await rejects(
+          engine.sendMessage(alice.id, { roomId: room.id, text: 'x'.repeat(MAX_MESSAGE_BYTES + 1) }),
+          ValidationError,
+        );
+        expect((error as ValidationError).issues[0]?.path).toEqual(['text']);
+      });
+    });
+
+    describe('idempotent sends', () => {
+      it('returns the first message for a repeated clientMessageId', async () => {
+        const alice = await user();
+        const room = await channel(alice.id);
+        const first = await engine.sendMessage(alice.id, {
+          roomId: room.id,
+          text: 'once',
+          clientMessageId: 'c-1',
+        });
+        const again = await engine.sendMessage(alice.id, {
+          roomId: room.id,
+          text: 'once',
+          clientMessageId: 'c-1',
+        });
+        expect(again).toEqual(first);
+        expect(await timeline(alice.id, room.id)).toHaveLength(1);
+      });
+
+      it('stores one message when two senders race with the same clientMessageId', async () => {
+        const alice = await user();
+        const bob = await user();
+        const room = await channel(alice.id, [bob.id]);
+        const before = (await engine.getRoom(alice.id, room.id)).lastSeq;
+        const sends = Array.from({ length: 6 }, () =>
+          engine.sendMessage(alice.id, { roomId: room.id, text: 'race', clientMessageId: 'same-key' }),
+        );
+        const results = await Promise.all(sends);
+        expect(new Set(results.map((m) => m.id)).size).toBe(1);
+        // The same key from another author is another message.
+        await engine.sendMessage(bob.id, { roomId: room.id, text: 'race', clientMessageId: 'same-key' });
+        expect(await timeline(alice.id, room.id)).toHaveLength(2);
+        const events = await engine.eventsSince(alice.id, room.id, before);
+        expect(events.map((event) => event.seq)).toEqual([before + 1, before + 2]);
+      });
+    });
+
+    describe('history pagination', () => {
+      it('pages backwards and forwards without gaps or repeats while messages arrive', async () => {
+        const alice = await user();
+        const room = await channel(alice.id);
+        const sent: Message[] = [];
+        for (let i = 0; i < 75; i++)
+          sent.push(await engine.sendMessage(alice.id, { roomId: room.id, text: `m${i}` }));
+
+        const seen: string[] = [];
+        let page = await engine.history(alice.id, { roomId: room.id, limit: 20 });
+        seen.unshift(...page.messages.map((m) => m.text));
+        let arrivals = 0;
+        while (page.hasMore) {
+          // New messages land at the head; a backwards walk is not disturbed by them.
+          await engine.sendMessage(alice.id, { roomId: room.id, text: `late${arrivals++}` });
+          page = await engine.history(alice.id, { roomId: room.id, limit: 20, before: page.messages[0]!.id });
+          seen.unshift(...page.messages.map((m) => m.text));
+        }
+        expect(seen).toEqual(sent.map((m) => m.text));
+
+        const forward: string[] = [];
+        let cursor = sent[9]!.id;
+        for (;;) {
+          const next = await engine.history(alice.id, { roomId: room.id, limit: 25, after: cursor });
+          forward.push(...next.messages.map((m) => m.text));
+          if (!next.hasMore) break;
+          cursor = next.messages.at(-1)!.id;
+        }
+        expect(forward).toEqual([
+          ...sent.slice(10).map((m) => m.text),
+          ...Array.from({ length: arrivals }, (_, i) => `late${i}`),
+        ]);
+        await rejects(
+          engine.history(alice.id, { roomId: room.id, before: sent[1]!.id, after: sent[0]!.id }),
+          ValidationError,
+        );
+      });
+    });
+
+    describe('search', () => {
+      it('finds words and Japanese substrings in rooms the reader may read, never deleted ones', async () => {
+        const alice = await user();
+        const bob = await user();
+        const guest = await user('guest');
+        const shared = await channel(alice.id, [bob.id, guest.id]);
+        const publicRoom = await channel(alice.id);
+        const secret = await engine.createRoom(alice.id, { kind: 'group', name: unique('secret') });
+        const tag = unique('deploy').replace('-', '');
+        const hit = await engine.sendMessage(alice.id, { roomId: shared.id, text: `The ${tag} went fine` });
+        const japanese = await engine.sendMessage(alice.id, {
+          roomId: shared.id,
+          text: `明日は${tag}東京タワーに行きます`,
+        });
+        const inPublic = await engine.sendMessage(alice.id, {
+          roomId: publicRoom.id,
+          text: `${tag} in public`,
+        });
+        await engine.sendMessage(alice.id, { roomId: secret.id, text: `${tag} in secret` });
+        const gone = await engine.sendMessage(alice.id, { roomId: shared.id, text: `${tag} to be deleted` });
+        await engine.deleteMessage(alice.id, gone.id);
+
+        const ids = async (actorId: string, query: string, roomId?: string) =>
+          (await engine.search(actorId, { query, ...(roomId ? { roomId } : {}) })).map((m) => m.id).sort();
+        expect(await ids(bob.id, tag)).toEqual([hit.id, japanese.id, inPublic.id].sort());
+        expect(await ids(bob.id, tag, shared.id)).toEqual([hit.id, japanese.id].sort());
+        expect(await ids(guest.id, tag)).toEqual([hit.id, japanese.id].sort());
+        expect(await ids(alice.id, tag)).toHaveLength(4);
+        expect(await ids(bob.id, '東京タワー')).toContain(japanese.id);
+        expect(await ids(bob.id, 'タワ')).toContain(japanese.id);
+        expect(await ids(bob.id, '東京タワー', shared.id)).toEqual([japanese.id]);
+        expect(await ids(bob.id, `${tag} fine`)).toEqual([hit.id]);
+        expect(await ids(bob.id, `${tag} 大阪`)).toEqual([]);
+        await rejects(engine.search(bob.id, { query: tag, roomId: secret.id }), NotFoundError);
+      });
+    });
+
+    describe('read markers', () => {
+      it('counts unread messages per room and moves the marker both ways', async () => {
+        const alice = await user();
+        const bob = await user();
+        const room = await channel(alice.id, [bob.id]);
+        const sent: Message[] = [];
+        for (const text of ['a', 'b', 'c'])
+          sent.push(await engine.sendMessage(alice.id, { roomId: room.id, text }));
+        await engine.sendMessage(bob.id, { roomId: room.id, text: 'own messages are never unread' });
+        expect((await engine.unreadCounts(bob.id))[room.id]).toBe(3);
+        expect((await engine.unreadCounts(alice.id))[room.id]).toBe(1);
+        await engine.markRead(bob.id, room.id);
+        expect((await engine.unreadCounts(bob.id))[room.id]).toBe(0);
+        await engine.markRead(bob.id, room.id, sent[0]!.id);
+        expect((await engine.unreadCounts(bob.id))[room.id]).toBe(2);
+        const outsider = await user();
+        await rejects(engine.markRead(outsider.id, room.id), ForbiddenError);
+      });
+    });
+
+    describe('room events', () => {
+      it('stores every change with a gap-free sequence and announces it', async () => {
+        const alice = await user();
+        const bob = await user();
+        const room = await channel(alice.id);
+        await engine.joinRoom(bob.id, room.id);
+        const message = await engine.sendMessage(bob.id, { roomId: room.id, text: 'hello' });
+        await engine.editMessage(bob.id, message.id, { text: 'hello, edited' });
+        await engine.addReaction(alice.id, message.id, ':tada:');
+        await engine.removeReaction(alice.id, message.id, ':tada:');
+        await engine.deleteMessage(bob.id, message.id);
+        await engine.leaveRoom(bob.id, room.id);
+        const stored = await engine.eventsSince(alice.id, room.id, 0);
+        expect(stored.map((event) => [event.seq, event.type])).toEqual([
+          [1, 'member.joined'],
+          [2, 'message.created'],
+          [3, 'message.updated'],
+          [4, 'reaction.added'],
+          [5, 'reaction.removed'],
+          [6, 'message.deleted'],
+          [7, 'member.left'],
+        ]);
+        expect((await engine.eventsSince(alice.id, room.id, 5)).map((event) => event.seq)).toEqual([6, 7]);
+        const announced = events.filter((event) => 'roomId' in event && event.roomId === room.id);
+        expect(announced).toEqual(stored);
+        expect((await engine.getRoom(alice.id, room.id)).lastSeq).toBe(7);
+      });
+    });
+
+    describe('projects, tickets and files', () => {
+      it('keeps projects and tickets with their permissions and filters', async () => {
+        const owner = await user();
+        const dev = await user();
+        const stranger = await user();
+        const guest = await user('guest');
+        const project = await engine.createProject(owner.id, {
+          name: 'Kaiwa 1.0',
+          description: '最初のリリース',
+        });
+        expect(await engine.getProject(dev.id, project.id)).toEqual(project);
+        await rejects(engine.createProject(guest.id, { name: 'nope' }), ForbiddenError);
+        await rejects(engine.updateProject(stranger.id, project.id, { status: 'on_hold' }), ForbiddenError);
+        expect((await engine.getProject(owner.id, project.id)).status).toBe('active');
+        const held = await engine.updateProject(owner.id, project.id, { status: 'on_hold' });
+        expect(await engine.listProjects(dev.id, { status: 'on_hold', ownerId: owner.id })).toEqual([held]);
+
+        const urgent = await engine.createTicket(dev.id, {
+          projectId: project.id,
+          title: 'Crash on start',
+          priority: 'urgent',
+          assigneeId: dev.id,
+          dueDate: '2026-12-01',
+          labels: ['bug', 'バグ', 'bug'],
+        });
+        expect(urgent.labels).toEqual(['bug', 'バグ']);
+        const later = await engine.createTicket(owner.id, {
+          projectId: project.id,
+          title: 'Docs',
+          dueDate: '2027-03-01',
+        });
+        expect(await engine.getTicket(owner.id, urgent.id)).toEqual(urgent);
+        const list = (query: Parameters<ChatEngine['listTickets']>[1]) =>
+          engine.listTickets(owner.id, query).then((tickets) => tickets.map((t) => t.id));
+        expect(await list({ projectId: project.id })).toEqual([urgent.id, later.id]);
+        expect(await list({ projectId: project.id, priority: 'urgent' })).toEqual([urgent.id]);
+        expect(await list({ assigneeId: dev.id })).toEqual([urgent.id]);
+        expect(await list({ projectId: project.id, dueBefore: '2027-01-01' })).toEqual([urgent.id]);
+        await rejects(engine.updateTicket(stranger.id, later.id, { status: 'done' }), ForbiddenError);
+        expect((await engine.getTicket(owner.id, later.id)).status).toBe('open');
+        const done = await engine.updateTicket(dev.id, urgent.id, { status: 'done', assigneeId: null });
+        expect(await engine.getTicket(owner.id, urgent.id)).toEqual(done);
+        expect(await list({ projectId: project.id, status: 'done' })).toEqual([urgent.id]);
+        const missing = await rejects(
+          engine.createTicket(owner.id, {
+            projectId: project.id,
+            title: 'x',
+            assigneeId: stranger.id.replace(/.$/, '0'),
+          }),
+          ValidationError,
+        );
+        expect((missing as ValidationError).issues[0]?.path).toEqual(['assigneeId']);
+        await rejects(engine.listTickets(guest.id, {}), ForbiddenError);
+      });
+
+      it('records files for rooms, projects and tickets and attaches them to messages', async () => {
+        const alice = await user();
+        const outsider = await user();
+        const room = await engine.createRoom(alice.id, { kind: 'group', name: unique('files') });
+        const project = await engine.createProject(alice.id, { name: 'Files' });
+        const ticket = await engine.createTicket(alice.id, { projectId: project.id, title: 'Scan' });
+        const digest = 'a'.repeat(64);
+        const photo = await engine.createFileRecord(alice.id, {
+          name: '写真 1.png',
+          mimeType: 'image/png',
+          size: 1234,
+          sha256: digest,
+          storageKey: 'blobs/1',
+          roomId: room.id,
+        });
+        const scan = await engine.createFileRecord(alice.id, {
+          name: 'scan.pdf',
+          mimeType: 'application/pdf',
+          size: 99,
+          sha256: digest,
+          storageKey: 'blobs/2',
+          projectId: project.id,
+          ticketId: ticket.id,
+        });
+        expect(await engine.getFileRecord(alice.id, photo.id)).toEqual(photo);
+        await rejects(engine.getFileRecord(outsider.id, photo.id), NotFoundError);
+        expect(await engine.getFileRecord(outsider.id, scan.id)).toEqual(scan);
+        expect(await engine.listFiles(alice.id, { roomId: room.id, mimeType: 'image/*' })).toEqual([photo]);
+        expect(await engine.listFiles(alice.id, { ticketId: ticket.id })).toEqual([scan]);
+        expect(await engine.listFiles(alice.id, { projectId: project.id, mimeType: 'image/*' })).toEqual([]);
+        await rejects(
+          engine.createFileRecord(outsider.id, {
+            name: 'intruder.png',
+            mimeType: 'image/png',
+            size: 1,
+            sha256: digest,
+            storageKey: 'blobs/3',
+            roomId: room.id,
+          }),
+          NotFoundError,
+        );
+        const error = await rejects(
+          engine.createFileRecord(alice.id, {
+            name: '../etc/passwd',
+            mimeType: 'text/plain',
+            size: 1,
+            sha256: digest,
+            storageKey: 'k',
+            roomId: room.id,
+          }),
+          ValidationError,
+        );
+        expect((error as ValidationError).issues[0]?.path).toEqual(['name']);
+
+        const message = await engine.sendMessage(alice.id, {
+          roomId: room.id,
+          text: 'see photo',
+          attachmentIds: [photo.id],
+        });
+        expect(message.attachments).toEqual([
+          { fileId: photo.id, name: '写真 1.png', mimeType: 'image/png', size: 1234 },
+        ]);
+        expect((await engine.getMessage(alice.id, message.id)).attachments).toEqual(message.attachments);
+        const wrong = await rejects(
+          engine.sendMessage(alice.id, { roomId: room.id, text: 'x', attachmentIds: [scan.id] }),
+          ValidationError,
+        );
+        expect((wrong as ValidationError).issues[0]?.path).toEqual(['attachmentIds', 0]);
+
+        await rejects(engine.deleteFileRecord(outsider.id, scan.id), ForbiddenError);
+        await engine.deleteFileRecord(alice.id, scan.id);
+        await rejects(engine.getFileRecord(alice.id, scan.id), NotFoundError);
+      });
+    });
+  });
+}

@@ -9,7 +9,10 @@ export default defineConfig({
     alias: [
       { find: /^@kaiwa\/core\/testing$/, replacement: source('./packages/core/src/testing/index.ts') },
       { find: /^@kaiwa\/core$/, replacement: source('./packages/core/src/index.ts') },
-      { find: /^@kaiwa\/store-kysely$/, replacement: source('./packages/adapters/store-kysely/src/index.ts') },
+      {
+        find: /^@kaiwa\/store-kysely$/,
+        replacement: source('./packages/adapters/store-kysely/src/index.ts'),
+      },
     ],
   },
   test: {

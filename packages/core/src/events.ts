@@ -15,7 +15,11 @@ export type GlobalEvent =
   | { type: 'ticket.created'; payload: { ticket: Ticket } }
   | { type: 'ticket.updated'; payload: { ticket: Ticket } }
   | { type: 'file.created'; payload: { file: FileRecord } }
-  | { type: 'file.deleted'; payload: { file: FileRecord } };
+  | { type: 'file.deleted'; payload: { file: FileRecord } }
+  /** Ephemeral: not stored, not sequenced. */
+  | { type: 'typing.updated'; payload: { roomId: string; userId: string; typing: boolean } }
+  /** Ephemeral: not stored, not sequenced. */
+  | { type: 'presence.updated'; payload: { userId: string; status: 'online' | 'away' | 'offline' } };
 
 /** Everything the engine announces, on its emitter and on the bus. */
 export type ChatEvent = RoomEvent | GlobalEvent;

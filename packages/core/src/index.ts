@@ -13,6 +13,8 @@ export type { ChatEvent, ChatEventListeners, ChatEventType, GlobalEvent } from '
 export { isRoomEvent } from './events.js';
 export { createId, ULID_PATTERN } from './ids.js';
 export { type ParsedMentions, parseMentions } from './mentions.js';
+export type { AccountRepository, ApiKeyRecord, RefreshTokenRecord } from './ports/account-repository.js';
+export type { BlobInfo, BlobStore } from './ports/blob-store.js';
 export type { Bus } from './ports/bus.js';
 export type {
   ChatStore,

@@ -1,4 +1,5 @@
 import type { FileRecord } from '../schemas/file-record.js';
+import type { AccountRepository } from './account-repository.js';
 import type { Attachment, Mentions, Message } from '../schemas/message.js';
 import type { Project, ProjectStatus, Ticket, TicketPriority, TicketStatus } from '../schemas/project.js';
 import type { Membership, Room } from '../schemas/room.js';
@@ -184,6 +185,7 @@ export interface StoreRepositories {
   projects: ProjectRepository;
   tickets: TicketRepository;
   files: FileRecordRepository;
+  accounts: AccountRepository;
 }
 
 export type StoreDialect = 'sqlite' | 'postgres' | 'mysql';

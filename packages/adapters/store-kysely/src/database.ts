@@ -1,0 +1,145 @@
+import type { ColumnType } from 'kysely';
+
+/*
+ * Table types as the database holds them: snake_case columns, timestamps as ISO strings, JSON as text.
+ * Values differ a little per dialect (PostgreSQL has real booleans and returns bigint as a string), so
+ * those columns admit every shape and the repositories normalise them on read.
+ */
+
+/** `boolean` on PostgreSQL, `0`/`1` on SQLite and MariaDB/MySQL. */
+export type SqlBoolean = boolean | number;
+
+/** A bigint column: PostgreSQL returns it as a string, the other drivers as a number. */
+export type SqlBigInt = ColumnType<number | string, number, number>;
+
+/** A column the database fills in when an insert leaves it out. */
+export type Defaulted<T> = ColumnType<T, T | undefined, T>;
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  display_name: string;
+  role: string;
+  force_password_change: SqlBoolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RoomsTable {
+  id: string;
+  kind: string;
+  name: string | null;
+  /** Both user ids of a direct room, sorted and joined with `:`; null for other rooms. */
+  direct_key: string | null;
+  topic: string;
+  archived: SqlBoolean;
+  created_by: string;
+  last_seq: SqlBigInt;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MembershipsTable {
+  room_id: string;
+  user_id: string;
+  role: string;
+  last_read_message_id: string | null;
+  muted: SqlBoolean;
+  joined_at: string;
+}
+
+export interface MessagesTable {
+  /** SQLite only: a stable integer key that links the row to its FTS5 search row. */
+  row_id: ColumnType<number, never, never>;
+  id: string;
+  room_id: string;
+  author_id: string;
+  text: string;
+  /** JSON of `Mentions`. */
+  mentions: string;
+  thread_root_id: string | null;
+  reply_to_id: string | null;
+  /** JSON of `Attachment[]`. */
+  attachments: string;
+  reply_count: number;
+  last_reply_at: string | null;
+  client_message_id: string | null;
+  /** JSON of `Metadata`. */
+  metadata: string;
+  created_at: string;
+  edited_at: string | null;
+  deleted_at: string | null;
+  /** PostgreSQL only: the search document as a tsvector. */
+  search_vector: Defaulted<string>;
+  /** MariaDB/MySQL only: the search document with every term hex-encoded, under a FULLTEXT index. */
+  search_text: Defaulted<string>;
+}
+
+export interface ReactionsTable {
+  message_id: string;
+  emoji: string;
+  user_id: string;
+  created_at: string;
+}
+
+export interface RoomEventsTable {
+  room_id: string;
+  seq: SqlBigInt;
+  type: string;
+  /** JSON of the event payload. */
+  payload: string;
+  created_at: string;
+}
+
+export interface ProjectsTable {
+  id: string;
+  name: string;
+  description: string;
+  status: string;
+  owner_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TicketsTable {
+  id: string;
+  project_id: string;
+  title: string;
+  description: string;
+  status: string;
+  priority: string;
+  reporter_id: string;
+  assignee_id: string | null;
+  due_date: string | null;
+  /** JSON of `string[]`. */
+  labels: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FilesTable {
+  id: string;
+  name: string;
+  mime_type: string;
+  size: SqlBigInt;
+  sha256: string;
+  storage_key: string;
+  uploader_id: string;
+  room_id: string | null;
+  project_id: string | null;
+  ticket_id: string | null;
+  created_at: string;
+}
+
+/** The schema `0001_initial` creates, as kysely sees it. */
+export interface KaiwaDatabase {
+  users: UsersTable;
+  rooms: RoomsTable;
+  memberships: MembershipsTable;
+  messages: MessagesTable;
+  reactions: ReactionsTable;
+  room_events: RoomEventsTable;
+  projects: ProjectsTable;
+  tickets: TicketsTable;
+  files: FilesTable;
+}

@@ -1,0 +1,371 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  type ChatEngine,
+  type ChatEvent,
+  isRoomEvent,
+  type Message,
+  type RoomEvent,
+  type User,
+} from '@kaiwa/core';
+import type { Registry } from 'prom-client';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { Connection, type ConnectionHub, type PendingSend } from './connection.js';
+import { EncodedFrame } from './encoded-frame.js';
+import { type RealtimeLimits, resolveLimits } from './limits.js';
+import { type RealtimeLogger, silentLogger } from './logger.js';
+import { createRealtimeMetrics, type RealtimeMetrics } from './metrics.js';
+import { frameOf, type LiveEvent, type RoomSubscription } from './room-subscription.js';
+import { TypingTracker } from './typing-tracker.js';
+
+export interface RealtimeOptions {
+  /** The HTTP server whose upgrade requests on `path` become WebSocket connections (e.g. `fastify.server`). */
+  server: Server;
+  /** Default `/ws`. */
+  path?: string;
+  engine: ChatEngine;
+  /** Turns the token of the `auth` frame into a user; undefined refuses it (close 4001). */
+  authenticate: (token: string) => Promise<User | undefined>;
+  /** Where the metrics go; without one they are kept on a private registry. */
+  registry?: Registry;
+  logger?: RealtimeLogger;
+  limits?: Partial<RealtimeLimits>;
+}
+
+export interface RealtimeServer {
+  /** Stops accepting connections, closes every socket with 1001 and waits until they are gone. */
+  close(): Promise<void>;
+  /** Open WebSocket connections, authenticated or not. */
+  connectionCount(): number;
+}
+
+type PresenceStatus = 'online' | 'away' | 'offline';
+
+/** Events of the room's last this many sequence numbers are searched for a repeated send's sequence number. */
+const CREATION_SEQ_SEARCH = 1000;
+
+/**
+ * Serves the Kaiwa WebSocket protocol (docs/protocol.md) on `server` at `path`.
+ *
+ * @example
+ * const realtime = attachRealtime({ server: app.server, engine, authenticate: verifyAccessToken });
+ * app.addHook('onClose', () => realtime.close());
+ */
+export function attachRealtime(options: RealtimeOptions): RealtimeServer {
+  return new RealtimeHub(options);
+}
+
+/** Owns the connections, the room → subscribers index and the fan-out of bus events. */
+class RealtimeHub implements ConnectionHub, RealtimeServer {
+  readonly engine: ChatEngine;
+  readonly limits: RealtimeLimits;
+  readonly logger: RealtimeLogger;
+  readonly metrics: RealtimeMetrics;
+  readonly #server: Server;
+  readonly #path: string;
+  readonly #authenticate: (token: string) => Promise<User | undefined>;
+  readonly #webSocketServer: WebSocketServer;
+  readonly #connections = new Set<Connection>();
+  /** Authenticated connections by user: presence, and events addressed to a user. */
+  readonly #connectionsByUser = new Map<string, Set<Connection>>();
+  readonly #subscribersByRoom = new Map<string, Set<RoomSubscription>>();
+  /** Presence as announced on the bus, by every instance; offline users are left out. */
+  readonly #presence = new Map<string, PresenceStatus>();
+  readonly #pendingSends = new Map<string, PendingSend & { waiting: number }>();
+  readonly #typing: TypingTracker;
+  readonly #heartbeat: NodeJS.Timeout;
+  readonly #stopListening: () => void;
+  #toFlush: Connection[] = [];
+  #flushScheduled = false;
+  #undeliveredCount = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: RealtimeOptions) {
+    this.engine = options.engine;
+    this.limits = resolveLimits(options.limits);
+    this.logger = options.logger ?? silentLogger;
+    this.metrics = createRealtimeMetrics(options.registry);
+    this.#server = options.server;
+    this.#path = options.path ?? '/ws';
+    this.#authenticate = options.authenticate;
+    this.#webSocketServer = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: this.limits.maxPayloadBytes,
+      // Compression would cost a deflate per recipient and defeat serialising each event once.
+      perMessageDeflate: false,
+    });
+    this.#typing = new TypingTracker({
+      publish: (roomId, userId, typing) =>
+        this.#publish({ type: 'typing.updated', payload: { roomId, userId, typing } }),
+      throttleMs: this.limits.typingThrottleMs,
+      expiryMs: this.limits.typingExpiryMs,
+    });
+    this.#stopListening = this.engine.bus.subscribe(this.#onBusEvent);
+    this.#server.on('upgrade', this.#onUpgrade);
+    this.#heartbeat = setInterval(() => {
+      for (const connection of this.#connections) connection.heartbeat();
+    }, this.limits.heartbeatIntervalMs);
+    this.#heartbeat.unref();
+  }
+
+  connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#server.off('upgrade', this.#onUpgrade);
+    clearInterval(this.#heartbeat);
+    this.#stopListening();
+    this.#typing.dispose();
+    const connections = [...this.#connections];
+    await Promise.all(connections.map((connection) => connection.shutdown()));
+    // Frames being handled may still be waiting on the engine; let them finish before the store closes.
+    await Promise.all(connections.map((connection) => connection.idle()));
+    await new Promise<void>((resolve) => this.#webSocketServer.close(() => resolve()));
+  }
+
+  readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (pathnameOf(request) !== this.#path) {
+      // Leave other paths to other upgrade listeners; if there are none, nobody else will answer.
+      if (this.#server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, 'Not Found');
+      return;
+    }
+    if (this.#closing) {
+      refuseUpgrade(socket, 503, 'Service Unavailable');
+      return;
+    }
+    this.#webSocketServer.handleUpgrade(request, socket, head, (webSocket) => this.#accept(webSocket));
+  };
+
+  #accept(webSocket: WebSocket): void {
+    if (this.#closing) {
+      webSocket.close(1001, 'server shutting down');
+      return;
+    }
+    const connection = new Connection(webSocket, this);
+    this.#connections.add(connection);
+    this.metrics.openConnections.inc();
+  }
+
+  // ---------------------------------------------------------------- hub services for connections
+
+  authenticate(token: string): Promise<User | undefined> {
+    return this.#authenticate(token);
+  }
+
+  scheduleFlush(connection: Connection): void {
+    this.#toFlush.push(connection);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // Everything queued in this tick leaves in one write per connection.
+    setImmediate(this.#flushAll);
+  }
+
+  countDelivered(events: number): void {
+    this.#undeliveredCount += events;
+  }
+
+  readonly #flushAll = (): void => {
+    const connections = this.#toFlush;
+    this.#toFlush = [];
+    this.#flushScheduled = false;
+    for (const connection of connections) {
+      try {
+        connection.flush();
+      } catch (error) {
+        this.logger.error({ err: error, sessionId: connection.sessionId }, 'could not write to a websocket');
+      }
+    }
+    if (this.#undeliveredCount > 0) {
+      this.metrics.eventsDelivered.inc(this.#undeliveredCount);
+      this.#undeliveredCount = 0;
+    }
+  };
+
+  addSubscription(subscription: RoomSubscription): void {
+    let subscribers = this.#subscribersByRoom.get(subscription.roomId);
+    if (!subscribers) {
+      subscribers = new Set();
+      this.#subscribersByRoom.set(subscription.roomId, subscribers);
+    }
+    subscribers.add(subscription);
+  }
+
+  removeSubscription(subscription: RoomSubscription): void {
+    const subscribers = this.#subscribersByRoom.get(subscription.roomId);
+    if (!subscribers) return;
+    subscribers.delete(subscription);
+    if (subscribers.size === 0) this.#subscribersByRoom.delete(subscription.roomId);
+  }
+
+  connectionReady(connection: Connection): void {
+    const userId = connection.userId;
+    let connections = this.#connectionsByUser.get(userId);
+    if (!connections) {
+      connections = new Set();
+      this.#connectionsByUser.set(userId, connections);
+    }
+    connections.add(connection);
+    if (connections.size === 1) {
+      this.#publish({ type: 'presence.updated', payload: { userId, status: 'online' } });
+    }
+  }
+
+  connectionClosed(connection: Connection): void {
+    if (!this.#connections.delete(connection)) return;
+    this.metrics.openConnections.dec();
+    const user = connection.user;
+    if (!user) return;
+    for (const roomId of connection.typingRooms) this.#typing.stop(roomId, user.id);
+    const connections = this.#connectionsByUser.get(user.id);
+    if (!connections?.delete(connection) || connections.size > 0) return;
+    this.#connectionsByUser.delete(user.id);
+    this.#publish({ type: 'presence.updated', payload: { userId: user.id, status: 'offline' } });
+  }
+
+  setTyping(roomId: string, userId: string, typing: boolean): void {
+    this.#typing.update(roomId, userId, typing);
+  }
+
+  beginSend(userId: string, clientMessageId: string): PendingSend {
+    const key = `${userId}:${clientMessageId}`;
+    let pending = this.#pendingSends.get(key);
+    if (!pending) {
+      pending = { key, seq: undefined, messageId: undefined, waiting: 0 };
+      this.#pendingSends.set(key, pending);
+    }
+    pending.waiting += 1;
+    return pending;
+  }
+
+  endSend(pending: PendingSend): void {
+    const entry = this.#pendingSends.get(pending.key);
+    if (!entry) return;
+    entry.waiting -= 1;
+    if (entry.waiting === 0) this.#pendingSends.delete(pending.key);
+  }
+
+  async findCreationSeq(userId: string, message: Message): Promise<number | null> {
+    const room = await this.engine.getRoom(userId, message.roomId);
+    const afterSeq = Math.max(0, room.lastSeq - CREATION_SEQ_SEARCH);
+    const events = await this.engine.eventsSince(userId, message.roomId, afterSeq, CREATION_SEQ_SEARCH);
+    const created = events.find(
+      (event) => event.type === 'message.created' && event.payload.message.id === message.id,
+    );
+    return created?.seq ?? null;
+  }
+
+  presenceOf(userIds: string[]): Record<string, PresenceStatus> {
+    return Object.fromEntries(userIds.map((userId) => [userId, this.#presence.get(userId) ?? 'offline']));
+  }
+
+  // ---------------------------------------------------------------- fan-out
+
+  readonly #onBusEvent = (event: ChatEvent): void => {
+    try {
+      if (isRoomEvent(event)) this.#fanOutRoomEvent(event);
+      else this.#fanOutGlobalEvent(event);
+    } catch (error) {
+      this.logger.error({ err: error, eventType: event.type }, 'websocket fan-out failed');
+    }
+  };
+
+  #fanOutRoomEvent(event: RoomEvent): void {
+    if (event.type === 'message.created' && this.#pendingSends.size > 0) this.#notePendingSend(event);
+    const live: LiveEvent = { event, frame: undefined };
+    const subscribers = this.#subscribersByRoom.get(event.roomId);
+    if (subscribers) for (const subscription of subscribers) subscription.offer(live);
+    // The member's own connections learn of a join or leave even without a subscription (invitations).
+    if (event.type === 'member.joined' || event.type === 'member.left') {
+      const userId = event.type === 'member.joined' ? event.payload.membership.userId : event.payload.userId;
+      for (const connection of this.#connectionsByUser.get(userId) ?? []) {
+        if (!connection.subscriptions.has(event.roomId)) connection.deliverEvent(frameOf(live));
+      }
+    }
+  }
+
+  #notePendingSend(event: Extract<RoomEvent, { type: 'message.created' }>): void {
+    const message = event.payload.message;
+    if (message.clientMessageId === null) return;
+    const pending = this.#pendingSends.get(`${message.authorId}:${message.clientMessageId}`);
+    if (!pending) return;
+    pending.seq = event.seq;
+    pending.messageId = message.id;
+  }
+
+  #fanOutGlobalEvent(event: Exclude<ChatEvent, RoomEvent>): void {
+    switch (event.type) {
+      case 'typing.updated': {
+        const { roomId, userId, typing } = event.payload;
+        let frame: EncodedFrame | undefined;
+        for (const subscription of this.#subscribersByRoom.get(roomId) ?? []) {
+          if (!subscription.active || subscription.owner.userId === userId) continue;
+          frame ??= EncodedFrame.of({ type: 'typing.updated', roomId, userId, typing });
+          subscription.owner.deliverEvent(frame);
+        }
+        return;
+      }
+      case 'read.updated': {
+        const { roomId, userId, lastReadMessageId } = event.payload;
+        let frame: EncodedFrame | undefined;
+        for (const subscription of this.#subscribersByRoom.get(roomId) ?? []) {
+          if (!subscription.active) continue;
+          frame ??= EncodedFrame.of({ type: 'read.updated', roomId, userId, lastReadMessageId });
+          subscription.owner.deliverEvent(frame);
+        }
+        return;
+      }
+      case 'presence.updated': {
+        const { userId, status } = event.payload;
+        if (status === 'offline') this.#presence.delete(userId);
+        else this.#presence.set(userId, status);
+        let frame: EncodedFrame | undefined;
+        for (const connections of this.#connectionsByUser.values()) {
+          for (const connection of connections) {
+            if (!connection.wantsPresence) continue;
+            frame ??= EncodedFrame.of({ type: 'presence.updated', userId, status });
+            connection.deliverEvent(frame);
+          }
+        }
+        return;
+      }
+      case 'room.created': {
+        const { room, memberIds } = event.payload;
+        let frame: EncodedFrame | undefined;
+        for (const memberId of memberIds) {
+          for (const connection of this.#connectionsByUser.get(memberId) ?? []) {
+            frame ??= EncodedFrame.of({ type: 'room.created', room, memberIds });
+            connection.deliverEvent(frame);
+          }
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #publish(event: ChatEvent): void {
+    this.engine.bus.publish(event).catch((error: unknown) => {
+      this.logger.warn({ err: error, eventType: event.type }, 'could not publish a realtime event');
+    });
+  }
+}
+
+function pathnameOf(request: IncomingMessage): string | undefined {
+  try {
+    return new URL(request.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

@@ -1,0 +1,402 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { constants as zlibConstants } from 'node:zlib';
+import fastifyCompress from '@fastify/compress';
+import fastifyCors from '@fastify/cors';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyMultipart from '@fastify/multipart';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import { createFileSystemBlobStore } from '@kaiwa/blob-fs';
+import { type BlobStore, ChatEngine, type ChatStore, InProcessBus } from '@kaiwa/core';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  createJsonSchemaTransform,
+  createJsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { AccountService } from './auth/account-service.js';
+import { loadTokenSecret } from './auth/token-secret.js';
+import { AccessTokens } from './auth/tokens.js';
+import type { ServerConfig } from './config.js';
+import { apiSchemaRegistry } from './http/api-schemas.js';
+import { installAuthentication } from './http/authentication.js';
+import { installErrorHandling } from './http/error-handler.js';
+import { ServerMetrics } from './operations/server-metrics.js';
+import { composeRealtime, type RealtimeServer } from './realtime-composition.js';
+import { registerAuthRoutes } from './routes/auth-routes.js';
+import { registerFileRoutes } from './routes/file-routes.js';
+import { registerMessageRoutes } from './routes/message-routes.js';
+import { registerCspReportRoute, registerOperationsRoutes } from './routes/operations-routes.js';
+import { registerRoomRoutes } from './routes/room-routes.js';
+import type { ApiInstance, RouteContext } from './routes/route-context.js';
+import { registerUserRoutes } from './routes/user-routes.js';
+import { registerWorkRoutes } from './routes/work-routes.js';
+import { describeDatabase, openStore } from './storage/open-store.js';
+import { timedStore } from './storage/timed-store.js';
+import { registerWebUi } from './web/web-ui.js';
+
+export const API_PREFIX = '/api/v1';
+/** Largest JSON body; messages are at most 64 KiB of text plus 16 KiB of metadata. */
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
+export interface BuildServerOptions {
+  /** Use this store instead of opening `config.databaseUrl`; it is migrated, and left open on close. */
+  store?: ChatStore;
+  /** Use this blob store instead of a directory at `config.uploadDirectory`. */
+  blobs?: BlobStore;
+  /** Fastify logger settings; defaults to pino at `config.logLevel` with secrets redacted. */
+  logger?: FastifyServerOptions['logger'];
+  /**
+   * Receives the one-time password of the first admin, made on a first start; it is never logged.
+   * Defaults to printing it on standard output.
+   */
+  announce?: (text: string) => void;
+  clock?: () => Date;
+}
+
+/** A composed server: the Fastify app and everything behind it. */
+export interface KaiwaServer {
+  app: FastifyInstance;
+  config: ServerConfig;
+  engine: ChatEngine;
+  /** The store as the engine uses it (timed). */
+  store: ChatStore;
+  blobs: BlobStore;
+  accounts: AccountService;
+  metrics: ServerMetrics;
+  realtime: RealtimeServer;
+  /** Set when this start created the first admin. */
+  firstAdmin: { username: string; password: string } | undefined;
+  /** Starts listening on `config.host:config.port`; returns the address, e.g. `http://127.0.0.1:3000`. */
+  listen(): Promise<string>;
+  /**
+   * Shuts down gracefully: stops accepting connections, closes WebSockets with 1001 "going away", lets
+   * in-flight requests finish, then closes the store. Safe to call twice.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Composes the Kaiwa server from its configuration: store (migrated), engine, blob store, accounts,
+ * security and HTTP plumbing, the REST API under /api/v1 with its OpenAPI document, operations endpoints,
+ * the web UI and the realtime WebSocket endpoint at /ws. The app is ready for `inject` when this resolves.
+ *
+ * @example
+ * const server = await buildServer(loadConfig());
+ * console.log(`listening on ${await server.listen()}`);
+ * process.on('SIGTERM', () => server.close());
+ */
+export async function buildServer(
+  config: ServerConfig,
+  options: BuildServerOptions = {},
+): Promise<KaiwaServer> {
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
+    },
+    // Request ids: the caller's X-Request-Id when it is sane, otherwise a new one; echoed back on the answer.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    // Trust X-Forwarded-For from as many proxies as configured: hop 0 is the nearest.
+    trustProxy: config.trustProxy > 0 ? (_address: string, hop: number) => hop < config.trustProxy : false,
+    bodyLimit: JSON_BODY_LIMIT,
+    routerOptions: { maxParamLength: 200 },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const metrics = new ServerMetrics();
+  const ownsStore = options.store === undefined;
+  let rawStore: ChatStore | undefined;
+  try {
+    rawStore = options.store ?? (await openStore(config.databaseUrl));
+    await rawStore.migrate();
+    const openedStore = rawStore;
+    const store = timedStore(openedStore, {
+      metrics,
+      slowQueryMs: config.slowQueryMs,
+      onSlowQuery: (query) => app.log.warn(query, 'slow storage query'),
+    });
+    const blobs = options.blobs ?? createFileSystemBlobStore({ directory: config.uploadDirectory });
+    const { secret } = loadTokenSecret(config.jwtSecret, config.dataDirectory);
+    const bus = new InProcessBus({
+      onListenerError: (error, event) =>
+        app.log.error({ err: error, event: event.type }, 'event listener failed'),
+    });
+    const engine = new ChatEngine({
+      store,
+      bus,
+      ...(options.clock ? { clock: options.clock } : {}),
+      onPublishError: (error, event) =>
+        app.log.error({ err: error, event: event.type }, 'could not publish an event; it is stored'),
+    });
+    engine.events.on('message.created', () => metrics.messagesSent.inc());
+    const accounts = new AccountService({
+      engine,
+      accessTokens: new AccessTokens(secret, config.accessTokenTtlSeconds),
+      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+      anonymousRole: config.anonymousRole,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+
+    const context: RouteContext = { config, engine, accounts, blobs, metrics };
+    await composeApp(app, context);
+
+    const realtime = composeRealtime({
+      server: app.server,
+      engine,
+      authenticate: (token) => accounts.authenticate(token),
+      registry: metrics.registry,
+      logger: app.log,
+    });
+    // Sockets first: an HTTP server does not finish closing while upgraded connections are open.
+    app.addHook('preClose', async () => realtime.close());
+    app.addHook('onClose', async () => {
+      engine.close();
+      if (ownsStore) await openedStore.close();
+    });
+    await app.ready();
+
+    const firstAdmin = config.accountsEnabled ? await accounts.bootstrapFirstAdmin() : undefined;
+    if (firstAdmin) (options.announce ?? printToStdout)(firstAdminNotice(firstAdmin));
+    app.log.info(
+      {
+        database: describeDatabase(config.databaseUrl),
+        uploads: config.uploadDirectory,
+        accounts: config.accountsEnabled,
+      },
+      'kaiwa server composed',
+    );
+
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      config,
+      engine,
+      store,
+      blobs,
+      accounts,
+      metrics,
+      realtime,
+      firstAdmin,
+      async listen() {
+        await app.listen({ port: config.port, host: config.host });
+        const address = app.server.address() as AddressInfo;
+        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        return `http://${host}:${address.port}`;
+      },
+      close() {
+        closing ??= app.close();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    if (ownsStore) await rawStore?.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function composeApp(app: FastifyInstance, context: RouteContext): Promise<void> {
+  const { config, metrics } = context;
+  const production = config.nodeEnvironment === 'production';
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // Before any plugin: encapsulated plugins take the handlers their parent has when they are registered.
+  installErrorHandling(app, metrics);
+
+  await app.register(fastifyHelmet, {
+    enableCSPNonces: true,
+    global: true,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        'default-src': ["'self'"],
+        'script-src': ["'self'"],
+        'style-src': ["'self'"],
+        'img-src': ["'self'", 'data:', 'blob:'],
+        'font-src': ["'self'", 'data:'],
+        'connect-src': ["'self'"],
+        'media-src': ["'self'", 'blob:'],
+        'object-src': ["'none'"],
+        'base-uri': ["'self'"],
+        'form-action': ["'self'"],
+        'frame-ancestors': ["'none'"],
+        'script-src-attr': ["'none'"],
+        'report-uri': [`${API_PREFIX}/csp-report`],
+        // Browsers on plain-HTTP local installs would otherwise try https:// for every asset.
+        ...(production ? { 'upgrade-insecure-requests': [] } : {}),
+      },
+    },
+    strictTransportSecurity: production ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginEmbedderPolicy: false,
+  });
+  // Helmet has no Permissions-Policy; the chat needs the microphone and camera only from itself.
+  app.addHook('onSend', async (request, reply) => {
+    reply.header(
+      'permissions-policy',
+      'camera=(self), microphone=(self), geolocation=(), payment=(), usb=()',
+    );
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(fastifyCompress, {
+    global: true,
+    threshold: 1024,
+    encodings: ['br', 'gzip'],
+    // Quality 11 (the default) costs far too much CPU for dynamic answers; 4 is close to gzip in speed.
+    brotliOptions: { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } },
+  });
+  await app.register(fastifyCors, {
+    origin: config.corsOrigins.includes('*')
+      ? true
+      : config.corsOrigins.length > 0
+        ? config.corsOrigins
+        : false,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'x-request-id'],
+    exposedHeaders: [
+      'x-request-id',
+      'retry-after',
+      'content-disposition',
+      'x-ratelimit-limit',
+      'x-ratelimit-remaining',
+    ],
+    maxAge: 600,
+  });
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => {
+      const error = new Error(`too many requests; try again in ${context.after}`) as Error & {
+        statusCode: number;
+        code: string;
+      };
+      error.statusCode = context.statusCode;
+      return error;
+    },
+  });
+  await app.register(fastifyMultipart, {
+    limits: {
+      fileSize: config.maxUploadBytes,
+      files: 1,
+      fields: 10,
+      fieldSize: 1024,
+      parts: 12,
+      headerPairs: 100,
+    },
+    throwFileSizeLimit: true,
+  });
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Kaiwa API',
+        version: '1',
+        description:
+          'REST API of the Kaiwa reference server. Every failure answers `{"error":{"code","message","details"}}`. ' +
+          'Live events come over the WebSocket at /ws.',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or bot API key' },
+          apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+        },
+      },
+      security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
+    },
+    transform: documentRoute,
+    transformObject: documentObject,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = {
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status_code: String(reply.statusCode),
+    };
+    metrics.httpRequests.inc(labels);
+    metrics.httpRequestDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  const api: ApiInstance = app.withTypeProvider<ZodTypeProvider>();
+  await api.register(
+    async (routes) => {
+      installAuthentication(routes, context.accounts);
+      registerAuthRoutes(routes, context);
+      registerUserRoutes(routes, context);
+      registerRoomRoutes(routes, context);
+      registerMessageRoutes(routes, context);
+      registerWorkRoutes(routes, context);
+      registerFileRoutes(routes, context);
+      registerCspReportRoute(routes);
+    },
+    { prefix: API_PREFIX },
+  );
+  registerOperationsRoutes(api, context);
+  await registerWebUi(app, config.uiDirectory, config.accountsEnabled);
+}
+
+const zodTransform = createJsonSchemaTransform({ schemaRegistry: apiSchemaRegistry });
+const zodTransformObject = createJsonSchemaTransformObject({ schemaRegistry: apiSchemaRegistry });
+
+/** Routes open to everyone are documented without security requirements. */
+const documentRoute: typeof zodTransform = (input) => {
+  const transformed = zodTransform(input);
+  const access = input.route.config as { auth?: string } | undefined;
+  const publicRoute = access?.auth === 'public' || !input.url.startsWith(API_PREFIX);
+  return publicRoute ? { ...transformed, schema: { ...transformed.schema, security: [] } } : transformed;
+};
+
+/** Adds what the route schemas cannot say: the multipart body of uploads. */
+const documentObject: typeof zodTransformObject = (input) => {
+  const document = zodTransformObject(input) as {
+    paths?: Record<string, Record<string, Record<string, unknown>>>;
+  };
+  const upload = document.paths?.[`${API_PREFIX}/files`]?.post;
+  if (upload) {
+    upload.requestBody = {
+      required: true,
+      content: {
+        'multipart/form-data': {
+          schema: {
+            type: 'object',
+            required: ['file'],
+            properties: {
+              roomId: { type: 'string', description: 'room to upload into' },
+              projectId: { type: 'string', description: 'project to attach the file to' },
+              ticketId: { type: 'string', description: 'ticket to attach the file to' },
+              file: { type: 'string', format: 'binary' },
+            },
+          },
+        },
+      },
+    };
+  }
+  return document as ReturnType<typeof zodTransformObject>;
+};
+
+function firstAdminNotice({ username, password }: { username: string; password: string }): string {
+  const line = '='.repeat(72);
+  return [
+    line,
+    'Kaiwa: first start, an administrator account was created.',
+    `  username:           ${username}`,
+    `  one-time password:  ${password}`,
+    'Sign in with it and choose a new password; it is shown only this once.',
+    line,
+    '',
+  ].join('\n');
+}
+
+function printToStdout(text: string): void {
+  process.stdout.write(`${text}\n`);
+}

@@ -1,0 +1,178 @@
+import { ChatEngine, NotFoundError } from '@kaiwa/core';
+import { Command, CommanderError } from 'commander';
+import { buildServer, type KaiwaServer } from './app.js';
+import { AccountService } from './auth/account-service.js';
+import { loadTokenSecret } from './auth/token-secret.js';
+import { AccessTokens } from './auth/tokens.js';
+import { ConfigError, loadConfig, type ServerConfig } from './config.js';
+import { describeDatabase, openStore } from './storage/open-store.js';
+
+/** Where the CLI writes and how it ends; tests pass their own. */
+export interface CliEnvironment {
+  env: Record<string, string | undefined>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Registers a handler for SIGINT and SIGTERM. */
+  onSignal: (handler: (signal: NodeJS.Signals) => void) => void;
+  exit: (code: number) => void;
+}
+
+/** How long a graceful shutdown may take before the process gives up waiting. */
+const SHUTDOWN_TIMEOUT_MS = 15_000;
+
+/**
+ * The `kaiwa` command line: `start`, `migrate`, `create-admin`, `reset-password`. Settings come from the
+ * environment (and KAIWA_CONFIG), as for the server itself.
+ */
+export function createProgram(environment: CliEnvironment): Command {
+  const program = new Command('kaiwa')
+    .description('Kaiwa chat server')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: environment.stdout, writeErr: environment.stderr })
+    .exitOverride();
+
+  program
+    .command('start')
+    .description('start the server (migrates the database first)')
+    .action(async () => {
+      const config = loadConfig({ env: environment.env });
+      await startServer(config, environment);
+    });
+
+  program
+    .command('migrate')
+    .description('bring the database schema to the newest version')
+    .action(async () => {
+      const config = loadConfig({ env: environment.env });
+      const store = await openStore(config.databaseUrl);
+      try {
+        const { applied } = await store.migrate();
+        environment.stdout(
+          applied.length > 0
+            ? `Migrated ${describeDatabase(config.databaseUrl)}: ${applied.join(', ')}\n`
+            : `${describeDatabase(config.databaseUrl)} is up to date\n`,
+        );
+      } finally {
+        await store.close();
+      }
+    });
+
+  program
+    .command('create-admin')
+    .description('create an administrator with a one-time password (printed once)')
+    .requiredOption('--username <username>', 'lower-case username')
+    .option('--display-name <name>', 'name shown to people')
+    .action(async (options: { username: string; displayName?: string }) => {
+      await withAccounts(environment, async (accounts) => {
+        const { user, password } = await accounts.createAccount({
+          username: options.username,
+          displayName: options.displayName,
+          role: 'admin',
+        });
+        environment.stdout(
+          `Created administrator ${user.username}.\nOne-time password: ${password}\n` +
+            'It must be changed at the first sign-in and is shown only this once.\n',
+        );
+      });
+    });
+
+  program
+    .command('reset-password')
+    .description('give a user a new one-time password (printed once) and sign them out everywhere')
+    .requiredOption('--username <username>', 'whose password to reset')
+    .action(async (options: { username: string }) => {
+      await withAccounts(environment, async (accounts, engine) => {
+        const user = await engine.getUserByUsername(options.username);
+        const { password } = await accounts.resetPassword(user.id);
+        environment.stdout(
+          `New one-time password for ${user.username}: ${password}\n` +
+            'They must choose a new password at the next sign-in; every session of theirs was signed out.\n',
+        );
+      });
+    });
+
+  return program;
+}
+
+/**
+ * Runs the CLI with `argv` (as in `process.argv`), reporting errors the way a person can act on them.
+ * @returns the exit code for commands that finish; `start` keeps running until a signal.
+ */
+export async function runCli(argv: string[], environment: CliEnvironment): Promise<number | undefined> {
+  try {
+    await createProgram(environment).parseAsync(argv);
+    return argv.includes('start') ? undefined : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof ConfigError) {
+      environment.stderr(`${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof NotFoundError) {
+      environment.stderr(`${error.message}\n`);
+      return 1;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    environment.stderr(`kaiwa: ${message}\n`);
+    return 1;
+  }
+}
+
+async function startServer(config: ServerConfig, environment: CliEnvironment): Promise<KaiwaServer> {
+  const server = await buildServer(config, { announce: environment.stdout });
+  const address = await server.listen();
+  const shown = address.replace('://0.0.0.0:', '://localhost:').replace('://[::]:', '://localhost:');
+  environment.stdout(`Kaiwa is listening on ${shown} (API docs: ${shown}/api/docs)\n`);
+
+  let stopping = false;
+  environment.onSignal((signal) => {
+    if (stopping) {
+      environment.stderr(`${signal} again: exiting without waiting\n`);
+      environment.exit(1);
+      return;
+    }
+    stopping = true;
+    server.app.log.info({ signal }, 'shutting down: finishing requests and closing connections');
+    const giveUp = setTimeout(() => {
+      environment.stderr(`shutdown took longer than ${SHUTDOWN_TIMEOUT_MS / 1000}s; exiting\n`);
+      environment.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    giveUp.unref();
+    server.close().then(
+      () => {
+        clearTimeout(giveUp);
+        environment.stdout('Kaiwa stopped.\n');
+        environment.exit(0);
+      },
+      (error: unknown) => {
+        clearTimeout(giveUp);
+        environment.stderr(`shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        environment.exit(1);
+      },
+    );
+  });
+  return server;
+}
+
+async function withAccounts(
+  environment: CliEnvironment,
+  work: (accounts: AccountService, engine: ChatEngine) => Promise<void>,
+): Promise<void> {
+  const config = loadConfig({ env: environment.env });
+  if (!config.accountsEnabled) throw new Error('accounts are turned off (KAIWA_ACCOUNTS=false)');
+  const store = await openStore(config.databaseUrl);
+  const engine = new ChatEngine({ store });
+  try {
+    await store.migrate();
+    const { secret } = loadTokenSecret(config.jwtSecret, config.dataDirectory);
+    const accounts = new AccountService({
+      engine,
+      accessTokens: new AccessTokens(secret, config.accessTokenTtlSeconds),
+      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    });
+    await work(accounts, engine);
+  } finally {
+    engine.close();
+    await store.close();
+  }
+}

@@ -1,0 +1,168 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_UPLOAD_TYPES, loadConfig, parseByteSize, parseDuration } from './config.js';
+
+const directory = mkdtempSync(join(tmpdir(), 'kaiwa-config-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig({ env, cwd: directory });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('has defaults that start an embedded server with nothing set', () => {
+    const config = loadConfig({ env: {}, cwd: directory });
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      dataDirectory: join(directory, '.data'),
+      databaseUrl: join(directory, '.data', 'kaiwa.sqlite'),
+      uploadDirectory: join(directory, '.data', 'uploads'),
+      maxUploadBytes: 25 * 1024 * 1024,
+      uploadAllowedTypes: [...DEFAULT_UPLOAD_TYPES],
+      jwtSecret: undefined,
+      accessTokenTtlSeconds: 900,
+      refreshTokenTtlSeconds: 30 * 86_400,
+      accountsEnabled: true,
+      allowSignup: false,
+      corsOrigins: [],
+      slowQueryMs: 200,
+      logLevel: 'info',
+      nodeEnvironment: 'development',
+    });
+  });
+
+  it('reads environment variables in their usual spellings', () => {
+    const config = loadConfig({
+      cwd: directory,
+      env: {
+        PORT: '8080',
+        HOST: '127.0.0.1',
+        KAIWA_DATA_DIR: 'var',
+        KAIWA_DATABASE_URL: 'postgres://kaiwa:secret@db:5432/kaiwa',
+        KAIWA_MAX_UPLOAD_BYTES: '10MiB',
+        KAIWA_UPLOAD_ALLOWED_TYPES: 'image/*, application/pdf',
+        KAIWA_ACCESS_TOKEN_TTL: '5m',
+        KAIWA_REFRESH_TOKEN_TTL: '7d',
+        KAIWA_ACCOUNTS: 'yes',
+        KAIWA_ALLOW_SIGNUP: 'TRUE',
+        KAIWA_CORS_ORIGINS: 'https://a.example, http://localhost:5173',
+        KAIWA_SLOW_QUERY_MS: '50',
+        LOG_LEVEL: 'debug',
+        NODE_ENV: 'production',
+      },
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      dataDirectory: join(directory, 'var'),
+      databaseUrl: 'postgres://kaiwa:secret@db:5432/kaiwa',
+      uploadDirectory: join(directory, 'var', 'uploads'),
+      maxUploadBytes: 10 * 1024 * 1024,
+      uploadAllowedTypes: ['image/*', 'application/pdf'],
+      accessTokenTtlSeconds: 300,
+      refreshTokenTtlSeconds: 7 * 86_400,
+      allowSignup: true,
+      corsOrigins: ['https://a.example', 'http://localhost:5173'],
+      slowQueryMs: 50,
+      logLevel: 'debug',
+      nodeEnvironment: 'production',
+    });
+  });
+
+  it('reports every wrong setting at once, each naming its variable', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      KAIWA_MAX_UPLOAD_BYTES: 'lots',
+      KAIWA_ACCESS_TOKEN_TTL: '10 fortnights',
+      KAIWA_ACCOUNTS: 'maybe',
+      KAIWA_CORS_ORIGINS: 'https://ok.example,not a url',
+      KAIWA_JWT_SECRET: 'short',
+      KAIWA_DATABASE_URL: 'mongodb://nope',
+      LOG_LEVEL: 'loud',
+      NODE_ENV: 'staging',
+    });
+    const named = problems.map((problem) => problem.split(':')[0]);
+    expect(named.sort()).toEqual(
+      [
+        'KAIWA_ACCESS_TOKEN_TTL',
+        'KAIWA_ACCOUNTS',
+        'KAIWA_CORS_ORIGINS',
+        'KAIWA_DATABASE_URL',
+        'KAIWA_JWT_SECRET',
+        'KAIWA_MAX_UPLOAD_BYTES',
+        'LOG_LEVEL',
+        'NODE_ENV',
+        'PORT',
+      ].sort(),
+    );
+    expect(problems).toContain('PORT: must be a port number (got "eighty" from the environment)');
+    expect(problems.find((problem) => problem.startsWith('KAIWA_ACCOUNTS'))).toBe(
+      'KAIWA_ACCOUNTS: must be true or false (got "maybe" from the environment)',
+    );
+    // Secrets are never echoed back.
+    expect(problems.find((problem) => problem.startsWith('KAIWA_JWT_SECRET'))).not.toContain('short');
+  });
+
+  it('refuses accounts off under production unless forced', () => {
+    expect(problemsOf({ KAIWA_ACCOUNTS: 'false', NODE_ENV: 'production' })).toEqual([
+      expect.stringMatching(/^KAIWA_ACCOUNTS: .*KAIWA_ALLOW_ANONYMOUS_IN_PRODUCTION=true/),
+    ]);
+    const forced = loadConfig({
+      cwd: directory,
+      env: { KAIWA_ACCOUNTS: 'false', NODE_ENV: 'production', KAIWA_ALLOW_ANONYMOUS_IN_PRODUCTION: 'true' },
+    });
+    expect(forced.accountsEnabled).toBe(false);
+    expect(loadConfig({ cwd: directory, env: { KAIWA_ACCOUNTS: 'off' } }).accountsEnabled).toBe(false);
+  });
+
+  it('reads a JSON config file, with the environment winning', () => {
+    const path = join(directory, 'kaiwa.json');
+    writeFileSync(
+      path,
+      JSON.stringify({ PORT: 4000, HOST: '::', KAIWA_ALLOW_SIGNUP: true, LOG_LEVEL: 'warn' }),
+    );
+    const config = loadConfig({ cwd: directory, env: { KAIWA_CONFIG: 'kaiwa.json', LOG_LEVEL: 'error' } });
+    expect(config).toMatchObject({ port: 4000, host: '::', allowSignup: true, logLevel: 'error' });
+  });
+
+  it('names problems in the config file too', () => {
+    writeFileSync(join(directory, 'bad.json'), JSON.stringify({ PORT: 70_000, KAIWA_COLOUR: 'blue' }));
+    const problems = problemsOf({ KAIWA_CONFIG: 'bad.json' });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^KAIWA_COLOUR: unknown setting in /),
+        'PORT: must be at most 65535 (got 70000 from the config file)',
+      ]),
+    );
+    writeFileSync(join(directory, 'broken.json'), '{ "PORT": ');
+    expect(problemsOf({ KAIWA_CONFIG: 'broken.json' })).toEqual([
+      expect.stringMatching(/^KAIWA_CONFIG: .* JSON/),
+    ]);
+    expect(problemsOf({ KAIWA_CONFIG: 'missing.json' })).toEqual([
+      expect.stringMatching(/^KAIWA_CONFIG: .*cannot be read/),
+    ]);
+  });
+});
+
+describe('parsing helpers', () => {
+  it('reads sizes and durations', () => {
+    expect(parseByteSize('26214400')).toBe(26_214_400);
+    expect(parseByteSize('25MiB')).toBe(25 * 1024 * 1024);
+    expect(parseByteSize('1.5 kb')).toBe(1500);
+    expect(parseByteSize('ten')).toBeUndefined();
+    expect(parseDuration('900')).toBe(900);
+    expect(parseDuration('15m')).toBe(900);
+    expect(parseDuration('2h')).toBe(7200);
+    expect(parseDuration('30d')).toBe(2_592_000);
+    expect(parseDuration('1w')).toBeUndefined();
+  });
+});

@@ -1,0 +1,347 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/*
+ * Server settings come from environment variables and, optionally, a JSON file named by KAIWA_CONFIG whose
+ * keys are the same variable names. The environment wins over the file, the file over the defaults. Every
+ * wrong setting is reported at once, each naming its variable.
+ */
+
+export const NODE_ENVIRONMENTS = ['development', 'production', 'test'] as const;
+export type NodeEnvironment = (typeof NODE_ENVIRONMENTS)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Upload types allowed unless KAIWA_UPLOAD_ALLOWED_TYPES says otherwise. */
+export const DEFAULT_UPLOAD_TYPES = [
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'image/avif',
+  'image/bmp',
+  'application/pdf',
+  'text/plain',
+  'application/zip',
+  'application/gzip',
+  'application/x-7z-compressed',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  'application/vnd.oasis.opendocument.text',
+  'application/vnd.oasis.opendocument.spreadsheet',
+  'application/vnd.oasis.opendocument.presentation',
+  'application/x-cfb',
+  'application/rtf',
+  'audio/mpeg',
+  'audio/ogg',
+  'audio/wav',
+  'video/mp4',
+  'video/webm',
+] as const;
+
+/** The resolved settings `buildServer` runs on. */
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** A SQLite file path (or `:memory:`), a `postgres://` URL or a `mysql://` URL. */
+  databaseUrl: string;
+  dataDirectory: string;
+  uploadDirectory: string;
+  maxUploadBytes: number;
+  /** MIME types (`image/png`) or wildcards (`image/*`) an upload may have, judged from its content. */
+  uploadAllowedTypes: string[];
+  /** Signs access tokens; when unset, one is generated and kept in `<dataDirectory>/jwt-secret`. */
+  jwtSecret: string | undefined;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  /** False: no passwords; people pick a nickname (local use only). */
+  accountsEnabled: boolean;
+  allowAnonymousInProduction: boolean;
+  /** Role of nickname users when accounts are off. */
+  anonymousRole: 'member' | 'guest';
+  allowSignup: boolean;
+  /** Origins allowed to call the API from a browser; empty: same origin only; `*`: any. */
+  corsOrigins: string[];
+  slowQueryMs: number;
+  /** Login attempts per client address and minute. */
+  loginRateLimitPerMinute: number;
+  /** Trust X-Forwarded-* from this many proxies in front (0: none). */
+  trustProxy: number;
+  /** When set, `/metrics` wants `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
+  /** Where the built web UI lives; a placeholder page is served while it is missing. */
+  uiDirectory: string;
+  logLevel: LogLevel;
+  nodeEnvironment: NodeEnvironment;
+}
+
+/** Raised when settings are wrong; `problems` has one line per setting, each naming its variable. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const booleanWords: Record<string, boolean> = {
+  true: true,
+  '1': true,
+  yes: true,
+  on: true,
+  false: false,
+  '0': false,
+  no: false,
+  off: false,
+};
+
+const booleanSetting = z.preprocess(
+  (value) => (typeof value === 'string' ? (booleanWords[value.trim().toLowerCase()] ?? value) : value),
+  z.boolean({ error: 'must be true or false' }),
+);
+
+/** `what` completes "must be …", e.g. `a port number`. */
+const wholeNumber = (minimum: number, maximum: number, what: string) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
+    z
+      .number({ error: `must be ${what}` })
+      .int({ error: `must be ${what}` })
+      .min(minimum, { error: `must be at least ${minimum}` })
+      .max(maximum, { error: `must be at most ${maximum}` }),
+  );
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1000, mb: 1000 ** 2, gb: 1000 ** 3 };
+const BINARY_UNITS: Record<string, number> = { kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** `26214400`, `25MiB`, `25 MB`, `512kb`. */
+export function parseByteSize(value: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  if (!match) return undefined;
+  const unit = match[2]!.toLowerCase();
+  const factor = SIZE_UNITS[unit] ?? BINARY_UNITS[unit];
+  if (factor === undefined) return undefined;
+  return Math.floor(Number(match[1]) * factor);
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `900` (seconds), `15m`, `12h`, `30d`. */
+export function parseDuration(value: string): number | undefined {
+  const match = /^\s*(\d+)\s*([smhd]?)\s*$/i.exec(value);
+  if (!match) return undefined;
+  return Number(match[1]) * DURATION_UNITS[match[2]?.toLowerCase() || 's']!;
+}
+
+const byteSize = z.preprocess(
+  (value) => (typeof value === 'string' ? (parseByteSize(value) ?? value) : value),
+  z
+    .number({ error: 'must be a size in bytes such as 26214400 or 25MiB' })
+    .int({ error: 'must be a whole number of bytes' })
+    .min(1, { error: 'must be at least 1 byte' })
+    .max(4 * 1024 ** 3, { error: 'must be at most 4 GiB' }),
+);
+
+const duration = (minimum: number, maximum: number) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' ? (parseDuration(value) ?? value) : value),
+    z
+      .number({ error: 'must be a duration such as 900, 15m, 12h or 30d' })
+      .int({ error: 'must be a whole number of seconds' })
+      .min(minimum, { error: `must be at least ${minimum} seconds` })
+      .max(maximum, { error: `must be at most ${maximum} seconds` }),
+  );
+
+const list = (item: z.ZodType<string>) =>
+  z.preprocess(
+    (value) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((entry) => entry.trim())
+            .filter((entry) => entry.length > 0)
+        : value,
+    z.array(item, { error: 'must be a comma-separated list' }),
+  );
+
+const mimePattern = z
+  .string()
+  .regex(
+    /^[a-z0-9!#$&^_.+-]+\/(?:\*|[a-z0-9!#$&^_.+-]+)$/i,
+    'must be MIME types such as image/png or image/*',
+  );
+
+const origin = z.string().refine((value) => value === '*' || /^https?:\/\/[^/\s]+$/i.test(value), {
+  message: 'must be origins such as https://chat.example.com (scheme and host, no path) or *',
+});
+
+const databaseUrl = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .refine(
+    (value) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || /^(postgres(ql)?|mysql|mariadb):\/\//i.test(value),
+    {
+      message: 'must be a SQLite file path, a postgres:// URL or a mysql:// URL',
+    },
+  );
+
+/** Every setting as read from the environment or the file, by variable name. */
+const settingsSchema = z.object({
+  PORT: wholeNumber(0, 65_535, 'a port number').default(3000),
+  HOST: z.string().trim().min(1, 'must not be empty').default('0.0.0.0'),
+  KAIWA_DATA_DIR: z.string().trim().min(1, 'must not be empty').default('.data'),
+  KAIWA_DATABASE_URL: databaseUrl.optional(),
+  KAIWA_UPLOAD_DIR: z.string().trim().min(1, 'must not be empty').optional(),
+  KAIWA_MAX_UPLOAD_BYTES: byteSize.default(25 * 1024 * 1024),
+  KAIWA_UPLOAD_ALLOWED_TYPES: list(mimePattern).optional(),
+  KAIWA_JWT_SECRET: z
+    .string()
+    .min(32, 'must be at least 32 characters (use a long random string)')
+    .optional(),
+  KAIWA_ACCESS_TOKEN_TTL: duration(30, 86_400).default(15 * 60),
+  KAIWA_REFRESH_TOKEN_TTL: duration(300, 366 * 86_400).default(30 * 86_400),
+  KAIWA_ACCOUNTS: booleanSetting.default(true),
+  KAIWA_ALLOW_ANONYMOUS_IN_PRODUCTION: booleanSetting.default(false),
+  KAIWA_ANONYMOUS_ROLE: z.enum(['member', 'guest'], { error: 'must be member or guest' }).default('member'),
+  KAIWA_ALLOW_SIGNUP: booleanSetting.default(false),
+  KAIWA_CORS_ORIGINS: list(origin).default([]),
+  KAIWA_SLOW_QUERY_MS: wholeNumber(0, 600_000, 'a whole number of milliseconds').default(200),
+  KAIWA_LOGIN_RATE_LIMIT: wholeNumber(1, 10_000, 'a whole number of attempts per minute').default(10),
+  KAIWA_TRUST_PROXY: wholeNumber(0, 10, 'a whole number of proxies').default(0),
+  KAIWA_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  KAIWA_UI_DIR: z.string().trim().min(1, 'must not be empty').optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  NODE_ENV: z
+    .enum(NODE_ENVIRONMENTS, { error: `must be one of ${NODE_ENVIRONMENTS.join(', ')}` })
+    .default('development'),
+});
+
+export type SettingName = keyof z.input<typeof settingsSchema>;
+export const SETTING_NAMES = Object.keys(settingsSchema.shape) as SettingName[];
+
+export interface LoadConfigOptions {
+  /** Defaults to `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Relative paths are resolved against this; defaults to `process.cwd()`. */
+  cwd?: string;
+}
+
+/** Where the built UI is looked for by default: `<package>/ui/dist`, next to `src/` and `dist/`. */
+export const DEFAULT_UI_DIRECTORY = fileURLToPath(new URL('../ui/dist/', import.meta.url));
+
+/**
+ * Reads, validates and resolves the settings.
+ * @throws ConfigError listing every wrong setting.
+ *
+ * @example
+ * const config = loadConfig({ env: { ...process.env, PORT: '8080' } });
+ */
+export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const problems: string[] = [];
+
+  const fileSettings: Record<string, unknown> = {};
+  const configPath = env.KAIWA_CONFIG?.trim();
+  if (configPath) {
+    const path = resolve(cwd, configPath);
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        problems.push(`KAIWA_CONFIG: ${path} must hold a JSON object of settings`);
+      } else {
+        for (const [key, value] of Object.entries(parsed)) {
+          if (!(SETTING_NAMES as string[]).includes(key)) {
+            problems.push(`${key}: unknown setting in ${path} (known: ${SETTING_NAMES.join(', ')})`);
+          } else if (value !== null) {
+            // Numbers and booleans in JSON are taken as they are; strings go through the same parsing as env.
+            fileSettings[key] = value;
+          }
+        }
+      }
+    } catch (error) {
+      const reason = error instanceof SyntaxError ? `is not valid JSON (${error.message})` : 'cannot be read';
+      problems.push(`KAIWA_CONFIG: ${path} ${reason}`);
+    }
+  }
+
+  const merged: Record<string, unknown> = { ...fileSettings };
+  for (const name of SETTING_NAMES) {
+    const value = env[name];
+    if (value !== undefined && value !== '') merged[name] = value;
+  }
+  const sourceOf = (name: string) =>
+    env[name] !== undefined && env[name] !== '' ? 'environment' : configPath ? 'config file' : 'default';
+
+  const result = settingsSchema.safeParse(merged);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const name = String(issue.path[0] ?? 'settings');
+      const given = merged[name];
+      const shown =
+        given === undefined || name === 'KAIWA_JWT_SECRET' || name === 'KAIWA_METRICS_TOKEN'
+          ? ''
+          : ` (got ${JSON.stringify(given)} from the ${sourceOf(name)})`;
+      const line = `${name}: ${issue.message}${shown}`;
+      if (!problems.includes(line)) problems.push(line);
+    }
+    throw new ConfigError(problems);
+  }
+  const settings = result.data;
+
+  if (
+    !settings.KAIWA_ACCOUNTS &&
+    settings.NODE_ENV === 'production' &&
+    !settings.KAIWA_ALLOW_ANONYMOUS_IN_PRODUCTION
+  ) {
+    problems.push(
+      'KAIWA_ACCOUNTS: accounts cannot be turned off with NODE_ENV=production, since anyone could then act as ' +
+        'anyone; set KAIWA_ALLOW_ANONYMOUS_IN_PRODUCTION=true to force it',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const dataDirectory = resolve(cwd, settings.KAIWA_DATA_DIR);
+  const databaseSetting = settings.KAIWA_DATABASE_URL ?? join(dataDirectory, 'kaiwa.sqlite');
+  return {
+    port: settings.PORT,
+    host: settings.HOST,
+    databaseUrl:
+      isSqlitePath(databaseSetting) && !isAbsolute(databaseSetting) && databaseSetting !== ':memory:'
+        ? resolve(cwd, databaseSetting)
+        : databaseSetting,
+    dataDirectory,
+    uploadDirectory: resolve(cwd, settings.KAIWA_UPLOAD_DIR ?? join(dataDirectory, 'uploads')),
+    maxUploadBytes: settings.KAIWA_MAX_UPLOAD_BYTES,
+    uploadAllowedTypes: (settings.KAIWA_UPLOAD_ALLOWED_TYPES ?? [...DEFAULT_UPLOAD_TYPES]).map((type) =>
+      type.toLowerCase(),
+    ),
+    jwtSecret: settings.KAIWA_JWT_SECRET,
+    accessTokenTtlSeconds: settings.KAIWA_ACCESS_TOKEN_TTL,
+    refreshTokenTtlSeconds: settings.KAIWA_REFRESH_TOKEN_TTL,
+    accountsEnabled: settings.KAIWA_ACCOUNTS,
+    allowAnonymousInProduction: settings.KAIWA_ALLOW_ANONYMOUS_IN_PRODUCTION,
+    anonymousRole: settings.KAIWA_ANONYMOUS_ROLE,
+    allowSignup: settings.KAIWA_ALLOW_SIGNUP,
+    corsOrigins: settings.KAIWA_CORS_ORIGINS,
+    slowQueryMs: settings.KAIWA_SLOW_QUERY_MS,
+    loginRateLimitPerMinute: settings.KAIWA_LOGIN_RATE_LIMIT,
+    trustProxy: settings.KAIWA_TRUST_PROXY,
+    metricsToken: settings.KAIWA_METRICS_TOKEN,
+    uiDirectory: settings.KAIWA_UI_DIR ? resolve(cwd, settings.KAIWA_UI_DIR) : DEFAULT_UI_DIRECTORY,
+    logLevel: settings.LOG_LEVEL,
+    nodeEnvironment: settings.NODE_ENV,
+  };
+}
+
+/** True for a SQLite file path or `:memory:`, false for a database URL. */
+export function isSqlitePath(databaseUrl: string): boolean {
+  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(databaseUrl);
+}

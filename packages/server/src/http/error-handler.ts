@@ -1,0 +1,188 @@
+import { type FieldIssue, KaiwaError, ValidationError } from '@kaiwa/core';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ServerMetrics } from '../operations/server-metrics.js';
+import { HttpError } from './http-error.js';
+
+/** The one shape of every failure the server answers. */
+export const ErrorResponseSchema = z.object({
+  error: z.object({
+    code: z.string().describe('machine-readable: validation_failed, not_found, forbidden, unauthorized, …'),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+export type ErrorResponse = z.infer<typeof ErrorResponseSchema>;
+
+export interface ErrorAnswer {
+  statusCode: number;
+  body: ErrorResponse;
+}
+
+const KAIWA_STATUS: Record<string, number> = {
+  validation_failed: 400,
+  not_found: 404,
+  forbidden: 403,
+  conflict: 409,
+  internal: 500,
+};
+
+/** Fastify's own error codes that reach the handler, with the answer they deserve. */
+const FASTIFY_CODES: Record<string, { statusCode: number; code: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { statusCode: 413, code: 'payload_too_large' },
+  FST_REQ_FILE_TOO_LARGE: { statusCode: 413, code: 'payload_too_large' },
+  FST_PARTS_LIMIT: { statusCode: 413, code: 'payload_too_large' },
+  FST_FILES_LIMIT: { statusCode: 413, code: 'payload_too_large' },
+  FST_FIELDS_LIMIT: { statusCode: 413, code: 'payload_too_large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { statusCode: 415, code: 'unsupported_media_type' },
+  FST_INVALID_MULTIPART_CONTENT_TYPE: { statusCode: 415, code: 'unsupported_media_type' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { statusCode: 400, code: 'bad_request' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { statusCode: 400, code: 'bad_request' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { statusCode: 400, code: 'bad_request' },
+  FST_PROTO_VIOLATION: { statusCode: 400, code: 'bad_request' },
+  FST_MP_PREMATURE_CLOSE: { statusCode: 400, code: 'bad_request' },
+};
+
+const STATUS_CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  408: 'request_timeout',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'unavailable',
+};
+
+/**
+ * Turns any thrown value into the answer: KaiwaErrors by their code, the server's HttpErrors as they are,
+ * request validation into `validation_failed` naming each field, Fastify's client errors by status, and
+ * everything else into a 500 that says nothing about the inside.
+ */
+export function errorAnswer(error: unknown): ErrorAnswer {
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const location = (error as { validationContext?: string }).validationContext;
+    const issues: FieldIssue[] = error.validation.map((issue) => ({
+      path: issue.instancePath
+        .split('/')
+        .filter((segment: string) => segment.length > 0)
+        .map((segment: string) => (/^\d+$/.test(segment) ? Number(segment) : segment)),
+      message: issue.message ?? 'is invalid',
+    }));
+    return validationAnswer(issues, location);
+  }
+  if (
+    error instanceof ValidationError ||
+    (KaiwaError.isInstance(error) && error.code === 'validation_failed')
+  ) {
+    return validationAnswer((error as ValidationError).issues ?? []);
+  }
+  if (KaiwaError.isInstance(error)) {
+    const statusCode = KAIWA_STATUS[error.code] ?? 500;
+    if (statusCode >= 500) return internalAnswer();
+    const field = (error as { field?: unknown }).field;
+    return {
+      statusCode,
+      body: {
+        error: {
+          code: error.code,
+          message: error.message,
+          ...(typeof field === 'string' ? { details: { field } } : {}),
+        },
+      },
+    };
+  }
+  if (error instanceof HttpError) {
+    return {
+      statusCode: error.statusCode,
+      body: {
+        error: {
+          code: error.code,
+          message: error.message,
+          ...(error.details ? { details: error.details } : {}),
+        },
+      },
+    };
+  }
+  const fastifyError = error as Partial<FastifyError> | undefined;
+  const known = fastifyError?.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (known) {
+    return {
+      statusCode: known.statusCode,
+      body: { error: { code: known.code, message: clientMessage(known.statusCode, fastifyError?.message) } },
+    };
+  }
+  const statusCode = fastifyError?.statusCode;
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    return {
+      statusCode,
+      body: {
+        error: {
+          code: STATUS_CODES[statusCode] ?? 'bad_request',
+          message: clientMessage(statusCode, fastifyError?.message),
+        },
+      },
+    };
+  }
+  return internalAnswer();
+}
+
+function validationAnswer(issues: FieldIssue[], location?: string): ErrorAnswer {
+  const first = issues[0];
+  const where = first && first.path.length > 0 ? `${first.path.join('.')}: ` : '';
+  return {
+    statusCode: 400,
+    body: {
+      error: {
+        code: 'validation_failed',
+        message: `${where}${first?.message ?? 'invalid input'}`,
+        details: { ...(location ? { location } : {}), issues },
+      },
+    },
+  };
+}
+
+function internalAnswer(): ErrorAnswer {
+  return { statusCode: 500, body: { error: { code: 'internal', message: 'internal server error' } } };
+}
+
+/** Fastify's messages for client errors are safe to show; fall back to a generic one. */
+function clientMessage(statusCode: number, message: string | undefined): string {
+  if (statusCode === 413) return 'the request body is too large';
+  return message && message.length < 300
+    ? message
+    : (STATUS_CODES[statusCode] ?? 'bad request').replace(/_/g, ' ');
+}
+
+/** Installs the error and not-found handlers that give every failure the one error format. */
+export function installErrorHandling(app: FastifyInstance, metrics: ServerMetrics): void {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const answer = errorAnswer(error);
+    if (answer.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    else
+      request.log.info(
+        { code: answer.body.error.code, statusCode: answer.statusCode },
+        answer.body.error.message,
+      );
+    metrics.errors.inc({ code: answer.body.error.code });
+    // The rate limiter sets Retry-After itself; other headers set before the failure stay too.
+    return reply.status(answer.statusCode).type('application/json; charset=utf-8').send(answer.body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    metrics.errors.inc({ code: 'not_found' });
+    return reply
+      .status(404)
+      .type('application/json; charset=utf-8')
+      .send({
+        error: {
+          code: 'not_found',
+          message: `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`,
+        },
+      });
+  });
+}

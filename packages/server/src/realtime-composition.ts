@@ -1,0 +1,28 @@
+import type { Server } from 'node:http';
+import type { ChatEngine, User } from '@kaiwa/core';
+import type { Registry } from 'prom-client';
+import { attachRealtime, type RealtimeLogger, type RealtimeServer } from './realtime/index.js';
+
+export type { RealtimeServer };
+
+/** What the server hands the realtime module. */
+export interface RealtimeComposition {
+  server: Server;
+  engine: ChatEngine;
+  /** Access token or bot API key → user; undefined also for users who must change their password. */
+  authenticate: (token: string) => Promise<User | undefined>;
+  /** The server's metrics registry, where the open-connection gauge goes. */
+  registry: Registry;
+  logger: RealtimeLogger;
+}
+
+/** Path of the WebSocket endpoint. */
+export const REALTIME_PATH = '/ws';
+
+/**
+ * The one place where the HTTP server meets the realtime WebSocket protocol (src/realtime, docs/protocol.md):
+ * upgrade requests on /ws become protocol connections, authenticated with the same tokens as the REST API.
+ */
+export function composeRealtime(composition: RealtimeComposition): RealtimeServer {
+  return attachRealtime({ ...composition, path: REALTIME_PATH });
+}

@@ -1,0 +1,159 @@
+import { UserSchema } from '@kaiwa/core';
+import { z } from 'zod';
+import {
+  AnonymousBodySchema,
+  ChangePasswordBodySchema,
+  errorResponses,
+  LoginBodySchema,
+  LogoutBodySchema,
+  NoContentSchema,
+  RefreshBodySchema,
+  SessionSchema,
+  SignupBodySchema,
+} from '../http/api-schemas.js';
+import { requireUser } from '../http/authentication.js';
+import { unauthorized } from '../http/http-error.js';
+import type { ApiInstance, RouteContext } from './route-context.js';
+
+const tags = ['auth'];
+
+/** Sign-in, tokens, password change and sign-up; nickname sign-in instead when accounts are off. */
+export function registerAuthRoutes(app: ApiInstance, { accounts, config }: RouteContext): void {
+  const rateLimit = { max: config.loginRateLimitPerMinute, timeWindow: '1 minute' };
+
+  app.get(
+    '/server',
+    {
+      config: { auth: 'public' },
+      schema: {
+        tags,
+        summary: 'What this server offers: how people sign in, upload limits',
+        response: {
+          200: z.object({
+            accountsEnabled: z.boolean(),
+            signupEnabled: z.boolean(),
+            maxUploadBytes: z.number().int(),
+            uploadAllowedTypes: z.array(z.string()),
+          }),
+        },
+      },
+    },
+    async () => ({
+      accountsEnabled: config.accountsEnabled,
+      signupEnabled: config.accountsEnabled && config.allowSignup,
+      maxUploadBytes: config.maxUploadBytes,
+      uploadAllowedTypes: config.uploadAllowedTypes,
+    }),
+  );
+
+  app.get(
+    '/auth/me',
+    {
+      config: { duringPasswordChange: true },
+      schema: { tags, summary: 'The signed-in user', response: { 200: UserSchema, ...errorResponses } },
+    },
+    async (request) => requireUser(request),
+  );
+
+  app.post(
+    '/auth/logout',
+    {
+      config: { auth: 'optional', duringPasswordChange: true },
+      schema: {
+        tags,
+        summary: 'Sign out one session (by its refresh token) or every session',
+        body: LogoutBodySchema,
+        response: { 204: NoContentSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body ?? {};
+      if (body.allSessions && !request.user)
+        throw unauthorized('signing out everywhere needs an access token');
+      await accounts.logout({ ...body, userId: request.user?.id });
+      return reply.status(204).send(null);
+    },
+  );
+
+  if (!config.accountsEnabled) {
+    app.post(
+      '/auth/anonymous',
+      {
+        config: { auth: 'public', rateLimit },
+        schema: {
+          tags,
+          summary: 'Sign in with a nickname (only when accounts are off, for local use)',
+          body: AnonymousBodySchema,
+          response: { 200: SessionSchema, ...errorResponses },
+        },
+      },
+      async (request) => accounts.signInAnonymously(request.body.nickname),
+    );
+    // Tokens from a nickname sign-in are refreshed like any other.
+    registerRefresh(app, accounts);
+    return;
+  }
+
+  app.post(
+    '/auth/login',
+    {
+      config: { auth: 'public', rateLimit },
+      schema: {
+        tags,
+        summary: 'Sign in with username and password',
+        body: LoginBodySchema,
+        response: { 200: SessionSchema, ...errorResponses },
+      },
+    },
+    async (request) => accounts.login(request.body.username, request.body.password),
+  );
+
+  registerRefresh(app, accounts);
+
+  app.post(
+    '/auth/change-password',
+    {
+      config: { duringPasswordChange: true, rateLimit },
+      schema: {
+        tags,
+        summary: 'Change your password; signs out your other sessions and returns a new one',
+        body: ChangePasswordBodySchema,
+        response: { 200: SessionSchema, ...errorResponses },
+      },
+    },
+    async (request) =>
+      accounts.changePassword(requireUser(request), request.body.currentPassword, request.body.newPassword),
+  );
+
+  if (config.allowSignup) {
+    app.post(
+      '/auth/signup',
+      {
+        config: { auth: 'public', rateLimit },
+        schema: {
+          tags,
+          summary: 'Create a member account and sign in',
+          body: SignupBodySchema,
+          response: { 201: SessionSchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => reply.status(201).send(await accounts.signup(request.body)),
+    );
+  }
+}
+
+function registerRefresh(app: ApiInstance, accounts: RouteContext['accounts']): void {
+  app.post(
+    '/auth/refresh',
+    {
+      config: { auth: 'public', rateLimit: { max: 60, timeWindow: '1 minute' } },
+      schema: {
+        tags,
+        summary: 'Trade a refresh token for a new access and refresh token (the old one is spent)',
+        body: RefreshBodySchema,
+        response: { 200: SessionSchema, ...errorResponses },
+      },
+    },
+    async (request) => accounts.refresh(request.body.refreshToken),
+  );
+}

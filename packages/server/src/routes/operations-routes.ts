@@ -1,0 +1,105 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { ChatStore } from '@kaiwa/core';
+import { z } from 'zod';
+import { errorResponses, NoContentSchema } from '../http/api-schemas.js';
+import { credentialOf } from '../http/authentication.js';
+import { HttpError, unauthorized } from '../http/http-error.js';
+import type { ApiInstance, RouteContext } from './route-context.js';
+
+const tags = ['operations'];
+const READY_TIMEOUT_MS = 2000;
+
+/** Liveness, readiness and Prometheus metrics, outside /api/v1. */
+export function registerOperationsRoutes(app: ApiInstance, { engine, metrics, config }: RouteContext): void {
+  app.get(
+    '/health',
+    {
+      schema: {
+        tags,
+        summary: 'The process is up',
+        response: { 200: z.object({ status: z.literal('ok'), uptimeSeconds: z.number() }) },
+      },
+    },
+    async () => ({ status: 'ok' as const, uptimeSeconds: Math.round(process.uptime()) }),
+  );
+
+  app.get(
+    '/ready',
+    {
+      schema: {
+        tags,
+        summary: 'The store answers; 503 while it does not',
+        response: { 200: z.object({ status: z.literal('ready') }), ...errorResponses },
+      },
+    },
+    async () => {
+      await storeAnswers(engine.store);
+      return { status: 'ready' as const };
+    },
+  );
+
+  app.get(
+    '/metrics',
+    { schema: { tags, summary: 'Prometheus metrics', produces: ['text/plain'] } },
+    async (request, reply) => {
+      if (config.metricsToken && !sameSecret(credentialOf(request), config.metricsToken)) {
+        reply.header('www-authenticate', 'Bearer');
+        throw unauthorized('metrics need the metrics token');
+      }
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    },
+  );
+}
+
+/** Browsers report Content-Security-Policy violations here (report-uri); logged and rate-limited. */
+export function registerCspReportRoute(app: ApiInstance): void {
+  app.addContentTypeParser(
+    ['application/csp-report', 'application/reports+json'],
+    { parseAs: 'string', bodyLimit: 16 * 1024 },
+    (_request, body, done) => {
+      try {
+        done(null, JSON.parse(body as string));
+      } catch {
+        done(new HttpError(400, 'bad_request', 'the report is not JSON'));
+      }
+    },
+  );
+  app.post(
+    '/csp-report',
+    {
+      config: { auth: 'public', rateLimit: { max: 30, timeWindow: '1 minute' } },
+      bodyLimit: 16 * 1024,
+      schema: {
+        tags,
+        summary: 'Receives Content-Security-Policy violation reports from browsers',
+        body: z.unknown(),
+        response: { 204: NoContentSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      request.log.warn({ cspReport: request.body }, 'content security policy violation reported');
+      return reply.status(204).send(null);
+    },
+  );
+}
+
+async function storeAnswers(store: ChatStore): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('store did not answer in time')), READY_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([store.users.count(), timeout]);
+  } catch {
+    throw new HttpError(503, 'unavailable', 'the store is not reachable');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function sameSecret(given: string | undefined, expected: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,257 @@
+import {
+  CreateRoomInputSchema,
+  IdSchema,
+  MemberRoleSchema,
+  MembershipSchema,
+  RoomEventSchema,
+  RoomSchema,
+  UpdateRoomInputSchema,
+} from '@kaiwa/core';
+import { z } from 'zod';
+import {
+  EventsQuerySchema,
+  errorResponses,
+  NoContentSchema,
+  PageQuerySchema,
+  RoomParamsSchema,
+  RoomSummarySchema,
+} from '../http/api-schemas.js';
+import { requireUser } from '../http/authentication.js';
+import type { ApiInstance, RouteContext } from './route-context.js';
+
+const tags = ['rooms'];
+const MemberParamsSchema = z.object({ roomId: IdSchema, userId: IdSchema });
+
+/** Rooms: the caller's list with unread counts, public channels, direct rooms, members, read markers, events. */
+export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): void {
+  app.get(
+    '/rooms',
+    {
+      schema: {
+        tags,
+        summary: 'My rooms, each with my membership and unread count',
+        response: { 200: z.object({ rooms: z.array(RoomSummarySchema) }), ...errorResponses },
+      },
+    },
+    async (request) => ({ rooms: await engine.listRooms(requireUser(request).id) }),
+  );
+
+  app.get(
+    '/rooms/unread',
+    {
+      schema: {
+        tags,
+        summary: 'Unread message counts per room',
+        response: { 200: z.object({ unread: z.record(z.string(), z.number().int()) }), ...errorResponses },
+      },
+    },
+    async (request) => ({ unread: await engine.unreadCounts(requireUser(request).id) }),
+  );
+
+  app.get(
+    '/rooms/channels',
+    {
+      schema: {
+        tags,
+        summary: 'Public channels anyone but a guest may join',
+        querystring: PageQuerySchema,
+        response: { 200: z.object({ rooms: z.array(RoomSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => ({ rooms: await engine.listChannels(requireUser(request).id, request.query) }),
+  );
+
+  app.post(
+    '/rooms',
+    {
+      schema: {
+        tags,
+        summary: 'Create a channel or a private group; you become its owner',
+        body: CreateRoomInputSchema,
+        response: { 201: RoomSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(await engine.createRoom(requireUser(request).id, request.body)),
+  );
+
+  app.post(
+    '/rooms/direct',
+    {
+      schema: {
+        tags,
+        summary: 'The direct room with another user, created on first use',
+        body: z.object({ userId: IdSchema }),
+        response: { 200: RoomSchema, ...errorResponses },
+      },
+    },
+    async (request) => engine.openDirectRoom(requireUser(request).id, request.body.userId),
+  );
+
+  app.get(
+    '/rooms/:roomId',
+    {
+      schema: {
+        tags,
+        summary: 'One room',
+        params: RoomParamsSchema,
+        response: { 200: RoomSchema, ...errorResponses },
+      },
+    },
+    async (request) => engine.getRoom(requireUser(request).id, request.params.roomId),
+  );
+
+  app.patch(
+    '/rooms/:roomId',
+    {
+      schema: {
+        tags,
+        summary: 'Rename, change the topic, archive (room owners and moderators, admins)',
+        params: RoomParamsSchema,
+        body: UpdateRoomInputSchema,
+        response: { 200: RoomSchema, ...errorResponses },
+      },
+    },
+    async (request) => engine.updateRoom(requireUser(request).id, request.params.roomId, request.body),
+  );
+
+  app.post(
+    '/rooms/:roomId/join',
+    {
+      schema: {
+        tags,
+        summary: 'Join a public channel',
+        params: RoomParamsSchema,
+        response: { 200: MembershipSchema, ...errorResponses },
+      },
+    },
+    async (request) => engine.joinRoom(requireUser(request).id, request.params.roomId),
+  );
+
+  app.post(
+    '/rooms/:roomId/leave',
+    {
+      schema: {
+        tags,
+        summary: 'Leave a room',
+        params: RoomParamsSchema,
+        response: { 204: NoContentSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await engine.leaveRoom(requireUser(request).id, request.params.roomId);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/rooms/:roomId/members',
+    {
+      schema: {
+        tags,
+        summary: 'Members of a room',
+        params: RoomParamsSchema,
+        querystring: PageQuerySchema,
+        response: { 200: z.object({ members: z.array(MembershipSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => ({
+      members: await engine.listMembers(requireUser(request).id, request.params.roomId, request.query),
+    }),
+  );
+
+  app.post(
+    '/rooms/:roomId/members',
+    {
+      schema: {
+        tags,
+        summary: 'Invite someone into a room',
+        params: RoomParamsSchema,
+        body: z.object({ userId: IdSchema }),
+        response: { 200: MembershipSchema, ...errorResponses },
+      },
+    },
+    async (request) =>
+      engine.inviteToRoom(requireUser(request).id, request.params.roomId, request.body.userId),
+  );
+
+  app.patch(
+    '/rooms/:roomId/members/:userId',
+    {
+      schema: {
+        tags,
+        summary: "Change a member's room role (room owners, admins)",
+        params: MemberParamsSchema,
+        body: z.object({ role: MemberRoleSchema }),
+        response: { 200: MembershipSchema, ...errorResponses },
+      },
+    },
+    async (request) =>
+      engine.setMemberRole(
+        requireUser(request).id,
+        request.params.roomId,
+        request.params.userId,
+        request.body.role,
+      ),
+  );
+
+  app.delete(
+    '/rooms/:roomId/members/:userId',
+    {
+      schema: {
+        tags,
+        summary: 'Remove someone from a room (room owners and moderators, admins)',
+        params: MemberParamsSchema,
+        response: { 204: NoContentSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await engine.removeFromRoom(requireUser(request).id, request.params.roomId, request.params.userId);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/rooms/:roomId/read',
+    {
+      schema: {
+        tags,
+        summary: 'Set my read marker: to a message, or to the newest one when none is given',
+        params: RoomParamsSchema,
+        body: z.object({ messageId: IdSchema.optional() }).nullish(),
+        response: { 200: MembershipSchema, ...errorResponses },
+      },
+    },
+    async (request) =>
+      engine.markRead(requireUser(request).id, request.params.roomId, request.body?.messageId),
+  );
+
+  app.get(
+    '/rooms/:roomId/events',
+    {
+      schema: {
+        tags,
+        summary: 'Room events after a sequence number: what a client missed (resume over REST)',
+        params: RoomParamsSchema,
+        querystring: EventsQuerySchema,
+        response: {
+          200: z.object({
+            events: z.array(RoomEventSchema),
+            hasMore: z.boolean().describe('more events follow the last one; ask again with its seq'),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { afterSeq, limit } = request.query;
+      const events = await engine.eventsSince(
+        requireUser(request).id,
+        request.params.roomId,
+        afterSeq,
+        limit + 1,
+      );
+      return { events: events.slice(0, limit), hasMore: events.length > limit };
+    },
+  );
+}

@@ -1,0 +1,25 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { BlobStore, ChatEngine } from '@kaiwa/core';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AccountService } from '../auth/account-service.js';
+import type { ServerConfig } from '../config.js';
+import type { ServerMetrics } from '../operations/server-metrics.js';
+
+/** The Fastify instance routes are declared on: zod schemas type the requests and replies. */
+export type ApiInstance = FastifyInstance<
+  Server,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+/** What route modules need from the server. */
+export interface RouteContext {
+  config: ServerConfig;
+  engine: ChatEngine;
+  accounts: AccountService;
+  blobs: BlobStore;
+  metrics: ServerMetrics;
+}

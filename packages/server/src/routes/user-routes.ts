@@ -1,0 +1,184 @@
+import { type ApiKeyRecord, UpdateUserInputSchema, UsernameSchema, UserSchema } from '@kaiwa/core';
+import { z } from 'zod';
+import {
+  ApiKeyParamsSchema,
+  ApiKeySchema,
+  CreateAccountBodySchema,
+  CreateApiKeyBodySchema,
+  errorResponses,
+  NoContentSchema,
+  UserListQuerySchema,
+  UserParamsSchema,
+} from '../http/api-schemas.js';
+import { requireSelfOrAdmin, requireUser } from '../http/authentication.js';
+import { HttpError } from '../http/http-error.js';
+import type { ApiInstance, RouteContext } from './route-context.js';
+
+const tags = ['users'];
+const adminOnly = ['admin'] as const;
+
+/** API keys as the API shows them: never the hash. */
+function publicApiKey({ keyHash: _keyHash, ...apiKey }: ApiKeyRecord) {
+  return apiKey;
+}
+
+/** The user directory, profiles, and admin-only account management (including bots and their API keys). */
+export function registerUserRoutes(app: ApiInstance, { engine, accounts, config }: RouteContext): void {
+  app.get(
+    '/users',
+    {
+      // Guests see the people they meet in rooms, not the whole directory.
+      config: { roles: ['admin', 'moderator', 'member', 'bot'] },
+      schema: {
+        tags,
+        summary: 'List users',
+        querystring: UserListQuerySchema,
+        response: { 200: z.object({ users: z.array(UserSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => ({ users: await engine.listUsers(request.query) }),
+  );
+
+  app.get(
+    '/users/:userId',
+    {
+      schema: {
+        tags,
+        summary: 'One user',
+        params: UserParamsSchema,
+        response: { 200: UserSchema, ...errorResponses },
+      },
+    },
+    async (request) => engine.getUser(request.params.userId),
+  );
+
+  app.get(
+    '/users/by-username/:username',
+    {
+      schema: {
+        tags,
+        summary: 'One user by username',
+        params: z.object({ username: UsernameSchema }),
+        response: { 200: UserSchema, ...errorResponses },
+      },
+    },
+    async (request) => engine.getUserByUsername(request.params.username),
+  );
+
+  app.patch(
+    '/users/:userId',
+    {
+      schema: {
+        tags,
+        summary: 'Change a display name (yourself), or a role or forced password change (admins)',
+        params: UserParamsSchema,
+        body: UpdateUserInputSchema,
+        response: { 200: UserSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const actor = requireUser(request);
+      // Core lets people clear their own forced password change; over HTTP that goes through change-password.
+      if (actor.role !== 'admin' && request.body.forcePasswordChange !== undefined) {
+        throw new HttpError(403, 'forbidden', 'update user: only admins set forcePasswordChange');
+      }
+      return engine.updateUser(actor.id, request.params.userId, request.body);
+    },
+  );
+
+  if (config.accountsEnabled) {
+    app.post(
+      '/users',
+      {
+        config: { roles: adminOnly },
+        schema: {
+          tags,
+          summary: 'Create a user or a bot (admins)',
+          description:
+            'Without a password, people get a one-time password (returned once) that they must change at first ' +
+            'sign-in. Bots get no password: create an API key for them.',
+          body: CreateAccountBodySchema,
+          response: {
+            201: z.object({ user: UserSchema, oneTimePassword: z.string().optional() }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { user, password } = await accounts.createAccount(request.body);
+        return reply.status(201).send({ user, ...(password ? { oneTimePassword: password } : {}) });
+      },
+    );
+
+    app.post(
+      '/users/:userId/reset-password',
+      {
+        config: { roles: adminOnly },
+        schema: {
+          tags,
+          summary: 'Give a user a new one-time password and sign them out everywhere (admins)',
+          params: UserParamsSchema,
+          response: { 200: z.object({ user: UserSchema, oneTimePassword: z.string() }), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { user, password } = await accounts.resetPassword(
+          request.params.userId,
+          requireUser(request).id,
+        );
+        return { user, oneTimePassword: password };
+      },
+    );
+  }
+
+  app.get(
+    '/users/:userId/api-keys',
+    {
+      schema: {
+        tags,
+        summary: "A bot's API keys, without the keys themselves (admins, or the bot)",
+        params: UserParamsSchema,
+        response: { 200: z.object({ apiKeys: z.array(ApiKeySchema) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      requireSelfOrAdmin(requireUser(request), request.params.userId, 'list API keys');
+      return { apiKeys: (await accounts.listApiKeys(request.params.userId)).map(publicApiKey) };
+    },
+  );
+
+  app.post(
+    '/users/:userId/api-keys',
+    {
+      config: { roles: adminOnly },
+      schema: {
+        tags,
+        summary: 'Create an API key for a bot (admins); the key is shown only in this answer',
+        params: UserParamsSchema,
+        body: CreateApiKeyBodySchema,
+        response: { 201: z.object({ apiKey: ApiKeySchema, key: z.string() }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { apiKey, key } = await accounts.createApiKey(request.params.userId, request.body.name);
+      return reply.status(201).send({ apiKey: publicApiKey(apiKey), key });
+    },
+  );
+
+  app.delete(
+    '/users/:userId/api-keys/:apiKeyId',
+    {
+      config: { roles: adminOnly },
+      schema: {
+        tags,
+        summary: 'Revoke an API key (admins)',
+        params: ApiKeyParamsSchema,
+        response: { 204: NoContentSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await accounts.revokeApiKey(request.params.userId, request.params.apiKeyId);
+      return reply.status(204).send(null);
+    },
+  );
+}

@@ -1,0 +1,33 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ChatStore } from '@kaiwa/core';
+import { createMysqlStore, createPostgresStore, createSqliteStore } from '@kaiwa/store-kysely';
+import { isSqlitePath } from '../config.js';
+
+/**
+ * Opens the store a database setting names: a SQLite file (its folder is created) or `:memory:`, a
+ * `postgres://` URL or a `mysql://` / `mariadb://` URL. The schema is not migrated here.
+ *
+ * @example const store = await openStore('.data/kaiwa.sqlite');
+ */
+export async function openStore(databaseUrl: string): Promise<ChatStore> {
+  if (isSqlitePath(databaseUrl)) {
+    if (databaseUrl !== ':memory:') mkdirSync(dirname(databaseUrl), { recursive: true });
+    return createSqliteStore({ filename: databaseUrl });
+  }
+  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) return createPostgresStore({ connectionString: databaseUrl });
+  // mysql2 only knows the mysql:// scheme; MariaDB speaks the same protocol.
+  return createMysqlStore({ connectionString: databaseUrl.replace(/^mariadb:\/\//i, 'mysql://') });
+}
+
+/** The database setting with any password masked, for logs. */
+export function describeDatabase(databaseUrl: string): string {
+  if (isSqlitePath(databaseUrl)) return `SQLite ${databaseUrl}`;
+  try {
+    const url = new URL(databaseUrl);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return databaseUrl.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}

@@ -134,10 +134,11 @@ export class ChatEngine {
   // ---------------------------------------------------------------- users
 
   /**
-   * Creates a user. There is no acting user: the application decides who may sign up.
+   * Creates a user. There is no acting user: the application decides who may sign up. A password hash,
+   * when given, is stored in the same transaction, so there is never a user without its credentials.
    * @throws ConflictError (field `username`) when the name is taken.
    */
-  async createUser(input: CreateUserInput): Promise<User> {
+  async createUser(input: CreateUserInput, credentials: { passwordHash?: string } = {}): Promise<User> {
     const data = parseInput(CreateUserInputSchema, input);
     const now = this.#now();
     const user: User = {
@@ -149,8 +150,33 @@ export class ChatEngine {
       createdAt: now,
       updatedAt: now,
     };
-    await this.store.users.insert(user);
+    const { passwordHash } = credentials;
+    if (passwordHash === undefined) await this.store.users.insert(user);
+    else {
+      await this.store.transaction(async (tx) => {
+        await tx.users.insert(user);
+        await tx.accounts.setPasswordHash(user.id, passwordHash, now);
+      });
+    }
     await this.#publish({ type: 'user.created', payload: { user } });
+    return user;
+  }
+
+  /**
+   * Replaces a user's password hash and signs the user out everywhere (every refresh token is revoked), in
+   * one transaction. `forceChange` sets whether the next sign-in must change it again: true after an admin
+   * reset, false when the user chose it. The caller has checked who may do this.
+   */
+  async setPassword(userId: string, passwordHash: string, options: { forceChange: boolean }): Promise<User> {
+    const target = await this.getUser(userId);
+    const updatedAt = this.#now();
+    await this.store.transaction(async (tx) => {
+      await tx.accounts.setPasswordHash(target.id, passwordHash, updatedAt);
+      await tx.accounts.revokeRefreshTokensOfUser(target.id, updatedAt);
+      await tx.users.update(target.id, { forcePasswordChange: options.forceChange, updatedAt });
+    });
+    const user: User = { ...target, forcePasswordChange: options.forceChange, updatedAt };
+    await this.#publish({ type: 'user.updated', payload: { user } });
     return user;
   }
 
@@ -172,7 +198,10 @@ export class ChatEngine {
     return this.store.users.list({ ...page, ...(role ? { role } : {}) });
   }
 
-  /** People change their own display name; only admins change roles and the forced password change. */
+  /**
+   * People change their own display name; only admins change roles and the forced password change (in
+   * either direction: a user clears it by choosing a password, through {@link setPassword}).
+   */
   async updateUser(actorId: string, userId: string, patch: UpdateUserInput): Promise<User> {
     const actor = await this.#actor(actorId);
     const data = parseInput(UpdateUserInputSchema, patch);
@@ -180,7 +209,7 @@ export class ChatEngine {
     const self = actor.id === target.id;
     if (!self && actor.role !== 'admin')
       throw new ForbiddenError('update user', 'only admins change other users');
-    if ((data.role !== undefined || data.forcePasswordChange === true) && actor.role !== 'admin') {
+    if ((data.role !== undefined || data.forcePasswordChange !== undefined) && actor.role !== 'admin') {
       throw new ForbiddenError('update user', 'only admins change roles or force a password change');
     }
     if (data.role !== undefined && self && data.role !== 'admin') {

@@ -1,10 +1,10 @@
 import type { FileRecord } from '../schemas/file-record.js';
-import type { AccountRepository } from './account-repository.js';
 import type { Attachment, Mentions, Message } from '../schemas/message.js';
 import type { Project, ProjectStatus, Ticket, TicketPriority, TicketStatus } from '../schemas/project.js';
 import type { Membership, Room } from '../schemas/room.js';
 import type { RoomEvent } from '../schemas/room-event.js';
 import type { User, UserRole } from '../schemas/user.js';
+import type { AccountRepository } from './account-repository.js';
 
 /*
  * Storage ports. The engine validates input and checks permissions; repositories only read and write.

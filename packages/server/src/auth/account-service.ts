@@ -121,15 +121,12 @@ export class AccountService {
     if (input.password !== undefined) checkPasswordPolicy(input.password, username, 'password');
     const oneTime = !isBot && input.password === undefined;
     const password = isBot ? undefined : (input.password ?? generateOneTimePassword());
-    // Hash before creating the user, so a failure here leaves nothing behind.
     const passwordHash = password === undefined ? undefined : await hashPassword(password);
-    const user = await this.#engine.createUser({
-      username,
-      displayName: input.displayName,
-      role: input.role,
-      forcePasswordChange: oneTime,
-    });
-    if (passwordHash) await this.#store.accounts.setPasswordHash(user.id, passwordHash, this.#now());
+    // The user and the password hash are written in one transaction.
+    const user = await this.#engine.createUser(
+      { username, displayName: input.displayName, role: input.role, forcePasswordChange: oneTime },
+      passwordHash === undefined ? {} : { passwordHash },
+    );
     return { user, password: oneTime ? password : undefined };
   }
 
@@ -141,17 +138,14 @@ export class AccountService {
     const target = await this.#engine.getUser(userId);
     if (target.role === 'bot')
       throw new ForbiddenError('reset password', 'bots have API keys, not passwords');
-    const password = generateOneTimePassword();
-    await this.#store.accounts.setPasswordHash(target.id, await hashPassword(password), this.#now());
-    await this.#store.accounts.revokeRefreshTokensOfUser(target.id, this.#now());
-    let user: User;
     if (actorId) {
-      user = await this.#engine.updateUser(actorId, target.id, { forcePasswordChange: true });
-    } else {
-      const updatedAt = this.#now();
-      await this.#store.users.update(target.id, { forcePasswordChange: true, updatedAt });
-      user = { ...target, forcePasswordChange: true, updatedAt };
+      const actor = await this.#engine.getUser(actorId);
+      if (actor.role !== 'admin') throw new ForbiddenError('reset password', 'only admins reset passwords');
     }
+    const password = generateOneTimePassword();
+    const user = await this.#engine.setPassword(target.id, await hashPassword(password), {
+      forceChange: true,
+    });
     return { user, password };
   }
 
@@ -235,12 +229,9 @@ export class AccountService {
     if (newPassword === currentPassword) {
       throw ValidationError.field('newPassword', 'must differ from the current password');
     }
-    const now = this.#now();
-    await this.#store.accounts.setPasswordHash(user.id, await hashPassword(newPassword), now);
-    await this.#store.accounts.revokeRefreshTokensOfUser(user.id, now);
-    const updated = user.forcePasswordChange
-      ? await this.#engine.updateUser(user.id, user.id, { forcePasswordChange: false })
-      : user;
+    const updated = await this.#engine.setPassword(user.id, await hashPassword(newPassword), {
+      forceChange: false,
+    });
     return this.#issueSession(updated, createId());
   }
 

@@ -131,6 +131,35 @@ export interface FilesTable {
   created_at: string;
 }
 
+/** Password hashes live apart from users, so a user row never carries a secret. */
+export interface UserPasswordsTable {
+  user_id: string;
+  password_hash: string;
+  updated_at: string;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  user_id: string;
+  /** SHA-256 hex of the token. */
+  token_hash: string;
+  family_id: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** SHA-256 hex of the key. */
+  key_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
 /** The schema `0001_initial` creates, as kysely sees it. */
 export interface KaiwaDatabase {
   users: UsersTable;
@@ -142,4 +171,7 @@ export interface KaiwaDatabase {
   projects: ProjectsTable;
   tickets: TicketsTable;
   files: FilesTable;
+  user_passwords: UserPasswordsTable;
+  refresh_tokens: RefreshTokensTable;
+  api_keys: ApiKeysTable;
 }

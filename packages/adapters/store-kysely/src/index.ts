@@ -1,0 +1,23 @@
+export type {
+  ApiKeysTable,
+  Defaulted,
+  FilesTable,
+  KaiwaDatabase,
+  MembershipsTable,
+  MessagesTable,
+  ProjectsTable,
+  ReactionsTable,
+  RefreshTokensTable,
+  RoomEventsTable,
+  RoomsTable,
+  SqlBigInt,
+  SqlBoolean,
+  TicketsTable,
+  UserPasswordsTable,
+  UsersTable,
+} from './database.js';
+export { createKyselyChatStore, KyselyChatStore, type KyselyChatStoreOptions } from './kysely-chat-store.js';
+export { KaiwaMigrationProvider, kaiwaMigrations, migrateToLatest } from './migrations.js';
+export { createMysqlStore, type MysqlStoreConfig } from './mysql.js';
+export { createPostgresStore, type PostgresStoreConfig } from './postgres.js';
+export { createSqliteStore, type SqliteStoreConfig } from './sqlite.js';

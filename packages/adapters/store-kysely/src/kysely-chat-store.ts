@@ -1,0 +1,98 @@
+import type {
+  AccountRepository,
+  ChatStore,
+  FileRecordRepository,
+  MembershipRepository,
+  MessageRepository,
+  ProjectRepository,
+  ReactionRepository,
+  RoomEventRepository,
+  RoomRepository,
+  StoreDialect,
+  StoreRepositories,
+  TicketRepository,
+  UserRepository,
+} from '@kaiwa/core';
+import type { Kysely } from 'kysely';
+import type { KaiwaDatabase } from './database.js';
+import { migrateToLatest } from './migrations.js';
+import { PreparedQueries } from './prepared-queries.js';
+import { createStoreRepositories } from './repositories/store-repositories.js';
+
+export interface KyselyChatStoreOptions {
+  /** A kysely instance on one of the supported dialects; the store owns it and destroys it on `close()`. */
+  db: Kysely<KaiwaDatabase>;
+  /** Which SQL dialect `db` speaks: full-text search, upserts and column types differ per dialect. */
+  dialect: StoreDialect;
+}
+
+/** The Kaiwa storage port on kysely, for SQLite, PostgreSQL and MariaDB/MySQL. */
+export class KyselyChatStore implements ChatStore {
+  readonly dialect: StoreDialect;
+  readonly users: UserRepository;
+  readonly rooms: RoomRepository;
+  readonly memberships: MembershipRepository;
+  readonly messages: MessageRepository;
+  readonly reactions: ReactionRepository;
+  readonly roomEvents: RoomEventRepository;
+  readonly projects: ProjectRepository;
+  readonly tickets: TicketRepository;
+  readonly files: FileRecordRepository;
+  readonly accounts: AccountRepository;
+  readonly #db: Kysely<KaiwaDatabase>;
+  readonly #prepared = new PreparedQueries();
+  #closing: Promise<void> | undefined;
+
+  constructor(options: KyselyChatStoreOptions) {
+    this.#db = options.db;
+    this.dialect = options.dialect;
+    const repositories = createStoreRepositories(options.db, options.dialect, this.#prepared);
+    this.users = repositories.users;
+    this.rooms = repositories.rooms;
+    this.memberships = repositories.memberships;
+    this.messages = repositories.messages;
+    this.reactions = repositories.reactions;
+    this.roomEvents = repositories.roomEvents;
+    this.projects = repositories.projects;
+    this.tickets = repositories.tickets;
+    this.files = repositories.files;
+    this.accounts = repositories.accounts;
+  }
+
+  /** The kysely instance underneath, for queries the port does not cover (reports, maintenance). */
+  get db(): Kysely<KaiwaDatabase> {
+    return this.#db;
+  }
+
+  transaction<T>(work: (tx: StoreRepositories) => Promise<T>): Promise<T> {
+    return this.#db
+      .transaction()
+      .execute((trx) => work(createStoreRepositories(trx, this.dialect, this.#prepared)));
+  }
+
+  migrate(): Promise<{ applied: string[] }> {
+    return migrateToLatest(this.#db, this.dialect);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#db.destroy();
+    return this.#closing;
+  }
+}
+
+/**
+ * A store on a kysely instance you configured yourself (your own dialect options, plugins or logging).
+ * The factories for each database also tune the connection (SQLite pragmas, utf8mb4 on MariaDB/MySQL);
+ * here that is up to you: on SQLite, at least `pragma foreign_keys = ON`.
+ *
+ * @example
+ * import { Kysely, SqliteDialect } from 'kysely';
+ * import Database from 'better-sqlite3';
+ *
+ * const db = new Kysely<KaiwaDatabase>({ dialect: new SqliteDialect({ database: new Database('chat.db') }) });
+ * const store = createKyselyChatStore({ db, dialect: 'sqlite' });
+ * await store.migrate();
+ */
+export function createKyselyChatStore(options: KyselyChatStoreOptions): KyselyChatStore {
+  return new KyselyChatStore(options);
+}

@@ -1,0 +1,128 @@
+import { NotFoundError, type Room, type RoomKind, type RoomRepository } from '@kaiwa/core';
+import { CompiledQuery, type Selectable, sql, type Updateable } from 'kysely';
+import type { RoomsTable } from '../database.js';
+import { asConflictError } from '../unique-violations.js';
+import { type RepositoryContext, toSqlBoolean } from './repository-context.js';
+
+const MYSQL_NEXT_SEQ = 'update `rooms` set `last_seq` = last_insert_id(`last_seq` + 1) where `id` = ?';
+
+export function toRoom(row: Selectable<RoomsTable>): Room {
+  return {
+    id: row.id,
+    kind: row.kind as RoomKind,
+    name: row.name,
+    topic: row.topic,
+    archived: Boolean(row.archived),
+    createdBy: row.created_by,
+    lastSeq: Number(row.last_seq),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export class KyselyRoomRepository implements RoomRepository {
+  readonly #context: RepositoryContext;
+
+  constructor(context: RepositoryContext) {
+    this.#context = context;
+  }
+
+  async insert(room: Room, directKey?: string): Promise<void> {
+    const { db, dialect } = this.#context;
+    try {
+      await db
+        .insertInto('rooms')
+        .values({
+          id: room.id,
+          kind: room.kind,
+          name: room.name,
+          direct_key: directKey ?? null,
+          topic: room.topic,
+          archived: toSqlBoolean(dialect, room.archived),
+          created_by: room.createdBy,
+          last_seq: room.lastSeq,
+          created_at: room.createdAt,
+          updated_at: room.updatedAt,
+        })
+        .execute();
+    } catch (error) {
+      throw asConflictError(error, 'rooms');
+    }
+  }
+
+  async findById(id: string): Promise<Room | undefined> {
+    const row = await this.#context.db
+      .selectFrom('rooms')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toRoom(row);
+  }
+
+  async findByName(name: string): Promise<Room | undefined> {
+    const row = await this.#context.db
+      .selectFrom('rooms')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row && toRoom(row);
+  }
+
+  async findDirect(directKey: string): Promise<Room | undefined> {
+    const row = await this.#context.db
+      .selectFrom('rooms')
+      .selectAll()
+      .where('direct_key', '=', directKey)
+      .executeTakeFirst();
+    return row && toRoom(row);
+  }
+
+  async listChannels(query: { after?: string; limit: number; includeArchived?: boolean }): Promise<Room[]> {
+    const { db, dialect } = this.#context;
+    let select = db.selectFrom('rooms').selectAll().where('kind', '=', 'channel');
+    if (!query.includeArchived) select = select.where('archived', '=', toSqlBoolean(dialect, false));
+    if (query.after !== undefined) select = select.where('id', '>', query.after);
+    const rows = await select.orderBy('id').limit(query.limit).execute();
+    return rows.map(toRoom);
+  }
+
+  async update(
+    id: string,
+    patch: Partial<Pick<Room, 'name' | 'topic' | 'archived' | 'updatedAt'>>,
+  ): Promise<void> {
+    const { db, dialect } = this.#context;
+    const values: Updateable<RoomsTable> = {};
+    if (patch.name !== undefined) values.name = patch.name;
+    if (patch.topic !== undefined) values.topic = patch.topic;
+    if (patch.archived !== undefined) values.archived = toSqlBoolean(dialect, patch.archived);
+    if (patch.updatedAt !== undefined) values.updated_at = patch.updatedAt;
+    if (Object.keys(values).length === 0) return;
+    try {
+      await db.updateTable('rooms').set(values).where('id', '=', id).execute();
+    } catch (error) {
+      throw asConflictError(error, 'rooms');
+    }
+  }
+
+  async nextSeq(roomId: string): Promise<number> {
+    const { db, dialect, prepared } = this.#context;
+    if (dialect === 'mysql') {
+      // LAST_INSERT_ID(expr) hands the new value back in the update's own reply: one round trip, no SELECT.
+      const result = await db.executeQuery(CompiledQuery.raw(MYSQL_NEXT_SEQ, [roomId]));
+      if (!result.numAffectedRows) throw new NotFoundError('room', roomId);
+      return Number(result.insertId);
+    }
+    const result = await db.executeQuery(
+      prepared.bind('rooms.nextSeq', { roomId }, (values) =>
+        db
+          .updateTable('rooms')
+          .set({ last_seq: sql<number>`last_seq + 1` })
+          .where('id', '=', values.roomId)
+          .returning('last_seq'),
+      ),
+    );
+    const row = result.rows[0];
+    if (row === undefined) throw new NotFoundError('room', roomId);
+    return Number(row.last_seq);
+  }
+}

@@ -1,0 +1,38 @@
+import type { StoreDialect, StoreRepositories } from '@kaiwa/core';
+import type { Kysely } from 'kysely';
+import type { KaiwaDatabase } from '../database.js';
+import type { PreparedQueries } from '../prepared-queries.js';
+import { KyselyAccountRepository } from './account-repository.js';
+import { KyselyFileRecordRepository } from './file-record-repository.js';
+import { KyselyMembershipRepository } from './membership-repository.js';
+import { KyselyMessageRepository } from './message-repository.js';
+import { KyselyProjectRepository } from './project-repository.js';
+import { KyselyReactionRepository } from './reaction-repository.js';
+import { KyselyRoomEventRepository } from './room-event-repository.js';
+import { KyselyRoomRepository } from './room-repository.js';
+import { KyselyTicketRepository } from './ticket-repository.js';
+import { KyselyUserRepository } from './user-repository.js';
+
+/**
+ * Every repository bound to `db`, which may be the root connection or a transaction: the repositories
+ * behave the same on either. `prepared` holds the store's compiled hot queries.
+ */
+export function createStoreRepositories(
+  db: Kysely<KaiwaDatabase>,
+  dialect: StoreDialect,
+  prepared: PreparedQueries,
+): StoreRepositories {
+  const context = { db, dialect, prepared };
+  return {
+    users: new KyselyUserRepository(context),
+    rooms: new KyselyRoomRepository(context),
+    memberships: new KyselyMembershipRepository(context),
+    messages: new KyselyMessageRepository(context),
+    reactions: new KyselyReactionRepository(context),
+    roomEvents: new KyselyRoomEventRepository(context),
+    projects: new KyselyProjectRepository(context),
+    tickets: new KyselyTicketRepository(context),
+    files: new KyselyFileRecordRepository(context),
+    accounts: new KyselyAccountRepository(context),
+  };
+}

@@ -1,0 +1,90 @@
+import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement, sql } from 'kysely';
+import type { KaiwaDatabase } from './database.js';
+import { KyselyChatStore } from './kysely-chat-store.js';
+import { importDriver } from './optional-driver.js';
+
+export type SqliteStoreConfig =
+  | {
+      /** A database file (created when missing), or `:memory:` for a private in-memory database. */
+      filename: string;
+      database?: never;
+    }
+  | {
+      /** An open better-sqlite3 `Database`; the store configures it and closes it on `close()`. */
+      database: SqliteDatabase;
+      filename?: never;
+    };
+
+/** Enough for every statement shape the repositories build, with room for `in (…)` lists of many lengths. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Hands kysely's SQLite driver a prepared statement per SQL text instead of preparing it again on every
+ * call: preparing costs about as much as running a small insert. A statement cannot be reused while it
+ * is still iterating, so streaming the same SELECT twice at once (`.stream()`) is not supported.
+ */
+class StatementCache implements SqliteDatabase {
+  readonly #database: SqliteDatabase;
+  readonly #statements = new Map<string, SqliteStatement>();
+
+  constructor(database: SqliteDatabase) {
+    this.#database = database;
+  }
+
+  prepare(sql: string): SqliteStatement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      // Kysely opens transactions with a plain (deferred) BEGIN. Taking the write lock up front instead
+      // means another process writing the same file makes us wait (busy_timeout) rather than fail with
+      // SQLITE_BUSY when a transaction that started by reading goes on to write.
+      statement = this.#database.prepare(sql === 'begin' ? 'begin immediate' : sql);
+      // Oldest first out: a Map iterates in insertion order.
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE)
+        this.#statements.delete(this.#statements.keys().next().value!);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  close(): void {
+    this.#statements.clear();
+    this.#database.close();
+  }
+}
+
+/**
+ * A store on SQLite through better-sqlite3 (the embedded default). Turns on WAL for files,
+ * `synchronous = NORMAL`, foreign keys and a 5 s busy timeout. Call `migrate()` before first use.
+ *
+ * @throws when better-sqlite3 is not installed, naming the version to install.
+ * @example
+ * const store = await createSqliteStore({ filename: './kaiwa.db' });
+ * await store.migrate();
+ */
+export async function createSqliteStore(config: SqliteStoreConfig): Promise<KyselyChatStore> {
+  let database = config.database;
+  if (database === undefined) {
+    const { default: Database } = await importDriver(
+      'better-sqlite3',
+      '^12.0.0',
+      () => import('better-sqlite3'),
+    );
+    database = new Database(config.filename);
+  }
+  const db = new Kysely<KaiwaDatabase>({
+    dialect: new SqliteDialect({ database: new StatementCache(database) }),
+  });
+  // Through kysely rather than on the handle, so the driver starts now and close() always closes the file.
+  // WAL lets readers run beside the writer; in-memory databases answer 'memory' and stay as they are.
+  try {
+    await sql`pragma journal_mode = WAL`.execute(db);
+    // With WAL, NORMAL loses at most the last commits on power loss, never consistency.
+    await sql`pragma synchronous = NORMAL`.execute(db);
+    await sql`pragma foreign_keys = ON`.execute(db);
+    await sql`pragma busy_timeout = 5000`.execute(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return new KyselyChatStore({ db, dialect: 'sqlite' });
+}

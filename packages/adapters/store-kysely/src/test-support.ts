@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import type { StoreDialect } from '@kaiwa/core';
+import type { MysqlPool } from 'kysely';
+import type { KyselyChatStore } from './kysely-chat-store.js';
+import { createMysqlStore } from './mysql.js';
+import { createPostgresStore } from './postgres.js';
+import { createSqliteStore } from './sqlite.js';
+
+/*
+ * Test helpers, not part of the public API: every call to `openTestStore` gets a database of its own, so
+ * test files can run in parallel against one PostgreSQL or MariaDB server.
+ */
+
+const ENVIRONMENT = {
+  postgres: { variable: 'KAIWA_TEST_PG_URL', example: 'postgres://postgres@127.0.0.1:5432/test' },
+  mysql: { variable: 'KAIWA_TEST_MYSQL_URL', example: 'mysql://root@127.0.0.1:3306/test' },
+} as const;
+
+/** Where a dialect's test server is, from the environment; SQLite needs none. */
+export function testDatabaseUrl(dialect: StoreDialect): string | undefined {
+  if (dialect === 'sqlite') return ':memory:';
+  return process.env[ENVIRONMENT[dialect].variable] || undefined;
+}
+
+/** Why a dialect's tests cannot run here, or undefined when they can. */
+export function testSkipReason(dialect: StoreDialect): string | undefined {
+  if (testDatabaseUrl(dialect) !== undefined) return undefined;
+  const { variable, example } = ENVIRONMENT[dialect as 'postgres' | 'mysql'];
+  return `set ${variable}=${example} to run them`;
+}
+
+function isolatedName(): string {
+  return `kaiwa_t_${randomBytes(6).toString('hex')}`;
+}
+
+/** Runs `cleanup` after the store has closed its connections, once. */
+function closeThen(store: KyselyChatStore, cleanup: () => Promise<void>): KyselyChatStore {
+  const close = store.close.bind(store);
+  let closing: Promise<void> | undefined;
+  store.close = () => {
+    closing ??= close().then(cleanup);
+    return closing;
+  };
+  return store;
+}
+
+async function openPostgres(url: string): Promise<KyselyChatStore> {
+  const { default: pg } = await import('pg');
+  const schema = isolatedName();
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`create schema ${schema}`);
+  const pool = new pg.Pool({ connectionString: url, options: `-c search_path=${schema}`, max: 8 });
+  const store = await createPostgresStore({ pool });
+  return closeThen(store, () => admin(`drop schema ${schema} cascade`));
+}
+
+async function openMysql(url: string): Promise<KyselyChatStore> {
+  const { default: mysql } = await import('mysql2');
+  const { createConnection } = await import('mysql2/promise');
+  const database = isolatedName();
+  const admin = async (statement: string) => {
+    const connection = await createConnection({ uri: url });
+    try {
+      await connection.query(statement);
+    } finally {
+      await connection.end();
+    }
+  };
+  await admin(`create database ${database} character set utf8mb4 collate utf8mb4_bin`);
+  const target = new URL(url);
+  target.pathname = `/${database}`;
+  const pool = mysql.createPool({
+    uri: target.toString(),
+    charset: 'UTF8MB4_UNICODE_CI',
+    connectionLimit: 8,
+  });
+  const store = await createMysqlStore({ pool: pool as unknown as MysqlPool });
+  return closeThen(store, () => admin(`drop database ${database}`));
+}
+
+/**
+ * A migrated store on a database of its own: SQLite in memory, a fresh PostgreSQL schema or a fresh
+ * MariaDB/MySQL database. `close()` drops the schema or database again.
+ *
+ * @param options.migrate false leaves the database empty, for tests of the migrations themselves.
+ * @throws when the dialect's URL variable is not set (see `testSkipReason`).
+ * @example
+ * const store = await openTestStore('postgres');
+ * try { await store.users.insert(user); } finally { await store.close(); }
+ */
+export async function openTestStore(
+  dialect: StoreDialect,
+  options: { migrate?: boolean } = {},
+): Promise<KyselyChatStore> {
+  const url = testDatabaseUrl(dialect);
+  if (url === undefined) throw new Error(`cannot open a ${dialect} test store: ${testSkipReason(dialect)}`);
+  const store =
+    dialect === 'sqlite'
+      ? await createSqliteStore({ filename: url })
+      : dialect === 'postgres'
+        ? await openPostgres(url)
+        : await openMysql(url);
+  if (options.migrate === false) return store;
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}

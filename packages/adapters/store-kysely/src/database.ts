@@ -54,6 +54,8 @@ export interface MessagesTable {
   id: string;
   room_id: string;
   author_id: string;
+  /** Sequence number of the room event that created the message. */
+  seq: number;
   text: string;
   /** JSON of `Mentions`. */
   mentions: string;

@@ -67,6 +67,7 @@ function messageFixture(
 ): StoredMessage {
   return {
     id: createId(),
+    seq: 1,
     roomId,
     authorId,
     text: 'hello',

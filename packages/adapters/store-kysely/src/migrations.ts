@@ -138,6 +138,7 @@ async function createInitialSchema(db: AnyDatabase, dialect: StoreDialect): Prom
   messages = messages
     .addColumn('room_id', type.id, (column) => column.notNull())
     .addColumn('author_id', type.id, (column) => column.notNull())
+    .addColumn('seq', type.integer, (column) => column.notNull())
     .addColumn('text', type.longText, (column) => column.notNull())
     .addColumn('mentions', type.longText, (column) => column.notNull())
     .addColumn('thread_root_id', type.id)

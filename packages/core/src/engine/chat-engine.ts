@@ -430,6 +430,7 @@ export class ChatEngine {
       id: createId(),
       roomId: room.id,
       authorId: actor.id,
+      seq: 0,
       text: data.text,
       mentions: await this.#mentions(data.text),
       threadRootId: threadRoot?.id ?? null,
@@ -443,13 +444,15 @@ export class ChatEngine {
       editedAt: null,
       deletedAt: null,
     };
-    const created: Message = { ...message, reactions: [] };
+    let created: Message;
     try {
-      await this.#roomChange(room.id, 'message.created', async (tx) => {
-        if ((await tx.messages.insert(message)) === 'duplicate') throw duplicateSend;
+      const { payload } = await this.#roomChange(room.id, 'message.created', async (tx, seq) => {
+        const stored = { ...message, seq };
+        if ((await tx.messages.insert(stored)) === 'duplicate') throw duplicateSend;
         if (threadRoot) await tx.messages.recordReply(threadRoot.id, now);
-        return { message: created };
+        return { message: { ...stored, reactions: [] } };
       });
+      created = payload.message;
     } catch (error) {
       if (error !== duplicateSend || !data.clientMessageId) throw error;
       const earlier = await this.#earlierSend(actor.id, data.clientMessageId, data.roomId);

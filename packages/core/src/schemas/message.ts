@@ -61,6 +61,8 @@ export const MessageSchema = z.object({
   id: IdSchema,
   roomId: IdSchema,
   authorId: IdSchema,
+  /** Sequence number of the room event that created this message (see RoomEvent). */
+  seq: z.number().int().min(1),
   /** Empty once the message is deleted (the tombstone keeps id, author and times). */
   text: z.string(),
   mentions: MentionsSchema,

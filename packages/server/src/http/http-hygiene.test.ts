@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createSqliteStore } from '@kaiwa/store-kysely';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -90,7 +92,11 @@ describe('one error format', () => {
 
 describe('security headers', () => {
   it('sends a nonce-based CSP without unsafe-inline, HSTS and the other headers in production', async () => {
-    const test = await startTestServer({ nodeEnvironment: 'production' });
+    // Without a built UI, `/` is the server's own page with an inline style under the nonce.
+    const test = await startTestServer({
+      nodeEnvironment: 'production',
+      uiDirectory: join(tmpdir(), 'kaiwa-no-ui'),
+    });
     try {
       const page = await test.call('GET', '/', { headers: { accept: 'text/html' } });
       expect(page.statusCode).toBe(200);

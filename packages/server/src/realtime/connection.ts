@@ -27,13 +27,6 @@ import {
 import { RoomSubscription, type SubscriptionOwner } from './room-subscription.js';
 import { TokenBucket } from './token-bucket.js';
 
-/** A send waiting for its `message.created` event, which carries the sequence number for the ack. */
-export interface PendingSend {
-  readonly key: string;
-  seq: number | undefined;
-  messageId: string | undefined;
-}
-
 /** What a connection needs from the realtime server that owns it. */
 export interface ConnectionHub {
   readonly engine: ChatEngine;
@@ -49,10 +42,7 @@ export interface ConnectionHub {
   connectionReady(connection: Connection): void;
   connectionClosed(connection: Connection): void;
   setTyping(roomId: string, userId: string, typing: boolean): void;
-  beginSend(userId: string, clientMessageId: string): PendingSend;
-  endSend(pending: PendingSend): void;
   /** The sequence number of a message's `message.created` event, read from the store; null if too old. */
-  findCreationSeq(userId: string, message: Message): Promise<number | null>;
   presenceOf(userIds: string[]): Record<string, 'online' | 'away' | 'offline'>;
 }
 
@@ -590,30 +580,25 @@ export class Connection implements SubscriptionOwner {
   }
 
   async #send(frame: InboundFrames['send']): Promise<void> {
-    const pending = this.#hub.beginSend(this.userId, frame.clientMessageId);
-    let message: Message;
-    try {
-      message = await this.engine.sendMessage(this.userId, {
-        roomId: frame.roomId,
-        text: frame.text,
-        clientMessageId: frame.clientMessageId,
-        threadRootId: frame.threadRootId,
-        replyToId: frame.replyToId,
-        attachmentIds: frame.attachmentIds,
-        // The engine validates metadata against its JSON schema.
-        metadata: frame.metadata as SendMessageInput['metadata'],
-      });
-    } finally {
-      this.#hub.endSend(pending);
-    }
-    // The event went out on the bus during the send; a repeated send finds the original in the store.
-    const seq =
-      pending.messageId === message.id && pending.seq !== undefined
-        ? pending.seq
-        : await this.#hub.findCreationSeq(this.userId, message);
+    const message = await this.engine.sendMessage(this.userId, {
+      roomId: frame.roomId,
+      text: frame.text,
+      clientMessageId: frame.clientMessageId,
+      threadRootId: frame.threadRootId,
+      replyToId: frame.replyToId,
+      attachmentIds: frame.attachmentIds,
+      // The engine validates metadata against its JSON schema.
+      metadata: frame.metadata as SendMessageInput['metadata'],
+    });
     if (this.typingRooms.delete(message.roomId)) this.#hub.setTyping(message.roomId, this.userId, false);
     this.#hub.metrics.messagesSent.inc();
-    this.reply({ type: 'ack', ...withId(frame.id), clientMessageId: frame.clientMessageId, message, seq });
+    this.reply({
+      type: 'ack',
+      ...withId(frame.id),
+      clientMessageId: frame.clientMessageId,
+      message,
+      seq: message.seq,
+    });
   }
 
   #acknowledge(id: FrameId | undefined, message: Message): void {

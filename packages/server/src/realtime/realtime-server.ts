@@ -1,16 +1,9 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import {
-  type ChatEngine,
-  type ChatEvent,
-  isRoomEvent,
-  type Message,
-  type RoomEvent,
-  type User,
-} from '@kaiwa/core';
+import { type ChatEngine, type ChatEvent, isRoomEvent, type RoomEvent, type User } from '@kaiwa/core';
 import type { Registry } from 'prom-client';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { Connection, type ConnectionHub, type PendingSend } from './connection.js';
+import { Connection, type ConnectionHub } from './connection.js';
 import { EncodedFrame } from './encoded-frame.js';
 import { type RealtimeLimits, resolveLimits } from './limits.js';
 import { type RealtimeLogger, silentLogger } from './logger.js';
@@ -41,9 +34,6 @@ export interface RealtimeServer {
 
 type PresenceStatus = 'online' | 'away' | 'offline';
 
-/** Events of the room's last this many sequence numbers are searched for a repeated send's sequence number. */
-const CREATION_SEQ_SEARCH = 1000;
-
 /**
  * Serves the Kaiwa WebSocket protocol (docs/protocol.md) on `server` at `path`.
  *
@@ -71,7 +61,6 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
   readonly #subscribersByRoom = new Map<string, Set<RoomSubscription>>();
   /** Presence as announced on the bus, by every instance; offline users are left out. */
   readonly #presence = new Map<string, PresenceStatus>();
-  readonly #pendingSends = new Map<string, PendingSend & { waiting: number }>();
   readonly #typing: TypingTracker;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #stopListening: () => void;
@@ -233,34 +222,6 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
     this.#typing.update(roomId, userId, typing);
   }
 
-  beginSend(userId: string, clientMessageId: string): PendingSend {
-    const key = `${userId}:${clientMessageId}`;
-    let pending = this.#pendingSends.get(key);
-    if (!pending) {
-      pending = { key, seq: undefined, messageId: undefined, waiting: 0 };
-      this.#pendingSends.set(key, pending);
-    }
-    pending.waiting += 1;
-    return pending;
-  }
-
-  endSend(pending: PendingSend): void {
-    const entry = this.#pendingSends.get(pending.key);
-    if (!entry) return;
-    entry.waiting -= 1;
-    if (entry.waiting === 0) this.#pendingSends.delete(pending.key);
-  }
-
-  async findCreationSeq(userId: string, message: Message): Promise<number | null> {
-    const room = await this.engine.getRoom(userId, message.roomId);
-    const afterSeq = Math.max(0, room.lastSeq - CREATION_SEQ_SEARCH);
-    const events = await this.engine.eventsSince(userId, message.roomId, afterSeq, CREATION_SEQ_SEARCH);
-    const created = events.find(
-      (event) => event.type === 'message.created' && event.payload.message.id === message.id,
-    );
-    return created?.seq ?? null;
-  }
-
   presenceOf(userIds: string[]): Record<string, PresenceStatus> {
     return Object.fromEntries(userIds.map((userId) => [userId, this.#presence.get(userId) ?? 'offline']));
   }
@@ -277,7 +238,6 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
   };
 
   #fanOutRoomEvent(event: RoomEvent): void {
-    if (event.type === 'message.created' && this.#pendingSends.size > 0) this.#notePendingSend(event);
     const live: LiveEvent = { event, frame: undefined };
     const subscribers = this.#subscribersByRoom.get(event.roomId);
     if (subscribers) for (const subscription of subscribers) subscription.offer(live);
@@ -288,15 +248,6 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
         if (!connection.subscriptions.has(event.roomId)) connection.deliverEvent(frameOf(live));
       }
     }
-  }
-
-  #notePendingSend(event: Extract<RoomEvent, { type: 'message.created' }>): void {
-    const message = event.payload.message;
-    if (message.clientMessageId === null) return;
-    const pending = this.#pendingSends.get(`${message.authorId}:${message.clientMessageId}`);
-    if (!pending) return;
-    pending.seq = event.seq;
-    pending.messageId = message.id;
   }
 
   #fanOutGlobalEvent(event: Exclude<ChatEvent, RoomEvent>): void {

@@ -227,7 +227,7 @@ export type OutboundFrame =
   | { type: 'subscribed'; id?: FrameId; roomId: string; fromSeq: number; room: Room }
   | { type: 'unsubscribed'; id?: FrameId; roomId: string; reason: 'requested' | 'access_lost' | 'error' }
   | { type: 'events'; id?: FrameId; roomId: string; events: RoomEvent[]; hasMore: boolean }
-  | { type: 'ack'; id?: FrameId; clientMessageId: string; message: Message; seq: number | null }
+  | { type: 'ack'; id?: FrameId; clientMessageId: string; message: Message; seq: number }
   | { type: 'ack'; id?: FrameId; message: Message }
   | { type: 'ack'; id?: FrameId; roomId: string; lastReadMessageId: string | null }
   | { type: 'typing.updated'; roomId: string; userId: string; typing: boolean }

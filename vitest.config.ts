@@ -13,10 +13,17 @@ export default defineConfig({
         find: /^@kaiwa\/store-kysely$/,
         replacement: source('./packages/adapters/store-kysely/src/index.ts'),
       },
+      { find: /^@kaiwa\/blob-fs$/, replacement: source('./packages/adapters/blob-fs/src/index.ts') },
+      { find: /^@kaiwa\/server$/, replacement: source('./packages/server/src/index.ts') },
     ],
   },
   test: {
-    include: ['packages/**/src/**/*.test.ts', 'examples/**/*.test.ts', 'bench/**/*.test.ts'],
+    include: [
+      'packages/**/src/**/*.test.ts',
+      'examples/**/*.test.ts',
+      'bench/**/*.test.ts',
+      'packages/server/ui/e2e/**/*.e2e.test.ts',
+    ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

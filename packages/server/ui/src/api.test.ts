@@ -1,0 +1,139 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ApiClient, ApiError } from './api';
+import type { Session } from './types';
+
+class MemoryStorage {
+  readonly items = new Map<string, string>();
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+  setItem(key: string, value: string): void {
+    this.items.set(key, value);
+  }
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
+}
+
+function session(token: string, accessTtlMs = 600_000): Session {
+  const now = Date.now();
+  return {
+    tokenType: 'Bearer',
+    accessToken: `access-${token}`,
+    expiresIn: accessTtlMs / 1000,
+    accessTokenExpiresAt: new Date(now + accessTtlMs).toISOString(),
+    refreshToken: `refresh-${token}`,
+    refreshTokenExpiresAt: new Date(now + 86_400_000).toISOString(),
+    user: {
+      id: '01JAAAAAAAAAAAAAAAAAAAAAME',
+      username: 'me',
+      displayName: 'Me',
+      role: 'member',
+      forcePasswordChange: false,
+      createdAt: new Date(now).toISOString(),
+      updatedAt: new Date(now).toISOString(),
+    },
+  };
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+}
+
+interface Call {
+  url: string;
+  method: string;
+  authorization: string | undefined;
+  body: unknown;
+}
+
+/** A fake server: `respond` answers each call, and every call is recorded. */
+function fakeFetch(respond: (call: Call) => Response | Promise<Response>): Call[] {
+  const calls: Call[] = [];
+  vi.stubGlobal('fetch', async (url: string, init: RequestInit = {}) => {
+    const headers = (init.headers ?? {}) as Record<string, string>;
+    const call: Call = {
+      url,
+      method: init.method ?? 'GET',
+      authorization: headers.authorization,
+      body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined,
+    };
+    calls.push(call);
+    return respond(call);
+  });
+  return calls;
+}
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe('ApiClient', () => {
+  it('sends the access token and keeps the session in storage', async () => {
+    const storage = new MemoryStorage();
+    const calls = fakeFetch(() => json(200, { ok: true }));
+    const api = new ApiClient(storage as unknown as Storage);
+    api.setSession(session('a'));
+    expect(await api.request('GET', '/rooms')).toEqual({ ok: true });
+    expect(calls[0]).toMatchObject({ url: '/api/v1/rooms', authorization: 'Bearer access-a' });
+    expect(new ApiClient(storage as unknown as Storage).session?.refreshToken).toBe('refresh-a');
+  });
+
+  it('refreshes once for many refused requests, then tries each again', async () => {
+    const calls = fakeFetch((call) => {
+      if (call.url.endsWith('/auth/refresh')) return json(200, session('b'));
+      if (call.authorization === 'Bearer access-a') {
+        return json(401, { error: { code: 'invalid_token', message: 'expired' } });
+      }
+      return json(200, { ok: true });
+    });
+    const api = new ApiClient(new MemoryStorage() as unknown as Storage);
+    api.setSession(session('a'));
+    const results = await Promise.all([api.request('GET', '/rooms'), api.request('GET', '/users')]);
+    expect(results).toEqual([{ ok: true }, { ok: true }]);
+    const refreshes = calls.filter((call) => call.url.endsWith('/auth/refresh'));
+    expect(refreshes).toHaveLength(1);
+    expect(refreshes[0]?.body).toEqual({ refreshToken: 'refresh-a' });
+    expect(api.session?.accessToken).toBe('access-b');
+  });
+
+  it('refreshes ahead of time when the access token is about to run out', async () => {
+    const calls = fakeFetch((call) =>
+      call.url.endsWith('/auth/refresh') ? json(200, session('b')) : json(200, { ok: true }),
+    );
+    const api = new ApiClient(new MemoryStorage() as unknown as Storage);
+    api.setSession(session('a', 5_000));
+    await api.request('GET', '/rooms');
+    expect(calls.map((call) => call.url)).toEqual(['/api/v1/auth/refresh', '/api/v1/rooms']);
+    expect(calls[1]?.authorization).toBe('Bearer access-b');
+  });
+
+  it('ends the session when the refresh token is refused', async () => {
+    fakeFetch(() => json(401, { error: { code: 'refresh_token_reused', message: 'reused' } }));
+    const storage = new MemoryStorage();
+    const api = new ApiClient(storage as unknown as Storage);
+    api.setSession(session('a', 1_000));
+    const reasons: (string | undefined)[] = [];
+    api.onSession((next, reason) => reasons.push(next ? 'session' : reason));
+    await expect(api.request('GET', '/rooms')).rejects.toBeInstanceOf(ApiError);
+    expect(api.session).toBeNull();
+    expect(reasons).toEqual(['expired']);
+    expect(storage.items.size).toBe(0);
+  });
+
+  it('notices that the password must be changed', async () => {
+    fakeFetch(() => json(403, { error: { code: 'password_change_required', message: 'change it' } }));
+    const api = new ApiClient(new MemoryStorage() as unknown as Storage);
+    api.setSession(session('a'));
+    const error = await api.request('GET', '/rooms').catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ status: 403, code: 'password_change_required' });
+    expect(api.user?.forcePasswordChange).toBe(true);
+  });
+
+  it('explains validation failures by their first field', () => {
+    const error = new ApiError(400, 'validation_failed', 'invalid', {
+      issues: [{ path: ['newPassword'], message: 'must be at least 10 characters' }],
+    });
+    expect(error.explanation).toBe('newPassword: must be at least 10 characters');
+  });
+});

@@ -1,0 +1,540 @@
+import type {
+  Attachment,
+  Membership,
+  Message,
+  MessagePage,
+  PresenceStatus,
+  Room,
+  RoomEvent,
+  RoomSummary,
+  User,
+} from './types';
+
+/*
+ * Everything the chat shows, and the rules that keep it right when events arrive twice, late or after a
+ * reconnect. Room events are applied strictly in sequence order: an event at or below a room's `lastSeq` is
+ * a duplicate and ignored, one beyond `lastSeq + 1` waits until the gap is filled. Messages merge by id, so
+ * history pages, acks and events may overlap freely. No DOM here, so it is tested in Node.
+ */
+
+/** A message that was sent but not acknowledged yet (or that failed). */
+export interface OutboxEntry {
+  clientMessageId: string;
+  roomId: string;
+  authorId: string;
+  text: string;
+  threadRootId: string | null;
+  attachments: Attachment[];
+  state: 'sending' | 'failed';
+  error?: string;
+  createdAt: string;
+}
+
+export interface ThreadEntry {
+  loaded: boolean;
+  hasOlder: boolean;
+  loading: boolean;
+}
+
+export interface RoomEntry {
+  room: Room;
+  membership: Membership | null;
+  unread: number;
+  /** Sequence number of the last event applied; null until the room is subscribed. */
+  lastSeq: number | null;
+  /** Every known message of the room, thread replies included, by id. */
+  messages: Map<string, Message>;
+  historyLoaded: boolean;
+  hasOlder: boolean;
+  loadingOlder: boolean;
+  threads: Map<string, ThreadEntry>;
+  /** Who is typing, with when that expires (ms since the epoch). */
+  typing: Map<string, number>;
+  /** Events that arrived beyond a gap, waiting for the missing ones. */
+  held: RoomEvent[];
+  /** Member user ids, once loaded. */
+  memberIds: string[] | null;
+  /** The read marker as it was when the room was opened: where the "new" divider goes. */
+  readMarkerAtOpen: string | null | undefined;
+  /** When this entry was made (ms since the epoch), so an older room list does not drop it. */
+  addedAt: number;
+  /** Bumped on every change, for cached views. */
+  version: number;
+}
+
+export type ApplyResult = 'applied' | 'duplicate' | 'gap' | 'unknown-room';
+
+type Listener = () => void;
+
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+export class ChatState {
+  me: User | null = null;
+  readonly rooms = new Map<string, RoomEntry>();
+  readonly users = new Map<string, User>();
+  readonly presence = new Map<string, PresenceStatus>();
+  /** Unacknowledged sends in the order they were made, by clientMessageId. */
+  readonly outbox = new Map<string, OutboxEntry>();
+  /** The room on screen, whose new messages are read as they come. */
+  viewing: string | null = null;
+  /** Whether the room list came from the server at least once. */
+  roomsLoaded = false;
+  version = 0;
+  readonly #listeners = new Set<Listener>();
+  readonly #timelineCache = new Map<string, { version: number; list: Message[] }>();
+  #notifyScheduled = false;
+
+  // ---------------------------------------------------------------- change notification
+
+  subscribe(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Tells listeners once per microtask, however many changes were made. */
+  changed(entry?: RoomEntry): void {
+    if (entry) entry.version += 1;
+    this.version += 1;
+    if (this.#notifyScheduled) return;
+    this.#notifyScheduled = true;
+    queueMicrotask(() => {
+      this.#notifyScheduled = false;
+      for (const listener of this.#listeners) listener();
+    });
+  }
+
+  // ---------------------------------------------------------------- rooms
+
+  /**
+   * Takes the room list from the server; known rooms keep their messages and sequence numbers. Rooms added
+   * here after `requestedAt` (created or joined while the list was on its way) are kept.
+   */
+  setRooms(summaries: RoomSummary[], requestedAt = Number.POSITIVE_INFINITY): void {
+    const seen = new Set<string>();
+    for (const { room, membership, unreadCount } of summaries) {
+      seen.add(room.id);
+      const entry = this.upsertRoom(room, membership);
+      entry.unread = this.viewing === room.id ? 0 : unreadCount;
+    }
+    for (const [id, entry] of [...this.rooms]) {
+      if (!seen.has(id) && entry.addedAt < requestedAt) this.removeRoom(id);
+    }
+    this.roomsLoaded = true;
+    this.changed();
+  }
+
+  upsertRoom(room: Room, membership?: Membership | null): RoomEntry {
+    let entry = this.rooms.get(room.id);
+    if (!entry) {
+      entry = {
+        room,
+        membership: membership ?? null,
+        unread: 0,
+        lastSeq: null,
+        messages: new Map(),
+        historyLoaded: false,
+        hasOlder: true,
+        loadingOlder: false,
+        threads: new Map(),
+        typing: new Map(),
+        held: [],
+        memberIds: null,
+        readMarkerAtOpen: undefined,
+        addedAt: Date.now(),
+        version: 0,
+      };
+      this.rooms.set(room.id, entry);
+    } else {
+      entry.room = room;
+      if (membership) entry.membership = membership;
+    }
+    this.changed(entry);
+    return entry;
+  }
+
+  removeRoom(roomId: string): void {
+    if (!this.rooms.delete(roomId)) return;
+    this.#timelineCache.delete(roomId);
+    if (this.viewing === roomId) this.viewing = null;
+    this.changed();
+  }
+
+  setUnread(roomId: string, unread: Record<string, number>): void {
+    const entry = this.rooms.get(roomId);
+    if (!entry) return;
+    entry.unread = this.viewing === roomId ? 0 : (unread[roomId] ?? 0);
+    this.changed(entry);
+  }
+
+  markViewed(roomId: string): void {
+    const entry = this.rooms.get(roomId);
+    if (!entry || entry.unread === 0) return;
+    entry.unread = 0;
+    this.changed(entry);
+  }
+
+  // ---------------------------------------------------------------- realtime events
+
+  /**
+   * The server confirmed a subscription from `fromSeq`. A first subscription starts the room's sequence
+   * there; a resumed one asked for `lastSeq` and gets exactly that back.
+   */
+  subscribed(room: Room, fromSeq: number): void {
+    const entry = this.upsertRoom(room);
+    if (entry.lastSeq === null || fromSeq < entry.lastSeq) entry.lastSeq = fromSeq;
+    entry.held = entry.held.filter((event) => event.seq > fromSeq);
+    this.changed(entry);
+  }
+
+  /** Forgets a room's sequence and messages, for when it must be loaded again from scratch. */
+  resetRoom(roomId: string): void {
+    const entry = this.rooms.get(roomId);
+    if (!entry) return;
+    entry.lastSeq = null;
+    entry.messages = new Map();
+    entry.historyLoaded = false;
+    entry.hasOlder = true;
+    entry.threads = new Map();
+    entry.held = [];
+    this.changed(entry);
+  }
+
+  /** Applies one room event, idempotently and in sequence order. */
+  applyEvent(event: RoomEvent): ApplyResult {
+    const entry = this.rooms.get(event.roomId);
+    if (!entry || entry.lastSeq === null) return 'unknown-room';
+    if (event.seq <= entry.lastSeq) return 'duplicate';
+    if (event.seq > entry.lastSeq + 1) {
+      if (!entry.held.some((held) => held.seq === event.seq)) {
+        entry.held.push(event);
+        entry.held.sort((a, b) => a.seq - b.seq);
+      }
+      return 'gap';
+    }
+    this.#apply(entry, event);
+    entry.lastSeq = event.seq;
+    // Events that waited for this one can go now.
+    while (entry.held.length > 0) {
+      const next = entry.held[0]!;
+      if (next.seq <= entry.lastSeq) {
+        entry.held.shift();
+        continue;
+      }
+      if (next.seq !== entry.lastSeq + 1) break;
+      entry.held.shift();
+      if (!this.rooms.has(entry.room.id)) break;
+      this.#apply(entry, next);
+      entry.lastSeq = next.seq;
+    }
+    this.changed(entry);
+    return 'applied';
+  }
+
+  #apply(entry: RoomEntry, event: RoomEvent): void {
+    switch (event.type) {
+      case 'message.created': {
+        const message = event.payload.message;
+        const added = this.#insert(entry, message, true);
+        if (
+          added &&
+          message.authorId !== this.me?.id &&
+          message.threadRootId === null &&
+          this.viewing !== entry.room.id
+        ) {
+          entry.unread += 1;
+        }
+        return;
+      }
+      case 'message.updated':
+      case 'message.deleted':
+        entry.messages.set(event.payload.message.id, event.payload.message);
+        return;
+      case 'reaction.added':
+      case 'reaction.removed': {
+        const { messageId, emoji, userId } = event.payload;
+        const message = entry.messages.get(messageId);
+        if (message) {
+          entry.messages.set(
+            messageId,
+            withReaction(message, emoji, userId, event.type === 'reaction.added'),
+          );
+        }
+        return;
+      }
+      case 'room.updated':
+        entry.room = { ...event.payload.room, lastSeq: event.seq };
+        return;
+      case 'member.joined': {
+        const membership = event.payload.membership;
+        if (membership.userId === this.me?.id) entry.membership = membership;
+        if (entry.memberIds && !entry.memberIds.includes(membership.userId)) {
+          entry.memberIds = [...entry.memberIds, membership.userId];
+        }
+        return;
+      }
+      case 'member.left': {
+        const { userId } = event.payload;
+        if (entry.memberIds) entry.memberIds = entry.memberIds.filter((id) => id !== userId);
+        if (userId === this.me?.id) this.removeRoom(entry.room.id);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Adds a message not seen before; a known one is left as it is (events after it keep it current).
+   * A new thread reply that came live counts towards its root's replies.
+   */
+  #insert(entry: RoomEntry, message: Message, live: boolean): boolean {
+    this.#settleOutbox(message);
+    if (entry.messages.has(message.id)) return false;
+    entry.messages.set(message.id, message);
+    if (live && message.threadRootId) {
+      const root = entry.messages.get(message.threadRootId);
+      if (root) {
+        entry.messages.set(root.id, {
+          ...root,
+          replyCount: root.replyCount + 1,
+          lastReplyAt: message.createdAt,
+        });
+      }
+    }
+    return true;
+  }
+
+  #settleOutbox(message: Message): void {
+    if (message.clientMessageId && message.authorId === this.me?.id) {
+      if (this.outbox.delete(message.clientMessageId)) this.changed();
+    }
+  }
+
+  /** The server acknowledged a send: the message is stored, whatever the connection does next. */
+  acknowledged(clientMessageId: string, message: Message): void {
+    this.outbox.delete(clientMessageId);
+    const entry = this.rooms.get(message.roomId);
+    if (entry) {
+      this.#insert(entry, message, true);
+      this.changed(entry);
+    } else {
+      this.changed();
+    }
+  }
+
+  /**
+   * The answer of a REST change to a message (edit, delete): its text and state are newer than anything
+   * before; reactions are left to their own events.
+   */
+  mergeChanged(message: Message): void {
+    const entry = this.rooms.get(message.roomId);
+    const known = entry?.messages.get(message.id);
+    if (!entry || !known) return;
+    entry.messages.set(message.id, {
+      ...known,
+      text: message.text,
+      mentions: message.mentions,
+      attachments: message.attachments,
+      editedAt: message.editedAt,
+      deletedAt: message.deletedAt,
+    });
+    this.changed(entry);
+  }
+
+  /** My own reaction change, shown before its event arrives. */
+  mergeReaction(roomId: string, messageId: string, emoji: string, added: boolean): void {
+    const entry = this.rooms.get(roomId);
+    const message = entry?.messages.get(messageId);
+    if (!entry || !message || !this.me) return;
+    entry.messages.set(messageId, withReaction(message, emoji, this.me.id, added));
+    this.changed(entry);
+  }
+
+  // ---------------------------------------------------------------- history
+
+  /**
+   * Merges a page of history. Messages already known are kept: they came from events, which are at least
+   * as new as any page fetched since the room was subscribed.
+   */
+  mergeHistory(roomId: string, page: MessagePage, options: { threadRootId?: string } = {}): void {
+    const entry = this.rooms.get(roomId);
+    if (!entry) return;
+    for (const message of page.messages) this.#insert(entry, message, false);
+    if (options.threadRootId) {
+      const thread = entry.threads.get(options.threadRootId) ?? {
+        loaded: false,
+        hasOlder: false,
+        loading: false,
+      };
+      entry.threads.set(options.threadRootId, {
+        loaded: true,
+        hasOlder: page.hasMore,
+        loading: false,
+      });
+      const root = entry.messages.get(options.threadRootId);
+      if (root && !page.hasMore && !thread.loaded) {
+        const replies = this.threadReplies(roomId, options.threadRootId).length;
+        if (replies > root.replyCount) entry.messages.set(root.id, { ...root, replyCount: replies });
+      }
+    } else {
+      entry.hasOlder = page.hasMore;
+      entry.historyLoaded = true;
+      entry.loadingOlder = false;
+    }
+    this.changed(entry);
+  }
+
+  /** Top-level messages of a room, oldest first. */
+  timeline(roomId: string): Message[] {
+    const entry = this.rooms.get(roomId);
+    if (!entry) return [];
+    const cached = this.#timelineCache.get(roomId);
+    if (cached && cached.version === entry.version) return cached.list;
+    const list = [...entry.messages.values()].filter((message) => message.threadRootId === null).sort(byId);
+    this.#timelineCache.set(roomId, { version: entry.version, list });
+    return list;
+  }
+
+  threadReplies(roomId: string, rootId: string): Message[] {
+    const entry = this.rooms.get(roomId);
+    if (!entry) return [];
+    return [...entry.messages.values()].filter((message) => message.threadRootId === rootId).sort(byId);
+  }
+
+  message(roomId: string, messageId: string): Message | undefined {
+    return this.rooms.get(roomId)?.messages.get(messageId);
+  }
+
+  // ---------------------------------------------------------------- outbox
+
+  queue(entry: OutboxEntry): void {
+    this.outbox.set(entry.clientMessageId, entry);
+    this.changed(this.rooms.get(entry.roomId));
+  }
+
+  failed(clientMessageId: string, error: string): void {
+    const entry = this.outbox.get(clientMessageId);
+    if (!entry) return;
+    this.outbox.set(clientMessageId, { ...entry, state: 'failed', error });
+    this.changed(this.rooms.get(entry.roomId));
+  }
+
+  retrying(clientMessageId: string): OutboxEntry | undefined {
+    const entry = this.outbox.get(clientMessageId);
+    if (!entry) return undefined;
+    const retried: OutboxEntry = { ...entry, state: 'sending' };
+    delete retried.error;
+    this.outbox.set(clientMessageId, retried);
+    this.changed(this.rooms.get(entry.roomId));
+    return retried;
+  }
+
+  discard(clientMessageId: string): void {
+    const entry = this.outbox.get(clientMessageId);
+    if (!entry) return;
+    this.outbox.delete(clientMessageId);
+    this.changed(this.rooms.get(entry.roomId));
+  }
+
+  pending(roomId: string, threadRootId: string | null): OutboxEntry[] {
+    return [...this.outbox.values()].filter(
+      (entry) => entry.roomId === roomId && entry.threadRootId === threadRootId,
+    );
+  }
+
+  // ---------------------------------------------------------------- people
+
+  addUsers(users: User[]): void {
+    for (const user of users) this.users.set(user.id, user);
+    if (users.length > 0) this.changed();
+  }
+
+  setPresence(statuses: Record<string, PresenceStatus>): void {
+    for (const [userId, status] of Object.entries(statuses)) this.presence.set(userId, status);
+    this.changed();
+  }
+
+  setTyping(roomId: string, userId: string, typing: boolean, expiresAt: number): void {
+    const entry = this.rooms.get(roomId);
+    if (!entry || userId === this.me?.id) return;
+    if (typing) entry.typing.set(userId, expiresAt);
+    else if (!entry.typing.delete(userId)) return;
+    this.changed(entry);
+  }
+
+  /** Drops typing indicators that ran out; returns whether any is left. */
+  expireTyping(now: number): boolean {
+    let left = false;
+    for (const entry of this.rooms.values()) {
+      let dropped = false;
+      for (const [userId, expiresAt] of entry.typing) {
+        if (expiresAt <= now) {
+          entry.typing.delete(userId);
+          dropped = true;
+        } else {
+          left = true;
+        }
+      }
+      if (dropped) this.changed(entry);
+    }
+    return left;
+  }
+
+  setMembers(roomId: string, memberIds: string[]): void {
+    const entry = this.rooms.get(roomId);
+    if (!entry) return;
+    entry.memberIds = memberIds;
+    this.changed(entry);
+  }
+
+  /** A display name for a user id, or a placeholder while the user is loading. */
+  nameOf(userId: string): string {
+    return this.users.get(userId)?.displayName ?? 'someone';
+  }
+
+  /** How a room is called: `#name` for channels and groups, the other person for direct rooms. */
+  roomTitle(roomId: string): string {
+    const entry = this.rooms.get(roomId);
+    if (!entry) return 'room';
+    if (entry.room.kind !== 'direct') return entry.room.name ?? 'room';
+    const peer = this.directPeer(roomId);
+    return peer ? this.nameOf(peer) : 'direct message';
+  }
+
+  /** The other person of a direct room, once its members are known. */
+  directPeer(roomId: string): string | undefined {
+    const entry = this.rooms.get(roomId);
+    if (entry?.room.kind !== 'direct' || !entry.memberIds) return undefined;
+    return entry.memberIds.find((id) => id !== this.me?.id) ?? entry.memberIds[0];
+  }
+
+  clear(): void {
+    this.me = null;
+    this.rooms.clear();
+    this.users.clear();
+    this.presence.clear();
+    this.outbox.clear();
+    this.#timelineCache.clear();
+    this.viewing = null;
+    this.roomsLoaded = false;
+    this.changed();
+  }
+}
+
+/** The message with `userId`'s reaction `emoji` added or removed; unchanged when it already was so. */
+export function withReaction(message: Message, emoji: string, userId: string, added: boolean): Message {
+  const reactions = message.reactions.map((reaction) => ({ ...reaction, userIds: [...reaction.userIds] }));
+  const existing = reactions.find((reaction) => reaction.emoji === emoji);
+  if (added) {
+    if (existing?.userIds.includes(userId)) return message;
+    if (existing) existing.userIds.push(userId);
+    else reactions.push({ emoji, count: 1, userIds: [userId] });
+  } else {
+    if (!existing?.userIds.includes(userId)) return message;
+    existing.userIds = existing.userIds.filter((id) => id !== userId);
+  }
+  return {
+    ...message,
+    reactions: reactions
+      .map((reaction) => ({ ...reaction, count: reaction.userIds.length }))
+      .filter((reaction) => reaction.count > 0),
+  };
+}

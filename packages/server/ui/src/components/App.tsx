@@ -1,0 +1,96 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { ApiClient, ApiError, type SignOutReason } from '../api';
+import type { ServerInfo, Session, User } from '../types';
+import { ChangePassword, SignIn } from './AuthScreens';
+import { ChatApp } from './ChatApp';
+import { describeError } from './common';
+
+/** Signed out, forced to change the password, or chatting. */
+export function App() {
+  const api = useMemo(() => new ApiClient(), []);
+  const [server, setServer] = useState<ServerInfo | null>(null);
+  const [serverError, setServerError] = useState<string | null>(null);
+  const [session, setSession] = useState<Session | null>(api.session);
+  const [reason, setReason] = useState<SignOutReason | undefined>(undefined);
+  const [checkedUser, setCheckedUser] = useState<string | null>(null);
+
+  useEffect(
+    () =>
+      api.onSession((next, why) => {
+        setSession(next);
+        if (!next) {
+          setReason(why);
+          setCheckedUser(null);
+        }
+      }),
+    [api],
+  );
+
+  const loadServer = () => {
+    setServerError(null);
+    api.publicRequest<ServerInfo>('GET', '/server').then(setServer, (error: unknown) => {
+      setServerError(describeError(error));
+    });
+  };
+  useEffect(loadServer, [api]);
+
+  // A stored session is checked once: the account may be gone or need a new password by now.
+  const userId = session?.user.id ?? null;
+  useEffect(() => {
+    if (!userId || checkedUser === userId) return;
+    api.request<User>('GET', '/auth/me').then(
+      (user) => {
+        api.updateUser(user);
+        setCheckedUser(user.id);
+      },
+      (error: unknown) => {
+        if (error instanceof ApiError && error.status === 401) api.setSession(null, 'expired');
+        // Offline: go on with what is stored; the chat retries on its own.
+        else setCheckedUser(userId);
+      },
+    );
+  }, [api, userId, checkedUser]);
+
+  if (!server) {
+    return (
+      <main class="auth-screen">
+        <div class="auth-card" aria-busy={!serverError}>
+          <p class="brand">
+            Kaiwa <span lang="ja">会話</span>
+          </p>
+          {serverError ? (
+            <>
+              <p role="alert">The server cannot be reached: {serverError}</p>
+              <button type="button" class="button primary" onClick={loadServer}>
+                Try again
+              </button>
+            </>
+          ) : (
+            <p role="status">Connecting…</p>
+          )}
+        </div>
+      </main>
+    );
+  }
+  if (!session) return <SignIn api={api} server={server} reason={reason} />;
+  if (session.user.forcePasswordChange) {
+    return (
+      <ChangePassword
+        api={api}
+        onSignOut={() => {
+          const refreshToken = api.session?.refreshToken;
+          api.setSession(null, 'signed-out');
+          if (refreshToken) void api.publicRequest('POST', '/auth/logout', { refreshToken }).catch(() => {});
+        }}
+      />
+    );
+  }
+  if (checkedUser !== session.user.id) {
+    return (
+      <main class="auth-screen">
+        <p role="status">Loading…</p>
+      </main>
+    );
+  }
+  return <ChatApp key={session.user.id} api={api} server={server} />;
+}

@@ -1,0 +1,464 @@
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import type { ApiClient } from '../api';
+import type { RoomEntry } from '../chat-state';
+import { ChatController } from '../controller';
+import { ControllerContext, useChatVersion, useMediaQuery } from '../hooks';
+import { type ConnectionStatus, realtimeUrl } from '../realtime';
+import type { ServerInfo, User } from '../types';
+import { clearDrafts } from './Composer';
+import { Avatar, PresenceDot } from './common';
+import { BrowseChannelsDialog, CreateRoomDialog, DirectMessageDialog, PeopleDialog } from './Dialogs';
+import { Icon } from './icons';
+import { RoomView } from './RoomView';
+import { ThreadPanel } from './ThreadPanel';
+
+interface Route {
+  roomId: string | null;
+  threadId: string | null;
+}
+
+function parseRoute(): Route {
+  const match = /^\/rooms\/([0-9A-Za-z]+)\/?$/.exec(location.pathname);
+  const thread = new URLSearchParams(location.search).get('thread');
+  return {
+    roomId: match?.[1] ?? null,
+    threadId: match && thread && /^[0-9A-Za-z]+$/.test(thread) ? thread : null,
+  };
+}
+
+function routePath(route: Route): string {
+  if (!route.roomId) return '/';
+  return `/rooms/${route.roomId}${route.threadId ? `?thread=${route.threadId}` : ''}`;
+}
+
+type DialogName = 'create' | 'browse' | 'direct' | 'people';
+
+function ConnectionBadge({ status, onRetry }: { status: ConnectionStatus; onRetry: () => void }) {
+  const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
+  const label =
+    status.state === 'online'
+      ? 'Connected'
+      : status.state === 'connecting'
+        ? status.sessions > 0
+          ? 'Reconnecting…'
+          : 'Connecting…'
+        : status.state === 'waiting'
+          ? offline
+            ? 'Offline — messages will be sent when you are back'
+            : 'Connection lost — retrying'
+          : 'Disconnected';
+  return (
+    <div class={`connection connection-${status.state}`} data-sessions={status.sessions}>
+      <span class="connection-dot" aria-hidden="true" />
+      <span role="status" class="connection-label">
+        {label}
+      </span>
+      {status.state === 'waiting' && !offline ? (
+        <button type="button" class="link-button" onClick={onRetry}>
+          Retry now
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+function RoomLink({
+  entry,
+  title,
+  current,
+  presence,
+  onSelect,
+}: {
+  entry: RoomEntry;
+  title: string;
+  current: boolean;
+  presence?: 'online' | 'away' | 'offline' | undefined;
+  onSelect: (roomId: string) => void;
+}) {
+  const unread = entry.unread;
+  return (
+    <li>
+      <a
+        href={routePath({ roomId: entry.room.id, threadId: null })}
+        class={`room-link${current ? ' current' : ''}${unread > 0 ? ' unread' : ''}`}
+        aria-current={current ? 'page' : undefined}
+        aria-label={`${title}${presence ? ` (${presence})` : ''}${unread > 0 ? `, ${unread} unread` : ''}`}
+        onClick={(event) => {
+          if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+          event.preventDefault();
+          onSelect(entry.room.id);
+        }}
+      >
+        {entry.room.kind === 'direct' ? (
+          <PresenceDot status={presence} />
+        ) : (
+          <Icon name={entry.room.kind === 'group' ? 'lock' : 'hash'} />
+        )}
+        <span class="room-name">{title}</span>
+        {unread > 0 ? (
+          <span class="badge" aria-hidden="true">
+            {unread > 99 ? '99+' : unread}
+          </span>
+        ) : null}
+      </a>
+    </li>
+  );
+}
+
+function Sidebar({
+  controller,
+  me,
+  currentRoomId,
+  onSelect,
+  onDialog,
+  header,
+}: {
+  controller: ChatController;
+  header: ComponentChildren;
+  me: User;
+  currentRoomId: string | null;
+  onSelect: (roomId: string) => void;
+  onDialog: (name: DialogName) => void;
+}) {
+  const state = controller.state;
+  const entries = [...state.rooms.values()];
+  const byTitle = (a: RoomEntry, b: RoomEntry) =>
+    state.roomTitle(a.room.id).localeCompare(state.roomTitle(b.room.id));
+  const channels = entries.filter((entry) => entry.room.kind !== 'direct').sort(byTitle);
+  const directs = entries.filter((entry) => entry.room.kind === 'direct').sort(byTitle);
+  return (
+    <nav id="sidebar" class="sidebar" aria-label="Rooms">
+      {header ? (
+        <div class="sidebar-header">
+          <span class="brand">
+            Kaiwa <span lang="ja">会話</span>
+          </span>
+          {header}
+        </div>
+      ) : null}
+      <div class="sidebar-scroll">
+        <section class="sidebar-section" aria-labelledby="channels-heading">
+          <div class="section-header">
+            <h2 id="channels-heading">Channels</h2>
+            <button
+              type="button"
+              class="icon-button small"
+              aria-label="New room"
+              title="New room"
+              onClick={() => onDialog('create')}
+            >
+              <Icon name="plus" />
+            </button>
+          </div>
+          <ul class="room-list">
+            {channels.map((entry) => (
+              <RoomLink
+                key={entry.room.id}
+                entry={entry}
+                title={state.roomTitle(entry.room.id)}
+                current={entry.room.id === currentRoomId}
+                onSelect={onSelect}
+              />
+            ))}
+          </ul>
+          {me.role !== 'guest' ? (
+            <button type="button" class="sidebar-action" onClick={() => onDialog('browse')}>
+              <Icon name="search" /> Browse channels
+            </button>
+          ) : null}
+        </section>
+        <section class="sidebar-section" aria-labelledby="direct-heading">
+          <div class="section-header">
+            <h2 id="direct-heading">Direct messages</h2>
+            {me.role !== 'guest' ? (
+              <button
+                type="button"
+                class="icon-button small"
+                aria-label="New direct message"
+                title="New direct message"
+                onClick={() => onDialog('direct')}
+              >
+                <Icon name="plus" />
+              </button>
+            ) : null}
+          </div>
+          <ul class="room-list">
+            {directs.map((entry) => {
+              const peer = state.directPeer(entry.room.id);
+              return (
+                <RoomLink
+                  key={entry.room.id}
+                  entry={entry}
+                  title={state.roomTitle(entry.room.id)}
+                  current={entry.room.id === currentRoomId}
+                  presence={peer ? state.presence.get(peer) : undefined}
+                  onSelect={onSelect}
+                />
+              );
+            })}
+          </ul>
+          {directs.length === 0 ? <p class="sidebar-empty">No conversations yet.</p> : null}
+        </section>
+      </div>
+      <div class="sidebar-footer">
+        <Avatar user={me} />
+        <div class="me">
+          <span class="me-name">{me.displayName}</span>
+          <span class="muted">@{me.username}</span>
+        </div>
+        {me.role === 'admin' ? (
+          <button
+            type="button"
+            class="icon-button"
+            aria-label="People"
+            title="People"
+            onClick={() => onDialog('people')}
+          >
+            <Icon name="users" />
+          </button>
+        ) : null}
+        <button
+          type="button"
+          class="icon-button"
+          aria-label="Sign out"
+          title="Sign out"
+          onClick={() => void controller.signOut()}
+        >
+          <Icon name="logout" />
+        </button>
+      </div>
+    </nav>
+  );
+}
+
+export function ChatApp({ api, server }: { api: ApiClient; server: ServerInfo }) {
+  const controller = useMemo(() => new ChatController(api, realtimeUrl(location)), [api]);
+  const [startError, setStartError] = useState<string | null>(null);
+  useEffect(() => {
+    controller.start().catch((error: unknown) => {
+      setStartError(error instanceof Error ? error.message : String(error));
+    });
+    return () => {
+      controller.stop();
+      clearDrafts();
+    };
+  }, [controller]);
+  useChatVersion(controller);
+
+  const [route, setRoute] = useState<Route>(parseRoute);
+  const [dialog, setDialog] = useState<DialogName | null>(null);
+  const [drawerOpen, setDrawerOpen] = useState(false);
+  const narrow = useMediaQuery('(max-width: 760px)');
+  // The drawer of a narrow window takes the focus when it opens, and gives it up on Escape.
+  useEffect(() => {
+    if (!narrow || !drawerOpen) return;
+    const sidebar = document.getElementById('sidebar');
+    (
+      sidebar?.querySelector<HTMLElement>('[aria-current="page"]') ??
+      sidebar?.querySelector<HTMLElement>('a, button')
+    )?.focus();
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== 'Escape') return;
+      setDrawerOpen(false);
+      document.querySelector<HTMLElement>('.menu-button')?.focus();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [narrow, drawerOpen]);
+  useEffect(() => {
+    const onPop = () => setRoute(parseRoute());
+    addEventListener('popstate', onPop);
+    return () => removeEventListener('popstate', onPop);
+  }, []);
+  const navigate = useCallback((next: Route, replace = false) => {
+    if (routePath(next) !== `${location.pathname}${location.search}`) {
+      if (replace) history.replaceState(null, '', routePath(next));
+      else history.pushState(null, '', routePath(next));
+    }
+    setRoute(next);
+    setDrawerOpen(false);
+  }, []);
+
+  const state = controller.state;
+  const me = state.me;
+  const entry = route.roomId ? state.rooms.get(route.roomId) : undefined;
+  const roomId = entry?.room.id ?? null;
+
+  // Without a room in the address (or one no longer mine), the first room is shown.
+  useEffect(() => {
+    // Read now, not from the render: the rooms may have loaded since.
+    if (!state.roomsLoaded || (route.roomId && state.rooms.has(route.roomId))) return;
+    // The first room of the list: channels before direct messages, each by name.
+    const first = [...state.rooms.values()].sort(
+      (a, b) =>
+        Number(a.room.kind === 'direct') - Number(b.room.kind === 'direct') ||
+        state.roomTitle(a.room.id).localeCompare(state.roomTitle(b.room.id)),
+    )[0];
+    if (first) navigate({ roomId: first.room.id, threadId: null }, true);
+    else if (route.roomId) navigate({ roomId: null, threadId: null }, true);
+  });
+
+  useEffect(() => {
+    if (roomId) void controller.openRoom(roomId);
+    else controller.closeRoom();
+  }, [controller, roomId]);
+
+  useEffect(() => {
+    document.title = roomId ? `${state.roomTitle(roomId)} · Kaiwa` : 'Kaiwa';
+  });
+
+  const openThread = useCallback(
+    (rootId: string) => navigate({ roomId: route.roomId, threadId: rootId }),
+    [navigate, route.roomId],
+  );
+  const selectRoom = useCallback((id: string) => navigate({ roomId: id, threadId: null }), [navigate]);
+
+  if (!me) return null;
+  const connectionBadge = (
+    <ConnectionBadge status={controller.connection} onRetry={() => controller.realtime.reconnectNow()} />
+  );
+  const threadOpen = Boolean(entry && route.threadId);
+  const unreadElsewhere = [...state.rooms.values()].reduce(
+    (sum, each) => sum + (each.room.id === roomId ? 0 : each.unread),
+    0,
+  );
+
+  return (
+    <ControllerContext.Provider value={controller}>
+      <div
+        class={`chat${narrow ? ' narrow' : ''}${drawerOpen ? ' drawer-open' : ''}${threadOpen ? ' thread-open' : ''}`}
+      >
+        <a class="skip-link" href="#composer">
+          Skip to the message box
+        </a>
+        {narrow ? (
+          <header class="topbar">
+            <button
+              type="button"
+              class="icon-button menu-button"
+              aria-label={unreadElsewhere > 0 ? `Rooms, ${unreadElsewhere} unread` : 'Rooms'}
+              aria-expanded={drawerOpen}
+              aria-controls="sidebar"
+              onClick={() => setDrawerOpen(!drawerOpen)}
+            >
+              <Icon name="menu" />
+              {unreadElsewhere > 0 ? <span class="menu-dot" aria-hidden="true" /> : null}
+            </button>
+            <span class="brand">
+              Kaiwa <span lang="ja">会話</span>
+            </span>
+            {connectionBadge}
+          </header>
+        ) : null}
+        <div class="notices">
+          {controller.connection.state !== 'online' && controller.connection.sessions > 0 ? (
+            <div class="offline-bar" aria-hidden="true">
+              You are offline. What you send now goes out when the connection is back, and what you missed
+              arrives then.
+            </div>
+          ) : null}
+          {controller.notice || startError ? (
+            <div class="notice-bar" role="alert">
+              <span>{startError ? `Could not load the chat: ${startError}` : controller.notice}</span>
+              <button
+                type="button"
+                class="icon-button small"
+                aria-label="Dismiss"
+                onClick={() => {
+                  setStartError(null);
+                  controller.say(null);
+                }}
+              >
+                <Icon name="close" />
+              </button>
+            </div>
+          ) : null}
+        </div>
+        {narrow && drawerOpen ? (
+          <button
+            type="button"
+            class="scrim"
+            aria-label="Close the room list"
+            onClick={() => setDrawerOpen(false)}
+          />
+        ) : null}
+        <Sidebar
+          controller={controller}
+          header={narrow ? null : connectionBadge}
+          me={me}
+          currentRoomId={roomId}
+          onSelect={selectRoom}
+          onDialog={(name) => {
+            setDrawerOpen(false);
+            setDialog(name);
+          }}
+        />
+        <main class="main">
+          {entry ? (
+            <RoomView entry={entry} me={me} server={server} onOpenThread={openThread} />
+          ) : (
+            <div class="empty-state">
+              {state.roomsLoaded ? (
+                <>
+                  <h1>Welcome, {me.displayName}</h1>
+                  <p>You are not in any room yet.</p>
+                  <div class="dialog-actions">
+                    <button type="button" class="button primary" onClick={() => setDialog('create')}>
+                      Create a room
+                    </button>
+                    {me.role !== 'guest' ? (
+                      <button type="button" class="button" onClick={() => setDialog('browse')}>
+                        Browse channels
+                      </button>
+                    ) : null}
+                  </div>
+                </>
+              ) : (
+                <p role="status">Loading rooms…</p>
+              )}
+            </div>
+          )}
+        </main>
+        {entry && route.threadId ? (
+          <ThreadPanel
+            key={route.threadId}
+            entry={entry}
+            rootId={route.threadId}
+            me={me}
+            server={server}
+            onClose={() => navigate({ roomId: route.roomId, threadId: null })}
+          />
+        ) : null}
+        {dialog === 'create' ? (
+          <CreateRoomDialog
+            onClose={() => setDialog(null)}
+            onCreated={(room) => {
+              setDialog(null);
+              selectRoom(room.id);
+            }}
+          />
+        ) : null}
+        {dialog === 'browse' ? (
+          <BrowseChannelsDialog
+            onClose={() => setDialog(null)}
+            onOpen={(id) => {
+              setDialog(null);
+              selectRoom(id);
+            }}
+          />
+        ) : null}
+        {dialog === 'direct' ? (
+          <DirectMessageDialog
+            onClose={() => setDialog(null)}
+            onOpen={(id) => {
+              setDialog(null);
+              selectRoom(id);
+            }}
+          />
+        ) : null}
+        {dialog === 'people' ? <PeopleDialog onClose={() => setDialog(null)} /> : null}
+      </div>
+    </ControllerContext.Provider>
+  );
+}

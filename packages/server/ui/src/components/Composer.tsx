@@ -1,0 +1,175 @@
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { formatSize } from '../format';
+import { useController } from '../hooks';
+import type { FileRecord, ServerInfo } from '../types';
+import { describeError } from './common';
+import { Icon } from './icons';
+
+/** Unsent text per room and thread, kept while switching rooms. */
+const drafts = new Map<string, string>();
+
+/** Forgets every draft (at sign-out, so the next person does not see them). */
+export function clearDrafts(): void {
+  drafts.clear();
+}
+
+export function Composer({
+  roomId,
+  threadRootId,
+  label,
+  server,
+  id,
+}: {
+  roomId: string;
+  threadRootId?: string;
+  label: string;
+  server: ServerInfo;
+  id?: string;
+}) {
+  const controller = useController();
+  const draftKey = `${roomId}/${threadRootId ?? ''}`;
+  const [text, setText] = useState(() => drafts.get(draftKey) ?? '');
+  const [files, setFiles] = useState<FileRecord[]>([]);
+  const [uploading, setUploading] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+  const fieldId = useId();
+  const fileInput = useRef<HTMLInputElement>(null);
+  const field = useRef<HTMLTextAreaElement>(null);
+
+  useEffect(() => {
+    if (!threadRootId) return;
+    field.current?.focus();
+  }, [threadRootId]);
+
+  const update = (value: string) => {
+    setText(value);
+    drafts.set(draftKey, value);
+    if (!threadRootId) controller.typing(roomId, value.trim().length > 0);
+  };
+
+  const submit = () => {
+    if (uploading > 0) return;
+    const body = text.trim() ? text : files.map((file) => file.name).join(', ');
+    if (!body.trim()) return;
+    controller.send(roomId, body, {
+      ...(threadRootId ? { threadRootId } : {}),
+      attachments: files,
+    });
+    setText('');
+    setFiles([]);
+    setError(null);
+    drafts.delete(draftKey);
+    field.current?.focus();
+  };
+
+  const attach = async (list: FileList | null) => {
+    if (!list) return;
+    for (const file of [...list]) {
+      if (file.size > server.maxUploadBytes) {
+        setError(`${file.name} is too large: files may be at most ${formatSize(server.maxUploadBytes)}.`);
+        continue;
+      }
+      setUploading((count) => count + 1);
+      try {
+        const record = await controller.upload(roomId, file);
+        setFiles((current) => [...current, record]);
+        setError(null);
+      } catch (caught) {
+        setError(`${file.name} was not uploaded: ${describeError(caught)}`);
+      } finally {
+        setUploading((count) => count - 1);
+      }
+    }
+    if (fileInput.current) fileInput.current.value = '';
+  };
+
+  return (
+    <form
+      class="composer"
+      id={id}
+      onSubmit={(event) => {
+        event.preventDefault();
+        submit();
+      }}
+    >
+      {files.length > 0 || uploading > 0 ? (
+        <ul class="composer-files" aria-label="Files to send">
+          {files.map((file) => (
+            <li key={file.id} class="file-chip">
+              <Icon name="file" />
+              <span>{file.name}</span>
+              <span class="muted">{formatSize(file.size)}</span>
+              <button
+                type="button"
+                class="icon-button small"
+                aria-label={`Remove ${file.name}`}
+                onClick={() => setFiles(files.filter((each) => each.id !== file.id))}
+              >
+                <Icon name="close" />
+              </button>
+            </li>
+          ))}
+          {uploading > 0 ? (
+            <li class="file-chip uploading" role="status">
+              Uploading…
+            </li>
+          ) : null}
+        </ul>
+      ) : null}
+      {error ? (
+        <p class="error-text" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <div class="composer-row">
+        <button
+          type="button"
+          class="icon-button"
+          aria-label="Attach a file"
+          title="Attach a file"
+          onClick={() => fileInput.current?.click()}
+        >
+          <Icon name="clip" />
+        </button>
+        <input
+          ref={fileInput}
+          type="file"
+          class="visually-hidden"
+          tabIndex={-1}
+          aria-hidden="true"
+          multiple
+          accept={server.uploadAllowedTypes.join(',')}
+          onChange={(event) => void attach(event.currentTarget.files)}
+        />
+        <label for={fieldId} class="visually-hidden">
+          {label}
+        </label>
+        <textarea
+          id={fieldId}
+          ref={field}
+          class="composer-input"
+          rows={1}
+          placeholder={label}
+          value={text}
+          onInput={(event) => update(event.currentTarget.value)}
+          onBlur={() => !threadRootId && controller.typing(roomId, false)}
+          onKeyDown={(event) => {
+            if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+              event.preventDefault();
+              submit();
+            }
+          }}
+        />
+        <button
+          type="submit"
+          class="icon-button send-button"
+          aria-label="Send"
+          title="Send (Enter)"
+          disabled={uploading > 0 || (!text.trim() && files.length === 0)}
+        >
+          <Icon name="send" />
+        </button>
+      </div>
+    </form>
+  );
+}

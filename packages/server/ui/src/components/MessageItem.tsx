@@ -1,0 +1,451 @@
+import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { fileUrl } from '../api';
+import type { OutboxEntry } from '../chat-state';
+import { formatFull, formatSize, formatTime, splitText } from '../format';
+import { memo, useController, useFileUrl } from '../hooks';
+import type { Attachment, Message, User } from '../types';
+import { Avatar, describeError } from './common';
+import { Icon } from './icons';
+
+export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '👀', '✅', '🙏'];
+
+/** The text with links and mentions; one element, so its nodes are never confused with a sibling's. */
+function MessageText({ text, users }: { text: string; users: Map<string, User> }) {
+  return (
+    <span class="message-content">
+      {splitText(text).map((part, index) => {
+        if (part.kind === 'link') {
+          return (
+            <a key={index} href={part.href} target="_blank" rel="noopener noreferrer">
+              {part.text}
+            </a>
+          );
+        }
+        if (part.kind === 'mention') {
+          const known =
+            part.username === 'room' ||
+            part.username === 'here' ||
+            [...users.values()].some((user) => user.username === part.username);
+          return known ? (
+            <span key={index} class="mention">
+              {part.text}
+            </span>
+          ) : (
+            part.text
+          );
+        }
+        return part.text;
+      })}
+    </span>
+  );
+}
+
+/** Downloads a file: fetched with the token, then saved under its name. */
+function useDownload() {
+  const controller = useController();
+  return async (event: Event, attachment: Attachment) => {
+    event.preventDefault();
+    try {
+      const href = await controller.fileUrl(attachment.fileId);
+      const link = document.createElement('a');
+      link.href = href;
+      link.download = attachment.name;
+      link.rel = 'noopener';
+      document.body.append(link);
+      link.click();
+      link.remove();
+    } catch (error) {
+      controller.say(`could not download ${attachment.name}: ${describeError(error)}`);
+    }
+  };
+}
+
+function ImageAttachment({ attachment }: { attachment: Attachment }) {
+  const url = useFileUrl(attachment.fileId);
+  const download = useDownload();
+  return (
+    <a
+      class="attachment-image"
+      href={fileUrl(attachment.fileId, true)}
+      onClick={(event) => download(event, attachment)}
+      aria-label={`Download ${attachment.name} (${formatSize(attachment.size)})`}
+    >
+      {url ? <img src={url} alt={attachment.name} loading="lazy" /> : <span class="image-placeholder" />}
+    </a>
+  );
+}
+
+export function Attachments({ attachments }: { attachments: Attachment[] }) {
+  const download = useDownload();
+  if (attachments.length === 0) return null;
+  return (
+    <ul class="attachments" aria-label="Attachments">
+      {attachments.map((attachment) => (
+        <li key={attachment.fileId}>
+          {attachment.mimeType.startsWith('image/') && attachment.mimeType !== 'image/svg+xml' ? (
+            <ImageAttachment attachment={attachment} />
+          ) : (
+            <a
+              class="attachment-file"
+              href={fileUrl(attachment.fileId, true)}
+              download={attachment.name}
+              onClick={(event) => download(event, attachment)}
+            >
+              <Icon name="file" />
+              <span class="attachment-name">{attachment.name}</span>
+              <span class="attachment-size">{formatSize(attachment.size)}</span>
+            </a>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Reactions({ message, me, users }: { message: Message; me: User; users: Map<string, User> }) {
+  const controller = useController();
+  if (message.reactions.length === 0) return null;
+  return (
+    <ul class="reactions" aria-label="Reactions">
+      {message.reactions.map((reaction) => {
+        const mine = reaction.userIds.includes(me.id);
+        const names = reaction.userIds.map((id) =>
+          id === me.id ? 'you' : (users.get(id)?.displayName ?? 'someone'),
+        );
+        return (
+          <li key={reaction.emoji}>
+            <button
+              type="button"
+              class={`reaction${mine ? ' mine' : ''}`}
+              aria-pressed={mine}
+              aria-label={`${reaction.emoji} ${reaction.count}: ${names.join(', ')}. ${mine ? 'Remove your reaction' : 'React too'}`}
+              title={names.join(', ')}
+              onClick={() => controller.react(message, reaction.emoji, !mine)}
+            >
+              <span class="reaction-emoji">{reaction.emoji}</span>
+              <span class="reaction-count">{reaction.count}</span>
+            </button>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function EmojiPicker({ onPick, onClose }: { onPick: (emoji: string) => void; onClose: () => void }) {
+  const ref = useRef<HTMLFieldSetElement>(null);
+  useEffect(() => {
+    ref.current?.querySelector('button')?.focus();
+    const onPointer = (event: PointerEvent) => {
+      if (!ref.current?.contains(event.target as Node)) onClose();
+    };
+    document.addEventListener('pointerdown', onPointer);
+    return () => document.removeEventListener('pointerdown', onPointer);
+  }, [onClose]);
+  return (
+    <fieldset
+      ref={ref}
+      class="emoji-picker"
+      onKeyDown={(event) => {
+        if (event.key === 'Escape') {
+          event.stopPropagation();
+          onClose();
+        }
+      }}
+    >
+      <legend class="visually-hidden">Pick a reaction</legend>
+      {QUICK_REACTIONS.map((emoji) => (
+        <button key={emoji} type="button" aria-label={`React with ${emoji}`} onClick={() => onPick(emoji)}>
+          {emoji}
+        </button>
+      ))}
+    </fieldset>
+  );
+}
+
+function EditForm({ message, onDone }: { message: Message; onDone: () => void }) {
+  const controller = useController();
+  const [text, setText] = useState(message.text);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const id = useId();
+  const ref = useRef<HTMLTextAreaElement>(null);
+  // Before the browser paints, so typing that starts at once is never cut by the caret moving.
+  useLayoutEffect(() => {
+    const field = ref.current;
+    if (!field) return;
+    field.focus();
+    field.setSelectionRange(field.value.length, field.value.length);
+  }, []);
+  const save = async () => {
+    if (!text.trim()) return;
+    if (text === message.text) return onDone();
+    setBusy(true);
+    try {
+      await controller.edit(message, text);
+      onDone();
+    } catch (caught) {
+      setError(describeError(caught));
+      setBusy(false);
+    }
+  };
+  return (
+    <form
+      class="edit-form"
+      onSubmit={(event) => {
+        event.preventDefault();
+        void save();
+      }}
+    >
+      <label for={id} class="visually-hidden">
+        Edit message
+      </label>
+      <textarea
+        id={id}
+        ref={ref}
+        value={text}
+        rows={2}
+        onInput={(event) => setText(event.currentTarget.value)}
+        onKeyDown={(event) => {
+          if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+            event.preventDefault();
+            void save();
+          } else if (event.key === 'Escape') {
+            event.preventDefault();
+            onDone();
+          }
+        }}
+      />
+      {error ? (
+        <p class="error-text" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <div class="edit-actions">
+        <button type="submit" class="button primary small" disabled={busy || !text.trim()}>
+          Save
+        </button>
+        <button type="button" class="button small" onClick={onDone}>
+          Cancel
+        </button>
+        <span class="hint">Enter to save, Escape to cancel</span>
+      </div>
+    </form>
+  );
+}
+
+export interface MessageItemProps {
+  message: Message;
+  author: User | undefined;
+  me: User;
+  users: Map<string, User>;
+  compact: boolean;
+  inThread: boolean;
+  onOpenThread?: ((rootId: string) => void) | undefined;
+}
+
+function MessageItemView({ message, author, me, users, compact, inThread, onOpenThread }: MessageItemProps) {
+  const controller = useController();
+  const [editing, setEditing] = useState(false);
+  const [picking, setPicking] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const deleted = message.deletedAt !== null;
+  const mine = message.authorId === me.id;
+  const staff = me.role === 'admin' || me.role === 'moderator';
+  const name = author?.displayName ?? 'someone';
+  const canThread = !inThread && message.threadRootId === null && onOpenThread !== undefined;
+
+  const remove = async () => {
+    setConfirming(false);
+    try {
+      await controller.remove(message);
+    } catch (caught) {
+      setError(describeError(caught));
+    }
+  };
+
+  return (
+    <li
+      class={`message${compact ? ' compact' : ''}${deleted ? ' deleted' : ''}${mine ? ' mine' : ''}`}
+      data-message-id={message.id}
+    >
+      <div class="message-gutter">
+        {compact ? (
+          <time class="gutter-time" dateTime={message.createdAt} title={formatFull(message.createdAt)}>
+            {formatTime(message.createdAt)}
+          </time>
+        ) : (
+          <Avatar user={author} />
+        )}
+      </div>
+      <div class="message-body">
+        {compact ? (
+          <span class="visually-hidden">{name}: </span>
+        ) : (
+          <div class="message-meta">
+            <span class="author">{name}</span>
+            <time dateTime={message.createdAt} title={formatFull(message.createdAt)}>
+              {formatTime(message.createdAt)}
+            </time>
+          </div>
+        )}
+        {deleted ? (
+          <p class="tombstone">This message was deleted.</p>
+        ) : editing ? (
+          <EditForm message={message} onDone={() => setEditing(false)} />
+        ) : (
+          <div class="message-text">
+            <MessageText text={message.text} users={users} />
+            {message.editedAt ? (
+              <span class="edited" title={`edited ${formatFull(message.editedAt)}`}>
+                {' '}
+                (edited)
+              </span>
+            ) : null}
+          </div>
+        )}
+        {deleted ? null : <Attachments attachments={message.attachments} />}
+        {deleted ? null : <Reactions message={message} me={me} users={users} />}
+        {canThread && message.replyCount > 0 ? (
+          <button type="button" class="thread-link" onClick={() => onOpenThread?.(message.id)}>
+            {message.replyCount === 1 ? '1 reply' : `${message.replyCount} replies`}
+            {message.lastReplyAt ? (
+              <span class="muted"> · last {formatTime(message.lastReplyAt)}</span>
+            ) : null}
+          </button>
+        ) : null}
+        {confirming ? (
+          <div class="confirm">
+            <span>Delete this message for everyone?</span>
+            <button type="button" class="button danger small" onClick={remove}>
+              Delete
+            </button>
+            <button type="button" class="button small" onClick={() => setConfirming(false)}>
+              Cancel
+            </button>
+          </div>
+        ) : null}
+        {error ? (
+          <p class="error-text" role="alert">
+            {error}
+          </p>
+        ) : null}
+      </div>
+      {deleted || editing ? null : (
+        <div
+          class={`message-actions${picking ? ' open' : ''}`}
+          role="toolbar"
+          aria-label={`Actions for the message by ${name}`}
+        >
+          <button
+            type="button"
+            class="icon-button"
+            aria-label="Add reaction"
+            aria-expanded={picking}
+            title="Add reaction"
+            onClick={() => setPicking(!picking)}
+          >
+            <Icon name="smile" />
+          </button>
+          {canThread ? (
+            <button
+              type="button"
+              class="icon-button"
+              aria-label="Reply in thread"
+              title="Reply in thread"
+              onClick={() => onOpenThread?.(message.id)}
+            >
+              <Icon name="thread" />
+            </button>
+          ) : null}
+          {mine ? (
+            <button
+              type="button"
+              class="icon-button"
+              aria-label="Edit message"
+              title="Edit"
+              onClick={() => setEditing(true)}
+            >
+              <Icon name="edit" />
+            </button>
+          ) : null}
+          {mine || staff ? (
+            <button
+              type="button"
+              class="icon-button"
+              aria-label="Delete message"
+              title="Delete"
+              onClick={() => setConfirming(true)}
+            >
+              <Icon name="trash" />
+            </button>
+          ) : null}
+          {picking ? (
+            <EmojiPicker
+              onClose={() => setPicking(false)}
+              onPick={(emoji) => {
+                setPicking(false);
+                const existing = message.reactions.find((reaction) => reaction.emoji === emoji);
+                void controller.react(message, emoji, !existing?.userIds.includes(me.id));
+              }}
+            />
+          ) : null}
+        </div>
+      )}
+    </li>
+  );
+}
+
+export const MessageItem = memo(MessageItemView);
+
+/** A message that is on its way (or failed), shown where it will appear. */
+export function PendingItem({ entry, me }: { entry: OutboxEntry; me: User }) {
+  const controller = useController();
+  const failed = entry.state === 'failed';
+  return (
+    <li class={`message pending${failed ? ' failed' : ''}`} data-client-message-id={entry.clientMessageId}>
+      <div class="message-gutter">
+        <Avatar user={me} />
+      </div>
+      <div class="message-body">
+        <div class="message-meta">
+          <span class="author">{me.displayName}</span>
+          <span class="send-state" role="status">
+            {failed ? 'Not sent' : 'Sending…'}
+          </span>
+        </div>
+        <div class="message-text">{entry.text}</div>
+        {entry.attachments.length > 0 ? (
+          <ul class="attachments">
+            {entry.attachments.map((attachment) => (
+              <li key={attachment.fileId} class="attachment-file">
+                <Icon name="file" />
+                <span class="attachment-name">{attachment.name}</span>
+              </li>
+            ))}
+          </ul>
+        ) : null}
+        {failed ? (
+          <div class="confirm" role="alert">
+            <span>{entry.error ?? 'The message was not sent.'}</span>
+            <button
+              type="button"
+              class="button small"
+              onClick={() => controller.retry(entry.clientMessageId)}
+            >
+              Retry
+            </button>
+            <button
+              type="button"
+              class="button small"
+              onClick={() => controller.discard(entry.clientMessageId)}
+            >
+              Discard
+            </button>
+          </div>
+        ) : null}
+      </div>
+    </li>
+  );
+}

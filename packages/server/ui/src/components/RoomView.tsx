@@ -1,0 +1,254 @@
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useLayoutEffect, useRef } from 'preact/hooks';
+import type { OutboxEntry, RoomEntry } from '../chat-state';
+import { dayKey, formatDay } from '../format';
+import { useController } from '../hooks';
+import type { Message, ServerInfo, User } from '../types';
+import { Composer } from './Composer';
+import { PresenceDot } from './common';
+import { Icon } from './icons';
+import { MessageItem, PendingItem } from './MessageItem';
+
+/** Messages by the same author within this long of each other are shown as one group. */
+const GROUP_MS = 5 * 60_000;
+
+/**
+ * Keeps a scrolling list at the bottom while the reader is there (new messages, images loading), and in
+ * place when older messages are added above.
+ */
+export function useStickyScroll(firstKey: string | undefined) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const content = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+  const previous = useRef<{ first: string | undefined; height: number }>({ first: undefined, height: 0 });
+
+  const onScroll = useCallback(() => {
+    const element = scroller.current;
+    if (!element) return;
+    stick.current = element.scrollHeight - element.scrollTop - element.clientHeight < 48;
+  }, []);
+
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!element) return;
+    const { first, height } = previous.current;
+    if (!stick.current && first !== undefined && firstKey !== first && height > 0) {
+      element.scrollTop += element.scrollHeight - height;
+    } else if (stick.current) {
+      element.scrollTop = element.scrollHeight;
+    }
+    previous.current = { first: firstKey, height: element.scrollHeight };
+  });
+
+  useEffect(() => {
+    const element = scroller.current;
+    const inner = content.current;
+    if (!element || !inner || typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(() => {
+      if (stick.current) element.scrollTop = element.scrollHeight;
+      previous.current = { ...previous.current, height: element.scrollHeight };
+    });
+    observer.observe(inner);
+    return () => observer.disconnect();
+  }, []);
+
+  return { scroller, content, onScroll, stick };
+}
+
+/** The rows of a message list, as an array of keyed items (not a component, so no fragment boundary). */
+export function messageRows({
+  messages,
+  pending,
+  me,
+  users,
+  inThread,
+  onOpenThread,
+  readMarker,
+}: {
+  messages: Message[];
+  pending: OutboxEntry[];
+  me: User;
+  users: Map<string, User>;
+  inThread: boolean;
+  onOpenThread?: (rootId: string) => void;
+  readMarker?: string | null | undefined;
+}): ComponentChildren[] {
+  const rows: ComponentChildren[] = [];
+  let previous: Message | undefined;
+  let dividerShown = readMarker === undefined;
+  for (const message of messages) {
+    const day = dayKey(message.createdAt);
+    if (!inThread && (!previous || dayKey(previous.createdAt) !== day)) {
+      rows.push(
+        <li key={`day-${day}`} class="day-divider">
+          <span>{formatDay(message.createdAt)}</span>
+        </li>,
+      );
+      previous = undefined;
+    }
+    if (
+      !dividerShown &&
+      message.authorId !== me.id &&
+      (readMarker === null || message.id > (readMarker ?? ''))
+    ) {
+      dividerShown = true;
+      rows.push(
+        <li key="new-divider" class="new-divider">
+          <span>New messages</span>
+        </li>,
+      );
+      previous = undefined;
+    }
+    const compact =
+      previous !== undefined &&
+      previous.authorId === message.authorId &&
+      previous.deletedAt === null &&
+      Date.parse(message.createdAt) - Date.parse(previous.createdAt) < GROUP_MS;
+    rows.push(
+      <MessageItem
+        key={message.id}
+        message={message}
+        author={users.get(message.authorId)}
+        me={me}
+        users={users}
+        compact={compact}
+        inThread={inThread}
+        onOpenThread={onOpenThread}
+      />,
+    );
+    previous = message;
+  }
+  for (const entry of pending) rows.push(<PendingItem key={entry.clientMessageId} entry={entry} me={me} />);
+  return rows;
+}
+
+function TypingIndicator({ entry }: { entry: RoomEntry }) {
+  const controller = useController();
+  const names = [...entry.typing.keys()].map((id) => controller.state.nameOf(id));
+  let text = '';
+  if (names.length === 1) text = `${names[0]} is typing…`;
+  else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+  else if (names.length > 2) text = 'Several people are typing…';
+  return (
+    <p class="typing" aria-live="polite">
+      {text}
+    </p>
+  );
+}
+
+export function RoomView({
+  entry,
+  me,
+  server,
+  onOpenThread,
+}: {
+  entry: RoomEntry;
+  me: User;
+  server: ServerInfo;
+  onOpenThread: (rootId: string) => void;
+}) {
+  const controller = useController();
+  const state = controller.state;
+  const roomId = entry.room.id;
+  const messages = state.timeline(roomId);
+  const pending = state.pending(roomId, null);
+  const { scroller, content, onScroll } = useStickyScroll(messages[0]?.id);
+  const title = state.roomTitle(roomId);
+  const peer = state.directPeer(roomId);
+  const members = entry.memberIds ?? [];
+  const online = members.filter((id) => id === me.id || state.presence.get(id) === 'online').length;
+
+  // Infinite scroll: near the top, the page before the oldest message is loaded.
+  const maybeLoadOlder = useCallback(() => {
+    const element = scroller.current;
+    const current = state.rooms.get(roomId);
+    if (!element || !current?.historyLoaded || !current.hasOlder || current.loadingOlder) return;
+    if (element.scrollTop < 200) void controller.loadOlder(roomId);
+  }, [controller, state, roomId, scroller]);
+  useEffect(() => {
+    maybeLoadOlder();
+  });
+
+  return (
+    <section class="room" aria-labelledby="room-title">
+      <div class="room-header">
+        <h1 id="room-title">
+          {entry.room.kind === 'direct' ? (
+            <PresenceDot status={peer ? state.presence.get(peer) : undefined} />
+          ) : (
+            <Icon name={entry.room.kind === 'group' ? 'lock' : 'hash'} />
+          )}
+          <span>{title}</span>
+        </h1>
+        {entry.room.topic ? <p class="topic">{entry.room.topic}</p> : null}
+        {entry.room.kind !== 'direct' && entry.memberIds ? (
+          <p class="member-count">
+            {members.length === 1 ? '1 member' : `${members.length} members`} · {online} online
+          </p>
+        ) : null}
+      </div>
+      <div
+        class="message-scroller"
+        ref={scroller}
+        onScroll={() => {
+          onScroll();
+          maybeLoadOlder();
+        }}
+      >
+        <div ref={content}>
+          {entry.historyLoaded && !entry.hasOlder ? (
+            <div class="room-start">
+              <p>
+                This is the start of{' '}
+                <strong>
+                  {entry.room.kind === 'direct' ? `your conversation with ${title}` : `#${title}`}
+                </strong>
+                .
+              </p>
+            </div>
+          ) : entry.historyLoaded ? (
+            <div class="load-older">
+              <button
+                type="button"
+                class="button small"
+                disabled={entry.loadingOlder}
+                onClick={() => controller.loadOlder(roomId)}
+              >
+                {entry.loadingOlder ? 'Loading…' : 'Load older messages'}
+              </button>
+            </div>
+          ) : (
+            <p class="loading" role="status">
+              Loading messages…
+            </p>
+          )}
+          <ol
+            class="message-list"
+            role="log"
+            aria-live="polite"
+            aria-relevant="additions"
+            aria-label={`Messages in ${title}`}
+          >
+            {messageRows({
+              messages,
+              pending,
+              me,
+              users: state.users,
+              inThread: false,
+              onOpenThread,
+              readMarker: entry.readMarkerAtOpen,
+            })}
+          </ol>
+        </div>
+      </div>
+      <TypingIndicator entry={entry} />
+      <Composer
+        key={roomId}
+        id="composer"
+        roomId={roomId}
+        server={server}
+        label={entry.room.kind === 'direct' ? `Message ${title}` : `Message #${title}`}
+      />
+    </section>
+  );
+}

@@ -1,0 +1,109 @@
+import { useEffect, useRef } from 'preact/hooks';
+import type { RoomEntry } from '../chat-state';
+import { useController } from '../hooks';
+import type { ServerInfo, User } from '../types';
+import { Composer } from './Composer';
+import { Icon } from './icons';
+import { messageRows, useStickyScroll } from './RoomView';
+
+export function ThreadPanel({
+  entry,
+  rootId,
+  me,
+  server,
+  onClose,
+}: {
+  entry: RoomEntry;
+  rootId: string;
+  me: User;
+  server: ServerInfo;
+  onClose: () => void;
+}) {
+  const controller = useController();
+  const state = controller.state;
+  const roomId = entry.room.id;
+  const root = entry.messages.get(rootId);
+  const replies = state.threadReplies(roomId, rootId);
+  const pending = state.pending(roomId, rootId);
+  const thread = entry.threads.get(rootId);
+  const { scroller, content, onScroll } = useStickyScroll(replies[0]?.id);
+  const closeButton = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    void controller.loadThread(roomId, rootId);
+  }, [controller, roomId, rootId]);
+
+  return (
+    <aside
+      class="thread-panel"
+      aria-labelledby="thread-title"
+      onKeyDown={(event) => {
+        if (event.key === 'Escape' && !event.defaultPrevented) onClose();
+      }}
+    >
+      <div class="panel-header">
+        <h2 id="thread-title">
+          Thread{' '}
+          <span class="muted">
+            in {entry.room.kind === 'direct' ? state.roomTitle(roomId) : `#${state.roomTitle(roomId)}`}
+          </span>
+        </h2>
+        <button
+          ref={closeButton}
+          type="button"
+          class="icon-button"
+          aria-label="Close thread"
+          onClick={onClose}
+        >
+          <Icon name="close" />
+        </button>
+      </div>
+      <div class="message-scroller" ref={scroller} onScroll={onScroll}>
+        <div ref={content}>
+          {root ? (
+            <ol class="message-list thread-root" aria-label="Thread start">
+              {messageRows({ messages: [root], pending: [], me, users: state.users, inThread: true })}
+            </ol>
+          ) : (
+            <p class="loading" role="status">
+              Loading…
+            </p>
+          )}
+          <p class="thread-divider">
+            <span>{replies.length === 1 ? '1 reply' : `${replies.length} replies`}</span>
+          </p>
+          {thread?.hasOlder ? (
+            <div class="load-older">
+              <button
+                type="button"
+                class="button small"
+                disabled={thread.loading}
+                onClick={() => controller.loadThread(roomId, rootId, true)}
+              >
+                Load earlier replies
+              </button>
+            </div>
+          ) : null}
+          <ol
+            class="message-list"
+            role="log"
+            aria-live="polite"
+            aria-relevant="additions"
+            aria-label="Replies"
+          >
+            {messageRows({ messages: replies, pending, me, users: state.users, inThread: true })}
+          </ol>
+        </div>
+      </div>
+      {root && root.deletedAt === null ? (
+        <Composer
+          key={rootId}
+          roomId={roomId}
+          threadRootId={rootId}
+          server={server}
+          label="Reply in thread"
+        />
+      ) : null}
+    </aside>
+  );
+}

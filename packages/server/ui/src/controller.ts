@@ -1,0 +1,776 @@
+import { type ApiClient, ApiError } from './api';
+import { ChatState, type OutboxEntry } from './chat-state';
+import { newClientMessageId } from './ids';
+import { type ConnectionStatus, RealtimeClient, RealtimeError } from './realtime';
+import {
+  type Attachment,
+  type FileRecord,
+  type Membership,
+  type Message,
+  type MessagePage,
+  type RealtimeLimits,
+  ROOM_EVENT_TYPES,
+  type Room,
+  type RoomEvent,
+  type RoomSummary,
+  type ServerFrame,
+  type User,
+  type UserRole,
+} from './types';
+
+/*
+ * The chat's behaviour: it owns the state, the REST client and the realtime connection, turns frames into
+ * state changes, and offers the actions the screens call. Sends go over the WebSocket with a
+ * clientMessageId and stay in the outbox until their ack; after a reconnect every room is resubscribed with
+ * its last sequence number and the outbox is sent again, which the server answers without duplicates.
+ */
+
+const HISTORY_PAGE = 50;
+const THREAD_PAGE = 100;
+/** A send without an ack for this long goes out again (same clientMessageId, so never twice). */
+const ACK_TIMEOUT_MS = 15_000;
+const TYPING_IDLE_MS = 4_000;
+
+const DEFAULT_LIMITS: RealtimeLimits = {
+  maxFrameBytes: 96 * 1024,
+  maxSubscriptions: 500,
+  framesPerSecond: 50,
+  frameBurst: 200,
+  heartbeatIntervalMs: 30_000,
+  typingThrottleMs: 2_500,
+  typingExpiryMs: 6_000,
+};
+
+export interface NewAccount {
+  username: string;
+  displayName?: string;
+  role: UserRole;
+}
+
+export class ChatController {
+  readonly api: ApiClient;
+  readonly state = new ChatState();
+  readonly realtime: RealtimeClient;
+  connection: ConnectionStatus = { state: 'stopped', attempts: 0, sessions: 0 };
+  limits: RealtimeLimits = DEFAULT_LIMITS;
+  /** The last problem worth telling the user about (cleared by them). */
+  notice: string | null = null;
+  readonly #subscribed = new Set<string>();
+  readonly #userRequests = new Map<string, Promise<void>>();
+  readonly #ackTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #readTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #gapFetches = new Set<string>();
+  readonly #typingSent = new Map<string, number>();
+  readonly #typingStop = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #fileUrls = new Map<string, Promise<string>>();
+  #typingTimer: ReturnType<typeof setInterval> | undefined;
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  #roomsLoad: Promise<void> | null = null;
+  #roomsReload = false;
+  #unreadTimer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+  #outboxKey = '';
+  #unsubscribers: (() => void)[] = [];
+
+  constructor(api: ApiClient, url: string) {
+    this.api = api;
+    this.realtime = new RealtimeClient(url, {
+      token: () => this.api.accessToken(),
+      authenticationFailed: async () => {
+        try {
+          await this.api.refresh();
+          return true;
+        } catch (error) {
+          return !(error instanceof ApiError && error.status === 401);
+        }
+      },
+      ready: (user, limits, resumed) => this.#ready(user, limits, resumed),
+      frame: (frame) => this.#frame(frame),
+      status: (status) => {
+        this.connection = status;
+        if (status.state !== 'online') this.#subscribed.clear();
+        this.state.changed();
+      },
+    });
+  }
+
+  get me(): User {
+    const me = this.state.me;
+    if (!me) throw new Error('not signed in');
+    return me;
+  }
+
+  /** Loads the rooms and people and connects. */
+  async start(): Promise<void> {
+    const user = this.api.user;
+    if (!user) throw new Error('sign in first');
+    this.state.me = user;
+    this.state.addUsers([user]);
+    this.#outboxKey = `kaiwa.outbox.${user.id}`;
+    this.#restoreOutbox();
+    this.#unsubscribers.push(
+      this.state.subscribe(() => this.#persistOutbox()),
+      this.api.onSession((session) => {
+        if (session) {
+          this.state.me = session.user;
+          this.#scheduleTokenRefresh();
+        }
+      }),
+    );
+    const onVisible = () => {
+      if (document.visibilityState === 'visible' && this.state.viewing) this.markRead(this.state.viewing);
+    };
+    document.addEventListener('visibilitychange', onVisible);
+    this.#unsubscribers.push(() => document.removeEventListener('visibilitychange', onVisible));
+    this.#scheduleTokenRefresh();
+    this.realtime.start();
+    await Promise.all([this.loadRooms(), this.#loadDirectory()]);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.realtime.stop();
+    clearTimeout(this.#refreshTimer);
+    clearInterval(this.#typingTimer);
+    clearTimeout(this.#unreadTimer);
+    for (const timer of this.#ackTimers.values()) clearTimeout(timer);
+    for (const timer of this.#readTimers.values()) clearTimeout(timer);
+    for (const timer of this.#typingStop.values()) clearTimeout(timer);
+    for (const unsubscribe of this.#unsubscribers) unsubscribe();
+    for (const url of this.#fileUrls.values())
+      void url.then(
+        (href) => URL.revokeObjectURL(href),
+        () => {},
+      );
+  }
+
+  async signOut(): Promise<void> {
+    const refreshToken = this.api.session?.refreshToken;
+    this.stop();
+    if (refreshToken) {
+      await this.api.publicRequest('POST', '/auth/logout', { refreshToken }).catch(() => undefined);
+    }
+    try {
+      localStorage.removeItem(this.#outboxKey);
+    } catch {
+      // Nothing stored.
+    }
+    this.state.clear();
+    this.api.setSession(null, 'signed-out');
+  }
+
+  say(notice: string | null): void {
+    this.notice = notice;
+    this.state.changed();
+  }
+
+  // ---------------------------------------------------------------- tokens
+
+  #scheduleTokenRefresh(): void {
+    clearTimeout(this.#refreshTimer);
+    const due = this.api.refreshDueInMs();
+    if (due === undefined || this.#stopped) return;
+    // Timers longer than about 24 days fire at once; refresh tokens live at most a year anyway.
+    this.#refreshTimer = setTimeout(
+      () => {
+        this.api.refresh().then(
+          () => this.#scheduleTokenRefresh(),
+          (error: unknown) => {
+            if (error instanceof ApiError && error.status === 401) return;
+            // Offline: try again soon.
+            this.#refreshTimer = setTimeout(() => this.#scheduleTokenRefresh(), 10_000);
+          },
+        );
+      },
+      Math.min(due, 2 ** 31 - 1),
+    );
+  }
+
+  // ---------------------------------------------------------------- rooms and people
+
+  /** Reloads the room list (one request at a time; a request during one runs once more after it). */
+  loadRooms(): Promise<void> {
+    if (this.#roomsLoad) {
+      this.#roomsReload = true;
+      return this.#roomsLoad;
+    }
+    this.#roomsLoad = (async () => {
+      do {
+        this.#roomsReload = false;
+        const requestedAt = Date.now();
+        const { rooms } = await this.api.request<{ rooms: RoomSummary[] }>('GET', '/rooms');
+        this.state.setRooms(rooms, requestedAt);
+        for (const summary of rooms) {
+          this.#subscribe(summary.room.id);
+          if (summary.room.kind === 'direct' && !this.state.rooms.get(summary.room.id)?.memberIds) {
+            void this.loadMembers(summary.room.id);
+          }
+        }
+      } while (this.#roomsReload);
+    })().finally(() => {
+      this.#roomsLoad = null;
+    });
+    return this.#roomsLoad;
+  }
+
+  async #loadDirectory(): Promise<void> {
+    if (this.me.role === 'guest') return;
+    try {
+      const { users } = await this.api.request<{ users: User[] }>('GET', '/users?limit=200');
+      this.state.addUsers(users);
+      this.#queryPresence(users.map((user) => user.id));
+    } catch {
+      // The directory is a convenience; people are still loaded one by one.
+    }
+  }
+
+  /** Everyone the server lists (for direct messages and the people list). */
+  async listUsers(): Promise<User[]> {
+    await this.#loadDirectory();
+    return [...this.state.users.values()].sort((a, b) => a.displayName.localeCompare(b.displayName));
+  }
+
+  /** Loads the users behind these ids that are not known yet. */
+  ensureUsers(userIds: Iterable<string>): void {
+    const missing = [...new Set(userIds)].filter(
+      (id) => !this.state.users.has(id) && !this.#userRequests.has(id),
+    );
+    for (const id of missing) {
+      const request = this.api
+        .request<User>('GET', `/users/${encodeURIComponent(id)}`)
+        .then(
+          (user) => {
+            this.state.addUsers([user]);
+            this.#queryPresence([user.id]);
+          },
+          () => undefined,
+        )
+        .finally(() => this.#userRequests.delete(id));
+      this.#userRequests.set(id, request);
+    }
+  }
+
+  async loadMembers(roomId: string): Promise<void> {
+    try {
+      const { members } = await this.api.request<{ members: Membership[] }>(
+        'GET',
+        `/rooms/${encodeURIComponent(roomId)}/members?limit=200`,
+      );
+      const ids = members.map((member) => member.userId);
+      this.state.setMembers(roomId, ids);
+      this.ensureUsers(ids);
+    } catch {
+      // Shown without members.
+    }
+  }
+
+  async createRoom(input: { kind: 'channel' | 'group'; name: string; topic: string }): Promise<Room> {
+    const room = await this.api.request<Room>('POST', '/rooms', input);
+    // Shown at once; the list (with my membership) follows.
+    this.state.upsertRoom(room);
+    this.loadRooms().catch(() => undefined);
+    return room;
+  }
+
+  listChannels(): Promise<{ rooms: Room[] }> {
+    return this.api.request<{ rooms: Room[] }>('GET', '/rooms/channels?limit=200');
+  }
+
+  async joinRoom(room: Room): Promise<void> {
+    const membership = await this.api.request<Membership>(
+      'POST',
+      `/rooms/${encodeURIComponent(room.id)}/join`,
+    );
+    this.state.upsertRoom(room, membership);
+    this.loadRooms().catch(() => undefined);
+  }
+
+  async leaveRoom(roomId: string): Promise<void> {
+    await this.api.request('POST', `/rooms/${encodeURIComponent(roomId)}/leave`);
+    this.realtime.send({ type: 'unsubscribe', roomId });
+    this.#subscribed.delete(roomId);
+    this.state.removeRoom(roomId);
+  }
+
+  async openDirect(userId: string): Promise<Room> {
+    const room = await this.api.request<Room>('POST', '/rooms/direct', { userId });
+    this.state.upsertRoom(room);
+    this.state.setMembers(room.id, [this.me.id, userId]);
+    this.loadRooms().catch(() => undefined);
+    return room;
+  }
+
+  /** Admins: a new account; the answer carries its one-time password. */
+  async createAccount(input: NewAccount): Promise<{ user: User; oneTimePassword?: string }> {
+    const result = await this.api.request<{ user: User; oneTimePassword?: string }>('POST', '/users', input);
+    this.state.addUsers([result.user]);
+    return result;
+  }
+
+  // ---------------------------------------------------------------- viewing
+
+  /** Shows a room: loads its history the first time, and marks it read. */
+  async openRoom(roomId: string): Promise<void> {
+    const entry = this.state.rooms.get(roomId);
+    if (!entry) return;
+    if (this.state.viewing !== roomId) {
+      entry.readMarkerAtOpen = entry.unread > 0 ? (entry.membership?.lastReadMessageId ?? null) : undefined;
+    }
+    this.state.viewing = roomId;
+    this.state.markViewed(roomId);
+    this.state.changed(entry);
+    if (!entry.memberIds) void this.loadMembers(roomId);
+    if (!entry.historyLoaded) await this.#loadHistory(roomId);
+    this.markRead(roomId);
+  }
+
+  closeRoom(): void {
+    this.state.viewing = null;
+    this.state.changed();
+  }
+
+  async #loadHistory(roomId: string): Promise<void> {
+    try {
+      const page = await this.#history(roomId, `limit=${HISTORY_PAGE}`);
+      this.state.mergeHistory(roomId, page);
+    } catch (error) {
+      this.#report('could not load the messages', error);
+    }
+  }
+
+  /** The page before the oldest message shown (infinite scroll upwards). */
+  async loadOlder(roomId: string): Promise<void> {
+    const entry = this.state.rooms.get(roomId);
+    if (!entry || entry.loadingOlder || !entry.hasOlder) return;
+    if (!entry.historyLoaded) return this.#loadHistory(roomId);
+    const oldest = this.state.timeline(roomId)[0];
+    entry.loadingOlder = true;
+    this.state.changed(entry);
+    try {
+      const query = `limit=${HISTORY_PAGE}${oldest ? `&before=${encodeURIComponent(oldest.id)}` : ''}`;
+      this.state.mergeHistory(roomId, await this.#history(roomId, query));
+    } catch (error) {
+      entry.loadingOlder = false;
+      this.state.changed(entry);
+      this.#report('could not load older messages', error);
+    }
+  }
+
+  async loadThread(roomId: string, rootId: string, older = false): Promise<void> {
+    const entry = this.state.rooms.get(roomId);
+    if (!entry) return;
+    const thread = entry.threads.get(rootId);
+    if (thread?.loading || (thread?.loaded && !older)) return;
+    entry.threads.set(rootId, {
+      loaded: thread?.loaded ?? false,
+      hasOlder: thread?.hasOlder ?? false,
+      loading: true,
+    });
+    this.state.changed(entry);
+    try {
+      if (!entry.messages.has(rootId)) {
+        const root = await this.api.request<Message>('GET', `/messages/${encodeURIComponent(rootId)}`);
+        this.state.mergeHistory(roomId, { messages: [root], hasMore: entry.hasOlder });
+      }
+      const oldest = older ? this.state.threadReplies(roomId, rootId)[0] : undefined;
+      const query =
+        `threadRootId=${encodeURIComponent(rootId)}&limit=${THREAD_PAGE}` +
+        (oldest ? `&before=${encodeURIComponent(oldest.id)}` : '');
+      this.state.mergeHistory(roomId, await this.#history(roomId, query), { threadRootId: rootId });
+    } catch (error) {
+      entry.threads.set(rootId, { loaded: false, hasOlder: false, loading: false });
+      this.state.changed(entry);
+      this.#report('could not load the thread', error);
+    }
+  }
+
+  async #history(roomId: string, query: string): Promise<MessagePage> {
+    const page = await this.api.request<MessagePage>(
+      'GET',
+      `/rooms/${encodeURIComponent(roomId)}/messages?${query}`,
+    );
+    this.ensureUsers(page.messages.map((message) => message.authorId));
+    return page;
+  }
+
+  /** Sets my read marker to the newest message, soon (several calls in a row make one request). */
+  markRead(roomId: string): void {
+    clearTimeout(this.#readTimers.get(roomId));
+    this.#readTimers.set(
+      roomId,
+      setTimeout(() => {
+        this.#readTimers.delete(roomId);
+        // Read if it was on screen, even when the reader has moved on to another room since.
+        if (document.visibilityState !== 'visible') return;
+        this.state.markViewed(roomId);
+        if (!this.realtime.send({ type: 'read', roomId })) {
+          this.api.request('POST', `/rooms/${encodeURIComponent(roomId)}/read`, {}).catch(() => undefined);
+        }
+      }, 250),
+    );
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  /** Sends a message: shown as pending at once, stored by the server exactly once however often it is sent. */
+  send(
+    roomId: string,
+    text: string,
+    options: { threadRootId?: string; attachments?: FileRecord[] } = {},
+  ): void {
+    const attachments: Attachment[] = (options.attachments ?? []).map((file) => ({
+      fileId: file.id,
+      name: file.name,
+      mimeType: file.mimeType,
+      size: file.size,
+    }));
+    const entry: OutboxEntry = {
+      clientMessageId: newClientMessageId(),
+      roomId,
+      authorId: this.me.id,
+      text,
+      threadRootId: options.threadRootId ?? null,
+      attachments,
+      state: 'sending',
+      createdAt: new Date().toISOString(),
+    };
+    this.state.queue(entry);
+    this.typing(roomId, false);
+    this.#transmit(entry);
+  }
+
+  retry(clientMessageId: string): void {
+    const entry = this.state.retrying(clientMessageId);
+    if (entry) this.#transmit(entry);
+  }
+
+  discard(clientMessageId: string): void {
+    clearTimeout(this.#ackTimers.get(clientMessageId));
+    this.state.discard(clientMessageId);
+  }
+
+  #transmit(entry: OutboxEntry): void {
+    const id = entry.clientMessageId;
+    clearTimeout(this.#ackTimers.get(id));
+    if (!this.realtime.isReady) return; // sent when the connection is ready again
+    this.#ackTimers.set(
+      id,
+      setTimeout(() => {
+        this.#ackTimers.delete(id);
+        const current = this.state.outbox.get(id);
+        if (current?.state === 'sending') this.#transmit(current);
+      }, ACK_TIMEOUT_MS),
+    );
+    this.realtime
+      .request({
+        type: 'send',
+        roomId: entry.roomId,
+        clientMessageId: id,
+        text: entry.text,
+        ...(entry.threadRootId ? { threadRootId: entry.threadRootId } : {}),
+        ...(entry.attachments.length > 0
+          ? { attachmentIds: entry.attachments.map((attachment) => attachment.fileId) }
+          : {}),
+      })
+      .then(
+        () => {
+          clearTimeout(this.#ackTimers.get(id));
+          this.#ackTimers.delete(id);
+        },
+        (error: unknown) => {
+          if (!(error instanceof RealtimeError) || error.code === 'disconnected') return;
+          clearTimeout(this.#ackTimers.get(id));
+          this.#ackTimers.delete(id);
+          if (error.code === 'rate_limited' || error.code === 'internal') {
+            this.#ackTimers.set(
+              id,
+              setTimeout(() => {
+                const current = this.state.outbox.get(id);
+                if (current?.state === 'sending') this.#transmit(current);
+              }, 2_000),
+            );
+            return;
+          }
+          this.state.failed(id, error.message);
+        },
+      );
+  }
+
+  async edit(message: Message, text: string): Promise<void> {
+    const changed = await this.api.request<Message>('PATCH', `/messages/${encodeURIComponent(message.id)}`, {
+      text,
+    });
+    this.state.mergeChanged(changed);
+  }
+
+  async remove(message: Message): Promise<void> {
+    const changed = await this.api.request<Message>('DELETE', `/messages/${encodeURIComponent(message.id)}`);
+    this.state.mergeChanged(changed);
+  }
+
+  async react(message: Message, emoji: string, add: boolean): Promise<void> {
+    this.state.mergeReaction(message.roomId, message.id, emoji, add);
+    try {
+      const path = `/messages/${encodeURIComponent(message.id)}/reactions`;
+      if (add) await this.api.request('POST', path, { emoji });
+      else await this.api.request('DELETE', `${path}/${encodeURIComponent(emoji)}`);
+    } catch (error) {
+      this.state.mergeReaction(message.roomId, message.id, emoji, !add);
+      this.#report('could not change the reaction', error);
+    }
+  }
+
+  /** Tells the room I am typing (throttled), or that I stopped. */
+  typing(roomId: string, active: boolean): void {
+    const sentAt = this.#typingSent.get(roomId);
+    clearTimeout(this.#typingStop.get(roomId));
+    if (!active) {
+      if (sentAt !== undefined) {
+        this.#typingSent.delete(roomId);
+        this.realtime.send({ type: 'typing', roomId, typing: false });
+      }
+      return;
+    }
+    const now = Date.now();
+    if (sentAt === undefined || now - sentAt >= this.limits.typingThrottleMs) {
+      if (this.realtime.send({ type: 'typing', roomId, typing: true })) this.#typingSent.set(roomId, now);
+    }
+    this.#typingStop.set(
+      roomId,
+      setTimeout(() => this.typing(roomId, false), TYPING_IDLE_MS),
+    );
+  }
+
+  // ---------------------------------------------------------------- files
+
+  upload(roomId: string, file: File): Promise<FileRecord> {
+    return this.api.upload(roomId, file);
+  }
+
+  /** An object URL for a file's bytes (fetched once with the token). */
+  fileUrl(fileId: string): Promise<string> {
+    let url = this.#fileUrls.get(fileId);
+    if (!url) {
+      url = this.api.fileBlob(fileId).then((blob) => URL.createObjectURL(blob));
+      url.catch(() => this.#fileUrls.delete(fileId));
+      this.#fileUrls.set(fileId, url);
+    }
+    return url;
+  }
+
+  // ---------------------------------------------------------------- realtime
+
+  #ready(user: User, limits: RealtimeLimits, resumed: boolean): void {
+    this.limits = limits;
+    this.state.me = user;
+    this.#subscribed.clear();
+    this.#gapFetches.clear();
+    for (const roomId of this.state.rooms.keys()) this.#subscribe(roomId);
+    for (const entry of this.state.outbox.values()) if (entry.state === 'sending') this.#transmit(entry);
+    this.#queryPresence([...this.state.users.keys()]);
+    if (resumed) {
+      // Rooms may have come or gone while away; counts may have changed through deletions.
+      this.loadRooms().catch(() => undefined);
+    }
+    this.state.changed();
+  }
+
+  #subscribe(roomId: string): void {
+    const entry = this.state.rooms.get(roomId);
+    if (!entry || !this.realtime.isReady || this.#subscribed.has(roomId)) return;
+    if (this.#subscribed.size >= this.limits.maxSubscriptions) return;
+    this.#subscribed.add(roomId);
+    this.realtime
+      .request({
+        type: 'subscribe',
+        roomId,
+        ...(entry.lastSeq === null ? {} : { lastSeq: entry.lastSeq }),
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof RealtimeError) || error.code === 'disconnected') return;
+        this.#subscribed.delete(roomId);
+        if (error.code === 'not_found' || error.code === 'forbidden') {
+          this.state.removeRoom(roomId);
+        } else if (error.code === 'validation_failed') {
+          // The room is behind what we saw (restored from a backup?): start it over.
+          this.state.resetRoom(roomId);
+          this.#subscribe(roomId);
+          if (this.state.viewing === roomId) void this.#loadHistory(roomId);
+        }
+      });
+  }
+
+  #queryPresence(userIds: string[]): void {
+    const ids = userIds.filter((id) => id !== this.state.me?.id);
+    for (let start = 0; start < ids.length; start += 500) {
+      const batch = ids.slice(start, start + 500);
+      this.realtime.request({ type: 'presence.query', userIds: batch }).catch(() => undefined);
+    }
+  }
+
+  #frame(frame: ServerFrame): void {
+    if (ROOM_EVENT_TYPES.has(frame.type)) {
+      this.#roomEvent(frame as RoomEvent);
+      return;
+    }
+    switch (frame.type) {
+      case 'subscribed': {
+        const first = this.state.rooms.get(frame.roomId)?.lastSeq === null;
+        this.state.subscribed(frame.room, frame.fromSeq);
+        // Messages sent before this point are counted by the server, later ones by their events.
+        if (first) this.#refreshUnreadSoon();
+        return;
+      }
+      case 'events': {
+        this.#gapFetches.delete(frame.roomId);
+        for (const event of frame.events) this.#roomEvent(event);
+        // A gap longer than one page: fetch on while events still wait for the missing ones.
+        const entry = this.state.rooms.get(frame.roomId);
+        if (frame.hasMore && entry && entry.held.length > 0) this.#fetchGap(frame.roomId);
+        return;
+      }
+      case 'ack':
+        if (frame.clientMessageId && frame.message) {
+          clearTimeout(this.#ackTimers.get(frame.clientMessageId));
+          this.#ackTimers.delete(frame.clientMessageId);
+          this.state.acknowledged(frame.clientMessageId, frame.message);
+        }
+        return;
+      case 'typing.updated':
+        this.state.setTyping(
+          frame.roomId,
+          frame.userId,
+          frame.typing,
+          Date.now() + this.limits.typingExpiryMs,
+        );
+        this.ensureUsers([frame.userId]);
+        this.#watchTyping();
+        return;
+      case 'presence.updated':
+        this.state.setPresence({ [frame.userId]: frame.status });
+        return;
+      case 'presence.state':
+        this.state.setPresence(frame.statuses);
+        return;
+      case 'read.updated':
+        // My marker moved in another tab or device: the counts changed.
+        if (frame.userId === this.state.me?.id) this.#refreshUnreadSoon();
+        return;
+      case 'room.created':
+        if (frame.memberIds.includes(this.state.me?.id ?? '')) {
+          this.state.upsertRoom(frame.room);
+          if (frame.room.kind === 'direct') this.state.setMembers(frame.room.id, frame.memberIds);
+          this.ensureUsers(frame.memberIds);
+          this.loadRooms().catch(() => undefined);
+        }
+        return;
+      case 'unsubscribed':
+        this.#subscribed.delete(frame.roomId);
+        if (frame.reason === 'access_lost') this.state.removeRoom(frame.roomId);
+        else if (frame.reason === 'error') setTimeout(() => this.#subscribe(frame.roomId), 1_000);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #roomEvent(event: RoomEvent): void {
+    const result = this.state.applyEvent(event);
+    if (result === 'unknown-room') {
+      // A join or invitation reaches my connections before I subscribe to the room.
+      if (event.type === 'member.joined' || event.type === 'member.left') {
+        this.loadRooms().catch(() => undefined);
+      }
+      return;
+    }
+    if (result === 'gap') {
+      this.#fetchGap(event.roomId);
+      return;
+    }
+    if (result !== 'applied') return;
+    switch (event.type) {
+      case 'message.created':
+        this.ensureUsers([event.payload.message.authorId]);
+        if (event.roomId === this.state.viewing) this.markRead(event.roomId);
+        return;
+      case 'message.deleted':
+        this.#refreshUnreadSoon();
+        return;
+      case 'member.joined':
+        this.ensureUsers([event.payload.membership.userId]);
+        return;
+      case 'member.left':
+        if (event.payload.userId === this.state.me?.id) this.#subscribed.delete(event.roomId);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Reads the events missing before held ones (this server never skips one, but a client checks). */
+  #fetchGap(roomId: string): void {
+    const entry = this.state.rooms.get(roomId);
+    if (entry?.lastSeq == null || this.#gapFetches.has(roomId)) return;
+    this.#gapFetches.add(roomId);
+    this.realtime
+      .request({ type: 'fetch', roomId, afterSeq: entry.lastSeq, limit: 500 })
+      .catch(() => this.#gapFetches.delete(roomId));
+  }
+
+  #refreshUnreadSoon(): void {
+    clearTimeout(this.#unreadTimer);
+    this.#unreadTimer = setTimeout(() => {
+      this.api.request<{ unread: Record<string, number> }>('GET', '/rooms/unread').then(
+        ({ unread }) => {
+          for (const roomId of this.state.rooms.keys()) this.state.setUnread(roomId, unread);
+        },
+        () => undefined,
+      );
+    }, 500);
+  }
+
+  #watchTyping(): void {
+    if (this.#typingTimer !== undefined) return;
+    this.#typingTimer = setInterval(() => {
+      if (!this.state.expireTyping(Date.now())) {
+        clearInterval(this.#typingTimer);
+        this.#typingTimer = undefined;
+      }
+    }, 1_000);
+  }
+
+  // ---------------------------------------------------------------- outbox persistence
+
+  #persistedOutbox = '';
+
+  #persistOutbox(): void {
+    if (!this.#outboxKey || this.#stopped) return;
+    const text = JSON.stringify([...this.state.outbox.values()]);
+    if (text === this.#persistedOutbox) return;
+    this.#persistedOutbox = text;
+    try {
+      if (this.state.outbox.size === 0) localStorage.removeItem(this.#outboxKey);
+      else localStorage.setItem(this.#outboxKey, text);
+    } catch {
+      // Storage full or off: the outbox lives as long as the page.
+    }
+  }
+
+  #restoreOutbox(): void {
+    try {
+      const text = localStorage.getItem(this.#outboxKey);
+      if (!text) return;
+      for (const entry of JSON.parse(text) as OutboxEntry[]) {
+        if (entry.authorId === this.me.id) this.state.queue(entry);
+      }
+    } catch {
+      // A damaged outbox is dropped.
+    }
+  }
+
+  #report(what: string, error: unknown): void {
+    const reason =
+      error instanceof ApiError ? error.explanation : error instanceof Error ? error.message : '';
+    this.say(reason ? `${what}: ${reason}` : what);
+  }
+}

@@ -1,0 +1,292 @@
+import { CLOSE_CODES, type FrameId, type RealtimeLimits, type ServerFrame, type User } from './types';
+
+/*
+ * The WebSocket connection to /ws: authenticate with the access token, hand every frame (batches are JSON
+ * arrays) to the owner, and reconnect after a loss with growing, jittered waits. The owner resubscribes with
+ * each room's last sequence number when `ready` comes again, so nothing is lost. The browser's offline event
+ * drops the socket at once; an app-level ping notices a connection that died silently.
+ */
+
+export type ConnectionState = 'connecting' | 'online' | 'waiting' | 'stopped';
+
+export interface ConnectionStatus {
+  state: ConnectionState;
+  /** When the next attempt starts, while waiting. */
+  retryAt?: number;
+  /** Failed attempts since the last good connection. */
+  attempts: number;
+  /** How many times a connection became ready: more than one means it was resumed. */
+  sessions: number;
+}
+
+export interface RealtimeOwner {
+  /** A valid access token for the `auth` frame. */
+  token(): Promise<string>;
+  /** The server refused the token: refresh it; false when the session is gone and retrying is pointless. */
+  authenticationFailed(): Promise<boolean>;
+  ready(user: User, limits: RealtimeLimits, resumed: boolean): void;
+  frame(frame: ServerFrame): void;
+  status(status: ConnectionStatus): void;
+}
+
+/** Waits between attempts: 0.5 s, 1 s, 2 s … up to 15 s, each with up to 30 % jitter. */
+export function backoffMs(attempt: number, random = Math.random): number {
+  const base = Math.min(15_000, 500 * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base * (1 + 0.3 * random()));
+}
+
+const PING_AFTER_SILENCE_MS = 20_000;
+const DEAD_AFTER_SILENCE_MS = 45_000;
+
+interface PendingRequest {
+  resolve: (frame: ServerFrame) => void;
+  reject: (error: Error) => void;
+}
+
+export class RealtimeError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'RealtimeError';
+    this.code = code;
+  }
+}
+
+export class RealtimeClient {
+  readonly #url: string;
+  readonly #owner: RealtimeOwner;
+  #socket: WebSocket | null = null;
+  #status: ConnectionStatus = { state: 'stopped', attempts: 0, sessions: 0 };
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #lastHeard = 0;
+  #nextId = 1;
+  readonly #pending = new Map<FrameId, PendingRequest>();
+  #authFailures = 0;
+
+  constructor(url: string, owner: RealtimeOwner) {
+    this.#url = url;
+    this.#owner = owner;
+  }
+
+  get status(): ConnectionStatus {
+    return this.#status;
+  }
+
+  get isReady(): boolean {
+    return this.#status.state === 'online';
+  }
+
+  start(): void {
+    if (this.#status.state !== 'stopped') return;
+    globalThis.addEventListener?.('online', this.#onOnline);
+    globalThis.addEventListener?.('offline', this.#onOffline);
+    this.#connect();
+  }
+
+  stop(): void {
+    globalThis.removeEventListener?.('online', this.#onOnline);
+    globalThis.removeEventListener?.('offline', this.#onOffline);
+    clearTimeout(this.#retryTimer);
+    this.#drop(1000, 'signed out');
+    this.#setStatus({ state: 'stopped', attempts: 0, sessions: this.#status.sessions });
+  }
+
+  /** Reconnects now, without waiting for the backoff. */
+  reconnectNow(): void {
+    if (this.#status.state === 'stopped' || this.#status.state === 'online') return;
+    clearTimeout(this.#retryTimer);
+    this.#drop(1000, 'reconnecting');
+    this.#connect();
+  }
+
+  /** Sends a frame if the connection is ready; returns whether it went out. */
+  send(frame: Record<string, unknown>): boolean {
+    if (!this.isReady || !this.#socket) return false;
+    try {
+      this.#socket.send(JSON.stringify(frame));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Sends a frame with a fresh id and resolves with the answer of the same id (an `error` rejects). */
+  request(frame: Record<string, unknown>): Promise<ServerFrame> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      if (!this.send({ ...frame, id })) {
+        this.#pending.delete(id);
+        reject(new RealtimeError('disconnected', 'not connected'));
+      }
+    });
+  }
+
+  #onOnline = (): void => {
+    if (this.#status.state === 'waiting' || this.#status.state === 'connecting') {
+      this.#setStatus({ ...this.#status, attempts: 0 });
+      this.reconnectNow();
+    }
+  };
+
+  #onOffline = (): void => {
+    if (this.#status.state === 'stopped') return;
+    // The socket cannot deliver anything now; waiting for it to time out would only hide the loss.
+    this.#lost();
+  };
+
+  #connect(): void {
+    clearTimeout(this.#retryTimer);
+    this.#setStatus({
+      state: 'connecting',
+      attempts: this.#status.attempts,
+      sessions: this.#status.sessions,
+    });
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(this.#url);
+    } catch {
+      this.#lost();
+      return;
+    }
+    this.#socket = socket;
+    socket.onopen = () => {
+      if (this.#socket !== socket) return;
+      this.#lastHeard = Date.now();
+      this.#owner.token().then(
+        (token) => {
+          if (this.#socket === socket && socket.readyState === WebSocket.OPEN) {
+            socket.send(JSON.stringify({ type: 'auth', id: 'auth', token }));
+          }
+        },
+        () => {
+          if (this.#socket === socket) this.#lost();
+        },
+      );
+    };
+    socket.onmessage = (event: MessageEvent) => {
+      if (this.#socket !== socket) return;
+      this.#lastHeard = Date.now();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(String(event.data));
+      } catch {
+        return;
+      }
+      const frames = Array.isArray(parsed) ? parsed : [parsed];
+      for (const frame of frames) {
+        if (this.#socket !== socket) return;
+        this.#receive(frame as ServerFrame);
+      }
+    };
+    socket.onclose = (event: CloseEvent) => {
+      if (this.#socket !== socket) return;
+      this.#socket = null;
+      if (event.code === CLOSE_CODES.authenticationFailed) {
+        this.#authFailures += 1;
+        this.#stopWatchdog();
+        this.#rejectPending();
+        // A refused token is refreshed once; a second refusal in a row waits like any failure.
+        this.#owner.authenticationFailed().then(
+          (retry) => {
+            if (!retry) this.stop();
+            else if (this.#authFailures <= 1) this.#connect();
+            else this.#lost();
+          },
+          () => this.#lost(),
+        );
+        return;
+      }
+      this.#lost();
+    };
+    socket.onerror = () => {
+      // A close event follows.
+    };
+  }
+
+  #receive(frame: ServerFrame): void {
+    if (frame.type === 'ready') {
+      this.#authFailures = 0;
+      const resumed = this.#status.sessions > 0;
+      this.#setStatus({ state: 'online', attempts: 0, sessions: this.#status.sessions + 1 });
+      this.#startWatchdog();
+      this.#pending.get('auth')?.resolve(frame);
+      this.#owner.ready(frame.user, frame.limits, resumed);
+      return;
+    }
+    this.#owner.frame(frame);
+    const id = 'id' in frame ? frame.id : undefined;
+    if (id === undefined || id === 'auth') return;
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    this.#pending.delete(id);
+    if (frame.type === 'error') pending.reject(new RealtimeError(frame.code, frame.message));
+    else pending.resolve(frame);
+  }
+
+  /** The connection is gone (or never came): try again after a wait. */
+  #lost(): void {
+    if (this.#status.state === 'stopped') return;
+    this.#drop(4000, 'connection lost');
+    const attempts = this.#status.attempts + 1;
+    const wait = backoffMs(attempts);
+    this.#setStatus({
+      state: 'waiting',
+      retryAt: Date.now() + wait,
+      attempts,
+      sessions: this.#status.sessions,
+    });
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.#connect(), wait);
+  }
+
+  #drop(code: number, reason: string): void {
+    this.#stopWatchdog();
+    const socket = this.#socket;
+    this.#socket = null;
+    if (socket) {
+      socket.onopen = null;
+      socket.onmessage = null;
+      socket.onclose = null;
+      socket.onerror = null;
+      try {
+        socket.close(code, reason);
+      } catch {
+        // Already closed.
+      }
+    }
+    this.#rejectPending();
+  }
+
+  #rejectPending(): void {
+    for (const pending of this.#pending.values()) {
+      pending.reject(new RealtimeError('disconnected', 'the connection was lost'));
+    }
+    this.#pending.clear();
+  }
+
+  #startWatchdog(): void {
+    this.#stopWatchdog();
+    this.#watchdog = setInterval(() => {
+      const silence = Date.now() - this.#lastHeard;
+      if (silence > DEAD_AFTER_SILENCE_MS) this.#lost();
+      else if (silence > PING_AFTER_SILENCE_MS) this.send({ type: 'ping' });
+    }, 5_000);
+  }
+
+  #stopWatchdog(): void {
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+  }
+
+  #setStatus(status: ConnectionStatus): void {
+    this.#status = status;
+    this.#owner.status(status);
+  }
+}
+
+/** The WebSocket URL of the page's own server. */
+export function realtimeUrl(location: Location): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+}

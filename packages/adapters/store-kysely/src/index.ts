@@ -20,4 +20,6 @@ export { createKyselyChatStore, KyselyChatStore, type KyselyChatStoreOptions } f
 export { KaiwaMigrationProvider, kaiwaMigrations, migrateToLatest } from './migrations.js';
 export { createMysqlStore, type MysqlStoreConfig } from './mysql.js';
 export { createPostgresStore, type PostgresStoreConfig } from './postgres.js';
+export type { StoreObservability, StoreQueryEvent, StoreQueryListener } from './query-log.js';
+export type { SearchIndexOptions } from './search-index.js';
 export { createSqliteStore, type SqliteStoreConfig } from './sqlite.js';

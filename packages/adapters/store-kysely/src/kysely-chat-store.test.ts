@@ -14,7 +14,7 @@ import {
   type User,
 } from '@kaiwa/core';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, NO_MIGRATIONS, SqliteDialect, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KaiwaDatabase } from './database.js';
 import { createKyselyChatStore, type KyselyChatStore } from './kysely-chat-store.js';
@@ -24,6 +24,8 @@ import { importDriver } from './optional-driver.js';
 import { createPostgresStore } from './postgres.js';
 import { createSqliteStore } from './sqlite.js';
 import { openTestStore, testDatabaseUrl, testSkipReason } from './test-support.js';
+
+const ALL_MIGRATIONS = ['0001_initial', '0002_deferred_search_index'];
 
 const DIALECT_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MariaDB/MySQL' } as const;
 
@@ -181,10 +183,10 @@ for (const dialect of ['sqlite', 'postgres', 'mysql'] as const) {
     };
 
     describe('migrations', () => {
-      it('applies 0001_initial once, and a second run is a no-op', async () => {
+      it('applies every migration once, and a second run is a no-op', async () => {
         const fresh = await openTestStore(dialect, { migrate: false });
         try {
-          expect(await fresh.migrate()).toEqual({ applied: ['0001_initial'] });
+          expect(await fresh.migrate()).toEqual({ applied: ALL_MIGRATIONS });
           expect(await fresh.migrate()).toEqual({ applied: [] });
           expect(await fresh.users.count()).toBe(0);
         } finally {
@@ -202,11 +204,11 @@ for (const dialect of ['sqlite', 'postgres', 'mysql'] as const) {
             provider: new KaiwaMigrationProvider(dialect),
             ...(schema ? { migrationTableSchema: schema } : {}),
           });
-          const down = await migrator.migrateDown();
+          const down = await migrator.migrateTo(NO_MIGRATIONS);
           expect(down.error).toBeUndefined();
-          expect(down.results?.map((result) => result.migrationName)).toEqual(['0001_initial']);
+          expect(down.results?.map((result) => result.migrationName)).toEqual([...ALL_MIGRATIONS].reverse());
           expect(await ownTables(fresh)).toEqual([]);
-          expect(await fresh.migrate()).toEqual({ applied: ['0001_initial'] });
+          expect(await fresh.migrate()).toEqual({ applied: ALL_MIGRATIONS });
         } finally {
           await fresh.close();
         }

@@ -18,12 +18,15 @@ import type { KaiwaDatabase } from './database.js';
 import { migrateToLatest } from './migrations.js';
 import { PreparedQueries } from './prepared-queries.js';
 import { createStoreRepositories } from './repositories/store-repositories.js';
+import { type SearchIndexOptions, SqliteSearchIndex } from './search-index.js';
 
 export interface KyselyChatStoreOptions {
   /** A kysely instance on one of the supported dialects; the store owns it and destroys it on `close()`. */
   db: Kysely<KaiwaDatabase>;
   /** Which SQL dialect `db` speaks: full-text search, upserts and column types differ per dialect. */
   dialect: StoreDialect;
+  /** SQLite only: tuning of the deferred full-text indexer (see `flushSearchIndex`). */
+  searchIndex?: SearchIndexOptions;
 }
 
 /** The Kaiwa storage port on kysely, for SQLite, PostgreSQL and MariaDB/MySQL. */
@@ -41,12 +44,20 @@ export class KyselyChatStore implements ChatStore {
   readonly accounts: AccountRepository;
   readonly #db: Kysely<KaiwaDatabase>;
   readonly #prepared = new PreparedQueries();
+  readonly #searchIndex: SqliteSearchIndex | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: KyselyChatStoreOptions) {
     this.#db = options.db;
     this.dialect = options.dialect;
-    const repositories = createStoreRepositories(options.db, options.dialect, this.#prepared);
+    this.#searchIndex =
+      options.dialect === 'sqlite' ? new SqliteSearchIndex(options.db, options.searchIndex) : undefined;
+    const repositories = createStoreRepositories(
+      options.db,
+      options.dialect,
+      this.#prepared,
+      this.#searchIndex,
+    );
     this.users = repositories.users;
     this.rooms = repositories.rooms;
     this.memberships = repositories.memberships;
@@ -67,7 +78,17 @@ export class KyselyChatStore implements ChatStore {
   transaction<T>(work: (tx: StoreRepositories) => Promise<T>): Promise<T> {
     return this.#db
       .transaction()
-      .execute((trx) => work(createStoreRepositories(trx, this.dialect, this.#prepared)));
+      .execute((trx) => work(createStoreRepositories(trx, this.dialect, this.#prepared, this.#searchIndex)));
+  }
+
+  /**
+   * SQLite writes the search rows of new messages in batches, shortly after they are sent and before any
+   * search runs, so searches always see every sent message. This indexes what is pending now (a backup
+   * before copying the file, a benchmark that wants the work counted) and returns how many messages it
+   * looked at. A no-op on PostgreSQL and MariaDB/MySQL, which index each message as it is written.
+   */
+  async flushSearchIndex(): Promise<number> {
+    return (await this.#searchIndex?.flush()) ?? 0;
   }
 
   migrate(): Promise<{ applied: string[] }> {
@@ -75,7 +96,13 @@ export class KyselyChatStore implements ChatStore {
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#db.destroy();
+    this.#closing ??= (async () => {
+      try {
+        await this.#searchIndex?.close();
+      } finally {
+        await this.#db.destroy();
+      }
+    })();
     return this.#closing;
   }
 }

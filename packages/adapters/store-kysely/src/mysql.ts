@@ -2,21 +2,24 @@ import { CompiledQuery, Kysely, MysqlDialect, type MysqlPool } from 'kysely';
 import type { KaiwaDatabase } from './database.js';
 import { KyselyChatStore } from './kysely-chat-store.js';
 import { importDriver } from './optional-driver.js';
+import { queryLogOption, type StoreObservability } from './query-log.js';
 
-export type MysqlStoreConfig =
-  | {
-      /** e.g. `mysql://kaiwa:secret@127.0.0.1:3306/kaiwa`. */
-      connectionString: string;
-      /** Pool size; mysql2's default is 10. */
-      maxConnections?: number;
-      pool?: never;
-    }
-  | {
-      /** A mysql2 pool from `createPool` (the callback API, not `mysql2/promise`); ended on `close()`. */
-      pool: MysqlPool;
-      connectionString?: never;
-      maxConnections?: never;
-    };
+export type MysqlStoreConfig = StoreObservability &
+  (
+    | {
+        /** e.g. `mysql://kaiwa:secret@127.0.0.1:3306/kaiwa`. */
+        connectionString: string;
+        /** Pool size; mysql2's default is 10. */
+        maxConnections?: number;
+        pool?: never;
+      }
+    | {
+        /** A mysql2 pool from `createPool` (the callback API, not `mysql2/promise`); ended on `close()`. */
+        pool: MysqlPool;
+        connectionString?: never;
+        maxConnections?: never;
+      }
+  );
 
 /**
  * A store on MariaDB or MySQL through mysql2. Tables are InnoDB in utf8mb4, so 4-byte characters such
@@ -45,6 +48,7 @@ export async function createMysqlStore(config: MysqlStoreConfig): Promise<Kysely
         await connection.executeQuery(CompiledQuery.raw('set names utf8mb4'));
       },
     }),
+    ...queryLogOption(config.onQuery),
   });
   return new KyselyChatStore({ db, dialect: 'mysql' });
 }

@@ -2,18 +2,24 @@ import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement, sql }
 import type { KaiwaDatabase } from './database.js';
 import { KyselyChatStore } from './kysely-chat-store.js';
 import { importDriver } from './optional-driver.js';
+import { queryLogOption, type StoreObservability } from './query-log.js';
+import type { SearchIndexOptions } from './search-index.js';
 
-export type SqliteStoreConfig =
-  | {
-      /** A database file (created when missing), or `:memory:` for a private in-memory database. */
-      filename: string;
-      database?: never;
-    }
-  | {
-      /** An open better-sqlite3 `Database`; the store configures it and closes it on `close()`. */
-      database: SqliteDatabase;
-      filename?: never;
-    };
+export type SqliteStoreConfig = StoreObservability & {
+  /** Tuning of the deferred full-text indexer; the defaults suit a chat server. */
+  searchIndex?: SearchIndexOptions;
+} & (
+    | {
+        /** A database file (created when missing), or `:memory:` for a private in-memory database. */
+        filename: string;
+        database?: never;
+      }
+    | {
+        /** An open better-sqlite3 `Database`; the store configures it and closes it on `close()`. */
+        database: SqliteDatabase;
+        filename?: never;
+      }
+  );
 
 /** Enough for every statement shape the repositories build, with room for `in (…)` lists of many lengths. */
 const STATEMENT_CACHE_SIZE = 500;
@@ -55,6 +61,8 @@ class StatementCache implements SqliteDatabase {
 /**
  * A store on SQLite through better-sqlite3 (the embedded default). Turns on WAL for files,
  * `synchronous = NORMAL`, foreign keys and a 5 s busy timeout. Call `migrate()` before first use.
+ * Search rows of new messages are written in batches, shortly after the send and before any search, so
+ * sends stay cheap and search still finds every sent message (see `KyselyChatStore.flushSearchIndex`).
  *
  * @throws when better-sqlite3 is not installed, naming the version to install.
  * @example
@@ -73,6 +81,7 @@ export async function createSqliteStore(config: SqliteStoreConfig): Promise<Kyse
   }
   const db = new Kysely<KaiwaDatabase>({
     dialect: new SqliteDialect({ database: new StatementCache(database) }),
+    ...queryLogOption(config.onQuery),
   });
   // Through kysely rather than on the handle, so the driver starts now and close() always closes the file.
   // WAL lets readers run beside the writer; in-memory databases answer 'memory' and stay as they are.
@@ -86,5 +95,9 @@ export async function createSqliteStore(config: SqliteStoreConfig): Promise<Kyse
     await db.destroy();
     throw error;
   }
-  return new KyselyChatStore({ db, dialect: 'sqlite' });
+  return new KyselyChatStore({
+    db,
+    dialect: 'sqlite',
+    ...(config.searchIndex ? { searchIndex: config.searchIndex } : {}),
+  });
 }

@@ -43,13 +43,18 @@ export class KyselyMembershipRepository implements MembershipRepository {
   }
 
   async find(roomId: string, userId: string): Promise<Membership | undefined> {
-    const row = await this.#context.db
-      .selectFrom('memberships')
-      .selectAll()
-      .where('room_id', '=', roomId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
-    return row && toMembership(row);
+    // On every permission check: compiled once.
+    const { db, prepared } = this.#context;
+    const { rows } = await db.executeQuery(
+      prepared.bind('memberships.find', { roomId, userId }, (values) =>
+        db
+          .selectFrom('memberships')
+          .selectAll()
+          .where('room_id', '=', values.roomId)
+          .where('user_id', '=', values.userId),
+      ),
+    );
+    return rows[0] && toMembership(rows[0]);
   }
 
   async listByRoom(roomId: string, query: { after?: string; limit: number }): Promise<Membership[]> {

@@ -12,7 +12,6 @@ import {
   searchTerms,
 } from '@kaiwa/core';
 import {
-  CompiledQuery,
   type Insertable,
   type Kysely,
   type QueryResult,
@@ -21,6 +20,7 @@ import {
   type Updateable,
 } from 'kysely';
 import type { KaiwaDatabase, MessagesTable } from '../database.js';
+import { SEARCH_ROW_IS_INDEXED } from '../search-index.js';
 import {
   mysqlSearchQuery,
   mysqlSearchText,
@@ -53,10 +53,10 @@ const MESSAGE_COLUMNS = [
 
 type MessageRow = Pick<Selectable<MessagesTable>, (typeof MESSAGE_COLUMNS)[number]>;
 
-const CLIENT_MESSAGE_ID_KEY = 'messages_author_client_message_id_unique';
+/** Reaction lookups for up to this many messages are compiled once per size. */
+const MAX_PREPARED_BATCH = 201;
 
-/** SQLite: a message's terms go in under the message's row_id. */
-const INSERT_SEARCH_ROW = 'insert into message_search (rowid, content) values (?, ?)';
+const CLIENT_MESSAGE_ID_KEY = 'messages_author_client_message_id_unique';
 
 function toMessage(row: MessageRow, reactions: ReactionSummary[]): Message {
   return {
@@ -89,7 +89,9 @@ export class KyselyMessageRepository implements MessageRepository {
 
   async insert(message: StoredMessage): Promise<'inserted' | 'duplicate'> {
     const { db, dialect, prepared } = this.#context;
-    const document = message.deletedAt === null ? searchDocument(message.text) : '';
+    // SQLite indexes in batches later, from the stored row.
+    const document =
+      dialect === 'sqlite' ? undefined : message.deletedAt === null ? searchDocument(message.text) : '';
     const row: Insertable<MessagesTable> = {
       id: message.id,
       room_id: message.roomId,
@@ -112,7 +114,7 @@ export class KyselyMessageRepository implements MessageRepository {
     if (dialect === 'mysql') {
       // MySQL has no ON CONFLICT for one key; a duplicate-key error only undoes this statement, not the
       // transaction. INSERT IGNORE would also swallow unrelated errors.
-      row.search_text = mysqlSearchText(document);
+      row.search_text = mysqlSearchText(document ?? '');
       try {
         await db.executeQuery(
           prepared.bind('messages.insert', row, (values) => db.insertInto('messages').values(values)),
@@ -126,29 +128,23 @@ export class KyselyMessageRepository implements MessageRepository {
 
     // PostgreSQL aborts the whole transaction on a unique violation, so the duplicate must not be raised:
     // ON CONFLICT waits for a concurrent insert of the same pair to commit, then does nothing.
-    if (dialect === 'postgres') row.search_vector = postgresTsvector(document);
+    if (dialect === 'postgres') row.search_vector = postgresTsvector(document ?? '');
     const query = prepared.bind('messages.insert', row, (values) =>
       db
         .insertInto('messages')
         .values(values)
         .onConflict((conflict) => conflict.columns(['author_id', 'client_message_id']).doNothing()),
     );
-    const insert = async (target: Kysely<KaiwaDatabase>): Promise<'inserted' | 'duplicate'> => {
-      let result: QueryResult<unknown>;
-      try {
-        result = await target.executeQuery(query);
-      } catch (error) {
-        throw asConflictError(error, 'messages');
-      }
-      if (!result.numAffectedRows) return 'duplicate';
-      if (dialect === 'sqlite' && document !== '') {
-        await target.executeQuery(CompiledQuery.raw(INSERT_SEARCH_ROW, [result.insertId, document]));
-      }
-      return 'inserted';
-    };
-    // SQLite writes two tables; outside a caller's transaction they still commit together.
-    if (dialect === 'sqlite' && !db.isTransaction) return db.transaction().execute(insert);
-    return insert(db);
+    let result: QueryResult<unknown>;
+    try {
+      result = await db.executeQuery(query);
+    } catch (error) {
+      throw asConflictError(error, 'messages');
+    }
+    if (!result.numAffectedRows) return 'duplicate';
+    // SQLite: the search row is written later, in a batch, and before any search (see search-index.ts).
+    this.#context.searchIndex?.schedule();
+    return 'inserted';
   }
 
   async findById(id: string): Promise<Message | undefined> {
@@ -182,21 +178,30 @@ export class KyselyMessageRepository implements MessageRepository {
   }
 
   async page(query: MessagePageQuery): Promise<Message[]> {
-    let select = this.#context.db
-      .selectFrom('messages')
-      .select(MESSAGE_COLUMNS)
-      .where('room_id', '=', query.roomId);
-    select =
-      query.threadRootId === undefined
-        ? select.where('thread_root_id', 'is', null)
-        : select.where('thread_root_id', '=', query.threadRootId);
-    if (query.after !== undefined) {
-      select = select.where('id', '>', query.after).orderBy('id', 'asc');
-    } else {
-      if (query.before !== undefined) select = select.where('id', '<', query.before);
-      select = select.orderBy('id', 'desc');
-    }
-    return this.#withReactions(await select.limit(query.limit).execute());
+    // The history read: one compiled query per shape (thread or timeline, cursor direction).
+    const { db, prepared } = this.#context;
+    const thread = query.threadRootId !== undefined;
+    const cursor = query.after !== undefined ? 'after' : query.before !== undefined ? 'before' : 'none';
+    const values: Record<string, unknown> = { roomId: query.roomId, limit: query.limit };
+    if (thread) values.threadRootId = query.threadRootId;
+    if (cursor !== 'none') values.cursor = cursor === 'after' ? query.after : query.before;
+    const compiled = prepared.bind(`messages.page.${thread ? 'thread' : 'room'}.${cursor}`, values, (v) => {
+      let select = db
+        .selectFrom('messages')
+        .select(MESSAGE_COLUMNS)
+        .where('room_id', '=', v.roomId as string);
+      select = thread
+        ? select.where('thread_root_id', '=', v.threadRootId as string)
+        : select.where('thread_root_id', 'is', null);
+      if (cursor === 'after') {
+        select = select.where('id', '>', v.cursor as string).orderBy('id', 'asc');
+      } else {
+        if (cursor === 'before') select = select.where('id', '<', v.cursor as string);
+        select = select.orderBy('id', 'desc');
+      }
+      return select.limit(v.limit as number);
+    });
+    return this.#withReactions((await db.executeQuery(compiled)).rows);
   }
 
   async update(
@@ -236,12 +241,13 @@ export class KyselyMessageRepository implements MessageRepository {
 
       const result = await target.updateTable('messages').set(values).where('id', '=', id).executeTakeFirst();
       if (dialect !== 'sqlite' || document === undefined || !result.numUpdatedRows) return;
+      // Rows the deferred indexer has not reached yet are indexed from their current text when it does.
       if (document === '') {
-        await sql`delete from message_search where rowid = (select row_id from messages where id = ${id})`.execute(
+        await sql`delete from message_search where rowid = (select row_id from messages where id = ${id} and ${sql.raw(SEARCH_ROW_IS_INDEXED)})`.execute(
           target,
         );
       } else {
-        await sql`replace into message_search (rowid, content) select row_id, ${document} from messages where id = ${id}`.execute(
+        await sql`replace into message_search (rowid, content) select row_id, ${document} from messages where id = ${id} and ${sql.raw(SEARCH_ROW_IS_INDEXED)}`.execute(
           target,
         );
       }
@@ -262,7 +268,9 @@ export class KyselyMessageRepository implements MessageRepository {
   async search(query: MessageSearchQuery): Promise<Message[]> {
     const groups = searchTerms(query.text);
     if (groups.length === 0) return [];
-    const { db, dialect } = this.#context;
+    const { db, dialect, searchIndex } = this.#context;
+    // Every message whose send returned is found: index what is pending first (usually nothing).
+    await searchIndex?.flush(db);
 
     let select = db.selectFrom('messages').select(MESSAGE_COLUMNS);
     if (dialect === 'sqlite') {
@@ -315,18 +323,24 @@ export class KyselyMessageRepository implements MessageRepository {
   /** Joins reactions in with one query for the whole batch, grouped by emoji in order of first use. */
   async #withReactions(rows: MessageRow[]): Promise<Message[]> {
     if (rows.length === 0) return [];
-    const reactionRows = await this.#context.db
-      .selectFrom('reactions')
-      .select(['message_id', 'emoji', 'user_id'])
-      .where(
-        'message_id',
-        'in',
-        rows.map((row) => row.id),
-      )
-      .orderBy('created_at')
-      .orderBy('emoji')
-      .orderBy('user_id')
-      .execute();
+    const { db, prepared } = this.#context;
+    const build = (messageIds: string[]) =>
+      db
+        .selectFrom('reactions')
+        .select(['message_id', 'emoji', 'user_id'])
+        .where('message_id', 'in', messageIds)
+        .orderBy('created_at')
+        .orderBy('emoji')
+        .orderBy('user_id');
+    // Compiled once per batch size for page-sized batches, the common case; larger ones are rare.
+    const ids = Object.fromEntries(rows.map((row, index) => [`id${index}`, row.id]));
+    const query =
+      rows.length <= MAX_PREPARED_BATCH
+        ? prepared.bind(`reactions.ofMessages.${rows.length}`, ids, (placeholders) =>
+            build(Object.values(placeholders)),
+          )
+        : build(Object.values(ids)).compile();
+    const { rows: reactionRows } = await db.executeQuery(query);
     if (reactionRows.length === 0) return rows.map((row) => toMessage(row, []));
 
     const byMessage = new Map<string, Map<string, ReactionSummary>>();

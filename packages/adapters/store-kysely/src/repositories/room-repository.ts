@@ -51,12 +51,14 @@ export class KyselyRoomRepository implements RoomRepository {
   }
 
   async findById(id: string): Promise<Room | undefined> {
-    const row = await this.#context.db
-      .selectFrom('rooms')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row && toRoom(row);
+    // On every engine call that names a room: compiled once.
+    const { db, prepared } = this.#context;
+    const { rows } = await db.executeQuery(
+      prepared.bind('rooms.findById', { id }, (values) =>
+        db.selectFrom('rooms').selectAll().where('id', '=', values.id),
+      ),
+    );
+    return rows[0] && toRoom(rows[0]);
   }
 
   async findByName(name: string): Promise<Room | undefined> {

@@ -2,6 +2,7 @@ import type { StoreDialect, StoreRepositories } from '@kaiwa/core';
 import type { Kysely } from 'kysely';
 import type { KaiwaDatabase } from '../database.js';
 import type { PreparedQueries } from '../prepared-queries.js';
+import type { SqliteSearchIndex } from '../search-index.js';
 import { KyselyAccountRepository } from './account-repository.js';
 import { KyselyFileRecordRepository } from './file-record-repository.js';
 import { KyselyMembershipRepository } from './membership-repository.js';
@@ -15,14 +16,16 @@ import { KyselyUserRepository } from './user-repository.js';
 
 /**
  * Every repository bound to `db`, which may be the root connection or a transaction: the repositories
- * behave the same on either. `prepared` holds the store's compiled hot queries.
+ * behave the same on either. `prepared` holds the store's compiled hot queries;
+ * `searchIndex` is SQLite's deferred full-text indexer.
  */
 export function createStoreRepositories(
   db: Kysely<KaiwaDatabase>,
   dialect: StoreDialect,
   prepared: PreparedQueries,
+  searchIndex?: SqliteSearchIndex,
 ): StoreRepositories {
-  const context = { db, dialect, prepared };
+  const context = { db, dialect, prepared, searchIndex };
   return {
     users: new KyselyUserRepository(context),
     rooms: new KyselyRoomRepository(context),

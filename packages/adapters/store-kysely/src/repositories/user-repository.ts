@@ -44,12 +44,14 @@ export class KyselyUserRepository implements UserRepository {
   }
 
   async findById(id: string): Promise<User | undefined> {
-    const row = await this.#context.db
-      .selectFrom('users')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row && toUser(row);
+    // On every engine call (the actor): compiled once.
+    const { db, prepared } = this.#context;
+    const { rows } = await db.executeQuery(
+      prepared.bind('users.findById', { id }, (values) =>
+        db.selectFrom('users').selectAll().where('id', '=', values.id),
+      ),
+    );
+    return rows[0] && toUser(rows[0]);
   }
 
   async findByUsername(username: string): Promise<User | undefined> {

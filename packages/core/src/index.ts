@@ -16,6 +16,27 @@ export { type ParsedMentions, parseMentions } from './mentions.js';
 export type { AccountRepository, ApiKeyRecord, RefreshTokenRecord } from './ports/account-repository.js';
 export type { BlobInfo, BlobStore } from './ports/blob-store.js';
 export type { Bus } from './ports/bus.js';
+export {
+  BackendResponseError,
+  BackendUnreachableError,
+  type ChatCallOptions,
+  type ChatFinishReason,
+  type ChatMessage,
+  type ChatModel,
+  type ChatRequest,
+  type ChatResult,
+  type ChatStreamPart,
+  type ChatTool,
+  type ChatToolCall,
+  type ChatUsage,
+  ContextTooLongError,
+  ModelAbortedError,
+  ModelError,
+  type ModelErrorCode,
+  ModelMissingError,
+  ModelTimeoutError,
+  RateLimitedError,
+} from './ports/chat-model.js';
 export type {
   ChatStore,
   FileRecordRepository,
@@ -30,9 +51,11 @@ export type {
   StoreDialect,
   StoredMessage,
   StoreRepositories,
+  StoreTransaction,
   TicketRepository,
   UserRepository,
 } from './ports/chat-store.js';
+export type { EmbeddingModel, EmbedOptions, EmbedResult } from './ports/embedding-model.js';
 export * from './schemas/common.js';
 export * from './schemas/file-record.js';
 export * from './schemas/message.js';

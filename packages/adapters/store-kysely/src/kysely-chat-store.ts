@@ -9,11 +9,11 @@ import type {
   RoomEventRepository,
   RoomRepository,
   StoreDialect,
-  StoreRepositories,
+  StoreTransaction,
   TicketRepository,
   UserRepository,
 } from '@kaiwa/core';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { KaiwaDatabase } from './database.js';
 import { migrateToLatest } from './migrations.js';
 import { PreparedQueries } from './prepared-queries.js';
@@ -75,10 +75,28 @@ export class KyselyChatStore implements ChatStore {
     return this.#db;
   }
 
-  transaction<T>(work: (tx: StoreRepositories) => Promise<T>): Promise<T> {
-    return this.#db
-      .transaction()
-      .execute((trx) => work(createStoreRepositories(trx, this.dialect, this.#prepared, this.#searchIndex)));
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    return this.#db.transaction().execute((trx) => {
+      const repositories = createStoreRepositories(trx, this.dialect, this.#prepared, this.#searchIndex);
+      let depth = 0;
+      const savepoint = async <R>(inner: () => Promise<R>): Promise<R> => {
+        // Nested savepoints get their own names; the SQL is the same on all three databases.
+        const name = sql.raw(`kaiwa_savepoint_${depth++}`);
+        await sql`savepoint ${name}`.execute(trx);
+        try {
+          const result = await inner();
+          await sql`release savepoint ${name}`.execute(trx);
+          return result;
+        } catch (error) {
+          await sql`rollback to savepoint ${name}`.execute(trx);
+          await sql`release savepoint ${name}`.execute(trx);
+          throw error;
+        } finally {
+          depth--;
+        }
+      };
+      return work({ ...repositories, savepoint });
+    });
   }
 
   /**

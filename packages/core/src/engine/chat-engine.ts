@@ -5,7 +5,7 @@ import type { ChatEvent, ChatEventListeners } from '../events.js';
 import { createId } from '../ids.js';
 import { parseMentions } from '../mentions.js';
 import type { Bus } from '../ports/bus.js';
-import type { ChatStore, StoredMessage, StoreRepositories } from '../ports/chat-store.js';
+import type { ChatStore, StoredMessage, StoreTransaction } from '../ports/chat-store.js';
 import { IdSchema, PageOptionsSchema } from '../schemas/common.js';
 import {
   type CreateFileRecordInput,
@@ -92,6 +92,16 @@ export interface ChatEngineConfig {
 /** Thrown inside a send transaction to roll it back when the clientMessageId turned out to be taken. */
 const duplicateSend = Symbol('duplicate send');
 
+/** Most room changes committed together by one group commit. */
+const MAX_GROUP_COMMIT = 128;
+
+/** A room change waiting for the next commit. */
+interface PendingRoomChange {
+  run: (tx: StoreTransaction) => Promise<RoomEvent>;
+  resolve: (event: RoomEvent) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * The chat engine: every chat operation with its validation and permission checks, on top of a
  * {@link ChatStore}. Each call takes the acting user's id first, checks before it writes, writes in one
@@ -112,6 +122,8 @@ export class ChatEngine {
   readonly #clock: () => Date;
   readonly #onPublishError: (error: unknown, event: ChatEvent) => void;
   readonly #unsubscribe: () => void;
+  readonly #pendingChanges: PendingRoomChange[] = [];
+  #committing = false;
 
   constructor(config: ChatEngineConfig) {
     this.store = config.store;
@@ -788,24 +800,79 @@ export class ChatEngine {
   }
 
   /**
-   * Writes a change to a room and its event in one transaction: `write` gets the room's next sequence
-   * number, does the change and returns the payload; the event is stored with it and published after commit.
+   * Writes a change to a room and its event atomically: `write` gets the room's next sequence number, does
+   * the change and returns the payload; the event is stored with it and published after the commit.
+   *
+   * Changes are group-committed: while one transaction commits, the changes that arrive queue up and then
+   * share the next transaction, each inside its own savepoint, so one change that fails rolls back alone.
+   * A change on its own is committed at once, so nothing waits for a timer, and no caller hears back
+   * before its change is committed.
    */
-  async #roomChange<K extends RoomEventType>(
+  #roomChange<K extends RoomEventType>(
     roomId: string,
     type: K,
-    write: (tx: StoreRepositories, seq: number) => Promise<RoomEventPayloads[K]>,
+    write: (tx: StoreTransaction, seq: number) => Promise<RoomEventPayloads[K]>,
   ): Promise<Extract<RoomEvent, { type: K }>> {
-    const event = await this.store.transaction(async (tx) => {
-      // Taking the number first locks the room row, so concurrent changes to a room commit in seq order.
-      const seq = await tx.rooms.nextSeq(roomId);
-      const payload = await write(tx, seq);
-      const event = { roomId, seq, type, payload, createdAt: this.#now() } as Extract<RoomEvent, { type: K }>;
-      await tx.roomEvents.append(event);
-      return event;
-    });
-    await this.#publish(event);
-    return event;
+    return new Promise<RoomEvent>((resolve, reject) => {
+      this.#pendingChanges.push({
+        run: async (tx) => {
+          // Taking the number first locks the room row, so concurrent changes to a room commit in seq order.
+          const seq = await tx.rooms.nextSeq(roomId);
+          const payload = await write(tx, seq);
+          const event = { roomId, seq, type, payload, createdAt: this.#now() } as RoomEvent;
+          await tx.roomEvents.append(event);
+          return event;
+        },
+        resolve,
+        reject,
+      });
+      if (!this.#committing) void this.#commitPendingChanges();
+    }) as Promise<Extract<RoomEvent, { type: K }>>;
+  }
+
+  async #commitPendingChanges(): Promise<void> {
+    this.#committing = true;
+    try {
+      while (this.#pendingChanges.length > 0) {
+        const batch = this.#pendingChanges.splice(0, MAX_GROUP_COMMIT);
+        let outcomes = await this.#commitTogether(batch);
+        if (outcomes === undefined) {
+          // The shared transaction failed as a whole (a deadlock, a lost connection), so none of it stands:
+          // each change gets one transaction of its own, which cannot write anything twice.
+          outcomes = [];
+          for (const change of batch) outcomes.push(...((await this.#commitTogether([change])) ?? []));
+        }
+        for (const [index, change] of batch.entries()) {
+          const outcome = outcomes[index]!;
+          if ('event' in outcome) {
+            await this.#publish(outcome.event);
+            change.resolve(outcome.event);
+          } else change.reject(outcome.error);
+        }
+      }
+    } finally {
+      this.#committing = false;
+    }
+  }
+
+  /** Commits changes in one transaction: each one's outcome, or undefined when several failed as a whole. */
+  async #commitTogether(batch: PendingRoomChange[]): Promise<Outcome[] | undefined> {
+    try {
+      if (batch.length === 1) return [{ event: await this.store.transaction((tx) => batch[0]!.run(tx)) }];
+      return await this.store.transaction(async (tx) => {
+        const outcomes: Outcome[] = [];
+        for (const change of batch) {
+          try {
+            outcomes.push({ event: await tx.savepoint(() => change.run(tx)) });
+          } catch (error) {
+            outcomes.push({ error });
+          }
+        }
+        return outcomes;
+      });
+    } catch (error) {
+      return batch.length === 1 ? [{ error }] : undefined;
+    }
   }
 
   #membership(roomId: string, userId: string, role: MemberRole, joinedAt: string): Membership {
@@ -994,6 +1061,8 @@ export class ChatEngine {
     return (file.projectId !== null || file.ticketId !== null) && canReadWork(actor);
   }
 }
+
+type Outcome = { event: RoomEvent } | { error: unknown };
 
 /** Thrown inside a reaction transaction to roll it back when nothing changed. */
 const unchangedReaction = Symbol('unchanged reaction');

@@ -188,6 +188,20 @@ export interface StoreRepositories {
   accounts: AccountRepository;
 }
 
+/** The repositories of one open transaction, plus savepoints inside it. */
+export interface StoreTransaction extends StoreRepositories {
+  /**
+   * Runs `work` inside a savepoint: when it throws, only its writes are rolled back and the error is
+   * rethrown; the transaction goes on. This is what lets several independent changes share one commit.
+   *
+   * @example
+   * await store.transaction(async (tx) => {
+   *   for (const job of jobs) await tx.savepoint(() => job(tx)).catch((error) => failures.push(error));
+   * });
+   */
+  savepoint<T>(work: () => Promise<T>): Promise<T>;
+}
+
 export type StoreDialect = 'sqlite' | 'postgres' | 'mysql';
 
 /**
@@ -201,7 +215,7 @@ export type StoreDialect = 'sqlite' | 'postgres' | 'mysql';
 export interface ChatStore extends StoreRepositories {
   readonly dialect: StoreDialect;
   /** Runs `work` in one transaction: it commits when `work` resolves and rolls back when it throws. */
-  transaction<T>(work: (tx: StoreRepositories) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   /** Brings the schema to the newest version; running it again is a no-op. */
   migrate(): Promise<{ applied: string[] }>;
   /** Closes connections; the store is unusable afterwards. */

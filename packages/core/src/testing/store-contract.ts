@@ -357,6 +357,41 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
       });
     });
 
+    describe('group commit', () => {
+      it('commits concurrent changes to several rooms together, gap-free, and rolls back only what failed', async () => {
+        const alice = await user();
+        const bob = await user();
+        const first = await channel(alice.id, [bob.id]);
+        const second = await channel(alice.id, [bob.id]);
+        const target = await engine.sendMessage(alice.id, { roomId: first.id, text: 'react here' });
+        const changes = await Promise.allSettled([
+          ...Array.from({ length: 10 }, (_, i) =>
+            engine.sendMessage(alice.id, { roomId: first.id, text: `a${i}` }),
+          ),
+          ...Array.from({ length: 10 }, (_, i) =>
+            engine.sendMessage(bob.id, { roomId: second.id, text: `b${i}` }),
+          ),
+          ...Array.from({ length: 3 }, () =>
+            engine.sendMessage(bob.id, { roomId: first.id, text: 'once', clientMessageId: 'group-commit' }),
+          ),
+          engine.addReaction(bob.id, target.id, '👀'),
+          engine.addReaction(bob.id, target.id, '👀'),
+          engine.editMessage(bob.id, target.id, { text: 'not my message' }),
+        ]);
+        expect(changes.filter((change) => change.status === 'rejected')).toHaveLength(1);
+        for (const room of [first, second]) {
+          const stored = await engine.eventsSince(alice.id, room.id, 0);
+          expect(stored.map((event) => event.seq)).toEqual(stored.map((_, i) => i + 1));
+          expect((await engine.getRoom(alice.id, room.id)).lastSeq).toBe(stored.length);
+        }
+        expect(await timeline(alice.id, first.id)).toHaveLength(12);
+        expect(await timeline(alice.id, second.id)).toHaveLength(10);
+        expect((await engine.getMessage(alice.id, target.id)).reactions).toEqual([
+          { emoji: '👀', count: 1, userIds: [bob.id] },
+        ]);
+      });
+    });
+
     describe('history pagination', () => {
       it('pages backwards and forwards without gaps or repeats while messages arrive', async () => {
         const alice = await user();

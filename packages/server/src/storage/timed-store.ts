@@ -46,7 +46,10 @@ export function timedStore(store: ChatStore, options: TimedStoreOptions): ChatSt
     get dialect() {
       return store.dialect;
     },
-    transaction: (work) => store.transaction((tx) => work(timedRepositories(tx))),
+    transaction: (work) =>
+      store.transaction((tx) =>
+        work({ ...timedRepositories(tx), savepoint: (inner) => tx.savepoint(inner) }),
+      ),
     migrate: () => store.migrate(),
     close: () => store.close(),
   };

@@ -26,6 +26,8 @@ describe('examples/embedded-chat', () => {
     const again = await runEmbeddedChat(second);
     await second.close();
     expect(again).toContain('#general — latest 4 messages:');
-    expect(again).toContain('search "スレッド": 2 match(es), newest: "はい、もちろん！スレッドで話しましょう。"');
+    expect(again).toContain(
+      'search "スレッド": 2 match(es), newest: "はい、もちろん！スレッドで話しましょう。"',
+    );
   });
 });

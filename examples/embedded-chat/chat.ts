@@ -21,19 +21,35 @@ export async function runEmbeddedChat(store: ChatStore): Promise<string[]> {
       text: `Hello @taro! Shall we plan the launch here?`,
       clientMessageId: `hello-${Date.now()}`,
     });
-    await engine.sendMessage(taro.id, { roomId: room.id, text: 'はい、もちろん！スレッドで話しましょう。', threadRootId: hello.id });
-    await engine.sendMessage(alice.id, { roomId: room.id, text: 'Great — first item: the docs.', threadRootId: hello.id });
+    await engine.sendMessage(taro.id, {
+      roomId: room.id,
+      text: 'はい、もちろん！スレッドで話しましょう。',
+      threadRootId: hello.id,
+    });
+    await engine.sendMessage(alice.id, {
+      roomId: room.id,
+      text: 'Great — first item: the docs.',
+      threadRootId: hello.id,
+    });
     await engine.addReaction(taro.id, hello.id, '🎉');
     await engine.sendMessage(taro.id, { roomId: room.id, text: 'Launch is on Friday 🚀' });
 
     const names = new Map([alice, taro].map((user) => [user.id, user.displayName]));
     const history = await engine.history(alice.id, { roomId: room.id, limit: 10 });
-    lines.push(`#${room.name} — latest ${history.messages.length} messages${history.hasMore ? ' (older ones exist)' : ''}:`);
+    lines.push(
+      `#${room.name} — latest ${history.messages.length} messages${history.hasMore ? ' (older ones exist)' : ''}:`,
+    );
     for (const message of history.messages) {
       const reactions = message.reactions.map((r) => ` ${r.emoji}×${r.count}`).join('');
-      lines.push(`${message.createdAt.slice(11, 19)} ${names.get(message.authorId)}: ${message.text}${reactions}`);
+      lines.push(
+        `${message.createdAt.slice(11, 19)} ${names.get(message.authorId)}: ${message.text}${reactions}`,
+      );
       if (message.replyCount > 0) {
-        const thread = await engine.history(alice.id, { roomId: room.id, threadRootId: message.id, limit: 3 });
+        const thread = await engine.history(alice.id, {
+          roomId: room.id,
+          threadRootId: message.id,
+          limit: 3,
+        });
         for (const reply of thread.messages) lines.push(`    ↳ ${names.get(reply.authorId)}: ${reply.text}`);
       }
     }
@@ -56,7 +72,12 @@ async function findOrCreateUser(engine: ChatEngine, username: string, displayNam
   }
 }
 
-async function findOrCreateChannel(engine: ChatEngine, owner: User, member: User, name: string): Promise<Room> {
+async function findOrCreateChannel(
+  engine: ChatEngine,
+  owner: User,
+  member: User,
+  name: string,
+): Promise<Room> {
   const existing = (await engine.listRooms(owner.id)).find((summary) => summary.room.name === name);
   if (existing) return existing.room;
   return engine.createRoom(owner.id, { kind: 'channel', name, topic: 'Everything', memberIds: [member.id] });

@@ -10,7 +10,9 @@ mkdirSync(dirname(filename), { recursive: true });
 const store = await createSqliteStore({ filename });
 try {
   const { applied } = await store.migrate();
-  console.log(`Kaiwa embedded chat on SQLite at ${filename}${applied.length ? ` (migrated: ${applied.join(', ')})` : ''}`);
+  console.log(
+    `Kaiwa embedded chat on SQLite at ${filename}${applied.length ? ` (migrated: ${applied.join(', ')})` : ''}`,
+  );
   for (const line of await runEmbeddedChat(store)) console.log(line);
 } finally {
   await store.close();

@@ -14,6 +14,7 @@ export default defineConfig({
         replacement: source('./packages/adapters/store-kysely/src/index.ts'),
       },
       { find: /^@kaiwa\/blob-fs$/, replacement: source('./packages/adapters/blob-fs/src/index.ts') },
+      { find: /^@kaiwa\/llm$/, replacement: source('./packages/llm/src/index.ts') },
       { find: /^@kaiwa\/server$/, replacement: source('./packages/server/src/index.ts') },
     ],
   },

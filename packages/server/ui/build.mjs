@@ -59,7 +59,7 @@ function page({ script, stylesheet, icon }) {
 
 /** Writes index.html for the outputs of a build. */
 async function writePage(metafile) {
-  const toUrl = (file) => `/${relative(outdir, resolve(file)).split('\\').join('/')}`;
+  const toUrl = (file) => `/${relative(outdir, resolve(uiDirectory, file)).split('\\').join('/')}`;
   const entry = Object.entries(metafile.outputs).find(([, output]) => output.entryPoint);
   if (!entry) throw new Error('the build produced no entry bundle');
   const [script, output] = entry;

@@ -19,7 +19,26 @@ export type GlobalEvent =
   /** Ephemeral: not stored, not sequenced. */
   | { type: 'typing.updated'; payload: { roomId: string; userId: string; typing: boolean } }
   /** Ephemeral: not stored, not sequenced. */
-  | { type: 'presence.updated'; payload: { userId: string; status: 'online' | 'away' | 'offline' } };
+  | { type: 'presence.updated'; payload: { userId: string; status: 'online' | 'away' | 'offline' } }
+  /**
+   * Ephemeral: not stored, not sequenced. A piece of a reply being generated (the in-chat assistant); the
+   * final text arrives later as an ordinary `message.created` whose `metadata.assistant.streamId` matches.
+   */
+  | {
+      type: 'message.delta';
+      payload: {
+        roomId: string;
+        streamId: string;
+        /** The message being answered. */
+        replyToId: string;
+        /** Thread the reply will be posted in; null for the room timeline. */
+        threadRootId: string | null;
+        authorId: string;
+        delta: string;
+        /** True on the last frame of a stream (its `delta` is empty). */
+        done: boolean;
+      };
+    };
 
 /** Everything the engine announces, on its emitter and on the bus. */
 export type ChatEvent = RoomEvent | GlobalEvent;

@@ -1,4 +1,16 @@
 export {
+  Assistant,
+  type AssistantLimits,
+  type AssistantOptions,
+  type AssistantRoomSettings,
+  type BuildContextInput,
+  buildContext,
+  DEFAULT_ASSISTANT_SYSTEM_PROMPT,
+  ensureAssistantUser,
+  estimateTokens,
+  FRIENDLY_ERRORS,
+} from './assistant/index.js';
+export {
   createLlamaCppChatModel,
   LlamaCppChatModel,
   type LlamaCppChatModelConfig,

@@ -10,6 +10,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { createFileSystemBlobStore } from '@kaiwa/blob-fs';
 import { type BlobStore, ChatEngine, type ChatStore, InProcessBus } from '@kaiwa/core';
+import type { Assistant } from '@kaiwa/llm';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import {
   createJsonSchemaTransform,
@@ -18,6 +19,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import { composeAssistant } from './assistant-composition.js';
 import { AccountService } from './auth/account-service.js';
 import { loadTokenSecret } from './auth/token-secret.js';
 import { AccessTokens } from './auth/tokens.js';
@@ -27,6 +29,7 @@ import { installAuthentication } from './http/authentication.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { ServerMetrics } from './operations/server-metrics.js';
 import { composeRealtime, type RealtimeServer } from './realtime-composition.js';
+import { registerAssistantRoutes } from './routes/assistant-routes.js';
 import { registerAuthRoutes } from './routes/auth-routes.js';
 import { registerFileRoutes } from './routes/file-routes.js';
 import { registerMessageRoutes } from './routes/message-routes.js';
@@ -69,6 +72,8 @@ export interface KaiwaServer {
   accounts: AccountService;
   metrics: ServerMetrics;
   realtime: RealtimeServer;
+  /** The in-chat assistant; undefined unless KAIWA_LLM_BASE_URL is set. */
+  assistant: Assistant | undefined;
   /** Set when this start created the first admin. */
   firstAdmin: { username: string; password: string } | undefined;
   /** Starts listening on `config.host:config.port`; returns the address, e.g. `http://127.0.0.1:3000`. */
@@ -146,7 +151,10 @@ export async function buildServer(
       ...(options.clock ? { clock: options.clock } : {}),
     });
 
-    const context: RouteContext = { config, engine, accounts, blobs, metrics };
+    const assistant = config.assistant
+      ? await composeAssistant(engine, config.assistant, app.log)
+      : undefined;
+    const context: RouteContext = { config, engine, accounts, blobs, metrics, assistant };
     await composeApp(app, context);
 
     const realtime = composeRealtime({
@@ -157,7 +165,10 @@ export async function buildServer(
       logger: app.log,
     });
     // Sockets first: an HTTP server does not finish closing while upgraded connections are open.
-    app.addHook('preClose', async () => realtime.close());
+    app.addHook('preClose', async () => {
+      await assistant?.stop();
+      await realtime.close();
+    });
     app.addHook('onClose', async () => {
       engine.close();
       if (ownsStore) await openedStore.close();
@@ -171,6 +182,7 @@ export async function buildServer(
         database: describeDatabase(config.databaseUrl),
         uploads: config.uploadDirectory,
         accounts: config.accountsEnabled,
+        assistant: config.assistant ? `${config.assistant.username} (${config.assistant.model})` : 'off',
       },
       'kaiwa server composed',
     );
@@ -185,6 +197,7 @@ export async function buildServer(
       accounts,
       metrics,
       realtime,
+      assistant,
       firstAdmin,
       async listen() {
         await app.listen({ port: config.port, host: config.host });
@@ -334,6 +347,7 @@ async function composeApp(app: FastifyInstance, context: RouteContext): Promise<
       registerAuthRoutes(routes, context);
       registerUserRoutes(routes, context);
       registerRoomRoutes(routes, context);
+      registerAssistantRoutes(routes, context);
       registerMessageRoutes(routes, context);
       registerWorkRoutes(routes, context);
       registerFileRoutes(routes, context);

@@ -77,6 +77,32 @@ export interface ServerConfig {
   uiDirectory: string;
   logLevel: LogLevel;
   nodeEnvironment: NodeEnvironment;
+  /** The in-chat assistant; undefined (off) unless KAIWA_LLM_BASE_URL is set. */
+  assistant: AssistantConfig | undefined;
+}
+
+export const LLM_PRESETS = ['none', 'elyza', 'elyza-fast'] as const;
+export type LlmPreset = (typeof LLM_PRESETS)[number];
+
+/** Settings of the in-chat assistant (docs/ai.md). */
+export interface AssistantConfig {
+  /** OpenAI-compatible endpoint, e.g. `http://127.0.0.1:11434/v1`. */
+  baseUrl: string;
+  /** Model name the server knows; for the ELYZA presets it defaults to ELYZA's model id. */
+  model: string;
+  apiKey: string | undefined;
+  /** Username of the bot user the assistant speaks as. */
+  username: string;
+  /** `elyza`/`elyza-fast`: send ELYZA's Llama-2 prompt format to /completions, with its system prompt. */
+  preset: LlmPreset;
+  /** Context window of the model, in estimated tokens. */
+  contextTokens: number;
+  /** Most tokens per answer. */
+  maxTokens: number;
+  /** Questions one user may ask per minute. */
+  requestsPerMinute: number;
+  /** Per attempt, in milliseconds. */
+  timeoutMs: number;
 }
 
 /** Raised when settings are wrong; `problems` has one line per setting, each naming its variable. */
@@ -217,6 +243,25 @@ const settingsSchema = z.object({
   KAIWA_TRUST_PROXY: wholeNumber(0, 10, 'a whole number of proxies').default(0),
   KAIWA_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   KAIWA_UI_DIR: z.string().trim().min(1, 'must not be empty').optional(),
+  KAIWA_LLM_BASE_URL: z
+    .string()
+    .trim()
+    .regex(/^https?:\/\/\S+$/i, 'must be an http:// or https:// URL such as http://127.0.0.1:11434/v1')
+    .optional(),
+  KAIWA_LLM_MODEL: z.string().trim().min(1, 'must not be empty').optional(),
+  KAIWA_LLM_API_KEY: z.string().min(1, 'must not be empty').optional(),
+  KAIWA_LLM_PRESET: z
+    .enum(LLM_PRESETS, { error: `must be one of ${LLM_PRESETS.join(', ')}` })
+    .default('none'),
+  KAIWA_LLM_CONTEXT_TOKENS: wholeNumber(256, 1_048_576, 'a whole number of tokens').default(4096),
+  KAIWA_LLM_MAX_TOKENS: wholeNumber(1, 65_536, 'a whole number of tokens').default(512),
+  KAIWA_LLM_TIMEOUT_MS: wholeNumber(1000, 600_000, 'a whole number of milliseconds').default(60_000),
+  KAIWA_ASSISTANT_USERNAME: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9_.-]{1,31}$/i, 'must be a username such as assistant')
+    .default('assistant'),
+  KAIWA_ASSISTANT_RATE_LIMIT: wholeNumber(1, 10_000, 'a whole number of questions per minute').default(10),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   NODE_ENV: z
     .enum(NODE_ENVIRONMENTS, { error: `must be one of ${NODE_ENVIRONMENTS.join(', ')}` })
@@ -286,7 +331,10 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
       const name = String(issue.path[0] ?? 'settings');
       const given = merged[name];
       const shown =
-        given === undefined || name === 'KAIWA_JWT_SECRET' || name === 'KAIWA_METRICS_TOKEN'
+        given === undefined ||
+        name === 'KAIWA_JWT_SECRET' ||
+        name === 'KAIWA_METRICS_TOKEN' ||
+        name === 'KAIWA_LLM_API_KEY'
           ? ''
           : ` (got ${JSON.stringify(given)} from the ${sourceOf(name)})`;
       const line = `${name}: ${issue.message}${shown}`;
@@ -304,6 +352,18 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
     problems.push(
       'KAIWA_ACCOUNTS: accounts cannot be turned off with NODE_ENV=production, since anyone could then act as ' +
         'anyone; set KAIWA_ALLOW_ANONYMOUS_IN_PRODUCTION=true to force it',
+    );
+  }
+  const llmModel =
+    settings.KAIWA_LLM_MODEL ??
+    (settings.KAIWA_LLM_PRESET === 'elyza'
+      ? 'elyza/ELYZA-japanese-Llama-2-7b-instruct'
+      : settings.KAIWA_LLM_PRESET === 'elyza-fast'
+        ? 'elyza/ELYZA-japanese-Llama-2-7b-fast-instruct'
+        : undefined);
+  if (settings.KAIWA_LLM_BASE_URL && !llmModel) {
+    problems.push(
+      'KAIWA_LLM_MODEL: must be set when KAIWA_LLM_BASE_URL is (the model name the server knows)',
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -338,6 +398,20 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
     uiDirectory: settings.KAIWA_UI_DIR ? resolve(cwd, settings.KAIWA_UI_DIR) : DEFAULT_UI_DIRECTORY,
     logLevel: settings.LOG_LEVEL,
     nodeEnvironment: settings.NODE_ENV,
+    assistant:
+      settings.KAIWA_LLM_BASE_URL && llmModel
+        ? {
+            baseUrl: settings.KAIWA_LLM_BASE_URL,
+            model: llmModel,
+            apiKey: settings.KAIWA_LLM_API_KEY,
+            username: settings.KAIWA_ASSISTANT_USERNAME.toLowerCase(),
+            preset: settings.KAIWA_LLM_PRESET,
+            contextTokens: settings.KAIWA_LLM_CONTEXT_TOKENS,
+            maxTokens: settings.KAIWA_LLM_MAX_TOKENS,
+            requestsPerMinute: settings.KAIWA_ASSISTANT_RATE_LIMIT,
+            timeoutMs: settings.KAIWA_LLM_TIMEOUT_MS,
+          }
+        : undefined,
   };
 }
 

@@ -231,6 +231,16 @@ export type OutboundFrame =
   | { type: 'ack'; id?: FrameId; message: Message }
   | { type: 'ack'; id?: FrameId; roomId: string; lastReadMessageId: string | null }
   | { type: 'typing.updated'; roomId: string; userId: string; typing: boolean }
+  | {
+      type: 'message.delta';
+      roomId: string;
+      streamId: string;
+      replyTo: string;
+      threadRootId: string | null;
+      authorId: string;
+      text: string;
+      done?: true;
+    }
   | { type: 'presence.updated'; userId: string; status: 'online' | 'away' | 'offline' }
   | { type: 'presence.state'; id?: FrameId; statuses: Record<string, 'online' | 'away' | 'offline'> }
   | { type: 'read.updated'; roomId: string; userId: string; lastReadMessageId: string | null }

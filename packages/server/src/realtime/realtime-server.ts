@@ -272,6 +272,25 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
         }
         return;
       }
+      case 'message.delta': {
+        const { roomId, streamId, replyToId, threadRootId, authorId, delta, done } = event.payload;
+        let frame: EncodedFrame | undefined;
+        for (const subscription of this.#subscribersByRoom.get(roomId) ?? []) {
+          if (!subscription.active) continue;
+          frame ??= EncodedFrame.of({
+            type: 'message.delta',
+            roomId,
+            streamId,
+            replyTo: replyToId,
+            threadRootId,
+            authorId,
+            text: delta,
+            ...(done ? { done: true } : {}),
+          });
+          subscription.owner.deliverEvent(frame);
+        }
+        return;
+      }
       case 'presence.updated': {
         const { userId, status } = event.payload;
         if (status === 'offline') this.#presence.delete(userId);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { BlobStore, ChatEngine } from '@kaiwa/core';
+import type { Assistant } from '@kaiwa/llm';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AccountService } from '../auth/account-service.js';
@@ -22,4 +23,6 @@ export interface RouteContext {
   accounts: AccountService;
   blobs: BlobStore;
   metrics: ServerMetrics;
+  /** The in-chat assistant, when configured. */
+  assistant?: Assistant | undefined;
 }

@@ -199,3 +199,20 @@ describe('withReaction', () => {
     expect(withReaction(target, '🎉', me.id, false)).toBe(target);
   });
 });
+
+describe('streamed assistant replies', () => {
+  it('grows a stream with each delta, keeps thread streams apart and drops it when done', () => {
+    const state = new ChatState();
+    state.upsertRoom(room);
+    const delta = { roomId: room.id, streamId: 's1', replyTo: 'm1', threadRootId: null, authorId: OTHER };
+    state.streamDelta({ ...delta, text: 'Hello' });
+    state.streamDelta({ ...delta, text: ' there' });
+    state.streamDelta({ ...delta, streamId: 's2', threadRootId: 'root', text: 'in a thread' });
+    expect(state.streaming(room.id, null).map((stream) => stream.text)).toEqual(['Hello there']);
+    expect(state.streaming(room.id, 'root').map((stream) => stream.text)).toEqual(['in a thread']);
+    state.endStream('s1');
+    expect(state.streaming(room.id, null)).toEqual([]);
+    state.streamDelta({ ...delta, streamId: 's2', threadRootId: 'root', text: '', done: true });
+    expect(state.streams.size).toBe(0);
+  });
+});

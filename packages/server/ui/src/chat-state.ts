@@ -66,6 +66,16 @@ export type ApplyResult = 'applied' | 'duplicate' | 'gap' | 'unknown-room';
 
 type Listener = () => void;
 
+/** A reply the assistant is still writing, from ephemeral `message.delta` frames; never stored. */
+export interface StreamingReply {
+  streamId: string;
+  roomId: string;
+  authorId: string;
+  replyToId: string;
+  threadRootId: string | null;
+  text: string;
+}
+
 const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 export class ChatState {
@@ -75,6 +85,8 @@ export class ChatState {
   readonly presence = new Map<string, PresenceStatus>();
   /** Unacknowledged sends in the order they were made, by clientMessageId. */
   readonly outbox = new Map<string, OutboxEntry>();
+  /** Replies being streamed, by stream id. */
+  readonly streams = new Map<string, StreamingReply>();
   /** The room on screen, whose new messages are read as they come. */
   viewing: string | null = null;
   /** Whether the room list came from the server at least once. */
@@ -437,6 +449,56 @@ export class ChatState {
   pending(roomId: string, threadRootId: string | null): OutboxEntry[] {
     return [...this.outbox.values()].filter(
       (entry) => entry.roomId === roomId && entry.threadRootId === threadRootId,
+    );
+  }
+
+  // ---------------------------------------------------------------- streamed replies
+
+  /** Adds a `message.delta` to its stream; the last one (`done`) ends it. */
+  streamDelta(delta: {
+    roomId: string;
+    streamId: string;
+    replyTo: string;
+    threadRootId: string | null;
+    authorId: string;
+    text: string;
+    done?: boolean;
+  }): void {
+    const entry = this.rooms.get(delta.roomId);
+    if (!entry) return;
+    if (delta.done) {
+      this.endStream(delta.streamId);
+      return;
+    }
+    const stream = this.streams.get(delta.streamId);
+    if (stream) stream.text += delta.text;
+    else {
+      this.streams.set(delta.streamId, {
+        streamId: delta.streamId,
+        roomId: delta.roomId,
+        authorId: delta.authorId,
+        replyToId: delta.replyTo,
+        threadRootId: delta.threadRootId,
+        text: delta.text,
+      });
+    }
+    this.changed(entry);
+  }
+
+  /** Drops a stream: it ended, or its final message arrived. */
+  endStream(streamId: string): void {
+    const stream = this.streams.get(streamId);
+    if (!stream) return;
+    this.streams.delete(streamId);
+    const entry = this.rooms.get(stream.roomId);
+    if (entry) this.changed(entry);
+    else this.changed();
+  }
+
+  /** Replies being streamed into a room's timeline (`threadRootId` null) or a thread. */
+  streaming(roomId: string, threadRootId: string | null): StreamingReply[] {
+    return [...this.streams.values()].filter(
+      (stream) => stream.roomId === roomId && stream.threadRootId === threadRootId,
     );
   }
 

@@ -646,6 +646,10 @@ export class ChatController {
         this.ensureUsers([frame.userId]);
         this.#watchTyping();
         return;
+      case 'message.delta':
+        this.state.streamDelta(frame);
+        this.ensureUsers([frame.authorId]);
+        return;
       case 'presence.updated':
         this.state.setPresence({ [frame.userId]: frame.status });
         return;
@@ -689,10 +693,15 @@ export class ChatController {
     }
     if (result !== 'applied') return;
     switch (event.type) {
-      case 'message.created':
+      case 'message.created': {
+        // The final text of a streamed reply replaces the stream.
+        const streamId = (event.payload.message.metadata.assistant as { streamId?: unknown } | undefined)
+          ?.streamId;
+        if (typeof streamId === 'string') this.state.endStream(streamId);
         this.ensureUsers([event.payload.message.authorId]);
         if (event.roomId === this.state.viewing) this.markRead(event.roomId);
         return;
+      }
       case 'message.deleted':
         this.#refreshUnreadSoon();
         return;

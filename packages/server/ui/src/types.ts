@@ -175,6 +175,16 @@ export type ServerFrame =
       lastReadMessageId?: string | null;
     }
   | { type: 'typing.updated'; roomId: string; userId: string; typing: boolean }
+  | {
+      type: 'message.delta';
+      roomId: string;
+      streamId: string;
+      replyTo: string;
+      threadRootId: string | null;
+      authorId: string;
+      text: string;
+      done?: true;
+    }
   | { type: 'presence.updated'; userId: string; status: PresenceStatus }
   | { type: 'presence.state'; id?: FrameId; statuses: Record<string, PresenceStatus> }
   | { type: 'read.updated'; roomId: string; userId: string; lastReadMessageId: string | null }

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useRef } from 'preact/hooks';
-import type { OutboxEntry, RoomEntry } from '../chat-state';
+import type { OutboxEntry, RoomEntry, StreamingReply } from '../chat-state';
 import { dayKey, formatDay } from '../format';
 import { useController } from '../hooks';
 import type { Message, ServerInfo, User } from '../types';
@@ -59,6 +59,7 @@ export function useStickyScroll(firstKey: string | undefined) {
 export function messageRows({
   messages,
   pending,
+  streaming = [],
   me,
   users,
   inThread,
@@ -67,6 +68,8 @@ export function messageRows({
 }: {
   messages: Message[];
   pending: OutboxEntry[];
+  /** Replies the assistant is still writing; each is replaced by its message when that arrives. */
+  streaming?: StreamingReply[];
   me: User;
   users: Map<string, User>;
   inThread: boolean;
@@ -119,7 +122,27 @@ export function messageRows({
     previous = message;
   }
   for (const entry of pending) rows.push(<PendingItem key={entry.clientMessageId} entry={entry} me={me} />);
+  for (const stream of streaming) {
+    rows.push(<StreamingItem key={stream.streamId} stream={stream} author={users.get(stream.authorId)} />);
+  }
   return rows;
+}
+
+/** A reply being generated: its text so far, growing with every `message.delta`. */
+function StreamingItem({ stream, author }: { stream: StreamingReply; author: User | undefined }) {
+  return (
+    <li class="message streaming" data-stream-id={stream.streamId} aria-busy="true">
+      <div class="message-body">
+        <div class="message-meta">
+          <span class="author">{author?.displayName ?? 'Assistant'}</span>
+          <span class="send-state" role="status">
+            Writing…
+          </span>
+        </div>
+        <div class="message-text">{stream.text}</div>
+      </div>
+    </li>
+  );
 }
 
 function TypingIndicator({ entry }: { entry: RoomEntry }) {
@@ -152,6 +175,7 @@ export function RoomView({
   const roomId = entry.room.id;
   const messages = state.timeline(roomId);
   const pending = state.pending(roomId, null);
+  const streaming = state.streaming(roomId, null);
   const { scroller, content, onScroll } = useStickyScroll(messages[0]?.id);
   const title = state.roomTitle(roomId);
   const peer = state.directPeer(roomId);
@@ -232,6 +256,7 @@ export function RoomView({
             {messageRows({
               messages,
               pending,
+              streaming,
               me,
               users: state.users,
               inThread: false,

@@ -91,7 +91,14 @@ export function ThreadPanel({
             aria-relevant="additions"
             aria-label="Replies"
           >
-            {messageRows({ messages: replies, pending, me, users: state.users, inThread: true })}
+            {messageRows({
+              messages: replies,
+              pending,
+              streaming: state.streaming(roomId, rootId),
+              me,
+              users: state.users,
+              inThread: true,
+            })}
           </ol>
         </div>
       </div>

@@ -1,0 +1,290 @@
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { ChatEngine, type ChatStore, type GlobalEvent, type Message, type User } from '@kaiwa/core';
+import { createSqliteStore } from '@kaiwa/store-kysely';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createOpenAICompatibleChatModel } from '../openai-compatible/openai-compatible-chat-model.js';
+import { startTestServer, type TestServer } from '../test-support/start-test-server.js';
+import { Assistant, type AssistantOptions, ensureAssistantUser, FRIENDLY_ERRORS } from './assistant.js';
+import { buildContext, estimateTokens } from './context.js';
+
+type Delta = Extract<GlobalEvent, { type: 'message.delta' }>['payload'];
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+let store: ChatStore;
+let engine: ChatEngine;
+let alice: User;
+let bob: User;
+let bot: User;
+let assistant: Assistant | undefined;
+let deltas: Delta[];
+
+beforeEach(async () => {
+  store = await createSqliteStore({ filename: ':memory:' });
+  await store.migrate();
+  engine = new ChatEngine({ store });
+  alice = await engine.createUser({ username: 'alice', displayName: 'Alice' });
+  bob = await engine.createUser({ username: 'bob', displayName: 'Bob' });
+  bot = await ensureAssistantUser(engine, 'assistant');
+  deltas = [];
+  engine.events.on('message.delta', (event) => deltas.push(event.payload));
+});
+afterEach(async () => {
+  await assistant?.stop();
+  assistant = undefined;
+  engine.close();
+  await store.close();
+});
+
+const model = (name: string, baseURL = server.baseURL) =>
+  createOpenAICompatibleChatModel({ baseURL, model: name, maxRetries: 0, timeoutMs: 5_000 });
+
+function start(options: Partial<AssistantOptions> = {}): Assistant {
+  assistant = new Assistant({ engine, model: model('echo'), botUser: bot, onError: () => {}, ...options });
+  return assistant;
+}
+
+async function botMessages(roomId: string, threadRootId?: string): Promise<Message[]> {
+  const page = await engine.history(alice.id, { roomId, ...(threadRootId ? { threadRootId } : {}) });
+  return page.messages.filter((message) => message.authorId === bot.id);
+}
+
+const waitFor = async (check: () => boolean, timeoutMs = 5_000) => {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+};
+
+describe('Assistant against a real OpenAI-compatible server and a SQLite store', () => {
+  it('answers a mention: deltas in order, then one stored message equal to their concatenation', async () => {
+    start();
+    const room = await engine.createRoom(alice.id, { kind: 'channel', name: 'general' });
+    await engine.sendMessage(alice.id, { roomId: room.id, text: 'earlier context' });
+    const asking = await engine.sendMessage(alice.id, { roomId: room.id, text: '@assistant say hello' });
+    await assistant!.idle();
+
+    const replies = await botMessages(room.id);
+    expect(replies).toHaveLength(1);
+    const reply = replies[0]!;
+    const streamed = deltas.filter((delta) => !delta.done);
+    expect(streamed.length).toBeGreaterThan(1);
+    expect(streamed.map((delta) => delta.delta).join('')).toBe(reply.text);
+    expect(reply.text).toBe('Hello from Kaiwa. The end STOP after stop.');
+    expect(reply.replyToId).toBe(asking.id);
+    expect(reply.threadRootId).toBeNull();
+    expect(new Set(deltas.map((delta) => delta.streamId)).size).toBe(1);
+    expect(reply.metadata).toMatchObject({ assistant: { streamId: deltas[0]!.streamId, model: 'echo' } });
+    expect(deltas.at(-1)).toMatchObject({ done: true, delta: '', replyToId: asking.id, roomId: room.id });
+
+    const [request] = (await server.requests())
+      .filter((each) => each.path === '/v1/chat/completions')
+      .slice(-1);
+    const sent = request!.body.messages as { role: string; content: string }[];
+    expect(sent[0]!.role).toBe('system');
+    expect(sent.at(-2)).toEqual({ role: 'user', content: 'Alice: earlier context' });
+    expect(sent.at(-1)).toEqual({ role: 'user', content: 'Alice: say hello' });
+  });
+
+  it('ignores messages that do not mention it', async () => {
+    start();
+    const room = await engine.createRoom(alice.id, { kind: 'channel', name: 'quiet' });
+    await engine.sendMessage(alice.id, { roomId: room.id, text: 'no bots here' });
+    await assistant!.idle();
+    expect(await botMessages(room.id)).toHaveLength(0);
+    expect(deltas).toHaveLength(0);
+  });
+
+  it('answers every message in a direct room with it', async () => {
+    start();
+    const room = await engine.openDirectRoom(alice.id, bot.id);
+    await engine.sendMessage(alice.id, { roomId: room.id, text: 'hello there' });
+    await assistant!.idle();
+    const replies = await botMessages(room.id);
+    expect(replies.map((reply) => reply.text)).toEqual(['Hello from Kaiwa. The end STOP after stop.']);
+  });
+
+  it('replies in the thread of the asking message, with the thread as context', async () => {
+    start();
+    const room = await engine.createRoom(alice.id, { kind: 'channel', name: 'threads' });
+    const root = await engine.sendMessage(alice.id, { roomId: room.id, text: 'the thread root' });
+    await engine.sendMessage(alice.id, { roomId: room.id, text: 'off-thread noise' });
+    const asking = await engine.sendMessage(alice.id, {
+      roomId: room.id,
+      threadRootId: root.id,
+      text: '@assistant what is this thread about?',
+    });
+    await assistant!.idle();
+    const replies = await botMessages(room.id, root.id);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatchObject({ threadRootId: root.id, replyToId: asking.id });
+    expect(deltas[0]!.threadRootId).toBe(root.id);
+    const [request] = (await server.requests()).slice(-1);
+    const contents = (request!.body.messages as { content: string }[]).map((message) => message.content);
+    expect(contents).toContain('Alice: the thread root');
+    expect(contents).not.toContain('Alice: off-thread noise');
+  });
+
+  it('stops and stores nothing when the asking message is deleted mid-stream', async () => {
+    start({ model: model('slow') });
+    const room = await engine.createRoom(alice.id, { kind: 'channel', name: 'abort' });
+    const asking = await engine.sendMessage(alice.id, { roomId: room.id, text: '@assistant count forever' });
+    await waitFor(() => deltas.length >= 2);
+    const started = Date.now();
+    await engine.deleteMessage(alice.id, asking.id);
+    await assistant!.idle();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(await botMessages(room.id)).toHaveLength(0);
+    expect(deltas.at(-1)).toMatchObject({ done: true, delta: '' });
+    expect(deltas.length).toBeLessThan(50);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const requests = await server.requests();
+    expect(requests.at(-1)!.closedEarly).toBe(true);
+  });
+
+  it('turns an unreachable backend into a friendly message', async () => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const { port } = probe.address() as { port: number };
+    await new Promise((resolve) => probe.close(resolve));
+    start({ model: model('echo', `http://127.0.0.1:${port}/v1`) });
+    const room = await engine.createRoom(alice.id, { kind: 'channel', name: 'down' });
+    await engine.sendMessage(alice.id, { roomId: room.id, text: '@assistant are you there?' });
+    await assistant!.idle();
+    const replies = await botMessages(room.id);
+    expect(replies.map((reply) => reply.text)).toEqual([FRIENDLY_ERRORS.backend_unreachable]);
+    expect(replies[0]!.metadata).toMatchObject({ error: 'backend_unreachable' });
+  });
+
+  it('uses per-room settings: model and system prompt (a context error becomes a friendly message)', async () => {
+    start({
+      resolveModel: (settings) => (settings.model ? model(settings.model) : undefined),
+    });
+    const small = await engine.createRoom(alice.id, { kind: 'channel', name: 'small' });
+    const jp = await engine.createRoom(alice.id, { kind: 'channel', name: 'jp' });
+    assistant!.setRoomSettings(small.id, { model: 'context' });
+    assistant!.setRoomSettings(jp.id, { systemPrompt: 'あなたは誠実で優秀な日本人のアシスタントです。' });
+    await engine.sendMessage(alice.id, { roomId: small.id, text: '@assistant a long story' });
+    await engine.joinRoom(bob.id, jp.id);
+    // Bob asks: Alice's question in the other room is still running (one generation per user at a time).
+    await engine.sendMessage(bob.id, { roomId: jp.id, text: '@assistant こんにちは' });
+    await assistant!.idle();
+    expect((await botMessages(small.id)).map((reply) => reply.text)).toEqual([
+      FRIENDLY_ERRORS.context_too_long,
+    ]);
+    const requests = await server.requests();
+    const japanese = requests.findLast((each) =>
+      JSON.stringify(each.body.messages ?? '').includes('こんにちは'),
+    );
+    expect((japanese!.body.messages as { content: string }[])[0]!.content).toBe(
+      'あなたは誠実で優秀な日本人のアシスタントです。',
+    );
+  });
+
+  it('refuses politely beyond one generation per room and N requests per user per minute', async () => {
+    start({ model: model('slow'), limits: { perUserPerMinute: 2 } });
+    const room = await engine.createRoom(alice.id, { kind: 'channel', name: 'busy' });
+    await engine.joinRoom(bob.id, room.id);
+    const first = await engine.sendMessage(alice.id, {
+      roomId: room.id,
+      text: '@assistant long answer please',
+    });
+    await waitFor(() => deltas.length >= 1);
+    await engine.sendMessage(bob.id, { roomId: room.id, text: '@assistant me too' });
+    await waitFor(() => deltas.length >= 3);
+    await engine.deleteMessage(alice.id, first.id);
+    await assistant!.idle();
+    const refusals = await botMessages(room.id);
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]!.text).toMatch(/still answering another question in this room/);
+    expect(refusals[0]!.metadata).toMatchObject({ refusal: true });
+
+    // Rate: alice already asked once this minute; one more is fine, the third is refused.
+    const quick = await engine.createRoom(alice.id, { kind: 'channel', name: 'quick' });
+    await assistant!.stop();
+    start({ model: model('echo'), limits: { perUserPerMinute: 1 } });
+    await engine.sendMessage(alice.id, { roomId: quick.id, text: '@assistant one' });
+    await assistant!.idle();
+    await engine.sendMessage(alice.id, { roomId: quick.id, text: '@assistant two' });
+    await assistant!.idle();
+    const texts = (await botMessages(quick.id)).map((reply) => reply.text);
+    expect(texts[0]).toBe('Hello from Kaiwa. The end STOP after stop.');
+    expect(texts[1]).toMatch(/asked me 1 times in the last minute/);
+  });
+});
+
+describe('context building', () => {
+  it('estimates tokens by characters and keeps the newest history within the budget', () => {
+    expect(estimateTokens('abcdefgh')).toBe(2 + 4);
+    expect(estimateTokens('こんにちは')).toBe(5 + 4);
+    const message = (id: string, text: string, authorId = 'u1'): Message => ({
+      id,
+      roomId: 'r',
+      authorId,
+      seq: 1,
+      text,
+      mentions: { userIds: [], room: false, here: false },
+      threadRootId: null,
+      replyToId: null,
+      attachments: [],
+      reactions: [],
+      replyCount: 0,
+      lastReplyAt: null,
+      clientMessageId: null,
+      metadata: {},
+      createdAt: '2026-01-01T00:00:00.000Z',
+      editedAt: null,
+      deletedAt: null,
+    });
+    const messages = buildContext({
+      systemPrompt: 'sys',
+      history: [message('1', 'old '.repeat(100)), message('2', 'recent', 'bot'), message('3', 'newer')],
+      asking: message('4', 'question'),
+      botUserId: 'bot',
+      names: new Map([['u1', 'Alice']]),
+      budget: 40,
+    });
+    expect(messages).toEqual([
+      { role: 'system', content: 'sys' },
+      { role: 'assistant', content: 'recent' },
+      { role: 'user', content: 'Alice: newer' },
+      { role: 'user', content: 'Alice: question' },
+    ]);
+  });
+});
+
+describe('guards', () => {
+  it('refuses to speak as an existing person, and refuses at most once per cooldown', async () => {
+    await expect(ensureAssistantUser(engine, 'alice')).rejects.toThrow(/is not a bot/);
+
+    start({ model: model('echo'), limits: { perUserPerMinute: 1 } });
+    const room = await engine.createRoom(alice.id, { kind: 'channel', name: 'spam' });
+    for (const text of ['@assistant one', '@assistant two', '@assistant three']) {
+      await engine.sendMessage(alice.id, { roomId: room.id, text });
+      await assistant!.idle();
+    }
+    const texts = (await botMessages(room.id)).map((reply) => reply.text);
+    expect(texts).toHaveLength(2);
+    expect(texts[1]).toMatch(/Please wait a moment/);
+  });
+
+  it('stays out of private groups it was not invited to', async () => {
+    start();
+    const before = (await server.requests()).length;
+    const room = await engine.createRoom(alice.id, { kind: 'group', name: 'secret' });
+    const asking = await engine.sendMessage(alice.id, { roomId: room.id, text: '@assistant hello?' });
+    expect(asking.mentions.userIds).toContain(bot.id);
+    await assistant!.idle();
+    expect(deltas).toHaveLength(0);
+    expect((await server.requests()).length).toBe(before);
+  });
+});

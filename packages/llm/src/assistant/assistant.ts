@@ -1,0 +1,377 @@
+import {
+  type ChatEngine,
+  type ChatEventListeners,
+  type ChatModel,
+  createId,
+  type Message,
+  type ModelError,
+  NotFoundError,
+  type Room,
+  type User,
+} from '@kaiwa/core';
+import { buildContext, estimateTokens } from './context.js';
+
+/** Per-room choices; unset fields fall back to the assistant's options. */
+export interface AssistantRoomSettings {
+  /** A model name the `resolveModel` option understands, e.g. `elyza:jp8b`. */
+  model?: string | undefined;
+  /** Replaces the default system prompt in this room. */
+  systemPrompt?: string | undefined;
+  /** `elyza`/`elyza-fast`: ELYZA's Llama-2 template (for Japanese rooms); `none`: the server's own format. */
+  preset?: 'none' | 'elyza' | 'elyza-fast' | undefined;
+}
+
+export interface AssistantLimits {
+  /** Generations running at once in one room. Default 1. */
+  perRoomConcurrent: number;
+  /** Generations running at once for one asking user. Default 1. */
+  perUserConcurrent: number;
+  /** Requests one user may make per minute. Default 10. */
+  perUserPerMinute: number;
+}
+
+export interface AssistantOptions {
+  engine: ChatEngine;
+  /** The default model. */
+  model: ChatModel;
+  /** The bot user the assistant speaks as (see {@link ensureAssistantUser}). */
+  botUser: User;
+  /** Default `You are Kaiwa's helpful assistant…`. */
+  systemPrompt?: string;
+  /** Context window of the model, in (estimated) tokens. Default 4096. */
+  contextTokens?: number;
+  /** Most tokens per answer. Default 512. */
+  maxTokens?: number;
+  temperature?: number;
+  /** Most history messages looked at. Default 50. */
+  historyLimit?: number;
+  /** Initial per-room settings by room id. */
+  rooms?: Record<string, AssistantRoomSettings>;
+  /** Turns a room's settings into a model; undefined (or no resolver) uses `model`. */
+  resolveModel?: (settings: AssistantRoomSettings) => ChatModel | undefined;
+  limits?: Partial<AssistantLimits>;
+  /** After a refusal, further refusals to the same user stay silent for this long. Default 10 000 ms. */
+  refusalCooldownMs?: number;
+  /** Token counter; defaults to {@link estimateTokens}. */
+  countTokens?: (text: string) => number;
+  /** Where unexpected failures (not model errors) are reported. Default console.error. */
+  onError?: (error: unknown, context: string) => void;
+  /** Milliseconds since the epoch; tests pass a fake clock. */
+  now?: () => number;
+}
+
+export const DEFAULT_ASSISTANT_SYSTEM_PROMPT =
+  'You are the helpful assistant of a team chat. Answer the last message briefly and accurately, in the ' +
+  'language it was written in. Messages from people start with their name.';
+
+const DEFAULT_LIMITS: AssistantLimits = { perRoomConcurrent: 1, perUserConcurrent: 1, perUserPerMinute: 10 };
+
+/** What people read when the model failed, by error code. */
+export const FRIENDLY_ERRORS: Record<string, string> = {
+  backend_unreachable: "Sorry, I can't reach the language model right now. Please try again in a moment.",
+  rate_limited: 'Sorry, the language model is busy right now. Please try again in a little while.',
+  timeout: 'Sorry, the language model took too long to answer. Please try again.',
+  context_too_long: 'Sorry, this conversation is too long for me. Please ask again in a new thread.',
+  model_missing: 'Sorry, the model configured for this room is not available.',
+  backend_error: 'Sorry, something went wrong while I was answering. Please try again.',
+};
+
+interface Generation {
+  asking: Message;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * The in-chat assistant: answers messages that mention its bot user, and every message in a direct room
+ * with it, streaming the answer as ephemeral `message.delta` events and storing the final text as one
+ * message (in the asking message's thread when it was in one). Deleting the asking message stops the
+ * answer. Backend failures and limits become short, friendly replies.
+ *
+ * @example
+ * const bot = await ensureAssistantUser(engine, 'assistant');
+ * const assistant = new Assistant({ engine, model, botUser: bot });
+ * // … later
+ * await assistant.stop();
+ */
+export class Assistant {
+  readonly botUser: User;
+  readonly #options: AssistantOptions;
+  readonly #engine: ChatEngine;
+  readonly #limits: AssistantLimits;
+  readonly #settings = new Map<string, AssistantRoomSettings>();
+  readonly #generations = new Map<string, Generation>();
+  /** Every task started (generations and refusals), so `idle()` can wait for them. */
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #busyRooms = new Map<string, number>();
+  readonly #busyUsers = new Map<string, number>();
+  readonly #recent = new Map<string, number[]>();
+  readonly #lastRefusal = new Map<string, number>();
+  readonly #refusalCooldownMs: number;
+  readonly #now: () => number;
+  #stopped = false;
+
+  constructor(options: AssistantOptions) {
+    this.#options = options;
+    this.#engine = options.engine;
+    this.botUser = options.botUser;
+    this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#now = options.now ?? Date.now;
+    this.#refusalCooldownMs = options.refusalCooldownMs ?? 10_000;
+    for (const [roomId, settings] of Object.entries(options.rooms ?? {}))
+      this.#settings.set(roomId, settings);
+    this.#engine.events.on('message.created', this.#onCreated);
+    this.#engine.events.on('message.deleted', this.#onDeleted);
+  }
+
+  /** The settings of one room (empty when it has none). */
+  roomSettings(roomId: string): AssistantRoomSettings {
+    return { ...this.#settings.get(roomId) };
+  }
+
+  /** Replaces a room's settings; kept in memory for the life of this assistant. */
+  setRoomSettings(roomId: string, settings: AssistantRoomSettings): void {
+    this.#settings.set(roomId, { ...settings });
+  }
+
+  /** Generations running now. */
+  activeCount(): number {
+    return this.#generations.size;
+  }
+
+  /** Resolves when every answer started so far has been stored (or given up). */
+  async idle(): Promise<void> {
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+  }
+
+  /** Stops listening, aborts running generations and waits for them to wind down. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#engine.events.off('message.created', this.#onCreated);
+    this.#engine.events.off('message.deleted', this.#onDeleted);
+    for (const generation of this.#generations.values()) generation.controller.abort();
+    await this.idle();
+  }
+
+  readonly #onCreated: ChatEventListeners['message.created'] = (event) => {
+    const message = event.payload.message;
+    if (this.#stopped || message.authorId === this.botUser.id || message.deletedAt) return;
+    this.#track(this.#consider(message));
+  };
+
+  readonly #onDeleted: ChatEventListeners['message.deleted'] = (event) => {
+    this.#generations.get(event.payload.message.id)?.controller.abort();
+  };
+
+  #track(task: Promise<void>): void {
+    const guarded = task.catch((error: unknown) => this.#report(error, 'assistant task failed'));
+    this.#tasks.add(guarded);
+    void guarded.finally(() => this.#tasks.delete(guarded));
+  }
+
+  #report(error: unknown, context: string): void {
+    (this.#options.onError ?? ((e, c) => console.error(`kaiwa assistant: ${c}`, e)))(error, context);
+  }
+
+  async #consider(message: Message): Promise<void> {
+    const mentioned = message.mentions.userIds.includes(this.botUser.id);
+    const store = this.#engine.store;
+    const room = await store.rooms.findById(message.roomId);
+    if (!room) return;
+    const direct =
+      room.kind === 'direct' && (await store.memberships.find(room.id, this.botUser.id)) !== undefined;
+    if (!mentioned && !direct) return;
+    const author = await store.users.findById(message.authorId);
+    // Bots do not talk to bots: no loops.
+    if (!author || author.role === 'bot') return;
+    // A private group it was not invited to: it cannot answer there at all.
+    if (!(await this.#joined(room))) return;
+
+    const refusal = this.#admit(message);
+    if (refusal) {
+      // One refusal per user per cooldown, so repeated asking does not make the bot flood the room.
+      const now = this.#now();
+      if (now - (this.#lastRefusal.get(author.id) ?? Number.NEGATIVE_INFINITY) < this.#refusalCooldownMs)
+        return;
+      this.#lastRefusal.set(author.id, now);
+      await this.#reply(room, message, refusal, { refusal: true });
+      return;
+    }
+    const controller = new AbortController();
+    const done = this.#generate(room, message, author, controller.signal);
+    this.#generations.set(message.id, { asking: message, controller, done });
+    this.#busyRooms.set(room.id, (this.#busyRooms.get(room.id) ?? 0) + 1);
+    this.#busyUsers.set(author.id, (this.#busyUsers.get(author.id) ?? 0) + 1);
+    try {
+      await done;
+    } finally {
+      this.#generations.delete(message.id);
+      decrement(this.#busyRooms, room.id);
+      decrement(this.#busyUsers, author.id);
+    }
+  }
+
+  /** Undefined when the request may go ahead (and is counted); otherwise the friendly refusal. */
+  #admit(message: Message): string | undefined {
+    if ((this.#busyRooms.get(message.roomId) ?? 0) >= this.#limits.perRoomConcurrent)
+      return "I'm still answering another question in this room. Please ask again when I'm done.";
+    if ((this.#busyUsers.get(message.authorId) ?? 0) >= this.#limits.perUserConcurrent)
+      return "I'm still answering your previous question. Please ask again when I'm done.";
+    const now = this.#now();
+    const recent = (this.#recent.get(message.authorId) ?? []).filter((at) => at > now - 60_000);
+    if (recent.length >= this.#limits.perUserPerMinute) {
+      this.#recent.set(message.authorId, recent);
+      return `You've asked me ${recent.length} times in the last minute. Please wait a moment before asking again.`;
+    }
+    recent.push(now);
+    this.#recent.set(message.authorId, recent);
+    return undefined;
+  }
+
+  async #generate(room: Room, asking: Message, author: User, signal: AbortSignal): Promise<void> {
+    const settings = this.#settings.get(room.id) ?? {};
+    const model = this.#options.resolveModel?.(settings) ?? this.#options.model;
+    const maxTokens = this.#options.maxTokens ?? 512;
+    const threadRootId = asking.threadRootId;
+    const messages = await this.#context(room, asking, author, settings, maxTokens);
+    const streamId = createId();
+    const publish = (delta: string, done: boolean) =>
+      this.#engine.bus.publish({
+        type: 'message.delta',
+        payload: {
+          roomId: room.id,
+          streamId,
+          replyToId: asking.id,
+          threadRootId,
+          authorId: this.botUser.id,
+          delta,
+          done,
+        },
+      });
+
+    let text = '';
+    let failure: ModelError | undefined;
+    const stream = model.stream(
+      {
+        messages,
+        maxTokens,
+        ...(this.#options.temperature !== undefined ? { temperature: this.#options.temperature } : {}),
+      },
+      { abortSignal: signal },
+    );
+    for await (const part of stream) {
+      if (part.type === 'text-delta') {
+        if (part.delta === '' || signal.aborted) continue;
+        text += part.delta;
+        await publish(part.delta, false);
+      } else if (part.type === 'error') failure = part.error;
+    }
+    if (signal.aborted) {
+      // The question is gone (or we are shutting down): tell clients to drop the preview, store nothing.
+      await publish('', true);
+      return;
+    }
+    const metadata = { assistant: { streamId, model: model.modelId } };
+    if (failure) {
+      this.#report(failure, `model ${model.modelId} failed (${failure.code})`);
+      await this.#reply(room, asking, FRIENDLY_ERRORS[failure.code] ?? FRIENDLY_ERRORS.backend_error!, {
+        ...metadata,
+        error: failure.code,
+      });
+    } else {
+      const answer = text.trim() === '' ? "Sorry, I don't have an answer to that." : text;
+      await this.#reply(room, asking, answer, metadata);
+    }
+    await publish('', true);
+  }
+
+  async #context(
+    room: Room,
+    asking: Message,
+    author: User,
+    settings: AssistantRoomSettings,
+    maxTokens: number,
+  ) {
+    const limit = this.#options.historyLimit ?? 50;
+    const history: Message[] = [];
+    if (asking.threadRootId) {
+      const root = await this.#engine.store.messages.findById(asking.threadRootId);
+      const page = await this.#engine.history(author.id, {
+        roomId: room.id,
+        threadRootId: asking.threadRootId,
+        before: asking.id,
+        limit,
+      });
+      if (root) history.push(root);
+      history.push(...page.messages);
+    } else {
+      const page = await this.#engine.history(author.id, { roomId: room.id, before: asking.id, limit });
+      history.push(...page.messages);
+    }
+    const users = await this.#engine.store.users.findByIds([
+      ...new Set([...history, asking].map((each) => each.authorId)),
+    ]);
+    const names = new Map(users.map((user) => [user.id, user.displayName]));
+    const contextTokens = this.#options.contextTokens ?? 4096;
+    return buildContext({
+      systemPrompt: settings.systemPrompt ?? this.#options.systemPrompt ?? DEFAULT_ASSISTANT_SYSTEM_PROMPT,
+      history,
+      asking: {
+        ...asking,
+        text: asking.text.replaceAll(`@${this.botUser.username}`, '').trim() || asking.text,
+      },
+      botUserId: this.botUser.id,
+      names,
+      budget: Math.max(0, contextTokens - maxTokens),
+      countTokens: this.#options.countTokens ?? estimateTokens,
+    });
+  }
+
+  /** Joins a public channel it was mentioned in; false when it cannot post in the room. */
+  async #joined(room: Room): Promise<boolean> {
+    if (await this.#engine.store.memberships.find(room.id, this.botUser.id)) return true;
+    if (room.kind !== 'channel') return false;
+    await this.#engine.joinRoom(this.botUser.id, room.id);
+    return true;
+  }
+
+  async #reply(room: Room, asking: Message, text: string, metadata: Record<string, unknown>): Promise<void> {
+    if (!(await this.#joined(room))) return;
+    try {
+      await this.#engine.sendMessage(this.botUser.id, {
+        roomId: room.id,
+        text,
+        replyToId: asking.id,
+        ...(asking.threadRootId ? { threadRootId: asking.threadRootId } : {}),
+        metadata,
+      });
+    } catch (error) {
+      this.#report(error, 'could not post the reply');
+    }
+  }
+}
+
+function decrement(counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1;
+  if (left <= 0) counts.delete(key);
+  else counts.set(key, left);
+}
+
+/**
+ * The assistant's bot user: found by username, or created with role `bot`.
+ *
+ * @example const bot = await ensureAssistantUser(engine, 'assistant');
+ */
+export async function ensureAssistantUser(engine: ChatEngine, username = 'assistant'): Promise<User> {
+  let user: User;
+  try {
+    user = await engine.getUserByUsername(username);
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+    return engine.createUser({ username, displayName: 'Assistant', role: 'bot' });
+  }
+  // Never speak as a person who happens to have the name.
+  if (user.role !== 'bot')
+    throw new Error(`the user "${username}" exists and is not a bot; pick another username`);
+  return user;
+}

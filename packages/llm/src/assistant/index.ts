@@ -1,0 +1,10 @@
+export {
+  Assistant,
+  type AssistantLimits,
+  type AssistantOptions,
+  type AssistantRoomSettings,
+  DEFAULT_ASSISTANT_SYSTEM_PROMPT,
+  ensureAssistantUser,
+  FRIENDLY_ERRORS,
+} from './assistant.js';
+export { type BuildContextInput, buildContext, estimateTokens } from './context.js';

@@ -1,0 +1,72 @@
+import type { ChatEngine, ChatModel } from '@kaiwa/core';
+import {
+  Assistant,
+  type AssistantRoomSettings,
+  createElyzaPreset,
+  createOpenAICompatibleChatModel,
+  DEFAULT_ASSISTANT_SYSTEM_PROMPT,
+  ELYZA_DEFAULT_SYSTEM_PROMPT,
+  ensureAssistantUser,
+} from '@kaiwa/llm';
+import type { AssistantConfig, LlmPreset } from './config.js';
+
+export interface AssistantLogger {
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+/** The system prompt a preset starts with when the room did not choose one. */
+export function defaultSystemPrompt(preset: LlmPreset): string {
+  return preset === 'none' ? DEFAULT_ASSISTANT_SYSTEM_PROMPT : ELYZA_DEFAULT_SYSTEM_PROMPT;
+}
+
+/**
+ * The one place where the server meets the in-chat assistant (`@kaiwa/llm`, docs/ai.md): makes sure its bot
+ * user exists and starts it on an OpenAI-compatible backend. Rooms may pick another model, preset or
+ * system prompt (kept in memory; see `PUT /api/v1/rooms/:roomId/assistant`).
+ */
+export async function composeAssistant(
+  engine: ChatEngine,
+  config: AssistantConfig,
+  logger: AssistantLogger,
+): Promise<Assistant> {
+  const botUser = await ensureAssistantUser(engine, config.username);
+  const models = new Map<string, ChatModel>();
+  const modelFor = (name: string, preset: LlmPreset): ChatModel => {
+    const key = `${preset}\u0000${name}`;
+    let model = models.get(key);
+    if (!model) {
+      model = createOpenAICompatibleChatModel({
+        baseURL: config.baseUrl,
+        model: name,
+        ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+        timeoutMs: config.timeoutMs,
+        maxRetries: 1,
+        ...(preset === 'none'
+          ? {}
+          : {
+              template: createElyzaPreset({
+                variant: preset === 'elyza-fast' ? 'fast-instruct' : 'instruct',
+                bos: 'omit',
+              }).template,
+            }),
+      });
+      models.set(key, model);
+    }
+    return model;
+  };
+  return new Assistant({
+    engine,
+    botUser,
+    model: modelFor(config.model, config.preset),
+    systemPrompt: defaultSystemPrompt(config.preset),
+    contextTokens: config.contextTokens,
+    maxTokens: config.maxTokens,
+    limits: { perUserPerMinute: config.requestsPerMinute },
+    resolveModel: (settings: AssistantRoomSettings) =>
+      settings.model || settings.preset
+        ? modelFor(settings.model ?? config.model, settings.preset ?? config.preset)
+        : undefined,
+    onError: (error, context) => logger.warn({ err: error }, `assistant: ${context}`),
+  });
+}

@@ -1,0 +1,77 @@
+import { ForbiddenError } from '@kaiwa/core';
+import { z } from 'zod';
+import { defaultSystemPrompt } from '../assistant-composition.js';
+import { errorResponses, RoomParamsSchema } from '../http/api-schemas.js';
+import { requireUser } from '../http/authentication.js';
+import { HttpError } from '../http/http-error.js';
+import type { ApiInstance, RouteContext } from './route-context.js';
+
+const tags = ['assistant'];
+
+const AssistantSettingsSchema = z.object({
+  /** Model name as the backend knows it; unset: the server's KAIWA_LLM_MODEL. */
+  model: z.string().trim().min(1).max(200).optional(),
+  /** Unset: the preset's default prompt. */
+  systemPrompt: z.string().trim().min(1).max(4000).optional(),
+  /** `elyza`: ELYZA's Llama-2 prompt format and Japanese system prompt. */
+  preset: z.enum(['none', 'elyza', 'elyza-fast']).optional(),
+});
+
+/** Per-room assistant settings (kept in memory: they are lost on restart). */
+export function registerAssistantRoutes(app: ApiInstance, { engine, assistant }: RouteContext): void {
+  const enabled = () => {
+    if (!assistant)
+      throw new HttpError(404, 'not_found', 'the assistant is off (KAIWA_LLM_BASE_URL is unset)');
+    return assistant;
+  };
+
+  app.get(
+    '/rooms/:roomId/assistant',
+    {
+      schema: {
+        tags,
+        summary: "The room's assistant settings",
+        params: RoomParamsSchema,
+        response: { 200: AssistantSettingsSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const bot = enabled();
+      const room = await engine.getRoom(requireUser(request).id, request.params.roomId);
+      return bot.roomSettings(room.id);
+    },
+  );
+
+  app.put(
+    '/rooms/:roomId/assistant',
+    {
+      schema: {
+        tags,
+        summary: "Sets the room's assistant model, preset and system prompt (room owners and admins)",
+        params: RoomParamsSchema,
+        body: AssistantSettingsSchema,
+        response: { 200: AssistantSettingsSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const bot = enabled();
+      const user = requireUser(request);
+      const room = await engine.getRoom(user.id, request.params.roomId);
+      const membership = await engine.store.memberships.find(room.id, user.id);
+      if (user.role !== 'admin' && membership?.role !== 'owner')
+        throw new ForbiddenError('configure the assistant', 'only the room owner or an admin may');
+      const { model, systemPrompt, preset } = request.body;
+      const settings = {
+        ...(model ? { model } : {}),
+        ...(preset ? { preset } : {}),
+        ...(systemPrompt
+          ? { systemPrompt }
+          : preset && preset !== 'none'
+            ? { systemPrompt: defaultSystemPrompt(preset) }
+            : {}),
+      };
+      bot.setRoomSettings(room.id, settings);
+      return bot.roomSettings(room.id);
+    },
+  );
+}

@@ -56,6 +56,7 @@ export type {
   UserRepository,
 } from './ports/chat-store.js';
 export type { EmbeddingModel, EmbedOptions, EmbedResult } from './ports/embedding-model.js';
+export type { RoomSettingRepository } from './ports/room-setting-repository.js';
 export * from './schemas/common.js';
 export * from './schemas/file-record.js';
 export * from './schemas/message.js';

@@ -3,6 +3,7 @@ import {
   type TestServer as ModelServer,
   startTestServer as startModelServer,
 } from '../../llm/src/test-support/start-test-server.js';
+import { composeAssistant } from './assistant-composition.js';
 import { loadConfig } from './config.js';
 import { type Frame, TestClient } from './realtime/test-support.js';
 import { startTestServer, type TestServer } from './test-support.js';
@@ -15,6 +16,7 @@ import { startTestServer, type TestServer } from './test-support.js';
 let modelServer: ModelServer;
 let test: TestServer;
 let url: string;
+let assistantConfig: ReturnType<typeof loadConfig>['assistant'];
 
 beforeAll(async () => {
   modelServer = await startModelServer();
@@ -25,6 +27,7 @@ beforeAll(async () => {
       KAIWA_ASSISTANT_USERNAME: 'helper',
     },
   });
+  assistantConfig = assistant;
   test = await startTestServer({ port: 0, host: '127.0.0.1', assistant });
   url = `${(await test.server.listen()).replace('http', 'ws')}/ws`;
 });
@@ -120,5 +123,9 @@ describe('assistant composed into the server', () => {
     // The ELYZA preset sends its Llama-2 prompt to /completions.
     expect(last.path).toBe('/v1/completions');
     expect(String(last.body.prompt)).toContain('<<SYS>>\nあなたは誠実で優秀な日本人のアシスタントです。');
+
+    // The settings are stored: an assistant composed afresh on the same store (a restart) has them.
+    const restarted = await composeAssistant(test.server.engine, assistantConfig!, { warn() {}, error() {} });
+    expect(restarted.roomSettings(room.id)).toEqual(set.json());
   });
 });

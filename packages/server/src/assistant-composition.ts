@@ -8,6 +8,7 @@ import {
   ELYZA_DEFAULT_SYSTEM_PROMPT,
   ensureAssistantUser,
 } from '@kaiwa/llm';
+import { z } from 'zod';
 import type { AssistantConfig, LlmPreset } from './config.js';
 
 export interface AssistantLogger {
@@ -25,6 +26,36 @@ export function defaultSystemPrompt(preset: LlmPreset): string {
  * user exists and starts it on an OpenAI-compatible backend. Rooms may pick another model, preset or
  * system prompt (kept in memory; see `PUT /api/v1/rooms/:roomId/assistant`).
  */
+/** Where a room's assistant settings are kept in the store's room settings. */
+export const ASSISTANT_SETTINGS_KEY = 'assistant';
+
+export const AssistantSettingsSchema = z.object({
+  /** Model name as the backend knows it; unset: the server's KAIWA_LLM_MODEL. */
+  model: z.string().trim().min(1).max(200).optional(),
+  /** Unset: the preset's default prompt. */
+  systemPrompt: z.string().trim().min(1).max(4000).optional(),
+  /** `elyza`: ELYZA's Llama-2 prompt format and Japanese system prompt. */
+  preset: z.enum(['none', 'elyza', 'elyza-fast']).optional(),
+});
+
+/** The rooms' saved settings; a row that no longer validates is skipped with a warning. */
+async function savedRoomSettings(
+  engine: ChatEngine,
+  logger: AssistantLogger,
+): Promise<Record<string, AssistantRoomSettings>> {
+  const rooms: Record<string, AssistantRoomSettings> = {};
+  for (const { roomId, value } of await engine.store.roomSettings.listByKey(ASSISTANT_SETTINGS_KEY)) {
+    const parsed = AssistantSettingsSchema.safeParse(value);
+    if (parsed.success) rooms[roomId] = dropUndefined(parsed.data);
+    else logger.warn({ roomId }, 'assistant: ignoring saved room settings that no longer validate');
+  }
+  return rooms;
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T;
+}
+
 export async function composeAssistant(
   engine: ChatEngine,
   config: AssistantConfig,
@@ -58,6 +89,7 @@ export async function composeAssistant(
   return new Assistant({
     engine,
     botUser,
+    rooms: await savedRoomSettings(engine, logger),
     model: modelFor(config.model, config.preset),
     systemPrompt: defaultSystemPrompt(config.preset),
     contextTokens: config.contextTokens,

@@ -84,6 +84,14 @@ export interface ReactionsTable {
   created_at: string;
 }
 
+export interface RoomSettingsTable {
+  room_id: string;
+  key: string;
+  /** JSON of the value. */
+  value: string;
+  updated_at: string;
+}
+
 export interface RoomEventsTable {
   room_id: string;
   seq: SqlBigInt;
@@ -170,6 +178,7 @@ export interface KaiwaDatabase {
   messages: MessagesTable;
   reactions: ReactionsTable;
   room_events: RoomEventsTable;
+  room_settings: RoomSettingsTable;
   projects: ProjectsTable;
   tickets: TicketsTable;
   files: FilesTable;

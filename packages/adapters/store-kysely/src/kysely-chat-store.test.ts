@@ -25,7 +25,7 @@ import { createPostgresStore } from './postgres.js';
 import { createSqliteStore } from './sqlite.js';
 import { openTestStore, testDatabaseUrl, testSkipReason } from './test-support.js';
 
-const ALL_MIGRATIONS = ['0001_initial', '0002_deferred_search_index'];
+const ALL_MIGRATIONS = ['0001_initial', '0002_deferred_search_index', '0003_room_settings'];
 
 const DIALECT_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MariaDB/MySQL' } as const;
 

@@ -8,6 +8,7 @@ import type {
   ReactionRepository,
   RoomEventRepository,
   RoomRepository,
+  RoomSettingRepository,
   StoreDialect,
   StoreTransaction,
   TicketRepository,
@@ -42,6 +43,7 @@ export class KyselyChatStore implements ChatStore {
   readonly tickets: TicketRepository;
   readonly files: FileRecordRepository;
   readonly accounts: AccountRepository;
+  readonly roomSettings: RoomSettingRepository;
   readonly #db: Kysely<KaiwaDatabase>;
   readonly #prepared = new PreparedQueries();
   readonly #searchIndex: SqliteSearchIndex | undefined;
@@ -68,6 +70,7 @@ export class KyselyChatStore implements ChatStore {
     this.tickets = repositories.tickets;
     this.files = repositories.files;
     this.accounts = repositories.accounts;
+    this.roomSettings = repositories.roomSettings;
   }
 
   /** The kysely instance underneath, for queries the port does not cover (reports, maintenance). */

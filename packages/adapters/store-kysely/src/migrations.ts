@@ -415,6 +415,33 @@ function deferredSearchIndexMigration(dialect: StoreDialect): Migration {
   };
 }
 
+/** Per-room settings of features, such as the assistant's model and prompt. */
+function roomSettingsMigration(dialect: StoreDialect): Migration {
+  const type = columnTypes(dialect);
+  return {
+    async up(db) {
+      await createTable(db, dialect, 'room_settings')
+        .addColumn('room_id', type.id, (column) => column.notNull())
+        .addColumn('key', type.key(64), (column) => column.notNull())
+        .addColumn('value', type.longText, (column) => column.notNull())
+        .addColumn('updated_at', type.timestamp, (column) => column.notNull())
+        .addPrimaryKeyConstraint('room_settings_pkey', ['room_id', 'key'])
+        .addForeignKeyConstraint('room_settings_room_fkey', ['room_id'], 'rooms', ['id'], (constraint) =>
+          constraint.onDelete('cascade'),
+        )
+        .execute();
+      await db.schema
+        .createIndex('room_settings_key')
+        .on('room_settings')
+        .columns(['key', 'room_id'])
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropTable('room_settings').execute();
+    },
+  };
+}
+
 /**
  * Every migration for one dialect, by name. Names sort in the order they run.
  */
@@ -422,6 +449,7 @@ export function kaiwaMigrations(dialect: StoreDialect): Record<string, Migration
   return {
     '0001_initial': initialMigration(dialect),
     '0002_deferred_search_index': deferredSearchIndexMigration(dialect),
+    '0003_room_settings': roomSettingsMigration(dialect),
   };
 }
 

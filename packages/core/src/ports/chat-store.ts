@@ -5,6 +5,7 @@ import type { Membership, Room } from '../schemas/room.js';
 import type { RoomEvent } from '../schemas/room-event.js';
 import type { User, UserRole } from '../schemas/user.js';
 import type { AccountRepository } from './account-repository.js';
+import type { RoomSettingRepository } from './room-setting-repository.js';
 
 /*
  * Storage ports. The engine validates input and checks permissions; repositories only read and write.
@@ -186,6 +187,7 @@ export interface StoreRepositories {
   tickets: TicketRepository;
   files: FileRecordRepository;
   accounts: AccountRepository;
+  roomSettings: RoomSettingRepository;
 }
 
 /** The repositories of one open transaction, plus savepoints inside it. */

@@ -517,6 +517,29 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
       });
     });
 
+    describe('room settings', () => {
+      it('keeps JSON settings per room and key, replaces them, and lists them by key', async () => {
+        const alice = await user();
+        const first = await channel(alice.id);
+        const second = await channel(alice.id);
+        const key = unique('feature');
+        const at = new Date().toISOString();
+        expect(await store.roomSettings.get(first.id, key)).toBeUndefined();
+        await store.roomSettings.set(first.id, key, { prompt: 'あなたは誠実です 🌸', n: 1 }, at);
+        await store.roomSettings.set(first.id, key, { prompt: '置き換え', n: 2 }, at);
+        await store.roomSettings.set(second.id, key, ['a', null], at);
+        expect(await store.roomSettings.get(first.id, key)).toEqual({ prompt: '置き換え', n: 2 });
+        expect(await store.roomSettings.listByKey(key)).toEqual(
+          [
+            { roomId: first.id, value: { prompt: '置き換え', n: 2 } },
+            { roomId: second.id, value: ['a', null] },
+          ].sort((a, b) => (a.roomId < b.roomId ? -1 : 1)),
+        );
+        await store.roomSettings.delete(second.id, key);
+        expect(await store.roomSettings.listByKey(key)).toHaveLength(1);
+      });
+    });
+
     describe('projects, tickets and files', () => {
       it('keeps projects and tickets with their permissions and filters', async () => {
         const owner = await user();

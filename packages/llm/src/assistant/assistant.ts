@@ -129,7 +129,7 @@ export class Assistant {
     return { ...this.#settings.get(roomId) };
   }
 
-  /** Replaces a room's settings; kept in memory for the life of this assistant. */
+  /** Replaces a room's settings in this assistant's cache (the server stores them in the store first). */
   setRoomSettings(roomId: string, settings: AssistantRoomSettings): void {
     this.#settings.set(roomId, { ...settings });
   }

@@ -1,6 +1,9 @@
 import { ForbiddenError } from '@kaiwa/core';
-import { z } from 'zod';
-import { defaultSystemPrompt } from '../assistant-composition.js';
+import {
+  ASSISTANT_SETTINGS_KEY,
+  AssistantSettingsSchema,
+  defaultSystemPrompt,
+} from '../assistant-composition.js';
 import { errorResponses, RoomParamsSchema } from '../http/api-schemas.js';
 import { requireUser } from '../http/authentication.js';
 import { HttpError } from '../http/http-error.js';
@@ -8,16 +11,7 @@ import type { ApiInstance, RouteContext } from './route-context.js';
 
 const tags = ['assistant'];
 
-const AssistantSettingsSchema = z.object({
-  /** Model name as the backend knows it; unset: the server's KAIWA_LLM_MODEL. */
-  model: z.string().trim().min(1).max(200).optional(),
-  /** Unset: the preset's default prompt. */
-  systemPrompt: z.string().trim().min(1).max(4000).optional(),
-  /** `elyza`: ELYZA's Llama-2 prompt format and Japanese system prompt. */
-  preset: z.enum(['none', 'elyza', 'elyza-fast']).optional(),
-});
-
-/** Per-room assistant settings (kept in memory: they are lost on restart). */
+/** Per-room assistant settings, stored in the room settings table and cached by the running assistant. */
 export function registerAssistantRoutes(app: ApiInstance, { engine, assistant }: RouteContext): void {
   const enabled = () => {
     if (!assistant)
@@ -70,6 +64,12 @@ export function registerAssistantRoutes(app: ApiInstance, { engine, assistant }:
             ? { systemPrompt: defaultSystemPrompt(preset) }
             : {}),
       };
+      await engine.store.roomSettings.set(
+        room.id,
+        ASSISTANT_SETTINGS_KEY,
+        settings,
+        new Date().toISOString(),
+      );
       bot.setRoomSettings(room.id, settings);
       return bot.roomSettings(room.id);
     },

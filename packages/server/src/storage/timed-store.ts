@@ -13,6 +13,7 @@ const REPOSITORY_NAMES = [
   'tickets',
   'files',
   'accounts',
+  'roomSettings',
 ] as const satisfies readonly (keyof StoreRepositories)[];
 
 export interface SlowQuery {

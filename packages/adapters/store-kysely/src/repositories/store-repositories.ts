@@ -11,6 +11,7 @@ import { KyselyProjectRepository } from './project-repository.js';
 import { KyselyReactionRepository } from './reaction-repository.js';
 import { KyselyRoomEventRepository } from './room-event-repository.js';
 import { KyselyRoomRepository } from './room-repository.js';
+import { KyselyRoomSettingRepository } from './room-setting-repository.js';
 import { KyselyTicketRepository } from './ticket-repository.js';
 import { KyselyUserRepository } from './user-repository.js';
 
@@ -37,5 +38,6 @@ export function createStoreRepositories(
     tickets: new KyselyTicketRepository(context),
     files: new KyselyFileRecordRepository(context),
     accounts: new KyselyAccountRepository(context),
+    roomSettings: new KyselyRoomSettingRepository(context),
   };
 }

@@ -1,4 +1,5 @@
 import {
+  BackendResponseError,
   type ChatResult,
   type ChatStreamPart,
   type ChatToolCall,
@@ -95,4 +96,21 @@ export function findStop(text: string, stops: readonly string[]): { index: numbe
 
 export function asModelError(error: unknown, fallback: (error: unknown) => ModelError): ModelError {
   return ModelError.isInstance(error) ? error : fallback(error);
+}
+
+/**
+ * For in-process backends (transformers.js, llama.cpp): keeps a `ModelError`, and turns anything else the
+ * library threw into a non-retryable `BackendResponseError` of `provider`, since retrying the same local
+ * call would fail the same way.
+ */
+export function asLocalModelError(error: unknown, provider: string): ModelError {
+  return asModelError(
+    error,
+    (cause) =>
+      new BackendResponseError(cause instanceof Error ? cause.message : String(cause), {
+        provider,
+        cause,
+        isRetryable: false,
+      }),
+  );
 }

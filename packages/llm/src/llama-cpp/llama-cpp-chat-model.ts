@@ -12,7 +12,7 @@ import {
 } from '@kaiwa/core';
 import type { Llama, LlamaContext, LlamaModel, Token } from 'node-llama-cpp';
 import {
-  asModelError,
+  asLocalModelError,
   collectParts,
   findStop,
   partStream,
@@ -108,16 +108,7 @@ export class LlamaCppChatModel implements ChatModel {
   stream(request: ChatRequest, options: ChatCallOptions = {}): ReadableStream<ChatStreamPart> {
     return partStream(
       () => this.#serialised(request, options),
-      (error) =>
-        asModelError(
-          error,
-          (cause) =>
-            new BackendResponseError(cause instanceof Error ? cause.message : String(cause), {
-              provider: this.provider,
-              cause,
-              isRetryable: false,
-            }),
-        ),
+      (error) => asLocalModelError(error, this.provider),
     );
   }
 

@@ -1,15 +1,14 @@
 import type { PreTrainedModel, PreTrainedTokenizer, TextStreamer } from '@huggingface/transformers';
-import {
-  BackendResponseError,
-  type ChatCallOptions,
-  type ChatFinishReason,
-  type ChatModel,
-  type ChatRequest,
-  type ChatResult,
-  type ChatStreamPart,
+import type {
+  ChatCallOptions,
+  ChatFinishReason,
+  ChatModel,
+  ChatRequest,
+  ChatResult,
+  ChatStreamPart,
 } from '@kaiwa/core';
 import {
-  asModelError,
+  asLocalModelError,
   collectParts,
   findStop,
   partStream,
@@ -72,16 +71,7 @@ export class TransformersChatModel implements ChatModel {
   stream(request: ChatRequest, options: ChatCallOptions = {}): ReadableStream<ChatStreamPart> {
     return partStream(
       () => this.#generate(request, options),
-      (error) =>
-        asModelError(
-          error,
-          (cause) =>
-            new BackendResponseError(cause instanceof Error ? cause.message : String(cause), {
-              provider: this.provider,
-              cause,
-              isRetryable: false,
-            }),
-        ),
+      (error) => asLocalModelError(error, this.provider),
     );
   }
 

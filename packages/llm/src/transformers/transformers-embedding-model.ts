@@ -1,6 +1,6 @@
 import type { FeatureExtractionPipeline } from '@huggingface/transformers';
-import { BackendResponseError, type EmbeddingModel, type EmbedOptions, type EmbedResult } from '@kaiwa/core';
-import { asModelError, throwIfAborted } from '../stream-parts.js';
+import type { EmbeddingModel, EmbedOptions, EmbedResult } from '@kaiwa/core';
+import { asLocalModelError, throwIfAborted } from '../stream-parts.js';
 import {
   assertModelFiles,
   loadTransformers,
@@ -67,15 +67,7 @@ export class TransformersEmbeddingModel implements EmbeddingModel {
       );
       return { embeddings, usage: { tokens } };
     } catch (error) {
-      throw asModelError(
-        error,
-        (cause) =>
-          new BackendResponseError(cause instanceof Error ? cause.message : String(cause), {
-            provider: this.provider,
-            cause,
-            isRetryable: false,
-          }),
-      );
+      throw asLocalModelError(error, this.provider);
     }
   }
 }

@@ -7,9 +7,10 @@ import { captureStatements, insertColumns } from './capture.js';
 import { type BenchSettings, type DialectResult, elapsedSince, now, random, textPool } from './common.js';
 import { createPopulation, fillPlan, loadPopulation } from './fixtures.js';
 import {
-  createdEvent,
+  eventRow,
   measureHistory,
   measureWrites,
+  messageRow,
   type Subject,
   sendPicker,
   storedMessage,
@@ -17,36 +18,11 @@ import {
 
 const FILL_VERSION = 1;
 
-function messageRow(message: StoredMessage): Record<string, unknown> {
+/** The store's message row plus PostgreSQL's search vector, written with the message there. */
+function postgresMessageRow(message: StoredMessage): Record<string, unknown> {
   return {
-    id: message.id,
-    room_id: message.roomId,
-    author_id: message.authorId,
-    seq: message.seq,
-    text: message.text,
-    mentions: JSON.stringify(message.mentions),
-    thread_root_id: message.threadRootId,
-    reply_to_id: message.replyToId,
-    attachments: JSON.stringify(message.attachments),
-    reply_count: message.replyCount,
-    last_reply_at: message.lastReplyAt,
-    client_message_id: message.clientMessageId,
-    metadata: JSON.stringify(message.metadata),
-    created_at: message.createdAt,
-    edited_at: message.editedAt,
-    deleted_at: message.deletedAt,
+    ...messageRow(message),
     search_vector: postgresTsvector(message.deletedAt === null ? searchDocument(message.text) : ''),
-  };
-}
-
-function eventRow(message: StoredMessage): Record<string, unknown> {
-  const event = createdEvent(message);
-  return {
-    room_id: event.roomId,
-    seq: event.seq,
-    type: event.type,
-    payload: JSON.stringify(event.payload),
-    created_at: event.createdAt,
   };
 }
 
@@ -76,7 +52,7 @@ async function fill(
     );
     await client.query('drop index messages_search');
     await client.query('set synchronous_commit = off');
-    const columns = Object.keys(messageRow(storedMessage('', '', '', 0, '', '')));
+    const columns = Object.keys(postgresMessageRow(storedMessage('', '', '', 0, '', '')));
     const eventColumns = Object.keys(eventRow(storedMessage('', '', '', 0, '', '')));
     const insertMessages = bulkInsert('messages', columns);
     const insertEvents = bulkInsert('room_events', eventColumns);
@@ -101,7 +77,7 @@ async function fill(
           texts[i % texts.length]!,
           new Date(time).toISOString(),
         );
-        const row = messageRow(message);
+        const row = postgresMessageRow(message);
         columns.forEach((column, c) => {
           messageArrays[c]!.push(row[column] === null ? null : String(row[column]));
         });
@@ -219,7 +195,7 @@ export async function benchPostgres(
         text,
         new Date().toISOString(),
       );
-      const row = messageRow(message);
+      const row = postgresMessageRow(message);
       await client.query({
         name: 'insert_message',
         text: captured.insertMessage,

@@ -8,9 +8,10 @@ import { captureStatements, insertColumns } from './capture.js';
 import { type BenchSettings, type DialectResult, elapsedSince, now, random, textPool } from './common.js';
 import { createPopulation, fillPlan, loadPopulation } from './fixtures.js';
 import {
-  createdEvent,
+  eventRow,
   measureHistory,
   measureWrites,
+  messageRow,
   type Population,
   type Subject,
   sendPicker,
@@ -19,39 +20,6 @@ import {
 
 /** Bump when the fill changes, so a stale cached file is not reused. */
 const FILL_VERSION = 1;
-
-/** The row values of a message, by column name, as the store writes them on SQLite. */
-function messageRow(message: StoredMessage): Record<string, unknown> {
-  return {
-    id: message.id,
-    room_id: message.roomId,
-    author_id: message.authorId,
-    seq: message.seq,
-    text: message.text,
-    mentions: JSON.stringify(message.mentions),
-    thread_root_id: message.threadRootId,
-    reply_to_id: message.replyToId,
-    attachments: JSON.stringify(message.attachments),
-    reply_count: message.replyCount,
-    last_reply_at: message.lastReplyAt,
-    client_message_id: message.clientMessageId,
-    metadata: JSON.stringify(message.metadata),
-    created_at: message.createdAt,
-    edited_at: message.editedAt,
-    deleted_at: message.deletedAt,
-  };
-}
-
-function eventRow(message: StoredMessage): Record<string, unknown> {
-  const event = createdEvent(message);
-  return {
-    room_id: event.roomId,
-    seq: event.seq,
-    type: event.type,
-    payload: JSON.stringify(event.payload),
-    created_at: event.createdAt,
-  };
-}
 
 /**
  * Fills a new SQLite file with the store's schema and `settings.messages` messages, their search rows

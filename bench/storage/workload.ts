@@ -276,3 +276,37 @@ export async function measureHistory(
   }
   return results;
 }
+
+/** The row values of a message, by column name, as the store writes them (SQLite and PostgreSQL alike). */
+export function messageRow(message: StoredMessage): Record<string, unknown> {
+  return {
+    id: message.id,
+    room_id: message.roomId,
+    author_id: message.authorId,
+    seq: message.seq,
+    text: message.text,
+    mentions: JSON.stringify(message.mentions),
+    thread_root_id: message.threadRootId,
+    reply_to_id: message.replyToId,
+    attachments: JSON.stringify(message.attachments),
+    reply_count: message.replyCount,
+    last_reply_at: message.lastReplyAt,
+    client_message_id: message.clientMessageId,
+    metadata: JSON.stringify(message.metadata),
+    created_at: message.createdAt,
+    edited_at: message.editedAt,
+    deleted_at: message.deletedAt,
+  };
+}
+
+/** The row values of a message's `message.created` event. */
+export function eventRow(message: StoredMessage): Record<string, unknown> {
+  const event = createdEvent(message);
+  return {
+    room_id: event.roomId,
+    seq: event.seq,
+    type: event.type,
+    payload: JSON.stringify(event.payload),
+    created_at: event.createdAt,
+  };
+}

@@ -16,6 +16,29 @@ export default defineConfig({
       { find: /^@kaiwa\/blob-fs$/, replacement: source('./packages/adapters/blob-fs/src/index.ts') },
       { find: /^@kaiwa\/llm$/, replacement: source('./packages/llm/src/index.ts') },
       { find: /^@kaiwa\/server$/, replacement: source('./packages/server/src/index.ts') },
+      { find: /^@kaiwa\/workflow-steps$/, replacement: source('./packages/workflow-steps/src/index.ts') },
+      { find: /^@kaiwa\/platform-format$/, replacement: source('./packages/platform-format/src/index.ts') },
+      { find: /^@kaiwa\/bot$/, replacement: source('./packages/bot/src/index.ts') },
+      { find: /^@kaiwa\/bridge$/, replacement: source('./packages/bridge/src/index.ts') },
+      {
+        find: /^@kaiwa\/platform-slack$/,
+        replacement: source('./packages/adapters/platform-slack/src/index.ts'),
+      },
+      {
+        find: /^@kaiwa\/platform-discord$/,
+        replacement: source('./packages/adapters/platform-discord/src/index.ts'),
+      },
+      {
+        find: /^@kaiwa\/platform-telegram$/,
+        replacement: source('./packages/adapters/platform-telegram/src/index.ts'),
+      },
+      {
+        find: /^@kaiwa\/platform-teams$/,
+        replacement: source('./packages/adapters/platform-teams/src/index.ts'),
+      },
+      { find: /^@kaiwa\/bus-redis$/, replacement: source('./packages/adapters/bus-redis/src/index.ts') },
+      { find: /^@kaiwa\/bus-nats$/, replacement: source('./packages/adapters/bus-nats/src/index.ts') },
+      { find: /^@kaiwa\/blob-s3$/, replacement: source('./packages/adapters/blob-s3/src/index.ts') },
     ],
   },
   test: {

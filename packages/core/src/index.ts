@@ -56,6 +56,7 @@ export type {
   UserRepository,
 } from './ports/chat-store.js';
 export type { EmbeddingModel, EmbedOptions, EmbedResult } from './ports/embedding-model.js';
+export * from './ports/platform-adapter.js';
 export type { RoomSettingRepository } from './ports/room-setting-repository.js';
 export * from './schemas/common.js';
 export * from './schemas/file-record.js';
@@ -66,3 +67,4 @@ export * from './schemas/room-event.js';
 export * from './schemas/user.js';
 export { MAX_TERM_LENGTH, type SearchTermGroup, searchDocument, searchTerms } from './search-text.js';
 export { parseInput } from './validate.js';
+export * from './workflow/index.js';

@@ -1,0 +1,2 @@
+export * from './expression/index.js';
+export { defineStepType, type StepContext, type StepType, type WorkflowServices } from './step-type.js';

@@ -1,3 +1,4 @@
+import type { WorkflowRun, WorkflowStepRecord } from './ports/workflow-repository.js';
 import type { FileRecord } from './schemas/file-record.js';
 import type { Project, Ticket } from './schemas/project.js';
 import type { Room } from './schemas/room.js';
@@ -16,6 +17,10 @@ export type GlobalEvent =
   | { type: 'ticket.updated'; payload: { ticket: Ticket } }
   | { type: 'file.created'; payload: { file: FileRecord } }
   | { type: 'file.deleted'; payload: { file: FileRecord } }
+  /** A workflow run changed status; stored before it is announced. */
+  | { type: 'workflow.run.updated'; payload: { run: WorkflowRun } }
+  /** A step of a run changed (started, retried, finished, skipped); stored before it is announced. */
+  | { type: 'workflow.step.updated'; payload: { runId: string; step: WorkflowStepRecord } }
   /** Ephemeral: not stored, not sequenced. */
   | { type: 'typing.updated'; payload: { roomId: string; userId: string; typing: boolean } }
   /** Ephemeral: not stored, not sequenced. */

@@ -1,4 +1,10 @@
+export { assertSafeBlobKey, MAX_BLOB_KEY_LENGTH } from './blob-key.js';
+export { decodeBusEnvelope, encodeBusEnvelope } from './bus/bus-envelope.js';
+export { BusListeners } from './bus/bus-listeners.js';
+export { InMemoryPresenceStore } from './bus/in-memory-presence-store.js';
 export { InProcessBus } from './bus/in-process-bus.js';
+export { type BusConnectionState, isMonitoredBus, type MonitoredBus } from './bus/monitored-bus.js';
+export { OrderedRoomEvents, type OrderedRoomEventsOptions } from './bus/ordered-room-events.js';
 export { ChatEngine, type ChatEngineConfig } from './engine/chat-engine.js';
 export {
   ConflictError,
@@ -13,6 +19,7 @@ export type { ChatEvent, ChatEventListeners, ChatEventType, GlobalEvent } from '
 export { isRoomEvent } from './events.js';
 export { createId, ULID_PATTERN } from './ids.js';
 export { type ParsedMentions, parseMentions } from './mentions.js';
+export * from './platform/index.js';
 export type { AccountRepository, ApiKeyRecord, RefreshTokenRecord } from './ports/account-repository.js';
 export type { BlobInfo, BlobStore } from './ports/blob-store.js';
 export type { Bus } from './ports/bus.js';
@@ -57,7 +64,25 @@ export type {
 } from './ports/chat-store.js';
 export type { EmbeddingModel, EmbedOptions, EmbedResult } from './ports/embedding-model.js';
 export * from './ports/platform-adapter.js';
+export type * from './ports/platform-store.js';
+export {
+  type PresenceEntry,
+  type PresenceStatus,
+  type PresenceStore,
+  strongestPresence,
+} from './ports/presence-store.js';
 export type { RoomSettingRepository } from './ports/room-setting-repository.js';
+export type {
+  WorkflowDefinitionRecord,
+  WorkflowErrorInfo,
+  WorkflowRepository,
+  WorkflowRun,
+  WorkflowRunPatch,
+  WorkflowRunStatus,
+  WorkflowStepPatch,
+  WorkflowStepRecord,
+  WorkflowStepStatus,
+} from './ports/workflow-repository.js';
 export * from './schemas/common.js';
 export * from './schemas/file-record.js';
 export * from './schemas/message.js';

@@ -170,6 +170,114 @@ export interface ApiKeysTable {
   revoked_at: string | null;
 }
 
+/** `0005_platform_bridge`: inbound platform events, handled once per consumer. */
+export interface PlatformInboxTable {
+  id: string;
+  consumer: string;
+  platform: string;
+  event_id: string;
+  /** JSON of the event. */
+  event: string;
+  status: string;
+  attempts: number;
+  available_at: string;
+  last_error: string | null;
+  received_at: string;
+  finished_at: string | null;
+}
+
+/** `0005_platform_bridge`: outbound platform calls waiting for delivery. */
+export interface PlatformOutboxTable {
+  id: string;
+  consumer: string;
+  idempotency_key: string;
+  platform: string;
+  target: string;
+  operation: string;
+  /** JSON of the payload. */
+  payload: string;
+  /** JSON of the consumer's meta. */
+  meta: string;
+  status: string;
+  attempts: number;
+  available_at: string;
+  last_error: string | null;
+  /** JSON of the delivery result. */
+  result: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export interface BridgeEndpointsTable {
+  bridge_id: string;
+  platform: string;
+  channel_id: string;
+  created_at: string;
+}
+
+export interface BridgeMessagesTable {
+  bridge_id: string;
+  group_id: string;
+  platform: string;
+  channel_id: string;
+  message_id: string;
+  thread_id: string | null;
+  role: string;
+  created_at: string;
+}
+
+/** One version of a workflow definition. */
+export interface WorkflowDefinitionsTable {
+  id: string;
+  version: number;
+  name: string;
+  /** JSON of the `WorkflowDefinition`. */
+  definition: string;
+  created_by: string;
+  created_at: string;
+}
+
+export interface WorkflowRunsTable {
+  id: string;
+  workflow_id: string;
+  workflow_version: number;
+  status: string;
+  actor_id: string;
+  /** JSON of what started the run. */
+  trigger_payload: string;
+  /** JSON of `WorkflowErrorInfo`. */
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+  claimed_by: string | null;
+  claimed_until: string | null;
+}
+
+export interface WorkflowStepsTable {
+  run_id: string;
+  step_id: string;
+  position: number;
+  type: string;
+  status: string;
+  attempts: number;
+  /** JSON of the step's output. */
+  output: string | null;
+  /** JSON of `WorkflowErrorInfo`. */
+  error: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
+/** Accepted webhook deliveries, so a replayed one is refused. */
+export interface WorkflowWebhookDeliveriesTable {
+  workflow_id: string;
+  delivery_id: string;
+  received_at: string;
+}
+
 /** The schema `0001_initial` creates, as kysely sees it. */
 export interface KaiwaDatabase {
   users: UsersTable;
@@ -185,4 +293,12 @@ export interface KaiwaDatabase {
   user_passwords: UserPasswordsTable;
   refresh_tokens: RefreshTokensTable;
   api_keys: ApiKeysTable;
+  workflow_definitions: WorkflowDefinitionsTable;
+  workflow_runs: WorkflowRunsTable;
+  workflow_steps: WorkflowStepsTable;
+  workflow_webhook_deliveries: WorkflowWebhookDeliveriesTable;
+  platform_inbox: PlatformInboxTable;
+  platform_outbox: PlatformOutboxTable;
+  bridge_endpoints: BridgeEndpointsTable;
+  bridge_messages: BridgeMessagesTable;
 }

@@ -25,7 +25,13 @@ import { createPostgresStore } from './postgres.js';
 import { createSqliteStore } from './sqlite.js';
 import { openTestStore, testDatabaseUrl, testSkipReason } from './test-support.js';
 
-const ALL_MIGRATIONS = ['0001_initial', '0002_deferred_search_index', '0003_room_settings'];
+const ALL_MIGRATIONS = [
+  '0001_initial',
+  '0002_deferred_search_index',
+  '0003_room_settings',
+  '0004_workflows',
+  '0005_platform_bridge',
+];
 
 const DIALECT_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MariaDB/MySQL' } as const;
 

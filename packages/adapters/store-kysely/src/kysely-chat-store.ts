@@ -1,18 +1,23 @@
 import type {
   AccountRepository,
+  BridgeRepository,
   ChatStore,
   FileRecordRepository,
   MembershipRepository,
   MessageRepository,
+  PlatformInboxRepository,
+  PlatformOutboxRepository,
   ProjectRepository,
   ReactionRepository,
   RoomEventRepository,
   RoomRepository,
   RoomSettingRepository,
   StoreDialect,
+  StoreRepositories,
   StoreTransaction,
   TicketRepository,
   UserRepository,
+  WorkflowRepository,
 } from '@kaiwa/core';
 import { type Kysely, sql } from 'kysely';
 import type { KaiwaDatabase } from './database.js';
@@ -28,6 +33,11 @@ export interface KyselyChatStoreOptions {
   dialect: StoreDialect;
   /** SQLite only: tuning of the deferred full-text indexer (see `flushSearchIndex`). */
   searchIndex?: SearchIndexOptions;
+  /**
+   * A kysely instance whose reads go to read replicas (kysely-replication over the same primary); it
+   * backs `lagTolerant`. The store destroys it on `close()`.
+   */
+  replicaDb?: Kysely<KaiwaDatabase>;
 }
 
 /** The Kaiwa storage port on kysely, for SQLite, PostgreSQL and MariaDB/MySQL. */
@@ -44,13 +54,20 @@ export class KyselyChatStore implements ChatStore {
   readonly files: FileRecordRepository;
   readonly accounts: AccountRepository;
   readonly roomSettings: RoomSettingRepository;
+  readonly workflows: WorkflowRepository;
+  readonly platformInbox: PlatformInboxRepository;
+  readonly platformOutbox: PlatformOutboxRepository;
+  readonly bridges: BridgeRepository;
+  readonly lagTolerant: StoreRepositories;
   readonly #db: Kysely<KaiwaDatabase>;
+  readonly #replicaDb: Kysely<KaiwaDatabase> | undefined;
   readonly #prepared = new PreparedQueries();
   readonly #searchIndex: SqliteSearchIndex | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: KyselyChatStoreOptions) {
     this.#db = options.db;
+    this.#replicaDb = options.replicaDb;
     this.dialect = options.dialect;
     this.#searchIndex =
       options.dialect === 'sqlite' ? new SqliteSearchIndex(options.db, options.searchIndex) : undefined;
@@ -71,6 +88,13 @@ export class KyselyChatStore implements ChatStore {
     this.files = repositories.files;
     this.accounts = repositories.accounts;
     this.roomSettings = repositories.roomSettings;
+    this.workflows = repositories.workflows;
+    this.platformInbox = repositories.platformInbox;
+    this.platformOutbox = repositories.platformOutbox;
+    this.bridges = repositories.bridges;
+    this.lagTolerant = options.replicaDb
+      ? createStoreRepositories(options.replicaDb, options.dialect, new PreparedQueries(), this.#searchIndex)
+      : (this as StoreRepositories);
   }
 
   /** The kysely instance underneath, for queries the port does not cover (reports, maintenance). */
@@ -121,7 +145,7 @@ export class KyselyChatStore implements ChatStore {
       try {
         await this.#searchIndex?.close();
       } finally {
-        await this.#db.destroy();
+        await Promise.all([this.#db.destroy(), this.#replicaDb?.destroy()]);
       }
     })();
     return this.#closing;

@@ -443,6 +443,213 @@ function roomSettingsMigration(dialect: StoreDialect): Migration {
 }
 
 /**
+ * Workflow definitions (every version kept), runs with their claims, the step records of each run, and the
+ * webhook deliveries already accepted. Outputs and errors are JSON text.
+ */
+function workflowsMigration(dialect: StoreDialect): Migration {
+  const type = columnTypes(dialect);
+  return {
+    async up(db) {
+      await atomically(db, dialect, async () => {
+        await createTable(db, dialect, 'workflow_definitions')
+          .addColumn('id', type.key(64), (column) => column.notNull())
+          .addColumn('version', type.integer, (column) => column.notNull())
+          .addColumn('name', type.text, (column) => column.notNull())
+          .addColumn('definition', type.longText, (column) => column.notNull())
+          .addColumn('created_by', type.id, (column) => column.notNull())
+          .addColumn('created_at', type.timestamp, (column) => column.notNull())
+          .addPrimaryKeyConstraint('workflow_definitions_pkey', ['id', 'version'])
+          .execute();
+
+        await createTable(db, dialect, 'workflow_runs')
+          .addColumn('id', type.id, (column) => column.notNull())
+          .addColumn('workflow_id', type.key(64), (column) => column.notNull())
+          .addColumn('workflow_version', type.integer, (column) => column.notNull())
+          .addColumn('status', type.key(16), (column) => column.notNull())
+          .addColumn('actor_id', type.id, (column) => column.notNull())
+          .addColumn('trigger_payload', type.longText, (column) => column.notNull())
+          .addColumn('error', type.longText)
+          .addColumn('created_at', type.timestamp, (column) => column.notNull())
+          .addColumn('started_at', type.timestamp)
+          .addColumn('finished_at', type.timestamp)
+          .addColumn('updated_at', type.timestamp, (column) => column.notNull())
+          .addColumn('claimed_by', type.key(64))
+          .addColumn('claimed_until', type.timestamp)
+          .addPrimaryKeyConstraint('workflow_runs_pkey', ['id'])
+          .execute();
+        await db.schema
+          .createIndex('workflow_runs_workflow')
+          .on('workflow_runs')
+          .columns(['workflow_id', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('workflow_runs_actor')
+          .on('workflow_runs')
+          .columns(['actor_id', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('workflow_runs_status')
+          .on('workflow_runs')
+          .columns(['status', 'id'])
+          .execute();
+
+        await createTable(db, dialect, 'workflow_steps')
+          .addColumn('run_id', type.id, (column) => column.notNull())
+          .addColumn('step_id', type.key(64), (column) => column.notNull())
+          .addColumn('position', type.integer, (column) => column.notNull())
+          .addColumn('type', type.key(64), (column) => column.notNull())
+          .addColumn('status', type.key(16), (column) => column.notNull())
+          .addColumn('attempts', type.integer, (column) => column.notNull())
+          .addColumn('output', type.longText)
+          .addColumn('error', type.longText)
+          .addColumn('started_at', type.timestamp)
+          .addColumn('finished_at', type.timestamp)
+          .addColumn('updated_at', type.timestamp, (column) => column.notNull())
+          .addPrimaryKeyConstraint('workflow_steps_pkey', ['run_id', 'step_id'])
+          .addForeignKeyConstraint(
+            'workflow_steps_run_fkey',
+            ['run_id'],
+            'workflow_runs',
+            ['id'],
+            (constraint) => constraint.onDelete('cascade'),
+          )
+          .execute();
+
+        await createTable(db, dialect, 'workflow_webhook_deliveries')
+          .addColumn('workflow_id', type.key(64), (column) => column.notNull())
+          .addColumn('delivery_id', type.key(128), (column) => column.notNull())
+          .addColumn('received_at', type.timestamp, (column) => column.notNull())
+          .addPrimaryKeyConstraint('workflow_webhook_deliveries_pkey', ['workflow_id', 'delivery_id'])
+          .execute();
+        await db.schema
+          .createIndex('workflow_webhook_deliveries_received')
+          .on('workflow_webhook_deliveries')
+          .columns(['received_at'])
+          .execute();
+      });
+    },
+    async down(db) {
+      for (const table of [
+        'workflow_webhook_deliveries',
+        'workflow_steps',
+        'workflow_runs',
+        'workflow_definitions',
+      ]) {
+        await db.schema.dropTable(table).execute();
+      }
+    },
+  };
+}
+
+/**
+ * The platform layer: the inbox of inbound events (deduplicated per consumer), the outbox of outbound
+ * calls (one idempotency key each, delivered in order per target) and the bridge's links and id mappings.
+ * Key columns stay short enough for MariaDB/MySQL's 3072-byte index limit in utf8mb4.
+ */
+function platformBridgeMigration(dialect: StoreDialect): Migration {
+  const type = columnTypes(dialect);
+  return {
+    async up(db) {
+      await atomically(db, dialect, async () => {
+        await createTable(db, dialect, 'platform_inbox')
+          .addColumn('id', type.id, (column) => column.primaryKey())
+          .addColumn('consumer', type.key(64), (column) => column.notNull())
+          .addColumn('platform', type.key(32), (column) => column.notNull())
+          .addColumn('event_id', type.key(191), (column) => column.notNull())
+          .addColumn('event', type.longText, (column) => column.notNull())
+          .addColumn('status', type.key(16), (column) => column.notNull())
+          .addColumn('attempts', type.integer, (column) => column.notNull())
+          .addColumn('available_at', type.timestamp, (column) => column.notNull())
+          .addColumn('last_error', type.text)
+          .addColumn('received_at', type.timestamp, (column) => column.notNull())
+          .addColumn('finished_at', type.timestamp)
+          .addUniqueConstraint('platform_inbox_event_unique', ['consumer', 'platform', 'event_id'])
+          .execute();
+        await db.schema
+          .createIndex('platform_inbox_due')
+          .on('platform_inbox')
+          .columns(['consumer', 'status', 'available_at'])
+          .execute();
+
+        await createTable(db, dialect, 'platform_outbox')
+          .addColumn('id', type.id, (column) => column.primaryKey())
+          .addColumn('consumer', type.key(64), (column) => column.notNull())
+          .addColumn('idempotency_key', type.key(191), (column) => column.notNull())
+          .addColumn('platform', type.key(32), (column) => column.notNull())
+          .addColumn('target', type.key(128), (column) => column.notNull())
+          .addColumn('operation', type.key(16), (column) => column.notNull())
+          .addColumn('payload', type.longText, (column) => column.notNull())
+          .addColumn('meta', type.longText, (column) => column.notNull())
+          .addColumn('status', type.key(16), (column) => column.notNull())
+          .addColumn('attempts', type.integer, (column) => column.notNull())
+          .addColumn('available_at', type.timestamp, (column) => column.notNull())
+          .addColumn('last_error', type.text)
+          .addColumn('result', type.longText)
+          .addColumn('created_at', type.timestamp, (column) => column.notNull())
+          .addColumn('finished_at', type.timestamp)
+          .addUniqueConstraint('platform_outbox_key_unique', ['consumer', 'idempotency_key'])
+          .execute();
+        await db.schema
+          .createIndex('platform_outbox_due')
+          .on('platform_outbox')
+          .columns(['consumer', 'status', 'available_at'])
+          .execute();
+        await db.schema
+          .createIndex('platform_outbox_target')
+          .on('platform_outbox')
+          .columns(['consumer', 'platform', 'target', 'status', 'id'])
+          .execute();
+
+        await createTable(db, dialect, 'bridge_endpoints')
+          .addColumn('bridge_id', type.key(64), (column) => column.notNull())
+          .addColumn('platform', type.key(32), (column) => column.notNull())
+          .addColumn('channel_id', type.key(128), (column) => column.notNull())
+          .addColumn('created_at', type.timestamp, (column) => column.notNull())
+          .addPrimaryKeyConstraint('bridge_endpoints_pkey', ['bridge_id', 'platform', 'channel_id'])
+          .execute();
+        await db.schema
+          .createIndex('bridge_endpoints_channel')
+          .on('bridge_endpoints')
+          .columns(['platform', 'channel_id'])
+          .execute();
+
+        await createTable(db, dialect, 'bridge_messages')
+          .addColumn('bridge_id', type.key(64), (column) => column.notNull())
+          .addColumn('group_id', type.id, (column) => column.notNull())
+          .addColumn('platform', type.key(32), (column) => column.notNull())
+          .addColumn('channel_id', type.key(128), (column) => column.notNull())
+          .addColumn('message_id', type.key(128), (column) => column.notNull())
+          .addColumn('thread_id', type.key(128))
+          .addColumn('role', type.key(8), (column) => column.notNull())
+          .addColumn('created_at', type.timestamp, (column) => column.notNull())
+          .addPrimaryKeyConstraint('bridge_messages_pkey', [
+            'bridge_id',
+            'platform',
+            'channel_id',
+            'message_id',
+          ])
+          .execute();
+        await db.schema
+          .createIndex('bridge_messages_group')
+          .on('bridge_messages')
+          .columns(['bridge_id', 'group_id'])
+          .execute();
+        await db.schema
+          .createIndex('bridge_messages_platform_message')
+          .on('bridge_messages')
+          .columns(['platform', 'channel_id', 'message_id'])
+          .execute();
+      });
+    },
+    async down(db) {
+      for (const table of ['bridge_messages', 'bridge_endpoints', 'platform_outbox', 'platform_inbox']) {
+        await db.schema.dropTable(table).execute();
+      }
+    },
+  };
+}
+
+/**
  * Every migration for one dialect, by name. Names sort in the order they run.
  */
 export function kaiwaMigrations(dialect: StoreDialect): Record<string, Migration> {
@@ -450,6 +657,8 @@ export function kaiwaMigrations(dialect: StoreDialect): Record<string, Migration
     '0001_initial': initialMigration(dialect),
     '0002_deferred_search_index': deferredSearchIndexMigration(dialect),
     '0003_room_settings': roomSettingsMigration(dialect),
+    '0004_workflows': workflowsMigration(dialect),
+    '0005_platform_bridge': platformBridgeMigration(dialect),
   };
 }
 

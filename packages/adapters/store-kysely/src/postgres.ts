@@ -1,11 +1,21 @@
 import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
+import { KyselyReplicationDialect } from 'kysely-replication';
+import { RoundRobinReplicaStrategy } from 'kysely-replication/strategy/round-robin';
 import type { KaiwaDatabase } from './database.js';
 import { KyselyChatStore } from './kysely-chat-store.js';
 import { importDriver } from './optional-driver.js';
 import { queryLogOption, type StoreObservability } from './query-log.js';
 
-export type PostgresStoreConfig = StoreObservability &
-  (
+export type PostgresStoreConfig = StoreObservability & {
+  /**
+   * Read replicas (streaming standbys of the primary), e.g. `postgres://kaiwa@replica-1:5432/kaiwa`.
+   * Reads through `store.lagTolerant` go to them in turn; everything else, transactions included, goes
+   * to the primary.
+   */
+  replicaConnectionStrings?: string[];
+  /** Pool size per replica; pg's default is 10. */
+  maxReplicaConnections?: number;
+} & (
     | {
         /** e.g. `postgres://kaiwa:secret@127.0.0.1:5432/kaiwa`. */
         connectionString: string;
@@ -42,5 +52,29 @@ export async function createPostgresStore(config: PostgresStoreConfig): Promise<
     dialect: new PostgresDialect({ pool }),
     ...queryLogOption(config.onQuery),
   });
-  return new KyselyChatStore({ db, dialect: 'postgres' });
+  const replicas = config.replicaConnectionStrings ?? [];
+  if (replicas.length === 0) return new KyselyChatStore({ db, dialect: 'postgres' });
+
+  const { default: pg } = await importDriver('pg', '^8.13.0', () => import('pg'));
+  const primary = pool;
+  const replicaDb = new Kysely<KaiwaDatabase>({
+    dialect: new KyselyReplicationDialect({
+      // Shares the primary's pool; the store's own kysely instance is the one that ends it.
+      primaryDialect: new PostgresDialect({
+        pool: { connect: () => primary.connect(), end: async () => {} },
+      }),
+      replicaDialects: replicas.map(
+        (connectionString): PostgresDialect =>
+          new PostgresDialect({
+            pool: new pg.Pool({
+              connectionString,
+              ...(config.maxReplicaConnections === undefined ? {} : { max: config.maxReplicaConnections }),
+            }),
+          }),
+      ) as [PostgresDialect, ...PostgresDialect[]],
+      replicaStrategy: new RoundRobinReplicaStrategy({ onTransaction: 'error' }),
+    }),
+    ...queryLogOption(config.onQuery),
+  });
+  return new KyselyChatStore({ db, dialect: 'postgres', replicaDb });
 }

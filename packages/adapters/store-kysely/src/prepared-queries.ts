@@ -1,4 +1,4 @@
-import { type Compilable, CompiledQuery } from 'kysely';
+import { type Compilable, CompiledQuery, type RootOperationNode } from 'kysely';
 
 /** Marks a parameter slot while a query is compiled; no real value starts with a NUL character. */
 const PLACEHOLDER = '\u0000';
@@ -10,7 +10,7 @@ const PLACEHOLDER = '\u0000';
  * the store's dialect and plugins.
  */
 export class PreparedQueries {
-  readonly #queries = new Map<string, { sql: string; keys: string[] }>();
+  readonly #queries = new Map<string, { sql: string; keys: string[]; node: RootOperationNode }>();
 
   /**
    * The query `name` with `values` bound. `build` receives placeholders in place of the values and runs
@@ -39,12 +39,17 @@ export class PreparedQueries {
         }
         return parameter.slice(PLACEHOLDER.length);
       });
-      query = { sql: compiled.sql, keys };
+      query = { sql: compiled.sql, keys, node: compiled.query };
       this.#queries.set(name, query);
     }
-    return CompiledQuery.raw(
-      query.sql,
-      query.keys.map((key) => values[key]),
-    ) as CompiledQuery<Result>;
+    // The original query node travels along: it tells a replication-aware dialect that a select may go to
+    // a read replica (a raw node would always go to the primary).
+    return {
+      ...CompiledQuery.raw(
+        query.sql,
+        query.keys.map((key) => values[key]),
+      ),
+      query: query.node,
+    } as CompiledQuery<Result>;
   }
 }

@@ -308,7 +308,9 @@ describe('deferred search indexing on SQLite', () => {
     const migrator = new Migrator({ db: store.db, provider: new KaiwaMigrationProvider('sqlite') });
     await send(store, room, user, 'pending words');
     expect((await migrator.migrateTo('0001_initial')).error).toBeUndefined();
-    expect(await store.migrate()).toEqual({ applied: ['0002_deferred_search_index', '0003_room_settings'] });
+    expect(await store.migrate()).toEqual({
+      applied: ['0002_deferred_search_index', '0003_room_settings', '0004_workflows', '0005_platform_bridge'],
+    });
     expect(await state(store)).toMatchObject({ watermark: 2, maxRowId: 2, indexed: 2 });
     expect(await search(store, user, 'words')).toEqual(['pending words', 'old words']);
   });

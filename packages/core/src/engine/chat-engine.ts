@@ -207,7 +207,7 @@ export class ChatEngine {
   async listUsers(query: { role?: UserRole; after?: string; limit?: number } = {}): Promise<User[]> {
     const page = parseInput(PageOptionsSchema, { after: query.after, limit: query.limit });
     const role = query.role === undefined ? undefined : parseInput(UserRoleSchema, query.role);
-    return this.store.users.list({ ...page, ...(role ? { role } : {}) });
+    return this.store.lagTolerant.users.list({ ...page, ...(role ? { role } : {}) });
   }
 
   /**
@@ -326,7 +326,7 @@ export class ChatEngine {
   async listChannels(actorId: string, page: { after?: string; limit?: number } = {}): Promise<Room[]> {
     const actor = await this.#actor(actorId);
     if (actor.role === 'guest') return [];
-    return this.store.rooms.listChannels(parseInput(PageOptionsSchema, page));
+    return this.store.lagTolerant.rooms.listChannels(parseInput(PageOptionsSchema, page));
   }
 
   async updateRoom(actorId: string, roomId: string, patch: UpdateRoomInput): Promise<Room> {
@@ -551,7 +551,11 @@ export class ChatEngine {
     const data = parseInput(HistoryQuerySchema, query);
     const { room } = await this.#readableRoom(actor, data.roomId);
     if (data.threadRootId) await this.#messageInRoom(data.threadRootId, room.id, 'threadRootId');
-    const rows = await this.store.messages.page({
+    // Older pages (a `before` cursor) may come from a read replica: the client already holds newer
+    // messages, so a replica a moment behind shows nothing stale. The newest page and catch-up (`after`)
+    // read the primary, so a sender always sees what they just sent.
+    const messages = data.before ? this.store.lagTolerant.messages : this.store.messages;
+    const rows = await messages.page({
       roomId: room.id,
       limit: data.limit + 1,
       ...(data.threadRootId ? { threadRootId: data.threadRootId } : {}),
@@ -568,7 +572,8 @@ export class ChatEngine {
     const actor = await this.#actor(actorId);
     const data = parseInput(SearchQuerySchema, query);
     if (data.roomId) await this.#readableRoom(actor, data.roomId);
-    return this.store.messages.search({
+    // Search may lag a moment behind (replicas, SQLite's deferred index alike).
+    return this.store.lagTolerant.messages.search({
       readerId: actor.id,
       includeChannels: actor.role !== 'guest',
       text: data.query,

@@ -5,7 +5,13 @@ import type { Membership, Room } from '../schemas/room.js';
 import type { RoomEvent } from '../schemas/room-event.js';
 import type { User, UserRole } from '../schemas/user.js';
 import type { AccountRepository } from './account-repository.js';
+import type {
+  BridgeRepository,
+  PlatformInboxRepository,
+  PlatformOutboxRepository,
+} from './platform-store.js';
 import type { RoomSettingRepository } from './room-setting-repository.js';
+import type { WorkflowRepository } from './workflow-repository.js';
 
 /*
  * Storage ports. The engine validates input and checks permissions; repositories only read and write.
@@ -188,6 +194,10 @@ export interface StoreRepositories {
   files: FileRecordRepository;
   accounts: AccountRepository;
   roomSettings: RoomSettingRepository;
+  workflows: WorkflowRepository;
+  platformInbox: PlatformInboxRepository;
+  platformOutbox: PlatformOutboxRepository;
+  bridges: BridgeRepository;
 }
 
 /** The repositories of one open transaction, plus savepoints inside it. */
@@ -216,6 +226,15 @@ export type StoreDialect = 'sqlite' | 'postgres' | 'mysql';
  */
 export interface ChatStore extends StoreRepositories {
   readonly dialect: StoreDialect;
+  /**
+   * The same repositories for reads that may lag a little behind the newest commit: old history pages,
+   * search, directory listings. They are served by read replicas where the store has them (the store
+   * itself otherwise); writes through them still go to the primary. Never read through them what the
+   * caller has just written: that is what the store itself is for.
+   *
+   * @example const older = await store.lagTolerant.messages.page({ roomId, before, limit: 51 });
+   */
+  readonly lagTolerant: StoreRepositories;
   /** Runs `work` in one transaction: it commits when `work` resolves and rolls back when it throws. */
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   /** Brings the schema to the newest version; running it again is a no-op. */

@@ -1,1 +1,10 @@
+export { type BlobStoreContractOptions, blobStoreContract } from './blob-store-contract.js';
+export {
+  type BusContractOptions,
+  busContract,
+  type PresenceStoreContractOptions,
+  presenceStoreContract,
+} from './bus-contract.js';
+export { type PlatformStoreContractOptions, platformStoreContract } from './platform-store-contract.js';
 export { type ChatStoreContractOptions, chatStoreContract } from './store-contract.js';
+export { type WorkflowRepositoryContractOptions, workflowRepositoryContract } from './workflow-contract.js';

@@ -7,6 +7,9 @@ import { KyselyAccountRepository } from './account-repository.js';
 import { KyselyFileRecordRepository } from './file-record-repository.js';
 import { KyselyMembershipRepository } from './membership-repository.js';
 import { KyselyMessageRepository } from './message-repository.js';
+import { KyselyBridgeRepository } from './platform-bridge-repository.js';
+import { KyselyPlatformInboxRepository } from './platform-inbox-repository.js';
+import { KyselyPlatformOutboxRepository } from './platform-outbox-repository.js';
 import { KyselyProjectRepository } from './project-repository.js';
 import { KyselyReactionRepository } from './reaction-repository.js';
 import { KyselyRoomEventRepository } from './room-event-repository.js';
@@ -14,6 +17,7 @@ import { KyselyRoomRepository } from './room-repository.js';
 import { KyselyRoomSettingRepository } from './room-setting-repository.js';
 import { KyselyTicketRepository } from './ticket-repository.js';
 import { KyselyUserRepository } from './user-repository.js';
+import { KyselyWorkflowRepository } from './workflow-repository.js';
 
 /**
  * Every repository bound to `db`, which may be the root connection or a transaction: the repositories
@@ -39,5 +43,9 @@ export function createStoreRepositories(
     files: new KyselyFileRecordRepository(context),
     accounts: new KyselyAccountRepository(context),
     roomSettings: new KyselyRoomSettingRepository(context),
+    workflows: new KyselyWorkflowRepository(context),
+    platformInbox: new KyselyPlatformInboxRepository(context),
+    platformOutbox: new KyselyPlatformOutboxRepository(context),
+    bridges: new KyselyBridgeRepository(context),
   };
 }

@@ -1,0 +1,13 @@
+import type { StoreDialect } from '@kaiwa/core';
+import { workflowRepositoryContract } from '@kaiwa/core/testing';
+import { openTestStore, testSkipReason } from './test-support.js';
+
+// The workflow repository conformance suite, on every database this adapter supports.
+for (const dialect of ['sqlite', 'postgres', 'mysql'] satisfies StoreDialect[]) {
+  const skip = testSkipReason(dialect);
+  workflowRepositoryContract({
+    name: dialect,
+    open: () => openTestStore(dialect),
+    ...(skip ? { skip } : {}),
+  });
+}

@@ -1,0 +1,258 @@
+import { createSqliteStore } from '@kaiwa/store-kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ChatEngine } from '../engine/chat-engine.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
+import type { WorkflowRun } from '../ports/workflow-repository.js';
+import { defineStepType } from './step-type.js';
+import { mimeMatches, WorkflowTriggers } from './triggers.js';
+import { signWebhook, verifyWebhookSignature } from './webhook-signature.js';
+import type { WorkflowTrigger } from './workflow-definition.js';
+import { WorkflowEngine } from './workflow-engine.js';
+
+const echo = defineStepType({
+  type: 'echo',
+  description: 'Returns its input',
+  input: z.object({ value: z.unknown() }),
+  run: async (input) => input,
+});
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(secret = 'shh') {
+  const store = await createSqliteStore({ filename: ':memory:' });
+  await store.migrate();
+  const engine = new ChatEngine({ store });
+  const alice = await engine.createUser({ username: 'alice' });
+  const room = await engine.createRoom(alice.id, { kind: 'channel', name: 'ops' });
+  const workflows = new WorkflowEngine({ store, services: { engine, store }, steps: [echo] });
+  const started: { run: WorkflowRun; type: string }[] = [];
+  const waiters: (() => void)[] = [];
+  const errors: unknown[] = [];
+  const triggers = new WorkflowTriggers({
+    engine,
+    workflows,
+    webhookSecret: (id) => (id === 'hook' ? secret : undefined),
+    onRunStarted: (run, type) => {
+      started.push({ run, type });
+      for (const wake of waiters.splice(0)) wake();
+    },
+    onError: (error) => errors.push(error),
+  });
+  cleanups.push(async () => {
+    await triggers.close();
+    await workflows.close();
+    engine.close();
+    await store.close();
+  });
+  const define = (id: string, trigger: WorkflowTrigger, value = '{{ trigger }}') =>
+    workflows.define(
+      { id, name: id, trigger, steps: [{ id: 'echo', type: 'echo', input: { value } }] },
+      alice.id,
+    );
+  /** Resolves with the next run a trigger starts. */
+  const nextRun = (timeoutMs = 3000) =>
+    new Promise<WorkflowRun>((resolve, reject) => {
+      const count = started.length;
+      const timer = setTimeout(() => reject(new Error('no run started')), timeoutMs);
+      const check = () => {
+        if (started.length > count) {
+          clearTimeout(timer);
+          resolve(started[count]!.run);
+        } else waiters.push(check);
+      };
+      check();
+    });
+  const output = async (run: WorkflowRun) => (await workflows.waitForRun(run.id)).steps[0]!.output;
+  return { store, engine, alice, room, workflows, triggers, started, errors, define, nextRun, output };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+describe('WorkflowTriggers', () => {
+  it('starts a workflow from a message matching its pattern, as the author', async () => {
+    const t = await setup();
+    await t.define(
+      'invoice',
+      { type: 'message', pattern: '^invoice (?<number>\\d+)' },
+      '{{ trigger.match.groups.number }}',
+    );
+    await t.triggers.start();
+    await t.engine.sendMessage(t.alice.id, { roomId: t.room.id, text: 'hello there' });
+    await settle();
+    expect(t.started).toEqual([]);
+    const next = t.nextRun();
+    await t.engine.sendMessage(t.alice.id, { roomId: t.room.id, text: 'invoice 42 please' });
+    const run = await next;
+    expect(run.actorId).toBe(t.alice.id);
+    expect(await t.output(run)).toEqual({ value: '42' });
+  });
+
+  it('refuses patterns that could backtrack for ever, and matches hostile text quickly', async () => {
+    const t = await setup();
+    await expect(t.define('backref', { type: 'message', pattern: '(a)\\1' })).rejects.toThrow(/pattern/);
+    await t.define('nested', { type: 'message', pattern: '^(a+)+$' });
+    await t.triggers.start();
+    const started = performance.now();
+    await t.engine.sendMessage(t.alice.id, { roomId: t.room.id, text: `${'a'.repeat(5000)}!` });
+    await settle();
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(t.started).toEqual([]);
+  });
+
+  it('ignores messages that a workflow posted', async () => {
+    const t = await setup();
+    await t.define('echoer', { type: 'message', pattern: 'ping' });
+    await t.triggers.start();
+    await t.engine.sendMessage(t.alice.id, {
+      roomId: t.room.id,
+      text: 'ping',
+      metadata: { workflowRunId: '01JDQ6R0Q7ZK4M3B8Y2V5N1C9X' },
+    });
+    await settle();
+    expect(t.started).toEqual([]);
+  });
+
+  it('starts a workflow from a slash command with its arguments', async () => {
+    const t = await setup();
+    await t.define('report', { type: 'command' }, '{{ trigger.args }}');
+    await t.define('other', { type: 'command', name: 'weekly' }, '{{ trigger.argsText }}');
+    await t.triggers.start();
+    let next = t.nextRun();
+    await t.engine.sendMessage(t.alice.id, { roomId: t.room.id, text: '/run report 2026 Q4' });
+    expect(await t.output(await next)).toEqual({ value: ['2026', 'Q4'] });
+    next = t.nextRun();
+    await t.engine.sendMessage(t.alice.id, { roomId: t.room.id, text: '/run weekly  now ' });
+    expect(await t.output(await next)).toEqual({ value: 'now' });
+    await t.engine.sendMessage(t.alice.id, { roomId: t.room.id, text: '/run unknown' });
+    await settle();
+    expect(t.started.length).toBe(2);
+  });
+
+  it('starts a workflow when a file of a matching type is uploaded to a room', async () => {
+    const t = await setup();
+    await t.define(
+      'scan',
+      { type: 'file', mimeType: 'image/*', roomId: t.room.id },
+      '{{ trigger.file.name }}',
+    );
+    await t.triggers.start();
+    const upload = (name: string, mimeType: string) =>
+      t.engine.createFileRecord(t.alice.id, {
+        name,
+        mimeType,
+        size: 10,
+        sha256: 'a'.repeat(64),
+        storageKey: `files/${name}`,
+        roomId: t.room.id,
+      });
+    await upload('notes.pdf', 'application/pdf');
+    await settle();
+    expect(t.started).toEqual([]);
+    const next = t.nextRun();
+    await upload('receipt.png', 'image/png');
+    const run = await next;
+    expect(await t.output(run)).toEqual({ value: 'receipt.png' });
+  });
+
+  it('runs a cron schedule once per tick and stops on close', async () => {
+    const t = await setup();
+    await t.define('tick', { type: 'cron', schedule: '* * * * * *' }, '{{ trigger.scheduledAt }}');
+    await t.triggers.start();
+    const run = await t.nextRun(4000);
+    expect(run.actorId).toBe(t.alice.id);
+    expect(await t.output(run)).toEqual({ value: expect.stringMatching(/\.000Z$/) });
+    await t.triggers.close();
+    const count = t.started.length;
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(t.started.length).toBe(count);
+  });
+
+  it('picks up definitions made after it started', async () => {
+    const t = await setup();
+    await t.triggers.start();
+    await t.define('late', { type: 'message', pattern: 'late' });
+    await settle();
+    const next = t.nextRun();
+    await t.engine.sendMessage(t.alice.id, { roomId: t.room.id, text: 'late arrival' });
+    expect((await next).workflowId).toBe('late');
+  });
+
+  it('accepts a signed webhook once and refuses bad, stale and replayed ones', async () => {
+    const t = await setup('s3cret');
+    await t.define('hook', { type: 'webhook' }, '{{ trigger.body.amount }}');
+    await t.define('nohook', { type: 'manual' });
+    await t.triggers.start();
+    const body = JSON.stringify({ amount: 1200 });
+    const timestamp = Math.floor(Date.now() / 1000);
+    const signature = signWebhook({ secret: 's3cret', timestamp, body });
+    const request = { workflowId: 'hook', deliveryId: 'd-1', timestamp, signature, body };
+
+    const run = await t.triggers.receiveWebhook(request);
+    expect(await t.output(run)).toEqual({ value: 1200 });
+    await expect(t.triggers.receiveWebhook(request)).rejects.toBeInstanceOf(ConflictError);
+    await expect(
+      t.triggers.receiveWebhook({ ...request, deliveryId: 'd-2', body: JSON.stringify({ amount: 9999 }) }),
+    ).rejects.toBeInstanceOf(ForbiddenError);
+    const old = timestamp - 301;
+    await expect(
+      t.triggers.receiveWebhook({
+        ...request,
+        deliveryId: 'd-3',
+        timestamp: old,
+        signature: signWebhook({ secret: 's3cret', timestamp: old, body }),
+      }),
+    ).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(t.triggers.receiveWebhook({ ...request, workflowId: 'nohook' })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    expect(t.started.length).toBe(1);
+  });
+});
+
+describe('verifyWebhookSignature', () => {
+  const secret = 'k';
+  const body = '{"a":1}';
+  const now = Date.UTC(2026, 10, 25, 12, 0, 0);
+  const timestamp = now / 1000;
+  const signature = signWebhook({ secret, timestamp, body });
+
+  it('accepts a good signature, with or without the sha256= prefix', () => {
+    expect(verifyWebhookSignature({ secret, timestamp, body, signature, now })).toEqual({ ok: true });
+    expect(
+      verifyWebhookSignature({
+        secret,
+        timestamp: `${timestamp}`,
+        body,
+        signature: `sha256=${signature}`,
+        now,
+      }).ok,
+    ).toBe(true);
+  });
+
+  it('refuses a wrong secret, a changed body, stale or future timestamps and malformed input', () => {
+    const reason = (options: Partial<Parameters<typeof verifyWebhookSignature>[0]>) => {
+      const result = verifyWebhookSignature({ secret, timestamp, body, signature, now, ...options });
+      return result.ok ? 'ok' : result.reason;
+    };
+    expect(reason({ secret: 'other' })).toBe('bad_signature');
+    expect(reason({ body: '{"a":2}' })).toBe('bad_signature');
+    expect(reason({ now: now + 301_000 })).toBe('stale');
+    expect(reason({ now: now - 301_000 })).toBe('stale');
+    expect(reason({ now: now + 299_000 })).toBe('ok');
+    expect(reason({ now: now + 10_000, toleranceSeconds: 5 })).toBe('stale');
+    expect(reason({ signature: 'xyz' })).toBe('malformed');
+    expect(reason({ timestamp: 'yesterday' })).toBe('malformed');
+  });
+});
+
+describe('mimeMatches', () => {
+  it('matches exact types and prefix wildcards', () => {
+    expect(mimeMatches('image/*', 'image/png')).toBe(true);
+    expect(mimeMatches('image/*', 'application/pdf')).toBe(false);
+    expect(mimeMatches('application/PDF', 'application/pdf')).toBe(true);
+  });
+});

@@ -7,5 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
-  external: [/^@kaiwa\//],
+  // zod comes with @kaiwa/core (same major); bundling a second copy would break instanceof checks.
+  external: [/^@kaiwa\//, 'zod'],
 });

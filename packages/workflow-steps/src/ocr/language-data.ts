@@ -1,0 +1,50 @@
+import { copyFile, mkdir, stat, symlink } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+/** Languages whose trained data ships as an npm package (`@tesseract.js-data/<code>`), read offline. */
+export const OCR_LANGUAGES = ['eng', 'jpn'] as const;
+export type OcrLanguage = (typeof OCR_LANGUAGES)[number];
+
+/** The folder holding `<code>.traineddata.gz` inside the installed `@tesseract.js-data/<code>` package. */
+export function languageDataPath(language: OcrLanguage): string {
+  const data = require(`@tesseract.js-data/${language}`) as { langPath: string };
+  return data.langPath;
+}
+
+/**
+ * tesseract.js reads every language of a worker from one `langPath`, while each language package has its
+ * own folder; so the files are linked (or copied) side by side into one folder under the cache directory.
+ * Never leave `langPath` unset: tesseract.js would then fetch from a CDN.
+ */
+export async function prepareLanguageFolder(
+  cacheDir: string,
+  languages: readonly OcrLanguage[],
+): Promise<string> {
+  const folder = join(cacheDir, 'lang');
+  await mkdir(folder, { recursive: true });
+  for (const language of languages) {
+    const file = `${language}.traineddata.gz`;
+    const target = join(folder, file);
+    if (await exists(target)) continue;
+    const source = join(languageDataPath(language), file);
+    try {
+      await symlink(source, target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      await copyFile(source, target);
+    }
+  }
+  return folder;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,181 @@
+import { defineStepType, IdSchema, MimeTypeSchema, type StepType, ValidationError } from '@kaiwa/core';
+import { z } from 'zod';
+import { readBlob, sniffMimeType } from '../blob-bytes.js';
+import { isRetryableStepError } from '../errors.js';
+import { requireBlobs } from '../services.js';
+import { OCR_LANGUAGES } from './language-data.js';
+import { OcrWorkerPool, type OcrWorkerPoolConfig } from './ocr-worker-pool.js';
+import { renderPdfPages } from './pdf-pages.js';
+
+export const OcrStepInputSchema = z
+  .object({
+    /** The blob to read, usually `{{ steps.upload.key }}`. */
+    key: z.string().min(1).max(512).optional(),
+    /** Or a chat upload by file record id (the actor must be able to read it). */
+    fileId: IdSchema.optional(),
+    /** Declared type; sniffed from the bytes when missing or generic. */
+    mimeType: MimeTypeSchema.optional(),
+    languages: z
+      .array(z.enum(OCR_LANGUAGES))
+      .min(1)
+      .max(OCR_LANGUAGES.length)
+      .refine((list) => new Set(list).size === list.length, 'languages must not repeat')
+      .default(['eng']),
+    /** PDF pages to read, 1-based; all when missing. */
+    pages: z.array(z.number().int().min(1).max(100_000)).min(1).max(1_000).optional(),
+    /** Resolution PDF pages are rendered at. */
+    dpi: z.number().int().min(50).max(600).default(200),
+  })
+  .refine((input) => (input.key === undefined) !== (input.fileId === undefined), {
+    message: 'give either key or fileId',
+    path: ['key'],
+  });
+export type OcrStepInput = z.infer<typeof OcrStepInputSchema>;
+
+export interface OcrPageResult {
+  page: number;
+  text: string;
+  /** Tesseract's mean word confidence, 0–100. */
+  confidence: number;
+}
+
+export interface OcrStepOutput {
+  /** All pages' text, pages separated by a blank line. */
+  text: string;
+  /** Mean of the pages' confidences weighted by their text length, 0–100. */
+  confidence: number;
+  pages: OcrPageResult[];
+}
+
+export interface OcrStepOptions extends OcrWorkerPoolConfig {
+  /** Most PDF pages one step reads (default 20). */
+  maxPages?: number;
+  /** Most pixels of one image or rendered page (default 25 000 000). */
+  maxPixels?: number;
+  /** Largest file read (default 50 MiB). */
+  maxBytes?: number;
+}
+
+/** The `ocr` step plus the worker pool behind it; call `close()` when done, or idle workers end by themselves. */
+export type OcrStep = StepType<OcrStepInput, OcrStepOutput> & {
+  readonly pool: OcrWorkerPool;
+  close(): Promise<void>;
+};
+
+/** Images tesseract reads as they are; other image types are re-encoded to PNG first. */
+const DIRECT_IMAGE_TYPES = new Set(['image/png', 'image/jpeg']);
+const IMAGE_TYPES = new Set([
+  'image/png',
+  'image/jpeg',
+  'image/webp',
+  'image/gif',
+  'image/bmp',
+  'image/avif',
+]);
+
+/**
+ * Creates the `ocr` step: text from images and PDF pages with tesseract.js, English and Japanese, entirely
+ * offline (language data comes from the installed `@tesseract.js-data/*` packages).
+ *
+ * @example
+ * const ocr = createOcrStep({ maxWorkers: 2 });
+ * const engine = new WorkflowEngine({ store, services, steps: builtInStepTypes({ ocr }) });
+ * // …
+ * await ocr.close();
+ */
+export function createOcrStep(options: OcrStepOptions = {}): OcrStep {
+  const pool = new OcrWorkerPool(options);
+  const maxPages = options.maxPages ?? 20;
+  const maxPixels = options.maxPixels ?? 25_000_000;
+  const maxBytes = options.maxBytes ?? 50 * 1024 * 1024;
+
+  const step = defineStepType<OcrStepInput, OcrStepOutput>({
+    type: 'ocr',
+    description:
+      'Reads text from an image or PDF with tesseract.js (eng, jpn): { key, languages?, pages? } → { text, confidence, pages }',
+    input: OcrStepInputSchema,
+    retryable: isRetryableStepError,
+    async run(input, context) {
+      const blobs = requireBlobs(context, 'ocr');
+      let key = input.key;
+      let declared = input.mimeType;
+      if (input.fileId) {
+        const file = await context.services.engine.getFileRecord(context.actorId, input.fileId);
+        key = file.storageKey;
+        declared ??= file.mimeType;
+      }
+      const bytes = await readBlob(blobs, key as string, { maxBytes, signal: context.signal });
+      const mimeType = sniffMimeType(bytes) ?? declared ?? 'application/octet-stream';
+      // Keep the pool's key stable whatever order the definition lists the languages in.
+      const languages = OCR_LANGUAGES.filter((language) => input.languages.includes(language));
+
+      const read = (image: Buffer) =>
+        pool.use(languages, context.signal, async (worker) => {
+          const { data } = await worker.recognize(image);
+          return { text: data.text.trim(), confidence: Math.round(data.confidence * 100) / 100 };
+        });
+
+      const pages: OcrPageResult[] = [];
+      if (mimeType === 'application/pdf') {
+        for await (const rendered of renderPdfPages(bytes, {
+          ...(input.pages ? { pages: input.pages } : {}),
+          dpi: input.dpi,
+          maxPages,
+          maxPixels,
+          signal: context.signal,
+        })) {
+          pages.push({ page: rendered.page, ...(await read(rendered.png)) });
+        }
+      } else if (IMAGE_TYPES.has(mimeType)) {
+        if (input.pages?.some((page) => page !== 1)) {
+          throw ValidationError.field('pages', 'an image has only page 1');
+        }
+        pages.push({ page: 1, ...(await read(await prepareImage(bytes, mimeType, maxPixels))) });
+      } else {
+        throw ValidationError.field('mimeType', `cannot read text from ${mimeType}; give an image or a PDF`);
+      }
+
+      const weight = pages.reduce((sum, page) => sum + page.text.length, 0);
+      const confidence =
+        weight === 0 ? 0 : pages.reduce((sum, page) => sum + page.confidence * page.text.length, 0) / weight;
+      return {
+        text: pages.map((page) => page.text).join('\n\n'),
+        confidence: Math.round(confidence * 100) / 100,
+        pages,
+      };
+    },
+  });
+  return Object.assign(step, { pool, close: () => pool.close() });
+}
+
+/** Checks the pixel limit and turns images tesseract may not decode into PNG. */
+async function prepareImage(bytes: Buffer, mimeType: string, maxPixels: number): Promise<Buffer> {
+  const { createCanvas, loadImage } = await import('@napi-rs/canvas');
+  let image: Awaited<ReturnType<typeof loadImage>>;
+  try {
+    image = await loadImage(bytes);
+  } catch (error) {
+    throw new ValidationError([{ path: ['key'], message: `not a readable ${mimeType} image` }], {
+      cause: error,
+    });
+  }
+  if (image.width * image.height > maxPixels) {
+    throw ValidationError.field(
+      'key',
+      `the image has ${image.width}×${image.height} pixels, over the limit of ${maxPixels}`,
+    );
+  }
+  if (DIRECT_IMAGE_TYPES.has(mimeType)) return bytes;
+  const canvas = createCanvas(image.width, image.height);
+  const context = canvas.getContext('2d');
+  context.fillStyle = '#ffffff';
+  context.fillRect(0, 0, image.width, image.height);
+  context.drawImage(image, 0, 0);
+  return canvas.toBuffer('image/png');
+}
+
+/**
+ * The shared default `ocr` step. Its workers end after 30 s idle; create your own with {@link createOcrStep}
+ * to choose limits or to close it explicitly.
+ */
+export const ocrStep: OcrStep = createOcrStep();

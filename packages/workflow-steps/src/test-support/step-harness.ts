@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createFileSystemBlobStore, type FileSystemBlobStore } from '@kaiwa/blob-fs';
+import {
+  ChatEngine,
+  createId,
+  parseInput,
+  type StepContext,
+  type StepType,
+  type User,
+  type WorkflowServices,
+} from '@kaiwa/core';
+import { createPostgresStore, createSqliteStore, type KyselyChatStore } from '@kaiwa/store-kysely';
+
+/*
+ * Test helpers, not part of the public API: a real SQLite store, chat engine and file-system blob store,
+ * and a way to run one step the way the workflow engine does (input parsed by the step's schema first).
+ */
+
+export interface StepHarness {
+  store: KyselyChatStore;
+  engine: ChatEngine;
+  blobs: FileSystemBlobStore;
+  /** An admin user steps act as by default. */
+  admin: User;
+  services: WorkflowServices;
+  context(overrides?: Partial<StepContext>): StepContext;
+  close(): Promise<void>;
+}
+
+/** Why the harness cannot run on PostgreSQL here, or undefined when it can. */
+export function postgresSkipReason(): string | undefined {
+  return process.env.KAIWA_TEST_PG_URL
+    ? undefined
+    : 'set KAIWA_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test to run it on PostgreSQL';
+}
+
+/** A migrated PostgreSQL store in a schema of its own, dropped again on close. */
+async function openPostgresStore(url: string): Promise<KyselyChatStore> {
+  const { default: pg } = await import('pg');
+  const schema = `kaiwa_steps_${randomBytes(6).toString('hex')}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`create schema ${schema}`);
+  const pool = new pg.Pool({ connectionString: url, options: `-c search_path=${schema}`, max: 4 });
+  const store = await createPostgresStore({ pool });
+  const close = store.close.bind(store);
+  store.close = async () => {
+    await close();
+    await admin(`drop schema ${schema} cascade`);
+  };
+  return store;
+}
+
+export async function openStepHarness(
+  options: { dialect?: 'sqlite' | 'postgres' } = {},
+): Promise<StepHarness> {
+  const url = process.env.KAIWA_TEST_PG_URL;
+  const store =
+    options.dialect === 'postgres' && url
+      ? await openPostgresStore(url)
+      : await createSqliteStore({ filename: ':memory:' });
+  await store.migrate();
+  const engine = new ChatEngine({ store });
+  const directory = await mkdtemp(join(tmpdir(), 'kaiwa-steps-'));
+  const blobs = createFileSystemBlobStore({ directory });
+  const admin = await engine.createUser({ username: 'admin', role: 'admin' });
+  const services: WorkflowServices = { engine, store, blobs };
+  return {
+    store,
+    engine,
+    blobs,
+    admin,
+    services,
+    context(overrides = {}) {
+      return {
+        runId: createId(),
+        workflowId: 'test',
+        stepId: 'step',
+        attempt: 1,
+        signal: new AbortController().signal,
+        actorId: admin.id,
+        services,
+        ...overrides,
+      };
+    },
+    async close() {
+      engine.close();
+      await store.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Parses `input` with the step's schema (as the workflow engine does), then runs it. */
+export async function runStep<Input, Output>(
+  step: StepType<Input, Output>,
+  input: unknown,
+  context: StepContext,
+): Promise<Output> {
+  return step.run(parseInput(step.input, input) as Input, context);
+}

@@ -1,1 +1,16 @@
-export {};
+export { createTeamsAdapter, retryAfterMs, TeamsAdapter, type TeamsAdapterConfig } from './teams-adapter.js';
+export {
+  parseTeams,
+  renderTeams,
+  splitForTeams,
+  TEAMS_TEXT_LIMIT,
+  type TeamsMentionLookup,
+  type TeamsRendered,
+} from './teams-format.js';
+export {
+  normaliseActivity,
+  splitConversationId,
+  TEAMS_REACTIONS,
+  type TeamsActivity,
+  type TeamsInboundContext,
+} from './teams-inbound.js';

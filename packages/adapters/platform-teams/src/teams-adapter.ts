@@ -1,0 +1,542 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  type PlatformAdapter,
+  type PlatformCapabilities,
+  PlatformError,
+  type PlatformErrorCode,
+  type PlatformEventSink,
+  type PlatformInboundEvent,
+  type PlatformMessageRef,
+  type PlatformOutboundMessage,
+  type PlatformTarget,
+  type PlatformUser,
+} from '@kaiwa/core';
+import {
+  type Activity,
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  type ConfigurationBotFrameworkAuthenticationOptions,
+  type ConversationReference,
+  TurnContext,
+} from 'botbuilder';
+import { renderTeams, splitForTeams, TEAMS_TEXT_LIMIT, type TeamsMentionLookup } from './teams-format.js';
+import { normaliseActivity, splitConversationId, type TeamsActivity } from './teams-inbound.js';
+
+export interface TeamsAdapterConfig {
+  /**
+   * The bot's Azure registration, passed to botbuilder's `ConfigurationBotFrameworkAuthentication`
+   * (`MicrosoftAppId`, `MicrosoftAppPassword`, `MicrosoftAppType`, `MicrosoftAppTenantId`...). Production
+   * needs it: without `MicrosoftAppId`, inbound requests are NOT authenticated and outbound calls carry no
+   * token, which only a local emulator or a test connector accepts.
+   */
+  auth?: ConfigurationBotFrameworkAuthenticationOptions & {
+    MicrosoftAppPassword?: string;
+    MicrosoftAppType?: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
+  };
+  /**
+   * Connector URL for conversations the adapter has not heard from since it started (proactive sends).
+   * Teams gives it on every activity (`https://smba.trafficmanager.net/<region>/`).
+   */
+  serviceUrl?: string;
+  /** Teams tenant id for proactive sends. */
+  tenantId?: string;
+  /** The bot's channel account id (`28:<app id>`), if known before the first activity. */
+  botId?: string;
+  /**
+   * `card` (default) sends an Adaptive Card from `toTeams` (code blocks, quotes and lists render well);
+   * `text` sends Teams markdown in `text`.
+   */
+  messageFormat?: 'card' | 'text';
+  /**
+   * botframework-connector already retries 429 and 503 (honouring Retry-After) and other 5xx up to three
+   * times; when a call still fails with 429, 503 or 504 the adapter waits (Retry-After, else backoff) and
+   * starts that many more rounds. Default 2.
+   */
+  maxRetries?: number;
+  /** Longest wait for one retry, in ms. Default 30 000. */
+  maxRetryDelayMs?: number;
+  /**
+   * The Teams account of a Kaiwa `@username` in outbound text (the bridge knows its user mapping). Without
+   * it, or when it answers undefined, users seen inbound are matched by display name.
+   */
+  mention?: TeamsMentionLookup;
+  /** The Kaiwa username of a Teams user id in inbound `<at>` mentions; otherwise `@Display Name` stays. */
+  userName?: (teamsUserId: string) => string | undefined;
+  /** Text that starts a command; `/` by default (Teams has no slash commands for bots of its own). */
+  commandPrefix?: string;
+  /** Errors with no caller to go to (a request that could not be read). */
+  onError?: (error: unknown) => void;
+}
+
+/** The calls of botframework-connector's `ConnectorClient` the adapter makes. */
+interface ConnectorClient {
+  conversations: {
+    sendToConversation(conversationId: string, activity: Partial<Activity>): Promise<{ id?: string }>;
+    replyToActivity(
+      conversationId: string,
+      activityId: string,
+      activity: Partial<Activity>,
+    ): Promise<{ id?: string }>;
+    updateActivity(conversationId: string, activityId: string, activity: Partial<Activity>): Promise<unknown>;
+    deleteActivity(conversationId: string, activityId: string): Promise<unknown>;
+  };
+}
+
+/** Inline images are the only files a bot can post through the connector (as data URLs, up to 1 MiB). */
+const MAX_INLINE_IMAGE_BYTES = 1024 * 1024;
+const CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
+
+/** A CloudAdapter whose activity processing we can call with our own request handling and status codes. */
+class KaiwaCloudAdapter extends CloudAdapter {
+  run(authHeader: string, activity: Activity, logic: (context: TurnContext) => Promise<void>) {
+    return this.processActivity(authHeader, activity, logic);
+  }
+}
+
+/** The sink refused the event: the Bot Framework gets a 503 and delivers the activity again later. */
+class NotRecordedError extends Error {}
+
+/**
+ * Microsoft Teams through botbuilder's `CloudAdapter`: inbound activities arrive as HTTP POSTs on
+ * {@link TeamsAdapter.handler} (or {@link TeamsAdapter.listen}); outbound calls go to the Bot Framework
+ * connector at the conversation's `serviceUrl`. Bots cannot add reactions through the connector, so
+ * `capabilities.reactions` is false and `react` throws `unsupported`.
+ *
+ * @example
+ * const teams = createTeamsAdapter({ auth: { MicrosoftAppId, MicrosoftAppPassword, MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId } });
+ * await teams.connect({ accept: (event) => inbox.record(event) });
+ * await teams.listen({ port: 3978 }); // POST /api/messages
+ */
+export class TeamsAdapter implements PlatformAdapter {
+  readonly platform = 'teams';
+  readonly capabilities: PlatformCapabilities = {
+    edit: true,
+    delete: true,
+    reactions: false,
+    threads: true,
+    uploads: true,
+    customAuthor: false,
+    maxTextLength: TEAMS_TEXT_LIMIT,
+    maxUploadBytes: MAX_INLINE_IMAGE_BYTES,
+  };
+  /** The botbuilder adapter, for what the port does not cover (TeamsInfo, cards with actions...). */
+  readonly cloudAdapter: CloudAdapter;
+
+  private readonly config: TeamsAdapterConfig;
+  private readonly adapter: KaiwaCloudAdapter;
+  private sink: PlatformEventSink | undefined;
+  private selfUser: PlatformUser | undefined;
+  private readonly references = new Map<string, Partial<ConversationReference>>();
+  private readonly usersByName = new Map<string, { id: string; name: string }>();
+  private readonly userNames = new Map<string, string>();
+  private server: Server | undefined;
+
+  constructor(config: TeamsAdapterConfig = {}) {
+    this.config = config;
+    this.adapter = new KaiwaCloudAdapter(new ConfigurationBotFrameworkAuthentication(config.auth ?? {}));
+    this.cloudAdapter = this.adapter;
+    if (config.botId) this.selfUser = { id: config.botId, name: config.botId, isBot: true };
+  }
+
+  get self(): PlatformUser | undefined {
+    return this.selfUser;
+  }
+
+  /** Conversation references learnt from inbound activities, by channel (conversation) id. */
+  get conversations(): ReadonlyMap<string, Partial<ConversationReference>> {
+    return this.references;
+  }
+
+  /**
+   * Adds a conversation reference saved elsewhere (they live in memory only), so proactive sends to it
+   * work after a restart before Teams sends anything.
+   *
+   * @example
+   * teams.rememberConversation({ serviceUrl, conversation: { id: '19:abc@thread.tacv2' } });
+   */
+  rememberConversation(reference: Partial<ConversationReference>): void {
+    if (!reference.conversation?.id) {
+      throw new PlatformError('teams', 'invalid_request', 'reference.conversation.id is required');
+    }
+    const { channelId } = splitConversationId(reference.conversation.id);
+    this.references.set(channelId, {
+      channelId: 'msteams',
+      ...reference,
+      conversation: { ...reference.conversation, id: channelId },
+    });
+  }
+
+  async connect(sink: PlatformEventSink): Promise<void> {
+    this.sink = sink;
+  }
+
+  async disconnect(): Promise<void> {
+    this.sink = undefined;
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  /**
+   * Handles one Bot Framework POST (node:http, or Fastify's `request.raw`/`reply.raw`; a parsed `body` on
+   * the request is used when present). Answers 200 once the event is recorded by the sink, 503 when it
+   * could not be (the Bot Framework delivers again), 401 when authentication fails.
+   *
+   * @example
+   * createServer((request, response) => teams.handler(request, response)).listen(3978);
+   */
+  async handler(request: IncomingMessage & { body?: unknown }, response: ServerResponse): Promise<void> {
+    const end = (status: number, body?: unknown) => {
+      response.statusCode = status;
+      if (body !== undefined) {
+        response.setHeader('content-type', 'application/json');
+        response.end(JSON.stringify(body));
+      } else {
+        response.end();
+      }
+    };
+    if (request.method !== 'POST') return end(405);
+    let activity: Activity;
+    try {
+      activity = (request.body ?? (await readJson(request))) as Activity;
+      if (!activity || typeof activity !== 'object' || typeof activity.type !== 'string') {
+        return end(400, { error: 'body: expected a Bot Framework activity with a type' });
+      }
+    } catch (error) {
+      return end(400, { error: `body: ${error instanceof Error ? error.message : String(error)}` });
+    }
+    if (!this.sink) return end(503, { error: 'adapter not connected' });
+    const authHeader = String(request.headers.authorization ?? '');
+    try {
+      const invoke = await this.adapter.run(authHeader, activity, (context) => this.onTurn(context));
+      end(invoke?.status ?? 200, invoke?.body);
+    } catch (error) {
+      if (error instanceof NotRecordedError) {
+        response.setHeader('retry-after', '1');
+        return end(503, { error: 'event not recorded, deliver again' });
+      }
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status === 401 || (error as Error).name === 'AuthenticationError')
+        return end(401, { error: 'unauthorized' });
+      this.report(error);
+      end(500, { error: 'internal error' });
+    }
+  }
+
+  /** Starts an HTTP server on `host:port` (127.0.0.1 and a free port by default) that serves `path`. */
+  async listen(options: { port?: number; host?: string; path?: string } = {}): Promise<{ url: string }> {
+    const path = options.path ?? '/api/messages';
+    const server = createServer((request, response) => {
+      if ((request.url ?? '').split('?')[0] !== path) {
+        response.statusCode = 404;
+        response.end();
+        return;
+      }
+      void this.handler(request, response);
+    });
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
+    await once(server, 'listening');
+    this.server = server;
+    const address = server.address() as AddressInfo;
+    return { url: `http://${options.host ?? '127.0.0.1'}:${address.port}${path}` };
+  }
+
+  async send(target: PlatformTarget, message: PlatformOutboundMessage): Promise<PlatformMessageRef[]> {
+    const reference = this.referenceFor(target.channelId);
+    const files = (message.attachments ?? []).map((attachment) => this.fileAttachment(attachment));
+    const parts = splitForTeams(message.text);
+    const refs: PlatformMessageRef[] = [];
+    for (const [index, part] of parts.entries()) {
+      const activity = this.messageActivity(part, message.author?.name);
+      if (index === parts.length - 1 && files.length > 0) {
+        activity.attachments = [...(activity.attachments ?? []), ...files];
+      }
+      // Replies go into the thread of the root message, or answer the given message.
+      const replyTo = target.threadId ?? (index === 0 ? message.replyToMessageId : undefined);
+      const id = await this.withConnector(reference, 'send', async (connector, conversationId) => {
+        // Straight to the connector: TurnContext.sendActivity would answer the proactive turn's own id.
+        const outgoing = TurnContext.applyConversationReference({ ...activity }, reference) as Activity;
+        delete outgoing.replyToId;
+        const sent = replyTo
+          ? await connector.conversations.replyToActivity(conversationId, replyTo, {
+              ...outgoing,
+              replyToId: replyTo,
+            })
+          : await connector.conversations.sendToConversation(conversationId, outgoing);
+        return sent?.id ?? '';
+      });
+      refs.push({
+        channelId: target.channelId,
+        ...(target.threadId ? { threadId: target.threadId } : {}),
+        messageId: id,
+      });
+    }
+    return refs;
+  }
+
+  async edit(ref: PlatformMessageRef, message: PlatformOutboundMessage): Promise<void> {
+    const parts = splitForTeams(message.text);
+    if (parts.length > 1) {
+      throw new PlatformError(
+        'teams',
+        'invalid_request',
+        `text: over Teams' ${TEAMS_TEXT_LIMIT} characters for one message`,
+      );
+    }
+    const activity = this.messageActivity(parts[0] ?? '', message.author?.name);
+    const reference = this.referenceFor(ref.channelId);
+    await this.withConnector(reference, 'edit', async (connector, conversationId) => {
+      const outgoing = TurnContext.applyConversationReference({ ...activity }, reference) as Activity;
+      delete outgoing.replyToId;
+      await connector.conversations.updateActivity(conversationId, ref.messageId, {
+        ...outgoing,
+        id: ref.messageId,
+      });
+    });
+  }
+
+  async delete(ref: PlatformMessageRef): Promise<void> {
+    await this.withConnector(
+      this.referenceFor(ref.channelId),
+      'delete',
+      async (connector, conversationId) => {
+        await connector.conversations.deleteActivity(conversationId, ref.messageId);
+      },
+    );
+  }
+
+  async react(_ref: PlatformMessageRef, _emoji: string): Promise<void> {
+    throw new PlatformError(
+      'teams',
+      'unsupported',
+      'react: the Bot Framework connector has no reactions for bots',
+    );
+  }
+
+  async unreact(_ref: PlatformMessageRef, _emoji: string): Promise<void> {
+    throw new PlatformError(
+      'teams',
+      'unsupported',
+      'unreact: the Bot Framework connector has no reactions for bots',
+    );
+  }
+
+  private async onTurn(context: TurnContext): Promise<void> {
+    const activity = context.activity as TeamsActivity;
+    const reference = TurnContext.getConversationReference(context.activity);
+    if (reference.conversation?.id) {
+      const { channelId } = splitConversationId(reference.conversation.id);
+      // Stored without the activity id, so later sends start new posts instead of answering this one.
+      const { activityId: _answered, ...rest } = reference;
+      this.references.set(channelId, { ...rest, conversation: { ...reference.conversation, id: channelId } });
+    }
+    if (activity.recipient?.id) {
+      this.selfUser = {
+        id: activity.recipient.id,
+        name: activity.recipient.name ?? activity.recipient.id,
+        isBot: true,
+      };
+    }
+    const events = normaliseActivity(activity, {
+      selfId: this.selfUser?.id,
+      userName: (id) => this.config.userName?.(id) ?? this.userNames.get(id),
+      rememberUser: (user) => {
+        this.usersByName.set(user.name, { id: user.id, name: user.name });
+        this.userNames.set(user.id, user.name);
+      },
+      commandPrefix: this.config.commandPrefix ?? '/',
+    });
+    for (const event of events) await this.record(event);
+  }
+
+  private async record(event: PlatformInboundEvent): Promise<void> {
+    const sink = this.sink;
+    if (!sink) throw new NotRecordedError('not connected');
+    try {
+      await sink.accept(event);
+    } catch (error) {
+      throw new NotRecordedError(`could not record ${event.eventId}`, { cause: error });
+    }
+  }
+
+  private messageActivity(markdown: string, authorName: string | undefined): Partial<Activity> {
+    const text = authorName
+      ? `**${authorName.replace(/[*_`~\\<>[\]]/g, (c) => `\\${c}`)}**: ${markdown}`
+      : markdown;
+    const mention: TeamsMentionLookup = (username) =>
+      this.config.mention?.(username) ?? this.usersByName.get(username);
+    const rendered = renderTeams(text, mention);
+    if (this.config.messageFormat === 'text') {
+      // `toTeams` gives the HTML subset Teams renders, which the Bot Framework calls `xml`.
+      return { type: 'message', text: rendered.text, textFormat: 'xml', entities: rendered.entities };
+    }
+    return {
+      type: 'message',
+      // Teams shows `summary` in notifications; the card is the message.
+      summary: plainSummary(rendered.text),
+      attachments: [{ contentType: CARD_CONTENT_TYPE, content: rendered.card }],
+      entities: rendered.entities,
+    } as Partial<Activity>;
+  }
+
+  private fileAttachment(attachment: NonNullable<PlatformOutboundMessage['attachments']>[number]) {
+    if (attachment.url && !attachment.data) {
+      return { contentType: attachment.mimeType, contentUrl: attachment.url, name: attachment.name };
+    }
+    const data = attachment.data ?? new Uint8Array();
+    if (!attachment.mimeType.startsWith('image/')) {
+      throw new PlatformError(
+        'teams',
+        'unsupported',
+        `attachments: ${attachment.name}: a bot can only post images inline on Teams`,
+      );
+    }
+    if (data.byteLength > MAX_INLINE_IMAGE_BYTES) {
+      throw new PlatformError(
+        'teams',
+        'invalid_request',
+        `attachments: ${attachment.name} is over ${MAX_INLINE_IMAGE_BYTES} bytes`,
+      );
+    }
+    return {
+      contentType: attachment.mimeType,
+      contentUrl: `data:${attachment.mimeType};base64,${Buffer.from(data).toString('base64')}`,
+      name: attachment.name,
+    };
+  }
+
+  private referenceFor(channelId: string): Partial<ConversationReference> {
+    const known = this.references.get(channelId);
+    if (known) return known;
+    if (!this.config.serviceUrl) {
+      throw new PlatformError(
+        'teams',
+        'not_found',
+        `channelId: no conversation ${channelId} seen yet and no serviceUrl configured for proactive sends`,
+      );
+    }
+    return {
+      channelId: 'msteams',
+      serviceUrl: this.config.serviceUrl,
+      conversation: {
+        id: channelId,
+        isGroup: true,
+        conversationType: 'channel',
+        name: '',
+        ...(this.config.tenantId ? { tenantId: this.config.tenantId } : {}),
+      },
+      ...(this.selfUser ? { bot: { id: this.selfUser.id, name: this.selfUser.name } } : {}),
+    };
+  }
+
+  /**
+   * Runs `work` with the connector client of a proactive turn for the conversation (authenticated when the
+   * config has an app id), retrying 429/503 answers after their Retry-After.
+   */
+  private async withConnector<T>(
+    reference: Partial<ConversationReference>,
+    action: string,
+    work: (connector: ConnectorClient, conversationId: string) => Promise<T>,
+  ): Promise<T> {
+    const maxRetries = this.config.maxRetries ?? 2;
+    const appId = this.config.auth?.MicrosoftAppId ?? '';
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        let result: T | undefined;
+        await this.adapter.continueConversationAsync(appId, reference, async (context) => {
+          const connector = context.turnState.get<ConnectorClient>(this.adapter.ConnectorClientKey);
+          result = await work(connector, reference.conversation!.id);
+        });
+        return result as T;
+      } catch (error) {
+        const failure = toPlatformError(error, action);
+        if (!failure.retryable || attempt >= maxRetries) throw failure;
+        const delay = Math.min(
+          this.config.maxRetryDelayMs ?? 30_000,
+          failure.retryAfterMs ?? 250 * 2 ** attempt,
+        );
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private report(error: unknown): void {
+    if (this.config.onError) this.config.onError(error);
+    else console.error('[kaiwa/platform-teams]', error);
+  }
+}
+
+/** Reads a Retry-After header: seconds, or an HTTP date. */
+export function retryAfterMs(value: string | null | undefined): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function toPlatformError(error: unknown, action: string): PlatformError {
+  if (error instanceof PlatformError) return error;
+  const response = (
+    error as { response?: { status?: number; headers?: { get(name: string): string | null | undefined } } }
+  ).response;
+  const status = (error as { statusCode?: number }).statusCode ?? response?.status;
+  const message = `${action}: ${error instanceof Error ? error.message : String(error)}`;
+  if (status === undefined) return new PlatformError('teams', 'unavailable', message, { cause: error });
+  const code: PlatformErrorCode =
+    status === 429
+      ? 'rate_limited'
+      : status === 404
+        ? 'not_found'
+        : status === 401 || status === 403
+          ? 'forbidden'
+          : status >= 500
+            ? 'unavailable'
+            : 'invalid_request';
+  // 500 and 502 may be a bug of ours as well as theirs: only 503 and 504 say "later".
+  const retryable = status === 429 || status === 503 || status === 504;
+  const after = retryAfterMs(response?.headers?.get('retry-after'));
+  return new PlatformError('teams', code, message, {
+    retryable,
+    ...(after !== undefined ? { retryAfterMs: after } : {}),
+    cause: error,
+  });
+}
+
+function plainSummary(html: string): string {
+  const entities: Record<string, string> = {
+    '&amp;': '&',
+    '&lt;': '<',
+    '&gt;': '>',
+    '&quot;': '"',
+    '&#39;': "'",
+    '&nbsp;': ' ',
+  };
+  return html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&(?:amp|lt|gt|quot|#39|nbsp);/g, (entity) => entities[entity] ?? entity)
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 200);
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+/**
+ * Creates a {@link TeamsAdapter}.
+ *
+ * @example
+ * const teams = createTeamsAdapter({ serviceUrl: 'https://smba.trafficmanager.net/emea/' });
+ */
+export function createTeamsAdapter(config: TeamsAdapterConfig = {}): TeamsAdapter {
+  return new TeamsAdapter(config);
+}

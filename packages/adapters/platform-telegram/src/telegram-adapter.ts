@@ -1,0 +1,637 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  type PlatformAdapter,
+  type PlatformAttachment,
+  type PlatformCapabilities,
+  PlatformError,
+  type PlatformEventSink,
+  type PlatformInboundEvent,
+  type PlatformMessageRef,
+  type PlatformOutboundMessage,
+  type PlatformTarget,
+  type PlatformUser,
+} from '@kaiwa/core';
+import type { TelegramMessageEntity } from '@kaiwa/platform-format';
+import { Input, Telegraf } from 'telegraf';
+import { isNotModified, toPlatformError } from './telegram-error.js';
+import {
+  authorPrefix,
+  emojiForTelegram,
+  parseTelegram,
+  renderTelegram,
+  splitForTelegram,
+} from './telegram-format.js';
+
+/** How Telegram delivers updates: long polling (`getUpdates`) or webhook POSTs. */
+export type TelegramReceiverConfig =
+  | { type: 'polling' }
+  | {
+      type: 'webhook';
+      /** Checked against the `X-Telegram-Bot-Api-Secret-Token` header of every POST. */
+      secretToken: string;
+      /** Request path; defaults to `/telegram/webhook`. */
+      path?: string;
+      /** Defaults to 8443; 0 picks a free port (see {@link TelegramAdapter.address}). */
+      port?: number;
+      /** Defaults to all interfaces. */
+      host?: string;
+      /** Public base URL (`https://bot.example.com`); when set, `connect` registers it with `setWebhook`. */
+      publicUrl?: string;
+    };
+
+export interface TelegramAdapterConfig {
+  /** Bot token from @BotFather. */
+  token: string;
+  /** Defaults to long polling. */
+  receiver?: TelegramReceiverConfig;
+  /** Bot API root; defaults to `https://api.telegram.org`. Tests point it at a fake. */
+  apiRoot?: string;
+  /**
+   * Retries of rate-limited (429 with `retry_after`) and failed (5xx, network) calls. Defaults to 5 attempts
+   * more, waiting at most 60 s for one `retry_after`; a longer wait fails at once with `rate_limited`.
+   */
+  retry?: { attempts?: number; maxRetryAfterMs?: number; backoffMs?: number };
+  /** Telegram user id of a Kaiwa `@username`, to render mentions as links to the user. */
+  mentionId?: (username: string) => string | undefined;
+  logger?: Pick<Console, 'error' | 'warn'>;
+}
+
+/* Updates the adapter handles; Telegram leaves `message_reaction` out unless asked for by name. */
+const ALLOWED_UPDATES = [
+  'message',
+  'edited_message',
+  'channel_post',
+  'edited_channel_post',
+  'message_reaction',
+] as const;
+const PHOTO_LIMIT_BYTES = 10 * 1024 * 1024;
+
+interface TelegramUserLike {
+  id: number;
+  is_bot?: boolean;
+  first_name?: string;
+  last_name?: string;
+  username?: string;
+  title?: string;
+}
+
+interface TelegramFileLike {
+  file_id: string;
+  file_name?: string;
+  mime_type?: string;
+  file_size?: number;
+}
+
+interface TelegramMessageLike {
+  message_id: number;
+  message_thread_id?: number;
+  is_topic_message?: boolean;
+  date: number;
+  edit_date?: number;
+  chat: { id: number; type: string; title?: string; username?: string };
+  from?: TelegramUserLike;
+  sender_chat?: { id: number; title?: string; username?: string };
+  text?: string;
+  caption?: string;
+  entities?: TelegramMessageEntity[];
+  caption_entities?: TelegramMessageEntity[];
+  reply_to_message?: { message_id: number };
+  document?: TelegramFileLike;
+  photo?: (TelegramFileLike & { width: number; height: number })[];
+  video?: TelegramFileLike;
+  audio?: TelegramFileLike;
+  voice?: TelegramFileLike;
+}
+
+interface ReactionLike {
+  type: string;
+  emoji?: string;
+  custom_emoji_id?: string;
+}
+
+interface TelegramUpdateLike {
+  update_id: number;
+  message?: TelegramMessageLike;
+  edited_message?: TelegramMessageLike;
+  channel_post?: TelegramMessageLike;
+  edited_channel_post?: TelegramMessageLike;
+  message_reaction?: {
+    chat: { id: number };
+    message_id: number;
+    user?: TelegramUserLike;
+    actor_chat?: { id: number; title?: string; username?: string };
+    date: number;
+    old_reaction: ReactionLike[];
+    new_reaction: ReactionLike[];
+  };
+}
+
+/** Where in a chat a message goes: a forum topic and/or an answer to a message. */
+interface Placement {
+  message_thread_id?: number;
+  reply_parameters?: { message_id: number; allow_sending_without_reply: boolean };
+}
+
+/** Ties a webhook update to its HTTP response, so a failed `accept` can answer 500 and Telegram retries. */
+const webhookRequest = new AsyncLocalStorage<{ response: ServerResponse }>();
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Telegram through telegraf: long polling or a webhook in, the Bot API out, text as Telegram HTML. Telegram
+ * cannot show another author, so relayed messages start with the author's name in bold.
+ *
+ * @example
+ * const telegram = createTelegramAdapter({ token: process.env.TELEGRAM_BOT_TOKEN! });
+ * await telegram.connect(inbox);
+ * await telegram.send({ channelId: '-100123' }, { text: 'Hello **world**' });
+ */
+export class TelegramAdapter implements PlatformAdapter {
+  readonly platform = 'telegram';
+  readonly capabilities: PlatformCapabilities = {
+    edit: true,
+    delete: true,
+    reactions: true,
+    threads: true,
+    uploads: true,
+    customAuthor: false,
+    maxTextLength: 4096,
+    maxUploadBytes: 50 * 1024 * 1024,
+  };
+  /** The telegraf instance (for handlers beyond the port, such as inline keyboards). */
+  readonly bot: Telegraf;
+  readonly #config: TelegramAdapterConfig;
+  /* Forum topics seen inbound (`chat:thread`): replies there go with `message_thread_id`. */
+  readonly #topics = new Set<string>();
+  #self: PlatformUser | undefined;
+  #username = '';
+  #sink: PlatformEventSink | undefined;
+  #running: Promise<void> | undefined;
+  #server: Server | undefined;
+  #closing = false;
+  #order: Promise<void> = Promise.resolve();
+
+  constructor(config: TelegramAdapterConfig) {
+    if (!config.token) throw new PlatformError('telegram', 'invalid_request', 'token is required');
+    this.#config = config;
+    this.bot = new Telegraf(config.token, {
+      telegram: { ...(config.apiRoot ? { apiRoot: config.apiRoot } : {}), webhookReply: false },
+    });
+    this.bot.use(async (context) => {
+      await this.#handleUpdate(context.update as unknown as TelegramUpdateLike);
+    });
+    this.bot.catch((error) => {
+      this.#log().error('Telegram update handling failed', error);
+    });
+  }
+
+  get self(): PlatformUser | undefined {
+    return this.#self;
+  }
+
+  /** Where the webhook listens, once connected in `webhook` mode. */
+  get address(): { host: string; port: number; url: string } | undefined {
+    const address = this.#server?.address() as AddressInfo | null | undefined;
+    if (!address) return undefined;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return {
+      host: address.address,
+      port: address.port,
+      url: `http://${host}:${address.port}${this.#webhookPath()}`,
+    };
+  }
+
+  async connect(sink: PlatformEventSink): Promise<void> {
+    if (this.#sink !== undefined) throw new PlatformError('telegram', 'invalid_request', 'already connected');
+    const me = await this.#call('getMe', () => this.bot.telegram.getMe());
+    this.bot.botInfo = me;
+    this.#username = me.username;
+    this.#self = { id: String(me.id), name: me.username, displayName: me.first_name, isBot: true };
+    this.#sink = sink;
+    this.#closing = false;
+    const receiver = this.#config.receiver ?? { type: 'polling' };
+    if (receiver.type === 'polling') {
+      await new Promise<void>((resolve) => {
+        this.#running = this.bot
+          .launch({ allowedUpdates: [...ALLOWED_UPDATES], dropPendingUpdates: false }, resolve)
+          .catch((error: unknown) => {
+            this.#log().error('Telegram polling stopped', error);
+            resolve();
+          });
+      });
+      return;
+    }
+    const callback = this.bot.webhookCallback(this.#webhookPath(), { secretToken: receiver.secretToken });
+    const server = createServer((request, response) => {
+      const state = { response };
+      void webhookRequest.run(state, () => callback(request, response));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(receiver.port ?? 8443, receiver.host, () => resolve());
+    });
+    this.#server = server;
+    if (receiver.publicUrl !== undefined) {
+      const url = new URL(this.#webhookPath(), receiver.publicUrl).toString();
+      await this.#call('setWebhook', () =>
+        this.bot.telegram.setWebhook(url, {
+          secret_token: receiver.secretToken,
+          allowed_updates: [...ALLOWED_UPDATES],
+        }),
+      );
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.#sink === undefined) return;
+    this.#closing = true;
+    this.#sink = undefined;
+    const server = this.#server;
+    this.#server = undefined;
+    if (server !== undefined) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      return;
+    }
+    try {
+      this.bot.stop('disconnect');
+    } catch {
+      // Not running: nothing to stop.
+    }
+    await this.#running;
+    this.#running = undefined;
+  }
+
+  async send(target: PlatformTarget, message: PlatformOutboundMessage): Promise<PlatformMessageRef[]> {
+    const chatId = target.channelId;
+    const markdown = message.author ? `${authorPrefix(message.author.name)}${message.text}` : message.text;
+    const placement = this.#placement(chatId, target.threadId, message.replyToMessageId);
+    const refs: PlatformMessageRef[] = [];
+    for (const chunk of message.text.trim() === '' ? [] : splitForTelegram(markdown)) {
+      const html = renderTelegram(chunk, this.#config.mentionId);
+      const sent = await this.#call('sendMessage', () =>
+        this.bot.telegram.sendMessage(chatId, html, { parse_mode: 'HTML', ...placement }),
+      );
+      refs.push(this.#ref(chatId, target.threadId, sent.message_id));
+    }
+    for (const file of message.attachments ?? []) {
+      refs.push(await this.#upload(chatId, target.threadId, placement, file));
+    }
+    return refs;
+  }
+
+  async edit(ref: PlatformMessageRef, message: PlatformOutboundMessage): Promise<void> {
+    const markdown = message.author ? `${authorPrefix(message.author.name)}${message.text}` : message.text;
+    const chunks = splitForTelegram(markdown);
+    if (chunks.length > 1) {
+      throw new PlatformError(
+        'telegram',
+        'invalid_request',
+        `text is ${message.text.length} characters: too long for one Telegram message`,
+      );
+    }
+    const html = renderTelegram(chunks[0] ?? markdown, this.#config.mentionId);
+    try {
+      await this.#call('editMessageText', () =>
+        this.bot.telegram.editMessageText(ref.channelId, Number(ref.messageId), undefined, html, {
+          parse_mode: 'HTML',
+        }),
+      );
+    } catch (error) {
+      if (!isNotModified((error as PlatformError).cause)) throw error;
+    }
+  }
+
+  async delete(ref: PlatformMessageRef): Promise<void> {
+    await this.#call('deleteMessage', () =>
+      this.bot.telegram.deleteMessage(ref.channelId, Number(ref.messageId)),
+    );
+  }
+
+  /** Sets the bot's reaction; Telegram bots hold one reaction per message, from Telegram's fixed emoji set. */
+  async react(ref: PlatformMessageRef, emoji: string): Promise<void> {
+    const unicode = emojiForTelegram(emoji);
+    if (unicode === undefined)
+      throw new PlatformError('telegram', 'invalid_request', `emoji ${emoji} has no Unicode form`);
+    await this.#call('setMessageReaction', () =>
+      this.bot.telegram.setMessageReaction(ref.channelId, Number(ref.messageId), [
+        { type: 'emoji', emoji: unicode as never },
+      ]),
+    );
+  }
+
+  /** Clears the bot's reaction (it holds at most one). */
+  async unreact(ref: PlatformMessageRef, _emoji: string): Promise<void> {
+    await this.#call('setMessageReaction', () =>
+      this.bot.telegram.setMessageReaction(ref.channelId, Number(ref.messageId), []),
+    );
+  }
+
+  /** Downloads an inbound attachment; its url is `telegram-file:<file_id>` so the bot token never lands in a store. */
+  async fetchAttachment(attachment: PlatformAttachment): Promise<Uint8Array> {
+    const fileId = attachment.url?.startsWith('telegram-file:')
+      ? attachment.url.slice('telegram-file:'.length)
+      : undefined;
+    if (fileId === undefined)
+      throw new PlatformError('telegram', 'invalid_request', 'attachment has no telegram-file: url');
+    const link = await this.#call('getFile', () => this.bot.telegram.getFileLink(fileId));
+    const response = await fetch(link);
+    if (!response.ok) {
+      throw new PlatformError(
+        'telegram',
+        response.status === 404 ? 'not_found' : 'unavailable',
+        `file download failed with HTTP ${response.status}`,
+      );
+    }
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  #placement(chatId: string, threadId: string | undefined, replyTo: string | undefined): Placement {
+    const topic = threadId !== undefined && this.#topics.has(`${chatId}:${threadId}`);
+    // Outside forum topics a Telegram thread is a reply chain: answering its root keeps the message in it.
+    const replyId = replyTo ?? (topic ? undefined : threadId);
+    return {
+      ...(topic ? { message_thread_id: Number(threadId) } : {}),
+      ...(replyId !== undefined
+        ? { reply_parameters: { message_id: Number(replyId), allow_sending_without_reply: true } }
+        : {}),
+    };
+  }
+
+  async #upload(
+    chatId: string,
+    threadId: string | undefined,
+    placement: Placement,
+    file: PlatformAttachment,
+  ): Promise<PlatformMessageRef> {
+    if (file.data !== undefined && file.data.byteLength > this.capabilities.maxUploadBytes) {
+      throw new PlatformError(
+        'telegram',
+        'invalid_request',
+        `attachment ${file.name} is over the 50 MB upload limit`,
+      );
+    }
+    const input =
+      file.data !== undefined
+        ? Input.fromBuffer(Buffer.from(file.data), file.name)
+        : Input.fromURL(file.url ?? '');
+    if (file.data === undefined && file.url === undefined) {
+      throw new PlatformError(
+        'telegram',
+        'invalid_request',
+        `attachment ${file.name} has neither data nor url`,
+      );
+    }
+    const asPhoto =
+      file.mimeType.startsWith('image/') &&
+      (file.data?.byteLength ?? 0) <= PHOTO_LIMIT_BYTES &&
+      !file.mimeType.includes('svg');
+    const sent = asPhoto
+      ? await this.#call('sendPhoto', () => this.bot.telegram.sendPhoto(chatId, input, placement))
+      : await this.#call('sendDocument', () => this.bot.telegram.sendDocument(chatId, input, placement));
+    return this.#ref(chatId, threadId, sent.message_id);
+  }
+
+  #ref(chatId: string, threadId: string | undefined, messageId: number): PlatformMessageRef {
+    return threadId !== undefined
+      ? { channelId: chatId, threadId, messageId: String(messageId) }
+      : { channelId: chatId, messageId: String(messageId) };
+  }
+
+  /** Runs one Bot API call, waiting out 429 `retry_after` and retrying 5xx and network failures. */
+  async #call<T>(action: string, run: () => Promise<T>): Promise<T> {
+    const attempts = this.#config.retry?.attempts ?? 5;
+    const maxRetryAfterMs = this.#config.retry?.maxRetryAfterMs ?? 60_000;
+    const backoffMs = this.#config.retry?.backoffMs ?? 500;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run();
+      } catch (error) {
+        const mapped = toPlatformError(error, action);
+        const wait =
+          mapped.code === 'rate_limited'
+            ? (mapped.retryAfterMs ?? 1000)
+            : Math.min(backoffMs * 2 ** attempt, 30_000);
+        if (!mapped.retryable || attempt >= attempts || wait > maxRetryAfterMs) throw mapped;
+        await delay(wait);
+      }
+    }
+  }
+
+  #webhookPath(): string {
+    const receiver = this.#config.receiver;
+    return receiver?.type === 'webhook' ? (receiver.path ?? '/telegram/webhook') : '/telegram/webhook';
+  }
+
+  #log(): Pick<Console, 'error' | 'warn'> {
+    return this.#config.logger ?? console;
+  }
+
+  async #handleUpdate(update: TelegramUpdateLike): Promise<void> {
+    // telegraf runs a polled batch's updates at once; the sink gets them one by one, in Telegram's order.
+    const previous = this.#order;
+    let done = () => {};
+    this.#order = new Promise((resolve) => {
+      done = resolve;
+    });
+    try {
+      await previous;
+      for (const event of this.#toInbound(update)) await this.#accept(event);
+    } finally {
+      done();
+    }
+  }
+
+  /**
+   * Hands an event to the sink. A webhook answers 500 when that fails, so Telegram redelivers; polling has
+   * no way to refuse one update, so it retries until the sink takes it or the adapter disconnects.
+   */
+  async #accept(event: PlatformInboundEvent): Promise<void> {
+    const webhook = webhookRequest.getStore();
+    for (let attempt = 0; ; attempt++) {
+      const sink = this.#sink;
+      if (sink === undefined) throw new PlatformError('telegram', 'unavailable', 'adapter is disconnected');
+      try {
+        await sink.accept(event);
+        return;
+      } catch (error) {
+        if (webhook !== undefined) {
+          webhook.response.statusCode = 500;
+          throw error;
+        }
+        this.#log().warn(`Telegram event ${event.eventId} not recorded yet, retrying`, error);
+        if (this.#closing) throw error;
+        await delay(Math.min(100 * 2 ** attempt, 5_000));
+      }
+    }
+  }
+
+  #user(
+    user: TelegramUserLike | undefined,
+    chat?: { id: number; title?: string; username?: string },
+  ): PlatformUser {
+    if (user !== undefined) {
+      const displayName = [user.first_name, user.last_name].filter(Boolean).join(' ');
+      return {
+        id: String(user.id),
+        name: user.username ?? (displayName || String(user.id)),
+        ...(displayName ? { displayName } : {}),
+        isBot: user.is_bot ?? false,
+      };
+    }
+    return {
+      id: String(chat?.id ?? 'unknown'),
+      name: chat?.username ?? chat?.title ?? String(chat?.id ?? 'unknown'),
+      ...(chat?.title ? { displayName: chat.title } : {}),
+      isBot: false,
+    };
+  }
+
+  #toInbound(update: TelegramUpdateLike): PlatformInboundEvent[] {
+    const eventId = String(update.update_id);
+    const created = update.message ?? update.channel_post;
+    if (created !== undefined) return this.#message(created, eventId);
+    const edited = update.edited_message ?? update.edited_channel_post;
+    if (edited !== undefined) {
+      if (edited.from?.id !== undefined && String(edited.from.id) === this.#self?.id) return [];
+      return [
+        {
+          kind: 'message.edited',
+          platform: 'telegram',
+          eventId,
+          channelId: String(edited.chat.id),
+          at: new Date((edited.edit_date ?? edited.date) * 1000).toISOString(),
+          messageId: String(edited.message_id),
+          threadId: edited.message_thread_id !== undefined ? String(edited.message_thread_id) : null,
+          author: this.#user(edited.from, edited.sender_chat),
+          text: parseTelegram(
+            edited.text ?? edited.caption ?? '',
+            edited.entities ?? edited.caption_entities,
+          ),
+        },
+      ];
+    }
+    const reaction = update.message_reaction;
+    if (reaction !== undefined) {
+      if (reaction.user !== undefined && String(reaction.user.id) === this.#self?.id) return [];
+      const key = (item: ReactionLike) => item.emoji ?? `:custom_${item.custom_emoji_id ?? item.type}:`;
+      const before = new Set(reaction.old_reaction.map(key));
+      const after = new Set(reaction.new_reaction.map(key));
+      const changes = [
+        ...[...after]
+          .filter((emoji) => !before.has(emoji))
+          .map((emoji) => ({ kind: 'reaction.added' as const, emoji })),
+        ...[...before]
+          .filter((emoji) => !after.has(emoji))
+          .map((emoji) => ({ kind: 'reaction.removed' as const, emoji })),
+      ];
+      return changes.map((change, index) => ({
+        kind: change.kind,
+        platform: 'telegram',
+        // One update can change several reactions; each gets an id of its own, stable across redeliveries.
+        eventId: changes.length === 1 ? eventId : `${eventId}:${index}`,
+        channelId: String(reaction.chat.id),
+        at: new Date(reaction.date * 1000).toISOString(),
+        messageId: String(reaction.message_id),
+        user: this.#user(reaction.user, reaction.actor_chat),
+        emoji: change.emoji,
+      }));
+    }
+    return [];
+  }
+
+  #message(message: TelegramMessageLike, eventId: string): PlatformInboundEvent[] {
+    if (message.from?.id !== undefined && String(message.from.id) === this.#self?.id) return [];
+    const channelId = String(message.chat.id);
+    const threadId = message.message_thread_id !== undefined ? String(message.message_thread_id) : null;
+    if (message.is_topic_message && threadId !== null) this.#topics.add(`${channelId}:${threadId}`);
+    const at = new Date(message.date * 1000).toISOString();
+    const text = message.text ?? message.caption ?? '';
+    const entities = message.entities ?? message.caption_entities ?? [];
+    const author = this.#user(message.from, message.sender_chat);
+
+    const first = entities[0];
+    if (first?.type === 'bot_command' && first.offset === 0) {
+      const [name = '', addressee] = text.slice(1, first.length).split('@');
+      // `/run@otherbot` is for another bot in the group: it stays an ordinary message.
+      if (addressee === undefined || addressee.toLowerCase() === this.#username.toLowerCase()) {
+        return [
+          {
+            kind: 'command',
+            platform: 'telegram',
+            eventId,
+            channelId,
+            at,
+            command: name.toLowerCase(),
+            args: text.slice(first.length).trim(),
+            threadId,
+            user: author,
+          },
+        ];
+      }
+    }
+
+    const userIds = new Set<string>();
+    let bot = false;
+    for (const entity of entities) {
+      if (entity.type === 'text_mention' && entity.user !== undefined) userIds.add(String(entity.user.id));
+      if (entity.type === 'mention') {
+        const username = text.slice(entity.offset + 1, entity.offset + entity.length);
+        if (username.toLowerCase() === this.#username.toLowerCase() && this.#self !== undefined)
+          userIds.add(this.#self.id);
+      }
+    }
+    if (this.#self !== undefined && userIds.has(this.#self.id)) bot = true;
+    const replyTo = message.reply_to_message?.message_id;
+    return [
+      {
+        kind: 'message',
+        platform: 'telegram',
+        eventId,
+        channelId,
+        at,
+        messageId: String(message.message_id),
+        threadId,
+        // In a forum topic every message answers the topic's first message; that is the thread, not a reply.
+        replyToMessageId: replyTo !== undefined && String(replyTo) !== threadId ? String(replyTo) : null,
+        author,
+        text: parseTelegram(text, entities),
+        mentions: { userIds: [...userIds], bot },
+        attachments: this.#attachments(message),
+        direct: message.chat.type === 'private',
+      },
+    ];
+  }
+
+  #attachments(message: TelegramMessageLike): PlatformAttachment[] {
+    const files: { file: TelegramFileLike; fallbackName: string; mimeType: string }[] = [];
+    if (message.document)
+      files.push({ file: message.document, fallbackName: 'document', mimeType: 'application/octet-stream' });
+    const photo = message.photo?.at(-1);
+    if (photo) files.push({ file: photo, fallbackName: 'photo.jpg', mimeType: 'image/jpeg' });
+    if (message.video) files.push({ file: message.video, fallbackName: 'video.mp4', mimeType: 'video/mp4' });
+    if (message.audio) files.push({ file: message.audio, fallbackName: 'audio.mp3', mimeType: 'audio/mpeg' });
+    if (message.voice) files.push({ file: message.voice, fallbackName: 'voice.ogg', mimeType: 'audio/ogg' });
+    return files.map(({ file, fallbackName, mimeType }) => ({
+      name: file.file_name ?? fallbackName,
+      mimeType: file.mime_type ?? mimeType,
+      ...(file.file_size !== undefined ? { size: file.file_size } : {}),
+      url: `telegram-file:${file.file_id}`,
+    }));
+  }
+}
+
+/**
+ * Creates a {@link TelegramAdapter}.
+ *
+ * @example
+ * const telegram = createTelegramAdapter({
+ *   token: '123:ABC',
+ *   receiver: { type: 'webhook', secretToken: 's3cret', port: 8443, publicUrl: 'https://bot.example.com' },
+ * });
+ */
+export function createTelegramAdapter(config: TelegramAdapterConfig): TelegramAdapter {
+  return new TelegramAdapter(config);
+}

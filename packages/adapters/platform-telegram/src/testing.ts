@@ -1,0 +1,8 @@
+/* Test helpers for code that drives the Telegram adapter: a local fake of the Bot API. Not for production. */
+
+export type {
+  FakeTelegramApiOptions,
+  FakeTelegramCall,
+  FakeTelegramFailure,
+} from './test-support/fake-telegram-api.js';
+export { FakeTelegramApi } from './test-support/fake-telegram-api.js';

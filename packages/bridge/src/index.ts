@@ -1,1 +1,8 @@
-export {};
+export {
+  Bridge,
+  type BridgeConfig,
+  type BridgeEndpointInput,
+  type BridgeLink,
+  type BridgeOrigin,
+  createBridge,
+} from './bridge.js';

@@ -1,0 +1,442 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import {
+  type BlobStore,
+  type ChatEngine,
+  type ChatEvent,
+  createId,
+  ForbiddenError,
+  isRoomEvent,
+  MAX_MESSAGE_BYTES,
+  type Message,
+  NotFoundError,
+  type PlatformAdapter,
+  type PlatformAttachment,
+  type PlatformCapabilities,
+  PlatformError,
+  type PlatformEventSink,
+  type PlatformInboundEdit,
+  type PlatformInboundEvent,
+  type PlatformInboundMessage,
+  type PlatformMessageRef,
+  type PlatformOutboundMessage,
+  type PlatformTarget,
+  type PlatformUser,
+  type RoomEvent,
+  type User,
+  ValidationError,
+} from '@kaiwa/core';
+
+/** Attachments of Kaiwa messages are named by this URL scheme; `fetchAttachment` reads their bytes. */
+const FILE_URL_PREFIX = 'kaiwa-file:';
+
+/** Characters per message; Kaiwa counts UTF-8 bytes, so this keeps even 4-byte characters within the limit. */
+const MAX_TEXT_LENGTH = Math.floor(MAX_MESSAGE_BYTES / 4);
+
+export interface KaiwaRoomsAdapterConfig {
+  engine: ChatEngine;
+  /** The Kaiwa user the bot (or bridge) acts as; it must be a member of the rooms it serves. */
+  botUserId: string;
+  /** Where uploaded attachment bytes are kept; without it the adapter cannot upload or read files. */
+  blobs?: BlobStore;
+  /** Only these rooms; default: every room the bot user is a member of. */
+  roomIds?: string[];
+  /** Largest upload in bytes. Default 25 MiB. */
+  maxUploadBytes?: number;
+  /**
+   * Resume after restarts: the adapter keeps, per room, how far it has handed events on (a room setting
+   * under `platform-cursor:<resumeKey>`), and on `connect` first replays what happened while it was away.
+   * Use one key per consumer (`bridge`, `bot:helper`). Without it, only events after `connect` are seen.
+   */
+  resumeKey?: string;
+}
+
+/**
+ * Extra fields on inbound events from Kaiwa rooms: the message's metadata, where a relayed message keeps its
+ * origin (`metadata.bridge`) and an author override (`metadata.author`).
+ */
+export interface KaiwaInboundExtras {
+  metadata?: Record<string, unknown>;
+}
+
+/** Outbound messages may carry Kaiwa message metadata (the bridge stores the origin there). */
+export type KaiwaOutboundMessage = PlatformOutboundMessage & { metadata?: Record<string, unknown> };
+
+/**
+ * The platform port over Kaiwa's own rooms, so bots and the bridge treat Kaiwa like any other platform:
+ * rooms are channels, message ids are Kaiwa message ids, threads are thread roots, and the bot is a Kaiwa
+ * user. Inbound events come from the engine's `message.*` and `reaction.*` events (event id
+ * `<type>:<roomId>:<seq>`, so a replay is deduplicated by the inbox). An author override is kept in the
+ * message's `metadata.author`, which clients show instead of the bot's name.
+ *
+ * @example
+ * const kaiwa = new KaiwaRoomsAdapter({ engine, botUserId: bot.id });
+ * await kaiwa.connect(inbox);
+ * await kaiwa.send({ channelId: room.id }, { text: 'Hello', author: { name: 'alice (slack)' } });
+ */
+export class KaiwaRoomsAdapter implements PlatformAdapter {
+  readonly platform = 'kaiwa';
+  readonly capabilities: PlatformCapabilities;
+  readonly #engine: ChatEngine;
+  readonly #botUserId: string;
+  readonly #blobs: BlobStore | undefined;
+  readonly #roomIds: Set<string> | undefined;
+  readonly #roomKinds = new Map<string, string>();
+  #self: PlatformUser | undefined;
+  #sink: PlatformEventSink | undefined;
+  #unsubscribe: (() => void) | undefined;
+  /** Events are handed on one at a time, so the inbox records them in the order they happened. */
+  #chain: Promise<void> = Promise.resolve();
+  readonly #cursorKey: string | undefined;
+  /** The last sequence number handed on per room, as far as this process knows. */
+  readonly #cursors = new Map<string, number>();
+
+  constructor(config: KaiwaRoomsAdapterConfig) {
+    this.#engine = config.engine;
+    this.#botUserId = config.botUserId;
+    this.#blobs = config.blobs;
+    this.#roomIds = config.roomIds ? new Set(config.roomIds) : undefined;
+    this.#cursorKey = config.resumeKey ? `platform-cursor:${config.resumeKey}` : undefined;
+    const maxUploadBytes = config.blobs ? (config.maxUploadBytes ?? 25 * 1024 * 1024) : 0;
+    this.capabilities = {
+      edit: true,
+      delete: true,
+      reactions: true,
+      threads: true,
+      uploads: maxUploadBytes > 0,
+      customAuthor: true,
+      maxTextLength: MAX_TEXT_LENGTH,
+      maxUploadBytes,
+    };
+  }
+
+  get self(): PlatformUser | undefined {
+    return this.#self;
+  }
+
+  async connect(sink: PlatformEventSink): Promise<void> {
+    const bot = await this.#engine.getUser(this.#botUserId);
+    this.#self = toPlatformUser(bot, true);
+    this.#sink = sink;
+    this.#unsubscribe?.();
+    const listener = (event: ChatEvent) => {
+      this.#chain = this.#chain
+        .then(() => this.#forward(event))
+        .catch((error: unknown) => {
+          console.error(`kaiwa: could not hand ${event.type} to the inbox`, error);
+        });
+    };
+    const types = [
+      'message.created',
+      'message.updated',
+      'message.deleted',
+      'reaction.added',
+      'reaction.removed',
+    ];
+    const events = this.#engine.events as unknown as {
+      on(type: string, listener: (event: ChatEvent) => void): void;
+      off(type: string, listener: (event: ChatEvent) => void): void;
+    };
+    // Replay first (on the same chain), so what happened while away is handed on before what happens now.
+    if (this.#cursorKey) this.#chain = this.#chain.then(() => this.#replay());
+    for (const type of types) events.on(type, listener);
+    this.#unsubscribe = () => {
+      for (const type of types) events.off(type, listener);
+    };
+    await this.idle();
+  }
+
+  async disconnect(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    await this.idle();
+    this.#sink = undefined;
+  }
+
+  /** Resolves once every engine event seen so far has been handed to the sink. */
+  async idle(): Promise<void> {
+    let current: Promise<void>;
+    do {
+      current = this.#chain;
+      await current;
+    } while (current !== this.#chain);
+  }
+
+  async send(target: PlatformTarget, message: KaiwaOutboundMessage): Promise<PlatformMessageRef[]> {
+    return this.#call(async () => {
+      const attachmentIds = await this.#upload(target.channelId, message.attachments ?? []);
+      const metadata: Record<string, unknown> = { ...(message.metadata ?? {}) };
+      if (message.author) metadata.author = { ...message.author };
+      const parts = splitText(message.text.trim() === '' ? fallbackText(message) : message.text);
+      const refs: PlatformMessageRef[] = [];
+      for (const [index, text] of parts.entries()) {
+        const sent = await this.#engine.sendMessage(this.#botUserId, {
+          roomId: target.channelId,
+          text,
+          ...(target.threadId ? { threadRootId: target.threadId } : {}),
+          ...(index === 0 && message.replyToMessageId ? { replyToId: message.replyToMessageId } : {}),
+          ...(index === 0 ? { attachmentIds } : {}),
+          metadata: metadata as never,
+        });
+        refs.push(toRef(sent));
+      }
+      return refs;
+    });
+  }
+
+  async edit(ref: PlatformMessageRef, message: PlatformOutboundMessage): Promise<void> {
+    await this.#call(() =>
+      this.#engine.editMessage(this.#botUserId, ref.messageId, {
+        text: message.text.trim() === '' ? fallbackText(message) : message.text,
+      }),
+    );
+  }
+
+  async delete(ref: PlatformMessageRef): Promise<void> {
+    await this.#call(() => this.#engine.deleteMessage(this.#botUserId, ref.messageId));
+  }
+
+  async react(ref: PlatformMessageRef, emoji: string): Promise<void> {
+    await this.#call(() => this.#engine.addReaction(this.#botUserId, ref.messageId, emoji));
+  }
+
+  async unreact(ref: PlatformMessageRef, emoji: string): Promise<void> {
+    await this.#call(() => this.#engine.removeReaction(this.#botUserId, ref.messageId, emoji));
+  }
+
+  /** The bytes of an inbound attachment (its URL is `kaiwa-file:<fileId>`). */
+  async fetchAttachment(attachment: PlatformAttachment): Promise<Uint8Array> {
+    if (attachment.data) return attachment.data;
+    const fileId = attachment.url?.startsWith(FILE_URL_PREFIX)
+      ? attachment.url.slice(FILE_URL_PREFIX.length)
+      : undefined;
+    if (!fileId || !this.#blobs) {
+      throw new PlatformError('kaiwa', 'unsupported', `cannot read attachment ${attachment.name}`);
+    }
+    const blobs = this.#blobs;
+    return this.#call(async () => {
+      const file = await this.#engine.getFileRecord(this.#botUserId, fileId);
+      return readAll(await blobs.get(file.storageKey));
+    });
+  }
+
+  async #upload(roomId: string, attachments: PlatformAttachment[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const attachment of attachments) {
+      if (!attachment.data) continue;
+      if (!this.#blobs || attachment.data.byteLength > this.capabilities.maxUploadBytes) {
+        throw new PlatformError('kaiwa', 'unsupported', `cannot upload ${attachment.name} here`, {
+          retryable: false,
+        });
+      }
+      const storageKey = `platform/${createId()}`;
+      await this.#blobs.put(storageKey, attachment.data);
+      const file = await this.#engine.createFileRecord(this.#botUserId, {
+        name: attachment.name,
+        mimeType: attachment.mimeType,
+        size: attachment.data.byteLength,
+        sha256: createHash('sha256').update(attachment.data).digest('hex'),
+        storageKey,
+        roomId,
+      });
+      ids.push(file.id);
+    }
+    return ids;
+  }
+
+  async #forward(event: ChatEvent): Promise<void> {
+    const sink = this.#sink;
+    if (!sink || !isRoomEvent(event)) return;
+    // Already handed on (a replayed event that also arrived live).
+    if (event.seq <= (this.#cursors.get(event.roomId) ?? 0)) return;
+    const inbound = await this.#toInbound(event);
+    if (!inbound) return;
+    await sink.accept(inbound);
+    await this.#advance(event.roomId, event.seq);
+  }
+
+  /** Hands on the events of every room the bot is in that came after the stored cursor. */
+  async #replay(): Promise<void> {
+    const store = this.#engine.store;
+    for (const { room } of await store.memberships.listByUser(this.#botUserId)) {
+      if (this.#roomIds && !this.#roomIds.has(room.id)) continue;
+      const stored = await store.roomSettings.get(room.id, this.#cursorKey!);
+      if (typeof stored !== 'number') {
+        // First time in this room: start from now rather than relaying its whole history.
+        await this.#advance(room.id, room.lastSeq);
+        continue;
+      }
+      this.#cursors.set(room.id, Math.max(this.#cursors.get(room.id) ?? 0, stored));
+      for (;;) {
+        const events = await store.roomEvents.listSince(room.id, this.#cursors.get(room.id)!, 200);
+        for (const event of events) await this.#forward(event);
+        if (events.length < 200) break;
+      }
+    }
+  }
+
+  async #advance(roomId: string, seq: number): Promise<void> {
+    if (seq <= (this.#cursors.get(roomId) ?? -1)) return;
+    this.#cursors.set(roomId, seq);
+    if (this.#cursorKey) {
+      await this.#engine.store.roomSettings.set(roomId, this.#cursorKey, seq, new Date().toISOString());
+    }
+  }
+
+  async #toInbound(event: RoomEvent): Promise<PlatformInboundEvent | undefined> {
+    const roomId = event.roomId;
+    if (this.#roomIds && !this.#roomIds.has(roomId)) return undefined;
+    if (!(await this.#engine.store.memberships.find(roomId, this.#botUserId))) return undefined;
+    const base = {
+      platform: 'kaiwa',
+      eventId: `${event.type}:${roomId}:${event.seq}`,
+      channelId: roomId,
+      at: event.createdAt,
+    };
+    switch (event.type) {
+      case 'message.created': {
+        const message = event.payload.message;
+        const author = await this.#user(message.authorId);
+        const inbound: PlatformInboundMessage & KaiwaInboundExtras = {
+          ...base,
+          kind: 'message',
+          messageId: message.id,
+          threadId: message.threadRootId,
+          replyToMessageId: message.replyToId,
+          author,
+          text: message.text,
+          mentions: {
+            userIds: message.mentions.userIds,
+            bot: message.mentions.userIds.includes(this.#botUserId),
+          },
+          attachments: message.attachments.map((attachment) => ({
+            name: attachment.name,
+            mimeType: attachment.mimeType,
+            size: attachment.size,
+            url: `${FILE_URL_PREFIX}${attachment.fileId}`,
+          })),
+          direct: (await this.#roomKind(roomId)) === 'direct',
+          metadata: message.metadata,
+        };
+        return inbound;
+      }
+      case 'message.updated': {
+        const message = event.payload.message;
+        const inbound: PlatformInboundEdit & KaiwaInboundExtras = {
+          ...base,
+          kind: 'message.edited',
+          messageId: message.id,
+          threadId: message.threadRootId,
+          author: await this.#user(message.authorId),
+          text: message.text,
+          metadata: message.metadata,
+        };
+        return inbound;
+      }
+      case 'message.deleted':
+        return { ...base, kind: 'message.deleted', messageId: event.payload.message.id };
+      case 'reaction.added':
+      case 'reaction.removed':
+        return {
+          ...base,
+          kind: event.type,
+          messageId: event.payload.messageId,
+          user: await this.#user(event.payload.userId),
+          emoji: event.payload.emoji,
+        };
+      default:
+        return undefined;
+    }
+  }
+
+  async #user(userId: string): Promise<PlatformUser> {
+    const user = await this.#engine.store.users.findById(userId);
+    if (!user) return { id: userId, name: userId, isBot: false };
+    return toPlatformUser(user, user.id === this.#botUserId);
+  }
+
+  async #roomKind(roomId: string): Promise<string | undefined> {
+    let kind = this.#roomKinds.get(roomId);
+    if (kind === undefined) {
+      kind = (await this.#engine.store.rooms.findById(roomId))?.kind;
+      if (kind) this.#roomKinds.set(roomId, kind);
+    }
+    return kind;
+  }
+
+  /** Runs an engine call and turns Kaiwa errors into platform errors, as other adapters do. */
+  async #call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof PlatformError) throw error;
+      if (error instanceof NotFoundError)
+        throw new PlatformError('kaiwa', 'not_found', error.message, { cause: error });
+      if (error instanceof ForbiddenError)
+        throw new PlatformError('kaiwa', 'forbidden', error.message, { cause: error });
+      if (error instanceof ValidationError) {
+        throw new PlatformError('kaiwa', 'invalid_request', error.message, { cause: error });
+      }
+      // Anything else (a lost database connection) may pass: try again later.
+      throw new PlatformError(
+        'kaiwa',
+        'unavailable',
+        error instanceof Error ? error.message : String(error),
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+}
+
+/**
+ * Creates a {@link KaiwaRoomsAdapter}.
+ *
+ * @example const kaiwa = createKaiwaRoomsAdapter({ engine, botUserId: bot.id });
+ */
+export function createKaiwaRoomsAdapter(config: KaiwaRoomsAdapterConfig): KaiwaRoomsAdapter {
+  return new KaiwaRoomsAdapter(config);
+}
+
+function toPlatformUser(user: User, isBot: boolean): PlatformUser {
+  return { id: user.id, name: user.username, displayName: user.displayName, isBot };
+}
+
+function toRef(message: Message): PlatformMessageRef {
+  return {
+    channelId: message.roomId,
+    messageId: message.id,
+    ...(message.threadRootId ? { threadId: message.threadRootId } : {}),
+  };
+}
+
+/** A message with files only still needs text in Kaiwa: the file names. */
+function fallbackText(message: PlatformOutboundMessage): string {
+  const names = (message.attachments ?? []).map((attachment) => attachment.name).join(', ');
+  return names === '' ? '\u2026' : names;
+}
+
+/** Splits over-long text at line ends where it can, never inside a character. */
+function splitText(text: string): string[] {
+  const characters = [...text];
+  if (characters.length <= MAX_TEXT_LENGTH) return [text];
+  const parts: string[] = [];
+  let start = 0;
+  while (start < characters.length) {
+    let end = Math.min(characters.length, start + MAX_TEXT_LENGTH);
+    if (end < characters.length) {
+      const newline = characters.lastIndexOf('\n', end);
+      if (newline > start) end = newline + 1;
+    }
+    parts.push(characters.slice(start, end).join(''));
+    start = end;
+  }
+  return parts.filter((part) => part.trim() !== '');
+}
+
+async function readAll(stream: Readable): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return new Uint8Array(Buffer.concat(chunks));
+}

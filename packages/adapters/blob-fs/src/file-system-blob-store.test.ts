@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { ConflictError, NotFoundError, ValidationError } from '@kaiwa/core';
+import { blobStoreContract } from '@kaiwa/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assertSafeKey, createFileSystemBlobStore } from './file-system-blob-store.js';
 
@@ -27,6 +28,8 @@ function filesUnder(directory: string): string[] {
     return [];
   }
 }
+
+blobStoreContract({ name: 'fs', create: () => freshStore().blobs });
 
 describe('FileSystemBlobStore', () => {
   it('stores bytes and streams under nested keys and reads them back', async () => {

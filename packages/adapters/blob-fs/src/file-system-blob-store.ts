@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { type FileHandle, link, mkdir, open, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type BlobInfo, type BlobStore, ConflictError, NotFoundError, ValidationError } from '@kaiwa/core';
+import {
+  assertSafeBlobKey,
+  type BlobInfo,
+  type BlobStore,
+  ConflictError,
+  NotFoundError,
+  ValidationError,
+} from '@kaiwa/core';
 
 export interface FileSystemBlobStoreConfig {
   /** Root directory of the blobs; created on first write. */
@@ -14,15 +21,7 @@ export interface FileSystemBlobStoreConfig {
 }
 
 /** Longest key accepted; matches the `storageKey` limit of a file record. */
-export const MAX_BLOB_KEY_LENGTH = 512;
-
-/*
- * A key is one or more `/`-separated segments of letters, digits, `_`, `-` and `.`, each starting with a letter
- * or digit. That rules out `..`, hidden files (our temporary files start with a dot), absolute paths,
- * backslashes, drive letters and empty segments, so every key maps to exactly one file under the root.
- */
-const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-const MAX_SEGMENTS = 16;
+export { MAX_BLOB_KEY_LENGTH } from '@kaiwa/core';
 
 /** Errors that mean the file system cannot make hard links; then publishing falls back to rename. */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
@@ -176,27 +175,7 @@ export function createFileSystemBlobStore(config: FileSystemBlobStoreConfig): Fi
  * Throws unless `key` is a relative key of safe segments (see the class docs).
  * @throws ValidationError naming the problem.
  */
-export function assertSafeKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0) throw ValidationError.field('key', 'must not be empty');
-  if (key.length > MAX_BLOB_KEY_LENGTH) {
-    throw ValidationError.field('key', `must be at most ${MAX_BLOB_KEY_LENGTH} characters`);
-  }
-  if (key.startsWith('/') || key.includes('\\') || /^[A-Za-z]:/.test(key)) {
-    throw ValidationError.field('key', 'must be a relative key without backslashes or drive letters');
-  }
-  const segments = key.split('/');
-  if (segments.length > MAX_SEGMENTS) {
-    throw ValidationError.field('key', `must have at most ${MAX_SEGMENTS} segments`);
-  }
-  for (const segment of segments) {
-    if (!SEGMENT.test(segment)) {
-      throw ValidationError.field(
-        'key',
-        'each segment must be letters, digits, "_", "-" or ".", starting with a letter or digit (no "..")',
-      );
-    }
-  }
-}
+export const assertSafeKey: (key: string) => void = assertSafeBlobKey;
 
 /** Writes every byte: a single write may write fewer than asked. */
 async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {

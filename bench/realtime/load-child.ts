@@ -124,7 +124,8 @@ function noteErrors(receiver: number, payload: Buffer): void {
 // ---------------------------------------------------------------- connecting
 
 async function openClient(index: number, isSender: boolean): Promise<RawWebSocket> {
-  const client = await RawWebSocket.open({ host: HOST, port: config.port, path: config.path });
+  const port = config.ports?.[index % config.ports.length] ?? config.port;
+  const client = await RawWebSocket.open({ host: HOST, port, path: config.path });
   await handshake(client, index);
   // From now on a close is something to report (4009 slow consumer, 1006 dropped …).
   client.onClose = (code) => {

@@ -75,6 +75,8 @@ export interface ServerStats {
 export interface LoadChildConfig {
   system: SystemName;
   port: number;
+  /** Several server instances (bench:scale): client i connects to `ports[i % ports.length]`. */
+  ports?: number[];
   path: string;
   /** Kaiwa: room and tokens. */
   setup?: KaiwaSetup;

@@ -21,6 +21,22 @@ export default defineConfig({
       { find: /^@kaiwa\/bot$/, replacement: source('./packages/bot/src/index.ts') },
       { find: /^@kaiwa\/bridge$/, replacement: source('./packages/bridge/src/index.ts') },
       {
+        find: /^@kaiwa\/platform-discord\/testing$/,
+        replacement: source('./packages/adapters/platform-discord/src/testing.ts'),
+      },
+      {
+        find: /^@kaiwa\/platform-teams\/testing$/,
+        replacement: source('./packages/adapters/platform-teams/src/testing.ts'),
+      },
+      {
+        find: /^@kaiwa\/platform-slack\/testing$/,
+        replacement: source('./packages/adapters/platform-slack/src/testing.ts'),
+      },
+      {
+        find: /^@kaiwa\/platform-telegram\/testing$/,
+        replacement: source('./packages/adapters/platform-telegram/src/testing.ts'),
+      },
+      {
         find: /^@kaiwa\/platform-slack$/,
         replacement: source('./packages/adapters/platform-slack/src/index.ts'),
       },
@@ -38,6 +54,10 @@ export default defineConfig({
       },
       { find: /^@kaiwa\/bus-redis$/, replacement: source('./packages/adapters/bus-redis/src/index.ts') },
       { find: /^@kaiwa\/bus-nats$/, replacement: source('./packages/adapters/bus-nats/src/index.ts') },
+      {
+        find: /^@kaiwa\/blob-s3\/testing$/,
+        replacement: source('./packages/adapters/blob-s3/src/testing.ts'),
+      },
       { find: /^@kaiwa\/blob-s3$/, replacement: source('./packages/adapters/blob-s3/src/index.ts') },
     ],
   },

@@ -8,8 +8,7 @@ import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { createFileSystemBlobStore } from '@kaiwa/blob-fs';
-import { type BlobStore, ChatEngine, type ChatStore, InProcessBus } from '@kaiwa/core';
+import { type BlobStore, ChatEngine, type ChatStore, type StepType } from '@kaiwa/core';
 import type { Assistant } from '@kaiwa/llm';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import {
@@ -38,9 +37,13 @@ import { registerRoomRoutes } from './routes/room-routes.js';
 import type { ApiInstance, RouteContext } from './routes/route-context.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import { registerWorkRoutes } from './routes/work-routes.js';
+import { registerWorkflowRoutes } from './routes/workflow-routes.js';
+import { openSharedState, type SharedState } from './scale/bus-composition.js';
+import { openBlobStore } from './storage/open-blob-store.js';
 import { describeDatabase, openStore } from './storage/open-store.js';
 import { timedStore } from './storage/timed-store.js';
 import { registerWebUi } from './web/web-ui.js';
+import { composeWorkflows, type WorkflowComposition } from './workflow-composition.js';
 
 export const API_PREFIX = '/api/v1';
 /** Largest JSON body; messages are at most 64 KiB of text plus 16 KiB of metadata. */
@@ -59,6 +62,8 @@ export interface BuildServerOptions {
    */
   announce?: (text: string) => void;
   clock?: () => Date;
+  /** Workflow step types besides the built-ins. */
+  workflowSteps?: StepType[];
 }
 
 /** A composed server: the Fastify app and everything behind it. */
@@ -74,6 +79,8 @@ export interface KaiwaServer {
   realtime: RealtimeServer;
   /** The in-chat assistant; undefined unless KAIWA_LLM_BASE_URL is set. */
   assistant: Assistant | undefined;
+  /** The workflow engine and its triggers (docs/workflows.md). */
+  workflows: WorkflowComposition;
   /** Set when this start created the first admin. */
   firstAdmin: { username: string; password: string } | undefined;
   /** Starts listening on `config.host:config.port`; returns the address, e.g. `http://127.0.0.1:3000`. */
@@ -120,8 +127,11 @@ export async function buildServer(
   const metrics = new ServerMetrics();
   const ownsStore = options.store === undefined;
   let rawStore: ChatStore | undefined;
+  let closeBlobs: (() => Promise<void>) | undefined;
+  let shared: SharedState | undefined;
   try {
-    rawStore = options.store ?? (await openStore(config.databaseUrl));
+    rawStore =
+      options.store ?? (await openStore(config.databaseUrl, { replicaUrls: config.databaseReplicaUrls }));
     await rawStore.migrate();
     const openedStore = rawStore;
     const store = timedStore(openedStore, {
@@ -129,15 +139,17 @@ export async function buildServer(
       slowQueryMs: config.slowQueryMs,
       onSlowQuery: (query) => app.log.warn(query, 'slow storage query'),
     });
-    const blobs = options.blobs ?? createFileSystemBlobStore({ directory: config.uploadDirectory });
+    const openedBlobs = options.blobs
+      ? { blobs: options.blobs, presigner: undefined, close: async () => {} }
+      : await openBlobStore(config);
+    closeBlobs = openedBlobs.close;
+    const { blobs, presigner } = openedBlobs;
     const { secret } = loadTokenSecret(config.jwtSecret, config.dataDirectory);
-    const bus = new InProcessBus({
-      onListenerError: (error, event) =>
-        app.log.error({ err: error, event: event.type }, 'event listener failed'),
-    });
+    shared = await openSharedState(config.bus, app.log);
+    const openedShared = shared;
     const engine = new ChatEngine({
       store,
-      bus,
+      bus: shared.bus,
       ...(options.clock ? { clock: options.clock } : {}),
       onPublishError: (error, event) =>
         app.log.error({ err: error, event: event.type }, 'could not publish an event; it is stored'),
@@ -154,8 +166,25 @@ export async function buildServer(
     const assistant = config.assistant
       ? await composeAssistant(engine, config.assistant, app.log)
       : undefined;
-    const context: RouteContext = { config, engine, accounts, blobs, metrics, assistant };
-    await composeApp(app, context);
+    const context: RouteContext = {
+      config,
+      engine,
+      accounts,
+      blobs,
+      presigner,
+      metrics,
+      assistant,
+      busStatus: () => openedShared.status(),
+    };
+    const workflows = composeWorkflows({
+      engine,
+      store,
+      blobs,
+      settings: config.workflows,
+      logger: app.log,
+      ...(options.workflowSteps ? { steps: options.workflowSteps } : {}),
+    });
+    await composeApp(app, context, shared.rateLimitRedis, workflows);
 
     const realtime = composeRealtime({
       server: app.server,
@@ -163,25 +192,36 @@ export async function buildServer(
       authenticate: (token) => accounts.authenticate(token),
       registry: metrics.registry,
       logger: app.log,
+      presence: shared.presence,
     });
     // Sockets first: an HTTP server does not finish closing while upgraded connections are open.
     app.addHook('preClose', async () => {
+      await workflows.close();
       await assistant?.stop();
       await realtime.close();
     });
     app.addHook('onClose', async () => {
       engine.close();
+      await openedShared.close();
+      await openedBlobs.close();
       if (ownsStore) await openedStore.close();
     });
     await app.ready();
 
     const firstAdmin = config.accountsEnabled ? await accounts.bootstrapFirstAdmin() : undefined;
     if (firstAdmin) (options.announce ?? printToStdout)(firstAdminNotice(firstAdmin));
+    // Definitions from the workflow directory are defined in the name of the first admin there is.
+    const [admin] = await engine.listUsers({ role: 'admin', limit: 1 });
+    await workflows.start(admin?.id);
     app.log.info(
       {
         database: describeDatabase(config.databaseUrl),
-        uploads: config.uploadDirectory,
+        uploads:
+          config.blobStore.kind === 's3'
+            ? `s3://${config.blobStore.bucket}/${config.blobStore.prefix}`
+            : config.uploadDirectory,
         accounts: config.accountsEnabled,
+        bus: config.bus.kind,
         assistant: config.assistant ? `${config.assistant.username} (${config.assistant.model})` : 'off',
       },
       'kaiwa server composed',
@@ -198,6 +238,7 @@ export async function buildServer(
       metrics,
       realtime,
       assistant,
+      workflows,
       firstAdmin,
       async listen() {
         await app.listen({ port: config.port, host: config.host });
@@ -212,12 +253,20 @@ export async function buildServer(
     };
   } catch (error) {
     await app.close().catch(() => undefined);
+    await shared?.close().catch(() => undefined);
+    await closeBlobs?.().catch(() => undefined);
     if (ownsStore) await rawStore?.close().catch(() => undefined);
     throw error;
   }
 }
 
-async function composeApp(app: FastifyInstance, context: RouteContext): Promise<void> {
+async function composeApp(
+  app: FastifyInstance,
+  context: RouteContext,
+  /** Redis connection for rate-limit counters shared by all instances; local counters without one. */
+  rateLimitRedis: unknown,
+  workflows: WorkflowComposition,
+): Promise<void> {
   const { config, metrics } = context;
   const production = config.nodeEnvironment === 'production';
   app.setValidatorCompiler(validatorCompiler);
@@ -234,10 +283,10 @@ async function composeApp(app: FastifyInstance, context: RouteContext): Promise<
         'default-src': ["'self'"],
         'script-src': ["'self'"],
         'style-src': ["'self'"],
-        'img-src': ["'self'", 'data:', 'blob:'],
+        'img-src': ["'self'", 'data:', 'blob:', ...downloadOrigins(config)],
         'font-src': ["'self'", 'data:'],
         'connect-src': ["'self'"],
-        'media-src': ["'self'", 'blob:'],
+        'media-src': ["'self'", 'blob:', ...downloadOrigins(config)],
         'object-src': ["'none'"],
         'base-uri': ["'self'"],
         'form-action': ["'self'"],
@@ -287,6 +336,10 @@ async function composeApp(app: FastifyInstance, context: RouteContext): Promise<
   });
   await app.register(fastifyRateLimit, {
     global: false,
+    ...(rateLimitRedis
+      ? // While Redis is away, requests pass unlimited rather than fail.
+        { redis: rateLimitRedis, nameSpace: `${config.bus.channel}:rate-limit:`, skipOnError: true }
+      : {}),
     errorResponseBuilder: (_request, context) => {
       const error = new Error(`too many requests; try again in ${context.after}`) as Error & {
         statusCode: number;
@@ -351,6 +404,7 @@ async function composeApp(app: FastifyInstance, context: RouteContext): Promise<
       registerMessageRoutes(routes, context);
       registerWorkRoutes(routes, context);
       registerFileRoutes(routes, context);
+      await registerWorkflowRoutes(routes, workflows);
       registerCspReportRoute(routes);
     },
     { prefix: API_PREFIX },
@@ -413,4 +467,16 @@ function firstAdminNotice({ username, password }: { username: string; password: 
 
 function printToStdout(text: string): void {
   process.stdout.write(`${text}\n`);
+}
+
+/** Where pre-signed downloads point, so the CSP lets images and media load from there. */
+function downloadOrigins(config: ServerConfig): string[] {
+  const settings = config.blobStore;
+  if (settings.kind !== 's3' || !settings.presignedDownloads) return [];
+  if (settings.endpoint) return [new URL(settings.endpoint).origin];
+  return [
+    settings.forcePathStyle
+      ? `https://s3.${settings.region}.amazonaws.com`
+      : `https://${settings.bucket}.s3.${settings.region}.amazonaws.com`,
+  ];
 }

@@ -44,7 +44,7 @@ export function createProgram(environment: CliEnvironment): Command {
     .description('bring the database schema to the newest version')
     .action(async () => {
       const config = loadConfig({ env: environment.env });
-      const store = await openStore(config.databaseUrl);
+      const store = await openStore(config.databaseUrl, { replicaUrls: config.databaseReplicaUrls });
       try {
         const { applied } = await store.migrate();
         environment.stdout(
@@ -160,7 +160,7 @@ async function withAccounts(
 ): Promise<void> {
   const config = loadConfig({ env: environment.env });
   if (!config.accountsEnabled) throw new Error('accounts are turned off (KAIWA_ACCOUNTS=false)');
-  const store = await openStore(config.databaseUrl);
+  const store = await openStore(config.databaseUrl, { replicaUrls: config.databaseReplicaUrls });
   const engine = new ChatEngine({ store });
   try {
     await store.migrate();

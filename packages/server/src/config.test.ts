@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       dataDirectory: join(directory, '.data'),
       databaseUrl: join(directory, '.data', 'kaiwa.sqlite'),
+      databaseReplicaUrls: [],
       uploadDirectory: join(directory, '.data', 'uploads'),
       maxUploadBytes: 25 * 1024 * 1024,
       uploadAllowedTypes: [...DEFAULT_UPLOAD_TYPES],
@@ -40,6 +41,21 @@ describe('loadConfig', () => {
     });
   });
 
+  it('refuses read replicas unless the primary is PostgreSQL', () => {
+    expect(
+      problemsOf({
+        KAIWA_DATABASE_REPLICA_URLS: 'postgres://replica/kaiwa',
+        KAIWA_DATABASE_URL: 'chat.sqlite',
+      }),
+    ).toEqual(['KAIWA_DATABASE_REPLICA_URLS: read replicas need KAIWA_DATABASE_URL to be a postgres:// URL']);
+    expect(
+      problemsOf({
+        KAIWA_DATABASE_URL: 'postgres://db/kaiwa',
+        KAIWA_DATABASE_REPLICA_URLS: 'mysql://replica/kaiwa',
+      })[0],
+    ).toMatch(/^KAIWA_DATABASE_REPLICA_URLS: /);
+  });
+
   it('reads environment variables in their usual spellings', () => {
     const config = loadConfig({
       cwd: directory,
@@ -48,6 +64,8 @@ describe('loadConfig', () => {
         HOST: '127.0.0.1',
         KAIWA_DATA_DIR: 'var',
         KAIWA_DATABASE_URL: 'postgres://kaiwa:secret@db:5432/kaiwa',
+        KAIWA_DATABASE_REPLICA_URLS:
+          'postgres://kaiwa:secret@replica-1:5432/kaiwa, postgres://kaiwa:secret@replica-2/kaiwa',
         KAIWA_MAX_UPLOAD_BYTES: '10MiB',
         KAIWA_UPLOAD_ALLOWED_TYPES: 'image/*, application/pdf',
         KAIWA_ACCESS_TOKEN_TTL: '5m',
@@ -65,6 +83,10 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       dataDirectory: join(directory, 'var'),
       databaseUrl: 'postgres://kaiwa:secret@db:5432/kaiwa',
+      databaseReplicaUrls: [
+        'postgres://kaiwa:secret@replica-1:5432/kaiwa',
+        'postgres://kaiwa:secret@replica-2/kaiwa',
+      ],
       uploadDirectory: join(directory, 'var', 'uploads'),
       maxUploadBytes: 10 * 1024 * 1024,
       uploadAllowedTypes: ['image/*', 'application/pdf'],

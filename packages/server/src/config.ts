@@ -43,14 +43,42 @@ export const DEFAULT_UPLOAD_TYPES = [
   'video/webm',
 ] as const;
 
+/** An S3-compatible bucket for uploads; credentials come from the AWS SDK's usual sources (AWS_* env). */
+export interface S3BlobSettings {
+  kind: 's3';
+  bucket: string;
+  region: string;
+  /** MinIO, Ceph, R2 or another S3-compatible server; unset for AWS S3. */
+  endpoint: string | undefined;
+  prefix: string;
+  forcePathStyle: boolean;
+  /** Downloads answer with a redirect to a short-lived pre-signed URL instead of streaming through Kaiwa. */
+  presignedDownloads: boolean;
+}
+
+/** `memory`: one instance; `redis`/`nats`: every instance on the same URL and channel shares events. */
+export interface BusSettings {
+  kind: 'memory' | 'redis' | 'nats';
+  /** `redis://…`/`rediss://…`, or `nats://…` (several, comma-separated, for a cluster); undefined for memory. */
+  url: string | undefined;
+  /** Redis channel or NATS subject (and key prefix for presence); instances must agree on it. */
+  channel: string;
+}
+
 /** The resolved settings `buildServer` runs on. */
 export interface ServerConfig {
   port: number;
   host: string;
   /** A SQLite file path (or `:memory:`), a `postgres://` URL or a `mysql://` URL. */
   databaseUrl: string;
+  /** PostgreSQL read replicas (`postgres://` URLs) for reads that may lag: search, directories, old history. */
+  databaseReplicaUrls: string[];
   dataDirectory: string;
   uploadDirectory: string;
+  /** Where file bytes live: the upload directory (default) or an S3-compatible bucket. */
+  blobStore: { kind: 'fs' } | S3BlobSettings;
+  /** How instances share events: in-process (one instance), Redis pub/sub or NATS (several instances). */
+  bus: BusSettings;
   maxUploadBytes: number;
   /** MIME types (`image/png`) or wildcards (`image/*`) an upload may have, judged from its content. */
   uploadAllowedTypes: string[];
@@ -79,6 +107,18 @@ export interface ServerConfig {
   nodeEnvironment: NodeEnvironment;
   /** The in-chat assistant; undefined (off) unless KAIWA_LLM_BASE_URL is set. */
   assistant: AssistantConfig | undefined;
+  /** Workflow definitions loaded at start and incoming webhook secrets (docs/workflows.md). */
+  workflows: WorkflowSettings;
+}
+
+/** Settings of the workflow engine in the server. */
+export interface WorkflowSettings {
+  /** A folder of `*.json`/`*.yaml`/`*.yml` definitions defined at start (when changed); undefined: none. */
+  directory: string | undefined;
+  /** Shared secrets of incoming webhooks by workflow id; `*` serves every workflow without its own. */
+  webhookSecrets: Record<string, string>;
+  /** How far a webhook's timestamp may lie from now. */
+  webhookToleranceSeconds: number;
 }
 
 export const LLM_PRESETS = ['none', 'elyza', 'elyza-fast'] as const;
@@ -224,7 +264,33 @@ const settingsSchema = z.object({
   HOST: z.string().trim().min(1, 'must not be empty').default('0.0.0.0'),
   KAIWA_DATA_DIR: z.string().trim().min(1, 'must not be empty').default('.data'),
   KAIWA_DATABASE_URL: databaseUrl.optional(),
+  KAIWA_DATABASE_REPLICA_URLS: list(
+    z.string().regex(/^postgres(ql)?:\/\//i, 'must be postgres:// URLs of read replicas'),
+  ).default([]),
   KAIWA_UPLOAD_DIR: z.string().trim().min(1, 'must not be empty').optional(),
+  KAIWA_BLOB_STORE: z.enum(['fs', 's3'], { error: 'must be fs or s3' }).default('fs'),
+  KAIWA_S3_BUCKET: z.string().trim().min(1, 'must not be empty').optional(),
+  KAIWA_S3_REGION: z.string().trim().min(1, 'must not be empty').default('us-east-1'),
+  KAIWA_S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  KAIWA_S3_PREFIX: z
+    .string()
+    .regex(/^(?:[A-Za-z0-9_.-]+\/)*$/, 'must be folder names ending with "/", such as kaiwa/uploads/')
+    .default(''),
+  KAIWA_S3_FORCE_PATH_STYLE: booleanSetting.optional(),
+  KAIWA_S3_PRESIGNED_DOWNLOADS: booleanSetting.default(false),
+  KAIWA_BUS: z
+    .string()
+    .trim()
+    .regex(
+      /^(memory|rediss?:\/\/\S+|nats:\/\/\S+)$/i,
+      'must be memory, a redis:// (or rediss://) URL or nats:// URLs (comma-separated)',
+    )
+    .default('memory'),
+  KAIWA_BUS_CHANNEL: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 letters, digits, _ or -')
+    .default('kaiwa'),
   KAIWA_MAX_UPLOAD_BYTES: byteSize.default(25 * 1024 * 1024),
   KAIWA_UPLOAD_ALLOWED_TYPES: list(mimePattern).optional(),
   KAIWA_JWT_SECRET: z
@@ -262,6 +328,16 @@ const settingsSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9_.-]{1,31}$/i, 'must be a username such as assistant')
     .default('assistant'),
   KAIWA_ASSISTANT_RATE_LIMIT: wholeNumber(1, 10_000, 'a whole number of questions per minute').default(10),
+  KAIWA_WORKFLOW_DIR: z.string().trim().min(1, 'must not be empty').optional(),
+  KAIWA_WORKFLOW_WEBHOOK_SECRETS: list(
+    z
+      .string()
+      .regex(
+        /^(?:\*|[a-z0-9][a-z0-9_-]{0,63})=\S{16,}$/,
+        'must be workflow-id=secret pairs (or *=secret for all), each secret at least 16 characters',
+      ),
+  ).default([]),
+  KAIWA_WORKFLOW_WEBHOOK_TOLERANCE: duration(10, 86_400).default(300),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   NODE_ENV: z
     .enum(NODE_ENVIRONMENTS, { error: `must be one of ${NODE_ENVIRONMENTS.join(', ')}` })
@@ -280,6 +356,12 @@ export interface LoadConfigOptions {
 
 /** Where the built UI is looked for by default: `<package>/ui/dist`, next to `src/` and `dist/`. */
 export const DEFAULT_UI_DIRECTORY = fileURLToPath(new URL('../ui/dist/', import.meta.url));
+
+function busSettings(setting: string, channel: string): BusSettings {
+  if (/^rediss?:/i.test(setting)) return { kind: 'redis', url: setting, channel };
+  if (/^nats:/i.test(setting)) return { kind: 'nats', url: setting, channel };
+  return { kind: 'memory', url: undefined, channel };
+}
 
 /**
  * Reads, validates and resolves the settings.
@@ -334,7 +416,9 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
         given === undefined ||
         name === 'KAIWA_JWT_SECRET' ||
         name === 'KAIWA_METRICS_TOKEN' ||
-        name === 'KAIWA_LLM_API_KEY'
+        name === 'KAIWA_BUS' ||
+        name === 'KAIWA_LLM_API_KEY' ||
+        name === 'KAIWA_WORKFLOW_WEBHOOK_SECRETS'
           ? ''
           : ` (got ${JSON.stringify(given)} from the ${sourceOf(name)})`;
       const line = `${name}: ${issue.message}${shown}`;
@@ -366,6 +450,17 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
       'KAIWA_LLM_MODEL: must be set when KAIWA_LLM_BASE_URL is (the model name the server knows)',
     );
   }
+  if (
+    settings.KAIWA_DATABASE_REPLICA_URLS.length > 0 &&
+    !/^postgres(ql)?:\/\//i.test(settings.KAIWA_DATABASE_URL ?? '')
+  ) {
+    problems.push(
+      'KAIWA_DATABASE_REPLICA_URLS: read replicas need KAIWA_DATABASE_URL to be a postgres:// URL',
+    );
+  }
+  if (settings.KAIWA_BLOB_STORE === 's3' && !settings.KAIWA_S3_BUCKET) {
+    problems.push('KAIWA_S3_BUCKET: must be set when KAIWA_BLOB_STORE is s3');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDirectory = resolve(cwd, settings.KAIWA_DATA_DIR);
@@ -377,8 +472,23 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
       isSqlitePath(databaseSetting) && !isAbsolute(databaseSetting) && databaseSetting !== ':memory:'
         ? resolve(cwd, databaseSetting)
         : databaseSetting,
+    databaseReplicaUrls: settings.KAIWA_DATABASE_REPLICA_URLS,
     dataDirectory,
     uploadDirectory: resolve(cwd, settings.KAIWA_UPLOAD_DIR ?? join(dataDirectory, 'uploads')),
+    blobStore:
+      settings.KAIWA_BLOB_STORE === 's3'
+        ? {
+            kind: 's3',
+            bucket: settings.KAIWA_S3_BUCKET ?? '',
+            region: settings.KAIWA_S3_REGION,
+            endpoint: settings.KAIWA_S3_ENDPOINT,
+            prefix: settings.KAIWA_S3_PREFIX,
+            // Custom endpoints (MinIO, local servers) usually serve buckets as paths, not subdomains.
+            forcePathStyle: settings.KAIWA_S3_FORCE_PATH_STYLE ?? settings.KAIWA_S3_ENDPOINT !== undefined,
+            presignedDownloads: settings.KAIWA_S3_PRESIGNED_DOWNLOADS,
+          }
+        : { kind: 'fs' },
+    bus: busSettings(settings.KAIWA_BUS, settings.KAIWA_BUS_CHANNEL),
     maxUploadBytes: settings.KAIWA_MAX_UPLOAD_BYTES,
     uploadAllowedTypes: (settings.KAIWA_UPLOAD_ALLOWED_TYPES ?? [...DEFAULT_UPLOAD_TYPES]).map((type) =>
       type.toLowerCase(),
@@ -398,6 +508,16 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
     uiDirectory: settings.KAIWA_UI_DIR ? resolve(cwd, settings.KAIWA_UI_DIR) : DEFAULT_UI_DIRECTORY,
     logLevel: settings.LOG_LEVEL,
     nodeEnvironment: settings.NODE_ENV,
+    workflows: {
+      directory: settings.KAIWA_WORKFLOW_DIR ? resolve(cwd, settings.KAIWA_WORKFLOW_DIR) : undefined,
+      webhookSecrets: Object.fromEntries(
+        settings.KAIWA_WORKFLOW_WEBHOOK_SECRETS.map((pair) => {
+          const split = pair.indexOf('=');
+          return [pair.slice(0, split), pair.slice(split + 1)];
+        }),
+      ),
+      webhookToleranceSeconds: settings.KAIWA_WORKFLOW_WEBHOOK_TOLERANCE,
+    },
     assistant:
       settings.KAIWA_LLM_BASE_URL && llmModel
         ? {

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { ChatEngine, User } from '@kaiwa/core';
+import type { ChatEngine, PresenceStore, User } from '@kaiwa/core';
 import type { Registry } from 'prom-client';
 import { attachRealtime, type RealtimeLogger, type RealtimeServer } from './realtime/index.js';
 
@@ -14,6 +14,8 @@ export interface RealtimeComposition {
   /** The server's metrics registry, where the open-connection gauge goes. */
   registry: Registry;
   logger: RealtimeLogger;
+  /** Presence shared with the other instances (Redis, NATS KV); default: this process only. */
+  presence?: PresenceStore;
 }
 
 /** Path of the WebSocket endpoint. */

@@ -184,7 +184,7 @@ describe('operations', () => {
 
   it('says the process is up and the store is ready', async () => {
     expect((await test.call('GET', '/health')).json()).toMatchObject({ status: 'ok' });
-    expect((await test.call('GET', '/ready')).json()).toEqual({ status: 'ready' });
+    expect((await test.call('GET', '/ready')).json()).toEqual({ status: 'ready', bus: 'memory' });
   });
 
   it('answers /ready with 503 when the store is gone', async () => {

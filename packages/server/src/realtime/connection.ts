@@ -43,7 +43,7 @@ export interface ConnectionHub {
   connectionClosed(connection: Connection): void;
   setTyping(roomId: string, userId: string, typing: boolean): void;
   /** The sequence number of a message's `message.created` event, read from the store; null if too old. */
-  presenceOf(userIds: string[]): Record<string, 'online' | 'away' | 'offline'>;
+  presenceOf(userIds: string[]): Promise<Record<string, 'online' | 'away' | 'offline'>>;
 }
 
 type ConnectionState = 'new' | 'authenticating' | 'ready' | 'closing' | 'closed';
@@ -479,7 +479,7 @@ export class Connection implements SubscriptionOwner {
         return this.reply({
           type: 'presence.state',
           ...withId(frame.id),
-          statuses: this.#hub.presenceOf(frame.userIds),
+          statuses: await this.#hub.presenceOf(frame.userIds),
         });
     }
   }

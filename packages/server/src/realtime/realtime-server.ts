@@ -1,6 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type ChatEngine, type ChatEvent, isRoomEvent, type RoomEvent, type User } from '@kaiwa/core';
+import {
+  type ChatEngine,
+  type ChatEvent,
+  InMemoryPresenceStore,
+  isMonitoredBus,
+  isRoomEvent,
+  type PresenceStore,
+  type RoomEvent,
+  type User,
+} from '@kaiwa/core';
 import type { Registry } from 'prom-client';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Connection, type ConnectionHub } from './connection.js';
@@ -23,6 +33,10 @@ export interface RealtimeOptions {
   registry?: Registry;
   logger?: RealtimeLogger;
   limits?: Partial<RealtimeLimits>;
+  /** Who is online, shared with the other instances; default: this process only. */
+  presence?: PresenceStore;
+  /** How long an instance's presence entries live without a refresh (refreshed every third of it). */
+  presenceTtlMs?: number;
 }
 
 export interface RealtimeServer {
@@ -33,6 +47,8 @@ export interface RealtimeServer {
 }
 
 type PresenceStatus = 'online' | 'away' | 'offline';
+
+const DEFAULT_PRESENCE_TTL_MS = 30_000;
 
 /**
  * Serves the Kaiwa WebSocket protocol (docs/protocol.md) on `server` at `path`.
@@ -59,8 +75,12 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
   /** Authenticated connections by user: presence, and events addressed to a user. */
   readonly #connectionsByUser = new Map<string, Set<Connection>>();
   readonly #subscribersByRoom = new Map<string, Set<RoomSubscription>>();
-  /** Presence as announced on the bus, by every instance; offline users are left out. */
-  readonly #presence = new Map<string, PresenceStatus>();
+  /** Presence of every instance; this one announces the users it holds connections of. */
+  readonly #presence: PresenceStore;
+  readonly #presenceTtlMs: number;
+  readonly #presenceRefresh: NodeJS.Timeout;
+  readonly #instanceId = randomUUID();
+  readonly #stopReconnectListening: () => void;
   readonly #typing: TypingTracker;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #stopListening: () => void;
@@ -91,6 +111,20 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
       expiryMs: this.limits.typingExpiryMs,
     });
     this.#stopListening = this.engine.bus.subscribe(this.#onBusEvent);
+    this.#presence = options.presence ?? new InMemoryPresenceStore();
+    this.#presenceTtlMs = options.presenceTtlMs ?? DEFAULT_PRESENCE_TTL_MS;
+    this.#presenceRefresh = setInterval(() => this.#refreshPresence(), this.#presenceTtlMs / 3);
+    this.#presenceRefresh.unref();
+    // Events published while the bus was away never arrive live: every subscription rereads the store.
+    this.#stopReconnectListening = isMonitoredBus(this.engine.bus)
+      ? this.engine.bus.onReconnect(() => {
+          this.logger.warn({}, 'bus reconnected; resynchronising room subscriptions from the store');
+          for (const subscribers of this.#subscribersByRoom.values()) {
+            for (const subscription of subscribers) subscription.resync();
+          }
+          this.#refreshPresence();
+        })
+      : () => undefined;
     this.#server.on('upgrade', this.#onUpgrade);
     this.#heartbeat = setInterval(() => {
       for (const connection of this.#connections) connection.heartbeat();
@@ -110,7 +144,9 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
   async #shutdown(): Promise<void> {
     this.#server.off('upgrade', this.#onUpgrade);
     clearInterval(this.#heartbeat);
+    clearInterval(this.#presenceRefresh);
     this.#stopListening();
+    this.#stopReconnectListening();
     this.#typing.dispose();
     const connections = [...this.#connections];
     await Promise.all(connections.map((connection) => connection.shutdown()));
@@ -202,6 +238,9 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
     }
     connections.add(connection);
     if (connections.size === 1) {
+      this.#presence
+        .announce(this.#instanceId, [{ userId, status: 'online' }], this.#presenceTtlMs)
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'could not record presence'));
       this.#publish({ type: 'presence.updated', payload: { userId, status: 'online' } });
     }
   }
@@ -215,15 +254,48 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
     const connections = this.#connectionsByUser.get(user.id);
     if (!connections?.delete(connection) || connections.size > 0) return;
     this.#connectionsByUser.delete(user.id);
-    this.#publish({ type: 'presence.updated', payload: { userId: user.id, status: 'offline' } });
+    void this.#announceOffline(user.id);
+  }
+
+  /** Offline only when no other instance holds a connection of the user either. */
+  async #announceOffline(userId: string): Promise<void> {
+    try {
+      await this.#presence.withdraw(this.#instanceId, userId);
+      if (this.#connectionsByUser.has(userId)) return;
+      const { [userId]: status } = await this.#presence.statuses([userId]);
+      if (status !== 'offline' || this.#connectionsByUser.has(userId)) return;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not update presence');
+    }
+    this.#publish({ type: 'presence.updated', payload: { userId, status: 'offline' } });
+  }
+
+  #refreshPresence(): void {
+    if (this.#connectionsByUser.size === 0) return;
+    const entries = [...this.#connectionsByUser.keys()].map((userId) => ({
+      userId,
+      status: 'online' as const,
+    }));
+    this.#presence
+      .announce(this.#instanceId, entries, this.#presenceTtlMs)
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'could not refresh presence'));
   }
 
   setTyping(roomId: string, userId: string, typing: boolean): void {
     this.#typing.update(roomId, userId, typing);
   }
 
-  presenceOf(userIds: string[]): Record<string, PresenceStatus> {
-    return Object.fromEntries(userIds.map((userId) => [userId, this.#presence.get(userId) ?? 'offline']));
+  async presenceOf(userIds: string[]): Promise<Record<string, PresenceStatus>> {
+    let statuses: Record<string, PresenceStatus>;
+    try {
+      statuses = await this.#presence.statuses(userIds);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not read presence; answering from this instance alone');
+      statuses = Object.fromEntries(userIds.map((userId) => [userId, 'offline' as const]));
+    }
+    // This instance's own users count even while the shared store is unreachable or behind.
+    for (const userId of userIds) if (this.#connectionsByUser.has(userId)) statuses[userId] = 'online';
+    return statuses;
   }
 
   // ---------------------------------------------------------------- fan-out
@@ -293,8 +365,6 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
       }
       case 'presence.updated': {
         const { userId, status } = event.payload;
-        if (status === 'offline') this.#presence.delete(userId);
-        else this.#presence.set(userId, status);
         let frame: EncodedFrame | undefined;
         for (const connections of this.#connectionsByUser.values()) {
           for (const connection of connections) {

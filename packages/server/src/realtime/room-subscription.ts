@@ -1,4 +1,10 @@
-import type { ChatEngine, RoomEvent, RoomKind, UserRole } from '@kaiwa/core';
+import {
+  type ChatEngine,
+  OrderedRoomEvents,
+  type RoomEvent,
+  type RoomKind,
+  type UserRole,
+} from '@kaiwa/core';
 import { EncodedFrame } from './encoded-frame.js';
 import type { RealtimeLimits } from './limits.js';
 
@@ -31,30 +37,49 @@ export interface SubscriptionOwner {
   track(work: Promise<void>): void;
 }
 
-/** Empty pages in a row, while a live event shows the store must have more, before giving up. */
-const MAX_EMPTY_GAP_READS = 10;
+/**
+ * With several instances publishing, a room's events can reach this one slightly out of order; the
+ * missing one is usually a few milliseconds behind, so it is awaited this long before reading the store.
+ */
+const GAP_WAIT_MS = 30;
 
 /**
  * One connection's subscription to one room. It delivers each room event exactly once and in sequence
- * order: it tracks the last sequence number delivered, reads what is missing from the store (on resume
- * and whenever a live event skips a number), and holds live events back while it reads.
+ * order through core's {@link OrderedRoomEvents}: live events from the bus, and what is missing read from
+ * the store (on resume, whenever a live event skips a number, and after the bus reconnected).
  */
 export class RoomSubscription {
   readonly roomId: string;
   readonly owner: SubscriptionOwner;
-  /** Sequence number of the last event delivered (or the client's starting point). */
-  lastSeq = 0;
-  closed = false;
   #roomKind: RoomKind | undefined;
-  #started = false;
-  /** While true, live events wait in `#pending` and the store is the source. */
-  #syncing = true;
-  #pending: LiveEvent[] = [];
-  #pendingHead = 0;
+  readonly #ordered: OrderedRoomEvents<LiveEvent>;
 
   constructor(owner: SubscriptionOwner, roomId: string) {
     this.owner = owner;
     this.roomId = roomId;
+    this.#ordered = new OrderedRoomEvents<LiveEvent>({
+      seqOf: (live) => live.event.seq,
+      read: async (afterSeq, limit) => {
+        const page = await owner.engine.eventsSince(owner.userId, roomId, afterSeq, limit);
+        return page.map((event) => ({ event, frame: undefined }));
+      },
+      deliver: (live) => this.#deliver(live),
+      pageSize: owner.limits.resumePageSize,
+      maxPending: owner.limits.maxPendingEvents,
+      gapWaitMs: GAP_WAIT_MS,
+      pace: () => (owner.isCongested() ? owner.waitUntilDrained() : undefined),
+      onError: (error) => owner.endSubscription(this, 'error', error),
+      track: (work) => owner.track(work),
+    });
+  }
+
+  /** Sequence number of the last event delivered (or the client's starting point). */
+  get lastSeq(): number {
+    return this.#ordered.lastSeq;
+  }
+
+  get closed(): boolean {
+    return this.#ordered.closed;
   }
 
   /**
@@ -62,126 +87,32 @@ export class RoomSubscription {
    * arrived meanwhile. Until this is called (while the permission check runs) live events are only held.
    */
   start(fromSeq: number, roomKind: RoomKind): void {
-    this.lastSeq = fromSeq;
     this.#roomKind = roomKind;
-    this.#started = true;
-    this.#catchUp();
+    this.#ordered.start(fromSeq);
   }
 
   /** Permission checked and not closed: ephemeral frames (typing, read receipts) may reach it. */
   get active(): boolean {
-    return this.#started && !this.closed;
+    return this.#ordered.started && !this.#ordered.closed;
   }
 
   /** A live event for this room from the bus. */
   offer(live: LiveEvent): void {
-    if (this.closed) return;
-    if (this.#syncing) {
-      // The store has every event that was published, so an overflowing buffer can be dropped and re-read.
-      if (this.#pending.length - this.#pendingHead >= this.owner.limits.maxPendingEvents) {
-        this.#pending = [];
-        this.#pendingHead = 0;
-      }
-      this.#pending.push(live);
-      return;
-    }
-    const seq = live.event.seq;
-    if (seq <= this.lastSeq) return;
-    if (seq === this.lastSeq + 1) {
-      this.#deliver(live.event, frameOf(live));
-      return;
-    }
-    // A gap: events before this one have not reached us yet (or were lost); the store has them.
-    this.#syncing = true;
-    this.#pending.push(live);
-    this.#catchUp();
+    this.#ordered.offer(live);
+  }
+
+  /** Rereads the store after `lastSeq`: after a bus reconnect, events published meanwhile never arrive live. */
+  resync(): void {
+    this.#ordered.resync();
   }
 
   close(): void {
-    this.closed = true;
-    this.#pending = [];
-    this.#pendingHead = 0;
+    this.#ordered.close();
   }
 
-  #catchUp(): void {
-    this.owner.track(
-      this.#synchronise().catch((error: unknown) => {
-        if (!this.closed) this.owner.endSubscription(this, 'error', error);
-      }),
-    );
-  }
-
-  async #synchronise(): Promise<void> {
-    let emptyGapReads = 0;
-    for (;;) {
-      const read = await this.#readStore();
-      if (this.closed) return;
-      const outcome = await this.#drainPending();
-      if (this.closed) return;
-      if (outcome === 'caught-up') {
-        this.#syncing = false;
-        return;
-      }
-      // A held event is ahead of the store's answer; the missing events are committed, so read again.
-      emptyGapReads = read === 0 ? emptyGapReads + 1 : 0;
-      if (emptyGapReads >= MAX_EMPTY_GAP_READS) {
-        throw new Error(`room ${this.roomId}: events after seq ${this.lastSeq} are missing from the store`);
-      }
-      if (emptyGapReads > 0) await delay(20 * emptyGapReads);
-    }
-  }
-
-  /** Delivers everything the store has after `lastSeq`, page by page. Returns how many it delivered. */
-  async #readStore(): Promise<number> {
-    const pageSize = this.owner.limits.resumePageSize;
-    let delivered = 0;
-    for (;;) {
-      const page = await this.owner.engine.eventsSince(
-        this.owner.userId,
-        this.roomId,
-        this.lastSeq,
-        pageSize,
-      );
-      if (this.closed) return delivered;
-      for (const event of page) {
-        if (event.seq <= this.lastSeq) continue;
-        if (this.owner.isCongested()) {
-          await this.owner.waitUntilDrained();
-          if (this.closed) return delivered;
-        }
-        this.#deliver(event, EncodedFrame.ofRoomEvent(event));
-        delivered += 1;
-        if (this.closed) return delivered;
-      }
-      if (page.length < pageSize) return delivered;
-    }
-  }
-
-  /** Delivers held live events in order until they run out ('caught-up') or one is ahead ('gap'). */
-  async #drainPending(): Promise<'caught-up' | 'gap'> {
-    for (;;) {
-      const live = this.#pending[this.#pendingHead];
-      if (live === undefined) {
-        this.#pending = [];
-        this.#pendingHead = 0;
-        return 'caught-up';
-      }
-      const seq = live.event.seq;
-      if (seq > this.lastSeq + 1) return 'gap';
-      this.#pendingHead += 1;
-      if (seq <= this.lastSeq) continue;
-      if (this.owner.isCongested()) {
-        await this.owner.waitUntilDrained();
-        if (this.closed) return 'caught-up';
-      }
-      this.#deliver(live.event, frameOf(live));
-      if (this.closed) return 'caught-up';
-    }
-  }
-
-  #deliver(event: RoomEvent, frame: EncodedFrame): void {
-    this.lastSeq = event.seq;
-    this.owner.deliverEvent(frame);
+  #deliver(live: LiveEvent): void {
+    const { event } = live;
+    this.owner.deliverEvent(frameOf(live));
     if (event.type === 'member.left' && event.payload.userId === this.owner.userId && !this.#canStillRead()) {
       this.owner.endSubscription(this, 'access_lost');
     }
@@ -191,8 +122,4 @@ export class RoomSubscription {
   #canStillRead(): boolean {
     return this.#roomKind === 'channel' && this.owner.userRole !== 'guest';
   }
-}
-
-function delay(milliseconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, milliseconds));
 }

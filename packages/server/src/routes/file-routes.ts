@@ -40,7 +40,13 @@ function newStorageKey(now = new Date()): string {
  * Uploads (multipart, type judged from the bytes, checked against the allow-list, stored through the blob
  * store, recorded by the engine), file records, and downloads with safe headers.
  */
-export function registerFileRoutes(app: ApiInstance, { engine, blobs, config, metrics }: RouteContext): void {
+/** How long a pre-signed download link stays valid. */
+const PRESIGNED_DOWNLOAD_SECONDS = 300;
+
+export function registerFileRoutes(
+  app: ApiInstance,
+  { engine, blobs, presigner, config, metrics }: RouteContext,
+): void {
   app.post(
     '/files',
     {
@@ -190,6 +196,16 @@ export function registerFileRoutes(app: ApiInstance, { engine, blobs, config, me
       if (request.headers['if-none-match'] === etag) return reply.status(304).send();
       const download = request.query.download === 'true' || request.query.download === '1';
       const disposition = !download && isInlineImage(file.mimeType) ? 'inline' : 'attachment';
+      if (presigner) {
+        // The bytes come straight from the bucket; the link lives a few minutes, the redirect less.
+        const { url } = await presigner.presignDownload(file.storageKey, {
+          expiresInSeconds: PRESIGNED_DOWNLOAD_SECONDS,
+          fileName: file.name,
+          inline: disposition === 'inline',
+          contentType: file.mimeType === 'text/plain' ? 'text/plain; charset=utf-8' : file.mimeType,
+        });
+        return reply.header('cache-control', 'private, max-age=60').redirect(url, 302);
+      }
       const stream = await blobs.get(file.storageKey);
       return reply
         .header('content-type', file.mimeType === 'text/plain' ? 'text/plain; charset=utf-8' : file.mimeType)

@@ -10,7 +10,10 @@ const tags = ['operations'];
 const READY_TIMEOUT_MS = 2000;
 
 /** Liveness, readiness and Prometheus metrics, outside /api/v1. */
-export function registerOperationsRoutes(app: ApiInstance, { engine, metrics, config }: RouteContext): void {
+export function registerOperationsRoutes(
+  app: ApiInstance,
+  { engine, metrics, config, busStatus }: RouteContext,
+): void {
   app.get(
     '/health',
     {
@@ -28,13 +31,18 @@ export function registerOperationsRoutes(app: ApiInstance, { engine, metrics, co
     {
       schema: {
         tags,
-        summary: 'The store answers; 503 while it does not',
-        response: { 200: z.object({ status: z.literal('ready') }), ...errorResponses },
+        summary: 'The store answers and the bus is connected; 503 while not',
+        response: {
+          200: z.object({ status: z.literal('ready'), bus: z.enum(['memory', 'redis', 'nats']) }),
+          ...errorResponses,
+        },
       },
     },
     async () => {
       await storeAnswers(engine.store);
-      return { status: 'ready' as const };
+      const bus = busStatus?.() ?? { kind: 'memory' as const, connected: true };
+      if (!bus.connected) throw new HttpError(503, 'unavailable', `the ${bus.kind} bus is not connected`);
+      return { status: 'ready' as const, bus: bus.kind };
     },
   );
 

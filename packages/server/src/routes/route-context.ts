@@ -6,6 +6,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AccountService } from '../auth/account-service.js';
 import type { ServerConfig } from '../config.js';
 import type { ServerMetrics } from '../operations/server-metrics.js';
+import type { PresigningBlobStore } from '../storage/open-blob-store.js';
 
 /** The Fastify instance routes are declared on: zod schemas type the requests and replies. */
 export type ApiInstance = FastifyInstance<
@@ -22,7 +23,11 @@ export interface RouteContext {
   engine: ChatEngine;
   accounts: AccountService;
   blobs: BlobStore;
+  /** Set when downloads redirect to pre-signed URLs of the blob store (S3). */
+  presigner?: PresigningBlobStore | undefined;
   metrics: ServerMetrics;
   /** The in-chat assistant, when configured. */
   assistant?: Assistant | undefined;
+  /** The bus shared with other instances, for /ready: its kind and whether it is connected now. */
+  busStatus?: (() => { kind: 'memory' | 'redis' | 'nats'; connected: boolean }) | undefined;
 }

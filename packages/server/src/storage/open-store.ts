@@ -6,16 +6,25 @@ import { isSqlitePath } from '../config.js';
 
 /**
  * Opens the store a database setting names: a SQLite file (its folder is created) or `:memory:`, a
- * `postgres://` URL or a `mysql://` / `mariadb://` URL. The schema is not migrated here.
+ * `postgres://` URL (with optional read replicas) or a `mysql://` / `mariadb://` URL. The schema is not
+ * migrated here.
  *
  * @example const store = await openStore('.data/kaiwa.sqlite');
  */
-export async function openStore(databaseUrl: string): Promise<ChatStore> {
+export async function openStore(
+  databaseUrl: string,
+  options: { replicaUrls?: string[] } = {},
+): Promise<ChatStore> {
   if (isSqlitePath(databaseUrl)) {
     if (databaseUrl !== ':memory:') mkdirSync(dirname(databaseUrl), { recursive: true });
     return createSqliteStore({ filename: databaseUrl });
   }
-  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) return createPostgresStore({ connectionString: databaseUrl });
+  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) {
+    return createPostgresStore({
+      connectionString: databaseUrl,
+      replicaConnectionStrings: options.replicaUrls ?? [],
+    });
+  }
   // mysql2 only knows the mysql:// scheme; MariaDB speaks the same protocol.
   return createMysqlStore({ connectionString: databaseUrl.replace(/^mariadb:\/\//i, 'mysql://') });
 }

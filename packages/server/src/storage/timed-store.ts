@@ -14,6 +14,10 @@ const REPOSITORY_NAMES = [
   'files',
   'accounts',
   'roomSettings',
+  'workflows',
+  'platformInbox',
+  'platformOutbox',
+  'bridges',
 ] as const satisfies readonly (keyof StoreRepositories)[];
 
 export interface SlowQuery {
@@ -42,8 +46,11 @@ export function timedStore(store: ChatStore, options: TimedStoreOptions): ChatSt
     for (const name of REPOSITORY_NAMES) wrapped[name] = timedRepository(name, repositories[name], options);
     return wrapped as unknown as StoreRepositories;
   };
+  const timed = timedRepositories(store);
   return {
-    ...timedRepositories(store),
+    ...timed,
+    // Replica reads are timed under the same labels: a slow replica shows up as slow reads.
+    lagTolerant: store.lagTolerant === store ? timed : timedRepositories(store.lagTolerant),
     get dialect() {
       return store.dialect;
     },

@@ -6,6 +6,7 @@ import { ChatController } from '../controller';
 import { ControllerContext, useChatVersion, useMediaQuery } from '../hooks';
 import { type ConnectionStatus, realtimeUrl } from '../realtime';
 import type { ServerInfo, User } from '../types';
+import { WorkflowsDialog, WorkflowsIcon } from '../workflows-view';
 import { clearDrafts } from './Composer';
 import { Avatar, PresenceDot } from './common';
 import { BrowseChannelsDialog, CreateRoomDialog, DirectMessageDialog, PeopleDialog } from './Dialogs';
@@ -32,7 +33,7 @@ function routePath(route: Route): string {
   return `/rooms/${route.roomId}${route.threadId ? `?thread=${route.threadId}` : ''}`;
 }
 
-type DialogName = 'create' | 'browse' | 'direct' | 'people';
+type DialogName = 'create' | 'browse' | 'direct' | 'people' | 'workflows';
 
 function ConnectionBadge({ status, onRetry }: { status: ConnectionStatus; onRetry: () => void }) {
   const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
@@ -207,6 +208,17 @@ function Sidebar({
           <span class="me-name">{me.displayName}</span>
           <span class="muted">@{me.username}</span>
         </div>
+        {me.role !== 'guest' ? (
+          <button
+            type="button"
+            class="icon-button"
+            aria-label="Workflows"
+            title="Workflows"
+            onClick={() => onDialog('workflows')}
+          >
+            <WorkflowsIcon />
+          </button>
+        ) : null}
         {me.role === 'admin' ? (
           <button
             type="button"
@@ -458,6 +470,9 @@ export function ChatApp({ api, server }: { api: ApiClient; server: ServerInfo })
           />
         ) : null}
         {dialog === 'people' ? <PeopleDialog onClose={() => setDialog(null)} /> : null}
+        {dialog === 'workflows' ? (
+          <WorkflowsDialog api={api} me={me} onClose={() => setDialog(null)} />
+        ) : null}
       </div>
     </ControllerContext.Provider>
   );

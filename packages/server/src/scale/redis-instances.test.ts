@@ -1,0 +1,3 @@
+import { multiInstanceSuite } from './multi-instance-suite.js';
+
+multiInstanceSuite('redis');

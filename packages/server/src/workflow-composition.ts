@@ -1,0 +1,188 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type BlobStore,
+  type ChatEngine,
+  type ChatStore,
+  parseWorkflowDefinition,
+  type StepType,
+  ValidationError,
+  validateWorkflowDefinition,
+  WorkflowEngine,
+  WorkflowTriggers,
+} from '@kaiwa/core';
+import { builtInStepTypes } from '@kaiwa/workflow-steps';
+import type { FastifyBaseLogger } from 'fastify';
+import type { WorkflowSettings } from './config.js';
+
+export interface WorkflowCompositionConfig {
+  engine: ChatEngine;
+  store: ChatStore;
+  blobs: BlobStore;
+  settings: WorkflowSettings;
+  logger: FastifyBaseLogger;
+  /** Step types besides the built-ins (custom steps, or stand-ins in tests). */
+  steps?: StepType[];
+}
+
+/** The workflow engine and its triggers as the server runs them. */
+export interface WorkflowComposition {
+  engine: WorkflowEngine;
+  triggers: WorkflowTriggers;
+  /** The shared secret of a workflow's incoming webhook, if one is configured. */
+  webhookSecret(workflowId: string): string | undefined;
+  /**
+   * Defines the workflows of the configured directory (as `actorId`), arms the triggers and resumes runs
+   * left unfinished by a previous process.
+   */
+  start(actorId: string | undefined): Promise<{ loaded: string[]; resumed: number }>;
+  /** Stops triggers and running steps; unfinished runs resume at the next start. */
+  close(): Promise<void>;
+}
+
+/** A definition file that cannot be read or is not a valid definition; the server does not start. */
+export class WorkflowDirectoryError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`KAIWA_WORKFLOW_DIR: ${problems.join('; ')}`);
+    this.name = 'WorkflowDirectoryError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Builds the server's workflow engine with the built-in steps, and triggers that start runs from messages,
+ * uploads, cron schedules and signed webhooks.
+ *
+ * @example
+ * const workflows = composeWorkflows({ engine, store, blobs, settings: config.workflows, logger: app.log });
+ * await workflows.start(admin.id);
+ */
+export function composeWorkflows(config: WorkflowCompositionConfig): WorkflowComposition {
+  const { settings, logger } = config;
+  const engine = new WorkflowEngine({
+    store: config.store,
+    services: { engine: config.engine, store: config.store, blobs: config.blobs },
+    steps: [...builtInStepTypes(), ...(config.steps ?? [])],
+    onError: (error, context) => logger.error({ err: error, ...context }, 'workflow background work failed'),
+  });
+  const webhookSecret = (workflowId: string) =>
+    settings.webhookSecrets[workflowId] ?? settings.webhookSecrets['*'];
+  const triggers = new WorkflowTriggers({
+    engine: config.engine,
+    workflows: engine,
+    webhookSecret,
+    webhookToleranceSeconds: settings.webhookToleranceSeconds,
+    onRunStarted: (run, trigger) =>
+      logger.info({ runId: run.id, workflowId: run.workflowId, trigger }, 'workflow run started'),
+    onError: (error, workflowId) =>
+      logger.warn({ err: error, workflowId }, 'a workflow trigger could not start a run'),
+  });
+  let closed = false;
+  return {
+    engine,
+    triggers,
+    webhookSecret,
+    async start(actorId) {
+      let loaded: string[] = [];
+      if (settings.directory !== undefined) {
+        if (actorId === undefined) {
+          logger.warn(
+            { directory: settings.directory },
+            'no admin to define the workflow directory as; skipped',
+          );
+        } else {
+          loaded = await defineDirectory(engine, settings.directory, actorId);
+        }
+      }
+      await triggers.start();
+      const resumed = await engine.resumeUnfinished();
+      if (loaded.length > 0 || resumed > 0) logger.info({ loaded, resumed }, 'workflows ready');
+      return { loaded, resumed };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await triggers.close();
+      await engine.close();
+    },
+  };
+}
+
+/**
+ * Defines every `*.json`, `*.yaml` and `*.yml` file of `directory`, in name order. A file whose definition
+ * equals the stored newest version is left alone, so restarts do not pile up versions.
+ *
+ * @throws WorkflowDirectoryError naming each bad file and field; nothing is defined then.
+ */
+export async function defineDirectory(
+  workflows: WorkflowEngine,
+  directory: string,
+  actorId: string,
+): Promise<string[]> {
+  let names: string[];
+  try {
+    names = (await readdir(directory)).filter((name) => /\.(json|ya?ml)$/i.test(name)).sort();
+  } catch (error) {
+    throw new WorkflowDirectoryError([`${directory} cannot be read (${(error as Error).message})`]);
+  }
+  const problems: string[] = [];
+  const parsed: { name: string; definition: ReturnType<typeof parseWorkflowDefinition> }[] = [];
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    try {
+      const text = await readFile(join(directory, name), 'utf8');
+      const definition = parseWorkflowDefinition(text, /\.json$/i.test(name) ? 'json' : 'yaml');
+      const other = seen.get(definition.id);
+      if (other !== undefined) problems.push(`${name}: id "${definition.id}" is also defined by ${other}`);
+      seen.set(definition.id, name);
+      parsed.push({ name, definition });
+    } catch (error) {
+      problems.push(describeProblem(name, error));
+    }
+  }
+  // Check every file before defining any, so a bad directory changes nothing.
+  for (const { name, definition } of parsed) {
+    const result = validateWorkflowDefinition(definition, workflows.registry);
+    if (!result.ok) {
+      problems.push(`${name}: ${result.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
+    }
+  }
+  if (problems.length > 0) throw new WorkflowDirectoryError(problems);
+  const loaded: string[] = [];
+  for (const { definition } of parsed) {
+    const stored = await workflows.getDefinition(definition.id);
+    if (
+      stored === undefined ||
+      canonical(withoutVersion(stored.definition)) !== canonical(withoutVersion(definition))
+    ) {
+      await workflows.define(definition, actorId);
+    }
+    loaded.push(definition.id);
+  }
+  return loaded;
+}
+
+function describeProblem(name: string, error: unknown): string {
+  if (error instanceof ValidationError) {
+    return `${name}: ${error.issues.map((issue) => `${issue.path.join('.') || 'definition'}: ${issue.message}`).join('; ')}`;
+  }
+  return `${name}: ${(error as Error).message}`;
+}
+
+function withoutVersion(definition: object): object {
+  const { version: _version, ...rest } = definition as { version?: number };
+  return rest;
+}
+
+/** JSON with sorted keys, to compare definitions regardless of key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item !== null && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(
+          Object.entries(item as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
+        )
+      : item,
+  );
+}

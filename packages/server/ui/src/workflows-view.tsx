@@ -1,0 +1,307 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import type { ApiClient } from './api';
+import { describeError, ErrorText, Modal } from './components/common';
+import type { User } from './types';
+import {
+  describeWorkflowError,
+  formatDuration,
+  isFinished,
+  newestFirst,
+  previewOutput,
+  STATUS_LABELS,
+  stepSummary,
+  WORKFLOW_POLL_MS,
+  type WorkflowRunDetailsView,
+  type WorkflowRunView,
+  type WorkflowStepStatus,
+  type WorkflowSummary,
+} from './workflows-timeline';
+
+/*
+ * The Workflows view: the defined workflows (members start them), the runs the user may see, and the
+ * step timeline of one run with each step's status, attempts, duration and error. It asks the server again
+ * every two seconds while it is open (new runs after the newest one known, unfinished runs one by one).
+ */
+
+/** Unfinished runs refreshed per poll; the rest wait for the next one. */
+const REFRESH_PER_POLL = 10;
+
+export function WorkflowsIcon() {
+  return (
+    <svg
+      class="icon"
+      viewBox="0 0 24 24"
+      width="18"
+      height="18"
+      fill="none"
+      stroke="currentColor"
+      stroke-width="2"
+      stroke-linecap="round"
+      stroke-linejoin="round"
+      aria-hidden="true"
+      focusable="false"
+    >
+      <path d="M4 4h6v6H4z" />
+      <path d="M14 14h6v6h-6z" />
+      <path d="M10 7h4a3 3 0 0 1 3 3v4" />
+    </svg>
+  );
+}
+
+function StatusBadge({ status }: { status: WorkflowStepStatus }) {
+  return <span class={`workflow-status status-${status}`}>{STATUS_LABELS[status]}</span>;
+}
+
+function time(iso: string | null): string {
+  return iso ? new Date(iso).toLocaleString() : '';
+}
+
+export function WorkflowsDialog({ api, me, onClose }: { api: ApiClient; me: User; onClose: () => void }) {
+  const [workflows, setWorkflows] = useState<WorkflowSummary[] | null>(null);
+  const [runs, setRuns] = useState<Map<string, WorkflowRunView>>(new Map());
+  const [selected, setSelected] = useState<string | null>(null);
+  const [details, setDetails] = useState<WorkflowRunDetailsView | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [now, setNow] = useState(Date.now());
+  const [reload, setReload] = useState(0);
+  const runsRef = useRef(runs);
+  runsRef.current = runs;
+
+  const mergeRuns = useCallback((changed: WorkflowRunView[]) => {
+    if (changed.length === 0) return;
+    setRuns((previous) => {
+      const next = new Map(previous);
+      for (const run of changed) next.set(run.id, run);
+      return next;
+    });
+  }, []);
+
+  const poll = useCallback(async () => {
+    try {
+      const known = [...runsRef.current.keys()].sort();
+      let after = known[known.length - 1];
+      const fresh: WorkflowRunView[] = [];
+      // New runs since the newest one known (all of them, page by page, on the first poll).
+      for (let pages = 0; pages < 10; pages++) {
+        const query = `/workflow-runs?limit=200${after ? `&after=${after}` : ''}`;
+        const page = (await api.request<{ runs: WorkflowRunView[] }>('GET', query)).runs;
+        fresh.push(...page);
+        if (page.length < 200) break;
+        after = page[page.length - 1]!.id;
+      }
+      const unfinished = [...runsRef.current.values()].filter((run) => !isFinished(run.status));
+      const refreshed = await Promise.all(
+        unfinished
+          .slice(0, REFRESH_PER_POLL)
+          .map((run) =>
+            api
+              .request<WorkflowRunDetailsView>('GET', `/workflow-runs/${run.id}`)
+              .then((answer) => answer.run),
+          ),
+      );
+      mergeRuns([...fresh, ...refreshed]);
+      setError(null);
+    } catch (caught) {
+      setError(describeError(caught));
+    }
+  }, [api, mergeRuns]);
+
+  useEffect(() => {
+    api.request<{ workflows: WorkflowSummary[] }>('GET', '/workflows').then(
+      (answer) => setWorkflows(answer.workflows),
+      (caught: unknown) => setError(describeError(caught)),
+    );
+    void poll();
+    const timer = setInterval(() => {
+      setNow(Date.now());
+      void poll();
+    }, WORKFLOW_POLL_MS);
+    return () => clearInterval(timer);
+  }, [api, poll]);
+
+  // The selected run's timeline, again every poll until it has finished.
+  useEffect(() => {
+    if (!selected) {
+      setDetails(null);
+      return;
+    }
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const load = async () => {
+      try {
+        const answer = await api.request<WorkflowRunDetailsView>('GET', `/workflow-runs/${selected}`);
+        if (stopped) return;
+        setDetails(answer);
+        mergeRuns([answer.run]);
+        if (!isFinished(answer.run.status)) timer = setTimeout(load, WORKFLOW_POLL_MS);
+      } catch (caught) {
+        if (!stopped) setError(describeError(caught));
+      }
+    };
+    void load();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [api, selected, mergeRuns, reload]);
+
+  const start = async (workflowId: string) => {
+    setBusy(true);
+    try {
+      const run = await api.request<WorkflowRunView>('POST', `/workflows/${workflowId}/runs`, {});
+      mergeRuns([run]);
+      setSelected(run.id);
+      setError(null);
+    } catch (caught) {
+      setError(describeError(caught));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const cancel = async (runId: string) => {
+    setBusy(true);
+    try {
+      mergeRuns([await api.request<WorkflowRunView>('POST', `/workflow-runs/${runId}/cancel`)]);
+      setReload((count) => count + 1);
+    } catch (caught) {
+      setError(describeError(caught));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const names = new Map((workflows ?? []).map((workflow) => [workflow.id, workflow.name]));
+  const runList = newestFirst([...runs.values()]);
+  const canStart = me.role !== 'guest';
+
+  return (
+    <Modal title="Workflows" onClose={onClose}>
+      <div class="workflows">
+        <ErrorText error={error} />
+        <section aria-labelledby="workflow-list-heading">
+          <h3 id="workflow-list-heading">Workflows</h3>
+          {workflows === null ? (
+            <p role="status">Loading…</p>
+          ) : workflows.length === 0 ? (
+            <p class="muted">No workflows are defined yet. Admins define them through the API.</p>
+          ) : (
+            <ul class="pick-list">
+              {workflows.map((workflow) => (
+                <li key={workflow.id}>
+                  <div class="pick-main">
+                    <span>{workflow.name}</span>
+                    <span class="muted">
+                      {workflow.id} · v{workflow.version} · {workflow.definition.trigger?.type ?? 'manual'}
+                    </span>
+                  </div>
+                  {canStart ? (
+                    <button
+                      type="button"
+                      class="button small"
+                      disabled={busy}
+                      onClick={() => void start(workflow.id)}
+                    >
+                      Start
+                    </button>
+                  ) : null}
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+        <section aria-labelledby="workflow-runs-heading">
+          <h3 id="workflow-runs-heading">Runs</h3>
+          {runList.length === 0 ? (
+            <p class="muted">No runs yet.</p>
+          ) : (
+            <div class="workflow-table-wrap">
+              <table class="workflow-table">
+                <thead>
+                  <tr>
+                    <th scope="col">Workflow</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Started</th>
+                    <th scope="col">Duration</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {runList.map((run) => (
+                    <tr key={run.id} aria-selected={run.id === selected}>
+                      <td>
+                        <button type="button" class="link-button" onClick={() => setSelected(run.id)}>
+                          {names.get(run.workflowId) ?? run.workflowId}
+                        </button>
+                      </td>
+                      <td>
+                        <StatusBadge status={run.status} />
+                      </td>
+                      <td>{time(run.startedAt ?? run.createdAt)}</td>
+                      <td>{formatDuration(run.startedAt, run.finishedAt, now)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </section>
+        {details ? (
+          <section aria-labelledby="workflow-run-heading" aria-live="polite">
+            <h3 id="workflow-run-heading">
+              {names.get(details.run.workflowId) ?? details.run.workflowId}{' '}
+              <StatusBadge status={details.run.status} />
+            </h3>
+            <p class="muted">
+              Run {details.run.id} · version {details.run.workflowVersion} · {stepSummary(details.steps)}
+            </p>
+            {details.run.error ? <p class="error-text">{describeWorkflowError(details.run.error)}</p> : null}
+            {!isFinished(details.run.status) && (me.role === 'admin' || me.id === details.run.actorId) ? (
+              <div class="dialog-actions">
+                <button
+                  type="button"
+                  class="button danger small"
+                  disabled={busy}
+                  onClick={() => void cancel(details.run.id)}
+                >
+                  Cancel run
+                </button>
+              </div>
+            ) : null}
+            <div class="workflow-table-wrap">
+              <table class="workflow-table">
+                <thead>
+                  <tr>
+                    <th scope="col">Step</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Attempts</th>
+                    <th scope="col">Duration</th>
+                    <th scope="col">Result</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {details.steps.map((step) => (
+                    <tr key={step.stepId}>
+                      <td>
+                        {step.stepId}
+                        <span class="muted"> ({step.type})</span>
+                      </td>
+                      <td>
+                        <StatusBadge status={step.status} />
+                      </td>
+                      <td>{step.attempts}</td>
+                      <td>{formatDuration(step.startedAt, step.finishedAt, now)}</td>
+                      <td class={step.error ? 'error-text' : 'workflow-output'}>
+                        {step.error ? describeWorkflowError(step.error) : previewOutput(step.output)}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </section>
+        ) : null}
+      </div>
+    </Modal>
+  );
+}

@@ -37,6 +37,11 @@ afterAll(async () => {
 });
 
 describe('assistant composed into the server', () => {
+  it('still creates the first admin on a fresh database, though the assistant user came first', () => {
+    expect(test.server.firstAdmin?.username).toBe('admin');
+    expect(test.announcements.join('\n')).toContain('admin');
+  });
+
   it('is off without KAIWA_LLM_BASE_URL and validates its settings', () => {
     expect(loadConfig({ env: {} }).assistant).toBeUndefined();
     expect(() => loadConfig({ env: { KAIWA_LLM_BASE_URL: 'http://127.0.0.1:1/v1' } })).toThrow(

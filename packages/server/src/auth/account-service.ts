@@ -86,7 +86,8 @@ export class AccountService {
    * first sign-in. Returns the password (to show once), or undefined when users exist already.
    */
   async bootstrapFirstAdmin(username = 'admin'): Promise<{ username: string; password: string } | undefined> {
-    if ((await this.#store.users.count()) > 0) return undefined;
+    // "No admin yet", not "no users": bot users (the assistant, the bridge) may be made before this runs.
+    if ((await this.#store.users.list({ role: 'admin', limit: 1 })).length > 0) return undefined;
     try {
       const { password } = await this.createAccount({
         username,

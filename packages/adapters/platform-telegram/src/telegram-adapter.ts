@@ -255,12 +255,24 @@ export class TelegramAdapter implements PlatformAdapter {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       return;
     }
-    try {
-      this.bot.stop('disconnect');
-    } catch {
-      // Not running: nothing to stop.
+    // telegraf calls back from launch() before it has deleted the webhook and started polling; a stop in
+    // that window throws "not running" and polling would then start anyway (and hold a 50 s long poll).
+    // So keep asking until polling has started and stopped, or launch has ended by itself.
+    const running = this.#running;
+    let ended = false;
+    void running?.finally(() => {
+      ended = true;
+    });
+    for (let attempt = 0; running !== undefined && !ended; attempt += 1) {
+      try {
+        this.bot.stop('disconnect');
+        break;
+      } catch {
+        if (attempt >= 500) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     }
-    await this.#running;
+    await running;
     this.#running = undefined;
   }
 

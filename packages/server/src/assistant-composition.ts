@@ -56,6 +56,36 @@ function dropUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T;
 }
 
+/**
+ * The OpenAI-compatible model of the LLM backend (KAIWA_LLM_*), by default the configured model and preset.
+ * The assistant and the workflow steps (`analyze`, LLM extraction) both get their model here, so there is one
+ * place that turns the settings into a client.
+ *
+ * @example
+ * const chatModel = config.assistant ? createAssistantChatModel(config.assistant) : undefined;
+ */
+export function createAssistantChatModel(
+  config: AssistantConfig,
+  options: { model?: string; preset?: LlmPreset } = {},
+): ChatModel {
+  const preset = options.preset ?? config.preset;
+  return createOpenAICompatibleChatModel({
+    baseURL: config.baseUrl,
+    model: options.model ?? config.model,
+    ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+    timeoutMs: config.timeoutMs,
+    maxRetries: 1,
+    ...(preset === 'none'
+      ? {}
+      : {
+          template: createElyzaPreset({
+            variant: preset === 'elyza-fast' ? 'fast-instruct' : 'instruct',
+            bos: 'omit',
+          }).template,
+        }),
+  });
+}
+
 export async function composeAssistant(
   engine: ChatEngine,
   config: AssistantConfig,
@@ -67,21 +97,7 @@ export async function composeAssistant(
     const key = `${preset}\u0000${name}`;
     let model = models.get(key);
     if (!model) {
-      model = createOpenAICompatibleChatModel({
-        baseURL: config.baseUrl,
-        model: name,
-        ...(config.apiKey ? { apiKey: config.apiKey } : {}),
-        timeoutMs: config.timeoutMs,
-        maxRetries: 1,
-        ...(preset === 'none'
-          ? {}
-          : {
-              template: createElyzaPreset({
-                variant: preset === 'elyza-fast' ? 'fast-instruct' : 'instruct',
-                bos: 'omit',
-              }).template,
-            }),
-      });
+      model = createAssistantChatModel(config, { model: name, preset });
       models.set(key, model);
     }
     return model;

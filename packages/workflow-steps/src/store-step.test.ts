@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ForbiddenError, type Project, ValidationError } from '@kaiwa/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeStep } from './store-step.js';
+import { storeStep, ticketKey } from './store-step.js';
 import { openStepHarness, runStep, type StepHarness } from './test-support/step-harness.js';
 
 let harness: StepHarness;
@@ -25,6 +25,7 @@ async function readAll(key: string): Promise<Buffer> {
 
 describe('store step', () => {
   it('creates and updates tickets through the engine, as the actor', async () => {
+    const context = harness.context();
     const created = await runStep(
       storeStep,
       {
@@ -34,12 +35,12 @@ describe('store step', () => {
         labels: ['invoice', 'invoice'],
         dueDate: '2026-12-01',
       },
-      harness.context(),
+      context,
     );
     if (created.action === 'file') throw new Error('expected a ticket');
     expect(created.ticket).toMatchObject({
       title: 'Pay INV-1',
-      labels: ['invoice'],
+      labels: ['invoice', ticketKey(context.runId, context.stepId)],
       reporterId: harness.admin.id,
       dueDate: '2026-12-01',
     });
@@ -55,6 +56,51 @@ describe('store step', () => {
       ticketId: created.ticketId,
       ticket: { status: 'done' },
     });
+  });
+
+  it('creates one ticket however often the same step of the same run runs', async () => {
+    const input = { action: 'ticket.create', projectId: project.id, title: 'Pay INV-2', labels: ['invoice'] };
+    const context = harness.context({ stepId: 'ticket' });
+    const first = await runStep(storeStep, input, context);
+    const retried = await runStep(storeStep, input, { ...context, attempt: 2 });
+    const resumed = await runStep(storeStep, input, { ...context, attempt: 1 });
+    expect(retried).toEqual(first);
+    expect(resumed).toEqual(first);
+    const other = await runStep(storeStep, input, { ...context, stepId: 'second-ticket' });
+    const nextRun = await runStep(storeStep, input, harness.context({ stepId: 'ticket' }));
+    const ids = new Set([first, other, nextRun].map((output) => (output as { ticketId: string }).ticketId));
+    expect(ids.size).toBe(3);
+    const titled = (await harness.engine.listTickets(harness.admin.id, { projectId: project.id })).filter(
+      (ticket) => ticket.title === 'Pay INV-2',
+    );
+    expect(titled).toHaveLength(3);
+  });
+
+  it('keeps one of the 20 labels for its key, and ignores a lookalike ticket of someone else', async () => {
+    const labels = Array.from({ length: 20 }, (_, index) => `l${index}`);
+    await expect(
+      runStep(
+        storeStep,
+        { action: 'ticket.create', projectId: project.id, title: 'x', labels },
+        harness.context(),
+      ),
+    ).rejects.toMatchObject({ issues: [expect.objectContaining({ path: ['labels'] })] });
+
+    const context = harness.context({ stepId: 'planted' });
+    const planted = await harness.engine.createTicket(harness.admin.id, {
+      projectId: project.id,
+      title: 'planted',
+      labels: [ticketKey(context.runId, 'planted')],
+    });
+    // Same key, but reported by another user than the run's actor: not the step's ticket.
+    const actor = await harness.engine.createUser({ username: 'actor', role: 'admin' });
+    const output = await runStep(
+      storeStep,
+      { action: 'ticket.create', projectId: project.id, title: 'real' },
+      { ...context, actorId: actor.id },
+    );
+    expect((output as { ticketId: string }).ticketId).not.toBe(planted.id);
+    expect(output).toMatchObject({ ticket: { title: 'real', reporterId: actor.id } });
   });
 
   it('applies the engine permissions: a guest cannot create tickets', async () => {

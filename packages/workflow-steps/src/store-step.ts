@@ -6,6 +6,7 @@ import {
   FileNameSchema,
   type FileRecord,
   IdSchema,
+  LabelSchema,
   MimeTypeSchema,
   type Ticket,
   UpdateTicketInputSchema,
@@ -43,14 +44,19 @@ const FileInputSchema = z
   });
 
 const TicketCreateInputSchema = z
-  .object({ action: z.literal('ticket.create'), ...CreateTicketInputSchema.shape })
+  .object({
+    action: z.literal('ticket.create'),
+    ...CreateTicketInputSchema.shape,
+    // One label of a ticket's 20 is the step's own key (see ticketKey).
+    labels: z.array(LabelSchema).max(19, 'at most 19 labels: the step adds its key as the 20th').default([]),
+  })
   .strict();
 
 const TicketUpdateInputSchema = z
   .object({ action: z.literal('ticket.update'), ticketId: IdSchema, patch: UpdateTicketInputSchema })
   .strict();
 
-export const StoreStepInputSchema = z.union([
+export const StoreStepInputSchema = z.discriminatedUnion('action', [
   FileInputSchema,
   TicketCreateInputSchema,
   TicketUpdateInputSchema,
@@ -62,8 +68,20 @@ export type StoreStepOutput =
   | { action: 'ticket.create' | 'ticket.update'; ticketId: string; ticket: Ticket };
 
 /**
+ * The label a `ticket.create` step puts on its ticket: the same for every attempt of one step of one run,
+ * and unlike any other step's.
+ *
+ * @example
+ * ticketKey(context.runId, 'ticket'); // 'workflow-5d41402abc4b2a76b9719d91'
+ */
+export function ticketKey(runId: string, stepId: string): string {
+  return `workflow-${createHash('sha256').update(`${runId}\u0000${stepId}`).digest('hex').slice(0, 24)}`;
+}
+
+/**
  * `store`: saves a file (text or an earlier blob → new blob + file record) or creates/updates a ticket,
- * all through the chat engine as the run's actor, so permissions and events apply.
+ * all through the chat engine as the run's actor, so permissions and events apply. A created ticket carries
+ * the step's {@link ticketKey} label, so a retried or resumed step returns it instead of creating another.
  *
  * @example
  * { "id": "ticket", "type": "store", "input": { "action": "ticket.create", "projectId": "{{ trigger.projectId }}",
@@ -78,7 +96,16 @@ export const storeStep = defineStepType<StoreStepInput, StoreStepOutput>({
     const engine = context.services.engine;
     if (input.action === 'ticket.create') {
       const { action, ...ticketInput } = input;
-      const ticket = await engine.createTicket(context.actorId, ticketInput);
+      // A retry, or a resume after a crash between creating the ticket and recording the step, finds the
+      // ticket of the earlier attempt by its key instead of creating a second one.
+      const key = ticketKey(context.runId, context.stepId);
+      const earlier = await context.services.store.tickets.findByLabel(ticketInput.projectId, key);
+      if (earlier !== undefined && earlier.reporterId === context.actorId) {
+        const ticket = await engine.getTicket(context.actorId, earlier.id);
+        return { action, ticketId: ticket.id, ticket };
+      }
+      const labels = [...ticketInput.labels, key];
+      const ticket = await engine.createTicket(context.actorId, { ...ticketInput, labels });
       return { action, ticketId: ticket.id, ticket };
     }
     if (input.action === 'ticket.update') {

@@ -163,6 +163,14 @@ export interface TicketRepository {
     id: string,
     patch: Partial<Omit<Ticket, 'id' | 'projectId' | 'reporterId' | 'createdAt'>>,
   ): Promise<void>;
+  /**
+   * The oldest ticket of the project that carries exactly `label` (case-sensitive); workflow steps find the
+   * ticket they created before a retry this way.
+   *
+   * @example
+   * const earlier = await store.tickets.findByLabel(projectId, 'workflow-3f9c0a1b2c3d4e5f60718293');
+   */
+  findByLabel(projectId: string, label: string): Promise<Ticket | undefined>;
 }
 
 export interface FileRecordRepository {

@@ -595,6 +595,38 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
         await rejects(engine.listTickets(guest.id, {}), ForbiddenError);
       });
 
+      it('finds the oldest ticket of a project by an exact label', async () => {
+        const owner = await user();
+        const project = await engine.createProject(owner.id, { name: 'Labels' });
+        const other = await engine.createProject(owner.id, { name: 'Other labels' });
+        const key = 'workflow-0123abcd';
+        const first = await engine.createTicket(owner.id, {
+          projectId: project.id,
+          title: 'a',
+          labels: [key],
+        });
+        await engine.createTicket(owner.id, { projectId: project.id, title: 'b', labels: ['x', key] });
+        const lookalikes = [
+          'Workflow-0123ABCD',
+          'workflow_0123abcd',
+          `${key}-2`,
+          `"${key}"`,
+          'workflow-0123abc%',
+        ];
+        const near = await engine.createTicket(owner.id, {
+          projectId: project.id,
+          title: 'c',
+          labels: lookalikes,
+        });
+        await engine.createTicket(owner.id, { projectId: other.id, title: 'd', labels: ['only-elsewhere'] });
+        expect(await store.tickets.findByLabel(project.id, key)).toEqual(first);
+        for (const label of lookalikes)
+          expect(await store.tickets.findByLabel(project.id, label)).toEqual(near);
+        expect(await store.tickets.findByLabel(project.id, 'workflow-0123abc')).toBeUndefined();
+        expect(await store.tickets.findByLabel(project.id, 'only-elsewhere')).toBeUndefined();
+        expect(await store.tickets.findByLabel(other.id, 'only-elsewhere')).toMatchObject({ title: 'd' });
+      });
+
       it('records files for rooms, projects and tickets and attaches them to messages', async () => {
         const alice = await user();
         const outsider = await user();

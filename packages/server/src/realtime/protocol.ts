@@ -6,6 +6,8 @@ import {
   type Room,
   type RoomEvent,
   type User,
+  type WorkflowRun,
+  type WorkflowStepRecord,
 } from '@kaiwa/core';
 import { z } from 'zod';
 
@@ -245,6 +247,8 @@ export type OutboundFrame =
   | { type: 'presence.state'; id?: FrameId; statuses: Record<string, 'online' | 'away' | 'offline'> }
   | { type: 'read.updated'; roomId: string; userId: string; lastReadMessageId: string | null }
   | { type: 'room.created'; room: Room; memberIds: string[] }
+  | { type: 'workflow.run.updated'; run: Omit<WorkflowRun, 'claimedBy' | 'claimedUntil'> }
+  | { type: 'workflow.step.updated'; runId: string; step: Omit<WorkflowStepRecord, 'runId'> }
   | { type: 'error'; id?: FrameId; code: ErrorCode; message: string; details?: Record<string, unknown> }
   | RoomEvent;
 

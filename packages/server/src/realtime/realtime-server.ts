@@ -10,6 +10,8 @@ import {
   type PresenceStore,
   type RoomEvent,
   type User,
+  type WorkflowRun,
+  type WorkflowStepRecord,
 } from '@kaiwa/core';
 import type { Registry } from 'prom-client';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -20,6 +22,7 @@ import { type RealtimeLogger, silentLogger } from './logger.js';
 import { createRealtimeMetrics, type RealtimeMetrics } from './metrics.js';
 import { frameOf, type LiveEvent, type RoomSubscription } from './room-subscription.js';
 import { TypingTracker } from './typing-tracker.js';
+import { WorkflowRunActors } from './workflow-run-actors.js';
 
 export interface RealtimeOptions {
   /** The HTTP server whose upgrade requests on `path` become WebSocket connections (e.g. `fastify.server`). */
@@ -75,6 +78,9 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
   /** Authenticated connections by user: presence, and events addressed to a user. */
   readonly #connectionsByUser = new Map<string, Set<Connection>>();
   readonly #subscribersByRoom = new Map<string, Set<RoomSubscription>>();
+  /** Authenticated connections of admins, who see the progress of every workflow run. */
+  readonly #adminConnections = new Set<Connection>();
+  readonly #runActors: WorkflowRunActors;
   /** Presence of every instance; this one announces the users it holds connections of. */
   readonly #presence: PresenceStore;
   readonly #presenceTtlMs: number;
@@ -109,6 +115,17 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
         this.#publish({ type: 'typing.updated', payload: { roomId, userId, typing } }),
       throttleMs: this.limits.typingThrottleMs,
       expiryMs: this.limits.typingExpiryMs,
+    });
+    this.#runActors = new WorkflowRunActors(async (runId) => {
+      try {
+        return (await this.engine.store.workflows.findRun(runId))?.actorId;
+      } catch (error) {
+        this.logger.warn(
+          { err: error, runId },
+          'could not read a workflow run; only admins see its progress',
+        );
+        return undefined;
+      }
     });
     this.#stopListening = this.engine.bus.subscribe(this.#onBusEvent);
     this.#presence = options.presence ?? new InMemoryPresenceStore();
@@ -237,6 +254,7 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
       this.#connectionsByUser.set(userId, connections);
     }
     connections.add(connection);
+    if (connection.userRole === 'admin') this.#adminConnections.add(connection);
     if (connections.size === 1) {
       this.#presence
         .announce(this.#instanceId, [{ userId, status: 'online' }], this.#presenceTtlMs)
@@ -250,6 +268,7 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
     this.metrics.openConnections.dec();
     const user = connection.user;
     if (!user) return;
+    this.#adminConnections.delete(connection);
     for (const roomId of connection.typingRooms) this.#typing.stop(roomId, user.id);
     const connections = this.#connectionsByUser.get(user.id);
     if (!connections?.delete(connection) || connections.size > 0) return;
@@ -386,8 +405,41 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
         }
         return;
       }
+      case 'workflow.run.updated': {
+        const { run } = event.payload;
+        this.#runActors.withActor(run.id, run.actorId, (actorId) =>
+          this.#deliverWorkflowFrame(actorId, () =>
+            EncodedFrame.of({ type: 'workflow.run.updated', run: publicRun(run) }),
+          ),
+        );
+        return;
+      }
+      case 'workflow.step.updated': {
+        const { runId, step } = event.payload;
+        this.#runActors.withActor(runId, undefined, (actorId) =>
+          this.#deliverWorkflowFrame(actorId, () =>
+            EncodedFrame.of({ type: 'workflow.step.updated', runId, step: publicStep(step) }),
+          ),
+        );
+        return;
+      }
       default:
         return;
+    }
+  }
+
+  /** Run progress goes to the run's actor and to admins, the same people the REST API shows the run to. */
+  #deliverWorkflowFrame(actorId: string | undefined, encode: () => EncodedFrame): void {
+    let frame: EncodedFrame | undefined;
+    const actorConnections = actorId === undefined ? undefined : this.#connectionsByUser.get(actorId);
+    for (const connection of actorConnections ?? []) {
+      frame ??= encode();
+      connection.deliverEvent(frame);
+    }
+    for (const connection of this.#adminConnections) {
+      if (connection.user?.id === actorId) continue;
+      frame ??= encode();
+      connection.deliverEvent(frame);
     }
   }
 
@@ -396,6 +448,17 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
       this.logger.warn({ err: error, eventType: event.type }, 'could not publish a realtime event');
     });
   }
+}
+
+/** A run as the REST API shows it: without the engine's claim. */
+function publicRun(run: WorkflowRun): Omit<WorkflowRun, 'claimedBy' | 'claimedUntil'> {
+  const { claimedBy: _claimedBy, claimedUntil: _claimedUntil, ...rest } = run;
+  return rest;
+}
+
+function publicStep(step: WorkflowStepRecord): Omit<WorkflowStepRecord, 'runId'> {
+  const { runId: _runId, ...rest } = step;
+  return rest;
 }
 
 function pathnameOf(request: IncomingMessage): string | undefined {

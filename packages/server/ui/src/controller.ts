@@ -71,6 +71,7 @@ export class ChatController {
   #stopped = false;
   #outboxKey = '';
   #unsubscribers: (() => void)[] = [];
+  readonly #frameListeners = new Set<(frame: ServerFrame) => void>();
 
   constructor(api: ApiClient, url: string) {
     this.api = api;
@@ -608,7 +609,24 @@ export class ChatController {
     }
   }
 
+  /**
+   * Calls `listener` with every frame the server sends, for views that follow more than the chat state
+   * (the Workflows view's run progress); returns the function that stops it.
+   */
+  onFrame(listener: (frame: ServerFrame) => void): () => void {
+    this.#frameListeners.add(listener);
+    return () => this.#frameListeners.delete(listener);
+  }
+
   #frame(frame: ServerFrame): void {
+    for (const listener of this.#frameListeners) {
+      try {
+        listener(frame);
+      } catch (error) {
+        // A view's mistake must not stop the chat from taking in the frame.
+        console.error(error);
+      }
+    }
     if (ROOM_EVENT_TYPES.has(frame.type)) {
       this.#roomEvent(frame as RoomEvent);
       return;

@@ -3,6 +3,8 @@
  * frames (see docs/protocol.md and src/http/api-schemas.ts in the server). Only what the UI uses is here.
  */
 
+import type { WorkflowProgressFrame } from './workflows-timeline';
+
 export type UserRole = 'admin' | 'moderator' | 'member' | 'guest' | 'bot';
 
 export interface User {
@@ -189,6 +191,7 @@ export type ServerFrame =
   | { type: 'presence.state'; id?: FrameId; statuses: Record<string, PresenceStatus> }
   | { type: 'read.updated'; roomId: string; userId: string; lastReadMessageId: string | null }
   | { type: 'room.created'; room: Room; memberIds: string[] }
+  | WorkflowProgressFrame
   | { type: 'error'; id?: FrameId; code: string; message: string; details?: Record<string, unknown> }
   | RoomEvent;
 

@@ -45,6 +45,7 @@ export interface WorkflowStepView {
   error: WorkflowErrorInfo | null;
   startedAt: string | null;
   finishedAt: string | null;
+  updatedAt?: string;
 }
 
 export interface WorkflowRunDetailsView {
@@ -52,8 +53,54 @@ export interface WorkflowRunDetailsView {
   steps: WorkflowStepView[];
 }
 
-/** How often the view asks again while it is open; the server does not push workflow events to browsers. */
+/**
+ * How often the view asks again while the WebSocket is down; while it is up, the server pushes every change
+ * of the runs the user may see (`workflow.run.updated`, `workflow.step.updated`).
+ */
 export const WORKFLOW_POLL_MS = 2_000;
+
+/** The pushed progress of a run, as docs/protocol.md describes it. */
+export type WorkflowProgressFrame =
+  | { type: 'workflow.run.updated'; run: WorkflowRunView }
+  | { type: 'workflow.step.updated'; runId: string; step: WorkflowStepView };
+
+export function isWorkflowProgressFrame(frame: { type: string }): frame is WorkflowProgressFrame {
+  return frame.type === 'workflow.run.updated' || frame.type === 'workflow.step.updated';
+}
+
+/** Whether `incoming` is not older than `current` (frames and REST answers may cross on the way). */
+function isNotOlder(current: { updatedAt?: string } | undefined, incoming: { updatedAt?: string }): boolean {
+  return !current?.updatedAt || !incoming.updatedAt || incoming.updatedAt >= current.updatedAt;
+}
+
+/** The runs with `changed` put in, each unless a newer state of it is already known. */
+export function mergeRunViews(
+  runs: ReadonlyMap<string, WorkflowRunView>,
+  changed: WorkflowRunView[],
+): Map<string, WorkflowRunView> {
+  const next = new Map(runs);
+  for (const run of changed) if (isNotOlder(next.get(run.id), run)) next.set(run.id, run);
+  return next;
+}
+
+/** A run's timeline with a pushed change applied; a frame of another run, or older news, changes nothing. */
+export function applyWorkflowProgress(
+  details: WorkflowRunDetailsView,
+  frame: WorkflowProgressFrame,
+): WorkflowRunDetailsView {
+  if (frame.type === 'workflow.run.updated') {
+    if (frame.run.id !== details.run.id || !isNotOlder(details.run, frame.run)) return details;
+    return { ...details, run: frame.run };
+  }
+  if (frame.runId !== details.run.id) return details;
+  const index = details.steps.findIndex((step) => step.stepId === frame.step.stepId);
+  if (index !== -1 && !isNotOlder(details.steps[index], frame.step)) return details;
+  const steps =
+    index === -1
+      ? [...details.steps, frame.step].sort((a, b) => a.position - b.position)
+      : details.steps.map((step, position) => (position === index ? frame.step : step));
+  return { ...details, steps };
+}
 
 export const STATUS_LABELS: Record<WorkflowStepStatus, string> = {
   pending: 'Waiting',
@@ -127,4 +174,17 @@ export function previewOutput(output: unknown, maxLength = 200): string {
     return '';
   }
   return text.length > maxLength ? `${text.slice(0, maxLength - 1)}…` : text;
+}
+
+/** A run's timeline as the REST API answered, without undoing newer changes pushed meanwhile. */
+export function mergeRunDetails(
+  current: WorkflowRunDetailsView | null,
+  answer: WorkflowRunDetailsView,
+): WorkflowRunDetailsView {
+  if (current?.run.id !== answer.run.id) return answer;
+  let merged = applyWorkflowProgress(current, { type: 'workflow.run.updated', run: answer.run });
+  for (const step of answer.steps) {
+    merged = applyWorkflowProgress(merged, { type: 'workflow.step.updated', runId: answer.run.id, step });
+  }
+  return merged;
 }

@@ -1,11 +1,16 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { ApiClient } from './api';
 import { describeError, ErrorText, Modal } from './components/common';
+import { useChatVersion, useController } from './hooks';
 import type { User } from './types';
 import {
+  applyWorkflowProgress,
   describeWorkflowError,
   formatDuration,
   isFinished,
+  isWorkflowProgressFrame,
+  mergeRunDetails,
+  mergeRunViews,
   newestFirst,
   previewOutput,
   STATUS_LABELS,
@@ -19,8 +24,10 @@ import {
 
 /*
  * The Workflows view: the defined workflows (members start them), the runs the user may see, and the
- * step timeline of one run with each step's status, attempts, duration and error. It asks the server again
- * every two seconds while it is open (new runs after the newest one known, unfinished runs one by one).
+ * step timeline of one run with each step's status, attempts, duration and error. While the chat's WebSocket
+ * is up, the server pushes every change of those runs; while it is down, the view asks again every two
+ * seconds (new runs after the newest one known, unfinished runs one by one), and once more when it is back,
+ * for what happened in between.
  */
 
 /** Unfinished runs refreshed per poll; the rest wait for the next one. */
@@ -67,15 +74,24 @@ export function WorkflowsDialog({ api, me, onClose }: { api: ApiClient; me: User
   const [reload, setReload] = useState(0);
   const runsRef = useRef(runs);
   runsRef.current = runs;
+  const controller = useController();
+  useChatVersion(controller);
+  const live = controller.connection.state === 'online';
 
   const mergeRuns = useCallback((changed: WorkflowRunView[]) => {
     if (changed.length === 0) return;
-    setRuns((previous) => {
-      const next = new Map(previous);
-      for (const run of changed) next.set(run.id, run);
-      return next;
-    });
+    setRuns((previous) => mergeRunViews(previous, changed));
   }, []);
+
+  useEffect(
+    () =>
+      controller.onFrame((frame) => {
+        if (!isWorkflowProgressFrame(frame)) return;
+        if (frame.type === 'workflow.run.updated') mergeRuns([frame.run]);
+        setDetails((current) => (current ? applyWorkflowProgress(current, frame) : current));
+      }),
+    [controller, mergeRuns],
+  );
 
   const poll = useCallback(async () => {
     try {
@@ -112,15 +128,23 @@ export function WorkflowsDialog({ api, me, onClose }: { api: ApiClient; me: User
       (answer) => setWorkflows(answer.workflows),
       (caught: unknown) => setError(describeError(caught)),
     );
-    void poll();
-    const timer = setInterval(() => {
-      setNow(Date.now());
-      void poll();
-    }, WORKFLOW_POLL_MS);
-    return () => clearInterval(timer);
-  }, [api, poll]);
+  }, [api]);
 
-  // The selected run's timeline, again every poll until it has finished.
+  // Durations of what is still running grow on screen.
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1_000);
+    return () => clearInterval(timer);
+  }, []);
+
+  // Once now (and whenever the socket comes back); again every two seconds only while it is down.
+  useEffect(() => {
+    void poll();
+    if (live) return;
+    const timer = setInterval(() => void poll(), WORKFLOW_POLL_MS);
+    return () => clearInterval(timer);
+  }, [poll, live]);
+
+  // The selected run's timeline: pushed changes apply to it; without the socket, asked again until it ends.
   useEffect(() => {
     if (!selected) {
       setDetails(null);
@@ -132,9 +156,9 @@ export function WorkflowsDialog({ api, me, onClose }: { api: ApiClient; me: User
       try {
         const answer = await api.request<WorkflowRunDetailsView>('GET', `/workflow-runs/${selected}`);
         if (stopped) return;
-        setDetails(answer);
+        setDetails((current) => mergeRunDetails(current, answer));
         mergeRuns([answer.run]);
-        if (!isFinished(answer.run.status)) timer = setTimeout(load, WORKFLOW_POLL_MS);
+        if (!live && !isFinished(answer.run.status)) timer = setTimeout(load, WORKFLOW_POLL_MS);
       } catch (caught) {
         if (!stopped) setError(describeError(caught));
       }
@@ -144,7 +168,7 @@ export function WorkflowsDialog({ api, me, onClose }: { api: ApiClient; me: User
       stopped = true;
       clearTimeout(timer);
     };
-  }, [api, selected, mergeRuns, reload]);
+  }, [api, selected, mergeRuns, reload, live]);
 
   const start = async (workflowId: string) => {
     setBusy(true);

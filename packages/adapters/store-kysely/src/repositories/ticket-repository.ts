@@ -97,4 +97,18 @@ export class KyselyTicketRepository implements TicketRepository {
     if (Object.keys(values).length === 0) return;
     await this.#context.db.updateTable('tickets').set(values).where('id', '=', id).execute();
   }
+
+  async findByLabel(projectId: string, label: string): Promise<Ticket | undefined> {
+    // Labels are a JSON array in text. LIKE narrows the rows; `%`, `_` and `\` become the one-character
+    // wildcard so no dialect's escape rules matter, and the exact match is checked on the parsed labels.
+    const pattern = `%${JSON.stringify(label).replace(/[%_\\]/g, '_')}%`;
+    const rows = await this.#context.db
+      .selectFrom('tickets')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('labels', 'like', pattern)
+      .orderBy('id')
+      .execute();
+    return rows.map(toTicket).find((ticket) => ticket.labels.includes(label));
+  }
 }

@@ -18,7 +18,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { composeAssistant } from './assistant-composition.js';
+import { composeAssistant, createAssistantChatModel } from './assistant-composition.js';
 import { AccountService } from './auth/account-service.js';
 import { loadTokenSecret } from './auth/token-secret.js';
 import { AccessTokens } from './auth/tokens.js';
@@ -27,6 +27,7 @@ import { apiSchemaRegistry } from './http/api-schemas.js';
 import { installAuthentication } from './http/authentication.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { ServerMetrics } from './operations/server-metrics.js';
+import { composePlatforms, type PlatformComposition } from './platform-composition.js';
 import { composeRealtime, type RealtimeServer } from './realtime-composition.js';
 import { registerAssistantRoutes } from './routes/assistant-routes.js';
 import { registerAuthRoutes } from './routes/auth-routes.js';
@@ -81,6 +82,8 @@ export interface KaiwaServer {
   assistant: Assistant | undefined;
   /** The workflow engine and its triggers (docs/workflows.md). */
   workflows: WorkflowComposition;
+  /** Platform adapters and the bridge; undefined unless KAIWA_BRIDGE_FILE is set. */
+  platforms: PlatformComposition | undefined;
   /** Set when this start created the first admin. */
   firstAdmin: { username: string; password: string } | undefined;
   /** Starts listening on `config.host:config.port`; returns the address, e.g. `http://127.0.0.1:3000`. */
@@ -176,13 +179,19 @@ export async function buildServer(
       assistant,
       busStatus: () => openedShared.status(),
     };
+    // Before the workflows, so `notify` steps can post to platform channels.
+    const platforms = config.bridgeFile
+      ? await composePlatforms({ engine, store, blobs, file: config.bridgeFile, logger: app.log })
+      : undefined;
     const workflows = composeWorkflows({
       engine,
       store,
       blobs,
       settings: config.workflows,
       logger: app.log,
+      ...(config.assistant ? { chatModel: createAssistantChatModel(config.assistant) } : {}),
       ...(options.workflowSteps ? { steps: options.workflowSteps } : {}),
+      ...(platforms ? { platforms: platforms.platforms } : {}),
     });
     await composeApp(app, context, shared.rateLimitRedis, workflows);
 
@@ -196,6 +205,7 @@ export async function buildServer(
     });
     // Sockets first: an HTTP server does not finish closing while upgraded connections are open.
     app.addHook('preClose', async () => {
+      await platforms?.close();
       await workflows.close();
       await assistant?.stop();
       await realtime.close();
@@ -213,6 +223,8 @@ export async function buildServer(
     // Definitions from the workflow directory are defined in the name of the first admin there is.
     const [admin] = await engine.listUsers({ role: 'admin', limit: 1 });
     await workflows.start(admin?.id);
+    // After the first admin: the bridge's bot user must not be the first user of a fresh database.
+    await platforms?.start(admin?.id);
     app.log.info(
       {
         database: describeDatabase(config.databaseUrl),
@@ -239,6 +251,7 @@ export async function buildServer(
       realtime,
       assistant,
       workflows,
+      platforms,
       firstAdmin,
       async listen() {
         await app.listen({ port: config.port, host: config.host });

@@ -109,6 +109,8 @@ export interface ServerConfig {
   assistant: AssistantConfig | undefined;
   /** Workflow definitions loaded at start and incoming webhook secrets (docs/workflows.md). */
   workflows: WorkflowSettings;
+  /** The bridge file (platform adapters and room links, packages/bridge/README.md); undefined: no bridge. */
+  bridgeFile?: string | undefined;
 }
 
 /** Settings of the workflow engine in the server. */
@@ -338,6 +340,7 @@ const settingsSchema = z.object({
       ),
   ).default([]),
   KAIWA_WORKFLOW_WEBHOOK_TOLERANCE: duration(10, 86_400).default(300),
+  KAIWA_BRIDGE_FILE: z.string().trim().min(1, 'must not be empty').optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   NODE_ENV: z
     .enum(NODE_ENVIRONMENTS, { error: `must be one of ${NODE_ENVIRONMENTS.join(', ')}` })
@@ -518,6 +521,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
       ),
       webhookToleranceSeconds: settings.KAIWA_WORKFLOW_WEBHOOK_TOLERANCE,
     },
+    bridgeFile: settings.KAIWA_BRIDGE_FILE ? resolve(cwd, settings.KAIWA_BRIDGE_FILE) : undefined,
     assistant:
       settings.KAIWA_LLM_BASE_URL && llmModel
         ? {

@@ -5,6 +5,7 @@ import { type ChatStore, defineStepType } from '@kaiwa/core';
 import { createSqliteStore } from '@kaiwa/store-kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { startTestServer as startModelServer } from '../../llm/src/test-support/start-test-server.js';
 import { ConfigError, loadConfig } from './config.js';
 import { startTestServer } from './test-support.js';
 import { WorkflowDirectoryError } from './workflow-composition.js';
@@ -154,6 +155,46 @@ describe('workflow composition', () => {
     } finally {
       for (const server of servers.splice(0)) await server.close();
       await own.close();
+    }
+  });
+});
+
+describe('workflow chat model', () => {
+  it('gives the steps the LLM backend of KAIWA_LLM_*, and none without it', async () => {
+    const modelServer = await startModelServer();
+    try {
+      const { assistant } = loadConfig({
+        env: { KAIWA_LLM_BASE_URL: modelServer.baseURL, KAIWA_LLM_MODEL: 'echo' },
+      });
+      const summarize = {
+        id: 'summarize',
+        name: 'Summarize',
+        steps: [{ id: 'summary', type: 'analyze', input: { task: 'summarize', text: 'a long text' } }],
+      };
+      const withModel = await startTestServer({ assistant });
+      servers.push(withModel);
+      const { user: admin } = await withModel.signedIn('admin');
+      await withModel.server.workflows.engine.define(summarize, admin.id);
+      const run = await withModel.server.workflows.engine.start('summarize', { actorId: admin.id });
+      const done = await withModel.server.workflows.engine.waitForRun(run.id, { timeoutMs: 5_000 });
+      expect(done.run.status).toBe('succeeded');
+      expect(done.steps[0]?.output).toEqual({
+        task: 'summarize',
+        summary: 'Hello from Kaiwa. The end STOP after stop.',
+      });
+      const requests = await modelServer.requests();
+      expect(requests.some((request) => request.body.model === 'echo')).toBe(true);
+
+      const withoutModel = await startTestServer();
+      servers.push(withoutModel);
+      const { user: other } = await withoutModel.signedIn('admin');
+      await withoutModel.server.workflows.engine.define(summarize, other.id);
+      const failing = await withoutModel.server.workflows.engine.start('summarize', { actorId: other.id });
+      const failed = await withoutModel.server.workflows.engine.waitForRun(failing.id, { timeoutMs: 5_000 });
+      expect(failed.run.status).toBe('failed');
+      expect(failed.steps[0]?.error?.message).toMatch(/chat model/);
+    } finally {
+      await modelServer.stop();
     }
   });
 });

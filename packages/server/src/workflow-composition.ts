@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import {
   type BlobStore,
   type ChatEngine,
+  type ChatModel,
   type ChatStore,
+  type PlatformAdapter,
   parseWorkflowDefinition,
   type StepType,
   ValidationError,
@@ -23,6 +25,10 @@ export interface WorkflowCompositionConfig {
   logger: FastifyBaseLogger;
   /** Step types besides the built-ins (custom steps, or stand-ins in tests). */
   steps?: StepType[];
+  /** The LLM backend's model for `analyze` and LLM extraction; unset when KAIWA_LLM_BASE_URL is not. */
+  chatModel?: ChatModel;
+  /** Platform adapters by name (from KAIWA_BRIDGE_FILE), for `notify` steps to platform channels. */
+  platforms?: ReadonlyMap<string, PlatformAdapter>;
 }
 
 /** The workflow engine and its triggers as the server runs them. */
@@ -63,7 +69,13 @@ export function composeWorkflows(config: WorkflowCompositionConfig): WorkflowCom
   const { settings, logger } = config;
   const engine = new WorkflowEngine({
     store: config.store,
-    services: { engine: config.engine, store: config.store, blobs: config.blobs },
+    services: {
+      engine: config.engine,
+      store: config.store,
+      blobs: config.blobs,
+      ...(config.chatModel ? { chatModel: config.chatModel } : {}),
+      ...(config.platforms ? { platforms: config.platforms } : {}),
+    },
     steps: [...builtInStepTypes(), ...(config.steps ?? [])],
     onError: (error, context) => logger.error({ err: error, ...context }, 'workflow background work failed'),
   });

@@ -4,7 +4,7 @@
  * and serialised with backslash escapes, which Discord honours before any punctuation; in, remark parses with
  * the constructs Discord lacks switched off (indented code, HTML, setext headings, link definitions).
  */
-import type { Link, Nodes, PhrasingContent, Table, Text } from 'mdast';
+import type { Link, Nodes, PhrasingContent, Root, Table, Text } from 'mdast';
 import type { Handle, Info, State, Options as ToMarkdownOptions } from 'mdast-util-to-markdown';
 import remarkGfm from 'remark-gfm';
 import remarkParse from 'remark-parse';
@@ -24,41 +24,78 @@ import type { FromPlatformOptions, ToPlatformOptions } from './types.js';
 export function toDiscord(markdown: string, options: ToPlatformOptions = {}): string {
   const tree = parseKaiwaMarkdown(markdown);
   reshapeForDiscord(tree);
-  const settings: ToMarkdownOptions = {
-    bullet: '-',
-    fence: '`',
-    fences: true,
-    listItemIndent: 'one',
-    rule: '-',
-    emphasis: '*',
-    strong: '*',
-    unsafe: [
-      { character: '|', inConstruct: 'phrasing' },
-      { character: '<', after: '[@#:]', inConstruct: 'phrasing' },
-    ],
-    handlers: {
-      mention: ((node: { username: string }) => {
-        const id = options.mentionId?.(node.username);
-        if (id) return `<@${id}>`;
-        if (node.username === 'room') return '@everyone';
-        return `@${node.username}`;
-      }) as Handle,
-      roomLink: ((node: { name: string }) => {
-        const id = options.channelId?.(node.name);
-        return id ? `<#${id}>` : `#${node.name}`;
-      }) as Handle,
-      text: escapeTextNode as Handle,
-      // Discord shows a line break for a plain newline; a trailing backslash would stay visible.
-      break: (() => '\n') as Handle,
-      link: discordLink as Handle,
-    },
-  };
-  return unified()
-    .use(remarkGfm, { singleTilde: false })
-    .use(remarkStringify, settings)
-    .stringify(tree)
-    .replace(/\n+$/, '');
+  // The serializer is built once; its mention handlers read the lookups of the call in progress.
+  const outer = renderOptions;
+  renderOptions = options;
+  try {
+    return discordSerializer.stringify(tree).replace(/\n+$/, '');
+  } finally {
+    renderOptions = outer;
+  }
 }
+
+/** `toDiscord(markdown).length` from the parsed tree (splitMarkdown's measure); reshapes the tree. */
+export function discordLength(tree: Root): number {
+  reshapeForDiscord(tree);
+  const outer = renderOptions;
+  renderOptions = {};
+  try {
+    return discordSerializer.stringify(tree).replace(/\n+$/, '').length;
+  } finally {
+    renderOptions = outer;
+  }
+}
+
+/** What `toDiscord(block).length` gives for each top-level block alone (splitMarkdown's estimates). */
+export function discordBlockSizes(tree: Root): number[] {
+  reshapeForDiscord(tree);
+  const outer = renderOptions;
+  renderOptions = {};
+  try {
+    return tree.children.map(
+      (node) => discordSerializer.stringify({ type: 'root', children: [node] }).replace(/\n+$/, '').length,
+    );
+  } finally {
+    renderOptions = outer;
+  }
+}
+
+let renderOptions: ToPlatformOptions = {};
+
+const discordSettings: ToMarkdownOptions = {
+  bullet: '-',
+  fence: '`',
+  fences: true,
+  listItemIndent: 'one',
+  rule: '-',
+  emphasis: '*',
+  strong: '*',
+  unsafe: [
+    { character: '|', inConstruct: 'phrasing' },
+    { character: '<', after: '[@#:]', inConstruct: 'phrasing' },
+  ],
+  handlers: {
+    mention: ((node: { username: string }) => {
+      const id = renderOptions.mentionId?.(node.username);
+      if (id) return `<@${id}>`;
+      if (node.username === 'room') return '@everyone';
+      return `@${node.username}`;
+    }) as Handle,
+    roomLink: ((node: { name: string }) => {
+      const id = renderOptions.channelId?.(node.name);
+      return id ? `<#${id}>` : `#${node.name}`;
+    }) as Handle,
+    text: escapeTextNode as Handle,
+    // Discord shows a line break for a plain newline; a trailing backslash would stay visible.
+    break: (() => '\n') as Handle,
+    link: discordLink as Handle,
+  },
+};
+
+const discordSerializer = unified()
+  .use(remarkGfm, { singleTilde: false })
+  .use(remarkStringify, discordSettings)
+  .freeze();
 
 /** A Discord embed as `toDiscordEmbed` builds it (title ≤ 256, description ≤ 4096 characters). */
 export interface DiscordEmbed {

@@ -3,7 +3,7 @@
  * room; both become custom mdast nodes (`mention`, `roomLink`) so every renderer sees them as nodes, never as
  * text, and never inside code. `\@` and `\#` keep the characters literal.
  */
-import type { Nodes, Parents, PhrasingContent, Root, Text } from 'mdast';
+import type { Nodes, Parents, PhrasingContent, Root, RootContent, Text } from 'mdast';
 import type { Handle, Info, State, Options as ToMarkdownOptions } from 'mdast-util-to-markdown';
 import remarkGfm from 'remark-gfm';
 import remarkParse from 'remark-parse';
@@ -73,7 +73,10 @@ export function parseKaiwaMarkdown(markdown: string): Root {
     (_m, backslashes: string, character: string) =>
       backslashes.concat(character === '@' ? ESCAPED_AT : ESCAPED_HASH),
   );
-  const tree = parser.parse(source);
+  return toKaiwaTree(parser.parse(source));
+}
+
+function toKaiwaTree(tree: Root): Root {
   htmlToText(tree);
   expandMentions(tree);
   restoreEscapes(tree);
@@ -83,6 +86,18 @@ export function parseKaiwaMarkdown(markdown: string): Root {
 /** Parses markdown without the mention pass, keeping source positions (for splitting). */
 export function parseMarkdownWithPositions(markdown: string): Root {
   return parser.parse(markdown);
+}
+
+/**
+ * One parse for splitMarkdown: the top-level blocks with their source positions and, when the text has no
+ * `\@` / `\#` escapes (which parseKaiwaMarkdown rewrites first), the Kaiwa tree of the same parse.
+ */
+export function parseForSplitting(markdown: string): { blocks: RootContent[]; kaiwa?: Root } {
+  const tree = parser.parse(markdown);
+  const blocks = [...tree.children];
+  if (/\\[@#]|[\uFDD0\uFDD1]/.test(markdown)) return { blocks };
+  // The Kaiwa passes replace children arrays and touch no block node splitting reads (code keeps its value).
+  return { blocks, kaiwa: toKaiwaTree(tree) };
 }
 
 /**

@@ -67,6 +67,19 @@ export function toSlack(
   return { text, blocks };
 }
 
+/** `toSlack(markdown).text.length` from the parsed tree (splitMarkdown's measure). */
+export function slackTextLength(tree: Root): number {
+  return tree.children
+    .map((node) => renderBlock(node, {}))
+    .filter((part) => part !== '')
+    .join('\n\n').length;
+}
+
+/** What `toSlack(block).text.length` gives for each top-level block alone (splitMarkdown's estimates). */
+export function slackBlockSizes(tree: Root): number[] {
+  return tree.children.map((node) => renderBlock(node, {}).length);
+}
+
 /**
  * Parses Slack mrkdwn (message `text`) into Kaiwa markdown: `<@U1>` and `<#C1|name>` become mentions and room
  * links through the lookups (or stay readable text), `<url|label>` becomes a link, entities are decoded and

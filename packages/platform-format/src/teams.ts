@@ -24,7 +24,19 @@ export function toTeams(
   markdown: string,
   options: ToTeamsOptions = {},
 ): { text: string; card: AdaptiveCard; entities: TeamsMentionEntity[] } {
-  const tree = parseKaiwaMarkdown(markdown);
+  return teamsFromTree(parseKaiwaMarkdown(markdown), options);
+}
+
+/** `toTeams(markdown)` measured as splitMarkdown counts it (text plus card JSON), from the parsed tree. */
+export function teamsLength(tree: Root): number {
+  const rendered = teamsFromTree(tree, {});
+  return rendered.text.length + JSON.stringify(rendered.card).length;
+}
+
+function teamsFromTree(
+  tree: Root,
+  options: ToTeamsOptions,
+): { text: string; card: AdaptiveCard; entities: TeamsMentionEntity[] } {
   const entities: TeamsMentionEntity[] = [];
   const context: RenderContext = { options, entities };
   const text = tree.children.map((node) => htmlBlock(node, context)).join('');
@@ -37,6 +49,20 @@ export function toTeams(
   };
   if (entities.length > 0) card.msteams = { entities, width: 'Full' };
   return { text, card, entities };
+}
+
+/** What splitMarkdown measures (text plus card JSON) for each top-level block alone, for its estimates. */
+export function teamsBlockSizes(tree: Root): number[] {
+  const context: RenderContext = { options: {}, entities: [] };
+  return tree.children.map((node) => {
+    const card: AdaptiveCard = {
+      type: 'AdaptiveCard',
+      $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+      version: '1.5',
+      body: cardElements(node, context),
+    };
+    return htmlBlock(node, context).length + JSON.stringify(card).length;
+  });
 }
 
 /**

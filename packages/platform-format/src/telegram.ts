@@ -55,6 +55,30 @@ export function parseTelegramHtml(html: string): { text: string; entities: Teleg
   return state;
 }
 
+/** What splitMarkdown measures (the text length of `toTelegramHtml(markdown)`) from the parsed tree. */
+export function telegramTreeTextLength(tree: Root): number {
+  return telegramTextLength(renderBlocks(tree.children, {}, ''));
+}
+
+/** What splitMarkdown measures (the text length) for each top-level block alone, for its estimates. */
+export function telegramBlockSizes(tree: Root): number[] {
+  return tree.children.map((node) => telegramTextLength(renderBlock(node, {}, '')));
+}
+
+/** The length of `parseTelegramHtml(html).text`, without the entity work (splitMarkdown measures with it). */
+export function telegramTextLength(html: string): number {
+  const count = (nodes: HtmlNode[]): number => {
+    let length = 0;
+    for (const node of nodes) {
+      if (typeof node === 'string') length += node.length;
+      else if (node.tag === 'br') length += 1;
+      else length += count(node.children);
+    }
+    return length;
+  };
+  return count(parseHtml(html));
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // mdast → Telegram HTML
 

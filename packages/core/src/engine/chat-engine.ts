@@ -123,6 +123,8 @@ export class ChatEngine {
   readonly #onPublishError: (error: unknown, event: ChatEvent) => void;
   readonly #unsubscribe: () => void;
   readonly #pendingChanges: PendingRoomChange[] = [];
+  /** Store reads of room events in flight, by room, cursor and limit (see `eventsSince`). */
+  readonly #eventReads = new Map<string, Promise<RoomEvent[]>>();
   #committing = false;
 
   constructor(config: ChatEngineConfig) {
@@ -620,7 +622,17 @@ export class ChatEngine {
       throw ValidationError.field('afterSeq', 'must be an integer ≥ 0');
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
       throw ValidationError.field('limit', 'must be 1–1000');
-    return this.store.roomEvents.listSince(room.id, afterSeq, limit);
+    // Many readers of one room ask for the same page at once (every subscriber that saw the same gap, or
+    // resumed after the same reconnect): they share one store read. The events are frozen data.
+    const key = `${room.id}:${afterSeq}:${limit}`;
+    let read = this.#eventReads.get(key);
+    if (!read) {
+      read = this.store.roomEvents
+        .listSince(room.id, afterSeq, limit)
+        .finally(() => this.#eventReads.delete(key));
+      this.#eventReads.set(key, read);
+    }
+    return [...(await read)];
   }
 
   // ---------------------------------------------------------------- projects and tickets

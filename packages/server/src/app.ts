@@ -34,6 +34,7 @@ import { registerAuthRoutes } from './routes/auth-routes.js';
 import { registerFileRoutes } from './routes/file-routes.js';
 import { registerMessageRoutes } from './routes/message-routes.js';
 import { registerCspReportRoute, registerOperationsRoutes } from './routes/operations-routes.js';
+import { registerPlatformWebhookRoutes } from './routes/platform-webhook-routes.js';
 import { registerRoomRoutes } from './routes/room-routes.js';
 import type { ApiInstance, RouteContext } from './routes/route-context.js';
 import { registerUserRoutes } from './routes/user-routes.js';
@@ -193,7 +194,7 @@ export async function buildServer(
       ...(options.workflowSteps ? { steps: options.workflowSteps } : {}),
       ...(platforms ? { platforms: platforms.platforms } : {}),
     });
-    await composeApp(app, context, shared.rateLimitRedis, workflows);
+    await composeApp(app, context, shared.rateLimitRedis, workflows, platforms);
 
     const realtime = composeRealtime({
       server: app.server,
@@ -279,6 +280,7 @@ async function composeApp(
   /** Redis connection for rate-limit counters shared by all instances; local counters without one. */
   rateLimitRedis: unknown,
   workflows: WorkflowComposition,
+  platforms?: PlatformComposition,
 ): Promise<void> {
   const { config, metrics } = context;
   const production = config.nodeEnvironment === 'production';
@@ -418,6 +420,7 @@ async function composeApp(
       registerWorkRoutes(routes, context);
       registerFileRoutes(routes, context);
       await registerWorkflowRoutes(routes, workflows);
+      await registerPlatformWebhookRoutes(routes, platforms);
       registerCspReportRoute(routes);
     },
     { prefix: API_PREFIX },

@@ -321,4 +321,32 @@ links: [{ id: x, room: no-such-room, channels: [{ platform: telegram, channelId:
     expect(settings.links[0]!.channels[0]!.channelId).toBe('-100');
     expect(() => parseBridgeFile({ platforms: {}, links: 'x' }, {})).toThrow(/links: /);
   });
+
+  it('reads mounted receivers and refuses a Teams endpoint that is both mounted and listening', () => {
+    const settings = parseBridgeFile(
+      {
+        platforms: {
+          slack: { botToken: 'env:BOT', receiver: { type: 'mounted', signingSecret: 'env:SIGNING' } },
+          telegram: { token: 'env:TOKEN', receiver: { type: 'mounted', secretToken: 'env:SECRET' } },
+          teams: { receiver: { type: 'mounted' } },
+        },
+      },
+      { BOT: 'xoxb-1', SIGNING: 's1', TOKEN: '1:abc', SECRET: 't1' },
+    );
+    expect(settings.platforms.slack?.receiver).toEqual({ type: 'mounted', signingSecret: 's1' });
+    expect(settings.platforms.telegram?.receiver).toEqual({ type: 'mounted', secretToken: 't1' });
+    expect(settings.platforms.teams?.receiver).toEqual({ type: 'mounted' });
+    const both = () =>
+      parseBridgeFile(
+        { platforms: { teams: { receiver: { type: 'mounted' }, listen: { port: 3978 } } } },
+        {},
+      );
+    expect(both).toThrow(/platforms\.teams\.receiver: a mounted endpoint has no listen/);
+    const inline = () =>
+      parseBridgeFile(
+        { platforms: { telegram: { token: 'env:T', receiver: { type: 'mounted', secretToken: 'x' } } } },
+        { T: '1' },
+      );
+    expect(inline).toThrow(/platforms\.telegram\.receiver\.secretToken: must be an env:VAR_NAME reference/);
+  });
 });

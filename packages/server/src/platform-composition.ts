@@ -63,8 +63,13 @@ const platformSchemas = {
           host: host.optional(),
           path: path.optional(),
         }),
+        // Events API POSTs on the Kaiwa server's own port: /api/v1/platforms/slack/events.
+        z.strictObject({ type: z.literal('mounted'), signingSecret: secret }),
       ],
-      { error: 'must be { type: socket, appToken } or { type: http, signingSecret, port?, host?, path? }' },
+      {
+        error:
+          'must be { type: socket, appToken }, { type: http, signingSecret, port?, host?, path? } or { type: mounted, signingSecret }',
+      },
     ),
     slackApiUrl: httpUrl.optional(),
     retryConfig: z.strictObject({ retries: count(20) }).optional(),
@@ -95,10 +100,16 @@ const platformSchemas = {
             host: host.optional(),
             publicUrl: httpUrl.optional(),
           }),
+          // Webhook POSTs on the Kaiwa server's own port: /api/v1/platforms/telegram/events.
+          z.strictObject({
+            type: z.literal('mounted'),
+            secretToken: secret,
+            webhookUrl: httpUrl.optional(),
+          }),
         ],
         {
           error:
-            'must be { type: polling } or { type: webhook, secretToken, path?, port?, host?, publicUrl? }',
+            'must be { type: polling }, { type: webhook, secretToken, path?, port?, host?, publicUrl? } or { type: mounted, secretToken, webhookUrl? }',
         },
       )
       .optional(),
@@ -132,6 +143,10 @@ const platformSchemas = {
     /** The messaging endpoint the Bot Framework posts to (Teams has no polling). */
     listen: z
       .strictObject({ port: port.optional(), host: host.optional(), path: path.optional() })
+      .optional(),
+    /** `{ type: mounted }`: the messaging endpoint is /api/v1/platforms/teams/events on the server's port. */
+    receiver: z
+      .strictObject({ type: z.literal('mounted') }, { error: 'must be { type: mounted }' })
       .optional(),
   }),
 };
@@ -214,6 +229,11 @@ export function parseBridgeFile(
   if (!result.success) throw new BridgeFileError(file, result.error.issues.flatMap(describeIssue));
   const settings = result.data;
   const problems: string[] = [];
+  if (settings.platforms.teams?.listen !== undefined && settings.platforms.teams.receiver !== undefined) {
+    problems.push(
+      'platforms.teams.receiver: a mounted endpoint has no listen of its own; remove one of them',
+    );
+  }
   for (const [index, link] of settings.links.entries()) {
     if (settings.links.findIndex((other) => other.id === link.id) !== index) {
       problems.push(`links.${index}.id: "${link.id}" is used by another link`);
@@ -287,10 +307,32 @@ export interface PlatformCompositionConfig {
   retryMs?: number;
 }
 
+/** One raw HTTP request for a platform's inbound webhook, as the server received it. */
+export interface PlatformWebhookRequest {
+  method: string;
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer;
+  url?: string;
+}
+
+/** What an adapter answers a webhook request with. */
+export interface PlatformWebhookResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** An adapter whose inbound webhook the server serves on its own port (the `mounted` receiver). */
+export interface MountedWebhook {
+  handleWebhook(request: PlatformWebhookRequest): Promise<PlatformWebhookResponse>;
+}
+
 /** The platform adapters and the bridge as the server runs them. */
 export interface PlatformComposition {
   /** The configured platform adapters by name (`slack`, `telegram`, …), for workflow `notify` steps. */
   platforms: ReadonlyMap<string, PlatformAdapter>;
+  /** The adapters configured with the `mounted` receiver, by platform name, for the webhook routes. */
+  webhooks: ReadonlyMap<string, MountedWebhook>;
   /** Set once `start` has run. */
   readonly bridge: Bridge | undefined;
   /** The Kaiwa user the bridge writes as; set once `start` has run. */
@@ -337,6 +379,16 @@ export async function composePlatforms(config: PlatformCompositionConfig): Promi
   if (problems.length > 0) throw new BridgeFileError(file, problems);
 
   const adapters = createPlatformAdapters(settings, logger);
+  const webhooks = new Map<string, MountedWebhook>();
+  const mounted = {
+    slack: settings.platforms.slack?.receiver.type === 'mounted',
+    telegram: settings.platforms.telegram?.receiver?.type === 'mounted',
+    teams: settings.platforms.teams?.receiver?.type === 'mounted',
+  };
+  for (const [platform, isMounted] of Object.entries(mounted)) {
+    const adapter = adapters.get(platform) as (PlatformAdapter & Partial<MountedWebhook>) | undefined;
+    if (isMounted && adapter?.handleWebhook) webhooks.set(platform, adapter as unknown as MountedWebhook);
+  }
   const links: BridgeLink[] = settings.links.map((link, index) => ({
     id: link.id,
     endpoints: [
@@ -356,6 +408,7 @@ export async function composePlatforms(config: PlatformCompositionConfig): Promi
   const retryMs = config.retryMs ?? 1000;
   return {
     platforms: adapters,
+    webhooks,
     get bridge() {
       return bridge;
     },
@@ -502,7 +555,7 @@ function createPlatformAdapters(
     );
   }
   if (teams) {
-    const { listen: _listen, ...options } = teams;
+    const { listen: _listen, receiver: _receiver, ...options } = teams;
     adapters.set('teams', createTeamsAdapter({ ...stripUndefined(options), onError: report('teams') }));
   }
   return adapters;

@@ -12,7 +12,16 @@ import {
   type PlatformTarget,
   type PlatformUser,
 } from '@kaiwa/core';
-import { App, type Logger, LogLevel, type ReceiverEvent, SocketModeReceiver } from '@slack/bolt';
+import {
+  App,
+  HTTPModuleFunctions,
+  type Logger,
+  LogLevel,
+  type Receiver,
+  type ReceiverEvent,
+  SocketModeReceiver,
+  verifySlackRequest,
+} from '@slack/bolt';
 import { type RetryOptions, WebClient } from '@slack/web-api';
 import { slackErrorName, toPlatformError } from './slack-error.js';
 import {
@@ -41,7 +50,42 @@ export type SlackReceiverConfig =
       host?: string;
       /** Request path for events, commands and interactivity; defaults to `/slack/events`. */
       path?: string;
+    }
+  | {
+      /** No server of its own: the host's HTTP server hands each request to {@link SlackAdapter.handleWebhook}. */
+      type: 'mounted';
+      /** The app's signing secret; every request's `X-Slack-Signature` is checked against it. */
+      signingSecret: string;
     };
+
+/** One HTTP request as the host server received it; `rawBody` is the exact bytes (the signature covers them). */
+export interface SlackWebhookRequest {
+  method: string;
+  /** Header names in lower case, as node:http gives them. */
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer;
+  url?: string;
+}
+
+/** The answer for the host server to send. */
+export interface SlackWebhookResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** Hands Bolt's events in from {@link SlackAdapter.handleWebhook}; nothing to start or stop. */
+class MountedReceiver implements Receiver {
+  app: App | undefined;
+
+  init(app: App): void {
+    this.app = app;
+  }
+
+  async start(): Promise<void> {}
+
+  async stop(): Promise<void> {}
+}
 
 export interface SlackAdapterConfig {
   /** Bot token (`xoxb-…`). */
@@ -150,6 +194,7 @@ export class SlackAdapter implements PlatformAdapter {
   #app: App | undefined;
   #server: Server | undefined;
   #socketReceiver: SocketModeReceiver | undefined;
+  #mountedReceiver: MountedReceiver | undefined;
 
   constructor(config: SlackAdapterConfig) {
     if (!config.botToken) throw new PlatformError('slack', 'invalid_request', 'botToken is required');
@@ -211,14 +256,17 @@ export class SlackAdapter implements PlatformAdapter {
             ...(this.#config.logger ? { logger: this.#config.logger } : {}),
           })
         : undefined;
+    const mountedReceiver = receiver.type === 'mounted' ? new MountedReceiver() : undefined;
     const app =
       socketReceiver !== undefined
         ? new App({ ...common, socketMode: true, receiver: socketReceiver })
-        : new App({
-            ...common,
-            signingSecret: (receiver as { signingSecret: string }).signingSecret,
-            endpoints: this.#eventsPath(),
-          });
+        : mountedReceiver !== undefined
+          ? new App({ ...common, receiver: mountedReceiver })
+          : new App({
+              ...common,
+              signingSecret: (receiver as { signingSecret: string }).signingSecret,
+              endpoints: this.#eventsPath(),
+            });
 
     // Bolt acknowledges Events API deliveries before any middleware runs. Recording the event first, in
     // front of Bolt's own processing, means Slack only hears "ok" once the sink holds the event; when the
@@ -237,13 +285,105 @@ export class SlackAdapter implements PlatformAdapter {
       (this.#config.logger ?? console).error('Slack event processing failed', error);
     });
 
-    if (receiver.type === 'socket') {
+    if (receiver.type === 'socket' || receiver.type === 'mounted') {
       await app.start();
     } else {
       this.#server = (await app.start({ port: receiver.port ?? 3000, host: receiver.host })) as Server;
     }
     this.#app = app;
     this.#socketReceiver = socketReceiver;
+    this.#mountedReceiver = mountedReceiver;
+  }
+
+  /**
+   * Handles one Events API, slash command or interactivity POST for the `mounted` receiver, the way Bolt's
+   * own HTTP receiver does: the signature (over the raw body and `X-Slack-Request-Timestamp`, at most five
+   * minutes old) is checked with Bolt's `verifySlackRequest`, `url_verification` is answered, and an event is
+   * acknowledged only once the sink has recorded it (a 500 makes Slack deliver it again).
+   *
+   * @example
+   * fastify.post('/slack/events', async (request, reply) => {
+   *   const answer = await slack.handleWebhook({ method: 'POST', headers: request.headers, rawBody: request.body });
+   *   return reply.status(answer.status).headers(answer.headers ?? {}).send(answer.body ?? '');
+   * });
+   */
+  async handleWebhook(request: SlackWebhookRequest): Promise<SlackWebhookResponse> {
+    const receiver = this.#config.receiver;
+    if (receiver.type !== 'mounted') return { status: 404 };
+    if (request.method.toUpperCase() !== 'POST') return { status: 405 };
+    const header = (name: string) => {
+      const value = request.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    const contentType = header('content-type')?.split(';')[0]?.trim();
+    const text = request.rawBody.toString();
+    // Slack's ssl_check carries no signature; whatever else it carries is dropped unread.
+    if (
+      contentType === 'application/x-www-form-urlencoded' &&
+      new URLSearchParams(text).get('ssl_check') === '1'
+    ) {
+      return { status: 200 };
+    }
+    try {
+      verifySlackRequest({
+        signingSecret: receiver.signingSecret,
+        body: text,
+        headers: {
+          'x-slack-signature': header('x-slack-signature') ?? '',
+          'x-slack-request-timestamp': Number(header('x-slack-request-timestamp')),
+        },
+        ...(this.#config.logger ? { logger: this.#config.logger } : {}),
+      });
+    } catch {
+      return { status: 401 };
+    }
+    let body: Record<string, unknown>;
+    try {
+      body = HTTPModuleFunctions.parseHTTPRequestBody({
+        rawBody: request.rawBody,
+        headers: { 'content-type': contentType },
+      } as never);
+    } catch {
+      return { status: 400 };
+    }
+    if (body?.type === 'url_verification') {
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ challenge: body.challenge }),
+      };
+    }
+    const app = this.#mountedReceiver?.app;
+    if (app === undefined) return { status: 503 };
+    const retryNum = Number.parseInt(header('x-slack-retry-num') ?? '', 10);
+    const retryReason = header('x-slack-retry-reason');
+    let acked: SlackWebhookResponse | undefined;
+    const event: ReceiverEvent = {
+      body,
+      ack: async (response?: unknown) => {
+        if (acked !== undefined) throw new Error('Slack event acknowledged twice');
+        acked =
+          response === undefined || response === null || response === ''
+            ? { status: 200 }
+            : typeof response === 'string'
+              ? { status: 200, body: response }
+              : {
+                  status: 200,
+                  headers: { 'content-type': 'application/json' },
+                  body: JSON.stringify(response),
+                };
+      },
+      ...(Number.isNaN(retryNum) ? {} : { retryNum }),
+      ...(retryReason !== undefined ? { retryReason } : {}),
+    };
+    try {
+      await app.processEvent(event);
+    } catch (error) {
+      (this.#config.logger ?? console).error('Slack event processing failed', error);
+      // Once acknowledged, Slack has its answer; otherwise it delivers again.
+      return acked ?? { status: 500 };
+    }
+    return acked ?? { status: 404 };
   }
 
   async disconnect(): Promise<void> {
@@ -252,6 +392,7 @@ export class SlackAdapter implements PlatformAdapter {
     this.#app = undefined;
     this.#server = undefined;
     this.#socketReceiver = undefined;
+    this.#mountedReceiver = undefined;
     if (socketReceiver !== undefined) await socketReceiver.client.disconnect();
     else if (app !== undefined) await app.stop();
   }

@@ -1,4 +1,11 @@
-export { createTeamsAdapter, retryAfterMs, TeamsAdapter, type TeamsAdapterConfig } from './teams-adapter.js';
+export {
+  createTeamsAdapter,
+  retryAfterMs,
+  TeamsAdapter,
+  type TeamsAdapterConfig,
+  type TeamsWebhookRequest,
+  type TeamsWebhookResponse,
+} from './teams-adapter.js';
 export {
   parseTeams,
   renderTeams,

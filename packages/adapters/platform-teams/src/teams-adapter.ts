@@ -95,6 +95,22 @@ class KaiwaCloudAdapter extends CloudAdapter {
   }
 }
 
+/** One HTTP request as the host server received it. */
+export interface TeamsWebhookRequest {
+  method: string;
+  /** Header names in lower case, as node:http gives them. */
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer;
+  url?: string;
+}
+
+/** The answer for the host server to send. */
+export interface TeamsWebhookResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
 /** The sink refused the event: the Bot Framework gets a 503 and delivers the activity again later. */
 class NotRecordedError extends Error {}
 
@@ -191,40 +207,72 @@ export class TeamsAdapter implements PlatformAdapter {
    * createServer((request, response) => teams.handler(request, response)).listen(3978);
    */
   async handler(request: IncomingMessage & { body?: unknown }, response: ServerResponse): Promise<void> {
-    const end = (status: number, body?: unknown) => {
-      response.statusCode = status;
-      if (body !== undefined) {
-        response.setHeader('content-type', 'application/json');
-        response.end(JSON.stringify(body));
-      } else {
-        response.end();
+    let answer: TeamsWebhookResponse;
+    if (request.method !== 'POST') answer = { status: 405 };
+    else {
+      let activity: unknown;
+      try {
+        activity = request.body ?? (await readJson(request));
+      } catch (error) {
+        activity = error instanceof Error ? error : new Error(String(error));
       }
-    };
-    if (request.method !== 'POST') return end(405);
-    let activity: Activity;
-    try {
-      activity = (request.body ?? (await readJson(request))) as Activity;
-      if (!activity || typeof activity !== 'object' || typeof activity.type !== 'string') {
-        return end(400, { error: 'body: expected a Bot Framework activity with a type' });
-      }
-    } catch (error) {
-      return end(400, { error: `body: ${error instanceof Error ? error.message : String(error)}` });
+      answer = await this.#process(activity, request.headers.authorization);
     }
-    if (!this.sink) return end(503, { error: 'adapter not connected' });
-    const authHeader = String(request.headers.authorization ?? '');
+    response.statusCode = answer.status;
+    for (const [name, value] of Object.entries(answer.headers ?? {})) response.setHeader(name, value);
+    response.end(answer.body);
+  }
+
+  /**
+   * Handles one Bot Framework POST given as its raw bytes, for hosts that read the request themselves (the
+   * Kaiwa server mounts it on its own port): the same processing and answers as {@link TeamsAdapter.handler}.
+   *
+   * @example
+   * const answer = await teams.handleWebhook({ method: 'POST', headers: request.headers, rawBody });
+   */
+  async handleWebhook(request: TeamsWebhookRequest): Promise<TeamsWebhookResponse> {
+    if (request.method.toUpperCase() !== 'POST') return { status: 405 };
+    let activity: unknown;
     try {
-      const invoke = await this.adapter.run(authHeader, activity, (context) => this.onTurn(context));
-      end(invoke?.status ?? 200, invoke?.body);
+      activity = JSON.parse(request.rawBody.toString('utf8'));
+    } catch (error) {
+      activity = error instanceof Error ? error : new Error(String(error));
+    }
+    const authorization = request.headers.authorization;
+    return this.#process(activity, Array.isArray(authorization) ? authorization[0] : authorization);
+  }
+
+  /** `activity` is the parsed body, or the error that parsing it gave. */
+  async #process(activity: unknown, authorization: string | undefined): Promise<TeamsWebhookResponse> {
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
+      status,
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (activity instanceof Error) return json(400, { error: `body: ${activity.message}` });
+    if (
+      !activity ||
+      typeof activity !== 'object' ||
+      typeof (activity as { type?: unknown }).type !== 'string'
+    ) {
+      return json(400, { error: 'body: expected a Bot Framework activity with a type' });
+    }
+    if (!this.sink) return json(503, { error: 'adapter not connected' });
+    try {
+      const invoke = await this.adapter.run(String(authorization ?? ''), activity as Activity, (context) =>
+        this.onTurn(context),
+      );
+      const status = invoke?.status ?? 200;
+      return invoke?.body !== undefined ? json(status, invoke.body) : { status };
     } catch (error) {
       if (error instanceof NotRecordedError) {
-        response.setHeader('retry-after', '1');
-        return end(503, { error: 'event not recorded, deliver again' });
+        return json(503, { error: 'event not recorded, deliver again' }, { 'retry-after': '1' });
       }
       const status = (error as { statusCode?: number }).statusCode;
       if (status === 401 || (error as Error).name === 'AuthenticationError')
-        return end(401, { error: 'unauthorized' });
+        return json(401, { error: 'unauthorized' });
       this.report(error);
-      end(500, { error: 'internal error' });
+      return json(500, { error: 'internal error' });
     }
   }
 

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -39,7 +40,31 @@ export type TelegramReceiverConfig =
       host?: string;
       /** Public base URL (`https://bot.example.com`); when set, `connect` registers it with `setWebhook`. */
       publicUrl?: string;
+    }
+  | {
+      /** No server of its own: the host's HTTP server hands each POST to {@link TelegramAdapter.handleWebhook}. */
+      type: 'mounted';
+      /** Checked against the `X-Telegram-Bot-Api-Secret-Token` header of every POST. */
+      secretToken: string;
+      /** The full public URL the host serves the webhook at; when set, `connect` registers it with `setWebhook`. */
+      webhookUrl?: string;
     };
+
+/** One HTTP request as the host server received it. */
+export interface TelegramWebhookRequest {
+  method: string;
+  /** Header names in lower case, as node:http gives them. */
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer;
+  url?: string;
+}
+
+/** The answer for the host server to send. */
+export interface TelegramWebhookResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
 
 export interface TelegramAdapterConfig {
   /** Bot token from @BotFather. */
@@ -135,7 +160,15 @@ interface Placement {
 }
 
 /** Ties a webhook update to its HTTP response, so a failed `accept` can answer 500 and Telegram retries. */
-const webhookRequest = new AsyncLocalStorage<{ response: ServerResponse }>();
+const webhookRequest = new AsyncLocalStorage<{ response: Pick<ServerResponse, 'statusCode'> }>();
+
+/** Compares in constant time, so the secret cannot be guessed byte by byte. */
+function sameSecret(given: string | undefined, expected: string): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -221,6 +254,18 @@ export class TelegramAdapter implements PlatformAdapter {
             resolve();
           });
       });
+      return;
+    }
+    if (receiver.type === 'mounted') {
+      if (receiver.webhookUrl !== undefined) {
+        const url = receiver.webhookUrl;
+        await this.#call('setWebhook', () =>
+          this.bot.telegram.setWebhook(url, {
+            secret_token: receiver.secretToken,
+            allowed_updates: [...ALLOWED_UPDATES],
+          }),
+        );
+      }
       return;
     }
     const callback = this.bot.webhookCallback(this.#webhookPath(), { secretToken: receiver.secretToken });
@@ -430,6 +475,40 @@ export class TelegramAdapter implements PlatformAdapter {
         await delay(wait);
       }
     }
+  }
+
+  /**
+   * Handles one webhook POST for the `mounted` receiver: the secret-token header is checked (403 when it is
+   * wrong, as the adapter's own webhook server answers), then the update goes through the same handling as
+   * there; 200 once the sink recorded its events, 500 when it could not (Telegram delivers again).
+   *
+   * @example
+   * const answer = await telegram.handleWebhook({ method: 'POST', headers: request.headers, rawBody });
+   */
+  async handleWebhook(request: TelegramWebhookRequest): Promise<TelegramWebhookResponse> {
+    const receiver = this.#config.receiver;
+    if (receiver?.type !== 'mounted') return { status: 404 };
+    if (request.method.toUpperCase() !== 'POST') return { status: 405 };
+    const given = request.headers['x-telegram-bot-api-secret-token'];
+    if (!sameSecret(Array.isArray(given) ? given[0] : given, receiver.secretToken)) return { status: 403 };
+    if (this.#sink === undefined) return { status: 503 };
+    let update: unknown;
+    try {
+      update = JSON.parse(request.rawBody.toString('utf8'));
+    } catch {
+      return { status: 400 };
+    }
+    if (
+      update === null ||
+      typeof update !== 'object' ||
+      typeof (update as { update_id?: unknown }).update_id !== 'number'
+    ) {
+      return { status: 400 };
+    }
+    const state = { response: { statusCode: 200 } };
+    // telegraf reports a failed update to bot.catch; the status set by #accept tells it apart.
+    await webhookRequest.run(state, () => this.bot.handleUpdate(update as never));
+    return { status: state.response.statusCode };
   }
 
   #webhookPath(): string {

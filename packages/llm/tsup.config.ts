@@ -1,12 +1,6 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.package.js';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts' },
-  format: ['esm'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
+export default packageBuild({
   // Optional peers are loaded only by the factory that needs them.
-  external: ['@kaiwa/core', 'openai', '@huggingface/transformers', 'node-llama-cpp'],
+  external: ['openai', '@huggingface/transformers', 'node-llama-cpp'],
 });

@@ -1,12 +1,6 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.package.js';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts' },
-  format: ['esm'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
+export default packageBuild({
   // zod comes with @kaiwa/core (same major); bundling a second copy would break instanceof checks.
-  external: [/^@kaiwa\//, 'zod'],
+  external: ['zod'],
 });

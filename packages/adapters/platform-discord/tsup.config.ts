@@ -1,11 +1,3 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../../tsup.package.js';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', testing: 'src/testing.ts' },
-  format: ['esm'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  external: [/^@kaiwa\//],
-});
+export default packageBuild({ entry: { index: 'src/index.ts', testing: 'src/testing.ts' } });

@@ -1,11 +1,6 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../../tsup.package.js';
 
-export default defineConfig({
+export default packageBuild({
   entry: { index: 'src/index.ts', testing: 'src/testing.ts' },
-  format: ['esm'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  external: [/^@kaiwa\//, 'ws'],
+  external: ['ws'],
 });

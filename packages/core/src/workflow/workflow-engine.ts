@@ -19,7 +19,6 @@ import type { StepType, WorkflowServices } from './step-type.js';
 import { StepTypeRegistry } from './step-type-registry.js';
 import {
   assertWorkflowDefinition,
-  fallbackTargets,
   resolveDependencies,
   type WorkflowDefinition,
   type WorkflowStep,
@@ -388,10 +387,10 @@ export class WorkflowEngine {
       });
       for (const run of page) {
         if (this.#executions.has(run.id) || this.#closed) continue;
-        const now = this.#now();
-        if (!(await this.#store.workflows.claimRun(run.id, this.instanceId, this.#leaseEnd(), now))) continue;
+        const until = this.#leaseEnd();
+        if (!(await this.#store.workflows.claimRun(run.id, this.instanceId, until, this.#now()))) continue;
         const record = await this.#store.workflows.findDefinition(run.workflowId, run.workflowVersion);
-        const claimed = { ...run, claimedBy: this.instanceId, claimedUntil: this.#leaseEnd() };
+        const claimed = { ...run, claimedBy: this.instanceId, claimedUntil: until };
         if (record === undefined) {
           await this.#finishRun(claimed, 'failed', {
             name: 'NotFoundError',
@@ -496,8 +495,8 @@ export class WorkflowEngine {
     }
 
     const dependencies = resolveDependencies(definition);
-    const fallbacks = fallbackTargets(definition);
     const stepById = new Map(definition.steps.map((step) => [step.id, step]));
+    /** Fallback step → the step whose failure it stands in for. */
     const fallbackSource = new Map<string, string>();
     for (const step of definition.steps) {
       if (typeof step.onError === 'object') fallbackSource.set(step.onError.fallback, step.id);
@@ -546,7 +545,7 @@ export class WorkflowEngine {
         if (inFlight.has(step.id) || (record.status !== 'pending' && record.status !== 'running')) continue;
         const source = fallbackSource.get(step.id);
         let ready = false;
-        if (source !== undefined && fallbacks.has(step.id)) {
+        if (source !== undefined) {
           const sourceStatus = execution.records.get(source)!.status;
           if (sourceStatus === 'failed') ready = true;
           else if (sourceStatus === 'succeeded' || sourceStatus === 'skipped') {

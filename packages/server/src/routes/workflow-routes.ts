@@ -332,26 +332,15 @@ async function visibleRuns(
   user: User,
   query: { workflowId?: string; status?: WorkflowRun['status']; after?: string; limit?: number },
 ): Promise<PublicRun[]> {
-  const limit = query.limit ?? 50;
-  const filter = {
+  const runs = await engine.listRuns({
     ...(query.workflowId ? { workflowId: query.workflowId } : {}),
     ...(query.status ? { status: query.status } : {}),
-  };
-  if (user.role === 'admin') {
-    return (await engine.listRuns({ ...filter, ...(query.after ? { after: query.after } : {}), limit })).map(
-      publicRun,
-    );
-  }
-  // Runs carry their trigger (message text, webhook bodies): others see only the runs they started.
-  const own: WorkflowRun[] = [];
-  let after = query.after;
-  for (let pages = 0; own.length < limit && pages < 20; pages++) {
-    const page = await engine.listRuns({ ...filter, ...(after ? { after } : {}), limit: 200 });
-    own.push(...page.filter((run) => run.actorId === user.id));
-    if (page.length < 200) break;
-    after = page[page.length - 1]!.id;
-  }
-  return own.slice(0, limit).map(publicRun);
+    ...(query.after ? { after: query.after } : {}),
+    // Runs carry their trigger (message text, webhook bodies): others see only the runs they started.
+    ...(user.role === 'admin' ? {} : { actorId: user.id }),
+    limit: query.limit ?? 50,
+  });
+  return runs.map(publicRun);
 }
 
 function maySee(user: User, run: WorkflowRun): boolean {

@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { ApiClient } from './api';
 import { describeError, ErrorText, Modal } from './components/common';
@@ -33,30 +34,28 @@ import {
 /** Unfinished runs refreshed per poll; the rest wait for the next one. */
 const REFRESH_PER_POLL = 10;
 
-export function WorkflowsIcon() {
-  return (
-    <svg
-      class="icon"
-      viewBox="0 0 24 24"
-      width="18"
-      height="18"
-      fill="none"
-      stroke="currentColor"
-      stroke-width="2"
-      stroke-linecap="round"
-      stroke-linejoin="round"
-      aria-hidden="true"
-      focusable="false"
-    >
-      <path d="M4 4h6v6H4z" />
-      <path d="M14 14h6v6h-6z" />
-      <path d="M10 7h4a3 3 0 0 1 3 3v4" />
-    </svg>
-  );
-}
-
 function StatusBadge({ status }: { status: WorkflowStepStatus }) {
   return <span class={`workflow-status status-${status}`}>{STATUS_LABELS[status]}</span>;
+}
+
+/** A scrollable table of runs or steps under the given column headings. */
+function WorkflowTable({ columns, children }: { columns: string[]; children: ComponentChildren }) {
+  return (
+    <div class="workflow-table-wrap">
+      <table class="workflow-table">
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th key={column} scope="col">
+                {column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
 }
 
 function time(iso: string | null): string {
@@ -170,13 +169,11 @@ export function WorkflowsDialog({ api, me, onClose }: { api: ApiClient; me: User
     };
   }, [api, selected, mergeRuns, reload, live]);
 
-  const start = async (workflowId: string) => {
+  /** Runs one button's request with the buttons disabled, showing what went wrong. */
+  const act = async (request: () => Promise<void>) => {
     setBusy(true);
     try {
-      const run = await api.request<WorkflowRunView>('POST', `/workflows/${workflowId}/runs`, {});
-      mergeRuns([run]);
-      setSelected(run.id);
-      setError(null);
+      await request();
     } catch (caught) {
       setError(describeError(caught));
     } finally {
@@ -184,17 +181,19 @@ export function WorkflowsDialog({ api, me, onClose }: { api: ApiClient; me: User
     }
   };
 
-  const cancel = async (runId: string) => {
-    setBusy(true);
-    try {
+  const start = (workflowId: string) =>
+    act(async () => {
+      const run = await api.request<WorkflowRunView>('POST', `/workflows/${workflowId}/runs`, {});
+      mergeRuns([run]);
+      setSelected(run.id);
+      setError(null);
+    });
+
+  const cancel = (runId: string) =>
+    act(async () => {
       mergeRuns([await api.request<WorkflowRunView>('POST', `/workflow-runs/${runId}/cancel`)]);
       setReload((count) => count + 1);
-    } catch (caught) {
-      setError(describeError(caught));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   const names = new Map((workflows ?? []).map((workflow) => [workflow.id, workflow.name]));
   const runList = newestFirst([...runs.values()]);
@@ -240,34 +239,22 @@ export function WorkflowsDialog({ api, me, onClose }: { api: ApiClient; me: User
           {runList.length === 0 ? (
             <p class="muted">No runs yet.</p>
           ) : (
-            <div class="workflow-table-wrap">
-              <table class="workflow-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Workflow</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Started</th>
-                    <th scope="col">Duration</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {runList.map((run) => (
-                    <tr key={run.id} aria-selected={run.id === selected}>
-                      <td>
-                        <button type="button" class="link-button" onClick={() => setSelected(run.id)}>
-                          {names.get(run.workflowId) ?? run.workflowId}
-                        </button>
-                      </td>
-                      <td>
-                        <StatusBadge status={run.status} />
-                      </td>
-                      <td>{time(run.startedAt ?? run.createdAt)}</td>
-                      <td>{formatDuration(run.startedAt, run.finishedAt, now)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <WorkflowTable columns={['Workflow', 'Status', 'Started', 'Duration']}>
+              {runList.map((run) => (
+                <tr key={run.id} aria-selected={run.id === selected}>
+                  <td>
+                    <button type="button" class="link-button" onClick={() => setSelected(run.id)}>
+                      {names.get(run.workflowId) ?? run.workflowId}
+                    </button>
+                  </td>
+                  <td>
+                    <StatusBadge status={run.status} />
+                  </td>
+                  <td>{time(run.startedAt ?? run.createdAt)}</td>
+                  <td>{formatDuration(run.startedAt, run.finishedAt, now)}</td>
+                </tr>
+              ))}
+            </WorkflowTable>
           )}
         </section>
         {details ? (
@@ -292,37 +279,24 @@ export function WorkflowsDialog({ api, me, onClose }: { api: ApiClient; me: User
                 </button>
               </div>
             ) : null}
-            <div class="workflow-table-wrap">
-              <table class="workflow-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Step</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Attempts</th>
-                    <th scope="col">Duration</th>
-                    <th scope="col">Result</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {details.steps.map((step) => (
-                    <tr key={step.stepId}>
-                      <td>
-                        {step.stepId}
-                        <span class="muted"> ({step.type})</span>
-                      </td>
-                      <td>
-                        <StatusBadge status={step.status} />
-                      </td>
-                      <td>{step.attempts}</td>
-                      <td>{formatDuration(step.startedAt, step.finishedAt, now)}</td>
-                      <td class={step.error ? 'error-text' : 'workflow-output'}>
-                        {step.error ? describeWorkflowError(step.error) : previewOutput(step.output)}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <WorkflowTable columns={['Step', 'Status', 'Attempts', 'Duration', 'Result']}>
+              {details.steps.map((step) => (
+                <tr key={step.stepId}>
+                  <td>
+                    {step.stepId}
+                    <span class="muted"> ({step.type})</span>
+                  </td>
+                  <td>
+                    <StatusBadge status={step.status} />
+                  </td>
+                  <td>{step.attempts}</td>
+                  <td>{formatDuration(step.startedAt, step.finishedAt, now)}</td>
+                  <td class={step.error ? 'error-text' : 'workflow-output'}>
+                    {step.error ? describeWorkflowError(step.error) : previewOutput(step.output)}
+                  </td>
+                </tr>
+              ))}
+            </WorkflowTable>
           </section>
         ) : null}
       </div>

@@ -6,7 +6,7 @@ import { ChatController } from '../controller';
 import { ControllerContext, useChatVersion, useMediaQuery } from '../hooks';
 import { type ConnectionStatus, realtimeUrl } from '../realtime';
 import type { ServerInfo, User } from '../types';
-import { WorkflowsDialog, WorkflowsIcon } from '../workflows-view';
+import { WorkflowsDialog } from '../workflows-view';
 import { clearDrafts } from './Composer';
 import { Avatar, PresenceDot } from './common';
 import { BrowseChannelsDialog, CreateRoomDialog, DirectMessageDialog, PeopleDialog } from './Dialogs';
@@ -216,7 +216,7 @@ function Sidebar({
             title="Workflows"
             onClick={() => onDialog('workflows')}
           >
-            <WorkflowsIcon />
+            <Icon name="workflow" />
           </button>
         ) : null}
         {me.role === 'admin' ? (

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,8 @@ import {
   type User,
   type WorkflowServices,
 } from '@kaiwa/core';
-import { createPostgresStore, createSqliteStore, type KyselyChatStore } from '@kaiwa/store-kysely';
+import type { KyselyChatStore } from '@kaiwa/store-kysely';
+import { openTestStore, testDatabaseUrl } from '@kaiwa/store-kysely/testing';
 
 /*
  * Test helpers, not part of the public API: a real SQLite store, chat engine and file-system blob store,
@@ -38,38 +38,12 @@ export function postgresSkipReason(): string | undefined {
 }
 
 /** A migrated PostgreSQL store in a schema of its own, dropped again on close. */
-async function openPostgresStore(url: string): Promise<KyselyChatStore> {
-  const { default: pg } = await import('pg');
-  const schema = `kaiwa_steps_${randomBytes(6).toString('hex')}`;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create schema ${schema}`);
-  const pool = new pg.Pool({ connectionString: url, options: `-c search_path=${schema}`, max: 4 });
-  const store = await createPostgresStore({ pool });
-  const close = store.close.bind(store);
-  store.close = async () => {
-    await close();
-    await admin(`drop schema ${schema} cascade`);
-  };
-  return store;
-}
-
 export async function openStepHarness(
   options: { dialect?: 'sqlite' | 'postgres' } = {},
 ): Promise<StepHarness> {
-  const url = process.env.KAIWA_TEST_PG_URL;
-  const store =
-    options.dialect === 'postgres' && url
-      ? await openPostgresStore(url)
-      : await createSqliteStore({ filename: ':memory:' });
-  await store.migrate();
+  const store = await openTestStore(
+    options.dialect === 'postgres' && testDatabaseUrl('postgres') ? 'postgres' : 'sqlite',
+  );
   const engine = new ChatEngine({ store });
   const directory = await mkdtemp(join(tmpdir(), 'kaiwa-steps-'));
   const blobs = createFileSystemBlobStore({ directory });

@@ -1,0 +1,1 @@
+export { openTestStore, testDatabaseUrl, testSkipReason } from './test-support.js';

@@ -189,18 +189,21 @@ export class Bridge {
       return this.#relayDelete(event.platform, event.channelId, event.messageId, event.eventId);
   }
 
-  /** True for what the bridge itself wrote: its adapters' bot users, its recorded copies, its origin marks. */
-  async #isOwn(event: PlatformInboundMessage | PlatformInboundEdit): Promise<boolean> {
+  /**
+   * True for what the bridge itself wrote: its adapters' bot users, its recorded copies (`known`: the
+   * message's mappings), its origin marks.
+   */
+  #isOwn(event: PlatformInboundMessage | PlatformInboundEdit, known: BridgeMessageMapping[]): boolean {
     const adapter = this.#adapters.get(event.platform);
     if (adapter?.self && event.author.id === adapter.self.id) return true;
     const metadata = (event as { metadata?: Record<string, unknown> }).metadata;
     if (metadata && typeof metadata === 'object' && 'bridge' in metadata) return true;
-    const known = await this.#store.bridges.findMessage(event.platform, event.channelId, event.messageId);
     return known.some((mapping) => mapping.role === 'copy');
   }
 
   async #relayMessage(event: PlatformInboundMessage): Promise<void> {
-    if (await this.#isOwn(event)) return;
+    const known = await this.#store.bridges.findMessage(event.platform, event.channelId, event.messageId);
+    if (this.#isOwn(event, known)) return;
     const links = await this.#store.bridges.findEndpoints(event.platform, event.channelId);
     if (links.length === 0) return;
     const attachments = await this.#readAttachments(event);
@@ -210,7 +213,6 @@ export class Bridge {
       const endpoints = (await this.#store.bridges.listEndpoints(bridgeId)).filter(
         (endpoint) => this.#adapters.has(endpoint.platform) && !sameChannel(endpoint, event),
       );
-      const known = await this.#store.bridges.findMessage(event.platform, event.channelId, event.messageId);
       // A retried event keeps its group, so its copies keep their idempotency keys.
       const groupId = known.find((mapping) => mapping.bridgeId === bridgeId)?.groupId ?? createId();
       const rootGroup = event.threadId
@@ -280,48 +282,46 @@ export class Bridge {
   }
 
   async #relayEdit(event: PlatformInboundEdit): Promise<void> {
-    if (await this.#isOwn(event)) return;
     const known = await this.#store.bridges.findMessage(event.platform, event.channelId, event.messageId);
-    const origins = known.filter((mapping) => mapping.role === 'origin');
-    if (origins.length === 0) return;
-    await this.#store.transaction(async (tx) => {
-      for (const origin of origins) {
-        for (const endpoint of await tx.bridges.listEndpoints(origin.bridgeId)) {
-          if (sameChannel(origin, endpoint) || !this.#adapters.has(endpoint.platform)) continue;
-          const key = sendKey(origin.bridgeId, origin.groupId, endpoint);
-          await this.outbox.enqueue(
-            {
-              operation: 'edit',
-              platform: endpoint.platform,
-              idempotencyKey: `${key}|edit|${event.eventId}`,
-              ref: { sentBy: key, channelId: endpoint.channelId },
-              message: this.#present(event, this.#adapters.get(endpoint.platform), event.text),
-            },
-            tx,
-          );
-        }
-      }
-    });
-    this.outbox.wake();
+    if (this.#isOwn(event, known)) return;
+    await this.#followThrough(known, (key, endpoint) => ({
+      operation: 'edit',
+      platform: endpoint.platform,
+      idempotencyKey: `${key}|edit|${event.eventId}`,
+      ref: { sentBy: key, channelId: endpoint.channelId },
+      message: this.#present(event, this.#adapters.get(endpoint.platform), event.text),
+    }));
   }
 
   async #relayDelete(platform: string, channelId: string, messageId: string, eventId: string): Promise<void> {
-    const known = await this.#store.bridges.findMessage(platform, channelId, messageId);
-    // Deleting a copy (the bridge's own follow-through) is not relayed back.
+    // Deleting a copy (the bridge's own follow-through) is not relayed back: only origins are followed.
+    await this.#followThrough(
+      await this.#store.bridges.findMessage(platform, channelId, messageId),
+      (key, endpoint) => ({
+        operation: 'delete',
+        platform: endpoint.platform,
+        idempotencyKey: `${key}|delete|${eventId}`,
+        ref: { sentBy: key, channelId: endpoint.channelId },
+      }),
+    );
+  }
+
+  /**
+   * Queues, in one transaction, an operation on every copy of the origins among `known` (a message's
+   * mappings) that this process has an adapter for; `request` gets the copy's send key and endpoint.
+   */
+  async #followThrough(
+    known: BridgeMessageMapping[],
+    request: (key: string, endpoint: BridgeEndpointInput) => PlatformOutboxRequest,
+  ): Promise<void> {
     const origins = known.filter((mapping) => mapping.role === 'origin');
     if (origins.length === 0) return;
     await this.#store.transaction(async (tx) => {
       for (const origin of origins) {
         for (const endpoint of await tx.bridges.listEndpoints(origin.bridgeId)) {
           if (sameChannel(origin, endpoint) || !this.#adapters.has(endpoint.platform)) continue;
-          const key = sendKey(origin.bridgeId, origin.groupId, endpoint);
           await this.outbox.enqueue(
-            {
-              operation: 'delete',
-              platform: endpoint.platform,
-              idempotencyKey: `${key}|delete|${eventId}`,
-              ref: { sentBy: key, channelId: endpoint.channelId },
-            },
+            request(sendKey(origin.bridgeId, origin.groupId, endpoint), endpoint),
             tx,
           );
         }

@@ -231,9 +231,10 @@ export class PlatformOutbox {
       return;
     }
     const at = this.#now();
+    const stored = toPlatformJson(result);
     await this.#store.transaction(async (tx) => {
-      await tx.platformOutbox.markDone(item.id, toPlatformJson(result), at);
-      await this.#onDelivered?.(tx, { ...item, status: 'done', result: toPlatformJson(result) }, result);
+      await tx.platformOutbox.markDone(item.id, stored, at);
+      await this.#onDelivered?.(tx, { ...item, status: 'done', result: stored }, result);
     });
   }
 

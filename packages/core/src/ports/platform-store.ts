@@ -31,6 +31,20 @@ export interface PlatformInboxItem {
   finishedAt: string | null;
 }
 
+/** What the inbox records: the item less the fields that track its handling. */
+export type NewPlatformInboxItem = Pick<
+  PlatformInboxItem,
+  'id' | 'consumer' | 'platform' | 'eventId' | 'event' | 'receivedAt'
+>;
+
+/** A page of a consumer's queue items in id order, keyset-paginated (`after` an id), optionally of one status. */
+export interface PlatformQueueQuery {
+  consumer: string;
+  status?: PlatformQueueStatus;
+  after?: string;
+  limit: number;
+}
+
 /** What a claim hands a worker: the items, each leased to it until `leaseUntil`. */
 export interface PlatformClaim {
   consumer: string;
@@ -61,14 +75,7 @@ export interface PlatformInboxRepository {
    * const outcome = await store.platformInbox.record({ id: createId(), consumer: 'bridge', platform: 'slack',
    *   eventId: 'Ev123', event, receivedAt: now }); // 'recorded', or 'duplicate' on a platform retry
    */
-  record(item: {
-    id: string;
-    consumer: string;
-    platform: string;
-    eventId: string;
-    event: JsonValue;
-    receivedAt: string;
-  }): Promise<'recorded' | 'duplicate'>;
+  record(item: NewPlatformInboxItem): Promise<'recorded' | 'duplicate'>;
   /**
    * Leases up to `limit` due pending items, oldest first, and counts an attempt on each. Two workers never
    * get the same item while its lease runs.
@@ -98,12 +105,7 @@ export interface PlatformInboxRepository {
    * A consumer's items in id order, keyset-paginated, optionally of one status.
    * @example const dead = await store.platformInbox.list({ consumer: 'bridge', status: 'dead', limit: 50 });
    */
-  list(query: {
-    consumer: string;
-    status?: PlatformQueueStatus;
-    after?: string;
-    limit: number;
-  }): Promise<PlatformInboxItem[]>;
+  list(query: PlatformQueueQuery): Promise<PlatformInboxItem[]>;
 }
 
 export type PlatformOutboxOperation = 'send' | 'edit' | 'delete' | 'react' | 'unreact';
@@ -132,6 +134,20 @@ export interface PlatformOutboxItem {
   finishedAt: string | null;
 }
 
+/** What the outbox enqueues: the item less the fields that track its delivery. */
+export type NewPlatformOutboxItem = Pick<
+  PlatformOutboxItem,
+  | 'id'
+  | 'consumer'
+  | 'idempotencyKey'
+  | 'platform'
+  | 'target'
+  | 'operation'
+  | 'payload'
+  | 'meta'
+  | 'createdAt'
+>;
+
 /**
  * The durable outbox: outbound calls wait here until the platform takes them, so a platform that is down
  * catches up later; the idempotency key keeps a repeated enqueue from sending twice. Nothing is dropped.
@@ -145,17 +161,9 @@ export interface PlatformOutboxRepository {
    *   idempotencyKey: 'relay:…', platform: 'slack', target: 'C1', operation: 'send', payload, meta: null,
    *   createdAt: now });
    */
-  enqueue(item: {
-    id: string;
-    consumer: string;
-    idempotencyKey: string;
-    platform: string;
-    target: string;
-    operation: PlatformOutboxOperation;
-    payload: JsonValue;
-    meta: JsonValue;
-    createdAt: string;
-  }): Promise<{ item: PlatformOutboxItem; outcome: 'enqueued' | 'duplicate' }>;
+  enqueue(
+    item: NewPlatformOutboxItem,
+  ): Promise<{ item: PlatformOutboxItem; outcome: 'enqueued' | 'duplicate' }>;
   /**
    * Leases due pending items that are the oldest pending item of their target, so each target gets its
    * items in order, one at a time, and a target that waits for a retry holds back only its own items.
@@ -182,12 +190,7 @@ export interface PlatformOutboxRepository {
   /** @example const item = await store.platformOutbox.findByKey('bridge', 'relay:…'); */
   findByKey(consumer: string, idempotencyKey: string): Promise<PlatformOutboxItem | undefined>;
   /** @example const pending = await store.platformOutbox.list({ consumer: 'bridge', status: 'pending', limit: 50 }); */
-  list(query: {
-    consumer: string;
-    status?: PlatformQueueStatus;
-    after?: string;
-    limit: number;
-  }): Promise<PlatformOutboxItem[]>;
+  list(query: PlatformQueueQuery): Promise<PlatformOutboxItem[]>;
 }
 
 /** One channel of a bridge: a Kaiwa room is `{ platform: 'kaiwa', channelId: roomId }`. */

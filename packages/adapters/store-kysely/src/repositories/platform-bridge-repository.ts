@@ -1,7 +1,7 @@
 import type { BridgeEndpoint, BridgeMessageMapping, BridgeRepository } from '@kaiwa/core';
 import type { Selectable } from 'kysely';
 import type { BridgeMessagesTable } from '../database.js';
-import { asConflictError, uniqueViolation } from '../unique-violations.js';
+import { insertOnce } from './platform-queue.js';
 import type { RepositoryContext } from './repository-context.js';
 
 export class KyselyBridgeRepository implements BridgeRepository {
@@ -18,7 +18,13 @@ export class KyselyBridgeRepository implements BridgeRepository {
       channel_id: endpoint.channelId,
       created_at: endpoint.createdAt,
     };
-    return this.#insertOnce('bridge_endpoints', row, ['bridge_id', 'platform', 'channel_id']);
+    return insertOnce(
+      this.#context,
+      'bridge_endpoints',
+      row,
+      ['bridge_id', 'platform', 'channel_id'],
+      'bridge_endpoints_pkey',
+    );
   }
 
   async removeEndpoint(bridgeId: string, platform: string, channelId: string): Promise<boolean> {
@@ -65,7 +71,13 @@ export class KyselyBridgeRepository implements BridgeRepository {
       role: mapping.role,
       created_at: mapping.createdAt,
     };
-    return this.#insertOnce('bridge_messages', row, ['bridge_id', 'platform', 'channel_id', 'message_id']);
+    return insertOnce(
+      this.#context,
+      'bridge_messages',
+      row,
+      ['bridge_id', 'platform', 'channel_id', 'message_id'],
+      'bridge_messages_pkey',
+    );
   }
 
   async findMessage(platform: string, channelId: string, messageId: string): Promise<BridgeMessageMapping[]> {
@@ -96,31 +108,6 @@ export class KyselyBridgeRepository implements BridgeRepository {
           a.createdAt.localeCompare(b.createdAt) ||
           `${a.platform}:${a.channelId}`.localeCompare(`${b.platform}:${b.channelId}`),
       );
-  }
-
-  /** Inserts unless the primary key exists; true when it inserted. */
-  async #insertOnce<T extends 'bridge_endpoints' | 'bridge_messages'>(
-    table: T,
-    row: Record<string, unknown>,
-    key: string[],
-  ): Promise<boolean> {
-    const { db, dialect } = this.#context;
-    // biome-ignore lint/suspicious/noExplicitAny: one helper for two tables whose rows are built above.
-    const insert = db.insertInto(table).values(row as any);
-    if (dialect === 'mysql') {
-      try {
-        await insert.execute();
-        return true;
-      } catch (error) {
-        if (uniqueViolation(error, table)?.key === `${table}_pkey`) return false;
-        throw asConflictError(error, table);
-      }
-    }
-    const result = await insert
-      // biome-ignore lint/suspicious/noExplicitAny: the key columns of the table above.
-      .onConflict((conflict) => conflict.columns(key as any).doNothing())
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 }
 

@@ -1,15 +1,16 @@
 import type {
   JsonValue,
+  NewPlatformInboxItem,
   PlatformClaim,
   PlatformFailure,
   PlatformInboxItem,
   PlatformInboxRepository,
+  PlatformQueueQuery,
   PlatformQueueStatus,
 } from '@kaiwa/core';
 import type { Selectable } from 'kysely';
 import type { PlatformInboxTable } from '../database.js';
-import { asConflictError, uniqueViolation } from '../unique-violations.js';
-import { claimRows } from './platform-queue.js';
+import { claimRows, insertOnce, markRowFailed, requeueRow } from './platform-queue.js';
 import type { RepositoryContext } from './repository-context.js';
 
 export class KyselyPlatformInboxRepository implements PlatformInboxRepository {
@@ -19,15 +20,7 @@ export class KyselyPlatformInboxRepository implements PlatformInboxRepository {
     this.#context = context;
   }
 
-  async record(item: {
-    id: string;
-    consumer: string;
-    platform: string;
-    eventId: string;
-    event: JsonValue;
-    receivedAt: string;
-  }): Promise<'recorded' | 'duplicate'> {
-    const { db, dialect } = this.#context;
+  async record(item: NewPlatformInboxItem): Promise<'recorded' | 'duplicate'> {
     const row = {
       id: item.id,
       consumer: item.consumer,
@@ -41,22 +34,14 @@ export class KyselyPlatformInboxRepository implements PlatformInboxRepository {
       received_at: item.receivedAt,
       finished_at: null,
     };
-    if (dialect === 'mysql') {
-      try {
-        await db.insertInto('platform_inbox').values(row).execute();
-        return 'recorded';
-      } catch (error) {
-        if (uniqueViolation(error, 'platform_inbox')?.key === 'platform_inbox_event_unique')
-          return 'duplicate';
-        throw asConflictError(error, 'platform_inbox');
-      }
-    }
-    const result = await db
-      .insertInto('platform_inbox')
-      .values(row)
-      .onConflict((conflict) => conflict.columns(['consumer', 'platform', 'event_id']).doNothing())
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0 ? 'recorded' : 'duplicate';
+    const inserted = await insertOnce(
+      this.#context,
+      'platform_inbox',
+      row,
+      ['consumer', 'platform', 'event_id'],
+      'platform_inbox_event_unique',
+    );
+    return inserted ? 'recorded' : 'duplicate';
   }
 
   async claim(claim: PlatformClaim): Promise<PlatformInboxItem[]> {
@@ -94,26 +79,12 @@ export class KyselyPlatformInboxRepository implements PlatformInboxRepository {
       .execute();
   }
 
-  async markFailed(id: string, failure: PlatformFailure): Promise<void> {
-    await this.#context.db
-      .updateTable('platform_inbox')
-      .set(
-        failure.retryAt === null
-          ? { status: 'dead', last_error: failure.error, finished_at: failure.at }
-          : { available_at: failure.retryAt, last_error: failure.error },
-      )
-      .where('id', '=', id)
-      .execute();
+  markFailed(id: string, failure: PlatformFailure): Promise<void> {
+    return markRowFailed(this.#context.db, 'platform_inbox', id, failure);
   }
 
-  async requeue(id: string, at: string): Promise<boolean> {
-    const result = await this.#context.db
-      .updateTable('platform_inbox')
-      .set({ status: 'pending', attempts: 0, available_at: at, finished_at: null })
-      .where('id', '=', id)
-      .where('status', '=', 'dead')
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+  requeue(id: string, at: string): Promise<boolean> {
+    return requeueRow(this.#context.db, 'platform_inbox', id, at);
   }
 
   async findById(id: string): Promise<PlatformInboxItem | undefined> {
@@ -125,12 +96,7 @@ export class KyselyPlatformInboxRepository implements PlatformInboxRepository {
     return row && toItem(row);
   }
 
-  async list(query: {
-    consumer: string;
-    status?: PlatformQueueStatus;
-    after?: string;
-    limit: number;
-  }): Promise<PlatformInboxItem[]> {
+  async list(query: PlatformQueueQuery): Promise<PlatformInboxItem[]> {
     let select = this.#context.db
       .selectFrom('platform_inbox')
       .selectAll()

@@ -1,16 +1,17 @@
 import type {
   JsonValue,
+  NewPlatformOutboxItem,
   PlatformClaim,
   PlatformFailure,
   PlatformOutboxItem,
   PlatformOutboxOperation,
   PlatformOutboxRepository,
+  PlatformQueueQuery,
   PlatformQueueStatus,
 } from '@kaiwa/core';
 import type { Selectable } from 'kysely';
 import type { PlatformOutboxTable } from '../database.js';
-import { asConflictError, uniqueViolation } from '../unique-violations.js';
-import { claimRows } from './platform-queue.js';
+import { claimRows, insertOnce, markRowFailed, requeueRow } from './platform-queue.js';
 import type { RepositoryContext } from './repository-context.js';
 
 export class KyselyPlatformOutboxRepository implements PlatformOutboxRepository {
@@ -20,18 +21,9 @@ export class KyselyPlatformOutboxRepository implements PlatformOutboxRepository 
     this.#context = context;
   }
 
-  async enqueue(item: {
-    id: string;
-    consumer: string;
-    idempotencyKey: string;
-    platform: string;
-    target: string;
-    operation: PlatformOutboxOperation;
-    payload: JsonValue;
-    meta: JsonValue;
-    createdAt: string;
-  }): Promise<{ item: PlatformOutboxItem; outcome: 'enqueued' | 'duplicate' }> {
-    const { db, dialect } = this.#context;
+  async enqueue(
+    item: NewPlatformOutboxItem,
+  ): Promise<{ item: PlatformOutboxItem; outcome: 'enqueued' | 'duplicate' }> {
     const row = {
       id: item.id,
       consumer: item.consumer,
@@ -49,24 +41,13 @@ export class KyselyPlatformOutboxRepository implements PlatformOutboxRepository 
       created_at: item.createdAt,
       finished_at: null,
     };
-    let inserted: boolean;
-    if (dialect === 'mysql') {
-      try {
-        await db.insertInto('platform_outbox').values(row).execute();
-        inserted = true;
-      } catch (error) {
-        if (uniqueViolation(error, 'platform_outbox')?.key !== 'platform_outbox_key_unique')
-          throw asConflictError(error, 'platform_outbox');
-        inserted = false;
-      }
-    } else {
-      const result = await db
-        .insertInto('platform_outbox')
-        .values(row)
-        .onConflict((conflict) => conflict.columns(['consumer', 'idempotency_key']).doNothing())
-        .executeTakeFirst();
-      inserted = Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
-    }
+    const inserted = await insertOnce(
+      this.#context,
+      'platform_outbox',
+      row,
+      ['consumer', 'idempotency_key'],
+      'platform_outbox_key_unique',
+    );
     const stored = await this.findByKey(item.consumer, item.idempotencyKey);
     if (!stored) throw new Error(`outbox item ${item.idempotencyKey} vanished after its insert`);
     return { item: stored, outcome: inserted ? 'enqueued' : 'duplicate' };
@@ -122,26 +103,12 @@ export class KyselyPlatformOutboxRepository implements PlatformOutboxRepository 
       .execute();
   }
 
-  async markFailed(id: string, failure: PlatformFailure): Promise<void> {
-    await this.#context.db
-      .updateTable('platform_outbox')
-      .set(
-        failure.retryAt === null
-          ? { status: 'dead', last_error: failure.error, finished_at: failure.at }
-          : { available_at: failure.retryAt, last_error: failure.error },
-      )
-      .where('id', '=', id)
-      .execute();
+  markFailed(id: string, failure: PlatformFailure): Promise<void> {
+    return markRowFailed(this.#context.db, 'platform_outbox', id, failure);
   }
 
-  async requeue(id: string, at: string): Promise<boolean> {
-    const result = await this.#context.db
-      .updateTable('platform_outbox')
-      .set({ status: 'pending', attempts: 0, available_at: at, finished_at: null })
-      .where('id', '=', id)
-      .where('status', '=', 'dead')
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+  requeue(id: string, at: string): Promise<boolean> {
+    return requeueRow(this.#context.db, 'platform_outbox', id, at);
   }
 
   async findByKey(consumer: string, idempotencyKey: string): Promise<PlatformOutboxItem | undefined> {
@@ -154,12 +121,7 @@ export class KyselyPlatformOutboxRepository implements PlatformOutboxRepository 
     return row && toItem(row);
   }
 
-  async list(query: {
-    consumer: string;
-    status?: PlatformQueueStatus;
-    after?: string;
-    limit: number;
-  }): Promise<PlatformOutboxItem[]> {
+  async list(query: PlatformQueueQuery): Promise<PlatformOutboxItem[]> {
     let select = this.#context.db
       .selectFrom('platform_outbox')
       .selectAll()

@@ -1,6 +1,43 @@
-import type { PlatformClaim } from '@kaiwa/core';
+import type { PlatformClaim, PlatformFailure } from '@kaiwa/core';
 import type { Kysely } from 'kysely';
 import type { KaiwaDatabase } from '../database.js';
+import { asConflictError, uniqueViolation } from '../unique-violations.js';
+import type { RepositoryContext } from './repository-context.js';
+
+/* What the platform repositories (inbox, outbox, bridge) share: inserting a row once, and the queue updates. */
+
+type QueueTable = 'platform_inbox' | 'platform_outbox';
+
+/**
+ * Inserts a row unless its unique key (`uniqueKey` by name, `columns` for ON CONFLICT) has one already;
+ * true when it inserted. MySQL has no ON CONFLICT DO NOTHING that spares other errors, so there the
+ * duplicate is told apart from other violations by the key's name.
+ */
+export async function insertOnce(
+  context: RepositoryContext,
+  table: QueueTable | 'bridge_endpoints' | 'bridge_messages',
+  row: Record<string, unknown>,
+  columns: string[],
+  uniqueKey: string,
+): Promise<boolean> {
+  const { db, dialect } = context;
+  // biome-ignore lint/suspicious/noExplicitAny: one helper for several tables whose rows their repositories build.
+  const insert = db.insertInto(table).values(row as any);
+  if (dialect === 'mysql') {
+    try {
+      await insert.execute();
+      return true;
+    } catch (error) {
+      if (uniqueViolation(error, table)?.key === uniqueKey) return false;
+      throw asConflictError(error, table);
+    }
+  }
+  const result = await insert
+    // biome-ignore lint/suspicious/noExplicitAny: the key columns of the table above.
+    .onConflict((conflict) => conflict.columns(columns as any).doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+}
 
 /**
  * Leases the candidate rows one by one with a compare-and-set: an update that only matches while the row
@@ -9,7 +46,7 @@ import type { KaiwaDatabase } from '../database.js';
  */
 export async function claimRows(
   db: Kysely<KaiwaDatabase>,
-  table: 'platform_inbox' | 'platform_outbox',
+  table: QueueTable,
   candidateIds: string[],
   claim: PlatformClaim,
 ): Promise<string[]> {
@@ -25,4 +62,38 @@ export async function claimRows(
     if (Number(result.numUpdatedRows) > 0) claimed.push(id);
   }
   return claimed;
+}
+
+/** A failed attempt: the row waits until `retryAt`, or is dead when `retryAt` is null. */
+export async function markRowFailed(
+  db: Kysely<KaiwaDatabase>,
+  table: QueueTable,
+  id: string,
+  failure: PlatformFailure,
+): Promise<void> {
+  await db
+    .updateTable(table)
+    .set(
+      failure.retryAt === null
+        ? { status: 'dead', last_error: failure.error, finished_at: failure.at }
+        : { available_at: failure.retryAt, last_error: failure.error },
+    )
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Puts a dead row back in the queue, due at `at`, with its attempts reset; false when it was not dead. */
+export async function requeueRow(
+  db: Kysely<KaiwaDatabase>,
+  table: QueueTable,
+  id: string,
+  at: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable(table)
+    .set({ status: 'pending', attempts: 0, available_at: at, finished_at: null })
+    .where('id', '=', id)
+    .where('status', '=', 'dead')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }

@@ -2,12 +2,12 @@ import {
   type PlatformAdapter,
   type PlatformCapabilities,
   PlatformError,
-  type PlatformErrorCode,
   type PlatformEventSink,
   type PlatformMessageRef,
   type PlatformOutboundMessage,
   type PlatformTarget,
   type PlatformUser,
+  platformErrorCodeForStatus,
 } from '@kaiwa/core';
 import { emojiFromShortcode } from '@kaiwa/platform-format';
 import {
@@ -534,16 +534,7 @@ export class DiscordAdapter implements PlatformAdapter {
       });
     }
     if (error instanceof DiscordAPIError || error instanceof HTTPError) {
-      const code: PlatformErrorCode =
-        error.status === 404
-          ? 'not_found'
-          : error.status === 401 || error.status === 403
-            ? 'forbidden'
-            : error.status === 429
-              ? 'rate_limited'
-              : error.status >= 500
-                ? 'unavailable'
-                : 'invalid_request';
+      const code = platformErrorCodeForStatus(error.status);
       return new PlatformError('discord', code, `${action}: ${error.message}`, { cause: error });
     }
     if (error instanceof Error && /token/i.test(error.message) && action === 'connect') {

@@ -187,6 +187,7 @@ export class SlackAdapter implements PlatformAdapter {
   /** The Web API client the adapter sends with (rate limits are waited out by it). */
   readonly client: WebClient;
   readonly #config: SlackAdapterConfig;
+  readonly #clientOptions: { slackApiUrl?: string; retryConfig: RetryOptions };
   readonly #users = new Map<string, PlatformUser>();
   readonly #userIdsByName = new Map<string, string>();
   #self: PlatformUser | undefined;
@@ -199,9 +200,12 @@ export class SlackAdapter implements PlatformAdapter {
   constructor(config: SlackAdapterConfig) {
     if (!config.botToken) throw new PlatformError('slack', 'invalid_request', 'botToken is required');
     this.#config = config;
-    this.client = new WebClient(config.botToken, {
+    this.#clientOptions = {
       ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}),
       retryConfig: config.retryConfig ?? DEFAULT_RETRY,
+    };
+    this.client = new WebClient(config.botToken, {
+      ...this.#clientOptions,
       rejectRateLimitedCalls: false,
       logLevel: config.logLevel ?? LogLevel.ERROR,
       ...(config.logger ? { logger: config.logger } : {}),
@@ -232,10 +236,8 @@ export class SlackAdapter implements PlatformAdapter {
     this.#remember(this.#self);
 
     const receiver = this.#config.receiver;
-    const clientOptions = {
-      ...(this.#config.slackApiUrl ? { slackApiUrl: this.#config.slackApiUrl } : {}),
-      retryConfig: this.#config.retryConfig ?? DEFAULT_RETRY,
-    };
+    // Bolt's own clients talk to the same API with the same retry policy.
+    const clientOptions = this.#clientOptions;
     const common = {
       token: this.#config.botToken,
       botId: auth.bot_id,

@@ -1,6 +1,7 @@
+// Kept here for callers that imported it from this package before it moved to core.
+export { retryAfterMs } from '@kaiwa/core';
 export {
   createTeamsAdapter,
-  retryAfterMs,
   TeamsAdapter,
   type TeamsAdapterConfig,
   type TeamsWebhookRequest,

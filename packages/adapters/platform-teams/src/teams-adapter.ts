@@ -5,13 +5,15 @@ import {
   type PlatformAdapter,
   type PlatformCapabilities,
   PlatformError,
-  type PlatformErrorCode,
   type PlatformEventSink,
   type PlatformInboundEvent,
   type PlatformMessageRef,
   type PlatformOutboundMessage,
   type PlatformTarget,
   type PlatformUser,
+  platformErrorCodeForStatus,
+  retryAfterMs,
+  withPlatformRetry,
 } from '@kaiwa/core';
 import {
   type Activity,
@@ -491,41 +493,30 @@ export class TeamsAdapter implements PlatformAdapter {
     action: string,
     work: (connector: ConnectorClient, conversationId: string) => Promise<T>,
   ): Promise<T> {
-    const maxRetries = this.config.maxRetries ?? 2;
     const appId = this.config.auth?.MicrosoftAppId ?? '';
-    for (let attempt = 0; ; attempt += 1) {
-      try {
+    return withPlatformRetry(
+      async () => {
         let result: T | undefined;
         await this.adapter.continueConversationAsync(appId, reference, async (context) => {
           const connector = context.turnState.get<ConnectorClient>(this.adapter.ConnectorClientKey);
           result = await work(connector, reference.conversation!.id);
         });
         return result as T;
-      } catch (error) {
-        const failure = toPlatformError(error, action);
-        if (!failure.retryable || attempt >= maxRetries) throw failure;
-        const delay = Math.min(
-          this.config.maxRetryDelayMs ?? 30_000,
-          failure.retryAfterMs ?? 250 * 2 ** attempt,
-        );
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
+      },
+      (error) => toPlatformError(error, action),
+      {
+        retries: this.config.maxRetries ?? 2,
+        backoffMs: (attempt) => 250 * 2 ** attempt,
+        maxDelayMs: this.config.maxRetryDelayMs ?? 30_000,
+        overMax: 'cap',
+      },
+    );
   }
 
   private report(error: unknown): void {
     if (this.config.onError) this.config.onError(error);
     else console.error('[kaiwa/platform-teams]', error);
   }
-}
-
-/** Reads a Retry-After header: seconds, or an HTTP date. */
-export function retryAfterMs(value: string | null | undefined): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 function toPlatformError(error: unknown, action: string): PlatformError {
@@ -536,16 +527,7 @@ function toPlatformError(error: unknown, action: string): PlatformError {
   const status = (error as { statusCode?: number }).statusCode ?? response?.status;
   const message = `${action}: ${error instanceof Error ? error.message : String(error)}`;
   if (status === undefined) return new PlatformError('teams', 'unavailable', message, { cause: error });
-  const code: PlatformErrorCode =
-    status === 429
-      ? 'rate_limited'
-      : status === 404
-        ? 'not_found'
-        : status === 401 || status === 403
-          ? 'forbidden'
-          : status >= 500
-            ? 'unavailable'
-            : 'invalid_request';
+  const code = platformErrorCodeForStatus(status);
   // 500 and 502 may be a bug of ours as well as theirs: only 503 and 504 say "later".
   const retryable = status === 429 || status === 503 || status === 504;
   const after = retryAfterMs(response?.headers?.get('retry-after'));

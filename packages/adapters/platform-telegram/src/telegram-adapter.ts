@@ -13,6 +13,7 @@ import {
   type PlatformOutboundMessage,
   type PlatformTarget,
   type PlatformUser,
+  withPlatformRetry,
 } from '@kaiwa/core';
 import type { TelegramMessageEntity } from '@kaiwa/platform-format';
 import { Input, Telegraf } from 'telegraf';
@@ -314,7 +315,7 @@ export class TelegramAdapter implements PlatformAdapter {
         break;
       } catch {
         if (attempt >= 500) break;
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        await delay(10);
       }
     }
     await running;
@@ -458,23 +459,15 @@ export class TelegramAdapter implements PlatformAdapter {
   }
 
   /** Runs one Bot API call, waiting out 429 `retry_after` and retrying 5xx and network failures. */
-  async #call<T>(action: string, run: () => Promise<T>): Promise<T> {
-    const attempts = this.#config.retry?.attempts ?? 5;
-    const maxRetryAfterMs = this.#config.retry?.maxRetryAfterMs ?? 60_000;
+  #call<T>(action: string, run: () => Promise<T>): Promise<T> {
     const backoffMs = this.#config.retry?.backoffMs ?? 500;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await run();
-      } catch (error) {
-        const mapped = toPlatformError(error, action);
-        const wait =
-          mapped.code === 'rate_limited'
-            ? (mapped.retryAfterMs ?? 1000)
-            : Math.min(backoffMs * 2 ** attempt, 30_000);
-        if (!mapped.retryable || attempt >= attempts || wait > maxRetryAfterMs) throw mapped;
-        await delay(wait);
-      }
-    }
+    return withPlatformRetry(run, (error) => toPlatformError(error, action), {
+      retries: this.#config.retry?.attempts ?? 5,
+      // toPlatformError gives every 429 its retry_after; the backoff is for 5xx and network failures.
+      backoffMs: (attempt) => Math.min(backoffMs * 2 ** attempt, 30_000),
+      maxDelayMs: this.#config.retry?.maxRetryAfterMs ?? 60_000,
+      overMax: 'fail',
+    });
   }
 
   /**

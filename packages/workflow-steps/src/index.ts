@@ -28,7 +28,6 @@ export {
   type LoadStepOutput,
   loadStep,
   MAX_RESPONSE_BYTES,
-  retryAfterMs,
 } from './load-step.js';
 export {
   type NotifyStepInput,

@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ValidationError } from '@kaiwa/core';
+import { retryAfterMs, ValidationError } from '@kaiwa/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpStatusError, MissingServiceError } from './errors.js';
-import { loadStep, retryAfterMs } from './load-step.js';
+import { loadStep } from './load-step.js';
 import { openStepHarness, runStep, type StepHarness } from './test-support/step-harness.js';
 
 let harness: StepHarness;

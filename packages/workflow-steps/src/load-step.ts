@@ -1,4 +1,4 @@
-import { defineStepType, ValidationError } from '@kaiwa/core';
+import { defineStepType, retryAfterMs, ValidationError } from '@kaiwa/core';
 import { z } from 'zod';
 import { HttpStatusError, isRetryableStepError, MissingServiceError } from './errors.js';
 
@@ -135,12 +135,4 @@ async function readLimited(response: Response, signal: AbortSignal): Promise<str
     await reader.cancel().catch(() => undefined);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** `Retry-After` as milliseconds: delta seconds or an HTTP date. */
-export function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1_000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }

@@ -7,6 +7,8 @@ import {
   type ChatStore,
   NotFoundError,
   type PlatformAdapter,
+  type PlatformWebhookRequest,
+  type PlatformWebhookResponse,
   type Room,
   ULID_PATTERN,
   type User,
@@ -305,21 +307,6 @@ export interface PlatformCompositionConfig {
   pollMs?: number;
   /** First wait before connecting again when a platform is down at start; doubles up to a minute. Default 1 s. */
   retryMs?: number;
-}
-
-/** One raw HTTP request for a platform's inbound webhook, as the server received it. */
-export interface PlatformWebhookRequest {
-  method: string;
-  headers: Record<string, string | string[] | undefined>;
-  rawBody: Buffer;
-  url?: string;
-}
-
-/** What an adapter answers a webhook request with. */
-export interface PlatformWebhookResponse {
-  status: number;
-  headers?: Record<string, string>;
-  body?: string;
 }
 
 /** An adapter whose inbound webhook the server serves on its own port (the `mounted` receiver). */

@@ -11,6 +11,8 @@ import {
   type PlatformOutboundMessage,
   type PlatformTarget,
   type PlatformUser,
+  type PlatformWebhookRequest,
+  type PlatformWebhookResponse,
 } from '@kaiwa/core';
 import {
   App,
@@ -58,21 +60,11 @@ export type SlackReceiverConfig =
       signingSecret: string;
     };
 
-/** One HTTP request as the host server received it; `rawBody` is the exact bytes (the signature covers them). */
-export interface SlackWebhookRequest {
-  method: string;
-  /** Header names in lower case, as node:http gives them. */
-  headers: Record<string, string | string[] | undefined>;
-  rawBody: Buffer;
-  url?: string;
-}
+/** One HTTP request as the host server received it. */
+export type SlackWebhookRequest = PlatformWebhookRequest;
 
 /** The answer for the host server to send. */
-export interface SlackWebhookResponse {
-  status: number;
-  headers?: Record<string, string>;
-  body?: string;
-}
+export type SlackWebhookResponse = PlatformWebhookResponse;
 
 /** Hands Bolt's events in from {@link SlackAdapter.handleWebhook}; nothing to start or stop. */
 class MountedReceiver implements Receiver {

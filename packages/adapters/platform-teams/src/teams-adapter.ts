@@ -11,6 +11,8 @@ import {
   type PlatformOutboundMessage,
   type PlatformTarget,
   type PlatformUser,
+  type PlatformWebhookRequest,
+  type PlatformWebhookResponse,
   platformErrorCodeForStatus,
   retryAfterMs,
   withPlatformRetry,
@@ -98,20 +100,10 @@ class KaiwaCloudAdapter extends CloudAdapter {
 }
 
 /** One HTTP request as the host server received it. */
-export interface TeamsWebhookRequest {
-  method: string;
-  /** Header names in lower case, as node:http gives them. */
-  headers: Record<string, string | string[] | undefined>;
-  rawBody: Buffer;
-  url?: string;
-}
+export type TeamsWebhookRequest = PlatformWebhookRequest;
 
 /** The answer for the host server to send. */
-export interface TeamsWebhookResponse {
-  status: number;
-  headers?: Record<string, string>;
-  body?: string;
-}
+export type TeamsWebhookResponse = PlatformWebhookResponse;
 
 /** The sink refused the event: the Bot Framework gets a 503 and delivers the activity again later. */
 class NotRecordedError extends Error {}

@@ -13,6 +13,8 @@ import {
   type PlatformOutboundMessage,
   type PlatformTarget,
   type PlatformUser,
+  type PlatformWebhookRequest,
+  type PlatformWebhookResponse,
   withPlatformRetry,
 } from '@kaiwa/core';
 import type { TelegramMessageEntity } from '@kaiwa/platform-format';
@@ -52,20 +54,10 @@ export type TelegramReceiverConfig =
     };
 
 /** One HTTP request as the host server received it. */
-export interface TelegramWebhookRequest {
-  method: string;
-  /** Header names in lower case, as node:http gives them. */
-  headers: Record<string, string | string[] | undefined>;
-  rawBody: Buffer;
-  url?: string;
-}
+export type TelegramWebhookRequest = PlatformWebhookRequest;
 
 /** The answer for the host server to send. */
-export interface TelegramWebhookResponse {
-  status: number;
-  headers?: Record<string, string>;
-  body?: string;
-}
+export type TelegramWebhookResponse = PlatformWebhookResponse;
 
 export interface TelegramAdapterConfig {
   /** Bot token from @BotFather. */

@@ -134,6 +134,26 @@ export interface PlatformOutboundMessage {
 }
 
 /**
+ * One raw HTTP request to a platform's inbound webhook (Slack Events API, Telegram webhook, Teams messaging
+ * endpoint), as the host server received it; adapters with a `mounted` receiver answer it with
+ * `handleWebhook`, so the platform can be served on the host's own port.
+ */
+export interface PlatformWebhookRequest {
+  method: string;
+  /** Header names in lower case, as node:http gives them. */
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer;
+  url?: string;
+}
+
+/** The answer for the host server to send to a platform's webhook request. */
+export interface PlatformWebhookResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/**
  * Where an adapter hands inbound events. `accept` resolves once the event is durably recorded (the inbox);
  * adapters acknowledge the platform only after that, and quickly: handling happens later, with retries.
  */

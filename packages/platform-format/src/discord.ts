@@ -11,7 +11,12 @@ import remarkParse from 'remark-parse';
 import remarkStringify from 'remark-stringify';
 import { type Processor, unified } from 'unified';
 import { replaceShortcodes } from './emoji.js';
-import { escapeTextNode, parseKaiwaMarkdown, stringifyKaiwaMarkdown } from './kaiwa-markdown.js';
+import {
+  escapeTextNode,
+  KAIWA_MARKDOWN_STYLE,
+  parseKaiwaMarkdown,
+  stringifyKaiwaMarkdown,
+} from './kaiwa-markdown.js';
 import { phrasingText, tableToText } from './table-text.js';
 import type { FromPlatformOptions, ToPlatformOptions } from './types.js';
 
@@ -63,13 +68,7 @@ export function discordBlockSizes(tree: Root): number[] {
 let renderOptions: ToPlatformOptions = {};
 
 const discordSettings: ToMarkdownOptions = {
-  bullet: '-',
-  fence: '`',
-  fences: true,
-  listItemIndent: 'one',
-  rule: '-',
-  emphasis: '*',
-  strong: '*',
+  ...KAIWA_MARKDOWN_STYLE,
   unsafe: [
     { character: '|', inConstruct: 'phrasing' },
     { character: '<', after: '[@#:]', inConstruct: 'phrasing' },

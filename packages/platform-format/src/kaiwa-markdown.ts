@@ -45,7 +45,8 @@ const ESCAPED_MARKERS = /[\uFDD0\uFDD1]/g;
 
 const parser = unified().use(remarkParse).use(remarkGfm, { singleTilde: false });
 
-const stringifyOptions: ToMarkdownOptions = {
+/** How Kaiwa markdown is written out (markers, fences, indents); dialects close to it start from this. */
+export const KAIWA_MARKDOWN_STYLE = {
   bullet: '-',
   fence: '`',
   fences: true,
@@ -53,6 +54,10 @@ const stringifyOptions: ToMarkdownOptions = {
   rule: '-',
   emphasis: '*',
   strong: '*',
+} as const satisfies ToMarkdownOptions;
+
+const stringifyOptions: ToMarkdownOptions = {
+  ...KAIWA_MARKDOWN_STYLE,
   handlers: {
     mention: ((node: Mention) => `@${node.username}`) as Handle,
     roomLink: ((node: RoomLink) => `#${node.name}`) as Handle,

@@ -10,7 +10,6 @@ import type {
   Code,
   Heading,
   List,
-  ListItem,
   Paragraph,
   PhrasingContent,
   Root,
@@ -20,6 +19,7 @@ import type {
 import { replaceShortcodes } from './emoji.js';
 import { parseKaiwaMarkdown, stringifyKaiwaMarkdown } from './kaiwa-markdown.js';
 import { phrasingText, tableToText } from './table-text.js';
+import { renderTextList } from './text-list.js';
 import type { FromPlatformOptions, SlackBlock, ToPlatformOptions } from './types.js';
 import { PLATFORM_TEXT_LIMITS } from './types.js';
 
@@ -140,21 +140,7 @@ function renderCodeBlock(value: string): string {
 }
 
 function renderList(list: List, options: ToPlatformOptions, indent: string): string {
-  const start = list.start ?? 1;
-  return list.children
-    .map((item: ListItem, index) => {
-      const marker = list.ordered ? `${start + index}.` : '•';
-      const check = item.checked === true ? '☑ ' : item.checked === false ? '☐ ' : '';
-      const inner = item.children
-        .map((child) =>
-          child.type === 'list'
-            ? renderList(child, options, `${indent}    `)
-            : renderBlock(child, options, `${indent}    `),
-        )
-        .join('\n');
-      return `${indent}${marker} ${check}${inner}`;
-    })
-    .join('\n');
+  return renderTextList(list, indent, (block, at) => renderBlock(block, options, `${at}    `));
 }
 
 function renderInline(nodes: PhrasingContent[], options: ToPlatformOptions): string {

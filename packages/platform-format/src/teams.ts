@@ -7,6 +7,7 @@ import type { BlockContent, List, ListItem, PhrasingContent, Root, RootContent, 
 import { escapeHtml, type HtmlElement, type HtmlNode, parseHtml } from './html.js';
 import { parseKaiwaMarkdown, stringifyKaiwaMarkdown } from './kaiwa-markdown.js';
 import { phrasingText, tableToText } from './table-text.js';
+import { taskBox } from './text-list.js';
 import type {
   AdaptiveCard,
   AdaptiveCardElement,
@@ -123,7 +124,6 @@ function htmlBlock(node: RootContent, context: RenderContext): string {
 }
 
 function htmlListItem(item: ListItem, context: RenderContext): string {
-  const check = item.checked === true ? '☑ ' : item.checked === false ? '☐ ' : '';
   // Tight items hold bare text, as Teams writes them.
   const inner = item.children
     .map((child) =>
@@ -132,7 +132,7 @@ function htmlListItem(item: ListItem, context: RenderContext): string {
         : htmlBlock(child, context),
     )
     .join('');
-  return `<li>${check}${inner}</li>`;
+  return `<li>${taskBox(item)}${inner}</li>`;
 }
 
 function htmlInline(nodes: PhrasingContent[], context: RenderContext): string {

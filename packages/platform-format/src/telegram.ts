@@ -7,6 +7,7 @@ import type { BlockContent, List, PhrasingContent, Root, RootContent, Table } fr
 import { escapeHtml, type HtmlNode, parseHtml } from './html.js';
 import { parseKaiwaMarkdown, stringifyKaiwaMarkdown } from './kaiwa-markdown.js';
 import { phrasingText, tableToText } from './table-text.js';
+import { renderTextList } from './text-list.js';
 import type { TelegramMessageEntity, UserNameLookup } from './types.js';
 
 export interface ToTelegramOptions {
@@ -132,21 +133,7 @@ function unwrapQuote(node: BlockContent | RootContent): RootContent[] {
 }
 
 function renderList(list: List, options: ToTelegramOptions, indent: string): string {
-  const start = list.start ?? 1;
-  return list.children
-    .map((item, index) => {
-      const marker = list.ordered ? `${start + index}.` : '•';
-      const check = item.checked === true ? '☑ ' : item.checked === false ? '☐ ' : '';
-      const inner = item.children
-        .map((child) =>
-          child.type === 'list'
-            ? renderList(child, options, `${indent}    `)
-            : renderBlock(child, options, indent),
-        )
-        .join('\n');
-      return `${indent}${marker} ${check}${inner}`;
-    })
-    .join('\n');
+  return renderTextList(list, indent, (block, at) => renderBlock(block, options, at));
 }
 
 function renderInline(nodes: PhrasingContent[], options: ToTelegramOptions): string {

@@ -1,4 +1,9 @@
-import { type PresenceEntry, type PresenceStatus, type PresenceStore, strongestPresence } from '@kaiwa/core';
+import {
+  InMemoryPresenceStore,
+  type PresenceEntry,
+  type PresenceStatus,
+  type PresenceStore,
+} from '@kaiwa/core';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 
@@ -26,7 +31,8 @@ interface Entry {
  */
 export class NatsPresenceStore implements PresenceStore {
   readonly #kv: KV;
-  readonly #entries = new Map<string, Map<string, Entry>>();
+  /** This instance's copy of the bucket, kept by the watch. */
+  readonly #local = new InMemoryPresenceStore();
   #stopWatching: (() => void) | undefined;
 
   private constructor(kv: KV) {
@@ -54,26 +60,17 @@ export class NatsPresenceStore implements PresenceStore {
   }
 
   async withdraw(instanceId: string, userId: string): Promise<void> {
-    this.#forget(userId, instanceId);
+    void this.#local.withdraw(instanceId, userId);
     await this.#kv.delete(keyOf(userId, instanceId));
   }
 
-  async statuses(userIds: readonly string[]): Promise<Record<string, PresenceStatus>> {
-    const now = Date.now();
-    const result: Record<string, PresenceStatus> = {};
-    for (const userId of userIds) {
-      const live: PresenceStatus[] = [];
-      for (const entry of this.#entries.get(userId)?.values() ?? []) {
-        if (entry.expiresAt > now) live.push(entry.status);
-      }
-      result[userId] = strongestPresence(live);
-    }
-    return result;
+  statuses(userIds: readonly string[]): Promise<Record<string, PresenceStatus>> {
+    return this.#local.statuses(userIds);
   }
 
   async close(): Promise<void> {
     this.#stopWatching?.();
-    this.#entries.clear();
+    await this.#local.close();
   }
 
   async #watch(): Promise<void> {
@@ -84,7 +81,7 @@ export class NatsPresenceStore implements PresenceStore {
         const [userId, instanceId] = splitKey(change.key);
         if (!userId || !instanceId) continue;
         if (change.operation !== 'PUT') {
-          this.#forget(userId, instanceId);
+          void this.#local.withdraw(instanceId, userId);
           continue;
         }
         try {
@@ -96,19 +93,9 @@ export class NatsPresenceStore implements PresenceStore {
     })();
   }
 
-  #remember(userId: string, instanceId: string, entry: Entry): void {
-    let byInstance = this.#entries.get(userId);
-    if (!byInstance) {
-      byInstance = new Map();
-      this.#entries.set(userId, byInstance);
-    }
-    byInstance.set(instanceId, entry);
-  }
-
-  #forget(userId: string, instanceId: string): void {
-    const byInstance = this.#entries.get(userId);
-    byInstance?.delete(instanceId);
-    if (byInstance?.size === 0) this.#entries.delete(userId);
+  /** The in-memory store settles at once (its methods only look async), so the copy is current on return. */
+  #remember(userId: string, instanceId: string, { status, expiresAt }: Entry): void {
+    void this.#local.announce(instanceId, [{ userId, status }], expiresAt - Date.now());
   }
 }
 

@@ -40,14 +40,7 @@ export type PostgresStoreConfig = StoreObservability & {
  * await store.migrate();
  */
 export async function createPostgresStore(config: PostgresStoreConfig): Promise<KyselyChatStore> {
-  let pool = config.pool;
-  if (pool === undefined) {
-    const { default: pg } = await importDriver('pg', '^8.13.0', () => import('pg'));
-    pool = new pg.Pool({
-      connectionString: config.connectionString,
-      ...(config.maxConnections === undefined ? {} : { max: config.maxConnections }),
-    });
-  }
+  const pool = config.pool ?? (await openPool(config.connectionString, config.maxConnections));
   const db = new Kysely<KaiwaDatabase>({
     dialect: new PostgresDialect({ pool }),
     ...queryLogOption(config.onQuery),
@@ -55,7 +48,9 @@ export async function createPostgresStore(config: PostgresStoreConfig): Promise<
   const replicas = config.replicaConnectionStrings ?? [];
   if (replicas.length === 0) return new KyselyChatStore({ db, dialect: 'postgres' });
 
-  const { default: pg } = await importDriver('pg', '^8.13.0', () => import('pg'));
+  const replicaPools = await Promise.all(
+    replicas.map((connectionString) => openPool(connectionString, config.maxReplicaConnections)),
+  );
   const primary = pool;
   const replicaDb = new Kysely<KaiwaDatabase>({
     dialect: new KyselyReplicationDialect({
@@ -63,18 +58,19 @@ export async function createPostgresStore(config: PostgresStoreConfig): Promise<
       primaryDialect: new PostgresDialect({
         pool: { connect: () => primary.connect(), end: async () => {} },
       }),
-      replicaDialects: replicas.map(
-        (connectionString): PostgresDialect =>
-          new PostgresDialect({
-            pool: new pg.Pool({
-              connectionString,
-              ...(config.maxReplicaConnections === undefined ? {} : { max: config.maxReplicaConnections }),
-            }),
-          }),
-      ) as [PostgresDialect, ...PostgresDialect[]],
+      replicaDialects: replicaPools.map((replica) => new PostgresDialect({ pool: replica })) as [
+        PostgresDialect,
+        ...PostgresDialect[],
+      ],
       replicaStrategy: new RoundRobinReplicaStrategy({ onTransaction: 'error' }),
     }),
     ...queryLogOption(config.onQuery),
   });
   return new KyselyChatStore({ db, dialect: 'postgres', replicaDb });
+}
+
+/** A `pg` pool on `connectionString`; `max` left to pg's default (10) when not given. */
+async function openPool(connectionString: string, max: number | undefined): Promise<PostgresPool> {
+  const { default: pg } = await importDriver('pg', '^8.13.0', () => import('pg'));
+  return new pg.Pool({ connectionString, ...(max === undefined ? {} : { max }) });
 }

@@ -1,8 +1,8 @@
 import type { ChatEvent } from '../events.js';
 
 /**
- * The subscribers of one bus instance. Shared by the bus adapters so each delivers the same way: in
- * subscription order, and a subscriber that throws does not stop delivery to the others.
+ * The subscribers of one bus instance. Shared by every bus (in-process, Redis, NATS) so each delivers the
+ * same way: in subscription order, and a subscriber that throws does not stop delivery to the others.
  */
 export class BusListeners {
   readonly #listeners = new Set<(event: ChatEvent) => void>();

@@ -1,35 +1,24 @@
 import type { ChatEvent } from '../events.js';
 import type { Bus } from '../ports/bus.js';
+import { BusListeners } from './bus-listeners.js';
 
 /**
  * The default bus: delivers synchronously to the subscribers of this process. A subscriber that throws
  * does not stop delivery to the others; its error goes to `onListenerError`.
  */
 export class InProcessBus implements Bus {
-  readonly #listeners = new Set<(event: ChatEvent) => void>();
-  readonly #onListenerError: (error: unknown, event: ChatEvent) => void;
+  readonly #listeners: BusListeners;
 
   constructor(options: { onListenerError?: (error: unknown, event: ChatEvent) => void } = {}) {
-    this.#onListenerError =
-      options.onListenerError ??
-      ((error, event) => console.error(`kaiwa: bus listener failed on ${event.type}`, error));
+    this.#listeners = new BusListeners(options.onListenerError);
   }
 
   async publish(event: ChatEvent): Promise<void> {
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.#onListenerError(error, event);
-      }
-    }
+    this.#listeners.dispatch(event);
   }
 
   subscribe(listener: (event: ChatEvent) => void): () => void {
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return this.#listeners.add(listener);
   }
 
   async close(): Promise<void> {

@@ -26,6 +26,7 @@ import type { ServerConfig } from './config.js';
 import { apiSchemaRegistry } from './http/api-schemas.js';
 import { installAuthentication } from './http/authentication.js';
 import { installErrorHandling } from './http/error-handler.js';
+import { installJsonBodyParser } from './http/json-body.js';
 import { ServerMetrics } from './operations/server-metrics.js';
 import { composePlatforms, type PlatformComposition } from './platform-composition.js';
 import { composeRealtime, type RealtimeServer } from './realtime-composition.js';
@@ -288,6 +289,7 @@ async function composeApp(
   app.setSerializerCompiler(serializerCompiler);
   // Before any plugin: encapsulated plugins take the handlers their parent has when they are registered.
   installErrorHandling(app, metrics);
+  installJsonBodyParser(app);
 
   await app.register(fastifyHelmet, {
     enableCSPNonces: true,

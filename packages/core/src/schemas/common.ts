@@ -24,11 +24,53 @@ export const JsonValueSchema: z.ZodType<Json> = z.lazy(() =>
   ]),
 );
 
-/** Free-form key/value data attached by apps and bots; kept under 16 KiB of JSON. */
+/** Deepest nesting of metadata: an object inside an object counts two. */
+export const MAX_METADATA_DEPTH = 32;
+/** Largest metadata, in bytes of UTF-8 JSON. */
+export const MAX_METADATA_BYTES = 16 * 1024;
+
+/**
+ * How deeply `value` nests arrays and objects (a scalar is 0, `{}` and `[]` are 1), walked without
+ * recursion so that a hostile value cannot exhaust the stack; stops counting once past `limit`.
+ *
+ * @example jsonDepth({ a: [1] }, 32) // 2
+ */
+export function jsonDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  while (pending.length > 0) {
+    const next = pending.pop() as { value: unknown; depth: number };
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    const depth = next.depth + 1;
+    if (depth > deepest) deepest = depth;
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(next.value)) pending.push({ value: child, depth });
+  }
+  return deepest;
+}
+
+/**
+ * Free-form key/value data attached by apps and bots: at most {@link MAX_METADATA_DEPTH} levels deep and
+ * {@link MAX_METADATA_BYTES} of JSON. The depth is checked first, without recursion, because the JSON
+ * schema below recurses once per level and a value a few thousand levels deep would overflow the stack.
+ */
 export const MetadataSchema = z
-  .record(z.string().max(128), JsonValueSchema)
-  .refine((value) => Buffer.byteLength(JSON.stringify(value), 'utf8') <= 16 * 1024, {
-    message: 'must be at most 16 KiB of JSON',
+  .preprocess(
+    (value, context) => {
+      if (jsonDepth(value, MAX_METADATA_DEPTH) > MAX_METADATA_DEPTH) {
+        context.addIssue({
+          code: 'custom',
+          message: `must be nested at most ${MAX_METADATA_DEPTH} levels deep`,
+          input: value,
+        });
+        return z.NEVER;
+      }
+      return value;
+    },
+    z.record(z.string().max(128), JsonValueSchema),
+  )
+  .refine((value) => Buffer.byteLength(JSON.stringify(value), 'utf8') <= MAX_METADATA_BYTES, {
+    message: `must be at most ${MAX_METADATA_BYTES / 1024} KiB of JSON`,
   });
 export type Metadata = z.infer<typeof MetadataSchema>;
 

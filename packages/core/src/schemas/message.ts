@@ -7,6 +7,10 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const MessageTextSchema = z
   .string()
   .refine((text) => text.trim().length > 0, { message: 'must not be empty' })
+  // A lone surrogate cannot be stored as UTF-8: the database would keep U+FFFD instead of what was sent.
+  .refine((text) => !/\p{Surrogate}/u.test(text), {
+    message: 'must be well-formed Unicode (no lone surrogate code units)',
+  })
   .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_MESSAGE_BYTES, {
     message: `must be at most ${MAX_MESSAGE_BYTES} bytes of UTF-8`,
   });

@@ -18,4 +18,5 @@ export {
   KaiwaRoomsAdapter,
   type KaiwaRoomsAdapterConfig,
 } from './kaiwa-rooms-adapter.js';
+export type { RoomFeedRetry } from './room-feed.js';
 export { type StreamReplyOptions, streamReply } from './stream-reply.js';

@@ -3,9 +3,9 @@ import type { Readable } from 'node:stream';
 import {
   type BlobStore,
   type ChatEngine,
-  type ChatEvent,
   createId,
   ForbiddenError,
+  isMonitoredBus,
   isRoomEvent,
   MAX_MESSAGE_BYTES,
   type Message,
@@ -26,6 +26,7 @@ import {
   type User,
   ValidationError,
 } from '@kaiwa/core';
+import { RoomFeed, type RoomFeedRetry } from './room-feed.js';
 
 /** Attachments of Kaiwa messages are named by this URL scheme; `fetchAttachment` reads their bytes. */
 const FILE_URL_PREFIX = 'kaiwa-file:';
@@ -49,6 +50,13 @@ export interface KaiwaRoomsAdapterConfig {
    * Use one key per consumer (`bridge`, `bot:helper`). Without it, only events after `connect` are seen.
    */
   resumeKey?: string;
+  /**
+   * A hand-on to the sink (the inbox) that fails is tried again with backoff, by default 5 times over
+   * about 1.5 s; then the room stalls (see {@link KaiwaRoomsAdapter}) and `onError` is told.
+   */
+  retry?: RoomFeedRetry;
+  /** Told when a room stalls. Default: console.error. */
+  onError?: (error: unknown, context: { roomId: string; event: RoomEvent | undefined }) => void;
 }
 
 /**
@@ -69,6 +77,16 @@ export type KaiwaOutboundMessage = PlatformOutboundMessage & { metadata?: Record
  * `<type>:<roomId>:<seq>`, so a replay is deduplicated by the inbox). An author override is kept in the
  * message's `metadata.author`, which clients show instead of the bot's name.
  *
+ * Delivery: per room, events reach the sink one at a time in sequence order, none skipped, through a
+ * {@link RoomFeed} over core's `OrderedRoomEvents`: an event that arrives out of order (several server
+ * instances on Redis or NATS) waits for the ones before it, a gap is filled from the store, and after a bus
+ * reconnect the store is read again. The cursor (with `resumeKey`, stored) only moves past an event once the
+ * sink accepted it. A sink that throws is tried again with backoff (`retry`); when it keeps failing, the
+ * room stalls: `onError` is told, and nothing after the failed event is handed on — it would overtake it —
+ * until the next event in that room, a bus reconnect or the next `connect` tries again from the failed
+ * event. Other rooms go on meanwhile. An event may so reach the sink more than once, never out of order;
+ * the inbox records it once.
+ *
  * @example
  * const kaiwa = new KaiwaRoomsAdapter({ engine, botUserId: bot.id });
  * await kaiwa.connect(inbox);
@@ -85,11 +103,15 @@ export class KaiwaRoomsAdapter implements PlatformAdapter {
   #self: PlatformUser | undefined;
   #sink: PlatformEventSink | undefined;
   #unsubscribe: (() => void) | undefined;
-  /** Events are handed on one at a time, so the inbox records them in the order they happened. */
-  #chain: Promise<void> = Promise.resolve();
   readonly #cursorKey: string | undefined;
-  /** The last sequence number handed on per room, as far as this process knows. */
-  readonly #cursors = new Map<string, number>();
+  readonly #retry: RoomFeedRetry | undefined;
+  readonly #onError: NonNullable<KaiwaRoomsAdapterConfig['onError']>;
+  /** Per room the bot serves: its events in order, each handed on once the previous one was. */
+  readonly #feeds = new Map<string, RoomFeed>();
+  /** Rooms a live event came from that the bot is not a member of; forgotten when the bot joins one. */
+  readonly #notMember = new Set<string>();
+  /** Background work (store reads, hand-ons, retries), so `idle()` can wait for it. */
+  readonly #work = new Set<Promise<void>>();
 
   constructor(config: KaiwaRoomsAdapterConfig) {
     this.#engine = config.engine;
@@ -97,6 +119,14 @@ export class KaiwaRoomsAdapter implements PlatformAdapter {
     this.#blobs = config.blobs;
     this.#roomIds = config.roomIds ? new Set(config.roomIds) : undefined;
     this.#cursorKey = config.resumeKey ? `platform-cursor:${config.resumeKey}` : undefined;
+    this.#retry = config.retry;
+    this.#onError =
+      config.onError ??
+      ((error, { roomId, event }) =>
+        console.error(
+          `kaiwa: room ${roomId} stalled${event ? ` at ${event.type} seq ${event.seq}` : ''}; retrying on its next event`,
+          error,
+        ));
     const maxUploadBytes = config.blobs ? (config.maxUploadBytes ?? 25 * 1024 * 1024) : 0;
     this.capabilities = {
       edit: true,
@@ -118,48 +148,123 @@ export class KaiwaRoomsAdapter implements PlatformAdapter {
     const bot = await this.#engine.getUser(this.#botUserId);
     this.#self = toPlatformUser(bot, true);
     this.#sink = sink;
-    this.#unsubscribe?.();
-    const listener = (event: ChatEvent) => {
-      this.#chain = this.#chain
-        .then(() => this.#forward(event))
-        .catch((error: unknown) => {
-          console.error(`kaiwa: could not hand ${event.type} to the inbox`, error);
-        });
-    };
-    const types = [
-      'message.created',
-      'message.updated',
-      'message.deleted',
-      'reaction.added',
-      'reaction.removed',
-    ];
-    const events = this.#engine.events as unknown as {
-      on(type: string, listener: (event: ChatEvent) => void): void;
-      off(type: string, listener: (event: ChatEvent) => void): void;
-    };
-    // Replay first (on the same chain), so what happened while away is handed on before what happens now.
-    if (this.#cursorKey) this.#chain = this.#chain.then(() => this.#replay());
-    for (const type of types) events.on(type, listener);
+    this.#stopFeeds();
+    const memberships = await this.#engine.store.memberships.listByUser(this.#botUserId);
+    // The feeds exist before the bus is listened to, so live events that arrive while the starting points
+    // are read are held by them rather than taken for rooms seen for the first time.
+    const rooms = memberships
+      .map(({ room }) => room)
+      .filter((room) => !this.#roomIds || this.#roomIds.has(room.id));
+    for (const room of rooms) this.#feeds.set(room.id, this.#newFeed(room.id));
+    const bus = this.#engine.bus;
+    const stopListening = bus.subscribe((event) => {
+      if (isRoomEvent(event)) this.#onLive(event);
+    });
+    // Events published while the bus was away never arrive live: every room reads the store again.
+    const stopReconnect = isMonitoredBus(bus)
+      ? bus.onReconnect(() => {
+          for (const feed of this.#feeds.values()) feed.resync();
+        })
+      : () => undefined;
     this.#unsubscribe = () => {
-      for (const type of types) events.off(type, listener);
+      stopListening();
+      stopReconnect();
     };
+    for (const room of rooms) {
+      this.#feeds.get(room.id)?.start(await this.#startingPoint(room.id, room.lastSeq));
+    }
     await this.idle();
   }
 
   async disconnect(): Promise<void> {
-    this.#unsubscribe?.();
-    this.#unsubscribe = undefined;
+    this.#stopFeeds();
     await this.idle();
     this.#sink = undefined;
   }
 
-  /** Resolves once every engine event seen so far has been handed to the sink. */
+  /**
+   * Resolves once every event seen so far has been handed to the sink, or its room stalled.
+   *
+   * @example
+   * await engine.sendMessage(alice.id, { roomId, text: 'hi' });
+   * await kaiwa.idle(); // the inbox has recorded it
+   */
   async idle(): Promise<void> {
-    let current: Promise<void>;
-    do {
-      current = this.#chain;
-      await current;
-    } while (current !== this.#chain);
+    while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+  }
+
+  #stopFeeds(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    for (const feed of this.#feeds.values()) feed.close();
+    this.#feeds.clear();
+    this.#notMember.clear();
+  }
+
+  #track(work: Promise<void>): void {
+    const guarded = work.catch((error: unknown) => this.#onError(error, { roomId: '', event: undefined }));
+    this.#work.add(guarded);
+    void guarded.finally(() => this.#work.delete(guarded));
+  }
+
+  #newFeed(roomId: string): RoomFeed {
+    return new RoomFeed({
+      roomId,
+      read: (afterSeq, limit) => this.#engine.eventsSince(this.#botUserId, roomId, afterSeq, limit),
+      handle: (event) => this.#forward(event),
+      onStalled: (error, event) => this.#onError(error, { roomId, event }),
+      ...(this.#retry ? { retry: this.#retry } : {}),
+      track: (work) => this.#track(work),
+    });
+  }
+
+  /** Where a room's delivery starts: the stored cursor, or (first time, or without `resumeKey`) now. */
+  async #startingPoint(roomId: string, lastSeq: number): Promise<number> {
+    if (!this.#cursorKey) return lastSeq;
+    const stored = await this.#engine.store.roomSettings.get(roomId, this.#cursorKey);
+    if (typeof stored === 'number') return stored;
+    // First time in this room: start from now rather than relaying its whole history.
+    await this.#saveCursor(roomId, lastSeq);
+    return lastSeq;
+  }
+
+  #onLive(event: RoomEvent): void {
+    const roomId = event.roomId;
+    if (this.#roomIds && !this.#roomIds.has(roomId)) return;
+    const feed = this.#feeds.get(roomId);
+    if (feed) {
+      feed.offer(event);
+      return;
+    }
+    const joinedNow = event.type === 'member.joined' && event.payload.membership.userId === this.#botUserId;
+    if (joinedNow) this.#notMember.delete(roomId);
+    else if (this.#notMember.has(roomId)) return;
+    // A room the bot was not following (joined after connect): delivery starts with this event.
+    const fresh = this.#newFeed(roomId);
+    this.#feeds.set(roomId, fresh);
+    fresh.offer(event);
+    const forget = () => {
+      fresh.close();
+      if (this.#feeds.get(roomId) === fresh) this.#feeds.delete(roomId);
+    };
+    this.#track(
+      (async () => {
+        try {
+          const member = await this.#engine.store.memberships.find(roomId, this.#botUserId);
+          if (fresh.closed) return;
+          if (!member) {
+            forget();
+            this.#notMember.add(roomId);
+            return;
+          }
+          fresh.start(await this.#startingPoint(roomId, event.seq - 1));
+        } catch (error) {
+          // The store is unreachable: the room's next event tries again (the store keeps this one).
+          forget();
+          this.#onError(error, { roomId, event });
+        }
+      })(),
+    );
   }
 
   async send(target: PlatformTarget, message: KaiwaOutboundMessage): Promise<PlatformMessageRef[]> {
@@ -244,43 +349,26 @@ export class KaiwaRoomsAdapter implements PlatformAdapter {
     return ids;
   }
 
-  async #forward(event: ChatEvent): Promise<void> {
+  /** Hands one event to the sink, then moves the room's cursor past it; throws to be tried again. */
+  async #forward(event: RoomEvent): Promise<void> {
     const sink = this.#sink;
-    if (!sink || !isRoomEvent(event)) return;
-    // Already handed on (a replayed event that also arrived live).
-    if (event.seq <= (this.#cursors.get(event.roomId) ?? 0)) return;
+    if (!sink) throw new Error('the adapter is disconnected');
     const inbound = await this.#toInbound(event);
-    if (!inbound) return;
-    await sink.accept(inbound);
-    await this.#advance(event.roomId, event.seq);
-  }
-
-  /** Hands on the events of every room the bot is in that came after the stored cursor. */
-  async #replay(): Promise<void> {
-    const store = this.#engine.store;
-    for (const { room } of await store.memberships.listByUser(this.#botUserId)) {
-      if (this.#roomIds && !this.#roomIds.has(room.id)) continue;
-      const stored = await store.roomSettings.get(room.id, this.#cursorKey!);
-      if (typeof stored !== 'number') {
-        // First time in this room: start from now rather than relaying its whole history.
-        await this.#advance(room.id, room.lastSeq);
-        continue;
-      }
-      this.#cursors.set(room.id, Math.max(this.#cursors.get(room.id) ?? 0, stored));
-      for (;;) {
-        const events = await store.roomEvents.listSince(room.id, this.#cursors.get(room.id)!, 200);
-        for (const event of events) await this.#forward(event);
-        if (events.length < 200) break;
-      }
+    if (inbound) {
+      await sink.accept(inbound);
+      await this.#saveCursor(event.roomId, event.seq);
+    }
+    if (event.type === 'member.left' && event.payload.userId === this.#botUserId) {
+      // The bot left: nothing more from this room until it joins again.
+      this.#feeds.get(event.roomId)?.close();
+      this.#feeds.delete(event.roomId);
+      this.#notMember.add(event.roomId);
     }
   }
 
-  async #advance(roomId: string, seq: number): Promise<void> {
-    if (seq <= (this.#cursors.get(roomId) ?? -1)) return;
-    this.#cursors.set(roomId, seq);
-    if (this.#cursorKey) {
-      await this.#engine.store.roomSettings.set(roomId, this.#cursorKey, seq, new Date().toISOString());
-    }
+  async #saveCursor(roomId: string, seq: number): Promise<void> {
+    if (!this.#cursorKey) return;
+    await this.#engine.store.roomSettings.set(roomId, this.#cursorKey, seq, new Date().toISOString());
   }
 
   async #toInbound(event: RoomEvent): Promise<PlatformInboundEvent | undefined> {

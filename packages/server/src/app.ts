@@ -25,7 +25,11 @@ import { AccessTokens } from './auth/tokens.js';
 import type { ServerConfig } from './config.js';
 import { apiSchemaRegistry } from './http/api-schemas.js';
 import { installAuthentication } from './http/authentication.js';
-import { installErrorHandling } from './http/error-handler.js';
+import {
+  clientErrorHandler,
+  frameworkErrorHandler,
+  installErrorHandling,
+} from './http/error-handler.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { ServerMetrics } from './operations/server-metrics.js';
 import { composePlatforms, type PlatformComposition } from './platform-composition.js';
@@ -126,8 +130,12 @@ export async function buildServer(
     trustProxy: config.trustProxy > 0 ? (_address: string, hop: number) => hop < config.trustProxy : false,
     bodyLimit: JSON_BODY_LIMIT,
     routerOptions: { maxParamLength: 200 },
-    return503OnClosing: true,
+    // The error handling answers 503 while closing, in the one error format.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Failures before any route runs (router, HTTP parser) use the one error format too.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
   const metrics = new ServerMetrics();
   const ownsStore = options.store === undefined;

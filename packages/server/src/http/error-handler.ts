@@ -1,3 +1,5 @@
+import { STATUS_CODES as STATUS_CODES_TEXT } from 'node:http';
+import type { Socket } from 'node:net';
 import { type FieldIssue, KaiwaError, ValidationError } from '@kaiwa/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -42,6 +44,10 @@ const FASTIFY_CODES: Record<string, { statusCode: number; code: string }> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { statusCode: 400, code: 'bad_request' },
   FST_PROTO_VIOLATION: { statusCode: 400, code: 'bad_request' },
   FST_MP_PREMATURE_CLOSE: { statusCode: 400, code: 'bad_request' },
+  // Raised by the router before any route runs; they reach `frameworkErrorHandler`.
+  FST_ERR_BAD_URL: { statusCode: 400, code: 'bad_request' },
+  FST_ERR_MAX_PARAM_LENGTH: { statusCode: 414, code: 'uri_too_long' },
+  FST_ERR_ASYNC_CONSTRAINT: { statusCode: 400, code: 'bad_request' },
 };
 
 const STATUS_CODES: Record<number, string> = {
@@ -54,8 +60,10 @@ const STATUS_CODES: Record<number, string> = {
   408: 'request_timeout',
   409: 'conflict',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   429: 'rate_limited',
+  431: 'headers_too_large',
   503: 'unavailable',
 };
 
@@ -154,6 +162,7 @@ function internalAnswer(): ErrorAnswer {
 /** Fastify's messages for client errors are safe to show; fall back to a generic one. */
 function clientMessage(statusCode: number, message: string | undefined): string {
   if (statusCode === 413) return 'the request body is too large';
+  if (statusCode === 414) return 'a path segment of the URL is too long';
   return message && message.length < 300
     ? message
     : (STATUS_CODES[statusCode] ?? 'bad request').replace(/_/g, ' ');
@@ -173,6 +182,20 @@ export function installErrorHandling(app: FastifyInstance, metrics: ServerMetric
     // The rate limiter sets Retry-After itself; other headers set before the failure stay too.
     return reply.status(answer.statusCode).type('application/json; charset=utf-8').send(answer.body);
   });
+  // Fastify's own 503 while closing (`return503OnClosing`) has its own format: answer it here instead.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    metrics.errors.inc({ code: 'unavailable' });
+    return reply
+      .status(503)
+      .header('connection', 'close')
+      .type('application/json; charset=utf-8')
+      .send({ error: { code: 'unavailable', message: 'the server is shutting down' } });
+  });
   app.setNotFoundHandler((request, reply) => {
     metrics.errors.inc({ code: 'not_found' });
     return reply
@@ -185,4 +208,64 @@ export function installErrorHandling(app: FastifyInstance, metrics: ServerMetric
         },
       });
   });
+}
+
+/**
+ * Fastify's `frameworkErrors` option: the router's own failures (a malformed URL, a path parameter over
+ * `maxParamLength`) get the one error format too, instead of Fastify's `{"error","message","statusCode"}`.
+ *
+ * @example Fastify({ frameworkErrors: frameworkErrorHandler }) // GET /api/v1/rooms/<300 characters> → 414 uri_too_long
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const answer = errorAnswer(error);
+  request.log.info(
+    { code: answer.body.error.code, statusCode: answer.statusCode },
+    answer.body.error.message,
+  );
+  void reply.status(answer.statusCode).type('application/json; charset=utf-8').send(answer.body);
+}
+
+/** Node's HTTP parser failures, each with the answer a client gets before the connection closes. */
+const CLIENT_ERRORS: Record<string, { statusCode: number; code: string; message: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    statusCode: 408,
+    code: 'request_timeout',
+    message: 'the request took too long',
+  },
+  HPE_HEADER_OVERFLOW: {
+    statusCode: 431,
+    code: 'headers_too_large',
+    message: 'the request line and headers are too large',
+  },
+  HPE_URI_TOO_LONG: { statusCode: 414, code: 'uri_too_long', message: 'the URL is too long' },
+};
+
+/**
+ * Fastify's `clientErrorHandler` option: a request Node's HTTP parser cannot read (malformed request line,
+ * headers over the size limit, a bad Content-Length or chunk, a timeout) is answered in the one error format
+ * and the connection is closed, as Node does by default. Nothing of the request reaches a route.
+ *
+ * @example Fastify({ clientErrorHandler }) // 20 KB of headers → 431 {"error":{"code":"headers_too_large",…}}
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  // A reset connection cannot be answered.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = error.code ? CLIENT_ERRORS[error.code] : undefined;
+  const { statusCode, code, message } = known ?? {
+    statusCode: 400,
+    code: 'bad_request',
+    message: 'the request is not valid HTTP',
+  };
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${statusCode} ${STATUS_CODES_TEXT[statusCode]}\r\nConnection: close\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }

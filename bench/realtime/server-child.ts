@@ -168,7 +168,7 @@ async function serveKaiwa(): Promise<Served> {
     process.exit(0);
   }
   const address = new URL(await server.listen());
-  const firstUser = (await server.accounts.authenticate(setup.tokens[0]!))!;
+  const firstUser = (await server.accounts.authenticate(setup.tokens[0]!))!.user;
   return {
     port: Number(address.port),
     path: '/ws',

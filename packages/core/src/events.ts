@@ -5,10 +5,38 @@ import type { Room } from './schemas/room.js';
 import type { RoomEvent, RoomEventType } from './schemas/room-event.js';
 import type { User } from './schemas/user.js';
 
+/** Why sessions or keys were ended; clients see it as the close reason of their socket. */
+export type SessionRevocationReason =
+  | 'logout'
+  | 'password_changed'
+  | 'password_reset'
+  | 'role_changed'
+  | 'deactivated'
+  | 'api_key_revoked'
+  | 'refresh_token_reused';
+
+/** Sessions (refresh-token families, the `sid` of access tokens) and API keys of one user that just ended. */
+export interface SessionRevocation {
+  userId: string;
+  /** Ended sessions by id. */
+  sessionIds: string[];
+  /** Revoked API keys by id. */
+  apiKeyIds: string[];
+  /** Every credential of the user ended, whatever its session (logout everywhere, deactivation). */
+  allSessions: boolean;
+  reason: SessionRevocationReason;
+  at: string;
+}
+
 /** Events that are not tied to one room's sequence. */
 export type GlobalEvent =
   | { type: 'user.created'; payload: { user: User } }
   | { type: 'user.updated'; payload: { user: User } }
+  /**
+   * Ephemeral: not stored, not sequenced (the revocations themselves are). Every instance drops the ended
+   * sessions and keys at once: access tokens carrying them fail, sockets opened with them close.
+   */
+  | { type: 'user.sessions_revoked'; payload: SessionRevocation }
   | { type: 'room.created'; payload: { room: Room; memberIds: string[] } }
   | { type: 'read.updated'; payload: { roomId: string; userId: string; lastReadMessageId: string | null } }
   | { type: 'project.created'; payload: { project: Project } }
@@ -25,6 +53,11 @@ export type GlobalEvent =
   | { type: 'typing.updated'; payload: { roomId: string; userId: string; typing: boolean } }
   /** Ephemeral: not stored, not sequenced. */
   | { type: 'presence.updated'; payload: { userId: string; status: 'online' | 'away' | 'offline' } }
+  /**
+   * Ephemeral: not stored, not sequenced (the setting itself is, in the room settings). A room's setting
+   * under `key` changed; every instance that caches it reads it again from the store.
+   */
+  | { type: 'room.settings.updated'; payload: { roomId: string; key: string } }
   /**
    * Ephemeral: not stored, not sequenced. A piece of a reply being generated (the in-chat assistant); the
    * final text arrives later as an ordinary `message.created` whose `metadata.assistant.streamId` matches.

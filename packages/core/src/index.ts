@@ -8,6 +8,8 @@ export { OrderedRoomEvents, type OrderedRoomEventsOptions } from './bus/ordered-
 export { ChatEngine, type ChatEngineConfig } from './engine/chat-engine.js';
 export {
   ConflictError,
+  DatabaseBusyError,
+  DatabaseUnavailableError,
   type FieldIssue,
   ForbiddenError,
   KaiwaError,
@@ -15,12 +17,31 @@ export {
   NotFoundError,
   ValidationError,
 } from './errors.js';
-export type { ChatEvent, ChatEventListeners, ChatEventType, GlobalEvent } from './events.js';
+export type {
+  ChatEvent,
+  ChatEventListeners,
+  ChatEventType,
+  GlobalEvent,
+  SessionRevocation,
+  SessionRevocationReason,
+} from './events.js';
 export { isRoomEvent } from './events.js';
 export { createId, ULID_PATTERN } from './ids.js';
 export { type ParsedMentions, parseMentions } from './mentions.js';
 export * from './platform/index.js';
 export type { AccountRepository, ApiKeyRecord, RefreshTokenRecord } from './ports/account-repository.js';
+export {
+  AUDIT_ACTIONS,
+  AUDIT_GENESIS_HASH,
+  AUDIT_OUTCOMES,
+  type AuditAction,
+  type AuditChainHead,
+  type AuditEntry,
+  type AuditEntryInput,
+  type AuditOutcome,
+  type AuditQuery,
+  type AuditRepository,
+} from './ports/audit-repository.js';
 export type { BlobInfo, BlobStore } from './ports/blob-store.js';
 export type { Bus } from './ports/bus.js';
 export {

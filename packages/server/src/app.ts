@@ -20,16 +20,13 @@ import {
 } from 'fastify-type-provider-zod';
 import { composeAssistant, createAssistantChatModel } from './assistant-composition.js';
 import { AccountService } from './auth/account-service.js';
+import { SessionRevocations } from './auth/session-revocations.js';
 import { loadTokenSecret } from './auth/token-secret.js';
 import { AccessTokens } from './auth/tokens.js';
 import type { ServerConfig } from './config.js';
 import { apiSchemaRegistry } from './http/api-schemas.js';
 import { installAuthentication } from './http/authentication.js';
-import {
-  clientErrorHandler,
-  frameworkErrorHandler,
-  installErrorHandling,
-} from './http/error-handler.js';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './http/error-handler.js';
 import { installJsonBodyParser } from './http/json-body.js';
 import { ServerMetrics } from './operations/server-metrics.js';
 import { composePlatforms, type PlatformComposition } from './platform-composition.js';
@@ -160,9 +157,15 @@ export async function buildServer(
     const { secret } = loadTokenSecret(config.jwtSecret, config.dataDirectory);
     shared = await openSharedState(config.bus, app.log);
     const openedShared = shared;
+    const revocations = new SessionRevocations({
+      lifetimeMs: config.accessTokenTtlSeconds * 1000,
+      ...(options.clock ? { clock: options.clock } : {}),
+      onResyncError: (error) => app.log.warn({ err: error }, 'could not reload revoked sessions'),
+    });
     const engine = new ChatEngine({
       store,
       bus: shared.bus,
+      onSessionsRevoked: (revocation) => revocations.apply(revocation),
       ...(options.clock ? { clock: options.clock } : {}),
       onPublishError: (error, event) =>
         app.log.error({ err: error, event: event.type }, 'could not publish an event; it is stored'),
@@ -172,6 +175,7 @@ export async function buildServer(
       engine,
       accessTokens: new AccessTokens(secret, config.accessTokenTtlSeconds),
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+      revocations,
       anonymousRole: config.anonymousRole,
       ...(options.clock ? { clock: options.clock } : {}),
     });
@@ -212,6 +216,7 @@ export async function buildServer(
       registry: metrics.registry,
       logger: app.log,
       presence: shared.presence,
+      revocations,
     });
     // Sockets first: an HTTP server does not finish closing while upgraded connections are open.
     app.addHook('preClose', async () => {
@@ -221,11 +226,13 @@ export async function buildServer(
       await realtime.close();
     });
     app.addHook('onClose', async () => {
+      accounts.stop();
       engine.close();
       await openedShared.close();
       await openedBlobs.close();
       if (ownsStore) await openedStore.close();
     });
+    await accounts.start();
     await app.ready();
 
     const firstAdmin = config.accountsEnabled ? await accounts.bootstrapFirstAdmin() : undefined;
@@ -445,9 +452,12 @@ const zodTransformObject = createJsonSchemaTransformObject({ schemaRegistry: api
 /** Routes open to everyone are documented without security requirements. */
 const documentRoute: typeof zodTransform = (input) => {
   const transformed = zodTransform(input);
-  const access = input.route.config as { auth?: string } | undefined;
+  const access = input.route.config as { auth?: string; access?: unknown } | undefined;
   const publicRoute = access?.auth === 'public' || !input.url.startsWith(API_PREFIX);
-  return publicRoute ? { ...transformed, schema: { ...transformed.schema, security: [] } } : transformed;
+  // Who may call the route, as declared beside it (security/route-access.ts); the security suite reads it.
+  const declared = access?.access === undefined ? {} : { 'x-kaiwa-access': access.access };
+  const schema = { ...transformed.schema, ...declared, ...(publicRoute ? { security: [] } : {}) };
+  return { ...transformed, schema };
 };
 
 /** Adds what the route schemas cannot say: the multipart body of uploads. */

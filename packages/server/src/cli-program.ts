@@ -2,10 +2,18 @@ import { ChatEngine, NotFoundError } from '@kaiwa/core';
 import { Command, CommanderError } from 'commander';
 import { buildServer, type KaiwaServer } from './app.js';
 import { AccountService } from './auth/account-service.js';
+import { SessionRevocations } from './auth/session-revocations.js';
 import { loadTokenSecret } from './auth/token-secret.js';
 import { AccessTokens } from './auth/tokens.js';
 import { ConfigError, loadConfig, type ServerConfig } from './config.js';
+import { openSharedState } from './scale/bus-composition.js';
 import { describeDatabase, openStore } from './storage/open-store.js';
+
+/** Bus trouble in a one-shot command: a line on standard error. */
+const quietLogger = {
+  warn: (_details: object, message: string) => process.stderr.write(`kaiwa: ${message}\n`),
+  error: (_details: object, message: string) => process.stderr.write(`kaiwa: ${message}\n`),
+};
 
 /** Where the CLI writes and how it ends; tests pass their own. */
 export interface CliEnvironment {
@@ -161,7 +169,14 @@ async function withAccounts(
   const config = loadConfig({ env: environment.env });
   if (!config.accountsEnabled) throw new Error('accounts are turned off (KAIWA_ACCOUNTS=false)');
   const store = await openStore(config.databaseUrl, { replicaUrls: config.databaseReplicaUrls });
-  const engine = new ChatEngine({ store });
+  // The servers' bus, so a password reset from here closes the user's sockets on every running instance.
+  const shared = await openSharedState(config.bus, quietLogger);
+  const revocations = new SessionRevocations({ lifetimeMs: config.accessTokenTtlSeconds * 1000 });
+  const engine = new ChatEngine({
+    store,
+    bus: shared.bus,
+    onSessionsRevoked: (revocation) => revocations.apply(revocation),
+  });
   try {
     await store.migrate();
     const { secret } = loadTokenSecret(config.jwtSecret, config.dataDirectory);
@@ -169,10 +184,12 @@ async function withAccounts(
       engine,
       accessTokens: new AccessTokens(secret, config.accessTokenTtlSeconds),
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+      revocations,
     });
     await work(accounts, engine);
   } finally {
     engine.close();
+    await shared.close();
     await store.close();
   }
 }

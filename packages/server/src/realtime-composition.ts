@@ -1,7 +1,13 @@
 import type { Server } from 'node:http';
-import type { ChatEngine, PresenceStore, User } from '@kaiwa/core';
+import type { ChatEngine, PresenceStore } from '@kaiwa/core';
 import type { Registry } from 'prom-client';
-import { attachRealtime, type RealtimeLogger, type RealtimeServer } from './realtime/index.js';
+import {
+  attachRealtime,
+  type RealtimeIdentity,
+  type RealtimeLogger,
+  type RealtimeOptions,
+  type RealtimeServer,
+} from './realtime/index.js';
 
 export type { RealtimeServer };
 
@@ -9,8 +15,10 @@ export type { RealtimeServer };
 export interface RealtimeComposition {
   server: Server;
   engine: ChatEngine;
-  /** Access token or bot API key → user; undefined also for users who must change their password. */
-  authenticate: (token: string) => Promise<User | undefined>;
+  /** Access token or bot API key → who; undefined also for users who must change their password. */
+  authenticate: (token: string) => Promise<RealtimeIdentity | undefined>;
+  /** Ended sessions as they become known (see SessionRevocations). */
+  revocations?: RealtimeOptions['revocations'];
   /** The server's metrics registry, where the open-connection gauge goes. */
   registry: Registry;
   logger: RealtimeLogger;

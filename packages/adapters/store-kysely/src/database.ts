@@ -23,6 +23,8 @@ export interface UsersTable {
   force_password_change: SqlBoolean;
   created_at: string;
   updated_at: string;
+  /** Set while the account is deactivated (migration 0006). */
+  deactivated_at: string | null;
 }
 
 export interface RoomsTable {
@@ -278,6 +280,31 @@ export interface WorkflowWebhookDeliveriesTable {
   received_at: string;
 }
 
+/** The audit log (migration 0007): append-only, each row chained to the one before by its hash. */
+export interface AuditLogTable {
+  seq: number;
+  id: string;
+  at: string;
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: string;
+  request_id: string | null;
+  remote_address: string | null;
+  /** JSON of the details. */
+  details: string;
+  previous_hash: string;
+  hash: string;
+}
+
+/** One row (id 1): the newest seq and hash, locked by every append so appends happen one at a time. */
+export interface AuditChainHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
 /** The schema `0001_initial` creates, as kysely sees it. */
 export interface KaiwaDatabase {
   users: UsersTable;
@@ -301,4 +328,6 @@ export interface KaiwaDatabase {
   platform_outbox: PlatformOutboxTable;
   bridge_endpoints: BridgeEndpointsTable;
   bridge_messages: BridgeMessagesTable;
+  audit_log: AuditLogTable;
+  audit_chain_head: AuditChainHeadTable;
 }

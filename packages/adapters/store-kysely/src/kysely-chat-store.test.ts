@@ -31,6 +31,7 @@ const ALL_MIGRATIONS = [
   '0003_room_settings',
   '0004_workflows',
   '0005_platform_bridge',
+  '0007_audit_log',
 ];
 
 const DIALECT_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MariaDB/MySQL' } as const;
@@ -1178,8 +1179,16 @@ for (const dialect of ['sqlite', 'postgres', 'mysql'] as const) {
         expect((await store.accounts.findRefreshToken(second.tokenHash))?.revokedAt).not.toBeNull();
         expect((await store.accounts.findRefreshToken(first.tokenHash))?.revokedAt).toBe(at);
         expect((await store.accounts.findRefreshToken(elsewhere.tokenHash))?.revokedAt).toBeNull();
-        await store.accounts.revokeRefreshTokensOfUser(alice.id, now());
+        const start = first.createdAt;
+        // A family with a rotated (revoked) token and a live one is not ended.
+        expect(await store.accounts.listRevokedSessions(start)).toEqual([familyId]);
+        expect(await store.accounts.revokeRefreshTokensOfUser(alice.id, now())).toEqual([elsewhere.familyId]);
+        expect(await store.accounts.revokeRefreshTokensOfUser(alice.id, now())).toEqual([]);
         expect((await store.accounts.findRefreshToken(elsewhere.tokenHash))?.revokedAt).not.toBeNull();
+        expect((await store.accounts.listRevokedSessions(start)).sort()).toEqual(
+          [familyId, elsewhere.familyId].sort(),
+        );
+        expect(await store.accounts.listRevokedSessions('2999-01-01T00:00:00.000Z')).toEqual([]);
       });
 
       it('keeps API keys, lists, touches and revokes them', async () => {

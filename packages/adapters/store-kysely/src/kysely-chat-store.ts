@@ -1,5 +1,6 @@
 import type {
   AccountRepository,
+  AuditRepository,
   BridgeRepository,
   ChatStore,
   FileRecordRepository,
@@ -58,6 +59,7 @@ export class KyselyChatStore implements ChatStore {
   readonly platformInbox: PlatformInboxRepository;
   readonly platformOutbox: PlatformOutboxRepository;
   readonly bridges: BridgeRepository;
+  readonly audit: AuditRepository;
   readonly lagTolerant: StoreRepositories;
   readonly #db: Kysely<KaiwaDatabase>;
   readonly #replicaDb: Kysely<KaiwaDatabase> | undefined;
@@ -92,6 +94,7 @@ export class KyselyChatStore implements ChatStore {
     this.platformInbox = repositories.platformInbox;
     this.platformOutbox = repositories.platformOutbox;
     this.bridges = repositories.bridges;
+    this.audit = repositories.audit;
     this.lagTolerant = options.replicaDb
       ? createStoreRepositories(options.replicaDb, options.dialect, new PreparedQueries(), this.#searchIndex)
       : (this as StoreRepositories);

@@ -650,6 +650,80 @@ function platformBridgeMigration(dialect: StoreDialect): Migration {
 }
 
 /**
+ * Deactivated users (their messages stay, they cannot sign in) and an index on refresh-token revocation
+ * times, which the server reads at start and now and then to rebuild its set of revoked sessions.
+ */
+function userDeactivationMigration(dialect: StoreDialect): Migration {
+  const type = columnTypes(dialect);
+  return {
+    async up(db) {
+      await db.schema.alterTable('users').addColumn('deactivated_at', type.timestamp).execute();
+      await db.schema
+        .createIndex('refresh_tokens_revoked_at')
+        .on('refresh_tokens')
+        .column('revoked_at')
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropIndex('refresh_tokens_revoked_at').on('refresh_tokens').execute();
+      await db.schema.alterTable('users').dropColumn('deactivated_at').execute();
+    },
+  };
+}
+
+/**
+ * The audit log: one row per entry, keyed by its sequence number, and a one-row chain head that every
+ * append locks (an UPDATE) until it commits, so appends from any number of connections or instances happen
+ * one at a time and never fork the chain. The head starts at seq 0 and the genesis hash (64 zeros).
+ */
+function auditLogMigration(dialect: StoreDialect): Migration {
+  const type = columnTypes(dialect);
+  return {
+    async up(db) {
+      await atomically(db, dialect, async () => {
+        await createTable(db, dialect, 'audit_log')
+          .addColumn('seq', type.bigint, (column) => column.notNull().primaryKey())
+          .addColumn('id', type.id, (column) => column.notNull())
+          .addColumn('at', type.timestamp, (column) => column.notNull())
+          .addColumn('actor_id', type.id)
+          .addColumn('action', type.key(64), (column) => column.notNull())
+          .addColumn('target_type', type.key(32))
+          .addColumn('target_id', type.key(128))
+          .addColumn('outcome', type.key(16), (column) => column.notNull())
+          .addColumn('request_id', type.key(128))
+          .addColumn('remote_address', type.key(64))
+          .addColumn('details', type.longText, (column) => column.notNull())
+          .addColumn('previous_hash', type.key(64), (column) => column.notNull())
+          .addColumn('hash', type.key(64), (column) => column.notNull())
+          .addUniqueConstraint('audit_log_id_unique', ['id'])
+          .execute();
+        await db.schema.createIndex('audit_log_action').on('audit_log').columns(['action', 'seq']).execute();
+        await db.schema.createIndex('audit_log_actor').on('audit_log').columns(['actor_id', 'seq']).execute();
+        await db.schema
+          .createIndex('audit_log_target')
+          .on('audit_log')
+          .columns(['target_type', 'target_id', 'seq'])
+          .execute();
+        await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
+        await createTable(db, dialect, 'audit_chain_head')
+          .addColumn('id', type.integer, (column) => column.notNull().primaryKey())
+          .addColumn('seq', type.bigint, (column) => column.notNull())
+          .addColumn('hash', type.key(64), (column) => column.notNull())
+          .execute();
+        await db
+          .insertInto('audit_chain_head')
+          .values({ id: 1, seq: 0, hash: '0'.repeat(64) })
+          .execute();
+      });
+    },
+    async down(db) {
+      await db.schema.dropTable('audit_chain_head').execute();
+      await db.schema.dropTable('audit_log').execute();
+    },
+  };
+}
+
+/**
  * Every migration for one dialect, by name. Names sort in the order they run.
  */
 export function kaiwaMigrations(dialect: StoreDialect): Record<string, Migration> {
@@ -659,6 +733,8 @@ export function kaiwaMigrations(dialect: StoreDialect): Record<string, Migration
     '0003_room_settings': roomSettingsMigration(dialect),
     '0004_workflows': workflowsMigration(dialect),
     '0005_platform_bridge': platformBridgeMigration(dialect),
+    '0006_user_deactivation': userDeactivationMigration(dialect),
+    '0007_audit_log': auditLogMigration(dialect),
   };
 }
 

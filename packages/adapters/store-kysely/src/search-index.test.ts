@@ -309,7 +309,13 @@ describe('deferred search indexing on SQLite', () => {
     await send(store, room, user, 'pending words');
     expect((await migrator.migrateTo('0001_initial')).error).toBeUndefined();
     expect(await store.migrate()).toEqual({
-      applied: ['0002_deferred_search_index', '0003_room_settings', '0004_workflows', '0005_platform_bridge'],
+      applied: [
+        '0002_deferred_search_index',
+        '0003_room_settings',
+        '0004_workflows',
+        '0005_platform_bridge',
+        '0007_audit_log',
+      ],
     });
     expect(await state(store)).toMatchObject({ watermark: 2, maxRowId: 2, indexed: 2 });
     expect(await search(store, user, 'words')).toEqual(['pending words', 'old words']);

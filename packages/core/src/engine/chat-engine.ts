@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { InProcessBus } from '../bus/in-process-bus.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
-import type { ChatEvent, ChatEventListeners } from '../events.js';
+import type { ChatEvent, ChatEventListeners, SessionRevocation } from '../events.js';
 import { createId } from '../ids.js';
 import { parseMentions } from '../mentions.js';
 import type { Bus } from '../ports/bus.js';
@@ -69,12 +69,14 @@ import {
 import { parseInput } from '../validate.js';
 import {
   canCreateRoom,
+  canDeactivateUser,
   canInvite,
   canJoinRoom,
   canManageRoom,
   canModerateRoom,
   canReadRoom,
   canReadWork,
+  isDemotion,
   isStaff,
 } from './permissions.js';
 
@@ -87,6 +89,12 @@ export interface ChatEngineConfig {
   clock?: () => Date;
   /** Called when an event could not be published after its change was committed. */
   onPublishError?: (error: unknown, event: ChatEvent) => void;
+  /**
+   * Called on this instance, synchronously, when sessions end, before the call that ended them returns and
+   * before the `user.sessions_revoked` event goes out: the instance that revoked refuses the tokens at once,
+   * not only when the bus echoes the event back.
+   */
+  onSessionsRevoked?: (revocation: SessionRevocation) => void;
 }
 
 /** Thrown inside a send transaction to roll it back when the clientMessageId turned out to be taken. */
@@ -121,6 +129,7 @@ export class ChatEngine {
   readonly bus: Bus;
   readonly #clock: () => Date;
   readonly #onPublishError: (error: unknown, event: ChatEvent) => void;
+  readonly #onSessionsRevoked: (revocation: SessionRevocation) => void;
   readonly #unsubscribe: () => void;
   readonly #pendingChanges: PendingRoomChange[] = [];
   /** Store reads of room events in flight, by room, cursor and limit (see `eventsSince`). */
@@ -134,6 +143,7 @@ export class ChatEngine {
     this.#onPublishError =
       config.onPublishError ??
       ((error, event) => console.error(`kaiwa: could not publish ${event.type}; it is stored`, error));
+    this.#onSessionsRevoked = config.onSessionsRevoked ?? (() => undefined);
     this.#unsubscribe = this.bus.subscribe((event) => {
       (this.events.emit as (type: string, event: ChatEvent) => boolean)(event.type, event);
     });
@@ -184,14 +194,82 @@ export class ChatEngine {
   async setPassword(userId: string, passwordHash: string, options: { forceChange: boolean }): Promise<User> {
     const target = await this.getUser(userId);
     const updatedAt = this.#now();
-    await this.store.transaction(async (tx) => {
+    const sessionIds = await this.store.transaction(async (tx) => {
       await tx.accounts.setPasswordHash(target.id, passwordHash, updatedAt);
-      await tx.accounts.revokeRefreshTokensOfUser(target.id, updatedAt);
+      const ended = await tx.accounts.revokeRefreshTokensOfUser(target.id, updatedAt);
       await tx.users.update(target.id, { forcePasswordChange: options.forceChange, updatedAt });
+      return ended;
     });
     const user: User = { ...target, forcePasswordChange: options.forceChange, updatedAt };
     await this.#publish({ type: 'user.updated', payload: { user } });
+    await this.announceSessionsRevoked({
+      userId: user.id,
+      sessionIds,
+      apiKeyIds: [],
+      allSessions: true,
+      reason: options.forceChange ? 'password_reset' : 'password_changed',
+      at: updatedAt,
+    });
     return user;
+  }
+
+  /**
+   * Deactivates an account (admins only, not their own): it can no longer sign in or act, every session
+   * ends (refresh tokens revoked in the same transaction; access tokens and sockets everywhere through
+   * `user.sessions_revoked`), it leaves user lists, and its messages stay.
+   */
+  async deactivateUser(actorId: string, userId: string): Promise<User> {
+    const actor = await this.#actor(actorId);
+    const target = await this.getUser(userId);
+    if (!canDeactivateUser(actor, target)) {
+      throw new ForbiddenError(
+        'deactivate user',
+        actor.role === 'admin' ? 'admins cannot deactivate themselves' : 'only admins deactivate users',
+      );
+    }
+    if (target.deactivatedAt) return target;
+    const at = this.#now();
+    const sessionIds = await this.store.transaction(async (tx) => {
+      await tx.users.update(target.id, { deactivatedAt: at, updatedAt: at });
+      return tx.accounts.revokeRefreshTokensOfUser(target.id, at);
+    });
+    const user: User = { ...target, deactivatedAt: at, updatedAt: at };
+    await this.#publish({ type: 'user.updated', payload: { user } });
+    await this.announceSessionsRevoked({
+      userId: user.id,
+      sessionIds,
+      apiKeyIds: [],
+      allSessions: true,
+      reason: 'deactivated',
+      at,
+    });
+    return user;
+  }
+
+  /** Lets a deactivated account sign in again (admins only). Its old sessions stay ended. */
+  async reactivateUser(actorId: string, userId: string): Promise<User> {
+    const actor = await this.#actor(actorId);
+    const target = await this.getUser(userId);
+    if (!canDeactivateUser(actor, target)) {
+      throw new ForbiddenError('reactivate user', 'only admins reactivate other users');
+    }
+    if (!target.deactivatedAt) return target;
+    const updatedAt = this.#now();
+    await this.store.users.update(target.id, { deactivatedAt: null, updatedAt });
+    const { deactivatedAt: _deactivatedAt, ...rest } = target;
+    const user: User = { ...rest, updatedAt };
+    await this.#publish({ type: 'user.updated', payload: { user } });
+    return user;
+  }
+
+  /**
+   * Announces ended sessions or API keys on the bus (ephemeral), so every instance refuses their tokens and
+   * closes their sockets at once. The engine calls it for the changes it makes; the account layer calls it
+   * after a logout, a refresh-token reuse or an API-key revocation it has written.
+   */
+  async announceSessionsRevoked(revocation: SessionRevocation): Promise<void> {
+    this.#onSessionsRevoked(revocation);
+    await this.#publish({ type: 'user.sessions_revoked', payload: revocation });
   }
 
   async getUser(userId: string): Promise<User> {
@@ -206,10 +284,17 @@ export class ChatEngine {
     return user;
   }
 
-  async listUsers(query: { role?: UserRole; after?: string; limit?: number } = {}): Promise<User[]> {
+  /** Users by id; deactivated accounts only with `includeDeactivated` (for admin screens). */
+  async listUsers(
+    query: { role?: UserRole; after?: string; limit?: number; includeDeactivated?: boolean } = {},
+  ): Promise<User[]> {
     const page = parseInput(PageOptionsSchema, { after: query.after, limit: query.limit });
     const role = query.role === undefined ? undefined : parseInput(UserRoleSchema, query.role);
-    return this.store.lagTolerant.users.list({ ...page, ...(role ? { role } : {}) });
+    return this.store.lagTolerant.users.list({
+      ...page,
+      ...(role ? { role } : {}),
+      ...(query.includeDeactivated ? { includeDeactivated: true } : {}),
+    });
   }
 
   /**
@@ -230,9 +315,24 @@ export class ChatEngine {
       throw new ForbiddenError('update user', 'admins cannot demote themselves');
     }
     const updatedAt = this.#now();
-    await this.store.users.update(target.id, { ...data, updatedAt });
+    const demoted = data.role !== undefined && isDemotion(target.role, data.role);
+    // A demotion ends the user's sessions in the same transaction as the role change.
+    const sessionIds = await this.store.transaction(async (tx) => {
+      await tx.users.update(target.id, { ...data, updatedAt });
+      return demoted ? tx.accounts.revokeRefreshTokensOfUser(target.id, updatedAt) : [];
+    });
     const user: User = { ...target, ...data, updatedAt };
     await this.#publish({ type: 'user.updated', payload: { user } });
+    if (demoted) {
+      await this.announceSessionsRevoked({
+        userId: user.id,
+        sessionIds,
+        apiKeyIds: [],
+        allSessions: true,
+        reason: 'role_changed',
+        at: updatedAt,
+      });
+    }
     return user;
   }
 
@@ -952,6 +1052,7 @@ export class ChatEngine {
   async #actor(actorId: string): Promise<User> {
     const user = await this.store.users.findById(parseId(actorId, 'actorId'));
     if (!user) throw new NotFoundError('user', actorId);
+    if (user.deactivatedAt) throw new ForbiddenError('act', 'the account is deactivated');
     return user;
   }
 

@@ -50,3 +50,20 @@ export function canModerateRoom(user: User, room: Room, membership: Membership |
 export function canReadWork(user: User): boolean {
   return user.role !== 'guest';
 }
+
+/** Only admins deactivate and reactivate accounts, never their own (nobody locks the last door from inside). */
+export function canDeactivateUser(actor: User, target: User): boolean {
+  return actor.role === 'admin' && actor.id !== target.id;
+}
+
+const ROLE_RANK: Record<User['role'], number> = { admin: 4, moderator: 3, member: 2, guest: 1, bot: 0 };
+
+/**
+ * A role change that takes rights away: to a lower role, or into or out of `bot` (another kind of account).
+ * Sessions minted under the old role end, so no token or socket outlives the rights it was issued with.
+ */
+export function isDemotion(from: User['role'], to: User['role']): boolean {
+  if (from === to) return false;
+  if (from === 'bot' || to === 'bot') return true;
+  return ROLE_RANK[to] < ROLE_RANK[from];
+}

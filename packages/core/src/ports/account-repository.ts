@@ -37,8 +37,16 @@ export interface AccountRepository {
   /** Revokes one token; returns false when it was already revoked or does not exist. */
   revokeRefreshToken(id: string, at: string): Promise<boolean>;
   revokeRefreshTokenFamily(familyId: string, at: string): Promise<void>;
-  /** Signs the user out everywhere (logout of all sessions, password change). */
-  revokeRefreshTokensOfUser(userId: string, at: string): Promise<void>;
+  /**
+   * Signs the user out everywhere (logout of all sessions, password change).
+   * @returns the families (sessions) that were live and are now revoked.
+   */
+  revokeRefreshTokensOfUser(userId: string, at: string): Promise<string[]>;
+  /**
+   * Families (sessions) ended at or after `since`: one of their tokens was revoked then and none is live.
+   * The server rebuilds its in-memory set of revoked sessions from this at start.
+   */
+  listRevokedSessions(since: string): Promise<string[]>;
 
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   findApiKey(keyHash: string): Promise<ApiKeyRecord | undefined>;

@@ -5,6 +5,7 @@ import type { Membership, Room } from '../schemas/room.js';
 import type { RoomEvent } from '../schemas/room-event.js';
 import type { User, UserRole } from '../schemas/user.js';
 import type { AccountRepository } from './account-repository.js';
+import type { AuditRepository } from './audit-repository.js';
 import type {
   BridgeRepository,
   PlatformInboxRepository,
@@ -28,11 +29,20 @@ export interface UserRepository {
   /** Users whose username is in the list; unknown names are left out. */
   findByUsernames(usernames: string[]): Promise<User[]>;
   findByIds(ids: string[]): Promise<User[]>;
-  list(query: { role?: UserRole; after?: string; limit: number }): Promise<User[]>;
+  /** Users by id; deactivated ones only with `includeDeactivated`. */
+  list(query: {
+    role?: UserRole;
+    after?: string;
+    limit: number;
+    includeDeactivated?: boolean;
+  }): Promise<User[]>;
   count(): Promise<number>;
+  /** `deactivatedAt: null` reactivates. */
   update(
     id: string,
-    patch: Partial<Pick<User, 'displayName' | 'role' | 'forcePasswordChange' | 'updatedAt'>>,
+    patch: Partial<Pick<User, 'displayName' | 'role' | 'forcePasswordChange' | 'updatedAt'>> & {
+      deactivatedAt?: string | null;
+    },
   ): Promise<void>;
 }
 
@@ -206,6 +216,8 @@ export interface StoreRepositories {
   platformInbox: PlatformInboxRepository;
   platformOutbox: PlatformOutboxRepository;
   bridges: BridgeRepository;
+  /** The append-only, hash-chained audit log. */
+  audit: AuditRepository;
 }
 
 /** The repositories of one open transaction, plus savepoints inside it. */

@@ -25,6 +25,11 @@ export const UserSchema = z.object({
   forcePasswordChange: z.boolean(),
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
+  /**
+   * When an admin deactivated the account; absent while it is active. A deactivated user cannot sign in, is
+   * left out of user lists, and keeps the messages they wrote.
+   */
+  deactivatedAt: TimestampSchema.optional(),
 });
 export type User = z.infer<typeof UserSchema>;
 

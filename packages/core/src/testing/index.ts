@@ -1,3 +1,4 @@
+export { type AuditRepositoryContractOptions, auditRepositoryContract } from './audit-contract.js';
 export { type BlobStoreContractOptions, blobStoreContract } from './blob-store-contract.js';
 export {
   type BusContractOptions,

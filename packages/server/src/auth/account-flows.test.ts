@@ -152,13 +152,23 @@ describe('accounts over HTTP', () => {
         body: { refreshToken: second.refreshToken },
       });
       expect(other.statusCode).toBe(200);
-      // Without a body there is nothing to sign out, and that is fine.
-      expect((await test.call('POST', '/api/v1/auth/logout', { token })).statusCode).toBe(204);
+      // The signed-out session's access token fails at once, not when it expires.
+      expect((await test.call('GET', '/api/v1/auth/me', { token })).statusCode).toBe(401);
+      const otherToken = other.json().accessToken as string;
+      expect((await test.call('GET', '/api/v1/auth/me', { token: otherToken })).statusCode).toBe(200);
+      // An access token alone signs out its own session.
+      const third = await test.server.accounts.login(user.username, TEST_PASSWORD);
+      expect((await test.call('POST', '/api/v1/auth/logout', { token: third.accessToken })).statusCode).toBe(
+        204,
+      );
+      expect((await test.call('GET', '/api/v1/auth/me', { token: third.accessToken })).statusCode).toBe(401);
+      expect((await test.call('GET', '/api/v1/auth/me', { token: otherToken })).statusCode).toBe(200);
       const everywhere = await test.call('POST', '/api/v1/auth/logout', {
-        token,
+        token: otherToken,
         body: { allSessions: true },
       });
       expect(everywhere.statusCode).toBe(204);
+      expect((await test.call('GET', '/api/v1/auth/me', { token: otherToken })).statusCode).toBe(401);
       expect(
         (
           await test.call('POST', '/api/v1/auth/refresh', {
@@ -229,7 +239,10 @@ describe('accounts over HTTP', () => {
         body: { kind: 'channel', name: 'bot-room' },
       });
       expect(viaHeader.statusCode).toBe(201);
-      expect(await test.server.accounts.authenticate(key)).toMatchObject({ id: bot.id });
+      expect(await test.server.accounts.authenticate(key)).toMatchObject({
+        user: { id: bot.id },
+        kind: 'api_key',
+      });
 
       const listed = await test.call('GET', `/api/v1/users/${bot.id}/api-keys`, { token: adminToken });
       expect(listed.json().apiKeys).toHaveLength(1);

@@ -6,6 +6,7 @@ import {
   createId,
   ForbiddenError,
   NotFoundError,
+  type SessionRevocation,
   type User,
   UsernameSchema,
   type UserRole,
@@ -19,6 +20,7 @@ import {
   verifyDecoyPassword,
   verifyPassword,
 } from './passwords.js';
+import type { SessionRevocations } from './session-revocations.js';
 import {
   type AccessTokens,
   generateApiKey,
@@ -42,9 +44,26 @@ export interface Session {
 /** How a request proved who it is. */
 export type CredentialKind = 'access_token' | 'api_key';
 
+/** Who a credential belongs to, and what ends it. */
+export interface ResolvedCredential {
+  user: User;
+  kind: CredentialKind;
+  /** Access tokens: the session they belong to. */
+  sessionId?: string;
+  /** Access tokens: when they expire. */
+  expiresAt?: Date;
+  /** API keys: the key's id. */
+  apiKeyId?: string;
+}
+
 export interface AccountServiceOptions {
   engine: ChatEngine;
   accessTokens: AccessTokens;
+  /**
+   * Sessions that ended, checked on every access token. Pass the same set to the engine's
+   * `onSessionsRevoked`; the service keeps it fed from the bus and the store (`start`).
+   */
+  revocations: SessionRevocations;
   refreshTokenTtlSeconds: number;
   anonymousRole?: 'member' | 'guest';
   clock?: () => Date;
@@ -66,10 +85,15 @@ export class AccountService {
   readonly #clock: () => Date;
   /** When each API key was last recorded as used, so a busy bot does not write on every request. */
   readonly #apiKeyTouches = new Map<string, number>();
+  readonly #revocations: SessionRevocations;
+  readonly #onRevocation = (event: { payload: SessionRevocation }) => this.#revocations.apply(event.payload);
 
   constructor(options: AccountServiceOptions) {
     this.#engine = options.engine;
     this.#accessTokens = options.accessTokens;
+    this.#revocations = options.revocations;
+    // Revocations made on other instances.
+    this.#engine.events.on('user.sessions_revoked', this.#onRevocation);
     this.#refreshTokenTtlMs = options.refreshTokenTtlSeconds * 1000;
     this.#anonymousRole = options.anonymousRole ?? 'member';
     this.#clock = options.clock ?? (() => new Date());
@@ -77,6 +101,16 @@ export class AccountService {
 
   get #store() {
     return this.#engine.store;
+  }
+
+  /** Loads the sessions that ended within an access token's lifetime and keeps the set in step. */
+  async start(): Promise<void> {
+    await this.#revocations.start(this.#store.accounts);
+  }
+
+  stop(): void {
+    this.#revocations.stop();
+    this.#engine.events.off('user.sessions_revoked', this.#onRevocation);
   }
 
   // ---------------------------------------------------------------- first start
@@ -161,6 +195,8 @@ export class AccountService {
       throw invalidCredentials();
     }
     if (!(await verifyPassword(passwordHash, password))) throw invalidCredentials();
+    // Said only to someone who knows the password.
+    if (user.deactivatedAt) throw accountDeactivated();
     return this.#issueSession(user, createId());
   }
 
@@ -173,7 +209,7 @@ export class AccountService {
     if (!record) throw unauthorized('unknown refresh token', 'invalid_refresh_token');
     const now = this.#now();
     if (record.revokedAt !== null) {
-      await this.#store.accounts.revokeRefreshTokenFamily(record.familyId, now);
+      await this.#endSessions(record.userId, record.familyId, now, 'refresh_token_reused');
       throw unauthorized(
         'this refresh token was already used; every session it belongs to is signed out',
         'refresh_token_reused',
@@ -184,32 +220,63 @@ export class AccountService {
     }
     // Only one of two racing refreshes with the same token wins; the loser counts as reuse.
     if (!(await this.#store.accounts.revokeRefreshToken(record.id, now))) {
-      await this.#store.accounts.revokeRefreshTokenFamily(record.familyId, now);
+      await this.#endSessions(record.userId, record.familyId, now, 'refresh_token_reused');
       throw unauthorized('this refresh token was already used', 'refresh_token_reused');
     }
     const user = await this.#store.users.findById(record.userId);
     if (!user) throw unauthorized('the account is gone', 'invalid_refresh_token');
+    if (user.deactivatedAt) throw accountDeactivated();
     return this.#issueSession(user, record.familyId);
   }
 
   /**
-   * Signs out: revokes the session the refresh token belongs to, or every session of `userId` with
-   * `allSessions`. Unknown tokens are ignored, so logging out twice is fine.
+   * Signs out: ends the session the refresh token belongs to and the one the caller's access token
+   * (`sessionId`) belongs to, or every session of `userId` with `allSessions`. The ended sessions' access
+   * tokens fail from the next request and their sockets close, on every instance. Unknown tokens are
+   * ignored, so logging out twice is fine.
    */
   async logout(options: {
     refreshToken?: string | undefined;
     userId?: string | undefined;
+    sessionId?: string | undefined;
     allSessions?: boolean;
   }) {
     const now = this.#now();
+    if (options.allSessions && options.userId) {
+      const sessionIds = await this.#store.accounts.revokeRefreshTokensOfUser(options.userId, now);
+      await this.#engine.announceSessionsRevoked({
+        userId: options.userId,
+        sessionIds: [...new Set([...sessionIds, ...(options.sessionId ? [options.sessionId] : [])])],
+        apiKeyIds: [],
+        allSessions: true,
+        reason: 'logout',
+        at: now,
+      });
+      return;
+    }
+    const ended = new Set<string>();
+    let userId = options.userId;
     if (options.refreshToken) {
       const record = await this.#store.accounts.findRefreshToken(hashToken(options.refreshToken));
       if (record && (!options.userId || record.userId === options.userId)) {
         await this.#store.accounts.revokeRefreshTokenFamily(record.familyId, now);
+        ended.add(record.familyId);
+        userId = record.userId;
       }
     }
-    if (options.allSessions && options.userId) {
-      await this.#store.accounts.revokeRefreshTokensOfUser(options.userId, now);
+    if (options.sessionId && options.userId) {
+      await this.#store.accounts.revokeRefreshTokenFamily(options.sessionId, now);
+      ended.add(options.sessionId);
+    }
+    if (ended.size > 0 && userId) {
+      await this.#engine.announceSessionsRevoked({
+        userId,
+        sessionIds: [...ended],
+        apiKeyIds: [],
+        allSessions: false,
+        reason: 'logout',
+        at: now,
+      });
     }
   }
 
@@ -255,6 +322,7 @@ export class AccountService {
     const username = usernameForNickname(displayName);
     const existing = await this.#store.users.findByUsername(username);
     if (existing) {
+      if (existing.deactivatedAt) throw accountDeactivated();
       const isAccount =
         (existing.role !== 'member' && existing.role !== 'guest') ||
         (await this.#store.accounts.getPasswordHash(existing.id)) !== undefined ||
@@ -280,29 +348,36 @@ export class AccountService {
    * The user behind an access token or a bot API key, and which it was; undefined when neither is valid.
    * API keys only work for users who are still bots.
    */
-  async resolveCredential(token: string): Promise<{ user: User; kind: CredentialKind } | undefined> {
+  async resolveCredential(token: string): Promise<ResolvedCredential | undefined> {
     if (looksLikeApiKey(token)) {
       const key = await this.#store.accounts.findApiKey(hashToken(token));
       if (!key || key.revokedAt !== null) return undefined;
       const user = await this.#store.users.findById(key.userId);
-      if (user?.role !== 'bot') return undefined;
+      if (user?.role !== 'bot' || user.deactivatedAt) return undefined;
       await this.#touchApiKey(key);
-      return { user, kind: 'api_key' };
+      return { user, kind: 'api_key', apiKeyId: key.id };
     }
-    const userId = await this.#accessTokens.verify(token);
-    if (!userId) return undefined;
-    const user = await this.#store.users.findById(userId);
-    return user ? { user, kind: 'access_token' } : undefined;
+    const verified = await this.#accessTokens.verify(token);
+    // The revocation set is in memory: no read beyond the user row every request needs anyway.
+    if (!verified || this.#revocations.isRevoked(verified.sessionId)) return undefined;
+    const user = await this.#store.users.findById(verified.userId);
+    if (!user || user.deactivatedAt) return undefined;
+    return {
+      user,
+      kind: 'access_token',
+      sessionId: verified.sessionId,
+      expiresAt: verified.expiresAt,
+    };
   }
 
   /**
-   * For the realtime module: the user behind an access token or API key, or undefined when the credential is
+   * For the realtime module: who is behind an access token or API key, or undefined when the credential is
    * invalid or the user still has to change their password.
    */
-  async authenticate(token: string): Promise<User | undefined> {
+  async authenticate(token: string): Promise<ResolvedCredential | undefined> {
     const resolved = await this.resolveCredential(token);
     if (!resolved || resolved.user.forcePasswordChange) return undefined;
-    return resolved.user;
+    return resolved;
   }
 
   // ---------------------------------------------------------------- API keys
@@ -337,14 +412,40 @@ export class AccountService {
     const at = this.#now();
     await this.#store.accounts.revokeApiKey(key.id, at);
     this.#apiKeyTouches.delete(key.id);
+    await this.#engine.announceSessionsRevoked({
+      userId: key.userId,
+      sessionIds: [],
+      apiKeyIds: [key.id],
+      allSessions: false,
+      reason: 'api_key_revoked',
+      at,
+    });
     return { ...key, revokedAt: key.revokedAt ?? at };
   }
 
   // ---------------------------------------------------------------- internals
 
+  /** Revokes a refresh-token family (a session) and announces it. */
+  async #endSessions(
+    userId: string,
+    familyId: string,
+    at: string,
+    reason: SessionRevocation['reason'],
+  ): Promise<void> {
+    await this.#store.accounts.revokeRefreshTokenFamily(familyId, at);
+    await this.#engine.announceSessionsRevoked({
+      userId,
+      sessionIds: [familyId],
+      apiKeyIds: [],
+      allSessions: false,
+      reason,
+      at,
+    });
+  }
+
   async #issueSession(user: User, familyId: string): Promise<Session> {
     const now = this.#clock();
-    const access = await this.#accessTokens.sign(user.id, now);
+    const access = await this.#accessTokens.sign(user.id, familyId, now);
     const refreshToken = generateRefreshToken();
     const refreshTokenExpiresAt = new Date(now.getTime() + this.#refreshTokenTtlMs).toISOString();
     await this.#store.accounts.insertRefreshToken({
@@ -378,6 +479,10 @@ export class AccountService {
   #now(): string {
     return this.#clock().toISOString();
   }
+}
+
+function accountDeactivated(): HttpError {
+  return new HttpError(403, 'account_deactivated', 'this account is deactivated; an admin can reactivate it');
 }
 
 function invalidCredentials(): HttpError {

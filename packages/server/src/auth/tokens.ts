@@ -29,14 +29,23 @@ export function looksLikeApiKey(token: string): boolean {
   return token.startsWith(API_KEY_PREFIX);
 }
 
+/** What a valid access token says. */
+export interface VerifiedAccessToken {
+  userId: string;
+  /** The session (refresh-token family) it was issued for; revoking the session revokes the token. */
+  sessionId: string;
+  expiresAt: Date;
+}
+
 /**
- * Signs and checks access tokens: HS256 JWTs with `sub` = user id, a short lifetime, and fixed issuer and
- * audience so tokens made for something else are refused.
+ * Signs and checks access tokens: HS256 JWTs with `sub` = user id, `sid` = the session (refresh-token
+ * family) they belong to, a short lifetime, and fixed issuer and audience so tokens made for something else
+ * are refused. Tokens without `sid` (made before sessions were revocable) are refused too; clients refresh.
  *
  * @example
  * const tokens = new AccessTokens(secret, 900);
- * const { token } = await tokens.sign(user.id);
- * const userId = await tokens.verify(token); // undefined when invalid or expired
+ * const { token } = await tokens.sign(user.id, sessionId);
+ * const verified = await tokens.verify(token); // undefined when invalid or expired
  */
 export class AccessTokens {
   readonly #secret: Uint8Array;
@@ -47,10 +56,14 @@ export class AccessTokens {
     this.ttlSeconds = ttlSeconds;
   }
 
-  async sign(userId: string, now = new Date()): Promise<{ token: string; expiresAt: Date }> {
+  async sign(
+    userId: string,
+    sessionId: string,
+    now = new Date(),
+  ): Promise<{ token: string; expiresAt: Date }> {
     const issuedAt = Math.floor(now.getTime() / 1000);
     const expiresAt = new Date((issuedAt + this.ttlSeconds) * 1000);
-    const token = await new SignJWT({})
+    const token = await new SignJWT({ sid: sessionId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(userId)
       .setIssuer(ISSUER)
@@ -62,16 +75,19 @@ export class AccessTokens {
     return { token, expiresAt };
   }
 
-  /** The user id in a valid, unexpired token; undefined for anything else. */
-  async verify(token: string): Promise<string | undefined> {
+  /** What a valid, unexpired token says; undefined for anything else. */
+  async verify(token: string): Promise<VerifiedAccessToken | undefined> {
     try {
       const { payload } = await jwtVerify(token, this.#secret, {
         algorithms: ['HS256'],
         issuer: ISSUER,
         audience: AUDIENCE,
-        requiredClaims: ['sub', 'exp', 'iat'],
+        requiredClaims: ['sub', 'exp', 'iat', 'sid'],
       });
-      return typeof payload.sub === 'string' && ULID_PATTERN.test(payload.sub) ? payload.sub : undefined;
+      const { sub, sid, exp } = payload;
+      if (typeof sub !== 'string' || !ULID_PATTERN.test(sub)) return undefined;
+      if (typeof sid !== 'string' || !ULID_PATTERN.test(sid) || typeof exp !== 'number') return undefined;
+      return { userId: sub, sessionId: sid, expiresAt: new Date(exp * 1000) };
     } catch (error) {
       if (error instanceof errors.JOSEError) return undefined;
       throw error;

@@ -92,7 +92,14 @@ export const PageQuerySchema = z.object({
   limit: limit(200),
 });
 
-export const UserListQuerySchema = PageQuerySchema.extend({ role: UserRoleSchema.optional() });
+export const UserListQuerySchema = PageQuerySchema.extend({
+  role: UserRoleSchema.optional(),
+  includeDeactivated: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional()
+    .describe('admins: also list deactivated accounts'),
+});
 
 export const HistoryQueryStringSchema = z.object({
   before: IdSchema.optional().describe('messages older than this id'),

@@ -2,6 +2,7 @@ import type { User, UserRole } from '@kaiwa/core';
 import type { FastifyRequest } from 'fastify';
 import type { AccountService, CredentialKind } from '../auth/account-service.js';
 import type { ApiInstance } from '../routes/route-context.js';
+import type { AccessDeclaration } from '../security/route-access.js';
 import { HttpError, passwordChangeRequired, roleForbidden, unauthorized } from './http-error.js';
 
 /**
@@ -11,11 +12,14 @@ import { HttpError, passwordChangeRequired, roleForbidden, unauthorized } from '
  * - `roles`: only these user roles.
  * - `duringPasswordChange`: still allowed while the user must change their password (change-password,
  *   logout, me); everything else then answers 403 `password_change_required`.
+ * - `access`: what each kind of caller gets; not enforced here, but checked by the security suite and
+ *   published in the OpenAPI document as `x-kaiwa-access` (security/route-access.ts).
  */
 export interface RouteAccess {
   auth?: 'user' | 'optional' | 'public';
   roles?: readonly UserRole[];
   duringPasswordChange?: boolean;
+  access?: AccessDeclaration;
 }
 
 declare module 'fastify' {
@@ -25,6 +29,8 @@ declare module 'fastify' {
     user: User | null;
     /** How the user proved who they are. */
     credential: CredentialKind | null;
+    /** The session of the caller's access token; null for API keys and anonymous calls. */
+    sessionId: string | null;
   }
 }
 
@@ -54,6 +60,7 @@ export function requireUser(request: FastifyRequest): User {
 export function installAuthentication(scope: ApiInstance, accounts: AccountService): void {
   scope.decorateRequest('user', null);
   scope.decorateRequest('credential', null);
+  scope.decorateRequest('sessionId', null);
   scope.addHook('onRequest', async (request, reply) => {
     const access: RouteAccess = request.routeOptions.config ?? {};
     const mode = access.auth ?? 'user';
@@ -64,6 +71,7 @@ export function installAuthentication(scope: ApiInstance, accounts: AccountServi
       if (resolved) {
         request.user = resolved.user;
         request.credential = resolved.kind;
+        request.sessionId = resolved.sessionId ?? null;
       } else if (mode === 'user') {
         reply.header('www-authenticate', 'Bearer error="invalid_token"');
         throw unauthorized('the access token or API key is invalid or expired', 'invalid_token');

@@ -68,8 +68,11 @@ describe('realtime: authentication and connection lifecycle', () => {
     expect(client.frames.findIndex((frame) => frame.type === 'ready')).toBeLessThan(
       client.frames.indexOf(pong),
     );
+    // A token for the same user renews the connection; one for someone else is refused.
     const again = await client.request({ type: 'auth', token: 'token-bob' });
-    expect(again).toMatchObject({ type: 'error', code: 'already_authenticated' });
+    expect(again).toMatchObject({ type: 'reauthenticated' });
+    const other = await client.request({ type: 'auth', token: 'token-alice' });
+    expect(other).toMatchObject({ type: 'error', code: 'already_authenticated' });
   });
 
   it('terminates a peer that stops answering pings, and keeps one that answers', async () => {

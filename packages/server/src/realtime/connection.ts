@@ -27,13 +27,24 @@ import {
 import { RoomSubscription, type SubscriptionOwner } from './room-subscription.js';
 import { TokenBucket } from './token-bucket.js';
 
+/** Who an `auth` frame's token belongs to, and what ends the connection it opened. */
+export interface RealtimeIdentity {
+  user: User;
+  /** The session behind an access token: when it is revoked, the socket closes (4003). */
+  sessionId?: string;
+  /** The API key used: when it is revoked, the socket closes (4003). */
+  apiKeyId?: string;
+  /** When the token expires: the socket closes then (4002) unless an `auth` frame brings a fresh one. */
+  expiresAt?: Date;
+}
+
 /** What a connection needs from the realtime server that owns it. */
 export interface ConnectionHub {
   readonly engine: ChatEngine;
   readonly limits: RealtimeLimits;
   readonly logger: RealtimeLogger;
   readonly metrics: RealtimeMetrics;
-  authenticate(token: string): Promise<User | undefined>;
+  authenticate(token: string): Promise<RealtimeIdentity | undefined>;
   /** Flushes the connection's queue once the current tick is done, together with every other. */
   scheduleFlush(connection: Connection): void;
   countDelivered(events: number): void;
@@ -65,6 +76,8 @@ export class Connection implements SubscriptionOwner {
   /** Rooms where this connection said it is typing, to stop the indicator when it goes away. */
   readonly typingRooms = new Set<string>();
   user: User | undefined;
+  /** What the token said: the session or API key behind the connection, and when it expires. */
+  identity: RealtimeIdentity | undefined;
   sessionId: string | undefined;
   /** Whether the client wants `presence.updated` frames. */
   wantsPresence = true;
@@ -82,6 +95,7 @@ export class Connection implements SubscriptionOwner {
   #rateLimitedFrames = 0;
   #rateLimitWindowStart = 0;
   readonly #authTimer: NodeJS.Timeout;
+  #expiryTimer: NodeJS.Timeout | undefined;
   #closeTimer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #closed: Promise<void>;
@@ -286,10 +300,20 @@ export class Connection implements SubscriptionOwner {
     });
   }
 
+  /** Closes with 4003: the session, the API key or the account behind the connection was ended. */
+  revoke(reason: string): void {
+    this.#hub.logger.debug(
+      { sessionId: this.sessionId, userId: this.user?.id, reason },
+      'credential revoked',
+    );
+    this.#beginClose(CLOSE_CODES.credentialsRevoked, reason);
+  }
+
   #beginClose(code: number, reason: string, graceMs = SHUTDOWN_GRACE_MS): void {
     if (!this.isOpen) return;
     this.#state = 'closing';
     clearTimeout(this.#authTimer);
+    clearTimeout(this.#expiryTimer);
     this.#releaseSubscriptions();
     this.#inbox = [];
     this.socket.close(code, reason);
@@ -301,6 +325,7 @@ export class Connection implements SubscriptionOwner {
   #onClose(): void {
     this.#state = 'closed';
     clearTimeout(this.#authTimer);
+    clearTimeout(this.#expiryTimer);
     clearTimeout(this.#closeTimer);
     this.#releaseSubscriptions();
     this.#inbox = [];
@@ -371,10 +396,10 @@ export class Connection implements SubscriptionOwner {
         return;
       }
       this.#state = 'authenticating';
-    } else if (frame.type === 'auth') {
+    } else if (frame.type === 'auth' && this.#state !== 'ready') {
       this.#replyError(
         frame.id,
-        new ProtocolError('already_authenticated', 'this connection is authenticated'),
+        new ProtocolError('already_authenticated', 'this connection is being authenticated'),
       );
       return;
     }
@@ -485,9 +510,10 @@ export class Connection implements SubscriptionOwner {
   }
 
   async #authenticate(frame: InboundFrames['auth']): Promise<void> {
-    let user: User | undefined;
+    if (this.#state === 'ready') return this.#reauthenticate(frame);
+    let identity: RealtimeIdentity | undefined;
     try {
-      user = await this.#hub.authenticate(frame.token);
+      identity = await this.#hub.authenticate(frame.token);
     } catch (error) {
       this.#hub.logger.error({ err: error }, 'websocket authentication failed with an error');
       this.#beginClose(CLOSE_CODES.internalError, 'authentication error');
@@ -495,12 +521,14 @@ export class Connection implements SubscriptionOwner {
     }
     // The deadline may have passed, or the peer gone, while the token was checked.
     if (this.#state !== 'authenticating') return;
-    if (!user) {
+    if (!identity) {
       this.#beginClose(CLOSE_CODES.authenticationFailed, 'authentication failed');
       return;
     }
     clearTimeout(this.#authTimer);
+    const { user } = identity;
     this.user = user;
+    this.#adopt(identity);
     this.sessionId = createId();
     this.wantsPresence = frame.presence ?? true;
     this.#state = 'ready';
@@ -511,6 +539,7 @@ export class Connection implements SubscriptionOwner {
       user,
       sessionId: this.sessionId,
       serverTime: new Date().toISOString(),
+      ...(identity.expiresAt ? { expiresAt: identity.expiresAt.toISOString() } : {}),
       limits: {
         maxFrameBytes: limits.maxFrameBytes,
         maxSubscriptions: limits.maxSubscriptions,
@@ -522,6 +551,39 @@ export class Connection implements SubscriptionOwner {
       },
     });
     this.#hub.connectionReady(this);
+  }
+
+  /**
+   * A fresh token for the same user on an open connection: it replaces the old one, so the connection
+   * outlives the old token's expiry. A token for someone else is refused and changes nothing.
+   */
+  async #reauthenticate(frame: InboundFrames['auth']): Promise<void> {
+    const identity = await this.#hub.authenticate(frame.token);
+    if (!this.isOpen) return;
+    if (!identity || identity.user.id !== this.user?.id) {
+      throw new ProtocolError(
+        'already_authenticated',
+        identity ? 'this connection is authenticated as another user' : 'the token was refused',
+      );
+    }
+    this.#adopt(identity);
+    this.reply({
+      type: 'reauthenticated',
+      ...withId(frame.id),
+      ...(identity.expiresAt ? { expiresAt: identity.expiresAt.toISOString() } : {}),
+    });
+  }
+
+  /** Takes the credential's session, key and expiry; closes with 4002 when the token expires. */
+  #adopt(identity: RealtimeIdentity): void {
+    this.identity = identity;
+    clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
+    if (!identity.expiresAt) return;
+    // setTimeout holds at most ~24.8 days; tokens live minutes.
+    const delay = Math.min(Math.max(identity.expiresAt.getTime() - Date.now(), 0), 2 ** 31 - 1);
+    this.#expiryTimer = setTimeout(() => this.#beginClose(CLOSE_CODES.tokenExpired, 'token expired'), delay);
+    this.#expiryTimer.unref();
   }
 
   async #subscribe(frame: InboundFrames['subscribe']): Promise<void> {
@@ -617,11 +679,11 @@ export class Connection implements SubscriptionOwner {
   }
 
   #replyError(id: FrameId | undefined, error: unknown): void {
-    const { code, message, details } = describeError(error);
+    const { code, message, details, ...retry } = describeError(error);
     if (code === 'internal') {
       this.#hub.logger.error({ err: error, sessionId: this.sessionId }, 'a websocket frame failed');
     }
-    this.reply({ type: 'error', ...withId(id), code, message, ...(details ? { details } : {}) });
+    this.reply({ type: 'error', ...withId(id), code, message, ...(details ? { details } : {}), ...retry });
   }
 }
 
@@ -635,12 +697,27 @@ function toBuffer(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
-/** An error as an `error` frame: protocol and engine errors keep their code, anything else is internal. */
+/**
+ * An error as an `error` frame: protocol and engine errors keep their code, anything else is internal.
+ * A database that is down or locked (`database_unavailable`, `busy`) is no bug: the frame says
+ * `retryable` and when, so the client sends the same frame (same `clientMessageId`) again.
+ */
 function describeError(error: unknown): {
   code: ErrorCode;
   message: string;
   details?: Record<string, unknown>;
+  retryable?: true;
+  retryAfterMs?: number;
 } {
+  if (KaiwaError.isInstance(error) && (error.code === 'database_unavailable' || error.code === 'busy')) {
+    const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
+    return {
+      code: error.code,
+      message: error.message,
+      retryable: true,
+      retryAfterMs: typeof retryAfterMs === 'number' ? retryAfterMs : 1000,
+    };
+  }
   if (error instanceof ProtocolError) {
     return { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) };
   }

@@ -24,6 +24,14 @@ export const CLOSE_CODES = {
   internalError: 1011,
   /** The first frame was not a valid `auth` frame, or the token was refused. */
   authenticationFailed: 4001,
+  /** The access token expired and no fresh one came in an `auth` frame: refresh it and reconnect. */
+  tokenExpired: 4002,
+  /**
+   * The credential was ended: signed out (this session or all), password changed or reset, role lowered,
+   * account deactivated, API key revoked. The close reason says which. Refresh (which fails when the whole
+   * sign-in ended) or sign in again.
+   */
+  credentialsRevoked: 4003,
   /** No `auth` frame within the deadline. */
   authenticationTimeout: 4008,
   /** The connection fell too far behind; reconnect and resume. */
@@ -46,6 +54,8 @@ export type ErrorCode =
   | 'not_found'
   | 'forbidden'
   | 'conflict'
+  | 'database_unavailable'
+  | 'busy'
   | 'internal';
 
 /** Client-chosen id of a frame, echoed in the reply. */
@@ -223,8 +233,12 @@ export type OutboundFrame =
       user: User;
       sessionId: string;
       serverTime: string;
+      /** When the access token expires (absent for API keys): send a fresh one in an `auth` frame before. */
+      expiresAt?: string;
       limits: AdvertisedLimits;
     }
+  /** Answer to an `auth` frame on an authenticated connection: the new token now holds it open. */
+  | { type: 'reauthenticated'; id?: FrameId; expiresAt?: string }
   | { type: 'pong'; id?: FrameId; serverTime: string }
   | { type: 'subscribed'; id?: FrameId; roomId: string; fromSeq: number; room: Room }
   | { type: 'unsubscribed'; id?: FrameId; roomId: string; reason: 'requested' | 'access_lost' | 'error' }
@@ -249,7 +263,19 @@ export type OutboundFrame =
   | { type: 'room.created'; room: Room; memberIds: string[] }
   | { type: 'workflow.run.updated'; run: Omit<WorkflowRun, 'claimedBy' | 'claimedUntil'> }
   | { type: 'workflow.step.updated'; runId: string; step: Omit<WorkflowStepRecord, 'runId'> }
-  | { type: 'error'; id?: FrameId; code: ErrorCode; message: string; details?: Record<string, unknown> }
+  | {
+      type: 'error';
+      id?: FrameId;
+      code: ErrorCode;
+      message: string;
+      details?: Record<string, unknown>;
+      /**
+       * Set when the same frame may succeed later (`database_unavailable`, `busy`): send it again after
+       * `retryAfterMs`, with the same `clientMessageId`, so a send that did commit is not stored twice.
+       */
+      retryable?: true;
+      retryAfterMs?: number;
+    }
   | RoomEvent;
 
 /** Serialises a frame once; the same bytes go to every recipient. */

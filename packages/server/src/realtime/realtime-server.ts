@@ -9,13 +9,14 @@ import {
   isRoomEvent,
   type PresenceStore,
   type RoomEvent,
+  type SessionRevocation,
   type User,
   type WorkflowRun,
   type WorkflowStepRecord,
 } from '@kaiwa/core';
 import type { Registry } from 'prom-client';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { Connection, type ConnectionHub } from './connection.js';
+import { Connection, type ConnectionHub, type RealtimeIdentity } from './connection.js';
 import { EncodedFrame } from './encoded-frame.js';
 import { type RealtimeLimits, resolveLimits } from './limits.js';
 import { type RealtimeLogger, silentLogger } from './logger.js';
@@ -30,8 +31,16 @@ export interface RealtimeOptions {
   /** Default `/ws`. */
   path?: string;
   engine: ChatEngine;
-  /** Turns the token of the `auth` frame into a user; undefined refuses it (close 4001). */
-  authenticate: (token: string) => Promise<User | undefined>;
+  /**
+   * Turns the token of an `auth` frame into who it belongs to; undefined refuses it (close 4001). The
+   * session, API key and expiry it names are what can end the connection later.
+   */
+  authenticate: (token: string) => Promise<RealtimeIdentity | undefined>;
+  /**
+   * Sessions as they become known as ended, also from a resync with the store (a bus message that was
+   * lost): their sockets close with 4003. `user.sessions_revoked` events on the bus close sockets anyway.
+   */
+  revocations?: { onRevoked(listener: (sessionIds: string[], reason: string) => void): () => void };
   /** Where the metrics go; without one they are kept on a private registry. */
   registry?: Registry;
   logger?: RealtimeLogger;
@@ -72,7 +81,8 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
   readonly metrics: RealtimeMetrics;
   readonly #server: Server;
   readonly #path: string;
-  readonly #authenticate: (token: string) => Promise<User | undefined>;
+  readonly #authenticate: (token: string) => Promise<RealtimeIdentity | undefined>;
+  readonly #stopRevocationListening: () => void;
   readonly #webSocketServer: WebSocketServer;
   readonly #connections = new Set<Connection>();
   /** Authenticated connections by user: presence, and events addressed to a user. */
@@ -142,6 +152,10 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
           this.#refreshPresence();
         })
       : () => undefined;
+    this.#stopRevocationListening =
+      options.revocations?.onRevoked((sessionIds, reason) =>
+        this.#closeSessions(new Set(sessionIds), reason),
+      ) ?? (() => undefined);
     this.#server.on('upgrade', this.#onUpgrade);
     this.#heartbeat = setInterval(() => {
       for (const connection of this.#connections) connection.heartbeat();
@@ -164,6 +178,7 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
     clearInterval(this.#presenceRefresh);
     this.#stopListening();
     this.#stopReconnectListening();
+    this.#stopRevocationListening();
     this.#typing.dispose();
     const connections = [...this.#connections];
     await Promise.all(connections.map((connection) => connection.shutdown()));
@@ -197,7 +212,7 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
 
   // ---------------------------------------------------------------- hub services for connections
 
-  authenticate(token: string): Promise<User | undefined> {
+  authenticate(token: string): Promise<RealtimeIdentity | undefined> {
     return this.#authenticate(token);
   }
 
@@ -343,6 +358,12 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
 
   #fanOutGlobalEvent(event: Exclude<ChatEvent, RoomEvent>): void {
     switch (event.type) {
+      case 'user.sessions_revoked':
+        this.#onSessionsRevoked(event.payload);
+        return;
+      case 'user.updated':
+        this.#onUserUpdated(event.payload.user);
+        return;
       case 'typing.updated': {
         const { roomId, userId, typing } = event.payload;
         let frame: EncodedFrame | undefined;
@@ -425,6 +446,41 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
       }
       default:
         return;
+    }
+  }
+
+  /** Closes the sockets whose credential the revocation ended (4003, the reason as close reason). */
+  #onSessionsRevoked(revocation: SessionRevocation): void {
+    const sessionIds = new Set(revocation.sessionIds);
+    const apiKeyIds = new Set(revocation.apiKeyIds);
+    for (const connection of [...(this.#connectionsByUser.get(revocation.userId) ?? [])]) {
+      const { sessionId, apiKeyId } = connection.identity ?? {};
+      const ended =
+        revocation.reason === 'deactivated' ||
+        (sessionId !== undefined && (revocation.allSessions || sessionIds.has(sessionId))) ||
+        (apiKeyId !== undefined && apiKeyIds.has(apiKeyId));
+      if (ended) connection.revoke(revocation.reason);
+    }
+  }
+
+  /** Sessions found ended without a bus event (a resync with the store): any user's sockets. */
+  #closeSessions(sessionIds: Set<string>, reason: string): void {
+    for (const connection of [...this.#connections]) {
+      const sessionId = connection.identity?.sessionId;
+      if (sessionId !== undefined && sessionIds.has(sessionId)) connection.revoke(reason);
+    }
+  }
+
+  /** Open connections follow the user's profile and role; a deactivated user's close. */
+  #onUserUpdated(user: User): void {
+    for (const connection of [...(this.#connectionsByUser.get(user.id) ?? [])]) {
+      if (user.deactivatedAt) {
+        connection.revoke('deactivated');
+        continue;
+      }
+      connection.user = user;
+      if (user.role === 'admin') this.#adminConnections.add(connection);
+      else this.#adminConnections.delete(connection);
     }
   }
 

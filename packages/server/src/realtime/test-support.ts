@@ -69,7 +69,10 @@ export async function serve(chat: Chat, limits: Partial<RealtimeLimits> = {}): P
   const realtime = attachRealtime({
     server,
     engine: chat.engine,
-    authenticate: async (token) => chat.tokens.get(token),
+    authenticate: async (token) => {
+      const user = chat.tokens.get(token);
+      return user && { user };
+    },
     registry,
     limits,
   });

@@ -70,7 +70,7 @@ export function registerAuthRoutes(app: ApiInstance, { accounts, config }: Route
       const body = request.body ?? {};
       if (body.allSessions && !request.user)
         throw unauthorized('signing out everywhere needs an access token');
-      await accounts.logout({ ...body, userId: request.user?.id });
+      await accounts.logout({ ...body, userId: request.user?.id, sessionId: request.sessionId ?? undefined });
       return reply.status(204).send(null);
     },
   );

@@ -36,7 +36,13 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
         response: { 200: z.object({ users: z.array(UserSchema) }), ...errorResponses },
       },
     },
-    async (request) => ({ users: await engine.listUsers(request.query) }),
+    async (request) => {
+      const { includeDeactivated, ...query } = request.query;
+      if (includeDeactivated && requireUser(request).role !== 'admin') {
+        throw new HttpError(403, 'forbidden', 'only admins list deactivated accounts');
+      }
+      return { users: await engine.listUsers({ ...query, includeDeactivated: includeDeactivated === true }) };
+    },
   );
 
   app.get(
@@ -130,6 +136,35 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
       },
     );
   }
+
+  app.post(
+    '/users/:userId/deactivate',
+    {
+      config: { roles: adminOnly },
+      schema: {
+        tags,
+        summary:
+          'Deactivate an account (admins): it cannot sign in, every session and socket ends, its messages stay',
+        params: UserParamsSchema,
+        response: { 200: UserSchema, ...errorResponses },
+      },
+    },
+    async (request) => engine.deactivateUser(requireUser(request).id, request.params.userId),
+  );
+
+  app.post(
+    '/users/:userId/reactivate',
+    {
+      config: { roles: adminOnly },
+      schema: {
+        tags,
+        summary: 'Let a deactivated account sign in again (admins)',
+        params: UserParamsSchema,
+        response: { 200: UserSchema, ...errorResponses },
+      },
+    },
+    async (request) => engine.reactivateUser(requireUser(request).id, request.params.userId),
+  );
 
   app.get(
     '/users/:userId/api-keys',

@@ -18,6 +18,7 @@ const REPOSITORY_NAMES = [
   'platformInbox',
   'platformOutbox',
   'bridges',
+  'audit',
 ] as const satisfies readonly (keyof StoreRepositories)[];
 
 export interface SlowQuery {

@@ -183,7 +183,12 @@ export class RealtimeClient {
     socket.onclose = (event: CloseEvent) => {
       if (this.#socket !== socket) return;
       this.#socket = null;
-      if (event.code === CLOSE_CODES.authenticationFailed) {
+      // A refused, expired or revoked token: refresh it (a revoked sign-in fails and signs out).
+      if (
+        event.code === CLOSE_CODES.authenticationFailed ||
+        event.code === CLOSE_CODES.tokenExpired ||
+        event.code === CLOSE_CODES.credentialsRevoked
+      ) {
         this.#authFailures += 1;
         this.#stopWatchdog();
         this.#rejectPending();

@@ -198,6 +198,8 @@ export type ServerFrame =
 /** Close codes the server uses besides the standard ones. */
 export const CLOSE_CODES = {
   authenticationFailed: 4001,
+  tokenExpired: 4002,
+  credentialsRevoked: 4003,
   authenticationTimeout: 4008,
   slowConsumer: 4009,
   rateLimited: 4029,

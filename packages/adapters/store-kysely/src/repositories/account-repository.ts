@@ -106,13 +106,43 @@ export class KyselyAccountRepository implements AccountRepository {
       .execute();
   }
 
-  async revokeRefreshTokensOfUser(userId: string, at: string): Promise<void> {
-    await this.#context.db
+  async revokeRefreshTokensOfUser(userId: string, at: string): Promise<string[]> {
+    const { db } = this.#context;
+    const live = await db
+      .selectFrom('refresh_tokens')
+      .select('family_id')
+      .distinct()
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .execute();
+    await db
       .updateTable('refresh_tokens')
       .set({ revoked_at: at })
       .where('user_id', '=', userId)
       .where('revoked_at', 'is', null)
       .execute();
+    return live.map((row) => row.family_id);
+  }
+
+  async listRevokedSessions(since: string): Promise<string[]> {
+    // A family is ended when none of its tokens is live; rotation alone leaves the newest one live.
+    const rows = await this.#context.db
+      .selectFrom('refresh_tokens as revoked')
+      .select('revoked.family_id')
+      .distinct()
+      .where('revoked.revoked_at', '>=', since)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('refresh_tokens as live')
+              .select('live.id')
+              .whereRef('live.family_id', '=', 'revoked.family_id')
+              .where('live.revoked_at', 'is', null),
+          ),
+        ),
+      )
+      .execute();
+    return rows.map((row) => row.family_id);
   }
 
   async insertApiKey(key: ApiKeyRecord): Promise<void> {

@@ -4,6 +4,7 @@ import type { KaiwaDatabase } from '../database.js';
 import type { PreparedQueries } from '../prepared-queries.js';
 import type { SqliteSearchIndex } from '../search-index.js';
 import { KyselyAccountRepository } from './account-repository.js';
+import { KyselyAuditRepository } from './audit-repository.js';
 import { KyselyFileRecordRepository } from './file-record-repository.js';
 import { KyselyMembershipRepository } from './membership-repository.js';
 import { KyselyMessageRepository } from './message-repository.js';
@@ -47,5 +48,6 @@ export function createStoreRepositories(
     platformInbox: new KyselyPlatformInboxRepository(context),
     platformOutbox: new KyselyPlatformOutboxRepository(context),
     bridges: new KyselyBridgeRepository(context),
+    audit: new KyselyAuditRepository(context),
   };
 }

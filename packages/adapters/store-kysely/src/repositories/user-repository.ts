@@ -13,6 +13,7 @@ function toUser(row: Selectable<UsersTable>): User {
     forcePasswordChange: Boolean(row.force_password_change),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    ...(row.deactivated_at ? { deactivatedAt: row.deactivated_at } : {}),
   };
 }
 
@@ -85,9 +86,15 @@ export class KyselyUserRepository implements UserRepository {
     return rows.map(toUser);
   }
 
-  async list(query: { role?: UserRole; after?: string; limit: number }): Promise<User[]> {
+  async list(query: {
+    role?: UserRole;
+    after?: string;
+    limit: number;
+    includeDeactivated?: boolean;
+  }): Promise<User[]> {
     let select = this.#context.db.selectFrom('users').selectAll();
     if (query.role !== undefined) select = select.where('role', '=', query.role);
+    if (!query.includeDeactivated) select = select.where('deactivated_at', 'is', null);
     if (query.after !== undefined) select = select.where('id', '>', query.after);
     const rows = await select.orderBy('id').limit(query.limit).execute();
     return rows.map(toUser);
@@ -103,7 +110,9 @@ export class KyselyUserRepository implements UserRepository {
 
   async update(
     id: string,
-    patch: Partial<Pick<User, 'displayName' | 'role' | 'forcePasswordChange' | 'updatedAt'>>,
+    patch: Partial<Pick<User, 'displayName' | 'role' | 'forcePasswordChange' | 'updatedAt'>> & {
+      deactivatedAt?: string | null;
+    },
   ): Promise<void> {
     const { db, dialect } = this.#context;
     const values: Updateable<UsersTable> = {};
@@ -113,6 +122,7 @@ export class KyselyUserRepository implements UserRepository {
       values.force_password_change = toSqlBoolean(dialect, patch.forcePasswordChange);
     }
     if (patch.updatedAt !== undefined) values.updated_at = patch.updatedAt;
+    if (patch.deactivatedAt !== undefined) values.deactivated_at = patch.deactivatedAt;
     if (Object.keys(values).length === 0) return;
     await db.updateTable('users').set(values).where('id', '=', id).execute();
   }

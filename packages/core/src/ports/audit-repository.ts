@@ -131,7 +131,10 @@ export interface AuditRepository {
    * @example
    * await store.audit.append(input, (link) => sha256Hex(link.previousHash + canonicalJson({ ...input, seq: link.seq })));
    */
-  append(entry: AuditEntryInput, seal: (link: { seq: number; previousHash: string }) => string): Promise<AuditEntry>;
+  append(
+    entry: AuditEntryInput,
+    seal: (link: { seq: number; previousHash: string }) => string,
+  ): Promise<AuditEntry>;
   /**
    * Entries matching every given filter, newest (highest seq) first.
    *

@@ -21,7 +21,9 @@ export interface AuditRepositoryContractOptions {
 /** A seal for the suite: any deterministic function of the link and the entry will do for the store. */
 function seal(entry: AuditEntryInput) {
   return ({ seq, previousHash }: { seq: number; previousHash: string }) =>
-    createHash('sha256').update(`${previousHash}|${seq}|${JSON.stringify(entry)}`).digest('hex');
+    createHash('sha256')
+      .update(`${previousHash}|${seq}|${JSON.stringify(entry)}`)
+      .digest('hex');
 }
 
 /**

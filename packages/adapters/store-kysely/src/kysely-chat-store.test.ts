@@ -31,6 +31,7 @@ const ALL_MIGRATIONS = [
   '0003_room_settings',
   '0004_workflows',
   '0005_platform_bridge',
+  '0006_user_deactivation',
   '0007_audit_log',
 ];
 

@@ -314,6 +314,7 @@ describe('deferred search indexing on SQLite', () => {
         '0003_room_settings',
         '0004_workflows',
         '0005_platform_bridge',
+        '0006_user_deactivation',
         '0007_audit_log',
       ],
     });

@@ -28,6 +28,7 @@ import { apiSchemaRegistry } from './http/api-schemas.js';
 import { installAuthentication } from './http/authentication.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './http/error-handler.js';
 import { installJsonBodyParser } from './http/json-body.js';
+import { listenForMetrics, type MetricsListener } from './operations/metrics-listener.js';
 import { ServerMetrics } from './operations/server-metrics.js';
 import { composePlatforms, type PlatformComposition } from './platform-composition.js';
 import { composeRealtime, type RealtimeServer } from './realtime-composition.js';
@@ -257,6 +258,8 @@ export async function buildServer(
     );
 
     let closing: Promise<void> | undefined;
+    /** The local metrics port (KAIWA_METRICS_PORT), opened by listen(). */
+    let metricsListener: MetricsListener | undefined;
     return {
       app,
       config,
@@ -272,12 +275,21 @@ export async function buildServer(
       firstAdmin,
       async listen() {
         await app.listen({ port: config.port, host: config.host });
+        if (config.metricsPort !== undefined && !metricsListener) {
+          metricsListener = await listenForMetrics(metrics.registry, config.metricsPort).catch(
+            async (error: unknown) => {
+              await app.close();
+              throw error;
+            },
+          );
+          app.log.info({ url: `${metricsListener.url}/metrics` }, 'metrics served on the local port');
+        }
         const address = app.server.address() as AddressInfo;
         const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
         return `http://${host}:${address.port}`;
       },
       close() {
-        closing ??= app.close();
+        closing ??= Promise.all([app.close(), metricsListener?.close()]).then(() => undefined);
         return closing;
       },
     };

@@ -76,6 +76,7 @@ describe('loadConfig', () => {
         KAIWA_SLOW_QUERY_MS: '50',
         LOG_LEVEL: 'debug',
         NODE_ENV: 'production',
+        KAIWA_METRICS_TOKEN: 'metrics-token-0123456789',
       },
     });
     expect(config).toMatchObject({
@@ -135,15 +136,54 @@ describe('loadConfig', () => {
   });
 
   it('refuses accounts off under production unless forced', () => {
-    expect(problemsOf({ KAIWA_ACCOUNTS: 'false', NODE_ENV: 'production' })).toEqual([
-      expect.stringMatching(/^KAIWA_ACCOUNTS: .*KAIWA_ALLOW_ANONYMOUS_IN_PRODUCTION=true/),
-    ]);
+    expect(
+      problemsOf({ KAIWA_ACCOUNTS: 'false', NODE_ENV: 'production', KAIWA_METRICS_PORT: '9464' }),
+    ).toEqual([expect.stringMatching(/^KAIWA_ACCOUNTS: .*KAIWA_ALLOW_ANONYMOUS_IN_PRODUCTION=true/)]);
     const forced = loadConfig({
       cwd: directory,
-      env: { KAIWA_ACCOUNTS: 'false', NODE_ENV: 'production', KAIWA_ALLOW_ANONYMOUS_IN_PRODUCTION: 'true' },
+      env: {
+        KAIWA_ACCOUNTS: 'false',
+        NODE_ENV: 'production',
+        KAIWA_ALLOW_ANONYMOUS_IN_PRODUCTION: 'true',
+        KAIWA_METRICS_PORT: '9464',
+      },
     });
     expect(forced.accountsEnabled).toBe(false);
     expect(loadConfig({ cwd: directory, env: { KAIWA_ACCOUNTS: 'off' } }).accountsEnabled).toBe(false);
+  });
+
+  it('refuses production with /metrics open to everyone, naming both ways to close it', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      expect.stringMatching(
+        /^KAIWA_METRICS_TOKEN: .*KAIWA_METRICS_TOKEN .*KAIWA_METRICS_PORT .*127\.0\.0\.1/,
+      ),
+    ]);
+    const withToken = loadConfig({
+      cwd: directory,
+      env: { NODE_ENV: 'production', KAIWA_METRICS_TOKEN: 'metrics-token-0123456789' },
+    });
+    expect(withToken).toMatchObject({ metricsToken: 'metrics-token-0123456789', metricsPort: undefined });
+    const withPort = loadConfig({
+      cwd: directory,
+      env: { NODE_ENV: 'production', KAIWA_METRICS_PORT: '9464' },
+    });
+    expect(withPort.metricsPort).toBe(9464);
+    expect(problemsOf({ KAIWA_METRICS_PORT: '3000' })).toEqual(['KAIWA_METRICS_PORT: must differ from PORT']);
+    expect(problemsOf({ KAIWA_METRICS_PORT: 'local' })[0]).toMatch(
+      /^KAIWA_METRICS_PORT: must be a port number/,
+    );
+    // Development keeps the open /metrics it always had.
+    expect(loadConfig({ cwd: directory, env: {} }).metricsPort).toBeUndefined();
+  });
+
+  it('makes SQLite durable by default, with normal as the switch', () => {
+    expect(loadConfig({ cwd: directory, env: {} }).sqliteSynchronous).toBe('full');
+    expect(
+      loadConfig({ cwd: directory, env: { KAIWA_SQLITE_SYNCHRONOUS: 'NORMAL' } }).sqliteSynchronous,
+    ).toBe('normal');
+    expect(problemsOf({ KAIWA_SQLITE_SYNCHRONOUS: 'off' })).toEqual([
+      'KAIWA_SQLITE_SYNCHRONOUS: must be full or normal (got "off" from the environment)',
+    ]);
   });
 
   it('reads a JSON config file, with the environment winning', () => {

@@ -113,6 +113,16 @@ export interface ServerConfig {
   bridgeFile?: string | undefined;
 }
 
+  /**
+   * When set, metrics are also served at `http://127.0.0.1:<port>/metrics`, reachable from this machine
+   * only, and the main port serves `/metrics` only with `metricsToken`. Production needs this or the token.
+   */
+  metricsPort: number | undefined;
+  /**
+   * SQLite's `synchronous` setting: `full` (the default) makes every acknowledged write durable through a
+   * power cut or OS crash; `normal` is faster but can lose the last commits then (never consistency).
+   */
+  sqliteSynchronous: 'full' | 'normal';
 /** Settings of the workflow engine in the server. */
 export interface WorkflowSettings {
   /** A folder of `*.json`/`*.yaml`/`*.yml` definitions defined at start (when changed); undefined: none. */
@@ -357,6 +367,13 @@ export interface LoadConfigOptions {
   cwd?: string;
 }
 
+  KAIWA_METRICS_PORT: wholeNumber(1, 65_535, 'a port number').optional(),
+  KAIWA_SQLITE_SYNCHRONOUS: z
+    .preprocess(
+      (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
+      z.enum(['full', 'normal'], { error: 'must be full or normal' }),
+    )
+    .default('full'),
 /** Where the built UI is looked for by default: `<package>/ui/dist`, next to `src/` and `dist/`. */
 export const DEFAULT_UI_DIRECTORY = fileURLToPath(new URL('../ui/dist/', import.meta.url));
 
@@ -508,6 +525,20 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
     loginRateLimitPerMinute: settings.KAIWA_LOGIN_RATE_LIMIT,
     trustProxy: settings.KAIWA_TRUST_PROXY,
     metricsToken: settings.KAIWA_METRICS_TOKEN,
+  if (
+    settings.NODE_ENV === 'production' &&
+    !settings.KAIWA_METRICS_TOKEN &&
+    settings.KAIWA_METRICS_PORT === undefined
+  ) {
+    problems.push(
+      'KAIWA_METRICS_TOKEN: /metrics must not be open to everyone with NODE_ENV=production; set ' +
+        'KAIWA_METRICS_TOKEN (a bearer token of at least 16 characters) or KAIWA_METRICS_PORT (metrics on ' +
+        '127.0.0.1 only)',
+    );
+  }
+  if (settings.KAIWA_METRICS_PORT !== undefined && settings.KAIWA_METRICS_PORT === settings.PORT) {
+    problems.push('KAIWA_METRICS_PORT: must differ from PORT');
+  }
     uiDirectory: settings.KAIWA_UI_DIR ? resolve(cwd, settings.KAIWA_UI_DIR) : DEFAULT_UI_DIRECTORY,
     logLevel: settings.LOG_LEVEL,
     nodeEnvironment: settings.NODE_ENV,
@@ -543,3 +574,5 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
 export function isSqlitePath(databaseUrl: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:\/\//i.test(databaseUrl);
 }
+    metricsPort: settings.KAIWA_METRICS_PORT,
+    sqliteSynchronous: settings.KAIWA_SQLITE_SYNCHRONOUS,

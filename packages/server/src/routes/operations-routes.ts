@@ -46,6 +46,11 @@ export function registerOperationsRoutes(
     },
   );
 
+  // Without a token the public port serves metrics only in development and tests: with a local metrics port,
+  // or in production (where the configuration insists on a token or a port), it does not serve them at all.
+  if (!config.metricsToken && (config.metricsPort !== undefined || config.nodeEnvironment === 'production')) {
+    return;
+  }
   app.get(
     '/metrics',
     { schema: { tags, summary: 'Prometheus metrics', produces: ['text/plain'] } },

@@ -3,6 +3,8 @@ export {
   type AssistantLimits,
   type AssistantOptions,
   type AssistantRoomSettings,
+  type AssistantSettingsSource,
+  assistantClaimKey,
   type BuildContextInput,
   buildContext,
   DEFAULT_ASSISTANT_SYSTEM_PROMPT,

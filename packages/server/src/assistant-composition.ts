@@ -21,11 +21,6 @@ export function defaultSystemPrompt(preset: LlmPreset): string {
   return preset === 'none' ? DEFAULT_ASSISTANT_SYSTEM_PROMPT : ELYZA_DEFAULT_SYSTEM_PROMPT;
 }
 
-/**
- * The one place where the server meets the in-chat assistant (`@kaiwa/llm`, docs/ai.md): makes sure its bot
- * user exists and starts it on an OpenAI-compatible backend. Rooms may pick another model, preset or
- * system prompt (kept in memory; see `PUT /api/v1/rooms/:roomId/assistant`).
- */
 /** Where a room's assistant settings are kept in the store's room settings. */
 export const ASSISTANT_SETTINGS_KEY = 'assistant';
 
@@ -45,11 +40,40 @@ async function savedRoomSettings(
 ): Promise<Record<string, AssistantRoomSettings>> {
   const rooms: Record<string, AssistantRoomSettings> = {};
   for (const { roomId, value } of await engine.store.roomSettings.listByKey(ASSISTANT_SETTINGS_KEY)) {
-    const parsed = AssistantSettingsSchema.safeParse(value);
-    if (parsed.success) rooms[roomId] = dropUndefined(parsed.data);
-    else logger.warn({ roomId }, 'assistant: ignoring saved room settings that no longer validate');
+    const settings = validSettings(roomId, value, logger);
+    if (settings) rooms[roomId] = settings;
   }
   return rooms;
+}
+
+function validSettings(roomId: string, value: unknown, logger: AssistantLogger) {
+  if (value === undefined) return undefined;
+  const parsed = AssistantSettingsSchema.safeParse(value);
+  if (parsed.success) return dropUndefined(parsed.data);
+  logger.warn({ roomId }, 'assistant: ignoring saved room settings that no longer validate');
+  return undefined;
+}
+
+/**
+ * Tells every instance (this one included) that a room's assistant settings changed, so each assistant
+ * reads them again from the store. A bus that is away loses the event; the assistants read every room's
+ * settings again when it is back.
+ *
+ * @example await announceAssistantSettings(engine, room.id, request.log);
+ */
+export async function announceAssistantSettings(
+  engine: ChatEngine,
+  roomId: string,
+  logger: AssistantLogger,
+): Promise<void> {
+  try {
+    await engine.bus.publish({
+      type: 'room.settings.updated',
+      payload: { roomId, key: ASSISTANT_SETTINGS_KEY },
+    });
+  } catch (error) {
+    logger.warn({ err: error, roomId }, 'assistant: could not announce changed room settings on the bus');
+  }
 }
 
 function dropUndefined<T extends object>(value: T): T {
@@ -86,6 +110,13 @@ export function createAssistantChatModel(
   });
 }
 
+/**
+ * The one place where the server meets the in-chat assistant (`@kaiwa/llm`, docs/ai.md): makes sure its bot
+ * user exists and starts it on an OpenAI-compatible backend. Rooms may pick another model, preset or
+ * system prompt (stored in the room settings, cached by every instance's assistant and announced on the bus
+ * when they change; see `PUT /api/v1/rooms/:roomId/assistant`). With several instances each question is
+ * claimed once in the store, so one instance answers it.
+ */
 export async function composeAssistant(
   engine: ChatEngine,
   config: AssistantConfig,
@@ -106,6 +137,13 @@ export async function composeAssistant(
     engine,
     botUser,
     rooms: await savedRoomSettings(engine, logger),
+    // Settings changed on another instance reach this one through the bus (see announceAssistantSettings).
+    settingsSource: {
+      key: ASSISTANT_SETTINGS_KEY,
+      read: async (roomId) =>
+        validSettings(roomId, await engine.store.roomSettings.get(roomId, ASSISTANT_SETTINGS_KEY), logger),
+      readAll: () => savedRoomSettings(engine, logger),
+    },
     model: modelFor(config.model, config.preset),
     systemPrompt: defaultSystemPrompt(config.preset),
     contextTokens: config.contextTokens,

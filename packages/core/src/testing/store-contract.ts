@@ -538,6 +538,25 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
         await store.roomSettings.delete(second.id, key);
         expect(await store.roomSettings.listByKey(key)).toHaveLength(1);
       });
+
+      it('inserts a setting only when absent: of racing claims exactly one wins, the value stays', async () => {
+        const alice = await user();
+        const room = await channel(alice.id);
+        const key = unique('claim');
+        const at = new Date().toISOString();
+        const outcomes = await Promise.all(
+          Array.from({ length: 5 }, (_, index) =>
+            store.roomSettings.insertIfAbsent(room.id, key, { claimant: index }, at),
+          ),
+        );
+        expect(outcomes.filter(Boolean)).toHaveLength(1);
+        const winner = outcomes.indexOf(true);
+        expect(await store.roomSettings.get(room.id, key)).toEqual({ claimant: winner });
+        expect(await store.roomSettings.insertIfAbsent(room.id, key, { claimant: 'late' }, at)).toBe(false);
+        expect(await store.roomSettings.get(room.id, key)).toEqual({ claimant: winner });
+        // A room that does not exist is an error, not a lost race.
+        await expect(store.roomSettings.insertIfAbsent('no-such-room', key, 1, at)).rejects.toThrow();
+      });
     });
 
     describe('projects, tickets and files', () => {

@@ -1,11 +1,25 @@
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { ChatEngine, type ChatStore, type GlobalEvent, type Message, type User } from '@kaiwa/core';
+import {
+  ChatEngine,
+  type ChatStore,
+  type GlobalEvent,
+  InProcessBus,
+  type Message,
+  type User,
+} from '@kaiwa/core';
 import { createSqliteStore } from '@kaiwa/store-kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOpenAICompatibleChatModel } from '../openai-compatible/openai-compatible-chat-model.js';
 import { startTestServer, type TestServer } from '../test-support/start-test-server.js';
-import { Assistant, type AssistantOptions, ensureAssistantUser, FRIENDLY_ERRORS } from './assistant.js';
+import {
+  Assistant,
+  type AssistantOptions,
+  type AssistantRoomSettings,
+  assistantClaimKey,
+  ensureAssistantUser,
+  FRIENDLY_ERRORS,
+} from './assistant.js';
 import { buildContext, estimateTokens } from './context.js';
 
 type Delta = Extract<GlobalEvent, { type: 'message.delta' }>['payload'];
@@ -286,5 +300,64 @@ describe('guards', () => {
     await assistant!.idle();
     expect(deltas).toHaveLength(0);
     expect((await server.requests()).length).toBe(before);
+  });
+
+  it('answers once when two assistants (two instances) share the store and the bus', async () => {
+    // A second engine on the same store and bus, as a second server instance would be.
+    const bus = new InProcessBus();
+    const first = new ChatEngine({ store, bus });
+    const second = new ChatEngine({ store, bus });
+    const assistants = [first, second].map(
+      (each) => new Assistant({ engine: each, model: model('echo'), botUser: bot, onError: () => {} }),
+    );
+    try {
+      const room = await first.createRoom(alice.id, { kind: 'channel', name: 'shared' });
+      const asking = await second.sendMessage(alice.id, { roomId: room.id, text: '@assistant once please' });
+      await Promise.all(assistants.map((each) => each.idle()));
+      const replies = await botMessages(room.id);
+      expect(replies.map((reply) => reply.replyToId)).toEqual([asking.id]);
+      expect(await store.roomSettings.get(room.id, assistantClaimKey(bot.id, asking.id))).toEqual({
+        claimedAt: expect.any(String),
+      });
+    } finally {
+      for (const each of assistants) await each.stop();
+      first.close();
+      second.close();
+    }
+  });
+
+  it("reads a room's settings again when a room.settings.updated event for its key arrives", async () => {
+    const saved = new Map<string, AssistantRoomSettings>();
+    const reads: string[] = [];
+    start({
+      settingsSource: {
+        key: 'assistant',
+        async read(roomId) {
+          reads.push(roomId);
+          return saved.get(roomId);
+        },
+        async readAll() {
+          return Object.fromEntries(saved);
+        },
+      },
+    });
+    const room = await engine.createRoom(alice.id, { kind: 'channel', name: 'tuned' });
+    saved.set(room.id, { systemPrompt: 'Answer in haiku.' });
+    await engine.bus.publish({ type: 'room.settings.updated', payload: { roomId: room.id, key: 'other' } });
+    await assistant!.idle();
+    expect(reads).toEqual([]);
+    await engine.bus.publish({
+      type: 'room.settings.updated',
+      payload: { roomId: room.id, key: 'assistant' },
+    });
+    await assistant!.idle();
+    expect(assistant!.roomSettings(room.id)).toEqual({ systemPrompt: 'Answer in haiku.' });
+    saved.delete(room.id);
+    await engine.bus.publish({
+      type: 'room.settings.updated',
+      payload: { roomId: room.id, key: 'assistant' },
+    });
+    await assistant!.idle();
+    expect(assistant!.roomSettings(room.id)).toEqual({});
   });
 });

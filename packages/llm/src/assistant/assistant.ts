@@ -3,6 +3,7 @@ import {
   type ChatEventListeners,
   type ChatModel,
   createId,
+  isMonitoredBus,
   type Message,
   type ModelError,
   NotFoundError,
@@ -47,6 +48,17 @@ export interface AssistantOptions {
   historyLimit?: number;
   /** Initial per-room settings by room id. */
   rooms?: Record<string, AssistantRoomSettings>;
+  /**
+   * Where per-room settings are read again when they change while running, on any instance: on a
+   * `room.settings.updated` event for `key` (published on the bus by whoever changed them) that room's
+   * settings, and after the bus reconnected (events may have been missed meanwhile) every room's.
+   */
+  settingsSource?: AssistantSettingsSource;
+  /**
+   * Claim each question in the store before answering it (a room setting inserted only if absent), so that
+   * with several server instances on one store and bus exactly one assistant answers. Default true.
+   */
+  claimQuestions?: boolean;
   /** Turns a room's settings into a model; undefined (or no resolver) uses `model`. */
   resolveModel?: (settings: AssistantRoomSettings) => ChatModel | undefined;
   limits?: Partial<AssistantLimits>;
@@ -58,6 +70,21 @@ export interface AssistantOptions {
   onError?: (error: unknown, context: string) => void;
   /** Milliseconds since the epoch; tests pass a fake clock. */
   now?: () => number;
+}
+
+/** See {@link AssistantOptions.settingsSource}. */
+export interface AssistantSettingsSource {
+  /** The room settings key the settings are kept under (events for other keys are ignored). */
+  key: string;
+  /** One room's current settings; undefined when it has none. */
+  read(roomId: string): Promise<AssistantRoomSettings | undefined>;
+  /** Every room's current settings, by room id. */
+  readAll(): Promise<Record<string, AssistantRoomSettings>>;
+}
+
+/** The room setting that claims a question for one assistant (a ULID pair: within the 64-character key). */
+export function assistantClaimKey(botUserId: string, messageId: string): string {
+  return `claim:${botUserId}:${messageId}`;
 }
 
 export const DEFAULT_ASSISTANT_SYSTEM_PROMPT =
@@ -88,6 +115,13 @@ interface Generation {
  * message (in the asking message's thread when it was in one). Deleting the asking message stops the
  * answer. Backend failures and limits become short, friendly replies.
  *
+ * With several server instances, every instance sees every question (through the bus); each instance's
+ * assistant claims the question in the store first (`claimQuestions`) and only the one whose claim
+ * inserted the row answers, so a question gets one answer. The claim is taken before the model is asked
+ * and never handed over: if the answering instance dies mid-answer, the question stays unanswered (asked
+ * again, it is a new question). Limits (`limits`) count on the answering instance. Per-room settings are
+ * cached; `settingsSource` keeps the cache current when another instance changes them.
+ *
  * @example
  * const bot = await ensureAssistantUser(engine, 'assistant');
  * const assistant = new Assistant({ engine, model, botUser: bot });
@@ -109,6 +143,9 @@ export class Assistant {
   readonly #lastRefusal = new Map<string, number>();
   readonly #refusalCooldownMs: number;
   readonly #now: () => number;
+  /** Per room, how many settings reads were started: a read that finished after a newer one started is stale. */
+  readonly #settingsReads = new Map<string, number>();
+  #stopReconnect: () => void = () => undefined;
   #stopped = false;
 
   constructor(options: AssistantOptions) {
@@ -122,6 +159,12 @@ export class Assistant {
       this.#settings.set(roomId, settings);
     this.#engine.events.on('message.created', this.#onCreated);
     this.#engine.events.on('message.deleted', this.#onDeleted);
+    if (options.settingsSource) {
+      this.#engine.events.on('room.settings.updated', this.#onSettingsUpdated);
+      const bus = this.#engine.bus;
+      if (isMonitoredBus(bus))
+        this.#stopReconnect = bus.onReconnect(() => this.#track(this.#reloadSettings()));
+    }
   }
 
   /** The settings of one room (empty when it has none). */
@@ -149,6 +192,8 @@ export class Assistant {
     this.#stopped = true;
     this.#engine.events.off('message.created', this.#onCreated);
     this.#engine.events.off('message.deleted', this.#onDeleted);
+    this.#engine.events.off('room.settings.updated', this.#onSettingsUpdated);
+    this.#stopReconnect();
     for (const generation of this.#generations.values()) generation.controller.abort();
     await this.idle();
   }
@@ -162,6 +207,38 @@ export class Assistant {
   readonly #onDeleted: ChatEventListeners['message.deleted'] = (event) => {
     this.#generations.get(event.payload.message.id)?.controller.abort();
   };
+
+  readonly #onSettingsUpdated: ChatEventListeners['room.settings.updated'] = (event) => {
+    const source = this.#options.settingsSource;
+    if (this.#stopped || !source || event.payload.key !== source.key) return;
+    const { roomId } = event.payload;
+    const started = (this.#settingsReads.get(roomId) ?? 0) + 1;
+    this.#settingsReads.set(roomId, started);
+    this.#track(
+      source.read(roomId).then((settings) => {
+        // Two changes in a row: only the read started last may write the cache.
+        if (this.#settingsReads.get(roomId) !== started) return;
+        if (settings) this.#settings.set(roomId, { ...settings });
+        else this.#settings.delete(roomId);
+      }),
+    );
+  };
+
+  /** After a bus reconnect: changes announced meanwhile never arrived, so every room's settings are read. */
+  async #reloadSettings(): Promise<void> {
+    const source = this.#options.settingsSource;
+    if (this.#stopped || !source) return;
+    for (const [roomId, count] of this.#settingsReads) this.#settingsReads.set(roomId, count + 1);
+    const marks = new Map(this.#settingsReads);
+    const all = await source.readAll();
+    for (const roomId of new Set([...this.#settings.keys(), ...Object.keys(all)])) {
+      // A per-room read started since this one began knows better.
+      if ((this.#settingsReads.get(roomId) ?? 0) !== (marks.get(roomId) ?? 0)) continue;
+      const settings = all[roomId];
+      if (settings) this.#settings.set(roomId, { ...settings });
+      else this.#settings.delete(roomId);
+    }
+  }
 
   #track(task: Promise<void>): void {
     const guarded = task.catch((error: unknown) => this.#report(error, 'assistant task failed'));
@@ -184,6 +261,8 @@ export class Assistant {
     const author = await store.users.findById(message.authorId);
     // Bots do not talk to bots: no loops.
     if (!author || author.role === 'bot') return;
+    // Every instance sees the question; the one whose claim row went in answers it, the others stay quiet.
+    if ((this.#options.claimQuestions ?? true) && !(await this.#claim(message))) return;
     // A private group it was not invited to: it cannot answer there at all.
     if (!(await this.#joined(room))) return;
 
@@ -209,6 +288,16 @@ export class Assistant {
       decrement(this.#busyRooms, room.id);
       decrement(this.#busyUsers, author.id);
     }
+  }
+
+  async #claim(message: Message): Promise<boolean> {
+    const claimedAt = new Date(this.#now()).toISOString();
+    return this.#engine.store.roomSettings.insertIfAbsent(
+      message.roomId,
+      assistantClaimKey(this.botUser.id, message.id),
+      { claimedAt },
+      claimedAt,
+    );
   }
 
   /** Undefined when the request may go ahead (and is counted); otherwise the friendly refusal. */

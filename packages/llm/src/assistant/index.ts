@@ -3,6 +3,8 @@ export {
   type AssistantLimits,
   type AssistantOptions,
   type AssistantRoomSettings,
+  type AssistantSettingsSource,
+  assistantClaimKey,
   DEFAULT_ASSISTANT_SYSTEM_PROMPT,
   ensureAssistantUser,
   FRIENDLY_ERRORS,

@@ -2,6 +2,7 @@ import { ForbiddenError } from '@kaiwa/core';
 import {
   ASSISTANT_SETTINGS_KEY,
   AssistantSettingsSchema,
+  announceAssistantSettings,
   defaultSystemPrompt,
 } from '../assistant-composition.js';
 import { errorResponses, RoomParamsSchema } from '../http/api-schemas.js';
@@ -11,7 +12,10 @@ import type { ApiInstance, RouteContext } from './route-context.js';
 
 const tags = ['assistant'];
 
-/** Per-room assistant settings, stored in the room settings table and cached by the running assistant. */
+/**
+ * Per-room assistant settings, stored in the room settings table and cached by the running assistant of
+ * every instance; a change is announced on the bus, so each instance reads it again at once.
+ */
 export function registerAssistantRoutes(app: ApiInstance, { engine, assistant }: RouteContext): void {
   const enabled = () => {
     if (!assistant)
@@ -22,6 +26,7 @@ export function registerAssistantRoutes(app: ApiInstance, { engine, assistant }:
   app.get(
     '/rooms/:roomId/assistant',
     {
+      config: { access: { signedIn: 'visible', guest: 'mine' } },
       schema: {
         tags,
         summary: "The room's assistant settings",
@@ -39,6 +44,7 @@ export function registerAssistantRoutes(app: ApiInstance, { engine, assistant }:
   app.put(
     '/rooms/:roomId/assistant',
     {
+      config: { access: { signedIn: 'mine', admin: 'visible' } },
       schema: {
         tags,
         summary: "Sets the room's assistant model, preset and system prompt (room owners and admins)",
@@ -71,6 +77,8 @@ export function registerAssistantRoutes(app: ApiInstance, { engine, assistant }:
         new Date().toISOString(),
       );
       bot.setRoomSettings(room.id, settings);
+      // The assistants of the other instances cache the settings too.
+      await announceAssistantSettings(engine, room.id, request.log);
       return bot.roomSettings(room.id);
     },
   );

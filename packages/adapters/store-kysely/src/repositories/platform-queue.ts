@@ -15,7 +15,7 @@ type QueueTable = 'platform_inbox' | 'platform_outbox';
  */
 export async function insertOnce(
   context: RepositoryContext,
-  table: QueueTable | 'bridge_endpoints' | 'bridge_messages',
+  table: QueueTable | 'bridge_endpoints' | 'bridge_messages' | 'room_settings',
   row: Record<string, unknown>,
   columns: string[],
   uniqueKey: string,

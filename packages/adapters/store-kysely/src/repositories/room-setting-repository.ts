@@ -1,4 +1,5 @@
 import type { JsonValue, RoomSettingRepository } from '@kaiwa/core';
+import { insertOnce } from './platform-queue.js';
 import type { RepositoryContext } from './repository-context.js';
 
 export class KyselyRoomSettingRepository implements RoomSettingRepository {
@@ -31,6 +32,11 @@ export class KyselyRoomSettingRepository implements RoomSettingRepository {
         )
         .execute();
     }
+  }
+
+  insertIfAbsent(roomId: string, key: string, value: JsonValue, updatedAt: string): Promise<boolean> {
+    const row = { room_id: roomId, key, value: JSON.stringify(value), updated_at: updatedAt };
+    return insertOnce(this.#context, 'room_settings', row, ['room_id', 'key'], 'room_settings_pkey');
   }
 
   async delete(roomId: string, key: string): Promise<void> {

@@ -24,7 +24,7 @@ export function registerAuthRoutes(app: ApiInstance, { accounts, config }: Route
   app.get(
     '/server',
     {
-      config: { auth: 'public' },
+      config: { auth: 'public', access: { everyone: 'allowed' } },
       schema: {
         tags,
         summary: 'What this server offers: how people sign in, upload limits',
@@ -49,7 +49,7 @@ export function registerAuthRoutes(app: ApiInstance, { accounts, config }: Route
   app.get(
     '/auth/me',
     {
-      config: { duringPasswordChange: true },
+      config: { duringPasswordChange: true, access: { signedIn: 'allowed', passwordChange: 'allowed' } },
       schema: { tags, summary: 'The signed-in user', response: { 200: UserSchema, ...errorResponses } },
     },
     async (request) => requireUser(request),
@@ -58,7 +58,7 @@ export function registerAuthRoutes(app: ApiInstance, { accounts, config }: Route
   app.post(
     '/auth/logout',
     {
-      config: { auth: 'optional', duringPasswordChange: true },
+      config: { auth: 'optional', duringPasswordChange: true, access: { everyone: 'allowed' } },
       schema: {
         tags,
         summary: 'Sign out one session (by its refresh token) or every session',
@@ -79,7 +79,7 @@ export function registerAuthRoutes(app: ApiInstance, { accounts, config }: Route
     app.post(
       '/auth/anonymous',
       {
-        config: { auth: 'public', rateLimit },
+        config: { auth: 'public', rateLimit, access: { everyone: 'allowed' } },
         schema: {
           tags,
           summary: 'Sign in with a nickname (only when accounts are off, for local use)',
@@ -97,7 +97,7 @@ export function registerAuthRoutes(app: ApiInstance, { accounts, config }: Route
   app.post(
     '/auth/login',
     {
-      config: { auth: 'public', rateLimit },
+      config: { auth: 'public', rateLimit, access: { everyone: 'allowed' } },
       schema: {
         tags,
         summary: 'Sign in with username and password',
@@ -113,7 +113,11 @@ export function registerAuthRoutes(app: ApiInstance, { accounts, config }: Route
   app.post(
     '/auth/change-password',
     {
-      config: { duringPasswordChange: true, rateLimit },
+      config: {
+        duringPasswordChange: true,
+        rateLimit,
+        access: { signedIn: 'allowed', bot: 'denied', passwordChange: 'allowed' },
+      },
       schema: {
         tags,
         summary: 'Change your password; signs out your other sessions and returns a new one',
@@ -129,7 +133,7 @@ export function registerAuthRoutes(app: ApiInstance, { accounts, config }: Route
     app.post(
       '/auth/signup',
       {
-        config: { auth: 'public', rateLimit },
+        config: { auth: 'public', rateLimit, access: { everyone: 'allowed' } },
         schema: {
           tags,
           summary: 'Create a member account and sign in',
@@ -146,7 +150,11 @@ function registerRefresh(app: ApiInstance, accounts: RouteContext['accounts']): 
   app.post(
     '/auth/refresh',
     {
-      config: { auth: 'public', rateLimit: { max: 60, timeWindow: '1 minute' } },
+      config: {
+        auth: 'public',
+        rateLimit: { max: 60, timeWindow: '1 minute' },
+        access: { everyone: 'allowed' },
+      },
       schema: {
         tags,
         summary: 'Trade a refresh token for a new access and refresh token (the old one is spent)',

@@ -50,6 +50,7 @@ export function registerFileRoutes(
   app.post(
     '/files',
     {
+      config: { access: { signedIn: 'mine' } },
       schema: {
         tags,
         summary: 'Upload a file into a room, a project or a ticket',
@@ -154,6 +155,7 @@ export function registerFileRoutes(
   app.get(
     '/files',
     {
+      config: { access: { signedIn: 'visible', guest: 'mine' } },
       schema: {
         tags,
         summary: 'Files of a room, a project or a ticket',
@@ -167,6 +169,7 @@ export function registerFileRoutes(
   app.get(
     '/files/:fileId',
     {
+      config: { access: { signedIn: 'visible', guest: 'mine' } },
       schema: {
         tags,
         summary: "A file's record",
@@ -180,6 +183,7 @@ export function registerFileRoutes(
   app.get(
     '/files/:fileId/content',
     {
+      config: { access: { signedIn: 'visible', guest: 'mine' } },
       helmet: { contentSecurityPolicy: DOWNLOAD_CSP, enableCSPNonces: false },
       schema: {
         tags,
@@ -218,6 +222,7 @@ export function registerFileRoutes(
   app.delete(
     '/files/:fileId',
     {
+      config: { access: { signedIn: 'mine', moderator: 'visible', admin: 'visible' } },
       schema: {
         tags,
         summary: 'Delete a file (uploader, room moderators, staff)',

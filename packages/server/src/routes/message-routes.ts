@@ -19,6 +19,7 @@ export function registerMessageRoutes(app: ApiInstance, { engine }: RouteContext
   app.get(
     '/rooms/:roomId/messages',
     {
+      config: { access: { signedIn: 'visible', guest: 'mine' } },
       schema: {
         tags,
         summary:
@@ -35,6 +36,7 @@ export function registerMessageRoutes(app: ApiInstance, { engine }: RouteContext
   app.post(
     '/rooms/:roomId/messages',
     {
+      config: { access: { signedIn: 'mine' } },
       schema: {
         tags,
         summary: 'Send a message; repeating a send with the same clientMessageId returns the first message',
@@ -55,6 +57,7 @@ export function registerMessageRoutes(app: ApiInstance, { engine }: RouteContext
   app.get(
     '/messages/:messageId',
     {
+      config: { access: { signedIn: 'visible', guest: 'mine' } },
       schema: {
         tags,
         summary: 'One message',
@@ -68,6 +71,7 @@ export function registerMessageRoutes(app: ApiInstance, { engine }: RouteContext
   app.patch(
     '/messages/:messageId',
     {
+      config: { access: { signedIn: 'mine' } },
       schema: {
         tags,
         summary: 'Edit your message',
@@ -82,6 +86,7 @@ export function registerMessageRoutes(app: ApiInstance, { engine }: RouteContext
   app.delete(
     '/messages/:messageId',
     {
+      config: { access: { signedIn: 'mine', moderator: 'visible', admin: 'visible' } },
       schema: {
         tags,
         summary: 'Delete a message (author, room moderators, staff); the tombstone is returned',
@@ -95,6 +100,7 @@ export function registerMessageRoutes(app: ApiInstance, { engine }: RouteContext
   app.post(
     '/messages/:messageId/reactions',
     {
+      config: { access: { signedIn: 'mine' } },
       schema: {
         tags,
         summary: 'Add my reaction (a :shortcode: or one emoji); adding it twice changes nothing',
@@ -110,6 +116,7 @@ export function registerMessageRoutes(app: ApiInstance, { engine }: RouteContext
   app.delete(
     '/messages/:messageId/reactions/:emoji',
     {
+      config: { access: { signedIn: 'mine' } },
       schema: {
         tags,
         summary: 'Remove my reaction (the emoji URL-encoded in the path)',
@@ -124,6 +131,7 @@ export function registerMessageRoutes(app: ApiInstance, { engine }: RouteContext
   app.get(
     '/search',
     {
+      config: { access: { signedIn: 'visible', guest: 'mine' } },
       schema: {
         tags,
         summary: 'Full-text search over the messages I may read, newest first',

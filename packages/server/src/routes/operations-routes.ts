@@ -17,6 +17,7 @@ export function registerOperationsRoutes(
   app.get(
     '/health',
     {
+      config: { access: { everyone: 'allowed' } },
       schema: {
         tags,
         summary: 'The process is up',
@@ -29,6 +30,7 @@ export function registerOperationsRoutes(
   app.get(
     '/ready',
     {
+      config: { access: { everyone: 'allowed' } },
       schema: {
         tags,
         summary: 'The store answers and the bus is connected; 503 while not',
@@ -53,7 +55,10 @@ export function registerOperationsRoutes(
   }
   app.get(
     '/metrics',
-    { schema: { tags, summary: 'Prometheus metrics', produces: ['text/plain'] } },
+    {
+      config: { access: { everyone: 'allowed' } },
+      schema: { tags, summary: 'Prometheus metrics', produces: ['text/plain'] },
+    },
     async (request, reply) => {
       if (config.metricsToken && !sameSecret(credentialOf(request), config.metricsToken)) {
         reply.header('www-authenticate', 'Bearer');
@@ -80,7 +85,11 @@ export function registerCspReportRoute(app: ApiInstance): void {
   app.post(
     '/csp-report',
     {
-      config: { auth: 'public', rateLimit: { max: 30, timeWindow: '1 minute' } },
+      config: {
+        auth: 'public',
+        rateLimit: { max: 30, timeWindow: '1 minute' },
+        access: { everyone: 'allowed' },
+      },
       bodyLimit: 16 * 1024,
       schema: {
         tags,

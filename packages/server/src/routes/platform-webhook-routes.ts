@@ -41,7 +41,7 @@ function registerEventsRoute(scope: ApiInstance, platforms: PlatformComposition 
   scope.post(
     '/platforms/:platform/events',
     {
-      config: { auth: 'public', rateLimit: RATE_LIMIT },
+      config: { auth: 'public', rateLimit: RATE_LIMIT, access: { everyone: 'allowed' } },
       bodyLimit: PLATFORM_WEBHOOK_BODY_LIMIT,
       schema: {
         tags,

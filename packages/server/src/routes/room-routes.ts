@@ -27,6 +27,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.get(
     '/rooms',
     {
+      config: { access: { signedIn: 'allowed' } },
       schema: {
         tags,
         summary: 'My rooms, each with my membership and unread count',
@@ -39,6 +40,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.get(
     '/rooms/unread',
     {
+      config: { access: { signedIn: 'allowed' } },
       schema: {
         tags,
         summary: 'Unread message counts per room',
@@ -51,6 +53,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.get(
     '/rooms/channels',
     {
+      config: { access: { signedIn: 'allowed' } },
       schema: {
         tags,
         summary: 'Public channels anyone but a guest may join',
@@ -64,6 +67,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.post(
     '/rooms',
     {
+      config: { access: { signedIn: 'allowed', guest: 'denied' } },
       schema: {
         tags,
         summary: 'Create a channel or a private group; you become its owner',
@@ -78,6 +82,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.post(
     '/rooms/direct',
     {
+      config: { access: { signedIn: 'allowed', guest: 'denied' } },
       schema: {
         tags,
         summary: 'The direct room with another user, created on first use',
@@ -91,6 +96,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.get(
     '/rooms/:roomId',
     {
+      config: { access: { signedIn: 'visible', guest: 'mine' } },
       schema: {
         tags,
         summary: 'One room',
@@ -104,6 +110,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.patch(
     '/rooms/:roomId',
     {
+      config: { access: { signedIn: 'mine', admin: 'visible' } },
       schema: {
         tags,
         summary: 'Rename, change the topic, archive (room owners and moderators, admins)',
@@ -118,6 +125,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.post(
     '/rooms/:roomId/join',
     {
+      config: { access: { signedIn: 'visible', guest: 'mine' } },
       schema: {
         tags,
         summary: 'Join a public channel',
@@ -131,6 +139,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.post(
     '/rooms/:roomId/leave',
     {
+      config: { access: { signedIn: 'mine' } },
       schema: {
         tags,
         summary: 'Leave a room',
@@ -147,6 +156,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.get(
     '/rooms/:roomId/members',
     {
+      config: { access: { signedIn: 'visible', guest: 'mine' } },
       schema: {
         tags,
         summary: 'Members of a room',
@@ -163,6 +173,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.post(
     '/rooms/:roomId/members',
     {
+      config: { access: { signedIn: 'mine', guest: 'denied', admin: 'visible' } },
       schema: {
         tags,
         summary: 'Invite someone into a room',
@@ -178,6 +189,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.patch(
     '/rooms/:roomId/members/:userId',
     {
+      config: { access: { signedIn: 'mine', admin: 'visible' } },
       schema: {
         tags,
         summary: "Change a member's room role (room owners, admins)",
@@ -198,6 +210,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.delete(
     '/rooms/:roomId/members/:userId',
     {
+      config: { access: { signedIn: 'mine', admin: 'visible' } },
       schema: {
         tags,
         summary: 'Remove someone from a room (room owners and moderators, admins)',
@@ -214,6 +227,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.post(
     '/rooms/:roomId/read',
     {
+      config: { access: { signedIn: 'mine' } },
       schema: {
         tags,
         summary: 'Set my read marker: to a message, or to the newest one when none is given',
@@ -229,6 +243,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.get(
     '/rooms/:roomId/events',
     {
+      config: { access: { signedIn: 'visible', guest: 'mine' } },
       schema: {
         tags,
         summary: 'Room events after a sequence number: what a client missed (resume over REST)',

@@ -28,7 +28,10 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
     '/users',
     {
       // Guests see the people they meet in rooms, not the whole directory.
-      config: { roles: ['admin', 'moderator', 'member', 'bot'] },
+      config: {
+        roles: ['admin', 'moderator', 'member', 'bot'],
+        access: { signedIn: 'allowed', guest: 'denied' },
+      },
       schema: {
         tags,
         summary: 'List users',
@@ -48,6 +51,7 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
   app.get(
     '/users/:userId',
     {
+      config: { access: { signedIn: 'allowed' } },
       schema: {
         tags,
         summary: 'One user',
@@ -61,6 +65,7 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
   app.get(
     '/users/by-username/:username',
     {
+      config: { access: { signedIn: 'allowed' } },
       schema: {
         tags,
         summary: 'One user by username',
@@ -74,6 +79,7 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
   app.patch(
     '/users/:userId',
     {
+      config: { access: { signedIn: 'mine', admin: 'allowed' } },
       schema: {
         tags,
         summary: 'Change a display name (yourself), or a role or forced password change (admins)',
@@ -96,7 +102,7 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
     app.post(
       '/users',
       {
-        config: { roles: adminOnly },
+        config: { roles: adminOnly, access: { admin: 'allowed' } },
         schema: {
           tags,
           summary: 'Create a user or a bot (admins)',
@@ -119,7 +125,7 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
     app.post(
       '/users/:userId/reset-password',
       {
-        config: { roles: adminOnly },
+        config: { roles: adminOnly, access: { admin: 'allowed' } },
         schema: {
           tags,
           summary: 'Give a user a new one-time password and sign them out everywhere (admins)',
@@ -140,7 +146,7 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
   app.post(
     '/users/:userId/deactivate',
     {
-      config: { roles: adminOnly },
+      config: { roles: adminOnly, access: { admin: ['others', 'hidden'] } },
       schema: {
         tags,
         summary:
@@ -155,7 +161,7 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
   app.post(
     '/users/:userId/reactivate',
     {
-      config: { roles: adminOnly },
+      config: { roles: adminOnly, access: { admin: ['others', 'hidden'] } },
       schema: {
         tags,
         summary: 'Let a deactivated account sign in again (admins)',
@@ -169,6 +175,7 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
   app.get(
     '/users/:userId/api-keys',
     {
+      config: { access: { admin: 'allowed', bot: 'mine' } },
       schema: {
         tags,
         summary: "A bot's API keys, without the keys themselves (admins, or the bot)",
@@ -185,7 +192,7 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
   app.post(
     '/users/:userId/api-keys',
     {
-      config: { roles: adminOnly },
+      config: { roles: adminOnly, access: { admin: 'allowed' } },
       schema: {
         tags,
         summary: 'Create an API key for a bot (admins); the key is shown only in this answer',
@@ -203,7 +210,7 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
   app.delete(
     '/users/:userId/api-keys/:apiKeyId',
     {
-      config: { roles: adminOnly },
+      config: { roles: adminOnly, access: { admin: 'allowed' } },
       schema: {
         tags,
         summary: 'Revoke an API key (admins)',

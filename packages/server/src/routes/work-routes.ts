@@ -22,6 +22,7 @@ export function registerWorkRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.get(
     '/projects',
     {
+      config: { access: { signedIn: 'allowed', guest: 'denied' } },
       schema: {
         tags: ['projects'],
         summary: 'List projects',
@@ -35,6 +36,7 @@ export function registerWorkRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.post(
     '/projects',
     {
+      config: { access: { signedIn: 'allowed', guest: 'denied' } },
       schema: {
         tags: ['projects'],
         summary: 'Create a project; you become its owner',
@@ -49,6 +51,7 @@ export function registerWorkRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.get(
     '/projects/:projectId',
     {
+      config: { access: { signedIn: 'visible', guest: 'denied' } },
       schema: {
         tags: ['projects'],
         summary: 'One project',
@@ -62,6 +65,7 @@ export function registerWorkRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.patch(
     '/projects/:projectId',
     {
+      config: { access: { signedIn: 'mine', guest: 'denied', moderator: 'visible', admin: 'visible' } },
       schema: {
         tags: ['projects'],
         summary: 'Edit a project (owner, moderators, admins)',
@@ -76,6 +80,7 @@ export function registerWorkRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.get(
     '/tickets',
     {
+      config: { access: { signedIn: 'visible', guest: 'denied' } },
       schema: {
         tags: ['tickets'],
         summary: 'List tickets, filtered by project, status, priority, assignee or due date',
@@ -89,6 +94,7 @@ export function registerWorkRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.post(
     '/tickets',
     {
+      config: { access: { signedIn: 'visible', guest: 'denied' } },
       schema: {
         tags: ['tickets'],
         summary: 'Create a ticket in a project',
@@ -103,6 +109,7 @@ export function registerWorkRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.get(
     '/tickets/:ticketId',
     {
+      config: { access: { signedIn: 'visible', guest: 'denied' } },
       schema: {
         tags: ['tickets'],
         summary: 'One ticket',
@@ -116,6 +123,7 @@ export function registerWorkRoutes(app: ApiInstance, { engine }: RouteContext): 
   app.patch(
     '/tickets/:ticketId',
     {
+      config: { access: { signedIn: 'mine', guest: 'denied', moderator: 'visible', admin: 'visible' } },
       schema: {
         tags: ['tickets'],
         summary: 'Edit a ticket (reporter, assignee, project owner, staff)',

@@ -109,7 +109,10 @@ function registerDefinitionRoutes(app: ApiInstance, { engine }: WorkflowComposit
   app.get(
     '/workflows',
     {
-      config: { roles: ['admin', 'moderator', 'member', 'bot'] },
+      config: {
+        roles: ['admin', 'moderator', 'member', 'bot'],
+        access: { signedIn: 'allowed', guest: 'denied' },
+      },
       schema: {
         tags,
         summary: 'List workflows (newest version of each)',
@@ -125,7 +128,7 @@ function registerDefinitionRoutes(app: ApiInstance, { engine }: WorkflowComposit
   app.post(
     '/workflows',
     {
-      config: { roles: ['admin'] },
+      config: { roles: ['admin'], access: { admin: 'allowed' } },
       bodyLimit: BODY_LIMIT,
       schema: {
         tags,
@@ -148,7 +151,10 @@ function registerDefinitionRoutes(app: ApiInstance, { engine }: WorkflowComposit
   app.get(
     '/workflows/:workflowId',
     {
-      config: { roles: ['admin', 'moderator', 'member', 'bot'] },
+      config: {
+        roles: ['admin', 'moderator', 'member', 'bot'],
+        access: { signedIn: 'allowed', guest: 'denied' },
+      },
       schema: {
         tags,
         summary: 'One workflow (its newest version, or ?version=)',
@@ -169,7 +175,10 @@ function registerRunRoutes(app: ApiInstance, { engine }: WorkflowComposition): v
   app.post(
     '/workflows/:workflowId/runs',
     {
-      config: { roles: ['admin', 'moderator', 'member', 'bot'] },
+      config: {
+        roles: ['admin', 'moderator', 'member', 'bot'],
+        access: { signedIn: 'allowed', guest: 'denied' },
+      },
       schema: {
         tags,
         summary: 'Start a run; it goes on in the background',
@@ -193,7 +202,10 @@ function registerRunRoutes(app: ApiInstance, { engine }: WorkflowComposition): v
   app.get(
     '/workflows/:workflowId/runs',
     {
-      config: { roles: ['admin', 'moderator', 'member', 'bot'] },
+      config: {
+        roles: ['admin', 'moderator', 'member', 'bot'],
+        access: { signedIn: 'allowed', guest: 'denied' },
+      },
       schema: {
         tags,
         summary: 'Runs of a workflow, oldest first (admins see all, others their own)',
@@ -213,7 +225,10 @@ function registerRunRoutes(app: ApiInstance, { engine }: WorkflowComposition): v
   app.get(
     '/workflow-runs',
     {
-      config: { roles: ['admin', 'moderator', 'member', 'bot'] },
+      config: {
+        roles: ['admin', 'moderator', 'member', 'bot'],
+        access: { signedIn: 'allowed', guest: 'denied' },
+      },
       schema: {
         tags,
         summary: 'Runs of every workflow, oldest first (admins see all, others their own)',
@@ -227,7 +242,10 @@ function registerRunRoutes(app: ApiInstance, { engine }: WorkflowComposition): v
   app.get(
     '/workflow-runs/:runId',
     {
-      config: { roles: ['admin', 'moderator', 'member', 'bot'] },
+      config: {
+        roles: ['admin', 'moderator', 'member', 'bot'],
+        access: { signedIn: 'mine', guest: 'denied', admin: 'allowed' },
+      },
       schema: {
         tags,
         summary: 'A run with its step timeline: status, attempts, times, output and error of each step',
@@ -248,7 +266,10 @@ function registerRunRoutes(app: ApiInstance, { engine }: WorkflowComposition): v
   app.post(
     '/workflow-runs/:runId/cancel',
     {
-      config: { roles: ['admin', 'moderator', 'member', 'bot'] },
+      config: {
+        roles: ['admin', 'moderator', 'member', 'bot'],
+        access: { signedIn: 'mine', guest: 'denied', admin: 'allowed' },
+      },
       schema: {
         tags,
         summary: 'Cancel an unfinished run (who started it, or an admin)',
@@ -280,7 +301,11 @@ function registerWebhookRoute(
   app.post(
     '/hooks/workflows/:workflowId',
     {
-      config: { auth: 'public', rateLimit: { max: 120, timeWindow: '1 minute' } },
+      config: {
+        auth: 'public',
+        rateLimit: { max: 120, timeWindow: '1 minute' },
+        access: { everyone: 'allowed' },
+      },
       bodyLimit: BODY_LIMIT,
       schema: {
         tags,

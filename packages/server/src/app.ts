@@ -18,7 +18,11 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
 import { composeAssistant, createAssistantChatModel } from './assistant-composition.js';
+import { installAdminActionAudit, recordPlatformConfiguration } from './audit/admin-action-audit.js';
+import { AuditLog } from './audit/audit-log.js';
+import { registerAuditRoutes } from './audit/audit-routes.js';
 import { AccountService } from './auth/account-service.js';
 import { SessionRevocations } from './auth/session-revocations.js';
 import { loadTokenSecret } from './auth/token-secret.js';
@@ -26,8 +30,10 @@ import { AccessTokens } from './auth/tokens.js';
 import type { ServerConfig } from './config.js';
 import { apiSchemaRegistry } from './http/api-schemas.js';
 import { installAuthentication } from './http/authentication.js';
+import { installConnectionLimits } from './http/connection-limits.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './http/error-handler.js';
 import { installJsonBodyParser } from './http/json-body.js';
+import { UserRateLimiter } from './limits/user-rate-limits.js';
 import { listenForMetrics, type MetricsListener } from './operations/metrics-listener.js';
 import { ServerMetrics } from './operations/server-metrics.js';
 import { composePlatforms, type PlatformComposition } from './platform-composition.js';
@@ -80,6 +86,8 @@ export interface KaiwaServer {
   store: ChatStore;
   blobs: BlobStore;
   accounts: AccountService;
+  /** The audit log of security-relevant actions (docs/security.md). */
+  audit: AuditLog;
   metrics: ServerMetrics;
   realtime: RealtimeServer;
   /** The in-chat assistant; undefined unless KAIWA_LLM_BASE_URL is set. */
@@ -131,10 +139,22 @@ export async function buildServer(
     // The error handling answers 503 while closing, in the one error format.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Idle sockets, slow headers and bodies that trickle in are cut off (installConnectionLimits below).
+    connectionTimeout: config.http.idleTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    requestTimeout: config.http.requestTimeoutMs,
+    // Node looks for requests over their time every 30 s by default, far too rarely for short timeouts.
+    http: {
+      connectionsCheckingInterval: Math.min(
+        5_000,
+        Math.max(250, Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs) / 2),
+      ),
+    },
     // Failures before any route runs (router, HTTP parser) use the one error format too.
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
   });
+  installConnectionLimits(app.server, config.http, { behindProxy: config.trustProxy > 0 });
   const metrics = new ServerMetrics();
   const ownsStore = options.store === undefined;
   let rawStore: ChatStore | undefined;
@@ -142,13 +162,28 @@ export async function buildServer(
   let shared: SharedState | undefined;
   try {
     rawStore =
-      options.store ?? (await openStore(config.databaseUrl, { replicaUrls: config.databaseReplicaUrls }));
+      options.store ??
+      (await openStore(config.databaseUrl, {
+        replicaUrls: config.databaseReplicaUrls,
+        sqliteSynchronous: config.sqliteSynchronous,
+        // One line per outage, however many requests fail meanwhile (those log a short warn each).
+        onAvailabilityChange: (change) =>
+          change.available
+            ? app.log.info({ unavailableMs: change.unavailableMs }, 'the database answers again')
+            : app.log.warn({ err: change.error }, 'the database is not reachable; answering 503 meanwhile'),
+      }));
     await rawStore.migrate();
     const openedStore = rawStore;
     const store = timedStore(openedStore, {
       metrics,
       slowQueryMs: config.slowQueryMs,
       onSlowQuery: (query) => app.log.warn(query, 'slow storage query'),
+    });
+    const audit = new AuditLog({
+      repository: store.audit,
+      ...(options.clock ? { clock: options.clock } : {}),
+      onError: (error, record) =>
+        app.log.error({ err: error, action: record.action }, 'could not write an audit log entry'),
     });
     const openedBlobs = options.blobs
       ? { blobs: options.blobs, presigner: undefined, close: async () => {} }
@@ -162,6 +197,11 @@ export async function buildServer(
       lifetimeMs: config.accessTokenTtlSeconds * 1000,
       ...(options.clock ? { clock: options.clock } : {}),
       onResyncError: (error) => app.log.warn({ err: error }, 'could not reload revoked sessions'),
+    });
+    const userLimits = new UserRateLimiter({
+      limits: config.userRateLimits,
+      ...(shared.rateLimitRedis ? { redis: shared.rateLimitRedis as Redis } : {}),
+      keyPrefix: config.bus.channel,
     });
     const engine = new ChatEngine({
       store,
@@ -188,6 +228,8 @@ export async function buildServer(
       config,
       engine,
       accounts,
+      audit,
+      userLimits,
       blobs,
       presigner,
       metrics,
@@ -218,6 +260,8 @@ export async function buildServer(
       logger: app.log,
       presence: shared.presence,
       revocations,
+      limits: config.realtimeLimits,
+      limitUser: (userId, action) => userLimits.consume(userId, action),
     });
     // Sockets first: an HTTP server does not finish closing while upgraded connections are open.
     app.addHook('preClose', async () => {
@@ -243,6 +287,9 @@ export async function buildServer(
     await workflows.start(admin?.id);
     // After the first admin: the bridge's bot user must not be the first user of a fresh database.
     await platforms?.start(admin?.id);
+    if (platforms && config.bridgeFile) {
+      await recordPlatformConfiguration(audit, config.bridgeFile, [...platforms.platforms.keys()]);
+    }
     app.log.info(
       {
         database: describeDatabase(config.databaseUrl),
@@ -267,6 +314,7 @@ export async function buildServer(
       store,
       blobs,
       accounts,
+      audit,
       metrics,
       realtime,
       assistant,
@@ -440,7 +488,8 @@ async function composeApp(
   const api: ApiInstance = app.withTypeProvider<ZodTypeProvider>();
   await api.register(
     async (routes) => {
-      installAuthentication(routes, context.accounts);
+      installAuthentication(routes, context.accounts, context.userLimits);
+      installAdminActionAudit(routes, context.audit);
       registerAuthRoutes(routes, context);
       registerUserRoutes(routes, context);
       registerRoomRoutes(routes, context);
@@ -448,9 +497,10 @@ async function composeApp(
       registerMessageRoutes(routes, context);
       registerWorkRoutes(routes, context);
       registerFileRoutes(routes, context);
-      await registerWorkflowRoutes(routes, workflows);
+      await registerWorkflowRoutes(routes, workflows, context.audit);
       await registerPlatformWebhookRoutes(routes, platforms);
       registerCspReportRoute(routes);
+      registerAuditRoutes(routes, context.audit);
     },
     { prefix: API_PREFIX },
   );

@@ -2,6 +2,13 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { type ClamdAddress, parseClamdAddress } from './files/clamav-scanner.js';
+import {
+  DEFAULT_USER_RATE_LIMITS,
+  parseUserRateLimits,
+  type UserRateLimitSettings,
+} from './limits/user-rate-limits.js';
+import { parseRealtimeLimits, type RealtimeLimits } from './realtime/limits.js';
 
 /*
  * Server settings come from environment variables and, optionally, a JSON file named by KAIWA_CONFIG whose
@@ -99,20 +106,14 @@ export interface ServerConfig {
   loginRateLimitPerMinute: number;
   /** Trust X-Forwarded-* from this many proxies in front (0: none). */
   trustProxy: number;
+  /** Per-user limits on messages, uploads, workflow runs and searches (docs/configuration.md). */
+  userRateLimits: UserRateLimitSettings;
+  /** Overrides of the realtime server's limits (framesPerSecond and friends). */
+  realtimeLimits: Partial<RealtimeLimits>;
+  /** Connection hygiene (docs/configuration.md, "Timeouts and connection limits"). */
+  http: HttpLimits;
   /** When set, `/metrics` wants `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
-  /** Where the built web UI lives; a placeholder page is served while it is missing. */
-  uiDirectory: string;
-  logLevel: LogLevel;
-  nodeEnvironment: NodeEnvironment;
-  /** The in-chat assistant; undefined (off) unless KAIWA_LLM_BASE_URL is set. */
-  assistant: AssistantConfig | undefined;
-  /** Workflow definitions loaded at start and incoming webhook secrets (docs/workflows.md). */
-  workflows: WorkflowSettings;
-  /** The bridge file (platform adapters and room links, packages/bridge/README.md); undefined: no bridge. */
-  bridgeFile?: string | undefined;
-}
-
   /**
    * When set, metrics are also served at `http://127.0.0.1:<port>/metrics`, reachable from this machine
    * only, and the main port serves `/metrics` only with `metricsToken`. Production needs this or the token.
@@ -123,6 +124,43 @@ export interface ServerConfig {
    * power cut or OS crash; `normal` is faster but can lose the last commits then (never consistency).
    */
   sqliteSynchronous: 'full' | 'normal';
+  /** Where the built web UI lives; a placeholder page is served while it is missing. */
+  uiDirectory: string;
+  logLevel: LogLevel;
+  nodeEnvironment: NodeEnvironment;
+  /** The in-chat assistant; undefined (off) unless KAIWA_LLM_BASE_URL is set. */
+  assistant: AssistantConfig | undefined;
+  /** Workflow definitions loaded at start and incoming webhook secrets (docs/workflows.md). */
+  workflows: WorkflowSettings;
+  /** The bridge file (platform adapters and room links, packages/bridge/README.md); undefined: no bridge. */
+  bridgeFile?: string | undefined;
+  /** Malware scanning of uploads with clamd; undefined (off) unless KAIWA_CLAMAV is set. */
+  malwareScan?: MalwareScanSettings | undefined;
+}
+
+/** How uploads are scanned (docs/configuration.md, "Malware scanning"). */
+export interface MalwareScanSettings {
+  address: ClamdAddress;
+  /** `deny` (fail closed): no verdict, no upload (503). `allow`: keep the file and log a warning. */
+  onError: 'deny' | 'allow';
+  /** For one scan, connecting included. */
+  timeoutMs: number;
+}
+
+/** How long a client may take, and how many connections one address may hold. */
+export interface HttpLimits {
+  /** A whole request, body included, must arrive within this long (slow uploads included). */
+  requestTimeoutMs: number;
+  /** The request line and headers must arrive within this long. */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** A connection on which nothing moves for this long is closed (WebSockets excepted: they have pings). */
+  idleTimeoutMs: number;
+  /** Open connections (HTTP and WebSocket) per client address; 0: no cap. Loopback is never capped. */
+  maxConnectionsPerAddress: number;
+}
+
 /** Settings of the workflow engine in the server. */
 export interface WorkflowSettings {
   /** A folder of `*.json`/`*.yaml`/`*.yml` definitions defined at start (when changed); undefined: none. */
@@ -155,6 +193,25 @@ export interface AssistantConfig {
   requestsPerMinute: number;
   /** Per attempt, in milliseconds. */
   timeoutMs: number;
+}
+
+/**
+ * Settings that work but need the operator's attention, one line each naming its variable; `kaiwa start`
+ * prints them on standard error.
+ *
+ * @example startupWarnings(loadConfig({ env: { KAIWA_TRUST_PROXY: '1' } })) // ['KAIWA_TRUST_PROXY=1: …']
+ */
+export function startupWarnings(config: ServerConfig): string[] {
+  const warnings: string[] = [];
+  if (config.trustProxy > 0) {
+    const proxies = config.trustProxy === 1 ? 'the proxy' : `the ${config.trustProxy} proxies`;
+    warnings.push(
+      `KAIWA_TRUST_PROXY=${config.trustProxy}: X-Forwarded-For is trusted, so port ${config.port} must be ` +
+        `reachable only through ${proxies} in front (bind HOST to a private address or firewall the port); ` +
+        'a client that reaches it directly can forge its address and get around per-address rate limits',
+    );
+  }
+  return warnings;
 }
 
 /** Raised when settings are wrong; `problems` has one line per setting, each naming its variable. */
@@ -319,7 +376,39 @@ const settingsSchema = z.object({
   KAIWA_SLOW_QUERY_MS: wholeNumber(0, 600_000, 'a whole number of milliseconds').default(200),
   KAIWA_LOGIN_RATE_LIMIT: wholeNumber(1, 10_000, 'a whole number of attempts per minute').default(10),
   KAIWA_TRUST_PROXY: wholeNumber(0, 10, 'a whole number of proxies').default(0),
+  KAIWA_USER_RATE_LIMITS: z
+    .string()
+    .superRefine((value, context) => {
+      const parsed = parseUserRateLimits(value);
+      if (!parsed.ok)
+        for (const problem of parsed.problems) context.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  KAIWA_REALTIME_LIMITS: z
+    .string()
+    .superRefine((value, context) => {
+      const parsed = parseRealtimeLimits(value);
+      if (!parsed.ok)
+        for (const problem of parsed.problems) context.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  KAIWA_REQUEST_TIMEOUT: duration(1, 3_600).default(120),
+  KAIWA_HEADERS_TIMEOUT: duration(1, 600).default(15),
+  KAIWA_KEEP_ALIVE_TIMEOUT: duration(1, 600).default(5),
+  KAIWA_IDLE_TIMEOUT: duration(1, 3_600).default(60),
+  KAIWA_MAX_CONNECTIONS_PER_ADDRESS: wholeNumber(
+    0,
+    1_000_000,
+    'a whole number of connections (0: no cap)',
+  ).default(256),
   KAIWA_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  KAIWA_METRICS_PORT: wholeNumber(1, 65_535, 'a port number').optional(),
+  KAIWA_SQLITE_SYNCHRONOUS: z
+    .preprocess(
+      (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
+      z.enum(['full', 'normal'], { error: 'must be full or normal' }),
+    )
+    .default('full'),
   KAIWA_UI_DIR: z.string().trim().min(1, 'must not be empty').optional(),
   KAIWA_LLM_BASE_URL: z
     .string()
@@ -351,6 +440,17 @@ const settingsSchema = z.object({
   ).default([]),
   KAIWA_WORKFLOW_WEBHOOK_TOLERANCE: duration(10, 86_400).default(300),
   KAIWA_BRIDGE_FILE: z.string().trim().min(1, 'must not be empty').optional(),
+  KAIWA_CLAMAV: z
+    .string()
+    .refine((value) => parseClamdAddress(value) !== undefined, {
+      message:
+        "must be clamd's unix socket path such as /run/clamav/clamd.ctl or its host:port such as 127.0.0.1:3310",
+    })
+    .optional(),
+  KAIWA_CLAMAV_ON_ERROR: z
+    .enum(['deny', 'allow'], { error: 'must be deny (refuse uploads while clamd fails) or allow' })
+    .default('deny'),
+  KAIWA_CLAMAV_TIMEOUT_MS: wholeNumber(100, 600_000, 'a whole number of milliseconds').default(30_000),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   NODE_ENV: z
     .enum(NODE_ENVIRONMENTS, { error: `must be one of ${NODE_ENVIRONMENTS.join(', ')}` })
@@ -367,13 +467,6 @@ export interface LoadConfigOptions {
   cwd?: string;
 }
 
-  KAIWA_METRICS_PORT: wholeNumber(1, 65_535, 'a port number').optional(),
-  KAIWA_SQLITE_SYNCHRONOUS: z
-    .preprocess(
-      (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
-      z.enum(['full', 'normal'], { error: 'must be full or normal' }),
-    )
-    .default('full'),
 /** Where the built UI is looked for by default: `<package>/ui/dist`, next to `src/` and `dist/`. */
 export const DEFAULT_UI_DIRECTORY = fileURLToPath(new URL('../ui/dist/', import.meta.url));
 
@@ -381,6 +474,20 @@ function busSettings(setting: string, channel: string): BusSettings {
   if (/^rediss?:/i.test(setting)) return { kind: 'redis', url: setting, channel };
   if (/^nats:/i.test(setting)) return { kind: 'nats', url: setting, channel };
   return { kind: 'memory', url: undefined, channel };
+}
+
+/** KAIWA_CLAMAV and its companions; a relative socket path is taken from `cwd`. */
+function malwareScanSettings(
+  settings: z.output<typeof settingsSchema>,
+  cwd: string,
+): MalwareScanSettings | undefined {
+  const address = settings.KAIWA_CLAMAV ? parseClamdAddress(settings.KAIWA_CLAMAV) : undefined;
+  if (!address) return undefined;
+  return {
+    address: address.kind === 'unix' ? { kind: 'unix', path: resolve(cwd, address.path) } : address,
+    onError: settings.KAIWA_CLAMAV_ON_ERROR,
+    timeoutMs: settings.KAIWA_CLAMAV_TIMEOUT_MS,
+  };
 }
 
 /**
@@ -478,6 +585,20 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
       'KAIWA_DATABASE_REPLICA_URLS: read replicas need KAIWA_DATABASE_URL to be a postgres:// URL',
     );
   }
+  if (
+    settings.NODE_ENV === 'production' &&
+    !settings.KAIWA_METRICS_TOKEN &&
+    settings.KAIWA_METRICS_PORT === undefined
+  ) {
+    problems.push(
+      'KAIWA_METRICS_TOKEN: /metrics must not be open to everyone with NODE_ENV=production; set ' +
+        'KAIWA_METRICS_TOKEN (a bearer token of at least 16 characters) or KAIWA_METRICS_PORT (metrics on ' +
+        '127.0.0.1 only)',
+    );
+  }
+  if (settings.KAIWA_METRICS_PORT !== undefined && settings.KAIWA_METRICS_PORT === settings.PORT) {
+    problems.push('KAIWA_METRICS_PORT: must differ from PORT');
+  }
   if (settings.KAIWA_BLOB_STORE === 's3' && !settings.KAIWA_S3_BUCKET) {
     problems.push('KAIWA_S3_BUCKET: must be set when KAIWA_BLOB_STORE is s3');
   }
@@ -524,21 +645,26 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
     slowQueryMs: settings.KAIWA_SLOW_QUERY_MS,
     loginRateLimitPerMinute: settings.KAIWA_LOGIN_RATE_LIMIT,
     trustProxy: settings.KAIWA_TRUST_PROXY,
+    userRateLimits: {
+      ...DEFAULT_USER_RATE_LIMITS,
+      ...(settings.KAIWA_USER_RATE_LIMITS
+        ? (parseUserRateLimits(settings.KAIWA_USER_RATE_LIMITS) as { limits: Partial<UserRateLimitSettings> })
+            .limits
+        : {}),
+    },
+    realtimeLimits: settings.KAIWA_REALTIME_LIMITS
+      ? (parseRealtimeLimits(settings.KAIWA_REALTIME_LIMITS) as { limits: Partial<RealtimeLimits> }).limits
+      : {},
+    http: {
+      requestTimeoutMs: settings.KAIWA_REQUEST_TIMEOUT * 1000,
+      headersTimeoutMs: settings.KAIWA_HEADERS_TIMEOUT * 1000,
+      keepAliveTimeoutMs: settings.KAIWA_KEEP_ALIVE_TIMEOUT * 1000,
+      idleTimeoutMs: settings.KAIWA_IDLE_TIMEOUT * 1000,
+      maxConnectionsPerAddress: settings.KAIWA_MAX_CONNECTIONS_PER_ADDRESS,
+    },
     metricsToken: settings.KAIWA_METRICS_TOKEN,
-  if (
-    settings.NODE_ENV === 'production' &&
-    !settings.KAIWA_METRICS_TOKEN &&
-    settings.KAIWA_METRICS_PORT === undefined
-  ) {
-    problems.push(
-      'KAIWA_METRICS_TOKEN: /metrics must not be open to everyone with NODE_ENV=production; set ' +
-        'KAIWA_METRICS_TOKEN (a bearer token of at least 16 characters) or KAIWA_METRICS_PORT (metrics on ' +
-        '127.0.0.1 only)',
-    );
-  }
-  if (settings.KAIWA_METRICS_PORT !== undefined && settings.KAIWA_METRICS_PORT === settings.PORT) {
-    problems.push('KAIWA_METRICS_PORT: must differ from PORT');
-  }
+    metricsPort: settings.KAIWA_METRICS_PORT,
+    sqliteSynchronous: settings.KAIWA_SQLITE_SYNCHRONOUS,
     uiDirectory: settings.KAIWA_UI_DIR ? resolve(cwd, settings.KAIWA_UI_DIR) : DEFAULT_UI_DIRECTORY,
     logLevel: settings.LOG_LEVEL,
     nodeEnvironment: settings.NODE_ENV,
@@ -553,6 +679,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
       webhookToleranceSeconds: settings.KAIWA_WORKFLOW_WEBHOOK_TOLERANCE,
     },
     bridgeFile: settings.KAIWA_BRIDGE_FILE ? resolve(cwd, settings.KAIWA_BRIDGE_FILE) : undefined,
+    malwareScan: malwareScanSettings(settings, cwd),
     assistant:
       settings.KAIWA_LLM_BASE_URL && llmModel
         ? {
@@ -574,5 +701,3 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
 export function isSqlitePath(databaseUrl: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:\/\//i.test(databaseUrl);
 }
-    metricsPort: settings.KAIWA_METRICS_PORT,
-    sqliteSynchronous: settings.KAIWA_SQLITE_SYNCHRONOUS,

@@ -17,6 +17,10 @@ export interface RealtimeComposition {
   engine: ChatEngine;
   /** Access token or bot API key → who; undefined also for users who must change their password. */
   authenticate: (token: string) => Promise<RealtimeIdentity | undefined>;
+  /** Overrides of the realtime limits (KAIWA_REALTIME_LIMITS). */
+  limits?: RealtimeOptions['limits'];
+  /** Per-user limits shared with the REST API. */
+  limitUser?: RealtimeOptions['limitUser'];
   /** Ended sessions as they become known (see SessionRevocations). */
   revocations?: RealtimeOptions['revocations'];
   /** The server's metrics registry, where the open-connection gauge goes. */

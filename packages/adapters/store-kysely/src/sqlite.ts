@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement, sql } from 'kysely';
 import type { KaiwaDatabase } from './database.js';
 import { KyselyChatStore } from './kysely-chat-store.js';
@@ -8,6 +9,13 @@ import type { SearchIndexOptions } from './search-index.js';
 export type SqliteStoreConfig = StoreObservability & {
   /** Tuning of the deferred full-text indexer; the defaults suit a chat server. */
   searchIndex?: SearchIndexOptions;
+  /**
+   * SQLite's `synchronous` setting. `full` (the default) syncs the WAL on every commit, so an acknowledged
+   * write survives a power cut or OS crash; `normal` syncs only at checkpoints: faster single commits, but such
+   * a crash can lose the last commits (never consistency). Group commit makes `full` cheap under load
+   * (docs/benchmarks.md).
+   */
+  synchronous?: 'full' | 'normal';
 } & (
     | {
         /** A database file (created when missing), or `:memory:` for a private in-memory database. */
@@ -60,7 +68,7 @@ class StatementCache implements SqliteDatabase {
 
 /**
  * A store on SQLite through better-sqlite3 (the embedded default). Turns on WAL for files,
- * `synchronous = NORMAL`, foreign keys and a 5 s busy timeout. Call `migrate()` before first use.
+ * `synchronous = FULL` (or `normal`), foreign keys and a 5 s busy timeout. Call `migrate()` before first use.
  * Search rows of new messages are written in batches, shortly after the send and before any search, so
  * sends stay cheap and search still finds every sent message (see `KyselyChatStore.flushSearchIndex`).
  *
@@ -77,6 +85,7 @@ export async function createSqliteStore(config: SqliteStoreConfig): Promise<Kyse
       '^12.0.0',
       () => import('better-sqlite3'),
     );
+    createPrivately(config.filename);
     database = new Database(config.filename);
   }
   const db = new Kysely<KaiwaDatabase>({
@@ -87,8 +96,11 @@ export async function createSqliteStore(config: SqliteStoreConfig): Promise<Kyse
   // WAL lets readers run beside the writer; in-memory databases answer 'memory' and stay as they are.
   try {
     await sql`pragma journal_mode = WAL`.execute(db);
-    // With WAL, NORMAL loses at most the last commits on power loss, never consistency.
-    await sql`pragma synchronous = NORMAL`.execute(db);
+    // FULL: a commit returns once the WAL is on disk, so an acknowledged message survives a power cut.
+    // NORMAL (opt-in) syncs at checkpoints only and can lose the last commits then, never consistency.
+    await sql`pragma synchronous = ${sql.raw(config.synchronous === 'normal' ? 'NORMAL' : 'FULL')}`.execute(
+      db,
+    );
     await sql`pragma foreign_keys = ON`.execute(db);
     await sql`pragma busy_timeout = 5000`.execute(db);
   } catch (error) {
@@ -100,4 +112,20 @@ export async function createSqliteStore(config: SqliteStoreConfig): Promise<Kyse
     dialect: 'sqlite',
     ...(config.searchIndex ? { searchIndex: config.searchIndex } : {}),
   });
+}
+
+/**
+ * Creates a missing database file readable and writable by this user only (0600): chat history is private.
+ * SQLite gives the `-wal` and `-shm` files it makes beside it the same mode. An existing file keeps its mode,
+ * which is the operator's choice.
+ */
+function createPrivately(filename: string): void {
+  if (filename === '' || filename === ':memory:' || filename.startsWith('file:')) return;
+  try {
+    closeSync(openSync(filename, 'wx', 0o600));
+  } catch (error) {
+    // Exists already, or its folder is missing: better-sqlite3 then opens it or reports the missing folder.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOENT') throw error;
+  }
 }

@@ -1,6 +1,7 @@
 import type { User, UserRole } from '@kaiwa/core';
 import type { FastifyRequest } from 'fastify';
 import type { AccountService, CredentialKind } from '../auth/account-service.js';
+import type { RateLimitVerdict, UserLimitedAction, UserRateLimiter } from '../limits/user-rate-limits.js';
 import type { ApiInstance } from '../routes/route-context.js';
 import type { AccessDeclaration } from '../security/route-access.js';
 import { HttpError, passwordChangeRequired, roleForbidden, unauthorized } from './http-error.js';
@@ -20,6 +21,11 @@ export interface RouteAccess {
   roles?: readonly UserRole[];
   duringPasswordChange?: boolean;
   access?: AccessDeclaration;
+  /**
+   * Counts each call against the caller's per-user limit for this action (across sockets, REST and, on
+   * Redis, instances); over it answers 429 `rate_limited` with `Retry-After`.
+   */
+  userRateLimit?: UserLimitedAction;
 }
 
 declare module 'fastify' {
@@ -57,7 +63,11 @@ export function requireUser(request: FastifyRequest): User {
  * route's {@link RouteAccess}. It runs on `onRequest`, before the body is read, so a caller who may not call
  * a route learns nothing from validation answers and cannot make the server parse a large body.
  */
-export function installAuthentication(scope: ApiInstance, accounts: AccountService): void {
+export function installAuthentication(
+  scope: ApiInstance,
+  accounts: AccountService,
+  userLimits?: UserRateLimiter,
+): void {
   scope.decorateRequest('user', null);
   scope.decorateRequest('credential', null);
   scope.decorateRequest('sessionId', null);
@@ -87,6 +97,13 @@ export function installAuthentication(scope: ApiInstance, accounts: AccountServi
     if (access.roles && !access.roles.includes(user.role)) {
       throw roleForbidden(`${request.method} ${request.routeOptions.url ?? request.url}`, access.roles);
     }
+    if (access.userRateLimit && userLimits) {
+      const verdict = await userLimits.consume(user.id, access.userRateLimit);
+      if (!verdict.allowed) {
+        reply.header('retry-after', String(Math.ceil(verdict.retryAfterMs / 1000)));
+        throw tooManyForUser(verdict);
+      }
+    }
   });
 }
 
@@ -95,4 +112,15 @@ export function requireSelfOrAdmin(user: User, userId: string, action: string): 
   if (user.id !== userId && user.role !== 'admin') {
     throw new HttpError(403, 'forbidden', `${action}: only admins act for other users`);
   }
+}
+
+/** 429 for a user over a per-user limit, saying which and when to retry. */
+function tooManyForUser(verdict: Extract<RateLimitVerdict, { allowed: false }>): HttpError {
+  const { action, limit, retryAfterMs } = verdict;
+  return new HttpError(
+    429,
+    'rate_limited',
+    `too many ${action}: at most ${limit.points} per ${limit.durationSeconds} s; try again in ${Math.ceil(retryAfterMs / 1000)} s`,
+    { action, retryAfterMs, limit: limit.points, windowSeconds: limit.durationSeconds },
+  );
 }

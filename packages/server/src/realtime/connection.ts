@@ -38,6 +38,15 @@ export interface RealtimeIdentity {
   expiresAt?: Date;
 }
 
+/**
+ * Per-user limits shared with the REST API (and other instances): says whether the user may do one more
+ * `action` now, and if not, when to try again.
+ */
+export type UserActionLimiter = (
+  userId: string,
+  action: 'messages',
+) => Promise<{ allowed: true } | { allowed: false; retryAfterMs: number }>;
+
 /** What a connection needs from the realtime server that owns it. */
 export interface ConnectionHub {
   readonly engine: ChatEngine;
@@ -45,6 +54,7 @@ export interface ConnectionHub {
   readonly logger: RealtimeLogger;
   readonly metrics: RealtimeMetrics;
   authenticate(token: string): Promise<RealtimeIdentity | undefined>;
+  readonly limitUser: UserActionLimiter;
   /** Flushes the connection's queue once the current tick is done, together with every other. */
   scheduleFlush(connection: Connection): void;
   countDelivered(events: number): void;
@@ -642,6 +652,13 @@ export class Connection implements SubscriptionOwner {
   }
 
   async #send(frame: InboundFrames['send']): Promise<void> {
+    const verdict = await this.#hub.limitUser(this.userId, 'messages');
+    if (!verdict.allowed) {
+      throw new ProtocolError('rate_limited', 'too many messages from this user; slow down', {
+        retryAfterMs: verdict.retryAfterMs,
+        clientMessageId: frame.clientMessageId,
+      });
+    }
     const message = await this.engine.sendMessage(this.userId, {
       roomId: frame.roomId,
       text: frame.text,

@@ -1,4 +1,4 @@
-export type { RealtimeIdentity } from './connection.js';
+export type { RealtimeIdentity, UserActionLimiter } from './connection.js';
 export { DEFAULT_REALTIME_LIMITS, type RealtimeLimits } from './limits.js';
 export type { RealtimeLogger } from './logger.js';
 export {

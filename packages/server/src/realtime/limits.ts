@@ -70,3 +70,42 @@ export function resolveLimits(overrides: Partial<RealtimeLimits> = {}): Realtime
   limits.resumePageSize = Math.min(Math.floor(limits.resumePageSize), 1000);
   return limits;
 }
+
+/**
+ * Parses `framesPerSecond=100,frameBurst=400` into overrides, naming each bad entry (unknown names,
+ * values that are not positive numbers).
+ */
+export function parseRealtimeLimits(
+  text: string,
+): { ok: true; limits: Partial<RealtimeLimits> } | { ok: false; problems: string[] } {
+  const limits: Partial<RealtimeLimits> = {};
+  const problems: string[] = [];
+  for (const entry of text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const [name = '', value = '', ...rest] = entry.split('=').map((part) => part.trim());
+    if (!(name in DEFAULT_REALTIME_LIMITS)) {
+      problems.push(
+        `"${name}" is not a realtime limit; use ${Object.keys(DEFAULT_REALTIME_LIMITS).join(', ')}`,
+      );
+      continue;
+    }
+    const number = Number(value);
+    if (rest.length > 0 || !/^\d+(\.\d+)?$/.test(value) || !(number > 0)) {
+      problems.push(
+        `"${entry}" needs a positive number, as in ${name}=${DEFAULT_REALTIME_LIMITS[name as keyof RealtimeLimits]}`,
+      );
+      continue;
+    }
+    limits[name as keyof RealtimeLimits] = number;
+  }
+  if (problems.length === 0) {
+    try {
+      resolveLimits(limits);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, limits };
+}

@@ -16,7 +16,12 @@ import {
 } from '@kaiwa/core';
 import type { Registry } from 'prom-client';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { Connection, type ConnectionHub, type RealtimeIdentity } from './connection.js';
+import {
+  Connection,
+  type ConnectionHub,
+  type RealtimeIdentity,
+  type UserActionLimiter,
+} from './connection.js';
 import { EncodedFrame } from './encoded-frame.js';
 import { type RealtimeLimits, resolveLimits } from './limits.js';
 import { type RealtimeLogger, silentLogger } from './logger.js';
@@ -40,6 +45,8 @@ export interface RealtimeOptions {
    * Sessions as they become known as ended, also from a resync with the store (a bus message that was
    * lost): their sockets close with 4003. `user.sessions_revoked` events on the bus close sockets anyway.
    */
+  /** Per-user message limits shared with the REST API; default: none beyond the per-socket frame limit. */
+  limitUser?: UserActionLimiter;
   revocations?: { onRevoked(listener: (sessionIds: string[], reason: string) => void): () => void };
   /** Where the metrics go; without one they are kept on a private registry. */
   registry?: Registry;
@@ -79,6 +86,7 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
   readonly limits: RealtimeLimits;
   readonly logger: RealtimeLogger;
   readonly metrics: RealtimeMetrics;
+  readonly limitUser: UserActionLimiter;
   readonly #server: Server;
   readonly #path: string;
   readonly #authenticate: (token: string) => Promise<RealtimeIdentity | undefined>;
@@ -110,6 +118,7 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
     this.limits = resolveLimits(options.limits);
     this.logger = options.logger ?? silentLogger;
     this.metrics = createRealtimeMetrics(options.registry);
+    this.limitUser = options.limitUser ?? (async () => ({ allowed: true }));
     this.#server = options.server;
     this.#path = options.path ?? '/ws';
     this.#authenticate = options.authenticate;

@@ -1,9 +1,19 @@
-import { Readable } from 'node:stream';
 import type { MultipartFile } from '@fastify/multipart';
-import { createId, FileRecordSchema, IdSchema, ValidationError } from '@kaiwa/core';
+import { createId, FileRecordSchema, ForbiddenError, IdSchema, ValidationError } from '@kaiwa/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { ClamavScanner } from '../files/clamav-scanner.js';
 import { contentDisposition } from '../files/content-disposition.js';
-import { isInlineImage, isTypeAllowed, safeFileName, UploadInspector } from '../files/upload-inspector.js';
+import {
+  isInlineImage,
+  isTypeAllowed,
+  nameMatchingType,
+  safeFileName,
+  type UploadFacts,
+  UploadInspector,
+} from '../files/upload-inspector.js';
+import { type ScanVerdict, UploadScanError, type UploadScanner } from '../files/upload-scanner.js';
+import { SpooledUpload } from '../files/upload-spool.js';
 import {
   errorResponses,
   FileParamsSchema,
@@ -25,10 +35,17 @@ const UploadFieldsSchema = z.object({
 /** Multipart overhead allowed on top of the file size before a request is refused from its length alone. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
-/** Downloads are documents of their own: no scripts, no styles, no plugins, sandboxed. */
+/**
+ * Downloads are documents of their own: no scripts, no styles, no plugins, sandboxed. Exactly this policy:
+ * without `useDefaults: false` helmet merges its defaults in (`style-src 'unsafe-inline'` and more).
+ */
 const DOWNLOAD_CSP = {
+  useDefaults: false,
   directives: { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"], sandbox: [] },
 };
+
+/** How long a client waits before retrying while the malware scanner is away. */
+const SCANNER_RETRY_AFTER_SECONDS = 30;
 
 /** A storage key: year/month/new id. Made here, never from anything the client sent. */
 function newStorageKey(now = new Date()): string {
@@ -36,21 +53,33 @@ function newStorageKey(now = new Date()): string {
   return `${now.getUTCFullYear()}/${month}/${createId()}`;
 }
 
-/**
- * Uploads (multipart, type judged from the bytes, checked against the allow-list, stored through the blob
- * store, recorded by the engine), file records, and downloads with safe headers.
- */
 /** How long a pre-signed download link stays valid. */
 const PRESIGNED_DOWNLOAD_SECONDS = 300;
+
+/**
+ * Uploads, file records, and downloads with safe headers. An upload is held in a private temporary file
+ * while it is judged — target and permission, type from the bytes against the allow-list, malware scan when
+ * KAIWA_CLAMAV is set — and only an accepted one is copied to the blob store and recorded by the engine; its
+ * name is made to agree with its type.
+ */
 
 export function registerFileRoutes(
   app: ApiInstance,
   { engine, blobs, presigner, config, metrics }: RouteContext,
 ): void {
+  const scanning = config.malwareScan
+    ? {
+        scanner: new ClamavScanner({
+          address: config.malwareScan.address,
+          timeoutMs: config.malwareScan.timeoutMs,
+        }) as UploadScanner,
+        settings: config.malwareScan,
+      }
+    : undefined;
   app.post(
     '/files',
     {
-      config: { access: { signedIn: 'mine' } },
+      config: { userRateLimit: 'uploads', access: { signedIn: 'mine' } },
       schema: {
         tags,
         summary: 'Upload a file into a room, a project or a ticket',
@@ -73,9 +102,17 @@ export function registerFileRoutes(
       }
 
       const fields: Record<string, string> = {};
-      let stored:
-        | { key: string; name: string; facts: Awaited<ReturnType<UploadInspector['finish']>> }
-        | undefined;
+      let spooled: { upload: SpooledUpload; name: string; facts: UploadFacts } | undefined;
+      /** The target already checked, so a check is not repeated unless later fields changed it. */
+      let checkedTarget: string | undefined;
+      const checkTarget = async () => {
+        const target = uploadTarget(fields);
+        if (JSON.stringify(target) === checkedTarget) return target;
+        await refuseUnpostableTarget(user.id, target);
+        checkedTarget = JSON.stringify(target);
+        return target;
+      };
+      let storedKey: string | undefined;
       try {
         for await (const part of request.parts()) {
           if (part.type === 'field') {
@@ -84,43 +121,47 @@ export function registerFileRoutes(
             }
             continue;
           }
-          stored = await storeUpload(part);
+          // Fields sent before the file (as browsers do) are checked before a byte of it is kept.
+          if (Object.keys(fields).length > 0) await checkTarget();
+          spooled = await spoolUpload(part);
         }
-        if (!stored) throw ValidationError.field('file', 'attach one file');
-        const target = UploadFieldsSchema.safeParse(fields);
-        if (!target.success) {
-          throw new ValidationError(
-            target.error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message })),
-          );
-        }
-        if (!isTypeAllowed(stored.facts.mimeType, config.uploadAllowedTypes)) {
+        if (!spooled) throw ValidationError.field('file', 'attach one file');
+        const target = await checkTarget();
+        const { facts } = spooled;
+        if (!isTypeAllowed(facts.mimeType, config.uploadAllowedTypes)) {
           metrics.uploads.inc({ outcome: 'rejected_type' });
           throw new HttpError(
             415,
             'file_type_not_allowed',
-            `files of type ${stored.facts.mimeType} are not allowed`,
+            `files of type ${facts.mimeType} are not allowed`,
             {
-              detectedType: stored.facts.mimeType,
+              detectedType: facts.mimeType,
               allowedTypes: config.uploadAllowedTypes,
             },
           );
         }
+        if (scanning) await scanUpload(scanning, spooled.upload, { userId: user.id, facts, reply, request });
+
+        // Accepted: only now do the bytes reach the blob store.
+        const key = newStorageKey();
+        await blobs.put(key, spooled.upload.open());
+        storedKey = key;
         const file = await engine.createFileRecord(user.id, {
-          ...target.data,
-          name: stored.name,
-          mimeType: stored.facts.mimeType,
-          size: stored.facts.size,
-          sha256: stored.facts.sha256,
-          storageKey: stored.key,
+          ...target,
+          name: nameMatchingType(spooled.name, facts),
+          mimeType: facts.mimeType,
+          size: facts.size,
+          sha256: facts.sha256,
+          storageKey: key,
         });
         metrics.uploads.inc({ outcome: 'stored' });
         metrics.uploadedBytes.inc(file.size);
         return reply.status(201).send(file);
       } catch (error) {
         // Nothing half-written: bytes without a record are removed.
-        if (stored) {
-          await blobs.delete(stored.key).catch((deleteError: unknown) => {
-            request.log.error({ err: deleteError, key: stored?.key }, 'could not remove a rejected upload');
+        if (storedKey) {
+          await blobs.delete(storedKey).catch((deleteError: unknown) => {
+            request.log.error({ err: deleteError, key: storedKey }, 'could not remove a rejected upload');
           });
         }
         const code = (error as { code?: string }).code;
@@ -128,28 +169,115 @@ export function registerFileRoutes(
         else if (code === 'forbidden' || code === 'not_found') metrics.uploads.inc({ outcome: 'denied' });
         else if (!(error instanceof HttpError)) metrics.uploads.inc({ outcome: 'failed' });
         throw error;
+      } finally {
+        await spooled?.upload.discard();
       }
     },
   );
 
-  async function storeUpload(part: MultipartFile) {
+  /** The upload's room, project and/or ticket, validated, naming the field. */
+  function uploadTarget(fields: Record<string, string>) {
+    const target = UploadFieldsSchema.safeParse(fields);
+    if (!target.success) {
+      throw new ValidationError(
+        target.error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message })),
+      );
+    }
+    return target.data;
+  }
+
+  /**
+   * Refuses, before any byte is kept, an upload the engine would refuse: the target must exist and be
+   * readable (404 otherwise), the uploader must be a member of the room and the room not archived, projects
+   * and tickets are not for guests (403). It applies the engine's rules through the engine's own reads;
+   * `createFileRecord` checks again when it writes the record and stays the authority.
+   */
+  async function refuseUnpostableTarget(userId: string, target: z.output<typeof UploadFieldsSchema>) {
+    if (!target.roomId && !target.projectId && !target.ticketId) {
+      throw ValidationError.field('roomId', 'a file must be linked to a room, a project or a ticket');
+    }
+    if (target.roomId) {
+      const room = await engine.getRoom(userId, target.roomId);
+      if (!(await engine.store.memberships.find(room.id, userId))) {
+        throw new ForbiddenError('upload file', 'join the room first');
+      }
+      if (room.archived) throw new ForbiddenError('upload file', 'the room is archived');
+    }
+    if (target.projectId) await engine.getProject(userId, target.projectId);
+    if (target.ticketId) {
+      const ticket = await engine.getTicket(userId, target.ticketId);
+      if (target.projectId && ticket.projectId !== target.projectId) {
+        throw ValidationError.field('ticketId', 'the ticket belongs to another project');
+      }
+    }
+  }
+
+  /** Keeps the file in a private temporary file, judging its type on the way. */
+  async function spoolUpload(part: MultipartFile) {
     const inspector = new UploadInspector();
-    const key = newStorageKey();
-    const watched = Readable.from(
-      (async function* () {
-        for await (const chunk of part.file) {
-          inspector.update(chunk);
-          yield chunk;
-        }
-      })(),
-    );
-    await blobs.put(key, watched);
+    const upload = await SpooledUpload.write(part.file, (chunk) => inspector.update(chunk));
     // busboy ends a file that hit the size limit without an error when asked not to throw; never keep one.
     if (part.file.truncated) {
-      await blobs.delete(key);
+      await upload.discard();
       throw new HttpError(413, 'payload_too_large', `files may be at most ${config.maxUploadBytes} bytes`);
     }
-    return { key, name: safeFileName(part.filename), facts: await inspector.finish() };
+    return { upload, name: safeFileName(part.filename), facts: await inspector.finish() };
+  }
+
+  /**
+   * Asks the scanner about an accepted upload. Infected: 422 `malware_detected`. No verdict: with
+   * `onError: deny` 503 `scanner_unavailable` (or 413 when clamd refuses the size, which a retry cannot fix),
+   * with `allow` the upload goes on and a warning is logged.
+   */
+  async function scanUpload(
+    { scanner, settings }: NonNullable<typeof scanning>,
+    upload: SpooledUpload,
+    context: { userId: string; facts: UploadFacts; reply: FastifyReply; request: FastifyRequest },
+  ): Promise<void> {
+    const started = performance.now();
+    const observe = (result: 'clean' | 'infected' | 'error') => {
+      metrics.uploadScans.inc({ result });
+      metrics.uploadScanDuration.observe({ result }, (performance.now() - started) / 1000);
+    };
+    const about = { userId: context.userId, sha256: context.facts.sha256, size: context.facts.size };
+    let verdict: ScanVerdict;
+    try {
+      verdict = await scanner.scan(upload.open());
+    } catch (error) {
+      if (!(error instanceof UploadScanError)) throw error;
+      observe('error');
+      if (settings.onError === 'allow') {
+        context.request.log.warn(
+          { ...about, reason: error.reason, err: error },
+          'upload kept unscanned: the malware scanner gave no verdict (KAIWA_CLAMAV_ON_ERROR=allow)',
+        );
+        return;
+      }
+      context.request.log.warn({ ...about, reason: error.reason }, error.message);
+      metrics.uploads.inc({ outcome: 'scanner_unavailable' });
+      if (error.reason === 'size_limit') {
+        throw new HttpError(413, 'payload_too_large', 'the file is larger than the malware scanner accepts', {
+          reason: 'scanner_limit',
+        });
+      }
+      context.reply.header('retry-after', String(SCANNER_RETRY_AFTER_SECONDS));
+      throw new HttpError(
+        503,
+        'scanner_unavailable',
+        'uploads cannot be checked for malware right now; try again later',
+        {
+          retryable: true,
+        },
+      );
+    }
+    observe(verdict.result);
+    if (verdict.result === 'infected') {
+      context.request.log.warn({ ...about, signature: verdict.signature }, 'upload refused: malware found');
+      metrics.uploads.inc({ outcome: 'infected' });
+      throw new HttpError(422, 'malware_detected', 'the file contains malware and was not stored', {
+        signature: verdict.signature,
+      });
+    }
   }
 
   app.get(

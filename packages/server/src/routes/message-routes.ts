@@ -36,7 +36,7 @@ export function registerMessageRoutes(app: ApiInstance, { engine }: RouteContext
   app.post(
     '/rooms/:roomId/messages',
     {
-      config: { access: { signedIn: 'mine' } },
+      config: { userRateLimit: 'messages', access: { signedIn: 'mine' } },
       schema: {
         tags,
         summary: 'Send a message; repeating a send with the same clientMessageId returns the first message',
@@ -131,7 +131,7 @@ export function registerMessageRoutes(app: ApiInstance, { engine }: RouteContext
   app.get(
     '/search',
     {
-      config: { access: { signedIn: 'visible', guest: 'mine' } },
+      config: { userRateLimit: 'searches', access: { signedIn: 'visible', guest: 'mine' } },
       schema: {
         tags,
         summary: 'Full-text search over the messages I may read, newest first',

@@ -3,8 +3,10 @@ import type { BlobStore, ChatEngine } from '@kaiwa/core';
 import type { Assistant } from '@kaiwa/llm';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { AccountService } from '../auth/account-service.js';
 import type { ServerConfig } from '../config.js';
+import type { UserRateLimiter } from '../limits/user-rate-limits.js';
 import type { ServerMetrics } from '../operations/server-metrics.js';
 import type { PresigningBlobStore } from '../storage/open-blob-store.js';
 
@@ -22,6 +24,10 @@ export interface RouteContext {
   config: ServerConfig;
   engine: ChatEngine;
   accounts: AccountService;
+  /** The audit log: record security-relevant actions with `audit.record({ action, actorId, target, request })`. */
+  audit: AuditLog;
+  /** Per-user limits on messages, uploads, workflow runs and searches; routes name theirs in `config`. */
+  userLimits: UserRateLimiter;
   blobs: BlobStore;
   /** Set when downloads redirect to pre-signed URLs of the blob store (S3). */
   presigner?: PresigningBlobStore | undefined;

@@ -8,6 +8,7 @@ import {
   type WorkflowRun,
 } from '@kaiwa/core';
 import { z } from 'zod';
+import type { AuditLog } from '../audit/audit-log.js';
 import { errorResponses } from '../http/api-schemas.js';
 import { requireUser } from '../http/authentication.js';
 import { HttpError } from '../http/http-error.js';
@@ -93,15 +94,16 @@ const RunParamsSchema = z.object({ runId: IdSchema });
 export async function registerWorkflowRoutes(
   app: ApiInstance,
   workflows: WorkflowComposition,
+  audit: AuditLog,
 ): Promise<void> {
   await app.register(async (scope) => {
-    registerDefinitionRoutes(scope, workflows);
+    registerDefinitionRoutes(scope, workflows, audit);
     registerRunRoutes(scope, workflows);
   });
   await app.register(async (scope) => registerWebhookRoute(scope, workflows));
 }
 
-function registerDefinitionRoutes(app: ApiInstance, { engine }: WorkflowComposition): void {
+function registerDefinitionRoutes(app: ApiInstance, { engine }: WorkflowComposition, audit: AuditLog): void {
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) =>
     done(null, body),
   );
@@ -144,7 +146,15 @@ function registerDefinitionRoutes(app: ApiInstance, { engine }: WorkflowComposit
       const user = requireUser(request);
       const body = request.body;
       const definition = typeof body === 'string' ? parseWorkflowDefinition(body, 'yaml') : body;
-      return reply.status(201).send(await engine.define(definition, user.id));
+      const record = await audit.around(
+        { action: 'workflow.defined', actorId: user.id, request },
+        () => engine.define(definition, user.id),
+        (stored) => ({
+          target: { type: 'workflow', id: stored.id },
+          details: { version: stored.version, name: stored.name },
+        }),
+      );
+      return reply.status(201).send(record);
     },
   );
 
@@ -176,6 +186,7 @@ function registerRunRoutes(app: ApiInstance, { engine }: WorkflowComposition): v
     '/workflows/:workflowId/runs',
     {
       config: {
+        userRateLimit: 'workflowRuns',
         roles: ['admin', 'moderator', 'member', 'bot'],
         access: { signedIn: 'allowed', guest: 'denied' },
       },

@@ -13,11 +13,19 @@ import { isSqlitePath } from '../config.js';
  */
 export async function openStore(
   databaseUrl: string,
-  options: { replicaUrls?: string[] } = {},
+  options: {
+    replicaUrls?: string[];
+    /** SQLite's `synchronous`: `full` (the store's default) or `normal`. */
+    sqliteSynchronous?: 'full' | 'normal';
+  } = {},
 ): Promise<ChatStore> {
   if (isSqlitePath(databaseUrl)) {
-    if (databaseUrl !== ':memory:') mkdirSync(dirname(databaseUrl), { recursive: true });
-    return createSqliteStore({ filename: databaseUrl });
+    // The data folder holds chat history, uploads and the token secret: this user only (0700).
+    if (databaseUrl !== ':memory:') mkdirSync(dirname(databaseUrl), { recursive: true, mode: 0o700 });
+    return createSqliteStore({
+      filename: databaseUrl,
+      ...(options.sqliteSynchronous ? { synchronous: options.sqliteSynchronous } : {}),
+    });
   }
   if (/^postgres(ql)?:\/\//i.test(databaseUrl)) {
     return createPostgresStore({

@@ -5,7 +5,7 @@ import { AccountService } from './auth/account-service.js';
 import { SessionRevocations } from './auth/session-revocations.js';
 import { loadTokenSecret } from './auth/token-secret.js';
 import { AccessTokens } from './auth/tokens.js';
-import { ConfigError, loadConfig, type ServerConfig } from './config.js';
+import { ConfigError, loadConfig, type ServerConfig, startupWarnings } from './config.js';
 import { openSharedState } from './scale/bus-composition.js';
 import { describeDatabase, openStore } from './storage/open-store.js';
 
@@ -131,6 +131,7 @@ async function startServer(config: ServerConfig, environment: CliEnvironment): P
   const address = await server.listen();
   const shown = address.replace('://0.0.0.0:', '://localhost:').replace('://[::]:', '://localhost:');
   environment.stdout(`Kaiwa is listening on ${shown} (API docs: ${shown}/api/docs)\n`);
+  for (const warning of startupWarnings(config)) environment.stderr(`kaiwa: warning: ${warning}\n`);
 
   let stopping = false;
   environment.onSignal((signal) => {

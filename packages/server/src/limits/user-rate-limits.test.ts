@@ -112,7 +112,7 @@ describe('per-user limits on one instance', () => {
     expect(answers.filter((answer) => answer === 'ok')).toHaveLength(20);
     expect(answers).toHaveLength(33);
     expect(rejectedFrame).toMatchObject({ type: 'error', code: 'rate_limited' });
-    expect((rejectedFrame?.details as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(0);
+    expect(rejectedFrame?.details).toMatchObject({ retryAfterMs: expect.any(Number) });
     expect(rejectedRest?.statusCode).toBe(429);
     expect(rejectedRest?.json().error.code).toBe('rate_limited');
     expect(Number(rejectedRest?.headers['retry-after'])).toBeGreaterThan(0);

@@ -214,25 +214,6 @@ export function startupWarnings(config: ServerConfig): string[] {
   return warnings;
 }
 
-/**
- * Settings that work but need the operator's attention, one line each naming its variable; `kaiwa start`
- * prints them on standard error.
- *
- * @example startupWarnings(loadConfig({ env: { KAIWA_TRUST_PROXY: '1' } })) // ['KAIWA_TRUST_PROXY=1: …']
- */
-export function startupWarnings(config: ServerConfig): string[] {
-  const warnings: string[] = [];
-  if (config.trustProxy > 0) {
-    const proxies = config.trustProxy === 1 ? 'the proxy' : `the ${config.trustProxy} proxies`;
-    warnings.push(
-      `KAIWA_TRUST_PROXY=${config.trustProxy}: X-Forwarded-For is trusted, so port ${config.port} must be ` +
-        `reachable only through ${proxies} in front (bind HOST to a private address or firewall the port); ` +
-        'a client that reaches it directly can forge its address and get around per-address rate limits',
-    );
-  }
-  return warnings;
-}
-
 /** Raised when settings are wrong; `problems` has one line per setting, each naming its variable. */
 export class ConfigError extends Error {
   readonly problems: string[];

@@ -97,10 +97,16 @@ describe('kaiwa start', () => {
       PORT: '0',
       HOST: '127.0.0.1',
       KAIWA_DATA_DIR: dataDirectory,
+      KAIWA_TRUST_PROXY: '1',
     });
     try {
       const base = (await waitFor(output, /Kaiwa is listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
       expect(output()).not.toContain('one-time password');
+      // Trusting a proxy is only safe when the port cannot be reached around it.
+      await waitFor(
+        output,
+        /kaiwa: warning: KAIWA_TRUST_PROXY=1: .*must be reachable only through the proxy/,
+      );
       const me = await fetch(`${base}/api/v1/auth/me`, {
         headers: { authorization: `Bearer ${tokenFromFirstStart}` },
       });
@@ -181,5 +187,8 @@ describe('kaiwa commands', () => {
     });
     expect(await runCli(['node', 'kaiwa', 'start'], anonymous.cli)).toBe(2);
     expect(anonymous.err.join('')).toContain('KAIWA_ALLOW_ANONYMOUS_IN_PRODUCTION=true');
+    const openMetrics = environment({ NODE_ENV: 'production', KAIWA_DATA_DIR: dataDirectory });
+    expect(await runCli(['node', 'kaiwa', 'start'], openMetrics.cli)).toBe(2);
+    expect(openMetrics.err.join('')).toMatch(/KAIWA_METRICS_TOKEN: .*KAIWA_METRICS_PORT/);
   });
 });

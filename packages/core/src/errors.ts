@@ -6,7 +6,14 @@ export interface FieldIssue {
   message: string;
 }
 
-export type KaiwaErrorCode = 'validation_failed' | 'not_found' | 'forbidden' | 'conflict' | 'internal';
+export type KaiwaErrorCode =
+  | 'validation_failed'
+  | 'not_found'
+  | 'forbidden'
+  | 'conflict'
+  | 'database_unavailable'
+  | 'busy'
+  | 'internal';
 
 /**
  * Base of every error Kaiwa throws on purpose. Callers branch on `code` (or `instanceof`);
@@ -77,5 +84,51 @@ export class ConflictError extends KaiwaError {
     super('conflict', message, options);
     this.name = 'ConflictError';
     this.field = field;
+  }
+}
+
+/**
+ * The database cannot be reached right now (refused or lost connection, a server shutting down or
+ * restarting, a killed session). Nothing of the failed call was committed, or, when the connection was
+ * lost during the commit itself, it may have been: retrying the same call is safe where it is
+ * idempotent (a send with the same `clientMessageId`). The server answers 503 with `Retry-After`.
+ *
+ * @example
+ * try {
+ *   await engine.sendMessage(userId, { roomId, text, clientMessageId });
+ * } catch (error) {
+ *   if (error instanceof DatabaseUnavailableError) setTimeout(retry, error.retryAfterMs);
+ * }
+ */
+export class DatabaseUnavailableError extends KaiwaError {
+  /** Always true: the same call may succeed once the database is back. */
+  readonly retryable = true;
+  /** How long a caller should wait before the first retry. */
+  readonly retryAfterMs: number;
+
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super('database_unavailable', message, options);
+    this.name = 'DatabaseUnavailableError';
+    this.retryAfterMs = options?.retryAfterMs ?? 1000;
+  }
+}
+
+/**
+ * The database is reachable but held by another writer for longer than it waits (SQLite's
+ * `database is locked`). Nothing was written; the same call may succeed in a moment.
+ *
+ * @example
+ * if (error instanceof DatabaseBusyError) setTimeout(retry, error.retryAfterMs);
+ */
+export class DatabaseBusyError extends KaiwaError {
+  /** Always true: the lock is usually gone within a second. */
+  readonly retryable = true;
+  /** How long a caller should wait before the first retry. */
+  readonly retryAfterMs: number;
+
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super('busy', message, options);
+    this.name = 'DatabaseBusyError';
+    this.retryAfterMs = options?.retryAfterMs ?? 1000;
   }
 }

@@ -16,6 +16,13 @@ export type {
   UserPasswordsTable,
   UsersTable,
 } from './database.js';
+export {
+  DatabaseAvailability,
+  type DatabaseAvailabilityChange,
+  type StoreAvailability,
+  withDriverErrors,
+} from './driver-error-dialect.js';
+export { isDatabaseBusy, isDatabaseUnavailable, translateDriverError } from './driver-errors.js';
 export { createKyselyChatStore, KyselyChatStore, type KyselyChatStoreOptions } from './kysely-chat-store.js';
 export { KaiwaMigrationProvider, kaiwaMigrations, migrateToLatest } from './migrations.js';
 export { createMysqlStore, type MysqlStoreConfig } from './mysql.js';

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 /*
- * Test helper, not part of the public API: a real PostgreSQL primary with a streaming hot standby, made
- * with the machine's own initdb and pg_basebackup in a temporary folder, on two free ports of 127.0.0.1.
- * It never touches the machine's own PostgreSQL cluster.
+ * Test helpers, not part of the public API: a real PostgreSQL primary with a streaming hot standby, or a
+ * single server a test may crash and restart, made with the machine's own initdb (and pg_basebackup) in
+ * a temporary folder, on free ports of 127.0.0.1. They never touch the machine's own PostgreSQL cluster.
  */
 
 const run = promisify(execFile);
@@ -38,11 +38,25 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts a primary and a standby replicating from it; stop() ends both and deletes their files. */
-export async function startReplicatedPostgres(): Promise<ReplicatedPostgres> {
+/** A private PostgreSQL server the test may stop and start again, as a restart or crash would. */
+export interface PrivatePostgres {
+  /** `postgres://postgres@127.0.0.1:<port>/postgres`, trust authentication. */
+  url: string;
+  /** Stops the server; `immediate` (the default) is a crash: every session is cut off, no checkpoint. */
+  stopServer(mode?: 'immediate' | 'fast'): Promise<void>;
+  /** Starts it again on the same port and waits until it accepts connections. */
+  startServer(): Promise<void>;
+  /** Stops the server and deletes its files. */
+  stop(): Promise<void>;
+}
+
+type PostgresProgram = (program: string, args: string[]) => Promise<unknown>;
+
+/** A temporary folder PostgreSQL may write, and a runner for its programs (as `postgres` when we are root). */
+async function clusterFolder(prefix: string): Promise<{ base: string; pg: PostgresProgram }> {
   const bin = postgresBinDirectory();
   if (!bin) throw new Error('PostgreSQL server programs not found under /usr/lib/postgresql');
-  const base = mkdtempSync(join(tmpdir(), 'kaiwa-pg-replication-'));
+  const base = mkdtempSync(join(tmpdir(), prefix));
   // PostgreSQL refuses to run as root: as root, run its programs as the postgres user.
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
@@ -50,15 +64,66 @@ export async function startReplicatedPostgres(): Promise<ReplicatedPostgres> {
     const { stdout: group } = await run('id', ['-g', 'postgres']);
     chownSync(base, Number(stdout.trim()), Number(group.trim()));
   }
-  const pg = (program: string, args: string[]) =>
+  const pg: PostgresProgram = (program, args) =>
     asRoot
       ? run('runuser', ['-u', 'postgres', '--', join(bin, program), ...args], { cwd: base })
       : run(join(bin, program), args, { cwd: base });
+  return { base, pg };
+}
 
+const INITDB_OPTIONS = ['-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'];
+
+function serverOptions(base: string, port: number): string {
+  return `-p ${port} -k ${base} -c listen_addresses=127.0.0.1 -c fsync=off`;
+}
+
+/** Starts one PostgreSQL server of its own on a free port; stop() ends it and deletes its files. */
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const { base, pg } = await clusterFolder('kaiwa-pg-private-');
+  const data = join(base, 'data');
+  const port = await freePort();
+  let running = false;
+  const startServer = async () => {
+    await pg('pg_ctl', [
+      '-D',
+      data,
+      '-o',
+      serverOptions(base, port),
+      '-l',
+      join(base, 'server.log'),
+      '-w',
+      'start',
+    ]);
+    running = true;
+  };
+  const stopServer = async (mode: 'immediate' | 'fast' = 'immediate') => {
+    await pg('pg_ctl', ['-D', data, '-m', mode, '-w', 'stop']);
+    running = false;
+  };
+  try {
+    await pg('initdb', ['-D', data, ...INITDB_OPTIONS]);
+    await startServer();
+  } catch (error) {
+    rmSync(base, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    startServer,
+    stopServer,
+    async stop() {
+      if (running) await stopServer().catch(() => undefined);
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts a primary and a standby replicating from it; stop() ends both and deletes their files. */
+export async function startReplicatedPostgres(): Promise<ReplicatedPostgres> {
+  const { base, pg } = await clusterFolder('kaiwa-pg-replication-');
   const primary = join(base, 'primary');
   const replica = join(base, 'replica');
   const [primaryPort, replicaPort] = [await freePort(), await freePort()];
-  const serverOptions = (port: number) => `-p ${port} -k ${base} -c listen_addresses=127.0.0.1 -c fsync=off`;
   const started: string[] = [];
   const stop = async () => {
     for (const folder of started.reverse()) {
@@ -67,22 +132,12 @@ export async function startReplicatedPostgres(): Promise<ReplicatedPostgres> {
     rmSync(base, { recursive: true, force: true });
   };
   try {
-    await pg('initdb', [
-      '-D',
-      primary,
-      '-U',
-      'postgres',
-      '--auth=trust',
-      '--no-sync',
-      '-E',
-      'UTF8',
-      '--locale=C',
-    ]);
+    await pg('initdb', ['-D', primary, ...INITDB_OPTIONS]);
     await pg('pg_ctl', [
       '-D',
       primary,
       '-o',
-      serverOptions(primaryPort),
+      serverOptions(base, primaryPort),
       '-l',
       join(primary, 'server.log'),
       '-w',
@@ -106,7 +161,7 @@ export async function startReplicatedPostgres(): Promise<ReplicatedPostgres> {
       '-D',
       replica,
       '-o',
-      serverOptions(replicaPort),
+      serverOptions(base, replicaPort),
       '-l',
       join(replica, 'server.log'),
       '-w',

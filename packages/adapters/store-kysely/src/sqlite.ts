@@ -1,6 +1,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement, sql } from 'kysely';
 import type { KaiwaDatabase } from './database.js';
+import { withDriverErrors } from './driver-error-dialect.js';
 import { KyselyChatStore } from './kysely-chat-store.js';
 import { importDriver } from './optional-driver.js';
 import { queryLogOption, type StoreObservability } from './query-log.js';
@@ -16,6 +17,11 @@ export type SqliteStoreConfig = StoreObservability & {
    * (docs/benchmarks.md).
    */
   synchronous?: 'full' | 'normal';
+  /**
+   * How long a write waits for another connection's write lock before it fails with a retryable
+   * `DatabaseBusyError`; 5000 ms by default.
+   */
+  busyTimeoutMs?: number;
 } & (
     | {
         /** A database file (created when missing), or `:memory:` for a private in-memory database. */
@@ -68,7 +74,8 @@ class StatementCache implements SqliteDatabase {
 
 /**
  * A store on SQLite through better-sqlite3 (the embedded default). Turns on WAL for files,
- * `synchronous = FULL` (or `normal`), foreign keys and a 5 s busy timeout. Call `migrate()` before first use.
+ * `synchronous = FULL` (or `normal`), foreign keys and a 5 s busy timeout (`busyTimeoutMs`). Call `migrate()` before first use. A
+ * write that still finds the file locked after the busy timeout fails with a retryable `DatabaseBusyError`.
  * Search rows of new messages are written in batches, shortly after the send and before any search, so
  * sends stay cheap and search still finds every sent message (see `KyselyChatStore.flushSearchIndex`).
  *
@@ -89,7 +96,8 @@ export async function createSqliteStore(config: SqliteStoreConfig): Promise<Kyse
     database = new Database(config.filename);
   }
   const db = new Kysely<KaiwaDatabase>({
-    dialect: new SqliteDialect({ database: new StatementCache(database) }),
+    // SQLITE_BUSY (another process held the write lock past busy_timeout) becomes a retryable `busy` error.
+    dialect: withDriverErrors(new SqliteDialect({ database: new StatementCache(database) })),
     ...queryLogOption(config.onQuery),
   });
   // Through kysely rather than on the handle, so the driver starts now and close() always closes the file.
@@ -102,7 +110,9 @@ export async function createSqliteStore(config: SqliteStoreConfig): Promise<Kyse
       db,
     );
     await sql`pragma foreign_keys = ON`.execute(db);
-    await sql`pragma busy_timeout = 5000`.execute(db);
+    await sql`pragma busy_timeout = ${sql.raw(String(Math.max(0, Math.trunc(config.busyTimeoutMs ?? 5000))))}`.execute(
+      db,
+    );
   } catch (error) {
     await db.destroy();
     throw error;

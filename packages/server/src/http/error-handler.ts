@@ -20,6 +20,8 @@ export type ErrorResponse = z.infer<typeof ErrorResponseSchema>;
 export interface ErrorAnswer {
   statusCode: number;
   body: ErrorResponse;
+  /** Seconds for the `Retry-After` header, on answers that a retry can fix (the database is back). */
+  retryAfterSeconds?: number;
 }
 
 const KAIWA_STATUS: Record<string, number> = {
@@ -27,8 +29,14 @@ const KAIWA_STATUS: Record<string, number> = {
   not_found: 404,
   forbidden: 403,
   conflict: 409,
+  // The database is down, restarting or locked: a retry in a moment can succeed.
+  database_unavailable: 503,
+  busy: 503,
   internal: 500,
 };
+
+/** Kaiwa error codes that mean "retry later": answered 503 with their code and `Retry-After`. */
+const RETRYABLE_KAIWA_CODES = new Set(['database_unavailable', 'busy']);
 
 /** Fastify's own error codes that reach the handler, with the answer they deserve. */
 const FASTIFY_CODES: Record<string, { statusCode: number; code: string }> = {
@@ -89,6 +97,14 @@ export function errorAnswer(error: unknown): ErrorAnswer {
     (KaiwaError.isInstance(error) && error.code === 'validation_failed')
   ) {
     return validationAnswer((error as ValidationError).issues ?? []);
+  }
+  if (KaiwaError.isInstance(error) && RETRYABLE_KAIWA_CODES.has(error.code)) {
+    const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
+    return {
+      statusCode: KAIWA_STATUS[error.code] ?? 503,
+      body: { error: { code: error.code, message: error.message, details: { retryable: true } } },
+      retryAfterSeconds: typeof retryAfterMs === 'number' ? Math.max(1, Math.ceil(retryAfterMs / 1000)) : 1,
+    };
   }
   if (KaiwaError.isInstance(error)) {
     const statusCode = KAIWA_STATUS[error.code] ?? 500;
@@ -172,7 +188,14 @@ function clientMessage(statusCode: number, message: string | undefined): string 
 export function installErrorHandling(app: FastifyInstance, metrics: ServerMetrics): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const answer = errorAnswer(error);
-    if (answer.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    if (answer.retryAfterSeconds !== undefined) {
+      // An outage, not a bug: one line without a stack (the store logs the outage itself once).
+      request.log.warn(
+        { code: answer.body.error.code, statusCode: answer.statusCode, url: request.url.split('?')[0] },
+        answer.body.error.message,
+      );
+      reply.header('retry-after', String(answer.retryAfterSeconds));
+    } else if (answer.statusCode >= 500) request.log.error({ err: error }, 'request failed');
     else
       request.log.info(
         { code: answer.body.error.code, statusCode: answer.statusCode },

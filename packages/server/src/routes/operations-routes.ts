@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { ChatStore } from '@kaiwa/core';
+import { type ChatStore, KaiwaError } from '@kaiwa/core';
 import { z } from 'zod';
 import { errorResponses, NoContentSchema } from '../http/api-schemas.js';
 import { credentialOf } from '../http/authentication.js';
@@ -7,6 +7,7 @@ import { HttpError, unauthorized } from '../http/http-error.js';
 import type { ApiInstance, RouteContext } from './route-context.js';
 
 const tags = ['operations'];
+/** A database slower than this to answer a trivial read counts as down: load balancers move on. */
 const READY_TIMEOUT_MS = 2000;
 
 /** Liveness, readiness and Prometheus metrics, outside /api/v1. */
@@ -33,15 +34,22 @@ export function registerOperationsRoutes(
       config: { access: { everyone: 'allowed' } },
       schema: {
         tags,
-        summary: 'The store answers and the bus is connected; 503 while not',
+        summary:
+          'The store answers and the bus is connected; 503 while not (database_unavailable with Retry-After while the database does not answer)',
         response: {
           200: z.object({ status: z.literal('ready'), bus: z.enum(['memory', 'redis', 'nats']) }),
           ...errorResponses,
         },
       },
     },
-    async () => {
-      await storeAnswers(engine.store);
+    async (_request, reply) => {
+      try {
+        await storeAnswers(engine.store);
+      } catch (error) {
+        if (error instanceof HttpError && error.code === 'database_unavailable')
+          reply.header('retry-after', '1');
+        throw error;
+      }
       const bus = busStatus?.() ?? { kind: 'memory' as const, connected: true };
       if (!bus.connected) throw new HttpError(503, 'unavailable', `the ${bus.kind} bus is not connected`);
       return { status: 'ready' as const, bus: bus.kind };
@@ -107,12 +115,25 @@ export function registerCspReportRoute(app: ApiInstance): void {
 
 async function storeAnswers(store: ChatStore): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('store did not answer in time')), READY_TIMEOUT_MS);
+  const timedOut = Symbol('timed out');
+  const timeout = new Promise<typeof timedOut>((resolve) => {
+    timer = setTimeout(() => resolve(timedOut), READY_TIMEOUT_MS);
   });
   try {
-    await Promise.race([store.users.count(), timeout]);
-  } catch {
+    const answer = await Promise.race([store.users.count(), timeout]);
+    if (answer === timedOut) {
+      throw new HttpError(
+        503,
+        'database_unavailable',
+        `the database did not answer within ${READY_TIMEOUT_MS} ms`,
+      );
+    }
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    // Down, restarting or locked: the same answer as any request gets meanwhile, so probes retry.
+    if (KaiwaError.isInstance(error) && (error.code === 'database_unavailable' || error.code === 'busy')) {
+      throw new HttpError(503, 'database_unavailable', 'the database is not reachable right now');
+    }
     throw new HttpError(503, 'unavailable', 'the store is not reachable');
   } finally {
     clearTimeout(timer);

@@ -1,13 +1,19 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ChatStore } from '@kaiwa/core';
-import { createMysqlStore, createPostgresStore, createSqliteStore } from '@kaiwa/store-kysely';
+import {
+  createMysqlStore,
+  createPostgresStore,
+  createSqliteStore,
+  type DatabaseAvailabilityChange,
+} from '@kaiwa/store-kysely';
 import { isSqlitePath } from '../config.js';
 
 /**
  * Opens the store a database setting names: a SQLite file (its folder is created) or `:memory:`, a
  * `postgres://` URL (with optional read replicas) or a `mysql://` / `mariadb://` URL. The schema is not
- * migrated here.
+ * migrated here. `onAvailabilityChange` hears once when the database stops answering and once when it
+ * answers again (PostgreSQL and MariaDB/MySQL).
  *
  * @example const store = await openStore('.data/kaiwa.sqlite');
  */
@@ -17,6 +23,7 @@ export async function openStore(
     replicaUrls?: string[];
     /** SQLite's `synchronous`: `full` (the store's default) or `normal`. */
     sqliteSynchronous?: 'full' | 'normal';
+    onAvailabilityChange?: (change: DatabaseAvailabilityChange) => void;
   } = {},
 ): Promise<ChatStore> {
   if (isSqlitePath(databaseUrl)) {
@@ -31,10 +38,14 @@ export async function openStore(
     return createPostgresStore({
       connectionString: databaseUrl,
       replicaConnectionStrings: options.replicaUrls ?? [],
+      ...(options.onAvailabilityChange ? { onAvailabilityChange: options.onAvailabilityChange } : {}),
     });
   }
   // mysql2 only knows the mysql:// scheme; MariaDB speaks the same protocol.
-  return createMysqlStore({ connectionString: databaseUrl.replace(/^mariadb:\/\//i, 'mysql://') });
+  return createMysqlStore({
+    connectionString: databaseUrl.replace(/^mariadb:\/\//i, 'mysql://'),
+    ...(options.onAvailabilityChange ? { onAvailabilityChange: options.onAvailabilityChange } : {}),
+  });
 }
 
 /** The database setting with any password masked, for logs. */

@@ -1,6 +1,7 @@
 import { ChatEngine, NotFoundError } from '@kaiwa/core';
 import { Command, CommanderError } from 'commander';
 import { buildServer, type KaiwaServer } from './app.js';
+import { AuditLog } from './audit/audit-log.js';
 import { AccountService } from './auth/account-service.js';
 import { SessionRevocations } from './auth/session-revocations.js';
 import { loadTokenSecret } from './auth/token-secret.js';
@@ -29,7 +30,8 @@ export interface CliEnvironment {
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
 /**
- * The `kaiwa` command line: `start`, `migrate`, `create-admin`, `reset-password`. Settings come from the
+ * The `kaiwa` command line: `start`, `migrate`, `create-admin`, `reset-password`, `audit verify`.
+ * Settings come from the
  * environment (and KAIWA_CONFIG), as for the server itself.
  */
 export function createProgram(environment: CliEnvironment): Command {
@@ -71,11 +73,16 @@ export function createProgram(environment: CliEnvironment): Command {
     .requiredOption('--username <username>', 'lower-case username')
     .option('--display-name <name>', 'name shown to people')
     .action(async (options: { username: string; displayName?: string }) => {
-      await withAccounts(environment, async (accounts) => {
+      await withAccounts(environment, async (accounts, engine) => {
         const { user, password } = await accounts.createAccount({
           username: options.username,
           displayName: options.displayName,
           role: 'admin',
+        });
+        await new AuditLog({ repository: engine.store.audit }).record({
+          action: 'user.created',
+          target: { type: 'user', id: user.id },
+          details: { username: user.username, role: 'admin', via: 'cli' },
         });
         environment.stdout(
           `Created administrator ${user.username}.\nOne-time password: ${password}\n` +
@@ -92,11 +99,44 @@ export function createProgram(environment: CliEnvironment): Command {
       await withAccounts(environment, async (accounts, engine) => {
         const user = await engine.getUserByUsername(options.username);
         const { password } = await accounts.resetPassword(user.id);
+        await new AuditLog({ repository: engine.store.audit }).record({
+          action: 'user.password_reset',
+          target: { type: 'user', id: user.id },
+          details: { via: 'cli' },
+        });
         environment.stdout(
           `New one-time password for ${user.username}: ${password}\n` +
             'They must choose a new password at the next sign-in; every session of theirs was signed out.\n',
         );
       });
+    });
+
+  const audit = program.command('audit').description('the audit log of security-relevant actions');
+  audit
+    .command('verify')
+    .description('walk the hash chain; report the first changed, inserted or deleted entry (exit code 1)')
+    .action(async () => {
+      const config = loadConfig({ env: environment.env });
+      const store = await openStore(config.databaseUrl, { replicaUrls: config.databaseReplicaUrls });
+      let report: Awaited<ReturnType<AuditLog['verify']>>;
+      try {
+        await store.migrate();
+        report = await new AuditLog({ repository: store.audit }).verify();
+      } finally {
+        await store.close();
+      }
+      if (report.ok) {
+        environment.stdout(
+          `The audit log is intact: ${report.entries} entries, head ${report.head.seq} ${report.head.hash}\n`,
+        );
+        return;
+      }
+      const { kind, seq, message } = report.problem;
+      environment.stderr(
+        `The audit log is broken at entry ${seq} (${kind}): ${message}.\n` +
+          `${report.entries} entries before it check out.\n`,
+      );
+      throw new CommanderError(1, 'kaiwa.auditBroken', message);
     });
 
   return program;

@@ -18,7 +18,7 @@ import type { ApiInstance, RouteContext } from './route-context.js';
 const tags = ['auth'];
 
 /** Sign-in, tokens, password change and sign-up; nickname sign-in instead when accounts are off. */
-export function registerAuthRoutes(app: ApiInstance, { accounts, config }: RouteContext): void {
+export function registerAuthRoutes(app: ApiInstance, { accounts, audit, config }: RouteContext): void {
   const rateLimit = { max: config.loginRateLimitPerMinute, timeWindow: '1 minute' };
 
   app.get(
@@ -71,6 +71,13 @@ export function registerAuthRoutes(app: ApiInstance, { accounts, config }: Route
       if (body.allSessions && !request.user)
         throw unauthorized('signing out everywhere needs an access token');
       await accounts.logout({ ...body, userId: request.user?.id, sessionId: request.sessionId ?? undefined });
+      await audit.record({
+        action: 'auth.logout',
+        actorId: request.user?.id ?? null,
+        ...(request.user ? { target: { type: 'user', id: request.user.id } } : {}),
+        details: { allSessions: body.allSessions === true },
+        request,
+      });
       return reply.status(204).send(null);
     },
   );
@@ -87,7 +94,12 @@ export function registerAuthRoutes(app: ApiInstance, { accounts, config }: Route
           response: { 200: SessionSchema, ...errorResponses },
         },
       },
-      async (request) => accounts.signInAnonymously(request.body.nickname),
+      async (request) =>
+        audit.around(
+          { action: 'auth.anonymous_login', request },
+          () => accounts.signInAnonymously(request.body.nickname),
+          (session) => ({ actorId: session.user.id, target: { type: 'user', id: session.user.id } }),
+        ),
     );
     // Tokens from a nickname sign-in are refreshed like any other.
     registerRefresh(app, accounts);
@@ -105,7 +117,18 @@ export function registerAuthRoutes(app: ApiInstance, { accounts, config }: Route
         response: { 200: SessionSchema, ...errorResponses },
       },
     },
-    async (request) => accounts.login(request.body.username, request.body.password),
+    // The username tried is recorded, also when the sign-in fails; the password never.
+    async (request) =>
+      audit.around(
+        {
+          action: 'auth.login',
+          target: { type: 'user', id: null },
+          details: { username: request.body.username },
+          request,
+        },
+        () => accounts.login(request.body.username, request.body.password),
+        (session) => ({ actorId: session.user.id, target: { type: 'user', id: session.user.id } }),
+      ),
   );
 
   registerRefresh(app, accounts);
@@ -125,8 +148,13 @@ export function registerAuthRoutes(app: ApiInstance, { accounts, config }: Route
         response: { 200: SessionSchema, ...errorResponses },
       },
     },
-    async (request) =>
-      accounts.changePassword(requireUser(request), request.body.currentPassword, request.body.newPassword),
+    async (request) => {
+      const user = requireUser(request);
+      return audit.around(
+        { action: 'auth.password_changed', actorId: user.id, target: { type: 'user', id: user.id }, request },
+        () => accounts.changePassword(user, request.body.currentPassword, request.body.newPassword),
+      );
+    },
   );
 
   if (config.allowSignup) {
@@ -141,7 +169,14 @@ export function registerAuthRoutes(app: ApiInstance, { accounts, config }: Route
           response: { 201: SessionSchema, ...errorResponses },
         },
       },
-      async (request, reply) => reply.status(201).send(await accounts.signup(request.body)),
+      async (request, reply) => {
+        const session = await audit.around(
+          { action: 'auth.signup', details: { username: request.body.username }, request },
+          () => accounts.signup(request.body),
+          (created) => ({ actorId: created.user.id, target: { type: 'user', id: created.user.id } }),
+        );
+        return reply.status(201).send(session);
+      },
     );
   }
 }

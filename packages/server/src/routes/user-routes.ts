@@ -23,7 +23,10 @@ function publicApiKey({ keyHash: _keyHash, ...apiKey }: ApiKeyRecord) {
 }
 
 /** The user directory, profiles, and admin-only account management (including bots and their API keys). */
-export function registerUserRoutes(app: ApiInstance, { engine, accounts, config }: RouteContext): void {
+export function registerUserRoutes(
+  app: ApiInstance,
+  { engine, accounts, audit, config }: RouteContext,
+): void {
   app.get(
     '/users',
     {
@@ -94,7 +97,20 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
       if (actor.role !== 'admin' && request.body.forcePasswordChange !== undefined) {
         throw new HttpError(403, 'forbidden', 'update user: only admins set forcePasswordChange');
       }
-      return engine.updateUser(actor.id, request.params.userId, request.body);
+      const { role, forcePasswordChange } = request.body;
+      if (role === undefined && forcePasswordChange === undefined) {
+        return engine.updateUser(actor.id, request.params.userId, request.body);
+      }
+      return audit.around(
+        {
+          action: role !== undefined ? 'user.role_changed' : 'user.force_password_change_set',
+          actorId: actor.id,
+          target: { type: 'user', id: request.params.userId },
+          details: { role, forcePasswordChange },
+          request,
+        },
+        () => engine.updateUser(actor.id, request.params.userId, request.body),
+      );
     },
   );
 
@@ -117,7 +133,16 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
         },
       },
       async (request, reply) => {
-        const { user, password } = await accounts.createAccount(request.body);
+        const { user, password } = await audit.around(
+          {
+            action: 'user.created',
+            actorId: requireUser(request).id,
+            details: { username: request.body.username, role: request.body.role },
+            request,
+          },
+          () => accounts.createAccount(request.body),
+          (created) => ({ target: { type: 'user', id: created.user.id } }),
+        );
         return reply.status(201).send({ user, ...(password ? { oneTimePassword: password } : {}) });
       },
     );
@@ -134,9 +159,15 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
         },
       },
       async (request) => {
-        const { user, password } = await accounts.resetPassword(
-          request.params.userId,
-          requireUser(request).id,
+        const actorId = requireUser(request).id;
+        const { user, password } = await audit.around(
+          {
+            action: 'user.password_reset',
+            actorId,
+            target: { type: 'user', id: request.params.userId },
+            request,
+          },
+          () => accounts.resetPassword(request.params.userId, actorId),
         );
         return { user, oneTimePassword: password };
       },
@@ -155,7 +186,13 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
         response: { 200: UserSchema, ...errorResponses },
       },
     },
-    async (request) => engine.deactivateUser(requireUser(request).id, request.params.userId),
+    async (request) => {
+      const actorId = requireUser(request).id;
+      return audit.around(
+        { action: 'user.deactivated', actorId, target: { type: 'user', id: request.params.userId }, request },
+        () => engine.deactivateUser(actorId, request.params.userId),
+      );
+    },
   );
 
   app.post(
@@ -169,7 +206,13 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
         response: { 200: UserSchema, ...errorResponses },
       },
     },
-    async (request) => engine.reactivateUser(requireUser(request).id, request.params.userId),
+    async (request) => {
+      const actorId = requireUser(request).id;
+      return audit.around(
+        { action: 'user.reactivated', actorId, target: { type: 'user', id: request.params.userId }, request },
+        () => engine.reactivateUser(actorId, request.params.userId),
+      );
+    },
   );
 
   app.get(
@@ -202,7 +245,16 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
       },
     },
     async (request, reply) => {
-      const { apiKey, key } = await accounts.createApiKey(request.params.userId, request.body.name);
+      const { apiKey, key } = await audit.around(
+        {
+          action: 'api_key.created',
+          actorId: requireUser(request).id,
+          details: { userId: request.params.userId, name: request.body.name, signing: false },
+          request,
+        },
+        () => accounts.createApiKey(request.params.userId, request.body.name),
+        (created) => ({ target: { type: 'api_key', id: created.apiKey.id } }),
+      );
       return reply.status(201).send({ apiKey: publicApiKey(apiKey), key });
     },
   );
@@ -219,7 +271,16 @@ export function registerUserRoutes(app: ApiInstance, { engine, accounts, config 
       },
     },
     async (request, reply) => {
-      await accounts.revokeApiKey(request.params.userId, request.params.apiKeyId);
+      await audit.around(
+        {
+          action: 'api_key.revoked',
+          actorId: requireUser(request).id,
+          target: { type: 'api_key', id: request.params.apiKeyId },
+          details: { userId: request.params.userId },
+          request,
+        },
+        () => accounts.revokeApiKey(request.params.userId, request.params.apiKeyId),
+      );
       return reply.status(204).send(null);
     },
   );

@@ -209,7 +209,30 @@ describe('WorkflowTriggers', () => {
     await expect(t.triggers.receiveWebhook({ ...request, workflowId: 'nohook' })).rejects.toBeInstanceOf(
       NotFoundError,
     );
+    // The unsigned delivery header decides nothing: the same signed request with another id, or none, is a replay.
+    await expect(t.triggers.receiveWebhook({ ...request, deliveryId: 'fresh-id' })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+    await expect(t.triggers.receiveWebhook({ ...request, deliveryId: undefined })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
     expect(t.started.length).toBe(1);
+
+    // A signed delivery id makes a retry with a new timestamp (a new signature) the same delivery.
+    const retryBody = JSON.stringify({ amount: 5 });
+    const signedDelivery = (at: number) => ({
+      workflowId: 'hook',
+      deliveryId: 'order-77',
+      timestamp: at,
+      body: retryBody,
+      signature: signWebhook({ secret: 's3cret', timestamp: at, body: retryBody, deliveryId: 'order-77' }),
+    });
+    const first = await t.triggers.receiveWebhook(signedDelivery(timestamp));
+    expect(first.trigger).toMatchObject({ deliveryId: 'delivery:order-77' });
+    await expect(t.triggers.receiveWebhook(signedDelivery(timestamp + 1))).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+    expect(t.started.length).toBe(2);
   });
 });
 
@@ -221,7 +244,10 @@ describe('verifyWebhookSignature', () => {
   const signature = signWebhook({ secret, timestamp, body });
 
   it('accepts a good signature, with or without the sha256= prefix', () => {
-    expect(verifyWebhookSignature({ secret, timestamp, body, signature, now })).toEqual({ ok: true });
+    expect(verifyWebhookSignature({ secret, timestamp, body, signature, now })).toEqual({
+      ok: true,
+      replayKey: `sig:${signature}`,
+    });
     expect(
       verifyWebhookSignature({
         secret,

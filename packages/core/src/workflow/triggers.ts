@@ -120,7 +120,9 @@ export class WorkflowTriggers {
 
   /**
    * Starts a workflow from a signed webhook delivery. The run acts as the definition's author and gets
-   * `trigger = { type: 'webhook', deliveryId, body }` (the body parsed as JSON when it is JSON).
+   * `trigger = { type: 'webhook', deliveryId, body }` (the body parsed as JSON when it is JSON). Replays are
+   * told apart by signed content only (see {@link verifyWebhookSignature}'s `replayKey`): the unsigned
+   * delivery header counts only when the signature covers it.
    *
    * @throws NotFoundError when the workflow has no webhook trigger; ForbiddenError for a missing secret, a
    *   bad signature or a stale timestamp; ConflictError (field `deliveryId`) for a replayed delivery.
@@ -129,7 +131,8 @@ export class WorkflowTriggers {
    */
   async receiveWebhook(request: {
     workflowId: string;
-    deliveryId: string;
+    /** The sender's `x-kaiwa-delivery`, if any. */
+    deliveryId?: string | undefined;
     timestamp: string | number;
     signature: string;
     body: string;
@@ -144,18 +147,20 @@ export class WorkflowTriggers {
       timestamp: request.timestamp,
       signature: request.signature,
       body: request.body,
+      deliveryId: request.deliveryId,
       now: this.#now().getTime(),
       ...(this.#config.webhookToleranceSeconds === undefined
         ? {}
         : { toleranceSeconds: this.#config.webhookToleranceSeconds }),
     });
     if (!check.ok) throw new ForbiddenError('receive webhook', check.message);
-    if (request.deliveryId.length === 0 || request.deliveryId.length > 128)
-      throw new ForbiddenError('receive webhook', 'deliveryId must be 1 to 128 characters');
+    const deliveryId = check.replayKey;
+    if (deliveryId.length > 128)
+      throw new ForbiddenError('receive webhook', 'deliveryId must be 1 to 119 characters');
     const store = this.#config.engine.store;
     const fresh = await store.workflows.recordWebhookDelivery(
       request.workflowId,
-      request.deliveryId,
+      deliveryId,
       this.#now().toISOString(),
     );
     if (!fresh) throw new ConflictError('this delivery was received before', 'deliveryId');
@@ -167,7 +172,7 @@ export class WorkflowTriggers {
     }
     const run = await this.#config.workflows.start(request.workflowId, {
       actorId: record.createdBy,
-      trigger: { type: 'webhook', deliveryId: request.deliveryId, body },
+      trigger: { type: 'webhook', deliveryId, body },
     });
     this.#config.onRunStarted?.(run, 'webhook');
     return run;

@@ -159,7 +159,9 @@ describe('workflow runs', () => {
       ['never', 'skipped'],
     ]);
     expect(body.steps[0]).toMatchObject({ attempts: 1, output: { value: { amount: 42 } } });
-    expect(body.steps[1].output).toEqual({ value: 'got {"amount":42}' });
+    expect(body.steps[1].output).toEqual({
+      value: `got {"amount":42,"type":"manual","userId":"${alice.id}"}`,
+    });
     expect(body.steps[0].startedAt).not.toBeNull();
   });
 
@@ -254,6 +256,32 @@ describe('workflow webhook', () => {
     const withId = { ...signed('{"n":2}'), 'x-kaiwa-delivery': 'delivery-1' };
     expect((await hook('{"n":2}', withId)).statusCode).toBe(202);
     expect((await hook('{"n":2}', withId)).statusCode).toBe(409);
+    // A captured request replayed with a new delivery header, or without it, is still a replay.
+    expect((await hook('{"n":2}', { ...withId, 'x-kaiwa-delivery': 'delivery-2' })).statusCode).toBe(409);
+    const { 'x-kaiwa-delivery': _dropped, ...withoutId } = withId;
+    expect((await hook('{"n":2}', withoutId)).statusCode).toBe(409);
+  });
+
+  it('recognises a signed delivery id, so a retry with a new timestamp starts nothing twice', async () => {
+    const body = '{"order":77}';
+    const signedDelivery = (timestamp: number) => ({
+      'x-kaiwa-timestamp': String(timestamp),
+      'x-kaiwa-delivery': 'order-77',
+      'x-kaiwa-signature': signWebhook({ secret: SECRET, timestamp, body, deliveryId: 'order-77' }),
+    });
+    const now = Math.floor(Date.now() / 1000);
+    expect((await hook(body, signedDelivery(now))).statusCode).toBe(202);
+    expect((await hook(body, signedDelivery(now + 1))).statusCode).toBe(409);
+  });
+
+  it('marks runs started by hand as manual, whatever trigger the caller sends', async () => {
+    const forged = await test.call('POST', '/api/v1/workflows/echo/runs', {
+      token: alice.token,
+      body: { trigger: { type: 'webhook', deliveryId: 'sig:forged', body: { amount: 1 } } },
+    });
+    expect(forged.statusCode, forged.body).toBe(202);
+    const { run } = await test.server.workflows.engine.waitForRun(forged.json().id, { timeoutMs: 5_000 });
+    expect(run.trigger).toEqual({ type: 'manual', userId: alice.id, body: { amount: 1 } });
   });
 
   it('refuses bad and stale signatures with 401, and unknown hooks with 404', async () => {

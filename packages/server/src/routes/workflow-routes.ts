@@ -204,7 +204,7 @@ function registerRunRoutes(app: ApiInstance, { engine }: WorkflowComposition): v
       const user = requireUser(request);
       const run = await engine.start(request.params.workflowId, {
         actorId: user.id,
-        trigger: request.body?.trigger ?? { type: 'manual', userId: user.id },
+        trigger: manualTrigger(request.body?.trigger, user.id),
       });
       return reply.status(202).send(publicRun(run));
     },
@@ -324,7 +324,9 @@ function registerWebhookRoute(
         description:
           'Sign `<timestamp>.<raw body>` with HMAC-SHA256 and the shared secret; send the hex digest in ' +
           '`x-kaiwa-signature` and the Unix time in seconds in `x-kaiwa-timestamp`. A stale or wrong signature ' +
-          'answers 401; the same delivery twice (same `x-kaiwa-delivery`, or the same signature) answers 409.',
+          'answers 401; the same delivery twice answers 409. A delivery is recognised by what is signed: the ' +
+          'signature, or the `x-kaiwa-delivery` id when it is signed too (`<timestamp>.<delivery>.<raw body>`), ' +
+          'so a retry with a new timestamp starts nothing twice.',
         params: WorkflowParamsSchema,
         headers: z.object({
           'x-kaiwa-timestamp': z.string().describe('Unix time in seconds'),
@@ -348,15 +350,14 @@ function registerWebhookRoute(
       const body = request.body ?? '';
       const timestamp = request.headers['x-kaiwa-timestamp'];
       const signature = request.headers['x-kaiwa-signature'];
-      const check = verifyWebhookSignature({ secret, timestamp, signature, body });
+      const deliveryId = request.headers['x-kaiwa-delivery'];
+      const check = verifyWebhookSignature({ secret, timestamp, signature, body, deliveryId });
       if (!check.ok)
         throw new HttpError(
           401,
           check.reason === 'stale' ? 'stale_signature' : 'bad_signature',
           check.message,
         );
-      const deliveryId =
-        request.headers['x-kaiwa-delivery'] ?? `sig:${signature.replace(/^sha256=/, '').toLowerCase()}`;
       const run = await triggers.receiveWebhook({ workflowId, deliveryId, timestamp, signature, body });
       return reply.status(202).send({ runId: run.id, status: run.status });
     },
@@ -389,4 +390,19 @@ type PublicRun = Omit<WorkflowRun, 'claimedBy' | 'claimedUntil'>;
 function publicRun(run: WorkflowRun): PublicRun {
   const { claimedBy: _claimedBy, claimedUntil: _claimedUntil, ...rest } = run;
   return rest;
+}
+
+/**
+ * What a run started by hand sees as `trigger`: always `type: 'manual'` with the starter's id, whatever the
+ * caller sent, so nobody can pass a forged `{ type: 'webhook', body }` off as a signed delivery. The fields
+ * of an object the caller sent are kept (to try a webhook workflow by hand, send `{ body: … }`); anything
+ * else arrives as `value`.
+ */
+export function manualTrigger(given: unknown, userId: string): Record<string, unknown> {
+  if (given === undefined || given === null) return { type: 'manual', userId };
+  if (typeof given === 'object' && !Array.isArray(given)) {
+    const { deliveryId: _deliveryId, ...fields } = given as Record<string, unknown>;
+    return { ...fields, type: 'manual', userId };
+  }
+  return { type: 'manual', userId, value: given };
 }

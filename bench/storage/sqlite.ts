@@ -102,11 +102,13 @@ async function openSubject(
   db: Database.Database;
   statements: Record<string, string>;
 }> {
+  // NORMAL, as in the published figures and the bare connection below; bench/storage/durability.ts
+  // compares it with the store's default, FULL.
   const captured = await captureStatements(
-    (onQuery) => createSqliteStore({ filename: file, onQuery }),
+    (onQuery) => createSqliteStore({ filename: file, onQuery, synchronous: 'normal' }),
     population,
   );
-  const store = await createSqliteStore({ filename: file });
+  const store = await createSqliteStore({ filename: file, synchronous: 'normal' });
   const engine = new ChatEngine({ store });
   // The bare connection, configured as the store configures its own.
   const db = new Database(file);

@@ -50,11 +50,13 @@ export class ModelOutputError extends ValidationError {
 
 /**
  * Whether an error from a built-in step is worth another attempt: Kaiwa errors (bad input, missing or
- * forbidden things) and missing services are not; model, platform and HTTP errors say so themselves;
- * anything else (a reset connection, a crashed worker) is.
+ * forbidden things) and missing services are not, except those that say they are retryable (the database
+ * is unavailable or busy for a moment); model, platform and HTTP errors say so themselves; anything else
+ * (a reset connection, a crashed worker) is.
  */
 export function isRetryableStepError(error: unknown): boolean {
-  if (KaiwaError.isInstance(error) || error instanceof MissingServiceError) return false;
+  if (KaiwaError.isInstance(error)) return (error as { retryable?: unknown }).retryable === true;
+  if (error instanceof MissingServiceError) return false;
   if (ModelError.isInstance(error)) return error.isRetryable;
   if (error instanceof PlatformError || error instanceof HttpStatusError) return error.retryable;
   if (error instanceof Error && error.name === 'AbortError') return false;

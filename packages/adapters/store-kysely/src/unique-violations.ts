@@ -23,6 +23,13 @@ const UNIQUE_KEYS: Record<string, UniqueKey> = {
   },
   rooms_pkey: { table: 'rooms', columns: 'id', field: 'id', message: 'a room with this id exists' },
   rooms_name_unique: { table: 'rooms', columns: 'name', field: 'name', message: 'the room name is taken' },
+  // Since 0008 only channel names are unique (MariaDB/MySQL index a generated column of channel names).
+  rooms_channel_name_unique: {
+    table: 'rooms',
+    columns: 'name',
+    field: 'name',
+    message: 'a channel with this name exists',
+  },
   rooms_direct_key_unique: {
     table: 'rooms',
     columns: 'direct_key',

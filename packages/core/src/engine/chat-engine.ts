@@ -338,7 +338,11 @@ export class ChatEngine {
 
   // ---------------------------------------------------------------- rooms
 
-  /** Creates a channel or a private group; the creator becomes its owner. */
+  /**
+   * Creates a channel or a private group; the creator becomes its owner. Channel names are unique (a taken
+   * one is a ConflictError on `name`: channels are public anyway); group names are not, so that creating a
+   * group can never reveal that a private group of that name exists.
+   */
   async createRoom(actorId: string, input: CreateRoomInput): Promise<Room> {
     const actor = await this.#actor(actorId);
     if (!canCreateRoom(actor)) throw new ForbiddenError('create room', 'guests cannot create rooms');

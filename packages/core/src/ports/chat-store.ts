@@ -49,15 +49,17 @@ export interface UserRepository {
 export interface RoomRepository {
   /**
    * @param directKey for direct rooms: the two user ids sorted and joined with `:`; unique.
-   * @throws ConflictError with field `name` (channel or group name taken) or `directKey`.
+   * Names are unique among channels only: groups may share a name with each other and with a channel.
+   * @throws ConflictError with field `name` (a channel name taken by another channel) or `directKey`.
    */
   insert(room: Room, directKey?: string): Promise<void>;
   findById(id: string): Promise<Room | undefined>;
+  /** The channel of that name, else the oldest group of that name. */
   findByName(name: string): Promise<Room | undefined>;
   findDirect(directKey: string): Promise<Room | undefined>;
   /** Public channels, for browsing and joining. */
   listChannels(query: { after?: string; limit: number; includeArchived?: boolean }): Promise<Room[]>;
-  /** @throws ConflictError with field `name` when renaming onto a taken name. */
+  /** @throws ConflictError with field `name` when renaming a channel onto another channel's name. */
   update(id: string, patch: Partial<Pick<Room, 'name' | 'topic' | 'archived' | 'updatedAt'>>): Promise<void>;
   /**
    * Adds one to the room's `lastSeq` and returns the new value. Call inside a transaction: the row stays

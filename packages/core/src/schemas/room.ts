@@ -15,7 +15,7 @@ export const RoomNameSchema = z
 export const RoomSchema = z.object({
   id: IdSchema,
   kind: RoomKindSchema,
-  /** Unique among channels and groups; direct rooms have none. */
+  /** Unique among channels; groups may share names (so none is revealed); direct rooms have none. */
   name: RoomNameSchema.nullable(),
   topic: z.string().max(512),
   archived: z.boolean(),

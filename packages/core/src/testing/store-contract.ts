@@ -129,11 +129,35 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
             [member.id, 'member'],
           ].sort(),
         );
+      });
+
+      it('keeps channel names unique, and never reveals a private group by its name', async () => {
+        const owner = await user();
+        const outsider = await user();
+        const secret = await engine.createRoom(owner.id, { kind: 'group', name: unique('secret') });
+        // Another group, and a channel, may take the name: refusing them would tell an outsider it exists.
+        const sameNameGroup = await engine.createRoom(outsider.id, { kind: 'group', name: secret.name! });
+        const sameNameChannel = await engine.createRoom(outsider.id, { kind: 'channel', name: secret.name! });
+        expect(new Set([secret.id, sameNameGroup.id, sameNameChannel.id]).size).toBe(3);
+        await rejects(engine.getRoom(outsider.id, secret.id), NotFoundError);
+        // Channels are public, so a taken channel name is a conflict naming the field.
         const error = await rejects(
-          engine.createRoom(member.id, { kind: 'channel', name: room.name! }),
+          engine.createRoom(owner.id, { kind: 'channel', name: sameNameChannel.name! }),
           ConflictError,
         );
         expect((error as ConflictError).field).toBe('name');
+        const other = await engine.createRoom(owner.id, { kind: 'channel', name: unique('other') });
+        const renamed = await rejects(
+          engine.updateRoom(owner.id, other.id, { name: sameNameChannel.name! }),
+          ConflictError,
+        );
+        expect((renamed as ConflictError).field).toBe('name');
+        // A group may be renamed onto any name, a channel onto a group's.
+        const group = await engine.createRoom(owner.id, { kind: 'group', name: unique('group') });
+        expect((await engine.updateRoom(owner.id, group.id, { name: secret.name! })).name).toBe(secret.name);
+        const taken = unique('taken');
+        await engine.createRoom(outsider.id, { kind: 'group', name: taken });
+        expect((await engine.updateRoom(owner.id, other.id, { name: taken })).name).toBe(taken);
       });
 
       it('joins channels, invites to groups, leaves, and hides groups from outsiders', async () => {

@@ -62,10 +62,14 @@ export class KyselyRoomRepository implements RoomRepository {
   }
 
   async findByName(name: string): Promise<Room | undefined> {
+    // Groups may share a name (and a channel's): the channel first, else the oldest room.
     const row = await this.#context.db
       .selectFrom('rooms')
       .selectAll()
       .where('name', '=', name)
+      .orderBy(sql`case when kind = 'channel' then 0 else 1 end`)
+      .orderBy('id')
+      .limit(1)
       .executeTakeFirst();
     return row && toRoom(row);
   }

@@ -129,8 +129,9 @@ export async function createSqliteStore(config: SqliteStoreConfig): Promise<Kyse
  * SQLite gives the `-wal` and `-shm` files it makes beside it the same mode. An existing file keeps its mode,
  * which is the operator's choice.
  */
-function createPrivately(filename: string): void {
-  if (filename === '' || filename === ':memory:' || filename.startsWith('file:')) return;
+function createPrivately(filename: string | undefined): void {
+  if (filename === undefined || filename === '' || filename === ':memory:' || filename.startsWith('file:'))
+    return;
   try {
     closeSync(openSync(filename, 'wx', 0o600));
   } catch (error) {

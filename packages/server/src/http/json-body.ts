@@ -21,7 +21,7 @@ export function installJsonBodyParser(app: FastifyInstance, maxDepth = MAX_JSON_
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    parse(request, body, (error, value) => {
+    parse(request, body as string, (error, value) => {
       if (error) return done(error);
       if (jsonDepth(value, maxDepth) > maxDepth) return done(tooDeep(value, maxDepth));
       done(null, value);

@@ -33,7 +33,7 @@ describe('metrics on a local port (KAIWA_METRICS_PORT)', () => {
 
       const publicMetrics = await fetch(`${url}/metrics`);
       expect(publicMetrics.status).toBe(404);
-      expect((await publicMetrics.json()).error.code).toBe('not_found');
+      expect(((await publicMetrics.json()) as { error: { code: string } }).error.code).toBe('not_found');
     } finally {
       await test.close();
     }

@@ -106,6 +106,11 @@ export interface ServerConfig {
   loginRateLimitPerMinute: number;
   /** Trust X-Forwarded-* from this many proxies in front (0: none). */
   trustProxy: number;
+  /**
+   * Callers who must sign their requests with a signing key (docs/security.md): `admin` for every
+   * admin-only route, `bot` for every request of a bot.
+   */
+  requireSignedRequests: ('admin' | 'bot')[];
   /** Per-user limits on messages, uploads, workflow runs and searches (docs/configuration.md). */
   userRateLimits: UserRateLimitSettings;
   /** Overrides of the realtime server's limits (framesPerSecond and friends). */
@@ -293,7 +298,7 @@ const duration = (minimum: number, maximum: number) =>
       .max(maximum, { error: `must be at most ${maximum} seconds` }),
   );
 
-const list = (item: z.ZodType<string>) =>
+const list = <Item extends string>(item: z.ZodType<Item>) =>
   z.preprocess(
     (value) =>
       typeof value === 'string'
@@ -376,6 +381,9 @@ const settingsSchema = z.object({
   KAIWA_SLOW_QUERY_MS: wholeNumber(0, 600_000, 'a whole number of milliseconds').default(200),
   KAIWA_LOGIN_RATE_LIMIT: wholeNumber(1, 10_000, 'a whole number of attempts per minute').default(10),
   KAIWA_TRUST_PROXY: wholeNumber(0, 10, 'a whole number of proxies').default(0),
+  KAIWA_REQUIRE_SIGNED_REQUESTS: list(
+    z.enum(['admin', 'bot'], { error: 'must be admin, bot or both' }),
+  ).default([]),
   KAIWA_USER_RATE_LIMITS: z
     .string()
     .superRefine((value, context) => {
@@ -645,6 +653,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
     slowQueryMs: settings.KAIWA_SLOW_QUERY_MS,
     loginRateLimitPerMinute: settings.KAIWA_LOGIN_RATE_LIMIT,
     trustProxy: settings.KAIWA_TRUST_PROXY,
+    requireSignedRequests: [...new Set(settings.KAIWA_REQUIRE_SIGNED_REQUESTS)],
     userRateLimits: {
       ...DEFAULT_USER_RATE_LIMITS,
       ...(settings.KAIWA_USER_RATE_LIMITS

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isInlineImage, isTypeAllowed, safeFileName, UploadInspector } from './upload-inspector.js';
+import {
+  isInlineImage,
+  isTypeAllowed,
+  nameMatchingType,
+  safeFileName,
+  UploadInspector,
+} from './upload-inspector.js';
 
 async function inspect(...chunks: Buffer[]) {
   const inspector = new UploadInspector();
@@ -15,6 +21,7 @@ describe('UploadInspector', () => {
       size: 11,
       sha256: createHash('sha256').update('hello world').digest('hex'),
       mimeType: 'text/plain',
+      extension: 'txt',
     });
   });
 
@@ -32,7 +39,8 @@ describe('UploadInspector', () => {
 
   it('detects types by magic bytes, whatever the text around them', async () => {
     const gif = Buffer.from('GIF89a\u0001\u0000\u0001\u0000\u0000\u0000\u0000;', 'latin1');
-    expect((await inspect(gif)).mimeType).toBe('image/gif');
+    expect(await inspect(gif)).toMatchObject({ mimeType: 'image/gif', extension: 'gif' });
+    expect((await inspect(Buffer.from([0, 1, 2]))).extension).toBeUndefined();
   });
 });
 
@@ -71,5 +79,51 @@ describe('safeFileName', () => {
     expect(long.length).toBeLessThanOrEqual(255);
     expect(long.endsWith('.jpeg')).toBe(true);
     expect(long).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
+  });
+});
+
+describe('nameMatchingType', () => {
+  const png = { mimeType: 'image/png', extension: 'png' };
+  const text = { mimeType: 'text/plain', extension: 'txt' };
+
+  it("appends the detected type's extension to a name that claims another type", () => {
+    expect(nameMatchingType('poly.html', png)).toBe('poly.html.png');
+    expect(nameMatchingType('cat.jpg', png)).toBe('cat.jpg.png');
+    expect(nameMatchingType('page.html', text)).toBe('page.html.txt');
+    expect(nameMatchingType('image.svg', text)).toBe('image.svg.txt');
+    expect(nameMatchingType('run.js', text)).toBe('run.js.txt');
+    expect(nameMatchingType('report.pdf', { mimeType: 'application/zip', extension: 'zip' })).toBe(
+      'report.pdf.zip',
+    );
+  });
+
+  it('reads the extension as Windows does: trailing dots and spaces do not hide it', () => {
+    expect(nameMatchingType('poly.html.', png)).toBe('poly.html.png');
+    expect(nameMatchingType('poly.html . ', png)).toBe('poly.html.png');
+  });
+
+  it("keeps names whose extension is one of the type's, in any case", () => {
+    expect(nameMatchingType('pixel.png', png)).toBe('pixel.png');
+    expect(nameMatchingType('PIXEL.PNG', png)).toBe('PIXEL.PNG');
+    expect(nameMatchingType('photo.JPEG', { mimeType: 'image/jpeg', extension: 'jpg' })).toBe('photo.JPEG');
+    expect(nameMatchingType('notes.md', text)).toBe('notes.md');
+    expect(nameMatchingType('data.csv', text)).toBe('data.csv');
+    expect(nameMatchingType('main.py', text)).toBe('main.py');
+  });
+
+  it('leaves names that claim nothing, and unknown bytes, as they are', () => {
+    expect(nameMatchingType('README', text)).toBe('README');
+    expect(nameMatchingType('.bashrc', text)).toBe('.bashrc');
+    expect(nameMatchingType('screenshot', png)).toBe('screenshot');
+    expect(
+      nameMatchingType('blob.html', { mimeType: 'application/octet-stream', extension: undefined }),
+    ).toBe('blob.html');
+  });
+
+  it('stays within 255 characters, shortening the old name and never cutting a character in half', () => {
+    const name = nameMatchingType(`${'😀'.repeat(126)}.html`, png);
+    expect(name.length).toBeLessThanOrEqual(255);
+    expect(name.endsWith('.png')).toBe(true);
+    expect(name).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
   });
 });

@@ -10,6 +10,8 @@ export interface UploadFacts {
   sha256: string;
   /** Judged from the content, never from the name or the client's word. */
   mimeType: string;
+  /** The detected type's usual extension (`png`, `txt`); undefined for unknown bytes. */
+  extension: string | undefined;
 }
 
 /**
@@ -48,9 +50,10 @@ export class UploadInspector {
 
   async finish(): Promise<UploadFacts> {
     const detected = await fileTypeFromBuffer(Buffer.concat(this.#head));
-    let mimeType = detected?.mime;
-    if (!mimeType) mimeType = this.#size > 0 && this.#isText() ? 'text/plain' : 'application/octet-stream';
-    return { size: this.#size, sha256: this.#hash.digest('hex'), mimeType };
+    const facts = { size: this.#size, sha256: this.#hash.digest('hex') };
+    if (detected) return { ...facts, mimeType: detected.mime, extension: detected.ext };
+    if (this.#size > 0 && this.#isText()) return { ...facts, mimeType: 'text/plain', extension: 'txt' };
+    return { ...facts, mimeType: 'application/octet-stream', extension: undefined };
   }
 
   #isText(): boolean {
@@ -92,4 +95,59 @@ export function safeFileName(raw: string | undefined): string {
     name = name.slice(0, 255 - extension.length).replace(/[\ud800-\udbff]$/, '') + extension;
   }
   return name;
+}
+
+/**
+ * Extensions that agree with a type, besides the one file-type names. Text counts as plain only under the
+ * names of formats no browser renders and no desktop runs on a double click: `notes.md` stays, `page.html`,
+ * `image.svg` and `run.js` (Windows Script Host) do not.
+ */
+const EXTENSIONS_OF_TYPE: Record<string, readonly string[]> = {
+  'text/plain': [
+    ...['txt', 'text', 'md', 'markdown', 'rst', 'adoc', 'org', 'tex', 'log', 'csv', 'tsv', 'srt', 'vtt'],
+    ...['json', 'jsonl', 'ndjson', 'yaml', 'yml', 'toml', 'ini', 'cfg', 'conf', 'env', 'properties'],
+    ...['diff', 'patch', 'sql', 'graphql', 'proto', 'css', 'scss', 'less'],
+    ...['py', 'rb', 'go', 'rs', 'java', 'kt', 'kts', 'scala', 'swift', 'c', 'h', 'cc', 'cpp', 'hpp', 'cs'],
+    ...['ts', 'tsx', 'mts', 'cts', 'jsx', 'vue', 'svelte', 'php', 'pl', 'lua', 'r', 'dart', 'ex', 'exs'],
+    ...['hs', 'ml', 'clj', 'sh', 'bash', 'zsh', 'fish', 'dockerfile', 'makefile', 'gradle', 'lock'],
+  ],
+  'image/jpeg': ['jpg', 'jpeg', 'jpe', 'jfif'],
+  'image/tiff': ['tif', 'tiff'],
+  'audio/mpeg': ['mp3', 'mpga', 'mpeg'],
+  'audio/ogg': ['ogg', 'oga', 'opus'],
+  'audio/wav': ['wav', 'wave'],
+  'video/mp4': ['mp4', 'm4v'],
+  'video/webm': ['webm'],
+  'application/gzip': ['gz', 'tgz'],
+  'application/x-cfb': ['doc', 'xls', 'ppt', 'msg', 'msi'],
+};
+
+/** Longest tail after the last dot that counts as an extension. */
+const MAX_EXTENSION_LENGTH = 16;
+
+/**
+ * Makes a display name agree with the type judged from the bytes, so the name can never make a file open
+ * as something else: a name whose extension belongs to another type gets the detected type's extension
+ * appended (`poly.html` with PNG bytes becomes `poly.html.png`). Names without an extension claim nothing
+ * and stay; so do names of unknown bytes (`application/octet-stream`), which always download.
+ *
+ * @example
+ * nameMatchingType('poly.html', { mimeType: 'image/png', extension: 'png' }); // 'poly.html.png'
+ * nameMatchingType('photo.JPG', { mimeType: 'image/jpeg', extension: 'jpg' }); // 'photo.JPG'
+ */
+export function nameMatchingType(
+  name: string,
+  type: { mimeType: string; extension: string | undefined },
+): string {
+  if (!type.extension) return name;
+  // Windows drops trailing dots and spaces, so `poly.html.` opens as `poly.html`.
+  const base = name.replace(/[.\s]+$/, '');
+  const dot = base.lastIndexOf('.');
+  if (dot <= 0 || base.length - dot - 1 > MAX_EXTENSION_LENGTH) return name;
+  const agreeing = [type.extension, ...(EXTENSIONS_OF_TYPE[type.mimeType] ?? [])];
+  if (agreeing.includes(base.slice(dot + 1).toLowerCase())) return name;
+  const suffix = `.${type.extension}`;
+  // Keep within 255 characters: shorten the old name, never the extension that decides how it opens.
+  const kept = base.slice(0, 255 - suffix.length).replace(/[\ud800-\udbff]$/, '');
+  return kept + suffix;
 }

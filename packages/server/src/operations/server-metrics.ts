@@ -13,6 +13,8 @@ export class ServerMetrics {
   readonly slowStoreQueries: Counter<'repository' | 'method'>;
   readonly uploads: Counter<'outcome'>;
   readonly uploadedBytes: Counter;
+  readonly uploadScans: Counter<'result'>;
+  readonly uploadScanDuration: Histogram<'result'>;
   readonly errors: Counter<'code'>;
 
   constructor(options: { collectProcessMetrics?: boolean } = {}) {
@@ -52,13 +54,26 @@ export class ServerMetrics {
     });
     this.uploads = new Counter({
       name: 'kaiwa_uploads_total',
-      help: 'File uploads, by outcome (stored, rejected_type, too_large, denied, failed).',
+      help: 'File uploads, by outcome (stored, rejected_type, too_large, denied, infected, scanner_unavailable, failed).',
       labelNames: ['outcome'],
       registers: [registry],
     });
     this.uploadedBytes = new Counter({
       name: 'kaiwa_uploaded_bytes_total',
       help: 'Bytes of stored uploads.',
+      registers: [registry],
+    });
+    this.uploadScans = new Counter({
+      name: 'kaiwa_upload_scans_total',
+      help: 'Malware scans of uploads, by result (clean, infected, error: no verdict, see KAIWA_CLAMAV_ON_ERROR).',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    this.uploadScanDuration = new Histogram({
+      name: 'kaiwa_upload_scan_duration_seconds',
+      help: 'Time to scan an upload for malware, by result.',
+      labelNames: ['result'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     });
     this.errors = new Counter({

@@ -150,6 +150,8 @@ async function serveKaiwa(): Promise<Served> {
       KAIWA_DATABASE_URL: databaseFile,
       KAIWA_JWT_SECRET: config.jwtSecret ?? randomBytes(32).toString('hex'),
       KAIWA_ACCESS_TOKEN_TTL: '1h',
+      // The load generator's senders post far faster than any person: measure fan-out, not the limits.
+      KAIWA_USER_RATE_LIMITS: 'messages=1000000/10s',
       HOST,
       PORT: '0',
       LOG_LEVEL: 'warn',

@@ -33,6 +33,12 @@ import { installAuthentication } from './http/authentication.js';
 import { installConnectionLimits } from './http/connection-limits.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './http/error-handler.js';
 import { installJsonBodyParser } from './http/json-body.js';
+import {
+  installRequestSigning,
+  nonceStore,
+  RequestSigning,
+  registerSigningKeyRoutes,
+} from './http/request-signing.js';
 import { UserRateLimiter } from './limits/user-rate-limits.js';
 import { listenForMetrics, type MetricsListener } from './operations/metrics-listener.js';
 import { ServerMetrics } from './operations/server-metrics.js';
@@ -88,6 +94,8 @@ export interface KaiwaServer {
   accounts: AccountService;
   /** The audit log of security-relevant actions (docs/security.md). */
   audit: AuditLog;
+  /** Signing keys and the signed-request checks (docs/security.md). */
+  signing: RequestSigning;
   metrics: ServerMetrics;
   realtime: RealtimeServer;
   /** The in-chat assistant; undefined unless KAIWA_LLM_BASE_URL is set. */
@@ -193,6 +201,16 @@ export async function buildServer(
     const { secret } = loadTokenSecret(config.jwtSecret, config.dataDirectory);
     shared = await openSharedState(config.bus, app.log);
     const openedShared = shared;
+    const signing = new RequestSigning({
+      store,
+      serverSecret: secret,
+      requirements: config.requireSignedRequests,
+      // In Redis when the bus is Redis, so a request replayed to another instance is refused too.
+      nonces: nonceStore(shared.rateLimitRedis, `${config.bus.channel}:signature-nonce:`, (error) =>
+        app.log.warn({ err: error }, 'signature nonces: Redis unreachable, checking in memory'),
+      ),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
     const revocations = new SessionRevocations({
       lifetimeMs: config.accessTokenTtlSeconds * 1000,
       ...(options.clock ? { clock: options.clock } : {}),
@@ -229,6 +247,7 @@ export async function buildServer(
       engine,
       accounts,
       audit,
+      signing,
       userLimits,
       blobs,
       presigner,
@@ -315,6 +334,7 @@ export async function buildServer(
       blobs,
       accounts,
       audit,
+      signing,
       metrics,
       realtime,
       assistant,
@@ -488,6 +508,8 @@ async function composeApp(
   const api: ApiInstance = app.withTypeProvider<ZodTypeProvider>();
   await api.register(
     async (routes) => {
+      // First: a signed request's user is known before the authentication hook runs.
+      installRequestSigning(routes, context.signing);
       installAuthentication(routes, context.accounts, context.userLimits);
       installAdminActionAudit(routes, context.audit);
       registerAuthRoutes(routes, context);
@@ -501,6 +523,7 @@ async function composeApp(
       await registerPlatformWebhookRoutes(routes, platforms);
       registerCspReportRoute(routes);
       registerAuditRoutes(routes, context.audit);
+      registerSigningKeyRoutes(routes, context.signing, context.audit);
     },
     { prefix: API_PREFIX },
   );

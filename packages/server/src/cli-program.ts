@@ -7,6 +7,7 @@ import { SessionRevocations } from './auth/session-revocations.js';
 import { loadTokenSecret } from './auth/token-secret.js';
 import { AccessTokens } from './auth/tokens.js';
 import { ConfigError, loadConfig, type ServerConfig, startupWarnings } from './config.js';
+import { RequestSigning } from './http/request-signing.js';
 import { openSharedState } from './scale/bus-composition.js';
 import { describeDatabase, openStore } from './storage/open-store.js';
 
@@ -109,6 +110,35 @@ export function createProgram(environment: CliEnvironment): Command {
             'They must choose a new password at the next sign-in; every session of theirs was signed out.\n',
         );
       });
+    });
+
+  program
+    .command('create-signing-key')
+    .description('create a request-signing key for an admin or a bot (the secret is printed once)')
+    .requiredOption('--username <username>', 'whose key it is')
+    .requiredOption('--name <name>', 'what the key is for')
+    .action(async (options: { username: string; name: string }) => {
+      const config = loadConfig({ env: environment.env });
+      const store = await openStore(config.databaseUrl, { replicaUrls: config.databaseReplicaUrls });
+      try {
+        await store.migrate();
+        const user = await store.users.findByUsername(options.username);
+        if (!user) throw new NotFoundError('user', options.username);
+        const { secret } = loadTokenSecret(config.jwtSecret, config.dataDirectory);
+        const signing = new RequestSigning({ store, serverSecret: secret, requirements: [] });
+        const created = await signing.createSigningKey(user, user.id, options.name.trim());
+        await new AuditLog({ repository: store.audit }).record({
+          action: 'api_key.created',
+          target: { type: 'api_key', id: created.apiKey.id },
+          details: { userId: user.id, name: options.name, signing: true, via: 'cli' },
+        });
+        environment.stdout(
+          `Signing key for ${user.username}: ${created.apiKey.id}\nSecret: ${created.secret}\n` +
+            'It is shown only this once; sign requests with it as docs/security.md describes.\n',
+        );
+      } finally {
+        await store.close();
+      }
     });
 
   const audit = program.command('audit').description('the audit log of security-relevant actions');

@@ -28,6 +28,11 @@ export {
 export { contentDisposition } from './files/content-disposition.js';
 export { type ErrorResponse, ErrorResponseSchema, errorAnswer } from './http/error-handler.js';
 export { HttpError } from './http/http-error.js';
+export {
+  SIGNATURE_HEADERS,
+  type SignRequestInput,
+  signRequest,
+} from './http/signed-request.js';
 export { ServerMetrics } from './operations/server-metrics.js';
 export { REALTIME_PATH, type RealtimeComposition, type RealtimeServer } from './realtime-composition.js';
 export { describeDatabase, openStore } from './storage/open-store.js';

@@ -6,6 +6,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AccountService } from '../auth/account-service.js';
 import type { ServerConfig } from '../config.js';
+import type { RequestSigning } from '../http/request-signing.js';
 import type { UserRateLimiter } from '../limits/user-rate-limits.js';
 import type { ServerMetrics } from '../operations/server-metrics.js';
 import type { PresigningBlobStore } from '../storage/open-blob-store.js';
@@ -26,6 +27,8 @@ export interface RouteContext {
   accounts: AccountService;
   /** The audit log: record security-relevant actions with `audit.record({ action, actorId, target, request })`. */
   audit: AuditLog;
+  /** Signing keys and the signed-request checks (docs/security.md). */
+  signing: RequestSigning;
   /** Per-user limits on messages, uploads, workflow runs and searches; routes name theirs in `config`. */
   userLimits: UserRateLimiter;
   blobs: BlobStore;

@@ -12,9 +12,11 @@ import {
 import { allows, CALLER_KINDS, declaredOutcome, type TargetKind } from './route-access.js';
 import {
   type Caller,
+  changedTables,
   MANUAL_WORKFLOW,
   openSecurityWorld,
   type SecurityWorld,
+  targetFiller,
   WEBHOOK_SECRET,
   WEBHOOK_WORKFLOW,
 } from './security-world.js';
@@ -40,19 +42,6 @@ beforeAll(async () => {
   operations = operationsOf(document);
 }, 60_000);
 afterAll(() => world?.close());
-
-/** Target ids by parameter name, for this route: member routes name a room member, key routes a bot. */
-function fillerFor(operation: Operation, caller: Caller, kind: TargetKind) {
-  const targets = caller.targets[kind];
-  return (name: string): string | undefined => {
-    if (name === 'userId' && operation.path.includes('/api-keys')) return targets.apiKeyUserId;
-    if (name === 'userId' && operation.path.includes('/members/{userId}')) return targets.memberId;
-    if (name === 'workflowId') return operation.path.includes('/hooks/') ? WEBHOOK_WORKFLOW : MANUAL_WORKFLOW;
-    if (name === 'emoji') return '👍';
-    if (name === 'platform') return 'slack';
-    return targets[name];
-  };
-}
 
 let uniqueCounter = 0;
 
@@ -156,7 +145,7 @@ describe('authorization matrix', () => {
         // Targets that make the same request are tried once, as the first kind.
         const seen = new Set<string>();
         for (const kind of TARGET_KINDS) {
-          const base = sampleInput(document, operation, fillerFor(operation, caller, kind));
+          const base = sampleInput(document, operation, targetFiller(operation.path, caller, kind));
           const key = JSON.stringify([base.url, base.query, base.body]);
           if (seen.has(key)) continue;
           seen.add(key);
@@ -187,7 +176,8 @@ describe('authorization matrix', () => {
                 `${where}: the refusal is not in Kaiwa's error format: ${response.body.slice(0, 200)}`,
               );
             } else if (after !== before) {
-              failures.push(`${where}: refused with ${status}, but the store changed`);
+              const changed = changedTables(before ?? '', after ?? '').join(', ');
+              failures.push(`${where}: refused with ${status}, but the store changed (${changed})`);
             }
           }
         }

@@ -52,15 +52,20 @@ export interface SecurityWorld {
   restoreCallers(): Promise<void>;
   /** The same for one caller: after a call that may have signed it out (reset-password on itself). */
   restoreCaller(caller: Caller): Promise<void>;
+  /** Waits until no workflow run is unfinished, so nothing writes behind a test's back. */
+  settle(): Promise<void>;
   /** Headers of `caller`'s credential. */
   headersOf(caller: Caller): Record<string, string>;
-  /** A digest of every table's rows (derived search indexes and volatile columns left out). */
+  /** A digest of every table's rows (derived search indexes and volatile columns left out), a line a table. */
   snapshot(): string;
   close(): Promise<void>;
 }
 
-/** Tables and columns that change without any request writing them: derived indexes, last-used stamps. */
-const VOLATILE_TABLE = /fts|^sqlite_|search/i;
+/**
+ * Tables and columns that change without the request's own effect being written: derived search indexes,
+ * last-used stamps, and the audit log, which records refusals on purpose.
+ */
+const VOLATILE_TABLE = /fts|^sqlite_|search|^audit_/i;
 const VOLATILE_COLUMNS = new Set(['last_used_at', 'lastUsedAt']);
 
 export async function openSecurityWorld(): Promise<SecurityWorld> {
@@ -296,23 +301,25 @@ export async function openSecurityWorld(): Promise<SecurityWorld> {
     return digested.digest;
   }
 
+  /** `table:digest` per table, one a line, so a difference names the tables that changed. */
   function digestTables(): string {
     const tables = database
       .prepare("select name from sqlite_master where type = 'table' order by name")
       .all() as { name: string }[];
-    const digest = createHash('sha256');
+    const lines: string[] = [];
     for (const { name } of tables) {
       if (VOLATILE_TABLE.test(name)) continue;
       const rows = database.prepare(`select * from "${name}"`).all() as Record<string, unknown>[];
-      digest.update(name);
+      const digest = createHash('sha256');
       for (const row of rows) {
         for (const column of VOLATILE_COLUMNS) delete row[column];
         digest.update(
           JSON.stringify(row, (_key, value) => (Buffer.isBuffer(value) ? value.toString('hex') : value)),
         );
       }
+      lines.push(`${name}:${digest.digest('hex').slice(0, 16)}`);
     }
-    return digest.digest('hex');
+    return lines.join('\n');
   }
 
   await rebuildTargets();
@@ -324,7 +331,8 @@ export async function openSecurityWorld(): Promise<SecurityWorld> {
     rebuildTargets,
     restoreCallers,
     restoreCaller,
-    headersOf(caller) {
+    settle,
+    headersOf(caller): Record<string, string> {
       if (!caller.credential) return {};
       return caller.user?.role === 'bot'
         ? { 'x-api-key': caller.credential }
@@ -336,4 +344,26 @@ export async function openSecurityWorld(): Promise<SecurityWorld> {
       await store.close();
     },
   };
+}
+
+/** Target ids by parameter name for a route: member routes name a room member, key routes a bot. */
+export function targetFiller(path: string, caller: Caller, kind: TargetKind) {
+  const targets = caller.targets[kind];
+  return (name: string): string | undefined => {
+    if (name === 'userId' && path.includes('/api-keys')) return targets.apiKeyUserId;
+    if (name === 'userId' && path.includes('/members/{userId}')) return targets.memberId;
+    if (name === 'workflowId') return path.includes('/hooks/') ? WEBHOOK_WORKFLOW : MANUAL_WORKFLOW;
+    if (name === 'emoji') return '👍';
+    if (name === 'platform') return 'slack';
+    return targets[name];
+  };
+}
+
+/** The tables whose digests differ between two snapshots. */
+export function changedTables(before: string, after: string): string[] {
+  const old = new Set(before.split('\n'));
+  return after
+    .split('\n')
+    .filter((line) => !old.has(line))
+    .map((line) => line.split(':')[0]!);
 }

@@ -156,6 +156,8 @@ async function serveKaiwa(): Promise<Served> {
       PORT: '0',
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
+      // Production refuses an open /metrics: close it with a token nobody here uses.
+      KAIWA_METRICS_TOKEN: randomBytes(24).toString('hex'),
     },
   });
   const server = await buildServer(serverConfig, {

@@ -155,16 +155,19 @@ class TranslatingDriver implements Driver {
     return wrapper;
   }
 
+  // Transaction control gets the inner connection with the wrapper's `executeQuery`: kysely's drivers run
+  // `begin`, `commit` and savepoints through `connection.executeQuery`, and kysely's query log (`onQuery`)
+  // sits on the wrapper, while the drivers' own symbol-keyed methods must find their own connection.
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return guarded(this.#availability, () => this.#inner.beginTransaction(unwrap(connection), settings));
+    return guarded(this.#availability, () => this.#inner.beginTransaction(forControl(connection), settings));
   }
 
   commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return guarded(this.#availability, () => this.#inner.commitTransaction(unwrap(connection)));
+    return guarded(this.#availability, () => this.#inner.commitTransaction(forControl(connection)));
   }
 
   rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return guarded(this.#availability, () => this.#inner.rollbackTransaction(unwrap(connection)));
+    return guarded(this.#availability, () => this.#inner.rollbackTransaction(forControl(connection)));
   }
 
   savepoint(
@@ -174,7 +177,7 @@ class TranslatingDriver implements Driver {
   ): Promise<void> {
     const savepoint = this.#inner.savepoint?.bind(this.#inner);
     if (!savepoint) throw new Error('The `savepoint` method is not supported by this driver');
-    return guarded(this.#availability, () => savepoint(unwrap(connection), savepointName, compileQuery));
+    return guarded(this.#availability, () => savepoint(forControl(connection), savepointName, compileQuery));
   }
 
   rollbackToSavepoint(
@@ -184,7 +187,7 @@ class TranslatingDriver implements Driver {
   ): Promise<void> {
     const rollback = this.#inner.rollbackToSavepoint?.bind(this.#inner);
     if (!rollback) throw new Error('The `rollbackToSavepoint` method is not supported by this driver');
-    return guarded(this.#availability, () => rollback(unwrap(connection), savepointName, compileQuery));
+    return guarded(this.#availability, () => rollback(forControl(connection), savepointName, compileQuery));
   }
 
   releaseSavepoint(
@@ -194,7 +197,7 @@ class TranslatingDriver implements Driver {
   ): Promise<void> {
     const release = this.#inner.releaseSavepoint?.bind(this.#inner);
     if (!release) throw new Error('The `releaseSavepoint` method is not supported by this driver');
-    return guarded(this.#availability, () => release(unwrap(connection), savepointName, compileQuery));
+    return guarded(this.#availability, () => release(forControl(connection), savepointName, compileQuery));
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {
@@ -204,6 +207,27 @@ class TranslatingDriver implements Driver {
   destroy(): Promise<void> {
     return this.#inner.destroy();
   }
+}
+
+const controlViews = new WeakMap<TranslatingConnection, DatabaseConnection>();
+
+/** The inner connection as the driver knows it, but running statements through the (logged) wrapper. */
+function forControl(connection: DatabaseConnection): DatabaseConnection {
+  if (!(connection instanceof TranslatingConnection)) return connection;
+  let view = controlViews.get(connection);
+  if (view === undefined) {
+    view = new Proxy(connection.inner, {
+      get(target, property) {
+        if (property === 'executeQuery') {
+          return (query: CompiledQuery) => connection.executeQuery(query);
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    controlViews.set(connection, view);
+  }
+  return view;
 }
 
 function unwrap(connection: DatabaseConnection): DatabaseConnection {

@@ -112,6 +112,7 @@ export function isDatabaseBusy(error: unknown): boolean {
  * }
  */
 export function translateDriverError(error: unknown): unknown {
+  if (error instanceof DatabaseUnavailableError || error instanceof DatabaseBusyError) return error;
   if (isDatabaseUnavailable(error)) {
     return new DatabaseUnavailableError('the database is not reachable right now; retry shortly', {
       cause: error,

@@ -665,7 +665,9 @@ function userDeactivationMigration(dialect: StoreDialect): Migration {
         .execute();
     },
     async down(db) {
-      await db.schema.dropIndex('refresh_tokens_revoked_at').on('refresh_tokens').execute();
+      // `drop index … on table` is MySQL's syntax only.
+      const drop = db.schema.dropIndex('refresh_tokens_revoked_at');
+      await (dialect === 'mysql' ? drop.on('refresh_tokens') : drop).execute();
       await db.schema.alterTable('users').dropColumn('deactivated_at').execute();
     },
   };
@@ -736,7 +738,9 @@ function privateRoomNamesMigration(dialect: StoreDialect): Migration {
   return {
     async up(db) {
       if (dialect === 'postgres') {
-        await sql`alter table rooms drop constraint rooms_name_unique`.execute(db);
+        // A constraint when created by 0001, an index after this migration's own `down`.
+        await sql`alter table rooms drop constraint if exists rooms_name_unique`.execute(db);
+        await sql`drop index if exists rooms_name_unique`.execute(db);
         await sql`create unique index rooms_channel_name_unique on rooms (name) where kind = 'channel'`.execute(
           db,
         );
@@ -750,6 +754,20 @@ function privateRoomNamesMigration(dialect: StoreDialect): Migration {
         await sql`create unique index rooms_channel_name_unique on rooms (channel_name)`.execute(db);
         await sql`create index rooms_name on rooms (name)`.execute(db);
         await sql`alter table rooms drop index rooms_name_unique`.execute(db);
+        return;
+      }
+      // After this migration's own `down`, the name is unique through an index, not the table constraint.
+      const downgraded = await sql<{
+        name: string;
+      }>`select name from sqlite_master where type = 'index' and name = 'rooms_name_unique'`.execute(db);
+      if (downgraded.rows.length > 0) {
+        await atomically(db, dialect, async () => {
+          await sql`drop index rooms_name_unique`.execute(db);
+          await sql`create unique index rooms_channel_name_unique on rooms (name) where kind = 'channel'`.execute(
+            db,
+          );
+          await sql`create index rooms_name on rooms (name)`.execute(db);
+        });
         return;
       }
       // Outside any transaction, or the pragma does nothing.

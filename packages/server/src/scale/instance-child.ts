@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
       PORT: '0',
       LOG_LEVEL: 'error',
       NODE_ENV: 'production',
+      // Production refuses an open /metrics: close it with a token nobody here uses.
+      KAIWA_METRICS_TOKEN: randomBytes(24).toString('hex'),
     },
   });
   const server = await buildServer(config, { logger: false, announce: () => {} });

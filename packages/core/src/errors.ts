@@ -1,9 +1,55 @@
-const marker = Symbol.for('kaiwa.error');
+const baseMarker = Symbol.for('kaiwa.error');
+const marker = Symbol.for('kaiwa.error.KaiwaError');
 
 /** A field that failed validation: its path (`['text']`, `['labels', 2]`) and why. */
 export interface FieldIssue {
   path: (string | number)[];
   message: string;
+}
+
+/**
+ * The one base of every error family Kaiwa throws on purpose: {@link KaiwaError} (the engine and its stores),
+ * `ModelError` (model backends) and `PlatformError` (chat platforms). Each carries a machine-readable `code`,
+ * the `cause`, and `isRetryable`: whether the same call may succeed later (a database or backend back up, a
+ * rate limit over), not whether anything already retried. Families are told apart by their own `isInstance`;
+ * markers made with `Symbol.for` make those checks work across duplicated copies of the package, where
+ * `instanceof` does not.
+ *
+ * @example
+ * try {
+ *   await step.run(context);
+ * } catch (error) {
+ *   if (KaiwaBaseError.isInstance(error) && error.isRetryable) return retryLater(error.code);
+ *   throw error;
+ * }
+ */
+export abstract class KaiwaBaseError<Code extends string = string> extends Error {
+  readonly [baseMarker] = true;
+  /** Machine-readable: callers branch on it. @example if (error.code === 'not_found') return undefined; */
+  readonly code: Code;
+  /** The same call may succeed later. @example if (error.isRetryable) await sleep(1_000); */
+  readonly isRetryable: boolean;
+
+  constructor(code: Code, message: string, options: { cause?: unknown; isRetryable?: boolean } = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    this.code = code;
+    this.isRetryable = options.isRetryable ?? false;
+  }
+
+  /**
+   * True for an error of any Kaiwa family, also one thrown by another copy of `@kaiwa/core`.
+   *
+   * @example
+   * if (KaiwaBaseError.isInstance(error)) log.warn({ code: error.code, retryable: error.isRetryable });
+   */
+  static isInstance(value: unknown): value is KaiwaBaseError {
+    return KaiwaBaseError.hasMarker(value, baseMarker);
+  }
+
+  /** Whether `value` carries `marker` (a `Symbol.for` symbol), the check behind every family's `isInstance`. */
+  protected static hasMarker(value: unknown, marker: symbol): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
+  }
 }
 
 export type KaiwaErrorCode =
@@ -15,23 +61,33 @@ export type KaiwaErrorCode =
   | 'busy'
   | 'internal';
 
-/**
- * Base of every error Kaiwa throws on purpose. Callers branch on `code` (or `instanceof`);
- * only the server turns these into HTTP answers.
- */
-export class KaiwaError extends Error {
-  readonly [marker] = true;
-  readonly code: KaiwaErrorCode;
+const RETRYABLE_CODES: ReadonlySet<KaiwaErrorCode> = new Set(['database_unavailable', 'busy']);
 
-  constructor(code: KaiwaErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+/**
+ * Base of every error the engine and its stores throw on purpose. Callers branch on `code` (or
+ * `instanceof`); only the server turns these into HTTP answers, by code. `isRetryable` is true for
+ * `database_unavailable` and `busy`.
+ *
+ * @example
+ * if (KaiwaError.isInstance(error) && error.code === 'not_found') return reply.status(404).send();
+ */
+export class KaiwaError extends KaiwaBaseError<KaiwaErrorCode> {
+  readonly [marker] = true;
+
+  constructor(code: KaiwaErrorCode, message: string, options?: { cause?: unknown; isRetryable?: boolean }) {
+    super(code, message, { ...options, isRetryable: options?.isRetryable ?? RETRYABLE_CODES.has(code) });
     this.name = 'KaiwaError';
-    this.code = code;
   }
 
-  /** True for any Kaiwa error, also one thrown by another copy of this package. */
-  static isInstance(error: unknown): error is KaiwaError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true;
+  /**
+   * True for any engine or store error (not a model or platform one), also one thrown by another copy of
+   * this package.
+   *
+   * @example
+   * if (KaiwaError.isInstance(error)) console.log(error.code);
+   */
+  static override isInstance(value: unknown): value is KaiwaError {
+    return KaiwaBaseError.hasMarker(value, marker);
   }
 }
 
@@ -101,7 +157,10 @@ export class ConflictError extends KaiwaError {
  * }
  */
 export class DatabaseUnavailableError extends KaiwaError {
-  /** Always true: the same call may succeed once the database is back. */
+  /**
+   * Always true: the same call may succeed once the database is back.
+   * @deprecated Read `isRetryable`, which every Kaiwa error carries.
+   */
   readonly retryable = true;
   /** How long a caller should wait before the first retry. */
   readonly retryAfterMs: number;
@@ -121,7 +180,10 @@ export class DatabaseUnavailableError extends KaiwaError {
  * if (error instanceof DatabaseBusyError) setTimeout(retry, error.retryAfterMs);
  */
 export class DatabaseBusyError extends KaiwaError {
-  /** Always true: the lock is usually gone within a second. */
+  /**
+   * Always true: the lock is usually gone within a second.
+   * @deprecated Read `isRetryable`, which every Kaiwa error carries.
+   */
   readonly retryable = true;
   /** How long a caller should wait before the first retry. */
   readonly retryAfterMs: number;

@@ -34,7 +34,7 @@ describe('model errors (ports in @kaiwa/core)', () => {
   });
 
   it('are recognised across package copies by their Symbol.for marker, and keep their cause', () => {
-    const foreign = Object.assign(new Error('x'), { [Symbol.for('kaiwa.model-error')]: true });
+    const foreign = Object.assign(new Error('x'), { [Symbol.for('kaiwa.error.ModelError')]: true });
     expect(ModelError.isInstance(foreign)).toBe(true);
     expect(ModelError.isInstance(new Error('x'))).toBe(false);
     const cause = new Error('ECONNREFUSED');

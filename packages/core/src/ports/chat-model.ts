@@ -1,4 +1,6 @@
-const marker = Symbol.for('kaiwa.model-error');
+import { KaiwaBaseError } from '../errors.js';
+
+const marker = Symbol.for('kaiwa.error.ModelError');
 
 /** What went wrong when talking to a model; callers branch on it (or on `instanceof`). */
 export type ModelErrorCode =
@@ -8,11 +10,13 @@ export type ModelErrorCode =
   | 'rate_limited'
   | 'timeout'
   | 'aborted'
+  | 'invalid_input'
   | 'backend_error';
 
 /**
- * Base of every error a model backend raises on purpose. `isRetryable` says whether the same call may succeed
- * later (a busy or unreachable backend), not whether the backend already retried.
+ * Base of every error a model backend raises on purpose; one family of {@link KaiwaBaseError}, so it carries
+ * `code`, `cause` and `isRetryable` like every Kaiwa error. `isRetryable` says whether the same call may
+ * succeed later (a busy or unreachable backend), not whether the backend already retried.
  *
  * @example
  * try {
@@ -22,12 +26,8 @@ export type ModelErrorCode =
  *   else throw error;
  * }
  */
-export class ModelError extends Error {
+export class ModelError extends KaiwaBaseError<ModelErrorCode> {
   readonly [marker] = true;
-  /** @example if (error.code === 'context_too_long') messages = messages.slice(-4); */
-  readonly code: ModelErrorCode;
-  /** @example if (error.isRetryable) await sleep(1_000); */
-  readonly isRetryable: boolean;
   /** The backend that raised it, e.g. `'openai-compatible'`. @example logger.warn(error.provider, error.message); */
   readonly provider: string | undefined;
 
@@ -36,10 +36,8 @@ export class ModelError extends Error {
     message: string,
     options: { isRetryable: boolean; provider?: string; cause?: unknown },
   ) {
-    super(message, { cause: options.cause });
+    super(code, message, { cause: options.cause, isRetryable: options.isRetryable });
     this.name = 'ModelError';
-    this.code = code;
-    this.isRetryable = options.isRetryable;
     this.provider = options.provider;
   }
 
@@ -49,8 +47,8 @@ export class ModelError extends Error {
    * @example
    * if (ModelError.isInstance(part.error)) console.log(part.error.code);
    */
-  static isInstance(error: unknown): error is ModelError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true;
+  static override isInstance(value: unknown): value is ModelError {
+    return KaiwaBaseError.hasMarker(value, marker);
   }
 }
 
@@ -140,6 +138,20 @@ export class ModelAbortedError extends ModelError {
   constructor(message = 'the model call was aborted', options: { provider?: string; cause?: unknown } = {}) {
     super('aborted', message, { ...options, isRetryable: false });
     this.name = 'ModelAbortedError';
+  }
+}
+
+/**
+ * The call itself is malformed (a text to embed that is not a string): the backend was not asked. Not
+ * retryable: fix the input.
+ *
+ * @example
+ * throw new ModelInputError('texts[2] is a number, not a string', { provider: 'transformers' });
+ */
+export class ModelInputError extends ModelError {
+  constructor(message: string, options: { provider?: string; cause?: unknown } = {}) {
+    super('invalid_input', message, { ...options, isRetryable: false });
+    this.name = 'ModelInputError';
   }
 }
 

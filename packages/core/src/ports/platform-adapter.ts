@@ -7,6 +7,8 @@
  * Discord markdown, Telegram HTML or Adaptive Cards.
  */
 
+import { KaiwaBaseError } from '../errors.js';
+
 /** `slack`, `discord`, `telegram`, `teams`, `kaiwa`, or a custom adapter's name. */
 export type PlatformName = 'slack' | 'discord' | 'telegram' | 'teams' | 'kaiwa' | (string & {});
 
@@ -197,10 +199,23 @@ export type PlatformErrorCode =
   | 'unavailable'
   | 'invalid_request';
 
-/** A platform call that failed; `retryable` tells outboxes whether to try again later. */
-export class PlatformError extends Error {
-  readonly code: PlatformErrorCode;
+const marker = Symbol.for('kaiwa.error.PlatformError');
+
+/**
+ * A platform call that failed; one family of {@link KaiwaBaseError}, so it carries `code`, `cause` and
+ * `isRetryable` like every Kaiwa error. `isRetryable` (default: true for `rate_limited` and `unavailable`)
+ * tells outboxes whether to try again later.
+ *
+ * @example
+ * if (PlatformError.isInstance(error) && error.isRetryable) await sleep(error.retryAfterMs ?? 1_000);
+ */
+export class PlatformError extends KaiwaBaseError<PlatformErrorCode> {
+  readonly [marker] = true;
   readonly platform: PlatformName;
+  /**
+   * The same as `isRetryable`.
+   * @deprecated Read `isRetryable`, which every Kaiwa error carries.
+   */
   readonly retryable: boolean;
   /** Milliseconds the platform asked us to wait, when it said. */
   readonly retryAfterMs: number | undefined;
@@ -209,13 +224,26 @@ export class PlatformError extends Error {
     platform: PlatformName,
     code: PlatformErrorCode,
     message: string,
-    options: { retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {},
+    options: { retryable?: boolean; isRetryable?: boolean; retryAfterMs?: number; cause?: unknown } = {},
   ) {
-    super(message, { cause: options.cause });
+    super(code, message, {
+      cause: options.cause,
+      isRetryable:
+        options.isRetryable ?? options.retryable ?? (code === 'rate_limited' || code === 'unavailable'),
+    });
     this.name = 'PlatformError';
     this.platform = platform;
-    this.code = code;
-    this.retryable = options.retryable ?? (code === 'rate_limited' || code === 'unavailable');
+    this.retryable = this.isRetryable;
     this.retryAfterMs = options.retryAfterMs;
+  }
+
+  /**
+   * True for any platform error, also one thrown by another copy of this package.
+   *
+   * @example
+   * if (PlatformError.isInstance(error) && error.code === 'not_found') return;
+   */
+  static override isInstance(value: unknown): value is PlatformError {
+    return KaiwaBaseError.hasMarker(value, marker);
   }
 }

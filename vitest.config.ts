@@ -10,6 +10,11 @@ export default defineConfig({
       { find: /^@kaiwa\/core\/testing$/, replacement: source('./packages/core/src/testing/index.ts') },
       { find: /^@kaiwa\/core$/, replacement: source('./packages/core/src/index.ts') },
       {
+        find: /^@kaiwa\/workflow\/testing$/,
+        replacement: source('./packages/workflow/src/testing/index.ts'),
+      },
+      { find: /^@kaiwa\/workflow$/, replacement: source('./packages/workflow/src/index.ts') },
+      {
         find: /^@kaiwa\/store-kysely\/testing$/,
         replacement: source('./packages/adapters/store-kysely/src/testing.ts'),
       },

@@ -6,12 +6,12 @@ import {
   ChatEngine,
   type ChatStore,
   createId,
-  defineStepType,
-  WorkflowEngine,
+  InProcessBus,
   type WorkflowRun,
   type WorkflowStepRecord,
 } from '@kaiwa/core';
 import { createPostgresStore, createSqliteStore } from '@kaiwa/store-kysely';
+import { defineStepType, WorkflowEngine } from '@kaiwa/workflow';
 import pg from 'pg';
 import { z } from 'zod';
 
@@ -198,8 +198,9 @@ async function measure(
   log: (line: string) => void,
 ): Promise<DialectResult> {
   await store.migrate();
-  const engine = new ChatEngine({ store });
-  const workflows = new WorkflowEngine({ store, services: { engine, store }, steps: [noop] });
+  const bus = new InProcessBus();
+  const engine = new ChatEngine({ store, bus });
+  const workflows = new WorkflowEngine({ store, bus, services: { chat: engine, store }, steps: [noop] });
   try {
     const actor = await engine.createUser({ username: `bench-${randomBytes(3).toString('hex')}` });
     await workflows.define(DEFINITION, actor.id);

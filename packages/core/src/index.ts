@@ -96,6 +96,7 @@ export {
 } from './ports/presence-store.js';
 export type { RoomSettingRepository } from './ports/room-setting-repository.js';
 export type {
+  StoredWorkflowDefinition,
   WorkflowDefinitionRecord,
   WorkflowErrorInfo,
   WorkflowRepository,
@@ -115,4 +116,3 @@ export * from './schemas/room-event.js';
 export * from './schemas/user.js';
 export { MAX_TERM_LENGTH, type SearchTermGroup, searchDocument, searchTerms } from './search-text.js';
 export { parseInput } from './validate.js';
-export * from './workflow/index.js';

@@ -8,8 +8,9 @@ import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { type BlobStore, ChatEngine, type ChatStore, type StepType } from '@kaiwa/core';
+import { type BlobStore, ChatEngine, type ChatStore } from '@kaiwa/core';
 import type { Assistant } from '@kaiwa/llm';
+import type { StepType } from '@kaiwa/workflow';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import {
   createJsonSchemaTransform,
@@ -262,6 +263,7 @@ export async function buildServer(
     const workflows = composeWorkflows({
       engine,
       store,
+      bus: shared.bus,
       blobs,
       settings: config.workflows,
       logger: app.log,

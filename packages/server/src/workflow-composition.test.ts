@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ChatStore, defineStepType } from '@kaiwa/core';
+import type { ChatStore } from '@kaiwa/core';
 import { createSqliteStore } from '@kaiwa/store-kysely';
+import { defineStepType } from '@kaiwa/workflow';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { startTestServer as startModelServer } from '../../llm/src/test-support/start-test-server.js';

@@ -2,17 +2,20 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type BlobStore,
+  type Bus,
   type ChatEngine,
   type ChatModel,
   type ChatStore,
   type PlatformAdapter,
+  ValidationError,
+} from '@kaiwa/core';
+import {
   parseWorkflowDefinition,
   type StepType,
-  ValidationError,
   validateWorkflowDefinition,
   WorkflowEngine,
   WorkflowTriggers,
-} from '@kaiwa/core';
+} from '@kaiwa/workflow';
 import { builtInStepTypes } from '@kaiwa/workflow-steps';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WorkflowSettings } from './config.js';
@@ -20,6 +23,8 @@ import type { WorkflowSettings } from './config.js';
 export interface WorkflowCompositionConfig {
   engine: ChatEngine;
   store: ChatStore;
+  /** The chat engine's bus: run and step progress is announced on it. */
+  bus: Bus;
   blobs: BlobStore;
   settings: WorkflowSettings;
   logger: FastifyBaseLogger;
@@ -62,15 +67,16 @@ export class WorkflowDirectoryError extends Error {
  * uploads, cron schedules and signed webhooks.
  *
  * @example
- * const workflows = composeWorkflows({ engine, store, blobs, settings: config.workflows, logger: app.log });
+ * const workflows = composeWorkflows({ engine, store, bus, blobs, settings: config.workflows, logger: app.log });
  * await workflows.start(admin.id);
  */
 export function composeWorkflows(config: WorkflowCompositionConfig): WorkflowComposition {
   const { settings, logger } = config;
   const engine = new WorkflowEngine({
     store: config.store,
+    bus: config.bus,
     services: {
-      engine: config.engine,
+      chat: config.engine,
       store: config.store,
       blobs: config.blobs,
       ...(config.chatModel ? { chatModel: config.chatModel } : {}),
@@ -82,7 +88,8 @@ export function composeWorkflows(config: WorkflowCompositionConfig): WorkflowCom
   const webhookSecret = (workflowId: string) =>
     settings.webhookSecrets[workflowId] ?? settings.webhookSecrets['*'];
   const triggers = new WorkflowTriggers({
-    engine: config.engine,
+    events: config.engine.events,
+    repository: config.store.workflows,
     workflows: engine,
     webhookSecret,
     webhookToleranceSeconds: settings.webhookToleranceSeconds,

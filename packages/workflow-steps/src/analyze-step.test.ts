@@ -102,7 +102,7 @@ describe('analyze step', () => {
     const error = await runStep(
       analyzeStep,
       { task: 'summarize', text: 'x' },
-      harness.context({ services: { engine: harness.engine, store: harness.store } }),
+      harness.context({ services: { chat: harness.engine, store: harness.store } }),
     ).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(MissingServiceError);
     expect((error as Error).message).toMatch(/analyze needs a chat model/);

@@ -1,4 +1,5 @@
-import { type ChatMessage, defineStepType } from '@kaiwa/core';
+import type { ChatMessage } from '@kaiwa/core';
+import { defineStepType } from '@kaiwa/workflow';
 import { z } from 'zod';
 import { isRetryableStepError, ModelOutputError } from './errors.js';
 import { requireChatModel } from './services.js';

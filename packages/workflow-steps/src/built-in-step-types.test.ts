@@ -1,4 +1,4 @@
-import { StepTypeRegistry, validateWorkflowDefinition } from '@kaiwa/core';
+import { StepTypeRegistry, validateWorkflowDefinition } from '@kaiwa/workflow';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { builtInStepTypes } from './built-in-step-types.js';

@@ -1,4 +1,4 @@
-import type { StepType } from '@kaiwa/core';
+import type { StepType } from '@kaiwa/workflow';
 import { analyzeStep } from './analyze-step.js';
 import { conditionStep } from './condition-step.js';
 import { extractStep } from './extract-step.js';
@@ -22,7 +22,7 @@ export interface BuiltInStepOptions {
  *
  * @example
  * const ocr = createOcrStep({ maxWorkers: 2 });
- * const engine = new WorkflowEngine({ store, services, steps: builtInStepTypes({ ocr }) });
+ * const engine = new WorkflowEngine({ store, bus, services, steps: builtInStepTypes({ ocr }) });
  */
 export function builtInStepTypes(options: BuiltInStepOptions = {}): StepType[] {
   const steps = [

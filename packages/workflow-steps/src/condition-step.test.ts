@@ -1,4 +1,5 @@
-import { ExpressionError, ValidationError } from '@kaiwa/core';
+import { ValidationError } from '@kaiwa/core';
+import { ExpressionError } from '@kaiwa/workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conditionStep } from './condition-step.js';
 import { openStepHarness, runStep, type StepHarness } from './test-support/step-harness.js';

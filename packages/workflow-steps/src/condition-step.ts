@@ -1,4 +1,5 @@
-import { defineStepType, evaluateExpression, ValidationError } from '@kaiwa/core';
+import { ValidationError } from '@kaiwa/core';
+import { defineStepType, evaluateExpression } from '@kaiwa/workflow';
 import { z } from 'zod';
 import { isRetryableStepError } from './errors.js';
 

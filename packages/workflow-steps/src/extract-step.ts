@@ -1,4 +1,5 @@
-import { type ChatMessage, defineStepType, type StepContext, ValidationError } from '@kaiwa/core';
+import { type ChatMessage, ValidationError } from '@kaiwa/core';
+import { defineStepType, type StepContext } from '@kaiwa/workflow';
 import { z } from 'zod';
 import { isRetryableStepError, ModelOutputError } from './errors.js';
 import { compileJsonSchema, pointerSegments, schemaIssues } from './json-schema.js';

@@ -1,4 +1,5 @@
-import { type Project, parseWorkflowDefinition, type Room, WorkflowEngine } from '@kaiwa/core';
+import type { Project, Room } from '@kaiwa/core';
+import { parseWorkflowDefinition, WorkflowEngine } from '@kaiwa/workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtInStepTypes } from './built-in-step-types.js';
 import { createOcrStep, type OcrStep } from './ocr/ocr-step.js';
@@ -129,6 +130,7 @@ describe.each([
     harness = await openStepHarness({ dialect });
     workflows = new WorkflowEngine({
       store: harness.store,
+      bus: harness.bus,
       services: harness.services,
       steps: builtInStepTypes({ ocr }),
       onError: () => {},

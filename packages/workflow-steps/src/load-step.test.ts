@@ -138,7 +138,7 @@ describe('load step', () => {
       runStep(
         loadStep,
         { endpoint: 'erp' },
-        harness.context({ services: { engine: harness.engine, store: harness.store } }),
+        harness.context({ services: { chat: harness.engine, store: harness.store } }),
       ),
     ).rejects.toBeInstanceOf(MissingServiceError);
   });

@@ -1,4 +1,5 @@
-import { defineStepType, retryAfterMs, ValidationError } from '@kaiwa/core';
+import { retryAfterMs, ValidationError } from '@kaiwa/core';
+import { defineStepType } from '@kaiwa/workflow';
 import { z } from 'zod';
 import { HttpStatusError, isRetryableStepError, MissingServiceError } from './errors.js';
 

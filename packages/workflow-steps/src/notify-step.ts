@@ -1,11 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  defineStepType,
-  IdSchema,
-  MessageTextSchema,
-  type PlatformMessageRef,
-  ValidationError,
-} from '@kaiwa/core';
+import { IdSchema, MessageTextSchema, type PlatformMessageRef, ValidationError } from '@kaiwa/core';
+import { defineStepType } from '@kaiwa/workflow';
 import { z } from 'zod';
 import { isRetryableStepError, MissingServiceError } from './errors.js';
 
@@ -53,7 +48,7 @@ export const notifyStep = defineStepType<NotifyStepInput, NotifyStepOutput>({
   async run(input, context) {
     if (input.roomId) {
       const clientMessageId = `wf-${createHash('sha256').update(`${context.runId}/${context.stepId}`).digest('hex').slice(0, 40)}`;
-      const message = await context.services.engine.sendMessage(context.actorId, {
+      const message = await context.services.chat.sendMessage(context.actorId, {
         roomId: input.roomId,
         text: input.text,
         clientMessageId,

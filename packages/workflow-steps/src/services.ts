@@ -1,4 +1,5 @@
-import type { BlobStore, ChatModel, StepContext } from '@kaiwa/core';
+import type { BlobStore, ChatModel } from '@kaiwa/core';
+import type { StepContext } from '@kaiwa/workflow';
 import { MissingServiceError } from './errors.js';
 
 export function requireBlobs(context: StepContext, stepType: string): BlobStore {

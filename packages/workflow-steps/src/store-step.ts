@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import {
   CreateTicketInputSchema,
   createId,
-  defineStepType,
   FileNameSchema,
   type FileRecord,
   IdSchema,
@@ -12,6 +11,7 @@ import {
   UpdateTicketInputSchema,
   ValidationError,
 } from '@kaiwa/core';
+import { defineStepType } from '@kaiwa/workflow';
 import { z } from 'zod';
 import { readBlob } from './blob-bytes.js';
 import { isRetryableStepError } from './errors.js';
@@ -93,7 +93,7 @@ export const storeStep = defineStepType<StoreStepInput, StoreStepOutput>({
   input: StoreStepInputSchema,
   retryable: isRetryableStepError,
   async run(input, context) {
-    const engine = context.services.engine;
+    const chat = context.services.chat;
     if (input.action === 'ticket.create') {
       const { action, ...ticketInput } = input;
       // A retry, or a resume after a crash between creating the ticket and recording the step, finds the
@@ -101,15 +101,15 @@ export const storeStep = defineStepType<StoreStepInput, StoreStepOutput>({
       const key = ticketKey(context.runId, context.stepId);
       const earlier = await context.services.store.tickets.findByLabel(ticketInput.projectId, key);
       if (earlier !== undefined && earlier.reporterId === context.actorId) {
-        const ticket = await engine.getTicket(context.actorId, earlier.id);
+        const ticket = await chat.getTicket(context.actorId, earlier.id);
         return { action, ticketId: ticket.id, ticket };
       }
       const labels = [...ticketInput.labels, key];
-      const ticket = await engine.createTicket(context.actorId, { ...ticketInput, labels });
+      const ticket = await chat.createTicket(context.actorId, { ...ticketInput, labels });
       return { action, ticketId: ticket.id, ticket };
     }
     if (input.action === 'ticket.update') {
-      const ticket = await engine.updateTicket(context.actorId, input.ticketId, input.patch);
+      const ticket = await chat.updateTicket(context.actorId, input.ticketId, input.patch);
       return { action: input.action, ticketId: ticket.id, ticket };
     }
 
@@ -128,7 +128,7 @@ export const storeStep = defineStepType<StoreStepInput, StoreStepOutput>({
     const storageKey = `workflows/${context.runId}/${createId()}`;
     await blobs.put(storageKey, bytes);
     try {
-      const file = await engine.createFileRecord(context.actorId, {
+      const file = await chat.createFileRecord(context.actorId, {
         name: input.name,
         mimeType: input.mimeType ?? (input.text !== undefined ? 'text/plain' : 'application/octet-stream'),
         size: bytes.length,

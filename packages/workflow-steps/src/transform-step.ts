@@ -1,4 +1,4 @@
-import { defineStepType } from '@kaiwa/core';
+import { defineStepType } from '@kaiwa/workflow';
 import { z } from 'zod';
 import { isRetryableStepError } from './errors.js';
 import { type Conversion, convertValue } from './parse-values.js';

@@ -85,7 +85,7 @@ describe('upload step', () => {
       runStep(
         uploadStep,
         { key: 'x' },
-        harness.context({ services: { engine: harness.engine, store: harness.store } }),
+        harness.context({ services: { chat: harness.engine, store: harness.store } }),
       ),
     ).rejects.toBeInstanceOf(MissingServiceError);
   });

@@ -1,4 +1,5 @@
-import { defineStepType, FileNameSchema, IdSchema, MimeTypeSchema, NotFoundError } from '@kaiwa/core';
+import { FileNameSchema, IdSchema, MimeTypeSchema, NotFoundError } from '@kaiwa/core';
+import { defineStepType } from '@kaiwa/workflow';
 import { z } from 'zod';
 import { sniffBlob } from './blob-bytes.js';
 import { isRetryableStepError } from './errors.js';
@@ -46,7 +47,7 @@ export const uploadStep = defineStepType<UploadStepInput, UploadStepOutput>({
     const blobs = requireBlobs(context, 'upload');
     if (input.fileId) {
       // Through the engine, so the actor's right to read the file is checked.
-      const file = await context.services.engine.getFileRecord(context.actorId, input.fileId);
+      const file = await context.services.chat.getFileRecord(context.actorId, input.fileId);
       const info = await blobs.stat(file.storageKey);
       if (!info) throw new NotFoundError('blob', file.storageKey);
       return {

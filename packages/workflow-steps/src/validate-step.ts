@@ -1,4 +1,5 @@
-import { defineStepType, parseInput, type StepType, ValidationError } from '@kaiwa/core';
+import { parseInput, ValidationError } from '@kaiwa/core';
+import { defineStepType, type StepType } from '@kaiwa/workflow';
 import { z } from 'zod';
 import { isRetryableStepError } from './errors.js';
 import { compileJsonSchema, schemaIssues } from './json-schema.js';

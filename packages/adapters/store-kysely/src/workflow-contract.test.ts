@@ -1,5 +1,5 @@
 import type { StoreDialect } from '@kaiwa/core';
-import { workflowRepositoryContract } from '@kaiwa/core/testing';
+import { workflowRepositoryContract } from '@kaiwa/workflow/testing';
 import { openTestStore, testSkipReason } from './test-support.js';
 
 // The workflow repository conformance suite, on every database this adapter supports.

@@ -1,5 +1,4 @@
 import type { FieldIssue } from '../errors.js';
-import type { WorkflowDefinition } from '../workflow/workflow-definition.js';
 
 /** A run is `pending` until an engine picks it up, then `running` until it ends one of three ways. */
 export type WorkflowRunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -19,12 +18,29 @@ export interface WorkflowErrorInfo {
   stepId?: string;
 }
 
-/** One stored version of a workflow definition. Versions start at 1 and only grow. */
-export interface WorkflowDefinitionRecord {
+/**
+ * A workflow definition as a store keeps it: the JSON document the workflow engine (`@kaiwa/workflow`)
+ * checked before it stored it. A store writes it whole and reads it back whole; only the engine looks inside.
+ */
+export interface StoredWorkflowDefinition {
+  id: string;
+  name: string;
+  version?: number;
+  steps: readonly { id: string; type: string }[];
+  [field: string]: unknown;
+}
+
+/**
+ * One stored version of a workflow definition. Versions start at 1 and only grow. `@kaiwa/workflow` reads
+ * records as `WorkflowDefinitionRecord<WorkflowDefinition>`.
+ */
+export interface WorkflowDefinitionRecord<
+  Definition extends StoredWorkflowDefinition = StoredWorkflowDefinition,
+> {
   id: string;
   version: number;
   name: string;
-  definition: WorkflowDefinition;
+  definition: Definition;
   createdBy: string;
   createdAt: string;
 }

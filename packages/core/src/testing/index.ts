@@ -8,4 +8,3 @@ export {
 } from './bus-contract.js';
 export { type PlatformStoreContractOptions, platformStoreContract } from './platform-store-contract.js';
 export { type ChatStoreContractOptions, chatStoreContract } from './store-contract.js';
-export { type WorkflowRepositoryContractOptions, workflowRepositoryContract } from './workflow-contract.js';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { AUDIT_GENESIS_HASH, type AuditEntry, defineStepType } from '@kaiwa/core';
+import { AUDIT_GENESIS_HASH, type AuditEntry } from '@kaiwa/core';
+import { defineStepType } from '@kaiwa/workflow';
 import canonicalize from 'canonicalize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';

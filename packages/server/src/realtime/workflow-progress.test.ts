@@ -1,4 +1,5 @@
-import { createId, defineStepType, WorkflowEngine, type WorkflowStepRecord } from '@kaiwa/core';
+import { createId, InProcessBus, type WorkflowStepRecord } from '@kaiwa/core';
+import { defineStepType, WorkflowEngine } from '@kaiwa/workflow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type Chat, type Frame, openChat, type Served, serve, sleep, TestClient } from './test-support.js';
@@ -30,12 +31,14 @@ describe('realtime: workflow progress', () => {
   let workflows: WorkflowEngine;
 
   beforeEach(async () => {
-    chat = await openChat();
+    const bus = new InProcessBus();
+    chat = await openChat({ bus });
     const admin = await chat.engine.createUser({ username: 'dana', role: 'admin' });
     chat.tokens.set('token-dana', admin);
     workflows = new WorkflowEngine({
       store: chat.store,
-      services: { engine: chat.engine, store: chat.store },
+      bus,
+      services: { chat: chat.engine, store: chat.store },
       steps: [echoStep],
     });
     await workflows.define(definition, admin.id);

@@ -1,4 +1,4 @@
-import { defineStepType, signWebhook } from '@kaiwa/core';
+import { defineStepType, signWebhook } from '@kaiwa/workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { startTestServer, type TestServer } from '../test-support.js';

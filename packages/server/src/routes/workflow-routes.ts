@@ -1,12 +1,5 @@
-import {
-  IdSchema,
-  NotFoundError,
-  parseWorkflowDefinition,
-  type User,
-  verifyWebhookSignature,
-  WORKFLOW_ID_PATTERN,
-  type WorkflowRun,
-} from '@kaiwa/core';
+import { IdSchema, NotFoundError, type User, type WorkflowRun } from '@kaiwa/core';
+import { parseWorkflowDefinition, verifyWebhookSignature, WORKFLOW_ID_PATTERN } from '@kaiwa/workflow';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log.js';
 import { errorResponses } from '../http/api-schemas.js';

@@ -1,4 +1,4 @@
-import { signWebhook } from '@kaiwa/core';
+import { signWebhook } from '@kaiwa/workflow';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multipartBody, TEST_PASSWORD } from '../test-support.js';

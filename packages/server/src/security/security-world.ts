@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { defineStepType, type User } from '@kaiwa/core';
+import type { User } from '@kaiwa/core';
 import { createSqliteStore } from '@kaiwa/store-kysely';
+import { defineStepType } from '@kaiwa/workflow';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { hashPassword } from '../auth/passwords.js';

@@ -1,4 +1,5 @@
-import { defineStepType, IdSchema, MimeTypeSchema, type StepType, ValidationError } from '@kaiwa/core';
+import { IdSchema, MimeTypeSchema, ValidationError } from '@kaiwa/core';
+import { defineStepType, type StepType } from '@kaiwa/workflow';
 import { z } from 'zod';
 import { readBlob, sniffMimeType } from '../blob-bytes.js';
 import { isRetryableStepError } from '../errors.js';
@@ -79,7 +80,7 @@ const IMAGE_TYPES = new Set([
  *
  * @example
  * const ocr = createOcrStep({ maxWorkers: 2 });
- * const engine = new WorkflowEngine({ store, services, steps: builtInStepTypes({ ocr }) });
+ * const engine = new WorkflowEngine({ store, bus, services, steps: builtInStepTypes({ ocr }) });
  * // …
  * await ocr.close();
  */
@@ -100,7 +101,7 @@ export function createOcrStep(options: OcrStepOptions = {}): OcrStep {
       let key = input.key;
       let declared = input.mimeType;
       if (input.fileId) {
-        const file = await context.services.engine.getFileRecord(context.actorId, input.fileId);
+        const file = await context.services.chat.getFileRecord(context.actorId, input.fileId);
         key = file.storageKey;
         declared ??= file.mimeType;
       }

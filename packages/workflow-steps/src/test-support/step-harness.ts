@@ -2,17 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFileSystemBlobStore, type FileSystemBlobStore } from '@kaiwa/blob-fs';
-import {
-  ChatEngine,
-  createId,
-  parseInput,
-  type StepContext,
-  type StepType,
-  type User,
-  type WorkflowServices,
-} from '@kaiwa/core';
+import { type Bus, ChatEngine, createId, InProcessBus, parseInput, type User } from '@kaiwa/core';
 import type { KyselyChatStore } from '@kaiwa/store-kysely';
 import { openTestStore, testDatabaseUrl } from '@kaiwa/store-kysely/testing';
+import type { StepContext, StepType, WorkflowServices } from '@kaiwa/workflow';
 
 /*
  * Test helpers, not part of the public API: a real SQLite store, chat engine and file-system blob store,
@@ -21,6 +14,8 @@ import { openTestStore, testDatabaseUrl } from '@kaiwa/store-kysely/testing';
 
 export interface StepHarness {
   store: KyselyChatStore;
+  /** The chat engine's bus, for a workflow engine in the same test. */
+  bus: Bus;
   engine: ChatEngine;
   blobs: FileSystemBlobStore;
   /** An admin user steps act as by default. */
@@ -44,13 +39,15 @@ export async function openStepHarness(
   const store = await openTestStore(
     options.dialect === 'postgres' && testDatabaseUrl('postgres') ? 'postgres' : 'sqlite',
   );
-  const engine = new ChatEngine({ store });
+  const bus = new InProcessBus();
+  const engine = new ChatEngine({ store, bus });
   const directory = await mkdtemp(join(tmpdir(), 'kaiwa-steps-'));
   const blobs = createFileSystemBlobStore({ directory });
   const admin = await engine.createUser({ username: 'admin', role: 'admin' });
-  const services: WorkflowServices = { engine, store, blobs };
+  const services: WorkflowServices = { chat: engine, store, blobs };
   return {
     store,
+    bus,
     engine,
     blobs,
     admin,

@@ -1,6 +1,6 @@
 import {
   ConflictError,
-  type WorkflowDefinition,
+  type StoredWorkflowDefinition,
   type WorkflowDefinitionRecord,
   type WorkflowErrorInfo,
   type WorkflowRepository,
@@ -21,7 +21,7 @@ function toDefinition(row: Selectable<WorkflowDefinitionsTable>): WorkflowDefini
     id: row.id,
     version: Number(row.version),
     name: row.name,
-    definition: JSON.parse(row.definition) as WorkflowDefinition,
+    definition: JSON.parse(row.definition) as StoredWorkflowDefinition,
     createdBy: row.created_by,
     createdAt: row.created_at,
   };

@@ -5,9 +5,9 @@
  * Each step appends "<runId> <stepId>" to the side-effects file when it starts, then takes a while.
  */
 import { appendFileSync } from 'node:fs';
+import { ChatEngine, InProcessBus } from '@kaiwa/core';
 import { createSqliteStore } from '@kaiwa/store-kysely';
 import { z } from 'zod';
-import { ChatEngine } from '../../engine/chat-engine.js';
 import { defineStepType } from '../step-type.js';
 import { WorkflowEngine } from '../workflow-engine.js';
 
@@ -27,10 +27,12 @@ const append = defineStepType({
 
 const store = await createSqliteStore({ filename });
 await store.migrate();
-const engine = new ChatEngine({ store });
+const bus = new InProcessBus();
+const engine = new ChatEngine({ store, bus });
 const workflows = new WorkflowEngine({
   store,
-  services: { engine, store },
+  bus,
+  services: { chat: engine, store },
   steps: [append],
   leaseMs: LEASE_MS,
   instanceId: `${mode}-${process.pid}`,

@@ -1,16 +1,15 @@
+import type { BlobStore, ChatModel, ChatStore, PlatformAdapter } from '@kaiwa/core';
 import type { z } from 'zod';
-import type { ChatEngine } from '../engine/chat-engine.js';
-import type { BlobStore } from '../ports/blob-store.js';
-import type { ChatModel } from '../ports/chat-model.js';
-import type { ChatStore } from '../ports/chat-store.js';
-import type { PlatformAdapter } from '../ports/platform-adapter.js';
+import type { WorkflowChat } from './workflow-chat.js';
 
 /**
  * What a step can use. The workflow engine passes the same services to every step of a run; a step that
  * needs one that is missing fails with a clear error (for example "analyze needs a chat model").
  */
 export interface WorkflowServices {
-  engine: ChatEngine;
+  /** Chat operations in the run's actor's name (the server's `ChatEngine`). */
+  chat: WorkflowChat;
+  /** Reads steps need beyond the chat operations (`store` finds an earlier ticket by its label). */
   store: ChatStore;
   blobs?: BlobStore;
   /** Used by `analyze` and LLM extraction. */

@@ -1,21 +1,21 @@
+import type { FileRecord, Message, WorkflowRepository, WorkflowRun } from '@kaiwa/core';
+import { ConflictError, ForbiddenError, NotFoundError } from '@kaiwa/core';
 import { Cron } from 'croner';
-import type { ChatEngine } from '../engine/chat-engine.js';
-import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
-import type { WorkflowDefinitionRecord, WorkflowRun } from '../ports/workflow-repository.js';
-import type { FileRecord } from '../schemas/file-record.js';
-import type { Message } from '../schemas/message.js';
 import { type BoundedRegex, compileBoundedRegex } from './expression/index.js';
 import { verifyWebhookSignature } from './webhook-signature.js';
+import type { WorkflowChatEvents } from './workflow-chat.js';
 import type { WorkflowTrigger } from './workflow-definition.js';
-import type { WorkflowEngine } from './workflow-engine.js';
+import type { DefinedWorkflow, WorkflowEngine } from './workflow-engine.js';
 
 /** Text beyond this is not matched against message patterns, which bounds the cost of any pattern. */
 const MAX_MATCHED_TEXT = 10_000;
 const COMMAND = /^\/run\s+([a-z0-9][a-z0-9_-]{0,63})(?:\s+([\s\S]*))?$/;
 
 export interface WorkflowTriggersConfig {
-  /** Chat events (messages, uploads) come from its emitter. */
-  engine: ChatEngine;
+  /** New messages and uploads: the chat engine's `events` (`engine.events`). */
+  events: WorkflowChatEvents;
+  /** Where webhook deliveries and cron ticks are recorded, so each is accepted once (`store.workflows`). */
+  repository: WorkflowRepository;
   workflows: WorkflowEngine;
   /** The shared secret of a workflow's webhook; undefined refuses its deliveries. */
   webhookSecret?: (workflowId: string) => string | undefined;
@@ -29,7 +29,7 @@ export interface WorkflowTriggersConfig {
 }
 
 interface Armed {
-  record: WorkflowDefinitionRecord;
+  record: DefinedWorkflow;
   trigger: WorkflowTrigger;
   /** Decides in linear time whether a message matches. */
   gate?: BoundedRegex;
@@ -51,7 +51,7 @@ interface Armed {
  * start itself in a loop.
  *
  * @example
- * const triggers = new WorkflowTriggers({ engine, workflows });
+ * const triggers = new WorkflowTriggers({ events: engine.events, repository: store.workflows, workflows });
  * await triggers.start();
  * // later
  * await triggers.close();
@@ -72,14 +72,14 @@ export class WorkflowTriggers {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    const { engine, workflows } = this.#config;
+    const { events, workflows } = this.#config;
     const onMessage = (event: { payload: { message: Message } }) => this.#onMessage(event.payload.message);
     const onFile = (event: { payload: { file: FileRecord } }) => this.#onFile(event.payload.file);
-    engine.events.on('message.created', onMessage);
-    engine.events.on('file.created', onFile);
+    events.on('message.created', onMessage);
+    events.on('file.created', onFile);
     this.#unsubscribe.push(
-      () => engine.events.off('message.created', onMessage),
-      () => engine.events.off('file.created', onFile),
+      () => events.off('message.created', onMessage),
+      () => events.off('file.created', onFile),
       workflows.onDefine(() => {
         void this.refresh();
       }),
@@ -157,8 +157,7 @@ export class WorkflowTriggers {
     const deliveryId = check.replayKey;
     if (deliveryId.length > 128)
       throw new ForbiddenError('receive webhook', 'deliveryId must be 1 to 119 characters');
-    const store = this.#config.engine.store;
-    const fresh = await store.workflows.recordWebhookDelivery(
+    const fresh = await this.#config.repository.recordWebhookDelivery(
       request.workflowId,
       deliveryId,
       this.#now().toISOString(),
@@ -242,7 +241,7 @@ export class WorkflowTriggers {
     // Whole seconds: every instance's tick for the same scheduled moment gets the same key.
     const scheduledAt = new Date(Math.floor(this.#now().getTime() / 1000) * 1000).toISOString();
     try {
-      const first = await this.#config.engine.store.workflows.recordWebhookDelivery(
+      const first = await this.#config.repository.recordWebhookDelivery(
         armed.record.id,
         `cron:${scheduledAt}`,
         this.#now().toISOString(),
@@ -254,12 +253,7 @@ export class WorkflowTriggers {
     }
   }
 
-  #fire(
-    record: WorkflowDefinitionRecord,
-    type: WorkflowTrigger['type'],
-    actorId: string,
-    trigger: unknown,
-  ): void {
+  #fire(record: DefinedWorkflow, type: WorkflowTrigger['type'], actorId: string, trigger: unknown): void {
     this.#config.workflows.start(record.id, { actorId, trigger }).then(
       (run) => this.#config.onRunStarted?.(run, type),
       (error: unknown) => this.#report(error, record.id),

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { ForbiddenError, KaiwaError, NotFoundError, ValidationError } from '../errors.js';
-import { createId } from '../ids.js';
-import type { Bus } from '../ports/bus.js';
-import type { ChatStore } from '../ports/chat-store.js';
 import type {
+  Bus,
+  ChatStore,
   WorkflowDefinitionRecord,
   WorkflowErrorInfo,
   WorkflowRun,
@@ -11,8 +9,15 @@ import type {
   WorkflowRunStatus,
   WorkflowStepPatch,
   WorkflowStepRecord,
-} from '../ports/workflow-repository.js';
-import { parseInput } from '../validate.js';
+} from '@kaiwa/core';
+import {
+  createId,
+  ForbiddenError,
+  KaiwaError,
+  NotFoundError,
+  parseInput,
+  ValidationError,
+} from '@kaiwa/core';
 import { evaluateExpression, renderTemplate } from './expression/index.js';
 import { retryDelay } from './retry-delay.js';
 import type { StepType, WorkflowServices } from './step-type.js';
@@ -25,12 +30,15 @@ import {
 } from './workflow-definition.js';
 
 export interface WorkflowEngineConfig {
-  /** Where definitions, runs and step records are kept (`store.workflows`). */
+  /** Where definitions, runs and step records are kept (`store.workflows`), and actors are looked up. */
   store: ChatStore;
   /** Handed to every step. */
   services: WorkflowServices;
-  /** Where run and step progress is announced; defaults to the chat engine's bus (`services.engine.bus`). */
-  bus?: Bus;
+  /**
+   * Where run and step progress is announced (`workflow.run.updated`, `workflow.step.updated`): the bus the
+   * chat engine was given, so that its `events` and the realtime server see the progress.
+   */
+  bus: Bus;
   /** Step types known from the start; more with `register`. */
   steps?: StepType[];
   /** Values scripts see as `env.*` in templates and conditions (never the process environment). */
@@ -51,6 +59,9 @@ export interface WorkflowEngineConfig {
   /** Errors of background work that has no caller to throw to (a failed write, a failed publish). */
   onError?: (error: unknown, context: { runId?: string; stepId?: string }) => void;
 }
+
+/** A stored definition version as the workflow engine hands it out: its definition was checked when defined. */
+export type DefinedWorkflow = WorkflowDefinitionRecord<WorkflowDefinition>;
 
 /** A run with its step timeline. */
 export interface WorkflowRunDetails {
@@ -112,7 +123,7 @@ interface Execution {
  * When a run fails or is cancelled, steps still running are aborted and steps not started are `cancelled`.
  *
  * @example
- * const workflows = new WorkflowEngine({ store, services: { engine, store }, steps: builtInStepTypes() });
+ * const workflows = new WorkflowEngine({ store, bus, services: { chat: engine, store }, steps });
  * await workflows.define(definition, admin.id);
  * const run = await workflows.start('invoice', { actorId: alice.id, trigger: { fileId } });
  * const { run: finished, steps } = await workflows.waitForRun(run.id);
@@ -130,14 +141,14 @@ export class WorkflowEngine {
   readonly #onError: (error: unknown, context: { runId?: string; stepId?: string }) => void;
   readonly #executions = new Map<string, Execution>();
   readonly #checked = new Set<string>();
-  readonly #definitionListeners = new Set<(record: WorkflowDefinitionRecord) => void>();
+  readonly #definitionListeners = new Set<(record: DefinedWorkflow) => void>();
   #closed = false;
   #resumeTimer: NodeJS.Timeout | undefined;
 
   constructor(config: WorkflowEngineConfig) {
     this.#store = config.store;
     this.#services = config.services;
-    this.#bus = config.bus ?? config.services.engine.bus;
+    this.#bus = config.bus;
     this.#env = config.env ?? {};
     this.#leaseMs = config.leaseMs ?? 30_000;
     this.#clock = config.clock ?? (() => new Date());
@@ -178,13 +189,13 @@ export class WorkflowEngine {
    * @throws ValidationError listing every issue with its path; NotFoundError for an unknown actor.
    * @example const record = await workflows.define(parseWorkflowDefinition(yaml, 'yaml'), admin.id);
    */
-  async define(definition: unknown, actorId: string): Promise<WorkflowDefinitionRecord> {
+  async define(definition: unknown, actorId: string): Promise<DefinedWorkflow> {
     const checked = assertWorkflowDefinition(definition, this.registry);
     await this.#actor(actorId);
     const record = await this.#store.transaction(async (tx) => {
       const latest = await tx.workflows.findDefinition(checked.id);
       const version = (latest?.version ?? 0) + 1;
-      const stored: WorkflowDefinitionRecord = {
+      const stored: DefinedWorkflow = {
         id: checked.id,
         version,
         name: checked.name,
@@ -200,16 +211,16 @@ export class WorkflowEngine {
   }
 
   /** The newest version of a definition. @example await workflows.getDefinition('invoice') */
-  getDefinition(id: string, version?: number): Promise<WorkflowDefinitionRecord | undefined> {
-    return this.#store.workflows.findDefinition(id, version);
+  async getDefinition(id: string, version?: number): Promise<DefinedWorkflow | undefined> {
+    return defined(await this.#store.workflows.findDefinition(id, version));
   }
 
   /** The newest version of every definition. @example (await workflows.listDefinitions()).map((d) => d.id) */
-  async listDefinitions(): Promise<WorkflowDefinitionRecord[]> {
-    const all: WorkflowDefinitionRecord[] = [];
+  async listDefinitions(): Promise<DefinedWorkflow[]> {
+    const all: DefinedWorkflow[] = [];
     for (let after: string | undefined; ; ) {
       const page = await this.#store.workflows.listDefinitions({ ...(after ? { after } : {}), limit: 200 });
-      all.push(...page);
+      all.push(...page.map((record) => defined(record)));
       if (page.length < 200) return all;
       after = page[page.length - 1]!.id;
     }
@@ -220,7 +231,7 @@ export class WorkflowEngine {
    * @returns a function that removes the listener.
    * @example const stop = workflows.onDefine((record) => triggers.refresh());
    */
-  onDefine(listener: (record: WorkflowDefinitionRecord) => void): () => void {
+  onDefine(listener: (record: DefinedWorkflow) => void): () => void {
     this.#definitionListeners.add(listener);
     return () => {
       this.#definitionListeners.delete(listener);
@@ -236,7 +247,7 @@ export class WorkflowEngine {
    */
   async start(workflowId: string, options: { actorId: string; trigger?: unknown }): Promise<WorkflowRun> {
     if (this.#closed) throw new Error('the workflow engine is closed');
-    const record = await this.#store.workflows.findDefinition(workflowId);
+    const record = defined(await this.#store.workflows.findDefinition(workflowId));
     if (record === undefined) throw new NotFoundError('workflow', workflowId);
     // Refused up front when this engine lacks a step type the definition uses (defined elsewhere).
     this.#checkDefinition(record);
@@ -389,7 +400,9 @@ export class WorkflowEngine {
         if (this.#executions.has(run.id) || this.#closed) continue;
         const until = this.#leaseEnd();
         if (!(await this.#store.workflows.claimRun(run.id, this.instanceId, until, this.#now()))) continue;
-        const record = await this.#store.workflows.findDefinition(run.workflowId, run.workflowVersion);
+        const record = defined(
+          await this.#store.workflows.findDefinition(run.workflowId, run.workflowVersion),
+        );
         const claimed = { ...run, claimedBy: this.instanceId, claimedUntil: until };
         if (record === undefined) {
           await this.#finishRun(claimed, 'failed', {
@@ -868,6 +881,17 @@ export class WorkflowEngine {
   #leaseEnd(): string {
     return new Date(this.#clock().getTime() + this.#leaseMs).toISOString();
   }
+}
+
+/**
+ * A stored definition with its definition typed. Only `define` stores definitions, after checking them, and
+ * every version is checked again before this engine runs it (`#checkDefinition`), since another instance
+ * may know other step types.
+ */
+function defined(record: WorkflowDefinitionRecord): DefinedWorkflow;
+function defined(record: WorkflowDefinitionRecord | undefined): DefinedWorkflow | undefined;
+function defined(record: WorkflowDefinitionRecord | undefined): DefinedWorkflow | undefined {
+  return record as DefinedWorkflow | undefined;
 }
 
 /** Marks every pending or running step of a run `cancelled`; returns them as written. */

@@ -1,14 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import type { ChatStore, WorkflowRun, WorkflowStepRecord } from '@kaiwa/core';
+import { ChatEngine, ConflictError, createId, InProcessBus } from '@kaiwa/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ChatEngine } from '../engine/chat-engine.js';
-import { ConflictError } from '../errors.js';
-import { createId } from '../ids.js';
-import type { ChatStore } from '../ports/chat-store.js';
-import type { WorkflowRun, WorkflowStepRecord } from '../ports/workflow-repository.js';
-import { defineStepType } from '../workflow/step-type.js';
-import type { WorkflowDefinition } from '../workflow/workflow-definition.js';
-import { WorkflowEngine } from '../workflow/workflow-engine.js';
+import { defineStepType } from '../step-type.js';
+import type { WorkflowDefinition } from '../workflow-definition.js';
+import { WorkflowEngine } from '../workflow-engine.js';
 
 export interface WorkflowRepositoryContractOptions {
   /** Shown in the test names, e.g. `postgres`. */
@@ -254,7 +251,8 @@ export function workflowRepositoryContract(options: WorkflowRepositoryContractOp
       let failures = 1;
       const workflows = new WorkflowEngine({
         store,
-        services: { engine, store },
+        bus: new InProcessBus(),
+        services: { chat: engine, store },
         steps: [
           defineStepType({
             type: 'noop',

@@ -1,5 +1,5 @@
+import { ValidationError } from '@kaiwa/core';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../errors.js';
 import { ExpressionError } from './expression-error.js';
 import { parseExpression } from './parse-expression.js';
 import { printExpression } from './print-expression.js';

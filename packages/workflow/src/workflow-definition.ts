@@ -1,7 +1,7 @@
+import { ValidationError } from '@kaiwa/core';
 import { Cron } from 'croner';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ValidationError } from '../errors.js';
 import { compileBoundedRegex, expressionReferences, templateReferences } from './expression/index.js';
 import type { StepTypeRegistry } from './step-type-registry.js';
 

@@ -10,6 +10,7 @@ export {
   verifyWebhookSignature,
   type WebhookVerification,
 } from './webhook-signature.js';
+export type { WorkflowChat, WorkflowChatEvents } from './workflow-chat.js';
 export {
   assertWorkflowDefinition,
   type DefinitionIssue,
@@ -30,6 +31,7 @@ export {
   WorkflowTriggerSchema,
 } from './workflow-definition.js';
 export {
+  type DefinedWorkflow,
   errorInfo,
   MAX_WORKFLOW_JSON_BYTES,
   StepTimeoutError,

@@ -1,6 +1,6 @@
+import { ValidationError } from '@kaiwa/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ValidationError } from '../errors.js';
 import { defineStepType } from './step-type.js';
 import { StepTypeRegistry } from './step-type-registry.js';
 import {

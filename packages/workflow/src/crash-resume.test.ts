@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const child = fileURLToPath(new URL('./test-support/crash-child.ts', import.meta.url));
-const root = fileURLToPath(new URL('../../../../', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 function launch(mode: 'start' | 'resume', filename: string, sideEffects: string): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', child, mode, filename, sideEffects], {

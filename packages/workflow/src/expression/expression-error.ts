@@ -1,4 +1,4 @@
-import { type FieldIssue, ValidationError } from '../../errors.js';
+import { type FieldIssue, ValidationError } from '@kaiwa/core';
 
 /** Why an expression was refused or failed; `ExpressionError.reason` holds one of these. */
 export type ExpressionErrorCode =

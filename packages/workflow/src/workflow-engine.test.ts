@@ -1,10 +1,8 @@
+import type { Bus, ChatEvent, ChatStore } from '@kaiwa/core';
+import { ChatEngine, ForbiddenError, InProcessBus, NotFoundError, ValidationError } from '@kaiwa/core';
 import { createSqliteStore } from '@kaiwa/store-kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ChatEngine } from '../engine/chat-engine.js';
-import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
-import type { ChatEvent } from '../events.js';
-import type { ChatStore } from '../ports/chat-store.js';
 import { defineStepType, type StepType } from './step-type.js';
 import { WorkflowEngine, type WorkflowEngineConfig } from './workflow-engine.js';
 
@@ -76,6 +74,7 @@ function stepTypes(trace: Trace): StepType[] {
 
 interface Harness {
   store: ChatStore;
+  bus: Bus;
   engine: ChatEngine;
   workflows: WorkflowEngine;
   actorId: string;
@@ -91,23 +90,25 @@ afterEach(async () => {
 async function harness(config: Partial<WorkflowEngineConfig> = {}): Promise<Harness> {
   const store = await createSqliteStore({ filename: ':memory:' });
   await store.migrate();
-  const engine = new ChatEngine({ store });
+  const bus = new InProcessBus();
+  const engine = new ChatEngine({ store, bus });
   const actor = await engine.createUser({ username: 'flow' });
   const trace: Trace = { intervals: new Map(), attempts: new Map(), aborted: new Set() };
   const workflows = new WorkflowEngine({
     store,
-    services: { engine, store },
+    bus,
+    services: { chat: engine, store },
     steps: stepTypes(trace),
     ...config,
   });
   const events: ChatEvent[] = [];
-  engine.bus.subscribe((event) => events.push(event));
+  bus.subscribe((event) => events.push(event));
   open.push(async () => {
     await workflows.close();
     engine.close();
     await store.close();
   });
-  return { store, engine, workflows, actorId: actor.id, trace, events };
+  return { store, bus, engine, workflows, actorId: actor.id, trace, events };
 }
 
 async function runOnce(h: Harness, steps: unknown[], trigger: unknown = {}) {
@@ -199,7 +200,7 @@ describe('WorkflowEngine scheduling', () => {
   it('announces every transition after storing it', async () => {
     const h = await harness();
     const seen: Promise<void>[] = [];
-    h.engine.bus.subscribe((event) => {
+    h.bus.subscribe((event) => {
       if (event.type !== 'workflow.step.updated') return;
       const { runId, step } = event.payload;
       seen.push(
@@ -482,7 +483,8 @@ describe('WorkflowEngine durability', () => {
     );
     const second = new WorkflowEngine({
       store: h.store,
-      services: { engine: h.engine, store: h.store },
+      bus: h.bus,
+      services: { chat: h.engine, store: h.store },
       steps: [...quick, counting],
       instanceId: 'second',
     });
@@ -509,7 +511,8 @@ describe('WorkflowEngine durability', () => {
     );
     const watcher = new WorkflowEngine({
       store: h.store,
-      services: { engine: h.engine, store: h.store },
+      bus: h.bus,
+      services: { chat: h.engine, store: h.store },
       steps: quick,
       resumeEveryMs: 20,
     });
@@ -526,7 +529,8 @@ describe('WorkflowEngine durability', () => {
     const run = await h.workflows.start('held', { actorId: h.actorId });
     const other = new WorkflowEngine({
       store: h.store,
-      services: { engine: h.engine, store: h.store },
+      bus: h.bus,
+      services: { chat: h.engine, store: h.store },
       steps: stepTypes(h.trace),
     });
     open.push(() => other.close());
@@ -547,7 +551,8 @@ describe('WorkflowEngine across engines', () => {
     await waitFor(async () => (await h.workflows.getRun(run.id))?.steps[0]?.status === 'running');
     const other = new WorkflowEngine({
       store: h.store,
-      services: { engine: h.engine, store: h.store },
+      bus: h.bus,
+      services: { chat: h.engine, store: h.store },
       steps: stepTypes(h.trace),
     });
     open.push(() => other.close());

@@ -1,4 +1,4 @@
-import { ConflictError, ValidationError } from '../errors.js';
+import { ConflictError, ValidationError } from '@kaiwa/core';
 import type { StepType } from './step-type.js';
 
 const STEP_TYPE_PATTERN = /^[a-z0-9][a-z0-9.-]{0,63}$/;

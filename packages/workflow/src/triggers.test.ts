@@ -1,9 +1,8 @@
+import type { WorkflowRun } from '@kaiwa/core';
+import { ChatEngine, ConflictError, ForbiddenError, InProcessBus, NotFoundError } from '@kaiwa/core';
 import { createSqliteStore } from '@kaiwa/store-kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ChatEngine } from '../engine/chat-engine.js';
-import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
-import type { WorkflowRun } from '../ports/workflow-repository.js';
 import { defineStepType } from './step-type.js';
 import { mimeMatches, WorkflowTriggers } from './triggers.js';
 import { signWebhook, verifyWebhookSignature } from './webhook-signature.js';
@@ -25,15 +24,17 @@ afterEach(async () => {
 async function setup(secret = 'shh') {
   const store = await createSqliteStore({ filename: ':memory:' });
   await store.migrate();
-  const engine = new ChatEngine({ store });
+  const bus = new InProcessBus();
+  const engine = new ChatEngine({ store, bus });
   const alice = await engine.createUser({ username: 'alice' });
   const room = await engine.createRoom(alice.id, { kind: 'channel', name: 'ops' });
-  const workflows = new WorkflowEngine({ store, services: { engine, store }, steps: [echo] });
+  const workflows = new WorkflowEngine({ store, bus, services: { chat: engine, store }, steps: [echo] });
   const started: { run: WorkflowRun; type: string }[] = [];
   const waiters: (() => void)[] = [];
   const errors: unknown[] = [];
   const triggers = new WorkflowTriggers({
-    engine,
+    events: engine.events,
+    repository: store.workflows,
     workflows,
     webhookSecret: (id) => (id === 'hook' ? secret : undefined),
     onRunStarted: (run, type) => {

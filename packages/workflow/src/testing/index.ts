@@ -1,0 +1,1 @@
+export { type WorkflowRepositoryContractOptions, workflowRepositoryContract } from './workflow-contract.js';

@@ -291,6 +291,44 @@ export interface ChatUsage {
 }
 
 /**
+ * Something the backend could not do as asked, reported instead of silently ignored: a request setting it
+ * does not support (`tools` on an in-process model, `seed` where sampling cannot be seeded), or anything else
+ * worth a log line. The call still answers.
+ *
+ * @example
+ * for (const warning of result.warnings) {
+ *   if (warning.type === 'unsupported-setting') logger.warn(`${model.provider} ignored ${warning.setting}`);
+ * }
+ */
+export type ChatWarning =
+  | {
+      type: 'unsupported-setting';
+      /** @example 'tools' */
+      setting: Exclude<keyof ChatRequest, 'messages'>;
+      /** @example 'llama.cpp runs without tool calling; the tools were not shown to the model' */
+      details?: string;
+    }
+  | { type: 'other'; message: string };
+
+/**
+ * What a chat model can do, so callers ask instead of guess. A request setting whose capability is false is
+ * not sent to the model and comes back as an `unsupported-setting` warning.
+ *
+ * @example
+ * const request = model.capabilities.tools ? { messages, tools, toolChoice: 'auto' as const } : { messages };
+ */
+export interface ChatModelCapabilities {
+  /** Text arrives in several `text-delta`s while it is generated, not in one piece at the end. */
+  streaming: boolean;
+  /** `tools` and `toolChoice` reach the model, which answers with `tool-call`s. */
+  tools: boolean;
+  /** `stopSequences` end generation, and are not part of the text. */
+  stopSequences: boolean;
+  /** `seed` makes sampling (`temperature` above 0) reproducible. */
+  seed: boolean;
+}
+
+/**
  * The whole answer of `generate`.
  *
  * @example
@@ -305,12 +343,15 @@ export interface ChatResult {
   finishReason: ChatFinishReason;
   /** @example { inputTokens: 12, outputTokens: 3, totalTokens: 15 } */
   usage: ChatUsage;
+  /** Settings of the request the backend could not honour; empty when it honoured them all. @example [] */
+  warnings: ChatWarning[];
 }
 
 /**
- * One part of a streamed answer. Text arrives as `text-delta`s in order, tool calls as whole `tool-call`s,
- * and a successful stream ends with exactly one `finish`. A failure mid-stream (including an abort) is an
- * `error` part, after which the stream closes; streams never throw.
+ * One part of a streamed answer. Every stream starts with one `stream-start` carrying the request's
+ * warnings; text then arrives as `text-delta`s in order, tool calls as whole `tool-call`s, and a successful
+ * stream ends with exactly one `finish`. A failure (including an abort) is an `error` part, after which the
+ * stream closes; streams never throw.
  *
  * @example
  * for await (const part of model.stream(request)) {
@@ -319,6 +360,7 @@ export interface ChatResult {
  * }
  */
 export type ChatStreamPart =
+  | { type: 'stream-start'; warnings: ChatWarning[] }
   | { type: 'text-delta'; delta: string }
   | ({ type: 'tool-call' } & ChatToolCall)
   | { type: 'finish'; finishReason: ChatFinishReason; usage: ChatUsage }
@@ -333,10 +375,24 @@ export type ChatStreamPart =
  * const { text } = await model.generate({ messages: [{ role: 'user', content: 'こんにちは' }] });
  */
 export interface ChatModel {
+  /**
+   * The version of this interface the backend implements; it changes when the port changes shape.
+   *
+   * @example
+   * if (model.specificationVersion !== 'v1') throw new Error(`unsupported chat model ${model.provider}`);
+   */
+  readonly specificationVersion: 'v1';
   /** The backend kind. @example 'openai-compatible' */
   readonly provider: string;
   /** The model as the backend names it. @example 'elyza/ELYZA-japanese-Llama-2-7b-instruct' */
   readonly modelId: string;
+  /**
+   * What this model can do; a setting it cannot honour is reported in `warnings`, never silently dropped.
+   *
+   * @example
+   * if (!model.capabilities.tools) console.info(`${model.modelId} answers without tools`);
+   */
+  readonly capabilities: ChatModelCapabilities;
 
   /**
    * Generates the whole answer.

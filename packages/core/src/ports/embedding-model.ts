@@ -32,6 +32,13 @@ export interface EmbedResult {
  * const { embeddings } = await embedder.embed(['こんにちは', 'hello']);
  */
 export interface EmbeddingModel {
+  /**
+   * The version of this interface the backend implements; it changes when the port changes shape.
+   *
+   * @example
+   * if (embedder.specificationVersion !== 'v1') throw new Error(`unsupported embedder ${embedder.provider}`);
+   */
+  readonly specificationVersion: 'v1';
   /** The backend kind. @example 'transformers' */
   readonly provider: string;
   /** The model as the backend names it. @example 'intfloat/multilingual-e5-small' */
@@ -45,9 +52,11 @@ export interface EmbeddingModel {
   readonly dimensions: number | undefined;
 
   /**
-   * Embeds the texts, one vector each.
+   * Embeds the texts, one vector each, in their order; the same text gives the same vector. An empty list
+   * gives an empty result without asking the backend.
    *
-   * @throws ModelError (a subclass of it) when the call fails or is aborted.
+   * @throws ModelError (a subclass of it) when the call fails or is aborted; `ModelInputError` when a text is
+   * not a string.
    * @example
    * const { embeddings, usage } = await embedder.embed(['first', 'second']);
    */

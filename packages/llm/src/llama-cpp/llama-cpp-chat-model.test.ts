@@ -77,7 +77,8 @@ describe('llama.cpp chat model on a tiny random-weight GGUF', () => {
     const parts = await readAll(model.stream({ messages, maxTokens: 12 }));
     const finish = parts.at(-1);
     expect(finish?.type).toBe('finish');
-    expect(parts.slice(0, -1).every((part) => part.type === 'text-delta')).toBe(true);
+    expect(parts[0]).toEqual({ type: 'stream-start', warnings: [] });
+    expect(parts.slice(1, -1).every((part) => part.type === 'text-delta')).toBe(true);
     if (finish?.type !== 'finish') throw new Error('no finish');
     expect(finish.usage.inputTokens).toBe(promptLength);
     expect(finish.usage.outputTokens).toBeLessThanOrEqual(12);

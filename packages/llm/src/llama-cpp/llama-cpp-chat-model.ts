@@ -4,6 +4,7 @@ import {
   type ChatCallOptions,
   type ChatFinishReason,
   type ChatModel,
+  type ChatModelCapabilities,
   type ChatRequest,
   type ChatResult,
   type ChatStreamPart,
@@ -17,11 +18,17 @@ import {
   findStop,
   partStream,
   throwIfAborted,
+  unsupportedSettings,
   usageOf,
 } from '../stream-parts.js';
 import type { ChatTemplate } from '../templates/llama2-chat-template.js';
 
 const PROVIDER = 'llama.cpp';
+
+const UNSUPPORTED = {
+  tools: 'llama.cpp runs the model here without tool calling; the tools were not shown to it',
+  toolChoice: 'llama.cpp runs the model here without tool calling; it answered with text',
+};
 
 export interface LlamaCppChatModelConfig {
   /** Path of the GGUF file. */
@@ -81,11 +88,19 @@ async function loadLlama(gpu: 'auto' | false, log: (line: string) => void): Prom
 
 /**
  * A chat model run in process by llama.cpp (node-llama-cpp) from a GGUF file. Calls to one model run one at a
- * time on its single context sequence. Tools are not supported.
+ * time on its single context sequence. Tools are not supported: a request with them still answers, with an
+ * `unsupported-setting` warning. Temperature 0, the default, is greedy and so deterministic.
  */
 export class LlamaCppChatModel implements ChatModel {
+  readonly specificationVersion = 'v1';
   readonly provider = PROVIDER;
   readonly modelId: string;
+  readonly capabilities: ChatModelCapabilities = {
+    streaming: true,
+    tools: false,
+    stopSequences: true,
+    seed: true,
+  };
   readonly #config: LlamaCppChatModelConfig;
   #loaded: Promise<Loaded> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -106,9 +121,11 @@ export class LlamaCppChatModel implements ChatModel {
   }
 
   stream(request: ChatRequest, options: ChatCallOptions = {}): ReadableStream<ChatStreamPart> {
+    const warnings = unsupportedSettings(request, this.capabilities, UNSUPPORTED);
     return partStream(
       () => this.#serialised(request, options),
       (error) => asLocalModelError(error, this.provider),
+      warnings,
     );
   }
 

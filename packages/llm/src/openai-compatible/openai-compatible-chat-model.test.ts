@@ -45,7 +45,12 @@ async function readAll(stream: ReadableStream<ChatStreamPart>): Promise<ChatStre
 describe('OpenAI-compatible chat model against a real SSE server', () => {
   it('streams text deltas in order, then one finish with usage', async () => {
     const parts = await readAll(model('echo').stream({ messages }));
-    expect(parts.map((part) => part.type)).toEqual([...Array(8).fill('text-delta'), 'finish']);
+    expect(parts.map((part) => part.type)).toEqual([
+      'stream-start',
+      ...Array(8).fill('text-delta'),
+      'finish',
+    ]);
+    expect(parts[0]).toEqual({ type: 'stream-start', warnings: [] });
     const text = parts.map((part) => (part.type === 'text-delta' ? part.delta : '')).join('');
     expect(text).toBe('Hello from Kaiwa. The end STOP after stop.');
     expect(parts.at(-1)).toEqual({
@@ -78,7 +83,7 @@ describe('OpenAI-compatible chat model against a real SSE server', () => {
       parts.push(part);
       if (parts.length === 3) controller.abort();
     }
-    expect(parts.slice(0, 3).every((part) => part.type === 'text-delta')).toBe(true);
+    expect(parts.slice(0, 3).map((part) => part.type)).toEqual(['stream-start', 'text-delta', 'text-delta']);
     const last = parts.at(-1);
     expect(last?.type).toBe('error');
     expect(last?.type === 'error' && last.error).toBeInstanceOf(ModelAbortedError);
@@ -140,15 +145,15 @@ describe('OpenAI-compatible chat model against a real SSE server', () => {
     expect(serverError).toMatchObject({ status: 500, isRetryable: true });
     // In a stream the same failures arrive as an error part.
     const parts = await readAll(model('missing').stream({ messages }));
-    expect(parts).toHaveLength(1);
-    expect(parts[0]?.type === 'error' && parts[0].error).toBeInstanceOf(ModelMissingError);
+    expect(parts.map((part) => part.type)).toEqual(['stream-start', 'error']);
+    expect(parts[1]?.type === 'error' && parts[1].error).toBeInstanceOf(ModelMissingError);
   });
 
   it('turns an error event mid-stream into an error part after the text so far', async () => {
     const parts = await readAll(model('mid-error').stream({ messages }));
-    expect(parts[0]).toEqual({ type: 'text-delta', delta: 'partial' });
-    expect(parts[1]?.type).toBe('error');
-    expect(parts[1]?.type === 'error' && ModelError.isInstance(parts[1].error)).toBe(true);
+    expect(parts[1]).toEqual({ type: 'text-delta', delta: 'partial' });
+    expect(parts[2]?.type).toBe('error');
+    expect(parts[2]?.type === 'error' && ModelError.isInstance(parts[2].error)).toBe(true);
   });
 
   it('reports an unreachable backend', async () => {
@@ -174,6 +179,7 @@ describe('OpenAI-compatible chat model against a real SSE server', () => {
     ];
     const parts = await readAll(model('tool').stream({ messages, tools }));
     expect(parts).toEqual([
+      { type: 'stream-start', warnings: [] },
       { type: 'tool-call', toolCallId: 'call_a', toolName: 'search', input: '{"query":"会議"}' },
       {
         type: 'finish',

@@ -3,14 +3,23 @@ import {
   type ChatFinishReason,
   type ChatMessage,
   type ChatModel,
+  type ChatModelCapabilities,
   type ChatRequest,
   type ChatResult,
   type ChatStreamPart,
   type ChatToolCall,
+  type ChatWarning,
   ModelAbortedError,
 } from '@kaiwa/core';
 import OpenAI from 'openai';
-import { asModelError, emptyUsage, partStream, throwIfAborted, usageOf } from '../stream-parts.js';
+import {
+  asModelError,
+  emptyUsage,
+  partStream,
+  throwIfAborted,
+  unsupportedSettings,
+  usageOf,
+} from '../stream-parts.js';
 import type { ChatTemplate } from '../templates/llama2-chat-template.js';
 import { toModelError } from './openai-errors.js';
 
@@ -35,6 +44,12 @@ export interface OpenAICompatibleChatModelConfig {
   template?: ChatTemplate;
   /** Ask for token usage in streams (`stream_options.include_usage`, default true). */
   streamUsage?: boolean;
+  /**
+   * What the server and its model can do, where it differs from the defaults: everything, except tools with
+   * a `template` (`/completions` has none). Say `{ tools: false }` for a server or model without tool
+   * calling, so that tools come back as an `unsupported-setting` warning instead of an error or a silent drop.
+   */
+  capabilities?: Partial<ChatModelCapabilities>;
   headers?: Record<string, string>;
   /** For tests and proxies. */
   fetch?: typeof fetch;
@@ -88,17 +103,27 @@ function toFinishReason(reason: string | null | undefined): ChatFinishReason {
 /**
  * A chat model on any server that speaks the OpenAI API: OpenAI itself, Ollama, llama.cpp's `llama-server`,
  * vLLM. Uses the official `openai` client for transport, retries and timeouts, and maps its errors to Kaiwa's
- * `ModelError`s.
+ * `ModelError`s. It declares every capability but tools with a `template`; `capabilities` in the config says
+ * what a particular server or model lacks, and such settings are then left out of the request with a warning.
  */
 export class OpenAICompatibleChatModel implements ChatModel {
+  readonly specificationVersion = 'v1';
   readonly provider: string;
   readonly modelId: string;
+  readonly capabilities: ChatModelCapabilities;
   readonly #client: OpenAI;
   readonly #config: OpenAICompatibleChatModelConfig;
 
   constructor(config: OpenAICompatibleChatModelConfig) {
     this.provider = config.provider ?? 'openai-compatible';
     this.modelId = config.model;
+    this.capabilities = {
+      streaming: true,
+      stopSequences: true,
+      seed: true,
+      ...config.capabilities,
+      tools: config.template ? false : (config.capabilities?.tools ?? true),
+    };
     this.#config = config;
     this.#client = new OpenAI({
       baseURL: config.baseURL,
@@ -111,6 +136,7 @@ export class OpenAICompatibleChatModel implements ChatModel {
   }
 
   async generate(request: ChatRequest, options: ChatCallOptions = {}): Promise<ChatResult> {
+    const warnings = this.#warnings(request);
     try {
       throwIfAborted(options.abortSignal, this.provider);
       const requestOptions = this.#requestOptions(options);
@@ -125,6 +151,7 @@ export class OpenAICompatibleChatModel implements ChatModel {
           toolCalls: [],
           finishReason: toFinishReason(choice?.finish_reason),
           usage: usageOf(completion.usage?.prompt_tokens, completion.usage?.completion_tokens),
+          warnings,
         };
       }
       const completion = await this.#client.chat.completions.create(
@@ -147,6 +174,7 @@ export class OpenAICompatibleChatModel implements ChatModel {
         toolCalls,
         finishReason: toFinishReason(choice?.finish_reason),
         usage: usageOf(completion.usage?.prompt_tokens, completion.usage?.completion_tokens),
+        warnings,
       };
     } catch (error) {
       throw this.#toError(error, options.abortSignal);
@@ -170,7 +198,16 @@ export class OpenAICompatibleChatModel implements ChatModel {
         }
       },
       (error) => this.#toError(error, options.abortSignal),
+      this.#warnings(request),
     );
+  }
+
+  #warnings(request: ChatRequest): ChatWarning[] {
+    return unsupportedSettings(request, this.capabilities, {
+      tools: this.#config.template
+        ? 'a model behind a prompt template (/completions) cannot call tools; they were not sent'
+        : 'this server or model was configured without tool calling; the tools were not sent',
+    });
   }
 
   async *#streamParts(request: ChatRequest, options: ChatCallOptions): AsyncGenerator<ChatStreamPart> {
@@ -240,7 +277,7 @@ export class OpenAICompatibleChatModel implements ChatModel {
       ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
       ...(request.topP !== undefined ? { top_p: request.topP } : {}),
-      ...(request.seed !== undefined ? { seed: request.seed } : {}),
+      ...(request.seed !== undefined && this.capabilities.seed ? { seed: request.seed } : {}),
     };
   }
 
@@ -249,8 +286,10 @@ export class OpenAICompatibleChatModel implements ChatModel {
     return {
       ...this.#common(request),
       messages: toOpenAIMessages(request.messages),
-      ...(request.stopSequences?.length ? { stop: request.stopSequences } : {}),
-      ...(request.tools?.length
+      ...(request.stopSequences?.length && this.capabilities.stopSequences
+        ? { stop: request.stopSequences }
+        : {}),
+      ...(request.tools?.length && this.capabilities.tools
         ? {
             tools: request.tools.map((tool) => ({
               type: 'function' as const,
@@ -262,7 +301,7 @@ export class OpenAICompatibleChatModel implements ChatModel {
             })),
           }
         : {}),
-      ...(toolChoice
+      ...(toolChoice && this.capabilities.tools
         ? {
             tool_choice:
               typeof toolChoice === 'string'
@@ -274,7 +313,8 @@ export class OpenAICompatibleChatModel implements ChatModel {
   }
 
   #completionBody(request: ChatRequest, template: ChatTemplate) {
-    const stop = [...new Set([...template.stopSequences, ...(request.stopSequences ?? [])])];
+    const requested = this.capabilities.stopSequences ? (request.stopSequences ?? []) : [];
+    const stop = [...new Set([...template.stopSequences, ...requested])];
     return { ...this.#common(request), prompt: template.format(request.messages).prompt, stop };
   }
 

@@ -1,6 +1,6 @@
 import { type EmbeddingModel, type EmbedOptions, type EmbedResult, ModelAbortedError } from '@kaiwa/core';
 import OpenAI from 'openai';
-import { asModelError, throwIfAborted } from '../stream-parts.js';
+import { asModelError, assertTexts, throwIfAborted } from '../stream-parts.js';
 import { toModelError } from './openai-errors.js';
 
 export interface OpenAICompatibleEmbeddingModelConfig {
@@ -19,6 +19,7 @@ export interface OpenAICompatibleEmbeddingModelConfig {
 
 /** An embedding model on any server that speaks the OpenAI embeddings API. */
 export class OpenAICompatibleEmbeddingModel implements EmbeddingModel {
+  readonly specificationVersion = 'v1';
   readonly provider: string;
   readonly modelId: string;
   #dimensions: number | undefined;
@@ -45,6 +46,7 @@ export class OpenAICompatibleEmbeddingModel implements EmbeddingModel {
   }
 
   async embed(texts: string[], options: EmbedOptions = {}): Promise<EmbedResult> {
+    assertTexts(texts, this.provider);
     if (texts.length === 0) return { embeddings: [], usage: { tokens: 0 } };
     try {
       throwIfAborted(options.abortSignal, this.provider);

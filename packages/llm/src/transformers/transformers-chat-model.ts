@@ -3,6 +3,7 @@ import type {
   ChatCallOptions,
   ChatFinishReason,
   ChatModel,
+  ChatModelCapabilities,
   ChatRequest,
   ChatResult,
   ChatStreamPart,
@@ -13,6 +14,7 @@ import {
   findStop,
   partStream,
   throwIfAborted,
+  unsupportedSettings,
   usageOf,
 } from '../stream-parts.js';
 import type { ChatTemplate } from '../templates/llama2-chat-template.js';
@@ -42,13 +44,27 @@ interface Loaded {
   eosIds: Set<bigint>;
 }
 
+const UNSUPPORTED = {
+  tools: 'transformers.js runs the model without tool calling; the tools were not shown to it',
+  toolChoice: 'transformers.js runs the model without tool calling; it answered with text',
+  seed: 'transformers.js cannot seed its sampling; answers above temperature 0 are not reproducible',
+};
+
 /**
- * A chat model run in-process by transformers.js (ONNX Runtime) from a local directory. Tools are not
- * supported (tool messages are formatted as user turns); `seed` is ignored.
+ * A chat model run in-process by transformers.js (ONNX Runtime) from a local directory. Tools and `seed` are
+ * not supported: a request with them still answers, with an `unsupported-setting` warning for each (tool
+ * messages are formatted as user turns). Temperature 0, the default, is greedy and so deterministic.
  */
 export class TransformersChatModel implements ChatModel {
+  readonly specificationVersion = 'v1';
   readonly provider = TRANSFORMERS_PROVIDER;
   readonly modelId: string;
+  readonly capabilities: ChatModelCapabilities = {
+    streaming: true,
+    tools: false,
+    stopSequences: true,
+    seed: false,
+  };
   readonly #config: TransformersChatModelConfig;
   #loaded: Promise<Loaded> | undefined;
 
@@ -69,9 +85,11 @@ export class TransformersChatModel implements ChatModel {
   }
 
   stream(request: ChatRequest, options: ChatCallOptions = {}): ReadableStream<ChatStreamPart> {
+    const warnings = unsupportedSettings(request, this.capabilities, UNSUPPORTED);
     return partStream(
       () => this.#generate(request, options),
       (error) => asLocalModelError(error, this.provider),
+      warnings,
     );
   }
 

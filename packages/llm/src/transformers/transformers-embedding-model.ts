@@ -1,6 +1,6 @@
 import type { FeatureExtractionPipeline } from '@huggingface/transformers';
 import type { EmbeddingModel, EmbedOptions, EmbedResult } from '@kaiwa/core';
-import { asLocalModelError, throwIfAborted } from '../stream-parts.js';
+import { asLocalModelError, assertTexts, throwIfAborted } from '../stream-parts.js';
 import {
   assertModelFiles,
   loadTransformers,
@@ -18,6 +18,7 @@ export interface TransformersEmbeddingModelConfig extends TransformersModelConfi
 
 /** An embedding model run in-process by transformers.js from a local directory. */
 export class TransformersEmbeddingModel implements EmbeddingModel {
+  readonly specificationVersion = 'v1';
   readonly provider = TRANSFORMERS_PROVIDER;
   readonly modelId: string;
   #dimensions: number | undefined;
@@ -51,6 +52,7 @@ export class TransformersEmbeddingModel implements EmbeddingModel {
 
   async embed(texts: string[], options: EmbedOptions = {}): Promise<EmbedResult> {
     try {
+      assertTexts(texts, this.provider);
       throwIfAborted(options.abortSignal, this.provider);
       if (texts.length === 0) return { embeddings: [], usage: { tokens: 0 } };
       const extractor = await this.#load();

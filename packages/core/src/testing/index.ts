@@ -6,5 +6,17 @@ export {
   type PresenceStoreContractOptions,
   presenceStoreContract,
 } from './bus-contract.js';
+export {
+  type ChatModelContractOptions,
+  type ChatModelContractTest,
+  chatModelContract,
+  type FailingChatModel,
+} from './chat-model-contract.js';
+export {
+  type EmbeddingModelContractOptions,
+  type EmbeddingModelContractTest,
+  embeddingModelContract,
+  type FailingEmbeddingModel,
+} from './embedding-model-contract.js';
 export { type PlatformStoreContractOptions, platformStoreContract } from './platform-store-contract.js';
 export { type ChatStoreContractOptions, chatStoreContract } from './store-contract.js';

@@ -89,6 +89,8 @@ async function ggufChat(body: Record<string, unknown>, response: ServerResponse,
     messages: body.messages as ChatMessage[],
     ...(typeof body.max_tokens === 'number' ? { maxTokens: body.max_tokens } : {}),
     ...(stop ? { stopSequences: stop } : {}),
+    ...(typeof body.temperature === 'number' ? { temperature: body.temperature } : {}),
+    ...(typeof body.seed === 'number' ? { seed: body.seed } : {}),
   };
   const base = { id: 'chatcmpl-gguf', object: 'chat.completion.chunk', created: 0, model: body.model };
   const reasons = { stop: 'stop', length: 'length' } as Record<string, string>;
@@ -148,8 +150,17 @@ async function chat(body: Record<string, unknown>, response: ServerResponse, rec
     (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
   const input = promptTokens(body);
 
-  if (model === 'tool') {
-    const argumentsParts = ['{"query":', '"会議"}'];
+  // `tool` always calls `search`; any other model calls an offered tool the request forces (`tool_choice`).
+  const choice = body.tool_choice as string | { function?: { name?: string } } | undefined;
+  const offered = ((body.tools as { function?: { name?: string } }[] | undefined) ?? []).map(
+    (tool) => tool.function?.name,
+  );
+  const wanted =
+    typeof choice === 'object' ? choice.function?.name : choice === 'required' ? offered[0] : undefined;
+  const forced = wanted !== undefined && offered.includes(wanted) ? wanted : undefined;
+  if (model === 'tool' || forced) {
+    const toolName = model === 'tool' ? 'search' : forced!;
+    const argumentsParts = model === 'tool' ? ['{"query":', '"会議"}'] : ['{', '}'];
     const usage = { prompt_tokens: input, completion_tokens: 5, total_tokens: input + 5 };
     if (!stream) {
       return json(response, 200, {
@@ -168,7 +179,7 @@ async function chat(body: Record<string, unknown>, response: ServerResponse, rec
                 {
                   id: 'call_a',
                   type: 'function',
-                  function: { name: 'search', arguments: argumentsParts.join('') },
+                  function: { name: toolName, arguments: argumentsParts.join('') },
                 },
               ],
             },
@@ -192,7 +203,7 @@ async function chat(body: Record<string, unknown>, response: ServerResponse, rec
                     index: 0,
                     id: 'call_a',
                     type: 'function',
-                    function: { name: 'search', arguments: argumentsParts[0] },
+                    function: { name: toolName, arguments: argumentsParts[0] },
                   },
                 ],
               },

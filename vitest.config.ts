@@ -15,6 +15,14 @@ export default defineConfig({
       },
       { find: /^@kaiwa\/workflow$/, replacement: source('./packages/workflow/src/index.ts') },
       {
+        find: /^@kaiwa\/platform-queues\/testing$/,
+        replacement: source('./packages/platform-queues/src/testing/index.ts'),
+      },
+      {
+        find: /^@kaiwa\/platform-queues$/,
+        replacement: source('./packages/platform-queues/src/index.ts'),
+      },
+      {
         find: /^@kaiwa\/store-kysely\/testing$/,
         replacement: source('./packages/adapters/store-kysely/src/testing.ts'),
       },

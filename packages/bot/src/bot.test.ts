@@ -1,10 +1,5 @@
-import {
-  ChatEngine,
-  type ChatStore,
-  fromPlatformJson,
-  type Message,
-  type PlatformInboundEvent,
-} from '@kaiwa/core';
+import { ChatEngine, type ChatStore, type Message, type PlatformInboundEvent } from '@kaiwa/core';
+import { fromPlatformJson } from '@kaiwa/platform-queues';
 import { createSqliteStore } from '@kaiwa/store-kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Bot, createBot } from './bot.js';

@@ -1,17 +1,16 @@
 import {
-  type BackoffOptions,
   type ChatStore,
   type PlatformAdapter,
   type PlatformInboundCommand,
   type PlatformInboundEvent,
   type PlatformInboundMessage,
   type PlatformInboundReaction,
-  PlatformInbox,
   type PlatformMessageRef,
   type PlatformOutboundMessage,
   type PlatformTarget,
   ValidationError,
 } from '@kaiwa/core';
+import { type BackoffOptions, PlatformInbox } from '@kaiwa/platform-queues';
 import { type StreamReplyOptions, streamReply } from './stream-reply.js';
 
 /** What a reply may be: the whole text, or text arriving in pieces (a model's stream). */

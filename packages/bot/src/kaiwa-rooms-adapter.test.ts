@@ -7,9 +7,9 @@ import {
   isRoomEvent,
   type PlatformEventSink,
   type PlatformInboundEvent,
-  PlatformInbox,
   type RoomEvent,
 } from '@kaiwa/core';
+import { PlatformInbox } from '@kaiwa/platform-queues';
 import { createSqliteStore } from '@kaiwa/store-kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KaiwaRoomsAdapter, type KaiwaRoomsAdapterConfig } from './kaiwa-rooms-adapter.js';

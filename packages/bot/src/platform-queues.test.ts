@@ -8,12 +8,11 @@ import {
   PlatformError,
   type PlatformInboundEvent,
   type PlatformInboundMessage,
-  PlatformInbox,
   type PlatformMessageRef,
   type PlatformOutboundMessage,
-  PlatformOutbox,
   type PlatformTarget,
 } from '@kaiwa/core';
+import { PlatformInbox, PlatformOutbox } from '@kaiwa/platform-queues';
 import { createSqliteStore } from '@kaiwa/store-kysely';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { KaiwaRoomsAdapter } from './kaiwa-rooms-adapter.js';

@@ -1,4 +1,5 @@
-import { type BackoffOptions, backoffDelay, OrderedRoomEvents, type RoomEvent } from '@kaiwa/core';
+import { OrderedRoomEvents, type RoomEvent } from '@kaiwa/core';
+import { type BackoffOptions, backoffDelay } from '@kaiwa/platform-queues';
 
 /** How a failing hand-on is tried again before the room stalls. */
 export interface RoomFeedRetry {

@@ -1,21 +1,23 @@
 import {
-  type BackoffOptions,
   type BridgeMessageMapping,
   type ChatStore,
   createId,
-  type OutboxDeliveryResult,
   type PlatformAdapter,
   type PlatformAttachment,
   type PlatformInboundEdit,
   type PlatformInboundEvent,
   type PlatformInboundMessage,
-  PlatformInbox,
-  PlatformOutbox,
   type PlatformOutboxItem,
-  type PlatformOutboxRequest,
   type StoreTransaction,
   ValidationError,
 } from '@kaiwa/core';
+import {
+  type BackoffOptions,
+  type OutboxDeliveryResult,
+  PlatformInbox,
+  PlatformOutbox,
+  type PlatformOutboxRequest,
+} from '@kaiwa/platform-queues';
 
 /** One channel to link: a Kaiwa room is `{ platform: 'kaiwa', channelId: roomId }`. */
 export interface BridgeEndpointInput {

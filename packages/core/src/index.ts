@@ -29,7 +29,12 @@ export type {
 export { isRoomEvent } from './events.js';
 export { createId, ULID_PATTERN } from './ids.js';
 export { type ParsedMentions, parseMentions } from './mentions.js';
-export * from './platform/index.js';
+export {
+  type PlatformRetryOptions,
+  platformErrorCodeForStatus,
+  retryAfterMs,
+  withPlatformRetry,
+} from './platform/rate-limit-retry.js';
 export type { AccountRepository, ApiKeyRecord, RefreshTokenRecord } from './ports/account-repository.js';
 export {
   AUDIT_ACTIONS,

@@ -1,4 +1,5 @@
-import { type PlatformInboundEvent, PlatformInbox } from '@kaiwa/core';
+import type { PlatformInboundEvent } from '@kaiwa/core';
+import { PlatformInbox } from '@kaiwa/platform-queues';
 import { createSqliteStore } from '@kaiwa/store-kysely';
 import { afterEach, expect, it } from 'vitest';
 import { createSlackAdapter, type SlackAdapter } from './index.js';

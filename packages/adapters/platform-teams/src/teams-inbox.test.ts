@@ -1,4 +1,5 @@
-import { type PlatformInboundEvent, PlatformInbox } from '@kaiwa/core';
+import type { PlatformInboundEvent } from '@kaiwa/core';
+import { PlatformInbox } from '@kaiwa/platform-queues';
 import { createSqliteStore, type KyselyChatStore } from '@kaiwa/store-kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTeamsAdapter, type TeamsAdapter } from './teams-adapter.js';

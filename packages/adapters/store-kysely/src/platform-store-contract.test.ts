@@ -1,5 +1,5 @@
 import type { StoreDialect } from '@kaiwa/core';
-import { platformStoreContract } from '@kaiwa/core/testing';
+import { platformStoreContract } from '@kaiwa/platform-queues/testing';
 import { openTestStore, testSkipReason } from './test-support.js';
 
 // The platform storage conformance suite (inbox, outbox, bridge mappings), on every supported database.

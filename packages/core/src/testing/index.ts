@@ -18,5 +18,4 @@ export {
   embeddingModelContract,
   type FailingEmbeddingModel,
 } from './embedding-model-contract.js';
-export { type PlatformStoreContractOptions, platformStoreContract } from './platform-store-contract.js';
 export { type ChatStoreContractOptions, chatStoreContract } from './store-contract.js';

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import type { ChatStore, PlatformOutboxOperation } from '@kaiwa/core';
+import { createId } from '@kaiwa/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createId } from '../ids.js';
-import type { ChatStore } from '../ports/chat-store.js';
-import type { PlatformOutboxOperation } from '../ports/platform-store.js';
 
 export interface PlatformStoreContractOptions {
   /** Shown in the test names, e.g. `sqlite`. */

@@ -1,15 +1,19 @@
-import { ValidationError } from '../errors.js';
-import { createId } from '../ids.js';
-import type { ChatStore, StoreRepositories, StoreTransaction } from '../ports/chat-store.js';
+import type {
+  ChatStore,
+  JsonValue,
+  PlatformOutboxItem,
+  StoreRepositories,
+  StoreTransaction,
+} from '@kaiwa/core';
 import {
+  createId,
   type PlatformAdapter,
   PlatformError,
   type PlatformMessageRef,
   type PlatformOutboundMessage,
   type PlatformTarget,
-} from '../ports/platform-adapter.js';
-import type { PlatformOutboxItem } from '../ports/platform-store.js';
-import type { JsonValue } from '../schemas/common.js';
+  ValidationError,
+} from '@kaiwa/core';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { describeError, storedKey } from './inbox.js';
 import { fromPlatformJson, toPlatformJson } from './platform-json.js';

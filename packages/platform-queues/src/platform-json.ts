@@ -1,4 +1,4 @@
-import type { JsonValue } from '../schemas/common.js';
+import type { JsonValue } from '@kaiwa/core';
 
 /*
  * Inbound events and outbound operations are stored as JSON, but attachments may carry bytes. Bytes are

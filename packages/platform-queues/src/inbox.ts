@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
-import { ValidationError } from '../errors.js';
-import { createId } from '../ids.js';
-import type { ChatStore } from '../ports/chat-store.js';
+import type { ChatStore, PlatformInboxItem } from '@kaiwa/core';
 import {
+  createId,
   PlatformError,
   type PlatformEventSink,
   type PlatformInboundEvent,
-} from '../ports/platform-adapter.js';
-import type { PlatformInboxItem } from '../ports/platform-store.js';
+  ValidationError,
+} from '@kaiwa/core';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { fromPlatformJson, toPlatformJson } from './platform-json.js';
 import { QueueWorker } from './queue-worker.js';

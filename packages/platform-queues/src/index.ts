@@ -8,9 +8,3 @@ export {
   type PlatformOutboxRequest,
 } from './outbox.js';
 export { fromPlatformJson, toPlatformJson } from './platform-json.js';
-export {
-  type PlatformRetryOptions,
-  platformErrorCodeForStatus,
-  retryAfterMs,
-  withPlatformRetry,
-} from './rate-limit-retry.js';

@@ -1,0 +1,1 @@
+export { type PlatformStoreContractOptions, platformStoreContract } from './platform-store-contract.js';

@@ -1,6 +1,9 @@
 import { connect } from 'node:net';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ServerMetrics } from '../operations/server-metrics.js';
 import { startTestServer, type TestServer } from '../test-support.js';
+import { allowedMethods, installErrorHandling } from './error-handler.js';
 
 /** Writes `request` to a fresh TCP connection and resolves with everything the server sent back. */
 function rawRequest(
@@ -80,20 +83,21 @@ describe('every error in the one error format, also those Fastify and Node answe
     }
   });
 
-  it('answers unknown routes and methods with 404 not_found and broken JSON with 400 bad_request', async () => {
+  it('answers unknown routes with 404 not_found, unknown methods with 405 and broken JSON with 400', async () => {
     const unknown = await rawRequest(
       port,
       'GET /nothing HTTP/1.1\r\nHost: kaiwa\r\nConnection: close\r\n\r\n',
     );
     expect(unknown.status).toBe(404);
     expectKaiwaError(unknown.body, 'not_found');
-    // Fastify has no 405: a method no route takes is an unknown route.
+    // A method no route at a known path takes: 405, saying which methods it takes.
     const method = await rawRequest(
       port,
       'PROPFIND /api/v1/rooms HTTP/1.1\r\nHost: kaiwa\r\nConnection: close\r\n\r\n',
     );
-    expect(method.status).toBe(404);
-    expectKaiwaError(method.body, 'not_found');
+    expect(method.status).toBe(405);
+    expect(method.headers).toMatch(/^allow: GET, HEAD, POST$/im);
+    expectKaiwaError(method.body, 'method_not_allowed');
     const broken = await rawRequest(
       port,
       'POST /api/v1/rooms HTTP/1.1\r\nHost: kaiwa\r\nConnection: close\r\nContent-Type: application/json\r\n' +
@@ -101,6 +105,67 @@ describe('every error in the one error format, also those Fastify and Node answe
     );
     expect(broken.status).toBe(400);
     expectKaiwaError(broken.body, 'bad_request');
+  });
+});
+
+describe('405 method_not_allowed', () => {
+  let test: TestServer;
+  beforeAll(async () => {
+    test = await startTestServer();
+  });
+  afterAll(() => test.close());
+
+  it('answers a method no route takes at a known path with 405 and Allow, before authentication', async () => {
+    const rooms = await test.call('PUT', '/api/v1/rooms');
+    expect(rooms.statusCode).toBe(405);
+    expect(rooms.headers.allow).toBe('GET, HEAD, POST');
+    expectKaiwaError(rooms.body, 'method_not_allowed');
+    // Path parameters and query strings count as the route they match.
+    const room = await test.call('POST', `/api/v1/rooms/${'0'.repeat(26)}?x=1`);
+    expect(room.statusCode).toBe(405);
+    expect(room.headers.allow).toBe('GET, HEAD, PATCH');
+    const login = await test.call('GET', '/api/v1/auth/login');
+    expect(login.statusCode).toBe(405);
+    expect(login.headers.allow).toBe('POST');
+    const health = await test.call('DELETE', '/health');
+    expect(health.statusCode).toBe(405);
+    expect(health.headers.allow).toBe('GET, HEAD');
+  });
+
+  it('still answers unknown paths with 404, whatever the method', async () => {
+    for (const [method, url] of [
+      ['PUT', '/api/v1/nothing'],
+      ['GET', '/api/v1/rooms/x/y/z'],
+      ['DELETE', '/api/v1'],
+      ['GET', '/nothing'],
+    ] as const) {
+      const answer = await test.call(method, url);
+      expect(answer.statusCode, `${method} ${url}`).toBe(404);
+      expect(answer.headers.allow, `${method} ${url}`).toBeUndefined();
+      expectKaiwaError(answer.body, 'not_found');
+    }
+  });
+
+  it('does not count catch-all routes: a path only a wildcard matches is unknown', async () => {
+    const app = Fastify();
+    installErrorHandling(app, new ServerMetrics());
+    app.get('/*', (_request, reply) => reply.callNotFound());
+    app.get('/pages/:page', async () => 'page');
+    app.post('/pages/:page', async () => 'saved');
+    await app.ready();
+    try {
+      expect(allowedMethods(app, '/pages/one')).toEqual(['GET', 'HEAD', 'POST']);
+      expect(allowedMethods(app, '/elsewhere')).toEqual([]);
+      const unknown = await app.inject({ method: 'PUT', url: '/elsewhere' });
+      expect(unknown.statusCode).toBe(404);
+      const fallback = await app.inject({ method: 'GET', url: '/elsewhere' });
+      expect(fallback.statusCode).toBe(404);
+      const wrong = await app.inject({ method: 'DELETE', url: '/pages/one' });
+      expect(wrong.statusCode).toBe(405);
+      expect(wrong.headers.allow).toBe('GET, HEAD, POST');
+    } finally {
+      await app.close();
+    }
   });
 });
 

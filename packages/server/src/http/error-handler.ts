@@ -184,7 +184,10 @@ function clientMessage(statusCode: number, message: string | undefined): string 
     : (STATUS_CODES[statusCode] ?? 'bad request').replace(/_/g, ' ');
 }
 
-/** Installs the error and not-found handlers that give every failure the one error format. */
+/**
+ * Installs the error and not-found handlers that give every failure the one error format. A method no route
+ * takes on a path that routes exist for answers 405 `method_not_allowed` with `Allow`; an unknown path 404.
+ */
 export function installErrorHandling(app: FastifyInstance, metrics: ServerMetrics): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const answer = errorAnswer(error);
@@ -220,6 +223,21 @@ export function installErrorHandling(app: FastifyInstance, metrics: ServerMetric
       .send({ error: { code: 'unavailable', message: 'the server is shutting down' } });
   });
   app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = allowedMethods(app, path);
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
+      metrics.errors.inc({ code: 'method_not_allowed' });
+      return reply
+        .status(405)
+        .header('allow', allowed.join(', '))
+        .type('application/json; charset=utf-8')
+        .send({
+          error: {
+            code: 'method_not_allowed',
+            message: `${request.method.slice(0, 20)} is not allowed here; allowed: ${allowed.join(', ')}`,
+          },
+        });
+    }
     metrics.errors.inc({ code: 'not_found' });
     return reply
       .status(404)
@@ -230,6 +248,22 @@ export function installErrorHandling(app: FastifyInstance, metrics: ServerMetric
           message: `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`,
         },
       });
+  });
+}
+
+/** The methods a route may have; OPTIONS is left out (CORS preflight answers it for every path). */
+const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/**
+ * The methods some route takes at `path`, for the `Allow` header of a 405. Catch-all routes (the web UI's
+ * page fallback, static file folders) do not count: a path only they match is unknown, a 404.
+ *
+ * @example allowedMethods(app, '/api/v1/rooms') // ['GET', 'HEAD', 'POST']
+ */
+export function allowedMethods(app: FastifyInstance, path: string): string[] {
+  return ROUTE_METHODS.filter((method) => {
+    const route = app.findRoute({ method, url: path });
+    return route !== null && !Object.hasOwn(route.params ?? {}, '*');
   });
 }
 

@@ -12,13 +12,7 @@ import { type BlobStore, ChatEngine, type ChatStore } from '@kaiwa/core';
 import type { Assistant } from '@kaiwa/llm';
 import type { StepType } from '@kaiwa/workflow';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import {
-  createJsonSchemaTransform,
-  createJsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import { composeAssistant, createAssistantChatModel } from './assistant-composition.js';
 import { installAdminActionAudit, recordPlatformConfiguration } from './audit/admin-action-audit.js';
@@ -29,11 +23,11 @@ import { SessionRevocations } from './auth/session-revocations.js';
 import { loadTokenSecret } from './auth/token-secret.js';
 import { AccessTokens } from './auth/tokens.js';
 import type { ServerConfig } from './config.js';
-import { apiSchemaRegistry } from './http/api-schemas.js';
 import { installAuthentication } from './http/authentication.js';
 import { installConnectionLimits } from './http/connection-limits.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './http/error-handler.js';
 import { installJsonBodyParser } from './http/json-body.js';
+import { documentObject, documentRoute } from './http/openapi-document.js';
 import {
   installRequestSigning,
   nonceStore,
@@ -495,7 +489,14 @@ async function composeApp(
     transform: documentRoute,
     transformObject: documentObject,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+  // BaseLayout leaves out swagger-ui's top bar: its logo is an SVG with an inline <style> that the CSP refuses
+  // (and reports) on every load, and its box for loading another document is not wanted either. The page
+  // then needs nothing inline, so the site-wide CSP covers it unchanged.
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/api/docs',
+    uiConfig: { layout: 'BaseLayout' },
+    theme: { title: 'Kaiwa API' },
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     const labels = {
@@ -532,48 +533,6 @@ async function composeApp(
   registerOperationsRoutes(api, context);
   await registerWebUi(app, config.uiDirectory, config.accountsEnabled);
 }
-
-const zodTransform = createJsonSchemaTransform({ schemaRegistry: apiSchemaRegistry });
-const zodTransformObject = createJsonSchemaTransformObject({ schemaRegistry: apiSchemaRegistry });
-
-/** Routes open to everyone are documented without security requirements. */
-const documentRoute: typeof zodTransform = (input) => {
-  const transformed = zodTransform(input);
-  const access = input.route.config as { auth?: string; access?: unknown } | undefined;
-  const publicRoute = access?.auth === 'public' || !input.url.startsWith(API_PREFIX);
-  // Who may call the route, as declared beside it (security/route-access.ts); the security suite reads it.
-  const declared = access?.access === undefined ? {} : { 'x-kaiwa-access': access.access };
-  const schema = { ...transformed.schema, ...declared, ...(publicRoute ? { security: [] } : {}) };
-  return { ...transformed, schema };
-};
-
-/** Adds what the route schemas cannot say: the multipart body of uploads. */
-const documentObject: typeof zodTransformObject = (input) => {
-  const document = zodTransformObject(input) as {
-    paths?: Record<string, Record<string, Record<string, unknown>>>;
-  };
-  const upload = document.paths?.[`${API_PREFIX}/files`]?.post;
-  if (upload) {
-    upload.requestBody = {
-      required: true,
-      content: {
-        'multipart/form-data': {
-          schema: {
-            type: 'object',
-            required: ['file'],
-            properties: {
-              roomId: { type: 'string', description: 'room to upload into' },
-              projectId: { type: 'string', description: 'project to attach the file to' },
-              ticketId: { type: 'string', description: 'ticket to attach the file to' },
-              file: { type: 'string', format: 'binary' },
-            },
-          },
-        },
-      },
-    };
-  }
-  return document as ReturnType<typeof zodTransformObject>;
-};
 
 function firstAdminNotice({ username, password }: { username: string; password: string }): string {
   const line = '='.repeat(72);

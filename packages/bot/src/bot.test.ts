@@ -141,7 +141,7 @@ describe('@kaiwa/bot on Kaiwa rooms', () => {
   it('handles an event once even when it is delivered twice, and keeps handler failures for retry', async () => {
     let calls = 0;
     let failures = 1;
-    const { kaiwa, bot, engine, alice, room, botMessages } = await setup((bot) => {
+    const { kaiwa, bot, engine, store, alice, room, botMessages } = await setup((bot) => {
       bot.onMessage(async (message) => {
         calls++;
         if (failures-- > 0) throw new Error('first attempt fails');
@@ -151,7 +151,7 @@ describe('@kaiwa/bot on Kaiwa rooms', () => {
     await engine.sendMessage(alice.id, { roomId: room.id, text: 'hello' });
     await kaiwa.idle();
     // The same engine event handed to the inbox again (a platform's redelivery) is a no-op.
-    const [recorded] = await engine.store.platformInbox.list({ consumer: 'bot:helper', limit: 1 });
+    const [recorded] = await store.platformInbox.list({ consumer: 'bot:helper', limit: 1 });
     expect(await bot.inbox.record(fromPlatformJson<PlatformInboundEvent>(recorded!.event))).toBe('duplicate');
     await waitFor(async () => (await botMessages()).length === 1, 'the reply after a retry');
     expect(calls).toBe(2);

@@ -148,8 +148,9 @@ async function setup(
   };
 }
 
+/** The bot's cursor: a personal room setting (`platform-cursor:<bot id>:<resumeKey>`). */
 const cursorOf = (test: Setup, roomId = test.roomId) =>
-  test.store.roomSettings.get(roomId, 'platform-cursor:bot:helper');
+  test.store.roomSettings.get(roomId, `platform-cursor:${test.botId}:bot:helper`);
 
 describe('KaiwaRoomsAdapter delivery', () => {
   it('hands on an event that arrives after the next one in sequence order, once', async () => {
@@ -260,6 +261,36 @@ describe('KaiwaRoomsAdapter delivery', () => {
     cleanups.push(() => again.disconnect());
     await until(() => test.handled.length === 3, 'three handled messages');
     expect(test.handled).toEqual(['one', 'two', 'three']);
+  });
+
+  it('resumes from a cursor stored under the key of earlier versions (platform-cursor:<resumeKey>)', async () => {
+    const test = await setup();
+    await test.send('one');
+    await until(() => test.handled.length === 1, 'one handled message');
+    await test.kaiwa.idle();
+    await test.kaiwa.disconnect();
+    // As an earlier version left it: only the old key, at the event already delivered.
+    const delivered = await cursorOf(test);
+    expect(delivered).toBeTypeOf('number');
+    await test.store.roomSettings.delete(test.roomId, `platform-cursor:${test.botId}:bot:helper`);
+    await test.store.roomSettings.set(
+      test.roomId,
+      'platform-cursor:bot:helper',
+      delivered!,
+      new Date().toISOString(),
+    );
+    await test.send('two');
+    const again = new KaiwaRoomsAdapter({
+      engine: test.engine,
+      botUserId: test.botId,
+      resumeKey: 'bot:helper',
+    });
+    await again.connect(test.inbox);
+    cleanups.push(() => again.disconnect());
+    await until(() => test.handled.length === 2, 'two handled messages');
+    await again.idle();
+    expect(test.handled).toEqual(['one', 'two']);
+    expect(await cursorOf(test)).toBe((await test.engine.getRoom(test.aliceId, test.roomId)).lastSeq);
   });
 
   it('follows a room the bot joins after connecting, from the event that let it in', async () => {

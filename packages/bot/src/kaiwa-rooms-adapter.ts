@@ -5,7 +5,6 @@ import {
   type ChatEngine,
   createId,
   ForbiddenError,
-  isMonitoredBus,
   isRoomEvent,
   MAX_MESSAGE_BYTES,
   type Message,
@@ -103,6 +102,7 @@ export class KaiwaRoomsAdapter implements PlatformAdapter {
   #self: PlatformUser | undefined;
   #sink: PlatformEventSink | undefined;
   #unsubscribe: (() => void) | undefined;
+  readonly #legacyCursorKey: string | undefined;
   readonly #cursorKey: string | undefined;
   readonly #retry: RoomFeedRetry | undefined;
   readonly #onError: NonNullable<KaiwaRoomsAdapterConfig['onError']>;
@@ -118,7 +118,11 @@ export class KaiwaRoomsAdapter implements PlatformAdapter {
     this.#botUserId = config.botUserId;
     this.#blobs = config.blobs;
     this.#roomIds = config.roomIds ? new Set(config.roomIds) : undefined;
-    this.#cursorKey = config.resumeKey ? `platform-cursor:${config.resumeKey}` : undefined;
+    // A personal key (`<name>:<bot id>:…`), so the bot may keep it in rooms it does not manage.
+    this.#cursorKey = config.resumeKey
+      ? `platform-cursor:${config.botUserId}:${config.resumeKey}`
+      : undefined;
+    this.#legacyCursorKey = config.resumeKey ? `platform-cursor:${config.resumeKey}` : undefined;
     this.#retry = config.retry;
     this.#onError =
       config.onError ??
@@ -149,23 +153,20 @@ export class KaiwaRoomsAdapter implements PlatformAdapter {
     this.#self = toPlatformUser(bot, true);
     this.#sink = sink;
     this.#stopFeeds();
-    const memberships = await this.#engine.store.memberships.listByUser(this.#botUserId);
+    const memberships = await this.#engine.listRooms(this.#botUserId);
     // The feeds exist before the bus is listened to, so live events that arrive while the starting points
     // are read are held by them rather than taken for rooms seen for the first time.
     const rooms = memberships
       .map(({ room }) => room)
       .filter((room) => !this.#roomIds || this.#roomIds.has(room.id));
     for (const room of rooms) this.#feeds.set(room.id, this.#newFeed(room.id));
-    const bus = this.#engine.bus;
-    const stopListening = bus.subscribe((event) => {
+    const stopListening = this.#engine.subscribe((event) => {
       if (isRoomEvent(event)) this.#onLive(event);
     });
     // Events published while the bus was away never arrive live: every room reads the store again.
-    const stopReconnect = isMonitoredBus(bus)
-      ? bus.onReconnect(() => {
-          for (const feed of this.#feeds.values()) feed.resync();
-        })
-      : () => undefined;
+    const stopReconnect = this.#engine.onReconnect(() => {
+      for (const feed of this.#feeds.values()) feed.resync();
+    });
     this.#unsubscribe = () => {
       stopListening();
       stopReconnect();
@@ -221,7 +222,12 @@ export class KaiwaRoomsAdapter implements PlatformAdapter {
   /** Where a room's delivery starts: the stored cursor, or (first time, or without `resumeKey`) now. */
   async #startingPoint(roomId: string, lastSeq: number): Promise<number> {
     if (!this.#cursorKey) return lastSeq;
-    const stored = await this.#engine.store.roomSettings.get(roomId, this.#cursorKey);
+    const stored =
+      (await this.#engine.getRoomSetting(this.#botUserId, roomId, this.#cursorKey)) ??
+      // Where cursors were kept before they were personal keys (see the constructor).
+      (this.#legacyCursorKey
+        ? await this.#engine.getRoomSetting(this.#botUserId, roomId, this.#legacyCursorKey)
+        : undefined);
     if (typeof stored === 'number') return stored;
     // First time in this room: start from now rather than relaying its whole history.
     await this.#saveCursor(roomId, lastSeq);
@@ -250,7 +256,7 @@ export class KaiwaRoomsAdapter implements PlatformAdapter {
     this.#track(
       (async () => {
         try {
-          const member = await this.#engine.store.memberships.find(roomId, this.#botUserId);
+          const member = await this.#engine.findMembership(this.#botUserId, roomId).catch(() => undefined);
           if (fresh.closed) return;
           if (!member) {
             forget();
@@ -368,13 +374,14 @@ export class KaiwaRoomsAdapter implements PlatformAdapter {
 
   async #saveCursor(roomId: string, seq: number): Promise<void> {
     if (!this.#cursorKey) return;
-    await this.#engine.store.roomSettings.set(roomId, this.#cursorKey, seq, new Date().toISOString());
+    await this.#engine.setRoomSetting(this.#botUserId, roomId, this.#cursorKey, seq);
   }
 
   async #toInbound(event: RoomEvent): Promise<PlatformInboundEvent | undefined> {
     const roomId = event.roomId;
     if (this.#roomIds && !this.#roomIds.has(roomId)) return undefined;
-    if (!(await this.#engine.store.memberships.find(roomId, this.#botUserId))) return undefined;
+    if (!(await this.#engine.findMembership(this.#botUserId, roomId).catch(() => undefined)))
+      return undefined;
     const base = {
       platform: 'kaiwa',
       eventId: `${event.type}:${roomId}:${event.seq}`,
@@ -438,7 +445,7 @@ export class KaiwaRoomsAdapter implements PlatformAdapter {
   }
 
   async #user(userId: string): Promise<PlatformUser> {
-    const user = await this.#engine.store.users.findById(userId);
+    const user = await this.#engine.getUser(userId).catch(() => undefined);
     if (!user) return { id: userId, name: userId, isBot: false };
     return toPlatformUser(user, user.id === this.#botUserId);
   }
@@ -446,7 +453,7 @@ export class KaiwaRoomsAdapter implements PlatformAdapter {
   async #roomKind(roomId: string): Promise<string | undefined> {
     let kind = this.#roomKinds.get(roomId);
     if (kind === undefined) {
-      kind = (await this.#engine.store.rooms.findById(roomId))?.kind;
+      kind = (await this.#engine.getRoom(this.#botUserId, roomId).catch(() => undefined))?.kind;
       if (kind) this.#roomKinds.set(roomId, kind);
     }
     return kind;

@@ -5,7 +5,15 @@ export { InMemoryPresenceStore } from './bus/in-memory-presence-store.js';
 export { InProcessBus } from './bus/in-process-bus.js';
 export { type BusConnectionState, isMonitoredBus, type MonitoredBus } from './bus/monitored-bus.js';
 export { OrderedRoomEvents, type OrderedRoomEventsOptions } from './bus/ordered-room-events.js';
-export { ChatEngine, type ChatEngineConfig } from './engine/chat-engine.js';
+export {
+  ChatEngine,
+  type ChatEngineConfig,
+  type EphemeralEvent,
+  SYSTEM_ACTOR,
+  type SystemActor,
+} from './engine/chat-engine.js';
+export * as permissions from './engine/permissions.js';
+export { NON_GUEST_ROLES } from './engine/permissions.js';
 export {
   ConflictError,
   DatabaseBusyError,

@@ -86,7 +86,7 @@ describe.skipIf(skip !== undefined)('the assistant on two instances (PostgreSQL,
       await sleep(150);
     }
     for (const { roomId, messageId } of questions) {
-      const page = await a.server.engine.store.messages.page({ roomId, limit: 50 });
+      const page = await a.server.store.messages.page({ roomId, limit: 50 });
       const answers = page.filter((message) => message.authorId === botId);
       expect(answers.map((answer) => answer.replyToId)).toEqual([messageId]);
     }

@@ -74,13 +74,13 @@ export function createProgram(environment: CliEnvironment): Command {
     .requiredOption('--username <username>', 'lower-case username')
     .option('--display-name <name>', 'name shown to people')
     .action(async (options: { username: string; displayName?: string }) => {
-      await withAccounts(environment, async (accounts, engine) => {
+      await withAccounts(environment, async (accounts, engine, audit) => {
         const { user, password } = await accounts.createAccount({
           username: options.username,
           displayName: options.displayName,
           role: 'admin',
         });
-        await new AuditLog({ repository: engine.store.audit }).record({
+        await audit.record({
           action: 'user.created',
           target: { type: 'user', id: user.id },
           details: { username: user.username, role: 'admin', via: 'cli' },
@@ -97,10 +97,10 @@ export function createProgram(environment: CliEnvironment): Command {
     .description('give a user a new one-time password (printed once) and sign them out everywhere')
     .requiredOption('--username <username>', 'whose password to reset')
     .action(async (options: { username: string }) => {
-      await withAccounts(environment, async (accounts, engine) => {
+      await withAccounts(environment, async (accounts, engine, audit) => {
         const user = await engine.getUserByUsername(options.username);
         const { password } = await accounts.resetPassword(user.id);
-        await new AuditLog({ repository: engine.store.audit }).record({
+        await audit.record({
           action: 'user.password_reset',
           target: { type: 'user', id: user.id },
           details: { via: 'cli' },
@@ -235,7 +235,7 @@ async function startServer(config: ServerConfig, environment: CliEnvironment): P
 
 async function withAccounts(
   environment: CliEnvironment,
-  work: (accounts: AccountService, engine: ChatEngine) => Promise<void>,
+  work: (accounts: AccountService, engine: ChatEngine, audit: AuditLog) => Promise<void>,
 ): Promise<void> {
   const config = loadConfig({ env: environment.env });
   if (!config.accountsEnabled) throw new Error('accounts are turned off (KAIWA_ACCOUNTS=false)');
@@ -253,11 +253,12 @@ async function withAccounts(
     const { secret } = loadTokenSecret(config.jwtSecret, config.dataDirectory);
     const accounts = new AccountService({
       engine,
+      store,
       accessTokens: new AccessTokens(secret, config.accessTokenTtlSeconds),
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
       revocations,
     });
-    await work(accounts, engine);
+    await work(accounts, engine, new AuditLog({ repository: store.audit }));
   } finally {
     engine.close();
     await shared.close();

@@ -28,6 +28,8 @@ export interface RealtimeComposition {
   logger: RealtimeLogger;
   /** Presence shared with the other instances (Redis, NATS KV); default: this process only. */
   presence?: PresenceStore;
+  /** Who started a workflow run, so its progress reaches them (and admins). */
+  workflowRunActor?: RealtimeOptions['workflowRunActor'];
 }
 
 /** Path of the WebSocket endpoint. */

@@ -568,6 +568,13 @@ for (const dialect of ['sqlite', 'postgres', 'mysql'] as const) {
         expect(await store.messages.countUnread(room.id, first.id, bob.id)).toBe(1);
         expect(await store.messages.countUnread(room.id, second.id, bob.id)).toBe(0);
         expect(await store.messages.countUnread(room.id, null, alice.id)).toBe(1);
+        // Every room at once, from the members' own read markers.
+        expect(await store.messages.countUnreadByRoom(bob.id)).toEqual(new Map([[room.id, 2]]));
+        expect(await store.messages.countUnreadByRoom(alice.id)).toEqual(new Map([[room.id, 1]]));
+        await store.memberships.update(room.id, bob.id, { lastReadMessageId: first.id });
+        const quiet = await newRoom(bob.id, {}, [bob.id]);
+        await newMessage(quiet.id, bob.id);
+        expect(await store.messages.countUnreadByRoom(bob.id)).toEqual(new Map([[room.id, 1]]));
       });
 
       it('refuses a taken message id with a conflict', async () => {

@@ -1,12 +1,13 @@
 import { EventEmitter } from 'eventemitter3';
 import { InProcessBus } from '../bus/in-process-bus.js';
+import { isMonitoredBus } from '../bus/monitored-bus.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import type { ChatEvent, ChatEventListeners, SessionRevocation } from '../events.js';
 import { createId } from '../ids.js';
 import { parseMentions } from '../mentions.js';
 import type { Bus } from '../ports/bus.js';
 import type { ChatStore, StoredMessage, StoreTransaction } from '../ports/chat-store.js';
-import { IdSchema, PageOptionsSchema } from '../schemas/common.js';
+import { IdSchema, type JsonValue, PageOptionsSchema } from '../schemas/common.js';
 import {
   type CreateFileRecordInput,
   CreateFileRecordInputSchema,
@@ -68,6 +69,7 @@ import {
 } from '../schemas/user.js';
 import { parseInput } from '../validate.js';
 import {
+  canChangeRoomSetting,
   canCreateRoom,
   canDeactivateUser,
   canInvite,
@@ -78,7 +80,18 @@ import {
   canReadWork,
   isDemotion,
   isStaff,
+  settingKeyOwner,
 } from './permissions.js';
+
+/**
+ * The server acting on its own, for no user (reading every room's settings at start, say). Pass it where an
+ * operation takes `actor: string | SystemActor`; operations that take only a user id never act for it.
+ */
+export const SYSTEM_ACTOR: unique symbol = Symbol.for('kaiwa.system-actor');
+export type SystemActor = typeof SYSTEM_ACTOR;
+
+/** Events that are announced but never stored: typing and presence (streamed replies: `openReplyStream`). */
+export type EphemeralEvent = Extract<ChatEvent, { type: 'typing.updated' } | { type: 'presence.updated' }>;
 
 export interface ChatEngineConfig {
   /** Where everything is kept. The engine never closes it: whoever opened it does. */
@@ -125,8 +138,9 @@ interface PendingRoomChange {
 export class ChatEngine {
   /** Every event from every instance on the bus, this one's included. */
   readonly events = new EventEmitter<ChatEventListeners>();
-  readonly store: ChatStore;
-  readonly bus: Bus;
+  // Private: the engine is the one way into chat data, so nothing outside it skips its permission checks.
+  readonly #store: ChatStore;
+  readonly #bus: Bus;
   readonly #clock: () => Date;
   readonly #onPublishError: (error: unknown, event: ChatEvent) => void;
   readonly #onSessionsRevoked: (revocation: SessionRevocation) => void;
@@ -137,14 +151,14 @@ export class ChatEngine {
   #committing = false;
 
   constructor(config: ChatEngineConfig) {
-    this.store = config.store;
-    this.bus = config.bus ?? new InProcessBus();
+    this.#store = config.store;
+    this.#bus = config.bus ?? new InProcessBus();
     this.#clock = config.clock ?? (() => new Date());
     this.#onPublishError =
       config.onPublishError ??
       ((error, event) => console.error(`kaiwa: could not publish ${event.type}; it is stored`, error));
     this.#onSessionsRevoked = config.onSessionsRevoked ?? (() => undefined);
-    this.#unsubscribe = this.bus.subscribe((event) => {
+    this.#unsubscribe = this.#bus.subscribe((event) => {
       (this.events.emit as (type: string, event: ChatEvent) => boolean)(event.type, event);
     });
   }
@@ -175,9 +189,9 @@ export class ChatEngine {
       updatedAt: now,
     };
     const { passwordHash } = credentials;
-    if (passwordHash === undefined) await this.store.users.insert(user);
+    if (passwordHash === undefined) await this.#store.users.insert(user);
     else {
-      await this.store.transaction(async (tx) => {
+      await this.#store.transaction(async (tx) => {
         await tx.users.insert(user);
         await tx.accounts.setPasswordHash(user.id, passwordHash, now);
       });
@@ -194,7 +208,7 @@ export class ChatEngine {
   async setPassword(userId: string, passwordHash: string, options: { forceChange: boolean }): Promise<User> {
     const target = await this.getUser(userId);
     const updatedAt = this.#now();
-    const sessionIds = await this.store.transaction(async (tx) => {
+    const sessionIds = await this.#store.transaction(async (tx) => {
       await tx.accounts.setPasswordHash(target.id, passwordHash, updatedAt);
       const ended = await tx.accounts.revokeRefreshTokensOfUser(target.id, updatedAt);
       await tx.users.update(target.id, { forcePasswordChange: options.forceChange, updatedAt });
@@ -229,7 +243,7 @@ export class ChatEngine {
     }
     if (target.deactivatedAt) return target;
     const at = this.#now();
-    const sessionIds = await this.store.transaction(async (tx) => {
+    const sessionIds = await this.#store.transaction(async (tx) => {
       await tx.users.update(target.id, { deactivatedAt: at, updatedAt: at });
       return tx.accounts.revokeRefreshTokensOfUser(target.id, at);
     });
@@ -255,7 +269,7 @@ export class ChatEngine {
     }
     if (!target.deactivatedAt) return target;
     const updatedAt = this.#now();
-    await this.store.users.update(target.id, { deactivatedAt: null, updatedAt });
+    await this.#store.users.update(target.id, { deactivatedAt: null, updatedAt });
     const { deactivatedAt: _deactivatedAt, ...rest } = target;
     const user: User = { ...rest, updatedAt };
     await this.#publish({ type: 'user.updated', payload: { user } });
@@ -273,13 +287,19 @@ export class ChatEngine {
   }
 
   async getUser(userId: string): Promise<User> {
-    const user = await this.store.users.findById(parseId(userId, 'userId'));
+    const user = await this.#store.users.findById(parseId(userId, 'userId'));
     if (!user) throw new NotFoundError('user', userId);
     return user;
   }
 
+  /** Users by id, in no particular order; unknown ids are left out. */
+  async getUsers(userIds: string[]): Promise<User[]> {
+    if (userIds.length === 0) return [];
+    return this.#store.users.findByIds(userIds.map((id) => parseId(id, 'userIds')));
+  }
+
   async getUserByUsername(username: string): Promise<User> {
-    const user = await this.store.users.findByUsername(username.toLowerCase());
+    const user = await this.#store.users.findByUsername(username.toLowerCase());
     if (!user) throw new NotFoundError('user', username);
     return user;
   }
@@ -290,7 +310,7 @@ export class ChatEngine {
   ): Promise<User[]> {
     const page = parseInput(PageOptionsSchema, { after: query.after, limit: query.limit });
     const role = query.role === undefined ? undefined : parseInput(UserRoleSchema, query.role);
-    return this.store.lagTolerant.users.list({
+    return this.#store.lagTolerant.users.list({
       ...page,
       ...(role ? { role } : {}),
       ...(query.includeDeactivated ? { includeDeactivated: true } : {}),
@@ -317,7 +337,7 @@ export class ChatEngine {
     const updatedAt = this.#now();
     const demoted = data.role !== undefined && isDemotion(target.role, data.role);
     // A demotion ends the user's sessions in the same transaction as the role change.
-    const sessionIds = await this.store.transaction(async (tx) => {
+    const sessionIds = await this.#store.transaction(async (tx) => {
       await tx.users.update(target.id, { ...data, updatedAt });
       return demoted ? tx.accounts.revokeRefreshTokensOfUser(target.id, updatedAt) : [];
     });
@@ -361,7 +381,7 @@ export class ChatEngine {
       createdAt: now,
       updatedAt: now,
     };
-    await this.store.transaction(async (tx) => {
+    await this.#store.transaction(async (tx) => {
       await tx.rooms.insert(room);
       await tx.memberships.insert(this.#membership(room.id, actor.id, 'owner', now));
       for (const userId of memberIds)
@@ -379,7 +399,7 @@ export class ChatEngine {
     const other = await this.getUser(otherUserId);
     if (other.id === actor.id) throw ValidationError.field('otherUserId', 'must be another user');
     const directKey = [actor.id, other.id].sort().join(':');
-    const existing = await this.store.rooms.findDirect(directKey);
+    const existing = await this.#store.rooms.findDirect(directKey);
     if (existing) return existing;
     const now = this.#now();
     const room: Room = {
@@ -394,7 +414,7 @@ export class ChatEngine {
       updatedAt: now,
     };
     try {
-      await this.store.transaction(async (tx) => {
+      await this.#store.transaction(async (tx) => {
         await tx.rooms.insert(room, directKey);
         await tx.memberships.insert(this.#membership(room.id, actor.id, 'member', now));
         await tx.memberships.insert(this.#membership(room.id, other.id, 'member', now));
@@ -402,7 +422,7 @@ export class ChatEngine {
     } catch (error) {
       // Both people opened it at once: the other call won, use its room.
       const winner =
-        error instanceof ConflictError ? await this.store.rooms.findDirect(directKey) : undefined;
+        error instanceof ConflictError ? await this.#store.rooms.findDirect(directKey) : undefined;
       if (winner) return winner;
       throw error;
     }
@@ -418,21 +438,18 @@ export class ChatEngine {
   /** The actor's rooms with their membership and unread count. */
   async listRooms(actorId: string): Promise<RoomSummary[]> {
     const actor = await this.#actor(actorId);
-    const rows = await this.store.memberships.listByUser(actor.id);
-    return Promise.all(
-      rows.map(async ({ room, membership }) => ({
-        room,
-        membership,
-        unreadCount: await this.store.messages.countUnread(room.id, membership.lastReadMessageId, actor.id),
-      })),
-    );
+    const [rows, unread] = await Promise.all([
+      this.#store.memberships.listByUser(actor.id),
+      this.#store.messages.countUnreadByRoom(actor.id),
+    ]);
+    return rows.map(({ room, membership }) => ({ room, membership, unreadCount: unread.get(room.id) ?? 0 }));
   }
 
   /** Public channels anyone but a guest may join. */
   async listChannels(actorId: string, page: { after?: string; limit?: number } = {}): Promise<Room[]> {
     const actor = await this.#actor(actorId);
     if (actor.role === 'guest') return [];
-    return this.store.lagTolerant.rooms.listChannels(parseInput(PageOptionsSchema, page));
+    return this.#store.lagTolerant.rooms.listChannels(parseInput(PageOptionsSchema, page));
   }
 
   async updateRoom(actorId: string, roomId: string, patch: UpdateRoomInput): Promise<Room> {
@@ -456,7 +473,7 @@ export class ChatEngine {
   async joinRoom(actorId: string, roomId: string): Promise<Membership> {
     const actor = await this.#actor(actorId);
     const room = await this.#room(roomId);
-    const existing = await this.store.memberships.find(room.id, actor.id);
+    const existing = await this.#store.memberships.find(room.id, actor.id);
     if (existing) return existing;
     if (!canJoinRoom(actor, room)) {
       if (room.kind !== 'channel') throw new NotFoundError('room', roomId);
@@ -475,7 +492,7 @@ export class ChatEngine {
     if (!canInvite(actor, room, membership))
       throw new ForbiddenError('invite', 'you may not invite to this room');
     const invitee = await this.getUser(userId);
-    const existing = await this.store.memberships.find(room.id, invitee.id);
+    const existing = await this.#store.memberships.find(room.id, invitee.id);
     if (existing) return existing;
     return this.#addMember(room, invitee.id);
   }
@@ -506,16 +523,149 @@ export class ChatEngine {
     if (room.kind === 'direct' || (actor.role !== 'admin' && membership?.role !== 'owner')) {
       throw new ForbiddenError('set member role', 'only room owners and admins change member roles');
     }
-    const target = await this.store.memberships.find(room.id, parseId(userId, 'userId'));
+    const target = await this.#store.memberships.find(room.id, parseId(userId, 'userId'));
     if (!target) throw new NotFoundError('membership', `${room.id}/${userId}`);
-    await this.store.memberships.update(room.id, target.userId, { role: newRole });
-    return { ...target, role: newRole };
+    const updated = { ...target, role: newRole };
+    await this.#roomChange(room.id, 'member.updated', async (tx) => {
+      await tx.memberships.update(room.id, target.userId, { role: newRole });
+      return { membership: updated };
+    });
+    return updated;
   }
 
   async listMembers(actorId: string, roomId: string, page: { after?: string; limit?: number } = {}) {
     const actor = await this.#actor(actorId);
     const { room } = await this.#readableRoom(actor, roomId);
-    return this.store.memberships.listByRoom(room.id, parseInput(PageOptionsSchema, page));
+    return this.#store.memberships.listByRoom(room.id, parseInput(PageOptionsSchema, page));
+  }
+
+  /**
+   * A user's membership of a room the actor can read (the actor's own by default); undefined when that user
+   * is not a member.
+   */
+  async findMembership(
+    actorId: string,
+    roomId: string,
+    userId: string = actorId,
+  ): Promise<Membership | undefined> {
+    const actor = await this.#actor(actorId);
+    const { room, membership } = await this.#readableRoom(actor, roomId);
+    if (userId === actor.id) return membership;
+    return this.#store.memberships.find(room.id, parseId(userId, 'userId'));
+  }
+
+  // ---------------------------------------------------------------- room settings
+
+  /**
+   * A feature's setting in a room (the assistant's model, a bot's cursor), or undefined. Readers of the room
+   * read them; `SYSTEM_ACTOR` reads any.
+   */
+  async getRoomSetting(
+    actor: string | SystemActor,
+    roomId: string,
+    key: string,
+  ): Promise<JsonValue | undefined> {
+    const room =
+      actor === SYSTEM_ACTOR
+        ? await this.#room(roomId)
+        : (await this.#readableRoom(await this.#actor(actor), roomId)).room;
+    return this.#store.roomSettings.get(room.id, parseSettingKey(key));
+  }
+
+  /**
+   * Stores a room setting and announces `room.settings.updated` on the bus, so every instance re-reads it
+   * (personal keys are stored quietly).
+   * The room's owner and admins change its settings; a member keeps its own state under a personal key
+   * (see `settingKeyOwner`).
+   * @throws ForbiddenError for anyone else.
+   */
+  async setRoomSetting(actorId: string, roomId: string, key: string, value: JsonValue): Promise<void> {
+    const room = await this.#settingsRoom(actorId, roomId, key, 'change room settings');
+    await this.#store.roomSettings.set(room.id, key, value, this.#now());
+    // Personal state (a bot's cursor) is nobody else's business: only shared settings are announced.
+    if (settingKeyOwner(key) === undefined) {
+      await this.#publish({ type: 'room.settings.updated', payload: { roomId: room.id, key } });
+    }
+  }
+
+  /**
+   * Stores a personal setting only if there is none yet; true when this call stored it. Of several racing
+   * callers (on several instances) exactly one gets true, so work is claimed once (an assistant's answer).
+   */
+  async claimRoomSetting(actorId: string, roomId: string, key: string, value: JsonValue): Promise<boolean> {
+    const room = await this.#settingsRoom(actorId, roomId, key, 'claim a room setting');
+    return this.#store.roomSettings.insertIfAbsent(room.id, key, value, this.#now());
+  }
+
+  /** Every room's value of one setting, for a service starting up. */
+  async listRoomSettings(actor: SystemActor, key: string): Promise<{ roomId: string; value: JsonValue }[]> {
+    if (actor !== SYSTEM_ACTOR) throw new ForbiddenError('list room settings', 'only the server itself may');
+    return this.#store.roomSettings.listByKey(parseSettingKey(key));
+  }
+
+  async #settingsRoom(actorId: string, roomId: string, key: string, action: string): Promise<Room> {
+    const actor = await this.#actor(actorId);
+    const { room, membership } = await this.#readableRoom(actor, roomId);
+    parseSettingKey(key);
+    // Personal state needs only a readable room (a bot keeps a cursor in a channel it reads).
+    if (canChangeRoomSetting(actor, room, membership, key)) return room;
+    throw new ForbiddenError(action, 'only the room owner or an admin may change its settings');
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /**
+   * Hears every event from every instance on the bus, this one's included; returns the unsubscribe. For
+   * services in this process, which decide who may see what (the realtime server checks each connection's
+   * subscriptions, a bot its memberships).
+   */
+  subscribe(listener: (event: ChatEvent) => void): () => void {
+    return this.#bus.subscribe(listener);
+  }
+
+  /** Called after the bus reconnected (events published meanwhile never arrive: re-read the store). */
+  onReconnect(listener: () => void): () => void {
+    return isMonitoredBus(this.#bus) ? this.#bus.onReconnect(listener) : () => undefined;
+  }
+
+  /**
+   * Opens a streamed reply (an assistant's answer as it is generated) in a room the actor posts in; checked
+   * once here, then each `publish` announces a `message.delta` on every instance (nothing is stored; the
+   * final message is sent as usual). Publish `done` last.
+   */
+  async openReplyStream(
+    actorId: string,
+    input: { roomId: string; replyToId: string; threadRootId: string | null },
+  ): Promise<{ streamId: string; publish(delta: string, done: boolean): Promise<void> }> {
+    const actor = await this.#actor(actorId);
+    const { room } = await this.#postableRoom(actor, input.roomId, 'stream a reply');
+    const streamId = createId();
+    const replyToId = parseId(input.replyToId, 'replyToId');
+    const threadRootId = input.threadRootId === null ? null : parseId(input.threadRootId, 'threadRootId');
+    return {
+      streamId,
+      publish: (delta, done) =>
+        this.#bus.publish({
+          type: 'message.delta',
+          payload: { roomId: room.id, streamId, replyToId, threadRootId, authorId: actor.id, delta, done },
+        }),
+    };
+  }
+
+  /**
+   * Announces typing or presence on every instance; nothing is stored. The actor must be the user the
+   * event is about, and typing needs a room the actor reads.
+   * @throws the bus's error when it could not publish.
+   */
+  async publishEphemeral(actorId: string, event: EphemeralEvent): Promise<void> {
+    // Going offline is announced also for an account that was just deactivated (its sockets are closing).
+    const leaving = event.type === 'presence.updated' && event.payload.status === 'offline';
+    const actor = leaving ? await this.getUser(actorId) : await this.#actor(actorId);
+    if (event.payload.userId !== actor.id) {
+      throw new ForbiddenError(`announce ${event.type}`, 'only about yourself');
+    }
+    if (event.type === 'typing.updated') await this.#readableRoom(actor, event.payload.roomId);
+    await this.#bus.publish(event);
   }
 
   // ---------------------------------------------------------------- messages
@@ -660,7 +810,7 @@ export class ChatEngine {
     // Older pages (a `before` cursor) may come from a read replica: the client already holds newer
     // messages, so a replica a moment behind shows nothing stale. The newest page and catch-up (`after`)
     // read the primary, so a sender always sees what they just sent.
-    const messages = data.before ? this.store.lagTolerant.messages : this.store.messages;
+    const messages = data.before ? this.#store.lagTolerant.messages : this.#store.messages;
     const rows = await messages.page({
       roomId: room.id,
       limit: data.limit + 1,
@@ -679,7 +829,7 @@ export class ChatEngine {
     const data = parseInput(SearchQuerySchema, query);
     if (data.roomId) await this.#readableRoom(actor, data.roomId);
     // Search may lag a moment behind (replicas, SQLite's deferred index alike).
-    return this.store.lagTolerant.messages.search({
+    return this.#store.lagTolerant.messages.search({
       readerId: actor.id,
       includeChannels: actor.role !== 'guest',
       text: data.query,
@@ -696,12 +846,12 @@ export class ChatEngine {
   async markRead(actorId: string, roomId: string, messageId?: string): Promise<Membership> {
     const actor = await this.#actor(actorId);
     const room = await this.#room(roomId);
-    const membership = await this.store.memberships.find(room.id, actor.id);
+    const membership = await this.#store.memberships.find(room.id, actor.id);
     if (!membership) throw new ForbiddenError('mark read', 'you are not a member of this room');
     let lastReadMessageId: string | null;
     if (messageId) lastReadMessageId = (await this.#messageInRoom(messageId, room.id, 'messageId')).id;
-    else lastReadMessageId = (await this.store.messages.page({ roomId: room.id, limit: 1 }))[0]?.id ?? null;
-    await this.store.memberships.update(room.id, actor.id, { lastReadMessageId });
+    else lastReadMessageId = (await this.#store.messages.page({ roomId: room.id, limit: 1 }))[0]?.id ?? null;
+    await this.#store.memberships.update(room.id, actor.id, { lastReadMessageId });
     await this.#publish({
       type: 'read.updated',
       payload: { roomId: room.id, userId: actor.id, lastReadMessageId },
@@ -731,7 +881,7 @@ export class ChatEngine {
     const key = `${room.id}:${afterSeq}:${limit}`;
     let read = this.#eventReads.get(key);
     if (!read) {
-      read = this.store.roomEvents
+      read = this.#store.roomEvents
         .listSince(room.id, afterSeq, limit)
         .finally(() => this.#eventReads.delete(key));
       this.#eventReads.set(key, read);
@@ -746,7 +896,7 @@ export class ChatEngine {
     const data = parseInput(CreateProjectInputSchema, input);
     const now = this.#now();
     const project: Project = { id: createId(), ...data, ownerId: actor.id, createdAt: now, updatedAt: now };
-    await this.store.projects.insert(project);
+    await this.#store.projects.insert(project);
     await this.#publish({ type: 'project.created', payload: { project } });
     return project;
   }
@@ -759,7 +909,7 @@ export class ChatEngine {
   async listProjects(actorId: string, query: ProjectQuery = {}): Promise<Project[]> {
     await this.#workActor(actorId, 'list projects');
     const { after, ...filters } = parseInput(ProjectQuerySchema, query);
-    return this.store.projects.list({ ...dropUndefined(filters), ...(after ? { after } : {}) });
+    return this.#store.projects.list({ ...dropUndefined(filters), ...(after ? { after } : {}) });
   }
 
   /** The owner, moderators and admins edit a project; only they hand it to a new owner. */
@@ -772,7 +922,7 @@ export class ChatEngine {
     }
     if (data.ownerId) await this.#requireUsers([data.ownerId], 'ownerId');
     const updated: Project = { ...project, ...data, updatedAt: this.#now() };
-    await this.store.projects.update(project.id, { ...data, updatedAt: updated.updatedAt });
+    await this.#store.projects.update(project.id, { ...data, updatedAt: updated.updatedAt });
     await this.#publish({ type: 'project.updated', payload: { project: updated } });
     return updated;
   }
@@ -792,7 +942,7 @@ export class ChatEngine {
       createdAt: now,
       updatedAt: now,
     };
-    await this.store.tickets.insert(ticket);
+    await this.#store.tickets.insert(ticket);
     await this.#publish({ type: 'ticket.created', payload: { ticket } });
     return ticket;
   }
@@ -805,7 +955,7 @@ export class ChatEngine {
   async listTickets(actorId: string, query: TicketQuery = {}): Promise<Ticket[]> {
     await this.#workActor(actorId, 'list tickets');
     const { after, ...filters } = parseInput(TicketQuerySchema, query);
-    return this.store.tickets.list({ ...dropUndefined(filters), ...(after ? { after } : {}) });
+    return this.#store.tickets.list({ ...dropUndefined(filters), ...(after ? { after } : {}) });
   }
 
   /** The reporter, the assignee, the project owner, moderators and admins edit a ticket. */
@@ -825,7 +975,7 @@ export class ChatEngine {
     if (data.assigneeId) await this.#requireUsers([data.assigneeId], 'assigneeId');
     if (data.labels) data.labels = [...new Set(data.labels)];
     const updated: Ticket = { ...ticket, ...data, updatedAt: this.#now() };
-    await this.store.tickets.update(ticket.id, { ...data, updatedAt: updated.updatedAt });
+    await this.#store.tickets.update(ticket.id, { ...data, updatedAt: updated.updatedAt });
     await this.#publish({ type: 'ticket.updated', payload: { ticket: updated } });
     return updated;
   }
@@ -864,14 +1014,14 @@ export class ChatEngine {
       ticketId: data.ticketId ?? null,
       createdAt: this.#now(),
     };
-    await this.store.files.insert(file);
+    await this.#store.files.insert(file);
     await this.#publish({ type: 'file.created', payload: { file } });
     return file;
   }
 
   async getFileRecord(actorId: string, fileId: string): Promise<FileRecord> {
     const actor = await this.#actor(actorId);
-    const file = await this.store.files.findById(parseId(fileId, 'fileId'));
+    const file = await this.#store.files.findById(parseId(fileId, 'fileId'));
     if (!file || !(await this.#canReadFile(actor, file))) throw new NotFoundError('file', fileId);
     return file;
   }
@@ -887,7 +1037,7 @@ export class ChatEngine {
     if ((filters.projectId || filters.ticketId) && !canReadWork(actor)) {
       throw new ForbiddenError('list files', 'guests cannot read projects');
     }
-    return this.store.files.list({ ...dropUndefined(filters), ...(after ? { after } : {}) });
+    return this.#store.files.list({ ...dropUndefined(filters), ...(after ? { after } : {}) });
   }
 
   /** The uploader, room moderators and staff delete a file record. */
@@ -897,11 +1047,11 @@ export class ChatEngine {
     let allowed = file.uploaderId === actor.id || isStaff(actor);
     if (!allowed && file.roomId) {
       const room = await this.#room(file.roomId);
-      allowed = canModerateRoom(actor, room, await this.store.memberships.find(room.id, actor.id));
+      allowed = canModerateRoom(actor, room, await this.#store.memberships.find(room.id, actor.id));
     }
     if (!allowed)
       throw new ForbiddenError('delete file', 'only the uploader, moderators and admins delete a file');
-    await this.store.files.delete(file.id);
+    await this.#store.files.delete(file.id);
     await this.#publish({ type: 'file.deleted', payload: { file } });
     return file;
   }
@@ -914,7 +1064,7 @@ export class ChatEngine {
 
   async #publish(event: ChatEvent): Promise<void> {
     try {
-      await this.bus.publish(event);
+      await this.#bus.publish(event);
     } catch (error) {
       this.#onPublishError(error, event);
     }
@@ -979,8 +1129,8 @@ export class ChatEngine {
   /** Commits changes in one transaction: each one's outcome, or undefined when several failed as a whole. */
   async #commitTogether(batch: PendingRoomChange[]): Promise<Outcome[] | undefined> {
     try {
-      if (batch.length === 1) return [{ event: await this.store.transaction((tx) => batch[0]!.run(tx)) }];
-      return await this.store.transaction(async (tx) => {
+      if (batch.length === 1) return [{ event: await this.#store.transaction((tx) => batch[0]!.run(tx)) }];
+      return await this.#store.transaction(async (tx) => {
         const outcomes: Outcome[] = [];
         for (const change of batch) {
           try {
@@ -1010,7 +1160,7 @@ export class ChatEngine {
     } catch (error) {
       // Joined twice at once: the first join stands.
       const existing =
-        error instanceof ConflictError ? await this.store.memberships.find(room.id, userId) : undefined;
+        error instanceof ConflictError ? await this.#store.memberships.find(room.id, userId) : undefined;
       if (existing) return existing;
       throw error;
     }
@@ -1018,7 +1168,7 @@ export class ChatEngine {
   }
 
   async #removeMember(room: Room, userId: string): Promise<void> {
-    const membership = await this.store.memberships.find(room.id, userId);
+    const membership = await this.#store.memberships.find(room.id, userId);
     if (!membership) throw new NotFoundError('membership', `${room.id}/${userId}`);
     await this.#roomChange(room.id, 'member.left', async (tx) => {
       await tx.memberships.delete(room.id, userId);
@@ -1054,7 +1204,7 @@ export class ChatEngine {
   }
 
   async #actor(actorId: string): Promise<User> {
-    const user = await this.store.users.findById(parseId(actorId, 'actorId'));
+    const user = await this.#store.users.findById(parseId(actorId, 'actorId'));
     if (!user) throw new NotFoundError('user', actorId);
     if (user.deactivatedAt) throw new ForbiddenError('act', 'the account is deactivated');
     return user;
@@ -1068,7 +1218,7 @@ export class ChatEngine {
   }
 
   async #room(roomId: string): Promise<Room> {
-    const room = await this.store.rooms.findById(parseId(roomId, 'roomId'));
+    const room = await this.#store.rooms.findById(parseId(roomId, 'roomId'));
     if (!room) throw new NotFoundError('room', roomId);
     return room;
   }
@@ -1079,7 +1229,7 @@ export class ChatEngine {
     roomId: string,
   ): Promise<{ room: Room; membership: Membership | undefined }> {
     const room = await this.#room(roomId);
-    const membership = await this.store.memberships.find(room.id, actor.id);
+    const membership = await this.#store.memberships.find(room.id, actor.id);
     if (!canReadRoom(actor, room, membership)) throw new NotFoundError('room', roomId);
     return { room, membership };
   }
@@ -1096,13 +1246,13 @@ export class ChatEngine {
   }
 
   async #message(messageId: string): Promise<Message> {
-    const message = await this.store.messages.findById(parseId(messageId, 'messageId'));
+    const message = await this.#store.messages.findById(parseId(messageId, 'messageId'));
     if (!message) throw new NotFoundError('message', messageId);
     return message;
   }
 
   async #messageInRoom(messageId: string, roomId: string, field: string): Promise<Message> {
-    const message = await this.store.messages.findById(messageId);
+    const message = await this.#store.messages.findById(messageId);
     if (!message || message.roomId !== roomId)
       throw ValidationError.field(field, 'no such message in this room');
     return message;
@@ -1113,7 +1263,7 @@ export class ChatEngine {
     clientMessageId: string,
     roomId: string,
   ): Promise<Message | undefined> {
-    const earlier = await this.store.messages.findByClientMessageId(authorId, clientMessageId);
+    const earlier = await this.#store.messages.findByClientMessageId(authorId, clientMessageId);
     if (earlier && earlier.roomId !== roomId) {
       throw new ConflictError(
         'clientMessageId was already used for a message in another room',
@@ -1125,7 +1275,8 @@ export class ChatEngine {
 
   async #mentions(text: string): Promise<Mentions> {
     const parsed = parseMentions(text);
-    const users = parsed.usernames.length > 0 ? await this.store.users.findByUsernames(parsed.usernames) : [];
+    const users =
+      parsed.usernames.length > 0 ? await this.#store.users.findByUsernames(parsed.usernames) : [];
     const idByName = new Map(users.map((user) => [user.username, user.id]));
     const userIds = parsed.usernames.flatMap((name) => idByName.get(name) ?? []);
     return { userIds, room: parsed.room, here: parsed.here };
@@ -1133,7 +1284,7 @@ export class ChatEngine {
 
   async #attachments(actor: User, room: Room, fileIds: string[]): Promise<Attachment[]> {
     if (fileIds.length === 0) return [];
-    const files = new Map((await this.store.files.findByIds(fileIds)).map((file) => [file.id, file]));
+    const files = new Map((await this.#store.files.findByIds(fileIds)).map((file) => [file.id, file]));
     return fileIds.map((id, index) => {
       const file = files.get(id);
       if (!file || file.roomId !== room.id) {
@@ -1147,7 +1298,7 @@ export class ChatEngine {
 
   async #requireUsers(userIds: string[], field: string): Promise<void> {
     if (userIds.length === 0) return;
-    const found = new Set((await this.store.users.findByIds(userIds)).map((user) => user.id));
+    const found = new Set((await this.#store.users.findByIds(userIds)).map((user) => user.id));
     const index = userIds.findIndex((id) => !found.has(id));
     if (index >= 0) {
       throw ValidationError.field(
@@ -1158,7 +1309,7 @@ export class ChatEngine {
   }
 
   async #project(projectId: string, field?: string): Promise<Project> {
-    const project = await this.store.projects.findById(parseId(projectId, 'projectId'));
+    const project = await this.#store.projects.findById(parseId(projectId, 'projectId'));
     if (!project) {
       if (field) throw ValidationError.field(field, 'no such project');
       throw new NotFoundError('project', projectId);
@@ -1167,7 +1318,7 @@ export class ChatEngine {
   }
 
   async #ticket(ticketId: string, field?: string): Promise<Ticket> {
-    const ticket = await this.store.tickets.findById(parseId(ticketId, 'ticketId'));
+    const ticket = await this.#store.tickets.findById(parseId(ticketId, 'ticketId'));
     if (!ticket) {
       if (field) throw ValidationError.field(field, 'no such ticket');
       throw new NotFoundError('ticket', ticketId);
@@ -1177,8 +1328,9 @@ export class ChatEngine {
 
   async #canReadFile(actor: User, file: FileRecord): Promise<boolean> {
     if (file.roomId) {
-      const room = await this.store.rooms.findById(file.roomId);
-      if (room && canReadRoom(actor, room, await this.store.memberships.find(room.id, actor.id))) return true;
+      const room = await this.#store.rooms.findById(file.roomId);
+      if (room && canReadRoom(actor, room, await this.#store.memberships.find(room.id, actor.id)))
+        return true;
     }
     return (file.projectId !== null || file.ticketId !== null) && canReadWork(actor);
   }
@@ -1199,4 +1351,12 @@ function dropUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[
   return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as {
     [K in keyof T]: Exclude<T[K], undefined>;
   };
+}
+
+/** Setting keys: 1–200 characters. */
+function parseSettingKey(key: string): string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > 200) {
+    throw ValidationError.field('key', 'must be 1–200 characters');
+  }
+  return key;
 }

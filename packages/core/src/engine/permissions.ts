@@ -1,5 +1,6 @@
+import { IdSchema } from '../schemas/common.js';
 import type { Membership, Room } from '../schemas/room.js';
-import type { User } from '../schemas/user.js';
+import type { User, UserRole } from '../schemas/user.js';
 
 /*
  * Who may do what. Pure functions over already-loaded rows, so the engine checks before it writes.
@@ -66,4 +67,55 @@ export function isDemotion(from: User['role'], to: User['role']): boolean {
   if (from === to) return false;
   if (from === 'bot' || to === 'bot') return true;
   return ROLE_RANK[to] < ROLE_RANK[from];
+}
+
+/**
+ * Every role but guests: who may create rooms, start workflows, use projects and tickets. Servers declare
+ * route access with it instead of spelling the list out.
+ */
+export const NON_GUEST_ROLES = ['admin', 'moderator', 'member', 'bot'] as const satisfies readonly UserRole[];
+
+/** Change a room's settings (the assistant's model and prompt, say): the room's owner and global admins. */
+export function canChangeRoomSettings(user: User, room: Room, membership: Membership | undefined): boolean {
+  if (room.kind === 'direct' && !membership) return false;
+  return user.role === 'admin' || membership?.role === 'owner';
+}
+
+/**
+ * Whose own state a setting key holds, such as a bot's delivery cursor or an assistant's claim on a
+ * question: the user id in its second `:`-separated part (`claim:<userId>:…`); undefined for a setting of
+ * the room itself.
+ */
+export function settingKeyOwner(key: string): string | undefined {
+  const second = key.split(':')[1];
+  return second !== undefined && IdSchema.safeParse(second).success ? second : undefined;
+}
+
+/**
+ * Change a room setting: a personal key only by its owner (who needs only to read the room), any other
+ * key as `canChangeRoomSettings` says.
+ */
+export function canChangeRoomSetting(
+  user: User,
+  room: Room,
+  membership: Membership | undefined,
+  key: string,
+): boolean {
+  const owner = settingKeyOwner(key);
+  return owner === undefined ? canChangeRoomSettings(user, room, membership) : owner === user.id;
+}
+
+/** Define or change workflows: admins only (a workflow acts with the rights of whoever starts it). */
+export function canDefineWorkflows(user: User): boolean {
+  return user.role === 'admin';
+}
+
+/** See every workflow run (runs carry their trigger: message text, webhook bodies): admins. */
+export function canSeeEveryWorkflowRun(user: User): boolean {
+  return user.role === 'admin';
+}
+
+/** See a workflow run and its steps: whoever started it, and admins. */
+export function canSeeWorkflowRun(user: User, run: { actorId: string }): boolean {
+  return user.role === 'admin' || run.actorId === user.id;
 }

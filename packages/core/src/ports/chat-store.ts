@@ -132,6 +132,11 @@ export interface MessageRepository {
   search(query: MessageSearchQuery): Promise<Message[]>;
   /** Live timeline messages in the room newer than `afterId` (all when null) not written by `excludeAuthorId`. */
   countUnread(roomId: string, afterId: string | null, excludeAuthorId: string): Promise<number>;
+  /**
+   * Unread counts of every room the user belongs to, in one query: live timeline messages by others newer
+   * than the user's read marker there. Rooms with nothing unread may be left out.
+   */
+  countUnreadByRoom(userId: string): Promise<Map<string, number>>;
 }
 
 export interface ReactionRepository {

@@ -15,6 +15,8 @@ export const RoomEventPayloadSchemas = {
   'room.updated': z.object({ room: RoomSchema }),
   'member.joined': z.object({ membership: MembershipSchema }),
   'member.left': z.object({ roomId: IdSchema, userId: IdSchema }),
+  /** A member's role in the room changed. */
+  'member.updated': z.object({ membership: MembershipSchema }),
 } as const;
 
 export type RoomEventType = keyof typeof RoomEventPayloadSchemas;

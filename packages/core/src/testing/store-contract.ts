@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatEngine } from '../engine/chat-engine.js';
+import { ChatEngine, SYSTEM_ACTOR } from '../engine/chat-engine.js';
 import { ConflictError, ForbiddenError, type KaiwaError, NotFoundError, ValidationError } from '../errors.js';
 import type { ChatEvent } from '../events.js';
 import { createId } from '../ids.js';
@@ -42,7 +42,7 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
     beforeAll(async () => {
       store = await options.open();
       engine = new ChatEngine({ store });
-      engine.bus.subscribe((event) => events.push(event));
+      engine.subscribe((event) => events.push(event));
     });
     afterAll(async () => {
       engine?.close();
@@ -510,6 +510,25 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
         const outsider = await user();
         await rejects(engine.markRead(outsider.id, room.id), ForbiddenError);
       });
+
+      it('counts every room in one listing, each from its own marker', async () => {
+        const alice = await user();
+        const bob = await user();
+        const rooms = [
+          await channel(alice.id, [bob.id]),
+          await channel(alice.id, [bob.id]),
+          await channel(bob.id),
+        ];
+        for (const [index, room] of rooms.slice(0, 2).entries()) {
+          for (let count = 0; count <= index; count++) {
+            await engine.sendMessage(alice.id, { roomId: room.id, text: `m${count}` });
+          }
+        }
+        await engine.markRead(bob.id, rooms[1]!.id);
+        await engine.sendMessage(alice.id, { roomId: rooms[1]!.id, text: 'after the marker' });
+        const listed = new Map((await engine.listRooms(bob.id)).map((summary) => [summary.room.id, summary]));
+        expect(rooms.map((room) => listed.get(room.id)?.unreadCount)).toEqual([1, 1, 0]);
+      });
     });
 
     describe('room events', () => {
@@ -523,6 +542,8 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
         await engine.addReaction(alice.id, message.id, ':tada:');
         await engine.removeReaction(alice.id, message.id, ':tada:');
         await engine.deleteMessage(bob.id, message.id);
+        const promoted = await engine.setMemberRole(alice.id, room.id, bob.id, 'moderator');
+        expect(promoted).toMatchObject({ userId: bob.id, role: 'moderator' });
         await engine.leaveRoom(bob.id, room.id);
         const stored = await engine.eventsSince(alice.id, room.id, 0);
         expect(stored.map((event) => [event.seq, event.type])).toEqual([
@@ -532,12 +553,14 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
           [4, 'reaction.added'],
           [5, 'reaction.removed'],
           [6, 'message.deleted'],
-          [7, 'member.left'],
+          [7, 'member.updated'],
+          [8, 'member.left'],
         ]);
-        expect((await engine.eventsSince(alice.id, room.id, 5)).map((event) => event.seq)).toEqual([6, 7]);
+        expect(stored[6]).toMatchObject({ payload: { membership: { userId: bob.id, role: 'moderator' } } });
+        expect((await engine.eventsSince(alice.id, room.id, 5)).map((event) => event.seq)).toEqual([6, 7, 8]);
         const announced = events.filter((event) => 'roomId' in event && event.roomId === room.id);
         expect(announced).toEqual(stored);
-        expect((await engine.getRoom(alice.id, room.id)).lastSeq).toBe(7);
+        expect((await engine.getRoom(alice.id, room.id)).lastSeq).toBe(8);
       });
     });
 
@@ -580,6 +603,135 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
         expect(await store.roomSettings.get(room.id, key)).toEqual({ claimant: winner });
         // A room that does not exist is an error, not a lost race.
         await expect(store.roomSettings.insertIfAbsent('no-such-room', key, 1, at)).rejects.toThrow();
+      });
+
+      it('lets the owner and admins change settings through the engine, and members keep personal ones', async () => {
+        const owner = await user();
+        const member = await user();
+        const admin = await user('admin');
+        const room = await channel(owner.id, [member.id]);
+        const key = unique('assistant');
+        const seen = events.length;
+        await engine.setRoomSetting(owner.id, room.id, key, { preset: 'elyza' });
+        expect(await engine.getRoomSetting(member.id, room.id, key)).toEqual({ preset: 'elyza' });
+        expect(events.slice(seen)).toContainEqual({
+          type: 'room.settings.updated',
+          payload: { roomId: room.id, key },
+        });
+        await rejects(engine.setRoomSetting(member.id, room.id, key, { preset: 'none' }), ForbiddenError);
+        await engine.setRoomSetting(admin.id, room.id, key, { preset: 'none' });
+        expect(await engine.getRoomSetting(SYSTEM_ACTOR, room.id, key)).toEqual({ preset: 'none' });
+        expect(await engine.listRoomSettings(SYSTEM_ACTOR, key)).toEqual([
+          { roomId: room.id, value: { preset: 'none' } },
+        ]);
+        await rejects(
+          engine.listRoomSettings(owner.id as unknown as typeof SYSTEM_ACTOR, key),
+          ForbiddenError,
+        );
+
+        // Personal state: the member's own key, stored quietly; someone else's key is refused.
+        const cursor = `cursor:${member.id}:${unique('bot')}`;
+        const quiet = events.length;
+        await engine.setRoomSetting(member.id, room.id, cursor, 42);
+        expect(await engine.getRoomSetting(member.id, room.id, cursor)).toBe(42);
+        expect(events.slice(quiet).filter((event) => event.type === 'room.settings.updated')).toEqual([]);
+        await rejects(engine.setRoomSetting(owner.id, room.id, `cursor:${member.id}:x`, 1), ForbiddenError);
+        const claim = `claim:${member.id}:${unique('question')}`;
+        expect(await engine.claimRoomSetting(member.id, room.id, claim, { at: 1 })).toBe(true);
+        expect(await engine.claimRoomSetting(member.id, room.id, claim, { at: 2 })).toBe(false);
+        await rejects(engine.claimRoomSetting(owner.id, room.id, claim, { at: 3 }), ForbiddenError);
+
+        // A private group's settings are invisible to outsiders.
+        const group = await engine.createRoom(owner.id, { kind: 'group', name: unique('group') });
+        await rejects(engine.getRoomSetting(member.id, group.id, key), NotFoundError);
+        await rejects(engine.setRoomSetting(member.id, group.id, key, 1), NotFoundError);
+        await rejects(engine.setRoomSetting(owner.id, room.id, '', 1), ValidationError);
+      });
+    });
+
+    describe('announcements', () => {
+      it('announces typing and presence only about the actor, typing only in rooms the actor reads', async () => {
+        const alice = await user();
+        const bob = await user();
+        const room = await channel(alice.id, [bob.id]);
+        const group = await engine.createRoom(alice.id, { kind: 'group', name: unique('group') });
+        const heard: ChatEvent[] = [];
+        const stop = engine.subscribe((event) => heard.push(event));
+        try {
+          await engine.publishEphemeral(bob.id, {
+            type: 'typing.updated',
+            payload: { roomId: room.id, userId: bob.id, typing: true },
+          });
+          await engine.publishEphemeral(bob.id, {
+            type: 'presence.updated',
+            payload: { userId: bob.id, status: 'away' },
+          });
+          await rejects(
+            engine.publishEphemeral(bob.id, {
+              type: 'typing.updated',
+              payload: { roomId: room.id, userId: alice.id, typing: true },
+            }),
+            ForbiddenError,
+          );
+          await rejects(
+            engine.publishEphemeral(bob.id, {
+              type: 'typing.updated',
+              payload: { roomId: group.id, userId: bob.id, typing: true },
+            }),
+            NotFoundError,
+          );
+          expect(heard.map((event) => event.type)).toEqual(['typing.updated', 'presence.updated']);
+
+          // A streamed reply: checked once when it opens, in a room the actor posts in.
+          const question = await engine.sendMessage(alice.id, { roomId: room.id, text: 'question?' });
+          await rejects(
+            engine.openReplyStream(bob.id, { roomId: group.id, replyToId: question.id, threadRootId: null }),
+            NotFoundError,
+          );
+          const reply = await engine.openReplyStream(bob.id, {
+            roomId: room.id,
+            replyToId: question.id,
+            threadRootId: null,
+          });
+          await reply.publish('an', false);
+          await reply.publish('', true);
+          const deltas = heard.filter((event) => event.type === 'message.delta');
+          expect(deltas.map((event) => event.payload)).toEqual([
+            {
+              roomId: room.id,
+              streamId: reply.streamId,
+              replyToId: question.id,
+              threadRootId: null,
+              authorId: bob.id,
+              delta: 'an',
+              done: false,
+            },
+            {
+              roomId: room.id,
+              streamId: reply.streamId,
+              replyToId: question.id,
+              threadRootId: null,
+              authorId: bob.id,
+              delta: '',
+              done: true,
+            },
+          ]);
+        } finally {
+          stop();
+        }
+      });
+
+      it('finds memberships only in rooms the actor reads', async () => {
+        const alice = await user();
+        const bob = await user();
+        const room = await channel(alice.id);
+        expect(await engine.findMembership(bob.id, room.id)).toBeUndefined();
+        expect(await engine.findMembership(bob.id, room.id, alice.id)).toMatchObject({ role: 'owner' });
+        const group = await engine.createRoom(alice.id, { kind: 'group', name: unique('group') });
+        await rejects(engine.findMembership(bob.id, group.id, alice.id), NotFoundError);
+        expect((await engine.getUsers([alice.id, bob.id, createId()])).map((each) => each.id).sort()).toEqual(
+          [alice.id, bob.id].sort(),
+        );
       });
     });
 

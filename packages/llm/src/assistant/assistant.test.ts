@@ -34,6 +34,7 @@ afterAll(async () => {
 
 let store: ChatStore;
 let engine: ChatEngine;
+let bus: InProcessBus;
 let alice: User;
 let bob: User;
 let bot: User;
@@ -43,7 +44,8 @@ let deltas: Delta[];
 beforeEach(async () => {
   store = await createSqliteStore({ filename: ':memory:' });
   await store.migrate();
-  engine = new ChatEngine({ store });
+  bus = new InProcessBus();
+  engine = new ChatEngine({ store, bus });
   alice = await engine.createUser({ username: 'alice', displayName: 'Alice' });
   bob = await engine.createUser({ username: 'bob', displayName: 'Bob' });
   bot = await ensureAssistantUser(engine, 'assistant');
@@ -343,17 +345,17 @@ describe('guards', () => {
     });
     const room = await engine.createRoom(alice.id, { kind: 'channel', name: 'tuned' });
     saved.set(room.id, { systemPrompt: 'Answer in haiku.' });
-    await engine.bus.publish({ type: 'room.settings.updated', payload: { roomId: room.id, key: 'other' } });
+    await bus.publish({ type: 'room.settings.updated', payload: { roomId: room.id, key: 'other' } });
     await assistant!.idle();
     expect(reads).toEqual([]);
-    await engine.bus.publish({
+    await bus.publish({
       type: 'room.settings.updated',
       payload: { roomId: room.id, key: 'assistant' },
     });
     await assistant!.idle();
     expect(assistant!.roomSettings(room.id)).toEqual({ systemPrompt: 'Answer in haiku.' });
     saved.delete(room.id);
-    await engine.bus.publish({
+    await bus.publish({
       type: 'room.settings.updated',
       payload: { roomId: room.id, key: 'assistant' },
     });

@@ -2,8 +2,6 @@ import {
   type ChatEngine,
   type ChatEventListeners,
   type ChatModel,
-  createId,
-  isMonitoredBus,
   type Message,
   type ModelError,
   NotFoundError,
@@ -161,9 +159,7 @@ export class Assistant {
     this.#engine.events.on('message.deleted', this.#onDeleted);
     if (options.settingsSource) {
       this.#engine.events.on('room.settings.updated', this.#onSettingsUpdated);
-      const bus = this.#engine.bus;
-      if (isMonitoredBus(bus))
-        this.#stopReconnect = bus.onReconnect(() => this.#track(this.#reloadSettings()));
+      this.#stopReconnect = this.#engine.onReconnect(() => this.#track(this.#reloadSettings()));
     }
   }
 
@@ -252,13 +248,13 @@ export class Assistant {
 
   async #consider(message: Message): Promise<void> {
     const mentioned = message.mentions.userIds.includes(this.botUser.id);
-    const store = this.#engine.store;
-    const room = await store.rooms.findById(message.roomId);
+    // A room the bot cannot read (a private group it is not in) is one it cannot answer in.
+    const room = await this.#engine.getRoom(this.botUser.id, message.roomId).catch(() => undefined);
     if (!room) return;
     const direct =
-      room.kind === 'direct' && (await store.memberships.find(room.id, this.botUser.id)) !== undefined;
+      room.kind === 'direct' && (await this.#engine.findMembership(this.botUser.id, room.id)) !== undefined;
     if (!mentioned && !direct) return;
-    const author = await store.users.findById(message.authorId);
+    const author = await this.#engine.getUser(message.authorId).catch(() => undefined);
     // Bots do not talk to bots: no loops.
     if (!author || author.role === 'bot') return;
     // Every instance sees the question; the one whose claim row went in answers it, the others stay quiet.
@@ -292,11 +288,11 @@ export class Assistant {
 
   async #claim(message: Message): Promise<boolean> {
     const claimedAt = new Date(this.#now()).toISOString();
-    return this.#engine.store.roomSettings.insertIfAbsent(
+    return this.#engine.claimRoomSetting(
+      this.botUser.id,
       message.roomId,
       assistantClaimKey(this.botUser.id, message.id),
       { claimedAt },
-      claimedAt,
     );
   }
 
@@ -323,20 +319,13 @@ export class Assistant {
     const maxTokens = this.#options.maxTokens ?? 512;
     const threadRootId = asking.threadRootId;
     const messages = await this.#context(room, asking, author, settings, maxTokens);
-    const streamId = createId();
-    const publish = (delta: string, done: boolean) =>
-      this.#engine.bus.publish({
-        type: 'message.delta',
-        payload: {
-          roomId: room.id,
-          streamId,
-          replyToId: asking.id,
-          threadRootId,
-          authorId: this.botUser.id,
-          delta,
-          done,
-        },
-      });
+    const reply = await this.#engine.openReplyStream(this.botUser.id, {
+      roomId: room.id,
+      replyToId: asking.id,
+      threadRootId,
+    });
+    const { streamId } = reply;
+    const publish = (delta: string, done: boolean) => reply.publish(delta, done);
 
     let text = '';
     let failure: ModelError | undefined;
@@ -384,7 +373,7 @@ export class Assistant {
     const limit = this.#options.historyLimit ?? 50;
     const history: Message[] = [];
     if (asking.threadRootId) {
-      const root = await this.#engine.store.messages.findById(asking.threadRootId);
+      const root = await this.#engine.getMessage(author.id, asking.threadRootId).catch(() => undefined);
       const page = await this.#engine.history(author.id, {
         roomId: room.id,
         threadRootId: asking.threadRootId,
@@ -397,7 +386,7 @@ export class Assistant {
       const page = await this.#engine.history(author.id, { roomId: room.id, before: asking.id, limit });
       history.push(...page.messages);
     }
-    const users = await this.#engine.store.users.findByIds([
+    const users = await this.#engine.getUsers([
       ...new Set([...history, asking].map((each) => each.authorId)),
     ]);
     const names = new Map(users.map((user) => [user.id, user.displayName]));
@@ -418,7 +407,8 @@ export class Assistant {
 
   /** Joins a public channel it was mentioned in; false when it cannot post in the room. */
   async #joined(room: Room): Promise<boolean> {
-    if (await this.#engine.store.memberships.find(room.id, this.botUser.id)) return true;
+    const membership = await this.#engine.findMembership(this.botUser.id, room.id).catch(() => undefined);
+    if (membership) return true;
     if (room.kind !== 'channel') return false;
     await this.#engine.joinRoom(this.botUser.id, room.id);
     return true;

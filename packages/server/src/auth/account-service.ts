@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   type ApiKeyRecord,
   type ChatEngine,
+  type ChatStore,
   ConflictError,
   createId,
   ForbiddenError,
@@ -58,6 +59,8 @@ export interface ResolvedCredential {
 
 export interface AccountServiceOptions {
   engine: ChatEngine;
+  /** Credentials (password hashes, refresh tokens, API keys) and the user rows sign-in reads. */
+  store: Pick<ChatStore, 'users' | 'accounts'>;
   accessTokens: AccessTokens;
   /**
    * Sessions that ended, checked on every access token. Pass the same set to the engine's
@@ -86,10 +89,12 @@ export class AccountService {
   /** When each API key was last recorded as used, so a busy bot does not write on every request. */
   readonly #apiKeyTouches = new Map<string, number>();
   readonly #revocations: SessionRevocations;
+  readonly #store: Pick<ChatStore, 'users' | 'accounts'>;
   readonly #onRevocation = (event: { payload: SessionRevocation }) => this.#revocations.apply(event.payload);
 
   constructor(options: AccountServiceOptions) {
     this.#engine = options.engine;
+    this.#store = options.store;
     this.#accessTokens = options.accessTokens;
     this.#revocations = options.revocations;
     // Revocations made on other instances.
@@ -97,10 +102,6 @@ export class AccountService {
     this.#refreshTokenTtlMs = options.refreshTokenTtlSeconds * 1000;
     this.#anonymousRole = options.anonymousRole ?? 'member';
     this.#clock = options.clock ?? (() => new Date());
-  }
-
-  get #store() {
-    return this.#engine.store;
   }
 
   /** Loads the sessions that ended within an access token's lifetime and keeps the set in step. */

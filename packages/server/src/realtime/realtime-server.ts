@@ -4,8 +4,8 @@ import type { Duplex } from 'node:stream';
 import {
   type ChatEngine,
   type ChatEvent,
+  type EphemeralEvent,
   InMemoryPresenceStore,
-  isMonitoredBus,
   isRoomEvent,
   type PresenceStore,
   type RoomEvent,
@@ -54,6 +54,11 @@ export interface RealtimeOptions {
   limits?: Partial<RealtimeLimits>;
   /** Who is online, shared with the other instances; default: this process only. */
   presence?: PresenceStore;
+  /**
+   * Who started a workflow run: its progress goes to them and to admins. Default: nobody, so only admins
+   * hear about runs.
+   */
+  workflowRunActor?: (runId: string) => Promise<string | undefined>;
   /** How long an instance's presence entries live without a refresh (refreshed every third of it). */
   presenceTtlMs?: number;
 }
@@ -137,7 +142,7 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
     });
     this.#runActors = new WorkflowRunActors(async (runId) => {
       try {
-        return (await this.engine.store.workflows.findRun(runId))?.actorId;
+        return await (options.workflowRunActor?.(runId) ?? undefined);
       } catch (error) {
         this.logger.warn(
           { err: error, runId },
@@ -146,21 +151,19 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
         return undefined;
       }
     });
-    this.#stopListening = this.engine.bus.subscribe(this.#onBusEvent);
+    this.#stopListening = this.engine.subscribe(this.#onBusEvent);
     this.#presence = options.presence ?? new InMemoryPresenceStore();
     this.#presenceTtlMs = options.presenceTtlMs ?? DEFAULT_PRESENCE_TTL_MS;
     this.#presenceRefresh = setInterval(() => this.#refreshPresence(), this.#presenceTtlMs / 3);
     this.#presenceRefresh.unref();
     // Events published while the bus was away never arrive live: every subscription rereads the store.
-    this.#stopReconnectListening = isMonitoredBus(this.engine.bus)
-      ? this.engine.bus.onReconnect(() => {
-          this.logger.warn({}, 'bus reconnected; resynchronising room subscriptions from the store');
-          for (const subscribers of this.#subscribersByRoom.values()) {
-            for (const subscription of subscribers) subscription.resync();
-          }
-          this.#refreshPresence();
-        })
-      : () => undefined;
+    this.#stopReconnectListening = this.engine.onReconnect(() => {
+      this.logger.warn({}, 'bus reconnected; resynchronising room subscriptions from the store');
+      for (const subscribers of this.#subscribersByRoom.values()) {
+        for (const subscription of subscribers) subscription.resync();
+      }
+      this.#refreshPresence();
+    });
     this.#stopRevocationListening =
       options.revocations?.onRevoked((sessionIds, reason) =>
         this.#closeSessions(new Set(sessionIds), reason),
@@ -508,8 +511,9 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
     }
   }
 
-  #publish(event: ChatEvent): void {
-    this.engine.bus.publish(event).catch((error: unknown) => {
+  /** Typing and presence, announced by the engine as the user they are about. */
+  #publish(event: EphemeralEvent): void {
+    this.engine.publishEphemeral(event.payload.userId, event).catch((error: unknown) => {
       this.logger.warn({ err: error, eventType: event.type }, 'could not publish a realtime event');
     });
   }

@@ -75,6 +75,7 @@ export async function serve(chat: Chat, limits: Partial<RealtimeLimits> = {}): P
     },
     registry,
     limits,
+    workflowRunActor: async (runId) => (await chat.store.workflows.findRun(runId))?.actorId,
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

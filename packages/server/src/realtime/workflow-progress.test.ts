@@ -29,9 +29,10 @@ describe('realtime: workflow progress', () => {
   let chat: Chat;
   let served: Served | undefined;
   let workflows: WorkflowEngine;
+  let bus: InProcessBus;
 
   beforeEach(async () => {
-    const bus = new InProcessBus();
+    bus = new InProcessBus();
     chat = await openChat({ bus });
     const admin = await chat.engine.createUser({ username: 'dana', role: 'admin' });
     chat.tokens.set('token-dana', admin);
@@ -107,9 +108,9 @@ describe('realtime: workflow progress', () => {
     const bob = await TestClient.as(served.url, 'token-bob');
 
     const step = steps[0]!;
-    await chat.engine.bus.publish({ type: 'workflow.step.updated', payload: { runId: run.id, step } });
+    await bus.publish({ type: 'workflow.step.updated', payload: { runId: run.id, step } });
     const unknownRunId = createId();
-    await chat.engine.bus.publish({
+    await bus.publish({
       type: 'workflow.step.updated',
       payload: { runId: unknownRunId, step: { ...step, runId: unknownRunId } },
     });

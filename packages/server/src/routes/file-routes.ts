@@ -198,7 +198,7 @@ export function registerFileRoutes(
     }
     if (target.roomId) {
       const room = await engine.getRoom(userId, target.roomId);
-      if (!(await engine.store.memberships.find(room.id, userId))) {
+      if (!(await engine.findMembership(userId, room.id))) {
         throw new ForbiddenError('upload file', 'join the room first');
       }
       if (room.archived) throw new ForbiddenError('upload file', 'the room is archived');

@@ -13,7 +13,7 @@ const READY_TIMEOUT_MS = 2000;
 /** Liveness, readiness and Prometheus metrics, outside /api/v1. */
 export function registerOperationsRoutes(
   app: ApiInstance,
-  { engine, metrics, config, busStatus }: RouteContext,
+  { store, metrics, config, busStatus }: RouteContext,
 ): void {
   app.get(
     '/health',
@@ -44,7 +44,7 @@ export function registerOperationsRoutes(
     },
     async (_request, reply) => {
       try {
-        await storeAnswers(engine.store);
+        await storeAnswers(store);
       } catch (error) {
         if (error instanceof HttpError && error.code === 'database_unavailable')
           reply.header('retry-after', '1');

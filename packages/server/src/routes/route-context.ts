@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { BlobStore, ChatEngine } from '@kaiwa/core';
+import type { BlobStore, ChatEngine, ChatStore } from '@kaiwa/core';
 import type { Assistant } from '@kaiwa/llm';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -24,6 +24,8 @@ export type ApiInstance = FastifyInstance<
 export interface RouteContext {
   config: ServerConfig;
   engine: ChatEngine;
+  /** The store itself, for operations only (readiness): chat data goes through the engine. */
+  store: ChatStore;
   accounts: AccountService;
   /** The audit log: record security-relevant actions with `audit.record({ action, actorId, target, request })`. */
   audit: AuditLog;

@@ -1,4 +1,10 @@
-import { type ApiKeyRecord, UpdateUserInputSchema, UsernameSchema, UserSchema } from '@kaiwa/core';
+import {
+  type ApiKeyRecord,
+  NON_GUEST_ROLES,
+  UpdateUserInputSchema,
+  UsernameSchema,
+  UserSchema,
+} from '@kaiwa/core';
 import { z } from 'zod';
 import {
   ApiKeyParamsSchema,
@@ -32,7 +38,7 @@ export function registerUserRoutes(
     {
       // Guests see the people they meet in rooms, not the whole directory.
       config: {
-        roles: ['admin', 'moderator', 'member', 'bot'],
+        roles: NON_GUEST_ROLES,
         access: { signedIn: 'allowed', guest: 'denied' },
       },
       schema: {

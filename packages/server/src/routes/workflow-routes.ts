@@ -1,4 +1,11 @@
-import { IdSchema, NotFoundError, type User, type WorkflowRun } from '@kaiwa/core';
+import {
+  IdSchema,
+  NON_GUEST_ROLES,
+  NotFoundError,
+  permissions,
+  type User,
+  type WorkflowRun,
+} from '@kaiwa/core';
 import { parseWorkflowDefinition, verifyWebhookSignature, WORKFLOW_ID_PATTERN } from '@kaiwa/workflow';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -105,7 +112,7 @@ function registerDefinitionRoutes(app: ApiInstance, { engine }: WorkflowComposit
     '/workflows',
     {
       config: {
-        roles: ['admin', 'moderator', 'member', 'bot'],
+        roles: NON_GUEST_ROLES,
         access: { signedIn: 'allowed', guest: 'denied' },
       },
       schema: {
@@ -155,7 +162,7 @@ function registerDefinitionRoutes(app: ApiInstance, { engine }: WorkflowComposit
     '/workflows/:workflowId',
     {
       config: {
-        roles: ['admin', 'moderator', 'member', 'bot'],
+        roles: NON_GUEST_ROLES,
         access: { signedIn: 'allowed', guest: 'denied' },
       },
       schema: {
@@ -180,7 +187,7 @@ function registerRunRoutes(app: ApiInstance, { engine }: WorkflowComposition): v
     {
       config: {
         userRateLimit: 'workflowRuns',
-        roles: ['admin', 'moderator', 'member', 'bot'],
+        roles: NON_GUEST_ROLES,
         access: { signedIn: 'allowed', guest: 'denied' },
       },
       schema: {
@@ -207,7 +214,7 @@ function registerRunRoutes(app: ApiInstance, { engine }: WorkflowComposition): v
     '/workflows/:workflowId/runs',
     {
       config: {
-        roles: ['admin', 'moderator', 'member', 'bot'],
+        roles: NON_GUEST_ROLES,
         access: { signedIn: 'allowed', guest: 'denied' },
       },
       schema: {
@@ -230,7 +237,7 @@ function registerRunRoutes(app: ApiInstance, { engine }: WorkflowComposition): v
     '/workflow-runs',
     {
       config: {
-        roles: ['admin', 'moderator', 'member', 'bot'],
+        roles: NON_GUEST_ROLES,
         access: { signedIn: 'allowed', guest: 'denied' },
       },
       schema: {
@@ -247,7 +254,7 @@ function registerRunRoutes(app: ApiInstance, { engine }: WorkflowComposition): v
     '/workflow-runs/:runId',
     {
       config: {
-        roles: ['admin', 'moderator', 'member', 'bot'],
+        roles: NON_GUEST_ROLES,
         access: { signedIn: 'mine', guest: 'denied', admin: 'allowed' },
       },
       schema: {
@@ -271,7 +278,7 @@ function registerRunRoutes(app: ApiInstance, { engine }: WorkflowComposition): v
     '/workflow-runs/:runId/cancel',
     {
       config: {
-        roles: ['admin', 'moderator', 'member', 'bot'],
+        roles: NON_GUEST_ROLES,
         access: { signedIn: 'mine', guest: 'denied', admin: 'allowed' },
       },
       schema: {
@@ -367,14 +374,14 @@ async function visibleRuns(
     ...(query.status ? { status: query.status } : {}),
     ...(query.after ? { after: query.after } : {}),
     // Runs carry their trigger (message text, webhook bodies): others see only the runs they started.
-    ...(user.role === 'admin' ? {} : { actorId: user.id }),
+    ...(permissions.canSeeEveryWorkflowRun(user) ? {} : { actorId: user.id }),
     limit: query.limit ?? 50,
   });
   return runs.map(publicRun);
 }
 
 function maySee(user: User, run: WorkflowRun): boolean {
-  return user.role === 'admin' || run.actorId === user.id;
+  return permissions.canSeeWorkflowRun(user, run);
 }
 
 type PublicRun = Omit<WorkflowRun, 'claimedBy' | 'claimedUntil'>;

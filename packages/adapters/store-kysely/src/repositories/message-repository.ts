@@ -320,6 +320,26 @@ export class KyselyMessageRepository implements MessageRepository {
     return Number(row.count);
   }
 
+  async countUnreadByRoom(userId: string): Promise<Map<string, number>> {
+    const rows = await this.#context.db
+      .selectFrom('memberships')
+      .innerJoin('messages', 'messages.room_id', 'memberships.room_id')
+      .select((eb) => ['memberships.room_id as roomId', eb.fn.countAll().as('count')])
+      .where('memberships.user_id', '=', userId)
+      .where('messages.thread_root_id', 'is', null)
+      .where('messages.deleted_at', 'is', null)
+      .where('messages.author_id', '<>', userId)
+      .where((eb) =>
+        eb.or([
+          eb('memberships.last_read_message_id', 'is', null),
+          eb('messages.id', '>', eb.ref('memberships.last_read_message_id')),
+        ]),
+      )
+      .groupBy('memberships.room_id')
+      .execute();
+    return new Map(rows.map((row) => [row.roomId, Number(row.count)]));
+  }
+
   /** Joins reactions in with one query for the whole batch, grouped by emoji in order of first use. */
   async #withReactions(rows: MessageRow[]): Promise<Message[]> {
     if (rows.length === 0) return [];

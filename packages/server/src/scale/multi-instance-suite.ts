@@ -171,7 +171,7 @@ export function multiInstanceSuite(kind: BusKind): void {
       );
       await sending;
       await expectComplete(room, setup.lastSeq, afterBurst + 4 * 25);
-    });
+    }, 120_000); // three server processes started through tsx: slow on a busy 2-core machine
 
     it('reconnects by itself after the bus server restarts; what was sent meanwhile reaches everyone once', async () => {
       broker = await (kind === 'redis' ? startRedisServer() : startNatsServer());
@@ -195,6 +195,6 @@ export function multiInstanceSuite(kind: BusKind): void {
 
       await Promise.all([room[2]!.send(5, 'after-a'), room[3]!.send(5, 'after-b')]);
       await expectComplete(room, setup.lastSeq, setup.lastSeq + 30);
-    });
+    }, 120_000); // three server processes started through tsx: slow on a busy 2-core machine
   });
 }

@@ -104,6 +104,9 @@ describe('files', () => {
     expect(content.headers['x-content-type-options']).toBe('nosniff');
     expect(content.headers['content-security-policy']).toContain("default-src 'none'");
     expect(content.headers['content-security-policy']).toContain('sandbox');
+    // Exactly the strict policy: nothing of helmet's defaults merged in.
+    expect(content.headers['content-security-policy']).not.toContain('unsafe-inline');
+    expect(content.headers['content-security-policy']).not.toContain('style-src');
     expect(content.headers.etag).toBe(`"${file.sha256}"`);
 
     const cached = await test.call('GET', `/api/v1/files/${file.id}/content`, {

@@ -13,6 +13,11 @@ export {
   type FailingChatModel,
 } from './chat-model-contract.js';
 export {
+  type ChatStoreRepositoriesContractOptions,
+  type ChatStoreRepositoriesContractTest,
+  chatStoreRepositoriesContract,
+} from './chat-store-repositories/contract.js';
+export {
   type EmbeddingModelContractOptions,
   type EmbeddingModelContractTest,
   embeddingModelContract,

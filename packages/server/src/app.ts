@@ -261,7 +261,7 @@ export async function buildServer(
       blobs,
       settings: config.workflows,
       logger: app.log,
-      ...(config.assistant ? { chatModel: createAssistantChatModel(config.assistant) } : {}),
+      ...(config.assistant ? { chatModel: await createAssistantChatModel(config.assistant) } : {}),
       ...(options.workflowSteps ? { steps: options.workflowSteps } : {}),
       ...(platforms ? { platforms: platforms.platforms } : {}),
     });

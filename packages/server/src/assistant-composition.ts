@@ -1,15 +1,14 @@
 import type { ChatEngine, ChatModel } from '@kaiwa/core';
-import {
-  Assistant,
-  type AssistantRoomSettings,
-  createElyzaPreset,
-  createOpenAICompatibleChatModel,
-  DEFAULT_ASSISTANT_SYSTEM_PROMPT,
-  ELYZA_DEFAULT_SYSTEM_PROMPT,
-  ensureAssistantUser,
-} from '@kaiwa/llm';
+import type { Assistant, AssistantRoomSettings } from '@kaiwa/llm';
 import { z } from 'zod';
 import type { AssistantConfig, LlmPreset } from './config.js';
+
+/*
+ * `@kaiwa/llm` (with the OpenAI client it is built on) is imported only when the server needs a model: when
+ * KAIWA_LLM_BASE_URL is set. A server without one never loads it (lazy-dependencies.test.ts checks).
+ */
+type LlmModule = typeof import('@kaiwa/llm');
+const loadLlm = (): Promise<LlmModule> => import('@kaiwa/llm');
 
 export interface AssistantLogger {
   warn(object: object, message: string): void;
@@ -17,8 +16,12 @@ export interface AssistantLogger {
 }
 
 /** The system prompt a preset starts with when the room did not choose one. */
-export function defaultSystemPrompt(preset: LlmPreset): string {
-  return preset === 'none' ? DEFAULT_ASSISTANT_SYSTEM_PROMPT : ELYZA_DEFAULT_SYSTEM_PROMPT;
+export async function defaultSystemPrompt(preset: LlmPreset): Promise<string> {
+  return systemPromptOf(await loadLlm(), preset);
+}
+
+function systemPromptOf(llm: LlmModule, preset: LlmPreset): string {
+  return preset === 'none' ? llm.DEFAULT_ASSISTANT_SYSTEM_PROMPT : llm.ELYZA_DEFAULT_SYSTEM_PROMPT;
 }
 
 /** Where a room's assistant settings are kept in the store's room settings. */
@@ -86,12 +89,21 @@ function dropUndefined<T extends object>(value: T): T {
  * place that turns the settings into a client.
  *
  * @example
- * const chatModel = config.assistant ? createAssistantChatModel(config.assistant) : undefined;
+ * const chatModel = config.assistant ? await createAssistantChatModel(config.assistant) : undefined;
  */
-export function createAssistantChatModel(
+export async function createAssistantChatModel(
   config: AssistantConfig,
   options: { model?: string; preset?: LlmPreset } = {},
+): Promise<ChatModel> {
+  return chatModelOf(await loadLlm(), config, options);
+}
+
+function chatModelOf(
+  llm: LlmModule,
+  config: AssistantConfig,
+  options: { model?: string; preset?: LlmPreset },
 ): ChatModel {
+  const { createElyzaPreset, createOpenAICompatibleChatModel } = llm;
   const preset = options.preset ?? config.preset;
   return createOpenAICompatibleChatModel({
     baseURL: config.baseUrl,
@@ -122,18 +134,19 @@ export async function composeAssistant(
   config: AssistantConfig,
   logger: AssistantLogger,
 ): Promise<Assistant> {
-  const botUser = await ensureAssistantUser(engine, config.username);
+  const llm = await loadLlm();
+  const botUser = await llm.ensureAssistantUser(engine, config.username);
   const models = new Map<string, ChatModel>();
   const modelFor = (name: string, preset: LlmPreset): ChatModel => {
     const key = `${preset}\u0000${name}`;
     let model = models.get(key);
     if (!model) {
-      model = createAssistantChatModel(config, { model: name, preset });
+      model = chatModelOf(llm, config, { model: name, preset });
       models.set(key, model);
     }
     return model;
   };
-  return new Assistant({
+  return new llm.Assistant({
     engine,
     botUser,
     rooms: await savedRoomSettings(engine, logger),
@@ -145,7 +158,7 @@ export async function composeAssistant(
       readAll: () => savedRoomSettings(engine, logger),
     },
     model: modelFor(config.model, config.preset),
-    systemPrompt: defaultSystemPrompt(config.preset),
+    systemPrompt: systemPromptOf(llm, config.preset),
     contextTokens: config.contextTokens,
     maxTokens: config.maxTokens,
     limits: { perUserPerMinute: config.requestsPerMinute },

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { KaiwaRoomsAdapter } from '@kaiwa/bot';
-import { type Bridge, type BridgeLink, createBridge } from '@kaiwa/bridge';
+import type { Bridge, BridgeLink } from '@kaiwa/bridge';
 import {
   type BlobStore,
   type ChatEngine,
@@ -14,10 +13,7 @@ import {
   type User,
   UsernameSchema,
 } from '@kaiwa/core';
-import { createDiscordAdapter } from '@kaiwa/platform-discord';
-import { createSlackAdapter } from '@kaiwa/platform-slack';
-import { createTeamsAdapter, type TeamsAdapter } from '@kaiwa/platform-teams';
-import { createTelegramAdapter } from '@kaiwa/platform-telegram';
+import type { TeamsAdapter } from '@kaiwa/platform-teams';
 import type { FastifyBaseLogger } from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -26,6 +22,10 @@ import { z } from 'zod';
  * The bridge file (KAIWA_BRIDGE_FILE) names the platforms the server connects to and the links between Kaiwa
  * rooms and their channels. Secrets are never written in it: they are `env:VAR_NAME` references, resolved
  * from the environment when the server starts, and only the variable names ever appear in messages.
+ *
+ * The bridge, the bot runtime and each platform's adapter (with its SDK: discord.js, botbuilder, @slack/bolt,
+ * telegraf) are imported only here, when a bridge file is read, and only for the platforms it configures:
+ * a server without one never loads them (packages/server/src/lazy-dependencies.test.ts checks).
  */
 
 export const BRIDGE_PLATFORMS = ['slack', 'discord', 'telegram', 'teams'] as const;
@@ -365,7 +365,11 @@ export async function composePlatforms(config: PlatformCompositionConfig): Promi
   }
   if (problems.length > 0) throw new BridgeFileError(file, problems);
 
-  const adapters = createPlatformAdapters(settings, logger);
+  const adapters = await createPlatformAdapters(settings, logger);
+  const [{ KaiwaRoomsAdapter }, { createBridge }] = await Promise.all([
+    import('@kaiwa/bot'),
+    import('@kaiwa/bridge'),
+  ]);
   const webhooks = new Map<string, MountedWebhook>();
   const mounted = {
     slack: settings.platforms.slack?.receiver.type === 'mounted',
@@ -488,16 +492,20 @@ async function ensureBotUser(engine: ChatEngine, username: string, displayName?:
   }
 }
 
-/** One adapter per configured platform; none connects before the bridge starts. */
-function createPlatformAdapters(
+/**
+ * One adapter per configured platform; none connects before the bridge starts. Each adapter package is
+ * imported here, so only the configured platforms' SDKs are ever loaded.
+ */
+async function createPlatformAdapters(
   settings: BridgeFile,
   logger: FastifyBaseLogger,
-): Map<string, PlatformAdapter> {
+): Promise<Map<string, PlatformAdapter>> {
   const { slack, discord, telegram, teams } = settings.platforms;
   const adapters = new Map<string, PlatformAdapter>();
   const report = (platform: string) => (error: unknown) =>
     logger.warn({ err: error, platform }, 'platform adapter error');
   if (slack) {
+    const { createSlackAdapter } = await import('@kaiwa/platform-slack');
     adapters.set(
       'slack',
       createSlackAdapter({
@@ -510,6 +518,7 @@ function createPlatformAdapters(
     );
   }
   if (discord) {
+    const { createDiscordAdapter } = await import('@kaiwa/platform-discord');
     adapters.set(
       'discord',
       createDiscordAdapter({
@@ -525,6 +534,7 @@ function createPlatformAdapters(
     );
   }
   if (telegram) {
+    const { createTelegramAdapter } = await import('@kaiwa/platform-telegram');
     adapters.set(
       'telegram',
       createTelegramAdapter({
@@ -542,6 +552,7 @@ function createPlatformAdapters(
     );
   }
   if (teams) {
+    const { createTeamsAdapter } = await import('@kaiwa/platform-teams');
     const { listen: _listen, receiver: _receiver, ...options } = teams;
     adapters.set('teams', createTeamsAdapter({ ...stripUndefined(options), onError: report('teams') }));
   }

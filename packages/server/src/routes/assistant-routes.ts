@@ -67,7 +67,7 @@ export function registerAssistantRoutes(app: ApiInstance, { engine, assistant }:
         ...(systemPrompt
           ? { systemPrompt }
           : preset && preset !== 'none'
-            ? { systemPrompt: defaultSystemPrompt(preset) }
+            ? { systemPrompt: await defaultSystemPrompt(preset) }
             : {}),
       };
       await engine.store.roomSettings.set(

@@ -1,5 +1,3 @@
-import { createNatsBus, createNatsPresenceStore } from '@kaiwa/bus-nats';
-import { createRedisBus, createRedisPresenceStore } from '@kaiwa/bus-redis';
 import {
   type Bus,
   type ChatEvent,
@@ -28,7 +26,8 @@ export interface SharedStateLogger {
 /**
  * Opens the bus the settings name, with the presence store that goes with it: in-process for one
  * instance, Redis pub/sub with presence in Redis keys, or NATS with presence in a NATS KV bucket (needs
- * JetStream; without it presence stays per instance and a warning is logged).
+ * JetStream; without it presence stays per instance and a warning is logged). The Redis and NATS adapters
+ * (ioredis, the NATS client) are imported only when the settings name them.
  *
  * @example
  * const shared = await openSharedState(config.bus, app.log);
@@ -56,6 +55,7 @@ export async function openSharedState(
       };
     }
     case 'redis': {
+      const { createRedisBus, createRedisPresenceStore } = await import('@kaiwa/bus-redis');
       // During an outage every attempt and every event fails; one line of each every 5 s is enough.
       const throttled = (what: string) => {
         let last = 0;
@@ -90,6 +90,7 @@ export async function openSharedState(
       };
     }
     case 'nats': {
+      const { createNatsBus, createNatsPresenceStore } = await import('@kaiwa/bus-nats');
       const bus = await createNatsBus({
         servers: (settings.url ?? '').split(',').map((server) => server.trim()),
         subject: `${settings.channel}.events`,

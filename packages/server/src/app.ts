@@ -227,6 +227,7 @@ export async function buildServer(
     engine.events.on('message.created', () => metrics.messagesSent.inc());
     const accounts = new AccountService({
       engine,
+      store,
       accessTokens: new AccessTokens(secret, config.accessTokenTtlSeconds),
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
       revocations,
@@ -240,6 +241,7 @@ export async function buildServer(
     const context: RouteContext = {
       config,
       engine,
+      store,
       accounts,
       audit,
       signing,
@@ -277,6 +279,7 @@ export async function buildServer(
       revocations,
       limits: config.realtimeLimits,
       limitUser: (userId, action) => userLimits.consume(userId, action),
+      workflowRunActor: async (runId: string) => (await store.workflows.findRun(runId))?.actorId,
     });
     // Sockets first: an HTTP server does not finish closing while upgraded connections are open.
     app.addHook('preClose', async () => {

@@ -1,4 +1,4 @@
-import type { ChatEngine, ChatModel } from '@kaiwa/core';
+import { type ChatEngine, type ChatModel, SYSTEM_ACTOR } from '@kaiwa/core';
 import type { Assistant, AssistantRoomSettings } from '@kaiwa/llm';
 import { z } from 'zod';
 import type { AssistantConfig, LlmPreset } from './config.js';
@@ -42,7 +42,7 @@ async function savedRoomSettings(
   logger: AssistantLogger,
 ): Promise<Record<string, AssistantRoomSettings>> {
   const rooms: Record<string, AssistantRoomSettings> = {};
-  for (const { roomId, value } of await engine.store.roomSettings.listByKey(ASSISTANT_SETTINGS_KEY)) {
+  for (const { roomId, value } of await engine.listRoomSettings(SYSTEM_ACTOR, ASSISTANT_SETTINGS_KEY)) {
     const settings = validSettings(roomId, value, logger);
     if (settings) rooms[roomId] = settings;
   }
@@ -55,28 +55,6 @@ function validSettings(roomId: string, value: unknown, logger: AssistantLogger) 
   if (parsed.success) return dropUndefined(parsed.data);
   logger.warn({ roomId }, 'assistant: ignoring saved room settings that no longer validate');
   return undefined;
-}
-
-/**
- * Tells every instance (this one included) that a room's assistant settings changed, so each assistant
- * reads them again from the store. A bus that is away loses the event; the assistants read every room's
- * settings again when it is back.
- *
- * @example await announceAssistantSettings(engine, room.id, request.log);
- */
-export async function announceAssistantSettings(
-  engine: ChatEngine,
-  roomId: string,
-  logger: AssistantLogger,
-): Promise<void> {
-  try {
-    await engine.bus.publish({
-      type: 'room.settings.updated',
-      payload: { roomId, key: ASSISTANT_SETTINGS_KEY },
-    });
-  } catch (error) {
-    logger.warn({ err: error, roomId }, 'assistant: could not announce changed room settings on the bus');
-  }
 }
 
 function dropUndefined<T extends object>(value: T): T {
@@ -150,11 +128,15 @@ export async function composeAssistant(
     engine,
     botUser,
     rooms: await savedRoomSettings(engine, logger),
-    // Settings changed on another instance reach this one through the bus (see announceAssistantSettings).
+    // Settings changed on any instance reach this one as `room.settings.updated` (engine.setRoomSetting).
     settingsSource: {
       key: ASSISTANT_SETTINGS_KEY,
       read: async (roomId) =>
-        validSettings(roomId, await engine.store.roomSettings.get(roomId, ASSISTANT_SETTINGS_KEY), logger),
+        validSettings(
+          roomId,
+          await engine.getRoomSetting(SYSTEM_ACTOR, roomId, ASSISTANT_SETTINGS_KEY),
+          logger,
+        ),
       readAll: () => savedRoomSettings(engine, logger),
     },
     model: modelFor(config.model, config.preset),

@@ -1,8 +1,6 @@
-import { ForbiddenError } from '@kaiwa/core';
 import {
   ASSISTANT_SETTINGS_KEY,
   AssistantSettingsSchema,
-  announceAssistantSettings,
   defaultSystemPrompt,
 } from '../assistant-composition.js';
 import { errorResponses, RoomParamsSchema } from '../http/api-schemas.js';
@@ -56,10 +54,6 @@ export function registerAssistantRoutes(app: ApiInstance, { engine, assistant }:
     async (request) => {
       const bot = enabled();
       const user = requireUser(request);
-      const room = await engine.getRoom(user.id, request.params.roomId);
-      const membership = await engine.store.memberships.find(room.id, user.id);
-      if (user.role !== 'admin' && membership?.role !== 'owner')
-        throw new ForbiddenError('configure the assistant', 'only the room owner or an admin may');
       const { model, systemPrompt, preset } = request.body;
       const settings = {
         ...(model ? { model } : {}),
@@ -70,16 +64,10 @@ export function registerAssistantRoutes(app: ApiInstance, { engine, assistant }:
             ? { systemPrompt: await defaultSystemPrompt(preset) }
             : {}),
       };
-      await engine.store.roomSettings.set(
-        room.id,
-        ASSISTANT_SETTINGS_KEY,
-        settings,
-        new Date().toISOString(),
-      );
-      bot.setRoomSettings(room.id, settings);
-      // The assistants of the other instances cache the settings too.
-      await announceAssistantSettings(engine, room.id, request.log);
-      return bot.roomSettings(room.id);
+      // The engine checks who may (the room's owner, admins) and tells every instance's assistant.
+      await engine.setRoomSetting(user.id, request.params.roomId, ASSISTANT_SETTINGS_KEY, settings);
+      bot.setRoomSettings(request.params.roomId, settings);
+      return bot.roomSettings(request.params.roomId);
     },
   );
 }

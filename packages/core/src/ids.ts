@@ -1,15 +1,16 @@
-import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
 /*
  * The ulid package asks the crypto API for one random byte per character (16 calls per id, ~47 µs);
- * drawing from a pooled buffer of cryptographic randomness gives the same quality at ~1 µs.
+ * drawing from a pooled buffer of cryptographic randomness gives the same quality at ~1 µs. The pool is
+ * filled by Web Crypto (`crypto.getRandomValues`, 4 KiB a call, under its 64 KiB limit), which Node ≥ 20,
+ * Deno, Bun, browsers and edge runtimes all have as a global.
  */
 const pool = new Uint32Array(1024);
 let poolIndex = pool.length;
 function pooledRandom(): number {
   if (poolIndex === pool.length) {
-    randomFillSync(pool);
+    globalThis.crypto.getRandomValues(pool);
     poolIndex = 0;
   }
   return pool[poolIndex++]! / 0x1_0000_0000;

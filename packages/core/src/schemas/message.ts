@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { utf8ByteLength } from '../utf8.js';
 import { IdSchema, MetadataSchema, TimestampSchema } from './common.js';
 
 /** Largest message text, in UTF-8 bytes (64 KiB). */
@@ -11,7 +12,7 @@ export const MessageTextSchema = z
   .refine((text) => !/\p{Surrogate}/u.test(text), {
     message: 'must be well-formed Unicode (no lone surrogate code units)',
   })
-  .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_MESSAGE_BYTES, {
+  .refine((text) => utf8ByteLength(text) <= MAX_MESSAGE_BYTES, {
     message: `must be at most ${MAX_MESSAGE_BYTES} bytes of UTF-8`,
   });
 

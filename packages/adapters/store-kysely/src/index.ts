@@ -24,7 +24,7 @@ export {
 } from './driver-error-dialect.js';
 export { isDatabaseBusy, isDatabaseUnavailable, translateDriverError } from './driver-errors.js';
 export { createKyselyChatStore, KyselyChatStore, type KyselyChatStoreOptions } from './kysely-chat-store.js';
-export { KaiwaMigrationProvider, kaiwaMigrations, migrateToLatest } from './migrations.js';
+export { KaiwaMigrationProvider, kaiwaMigrations, migrateToLatest } from './migrations/index.js';
 export { createMysqlStore, type MysqlStoreConfig } from './mysql.js';
 export { createPostgresStore, type PostgresStoreConfig } from './postgres.js';
 export type { StoreObservability, StoreQueryEvent, StoreQueryListener } from './query-log.js';

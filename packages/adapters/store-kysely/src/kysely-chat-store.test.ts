@@ -4,7 +4,7 @@ import { Kysely, Migrator, NO_MIGRATIONS, SqliteDialect, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KaiwaDatabase } from './database.js';
 import { createKyselyChatStore, type KyselyChatStore } from './kysely-chat-store.js';
-import { KaiwaMigrationProvider } from './migrations.js';
+import { KaiwaMigrationProvider } from './migrations/index.js';
 import { createMysqlStore } from './mysql.js';
 import { importDriver } from './optional-driver.js';
 import { createPostgresStore } from './postgres.js';

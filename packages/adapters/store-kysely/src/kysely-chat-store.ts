@@ -22,7 +22,7 @@ import type {
 } from '@kaiwa/core';
 import { type Kysely, sql } from 'kysely';
 import type { KaiwaDatabase } from './database.js';
-import { migrateToLatest } from './migrations.js';
+import { migrateToLatest } from './migrations/index.js';
 import { PreparedQueries } from './prepared-queries.js';
 import { createStoreRepositories } from './repositories/store-repositories.js';
 import { type SearchIndexOptions, SqliteSearchIndex } from './search-index.js';

@@ -1,7 +1,7 @@
 import { ConflictError, createId, type Room, type User } from '@kaiwa/core';
 import { Migrator, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { KaiwaMigrationProvider } from './migrations.js';
+import { KaiwaMigrationProvider } from './migrations/index.js';
 import { openTestStore, testSkipReason } from './test-support.js';
 
 const DIALECT_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MariaDB/MySQL' } as const;

@@ -304,7 +304,7 @@ describe('deferred search indexing on SQLite', () => {
     await store.flushSearchIndex();
     // Back to 0001 (which indexed every send itself), then forward again.
     const { Migrator } = await import('kysely');
-    const { KaiwaMigrationProvider } = await import('./migrations.js');
+    const { KaiwaMigrationProvider } = await import('./migrations/index.js');
     const migrator = new Migrator({ db: store.db, provider: new KaiwaMigrationProvider('sqlite') });
     await send(store, room, user, 'pending words');
     expect((await migrator.migrateTo('0001_initial')).error).toBeUndefined();

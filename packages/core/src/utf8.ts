@@ -6,23 +6,35 @@
  * @example utf8ByteLength('こんにちは') // 15
  */
 export function utf8ByteLength(text: string): number {
-  let bytes = text.length;
-  for (let index = 0; index < text.length; index += 1) {
+  const length = text.length;
+  let bytes = length;
+  for (let index = 0; index < length; index++) {
     const code = text.charCodeAt(index);
     if (code < 0x80) continue;
     if (code < 0x800) {
       bytes += 1;
-    } else if (code >= 0xd800 && code <= 0xdbff && isLowSurrogate(text.charCodeAt(index + 1))) {
-      // Two UTF-16 units, four bytes.
-      bytes += 2;
-      index += 1;
-    } else {
-      bytes += 2;
+      continue;
     }
+    if (code <= 0xdbff && code >= 0xd800 && index + 1 < length) {
+      const next = text.charCodeAt(index + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        // A surrogate pair: two UTF-16 units, four bytes.
+        bytes += 2;
+        index++;
+        continue;
+      }
+    }
+    bytes += 2;
   }
   return bytes;
 }
 
-function isLowSurrogate(code: number): boolean {
-  return code >= 0xdc00 && code <= 0xdfff;
+/**
+ * Whether `text` takes at most `maxBytes` bytes of UTF-8. Every UTF-16 unit is 1 to 3 bytes, so most texts
+ * are decided by their length alone and only those in between are counted.
+ */
+export function fitsUtf8Bytes(text: string, maxBytes: number): boolean {
+  if (text.length > maxBytes) return false;
+  if (text.length * 3 <= maxBytes) return true;
+  return utf8ByteLength(text) <= maxBytes;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ULID_PATTERN } from '../ids.js';
-import { utf8ByteLength } from '../utf8.js';
+import { fitsUtf8Bytes } from '../utf8.js';
 
 /** An entity id: a ULID. */
 export const IdSchema = z.string().regex(ULID_PATTERN, 'must be a ULID (26 characters, Crockford base32)');
@@ -70,7 +70,7 @@ export const MetadataSchema = z
     },
     z.record(z.string().max(128), JsonValueSchema),
   )
-  .refine((value) => utf8ByteLength(JSON.stringify(value)) <= MAX_METADATA_BYTES, {
+  .refine((value) => fitsUtf8Bytes(JSON.stringify(value), MAX_METADATA_BYTES), {
     message: `must be at most ${MAX_METADATA_BYTES / 1024} KiB of JSON`,
   });
 export type Metadata = z.infer<typeof MetadataSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { utf8ByteLength } from '../utf8.js';
+import { fitsUtf8Bytes } from '../utf8.js';
 import { IdSchema, MetadataSchema, TimestampSchema } from './common.js';
 
 /** Largest message text, in UTF-8 bytes (64 KiB). */
@@ -12,7 +12,7 @@ export const MessageTextSchema = z
   .refine((text) => !/\p{Surrogate}/u.test(text), {
     message: 'must be well-formed Unicode (no lone surrogate code units)',
   })
-  .refine((text) => utf8ByteLength(text) <= MAX_MESSAGE_BYTES, {
+  .refine((text) => fitsUtf8Bytes(text, MAX_MESSAGE_BYTES), {
     message: `must be at most ${MAX_MESSAGE_BYTES} bytes of UTF-8`,
   });
 

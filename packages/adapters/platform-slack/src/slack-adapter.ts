@@ -310,7 +310,13 @@ export class SlackAdapter implements PlatformAdapter {
       return Array.isArray(value) ? value[0] : value;
     };
     const contentType = header('content-type')?.split(';')[0]?.trim();
-    const text = request.rawBody.toString();
+    // rawBody is any Uint8Array (a Buffer from node:http); viewed as a Buffer, not copied.
+    const rawBody = Buffer.from(
+      request.rawBody.buffer,
+      request.rawBody.byteOffset,
+      request.rawBody.byteLength,
+    );
+    const text = rawBody.toString('utf8');
     // Slack's ssl_check carries no signature; whatever else it carries is dropped unread.
     if (
       contentType === 'application/x-www-form-urlencoded' &&
@@ -334,7 +340,7 @@ export class SlackAdapter implements PlatformAdapter {
     let body: Record<string, unknown>;
     try {
       body = HTTPModuleFunctions.parseHTTPRequestBody({
-        rawBody: request.rawBody,
+        rawBody,
         headers: { 'content-type': contentType },
       } as never);
     } catch {

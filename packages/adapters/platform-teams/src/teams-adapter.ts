@@ -228,7 +228,7 @@ export class TeamsAdapter implements PlatformAdapter {
     if (request.method.toUpperCase() !== 'POST') return { status: 405 };
     let activity: unknown;
     try {
-      activity = JSON.parse(request.rawBody.toString('utf8'));
+      activity = JSON.parse(Buffer.from(request.rawBody).toString('utf8'));
     } catch (error) {
       activity = error instanceof Error ? error : new Error(String(error));
     }

@@ -479,7 +479,7 @@ export class TelegramAdapter implements PlatformAdapter {
     if (this.#sink === undefined) return { status: 503 };
     let update: unknown;
     try {
-      update = JSON.parse(request.rawBody.toString('utf8'));
+      update = JSON.parse(Buffer.from(request.rawBody).toString('utf8'));
     } catch {
       return { status: 400 };
     }

@@ -144,7 +144,8 @@ export interface PlatformWebhookRequest {
   method: string;
   /** Header names in lower case, as node:http gives them. */
   headers: Record<string, string | string[] | undefined>;
-  rawBody: Buffer;
+  /** The body's bytes exactly as received (signatures are computed over them); a Node `Buffer` is one. */
+  rawBody: Uint8Array;
   url?: string;
 }
 

@@ -56,7 +56,7 @@ export {
   type AuditQuery,
   type AuditRepository,
 } from './ports/audit-repository.js';
-export type { BlobInfo, BlobStore } from './ports/blob-store.js';
+export type { BlobBody, BlobInfo, BlobStore } from './ports/blob-store.js';
 export type { Bus } from './ports/bus.js';
 export {
   BackendResponseError,

@@ -1,19 +1,25 @@
 import type { BlobStore } from '@kaiwa/core';
 import { ValidationError } from '@kaiwa/core';
 
-/** Reads a whole blob into memory, refusing more than `maxBytes` (the stream is stopped, not drained). */
+/** Reads a whole blob into memory, refusing more than `maxBytes` (the stream is cancelled, not drained). */
 export async function readBlob(
   blobs: BlobStore,
   key: string,
   options: { maxBytes: number; field?: string; signal?: AbortSignal },
 ): Promise<Buffer> {
-  const stream = await blobs.get(key);
+  const reader = (await blobs.get(key)).getReader();
   const chunks: Buffer[] = [];
   let size = 0;
+  let done = false;
   try {
-    for await (const chunk of stream) {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        break;
+      }
       options.signal?.throwIfAborted();
-      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      const buffer = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
       size += buffer.length;
       if (size > options.maxBytes) {
         throw ValidationError.field(
@@ -24,7 +30,8 @@ export async function readBlob(
       chunks.push(buffer);
     }
   } finally {
-    stream.destroy();
+    // Stopped early (too large, aborted): cancelling releases the file or connection behind the stream.
+    if (!done) await reader.cancel().catch(() => undefined);
   }
   return Buffer.concat(chunks, size);
 }
@@ -51,15 +58,14 @@ export function sniffMimeType(head: Buffer): string | undefined {
   return SIGNATURES.find((signature) => signature.test(head))?.mimeType;
 }
 
-/** Reads just enough of a blob to sniff its type. */
+/** Reads just enough of a blob to sniff its type (its first chunk), then cancels the stream. */
 export async function sniffBlob(blobs: BlobStore, key: string): Promise<string | undefined> {
-  const stream = await blobs.get(key);
+  const reader = (await blobs.get(key)).getReader();
   try {
-    for await (const chunk of stream) {
-      return sniffMimeType(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
-    }
-    return undefined;
+    const first = await reader.read();
+    if (first.done) return undefined;
+    return sniffMimeType(Buffer.from(first.value.buffer, first.value.byteOffset, first.value.byteLength));
   } finally {
-    stream.destroy();
+    await reader.cancel().catch(() => undefined);
   }
 }

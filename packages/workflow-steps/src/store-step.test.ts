@@ -18,9 +18,7 @@ afterAll(async () => {
 });
 
 async function readAll(key: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await harness.blobs.get(key)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  return Buffer.from(await new Response(await harness.blobs.get(key)).arrayBuffer());
 }
 
 describe('store step', () => {

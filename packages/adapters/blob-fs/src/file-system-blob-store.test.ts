@@ -1,7 +1,6 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { ConflictError, NotFoundError, ValidationError } from '@kaiwa/core';
 import { blobStoreContract } from '@kaiwa/core/testing';
@@ -38,7 +37,11 @@ describe('FileSystemBlobStore', () => {
       key: '2026/11/01JDQ6R0Q7ZK4M3B8Y2V5N1C9X',
       size: 5,
     });
-    const stream = Readable.from([Buffer.from('こんにちは, '), 'world', new Uint8Array([33])]);
+    const stream = ReadableStream.from([
+      Buffer.from('こんにちは, '),
+      Buffer.from('world'),
+      new Uint8Array([33]),
+    ]);
     expect(await blobs.put('a/b.txt', stream)).toEqual({ key: 'a/b.txt', size: 17 + 5 + 1 });
 
     expect(await text(await blobs.get('2026/11/01JDQ6R0Q7ZK4M3B8Y2V5N1C9X'))).toBe('hello');
@@ -63,10 +66,12 @@ describe('FileSystemBlobStore', () => {
 
   it('leaves nothing behind when the source stream fails', async () => {
     const { blobs, directory } = freshStore();
-    const failing = new Readable({
-      read() {
-        this.push(Buffer.alloc(1024, 1));
-        this.destroy(new Error('client went away'));
+    let sent = false;
+    const failing = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent) return controller.error(new Error('client went away'));
+        sent = true;
+        controller.enqueue(Buffer.alloc(1024, 1));
       },
     });
     await expect(blobs.put('2026/broken', failing)).rejects.toThrow('client went away');

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, link, mkdir, open, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   assertSafeBlobKey,
+  type BlobBody,
   type BlobInfo,
   type BlobStore,
   ConflictError,
@@ -33,8 +34,9 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDE
  *
  * @example
  * const blobs = createFileSystemBlobStore({ directory: '.data/uploads' });
- * await blobs.put('2026/11/01JDQ6R0Q7ZK4M3B8Y2V5N1C9X', Buffer.from('hello'));
- * const stream = await blobs.get('2026/11/01JDQ6R0Q7ZK4M3B8Y2V5N1C9X');
+ * await blobs.put('2026/11/01JDQ6R0Q7ZK4M3B8Y2V5N1C9X', new TextEncoder().encode('hello'));
+ * const stream = await blobs.get('2026/11/01JDQ6R0Q7ZK4M3B8Y2V5N1C9X'); // a web ReadableStream
+ * Readable.fromWeb(stream).pipe(response); // where a Node stream is wanted
  */
 export class FileSystemBlobStore implements BlobStore {
   readonly directory: string;
@@ -48,10 +50,10 @@ export class FileSystemBlobStore implements BlobStore {
   }
 
   /**
-   * Stores `body` under `key`. An existing key is never replaced.
+   * Stores `body` under `key`, a chunk at a time. An existing key is never replaced.
    * @throws ValidationError for a key that is not safe; ConflictError when the key exists.
    */
-  async put(key: string, body: Readable | Uint8Array): Promise<BlobInfo> {
+  async put(key: string, body: BlobBody): Promise<BlobInfo> {
     const target = this.pathOf(key);
     const folder = dirname(target);
     await mkdir(folder, { recursive: true, mode: this.#directoryMode });
@@ -64,10 +66,10 @@ export class FileSystemBlobStore implements BlobStore {
           await writeAll(handle, body);
           size = body.byteLength;
         } else {
+          // Leaving the loop early (a failed write) cancels the stream, which stops its source.
           for await (const chunk of body) {
-            const bytes: Uint8Array = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-            await writeAll(handle, bytes);
-            size += bytes.byteLength;
+            await writeAll(handle, chunk);
+            size += chunk.byteLength;
           }
         }
         // Flush before the blob becomes visible: after a crash the key holds all the bytes or does not exist.
@@ -84,8 +86,11 @@ export class FileSystemBlobStore implements BlobStore {
     return { key, size };
   }
 
-  /** @throws NotFoundError when there is no such blob. */
-  async get(key: string): Promise<Readable> {
+  /**
+   * The file as a web stream, read as it is consumed; cancelling it closes the file.
+   * @throws NotFoundError when there is no such blob.
+   */
+  async get(key: string): Promise<ReadableStream<Uint8Array>> {
     const path = this.pathOf(key);
     try {
       // Opening first (not stat, then open) leaves no gap in which the file could vanish.
@@ -94,7 +99,7 @@ export class FileSystemBlobStore implements BlobStore {
         await handle.close();
         throw new NotFoundError('blob', key);
       }
-      return handle.createReadStream();
+      return Readable.toWeb(handle.createReadStream()) as ReadableStream<Uint8Array>;
     } catch (error) {
       if (isMissing(error)) throw new NotFoundError('blob', key);
       throw error;

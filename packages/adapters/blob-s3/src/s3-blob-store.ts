@@ -16,6 +16,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   assertSafeBlobKey,
+  type BlobBody,
   type BlobInfo,
   type BlobStore,
   ConflictError,
@@ -68,7 +69,7 @@ const MAX_PARTS = 10_000;
  *
  * @example
  * const blobs = createS3BlobStore({ bucket: 'kaiwa', client: { region: 'eu-central-1' } });
- * await blobs.put('2026/11/01JDQ6R0Q7ZK4M3B8Y2V5N1C9X', Buffer.from('hello'));
+ * await blobs.put('2026/11/01JDQ6R0Q7ZK4M3B8Y2V5N1C9X', new TextEncoder().encode('hello'));
  * const { url } = await blobs.presignDownload('2026/11/01JDQ6R0Q7ZK4M3B8Y2V5N1C9X', { expiresInSeconds: 300 });
  */
 export class S3BlobStore implements BlobStore {
@@ -101,34 +102,48 @@ export class S3BlobStore implements BlobStore {
       });
   }
 
-  /** @throws ValidationError for an unsafe key; ConflictError when the key exists. */
-  async put(key: string, body: Readable | Uint8Array): Promise<BlobInfo> {
-    const objectKey = this.objectKey(key);
-    if (await this.stat(key)) throw new ConflictError(`blob ${key} already exists`, 'key');
-    const source = body instanceof Uint8Array ? Readable.from([body]) : body;
-    const parts = chunked(source, this.#partSize);
-    const first = await parts.next();
-    const firstPart = first.done ? Buffer.alloc(0) : first.value;
-    const second = first.done ? { done: true as const, value: undefined } : await parts.next();
-    if (second.done) {
-      await this.#send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: firstPart, IfNoneMatch: '*' }),
-        key,
-      );
-      return { key, size: firstPart.length };
+  /**
+   * Stores `body`; a stream goes up a part at a time (one part in memory), and is cancelled when the put
+   * fails or is refused.
+   * @throws ValidationError for an unsafe key; ConflictError when the key exists.
+   */
+  async put(key: string, body: BlobBody): Promise<BlobInfo> {
+    let parts: AsyncGenerator<Buffer> | undefined;
+    try {
+      const objectKey = this.objectKey(key);
+      if (await this.stat(key)) throw new ConflictError(`blob ${key} already exists`, 'key');
+      parts = chunked(body instanceof Uint8Array ? [body] : body, this.#partSize);
+      const first = await parts.next();
+      const firstPart = first.done ? Buffer.alloc(0) : first.value;
+      const second = first.done ? { done: true as const, value: undefined } : await parts.next();
+      if (second.done) {
+        await this.#send(
+          new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: firstPart, IfNoneMatch: '*' }),
+          key,
+        );
+        return { key, size: firstPart.length };
+      }
+      return await this.#multipart(key, objectKey, firstPart, second.value, parts);
+    } catch (error) {
+      // Stop the source: a stream not read to its end is cancelled (a no-op for one that failed itself).
+      if (parts) await parts.return(undefined).catch(() => undefined);
+      else if (!(body instanceof Uint8Array)) await body.cancel(error).catch(() => undefined);
+      throw error;
     }
-    return this.#multipart(key, objectKey, firstPart, second.value, parts);
   }
 
-  /** @throws NotFoundError when there is no such blob. */
-  async get(key: string): Promise<Readable> {
+  /**
+   * The object as a web stream, read as it is consumed; cancelling it ends the download.
+   * @throws NotFoundError when there is no such blob.
+   */
+  async get(key: string): Promise<ReadableStream<Uint8Array>> {
     const objectKey = this.objectKey(key);
     try {
       const answer = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: objectKey }));
       const stream = answer.Body;
       if (!(stream instanceof Readable))
         throw new Error(`S3 answered GetObject ${key} without a body stream`);
-      return stream;
+      return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
     } catch (error) {
       if (isMissing(error)) throw new NotFoundError('blob', key);
       throw error;
@@ -299,12 +314,18 @@ export function createS3BlobStore(config: S3BlobStoreConfig): S3BlobStore {
   return new S3BlobStore(config);
 }
 
-/** Re-chunks a stream into buffers of exactly `size` bytes (the last one may be shorter). */
-async function* chunked(source: Readable, size: number): AsyncGenerator<Buffer> {
+/**
+ * Re-chunks a stream into buffers of exactly `size` bytes (the last one may be shorter). Returning early
+ * (the caller stopped) cancels a web stream source.
+ */
+async function* chunked(
+  source: AsyncIterable<Uint8Array> | Uint8Array[],
+  size: number,
+): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
   let pendingLength = 0;
   for await (const chunk of source) {
-    let bytes: Buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
+    let bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     while (pendingLength + bytes.length >= size) {
       const take = size - pendingLength;
       pending.push(bytes.subarray(0, take));

@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
  * @example
  * const spooled = await SpooledUpload.write(part.file, (chunk) => inspector.update(chunk));
  * try {
- *   await blobs.put(key, spooled.open());
+ *   await blobs.put(key, spooled.stream());
  * } finally {
  *   await spooled.discard();
  * }
@@ -59,6 +59,11 @@ export class SpooledUpload {
   /** The bytes, from the start; open it as often as needed. */
   open(): ReadStream {
     return createReadStream(this.path);
+  }
+
+  /** The bytes, from the start, as the web stream a `BlobStore` takes (read as it is consumed). */
+  stream(): ReadableStream<Uint8Array> {
+    return Readable.toWeb(this.open()) as ReadableStream<Uint8Array>;
   }
 
   /** Removes the file and its folder; safe to call twice. */

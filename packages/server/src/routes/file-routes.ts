@@ -144,7 +144,7 @@ export function registerFileRoutes(
 
         // Accepted: only now do the bytes reach the blob store.
         const key = newStorageKey();
-        await blobs.put(key, spooled.upload.open());
+        await blobs.put(key, spooled.upload.stream());
         storedKey = key;
         const file = await engine.createFileRecord(user.id, {
           ...target,
@@ -338,6 +338,7 @@ export function registerFileRoutes(
         });
         return reply.header('cache-control', 'private, max-age=60').redirect(url, 302);
       }
+      // A web ReadableStream: Fastify writes it with backpressure and cancels it when the client goes away.
       const stream = await blobs.get(file.storageKey);
       return reply
         .header('content-type', file.mimeType === 'text/plain' ? 'text/plain; charset=utf-8' : file.mimeType)

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import type { User } from '@kaiwa/core';
 import { createSqliteStore } from '@kaiwa/store-kysely';
 import { defineStepType } from '@kaiwa/workflow';
@@ -139,7 +138,7 @@ export async function openSecurityWorld(): Promise<SecurityWorld> {
   async function fileIn(userId: string, roomId: string): Promise<string> {
     const key = `security/${unique('blob')}`;
     const content = Buffer.from('plain text for the security suite');
-    await server.blobs.put(key, Readable.from([content]));
+    await server.blobs.put(key, content);
     const record = await engine.createFileRecord(userId, {
       roomId,
       name: 'note.txt',

@@ -4,6 +4,7 @@ export type {
   FakeSlackApiOptions,
   FakeSlackCall,
   FakeSlackFailure,
+  FakeSlackMessage,
   FakeSlackUpload,
   FakeSlackUser,
 } from './test-support/fake-slack-api.js';

@@ -23,4 +23,11 @@ export {
   embeddingModelContract,
   type FailingEmbeddingModel,
 } from './embedding-model-contract.js';
+export {
+  type PlatformAdapterContractOptions,
+  type PlatformAdapterContractTest,
+  type PlatformAdapterHarness,
+  type PlatformHeldMessage,
+  platformAdapterContract,
+} from './platform-adapter-contract.js';
 export { type ChatStoreContractOptions, chatStoreContract } from './store-contract.js';

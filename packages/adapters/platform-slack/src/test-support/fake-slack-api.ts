@@ -41,6 +41,16 @@ export interface FakeSlackApiOptions {
   users?: FakeSlackUser[];
 }
 
+/** A message as the fake now holds it, by `messageKey(channel, ts)`: what the SDK posted and updated. */
+export interface FakeSlackMessage {
+  channel: string;
+  ts: string;
+  /** The mrkdwn `text` of the last post or update. */
+  text: string;
+  /** Reaction names the bot added and has not removed. */
+  reactions: string[];
+}
+
 export interface FakeSlackUpload {
   fileId: string;
   filename: string;
@@ -64,6 +74,8 @@ interface Pending {
 export class FakeSlackApi {
   readonly requests: FakeSlackCall[] = [];
   readonly uploads: FakeSlackUpload[] = [];
+  /** Messages posted through `chat.postMessage` and not deleted, by {@link FakeSlackApi.messageKey}. */
+  readonly messages = new Map<string, FakeSlackMessage>();
   /** Bytes served (to bearer-token holders) at {@link FakeSlackApi.fileUrl}, by file id. */
   readonly files = new Map<string, Uint8Array>();
   readonly signingSecret: string;
@@ -120,6 +132,11 @@ export class FakeSlackApi {
   /** A `url_private`-style address for a file in {@link FakeSlackApi.files}. */
   fileUrl(fileId: string, name: string): string {
     return `${this.#url}/files-pri/${this.teamId}-${fileId}/${encodeURIComponent(name)}`;
+  }
+
+  /** The key of {@link FakeSlackApi.messages}. */
+  static messageKey(channel: string, ts: string): string {
+    return `${channel}:${ts}`;
   }
 
   /** The recorded calls of one Web API method, in order. */
@@ -332,20 +349,34 @@ export class FakeSlackApi {
           },
         };
       }
-      case 'chat.postMessage':
+      case 'chat.postMessage': {
+        const posted = { channel: String(params.channel), ts: ts(), text: String(params.text ?? '') };
+        this.messages.set(FakeSlackApi.messageKey(posted.channel, posted.ts), { ...posted, reactions: [] });
         return {
           ok: true,
           channel: params.channel,
-          ts: ts(),
+          ts: posted.ts,
           message: { text: params.text, user: this.botUserId, bot_id: this.botId },
         };
-      case 'chat.update':
+      }
+      case 'chat.update': {
+        const held = this.messages.get(FakeSlackApi.messageKey(String(params.channel), String(params.ts)));
+        if (held) held.text = String(params.text ?? '');
         return { ok: true, channel: params.channel, ts: params.ts, text: params.text };
+      }
       case 'chat.delete':
+        this.messages.delete(FakeSlackApi.messageKey(String(params.channel), String(params.ts)));
         return { ok: true, channel: params.channel, ts: params.ts };
       case 'reactions.add':
-      case 'reactions.remove':
+      case 'reactions.remove': {
+        const held = this.messages.get(
+          FakeSlackApi.messageKey(String(params.channel), String(params.timestamp)),
+        );
+        const name = String(params.name);
+        if (held && method === 'reactions.add' && !held.reactions.includes(name)) held.reactions.push(name);
+        if (held && method === 'reactions.remove') held.reactions = held.reactions.filter((r) => r !== name);
         return { ok: true };
+      }
       case 'files.getUploadURLExternal': {
         const fileId = `F${++this.#sequence}`;
         return { ok: true, upload_url: `${this.#url}/upload/${fileId}`, file_id: fileId };

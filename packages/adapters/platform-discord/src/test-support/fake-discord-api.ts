@@ -76,6 +76,8 @@ export class FakeDiscordApi {
   readonly channels: { id: string; name: string; type?: number; parent_id?: string }[];
   readonly messages = new Map<string, StoredMessage>();
   readonly webhooks: { id: string; token: string; channel_id: string; name: string }[] = [];
+  /** The bot's own reactions (`👍`, or `name:id` for custom emoji) on each message, by message id. */
+  readonly reactions = new Map<string, string[]>();
   readonly sessionId = 'fake-session-1';
 
   private readonly server: Server;
@@ -435,8 +437,28 @@ export class FakeDiscordApi {
         '/channels/:channel/messages/:message',
         (params) => (this.messages.delete(params.message!) ? reply(204) : unknownMessage()),
       ],
-      ['PUT', '/channels/:channel/messages/:message/reactions/:emoji/@me', () => reply(204)],
-      ['DELETE', '/channels/:channel/messages/:message/reactions/:emoji/@me', () => reply(204)],
+      [
+        'PUT',
+        '/channels/:channel/messages/:message/reactions/:emoji/@me',
+        (params) => {
+          const held = this.reactions.get(params.message!) ?? [];
+          if (!held.includes(params.emoji!)) held.push(params.emoji!);
+          this.reactions.set(params.message!, held);
+          reply(204);
+        },
+      ],
+      [
+        'DELETE',
+        '/channels/:channel/messages/:message/reactions/:emoji/@me',
+        (params) => {
+          const held = this.reactions.get(params.message!) ?? [];
+          this.reactions.set(
+            params.message!,
+            held.filter((emoji) => emoji !== params.emoji),
+          );
+          reply(204);
+        },
+      ],
       [
         'POST',
         '/channels/:channel/messages/:message/threads',

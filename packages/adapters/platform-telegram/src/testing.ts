@@ -4,5 +4,6 @@ export type {
   FakeTelegramApiOptions,
   FakeTelegramCall,
   FakeTelegramFailure,
+  FakeTelegramMessage,
 } from './test-support/fake-telegram-api.js';
 export { FakeTelegramApi } from './test-support/fake-telegram-api.js';

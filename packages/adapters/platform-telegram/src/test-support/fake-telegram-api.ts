@@ -23,6 +23,16 @@ export interface FakeTelegramApiOptions {
   botUsername?: string;
 }
 
+/** A message the bot sent, as the fake now holds it, by `messageKey(chatId, messageId)`. */
+export interface FakeTelegramMessage {
+  chatId: string;
+  messageId: number;
+  /** The `text` of the last send or edit (HTML where the bot used `parse_mode: 'HTML'`). */
+  text: string;
+  /** The bot's reactions, as set by the last `setMessageReaction`. */
+  reactions: string[];
+}
+
 interface Poll {
   offset: number;
   response: ServerResponse;
@@ -42,6 +52,8 @@ interface Poll {
  */
 export class FakeTelegramApi {
   readonly requests: FakeTelegramCall[] = [];
+  /** Text messages the bot sent and has not deleted, by {@link FakeTelegramApi.messageKey}. */
+  readonly messages = new Map<string, FakeTelegramMessage>();
   readonly token: string;
   readonly botId: number;
   readonly botUsername: string;
@@ -79,6 +91,11 @@ export class FakeTelegramApi {
   /** What to pass as telegraf's `telegram.apiRoot`. */
   get apiRoot(): string {
     return this.#url;
+  }
+
+  /** The key of {@link FakeTelegramApi.messages}. */
+  static messageKey(chatId: string | number, messageId: string | number): string {
+    return `${chatId}:${messageId}`;
   }
 
   calls(method: string): FakeTelegramCall[] {
@@ -239,17 +256,40 @@ export class FakeTelegramApi {
         };
       case 'deleteWebhook':
       case 'setWebhook':
-      case 'deleteMessage':
-      case 'setMessageReaction':
         return true;
-      case 'sendMessage':
-        return message({ text: params.text });
-      case 'editMessageText':
+      case 'deleteMessage':
+        this.messages.delete(FakeTelegramApi.messageKey(String(params.chat_id), String(params.message_id)));
+        return true;
+      case 'setMessageReaction': {
+        const held = this.messages.get(
+          FakeTelegramApi.messageKey(String(params.chat_id), String(params.message_id)),
+        );
+        const reactions = Array.isArray(params.reaction) ? (params.reaction as { emoji?: string }[]) : [];
+        if (held) held.reactions = reactions.flatMap((reaction) => (reaction.emoji ? [reaction.emoji] : []));
+        return true;
+      }
+      case 'sendMessage': {
+        const sent = message({ text: params.text });
+        const chatId = String(params.chat_id);
+        this.messages.set(FakeTelegramApi.messageKey(chatId, sent.message_id), {
+          chatId,
+          messageId: sent.message_id,
+          text: String(params.text ?? ''),
+          reactions: [],
+        });
+        return sent;
+      }
+      case 'editMessageText': {
+        const held = this.messages.get(
+          FakeTelegramApi.messageKey(String(params.chat_id), String(params.message_id)),
+        );
+        if (held) held.text = String(params.text ?? '');
         return message({
           message_id: Number(params.message_id),
           text: params.text,
           edit_date: Math.floor(Date.now() / 1000),
         });
+      }
       case 'sendDocument':
         return message({
           document: { file_id: `doc-${this.#nextMessageId}`, file_name: fileName(params.document) },

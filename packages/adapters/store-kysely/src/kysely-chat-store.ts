@@ -22,10 +22,11 @@ import type {
 } from '@kaiwa/core';
 import { type Kysely, sql } from 'kysely';
 import type { KaiwaDatabase } from './database.js';
+import { createStoreDialectAdapter, type StoreDialectAdapter } from './dialect/index.js';
 import { migrateToLatest } from './migrations/index.js';
 import { PreparedQueries } from './prepared-queries.js';
 import { createStoreRepositories } from './repositories/store-repositories.js';
-import { type SearchIndexOptions, SqliteSearchIndex } from './search-index.js';
+import type { SearchIndexOptions, SqliteSearchIndex } from './search-index.js';
 
 export interface KyselyChatStoreOptions {
   /** A kysely instance on one of the supported dialects; the store owns it and destroys it on `close()`. */
@@ -63,6 +64,7 @@ export class KyselyChatStore implements ChatStore {
   readonly lagTolerant: StoreRepositories;
   readonly #db: Kysely<KaiwaDatabase>;
   readonly #replicaDb: Kysely<KaiwaDatabase> | undefined;
+  readonly #adapter: StoreDialectAdapter;
   readonly #prepared = new PreparedQueries();
   readonly #searchIndex: SqliteSearchIndex | undefined;
   #closing: Promise<void> | undefined;
@@ -71,11 +73,12 @@ export class KyselyChatStore implements ChatStore {
     this.#db = options.db;
     this.#replicaDb = options.replicaDb;
     this.dialect = options.dialect;
-    this.#searchIndex =
-      options.dialect === 'sqlite' ? new SqliteSearchIndex(options.db, options.searchIndex) : undefined;
+    // The one place that asks which database this is: everything that differs goes through the adapter.
+    this.#adapter = createStoreDialectAdapter(options.dialect);
+    this.#searchIndex = this.#adapter.deferredSearchIndex(options.db, options.searchIndex);
     const repositories = createStoreRepositories(
       options.db,
-      options.dialect,
+      this.#adapter,
       this.#prepared,
       this.#searchIndex,
     );
@@ -96,7 +99,7 @@ export class KyselyChatStore implements ChatStore {
     this.bridges = repositories.bridges;
     this.audit = repositories.audit;
     this.lagTolerant = options.replicaDb
-      ? createStoreRepositories(options.replicaDb, options.dialect, new PreparedQueries(), this.#searchIndex)
+      ? createStoreRepositories(options.replicaDb, this.#adapter, new PreparedQueries(), this.#searchIndex)
       : (this as StoreRepositories);
   }
 
@@ -107,7 +110,7 @@ export class KyselyChatStore implements ChatStore {
 
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     return this.#db.transaction().execute((trx) => {
-      const repositories = createStoreRepositories(trx, this.dialect, this.#prepared, this.#searchIndex);
+      const repositories = createStoreRepositories(trx, this.#adapter, this.#prepared, this.#searchIndex);
       let depth = 0;
       const savepoint = async <R>(inner: () => Promise<R>): Promise<R> => {
         // Nested savepoints get their own names; the SQL is the same on all three databases.

@@ -1,5 +1,6 @@
 import { type StoreDialect, searchDocument } from '@kaiwa/core';
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { createStoreDialectAdapter } from '../dialect/index.js';
 import { initialMigration } from './0001-initial.js';
 import { deferredSearchIndexMigration } from './0002-deferred-search-index.js';
 import { roomSettingsMigration } from './0003-room-settings.js';
@@ -62,10 +63,7 @@ export async function migrateToLatest(
 ): Promise<{ applied: string[] }> {
   // Kysely's Migrator looks for its own tables in every schema it can see, so on PostgreSQL it must be
   // pinned to the schema this connection writes to, or a second Kaiwa schema in the database confuses it.
-  const migrationTableSchema =
-    dialect === 'postgres'
-      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
-      : undefined;
+  const migrationTableSchema = await createStoreDialectAdapter(dialect).migrationTableSchema(db);
   const migrator = new Migrator({
     db,
     provider: new KaiwaMigrationProvider(dialect),

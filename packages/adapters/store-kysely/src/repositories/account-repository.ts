@@ -36,16 +36,13 @@ export class KyselyAccountRepository implements AccountRepository {
   }
 
   async setPasswordHash(userId: string, passwordHash: string, updatedAt: string): Promise<void> {
-    const { db, dialect } = this.#context;
-    const insert = db
-      .insertInto('user_passwords')
-      .values({ user_id: userId, password_hash: passwordHash, updated_at: updatedAt });
-    const change = { password_hash: passwordHash, updated_at: updatedAt };
-    if (dialect === 'mysql') {
-      await insert.onDuplicateKeyUpdate(change).execute();
-    } else {
-      await insert.onConflict((conflict) => conflict.column('user_id').doUpdateSet(change)).execute();
-    }
+    const { db, adapter } = this.#context;
+    await adapter.upsert(db, {
+      table: 'user_passwords',
+      row: { user_id: userId, password_hash: passwordHash, updated_at: updatedAt },
+      key: ['user_id'],
+      change: { password_hash: passwordHash, updated_at: updatedAt },
+    });
   }
 
   async getPasswordHash(userId: string): Promise<string | undefined> {

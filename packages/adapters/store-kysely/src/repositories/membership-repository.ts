@@ -2,7 +2,7 @@ import type { MemberRole, Membership, MembershipRepository, Room } from '@kaiwa/
 import type { Selectable, Updateable } from 'kysely';
 import type { MembershipsTable } from '../database.js';
 import { asConflictError } from '../unique-violations.js';
-import { type RepositoryContext, toSqlBoolean } from './repository-context.js';
+import type { RepositoryContext } from './repository-context.js';
 import { toRoom } from './room-repository.js';
 
 function toMembership(row: Selectable<MembershipsTable>): Membership {
@@ -24,7 +24,7 @@ export class KyselyMembershipRepository implements MembershipRepository {
   }
 
   async insert(membership: Membership): Promise<void> {
-    const { db, dialect } = this.#context;
+    const { db, adapter } = this.#context;
     try {
       await db
         .insertInto('memberships')
@@ -33,7 +33,7 @@ export class KyselyMembershipRepository implements MembershipRepository {
           user_id: membership.userId,
           role: membership.role,
           last_read_message_id: membership.lastReadMessageId,
-          muted: toSqlBoolean(dialect, membership.muted),
+          muted: adapter.sqlBoolean(membership.muted),
           joined_at: membership.joinedAt,
         })
         .execute();
@@ -89,11 +89,11 @@ export class KyselyMembershipRepository implements MembershipRepository {
     userId: string,
     patch: Partial<Pick<Membership, 'role' | 'lastReadMessageId' | 'muted'>>,
   ): Promise<void> {
-    const { db, dialect } = this.#context;
+    const { db, adapter } = this.#context;
     const values: Updateable<MembershipsTable> = {};
     if (patch.role !== undefined) values.role = patch.role;
     if (patch.lastReadMessageId !== undefined) values.last_read_message_id = patch.lastReadMessageId;
-    if (patch.muted !== undefined) values.muted = toSqlBoolean(dialect, patch.muted);
+    if (patch.muted !== undefined) values.muted = adapter.sqlBoolean(patch.muted);
     if (Object.keys(values).length === 0) return;
     await db
       .updateTable('memberships')

@@ -11,24 +11,8 @@ import {
   searchDocument,
   searchTerms,
 } from '@kaiwa/core';
-import {
-  type Insertable,
-  type Kysely,
-  type QueryResult,
-  type Selectable,
-  sql,
-  type Updateable,
-} from 'kysely';
+import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
 import type { KaiwaDatabase, MessagesTable } from '../database.js';
-import { SEARCH_ROW_IS_INDEXED } from '../search-index.js';
-import {
-  mysqlSearchQuery,
-  mysqlSearchText,
-  postgresTsquery,
-  postgresTsvector,
-  sqliteMatchQuery,
-} from '../search-syntax.js';
-import { asConflictError, uniqueViolation } from '../unique-violations.js';
 import type { RepositoryContext } from './repository-context.js';
 
 /** Every column a message is read from; the search columns stay in the database. */
@@ -88,10 +72,7 @@ export class KyselyMessageRepository implements MessageRepository {
   }
 
   async insert(message: StoredMessage): Promise<'inserted' | 'duplicate'> {
-    const { db, dialect, prepared } = this.#context;
-    // SQLite indexes in batches later, from the stored row.
-    const document =
-      dialect === 'sqlite' ? undefined : message.deletedAt === null ? searchDocument(message.text) : '';
+    const { db, adapter, prepared } = this.#context;
     const row: Insertable<MessagesTable> = {
       id: message.id,
       room_id: message.roomId,
@@ -110,39 +91,20 @@ export class KyselyMessageRepository implements MessageRepository {
       edited_at: message.editedAt,
       deleted_at: message.deletedAt,
     };
-
-    if (dialect === 'mysql') {
-      // MySQL has no ON CONFLICT for one key; a duplicate-key error only undoes this statement, not the
-      // transaction. INSERT IGNORE would also swallow unrelated errors.
-      row.search_text = mysqlSearchText(document ?? '');
-      try {
-        await db.executeQuery(
-          prepared.bind('messages.insert', row, (values) => db.insertInto('messages').values(values)),
-        );
-        return 'inserted';
-      } catch (error) {
-        if (uniqueViolation(error, 'messages')?.key === CLIENT_MESSAGE_ID_KEY) return 'duplicate';
-        throw asConflictError(error, 'messages');
-      }
+    // Where the search index is kept apart (SQLite), it is written later, in a batch, and before any search.
+    if (adapter.searchIndexInRow) {
+      Object.assign(
+        row,
+        adapter.searchColumns(message.deletedAt === null ? searchDocument(message.text) : ''),
+      );
     }
-
-    // PostgreSQL aborts the whole transaction on a unique violation, so the duplicate must not be raised:
-    // ON CONFLICT waits for a concurrent insert of the same pair to commit, then does nothing.
-    if (dialect === 'postgres') row.search_vector = postgresTsvector(document ?? '');
-    const query = prepared.bind('messages.insert', row, (values) =>
-      db
-        .insertInto('messages')
-        .values(values)
-        .onConflict((conflict) => conflict.columns(['author_id', 'client_message_id']).doNothing()),
-    );
-    let result: QueryResult<unknown>;
-    try {
-      result = await db.executeQuery(query);
-    } catch (error) {
-      throw asConflictError(error, 'messages');
-    }
-    if (!result.numAffectedRows) return 'duplicate';
-    // SQLite: the search row is written later, in a batch, and before any search (see search-index.ts).
+    const inserted = await adapter.insertOnce(db, {
+      table: 'messages',
+      row,
+      key: { name: CLIENT_MESSAGE_ID_KEY, columns: ['author_id', 'client_message_id'] },
+      prepared: { queries: prepared, name: 'messages.insert' },
+    });
+    if (!inserted) return 'duplicate';
     this.#context.searchIndex?.schedule();
     return 'inserted';
   }
@@ -210,7 +172,7 @@ export class KyselyMessageRepository implements MessageRepository {
       Pick<StoredMessage, 'text' | 'mentions' | 'attachments' | 'metadata' | 'editedAt' | 'deletedAt'>
     >,
   ): Promise<void> {
-    const { db, dialect } = this.#context;
+    const { db, adapter } = this.#context;
     const values: Updateable<MessagesTable> = {};
     if (patch.text !== undefined) values.text = patch.text;
     if (patch.mentions !== undefined) values.mentions = JSON.stringify(patch.mentions);
@@ -236,24 +198,16 @@ export class KyselyMessageRepository implements MessageRepository {
         if (current === undefined) return;
         document = searchDocument(current.text);
       }
-      if (document !== undefined && dialect === 'postgres') values.search_vector = postgresTsvector(document);
-      if (document !== undefined && dialect === 'mysql') values.search_text = mysqlSearchText(document);
+      if (document !== undefined) Object.assign(values, adapter.searchColumns(document));
 
       const result = await target.updateTable('messages').set(values).where('id', '=', id).executeTakeFirst();
-      if (dialect !== 'sqlite' || document === undefined || !result.numUpdatedRows) return;
-      // Rows the deferred indexer has not reached yet are indexed from their current text when it does.
-      if (document === '') {
-        await sql`delete from message_search where rowid = (select row_id from messages where id = ${id} and ${sql.raw(SEARCH_ROW_IS_INDEXED)})`.execute(
-          target,
-        );
-      } else {
-        await sql`replace into message_search (rowid, content) select row_id, ${document} from messages where id = ${id} and ${sql.raw(SEARCH_ROW_IS_INDEXED)}`.execute(
-          target,
-        );
-      }
+      if (document === undefined || !result.numUpdatedRows) return;
+      await adapter.reindexMessage(target, id, document);
     };
+    // An index kept apart from the row changes in the same transaction as the row.
     const touchesSearch = patch.text !== undefined || patch.deletedAt !== undefined;
-    if (dialect === 'sqlite' && touchesSearch && !db.isTransaction) return db.transaction().execute(apply);
+    if (!adapter.searchIndexInRow && touchesSearch && !db.isTransaction)
+      return db.transaction().execute(apply);
     return apply(db);
   }
 
@@ -268,24 +222,12 @@ export class KyselyMessageRepository implements MessageRepository {
   async search(query: MessageSearchQuery): Promise<Message[]> {
     const groups = searchTerms(query.text);
     if (groups.length === 0) return [];
-    const { db, dialect, searchIndex } = this.#context;
+    const { db, adapter, searchIndex } = this.#context;
     // Every message whose send returned is found: index what is pending first (usually nothing).
     await searchIndex?.flush(db);
 
     let select = db.selectFrom('messages').select(MESSAGE_COLUMNS);
-    if (dialect === 'sqlite') {
-      select = select.where(
-        sql<boolean>`row_id in (select rowid from message_search where message_search match ${sqliteMatchQuery(groups)})`,
-      );
-    } else if (dialect === 'postgres') {
-      select = select.where(sql<boolean>`search_vector @@ ${postgresTsquery(groups)}::tsquery`);
-    } else {
-      const { against, phrases } = mysqlSearchQuery(groups);
-      select = select.where(sql<boolean>`match (search_text) against (${against} in boolean mode)`);
-      for (const phrase of phrases) {
-        select = select.where(sql<boolean>`concat(' ', search_text, ' ') like ${phrase}`);
-      }
-    }
+    for (const condition of adapter.searchConditions(groups)) select = select.where(condition);
     select = select.where('deleted_at', 'is', null).where((eb) => {
       const member = eb(
         'room_id',

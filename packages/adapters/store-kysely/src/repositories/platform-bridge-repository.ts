@@ -1,7 +1,6 @@
 import type { BridgeEndpoint, BridgeMessageMapping, BridgeRepository } from '@kaiwa/core';
 import type { Selectable } from 'kysely';
 import type { BridgeMessagesTable } from '../database.js';
-import { insertOnce } from './platform-queue.js';
 import type { RepositoryContext } from './repository-context.js';
 
 export class KyselyBridgeRepository implements BridgeRepository {
@@ -18,13 +17,11 @@ export class KyselyBridgeRepository implements BridgeRepository {
       channel_id: endpoint.channelId,
       created_at: endpoint.createdAt,
     };
-    return insertOnce(
-      this.#context,
-      'bridge_endpoints',
+    return this.#context.adapter.insertOnce(this.#context.db, {
+      table: 'bridge_endpoints',
       row,
-      ['bridge_id', 'platform', 'channel_id'],
-      'bridge_endpoints_pkey',
-    );
+      key: { name: 'bridge_endpoints_pkey', columns: ['bridge_id', 'platform', 'channel_id'] },
+    });
   }
 
   async removeEndpoint(bridgeId: string, platform: string, channelId: string): Promise<boolean> {
@@ -71,13 +68,11 @@ export class KyselyBridgeRepository implements BridgeRepository {
       role: mapping.role,
       created_at: mapping.createdAt,
     };
-    return insertOnce(
-      this.#context,
-      'bridge_messages',
+    return this.#context.adapter.insertOnce(this.#context.db, {
+      table: 'bridge_messages',
       row,
-      ['bridge_id', 'platform', 'channel_id', 'message_id'],
-      'bridge_messages_pkey',
-    );
+      key: { name: 'bridge_messages_pkey', columns: ['bridge_id', 'platform', 'channel_id', 'message_id'] },
+    });
   }
 
   async findMessage(platform: string, channelId: string, messageId: string): Promise<BridgeMessageMapping[]> {

@@ -10,7 +10,7 @@ import type {
 } from '@kaiwa/core';
 import type { Selectable } from 'kysely';
 import type { PlatformInboxTable } from '../database.js';
-import { claimRows, insertOnce, markRowFailed, requeueRow } from './platform-queue.js';
+import { claimRows, markRowFailed, requeueRow } from './platform-queue.js';
 import type { RepositoryContext } from './repository-context.js';
 
 export class KyselyPlatformInboxRepository implements PlatformInboxRepository {
@@ -34,13 +34,11 @@ export class KyselyPlatformInboxRepository implements PlatformInboxRepository {
       received_at: item.receivedAt,
       finished_at: null,
     };
-    const inserted = await insertOnce(
-      this.#context,
-      'platform_inbox',
+    const inserted = await this.#context.adapter.insertOnce(this.#context.db, {
+      table: 'platform_inbox',
       row,
-      ['consumer', 'platform', 'event_id'],
-      'platform_inbox_event_unique',
-    );
+      key: { name: 'platform_inbox_event_unique', columns: ['consumer', 'platform', 'event_id'] },
+    });
     return inserted ? 'recorded' : 'duplicate';
   }
 

@@ -11,7 +11,7 @@ import type {
 } from '@kaiwa/core';
 import type { Selectable } from 'kysely';
 import type { PlatformOutboxTable } from '../database.js';
-import { claimRows, insertOnce, markRowFailed, requeueRow } from './platform-queue.js';
+import { claimRows, markRowFailed, requeueRow } from './platform-queue.js';
 import type { RepositoryContext } from './repository-context.js';
 
 export class KyselyPlatformOutboxRepository implements PlatformOutboxRepository {
@@ -41,13 +41,11 @@ export class KyselyPlatformOutboxRepository implements PlatformOutboxRepository 
       created_at: item.createdAt,
       finished_at: null,
     };
-    const inserted = await insertOnce(
-      this.#context,
-      'platform_outbox',
+    const inserted = await this.#context.adapter.insertOnce(this.#context.db, {
+      table: 'platform_outbox',
       row,
-      ['consumer', 'idempotency_key'],
-      'platform_outbox_key_unique',
-    );
+      key: { name: 'platform_outbox_key_unique', columns: ['consumer', 'idempotency_key'] },
+    });
     const stored = await this.findByKey(item.consumer, item.idempotencyKey);
     if (!stored) throw new Error(`outbox item ${item.idempotencyKey} vanished after its insert`);
     return { item: stored, outcome: inserted ? 'enqueued' : 'duplicate' };

@@ -1,43 +1,10 @@
 import type { PlatformClaim, PlatformFailure } from '@kaiwa/core';
 import type { Kysely } from 'kysely';
 import type { KaiwaDatabase } from '../database.js';
-import { asConflictError, uniqueViolation } from '../unique-violations.js';
-import type { RepositoryContext } from './repository-context.js';
 
-/* What the platform repositories (inbox, outbox, bridge) share: inserting a row once, and the queue updates. */
+/* What the platform queue repositories (inbox, outbox) share: the queue updates. */
 
 type QueueTable = 'platform_inbox' | 'platform_outbox';
-
-/**
- * Inserts a row unless its unique key (`uniqueKey` by name, `columns` for ON CONFLICT) has one already;
- * true when it inserted. MySQL has no ON CONFLICT DO NOTHING that spares other errors, so there the
- * duplicate is told apart from other violations by the key's name.
- */
-export async function insertOnce(
-  context: RepositoryContext,
-  table: QueueTable | 'bridge_endpoints' | 'bridge_messages' | 'room_settings',
-  row: Record<string, unknown>,
-  columns: string[],
-  uniqueKey: string,
-): Promise<boolean> {
-  const { db, dialect } = context;
-  // biome-ignore lint/suspicious/noExplicitAny: one helper for several tables whose rows their repositories build.
-  const insert = db.insertInto(table).values(row as any);
-  if (dialect === 'mysql') {
-    try {
-      await insert.execute();
-      return true;
-    } catch (error) {
-      if (uniqueViolation(error, table)?.key === uniqueKey) return false;
-      throw asConflictError(error, table);
-    }
-  }
-  const result = await insert
-    // biome-ignore lint/suspicious/noExplicitAny: the key columns of the table above.
-    .onConflict((conflict) => conflict.columns(columns as any).doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
-}
 
 /**
  * Leases the candidate rows one by one with a compare-and-set: an update that only matches while the row

@@ -1,10 +1,8 @@
 import { NotFoundError, type Room, type RoomKind, type RoomRepository } from '@kaiwa/core';
-import { CompiledQuery, type Selectable, sql, type Updateable } from 'kysely';
+import { type Selectable, sql, type Updateable } from 'kysely';
 import type { RoomsTable } from '../database.js';
 import { asConflictError } from '../unique-violations.js';
-import { type RepositoryContext, toSqlBoolean } from './repository-context.js';
-
-const MYSQL_NEXT_SEQ = 'update `rooms` set `last_seq` = last_insert_id(`last_seq` + 1) where `id` = ?';
+import type { RepositoryContext } from './repository-context.js';
 
 export function toRoom(row: Selectable<RoomsTable>): Room {
   return {
@@ -28,7 +26,7 @@ export class KyselyRoomRepository implements RoomRepository {
   }
 
   async insert(room: Room, directKey?: string): Promise<void> {
-    const { db, dialect } = this.#context;
+    const { db, adapter } = this.#context;
     try {
       await db
         .insertInto('rooms')
@@ -38,7 +36,7 @@ export class KyselyRoomRepository implements RoomRepository {
           name: room.name,
           direct_key: directKey ?? null,
           topic: room.topic,
-          archived: toSqlBoolean(dialect, room.archived),
+          archived: adapter.sqlBoolean(room.archived),
           created_by: room.createdBy,
           last_seq: room.lastSeq,
           created_at: room.createdAt,
@@ -84,9 +82,9 @@ export class KyselyRoomRepository implements RoomRepository {
   }
 
   async listChannels(query: { after?: string; limit: number; includeArchived?: boolean }): Promise<Room[]> {
-    const { db, dialect } = this.#context;
+    const { db, adapter } = this.#context;
     let select = db.selectFrom('rooms').selectAll().where('kind', '=', 'channel');
-    if (!query.includeArchived) select = select.where('archived', '=', toSqlBoolean(dialect, false));
+    if (!query.includeArchived) select = select.where('archived', '=', adapter.sqlBoolean(false));
     if (query.after !== undefined) select = select.where('id', '>', query.after);
     const rows = await select.orderBy('id').limit(query.limit).execute();
     return rows.map(toRoom);
@@ -96,11 +94,11 @@ export class KyselyRoomRepository implements RoomRepository {
     id: string,
     patch: Partial<Pick<Room, 'name' | 'topic' | 'archived' | 'updatedAt'>>,
   ): Promise<void> {
-    const { db, dialect } = this.#context;
+    const { db, adapter } = this.#context;
     const values: Updateable<RoomsTable> = {};
     if (patch.name !== undefined) values.name = patch.name;
     if (patch.topic !== undefined) values.topic = patch.topic;
-    if (patch.archived !== undefined) values.archived = toSqlBoolean(dialect, patch.archived);
+    if (patch.archived !== undefined) values.archived = adapter.sqlBoolean(patch.archived);
     if (patch.updatedAt !== undefined) values.updated_at = patch.updatedAt;
     if (Object.keys(values).length === 0) return;
     try {
@@ -111,24 +109,9 @@ export class KyselyRoomRepository implements RoomRepository {
   }
 
   async nextSeq(roomId: string): Promise<number> {
-    const { db, dialect, prepared } = this.#context;
-    if (dialect === 'mysql') {
-      // LAST_INSERT_ID(expr) hands the new value back in the update's own reply: one round trip, no SELECT.
-      const result = await db.executeQuery(CompiledQuery.raw(MYSQL_NEXT_SEQ, [roomId]));
-      if (!result.numAffectedRows) throw new NotFoundError('room', roomId);
-      return Number(result.insertId);
-    }
-    const result = await db.executeQuery(
-      prepared.bind('rooms.nextSeq', { roomId }, (values) =>
-        db
-          .updateTable('rooms')
-          .set({ last_seq: sql<number>`last_seq + 1` })
-          .where('id', '=', values.roomId)
-          .returning('last_seq'),
-      ),
-    );
-    const row = result.rows[0];
-    if (row === undefined) throw new NotFoundError('room', roomId);
-    return Number(row.last_seq);
+    const { db, adapter, prepared } = this.#context;
+    const seq = await adapter.increment(db, prepared, { table: 'rooms', column: 'last_seq', id: roomId });
+    if (seq === undefined) throw new NotFoundError('room', roomId);
+    return seq;
   }
 }

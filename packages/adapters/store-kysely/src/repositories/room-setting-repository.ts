@@ -1,5 +1,4 @@
 import type { JsonValue, RoomSettingRepository } from '@kaiwa/core';
-import { insertOnce } from './platform-queue.js';
 import type { RepositoryContext } from './repository-context.js';
 
 export class KyselyRoomSettingRepository implements RoomSettingRepository {
@@ -20,23 +19,24 @@ export class KyselyRoomSettingRepository implements RoomSettingRepository {
   }
 
   async set(roomId: string, key: string, value: JsonValue, updatedAt: string): Promise<void> {
-    const { db, dialect } = this.#context;
+    const { db, adapter } = this.#context;
     const row = { room_id: roomId, key, value: JSON.stringify(value), updated_at: updatedAt };
-    const insert = db.insertInto('room_settings').values(row);
-    if (dialect === 'mysql') {
-      await insert.onDuplicateKeyUpdate({ value: row.value, updated_at: updatedAt }).execute();
-    } else {
-      await insert
-        .onConflict((conflict) =>
-          conflict.columns(['room_id', 'key']).doUpdateSet({ value: row.value, updated_at: updatedAt }),
-        )
-        .execute();
-    }
+    await adapter.upsert(db, {
+      table: 'room_settings',
+      row,
+      key: ['room_id', 'key'],
+      change: { value: row.value, updated_at: updatedAt },
+    });
   }
 
   insertIfAbsent(roomId: string, key: string, value: JsonValue, updatedAt: string): Promise<boolean> {
+    const { db, adapter } = this.#context;
     const row = { room_id: roomId, key, value: JSON.stringify(value), updated_at: updatedAt };
-    return insertOnce(this.#context, 'room_settings', row, ['room_id', 'key'], 'room_settings_pkey');
+    return adapter.insertOnce(db, {
+      table: 'room_settings',
+      row,
+      key: { name: 'room_settings_pkey', columns: ['room_id', 'key'] },
+    });
   }
 
   async delete(roomId: string, key: string): Promise<void> {

@@ -1,6 +1,7 @@
-import type { StoreDialect, StoreRepositories } from '@kaiwa/core';
+import type { StoreRepositories } from '@kaiwa/core';
 import type { Kysely } from 'kysely';
 import type { KaiwaDatabase } from '../database.js';
+import type { StoreDialectAdapter } from '../dialect/index.js';
 import type { PreparedQueries } from '../prepared-queries.js';
 import type { SqliteSearchIndex } from '../search-index.js';
 import { KyselyAccountRepository } from './account-repository.js';
@@ -22,16 +23,16 @@ import { KyselyWorkflowRepository } from './workflow-repository.js';
 
 /**
  * Every repository bound to `db`, which may be the root connection or a transaction: the repositories
- * behave the same on either. `prepared` holds the store's compiled hot queries;
- * `searchIndex` is SQLite's deferred full-text indexer.
+ * behave the same on either. `adapter` does what differs per database; `prepared` holds the store's
+ * compiled hot queries; `searchIndex` is SQLite's deferred full-text indexer.
  */
 export function createStoreRepositories(
   db: Kysely<KaiwaDatabase>,
-  dialect: StoreDialect,
+  adapter: StoreDialectAdapter,
   prepared: PreparedQueries,
   searchIndex?: SqliteSearchIndex,
 ): StoreRepositories {
-  const context = { db, dialect, prepared, searchIndex };
+  const context = { db, adapter, prepared, searchIndex };
   return {
     users: new KyselyUserRepository(context),
     rooms: new KyselyRoomRepository(context),

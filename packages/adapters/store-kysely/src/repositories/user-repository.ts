@@ -2,7 +2,7 @@ import type { User, UserRepository, UserRole } from '@kaiwa/core';
 import type { Selectable, Updateable } from 'kysely';
 import type { UsersTable } from '../database.js';
 import { asConflictError } from '../unique-violations.js';
-import { type RepositoryContext, toSqlBoolean } from './repository-context.js';
+import type { RepositoryContext } from './repository-context.js';
 
 function toUser(row: Selectable<UsersTable>): User {
   return {
@@ -25,7 +25,7 @@ export class KyselyUserRepository implements UserRepository {
   }
 
   async insert(user: User): Promise<void> {
-    const { db, dialect } = this.#context;
+    const { db, adapter } = this.#context;
     try {
       await db
         .insertInto('users')
@@ -34,7 +34,7 @@ export class KyselyUserRepository implements UserRepository {
           username: user.username,
           display_name: user.displayName,
           role: user.role,
-          force_password_change: toSqlBoolean(dialect, user.forcePasswordChange),
+          force_password_change: adapter.sqlBoolean(user.forcePasswordChange),
           created_at: user.createdAt,
           updated_at: user.updatedAt,
         })
@@ -114,12 +114,12 @@ export class KyselyUserRepository implements UserRepository {
       deactivatedAt?: string | null;
     },
   ): Promise<void> {
-    const { db, dialect } = this.#context;
+    const { db, adapter } = this.#context;
     const values: Updateable<UsersTable> = {};
     if (patch.displayName !== undefined) values.display_name = patch.displayName;
     if (patch.role !== undefined) values.role = patch.role;
     if (patch.forcePasswordChange !== undefined) {
-      values.force_password_change = toSqlBoolean(dialect, patch.forcePasswordChange);
+      values.force_password_change = adapter.sqlBoolean(patch.forcePasswordChange);
     }
     if (patch.updatedAt !== undefined) values.updated_at = patch.updatedAt;
     if (patch.deactivatedAt !== undefined) values.deactivated_at = patch.deactivatedAt;

@@ -284,16 +284,12 @@ export class KyselyWorkflowRepository implements WorkflowRepository {
   }
 
   async recordWebhookDelivery(workflowId: string, deliveryId: string, at: string): Promise<boolean> {
-    const { db, dialect } = this.#context;
-    const insert = db
-      .insertInto('workflow_webhook_deliveries')
-      .values({ workflow_id: workflowId, delivery_id: deliveryId, received_at: at });
-    // Ignoring the duplicate rather than catching it keeps an enclosing PostgreSQL transaction usable.
-    const result =
-      dialect === 'mysql'
-        ? await insert.ignore().executeTakeFirst()
-        : await insert.onConflict((conflict) => conflict.doNothing()).executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+    const { db, adapter } = this.#context;
+    return adapter.insertOnce(db, {
+      table: 'workflow_webhook_deliveries',
+      row: { workflow_id: workflowId, delivery_id: deliveryId, received_at: at },
+      key: { name: 'workflow_webhook_deliveries_pkey', columns: ['workflow_id', 'delivery_id'] },
+    });
   }
 
   async pruneWebhookDeliveries(before: string): Promise<number> {

@@ -130,4 +130,5 @@ export * from './schemas/room.js';
 export * from './schemas/room-event.js';
 export * from './schemas/user.js';
 export { MAX_TERM_LENGTH, type SearchTermGroup, searchDocument, searchTerms } from './search-text.js';
+export { fitsUtf8Bytes, utf8ByteLength } from './utf8.js';
 export { parseInput } from './validate.js';

@@ -1,7 +1,8 @@
+import { createHmac } from 'node:crypto';
 import type { WorkflowRun } from '@kaiwa/core';
 import { ChatEngine, ConflictError, ForbiddenError, InProcessBus, NotFoundError } from '@kaiwa/core';
 import { createSqliteStore } from '@kaiwa/store-kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineStepType } from './step-type.js';
 import { mimeMatches, WorkflowTriggers } from './triggers.js';
@@ -189,7 +190,7 @@ describe('WorkflowTriggers', () => {
     await t.triggers.start();
     const body = JSON.stringify({ amount: 1200 });
     const timestamp = Math.floor(Date.now() / 1000);
-    const signature = signWebhook({ secret: 's3cret', timestamp, body });
+    const signature = await signWebhook({ secret: 's3cret', timestamp, body });
     const request = { workflowId: 'hook', deliveryId: 'd-1', timestamp, signature, body };
 
     const run = await t.triggers.receiveWebhook(request);
@@ -204,7 +205,7 @@ describe('WorkflowTriggers', () => {
         ...request,
         deliveryId: 'd-3',
         timestamp: old,
-        signature: signWebhook({ secret: 's3cret', timestamp: old, body }),
+        signature: await signWebhook({ secret: 's3cret', timestamp: old, body }),
       }),
     ).rejects.toBeInstanceOf(ForbiddenError);
     await expect(t.triggers.receiveWebhook({ ...request, workflowId: 'nohook' })).rejects.toBeInstanceOf(
@@ -221,16 +222,21 @@ describe('WorkflowTriggers', () => {
 
     // A signed delivery id makes a retry with a new timestamp (a new signature) the same delivery.
     const retryBody = JSON.stringify({ amount: 5 });
-    const signedDelivery = (at: number) => ({
+    const signedDelivery = async (at: number) => ({
       workflowId: 'hook',
       deliveryId: 'order-77',
       timestamp: at,
       body: retryBody,
-      signature: signWebhook({ secret: 's3cret', timestamp: at, body: retryBody, deliveryId: 'order-77' }),
+      signature: await signWebhook({
+        secret: 's3cret',
+        timestamp: at,
+        body: retryBody,
+        deliveryId: 'order-77',
+      }),
     });
-    const first = await t.triggers.receiveWebhook(signedDelivery(timestamp));
+    const first = await t.triggers.receiveWebhook(await signedDelivery(timestamp));
     expect(first.trigger).toMatchObject({ deliveryId: 'delivery:order-77' });
-    await expect(t.triggers.receiveWebhook(signedDelivery(timestamp + 1))).rejects.toBeInstanceOf(
+    await expect(t.triggers.receiveWebhook(await signedDelivery(timestamp + 1))).rejects.toBeInstanceOf(
       ConflictError,
     );
     expect(t.started.length).toBe(2);
@@ -242,37 +248,65 @@ describe('verifyWebhookSignature', () => {
   const body = '{"a":1}';
   const now = Date.UTC(2026, 10, 25, 12, 0, 0);
   const timestamp = now / 1000;
-  const signature = signWebhook({ secret, timestamp, body });
+  let signature: string;
+  beforeAll(async () => {
+    signature = await signWebhook({ secret, timestamp, body });
+  });
 
-  it('accepts a good signature, with or without the sha256= prefix', () => {
-    expect(verifyWebhookSignature({ secret, timestamp, body, signature, now })).toEqual({
+  it('accepts a good signature, with or without the sha256= prefix', async () => {
+    expect(await verifyWebhookSignature({ secret, timestamp, body, signature, now })).toEqual({
       ok: true,
       replayKey: `sig:${signature}`,
     });
     expect(
-      verifyWebhookSignature({
-        secret,
-        timestamp: `${timestamp}`,
-        body,
-        signature: `sha256=${signature}`,
-        now,
-      }).ok,
+      (
+        await verifyWebhookSignature({
+          secret,
+          timestamp: `${timestamp}`,
+          body,
+          signature: `sha256=${signature.toUpperCase()}`,
+          now,
+        })
+      ).ok,
     ).toBe(true);
   });
 
-  it('refuses a wrong secret, a changed body, stale or future timestamps and malformed input', () => {
-    const reason = (options: Partial<Parameters<typeof verifyWebhookSignature>[0]>) => {
-      const result = verifyWebhookSignature({ secret, timestamp, body, signature, now, ...options });
+  it('refuses a wrong secret, a changed body, stale or future timestamps and malformed input', async () => {
+    const reason = async (options: Partial<Parameters<typeof verifyWebhookSignature>[0]>) => {
+      const result = await verifyWebhookSignature({ secret, timestamp, body, signature, now, ...options });
       return result.ok ? 'ok' : result.reason;
     };
-    expect(reason({ secret: 'other' })).toBe('bad_signature');
-    expect(reason({ body: '{"a":2}' })).toBe('bad_signature');
-    expect(reason({ now: now + 301_000 })).toBe('stale');
-    expect(reason({ now: now - 301_000 })).toBe('stale');
-    expect(reason({ now: now + 299_000 })).toBe('ok');
-    expect(reason({ now: now + 10_000, toleranceSeconds: 5 })).toBe('stale');
-    expect(reason({ signature: 'xyz' })).toBe('malformed');
-    expect(reason({ timestamp: 'yesterday' })).toBe('malformed');
+    expect(await reason({ secret: 'other' })).toBe('bad_signature');
+    expect(await reason({ body: '{"a":2}' })).toBe('bad_signature');
+    expect(await reason({ signature: signature.replace(/^./, (c) => (c === '0' ? '1' : '0')) })).toBe(
+      'bad_signature',
+    );
+    expect(await reason({ now: now + 301_000 })).toBe('stale');
+    expect(await reason({ now: now - 301_000 })).toBe('stale');
+    expect(await reason({ now: now + 299_000 })).toBe('ok');
+    expect(await reason({ now: now + 10_000, toleranceSeconds: 5 })).toBe('stale');
+    expect(await reason({ signature: 'xyz' })).toBe('malformed');
+    expect(await reason({ timestamp: 'yesterday' })).toBe('malformed');
+  });
+
+  it('signs exactly as HMAC-SHA256 always did (Node createHmac), an empty secret and a delivery id included', async () => {
+    const hmac = (key: string, text: string) => createHmac('sha256', key).update(text).digest('hex');
+    expect(signature).toBe(hmac(secret, `${timestamp}.${body}`));
+    expect(await signWebhook({ secret: '', timestamp, body })).toBe(hmac('', `${timestamp}.${body}`));
+    expect(await signWebhook({ secret: 'ключ 鍵', timestamp, body: 'テキスト', deliveryId: 'd-9' })).toBe(
+      hmac('ключ 鍵', `${timestamp}.d-9.テキスト`),
+    );
+    const byDelivery = hmac(secret, `${timestamp}.d-9.${body}`);
+    expect(
+      await verifyWebhookSignature({
+        secret,
+        timestamp,
+        body,
+        signature: byDelivery,
+        deliveryId: 'd-9',
+        now,
+      }),
+    ).toEqual({ ok: true, replayKey: 'delivery:d-9' });
   });
 });
 

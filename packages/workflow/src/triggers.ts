@@ -142,7 +142,7 @@ export class WorkflowTriggers {
       throw new NotFoundError('workflow webhook', request.workflowId);
     const secret = this.#config.webhookSecret?.(request.workflowId);
     if (secret === undefined) throw new ForbiddenError('receive webhook', 'no secret is configured for it');
-    const check = verifyWebhookSignature({
+    const check = await verifyWebhookSignature({
       secret,
       timestamp: request.timestamp,
       signature: request.signature,

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type {
   Bus,
   ChatStore,
@@ -13,6 +12,7 @@ import type {
 import {
   createId,
   ForbiddenError,
+  fitsUtf8Bytes,
   KaiwaError,
   NotFoundError,
   parseInput,
@@ -143,7 +143,7 @@ export class WorkflowEngine {
   readonly #checked = new Set<string>();
   readonly #definitionListeners = new Set<(record: DefinedWorkflow) => void>();
   #closed = false;
-  #resumeTimer: NodeJS.Timeout | undefined;
+  #resumeTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(config: WorkflowEngineConfig) {
     this.#store = config.store;
@@ -157,7 +157,7 @@ export class WorkflowEngine {
       config.onError ??
       ((error, context) =>
         console.error(`kaiwa: workflow ${context.runId ?? ''} ${context.stepId ?? ''}`, error));
-    this.instanceId = config.instanceId ?? `engine-${randomBytes(6).toString('hex')}`;
+    this.instanceId = config.instanceId ?? `engine-${randomHex(6)}`;
     this.registry = new StepTypeRegistry(config.steps ?? []);
     if (config.resumeEveryMs !== undefined) {
       let resuming = false;
@@ -170,7 +170,7 @@ export class WorkflowEngine {
             resuming = false;
           });
       }, config.resumeEveryMs);
-      this.#resumeTimer.unref?.();
+      unrefTimer(this.#resumeTimer);
     }
   }
 
@@ -303,7 +303,7 @@ export class WorkflowEngine {
       const execution = this.#executions.get(runId);
       if (execution !== undefined) {
         const left = deadline - Date.now();
-        let timer: NodeJS.Timeout | undefined;
+        let timer: ReturnType<typeof setTimeout> | undefined;
         const expired = await Promise.race([
           execution.done.then(() => false),
           new Promise<boolean>((resolve) => {
@@ -459,7 +459,7 @@ export class WorkflowEngine {
       },
       Math.max(10, Math.floor(this.#leaseMs / 3)),
     );
-    renew.unref?.();
+    unrefTimer(renew);
     try {
       await this.#schedule(execution);
     } finally {
@@ -726,7 +726,7 @@ export class WorkflowEngine {
     attempt: number,
   ): Promise<unknown> {
     let signal = execution.controller.signal;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     // AbortSignal.any costs more than a whole no-op step: only steps with a timeout pay for it.
     if (step.timeoutMs !== undefined) {
       const timeout = new AbortController();
@@ -955,7 +955,7 @@ function toJson(value: unknown, field: string): unknown {
     throw new ValidationError([{ path: [field], message: `must be JSON: ${(error as Error).message}` }]);
   }
   if (text === undefined) return null;
-  if (text.length > MAX_WORKFLOW_JSON_BYTES / 4 && Buffer.byteLength(text, 'utf8') > MAX_WORKFLOW_JSON_BYTES)
+  if (!fitsUtf8Bytes(text, MAX_WORKFLOW_JSON_BYTES))
     throw ValidationError.field(field, `must be at most ${MAX_WORKFLOW_JSON_BYTES} bytes of JSON`);
   return JSON.parse(text);
 }
@@ -971,4 +971,16 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** `bytes` random bytes from Web Crypto, as hex. */
+function randomHex(bytes: number): string {
+  return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (byte) =>
+    byte.toString(16).padStart(2, '0'),
+  ).join('');
+}
+
+/** Lets the process exit while the timer waits, where timer handles can say so (Node, Bun); elsewhere a no-op. */
+function unrefTimer(timer: unknown): void {
+  (timer as { unref?: () => void } | undefined)?.unref?.();
 }

@@ -229,15 +229,15 @@ describe('workflow webhook', () => {
       headers: { 'content-type': 'application/json', ...headers },
       payload,
     });
-  const signed = (body: string, timestamp = Math.floor(Date.now() / 1000)) => ({
+  const signed = async (body: string, timestamp = Math.floor(Date.now() / 1000)) => ({
     'x-kaiwa-timestamp': String(timestamp),
-    'x-kaiwa-signature': `sha256=${signWebhook({ secret: SECRET, timestamp, body })}`,
+    'x-kaiwa-signature': `sha256=${await signWebhook({ secret: SECRET, timestamp, body })}`,
   });
 
   it('starts a run from a signed delivery, without a user, over the exact raw body', async () => {
     // Spacing that JSON parsing would lose: the signature covers the bytes.
     const body = '{ "invoice":  7 }';
-    const answer = await hook(body, signed(body));
+    const answer = await hook(body, await signed(body));
     expect(answer.statusCode, answer.body).toBe(202);
     const { runId } = answer.json();
     const { run, steps } = await test.server.workflows.engine.waitForRun(runId, { timeoutMs: 5_000 });
@@ -248,12 +248,12 @@ describe('workflow webhook', () => {
 
   it('refuses a replayed delivery with 409', async () => {
     const body = '{"n":1}';
-    const headers = signed(body);
+    const headers = await signed(body);
     expect((await hook(body, headers)).statusCode).toBe(202);
     const replay = await hook(body, headers);
     expect(replay.statusCode).toBe(409);
     expect(replay.json().error.code).toBe('conflict');
-    const withId = { ...signed('{"n":2}'), 'x-kaiwa-delivery': 'delivery-1' };
+    const withId = { ...(await signed('{"n":2}')), 'x-kaiwa-delivery': 'delivery-1' };
     expect((await hook('{"n":2}', withId)).statusCode).toBe(202);
     expect((await hook('{"n":2}', withId)).statusCode).toBe(409);
     // A captured request replayed with a new delivery header, or without it, is still a replay.
@@ -264,14 +264,14 @@ describe('workflow webhook', () => {
 
   it('recognises a signed delivery id, so a retry with a new timestamp starts nothing twice', async () => {
     const body = '{"order":77}';
-    const signedDelivery = (timestamp: number) => ({
+    const signedDelivery = async (timestamp: number) => ({
       'x-kaiwa-timestamp': String(timestamp),
       'x-kaiwa-delivery': 'order-77',
-      'x-kaiwa-signature': signWebhook({ secret: SECRET, timestamp, body, deliveryId: 'order-77' }),
+      'x-kaiwa-signature': await signWebhook({ secret: SECRET, timestamp, body, deliveryId: 'order-77' }),
     });
     const now = Math.floor(Date.now() / 1000);
-    expect((await hook(body, signedDelivery(now))).statusCode).toBe(202);
-    expect((await hook(body, signedDelivery(now + 1))).statusCode).toBe(409);
+    expect((await hook(body, await signedDelivery(now))).statusCode).toBe(202);
+    expect((await hook(body, await signedDelivery(now + 1))).statusCode).toBe(409);
   });
 
   it('marks runs started by hand as manual, whatever trigger the caller sends', async () => {
@@ -286,10 +286,10 @@ describe('workflow webhook', () => {
 
   it('refuses bad and stale signatures with 401, and unknown hooks with 404', async () => {
     const body = '{"n":3}';
-    const tampered = await hook('{"n":4}', signed(body));
+    const tampered = await hook('{"n":4}', await signed(body));
     expect(tampered.statusCode).toBe(401);
     expect(tampered.json().error.code).toBe('bad_signature');
-    const stale = await hook(body, signed(body, Math.floor(Date.now() / 1000) - 3_600));
+    const stale = await hook(body, await signed(body, Math.floor(Date.now() / 1000) - 3_600));
     expect(stale.statusCode).toBe(401);
     expect(stale.json().error.code).toBe('stale_signature');
     const garbage = await hook(body, { 'x-kaiwa-timestamp': 'soon', 'x-kaiwa-signature': 'xyz' });
@@ -298,8 +298,8 @@ describe('workflow webhook', () => {
     expect(missing.statusCode).toBe(400);
     expect(JSON.stringify(missing.json().error)).toContain('x-kaiwa-timestamp');
     // `wait` has no webhook trigger (and no secret); unknown workflows neither.
-    expect((await hook(body, signed(body), 'wait')).statusCode).toBe(404);
-    expect((await hook(body, signed(body), 'nope')).statusCode).toBe(404);
+    expect((await hook(body, await signed(body), 'wait')).statusCode).toBe(404);
+    expect((await hook(body, await signed(body), 'nope')).statusCode).toBe(404);
   });
 
   it('is documented in the OpenAPI document', async () => {

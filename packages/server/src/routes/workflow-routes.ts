@@ -351,7 +351,7 @@ function registerWebhookRoute(
       const timestamp = request.headers['x-kaiwa-timestamp'];
       const signature = request.headers['x-kaiwa-signature'];
       const deliveryId = request.headers['x-kaiwa-delivery'];
-      const check = verifyWebhookSignature({ secret, timestamp, signature, body, deliveryId });
+      const check = await verifyWebhookSignature({ secret, timestamp, signature, body, deliveryId });
       if (!check.ok)
         throw new HttpError(
           401,

@@ -78,7 +78,7 @@ async function specialised(operation: Operation, input: SampleInput, caller: Cal
     case 'POST /api/v1/hooks/workflows/{workflowId}': {
       const body = JSON.stringify({ delivery: uniqueCounter });
       const timestamp = String(Math.floor(Date.now() / 1000));
-      const signature = signWebhook({ secret: WEBHOOK_SECRET, timestamp, body });
+      const signature = await signWebhook({ secret: WEBHOOK_SECRET, timestamp, body });
       return {
         ...input,
         body,

@@ -83,22 +83,29 @@ export {
   RateLimitedError,
 } from './ports/chat-model.js';
 export type {
+  AccountStorage,
+  AuditStorage,
+  ChatStorage,
   ChatStore,
   FileRecordRepository,
   MembershipRepository,
   MessagePageQuery,
   MessageRepository,
   MessageSearchQuery,
+  PlatformStorage,
   ProjectRepository,
+  ProjectStorage,
   ReactionRepository,
   RoomEventRepository,
   RoomRepository,
+  RoomSettingStorage,
   StoreDialect,
   StoredMessage,
   StoreRepositories,
   StoreTransaction,
   TicketRepository,
   UserRepository,
+  WorkflowStorage,
 } from './ports/chat-store.js';
 export type { EmbeddingModel, EmbedOptions, EmbedResult } from './ports/embedding-model.js';
 export * from './ports/platform-adapter.js';

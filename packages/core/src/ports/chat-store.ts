@@ -206,26 +206,66 @@ export interface FileRecordRepository {
   delete(id: string): Promise<void>;
 }
 
-/** Every repository, bound to one connection or one transaction. */
-export interface StoreRepositories {
+/*
+ * The repositories grouped by the feature they serve: the storage modules a store is made of. `ChatStore`
+ * composes them all today; each group has its own conformance suite (core's `chatStorageContract`,
+ * `projectStorageContract`, `accountStorageContract` and `auditRepositoryContract`, `@kaiwa/workflow`'s
+ * `workflowRepositoryContract`, `@kaiwa/platform-queues`' `platformStoreContract`).
+ */
+
+/** Chat: users, rooms, memberships, messages with their reactions and search, and each room's event log. */
+export interface ChatStorage {
   users: UserRepository;
   rooms: RoomRepository;
   memberships: MembershipRepository;
   messages: MessageRepository;
   reactions: ReactionRepository;
   roomEvents: RoomEventRepository;
+}
+
+/** Projects and their tickets, and the records of uploaded files (linked to a room, project or ticket). */
+export interface ProjectStorage {
   projects: ProjectRepository;
   tickets: TicketRepository;
   files: FileRecordRepository;
+}
+
+/** Sign-in: password hashes, refresh tokens and API keys. */
+export interface AccountStorage {
   accounts: AccountRepository;
+}
+
+/** Per-room settings of features, such as the assistant's. */
+export interface RoomSettingStorage {
   roomSettings: RoomSettingRepository;
+}
+
+/** Workflow definitions, runs and step records (`@kaiwa/workflow`). */
+export interface WorkflowStorage {
   workflows: WorkflowRepository;
+}
+
+/** The platform inbox and outbox and the bridge's links and mappings (`@kaiwa/platform-queues`). */
+export interface PlatformStorage {
   platformInbox: PlatformInboxRepository;
   platformOutbox: PlatformOutboxRepository;
   bridges: BridgeRepository;
-  /** The append-only, hash-chained audit log. */
+}
+
+/** The append-only, hash-chained audit log. */
+export interface AuditStorage {
   audit: AuditRepository;
 }
+
+/** Every repository, bound to one connection or one transaction: every storage module, composed. */
+export interface StoreRepositories
+  extends ChatStorage,
+    ProjectStorage,
+    AccountStorage,
+    RoomSettingStorage,
+    WorkflowStorage,
+    PlatformStorage,
+    AuditStorage {}
 
 /** The repositories of one open transaction, plus savepoints inside it. */
 export interface StoreTransaction extends StoreRepositories {

@@ -13,9 +13,18 @@ export {
   type FailingChatModel,
 } from './chat-model-contract.js';
 export {
+  type AccountStorageContractOptions,
+  type AccountStorageContractTest,
+  accountStorageContract,
+  type ChatStorageContractOptions,
+  type ChatStorageContractTest,
   type ChatStoreRepositoriesContractOptions,
   type ChatStoreRepositoriesContractTest,
+  chatStorageContract,
   chatStoreRepositoriesContract,
+  type ProjectStorageContractOptions,
+  type ProjectStorageContractTest,
+  projectStorageContract,
 } from './chat-store-repositories/contract.js';
 export {
   type EmbeddingModelContractOptions,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../errors.js';
 import { createId } from '../../ids.js';
 import type { ChatStore, StoredMessage } from '../../ports/chat-store.js';
@@ -181,4 +181,31 @@ export function repositorySuite<Test extends string>(
       return message;
     },
   };
+}
+
+/**
+ * Declares one contract: a `describe` titled `title: name` with a store of its own, opened before its tests
+ * and closed after them, skipped as a whole with `options.skip` and test by test with `options.skipTests`.
+ */
+export function repositoryContract<Test extends string>(
+  title: string,
+  options: RepositorySuiteOptions<Test>,
+  declare: (suite: RepositorySuite<Test>) => void,
+): void {
+  const suite = options.skip ? describe.skip : describe;
+  suite(`${title}: ${options.name}${options.skip ? ` (skipped: ${options.skip})` : ''}`, () => {
+    let store: ChatStore | undefined;
+    beforeAll(async () => {
+      store = await options.open();
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+    declare(
+      repositorySuite<Test>(() => {
+        if (store === undefined) throw new Error('the store is not open yet');
+        return store;
+      }, options.skipTests),
+    );
+  });
 }

@@ -101,7 +101,10 @@ describe('WorkflowEngine crash recovery', () => {
     // s3 was cut short by the kill (or had not begun): it runs again, and only it.
     expect(count('s3')).toBeGreaterThanOrEqual(1);
     expect(count('s3')).toBeLessThanOrEqual(2);
-    expect(result.steps[2]!.attempts).toBe(count('s3'));
+    // Every started run of s3 is an attempt; the kill may also land after an attempt was claimed and before
+    // its side effect was written, which leaves one attempt without a line.
+    expect(result.steps[2]!.attempts).toBeGreaterThanOrEqual(count('s3'));
+    expect(result.steps[2]!.attempts).toBeLessThanOrEqual(count('s3') + 1);
     expect(count('s4')).toBe(1);
   }, 30_000);
 });

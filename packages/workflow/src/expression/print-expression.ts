@@ -1,5 +1,4 @@
 import type { ExpressionNode } from './expression-node.js';
-import { KEYWORDS } from './lexer.js';
 
 const IDENTIFIER = /^[\p{L}_$][\p{L}\p{N}_$]*$/u;
 
@@ -39,9 +38,4 @@ export function printExpression(node: ExpressionNode): string {
     case 'logical':
       return `(${printExpression(node.left)} ${node.operator} ${printExpression(node.right)})`;
   }
-}
-
-/** Whether `name` can be written as a bare identifier. */
-export function isPlainIdentifier(name: string): boolean {
-  return IDENTIFIER.test(name) && !KEYWORDS.has(name);
 }

@@ -109,6 +109,7 @@ export type {
 } from './ports/chat-store.js';
 export type { EmbeddingModel, EmbedOptions, EmbedResult } from './ports/embedding-model.js';
 export * from './ports/platform-adapter.js';
+export * from './ports/platform-adapter-config.js';
 export type * from './ports/platform-store.js';
 export {
   type PresenceEntry,

@@ -136,9 +136,9 @@ export interface PlatformOutboundMessage {
 }
 
 /**
- * One raw HTTP request to a platform's inbound webhook (Slack Events API, Telegram webhook, Teams messaging
- * endpoint), as the host server received it; adapters with a `mounted` receiver answer it with
- * `handleWebhook`, so the platform can be served on the host's own port.
+ * One raw HTTP request to a platform's inbound webhook, as the host server received it.
+ * @deprecated Adapters take a web-standard `Request` in `handleWebhook` (see `PlatformWebhookHandler`);
+ * this shape goes in the next release.
  */
 export interface PlatformWebhookRequest {
   method: string;
@@ -149,7 +149,10 @@ export interface PlatformWebhookRequest {
   url?: string;
 }
 
-/** The answer for the host server to send to a platform's webhook request. */
+/**
+ * The answer for the host server to send to a platform's webhook request.
+ * @deprecated Adapters answer with a web-standard `Response`; this shape goes in the next release.
+ */
 export interface PlatformWebhookResponse {
   status: number;
   headers?: Record<string, string>;
@@ -166,7 +169,9 @@ export interface PlatformEventSink {
 
 /**
  * One chat platform. Outbound calls honour the platform's rate-limit answers (429, Retry-After) with
- * retries; other failures throw {@link PlatformError}.
+ * retries; other failures throw {@link PlatformError}. Adapters are configured with one vocabulary
+ * (`PlatformAdapterBaseConfig`), described to hosts by a `PlatformAdapterDescriptor`, and those that receive
+ * through webhooks also implement `PlatformWebhookHandler` (web `Request` in, `Response` out).
  *
  * @example
  * await slack.connect({ accept: (event) => inbox.record(event) });

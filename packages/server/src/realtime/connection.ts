@@ -10,6 +10,7 @@ import {
   ValidationError,
 } from '@kaiwa/core';
 import { type RawData, WebSocket } from 'ws';
+import { capabilitiesOf } from './capabilities.js';
 import { batchLength, EncodedFrame, frameText, joinBatch, writableSocketOf } from './encoded-frame.js';
 import type { RealtimeLimits } from './limits.js';
 import type { RealtimeLogger } from './logger.js';
@@ -21,6 +22,7 @@ import {
   type InboundFrame,
   type InboundFrames,
   type OutboundFrame,
+  PROTOCOL_VERSION,
   ProtocolError,
   parseFrame,
 } from './protocol.js';
@@ -546,7 +548,9 @@ export class Connection implements SubscriptionOwner {
     this.reply({
       type: 'ready',
       ...withId(frame.id),
+      protocolVersion: PROTOCOL_VERSION,
       user,
+      capabilities: capabilitiesOf(user),
       sessionId: this.sessionId,
       serverTime: new Date().toISOString(),
       ...(identity.expiresAt ? { expiresAt: identity.expiresAt.toISOString() } : {}),

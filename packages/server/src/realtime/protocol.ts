@@ -1,146 +1,37 @@
+import type { FieldIssue, RoomEvent } from '@kaiwa/core';
 import {
-  ClientMessageIdSchema,
-  type FieldIssue,
-  IdSchema,
-  type Message,
-  type Room,
-  type RoomEvent,
-  type User,
-  type WorkflowRun,
-  type WorkflowStepRecord,
-} from '@kaiwa/core';
-import { z } from 'zod';
+  type ClientFrame,
+  ClientFrameSchemas,
+  type ClientFrames,
+  type ClientFrameType,
+  type ErrorCode,
+  type FrameId,
+  FrameIdSchema,
+  type ServerFrame,
+} from '@kaiwa/protocol';
 
 /*
- * The wire protocol: JSON text frames `{ "type": …, … }`. docs/protocol.md describes every frame; the
- * schemas here validate what clients send, the types describe what the server sends.
+ * The server's side of the wire protocol. The frames themselves (schemas, types, close and error codes,
+ * the protocol version) live in @kaiwa/protocol, shared with every client; docs/protocol.md describes them.
+ * Here: parsing a client's text frame into a typed frame or a ProtocolError, and encoding frames.
  */
 
-/** Close codes the server uses, besides the standard 1000, 1001, 1009 and 1011. */
-export const CLOSE_CODES = {
-  normal: 1000,
-  goingAway: 1001,
-  messageTooBig: 1009,
-  internalError: 1011,
-  /** The first frame was not a valid `auth` frame, or the token was refused. */
-  authenticationFailed: 4001,
-  /** The access token expired and no fresh one came in an `auth` frame: refresh it and reconnect. */
-  tokenExpired: 4002,
-  /**
-   * The credential was ended: signed out (this session or all), password changed or reset, role lowered,
-   * account deactivated, API key revoked. The close reason says which. Refresh (which fails when the whole
-   * sign-in ended) or sign in again.
-   */
-  credentialsRevoked: 4003,
-  /** No `auth` frame within the deadline. */
-  authenticationTimeout: 4008,
-  /** The connection fell too far behind; reconnect and resume. */
-  slowConsumer: 4009,
-  /** The connection kept sending faster than its rate limit. */
-  rateLimited: 4029,
-} as const;
+export {
+  type AdvertisedLimits,
+  CLOSE_CODES,
+  type ErrorCode,
+  type FrameId,
+  FrameIdSchema,
+  PROTOCOL_VERSION,
+} from '@kaiwa/protocol';
 
-/** `code` of an `error` frame. */
-export type ErrorCode =
-  | 'bad_json'
-  | 'binary_not_supported'
-  | 'frame_too_large'
-  | 'unknown_type'
-  | 'validation_failed'
-  | 'rate_limited'
-  | 'already_authenticated'
-  | 'not_subscribed'
-  | 'too_many_subscriptions'
-  | 'not_found'
-  | 'forbidden'
-  | 'conflict'
-  | 'database_unavailable'
-  | 'busy'
-  | 'internal';
-
-/** Client-chosen id of a frame, echoed in the reply. */
-export const FrameIdSchema = z.union([z.string().min(1).max(64), z.number().int()]);
-export type FrameId = z.infer<typeof FrameIdSchema>;
-
-const MetadataFieldSchema = z.record(z.string(), z.unknown());
-
-export const InboundFrameSchemas = {
-  auth: z.object({
-    type: z.literal('auth'),
-    id: FrameIdSchema.optional(),
-    token: z.string().min(1).max(8192),
-    /** Receive `presence.updated` frames (default true); bots and load generators turn it off. */
-    presence: z.boolean().optional(),
-  }),
-  ping: z.object({ type: z.literal('ping'), id: FrameIdSchema.optional() }),
-  subscribe: z.object({
-    type: z.literal('subscribe'),
-    id: FrameIdSchema.optional(),
-    roomId: IdSchema,
-    /** The last sequence number the client saw in this room: everything after it is replayed first. */
-    lastSeq: z.number().int().min(0).optional(),
-  }),
-  unsubscribe: z.object({ type: z.literal('unsubscribe'), id: FrameIdSchema.optional(), roomId: IdSchema }),
-  fetch: z.object({
-    type: z.literal('fetch'),
-    id: FrameIdSchema.optional(),
-    roomId: IdSchema,
-    afterSeq: z.number().int().min(0),
-    limit: z.number().int().min(1).max(1000).default(100),
-  }),
-  send: z.object({
-    type: z.literal('send'),
-    id: FrameIdSchema.optional(),
-    roomId: IdSchema,
-    clientMessageId: ClientMessageIdSchema,
-    text: z.string(),
-    threadRootId: IdSchema.optional(),
-    replyToId: IdSchema.optional(),
-    attachmentIds: z.array(IdSchema).max(20).optional(),
-    metadata: MetadataFieldSchema.optional(),
-  }),
-  edit: z.object({
-    type: z.literal('edit'),
-    id: FrameIdSchema.optional(),
-    messageId: IdSchema,
-    text: z.string(),
-    metadata: MetadataFieldSchema.optional(),
-  }),
-  delete: z.object({ type: z.literal('delete'), id: FrameIdSchema.optional(), messageId: IdSchema }),
-  react: z.object({
-    type: z.literal('react'),
-    id: FrameIdSchema.optional(),
-    messageId: IdSchema,
-    emoji: z.string().min(1).max(64),
-  }),
-  unreact: z.object({
-    type: z.literal('unreact'),
-    id: FrameIdSchema.optional(),
-    messageId: IdSchema,
-    emoji: z.string().min(1).max(64),
-  }),
-  read: z.object({
-    type: z.literal('read'),
-    id: FrameIdSchema.optional(),
-    roomId: IdSchema,
-    messageId: IdSchema.optional(),
-  }),
-  typing: z.object({
-    type: z.literal('typing'),
-    id: FrameIdSchema.optional(),
-    roomId: IdSchema,
-    typing: z.boolean(),
-  }),
-  'presence.query': z.object({
-    type: z.literal('presence.query'),
-    id: FrameIdSchema.optional(),
-    userIds: z.array(IdSchema).min(1).max(500),
-  }),
-} as const;
-
-export type InboundFrameType = keyof typeof InboundFrameSchemas;
-export type InboundFrames = { [K in InboundFrameType]: z.output<(typeof InboundFrameSchemas)[K]> };
-export type InboundFrame = InboundFrames[InboundFrameType];
+/** The frames a client sends, by type (@kaiwa/protocol's `ClientFrameSchemas`). */
+export const InboundFrameSchemas = ClientFrameSchemas;
+export type InboundFrameType = ClientFrameType;
+export type InboundFrames = ClientFrames;
+export type InboundFrame = ClientFrame;
+/** Frames the server sends (@kaiwa/protocol's `ServerFrame`); room events are sent as the stored {@link RoomEvent}. */
+export type OutboundFrame = ServerFrame;
 
 const INBOUND_TYPES = new Set<string>(Object.keys(InboundFrameSchemas));
 
@@ -213,70 +104,6 @@ export function parseFrame(text: string): ParsedFrame {
   }
   return { ok: true, frame: result.data as InboundFrame };
 }
-
-/** What a client needs to know about its limits; sent in `ready`. */
-export interface AdvertisedLimits {
-  maxFrameBytes: number;
-  maxSubscriptions: number;
-  framesPerSecond: number;
-  frameBurst: number;
-  heartbeatIntervalMs: number;
-  typingThrottleMs: number;
-  typingExpiryMs: number;
-}
-
-/** Frames the server sends. Room events (`message.created` …) are sent as the stored {@link RoomEvent}. */
-export type OutboundFrame =
-  | {
-      type: 'ready';
-      id?: FrameId;
-      user: User;
-      sessionId: string;
-      serverTime: string;
-      /** When the access token expires (absent for API keys): send a fresh one in an `auth` frame before. */
-      expiresAt?: string;
-      limits: AdvertisedLimits;
-    }
-  /** Answer to an `auth` frame on an authenticated connection: the new token now holds it open. */
-  | { type: 'reauthenticated'; id?: FrameId; expiresAt?: string }
-  | { type: 'pong'; id?: FrameId; serverTime: string }
-  | { type: 'subscribed'; id?: FrameId; roomId: string; fromSeq: number; room: Room }
-  | { type: 'unsubscribed'; id?: FrameId; roomId: string; reason: 'requested' | 'access_lost' | 'error' }
-  | { type: 'events'; id?: FrameId; roomId: string; events: RoomEvent[]; hasMore: boolean }
-  | { type: 'ack'; id?: FrameId; clientMessageId: string; message: Message; seq: number }
-  | { type: 'ack'; id?: FrameId; message: Message }
-  | { type: 'ack'; id?: FrameId; roomId: string; lastReadMessageId: string | null }
-  | { type: 'typing.updated'; roomId: string; userId: string; typing: boolean }
-  | {
-      type: 'message.delta';
-      roomId: string;
-      streamId: string;
-      replyTo: string;
-      threadRootId: string | null;
-      authorId: string;
-      text: string;
-      done?: true;
-    }
-  | { type: 'presence.updated'; userId: string; status: 'online' | 'away' | 'offline' }
-  | { type: 'presence.state'; id?: FrameId; statuses: Record<string, 'online' | 'away' | 'offline'> }
-  | { type: 'read.updated'; roomId: string; userId: string; lastReadMessageId: string | null }
-  | { type: 'room.created'; room: Room; memberIds: string[] }
-  | { type: 'workflow.run.updated'; run: Omit<WorkflowRun, 'claimedBy' | 'claimedUntil'> }
-  | { type: 'workflow.step.updated'; runId: string; step: Omit<WorkflowStepRecord, 'runId'> }
-  | {
-      type: 'error';
-      id?: FrameId;
-      code: ErrorCode;
-      message: string;
-      details?: Record<string, unknown>;
-      /**
-       * Set when the same frame may succeed later (`database_unavailable`, `busy`): send it again after
-       * `retryAfterMs`, with the same `clientMessageId`, so a send that did commit is not stored twice.
-       */
-      retryable?: true;
-      retryAfterMs?: number;
-    }
-  | RoomEvent;
 
 /** Serialises a frame once; the same bytes go to every recipient. */
 export function encodeFrame(frame: OutboundFrame): Buffer {

@@ -128,6 +128,12 @@ describe.skipIf(skip !== undefined)('the assistant on two instances (PostgreSQL,
       token: owner.token,
       body: { text: '@helper こんにちは' },
     });
+    // The question reaches both assistants over Redis; wait for the model call, then for both to settle.
+    const askedAt = Date.now();
+    while ((await modelServer.requests()).length === before && Date.now() - askedAt < 10_000) {
+      await sleep(20);
+    }
+    await sleep(150);
     await idle();
     const requests = (await modelServer.requests()).slice(before);
     expect(requests).toHaveLength(1);
@@ -142,7 +148,7 @@ describe.skipIf(skip !== undefined)('the assistant on two instances (PostgreSQL,
     const resetAt = Date.now();
     while (
       Object.keys(a.server.assistant!.roomSettings(room.id)).length > 0 &&
-      Date.now() - resetAt < 1_000
+      Date.now() - resetAt < 5_000
     ) {
       await sleep(10);
     }

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiClient, ApiError } from './api';
-import type { Session } from './types';
+import { ApiClient, ApiError, type Session } from './api';
 
 class MemoryStorage {
   readonly items = new Map<string, string>();

@@ -1,4 +1,42 @@
-import type { FileRecord, Session, User } from './types';
+import type { Message, User } from '@kaiwa/protocol';
+
+/*
+ * The REST shapes the UI reads (the server's src/http/api-schemas.ts). Entities and realtime frames come
+ * from @kaiwa/protocol.
+ */
+
+export interface MessagePage {
+  messages: Message[];
+  hasMore: boolean;
+}
+
+/** A stored file as the API shows it (without its storage key and hash). */
+export interface FileRecord {
+  id: string;
+  name: string;
+  mimeType: string;
+  size: number;
+  uploaderId: string;
+  roomId: string | null;
+  createdAt: string;
+}
+
+export interface Session {
+  tokenType: 'Bearer';
+  accessToken: string;
+  expiresIn: number;
+  accessTokenExpiresAt: string;
+  refreshToken: string;
+  refreshTokenExpiresAt: string;
+  user: User;
+}
+
+export interface ServerInfo {
+  accountsEnabled: boolean;
+  signupEnabled: boolean;
+  maxUploadBytes: number;
+  uploadAllowedTypes: string[];
+}
 
 /*
  * The REST client: JSON requests under /api/v1 with the access token, one refresh (shared by every tab

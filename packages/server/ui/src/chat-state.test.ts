@@ -1,6 +1,6 @@
+import type { Message, Room, RoomEvent, User } from '@kaiwa/protocol';
 import { describe, expect, it } from 'vitest';
 import { ChatState, withReaction } from './chat-state';
-import type { Message, Room, RoomEvent, User } from './types';
 
 const NOW = '2026-11-25T09:30:00.000Z';
 
@@ -32,6 +32,7 @@ function message(id: string, overrides: Partial<Message> = {}): Message {
     id,
     roomId: room.id,
     authorId: OTHER,
+    seq: 1,
     text: `text ${id}`,
     mentions: { userIds: [], room: false, here: false },
     threadRootId: null,

@@ -1,14 +1,16 @@
-import type {
-  Attachment,
-  Membership,
-  Message,
-  MessagePage,
-  PresenceStatus,
-  Room,
-  RoomEvent,
-  RoomSummary,
-  User,
-} from './types';
+import {
+  type Attachment,
+  type Capabilities,
+  type Membership,
+  type Message,
+  NO_CAPABILITIES,
+  type PresenceStatus,
+  type Room,
+  type RoomEvent,
+  type RoomSummary,
+  type User,
+} from '@kaiwa/protocol';
+import type { MessagePage } from './api';
 
 /*
  * Everything the chat shows, and the rules that keep it right when events arrive twice, late or after a
@@ -80,6 +82,8 @@ const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id 
 
 export class ChatState {
   me: User | null = null;
+  /** What the server says `me` may do (from `ready`); nothing until the connection is first ready. */
+  capabilities: Capabilities = NO_CAPABILITIES;
   readonly rooms = new Map<string, RoomEntry>();
   readonly users = new Map<string, User>();
   readonly presence = new Map<string, PresenceStatus>();
@@ -570,6 +574,7 @@ export class ChatState {
 
   clear(): void {
     this.me = null;
+    this.capabilities = NO_CAPABILITIES;
     this.rooms.clear();
     this.users.clear();
     this.presence.clear();

@@ -1,22 +1,21 @@
-import { type ApiClient, ApiError } from './api';
-import { ChatState, type OutboxEntry } from './chat-state';
-import { newClientMessageId } from './ids';
-import { type ConnectionStatus, RealtimeClient, RealtimeError } from './realtime';
 import {
+  type AdvertisedLimits,
   type Attachment,
-  type FileRecord,
+  isRoomEventType,
   type Membership,
   type Message,
-  type MessagePage,
-  type RealtimeLimits,
-  ROOM_EVENT_TYPES,
+  type ReadyFrame,
   type Room,
   type RoomEvent,
   type RoomSummary,
   type ServerFrame,
   type User,
   type UserRole,
-} from './types';
+} from '@kaiwa/protocol';
+import { type ApiClient, ApiError, type FileRecord, type MessagePage } from './api';
+import { ChatState, type OutboxEntry } from './chat-state';
+import { newClientMessageId } from './ids';
+import { type ConnectionStatus, RealtimeClient, RealtimeError } from './realtime';
 
 /*
  * The chat's behaviour: it owns the state, the REST client and the realtime connection, turns frames into
@@ -31,7 +30,7 @@ const THREAD_PAGE = 100;
 const ACK_TIMEOUT_MS = 15_000;
 const TYPING_IDLE_MS = 4_000;
 
-const DEFAULT_LIMITS: RealtimeLimits = {
+const DEFAULT_LIMITS: AdvertisedLimits = {
   maxFrameBytes: 96 * 1024,
   maxSubscriptions: 500,
   framesPerSecond: 50,
@@ -52,7 +51,7 @@ export class ChatController {
   readonly state = new ChatState();
   readonly realtime: RealtimeClient;
   connection: ConnectionStatus = { state: 'stopped', attempts: 0, sessions: 0 };
-  limits: RealtimeLimits = DEFAULT_LIMITS;
+  limits: AdvertisedLimits = DEFAULT_LIMITS;
   /** The last problem worth telling the user about (cleared by them). */
   notice: string | null = null;
   readonly #subscribed = new Set<string>();
@@ -85,7 +84,7 @@ export class ChatController {
           return !(error instanceof ApiError && error.status === 401);
         }
       },
-      ready: (user, limits, resumed) => this.#ready(user, limits, resumed),
+      ready: (frame, resumed) => this.#ready(frame, resumed),
       frame: (frame) => this.#frame(frame),
       status: (status) => {
         this.connection = status;
@@ -125,7 +124,7 @@ export class ChatController {
     this.#unsubscribers.push(() => document.removeEventListener('visibilitychange', onVisible));
     this.#scheduleTokenRefresh();
     this.realtime.start();
-    await Promise.all([this.loadRooms(), this.#loadDirectory()]);
+    await this.loadRooms(); // the directory follows when the connection is ready
   }
 
   stop(): void {
@@ -215,7 +214,7 @@ export class ChatController {
   }
 
   async #loadDirectory(): Promise<void> {
-    if (this.me.role === 'guest') return;
+    if (!this.state.capabilities.listUsers) return;
     try {
       const { users } = await this.api.request<{ users: User[] }>('GET', '/users?limit=200');
       this.state.addUsers(users);
@@ -561,9 +560,10 @@ export class ChatController {
 
   // ---------------------------------------------------------------- realtime
 
-  #ready(user: User, limits: RealtimeLimits, resumed: boolean): void {
+  #ready({ user, capabilities, limits }: ReadyFrame, resumed: boolean): void {
     this.limits = limits;
     this.state.me = user;
+    this.state.capabilities = capabilities;
     this.#subscribed.clear();
     this.#gapFetches.clear();
     for (const roomId of this.state.rooms.keys()) this.#subscribe(roomId);
@@ -572,6 +572,9 @@ export class ChatController {
     if (resumed) {
       // Rooms may have come or gone while away; counts may have changed through deletions.
       this.loadRooms().catch(() => undefined);
+    } else {
+      // Now that the capabilities are known.
+      void this.#loadDirectory();
     }
     this.state.changed();
   }
@@ -627,7 +630,7 @@ export class ChatController {
         console.error(error);
       }
     }
-    if (ROOM_EVENT_TYPES.has(frame.type)) {
+    if (isRoomEventType(frame.type)) {
       this.#roomEvent(frame as RoomEvent);
       return;
     }
@@ -648,7 +651,7 @@ export class ChatController {
         return;
       }
       case 'ack':
-        if (frame.clientMessageId && frame.message) {
+        if ('clientMessageId' in frame) {
           clearTimeout(this.#ackTimers.get(frame.clientMessageId));
           this.#ackTimers.delete(frame.clientMessageId);
           this.state.acknowledged(frame.clientMessageId, frame.message);

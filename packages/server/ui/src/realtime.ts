@@ -1,4 +1,10 @@
-import { CLOSE_CODES, type FrameId, type RealtimeLimits, type ServerFrame, type User } from './types';
+import {
+  CLOSE_CODES,
+  type ClientFrameInput,
+  type FrameId,
+  type ReadyFrame,
+  type ServerFrame,
+} from '@kaiwa/protocol';
 
 /*
  * The WebSocket connection to /ws: authenticate with the access token, hand every frame (batches are JSON
@@ -24,7 +30,8 @@ export interface RealtimeOwner {
   token(): Promise<string>;
   /** The server refused the token: refresh it; false when the session is gone and retrying is pointless. */
   authenticationFailed(): Promise<boolean>;
-  ready(user: User, limits: RealtimeLimits, resumed: boolean): void;
+  /** `ready` came: the user, what they may do, and the connection's limits. */
+  ready(frame: ReadyFrame, resumed: boolean): void;
   frame(frame: ServerFrame): void;
   status(status: ConnectionStatus): void;
 }
@@ -101,7 +108,7 @@ export class RealtimeClient {
   }
 
   /** Sends a frame if the connection is ready; returns whether it went out. */
-  send(frame: Record<string, unknown>): boolean {
+  send(frame: ClientFrameInput): boolean {
     if (!this.isReady || !this.#socket) return false;
     try {
       this.#socket.send(JSON.stringify(frame));
@@ -112,7 +119,7 @@ export class RealtimeClient {
   }
 
   /** Sends a frame with a fresh id and resolves with the answer of the same id (an `error` rejects). */
-  request(frame: Record<string, unknown>): Promise<ServerFrame> {
+  request(frame: ClientFrameInput): Promise<ServerFrame> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
@@ -217,7 +224,7 @@ export class RealtimeClient {
       this.#setStatus({ state: 'online', attempts: 0, sessions: this.#status.sessions + 1 });
       this.#startWatchdog();
       this.#pending.get('auth')?.resolve(frame);
-      this.#owner.ready(frame.user, frame.limits, resumed);
+      this.#owner.ready(frame, resumed);
       return;
     }
     this.#owner.frame(frame);

@@ -1,10 +1,11 @@
+import type { ServerFrames, WorkflowRunStatus, WorkflowStepStatus } from '@kaiwa/protocol';
+
 /*
  * What the Workflows view shows of runs and their steps, kept apart from the components so it can be
  * tested without a browser: the shapes the REST API answers with, durations, labels and error lines.
  */
 
-export type WorkflowRunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export type WorkflowStepStatus = WorkflowRunStatus | 'skipped';
+export type { WorkflowRunStatus, WorkflowStepStatus } from '@kaiwa/protocol';
 
 export interface WorkflowErrorInfo {
   name: string;
@@ -60,11 +61,21 @@ export interface WorkflowRunDetailsView {
 export const WORKFLOW_POLL_MS = 2_000;
 
 /** The pushed progress of a run, as docs/protocol.md describes it. */
+/**
+ * A change to a run or a step: @kaiwa/protocol's `workflow.run.updated` and `workflow.step.updated` frames
+ * (which fit this shape), or a REST answer put in the same shape.
+ */
 export type WorkflowProgressFrame =
   | { type: 'workflow.run.updated'; run: WorkflowRunView }
   | { type: 'workflow.step.updated'; runId: string; step: WorkflowStepView };
 
-export function isWorkflowProgressFrame(frame: { type: string }): frame is WorkflowProgressFrame {
+// The frames the server pushes must fit the shape the view merges.
+type Fits<T extends WorkflowProgressFrame> = T;
+type ServerWorkflowProgressFrame = Fits<
+  ServerFrames['workflow.run.updated'] | ServerFrames['workflow.step.updated']
+>;
+
+export function isWorkflowProgressFrame(frame: { type: string }): frame is ServerWorkflowProgressFrame {
   return frame.type === 'workflow.run.updated' || frame.type === 'workflow.step.updated';
 }
 

@@ -1,9 +1,9 @@
+import type { User } from '@kaiwa/protocol';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { ApiClient } from './api';
 import { describeError, ErrorText, Modal } from './components/common';
 import { useChatVersion, useController } from './hooks';
-import type { User } from './types';
 import {
   applyWorkflowProgress,
   describeWorkflowError,
@@ -197,7 +197,8 @@ export function WorkflowsDialog({ api, me, onClose }: { api: ApiClient; me: User
 
   const names = new Map((workflows ?? []).map((workflow) => [workflow.id, workflow.name]));
   const runList = newestFirst([...runs.values()]);
-  const canStart = me.role !== 'guest';
+  const { capabilities } = controller.state;
+  const canStart = capabilities.startWorkflows;
 
   return (
     <Modal title="Workflows" onClose={onClose}>
@@ -267,7 +268,8 @@ export function WorkflowsDialog({ api, me, onClose }: { api: ApiClient; me: User
               Run {details.run.id} · version {details.run.workflowVersion} · {stepSummary(details.steps)}
             </p>
             {details.run.error ? <p class="error-text">{describeWorkflowError(details.run.error)}</p> : null}
-            {!isFinished(details.run.status) && (me.role === 'admin' || me.id === details.run.actorId) ? (
+            {!isFinished(details.run.status) &&
+            (capabilities.seeAllWorkflowRuns || me.id === details.run.actorId) ? (
               <div class="dialog-actions">
                 <button
                   type="button"

@@ -1,6 +1,6 @@
+import type { User } from '@kaiwa/protocol';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiClient, ApiError, type SignOutReason } from '../api';
-import type { ServerInfo, Session, User } from '../types';
+import { ApiClient, ApiError, type ServerInfo, type Session, type SignOutReason } from '../api';
 import { ChangePassword, SignIn } from './AuthScreens';
 import { ChatApp } from './ChatApp';
 import { describeError } from './common';

@@ -1,7 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import type { ApiClient, SignOutReason } from '../api';
-import type { ServerInfo, Session } from '../types';
+import type { ApiClient, ServerInfo, Session, SignOutReason } from '../api';
 import { describeError, ErrorText, Field } from './common';
 
 function AuthCard({ title, children }: { title: string; children: ComponentChildren }) {

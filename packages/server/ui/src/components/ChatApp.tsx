@@ -1,11 +1,11 @@
+import type { User } from '@kaiwa/protocol';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
-import type { ApiClient } from '../api';
+import type { ApiClient, ServerInfo } from '../api';
 import type { RoomEntry } from '../chat-state';
 import { ChatController } from '../controller';
 import { ControllerContext, useChatVersion, useMediaQuery } from '../hooks';
 import { type ConnectionStatus, realtimeUrl } from '../realtime';
-import type { ServerInfo, User } from '../types';
 import { WorkflowsDialog } from '../workflows-view';
 import { clearDrafts } from './Composer';
 import { Avatar, PresenceDot } from './common';
@@ -163,7 +163,7 @@ function Sidebar({
               />
             ))}
           </ul>
-          {me.role !== 'guest' ? (
+          {state.capabilities.joinChannels ? (
             <button type="button" class="sidebar-action" onClick={() => onDialog('browse')}>
               <Icon name="search" /> Browse channels
             </button>
@@ -172,7 +172,7 @@ function Sidebar({
         <section class="sidebar-section" aria-labelledby="direct-heading">
           <div class="section-header">
             <h2 id="direct-heading">Direct messages</h2>
-            {me.role !== 'guest' ? (
+            {state.capabilities.createRooms ? (
               <button
                 type="button"
                 class="icon-button small"
@@ -208,7 +208,7 @@ function Sidebar({
           <span class="me-name">{me.displayName}</span>
           <span class="muted">@{me.username}</span>
         </div>
-        {me.role !== 'guest' ? (
+        {state.capabilities.startWorkflows ? (
           <button
             type="button"
             class="icon-button"
@@ -219,7 +219,7 @@ function Sidebar({
             <Icon name="workflow" />
           </button>
         ) : null}
-        {me.role === 'admin' ? (
+        {state.capabilities.manageUsers ? (
           <button
             type="button"
             class="icon-button"
@@ -419,7 +419,7 @@ export function ChatApp({ api, server }: { api: ApiClient; server: ServerInfo })
                     <button type="button" class="button primary" onClick={() => setDialog('create')}>
                       Create a room
                     </button>
-                    {me.role !== 'guest' ? (
+                    {state.capabilities.joinChannels ? (
                       <button type="button" class="button" onClick={() => setDialog('browse')}>
                         Browse channels
                       </button>

@@ -1,7 +1,7 @@
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import type { FileRecord, ServerInfo } from '../api';
 import { formatSize } from '../format';
 import { useController } from '../hooks';
-import type { FileRecord, ServerInfo } from '../types';
 import { describeError } from './common';
 import { Icon } from './icons';
 

@@ -1,6 +1,6 @@
+import type { Room, User, UserRole } from '@kaiwa/protocol';
 import { useEffect, useId, useState } from 'preact/hooks';
 import { useController } from '../hooks';
-import type { Room, User, UserRole } from '../types';
 import { Avatar, describeError, ErrorText, Field, Modal, PresenceDot } from './common';
 
 export function CreateRoomDialog({

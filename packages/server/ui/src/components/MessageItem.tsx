@@ -1,9 +1,9 @@
+import type { Attachment, Message, User } from '@kaiwa/protocol';
 import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { fileUrl } from '../api';
 import type { OutboxEntry } from '../chat-state';
 import { formatFull, formatSize, formatTime, splitText } from '../format';
 import { memo, useController, useFileUrl } from '../hooks';
-import type { Attachment, Message, User } from '../types';
 import { Avatar, describeError } from './common';
 import { Icon } from './icons';
 
@@ -252,7 +252,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
   const [error, setError] = useState<string | null>(null);
   const deleted = message.deletedAt !== null;
   const mine = message.authorId === me.id;
-  const staff = me.role === 'admin' || me.role === 'moderator';
+  const staff = controller.state.capabilities.moderateMessages;
   const name = author?.displayName ?? 'someone';
   const canThread = !inThread && message.threadRootId === null && onOpenThread !== undefined;
 

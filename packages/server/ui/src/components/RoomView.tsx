@@ -1,9 +1,10 @@
+import type { Message, User } from '@kaiwa/protocol';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useRef } from 'preact/hooks';
+import type { ServerInfo } from '../api';
 import type { OutboxEntry, RoomEntry, StreamingReply } from '../chat-state';
 import { dayKey, formatDay } from '../format';
 import { useController } from '../hooks';
-import type { Message, ServerInfo, User } from '../types';
 import { Composer } from './Composer';
 import { PresenceDot } from './common';
 import { Icon } from './icons';

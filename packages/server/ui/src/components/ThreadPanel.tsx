@@ -1,7 +1,8 @@
+import type { User } from '@kaiwa/protocol';
 import { useEffect, useRef } from 'preact/hooks';
+import type { ServerInfo } from '../api';
 import type { RoomEntry } from '../chat-state';
 import { useController } from '../hooks';
-import type { ServerInfo, User } from '../types';
 import { Composer } from './Composer';
 import { Icon } from './icons';
 import { messageRows, useStickyScroll } from './RoomView';

@@ -1,7 +1,7 @@
+import type { PresenceStatus, User } from '@kaiwa/protocol';
 import type { ComponentChildren, InputHTMLAttributes } from 'preact';
 import { useEffect, useId, useRef } from 'preact/hooks';
 import { colourIndex, initials } from '../format';
-import type { PresenceStatus, User } from '../types';
 
 export function Avatar({ user, size = 'medium' }: { user: User | undefined; size?: 'small' | 'medium' }) {
   const name = user?.displayName ?? '?';

@@ -1,5 +1,5 @@
 import { KaiwaRoomsAdapter } from '@kaiwa/bot';
-import { ChatEngine, type ChatStore } from '@kaiwa/core';
+import { ChatEngine, type ChatStore, silentPlatformLogger } from '@kaiwa/core';
 import { createTelegramAdapter } from '@kaiwa/platform-telegram';
 import { FakeTelegramApi } from '@kaiwa/platform-telegram/testing';
 import { createSqliteStore } from '@kaiwa/store-kysely';
@@ -44,8 +44,8 @@ describe('examples/multi-platform-bot', () => {
     ids = { bot: botUser.id, alice: alice.id, room: room.id };
     const telegram = createTelegramAdapter({
       token: fake.token,
-      apiRoot: fake.apiRoot,
-      logger: { error: () => {}, warn: () => {} },
+      apiUrl: fake.apiUrl,
+      logger: silentPlatformLogger,
     });
     bot = createExampleBot({
       store,

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { KaiwaRoomsAdapter } from '@kaiwa/bot';
 import { ChatEngine, type PlatformAdapter } from '@kaiwa/core';
 import { createDiscordAdapter } from '@kaiwa/platform-discord';
@@ -35,7 +36,7 @@ const adapters: PlatformAdapter[] = [
 if (env.SLACK_BOT_TOKEN && env.SLACK_APP_TOKEN) {
   adapters.push(
     createSlackAdapter({
-      botToken: env.SLACK_BOT_TOKEN,
+      token: env.SLACK_BOT_TOKEN,
       receiver: { type: 'socket', appToken: env.SLACK_APP_TOKEN },
     }),
   );
@@ -45,9 +46,9 @@ if (env.TELEGRAM_BOT_TOKEN) adapters.push(createTelegramAdapter({ token: env.TEL
 let teams: ReturnType<typeof createTeamsAdapter> | undefined;
 if (env.TEAMS_APP_ID && env.TEAMS_APP_PASSWORD) {
   teams = createTeamsAdapter({
+    token: env.TEAMS_APP_PASSWORD,
     auth: {
       MicrosoftAppId: env.TEAMS_APP_ID,
-      MicrosoftAppPassword: env.TEAMS_APP_PASSWORD,
       MicrosoftAppType: env.TEAMS_TENANT_ID ? 'SingleTenant' : 'MultiTenant',
       ...(env.TEAMS_TENANT_ID ? { MicrosoftAppTenantId: env.TEAMS_TENANT_ID } : {}),
     },
@@ -57,8 +58,27 @@ if (env.TEAMS_APP_ID && env.TEAMS_APP_PASSWORD) {
 
 const bot = createExampleBot({ store, adapters });
 await bot.start();
-if (teams)
-  console.log(`Teams endpoint: ${(await teams.listen({ port: Number(env.TEAMS_PORT ?? 3978) })).url}`);
+if (teams) {
+  // Teams posts to a messaging endpoint; the adapter takes each POST as a web Request.
+  const endpoint = teams;
+  const port = Number(env.TEAMS_PORT ?? 3978);
+  createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const answer = await endpoint.handleWebhook(
+      new Request(`http://localhost:${port}${request.url ?? '/'}`, {
+        method: request.method ?? 'POST',
+        headers: Object.entries(request.headers).flatMap(([name, value]) =>
+          value === undefined ? [] : [[name, String(value)] as [string, string]],
+        ),
+        ...(request.method === 'POST' ? { body: Buffer.concat(chunks) } : {}),
+      }),
+    );
+    response.writeHead(answer.status, Object.fromEntries(answer.headers));
+    response.end(Buffer.from(await answer.arrayBuffer()));
+  }).listen(port);
+  console.log(`Teams endpoint: http://localhost:${port}/api/messages`);
+}
 console.log(`example bot running on ${adapters.map((adapter) => adapter.platform).join(', ')}`);
 
 // Say something in the Kaiwa room, as alice, so there is something to see.

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFileSystemBlobStore } from '@kaiwa/blob-fs';
 import { KaiwaRoomsAdapter } from '@kaiwa/bot';
-import { ChatEngine, type ChatStore } from '@kaiwa/core';
+import { ChatEngine, type ChatStore, silentPlatformLogger } from '@kaiwa/core';
 import { createSlackAdapter } from '@kaiwa/platform-slack';
 // The fake Slack Web API / Socket Mode and Telegram Bot API of the adapters' own test support, on 127.0.0.1.
 import { FakeSlackApi, slackEventCallback } from '@kaiwa/platform-slack/testing';
@@ -50,15 +50,15 @@ describe('@kaiwa/bridge across Kaiwa, Slack and Telegram (fake platform servers)
       memberIds: [relay.id],
     });
     const slack = createSlackAdapter({
-      botToken: 'xoxb-test',
-      slackApiUrl: slackApi.apiUrl,
-      retryConfig: { retries: 0 },
+      token: 'xoxb-test',
+      apiUrl: slackApi.apiUrl,
+      retry: { maxAttempts: 1 },
       receiver: { type: 'socket', appToken: 'xapp-test' },
     });
     const telegram = createTelegramAdapter({
       token: telegramApi.token,
-      apiRoot: telegramApi.apiRoot,
-      logger: { error: () => {}, warn: () => {} },
+      apiUrl: telegramApi.apiUrl,
+      logger: silentPlatformLogger,
     });
     const bridge = createBridge({
       store,

@@ -1,5 +1,5 @@
 import { KaiwaRoomsAdapter } from '@kaiwa/bot';
-import { ChatEngine, type ChatStore } from '@kaiwa/core';
+import { ChatEngine, type ChatStore, silentPlatformLogger } from '@kaiwa/core';
 import { createTelegramAdapter } from '@kaiwa/platform-telegram';
 // The fake Bot API from the Telegram adapter's own test support, served on 127.0.0.1.
 import { FakeTelegramApi } from '@kaiwa/platform-telegram/testing';
@@ -40,9 +40,9 @@ describe('@kaiwa/bridge between a Kaiwa room and Telegram (fake Bot API)', () =>
     const kaiwa = new KaiwaRoomsAdapter({ engine, botUserId: relay.id });
     const telegram = createTelegramAdapter({
       token: fake.token,
-      apiRoot: fake.apiRoot,
-      retry: { attempts: 0, backoffMs: 1 },
-      logger: { error: () => {}, warn: () => {} },
+      apiUrl: fake.apiUrl,
+      retry: { maxAttempts: 1, backoff: { initialMs: 1 } },
+      logger: silentPlatformLogger,
     });
     const bridge = createBridge({
       store,

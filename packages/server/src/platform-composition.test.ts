@@ -82,6 +82,7 @@ describe('the bridge in the reference server (KAIWA_BRIDGE_FILE)', () => {
       `
 username: relay
 displayName: Relay
+# Last release's keys (botToken, slackApiUrl, retryConfig, apiRoot): still read, reported as deprecated.
 platforms:
   slack:
     botToken: env:KAIWA_TEST_BRIDGE_SLACK_BOT
@@ -216,8 +217,8 @@ links: [{ id: general, room: general, channels: [{ platform: telegram, channelId
 platforms:
   telegram:
     token: env:KAIWA_TEST_BRIDGE_TELEGRAM
-    apiRoot: ${telegram.apiRoot}
-    retry: { attempts: 0 }
+    apiUrl: ${telegram.apiUrl}
+    retry: { maxAttempts: 1 }
 links: [{ id: general, room: ${roomId}, channels: [{ platform: telegram, channelId: -100600 }] }]
 `,
     );
@@ -308,8 +309,8 @@ links: [{ id: x, room: no-such-room, channels: [{ platform: telegram, channelId:
     );
   });
 
-  it('reads channel ids given as numbers and resolves env references', () => {
-    const settings = parseBridgeFile(
+  it('reads channel ids given as numbers and resolves env references', async () => {
+    const settings = await parseBridgeFile(
       {
         platforms: { telegram: { token: 'env:TOKEN' } },
         links: [{ id: 'a', room: 'general', channels: [{ platform: 'telegram', channelId: -100 }] }],
@@ -319,34 +320,86 @@ links: [{ id: x, room: no-such-room, channels: [{ platform: telegram, channelId:
     expect(settings.username).toBe('bridge');
     expect(settings.platforms.telegram?.token).toBe('1:abc');
     expect(settings.links[0]!.channels[0]!.channelId).toBe('-100');
-    expect(() => parseBridgeFile({ platforms: {}, links: 'x' }, {})).toThrow(/links: /);
+    await expect(parseBridgeFile({ platforms: {}, links: 'x' }, {})).rejects.toThrow(/links: /);
   });
 
-  it('reads mounted receivers and refuses a Teams endpoint that is both mounted and listening', () => {
-    const settings = parseBridgeFile(
+  it('checks each platform with its adapter descriptor: webhook receivers, secrets and fields by path', async () => {
+    const settings = await parseBridgeFile(
       {
         platforms: {
-          slack: { botToken: 'env:BOT', receiver: { type: 'mounted', signingSecret: 'env:SIGNING' } },
-          telegram: { token: 'env:TOKEN', receiver: { type: 'mounted', secretToken: 'env:SECRET' } },
-          teams: { receiver: { type: 'mounted' } },
+          slack: { token: 'env:BOT', receiver: { type: 'http', signingSecret: 'env:SIGNING' } },
+          telegram: { token: 'env:TOKEN', receiver: { type: 'webhook', secretToken: 'env:SECRET' } },
+          teams: { apiUrl: 'http://127.0.0.1:1/' },
         },
       },
       { BOT: 'xoxb-1', SIGNING: 's1', TOKEN: '1:abc', SECRET: 't1' },
     );
-    expect(settings.platforms.slack?.receiver).toEqual({ type: 'mounted', signingSecret: 's1' });
-    expect(settings.platforms.telegram?.receiver).toEqual({ type: 'mounted', secretToken: 't1' });
-    expect(settings.platforms.teams?.receiver).toEqual({ type: 'mounted' });
-    const both = () =>
-      parseBridgeFile(
-        { platforms: { teams: { receiver: { type: 'mounted' }, listen: { port: 3978 } } } },
-        {},
-      );
-    expect(both).toThrow(/platforms\.teams\.receiver: a mounted endpoint has no listen/);
-    const inline = () =>
-      parseBridgeFile(
-        { platforms: { telegram: { token: 'env:T', receiver: { type: 'mounted', secretToken: 'x' } } } },
-        { T: '1' },
-      );
-    expect(inline).toThrow(/platforms\.telegram\.receiver\.secretToken: must be an env:VAR_NAME reference/);
+    expect(settings.platforms.slack?.receiver).toEqual({ type: 'http', signingSecret: 's1' });
+    expect(settings.platforms.telegram?.receiver).toEqual({ type: 'webhook', secretToken: 't1' });
+    expect(settings.platforms.teams).toEqual({ apiUrl: 'http://127.0.0.1:1/' });
+    expect(settings.deprecations).toEqual([]);
+
+    const failure = await parseBridgeFile(
+      {
+        platforms: {
+          telegram: {
+            token: 'env:T',
+            receiver: { type: 'webhook', secretToken: 'x' },
+            retry: { maxAttempts: 0 },
+          },
+          teams: { listen: { port: 3978 } },
+          discord: { token: 'env:T', colour: 'blue' },
+        },
+      },
+      { T: '1' },
+      '/etc/kaiwa/bridge.yaml',
+    ).then(
+      () => undefined,
+      (error: unknown) => error as BridgeFileError,
+    );
+    expect(failure?.message).toContain('KAIWA_BRIDGE_FILE: /etc/kaiwa/bridge.yaml: ');
+    expect(failure?.problems).toEqual([
+      'platforms.discord.colour: unknown field',
+      expect.stringMatching(/^platforms\.telegram\.receiver\.secretToken: must be an env:VAR_NAME reference/),
+      expect.stringMatching(/^platforms\.telegram\.retry\.maxAttempts: /),
+      expect.stringMatching(
+        /^platforms\.teams\.listen: no longer supported: .*\/api\/v1\/platforms\/teams\/events/,
+      ),
+    ]);
+  });
+
+  it('still reads last release’s keys and receivers, each one reported as deprecated', async () => {
+    const settings = await parseBridgeFile(
+      {
+        platforms: {
+          slack: { botToken: 'env:BOT', receiver: { type: 'mounted', signingSecret: 'env:SIGNING' } },
+          telegram: {
+            token: 'env:TOKEN',
+            apiRoot: 'http://127.0.0.1:1',
+            receiver: { type: 'mounted', secretToken: 'env:SECRET' },
+          },
+          teams: { serviceUrl: 'http://127.0.0.1:1/', receiver: { type: 'mounted' } },
+        },
+      },
+      { BOT: 'xoxb-1', SIGNING: 's1', TOKEN: '1:abc', SECRET: 't1' },
+    );
+    expect(settings.platforms.slack).toEqual({
+      token: 'xoxb-1',
+      receiver: { type: 'http', signingSecret: 's1' },
+    });
+    expect(settings.platforms.telegram).toEqual({
+      token: '1:abc',
+      apiUrl: 'http://127.0.0.1:1',
+      receiver: { type: 'webhook', secretToken: 't1' },
+    });
+    expect(settings.platforms.teams).toEqual({ apiUrl: 'http://127.0.0.1:1/' });
+    expect(settings.deprecations).toEqual([
+      'platforms.slack.botToken: deprecated, write token',
+      'platforms.slack.receiver.type: mounted is deprecated, write http (the webhook the host serves)',
+      'platforms.telegram.apiRoot: deprecated, write apiUrl',
+      'platforms.telegram.receiver.type: mounted is deprecated, write webhook (the webhook the host serves)',
+      'platforms.teams.serviceUrl: deprecated, write apiUrl',
+      'platforms.teams.receiver: deprecated, remove it (Teams always posts to the webhook the host serves)',
+    ]);
   });
 });

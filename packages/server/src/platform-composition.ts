@@ -6,14 +6,13 @@ import {
   type ChatStore,
   NotFoundError,
   type PlatformAdapter,
-  type PlatformWebhookRequest,
-  type PlatformWebhookResponse,
+  type PlatformAdapterDescriptor,
+  type PlatformWebhookHandler,
   type Room,
   ULID_PATTERN,
   type User,
   UsernameSchema,
 } from '@kaiwa/core';
-import type { TeamsAdapter } from '@kaiwa/platform-teams';
 import type { FastifyBaseLogger } from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -26,132 +25,31 @@ import { z } from 'zod';
  * The bridge, the bot runtime and each platform's adapter (with its SDK: discord.js, botbuilder, @slack/bolt,
  * telegraf) are imported only here, when a bridge file is read, and only for the platforms it configures:
  * a server without one never loads them (packages/server/src/lazy-dependencies.test.ts checks).
+ *
+ * The server declares no platform's options itself: each adapter package exports a descriptor with the zod
+ * schema of its settings (which still reads last release's key names, reported as deprecations), the paths
+ * of its secrets and the factory, and a platform's section of the file is checked against it.
  */
 
 export const BRIDGE_PLATFORMS = ['slack', 'discord', 'telegram', 'teams'] as const;
 export type BridgePlatform = (typeof BRIDGE_PLATFORMS)[number];
 
 const ENV_REFERENCE = /^env:([A-Za-z_][A-Za-z0-9_]*)$/;
-const secret = z
-  .string({ error: 'must be an env:VAR_NAME reference' })
-  .regex(ENV_REFERENCE, 'must be an env:VAR_NAME reference (secrets are not written in the bridge file)');
-const port = z
-  .number({ error: 'must be a port number' })
-  .int({ error: 'must be a port number' })
-  .min(0, { error: 'must be a port number' })
-  .max(65_535, { error: 'must be a port number' });
-const host = z.string().trim().min(1, 'must not be empty');
-const path = z.string().regex(/^\/\S*$/, 'must be a path starting with /');
-const httpUrl = z.string().regex(/^https?:\/\/\S+$/i, 'must be an http:// or https:// URL');
-const count = (maximum: number) =>
-  z
-    .number({ error: 'must be a whole number' })
-    .int({ error: 'must be a whole number' })
-    .min(0, { error: 'must be at least 0' })
-    .max(maximum, { error: `must be at most ${maximum}` });
 
-/** Options as each adapter's README documents them, with secrets as env references. */
-const platformSchemas = {
-  slack: z.strictObject({
-    botToken: secret,
-    receiver: z.discriminatedUnion(
-      'type',
-      [
-        z.strictObject({ type: z.literal('socket'), appToken: secret }),
-        z.strictObject({
-          type: z.literal('http'),
-          signingSecret: secret,
-          port: port.optional(),
-          host: host.optional(),
-          path: path.optional(),
-        }),
-        // Events API POSTs on the Kaiwa server's own port: /api/v1/platforms/slack/events.
-        z.strictObject({ type: z.literal('mounted'), signingSecret: secret }),
-      ],
-      {
-        error:
-          'must be { type: socket, appToken }, { type: http, signingSecret, port?, host?, path? } or { type: mounted, signingSecret }',
-      },
-    ),
-    slackApiUrl: httpUrl.optional(),
-    retryConfig: z.strictObject({ retries: count(20) }).optional(),
-  }),
-  discord: z.strictObject({
-    token: secret,
-    apiUrl: httpUrl.optional(),
-    webhooks: z
-      .union([z.boolean(), z.strictObject({ name: z.string().trim().min(1).max(80).optional() })], {
-        error: 'must be true, false or { name }',
-      })
-      .optional(),
-    answerCommandsInPlace: z.boolean().optional(),
-    acceptAttempts: count(100).optional(),
-  }),
-  telegram: z.strictObject({
-    token: secret,
-    receiver: z
-      .discriminatedUnion(
-        'type',
-        [
-          z.strictObject({ type: z.literal('polling') }),
-          z.strictObject({
-            type: z.literal('webhook'),
-            secretToken: secret,
-            path: path.optional(),
-            port: port.optional(),
-            host: host.optional(),
-            publicUrl: httpUrl.optional(),
-          }),
-          // Webhook POSTs on the Kaiwa server's own port: /api/v1/platforms/telegram/events.
-          z.strictObject({
-            type: z.literal('mounted'),
-            secretToken: secret,
-            webhookUrl: httpUrl.optional(),
-          }),
-        ],
-        {
-          error:
-            'must be { type: polling }, { type: webhook, secretToken, path?, port?, host?, publicUrl? } or { type: mounted, secretToken, webhookUrl? }',
-        },
-      )
-      .optional(),
-    apiRoot: httpUrl.optional(),
-    retry: z
-      .strictObject({
-        attempts: count(20).optional(),
-        maxRetryAfterMs: count(3_600_000).optional(),
-        backoffMs: count(600_000).optional(),
-      })
-      .optional(),
-  }),
-  teams: z.strictObject({
-    auth: z
-      .strictObject({
-        MicrosoftAppId: secret.optional(),
-        MicrosoftAppPassword: secret.optional(),
-        MicrosoftAppType: z
-          .enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI'], {
-            error: 'must be MultiTenant, SingleTenant or UserAssignedMSI',
-          })
-          .optional(),
-        MicrosoftAppTenantId: z.string().trim().min(1).optional(),
-      })
-      .optional(),
-    serviceUrl: httpUrl.optional(),
-    tenantId: z.string().trim().min(1).optional(),
-    botId: z.string().trim().min(1).optional(),
-    messageFormat: z.enum(['card', 'text'], { error: 'must be card or text' }).optional(),
-    maxRetries: count(20).optional(),
-    /** The messaging endpoint the Bot Framework posts to (Teams has no polling). */
-    listen: z
-      .strictObject({ port: port.optional(), host: host.optional(), path: path.optional() })
-      .optional(),
-    /** `{ type: mounted }`: the messaging endpoint is /api/v1/platforms/teams/events on the server's port. */
-    receiver: z
-      .strictObject({ type: z.literal('mounted') }, { error: 'must be { type: mounted }' })
-      .optional(),
-  }),
+/**
+ * Each platform's adapter descriptor, imported when the bridge file configures the platform (and only then).
+ */
+const DESCRIPTORS: Record<BridgePlatform, () => Promise<PlatformAdapterDescriptor>> = {
+  slack: async () => (await import('@kaiwa/platform-slack')).slackAdapterDescriptor,
+  discord: async () => (await import('@kaiwa/platform-discord')).discordAdapterDescriptor,
+  telegram: async () => (await import('@kaiwa/platform-telegram')).telegramAdapterDescriptor,
+  teams: async () => (await import('@kaiwa/platform-teams')).teamsAdapterDescriptor,
 };
+
+/** A platform's section, checked in shape here and in detail by its adapter's descriptor. */
+const platformSection = z.record(z.string(), z.unknown(), {
+  error: "must be an object with the platform's settings",
+});
 
 const channelSchema = z.strictObject({
   platform: z.string().min(1, 'must not be empty'),
@@ -166,10 +64,10 @@ export const BridgeFileSchema = z.strictObject({
   username: UsernameSchema.default('bridge'),
   displayName: z.string().trim().min(1).max(64).optional(),
   platforms: z.strictObject({
-    slack: platformSchemas.slack.optional(),
-    discord: platformSchemas.discord.optional(),
-    telegram: platformSchemas.telegram.optional(),
-    teams: platformSchemas.teams.optional(),
+    slack: platformSection.optional(),
+    discord: platformSection.optional(),
+    telegram: platformSection.optional(),
+    teams: platformSection.optional(),
   }),
   links: z
     .array(
@@ -183,7 +81,12 @@ export const BridgeFileSchema = z.strictObject({
     )
     .default([]),
 });
-export type BridgeFile = z.output<typeof BridgeFileSchema>;
+/** A checked bridge file: each configured platform's settings as its adapter descriptor's schema gave them. */
+export type BridgeFile = Omit<z.output<typeof BridgeFileSchema>, 'platforms'> & {
+  platforms: Partial<Record<BridgePlatform, Record<string, unknown>>>;
+  /** One line per deprecated key the file uses, with its path: `platforms.slack.botToken: deprecated, …`. */
+  deprecations: string[];
+};
 
 /** The bridge file is unreadable or wrong; `problems` has one line per problem, each naming its field. */
 export class BridgeFileError extends Error {
@@ -221,43 +124,90 @@ export async function readBridgeFile(
   return parseBridgeFile(raw, env, file);
 }
 
-/** Checks parsed bridge settings and resolves their `env:` references; see {@link readBridgeFile}. */
-export function parseBridgeFile(
+/**
+ * Checks parsed bridge settings and resolves their `env:` references; see {@link readBridgeFile}. Each
+ * configured platform's section is checked by its adapter's descriptor, imported here.
+ *
+ * @throws BridgeFileError
+ */
+export async function parseBridgeFile(
   raw: unknown,
   env: Record<string, string | undefined> = process.env,
   file = 'bridge file',
-): BridgeFile {
+): Promise<BridgeFile> {
   const result = BridgeFileSchema.safeParse(raw);
-  if (!result.success) throw new BridgeFileError(file, result.error.issues.flatMap(describeIssue));
-  const settings = result.data;
-  const problems: string[] = [];
-  if (settings.platforms.teams?.listen !== undefined && settings.platforms.teams.receiver !== undefined) {
-    problems.push(
-      'platforms.teams.receiver: a mounted endpoint has no listen of its own; remove one of them',
-    );
-  }
-  for (const [index, link] of settings.links.entries()) {
-    if (settings.links.findIndex((other) => other.id === link.id) !== index) {
-      problems.push(`links.${index}.id: "${link.id}" is used by another link`);
-    }
-    for (const [position, channel] of link.channels.entries()) {
-      const at = `links.${index}.channels.${position}.platform`;
-      if (!(BRIDGE_PLATFORMS as readonly string[]).includes(channel.platform)) {
-        problems.push(
-          `${at}: unknown platform "${channel.platform}" (known: ${BRIDGE_PLATFORMS.join(', ')}; the Kaiwa side is "room")`,
-        );
-      } else if (settings.platforms[channel.platform as BridgePlatform] === undefined) {
-        problems.push(`${at}: "${channel.platform}" is not configured under platforms`);
+  const problems = result.success ? [] : result.error.issues.flatMap((issue) => describeIssue(issue));
+  const settings = result.success ? result.data : undefined;
+  if (settings !== undefined) {
+    for (const [index, link] of settings.links.entries()) {
+      if (settings.links.findIndex((other) => other.id === link.id) !== index) {
+        problems.push(`links.${index}.id: "${link.id}" is used by another link`);
+      }
+      for (const [position, channel] of link.channels.entries()) {
+        const at = `links.${index}.channels.${position}.platform`;
+        if (!(BRIDGE_PLATFORMS as readonly string[]).includes(channel.platform)) {
+          problems.push(
+            `${at}: unknown platform "${channel.platform}" (known: ${BRIDGE_PLATFORMS.join(', ')}; the Kaiwa side is "room")`,
+          );
+        } else if (settings.platforms[channel.platform as BridgePlatform] === undefined) {
+          problems.push(`${at}: "${channel.platform}" is not configured under platforms`);
+        }
       }
     }
   }
-  const resolved = resolveReferences(settings, env, [], problems) as BridgeFile;
-  if (problems.length > 0) throw new BridgeFileError(file, problems);
-  return resolved;
+  const { platforms: _platforms, ...rest } = settings ?? {};
+  const resolved = resolveReferences(rest, env, [], problems, new Set()) as Omit<BridgeFile, 'platforms'>;
+  // The platforms' sections are checked even when something else is wrong, so every problem shows at once.
+  const platforms: BridgeFile['platforms'] = {};
+  const deprecations: string[] = [];
+  const sections = (raw as { platforms?: unknown } | null)?.platforms;
+  for (const platform of BRIDGE_PLATFORMS) {
+    const section = (sections as Record<string, unknown> | undefined)?.[platform];
+    if (section === null || typeof section !== 'object' || Array.isArray(section)) continue;
+    const checked = await checkPlatformSettings(platform, section, env, problems);
+    deprecations.push(...checked.deprecations);
+    if (checked.config !== undefined) platforms[platform] = checked.config;
+  }
+  if (problems.length > 0 || settings === undefined) throw new BridgeFileError(file, problems);
+  return { ...resolved, platforms, deprecations };
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string[] {
-  const at = issue.path.map(String).join('.');
+/**
+ * One platform's section against its adapter's descriptor: secrets must be `env:` references, references are
+ * resolved, then the descriptor's schema checks the rest (a field whose variable is missing is reported once).
+ */
+async function checkPlatformSettings(
+  platform: BridgePlatform,
+  section: object,
+  env: Record<string, string | undefined>,
+  problems: string[],
+): Promise<{ config: Record<string, unknown> | undefined; deprecations: string[] }> {
+  const descriptor = await DESCRIPTORS[platform]();
+  const at = `platforms.${platform}`;
+  for (const path of descriptor.secrets) {
+    const value = path
+      .split('.')
+      .reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], section);
+    if (value !== undefined && !(typeof value === 'string' && ENV_REFERENCE.test(value))) {
+      problems.push(
+        `${at}.${path}: must be an env:VAR_NAME reference (secrets are not written in the bridge file)`,
+      );
+    }
+  }
+  const deprecations = descriptor.deprecations(section).map((line) => `${at}.${line}`);
+  const unresolved = new Set<string>();
+  const resolved = resolveReferences(section, env, ['platforms', platform], problems, unresolved);
+  const result = descriptor.configSchema.safeParse(resolved);
+  if (result.success) return { config: result.data as Record<string, unknown>, deprecations };
+  for (const issue of result.error.issues) {
+    const path = [at, ...issue.path.map(String)].join('.');
+    if (!unresolved.has(path)) problems.push(...describeIssue(issue, at));
+  }
+  return { config: undefined, deprecations };
+}
+
+function describeIssue(issue: z.core.$ZodIssue, prefix?: string): string[] {
+  const at = [...(prefix ? [prefix] : []), ...issue.path.map(String)].join('.');
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) =>
       at === 'platforms'
@@ -268,12 +218,16 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
   return [`${at || 'file'}: ${issue.message}`];
 }
 
-/** Replaces every `env:NAME` string by the variable's value; a missing variable is a problem at its path. */
+/**
+ * Replaces every `env:NAME` string by the variable's value; a missing variable is a problem at its path,
+ * and the path goes into `unresolved`.
+ */
 function resolveReferences(
   value: unknown,
   env: Record<string, string | undefined>,
   at: (string | number)[],
   problems: string[],
+  unresolved: Set<string>,
 ): unknown {
   if (typeof value === 'string') {
     const name = ENV_REFERENCE.exec(value)?.[1];
@@ -281,14 +235,18 @@ function resolveReferences(
     const resolved = env[name];
     if (resolved === undefined || resolved === '') {
       problems.push(`${at.join('.')}: environment variable ${name} is not set`);
+      unresolved.add(at.join('.'));
     }
     return resolved;
   }
   if (Array.isArray(value))
-    return value.map((item, index) => resolveReferences(item, env, [...at, index], problems));
+    return value.map((item, index) => resolveReferences(item, env, [...at, index], problems, unresolved));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, resolveReferences(item, env, [...at, key], problems)]),
+      Object.entries(value).map(([key, item]) => [
+        key,
+        resolveReferences(item, env, [...at, key], problems, unresolved),
+      ]),
     );
   }
   return value;
@@ -309,17 +267,21 @@ export interface PlatformCompositionConfig {
   retryMs?: number;
 }
 
-/** An adapter whose inbound webhook the server serves on its own port (the `mounted` receiver). */
-export interface MountedWebhook {
-  handleWebhook(request: PlatformWebhookRequest): Promise<PlatformWebhookResponse>;
-}
+/**
+ * An adapter whose inbound webhook the server serves on its own port.
+ * @deprecated The same as core's `PlatformWebhookHandler`.
+ */
+export type MountedWebhook = PlatformWebhookHandler;
 
 /** The platform adapters and the bridge as the server runs them. */
 export interface PlatformComposition {
   /** The configured platform adapters by name (`slack`, `telegram`, …), for workflow `notify` steps. */
   platforms: ReadonlyMap<string, PlatformAdapter>;
-  /** The adapters configured with the `mounted` receiver, by platform name, for the webhook routes. */
-  webhooks: ReadonlyMap<string, MountedWebhook>;
+  /**
+   * The adapters that receive through a webhook the server serves (their descriptor says so for their
+   * config: Slack `http`, Telegram `webhook`, Teams always), by platform name, for the webhook routes.
+   */
+  webhooks: ReadonlyMap<string, PlatformWebhookHandler>;
   /** Set once `start` has run. */
   readonly bridge: Bridge | undefined;
   /** The Kaiwa user the bridge writes as; set once `start` has run. */
@@ -365,21 +327,12 @@ export async function composePlatforms(config: PlatformCompositionConfig): Promi
   }
   if (problems.length > 0) throw new BridgeFileError(file, problems);
 
-  const adapters = await createPlatformAdapters(settings, logger);
+  for (const line of settings.deprecations) logger.warn({ file }, `KAIWA_BRIDGE_FILE: ${line}`);
+  const { adapters, webhooks } = await createPlatformAdapters(settings, logger);
   const [{ KaiwaRoomsAdapter }, { createBridge }] = await Promise.all([
     import('@kaiwa/bot'),
     import('@kaiwa/bridge'),
   ]);
-  const webhooks = new Map<string, MountedWebhook>();
-  const mounted = {
-    slack: settings.platforms.slack?.receiver.type === 'mounted',
-    telegram: settings.platforms.telegram?.receiver?.type === 'mounted',
-    teams: settings.platforms.teams?.receiver?.type === 'mounted',
-  };
-  for (const [platform, isMounted] of Object.entries(mounted)) {
-    const adapter = adapters.get(platform) as (PlatformAdapter & Partial<MountedWebhook>) | undefined;
-    if (isMounted && adapter?.handleWebhook) webhooks.set(platform, adapter as unknown as MountedWebhook);
-  }
   const links: BridgeLink[] = settings.links.map((link, index) => ({
     id: link.id,
     endpoints: [
@@ -442,12 +395,6 @@ export async function composePlatforms(config: PlatformCompositionConfig): Promi
       const connect = async () => {
         try {
           await running.start();
-          const teams = adapters.get('teams') as TeamsAdapter | undefined;
-          const listen = settings.platforms.teams?.listen;
-          if (teams && listen) {
-            const { url } = await teams.listen(listen);
-            logger.info({ url }, 'Teams messaging endpoint listening');
-          }
         } catch (error) {
           await running.stop().catch(() => undefined);
           throw error;
@@ -493,73 +440,24 @@ async function ensureBotUser(engine: ChatEngine, username: string, displayName?:
 }
 
 /**
- * One adapter per configured platform; none connects before the bridge starts. Each adapter package is
- * imported here, so only the configured platforms' SDKs are ever loaded.
+ * One adapter per configured platform, each created by its package's descriptor from the checked settings;
+ * none connects before the bridge starts. Only the configured platforms' packages (and SDKs) are imported.
  */
 async function createPlatformAdapters(
   settings: BridgeFile,
   logger: FastifyBaseLogger,
-): Promise<Map<string, PlatformAdapter>> {
-  const { slack, discord, telegram, teams } = settings.platforms;
+): Promise<{ adapters: Map<string, PlatformAdapter>; webhooks: Map<string, PlatformWebhookHandler> }> {
   const adapters = new Map<string, PlatformAdapter>();
-  const report = (platform: string) => (error: unknown) =>
-    logger.warn({ err: error, platform }, 'platform adapter error');
-  if (slack) {
-    const { createSlackAdapter } = await import('@kaiwa/platform-slack');
-    adapters.set(
-      'slack',
-      createSlackAdapter({
-        botToken: slack.botToken,
-        receiver: slack.receiver,
-        // The Web API client wants the trailing slash.
-        ...(slack.slackApiUrl ? { slackApiUrl: slack.slackApiUrl.replace(/\/?$/, '/') } : {}),
-        ...(slack.retryConfig ? { retryConfig: slack.retryConfig } : {}),
-      }),
-    );
+  const webhooks = new Map<string, PlatformWebhookHandler>();
+  for (const platform of BRIDGE_PLATFORMS) {
+    const config = settings.platforms[platform];
+    if (config === undefined) continue;
+    const descriptor = await DESCRIPTORS[platform]();
+    const adapter = descriptor.create(config, { logger: logger.child({ platform }) });
+    adapters.set(platform, adapter);
+    if (descriptor.webhook?.receives(config) && adapter.handleWebhook !== undefined) {
+      webhooks.set(platform, adapter as PlatformWebhookHandler);
+    }
   }
-  if (discord) {
-    const { createDiscordAdapter } = await import('@kaiwa/platform-discord');
-    adapters.set(
-      'discord',
-      createDiscordAdapter({
-        token: discord.token,
-        ...(discord.apiUrl ? { apiUrl: discord.apiUrl } : {}),
-        ...(discord.webhooks !== undefined ? { webhooks: discord.webhooks } : {}),
-        ...(discord.answerCommandsInPlace !== undefined
-          ? { answerCommandsInPlace: discord.answerCommandsInPlace }
-          : {}),
-        ...(discord.acceptAttempts !== undefined ? { acceptAttempts: discord.acceptAttempts } : {}),
-        onError: report('discord'),
-      }),
-    );
-  }
-  if (telegram) {
-    const { createTelegramAdapter } = await import('@kaiwa/platform-telegram');
-    adapters.set(
-      'telegram',
-      createTelegramAdapter({
-        token: telegram.token,
-        ...(telegram.receiver ? { receiver: telegram.receiver } : {}),
-        ...(telegram.apiRoot ? { apiRoot: telegram.apiRoot } : {}),
-        ...(telegram.retry ? { retry: telegram.retry } : {}),
-        logger: {
-          error: (message: unknown, ...rest: unknown[]) =>
-            logger.error({ platform: 'telegram', err: rest[0] }, String(message)),
-          warn: (message: unknown, ...rest: unknown[]) =>
-            logger.warn({ platform: 'telegram', err: rest[0] }, String(message)),
-        },
-      }),
-    );
-  }
-  if (teams) {
-    const { createTeamsAdapter } = await import('@kaiwa/platform-teams');
-    const { listen: _listen, receiver: _receiver, ...options } = teams;
-    adapters.set('teams', createTeamsAdapter({ ...stripUndefined(options), onError: report('teams') }));
-  }
-  return adapters;
-}
-
-/** Drops undefined members, for options typed with exactOptionalPropertyTypes. */
-function stripUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T;
+  return { adapters, webhooks };
 }

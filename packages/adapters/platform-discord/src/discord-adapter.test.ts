@@ -1,4 +1,4 @@
-import { PlatformError, type PlatformInboundEvent } from '@kaiwa/core';
+import { PlatformError, type PlatformInboundEvent, silentPlatformLogger } from '@kaiwa/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDiscordAdapter, type DiscordAdapter } from './discord-adapter.js';
 import { type FakeDiscordApi, startFakeDiscordApi } from './test-support/fake-discord-api.js';
@@ -447,7 +447,7 @@ describe('DiscordAdapter when the sink cannot record', () => {
       token: 'test-token',
       apiUrl: fake.apiUrl,
       acceptAttempts: 2,
-      onError: (error) => errors.push(error),
+      logger: { ...silentPlatformLogger, error: (fields) => errors.push((fields as { err: unknown }).err) },
     });
     try {
       await adapter.connect({

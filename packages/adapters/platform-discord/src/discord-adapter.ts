@@ -1,8 +1,12 @@
 import {
+  consolePlatformLogger,
   type PlatformAdapter,
+  type PlatformAdapterDeps,
+  type PlatformAdapterDescriptor,
   type PlatformCapabilities,
   PlatformError,
   type PlatformEventSink,
+  type PlatformLogger,
   type PlatformMessageRef,
   type PlatformOutboundMessage,
   type PlatformTarget,
@@ -12,7 +16,6 @@ import {
 import { emojiFromShortcode } from '@kaiwa/platform-format';
 import {
   Client,
-  type ClientOptions,
   DiscordAPIError,
   Events,
   GatewayIntentBits,
@@ -20,9 +23,10 @@ import {
   Partials,
   RateLimitError,
   type RawFile,
-  type RESTOptions,
   Routes,
 } from 'discord.js';
+import type { z } from 'zod';
+import { type DiscordAdapterConfig, discordSettingsSchema } from './discord-config.js';
 import {
   DISCORD_TEXT_LIMIT,
   type DiscordFormatLookups,
@@ -36,35 +40,6 @@ import {
   type DiscordPendingCommand,
   normaliseDispatch,
 } from './discord-inbound.js';
-
-export interface DiscordAdapterConfig {
-  /** The bot token. */
-  token: string;
-  /** REST base URL without the version (discord.js `rest.api`); Discord's own by default. Tests point it at a fake. */
-  apiUrl?: string;
-  /** More @discordjs/rest options (timeouts, retries, `rejectOnRateLimit`...). */
-  rest?: Partial<RESTOptions>;
-  /**
-   * Post messages with an `author` through a channel webhook, so they show that name and avatar. The adapter
-   * finds or creates one webhook per channel, named `name` ("Kaiwa" by default); the bot needs the Manage
-   * Webhooks permission. Without webhooks the name is prefixed in bold.
-   */
-  webhooks?: boolean | { name?: string };
-  /**
-   * Slash commands are deferred ("thinking…") once recorded; the next message the adapter sends to that
-   * channel within 15 minutes, without an `author`, becomes the command's answer. Default true; false
-   * answers every command with an ephemeral "received" instead.
-   */
-  answerCommandsInPlace?: boolean;
-  /** Skip the bot's own messages and those of its webhooks (so a bridge never hears itself). Default true. */
-  ignoreOwnMessages?: boolean;
-  /** How often `sink.accept` is tried before an event is reported to `onError` (Discord does not redeliver). */
-  acceptAttempts?: number;
-  /** Errors that have no caller to go to: a dispatch that could not be recorded, a gateway error. */
-  onError?: (error: unknown) => void;
-  /** Extra discord.js client options (intents and partials are the adapter's unless given here). */
-  client?: Partial<ClientOptions>;
-}
 
 /** 25 MiB: the upload limit of a server without boosts. */
 const MAX_UPLOAD_BYTES = 25 * 1024 * 1024;
@@ -111,6 +86,7 @@ export class DiscordAdapter implements PlatformAdapter {
   readonly client: Client;
 
   private readonly config: DiscordAdapterConfig;
+  private readonly logger: PlatformLogger;
   private readonly webhookName: string | undefined;
   private sink: PlatformEventSink | undefined;
   private sessionId: string | undefined;
@@ -125,6 +101,14 @@ export class DiscordAdapter implements PlatformAdapter {
     if (!config.token)
       throw new PlatformError('discord', 'invalid_request', 'DiscordAdapterConfig.token is required');
     this.config = config;
+    this.logger = config.logger ?? consolePlatformLogger('discord');
+    for (const option of ['backoff', 'maxRetryAfterMs'] as const) {
+      if (config.retry?.[option] === undefined) continue;
+      this.logger.warn(
+        { platform: 'discord', option: `retry.${option}` },
+        'unsupported option ignored: @discordjs/rest has its own backoff and always waits out rate limits',
+      );
+    }
     this.webhookName = config.webhooks
       ? ((typeof config.webhooks === 'object' ? config.webhooks.name : undefined) ?? 'Kaiwa')
       : undefined;
@@ -141,7 +125,14 @@ export class DiscordAdapter implements PlatformAdapter {
       // Events on uncached channels (DMs) and messages still arrive; the adapter reads raw dispatches anyway.
       partials: [Partials.Channel, Partials.Message, Partials.Reaction, Partials.User],
       ...config.client,
-      rest: { ...(config.apiUrl ? { api: config.apiUrl } : {}), ...config.client?.rest, ...config.rest },
+      rest: {
+        ...(config.apiUrl ? { api: config.apiUrl } : {}),
+        ...(config.retry?.maxAttempts !== undefined
+          ? { retries: Math.max(0, config.retry.maxAttempts - 1) }
+          : {}),
+        ...config.client?.rest,
+        ...config.rest,
+      },
     });
     // Outbound calls work without the gateway (a bridge outbox can send before or without `connect`).
     this.client.rest.setToken(config.token);
@@ -552,7 +543,7 @@ export class DiscordAdapter implements PlatformAdapter {
 
   private report(error: unknown): void {
     if (this.config.onError) this.config.onError(error);
-    else console.error('[kaiwa/platform-discord]', error);
+    else this.logger.error({ platform: 'discord', err: error }, 'Discord adapter error');
   }
 }
 
@@ -575,3 +566,41 @@ function threadName(content: string): string {
 export function createDiscordAdapter(config: DiscordAdapterConfig): DiscordAdapter {
   return new DiscordAdapter(config);
 }
+
+/** Settings as {@link discordSettingsSchema} gives them. */
+export type DiscordSettings = z.output<typeof discordSettingsSchema>;
+
+/**
+ * Discord for hosts that configure platforms from data (the Kaiwa server's bridge file): the settings schema,
+ * the secret fields and the factory. Discord receives through its gateway: no webhook for the host to serve.
+ *
+ * @example
+ * const discord = discordAdapterDescriptor.create(discordAdapterDescriptor.configSchema.parse(settings), { logger });
+ */
+export const discordAdapterDescriptor: PlatformAdapterDescriptor<DiscordSettings, DiscordAdapter> = {
+  platform: 'discord',
+  configSchema: discordSettingsSchema,
+  secrets: ['token'],
+  deprecations: () => [],
+  create: (config: DiscordSettings, deps: PlatformAdapterDeps = {}) =>
+    new DiscordAdapter({
+      token: config.token,
+      ...(config.apiUrl !== undefined ? { apiUrl: config.apiUrl } : {}),
+      ...(config.retry !== undefined ? { retry: config.retry } : {}),
+      ...(config.webhooks !== undefined
+        ? {
+            webhooks:
+              typeof config.webhooks === 'boolean'
+                ? config.webhooks
+                : config.webhooks.name !== undefined
+                  ? { name: config.webhooks.name }
+                  : {},
+          }
+        : {}),
+      ...(config.answerCommandsInPlace !== undefined
+        ? { answerCommandsInPlace: config.answerCommandsInPlace }
+        : {}),
+      ...(config.acceptAttempts !== undefined ? { acceptAttempts: config.acceptAttempts } : {}),
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    }),
+};

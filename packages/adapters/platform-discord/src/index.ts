@@ -1,4 +1,10 @@
-export { createDiscordAdapter, DiscordAdapter, type DiscordAdapterConfig } from './discord-adapter.js';
+export {
+  createDiscordAdapter,
+  DiscordAdapter,
+  type DiscordSettings,
+  discordAdapterDescriptor,
+} from './discord-adapter.js';
+export { type DiscordAdapterConfig, discordSettingsSchema } from './discord-config.js';
 export {
   DISCORD_TEXT_LIMIT,
   type DiscordFormatLookups,

@@ -12,9 +12,9 @@ platformAdapterContract({
   create: async (sink) => {
     const fake = await FakeSlackApi.start({ users: [{ id: 'U1', name: 'alice' }] });
     const adapter = createSlackAdapter({
-      botToken: 'xoxb-test',
-      slackApiUrl: fake.apiUrl,
-      retryConfig: { retries: 3, factor: 1, minTimeout: 10, maxTimeout: 20 },
+      token: 'xoxb-test',
+      apiUrl: fake.apiUrl,
+      retry: { maxAttempts: 4, backoff: { initialMs: 10, maxMs: 20 } },
       receiver: { type: 'socket', appToken: 'xapp-test' },
     });
     await adapter.connect(sink);

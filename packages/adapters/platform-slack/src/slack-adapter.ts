@@ -1,18 +1,19 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
+  consolePlatformLogger,
   type PlatformAdapter,
+  type PlatformAdapterDeps,
+  type PlatformAdapterDescriptor,
   type PlatformAttachment,
   type PlatformCapabilities,
   PlatformError,
   type PlatformEventSink,
   type PlatformInboundEvent,
+  type PlatformLogger,
   type PlatformMessageRef,
   type PlatformOutboundMessage,
   type PlatformTarget,
   type PlatformUser,
-  type PlatformWebhookRequest,
-  type PlatformWebhookResponse,
+  type PlatformWebhookHandler,
 } from '@kaiwa/core';
 import {
   App,
@@ -25,6 +26,8 @@ import {
   verifySlackRequest,
 } from '@slack/bolt';
 import { type RetryOptions, WebClient } from '@slack/web-api';
+import { z } from 'zod';
+import { type SlackAdapterConfig, slackSettingsSchema, upgradeSlackSettings } from './slack-config.js';
 import { slackErrorName, toPlatformError } from './slack-error.js';
 import {
   emojiFromSlack,
@@ -35,39 +38,8 @@ import {
   splitForSlack,
 } from './slack-format.js';
 
-/** How Slack delivers events: a Socket Mode WebSocket, or Events API POSTs to an HTTP endpoint. */
-export type SlackReceiverConfig =
-  | {
-      type: 'socket';
-      /** App-level token (`xapp-…`) with the `connections:write` scope. */
-      appToken: string;
-    }
-  | {
-      type: 'http';
-      /** The app's signing secret; every request's `X-Slack-Signature` is checked against it. */
-      signingSecret: string;
-      /** Defaults to 3000; 0 picks a free port (see {@link SlackAdapter.address}). */
-      port?: number;
-      /** Defaults to all interfaces. */
-      host?: string;
-      /** Request path for events, commands and interactivity; defaults to `/slack/events`. */
-      path?: string;
-    }
-  | {
-      /** No server of its own: the host's HTTP server hands each request to {@link SlackAdapter.handleWebhook}. */
-      type: 'mounted';
-      /** The app's signing secret; every request's `X-Slack-Signature` is checked against it. */
-      signingSecret: string;
-    };
-
-/** One HTTP request as the host server received it. */
-export type SlackWebhookRequest = PlatformWebhookRequest;
-
-/** The answer for the host server to send. */
-export type SlackWebhookResponse = PlatformWebhookResponse;
-
 /** Hands Bolt's events in from {@link SlackAdapter.handleWebhook}; nothing to start or stop. */
-class MountedReceiver implements Receiver {
+class WebhookReceiver implements Receiver {
   app: App | undefined;
 
   init(app: App): void {
@@ -79,31 +51,47 @@ class MountedReceiver implements Receiver {
   async stop(): Promise<void> {}
 }
 
-export interface SlackAdapterConfig {
-  /** Bot token (`xoxb-…`). */
-  botToken: string;
-  receiver: SlackReceiverConfig;
-  /** Web API base URL, ending in a slash; defaults to `https://slack.com/api/`. Tests point it at a fake. */
-  slackApiUrl?: string;
-  /**
-   * Retry policy of the Web API client for rate limits (429 + Retry-After, always waited out) and network
-   * failures. Defaults to 5 retries with exponential backoff from 250 ms to 10 s.
-   */
-  retryConfig?: RetryOptions;
-  /** Id lookups for Kaiwa `@username` / `#room` when sending, and names for Slack ids when receiving. */
-  lookups?: SlackLookups;
-  logger?: Logger;
-  /** Defaults to `error`: Bolt is chatty. */
-  logLevel?: LogLevel;
+/** Bolt's logger interface over a {@link PlatformLogger}: Bolt logs lists of values, pino a message. */
+function boltLogger(logger: PlatformLogger, initial: LogLevel): Logger {
+  let level = initial;
+  let name = 'slack';
+  const order = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARN, LogLevel.ERROR];
+  const log =
+    (method: keyof PlatformLogger) =>
+    (...values: unknown[]) => {
+      if (order.indexOf(method as LogLevel) < order.indexOf(level)) return;
+      const errors = values.filter((value) => value instanceof Error);
+      const message = values
+        .filter((value) => !(value instanceof Error))
+        .map((value) => (typeof value === 'string' ? value : JSON.stringify(value)))
+        .join(' ');
+      logger[method]({ platform: 'slack', logger: name, ...(errors[0] ? { err: errors[0] } : {}) }, message);
+    };
+  return {
+    debug: log('debug'),
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    setLevel: (next) => {
+      level = next;
+    },
+    getLevel: () => level,
+    setName: (next) => {
+      name = next;
+    },
+  };
 }
 
-const DEFAULT_RETRY: RetryOptions = {
-  retries: 5,
-  factor: 2,
-  minTimeout: 250,
-  maxTimeout: 10_000,
-  randomize: true,
-};
+/** The Web API client's retry options from the shared retry config. */
+function retryOptions(retry: SlackAdapterConfig['retry']): RetryOptions {
+  return {
+    retries: Math.max(0, (retry?.maxAttempts ?? 6) - 1),
+    factor: 2,
+    minTimeout: retry?.backoff?.initialMs ?? 250,
+    maxTimeout: retry?.backoff?.maxMs ?? 10_000,
+    randomize: true,
+  };
+}
 
 /* Message subtypes that carry a message someone wrote; the others (joins, topic changes, …) are not relayed. */
 const MESSAGE_SUBTYPES = new Set([undefined, 'bot_message', 'file_share', 'thread_broadcast', 'me_message']);
@@ -164,7 +152,7 @@ interface SlackEnvelope {
  * await slack.connect(inbox);
  * await slack.send({ channelId: 'C123' }, { text: 'Hello **world**' });
  */
-export class SlackAdapter implements PlatformAdapter {
+export class SlackAdapter implements PlatformAdapter, PlatformWebhookHandler {
   readonly platform = 'slack';
   readonly capabilities: PlatformCapabilities = {
     edit: true,
@@ -180,44 +168,42 @@ export class SlackAdapter implements PlatformAdapter {
   readonly client: WebClient;
   readonly #config: SlackAdapterConfig;
   readonly #clientOptions: { slackApiUrl?: string; retryConfig: RetryOptions };
+  readonly #logger: PlatformLogger;
+  readonly #boltLogger: Logger;
   readonly #users = new Map<string, PlatformUser>();
   readonly #userIdsByName = new Map<string, string>();
   #self: PlatformUser | undefined;
   #botId: string | undefined;
   #app: App | undefined;
-  #server: Server | undefined;
   #socketReceiver: SocketModeReceiver | undefined;
-  #mountedReceiver: MountedReceiver | undefined;
+  #webhookReceiver: WebhookReceiver | undefined;
 
   constructor(config: SlackAdapterConfig) {
-    if (!config.botToken) throw new PlatformError('slack', 'invalid_request', 'botToken is required');
+    if (!config.token) throw new PlatformError('slack', 'invalid_request', 'token is required');
     this.#config = config;
+    this.#logger = config.logger ?? consolePlatformLogger('slack');
+    this.#boltLogger = boltLogger(this.#logger, config.logLevel ?? LogLevel.ERROR);
+    if (config.retry?.maxRetryAfterMs !== undefined) {
+      this.#logger.warn(
+        { platform: 'slack', option: 'retry.maxRetryAfterMs' },
+        'unsupported option ignored: the Slack Web API client always waits out Retry-After',
+      );
+    }
     this.#clientOptions = {
-      ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}),
-      retryConfig: config.retryConfig ?? DEFAULT_RETRY,
+      // The Web API client wants the trailing slash.
+      ...(config.apiUrl ? { slackApiUrl: config.apiUrl.replace(/\/?$/, '/') } : {}),
+      retryConfig: retryOptions(config.retry),
     };
-    this.client = new WebClient(config.botToken, {
+    this.client = new WebClient(config.token, {
       ...this.#clientOptions,
       rejectRateLimitedCalls: false,
       logLevel: config.logLevel ?? LogLevel.ERROR,
-      ...(config.logger ? { logger: config.logger } : {}),
+      logger: this.#boltLogger,
     });
   }
 
   get self(): PlatformUser | undefined {
     return this.#self;
-  }
-
-  /** Where the Events API receiver listens, once connected in `http` mode. */
-  get address(): { host: string; port: number; url: string } | undefined {
-    const address = this.#server?.address() as AddressInfo | null | undefined;
-    if (!address || this.#config.receiver.type !== 'http') return undefined;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return {
-      host: address.address,
-      port: address.port,
-      url: `http://${host}:${address.port}${this.#eventsPath()}`,
-    };
   }
 
   async connect(sink: PlatformEventSink): Promise<void> {
@@ -231,14 +217,14 @@ export class SlackAdapter implements PlatformAdapter {
     // Bolt's own clients talk to the same API with the same retry policy.
     const clientOptions = this.#clientOptions;
     const common = {
-      token: this.#config.botToken,
+      token: this.#config.token,
       botId: auth.bot_id,
       botUserId: auth.user_id,
       // auth.test just ran; Bolt need not call it again.
       tokenVerificationEnabled: false,
       clientOptions,
       logLevel: this.#config.logLevel ?? LogLevel.ERROR,
-      ...(this.#config.logger ? { logger: this.#config.logger } : {}),
+      logger: this.#boltLogger,
     };
     // Our own Socket Mode receiver, so disconnect can wait for the WebSocket to close.
     const socketReceiver =
@@ -247,24 +233,18 @@ export class SlackAdapter implements PlatformAdapter {
             appToken: receiver.appToken,
             installerOptions: { clientOptions },
             logLevel: common.logLevel,
-            ...(this.#config.logger ? { logger: this.#config.logger } : {}),
+            logger: this.#boltLogger,
           })
         : undefined;
-    const mountedReceiver = receiver.type === 'mounted' ? new MountedReceiver() : undefined;
+    const webhookReceiver = receiver.type === 'http' ? new WebhookReceiver() : undefined;
     const app =
       socketReceiver !== undefined
         ? new App({ ...common, socketMode: true, receiver: socketReceiver })
-        : mountedReceiver !== undefined
-          ? new App({ ...common, receiver: mountedReceiver })
-          : new App({
-              ...common,
-              signingSecret: (receiver as { signingSecret: string }).signingSecret,
-              endpoints: this.#eventsPath(),
-            });
+        : new App({ ...common, receiver: webhookReceiver as WebhookReceiver });
 
     // Bolt acknowledges Events API deliveries before any middleware runs. Recording the event first, in
     // front of Bolt's own processing, means Slack only hears "ok" once the sink holds the event; when the
-    // sink fails, the receiver answers 500 (HTTP) or stays silent (Socket Mode) and Slack redelivers.
+    // sink fails, the webhook answers 500 (HTTP) or stays silent (Socket Mode) and Slack redelivers.
     const processEvent = app.processEvent.bind(app);
     app.processEvent = async (event: ReceiverEvent) => {
       const inbound = await this.#toInbound(event.body as SlackEnvelope);
@@ -276,53 +256,40 @@ export class SlackAdapter implements PlatformAdapter {
       await ack();
     });
     app.error(async (error) => {
-      (this.#config.logger ?? console).error('Slack event processing failed', error);
+      this.#logger.error({ platform: 'slack', err: error }, 'Slack event processing failed');
     });
 
-    if (receiver.type === 'socket' || receiver.type === 'mounted') {
-      await app.start();
-    } else {
-      this.#server = (await app.start({ port: receiver.port ?? 3000, host: receiver.host })) as Server;
-    }
+    await app.start();
     this.#app = app;
     this.#socketReceiver = socketReceiver;
-    this.#mountedReceiver = mountedReceiver;
+    this.#webhookReceiver = webhookReceiver;
   }
 
   /**
-   * Handles one Events API, slash command or interactivity POST for the `mounted` receiver, the way Bolt's
-   * own HTTP receiver does: the signature (over the raw body and `X-Slack-Request-Timestamp`, at most five
+   * Handles one Events API, slash command or interactivity POST for the `http` receiver, the way Bolt's own
+   * HTTP receiver does: the signature (over the raw body and `X-Slack-Request-Timestamp`, at most five
    * minutes old) is checked with Bolt's `verifySlackRequest`, `url_verification` is answered, and an event is
-   * acknowledged only once the sink has recorded it (a 500 makes Slack deliver it again).
+   * acknowledged only once the sink has recorded it (a 500 makes Slack deliver it again). 404 when the
+   * receiver is Socket Mode.
    *
    * @example
-   * fastify.post('/slack/events', async (request, reply) => {
-   *   const answer = await slack.handleWebhook({ method: 'POST', headers: request.headers, rawBody: request.body });
-   *   return reply.status(answer.status).headers(answer.headers ?? {}).send(answer.body ?? '');
-   * });
+   * const response = await slack.handleWebhook(new Request(url, { method: 'POST', headers, body: rawBody }));
    */
-  async handleWebhook(request: SlackWebhookRequest): Promise<SlackWebhookResponse> {
+  async handleWebhook(request: Request): Promise<Response> {
     const receiver = this.#config.receiver;
-    if (receiver.type !== 'mounted') return { status: 404 };
-    if (request.method.toUpperCase() !== 'POST') return { status: 405 };
-    const header = (name: string) => {
-      const value = request.headers[name];
-      return Array.isArray(value) ? value[0] : value;
-    };
+    if (receiver.type !== 'http') return new Response(null, { status: 404 });
+    if (request.method.toUpperCase() !== 'POST') return new Response(null, { status: 405 });
+    const header = (name: string) => request.headers.get(name) ?? undefined;
     const contentType = header('content-type')?.split(';')[0]?.trim();
-    // rawBody is any Uint8Array (a Buffer from node:http); viewed as a Buffer, not copied.
-    const rawBody = Buffer.from(
-      request.rawBody.buffer,
-      request.rawBody.byteOffset,
-      request.rawBody.byteLength,
-    );
+    // The exact bytes received: the signature is computed over them.
+    const rawBody = Buffer.from(await request.arrayBuffer());
     const text = rawBody.toString('utf8');
     // Slack's ssl_check carries no signature; whatever else it carries is dropped unread.
     if (
       contentType === 'application/x-www-form-urlencoded' &&
       new URLSearchParams(text).get('ssl_check') === '1'
     ) {
-      return { status: 200 };
+      return new Response(null, { status: 200 });
     }
     try {
       verifySlackRequest({
@@ -332,10 +299,10 @@ export class SlackAdapter implements PlatformAdapter {
           'x-slack-signature': header('x-slack-signature') ?? '',
           'x-slack-request-timestamp': Number(header('x-slack-request-timestamp')),
         },
-        ...(this.#config.logger ? { logger: this.#config.logger } : {}),
+        logger: this.#boltLogger,
       });
     } catch {
-      return { status: 401 };
+      return new Response(null, { status: 401 });
     }
     let body: Record<string, unknown>;
     try {
@@ -344,34 +311,24 @@ export class SlackAdapter implements PlatformAdapter {
         headers: { 'content-type': contentType },
       } as never);
     } catch {
-      return { status: 400 };
+      return new Response(null, { status: 400 });
     }
-    if (body?.type === 'url_verification') {
-      return {
-        status: 200,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ challenge: body.challenge }),
-      };
-    }
-    const app = this.#mountedReceiver?.app;
-    if (app === undefined) return { status: 503 };
+    if (body?.type === 'url_verification') return Response.json({ challenge: body.challenge });
+    const app = this.#webhookReceiver?.app;
+    if (app === undefined) return new Response(null, { status: 503 });
     const retryNum = Number.parseInt(header('x-slack-retry-num') ?? '', 10);
     const retryReason = header('x-slack-retry-reason');
-    let acked: SlackWebhookResponse | undefined;
+    let acked: Response | undefined;
     const event: ReceiverEvent = {
       body,
       ack: async (response?: unknown) => {
         if (acked !== undefined) throw new Error('Slack event acknowledged twice');
         acked =
           response === undefined || response === null || response === ''
-            ? { status: 200 }
+            ? new Response(null, { status: 200 })
             : typeof response === 'string'
-              ? { status: 200, body: response }
-              : {
-                  status: 200,
-                  headers: { 'content-type': 'application/json' },
-                  body: JSON.stringify(response),
-                };
+              ? new Response(response, { status: 200 })
+              : Response.json(response);
       },
       ...(Number.isNaN(retryNum) ? {} : { retryNum }),
       ...(retryReason !== undefined ? { retryReason } : {}),
@@ -379,20 +336,19 @@ export class SlackAdapter implements PlatformAdapter {
     try {
       await app.processEvent(event);
     } catch (error) {
-      (this.#config.logger ?? console).error('Slack event processing failed', error);
+      this.#logger.error({ platform: 'slack', err: error }, 'Slack event processing failed');
       // Once acknowledged, Slack has its answer; otherwise it delivers again.
-      return acked ?? { status: 500 };
+      return acked ?? new Response(null, { status: 500 });
     }
-    return acked ?? { status: 404 };
+    return acked ?? new Response(null, { status: 404 });
   }
 
   async disconnect(): Promise<void> {
     const app = this.#app;
     const socketReceiver = this.#socketReceiver;
     this.#app = undefined;
-    this.#server = undefined;
     this.#socketReceiver = undefined;
-    this.#mountedReceiver = undefined;
+    this.#webhookReceiver = undefined;
     if (socketReceiver !== undefined) await socketReceiver.client.disconnect();
     else if (app !== undefined) await app.stop();
   }
@@ -486,7 +442,7 @@ export class SlackAdapter implements PlatformAdapter {
     if (attachment.url === undefined)
       throw new PlatformError('slack', 'invalid_request', 'attachment has no url');
     const response = await fetch(attachment.url, {
-      headers: { authorization: `Bearer ${this.#config.botToken}` },
+      headers: { authorization: `Bearer ${this.#config.token}` },
     });
     if (!response.ok) {
       const code =
@@ -530,12 +486,6 @@ export class SlackAdapter implements PlatformAdapter {
       if (harmless !== undefined && slackErrorName(error) === harmless) return undefined as T;
       throw toPlatformError(error, action);
     }
-  }
-
-  #eventsPath(): string {
-    return this.#config.receiver.type === 'http'
-      ? (this.#config.receiver.path ?? '/slack/events')
-      : '/slack/events';
   }
 
   #lookups(): SlackLookups {
@@ -726,10 +676,43 @@ export class SlackAdapter implements PlatformAdapter {
  *
  * @example
  * const slack = createSlackAdapter({
- *   botToken: 'xoxb-…',
- *   receiver: { type: 'http', signingSecret: '…', port: 3000 },
+ *   token: 'xoxb-…',
+ *   receiver: { type: 'http', signingSecret: '…' }, // the host serves slack.handleWebhook
  * });
  */
 export function createSlackAdapter(config: SlackAdapterConfig): SlackAdapter {
   return new SlackAdapter(config);
 }
+
+/**
+ * Slack for hosts that configure platforms from data (the Kaiwa server's bridge file): the settings schema
+ * (last release's keys still read, see {@link upgradeSlackSettings}), the secret fields and the factory.
+ *
+ * @example
+ * const slack = slackAdapterDescriptor.create(slackAdapterDescriptor.configSchema.parse(settings), { logger });
+ */
+export const slackAdapterDescriptor: PlatformAdapterDescriptor<SlackSettings, SlackAdapter> = {
+  platform: 'slack',
+  configSchema: z.preprocess((settings) => upgradeSlackSettings(settings), slackSettingsSchema),
+  secrets: ['token', 'botToken', 'receiver.appToken', 'receiver.signingSecret'],
+  deprecations(settings) {
+    const messages: string[] = [];
+    upgradeSlackSettings(settings, (message) => messages.push(message));
+    return messages;
+  },
+  create: (config: SlackSettings, deps: PlatformAdapterDeps = {}) =>
+    new SlackAdapter({
+      token: config.token,
+      receiver:
+        config.receiver.type === 'socket'
+          ? { type: 'socket', appToken: config.receiver.appToken }
+          : { type: 'http', signingSecret: config.receiver.signingSecret },
+      ...(config.apiUrl !== undefined ? { apiUrl: config.apiUrl } : {}),
+      ...(config.retry !== undefined ? { retry: config.retry } : {}),
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    }),
+  webhook: { receives: (config) => config.receiver.type === 'http' },
+};
+
+/** Settings as {@link slackSettingsSchema} gives them. */
+export type SlackSettings = z.output<typeof slackSettingsSchema>;

@@ -26,13 +26,13 @@ it('records a Slack event once however often Slack retries it, then handles it',
     handler: async (event) => void handled.push(event),
   });
   const slack: SlackAdapter = createSlackAdapter({
-    botToken: 'xoxb-test',
-    slackApiUrl: fake.apiUrl,
-    receiver: { type: 'http', signingSecret: fake.signingSecret, port: 0, host: '127.0.0.1' },
+    token: 'xoxb-test',
+    apiUrl: fake.apiUrl,
+    receiver: { type: 'http', signingSecret: fake.signingSecret },
   });
   await slack.connect(inbox);
   cleanup.push(() => slack.disconnect());
-  const url = slack.address?.url ?? '';
+  const url = slack;
 
   const mention = { channel: 'C1', user: 'U1', text: '<@UBOT> run the report', ts: '1700000000.000001' };
   const body = slackEventCallback({ type: 'message', ...mention }, { eventId: 'EvA' });

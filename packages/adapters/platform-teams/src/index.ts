@@ -3,10 +3,10 @@ export { retryAfterMs } from '@kaiwa/core';
 export {
   createTeamsAdapter,
   TeamsAdapter,
-  type TeamsAdapterConfig,
-  type TeamsWebhookRequest,
-  type TeamsWebhookResponse,
+  type TeamsSettings,
+  teamsAdapterDescriptor,
 } from './teams-adapter.js';
+export { type TeamsAdapterConfig, teamsSettingsSchema, upgradeTeamsSettings } from './teams-config.js';
 export {
   parseTeams,
   renderTeams,

@@ -16,14 +16,14 @@ platformAdapterContract({
   create: async (sink) => {
     const connector = await startFakeBotConnector();
     const adapter = createTeamsAdapter({
-      serviceUrl: connector.serviceUrl,
+      apiUrl: connector.serviceUrl,
       tenantId: connector.tenantId,
       botId: connector.bot.id,
       messageFormat: 'text',
-      maxRetryDelayMs: 5_000,
+      retry: { maxRetryAfterMs: 5_000 },
     });
     await adapter.connect(sink);
-    const { url: botUrl } = await adapter.listen();
+    const botUrl = adapter;
     let last: Record<string, unknown> | undefined;
     const deliver = async (activity: Record<string, unknown>) => {
       const answer = await connector.deliver(botUrl, activity);

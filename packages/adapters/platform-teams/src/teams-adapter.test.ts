@@ -8,13 +8,13 @@ const GENERAL = '19:general@thread.tacv2';
 describe('TeamsAdapter against a fake Bot Framework connector', () => {
   let connector: FakeBotConnector;
   let adapter: TeamsAdapter;
-  let botUrl: string;
+  let botUrl: TeamsAdapter;
   const events: PlatformInboundEvent[] = [];
   let refuse = 0;
 
   beforeAll(async () => {
     connector = await startFakeBotConnector();
-    adapter = createTeamsAdapter({ maxRetryDelayMs: 2000 });
+    adapter = createTeamsAdapter({ retry: { maxRetryAfterMs: 2000 } });
     await adapter.connect({
       accept: async (event) => {
         if (refuse > 0) {
@@ -24,7 +24,7 @@ describe('TeamsAdapter against a fake Bot Framework connector', () => {
         events.push(event);
       },
     });
-    ({ url: botUrl } = await adapter.listen());
+    botUrl = adapter;
   });
 
   afterAll(async () => {
@@ -160,11 +160,13 @@ describe('TeamsAdapter against a fake Bot Framework connector', () => {
     const second = await connector.deliver(botUrl, activity);
     expect(second.status).toBe(200);
     expect(events.filter((event) => event.eventId === `message:${activity.id}`)).toHaveLength(1);
-    const bad = await fetch(botUrl, {
-      method: 'POST',
-      body: 'not json',
-      headers: { 'content-type': 'application/json' },
-    });
+    const bad = await botUrl.handleWebhook(
+      new Request('http://kaiwa.test/api/messages', {
+        method: 'POST',
+        body: 'not json',
+        headers: { 'content-type': 'application/json' },
+      }),
+    );
     expect(bad.status).toBe(400);
   });
 
@@ -204,7 +206,7 @@ describe('TeamsAdapter against a fake Bot Framework connector', () => {
     const bob = { id: '29:bob-id', name: 'Bob Builder' };
     const text = createTeamsAdapter({
       messageFormat: 'text',
-      serviceUrl: connector.serviceUrl,
+      apiUrl: connector.serviceUrl,
       mention: (username) => (username === 'bob' ? bob : undefined),
     });
     await text.send({ channelId: GENERAL }, { text: 'ping @bob about **this**' });

@@ -1,18 +1,18 @@
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
+  consolePlatformLogger,
   type PlatformAdapter,
+  type PlatformAdapterDeps,
+  type PlatformAdapterDescriptor,
   type PlatformCapabilities,
   PlatformError,
   type PlatformEventSink,
   type PlatformInboundEvent,
+  type PlatformLogger,
   type PlatformMessageRef,
   type PlatformOutboundMessage,
   type PlatformTarget,
   type PlatformUser,
-  type PlatformWebhookRequest,
-  type PlatformWebhookResponse,
+  type PlatformWebhookHandler,
   platformErrorCodeForStatus,
   retryAfterMs,
   withPlatformRetry,
@@ -21,58 +21,13 @@ import {
   type Activity,
   CloudAdapter,
   ConfigurationBotFrameworkAuthentication,
-  type ConfigurationBotFrameworkAuthenticationOptions,
   type ConversationReference,
   TurnContext,
 } from 'botbuilder';
+import { z } from 'zod';
+import { type TeamsAdapterConfig, teamsSettingsSchema, upgradeTeamsSettings } from './teams-config.js';
 import { renderTeams, splitForTeams, TEAMS_TEXT_LIMIT, type TeamsMentionLookup } from './teams-format.js';
 import { normaliseActivity, splitConversationId, type TeamsActivity } from './teams-inbound.js';
-
-export interface TeamsAdapterConfig {
-  /**
-   * The bot's Azure registration, passed to botbuilder's `ConfigurationBotFrameworkAuthentication`
-   * (`MicrosoftAppId`, `MicrosoftAppPassword`, `MicrosoftAppType`, `MicrosoftAppTenantId`...). Production
-   * needs it: without `MicrosoftAppId`, inbound requests are NOT authenticated and outbound calls carry no
-   * token, which only a local emulator or a test connector accepts.
-   */
-  auth?: ConfigurationBotFrameworkAuthenticationOptions & {
-    MicrosoftAppPassword?: string;
-    MicrosoftAppType?: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
-  };
-  /**
-   * Connector URL for conversations the adapter has not heard from since it started (proactive sends).
-   * Teams gives it on every activity (`https://smba.trafficmanager.net/<region>/`).
-   */
-  serviceUrl?: string;
-  /** Teams tenant id for proactive sends. */
-  tenantId?: string;
-  /** The bot's channel account id (`28:<app id>`), if known before the first activity. */
-  botId?: string;
-  /**
-   * `card` (default) sends an Adaptive Card from `toTeams` (code blocks, quotes and lists render well);
-   * `text` sends Teams markdown in `text`.
-   */
-  messageFormat?: 'card' | 'text';
-  /**
-   * botframework-connector already retries 429 and 503 (honouring Retry-After) and other 5xx up to three
-   * times; when a call still fails with 429, 503 or 504 the adapter waits (Retry-After, else backoff) and
-   * starts that many more rounds. Default 2.
-   */
-  maxRetries?: number;
-  /** Longest wait for one retry, in ms. Default 30 000. */
-  maxRetryDelayMs?: number;
-  /**
-   * The Teams account of a Kaiwa `@username` in outbound text (the bridge knows its user mapping). Without
-   * it, or when it answers undefined, users seen inbound are matched by display name.
-   */
-  mention?: TeamsMentionLookup;
-  /** The Kaiwa username of a Teams user id in inbound `<at>` mentions; otherwise `@Display Name` stays. */
-  userName?: (teamsUserId: string) => string | undefined;
-  /** Text that starts a command; `/` by default (Teams has no slash commands for bots of its own). */
-  commandPrefix?: string;
-  /** Errors with no caller to go to (a request that could not be read). */
-  onError?: (error: unknown) => void;
-}
 
 /** The calls of botframework-connector's `ConnectorClient` the adapter makes. */
 interface ConnectorClient {
@@ -99,27 +54,21 @@ class KaiwaCloudAdapter extends CloudAdapter {
   }
 }
 
-/** One HTTP request as the host server received it. */
-export type TeamsWebhookRequest = PlatformWebhookRequest;
-
-/** The answer for the host server to send. */
-export type TeamsWebhookResponse = PlatformWebhookResponse;
-
 /** The sink refused the event: the Bot Framework gets a 503 and delivers the activity again later. */
 class NotRecordedError extends Error {}
 
 /**
- * Microsoft Teams through botbuilder's `CloudAdapter`: inbound activities arrive as HTTP POSTs on
- * {@link TeamsAdapter.handler} (or {@link TeamsAdapter.listen}); outbound calls go to the Bot Framework
+ * Microsoft Teams through botbuilder's `CloudAdapter`: inbound activities arrive as HTTP POSTs the host
+ * hands to {@link TeamsAdapter.handleWebhook} as web Requests; outbound calls go to the Bot Framework
  * connector at the conversation's `serviceUrl`. Bots cannot add reactions through the connector, so
  * `capabilities.reactions` is false and `react` throws `unsupported`.
  *
  * @example
- * const teams = createTeamsAdapter({ auth: { MicrosoftAppId, MicrosoftAppPassword, MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId } });
+ * const teams = createTeamsAdapter({ token: appPassword, auth: { MicrosoftAppId, MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId } });
  * await teams.connect({ accept: (event) => inbox.record(event) });
- * await teams.listen({ port: 3978 }); // POST /api/messages
+ * app.post('/api/messages', (c) => teams.handleWebhook(c.req.raw)); // any host that speaks web Request
  */
-export class TeamsAdapter implements PlatformAdapter {
+export class TeamsAdapter implements PlatformAdapter, PlatformWebhookHandler {
   readonly platform = 'teams';
   readonly capabilities: PlatformCapabilities = {
     edit: true,
@@ -141,11 +90,16 @@ export class TeamsAdapter implements PlatformAdapter {
   private readonly references = new Map<string, Partial<ConversationReference>>();
   private readonly usersByName = new Map<string, { id: string; name: string }>();
   private readonly userNames = new Map<string, string>();
-  private server: Server | undefined;
+  private readonly logger: PlatformLogger;
 
   constructor(config: TeamsAdapterConfig = {}) {
     this.config = config;
-    this.adapter = new KaiwaCloudAdapter(new ConfigurationBotFrameworkAuthentication(config.auth ?? {}));
+    this.logger = config.logger ?? consolePlatformLogger('teams');
+    const auth = {
+      ...config.auth,
+      ...(config.token !== undefined ? { MicrosoftAppPassword: config.token } : {}),
+    };
+    this.adapter = new KaiwaCloudAdapter(new ConfigurationBotFrameworkAuthentication(auth));
     this.cloudAdapter = this.adapter;
     if (config.botId) this.selfUser = { id: config.botId, name: config.botId, isBot: true };
   }
@@ -184,65 +138,31 @@ export class TeamsAdapter implements PlatformAdapter {
 
   async disconnect(): Promise<void> {
     this.sink = undefined;
-    const server = this.server;
-    this.server = undefined;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
   }
 
   /**
-   * Handles one Bot Framework POST (node:http, or Fastify's `request.raw`/`reply.raw`; a parsed `body` on
-   * the request is used when present). Answers 200 once the event is recorded by the sink, 503 when it
-   * could not be (the Bot Framework delivers again), 401 when authentication fails.
+   * Handles one Bot Framework POST to the messaging endpoint, given as a web Request by the host (the Kaiwa
+   * server serves it at `/api/v1/platforms/teams/events`). Answers 200 once the event is recorded by the
+   * sink, 503 when it could not be (the Bot Framework delivers again), 401 when authentication fails.
    *
    * @example
-   * createServer((request, response) => teams.handler(request, response)).listen(3978);
+   * const response = await teams.handleWebhook(new Request(url, { method: 'POST', headers, body }));
    */
-  async handler(request: IncomingMessage & { body?: unknown }, response: ServerResponse): Promise<void> {
-    let answer: TeamsWebhookResponse;
-    if (request.method !== 'POST') answer = { status: 405 };
-    else {
-      let activity: unknown;
-      try {
-        activity = request.body ?? (await readJson(request));
-      } catch (error) {
-        activity = error instanceof Error ? error : new Error(String(error));
-      }
-      answer = await this.#process(activity, request.headers.authorization);
-    }
-    response.statusCode = answer.status;
-    for (const [name, value] of Object.entries(answer.headers ?? {})) response.setHeader(name, value);
-    response.end(answer.body);
-  }
-
-  /**
-   * Handles one Bot Framework POST given as its raw bytes, for hosts that read the request themselves (the
-   * Kaiwa server mounts it on its own port): the same processing and answers as {@link TeamsAdapter.handler}.
-   *
-   * @example
-   * const answer = await teams.handleWebhook({ method: 'POST', headers: request.headers, rawBody });
-   */
-  async handleWebhook(request: TeamsWebhookRequest): Promise<TeamsWebhookResponse> {
-    if (request.method.toUpperCase() !== 'POST') return { status: 405 };
+  async handleWebhook(request: Request): Promise<Response> {
+    if (request.method.toUpperCase() !== 'POST') return new Response(null, { status: 405 });
     let activity: unknown;
     try {
-      activity = JSON.parse(Buffer.from(request.rawBody).toString('utf8'));
+      activity = JSON.parse(await request.text());
     } catch (error) {
       activity = error instanceof Error ? error : new Error(String(error));
     }
-    const authorization = request.headers.authorization;
-    return this.#process(activity, Array.isArray(authorization) ? authorization[0] : authorization);
+    return this.#process(activity, request.headers.get('authorization') ?? undefined);
   }
 
   /** `activity` is the parsed body, or the error that parsing it gave. */
-  async #process(activity: unknown, authorization: string | undefined): Promise<TeamsWebhookResponse> {
-    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
-      status,
-      headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+  async #process(activity: unknown, authorization: string | undefined): Promise<Response> {
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+      Response.json(body, { status, headers });
     if (activity instanceof Error) return json(400, { error: `body: ${activity.message}` });
     if (
       !activity ||
@@ -257,7 +177,7 @@ export class TeamsAdapter implements PlatformAdapter {
         this.onTurn(context),
       );
       const status = invoke?.status ?? 200;
-      return invoke?.body !== undefined ? json(status, invoke.body) : { status };
+      return invoke?.body !== undefined ? json(status, invoke.body) : new Response(null, { status });
     } catch (error) {
       if (error instanceof NotRecordedError) {
         return json(503, { error: 'event not recorded, deliver again' }, { 'retry-after': '1' });
@@ -268,24 +188,6 @@ export class TeamsAdapter implements PlatformAdapter {
       this.report(error);
       return json(500, { error: 'internal error' });
     }
-  }
-
-  /** Starts an HTTP server on `host:port` (127.0.0.1 and a free port by default) that serves `path`. */
-  async listen(options: { port?: number; host?: string; path?: string } = {}): Promise<{ url: string }> {
-    const path = options.path ?? '/api/messages';
-    const server = createServer((request, response) => {
-      if ((request.url ?? '').split('?')[0] !== path) {
-        response.statusCode = 404;
-        response.end();
-        return;
-      }
-      void this.handler(request, response);
-    });
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
-    await once(server, 'listening');
-    this.server = server;
-    const address = server.address() as AddressInfo;
-    return { url: `http://${options.host ?? '127.0.0.1'}:${address.port}${path}` };
   }
 
   async send(target: PlatformTarget, message: PlatformOutboundMessage): Promise<PlatformMessageRef[]> {
@@ -455,16 +357,16 @@ export class TeamsAdapter implements PlatformAdapter {
   private referenceFor(channelId: string): Partial<ConversationReference> {
     const known = this.references.get(channelId);
     if (known) return known;
-    if (!this.config.serviceUrl) {
+    if (!this.config.apiUrl) {
       throw new PlatformError(
         'teams',
         'not_found',
-        `channelId: no conversation ${channelId} seen yet and no serviceUrl configured for proactive sends`,
+        `channelId: no conversation ${channelId} seen yet and no apiUrl (connector serviceUrl) configured for proactive sends`,
       );
     }
     return {
       channelId: 'msteams',
-      serviceUrl: this.config.serviceUrl,
+      serviceUrl: this.config.apiUrl,
       conversation: {
         id: channelId,
         isGroup: true,
@@ -497,9 +399,13 @@ export class TeamsAdapter implements PlatformAdapter {
       },
       (error) => toPlatformError(error, action),
       {
-        retries: this.config.maxRetries ?? 2,
-        backoffMs: (attempt) => 250 * 2 ** attempt,
-        maxDelayMs: this.config.maxRetryDelayMs ?? 30_000,
+        retries: Math.max(0, (this.config.retry?.maxAttempts ?? 3) - 1),
+        backoffMs: (attempt) =>
+          Math.min(
+            (this.config.retry?.backoff?.initialMs ?? 250) * 2 ** attempt,
+            this.config.retry?.backoff?.maxMs ?? 30_000,
+          ),
+        maxDelayMs: this.config.retry?.maxRetryAfterMs ?? 30_000,
         overMax: 'cap',
       },
     );
@@ -507,7 +413,7 @@ export class TeamsAdapter implements PlatformAdapter {
 
   private report(error: unknown): void {
     if (this.config.onError) this.config.onError(error);
-    else console.error('[kaiwa/platform-teams]', error);
+    else this.logger.error({ platform: 'teams', err: error }, 'Teams activity could not be handled');
   }
 }
 
@@ -547,18 +453,47 @@ function plainSummary(html: string): string {
     .slice(0, 200);
 }
 
-async function readJson(request: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-}
-
 /**
  * Creates a {@link TeamsAdapter}.
  *
  * @example
- * const teams = createTeamsAdapter({ serviceUrl: 'https://smba.trafficmanager.net/emea/' });
+ * const teams = createTeamsAdapter({ apiUrl: 'https://smba.trafficmanager.net/emea/' });
  */
 export function createTeamsAdapter(config: TeamsAdapterConfig = {}): TeamsAdapter {
   return new TeamsAdapter(config);
+}
+
+/** Settings as {@link teamsSettingsSchema} gives them. */
+export type TeamsSettings = z.output<typeof teamsSettingsSchema>;
+
+/**
+ * Teams for hosts that configure platforms from data (the Kaiwa server's bridge file): the settings schema
+ * (last release's keys still read, see {@link upgradeTeamsSettings}), the secret fields and the factory.
+ * Teams always receives through the host's webhook.
+ *
+ * @example
+ * const teams = teamsAdapterDescriptor.create(teamsAdapterDescriptor.configSchema.parse(settings), { logger });
+ */
+export const teamsAdapterDescriptor: PlatformAdapterDescriptor<TeamsSettings, TeamsAdapter> = {
+  platform: 'teams',
+  configSchema: z.preprocess((settings) => upgradeTeamsSettings(settings), teamsSettingsSchema),
+  secrets: ['token', 'auth.MicrosoftAppId', 'auth.MicrosoftAppPassword'],
+  deprecations(settings) {
+    const messages: string[] = [];
+    upgradeTeamsSettings(settings, (message) => messages.push(message));
+    return messages;
+  },
+  create: (config: TeamsSettings, deps: PlatformAdapterDeps = {}) => {
+    const { listen: _listen, ...settings } = config;
+    return new TeamsAdapter({
+      ...(stripUndefined(settings) as TeamsAdapterConfig),
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    });
+  },
+  webhook: { receives: () => true },
+};
+
+/** Drops undefined members, for options typed with exactOptionalPropertyTypes. */
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T;
 }

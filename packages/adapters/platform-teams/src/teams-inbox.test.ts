@@ -10,7 +10,7 @@ describe('TeamsAdapter with the durable PlatformInbox (SQLite)', () => {
   let connector: FakeBotConnector;
   let adapter: TeamsAdapter;
   let inbox: PlatformInbox;
-  let botUrl: string;
+  let botUrl: TeamsAdapter;
   const handled: PlatformInboundEvent[] = [];
 
   beforeAll(async () => {
@@ -33,7 +33,7 @@ describe('TeamsAdapter with the durable PlatformInbox (SQLite)', () => {
       },
     });
     await adapter.connect(inbox);
-    ({ url: botUrl } = await adapter.listen());
+    botUrl = adapter;
     inbox.start();
   });
 

@@ -1,8 +1,13 @@
-export type {
-  TelegramAdapterConfig,
-  TelegramReceiverConfig,
-  TelegramWebhookRequest,
-  TelegramWebhookResponse,
+export {
+  createTelegramAdapter,
+  TelegramAdapter,
+  type TelegramSettings,
+  telegramAdapterDescriptor,
 } from './telegram-adapter.js';
-export { createTelegramAdapter, TelegramAdapter } from './telegram-adapter.js';
+export {
+  type TelegramAdapterConfig,
+  type TelegramReceiverConfig,
+  telegramSettingsSchema,
+  upgradeTelegramSettings,
+} from './telegram-config.js';
 export { toPlatformError as telegramErrorToPlatformError } from './telegram-error.js';

@@ -1,22 +1,23 @@
+import { silentPlatformLogger } from '@kaiwa/core';
 import { platformAdapterContract } from '@kaiwa/core/testing';
 import { normalizeMarkdown, parseTelegramHtml, toTelegramHtml } from '@kaiwa/platform-format';
-import { createTelegramAdapter, type TelegramWebhookRequest } from './index.js';
+import { createTelegramAdapter } from './index.js';
 import { FakeTelegramApi } from './testing.js';
 
 /*
- * The PlatformAdapter contract on Telegram with the `mounted` webhook receiver, against the local fake of
+ * The PlatformAdapter contract on Telegram with the `webhook` receiver (a web Request per update), against the local fake of
  * the Bot API: Telegram posts each update to the webhook and posts it again until it is answered 200.
  */
 
 const SECRET = 'contract-secret';
 const CHAT = '-100200';
 
-function webhookRequest(update: Record<string, unknown>): TelegramWebhookRequest {
-  return {
+function webhookRequest(update: Record<string, unknown>): Request {
+  return new Request('http://kaiwa.test/api/v1/platforms/telegram/events', {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
-    rawBody: Buffer.from(JSON.stringify(update)),
-  };
+    body: JSON.stringify(update),
+  });
 }
 
 platformAdapterContract({
@@ -25,9 +26,9 @@ platformAdapterContract({
     const fake = await FakeTelegramApi.start();
     const adapter = createTelegramAdapter({
       token: fake.token,
-      apiRoot: fake.apiRoot,
-      receiver: { type: 'mounted', secretToken: SECRET },
-      logger: { error() {}, warn() {} },
+      apiUrl: fake.apiUrl,
+      receiver: { type: 'webhook', secretToken: SECRET },
+      logger: silentPlatformLogger,
     });
     await adapter.connect(sink);
     let last: Record<string, unknown> | undefined;

@@ -1,24 +1,31 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
+  consolePlatformLogger,
   type PlatformAdapter,
+  type PlatformAdapterDeps,
+  type PlatformAdapterDescriptor,
   type PlatformAttachment,
   type PlatformCapabilities,
   PlatformError,
   type PlatformEventSink,
   type PlatformInboundEvent,
+  type PlatformLogger,
   type PlatformMessageRef,
   type PlatformOutboundMessage,
   type PlatformTarget,
   type PlatformUser,
-  type PlatformWebhookRequest,
-  type PlatformWebhookResponse,
+  type PlatformWebhookHandler,
   withPlatformRetry,
 } from '@kaiwa/core';
 import type { TelegramMessageEntity } from '@kaiwa/platform-format';
 import { Input, Telegraf } from 'telegraf';
+import { z } from 'zod';
+import {
+  type TelegramAdapterConfig,
+  telegramSettingsSchema,
+  upgradeTelegramSettings,
+} from './telegram-config.js';
 import { isNotModified, toPlatformError } from './telegram-error.js';
 import {
   authorPrefix,
@@ -27,54 +34,6 @@ import {
   renderTelegram,
   splitForTelegram,
 } from './telegram-format.js';
-
-/** How Telegram delivers updates: long polling (`getUpdates`) or webhook POSTs. */
-export type TelegramReceiverConfig =
-  | { type: 'polling' }
-  | {
-      type: 'webhook';
-      /** Checked against the `X-Telegram-Bot-Api-Secret-Token` header of every POST. */
-      secretToken: string;
-      /** Request path; defaults to `/telegram/webhook`. */
-      path?: string;
-      /** Defaults to 8443; 0 picks a free port (see {@link TelegramAdapter.address}). */
-      port?: number;
-      /** Defaults to all interfaces. */
-      host?: string;
-      /** Public base URL (`https://bot.example.com`); when set, `connect` registers it with `setWebhook`. */
-      publicUrl?: string;
-    }
-  | {
-      /** No server of its own: the host's HTTP server hands each POST to {@link TelegramAdapter.handleWebhook}. */
-      type: 'mounted';
-      /** Checked against the `X-Telegram-Bot-Api-Secret-Token` header of every POST. */
-      secretToken: string;
-      /** The full public URL the host serves the webhook at; when set, `connect` registers it with `setWebhook`. */
-      webhookUrl?: string;
-    };
-
-/** One HTTP request as the host server received it. */
-export type TelegramWebhookRequest = PlatformWebhookRequest;
-
-/** The answer for the host server to send. */
-export type TelegramWebhookResponse = PlatformWebhookResponse;
-
-export interface TelegramAdapterConfig {
-  /** Bot token from @BotFather. */
-  token: string;
-  /** Defaults to long polling. */
-  receiver?: TelegramReceiverConfig;
-  /** Bot API root; defaults to `https://api.telegram.org`. Tests point it at a fake. */
-  apiRoot?: string;
-  /**
-   * Retries of rate-limited (429 with `retry_after`) and failed (5xx, network) calls. Defaults to 5 attempts
-   * more, waiting at most 60 s for one `retry_after`; a longer wait fails at once with `rate_limited`.
-   */
-  retry?: { attempts?: number; maxRetryAfterMs?: number; backoffMs?: number };
-  /** Telegram user id of a Kaiwa `@username`, to render mentions as links to the user. */
-  mentionId?: (username: string) => string | undefined;
-  logger?: Pick<Console, 'error' | 'warn'>;
-}
 
 /* Updates the adapter handles; Telegram leaves `message_reaction` out unless asked for by name. */
 const ALLOWED_UPDATES = [
@@ -152,8 +111,8 @@ interface Placement {
   reply_parameters?: { message_id: number; allow_sending_without_reply: boolean };
 }
 
-/** Ties a webhook update to its HTTP response, so a failed `accept` can answer 500 and Telegram retries. */
-const webhookRequest = new AsyncLocalStorage<{ response: Pick<ServerResponse, 'statusCode'> }>();
+/** Ties a webhook update to its HTTP answer, so a failed `accept` can answer 500 and Telegram retries. */
+const webhookRequest = new AsyncLocalStorage<{ status: number }>();
 
 /** Compares in constant time, so the secret cannot be guessed byte by byte. */
 function sameSecret(given: string | undefined, expected: string): boolean {
@@ -174,7 +133,7 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * await telegram.connect(inbox);
  * await telegram.send({ channelId: '-100123' }, { text: 'Hello **world**' });
  */
-export class TelegramAdapter implements PlatformAdapter {
+export class TelegramAdapter implements PlatformAdapter, PlatformWebhookHandler {
   readonly platform = 'telegram';
   readonly capabilities: PlatformCapabilities = {
     edit: true,
@@ -195,38 +154,27 @@ export class TelegramAdapter implements PlatformAdapter {
   #username = '';
   #sink: PlatformEventSink | undefined;
   #running: Promise<void> | undefined;
-  #server: Server | undefined;
+  readonly #logger: PlatformLogger;
   #closing = false;
   #order: Promise<void> = Promise.resolve();
 
   constructor(config: TelegramAdapterConfig) {
     if (!config.token) throw new PlatformError('telegram', 'invalid_request', 'token is required');
     this.#config = config;
+    this.#logger = config.logger ?? consolePlatformLogger('telegram');
     this.bot = new Telegraf(config.token, {
-      telegram: { ...(config.apiRoot ? { apiRoot: config.apiRoot } : {}), webhookReply: false },
+      telegram: { ...(config.apiUrl ? { apiRoot: config.apiUrl } : {}), webhookReply: false },
     });
     this.bot.use(async (context) => {
       await this.#handleUpdate(context.update as unknown as TelegramUpdateLike);
     });
     this.bot.catch((error) => {
-      this.#log().error('Telegram update handling failed', error);
+      this.#logger.error({ platform: 'telegram', err: error }, 'Telegram update handling failed');
     });
   }
 
   get self(): PlatformUser | undefined {
     return this.#self;
-  }
-
-  /** Where the webhook listens, once connected in `webhook` mode. */
-  get address(): { host: string; port: number; url: string } | undefined {
-    const address = this.#server?.address() as AddressInfo | null | undefined;
-    if (!address) return undefined;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return {
-      host: address.address,
-      port: address.port,
-      url: `http://${host}:${address.port}${this.#webhookPath()}`,
-    };
   }
 
   async connect(sink: PlatformEventSink): Promise<void> {
@@ -243,36 +191,14 @@ export class TelegramAdapter implements PlatformAdapter {
         this.#running = this.bot
           .launch({ allowedUpdates: [...ALLOWED_UPDATES], dropPendingUpdates: false }, resolve)
           .catch((error: unknown) => {
-            this.#log().error('Telegram polling stopped', error);
+            this.#logger.error({ platform: 'telegram', err: error }, 'Telegram polling stopped');
             resolve();
           });
       });
       return;
     }
-    if (receiver.type === 'mounted') {
-      if (receiver.webhookUrl !== undefined) {
-        const url = receiver.webhookUrl;
-        await this.#call('setWebhook', () =>
-          this.bot.telegram.setWebhook(url, {
-            secret_token: receiver.secretToken,
-            allowed_updates: [...ALLOWED_UPDATES],
-          }),
-        );
-      }
-      return;
-    }
-    const callback = this.bot.webhookCallback(this.#webhookPath(), { secretToken: receiver.secretToken });
-    const server = createServer((request, response) => {
-      const state = { response };
-      void webhookRequest.run(state, () => callback(request, response));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(receiver.port ?? 8443, receiver.host, () => resolve());
-    });
-    this.#server = server;
-    if (receiver.publicUrl !== undefined) {
-      const url = new URL(this.#webhookPath(), receiver.publicUrl).toString();
+    if (receiver.webhookUrl !== undefined) {
+      const url = receiver.webhookUrl;
       await this.#call('setWebhook', () =>
         this.bot.telegram.setWebhook(url, {
           secret_token: receiver.secretToken,
@@ -286,13 +212,7 @@ export class TelegramAdapter implements PlatformAdapter {
     if (this.#sink === undefined) return;
     this.#closing = true;
     this.#sink = undefined;
-    const server = this.#server;
-    this.#server = undefined;
-    if (server !== undefined) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      return;
-    }
+    if ((this.#config.receiver ?? { type: 'polling' }).type === 'webhook') return;
     // telegraf calls back from launch() before it has deleted the webhook and started polling; a stop in
     // that window throws "not running" and polling would then start anyway (and hold a 50 s long poll).
     // So keep asking until polling has started and stopped, or launch has ended by itself.
@@ -452,57 +372,50 @@ export class TelegramAdapter implements PlatformAdapter {
 
   /** Runs one Bot API call, waiting out 429 `retry_after` and retrying 5xx and network failures. */
   #call<T>(action: string, run: () => Promise<T>): Promise<T> {
-    const backoffMs = this.#config.retry?.backoffMs ?? 500;
+    const retry = this.#config.retry;
+    const backoffMs = retry?.backoff?.initialMs ?? 500;
+    const maxBackoffMs = retry?.backoff?.maxMs ?? 30_000;
     return withPlatformRetry(run, (error) => toPlatformError(error, action), {
-      retries: this.#config.retry?.attempts ?? 5,
+      retries: Math.max(0, (retry?.maxAttempts ?? 6) - 1),
       // toPlatformError gives every 429 its retry_after; the backoff is for 5xx and network failures.
-      backoffMs: (attempt) => Math.min(backoffMs * 2 ** attempt, 30_000),
+      backoffMs: (attempt) => Math.min(backoffMs * 2 ** attempt, maxBackoffMs),
       maxDelayMs: this.#config.retry?.maxRetryAfterMs ?? 60_000,
       overMax: 'fail',
     });
   }
 
   /**
-   * Handles one webhook POST for the `mounted` receiver: the secret-token header is checked (403 when it is
-   * wrong, as the adapter's own webhook server answers), then the update goes through the same handling as
-   * there; 200 once the sink recorded its events, 500 when it could not (Telegram delivers again).
+   * Handles one webhook POST for the `webhook` receiver: the secret-token header is checked (403 when it is
+   * wrong), then the update goes through the same handling as a polled one; 200 once the sink recorded its
+   * events, 500 when it could not (Telegram delivers again). 404 when the adapter polls.
    *
    * @example
-   * const answer = await telegram.handleWebhook({ method: 'POST', headers: request.headers, rawBody });
+   * const response = await telegram.handleWebhook(new Request(url, { method: 'POST', headers, body }));
    */
-  async handleWebhook(request: TelegramWebhookRequest): Promise<TelegramWebhookResponse> {
+  async handleWebhook(request: Request): Promise<Response> {
     const receiver = this.#config.receiver;
-    if (receiver?.type !== 'mounted') return { status: 404 };
-    if (request.method.toUpperCase() !== 'POST') return { status: 405 };
-    const given = request.headers['x-telegram-bot-api-secret-token'];
-    if (!sameSecret(Array.isArray(given) ? given[0] : given, receiver.secretToken)) return { status: 403 };
-    if (this.#sink === undefined) return { status: 503 };
+    if (receiver?.type !== 'webhook') return new Response(null, { status: 404 });
+    if (request.method.toUpperCase() !== 'POST') return new Response(null, { status: 405 });
+    const given = request.headers.get('x-telegram-bot-api-secret-token') ?? undefined;
+    if (!sameSecret(given, receiver.secretToken)) return new Response(null, { status: 403 });
+    if (this.#sink === undefined) return new Response(null, { status: 503 });
     let update: unknown;
     try {
-      update = JSON.parse(Buffer.from(request.rawBody).toString('utf8'));
+      update = JSON.parse(await request.text());
     } catch {
-      return { status: 400 };
+      return new Response(null, { status: 400 });
     }
     if (
       update === null ||
       typeof update !== 'object' ||
       typeof (update as { update_id?: unknown }).update_id !== 'number'
     ) {
-      return { status: 400 };
+      return new Response(null, { status: 400 });
     }
-    const state = { response: { statusCode: 200 } };
+    const state = { status: 200 };
     // telegraf reports a failed update to bot.catch; the status set by #accept tells it apart.
     await webhookRequest.run(state, () => this.bot.handleUpdate(update as never));
-    return { status: state.response.statusCode };
-  }
-
-  #webhookPath(): string {
-    const receiver = this.#config.receiver;
-    return receiver?.type === 'webhook' ? (receiver.path ?? '/telegram/webhook') : '/telegram/webhook';
-  }
-
-  #log(): Pick<Console, 'error' | 'warn'> {
-    return this.#config.logger ?? console;
+    return new Response(null, { status: state.status });
   }
 
   async #handleUpdate(update: TelegramUpdateLike): Promise<void> {
@@ -534,10 +447,13 @@ export class TelegramAdapter implements PlatformAdapter {
         return;
       } catch (error) {
         if (webhook !== undefined) {
-          webhook.response.statusCode = 500;
+          webhook.status = 500;
           throw error;
         }
-        this.#log().warn(`Telegram event ${event.eventId} not recorded yet, retrying`, error);
+        this.#logger.warn(
+          { platform: 'telegram', eventId: event.eventId, err: error },
+          'Telegram event not recorded yet, retrying',
+        );
         if (this.#closing) throw error;
         await delay(Math.min(100 * 2 ** attempt, 5_000));
       }
@@ -705,9 +621,50 @@ export class TelegramAdapter implements PlatformAdapter {
  * @example
  * const telegram = createTelegramAdapter({
  *   token: '123:ABC',
- *   receiver: { type: 'webhook', secretToken: 's3cret', port: 8443, publicUrl: 'https://bot.example.com' },
+ *   receiver: { type: 'webhook', secretToken: 's3cret', webhookUrl: 'https://chat.example.com/api/v1/platforms/telegram/events' },
  * });
  */
 export function createTelegramAdapter(config: TelegramAdapterConfig): TelegramAdapter {
   return new TelegramAdapter(config);
 }
+
+/** Settings as {@link telegramSettingsSchema} gives them. */
+export type TelegramSettings = z.output<typeof telegramSettingsSchema>;
+
+/**
+ * Telegram for hosts that configure platforms from data (the Kaiwa server's bridge file): the settings
+ * schema (last release's keys still read, see {@link upgradeTelegramSettings}), the secret fields and the
+ * factory.
+ *
+ * @example
+ * const telegram = telegramAdapterDescriptor.create(telegramAdapterDescriptor.configSchema.parse(settings));
+ */
+export const telegramAdapterDescriptor: PlatformAdapterDescriptor<TelegramSettings, TelegramAdapter> = {
+  platform: 'telegram',
+  configSchema: z.preprocess((settings) => upgradeTelegramSettings(settings), telegramSettingsSchema),
+  secrets: ['token', 'receiver.secretToken'],
+  deprecations(settings) {
+    const messages: string[] = [];
+    upgradeTelegramSettings(settings, (message) => messages.push(message));
+    return messages;
+  },
+  create: (config: TelegramSettings, deps: PlatformAdapterDeps = {}) => {
+    const receiver = config.receiver;
+    return new TelegramAdapter({
+      token: config.token,
+      ...(receiver?.type === 'webhook'
+        ? {
+            receiver: {
+              type: 'webhook',
+              secretToken: receiver.secretToken,
+              ...(receiver.webhookUrl !== undefined ? { webhookUrl: receiver.webhookUrl } : {}),
+            },
+          }
+        : {}),
+      ...(config.apiUrl !== undefined ? { apiUrl: config.apiUrl } : {}),
+      ...(config.retry !== undefined ? { retry: config.retry } : {}),
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    });
+  },
+  webhook: { receives: (config) => config.receiver?.type === 'webhook' },
+};

@@ -27,12 +27,12 @@ it('records a Telegram update once however often it is delivered, then handles i
   });
   const telegram = createTelegramAdapter({
     token: fake.token,
-    apiRoot: fake.apiRoot,
-    receiver: { type: 'webhook', secretToken: 's3cret', port: 0, host: '127.0.0.1' },
+    apiUrl: fake.apiUrl,
+    receiver: { type: 'webhook', secretToken: 's3cret' },
   });
   await telegram.connect(inbox);
   cleanup.push(() => telegram.disconnect());
-  const url = telegram.address?.url ?? '';
+  const url = telegram;
 
   const update = {
     update_id: 9001,

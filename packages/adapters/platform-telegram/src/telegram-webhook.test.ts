@@ -1,9 +1,9 @@
-import type { PlatformInboundEvent } from '@kaiwa/core';
+import { type PlatformInboundEvent, silentPlatformLogger } from '@kaiwa/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTelegramAdapter, type TelegramAdapter, type TelegramWebhookRequest } from './index.js';
+import { createTelegramAdapter, type TelegramAdapter } from './index.js';
 import { FakeTelegramApi } from './testing.js';
 
-/* The `mounted` receiver: the host hands raw requests to handleWebhook; no server of the adapter's own. */
+/* The `webhook` receiver: the host hands each request to handleWebhook as a web Request; no server of its own. */
 
 const SECRET = 'mounted-secret';
 let fake: FakeTelegramApi;
@@ -22,23 +22,27 @@ afterAll(async () => {
 function mounted(webhookUrl?: string): TelegramAdapter {
   const adapter = createTelegramAdapter({
     token: fake.token,
-    apiRoot: fake.apiRoot,
-    receiver: { type: 'mounted', secretToken: SECRET, ...(webhookUrl ? { webhookUrl } : {}) },
-    logger: { error() {}, warn() {} },
+    apiUrl: fake.apiUrl,
+    receiver: { type: 'webhook', secretToken: SECRET, ...(webhookUrl ? { webhookUrl } : {}) },
+    logger: silentPlatformLogger,
   });
   adapters.push(adapter);
   return adapter;
 }
 
-function post(update: Record<string, unknown>, secret: string | null = SECRET): TelegramWebhookRequest {
-  return {
-    method: 'POST',
+function post(
+  update: Record<string, unknown> | string,
+  secret: string | null = SECRET,
+  method = 'POST',
+): Request {
+  return new Request('http://kaiwa.test/api/v1/platforms/telegram/events', {
+    method,
     headers: {
       'content-type': 'application/json',
       ...(secret !== null ? { 'x-telegram-bot-api-secret-token': secret } : {}),
     },
-    rawBody: Buffer.from(JSON.stringify(update)),
-  };
+    ...(method === 'GET' ? {} : { body: typeof update === 'string' ? update : JSON.stringify(update) }),
+  });
 }
 
 const message = (updateId: number, text: string) => ({
@@ -52,7 +56,7 @@ const message = (updateId: number, text: string) => ({
   },
 });
 
-describe('TelegramAdapter.handleWebhook (receiver: mounted)', () => {
+describe('TelegramAdapter.handleWebhook (receiver: webhook)', () => {
   it('checks the secret token, then records the update before answering 200', async () => {
     const events: PlatformInboundEvent[] = [];
     let refuse = false;
@@ -81,13 +85,12 @@ describe('TelegramAdapter.handleWebhook (receiver: mounted)', () => {
     expect((await telegram.handleWebhook(post(message(5, 'again')))).status).toBe(500);
     expect(events).toHaveLength(1);
 
-    const broken = { ...post({}), rawBody: Buffer.from('{"update_id":') };
-    expect((await telegram.handleWebhook(broken)).status).toBe(400);
-    expect((await telegram.handleWebhook({ ...post(message(6, 'x')), method: 'GET' })).status).toBe(405);
+    expect((await telegram.handleWebhook(post('{"update_id":'))).status).toBe(400);
+    expect((await telegram.handleWebhook(post(message(6, 'x'), SECRET, 'GET'))).status).toBe(405);
   });
 
-  it('answers 404 when the adapter polls or has a webhook server of its own', async () => {
-    const polling = createTelegramAdapter({ token: fake.token, apiRoot: fake.apiRoot });
+  it('answers 404 when the adapter polls', async () => {
+    const polling = createTelegramAdapter({ token: fake.token, apiUrl: fake.apiUrl });
     expect((await polling.handleWebhook(post(message(7, 'x')))).status).toBe(404);
   });
 });

@@ -9,6 +9,7 @@ import { FakeTelegramApi } from '@kaiwa/platform-telegram/testing';
 import { createSqliteStore } from '@kaiwa/store-kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../test-support.js';
+import { toWebRequest } from './platform-webhook-routes.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -65,17 +66,16 @@ beforeAll(async () => {
     `
 platforms:
   slack:
-    botToken: env:KAIWA_TEST_MOUNTED_SLACK_BOT
-    receiver: { type: mounted, signingSecret: env:KAIWA_TEST_MOUNTED_SLACK_SIGNING }
-    slackApiUrl: ${slackApi.apiUrl}
-    retryConfig: { retries: 0 }
+    token: env:KAIWA_TEST_MOUNTED_SLACK_BOT
+    receiver: { type: http, signingSecret: env:KAIWA_TEST_MOUNTED_SLACK_SIGNING }
+    apiUrl: ${slackApi.apiUrl}
+    retry: { maxAttempts: 1 }
   telegram:
     token: env:KAIWA_TEST_MOUNTED_TELEGRAM
-    apiRoot: ${telegramApi.apiRoot}
-    receiver: { type: mounted, secretToken: env:KAIWA_TEST_MOUNTED_TELEGRAM_SECRET }
+    apiUrl: ${telegramApi.apiUrl}
+    receiver: { type: webhook, secretToken: env:KAIWA_TEST_MOUNTED_TELEGRAM_SECRET }
   teams:
-    serviceUrl: ${connector.serviceUrl}
-    receiver: { type: mounted }
+    apiUrl: ${connector.serviceUrl}
 links:
   - id: general
     room: general
@@ -99,7 +99,7 @@ afterAll(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-describe('platform webhooks mounted on the server port (receiver: mounted)', () => {
+describe('platform webhooks served on the server port (web Request in, Response out)', () => {
   it('takes signed Slack Events API POSTs into the bridged room, once, and refuses bad signatures', async () => {
     const url = `${baseUrl}/api/v1/platforms/slack/events`;
     const challenge = await slackApi.postToReceiver(url, { type: 'url_verification', challenge: 'c-123' });
@@ -187,7 +187,7 @@ describe('platform webhooks mounted on the server port (receiver: mounted)', () 
     expect(broken.status).toBe(400);
   });
 
-  it('answers 404 for platforms that are not mounted, and limits the body size', async () => {
+  it('answers 404 for platforms that do not receive here, and limits the body size', async () => {
     for (const platform of ['discord', 'matrix']) {
       const response = await test.call('POST', `/api/v1/platforms/${platform}/events`, { body: {} });
       expect(response.statusCode).toBe(404);
@@ -207,5 +207,32 @@ describe('platform webhooks mounted on the server port (receiver: mounted)', () 
     const operation = document.paths['/api/v1/platforms/{platform}/events']?.post;
     expect(operation?.tags).toEqual(['platforms']);
     expect(operation?.security).toEqual([]);
+  });
+});
+
+describe('toWebRequest', () => {
+  it('hands over the exact bytes, the method, the URL and every header value', async () => {
+    // Not valid UTF-8 and not normalised JSON: signatures are computed over these bytes, so they must survive.
+    const body = Buffer.from([0x7b, 0x20, 0x22, 0xff, 0xfe, 0x22, 0x20, 0x7d]);
+    const request = toWebRequest(
+      {
+        method: 'POST',
+        url: '/api/v1/platforms/slack/events?x=1',
+        protocol: 'https',
+        host: 'chat.example.com',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(body.length),
+          'x-slack-signature': 'v0=abc',
+          'x-forwarded-for': ['10.0.0.1', '10.0.0.2'],
+        },
+      },
+      body.subarray(0),
+    );
+    expect(request.method).toBe('POST');
+    expect(request.url).toBe('https://chat.example.com/api/v1/platforms/slack/events?x=1');
+    expect(request.headers.get('x-slack-signature')).toBe('v0=abc');
+    expect(request.headers.get('x-forwarded-for')).toBe('10.0.0.1, 10.0.0.2');
+    expect(new Uint8Array(await request.arrayBuffer())).toEqual(new Uint8Array(body));
   });
 });

@@ -62,12 +62,12 @@ interface Pending {
 }
 
 /**
- * A fake Slack: start it, point `slackApiUrl` at {@link FakeSlackApi.apiUrl}, then assert on
+ * A fake Slack: start it, point `apiUrl` at {@link FakeSlackApi.apiUrl}, then assert on
  * {@link FakeSlackApi.calls}.
  *
  * @example
  * const slack = await FakeSlackApi.start();
- * const adapter = createSlackAdapter({ botToken: 'xoxb-test', slackApiUrl: slack.apiUrl, receiver: { type: 'socket', appToken: 'xapp-test' } });
+ * const adapter = createSlackAdapter({ token: 'xoxb-test', apiUrl: slack.apiUrl, receiver: { type: 'socket', appToken: 'xapp-test' } });
  * await adapter.connect(sink);
  * await slack.sendSocketEvent(slackEventCallback({ type: 'message', channel: 'C1', user: 'U1', text: 'hi', ts: '1.1' }));
  */
@@ -124,7 +124,7 @@ export class FakeSlackApi {
     return this.#url;
   }
 
-  /** What to pass as `slackApiUrl` (ends with a slash, as the SDK expects). */
+  /** What to pass as `apiUrl` (ends with a slash, as the SDK expects). */
   get apiUrl(): string {
     return `${this.#url}/api/`;
   }
@@ -195,11 +195,12 @@ export class FakeSlackApi {
   }
 
   /**
-   * POSTs a signed Events API request to an adapter's HTTP receiver, as Slack does, with a real
-   * `X-Slack-Signature`. Objects are sent as JSON; `form: true` sends them form-encoded (slash commands).
+   * POSTs a signed Events API request, as Slack does, with a real `X-Slack-Signature`, to a URL or straight
+   * to an adapter's `handleWebhook`. Objects are sent as JSON; `form: true` sends them form-encoded (slash
+   * commands).
    */
   async postToReceiver(
-    url: string,
+    target: string | { handleWebhook(request: Request): Promise<Response> },
     body: Record<string, unknown>,
     options: {
       retryNum?: number;
@@ -227,7 +228,12 @@ export class FakeSlackApi {
       headers['x-slack-retry-num'] = String(options.retryNum);
       headers['x-slack-retry-reason'] = options.retryReason ?? 'http_timeout';
     }
-    const response = await fetch(url, { method: 'POST', headers, body: raw });
+    const response =
+      typeof target === 'string'
+        ? await fetch(target, { method: 'POST', headers, body: raw })
+        : await target.handleWebhook(
+            new Request('http://kaiwa.test/slack/events', { method: 'POST', headers, body: raw }),
+          );
     return { status: response.status, body: await response.text() };
   }
 

@@ -147,14 +147,18 @@ export class FakeBotConnector {
 
   /** POSTs an activity to the bot's endpoint like the Bot Framework service; returns the HTTP status. */
   async deliver(
-    botUrl: string,
+    bot: string | { handleWebhook(request: Request): Promise<Response> },
     activity: Record<string, unknown>,
   ): Promise<{ status: number; body: string }> {
-    const response = await fetch(botUrl, {
+    const init = {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(activity),
-    });
+    };
+    const response =
+      typeof bot === 'string'
+        ? await fetch(bot, init)
+        : await bot.handleWebhook(new Request('http://kaiwa.test/api/messages', init));
     return { status: response.status, body: await response.text() };
   }
 

@@ -40,12 +40,12 @@ interface Poll {
 }
 
 /**
- * A fake Telegram: start it, pass {@link FakeTelegramApi.apiRoot} as telegraf's `apiRoot`, queue updates with
+ * A fake Telegram: start it, pass {@link FakeTelegramApi.apiUrl} as the adapter's `apiUrl`, queue updates with
  * {@link FakeTelegramApi.pushUpdate} and assert on {@link FakeTelegramApi.calls}.
  *
  * @example
  * const telegram = await FakeTelegramApi.start();
- * const adapter = createTelegramAdapter({ token: telegram.token, apiRoot: telegram.apiRoot });
+ * const adapter = createTelegramAdapter({ token: telegram.token, apiUrl: telegram.apiUrl });
  * await adapter.connect(sink);
  * const id = telegram.pushUpdate({ message: { message_id: 1, date: 1, chat: { id: 5, type: 'private' }, text: 'hi' } });
  * await telegram.waitForConfirmed(id);
@@ -88,7 +88,12 @@ export class FakeTelegramApi {
     return fake;
   }
 
-  /** What to pass as telegraf's `telegram.apiRoot`. */
+  /** What to pass as the adapter's `apiUrl` (telegraf's `telegram.apiRoot`). */
+  get apiUrl(): string {
+    return this.#url;
+  }
+
+  /** The same as {@link FakeTelegramApi.apiUrl}, under the adapter's old option name. */
   get apiRoot(): string {
     return this.#url;
   }
@@ -122,16 +127,23 @@ export class FakeTelegramApi {
     return new Promise((resolve) => this.#confirmWaiters.push({ updateId, resolve }));
   }
 
-  /** POSTs an update to a webhook as Telegram does, with the secret token header. */
+  /**
+   * POSTs an update to a webhook as Telegram does, with the secret token header: to a URL, or straight to an
+   * adapter's `handleWebhook`.
+   */
   async postWebhook(
-    url: string,
+    target: string | { handleWebhook(request: Request): Promise<Response> },
     update: Record<string, unknown>,
     options: { secretToken?: string } = {},
   ): Promise<{ status: number; body: string }> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (options.secretToken !== undefined) headers['x-telegram-bot-api-secret-token'] = options.secretToken;
     const body = { update_id: this.#nextUpdateId++, ...update };
-    const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+    const init = { method: 'POST', headers, body: JSON.stringify(body) };
+    const response =
+      typeof target === 'string'
+        ? await fetch(target, init)
+        : await target.handleWebhook(new Request('http://kaiwa.test/telegram/webhook', init));
     return { status: response.status, body: await response.text() };
   }
 

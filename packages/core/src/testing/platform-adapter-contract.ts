@@ -123,7 +123,7 @@ async function expectUnsupported(call: Promise<unknown>): Promise<void> {
  *   name: 'Slack',
  *   create: async (sink) => {
  *     const fake = await FakeSlackApi.start();
- *     const adapter = createSlackAdapter({ botToken: 'xoxb-test', slackApiUrl: fake.apiUrl, receiver });
+ *     const adapter = createSlackAdapter({ token: 'xoxb-test', apiUrl: fake.apiUrl, receiver });
  *     await adapter.connect(sink);
  *     return { adapter, target: { channelId: 'C1' }, ... };
  *   },

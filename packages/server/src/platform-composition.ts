@@ -267,12 +267,6 @@ export interface PlatformCompositionConfig {
   retryMs?: number;
 }
 
-/**
- * An adapter whose inbound webhook the server serves on its own port.
- * @deprecated The same as core's `PlatformWebhookHandler`.
- */
-export type MountedWebhook = PlatformWebhookHandler;
-
 /** The platform adapters and the bridge as the server runs them. */
 export interface PlatformComposition {
   /** The configured platform adapters by name (`slack`, `telegram`, …), for workflow `notify` steps. */

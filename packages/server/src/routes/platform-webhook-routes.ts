@@ -69,7 +69,8 @@ function registerEventsRoute(scope: ApiInstance, platforms: PlatformComposition 
       answer.headers.forEach((value, name) => {
         reply.header(name, value);
       });
-      return reply.send(Buffer.from(await answer.arrayBuffer()));
+      const bytes = Buffer.from(await answer.arrayBuffer());
+      return reply.send(bytes.byteLength > 0 ? bytes : '');
     },
   );
 }

@@ -74,7 +74,7 @@ export function createProgram(environment: CliEnvironment): Command {
     .requiredOption('--username <username>', 'lower-case username')
     .option('--display-name <name>', 'name shown to people')
     .action(async (options: { username: string; displayName?: string }) => {
-      await withAccounts(environment, async (accounts, engine, audit) => {
+      await withAccounts(environment, async (accounts, _engine, audit) => {
         const { user, password } = await accounts.createAccount({
           username: options.username,
           displayName: options.displayName,

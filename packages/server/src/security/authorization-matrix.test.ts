@@ -13,12 +13,10 @@ import { allows, CALLER_KINDS, declaredOutcome, type TargetKind } from './route-
 import {
   type Caller,
   changedTables,
-  MANUAL_WORKFLOW,
   openSecurityWorld,
   type SecurityWorld,
   targetFiller,
   WEBHOOK_SECRET,
-  WEBHOOK_WORKFLOW,
 } from './security-world.js';
 
 /*

@@ -2,8 +2,10 @@
 /*
  * Builds every workspace package that has a `build` script (`npm run build`, and `npm install` through the
  * root `prepare` script) and says so in one line per package instead of the bundler's pages of output. A
- * package's build starts once the workspace packages it depends on are built, up to one build per CPU at a
- * time. A failed build prints its whole output and fails the command.
+ * package's build starts once the workspace packages it depends on are built (its dependencies and peers;
+ * devDependencies are for its tests), up to one build per CPU at a time; where that order has a cycle, the
+ * next package in the workspaces' order goes first, as with `npm run build --workspaces`. A failed build
+ * prints its whole output and fails the command.
  *
  *   node scripts/build-packages.mjs              every package
  *   node scripts/build-packages.mjs --verbose    every package, with the bundler's own output
@@ -47,7 +49,6 @@ const packages = workspaceFolders().map((folder) => {
   const manifest = readJson(join(root, folder, 'package.json'));
   const dependencies = Object.keys({
     ...manifest.dependencies,
-    ...manifest.devDependencies,
     ...manifest.peerDependencies,
     ...manifest.optionalDependencies,
   });
@@ -84,31 +85,25 @@ const done = new Set();
 const running = new Map();
 const waiting = [...toBuild];
 const concurrency = Math.max(1, Math.min(availableParallelism(), 4));
-let failed = false;
+const start = (index) => {
+  const [pkg] = waiting.splice(index, 1);
+  const begun = Date.now();
+  running.set(
+    pkg.name,
+    runBuild(pkg).then((result) => ({ pkg, result, ms: Date.now() - begun })),
+  );
+};
 
-while ((waiting.length > 0 || running.size > 0) && !failed) {
+while (waiting.length > 0 || running.size > 0) {
   for (let i = 0; i < waiting.length && running.size < concurrency; ) {
-    const pkg = waiting[i];
-    if (!pkg.waitsFor.every((name) => done.has(name))) {
-      i++;
-      continue;
-    }
-    waiting.splice(i, 1);
-    const begun = Date.now();
-    running.set(
-      pkg.name,
-      runBuild(pkg).then((result) => ({ pkg, result, ms: Date.now() - begun })),
-    );
+    if (waiting[i].waitsFor.every((name) => done.has(name))) start(i);
+    else i++;
   }
-  if (running.size === 0) {
-    // Only reachable with a dependency cycle among the workspace packages.
-    console.error(`[build] cannot order ${waiting.map((pkg) => pkg.name).join(', ')}: dependency cycle`);
-    process.exit(1);
-  }
+  // A dependency cycle among the packages: nothing is ready and nothing runs, so take the workspaces' order.
+  if (running.size === 0) start(0);
   const { pkg, result, ms } = await Promise.race(running.values());
   running.delete(pkg.name);
   if (result.code !== 0) {
-    failed = true;
     process.stderr.write(result.output);
     console.error(`[build] ${pkg.name} (${pkg.folder}) failed after ${seconds(ms)}`);
     // Let the builds already running finish, so no half-written dist/ is left behind.

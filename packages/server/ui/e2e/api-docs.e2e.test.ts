@@ -1,23 +1,13 @@
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../src/test-support.js';
+import { chromiumSkipReason, launchChromium } from './chromium.js';
 
 /*
  * The API documentation page (/api/docs, swagger-ui) in a real browser under the server's own
  * Content-Security-Policy: it renders the operations, and nothing on it is refused by the policy.
  */
 
-const CHROMIUM = process.env.KAIWA_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const WAIT_MS = 10_000;
 
 /** Runs in the page before its own scripts: every CSP violation goes to the console, where the test reads it. */
@@ -26,9 +16,7 @@ const REPORT_VIOLATIONS = `document.addEventListener('securitypolicyviolation', 
     ' from ' + event.sourceFile + ':' + event.lineNumber + ' ' + event.sample);
 });`;
 
-const skipReason = existsSync(CHROMIUM)
-  ? undefined
-  : `no Chromium at ${CHROMIUM}: install it (apt-get install chromium; CI does) or set KAIWA_CHROMIUM to its path`;
+const skipReason = chromiumSkipReason;
 
 if (skipReason) {
   console.info(`API documentation browser test skipped: ${skipReason}`);
@@ -44,7 +32,7 @@ if (skipReason) {
     beforeAll(async () => {
       test = await startTestServer({ host: '127.0.0.1', port: 0 });
       baseUrl = await test.server.listen();
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      browser = await launchChromium();
     });
     afterAll(async () => {
       await browser?.close();

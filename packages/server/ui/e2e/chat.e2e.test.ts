@@ -3,10 +3,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer, type KaiwaServer } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { chromiumSkipReason, launchChromium } from './chromium.js';
 
 /*
  * The web chat in a real browser against a real server: first sign-in of the admin with the forced password
@@ -15,23 +16,11 @@ import { loadConfig } from '../../src/config.js';
  * other keeps changing things, and back: everything arrives once, and the message sent offline too.
  */
 
-const CHROMIUM = process.env.KAIWA_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const UI_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
 const WAIT_MS = 10_000;
 
-const skipReason = existsSync(CHROMIUM)
-  ? undefined
-  : `no Chromium at ${CHROMIUM}: install it (apt-get install chromium; CI does) or set KAIWA_CHROMIUM to its path`;
+const skipReason = chromiumSkipReason;
 
 if (skipReason) {
   console.info(`web UI browser test skipped: ${skipReason}`);
@@ -54,7 +43,7 @@ if (skipReason) {
       execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDist], {
         stdio: 'pipe',
       });
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      browser = await launchChromium();
     });
 
     afterEach(async (context) => {

@@ -118,6 +118,8 @@ export {
   strongestPresence,
 } from './ports/presence-store.js';
 export type { RoomSettingRepository } from './ports/room-setting-repository.js';
+export * from './ports/synthesizer.js';
+export * from './ports/transcriber.js';
 export type {
   StoredWorkflowDefinition,
   WorkflowDefinitionRecord,

@@ -40,3 +40,5 @@ export {
   platformAdapterContract,
 } from './platform-adapter-contract.js';
 export { type ChatStoreContractOptions, chatStoreContract } from './store-contract.js';
+export * from './synthesizer-contract.js';
+export * from './transcriber-contract.js';

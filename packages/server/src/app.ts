@@ -220,6 +220,7 @@ export async function buildServer(
       store,
       bus: shared.bus,
       onSessionsRevoked: (revocation) => revocations.apply(revocation),
+      defaultChannels: config.defaultChannels,
       ...(options.clock ? { clock: options.clock } : {}),
       onPublishError: (error, event) =>
         app.log.error({ err: error, event: event.type }, 'could not publish an event; it is stored'),

@@ -247,6 +247,7 @@ async function withAccounts(
     store,
     bus: shared.bus,
     onSessionsRevoked: (revocation) => revocations.apply(revocation),
+    defaultChannels: config.defaultChannels,
   });
   try {
     await store.migrate();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RoomNameSchema } from '@kaiwa/core';
 import { z } from 'zod';
 import { type ClamdAddress, parseClamdAddress } from './files/clamav-scanner.js';
 import {
@@ -98,6 +99,8 @@ export interface ServerConfig {
   allowAnonymousInProduction: boolean;
   /** Role of nickname users when accounts are off. */
   anonymousRole: 'member' | 'guest';
+  /** Channels every new member joins (created by the first to arrive); guests join none. */
+  defaultChannels: string[];
   allowSignup: boolean;
   /** Origins allowed to call the API from a browser; empty: same origin only; `*`: any. */
   corsOrigins: string[];
@@ -377,6 +380,12 @@ const settingsSchema = z.object({
   KAIWA_ALLOW_ANONYMOUS_IN_PRODUCTION: booleanSetting.default(false),
   KAIWA_ANONYMOUS_ROLE: z.enum(['member', 'guest'], { error: 'must be member or guest' }).default('member'),
   KAIWA_ALLOW_SIGNUP: booleanSetting.default(false),
+  KAIWA_DEFAULT_CHANNELS: z
+    .preprocess(
+      (value) => (typeof value === 'string' && value.trim().toLowerCase() === 'none' ? [] : value),
+      list(RoomNameSchema),
+    )
+    .default(['general']),
   KAIWA_CORS_ORIGINS: list(origin).default([]),
   KAIWA_SLOW_QUERY_MS: wholeNumber(0, 600_000, 'a whole number of milliseconds').default(200),
   KAIWA_LOGIN_RATE_LIMIT: wholeNumber(1, 10_000, 'a whole number of attempts per minute').default(10),
@@ -648,6 +657,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
     accountsEnabled: settings.KAIWA_ACCOUNTS,
     allowAnonymousInProduction: settings.KAIWA_ALLOW_ANONYMOUS_IN_PRODUCTION,
     anonymousRole: settings.KAIWA_ANONYMOUS_ROLE,
+    defaultChannels: settings.KAIWA_DEFAULT_CHANNELS,
     allowSignup: settings.KAIWA_ALLOW_SIGNUP,
     corsOrigins: settings.KAIWA_CORS_ORIGINS,
     slowQueryMs: settings.KAIWA_SLOW_QUERY_MS,

@@ -28,6 +28,8 @@ export function testConfig(overrides: Partial<ServerConfig> = {}): {
         KAIWA_DATABASE_URL: ':memory:',
         LOG_LEVEL: 'silent',
         NODE_ENV: 'test',
+        // Tests count rooms exactly; the default #general is tested on its own.
+        KAIWA_DEFAULT_CHANNELS: 'none',
       },
     }),
     ...overrides,

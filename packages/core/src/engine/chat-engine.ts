@@ -49,13 +49,19 @@ import {
 import {
   type CreateRoomInput,
   CreateRoomInputSchema,
+  DEFAULT_ROOM_PREFERENCES,
   type MemberRole,
   MemberRoleSchema,
   type Membership,
   type Room,
+  RoomNameSchema,
+  type RoomPreferences,
+  RoomPreferencesSchema,
   type RoomSummary,
   type UpdateRoomInput,
   UpdateRoomInputSchema,
+  type UpdateRoomPreferencesInput,
+  UpdateRoomPreferencesInputSchema,
 } from '../schemas/room.js';
 import type { RoomEvent, RoomEventPayloads, RoomEventType } from '../schemas/room-event.js';
 import {
@@ -100,6 +106,12 @@ export interface ChatEngineConfig {
   bus?: Bus;
   /** Source of the current time; tests pass a fixed clock. */
   clock?: () => Date;
+  /**
+   * Channels every new member (anyone but a guest) joins when their account is created, by name. A channel
+   * that does not exist yet is created by the first person to arrive, who owns it; an archived one is
+   * skipped.
+   */
+  defaultChannels?: readonly string[];
   /** Called when an event could not be published after its change was committed. */
   onPublishError?: (error: unknown, event: ChatEvent) => void;
   /**
@@ -144,6 +156,7 @@ export class ChatEngine {
   readonly #clock: () => Date;
   readonly #onPublishError: (error: unknown, event: ChatEvent) => void;
   readonly #onSessionsRevoked: (revocation: SessionRevocation) => void;
+  readonly #defaultChannels: readonly string[];
   readonly #unsubscribe: () => void;
   readonly #pendingChanges: PendingRoomChange[] = [];
   /** Store reads of room events in flight, by room, cursor and limit (see `eventsSince`). */
@@ -158,6 +171,7 @@ export class ChatEngine {
       config.onPublishError ??
       ((error, event) => console.error(`kaiwa: could not publish ${event.type}; it is stored`, error));
     this.#onSessionsRevoked = config.onSessionsRevoked ?? (() => undefined);
+    this.#defaultChannels = (config.defaultChannels ?? []).map((name) => parseInput(RoomNameSchema, name));
     this.#unsubscribe = this.#bus.subscribe((event) => {
       (this.events.emit as (type: string, event: ChatEvent) => boolean)(event.type, event);
     });
@@ -197,7 +211,27 @@ export class ChatEngine {
       });
     }
     await this.#publish({ type: 'user.created', payload: { user } });
+    if (user.role !== 'guest') await this.#joinDefaultChannels(user);
     return user;
+  }
+
+  /** Puts a new member into the default channels, creating those that do not exist yet. */
+  async #joinDefaultChannels(user: User): Promise<void> {
+    for (const name of this.#defaultChannels) {
+      const existing = await this.#store.rooms.findByName(name);
+      if (existing?.kind === 'channel') {
+        if (!existing.archived) await this.joinRoom(user.id, existing.id);
+        continue;
+      }
+      try {
+        await this.createRoom(user.id, { kind: 'channel', name });
+      } catch (error) {
+        // Two people arriving at once: the other one created it; join theirs.
+        if (!(error instanceof ConflictError)) throw error;
+        const created = await this.#store.rooms.findByName(name);
+        if (created?.kind === 'channel' && !created.archived) await this.joinRoom(user.id, created.id);
+      }
+    }
   }
 
   /**
@@ -438,11 +472,55 @@ export class ChatEngine {
   /** The actor's rooms with their membership and unread count. */
   async listRooms(actorId: string): Promise<RoomSummary[]> {
     const actor = await this.#actor(actorId);
-    const [rows, unread] = await Promise.all([
+    const [rows, unread, preferences] = await Promise.all([
       this.#store.memberships.listByUser(actor.id),
       this.#store.messages.countUnreadByRoom(actor.id),
+      this.#store.roomSettings.listByKey(roomPreferencesKey(actor.id)),
     ]);
-    return rows.map(({ room, membership }) => ({ room, membership, unreadCount: unread.get(room.id) ?? 0 }));
+    const preferencesByRoom = new Map(preferences.map(({ roomId, value }) => [roomId, value]));
+    return rows.map(({ room, membership }) => ({
+      room,
+      membership,
+      unreadCount: unread.get(room.id) ?? 0,
+      preferences: readRoomPreferences(preferencesByRoom.get(room.id)),
+    }));
+  }
+
+  /**
+   * Changes the actor's own view of a room they belong to: favourite, notification level, muted. Nobody
+   * else sees these; nothing is announced to the room.
+   *
+   * @throws NotFoundError when the actor is not a member of the room.
+   * @example
+   * const summary = await engine.setRoomPreferences(alice.id, room.id, { favourite: true, notify: 'mentions' });
+   */
+  async setRoomPreferences(
+    actorId: string,
+    roomId: string,
+    patch: UpdateRoomPreferencesInput,
+  ): Promise<RoomSummary> {
+    const actor = await this.#actor(actorId);
+    const data = parseInput(UpdateRoomPreferencesInputSchema, patch);
+    const { room, membership } = await this.#readableRoom(actor, roomId);
+    if (!membership) throw new NotFoundError('membership', `${room.id}/${actor.id}`);
+    const key = roomPreferencesKey(actor.id);
+    const now = this.#now();
+    const { preferences, muted } = await this.#store.transaction(async (tx) => {
+      const merged: RoomPreferences = { ...readRoomPreferences(await tx.roomSettings.get(room.id, key)) };
+      if (data.favourite !== undefined) merged.favourite = data.favourite;
+      if (data.notify !== undefined) merged.notify = data.notify;
+      if (data.favourite !== undefined || data.notify !== undefined) {
+        await tx.roomSettings.set(room.id, key, merged, now);
+      }
+      if (data.muted !== undefined) await tx.memberships.update(room.id, actor.id, { muted: data.muted });
+      return { preferences: merged, muted: data.muted ?? membership.muted };
+    });
+    const unreadCount = await this.#store.messages.countUnread(
+      room.id,
+      membership.lastReadMessageId,
+      actor.id,
+    );
+    return { room, membership: { ...membership, muted }, unreadCount, preferences };
   }
 
   /** Public channels anyone but a guest may join. */
@@ -1354,6 +1432,17 @@ function dropUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[
 }
 
 /** Setting keys: 1–200 characters. */
+/** The personal room setting that holds a member's {@link RoomPreferences}. */
+function roomPreferencesKey(userId: string): string {
+  return `x:${userId}:preferences`;
+}
+
+/** Stored preferences, with defaults for what is missing or no longer valid. */
+function readRoomPreferences(value: JsonValue | undefined): RoomPreferences {
+  const parsed = RoomPreferencesSchema.partial().safeParse(value ?? {});
+  return { ...DEFAULT_ROOM_PREFERENCES, ...(parsed.success ? parsed.data : {}) };
+}
+
 function parseSettingKey(key: string): string {
   if (typeof key !== 'string' || key.length === 0 || key.length > 200) {
     throw ValidationError.field('key', 'must be 1–200 characters');

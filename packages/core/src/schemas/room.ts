@@ -60,9 +60,43 @@ export const MembershipSchema = z.object({
 });
 export type Membership = z.infer<typeof MembershipSchema>;
 
+/**
+ * When a member is notified of new messages in a room: `default` follows the room's kind (every message in
+ * direct rooms and groups, mentions in channels), `all`, `mentions` only, or `none`.
+ */
+export const NOTIFY_LEVELS = ['default', 'all', 'mentions', 'none'] as const;
+export const NotifyLevelSchema = z.enum(NOTIFY_LEVELS);
+export type NotifyLevel = z.infer<typeof NotifyLevelSchema>;
+
+/** A member's own choices for a room, seen by nobody else. */
+export const RoomPreferencesSchema = z.object({
+  /** Shown among the favourites, above the other rooms. */
+  favourite: z.boolean(),
+  notify: NotifyLevelSchema,
+});
+export type RoomPreferences = z.infer<typeof RoomPreferencesSchema>;
+
+export const DEFAULT_ROOM_PREFERENCES: RoomPreferences = { favourite: false, notify: 'default' };
+
+/**
+ * A change to the member's own view of a room: favourite, notification level, muted (kept on the membership).
+ * An empty change answers the current state.
+ */
+export const UpdateRoomPreferencesInputSchema = z
+  .object({
+    favourite: z.boolean(),
+    notify: NotifyLevelSchema,
+    /** A muted room shows no unread badge and never notifies. */
+    muted: z.boolean(),
+  })
+  .partial()
+  .strict();
+export type UpdateRoomPreferencesInput = z.input<typeof UpdateRoomPreferencesInputSchema>;
+
 /** A room as one member sees it in the room list. */
 export interface RoomSummary {
   room: Room;
   membership: Membership;
   unreadCount: number;
+  preferences: RoomPreferences;
 }

@@ -529,6 +529,53 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
         const listed = new Map((await engine.listRooms(bob.id)).map((summary) => [summary.room.id, summary]));
         expect(rooms.map((room) => listed.get(room.id)?.unreadCount)).toEqual([1, 1, 0]);
       });
+
+      it("keeps each member's own favourites, notification level and mute, unseen by others", async () => {
+        const alice = await user();
+        const bob = await user();
+        const room = await channel(alice.id, [bob.id]);
+        const fresh = (await engine.listRooms(bob.id)).find((summary) => summary.room.id === room.id);
+        expect(fresh?.preferences).toEqual({ favourite: false, notify: 'default' });
+        const seqBefore = (await engine.getRoom(alice.id, room.id)).lastSeq;
+
+        const changed = await engine.setRoomPreferences(bob.id, room.id, {
+          favourite: true,
+          notify: 'mentions',
+        });
+        expect(changed.preferences).toEqual({ favourite: true, notify: 'mentions' });
+        const muted = await engine.setRoomPreferences(bob.id, room.id, { muted: true });
+        expect(muted).toMatchObject({ preferences: { favourite: true, notify: 'mentions' } });
+        expect(muted.membership.muted).toBe(true);
+
+        const listed = (await engine.listRooms(bob.id)).find((summary) => summary.room.id === room.id);
+        expect(listed?.preferences).toEqual({ favourite: true, notify: 'mentions' });
+        expect(listed?.membership.muted).toBe(true);
+        const alicesView = (await engine.listRooms(alice.id)).find((summary) => summary.room.id === room.id);
+        expect(alicesView?.preferences).toEqual({ favourite: false, notify: 'default' });
+        expect(alicesView?.membership.muted).toBe(false);
+        // Personal: no room event, the room's sequence is unchanged.
+        expect((await engine.getRoom(alice.id, room.id)).lastSeq).toBe(seqBefore);
+      });
+
+      it('refuses preferences for a room the actor is not in, and bad values by field', async () => {
+        const alice = await user();
+        const bob = await user();
+        const room = await channel(alice.id);
+        await rejects(engine.setRoomPreferences(bob.id, room.id, { favourite: true }), NotFoundError);
+        const bad = await rejects(
+          engine.setRoomPreferences(alice.id, room.id, { notify: 'loud' as never }),
+          ValidationError,
+        );
+        expect((bad as ValidationError).issues[0]?.path).toEqual(['notify']);
+        await rejects(
+          engine.setRoomPreferences(alice.id, room.id, { colour: 'red' } as never),
+          ValidationError,
+        );
+        expect((await engine.setRoomPreferences(alice.id, room.id, {})).preferences).toEqual({
+          favourite: false,
+          notify: 'default',
+        });
+      });
     });
 
     describe('room events', () => {

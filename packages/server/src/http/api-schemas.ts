@@ -9,6 +9,7 @@ import {
   ProjectSchema,
   ProjectStatusSchema,
   RoomEventSchema,
+  RoomPreferencesSchema,
   RoomSchema,
   TicketPrioritySchema,
   TicketSchema,
@@ -53,6 +54,7 @@ export const RoomSummarySchema = z.object({
   room: RoomSchema,
   membership: MembershipSchema,
   unreadCount: z.number().int().min(0),
+  preferences: RoomPreferencesSchema,
 });
 
 export const MessagePageSchema = z.object({

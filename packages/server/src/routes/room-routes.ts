@@ -6,6 +6,7 @@ import {
   RoomEventSchema,
   RoomSchema,
   UpdateRoomInputSchema,
+  UpdateRoomPreferencesInputSchema,
 } from '@kaiwa/core';
 import { z } from 'zod';
 import {
@@ -238,6 +239,24 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
     },
     async (request) =>
       engine.markRead(requireUser(request).id, request.params.roomId, request.body?.messageId),
+  );
+
+  app.patch(
+    '/rooms/:roomId/preferences',
+    {
+      config: { access: { signedIn: 'mine' } },
+      schema: {
+        tags,
+        summary: 'Change my own view of a room: favourite, notification level, muted',
+        description:
+          'Seen by nobody else and announced to nobody. `notify: default` follows the room kind: every message in direct rooms and groups, mentions in channels.',
+        params: RoomParamsSchema,
+        body: UpdateRoomPreferencesInputSchema,
+        response: { 200: RoomSummarySchema, ...errorResponses },
+      },
+    },
+    async (request) =>
+      engine.setRoomPreferences(requireUser(request).id, request.params.roomId, request.body),
   );
 
   app.get(

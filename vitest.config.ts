@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^@kaiwa\/core\/testing$/, replacement: source('./packages/core/src/testing/index.ts') },
       { find: /^@kaiwa\/core$/, replacement: source('./packages/core/src/index.ts') },
       { find: /^@kaiwa\/protocol$/, replacement: source('./packages/protocol/src/index.ts') },
+      { find: /^@kaiwa\/client$/, replacement: source('./packages/client/src/index.ts') },
       {
         find: /^@kaiwa\/workflow\/testing$/,
         replacement: source('./packages/workflow/src/testing/index.ts'),

@@ -1,17 +1,17 @@
+import type { KaiwaChatClient } from '@kaiwa/client';
 import { Component, type ComponentType, createContext, type FunctionComponent, h } from 'preact';
 import { useContext, useEffect, useState } from 'preact/hooks';
-import type { ChatController } from './controller';
 
-export const ControllerContext = createContext<ChatController | null>(null);
+export const ControllerContext = createContext<KaiwaChatClient | null>(null);
 
-export function useController(): ChatController {
+export function useController(): KaiwaChatClient {
   const controller = useContext(ControllerContext);
   if (!controller) throw new Error('useController outside of the chat');
   return controller;
 }
 
 /** Re-renders the component whenever the chat state changes (at most once per microtask). */
-export function useChatVersion(controller: ChatController): number {
+export function useChatVersion(controller: KaiwaChatClient): number {
   const [, setTick] = useState(0);
   useEffect(() => controller.state.subscribe(() => setTick((tick) => tick + 1)), [controller]);
   return controller.state.version;

@@ -1,7 +1,7 @@
+import type { KaiwaRestClient } from '@kaiwa/client';
 import type { User } from '@kaiwa/protocol';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import type { ApiClient } from './api';
 import { describeError, ErrorText, Modal } from './components/common';
 import { useChatVersion, useController } from './hooks';
 import {
@@ -62,7 +62,15 @@ function time(iso: string | null): string {
   return iso ? new Date(iso).toLocaleString() : '';
 }
 
-export function WorkflowsDialog({ api, me, onClose }: { api: ApiClient; me: User; onClose: () => void }) {
+export function WorkflowsDialog({
+  api,
+  me,
+  onClose,
+}: {
+  api: KaiwaRestClient;
+  me: User;
+  onClose: () => void;
+}) {
   const [workflows, setWorkflows] = useState<WorkflowSummary[] | null>(null);
   const [runs, setRuns] = useState<Map<string, WorkflowRunView>>(new Map());
   const [selected, setSelected] = useState<string | null>(null);

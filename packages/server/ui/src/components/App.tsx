@@ -1,13 +1,13 @@
-import type { User } from '@kaiwa/protocol';
+import { KaiwaApiError, KaiwaRestClient, type SignOutReason } from '@kaiwa/client';
+import type { ServerInfo, Session, User } from '@kaiwa/protocol';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiClient, ApiError, type ServerInfo, type Session, type SignOutReason } from '../api';
 import { ChangePassword, SignIn } from './AuthScreens';
 import { ChatApp } from './ChatApp';
 import { describeError } from './common';
 
 /** Signed out, forced to change the password, or chatting. */
 export function App() {
-  const api = useMemo(() => new ApiClient(), []);
+  const api = useMemo(() => new KaiwaRestClient(), []);
   const [server, setServer] = useState<ServerInfo | null>(null);
   const [serverError, setServerError] = useState<string | null>(null);
   const [session, setSession] = useState<Session | null>(api.session);
@@ -40,11 +40,11 @@ export function App() {
     if (!userId || checkedUser === userId) return;
     api.request<User>('GET', '/auth/me').then(
       (user) => {
-        api.updateUser(user);
+        api.setSessionUser(user);
         setCheckedUser(user.id);
       },
       (error: unknown) => {
-        if (error instanceof ApiError && error.status === 401) api.setSession(null, 'expired');
+        if (error instanceof KaiwaApiError && error.status === 401) api.setSession(null, 'expired');
         // Offline: go on with what is stored; the chat retries on its own.
         else setCheckedUser(userId);
       },

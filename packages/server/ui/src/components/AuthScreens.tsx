@@ -1,6 +1,7 @@
+import type { KaiwaRestClient, SignOutReason } from '@kaiwa/client';
+import type { ServerInfo, Session } from '@kaiwa/protocol';
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import type { ApiClient, ServerInfo, Session, SignOutReason } from '../api';
 import { describeError, ErrorText, Field } from './common';
 
 function AuthCard({ title, children }: { title: string; children: ComponentChildren }) {
@@ -29,7 +30,7 @@ export function SignIn({
   server,
   reason,
 }: {
-  api: ApiClient;
+  api: KaiwaRestClient;
   server: ServerInfo;
   reason: SignOutReason | undefined;
 }) {
@@ -68,7 +69,7 @@ function PasswordSignIn({
   notice,
   onSignUp,
 }: {
-  api: ApiClient;
+  api: KaiwaRestClient;
   notice: string | null;
   onSignUp: (() => void) | undefined;
 }) {
@@ -124,7 +125,7 @@ function PasswordSignIn({
   );
 }
 
-function SignUp({ api, onBack }: { api: ApiClient; onBack: () => void }) {
+function SignUp({ api, onBack }: { api: KaiwaRestClient; onBack: () => void }) {
   const [username, setUsername] = useState('');
   const [displayName, setDisplayName] = useState('');
   const [password, setPassword] = useState('');
@@ -175,7 +176,7 @@ function SignUp({ api, onBack }: { api: ApiClient; onBack: () => void }) {
   );
 }
 
-function NicknameSignIn({ api }: { api: ApiClient }) {
+function NicknameSignIn({ api }: { api: KaiwaRestClient }) {
   const [nickname, setNickname] = useState('');
   const { busy, error, submit } = useSubmit(async () => {
     const session = await api.publicRequest<Session>('POST', '/auth/anonymous', {
@@ -206,7 +207,7 @@ function NicknameSignIn({ api }: { api: ApiClient }) {
 }
 
 /** The forced password change of a first sign-in (or a reset), before anything else. */
-export function ChangePassword({ api, onSignOut }: { api: ApiClient; onSignOut: () => void }) {
+export function ChangePassword({ api, onSignOut }: { api: KaiwaRestClient; onSignOut: () => void }) {
   const user = api.user;
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');

@@ -1,11 +1,8 @@
-import type { User } from '@kaiwa/protocol';
+import { type ConnectionStatus, KaiwaChatClient, type KaiwaRestClient, type RoomEntry } from '@kaiwa/client';
+import type { ServerInfo, User } from '@kaiwa/protocol';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
-import type { ApiClient, ServerInfo } from '../api';
-import type { RoomEntry } from '../chat-state';
-import { ChatController } from '../controller';
 import { ControllerContext, useChatVersion, useMediaQuery } from '../hooks';
-import { type ConnectionStatus, realtimeUrl } from '../realtime';
 import { WorkflowsDialog } from '../workflows-view';
 import { clearDrafts } from './Composer';
 import { Avatar, PresenceDot } from './common';
@@ -115,7 +112,7 @@ function Sidebar({
   onDialog,
   header,
 }: {
-  controller: ChatController;
+  controller: KaiwaChatClient;
   header: ComponentChildren;
   me: User;
   currentRoomId: string | null;
@@ -244,8 +241,8 @@ function Sidebar({
   );
 }
 
-export function ChatApp({ api, server }: { api: ApiClient; server: ServerInfo }) {
-  const controller = useMemo(() => new ChatController(api, realtimeUrl(location)), [api]);
+export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerInfo }) {
+  const controller = useMemo(() => new KaiwaChatClient({ rest: api }), [api]);
   const [startError, setStartError] = useState<string | null>(null);
   useEffect(() => {
     controller.start().catch((error: unknown) => {

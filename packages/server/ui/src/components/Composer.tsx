@@ -1,5 +1,5 @@
+import type { FileRecord, ServerInfo } from '@kaiwa/protocol';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
-import type { FileRecord, ServerInfo } from '../api';
 import { formatSize } from '../format';
 import { useController } from '../hooks';
 import { describeError } from './common';

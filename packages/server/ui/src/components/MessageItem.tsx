@@ -1,7 +1,6 @@
+import { fileContentUrl as fileUrl, type OutboxEntry } from '@kaiwa/client';
 import type { Attachment, Message, User } from '@kaiwa/protocol';
 import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { fileUrl } from '../api';
-import type { OutboxEntry } from '../chat-state';
 import { formatFull, formatSize, formatTime, splitText } from '../format';
 import { memo, useController, useFileUrl } from '../hooks';
 import { Avatar, describeError } from './common';

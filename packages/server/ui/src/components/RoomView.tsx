@@ -1,8 +1,7 @@
-import type { Message, User } from '@kaiwa/protocol';
+import type { OutboxEntry, RoomEntry, StreamingReply } from '@kaiwa/client';
+import type { Message, ServerInfo, User } from '@kaiwa/protocol';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useRef } from 'preact/hooks';
-import type { ServerInfo } from '../api';
-import type { OutboxEntry, RoomEntry, StreamingReply } from '../chat-state';
 import { dayKey, formatDay } from '../format';
 import { useController } from '../hooks';
 import { Composer } from './Composer';

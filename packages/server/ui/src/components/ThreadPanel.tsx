@@ -1,7 +1,6 @@
-import type { User } from '@kaiwa/protocol';
+import type { RoomEntry } from '@kaiwa/client';
+import type { ServerInfo, User } from '@kaiwa/protocol';
 import { useEffect, useRef } from 'preact/hooks';
-import type { ServerInfo } from '../api';
-import type { RoomEntry } from '../chat-state';
 import { useController } from '../hooks';
 import { Composer } from './Composer';
 import { Icon } from './icons';

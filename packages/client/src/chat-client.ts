@@ -1,21 +1,34 @@
 import {
   type AdvertisedLimits,
   type Attachment,
+  type CreateRoomInput,
+  type FileRecord,
   isRoomEventType,
-  type Membership,
   type Message,
+  type MessagePage,
   type ReadyFrame,
   type Room,
   type RoomEvent,
-  type RoomSummary,
   type ServerFrame,
   type User,
-  type UserRole,
 } from '@kaiwa/protocol';
-import { type ApiClient, ApiError, type FileRecord, type MessagePage } from './api';
-import { ChatState, type OutboxEntry } from './chat-state';
-import { newClientMessageId } from './ids';
-import { type ConnectionStatus, RealtimeClient, RealtimeError } from './realtime';
+import { ChatState, type OutboxEntry } from './chat-state.js';
+import { newClientMessageId } from './client-message-id.js';
+import {
+  type ConnectionStatus,
+  RealtimeConnection,
+  RealtimeError,
+  type RealtimeOwner,
+  realtimeUrl,
+  type WebSocketConstructor,
+} from './realtime-connection.js';
+import {
+  KaiwaApiError,
+  KaiwaRestClient,
+  type KaiwaRestClientOptions,
+  type MessagePageQuery,
+  type NewAccount,
+} from './rest-client.js';
 
 /*
  * The chat's behaviour: it owns the state, the REST client and the realtime connection, turns frames into
@@ -40,16 +53,45 @@ const DEFAULT_LIMITS: AdvertisedLimits = {
   typingExpiryMs: 6_000,
 };
 
-export interface NewAccount {
-  username: string;
-  displayName?: string;
-  role: UserRole;
+export interface KaiwaChatClientOptions {
+  /** The signed-in (or soon signed-in) REST client whose session the chat uses. */
+  rest: KaiwaRestClient;
+  /** The WebSocket URL; by default `/ws` on the REST client's server (or the page's). */
+  realtimeUrl?: string;
+  /** The WebSocket class; the runtime's by default (Node 20 has none: pass the `ws` package's). */
+  WebSocket?: WebSocketConstructor;
 }
 
-export class ChatController {
-  readonly api: ApiClient;
+/** The page's visibility where there is a page; always visible elsewhere. */
+interface PageDocument {
+  visibilityState?: string;
+  addEventListener?: (type: string, listener: () => void) => void;
+  removeEventListener?: (type: string, listener: () => void) => void;
+}
+const pageDocument = () => (globalThis as { document?: PageDocument }).document;
+const pageVisible = () => (pageDocument()?.visibilityState ?? 'visible') === 'visible';
+
+type AckWaiter = { resolve: (message: Message) => void; reject: (error: Error) => void };
+
+/**
+ * A live chat client: the state of every room I am in, kept right across reconnects; sends that are
+ * stored exactly once; typing, presence, read markers and history pages.
+ *
+ * Guarantees: room events are applied once each and in `seq` order (duplicates dropped, gaps fetched);
+ * after a reconnect every room is subscribed again with its `lastSeq`, so the server replays exactly what
+ * was missed; a send keeps its `clientMessageId` through every retry and reconnect and stays in the outbox
+ * (persisted in the REST client's storage) until the server acknowledges it, so the server stores it once.
+ *
+ * @example
+ * const chat = new KaiwaChatClient({ rest });
+ * await chat.start();
+ * chat.state.subscribe(() => render(chat.state));
+ * const message = await chat.waitForAck(chat.send(roomId, 'hello'));
+ */
+export class KaiwaChatClient {
+  readonly rest: KaiwaRestClient;
   readonly state = new ChatState();
-  readonly realtime: RealtimeClient;
+  readonly realtime: RealtimeConnection;
   connection: ConnectionStatus = { state: 'stopped', attempts: 0, sessions: 0 };
   limits: AdvertisedLimits = DEFAULT_LIMITS;
   /** The last problem worth telling the user about (cleared by them). */
@@ -71,17 +113,19 @@ export class ChatController {
   #outboxKey = '';
   #unsubscribers: (() => void)[] = [];
   readonly #frameListeners = new Set<(frame: ServerFrame) => void>();
+  readonly #ackWaiters = new Map<string, AckWaiter[]>();
 
-  constructor(api: ApiClient, url: string) {
-    this.api = api;
-    this.realtime = new RealtimeClient(url, {
-      token: () => this.api.accessToken(),
+  constructor(options: KaiwaChatClientOptions) {
+    this.rest = options.rest;
+    const url = options.realtimeUrl ?? realtimeUrl(this.rest.baseUrl);
+    const connection: RealtimeOwner = {
+      token: () => this.rest.accessToken(),
       authenticationFailed: async () => {
         try {
-          await this.api.refresh();
+          await this.rest.refresh();
           return true;
         } catch (error) {
-          return !(error instanceof ApiError && error.status === 401);
+          return !(error instanceof KaiwaApiError && error.status === 401);
         }
       },
       ready: (frame, resumed) => this.#ready(frame, resumed),
@@ -91,7 +135,12 @@ export class ChatController {
         if (status.state !== 'online') this.#subscribed.clear();
         this.state.changed();
       },
-    });
+    };
+    this.realtime = new RealtimeConnection(
+      url,
+      connection,
+      options.WebSocket ? { WebSocket: options.WebSocket } : {},
+    );
   }
 
   get me(): User {
@@ -100,9 +149,9 @@ export class ChatController {
     return me;
   }
 
-  /** Loads the rooms and people and connects. */
+  /** Loads the rooms and people and connects; the REST client must be signed in. */
   async start(): Promise<void> {
-    const user = this.api.user;
+    const user = this.rest.user;
     if (!user) throw new Error('sign in first');
     this.state.me = user;
     this.state.addUsers([user]);
@@ -110,7 +159,7 @@ export class ChatController {
     this.#restoreOutbox();
     this.#unsubscribers.push(
       this.state.subscribe(() => this.#persistOutbox()),
-      this.api.onSession((session) => {
+      this.rest.onSession((session) => {
         if (session) {
           this.state.me = session.user;
           this.#scheduleTokenRefresh();
@@ -118,15 +167,17 @@ export class ChatController {
       }),
     );
     const onVisible = () => {
-      if (document.visibilityState === 'visible' && this.state.viewing) this.markRead(this.state.viewing);
+      if (pageVisible() && this.state.viewing) this.markRead(this.state.viewing);
     };
-    document.addEventListener('visibilitychange', onVisible);
-    this.#unsubscribers.push(() => document.removeEventListener('visibilitychange', onVisible));
+    const page = pageDocument();
+    page?.addEventListener?.('visibilitychange', onVisible);
+    this.#unsubscribers.push(() => page?.removeEventListener?.('visibilitychange', onVisible));
     this.#scheduleTokenRefresh();
     this.realtime.start();
     await this.loadRooms(); // the directory follows when the connection is ready
   }
 
+  /** Disconnects and stops every timer; the state stays as it was. */
   stop(): void {
     this.#stopped = true;
     this.realtime.stop();
@@ -137,6 +188,11 @@ export class ChatController {
     for (const timer of this.#readTimers.values()) clearTimeout(timer);
     for (const timer of this.#typingStop.values()) clearTimeout(timer);
     for (const unsubscribe of this.#unsubscribers) unsubscribe();
+    this.#unsubscribers = [];
+    for (const [id, waiters] of this.#ackWaiters) {
+      for (const waiter of waiters) waiter.reject(new RealtimeError('stopped', `${id} was not acknowledged`));
+    }
+    this.#ackWaiters.clear();
     for (const url of this.#fileUrls.values())
       void url.then(
         (href) => URL.revokeObjectURL(href),
@@ -144,21 +200,19 @@ export class ChatController {
       );
   }
 
+  /** Stops, forgets the outbox and the state, and ends the session on the server and here. */
   async signOut(): Promise<void> {
-    const refreshToken = this.api.session?.refreshToken;
     this.stop();
-    if (refreshToken) {
-      await this.api.publicRequest('POST', '/auth/logout', { refreshToken }).catch(() => undefined);
-    }
     try {
-      localStorage.removeItem(this.#outboxKey);
+      this.rest.storage.removeItem(this.#outboxKey);
     } catch {
       // Nothing stored.
     }
     this.state.clear();
-    this.api.setSession(null, 'signed-out');
+    await this.rest.logout();
   }
 
+  /** Sets the notice the screens show (null clears it). */
   say(notice: string | null): void {
     this.notice = notice;
     this.state.changed();
@@ -168,15 +222,15 @@ export class ChatController {
 
   #scheduleTokenRefresh(): void {
     clearTimeout(this.#refreshTimer);
-    const due = this.api.refreshDueInMs();
+    const due = this.rest.refreshDueInMs();
     if (due === undefined || this.#stopped) return;
     // Timers longer than about 24 days fire at once; refresh tokens live at most a year anyway.
     this.#refreshTimer = setTimeout(
       () => {
-        this.api.refresh().then(
+        this.rest.refresh().then(
           () => this.#scheduleTokenRefresh(),
           (error: unknown) => {
-            if (error instanceof ApiError && error.status === 401) return;
+            if (error instanceof KaiwaApiError && error.status === 401) return;
             // Offline: try again soon.
             this.#refreshTimer = setTimeout(() => this.#scheduleTokenRefresh(), 10_000);
           },
@@ -198,7 +252,7 @@ export class ChatController {
       do {
         this.#roomsReload = false;
         const requestedAt = Date.now();
-        const { rooms } = await this.api.request<{ rooms: RoomSummary[] }>('GET', '/rooms');
+        const { rooms } = await this.rest.listRooms();
         this.state.setRooms(rooms, requestedAt);
         for (const summary of rooms) {
           this.#subscribe(summary.room.id);
@@ -216,7 +270,7 @@ export class ChatController {
   async #loadDirectory(): Promise<void> {
     if (!this.state.capabilities.listUsers) return;
     try {
-      const { users } = await this.api.request<{ users: User[] }>('GET', '/users?limit=200');
+      const { users } = await this.rest.listUsers({ limit: 200 });
       this.state.addUsers(users);
       this.#queryPresence(users.map((user) => user.id));
     } catch {
@@ -236,8 +290,8 @@ export class ChatController {
       (id) => !this.state.users.has(id) && !this.#userRequests.has(id),
     );
     for (const id of missing) {
-      const request = this.api
-        .request<User>('GET', `/users/${encodeURIComponent(id)}`)
+      const request = this.rest
+        .getUser(id)
         .then(
           (user) => {
             this.state.addUsers([user]);
@@ -252,10 +306,7 @@ export class ChatController {
 
   async loadMembers(roomId: string): Promise<void> {
     try {
-      const { members } = await this.api.request<{ members: Membership[] }>(
-        'GET',
-        `/rooms/${encodeURIComponent(roomId)}/members?limit=200`,
-      );
+      const { members } = await this.rest.listMembers(roomId, { limit: 200 });
       const ids = members.map((member) => member.userId);
       this.state.setMembers(roomId, ids);
       this.ensureUsers(ids);
@@ -264,36 +315,35 @@ export class ChatController {
     }
   }
 
-  async createRoom(input: { kind: 'channel' | 'group'; name: string; topic: string }): Promise<Room> {
-    const room = await this.api.request<Room>('POST', '/rooms', input);
+  /** Creates a channel or a private group (a group DM: `kind: 'group'` with `memberIds`) and shows it at once. */
+  async createRoom(input: CreateRoomInput): Promise<Room> {
+    const room = await this.rest.createRoom(input);
     // Shown at once; the list (with my membership) follows.
     this.state.upsertRoom(room);
     this.loadRooms().catch(() => undefined);
     return room;
   }
 
+  /** Public channels I may join. */
   listChannels(): Promise<{ rooms: Room[] }> {
-    return this.api.request<{ rooms: Room[] }>('GET', '/rooms/channels?limit=200');
+    return this.rest.listChannels({ limit: 200 });
   }
 
   async joinRoom(room: Room): Promise<void> {
-    const membership = await this.api.request<Membership>(
-      'POST',
-      `/rooms/${encodeURIComponent(room.id)}/join`,
-    );
+    const membership = await this.rest.joinRoom(room.id);
     this.state.upsertRoom(room, membership);
     this.loadRooms().catch(() => undefined);
   }
 
   async leaveRoom(roomId: string): Promise<void> {
-    await this.api.request('POST', `/rooms/${encodeURIComponent(roomId)}/leave`);
+    await this.rest.leaveRoom(roomId);
     this.realtime.send({ type: 'unsubscribe', roomId });
     this.#subscribed.delete(roomId);
     this.state.removeRoom(roomId);
   }
 
   async openDirect(userId: string): Promise<Room> {
-    const room = await this.api.request<Room>('POST', '/rooms/direct', { userId });
+    const room = await this.rest.openDirectRoom(userId);
     this.state.upsertRoom(room);
     this.state.setMembers(room.id, [this.me.id, userId]);
     this.loadRooms().catch(() => undefined);
@@ -302,7 +352,7 @@ export class ChatController {
 
   /** Admins: a new account; the answer carries its one-time password. */
   async createAccount(input: NewAccount): Promise<{ user: User; oneTimePassword?: string }> {
-    const result = await this.api.request<{ user: User; oneTimePassword?: string }>('POST', '/users', input);
+    const result = await this.rest.createUser(input);
     this.state.addUsers([result.user]);
     return result;
   }
@@ -331,7 +381,7 @@ export class ChatController {
 
   async #loadHistory(roomId: string): Promise<void> {
     try {
-      const page = await this.#history(roomId, `limit=${HISTORY_PAGE}`);
+      const page = await this.#history(roomId, { limit: HISTORY_PAGE });
       this.state.mergeHistory(roomId, page);
     } catch (error) {
       this.#report('could not load the messages', error);
@@ -347,7 +397,7 @@ export class ChatController {
     entry.loadingOlder = true;
     this.state.changed(entry);
     try {
-      const query = `limit=${HISTORY_PAGE}${oldest ? `&before=${encodeURIComponent(oldest.id)}` : ''}`;
+      const query = { limit: HISTORY_PAGE, ...(oldest ? { before: oldest.id } : {}) };
       this.state.mergeHistory(roomId, await this.#history(roomId, query));
     } catch (error) {
       entry.loadingOlder = false;
@@ -369,13 +419,11 @@ export class ChatController {
     this.state.changed(entry);
     try {
       if (!entry.messages.has(rootId)) {
-        const root = await this.api.request<Message>('GET', `/messages/${encodeURIComponent(rootId)}`);
+        const root = await this.rest.getMessage(rootId);
         this.state.mergeHistory(roomId, { messages: [root], hasMore: entry.hasOlder });
       }
       const oldest = older ? this.state.threadReplies(roomId, rootId)[0] : undefined;
-      const query =
-        `threadRootId=${encodeURIComponent(rootId)}&limit=${THREAD_PAGE}` +
-        (oldest ? `&before=${encodeURIComponent(oldest.id)}` : '');
+      const query = { threadRootId: rootId, limit: THREAD_PAGE, ...(oldest ? { before: oldest.id } : {}) };
       this.state.mergeHistory(roomId, await this.#history(roomId, query), { threadRootId: rootId });
     } catch (error) {
       entry.threads.set(rootId, { loaded: false, hasOlder: false, loading: false });
@@ -384,11 +432,8 @@ export class ChatController {
     }
   }
 
-  async #history(roomId: string, query: string): Promise<MessagePage> {
-    const page = await this.api.request<MessagePage>(
-      'GET',
-      `/rooms/${encodeURIComponent(roomId)}/messages?${query}`,
-    );
+  async #history(roomId: string, query: MessagePageQuery): Promise<MessagePage> {
+    const page = await this.rest.messagePage(roomId, query);
     this.ensureUsers(page.messages.map((message) => message.authorId));
     return page;
   }
@@ -401,10 +446,10 @@ export class ChatController {
       setTimeout(() => {
         this.#readTimers.delete(roomId);
         // Read if it was on screen, even when the reader has moved on to another room since.
-        if (document.visibilityState !== 'visible') return;
+        if (!pageVisible()) return;
         this.state.markViewed(roomId);
         if (!this.realtime.send({ type: 'read', roomId })) {
-          this.api.request('POST', `/rooms/${encodeURIComponent(roomId)}/read`, {}).catch(() => undefined);
+          this.rest.markRead(roomId).catch(() => undefined);
         }
       }, 250),
     );
@@ -412,12 +457,18 @@ export class ChatController {
 
   // ---------------------------------------------------------------- messages
 
-  /** Sends a message: shown as pending at once, stored by the server exactly once however often it is sent. */
+  /**
+   * Sends a message: shown as pending at once, stored by the server exactly once however often it is sent
+   * (also after a reconnect or a reload). Returns its clientMessageId, for {@link waitForAck}.
+   */
   send(
     roomId: string,
     text: string,
-    options: { threadRootId?: string; attachments?: FileRecord[] } = {},
-  ): void {
+    options: {
+      threadRootId?: string;
+      attachments?: Pick<FileRecord, 'id' | 'name' | 'mimeType' | 'size'>[];
+    } = {},
+  ): string {
     const attachments: Attachment[] = (options.attachments ?? []).map((file) => ({
       fileId: file.id,
       name: file.name,
@@ -437,16 +488,42 @@ export class ChatController {
     this.state.queue(entry);
     this.typing(roomId, false);
     this.#transmit(entry);
+    return entry.clientMessageId;
   }
 
+  /**
+   * The stored message once the server acknowledged a send (by its ack, or by its event after a
+   * reconnect); rejects when the send failed for good, was discarded or the client stopped.
+   */
+  waitForAck(clientMessageId: string): Promise<Message> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.#ackWaiters.get(clientMessageId) ?? [];
+      waiters.push({ resolve, reject });
+      this.#ackWaiters.set(clientMessageId, waiters);
+    });
+  }
+
+  #settleAck(clientMessageId: string, outcome: Message | Error): void {
+    const waiters = this.#ackWaiters.get(clientMessageId);
+    if (!waiters) return;
+    this.#ackWaiters.delete(clientMessageId);
+    for (const waiter of waiters) {
+      if (outcome instanceof Error) waiter.reject(outcome);
+      else waiter.resolve(outcome);
+    }
+  }
+
+  /** Sends a failed message again, with the same clientMessageId. */
   retry(clientMessageId: string): void {
     const entry = this.state.retrying(clientMessageId);
     if (entry) this.#transmit(entry);
   }
 
+  /** Gives up a failed or pending send (if the server stored it already, it stays stored). */
   discard(clientMessageId: string): void {
     clearTimeout(this.#ackTimers.get(clientMessageId));
     this.state.discard(clientMessageId);
+    this.#settleAck(clientMessageId, new RealtimeError('discarded', 'the message was discarded'));
   }
 
   #transmit(entry: OutboxEntry): void {
@@ -492,28 +569,26 @@ export class ChatController {
             return;
           }
           this.state.failed(id, error.message);
+          this.#settleAck(id, error);
         },
       );
   }
 
   async edit(message: Message, text: string): Promise<void> {
-    const changed = await this.api.request<Message>('PATCH', `/messages/${encodeURIComponent(message.id)}`, {
-      text,
-    });
+    const changed = await this.rest.editMessage(message.id, text);
     this.state.mergeChanged(changed);
   }
 
   async remove(message: Message): Promise<void> {
-    const changed = await this.api.request<Message>('DELETE', `/messages/${encodeURIComponent(message.id)}`);
+    const changed = await this.rest.deleteMessage(message.id);
     this.state.mergeChanged(changed);
   }
 
   async react(message: Message, emoji: string, add: boolean): Promise<void> {
     this.state.mergeReaction(message.roomId, message.id, emoji, add);
     try {
-      const path = `/messages/${encodeURIComponent(message.id)}/reactions`;
-      if (add) await this.api.request('POST', path, { emoji });
-      else await this.api.request('DELETE', `${path}/${encodeURIComponent(emoji)}`);
+      if (add) await this.rest.addReaction(message.id, emoji);
+      else await this.rest.removeReaction(message.id, emoji);
     } catch (error) {
       this.state.mergeReaction(message.roomId, message.id, emoji, !add);
       this.#report('could not change the reaction', error);
@@ -543,15 +618,16 @@ export class ChatController {
 
   // ---------------------------------------------------------------- files
 
-  upload(roomId: string, file: File): Promise<FileRecord> {
-    return this.api.upload(roomId, file);
+  /** Uploads a file into a room, for a message's attachments (a browser `File` keeps its name). */
+  upload(roomId: string, file: Blob): Promise<FileRecord> {
+    return this.rest.upload(roomId, file);
   }
 
   /** An object URL for a file's bytes (fetched once with the token). */
   fileUrl(fileId: string): Promise<string> {
     let url = this.#fileUrls.get(fileId);
     if (!url) {
-      url = this.api.fileBlob(fileId).then((blob) => URL.createObjectURL(blob));
+      url = this.rest.fileBlob(fileId).then((blob) => URL.createObjectURL(blob));
       url.catch(() => this.#fileUrls.delete(fileId));
       this.#fileUrls.set(fileId, url);
     }
@@ -655,6 +731,7 @@ export class ChatController {
           clearTimeout(this.#ackTimers.get(frame.clientMessageId));
           this.#ackTimers.delete(frame.clientMessageId);
           this.state.acknowledged(frame.clientMessageId, frame.message);
+          this.#settleAck(frame.clientMessageId, frame.message);
         }
         return;
       case 'typing.updated':
@@ -719,6 +796,10 @@ export class ChatController {
         const streamId = (event.payload.message.metadata.assistant as { streamId?: unknown } | undefined)
           ?.streamId;
         if (typeof streamId === 'string') this.state.endStream(streamId);
+        const { clientMessageId, authorId } = event.payload.message;
+        if (clientMessageId && authorId === this.state.me?.id) {
+          this.#settleAck(clientMessageId, event.payload.message);
+        }
         this.ensureUsers([event.payload.message.authorId]);
         if (event.roomId === this.state.viewing) this.markRead(event.roomId);
         return;
@@ -750,7 +831,7 @@ export class ChatController {
   #refreshUnreadSoon(): void {
     clearTimeout(this.#unreadTimer);
     this.#unreadTimer = setTimeout(() => {
-      this.api.request<{ unread: Record<string, number> }>('GET', '/rooms/unread').then(
+      this.rest.unreadCounts().then(
         ({ unread }) => {
           for (const roomId of this.state.rooms.keys()) this.state.setUnread(roomId, unread);
         },
@@ -779,8 +860,8 @@ export class ChatController {
     if (text === this.#persistedOutbox) return;
     this.#persistedOutbox = text;
     try {
-      if (this.state.outbox.size === 0) localStorage.removeItem(this.#outboxKey);
-      else localStorage.setItem(this.#outboxKey, text);
+      if (this.state.outbox.size === 0) this.rest.storage.removeItem(this.#outboxKey);
+      else this.rest.storage.setItem(this.#outboxKey, text);
     } catch {
       // Storage full or off: the outbox lives as long as the page.
     }
@@ -788,7 +869,7 @@ export class ChatController {
 
   #restoreOutbox(): void {
     try {
-      const text = localStorage.getItem(this.#outboxKey);
+      const text = this.rest.storage.getItem(this.#outboxKey);
       if (!text) return;
       for (const entry of JSON.parse(text) as OutboxEntry[]) {
         if (entry.authorId === this.me.id) this.state.queue(entry);
@@ -800,7 +881,33 @@ export class ChatController {
 
   #report(what: string, error: unknown): void {
     const reason =
-      error instanceof ApiError ? error.explanation : error instanceof Error ? error.message : '';
+      error instanceof KaiwaApiError ? error.explanation : error instanceof Error ? error.message : '';
     this.say(reason ? `${what}: ${reason}` : what);
   }
+}
+
+/**
+ * A chat client for one server in one call: the REST client (signed in later, or already from storage) and
+ * the chat on top of it.
+ *
+ * @example
+ * // Browser, the page's own server
+ * const chat = createKaiwaClient();
+ * await chat.rest.login('ada', password);
+ * await chat.start();
+ *
+ * @example
+ * // Node 20
+ * import { WebSocket } from 'ws';
+ * const chat = createKaiwaClient({ baseUrl: 'https://chat.example.com', WebSocket });
+ */
+export function createKaiwaClient(
+  options: KaiwaRestClientOptions & Omit<KaiwaChatClientOptions, 'rest'> = {},
+): KaiwaChatClient {
+  const { realtimeUrl: url, WebSocket, ...restOptions } = options;
+  return new KaiwaChatClient({
+    rest: new KaiwaRestClient(restOptions),
+    ...(url === undefined ? {} : { realtimeUrl: url }),
+    ...(WebSocket === undefined ? {} : { WebSocket }),
+  });
 }

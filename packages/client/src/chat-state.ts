@@ -3,6 +3,7 @@ import {
   type Capabilities,
   type Membership,
   type Message,
+  type MessagePage,
   NO_CAPABILITIES,
   type PresenceStatus,
   type Room,
@@ -10,7 +11,6 @@ import {
   type RoomSummary,
   type User,
 } from '@kaiwa/protocol';
-import type { MessagePage } from './api';
 
 /*
  * Everything the chat shows, and the rules that keep it right when events arrive twice, late or after a
@@ -80,6 +80,13 @@ export interface StreamingReply {
 
 const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+/**
+ * The chat as a client knows it: rooms with their messages, the outbox, people, presence, typing and
+ * streamed replies. {@link KaiwaChatClient} keeps one up to date; views read it and `subscribe` to changes.
+ *
+ * @example
+ * const stop = chat.state.subscribe(() => render(chat.state.timeline(roomId)));
+ */
 export class ChatState {
   me: User | null = null;
   /** What the server says `me` may do (from `ready`); nothing until the connection is first ready. */

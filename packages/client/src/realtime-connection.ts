@@ -9,9 +9,41 @@ import {
 /*
  * The WebSocket connection to /ws: authenticate with the access token, hand every frame (batches are JSON
  * arrays) to the owner, and reconnect after a loss with growing, jittered waits. The owner resubscribes with
- * each room's last sequence number when `ready` comes again, so nothing is lost. The browser's offline event
- * drops the socket at once; an app-level ping notices a connection that died silently.
+ * each room's last sequence number when `ready` comes again, so nothing is lost. A browser's offline event
+ * drops the socket at once; an app-level ping notices a connection that died silently. The WebSocket class
+ * is the runtime's unless one is passed (Node 20 has none: pass the `ws` package's).
  */
+
+/** The part of a WebSocket the connection uses: the browser's, Node 22's and the `ws` package's fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: EventHandler<unknown> | null;
+  onmessage: EventHandler<{ data: unknown }> | null;
+  onclose: EventHandler<{ code: number; reason: string }> | null;
+  onerror: EventHandler<unknown> | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+// A method's parameters are checked both ways, so the browser's `(event: MessageEvent) => …` fits.
+type EventHandler<Event> = { handle(event: Event): void }['handle'];
+
+/** A WebSocket class: `globalThis.WebSocket`, or `WebSocket` from the `ws` package in Node 20. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** `WebSocket.OPEN`, the same in every implementation. */
+const OPEN = 1;
+
+/** The runtime's WebSocket class, if it has one. */
+export function globalWebSocket(): WebSocketConstructor | undefined {
+  return (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+}
+
+type EventTargetLike = {
+  addEventListener?: (type: string, listener: () => void) => void;
+  removeEventListener?: (type: string, listener: () => void) => void;
+};
+const runtime = () => globalThis as EventTargetLike;
 
 export type ConnectionState = 'connecting' | 'online' | 'waiting' | 'stopped';
 
@@ -50,6 +82,7 @@ interface PendingRequest {
   reject: (error: Error) => void;
 }
 
+/** A realtime request failed: the server's error code (`rate_limited`, `forbidden`, …) or `disconnected`. */
 export class RealtimeError extends Error {
   readonly code: string;
   constructor(code: string, message: string) {
@@ -59,10 +92,26 @@ export class RealtimeError extends Error {
   }
 }
 
-export class RealtimeClient {
+/**
+ * One WebSocket connection to a Kaiwa server that comes back by itself. {@link KaiwaChatClient} owns one; use
+ * it directly for a client that keeps its own state.
+ *
+ * @example
+ * import { WebSocket } from 'ws';
+ * const connection = new RealtimeConnection('wss://chat.example.com/ws', {
+ *   token: () => rest.accessToken(),
+ *   authenticationFailed: async () => (await rest.refresh(), true),
+ *   ready: (frame) => connection.send({ type: 'subscribe', roomId }),
+ *   frame: (frame) => console.log(frame.type),
+ *   status: (status) => console.log(status.state),
+ * }, { WebSocket });
+ * connection.start();
+ */
+export class RealtimeConnection {
   readonly #url: string;
   readonly #owner: RealtimeOwner;
-  #socket: WebSocket | null = null;
+  readonly #WebSocket: WebSocketConstructor | undefined;
+  #socket: WebSocketLike | null = null;
   #status: ConnectionStatus = { state: 'stopped', attempts: 0, sessions: 0 };
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
@@ -71,9 +120,10 @@ export class RealtimeClient {
   readonly #pending = new Map<FrameId, PendingRequest>();
   #authFailures = 0;
 
-  constructor(url: string, owner: RealtimeOwner) {
+  constructor(url: string, owner: RealtimeOwner, options: { WebSocket?: WebSocketConstructor } = {}) {
     this.#url = url;
     this.#owner = owner;
+    this.#WebSocket = options.WebSocket ?? globalWebSocket();
   }
 
   get status(): ConnectionStatus {
@@ -84,16 +134,20 @@ export class RealtimeClient {
     return this.#status.state === 'online';
   }
 
+  /** Connects, and keeps connecting after every loss until `stop`. */
   start(): void {
     if (this.#status.state !== 'stopped') return;
-    globalThis.addEventListener?.('online', this.#onOnline);
-    globalThis.addEventListener?.('offline', this.#onOffline);
+    if (!this.#WebSocket) {
+      throw new RealtimeError('no_websocket', 'this runtime has no WebSocket: pass one (`ws` in Node 20)');
+    }
+    runtime().addEventListener?.('online', this.#onOnline);
+    runtime().addEventListener?.('offline', this.#onOffline);
     this.#connect();
   }
 
   stop(): void {
-    globalThis.removeEventListener?.('online', this.#onOnline);
-    globalThis.removeEventListener?.('offline', this.#onOffline);
+    runtime().removeEventListener?.('online', this.#onOnline);
+    runtime().removeEventListener?.('offline', this.#onOffline);
     clearTimeout(this.#retryTimer);
     this.#drop(1000, 'signed out');
     this.#setStatus({ state: 'stopped', attempts: 0, sessions: this.#status.sessions });
@@ -150,9 +204,9 @@ export class RealtimeClient {
       attempts: this.#status.attempts,
       sessions: this.#status.sessions,
     });
-    let socket: WebSocket;
+    let socket: WebSocketLike;
     try {
-      socket = new WebSocket(this.#url);
+      socket = new (this.#WebSocket as WebSocketConstructor)(this.#url);
     } catch {
       this.#lost();
       return;
@@ -163,7 +217,7 @@ export class RealtimeClient {
       this.#lastHeard = Date.now();
       this.#owner.token().then(
         (token) => {
-          if (this.#socket === socket && socket.readyState === WebSocket.OPEN) {
+          if (this.#socket === socket && socket.readyState === OPEN) {
             socket.send(JSON.stringify({ type: 'auth', id: 'auth', token }));
           }
         },
@@ -172,7 +226,7 @@ export class RealtimeClient {
         },
       );
     };
-    socket.onmessage = (event: MessageEvent) => {
+    socket.onmessage = (event) => {
       if (this.#socket !== socket) return;
       this.#lastHeard = Date.now();
       let parsed: unknown;
@@ -187,7 +241,7 @@ export class RealtimeClient {
         this.#receive(frame as ServerFrame);
       }
     };
-    socket.onclose = (event: CloseEvent) => {
+    socket.onclose = (event) => {
       if (this.#socket !== socket) return;
       this.#socket = null;
       // A refused, expired or revoked token: refresh it (a revoked sign-in fails and signs out).
@@ -298,7 +352,18 @@ export class RealtimeClient {
   }
 }
 
-/** The WebSocket URL of the page's own server. */
-export function realtimeUrl(location: Location): string {
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+/**
+ * The WebSocket URL of a server: `baseUrl`'s origin with ws(s) and `/ws`, or the page's own server when
+ * `baseUrl` is empty or a path.
+ *
+ * @example realtimeUrl('https://chat.example.com') // 'wss://chat.example.com/ws'
+ */
+export function realtimeUrl(baseUrl = ''): string {
+  const page = (globalThis as { location?: { href: string } }).location?.href;
+  if (!/^https?:\/\//i.test(baseUrl) && !page) {
+    throw new RealtimeError('no_url', 'outside a page, give the server as an absolute baseUrl');
+  }
+  const url = new URL(`${baseUrl.replace(/\/+$/, '')}/ws`, page);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.href;
 }

@@ -1,6 +1,6 @@
-import type { Message, Room, RoomEvent, User } from '@kaiwa/protocol';
+import type { Message, Room, RoomEvent, RoomSummary, User } from '@kaiwa/protocol';
 import { describe, expect, it } from 'vitest';
-import { ChatState, withReaction } from './chat-state';
+import { ChatState, withReaction } from './chat-state.js';
 
 const NOW = '2026-11-25T09:30:00.000Z';
 
@@ -72,7 +72,8 @@ function subscribedState(fromSeq = 0): ChatState {
         joinedAt: NOW,
       },
       unreadCount: 0,
-    },
+      // The cast keeps the fixture to what the state reads, whatever else a summary carries.
+    } as RoomSummary,
   ]);
   state.subscribed(room, fromSeq);
   return state;

@@ -1,6 +1,8 @@
+import type { Session } from '@kaiwa/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiClient, ApiError, type Session } from './api';
+import { KaiwaApiError, KaiwaRestClient } from './rest-client.js';
 
+/** A storage whose items the tests can look at. */
 class MemoryStorage {
   readonly items = new Map<string, string>();
   getItem(key: string): string | null {
@@ -67,15 +69,15 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-describe('ApiClient', () => {
+describe('KaiwaRestClient', () => {
   it('sends the access token and keeps the session in storage', async () => {
     const storage = new MemoryStorage();
     const calls = fakeFetch(() => json(200, { ok: true }));
-    const api = new ApiClient(storage as unknown as Storage);
+    const api = new KaiwaRestClient({ storage });
     api.setSession(session('a'));
     expect(await api.request('GET', '/rooms')).toEqual({ ok: true });
     expect(calls[0]).toMatchObject({ url: '/api/v1/rooms', authorization: 'Bearer access-a' });
-    expect(new ApiClient(storage as unknown as Storage).session?.refreshToken).toBe('refresh-a');
+    expect(new KaiwaRestClient({ storage }).session?.refreshToken).toBe('refresh-a');
   });
 
   it('refreshes once for many refused requests, then tries each again', async () => {
@@ -86,7 +88,7 @@ describe('ApiClient', () => {
       }
       return json(200, { ok: true });
     });
-    const api = new ApiClient(new MemoryStorage() as unknown as Storage);
+    const api = new KaiwaRestClient({ storage: new MemoryStorage() });
     api.setSession(session('a'));
     const results = await Promise.all([api.request('GET', '/rooms'), api.request('GET', '/users')]);
     expect(results).toEqual([{ ok: true }, { ok: true }]);
@@ -100,7 +102,7 @@ describe('ApiClient', () => {
     const calls = fakeFetch((call) =>
       call.url.endsWith('/auth/refresh') ? json(200, session('b')) : json(200, { ok: true }),
     );
-    const api = new ApiClient(new MemoryStorage() as unknown as Storage);
+    const api = new KaiwaRestClient({ storage: new MemoryStorage() });
     api.setSession(session('a', 5_000));
     await api.request('GET', '/rooms');
     expect(calls.map((call) => call.url)).toEqual(['/api/v1/auth/refresh', '/api/v1/rooms']);
@@ -110,11 +112,11 @@ describe('ApiClient', () => {
   it('ends the session when the refresh token is refused', async () => {
     fakeFetch(() => json(401, { error: { code: 'refresh_token_reused', message: 'reused' } }));
     const storage = new MemoryStorage();
-    const api = new ApiClient(storage as unknown as Storage);
+    const api = new KaiwaRestClient({ storage });
     api.setSession(session('a', 1_000));
     const reasons: (string | undefined)[] = [];
     api.onSession((next, reason) => reasons.push(next ? 'session' : reason));
-    await expect(api.request('GET', '/rooms')).rejects.toBeInstanceOf(ApiError);
+    await expect(api.request('GET', '/rooms')).rejects.toBeInstanceOf(KaiwaApiError);
     expect(api.session).toBeNull();
     expect(reasons).toEqual(['expired']);
     expect(storage.items.size).toBe(0);
@@ -122,7 +124,7 @@ describe('ApiClient', () => {
 
   it('notices that the password must be changed', async () => {
     fakeFetch(() => json(403, { error: { code: 'password_change_required', message: 'change it' } }));
-    const api = new ApiClient(new MemoryStorage() as unknown as Storage);
+    const api = new KaiwaRestClient({ storage: new MemoryStorage() });
     api.setSession(session('a'));
     const error = await api.request('GET', '/rooms').catch((caught: unknown) => caught);
     expect(error).toMatchObject({ status: 403, code: 'password_change_required' });
@@ -130,9 +132,66 @@ describe('ApiClient', () => {
   });
 
   it('explains validation failures by their first field', () => {
-    const error = new ApiError(400, 'validation_failed', 'invalid', {
+    const error = new KaiwaApiError(400, 'validation_failed', 'invalid', {
       issues: [{ path: ['newPassword'], message: 'must be at least 10 characters' }],
     });
     expect(error.explanation).toBe('newPassword: must be at least 10 characters');
+  });
+
+  it('calls the given fetch on the given server, with typed methods and query strings', async () => {
+    const calls: { url: string; method: string; body: unknown }[] = [];
+    const rest = new KaiwaRestClient({
+      baseUrl: 'https://chat.example.com/',
+      storage: new MemoryStorage(),
+      fetch: async (url, init = {}) => {
+        calls.push({
+          url,
+          method: init.method ?? 'GET',
+          body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined,
+        });
+        return json(200, { messages: [], hasMore: false });
+      },
+    });
+    rest.setSession(session('a'));
+    await rest.messagePage('room 1', { before: 'm1', limit: 20 });
+    await rest.setMemberRole('r1', 'u1', 'moderator');
+    await rest.search({ query: 'hello world', roomId: 'r1' });
+    expect(calls).toEqual([
+      {
+        url: 'https://chat.example.com/api/v1/rooms/room%201/messages?before=m1&limit=20',
+        method: 'GET',
+        body: undefined,
+      },
+      {
+        url: 'https://chat.example.com/api/v1/rooms/r1/members/u1',
+        method: 'PATCH',
+        body: { role: 'moderator' },
+      },
+      {
+        url: 'https://chat.example.com/api/v1/search?query=hello%20world&roomId=r1',
+        method: 'GET',
+        body: undefined,
+      },
+    ]);
+    expect(rest.fileContentUrl('f1', true)).toBe(
+      'https://chat.example.com/api/v1/files/f1/content?download=true',
+    );
+  });
+
+  it('keeps the session in memory when there is no page storage', () => {
+    const rest = new KaiwaRestClient({ fetch: async () => json(200, {}) });
+    rest.setSession(session('a'));
+    expect(rest.storage.getItem('kaiwa.session')).toContain('refresh-a');
+  });
+
+  it('reports an unreachable server as a retryable network error', async () => {
+    const rest = new KaiwaRestClient({
+      fetch: async () => {
+        throw new TypeError('fetch failed');
+      },
+    });
+    const error = await rest.serverInfo().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(KaiwaApiError);
+    expect(error).toMatchObject({ status: 0, code: 'network', isRetryable: true });
   });
 });

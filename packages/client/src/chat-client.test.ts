@@ -1,0 +1,200 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildServer, type KaiwaServer, loadConfig } from '@kaiwa/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { KaiwaChatClient } from './chat-client.js';
+import { KaiwaApiError, KaiwaRestClient } from './rest-client.js';
+
+/*
+ * The client against a real reference server in this process: a temporary SQLite file, port 0, the real
+ * sign-in, REST routes and WebSocket. Connections are `ws` sockets the tests can cut, as a network would.
+ */
+
+const PASSWORD = 'correct horse battery staple';
+
+interface SentFrame {
+  type: string;
+  clientMessageId?: string;
+}
+
+/**
+ * A `ws` WebSocket class of one client's own, remembering its sockets and every frame sent, and able to
+ * lose the next send's ack (the send reaches the server, then the connection dies).
+ */
+function trackedWebSocket() {
+  const tracked = {
+    sockets: [] as WebSocket[],
+    sent: [] as SentFrame[],
+    cutAfterNextSend: false,
+  };
+  class TrackedWebSocket extends WebSocket {
+    constructor(url: string) {
+      super(url);
+      tracked.sockets.push(this);
+    }
+
+    override send(data: string): void {
+      const frame = JSON.parse(data) as SentFrame;
+      tracked.sent.push(frame);
+      if (frame.type === 'send' && tracked.cutAfterNextSend) {
+        tracked.cutAfterNextSend = false;
+        super.send(data, () => this.terminate());
+        return;
+      }
+      super.send(data);
+    }
+  }
+  return { state: tracked, WebSocket: TrackedWebSocket };
+}
+
+/** Waits until `check` passes (it throws until then). */
+async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+describe('KaiwaChatClient against a reference server', () => {
+  let dataDirectory: string;
+  let server: KaiwaServer;
+  let baseUrl: string;
+  const clients: KaiwaChatClient[] = [];
+  const sockets = new Map<KaiwaChatClient, ReturnType<typeof trackedWebSocket>['state']>();
+
+  /** A new member, signed in through the REST client, with a started chat client. */
+  async function member(username: string): Promise<KaiwaChatClient> {
+    await server.accounts.createAccount({ username, role: 'member', password: PASSWORD });
+    const rest = new KaiwaRestClient({ baseUrl });
+    await rest.login(username, PASSWORD);
+    const tracked = trackedWebSocket();
+    const chat = new KaiwaChatClient({ rest, WebSocket: tracked.WebSocket });
+    sockets.set(chat, tracked.state);
+    clients.push(chat);
+    await chat.start();
+    await eventually(() => expect(chat.connection.state).toBe('online'));
+    return chat;
+  }
+
+  /** Cuts a chat client's connection, as a network loss would. */
+  function cut(chat: KaiwaChatClient): void {
+    const socket = sockets.get(chat)?.sockets.at(-1);
+    if (socket?.readyState !== WebSocket.OPEN) throw new Error('no open socket');
+    socket.terminate();
+  }
+
+  let ada: KaiwaChatClient;
+  let grace: KaiwaChatClient;
+  let roomId: string;
+
+  beforeAll(async () => {
+    dataDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-client-test-'));
+    const config = loadConfig({
+      env: { KAIWA_DATA_DIR: dataDirectory, LOG_LEVEL: 'silent', NODE_ENV: 'test' },
+    });
+    server = await buildServer({ ...config, host: '127.0.0.1', port: 0 }, { announce: () => {} });
+    baseUrl = await server.listen();
+    ada = await member('ada');
+    grace = await member('grace');
+    const room = await ada.createRoom({ kind: 'channel', name: 'client-test', topic: '' });
+    roomId = room.id;
+    await grace.joinRoom(room);
+    await eventually(() => {
+      expect(ada.state.rooms.get(roomId)?.lastSeq).not.toBeNull();
+      expect(grace.state.rooms.get(roomId)?.lastSeq).not.toBeNull();
+    });
+  });
+
+  afterAll(async () => {
+    for (const chat of clients) chat.stop();
+    await server?.close();
+    rmSync(dataDirectory, { recursive: true, force: true });
+  });
+
+  it('signs in and lists my rooms over REST', async () => {
+    const { rooms } = await ada.rest.listRooms();
+    expect(rooms.map((summary) => summary.room.name)).toContain('client-test');
+    expect((await ada.rest.me()).username).toBe('ada');
+  });
+
+  it('sends over the socket, gets the ack, and the other member receives the message', async () => {
+    const message = await ada.waitForAck(ada.send(roomId, 'hello grace'));
+    expect(message).toMatchObject({ roomId, text: 'hello grace' });
+    expect(ada.state.outbox.size).toBe(0);
+    await eventually(() => expect(grace.state.message(roomId, message.id)?.text).toBe('hello grace'));
+  });
+
+  it('resumes after a lost connection with what was missed, exactly once', async () => {
+    const before = grace.state.rooms.get(roomId)!.lastSeq!;
+    const sessions = grace.connection.sessions;
+    cut(grace);
+    await eventually(() => expect(grace.connection.state).not.toBe('online'));
+    for (const text of ['missed 1', 'missed 2', 'missed 3']) {
+      await ada.rest.sendMessage(roomId, { text });
+    }
+    await eventually(() => expect(grace.connection.sessions).toBe(sessions + 1));
+    const entry = await eventually(() => {
+      const current = grace.state.rooms.get(roomId)!;
+      expect(current.lastSeq).toBe(before + 3);
+      return current;
+    });
+    const texts = grace.state.timeline(roomId).map((message) => message.text);
+    for (const text of ['missed 1', 'missed 2', 'missed 3']) {
+      expect(texts.filter((candidate) => candidate === text)).toHaveLength(1);
+    }
+    expect(entry.held).toEqual([]);
+  });
+
+  it('sends the outbox again with the same clientMessageId after a reconnect; the server stores it once', async () => {
+    const tracked = sockets.get(ada)!;
+    const socketsBefore = tracked.sockets.length;
+    tracked.cutAfterNextSend = true;
+    const clientMessageId = ada.send(roomId, 'sent once');
+    const message = await ada.waitForAck(clientMessageId);
+    expect(tracked.sockets.length).toBe(socketsBefore + 1);
+    const sends = tracked.sent.filter(
+      (frame) => frame.type === 'send' && frame.clientMessageId === clientMessageId,
+    );
+    expect(sends.length).toBeGreaterThanOrEqual(2);
+    const { messages } = await ada.rest.messagePage(roomId, { limit: 200 });
+    expect(messages.filter((stored) => stored.clientMessageId === clientMessageId)).toEqual([
+      expect.objectContaining({ id: message.id, text: 'sent once' }),
+    ]);
+  });
+
+  it('shows typing and presence', async () => {
+    ada.typing(roomId, true);
+    await eventually(() => expect(grace.state.rooms.get(roomId)?.typing.has(ada.me.id)).toBe(true));
+    ada.typing(roomId, false);
+    await eventually(() => expect(grace.state.rooms.get(roomId)?.typing.has(ada.me.id)).toBe(false));
+    await eventually(() => expect(ada.state.presence.get(grace.me.id)).toBe('online'));
+  });
+
+  it('clears unread messages with the read marker', async () => {
+    await ada.rest.sendMessage(roomId, { text: 'unread for grace' });
+    await eventually(() => expect(grace.state.rooms.get(roomId)?.unread).toBeGreaterThan(0));
+    expect((await grace.rest.unreadCounts()).unread[roomId]).toBeGreaterThan(0);
+    grace.markRead(roomId);
+    await eventually(async () => {
+      const { unread } = await grace.rest.unreadCounts();
+      expect(unread[roomId] ?? 0).toBe(0);
+    });
+    expect(grace.state.rooms.get(roomId)?.unread).toBe(0);
+  });
+
+  it('turns a REST error into a typed error naming the code', async () => {
+    const rest = new KaiwaRestClient({ baseUrl });
+    const error = await rest.login('ada', 'not the password').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(KaiwaApiError);
+    expect(error).toMatchObject({ status: 401, code: 'invalid_credentials' });
+    const missing = await ada.rest.getRoom('01JAAAAAAAAAAAAAAAAAAAAAAA').catch((caught: unknown) => caught);
+    expect(missing).toMatchObject({ status: 404, code: 'not_found' });
+  });
+});

@@ -1,0 +1,52 @@
+/*
+ * @kaiwa/client: the typed client of a Kaiwa server, for browsers and Node 20+. `KaiwaRestClient` makes the
+ * REST calls and keeps the session; `RealtimeConnection` is the WebSocket that comes back by itself;
+ * `KaiwaChatClient` puts both together into a chat state that stays right across reconnects. README.md has
+ * examples.
+ */
+
+export {
+  createKaiwaClient,
+  KaiwaChatClient,
+  type KaiwaChatClientOptions,
+} from './chat-client.js';
+export {
+  type ApplyResult,
+  ChatState,
+  type OutboxEntry,
+  type RoomEntry,
+  type StreamingReply,
+  type ThreadEntry,
+  withReaction,
+} from './chat-state.js';
+export { newClientMessageId } from './client-message-id.js';
+export { type KeyValueStorage, MemoryStorage } from './key-value-storage.js';
+export {
+  backoffMs,
+  type ConnectionState,
+  type ConnectionStatus,
+  globalWebSocket,
+  RealtimeConnection,
+  RealtimeError,
+  type RealtimeOwner,
+  realtimeUrl,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from './realtime-connection.js';
+export {
+  API_PATH,
+  type FetchFunction,
+  type FileUpload,
+  fileContentUrl,
+  KaiwaApiError,
+  KaiwaRestClient,
+  type KaiwaRestClientOptions,
+  type MessagePageQuery,
+  type NewAccount,
+  type NewMessage,
+  type PageQuery,
+  type SessionListener,
+  type SignOutReason,
+  type UserListQuery,
+  type WorkflowRunQuery,
+} from './rest-client.js';

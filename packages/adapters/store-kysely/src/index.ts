@@ -24,7 +24,21 @@ export {
 } from './driver-error-dialect.js';
 export { isDatabaseBusy, isDatabaseUnavailable, translateDriverError } from './driver-errors.js';
 export { createKyselyChatStore, KyselyChatStore, type KyselyChatStoreOptions } from './kysely-chat-store.js';
+export { createKyselyStorage, type KyselyStorage, type KyselyStorageOptions } from './kysely-storage.js';
 export { KaiwaMigrationProvider, kaiwaMigrations, migrateToLatest } from './migrations/index.js';
+export type { StorageSavepoints } from './modules/composed-storage.js';
+export {
+  accountStorageModule,
+  auditStorageModule,
+  chatStorageModule,
+  type KyselyStorageModule,
+  kaiwaStorageModules,
+  platformStorageModule,
+  projectStorageModule,
+  type RepositoriesOf,
+  roomSettingStorageModule,
+  workflowStorageModule,
+} from './modules/index.js';
 export { createMysqlStore, type MysqlStoreConfig } from './mysql.js';
 export { createPostgresStore, type PostgresStoreConfig } from './postgres.js';
 export type { StoreObservability, StoreQueryEvent, StoreQueryListener } from './query-log.js';

@@ -20,13 +20,12 @@ import type {
   UserRepository,
   WorkflowRepository,
 } from '@kaiwa/core';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { KaiwaDatabase } from './database.js';
-import { createStoreDialectAdapter, type StoreDialectAdapter } from './dialect/index.js';
-import { migrateToLatest } from './migrations/index.js';
+import { ComposedStorage } from './modules/composed-storage.js';
+import { kaiwaStorageModules } from './modules/index.js';
 import { PreparedQueries } from './prepared-queries.js';
-import { createStoreRepositories } from './repositories/store-repositories.js';
-import type { SearchIndexOptions, SqliteSearchIndex } from './search-index.js';
+import type { SearchIndexOptions } from './search-index.js';
 
 export interface KyselyChatStoreOptions {
   /** A kysely instance on one of the supported dialects; the store owns it and destroys it on `close()`. */
@@ -42,7 +41,10 @@ export interface KyselyChatStoreOptions {
   replicaDb?: Kysely<KaiwaDatabase>;
 }
 
-/** The Kaiwa storage port on kysely, for SQLite, PostgreSQL and MariaDB/MySQL. */
+/**
+ * The Kaiwa storage port on kysely, for SQLite, PostgreSQL and MariaDB/MySQL: every storage module
+ * (`kaiwaStorageModules`) composed, so it has every repository of `ChatStore` and runs every migration.
+ */
 export class KyselyChatStore implements ChatStore {
   readonly dialect: StoreDialect;
   readonly users: UserRepository;
@@ -62,26 +64,19 @@ export class KyselyChatStore implements ChatStore {
   readonly bridges: BridgeRepository;
   readonly audit: AuditRepository;
   readonly lagTolerant: StoreRepositories;
-  readonly #db: Kysely<KaiwaDatabase>;
+  readonly #storage: ComposedStorage<StoreRepositories>;
   readonly #replicaDb: Kysely<KaiwaDatabase> | undefined;
-  readonly #adapter: StoreDialectAdapter;
-  readonly #prepared = new PreparedQueries();
-  readonly #searchIndex: SqliteSearchIndex | undefined;
-  #closing: Promise<void> | undefined;
 
   constructor(options: KyselyChatStoreOptions) {
-    this.#db = options.db;
-    this.#replicaDb = options.replicaDb;
     this.dialect = options.dialect;
-    // The one place that asks which database this is: everything that differs goes through the adapter.
-    this.#adapter = createStoreDialectAdapter(options.dialect);
-    this.#searchIndex = this.#adapter.deferredSearchIndex(options.db, options.searchIndex);
-    const repositories = createStoreRepositories(
-      options.db,
-      this.#adapter,
-      this.#prepared,
-      this.#searchIndex,
-    );
+    this.#replicaDb = options.replicaDb;
+    this.#storage = new ComposedStorage<StoreRepositories>({
+      db: options.db,
+      dialect: options.dialect,
+      modules: kaiwaStorageModules,
+      searchIndex: options.searchIndex,
+    });
+    const repositories = this.#storage.repositoriesOn(options.db);
     this.users = repositories.users;
     this.rooms = repositories.rooms;
     this.memberships = repositories.memberships;
@@ -99,37 +94,17 @@ export class KyselyChatStore implements ChatStore {
     this.bridges = repositories.bridges;
     this.audit = repositories.audit;
     this.lagTolerant = options.replicaDb
-      ? createStoreRepositories(options.replicaDb, this.#adapter, new PreparedQueries(), this.#searchIndex)
+      ? this.#storage.repositoriesOn(options.replicaDb, new PreparedQueries())
       : (this as StoreRepositories);
   }
 
   /** The kysely instance underneath, for queries the port does not cover (reports, maintenance). */
   get db(): Kysely<KaiwaDatabase> {
-    return this.#db;
+    return this.#storage.db;
   }
 
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    return this.#db.transaction().execute((trx) => {
-      const repositories = createStoreRepositories(trx, this.#adapter, this.#prepared, this.#searchIndex);
-      let depth = 0;
-      const savepoint = async <R>(inner: () => Promise<R>): Promise<R> => {
-        // Nested savepoints get their own names; the SQL is the same on all three databases.
-        const name = sql.raw(`kaiwa_savepoint_${depth++}`);
-        await sql`savepoint ${name}`.execute(trx);
-        try {
-          const result = await inner();
-          await sql`release savepoint ${name}`.execute(trx);
-          return result;
-        } catch (error) {
-          await sql`rollback to savepoint ${name}`.execute(trx);
-          await sql`release savepoint ${name}`.execute(trx);
-          throw error;
-        } finally {
-          depth--;
-        }
-      };
-      return work({ ...repositories, savepoint });
-    });
+    return this.#storage.transaction(work);
   }
 
   /**
@@ -138,23 +113,16 @@ export class KyselyChatStore implements ChatStore {
    * before copying the file, a benchmark that wants the work counted) and returns how many messages it
    * looked at. A no-op on PostgreSQL and MariaDB/MySQL, which index each message as it is written.
    */
-  async flushSearchIndex(): Promise<number> {
-    return (await this.#searchIndex?.flush()) ?? 0;
+  flushSearchIndex(): Promise<number> {
+    return this.#storage.flushSearchIndex();
   }
 
   migrate(): Promise<{ applied: string[] }> {
-    return migrateToLatest(this.#db, this.dialect);
+    return this.#storage.migrate();
   }
 
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      try {
-        await this.#searchIndex?.close();
-      } finally {
-        await Promise.all([this.#db.destroy(), this.#replicaDb?.destroy()]);
-      }
-    })();
-    return this.#closing;
+    return this.#storage.close(this.#replicaDb);
   }
 }
 

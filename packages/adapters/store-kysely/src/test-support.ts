@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { StoreDialect } from '@kaiwa/core';
 import type { MysqlPool } from 'kysely';
 import type { KyselyChatStore } from './kysely-chat-store.js';
+import { createKyselyStorage, type KyselyStorage } from './kysely-storage.js';
+import type { KyselyStorageModule, RepositoriesOf } from './modules/storage-module.js';
 import { createMysqlStore } from './mysql.js';
 import { createPostgresStore } from './postgres.js';
 import { createSqliteStore } from './sqlite.js';
@@ -116,4 +118,40 @@ export async function openTestStore(
     throw error;
   }
   return store;
+}
+
+/** The dialects every storage test runs on, each with the reason it is skipped here (undefined: it runs). */
+export const testDialects: { dialect: StoreDialect; skip: string | undefined }[] = (
+  ['sqlite', 'postgres', 'mysql'] as const
+).map((dialect) => ({ dialect, skip: testSkipReason(dialect) }));
+
+/**
+ * Migrated storage of only `modules`, on a database of its own (as `openTestStore`); `close()` drops it.
+ *
+ * @example
+ * const storage = await openTestStorage('mysql', [auditStorageModule]);
+ * try { await storage.audit.append(entry, seal); } finally { await storage.close(); }
+ */
+export async function openTestStorage<const Modules extends readonly KyselyStorageModule[]>(
+  dialect: StoreDialect,
+  modules: Modules,
+): Promise<KyselyStorage<RepositoriesOf<Modules>>> {
+  // The store only provides the empty database and its connection; the storage on the same connection
+  // closes it (kysely destroys a connection once), then the store drops the database.
+  const database = await openTestStore(dialect, { migrate: false });
+  const storage = createKyselyStorage({ db: database.db, dialect, modules });
+  const close = async () => {
+    try {
+      await storage.close();
+    } finally {
+      await database.close();
+    }
+  };
+  try {
+    await storage.migrate();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { ...storage, close };
 }

@@ -7,13 +7,17 @@ import {
   type AuditEntry,
   type AuditEntryInput,
 } from '../ports/audit-repository.js';
-import type { ChatStore } from '../ports/chat-store.js';
+import type { AuditStorage } from '../ports/chat-store.js';
+import type { StorageUnderTest } from './chat-store-repositories/support.js';
 
 export interface AuditRepositoryContractOptions {
   /** Shown in the test names, e.g. `postgres`. */
   name: string;
-  /** Opens a fresh, migrated store of its own; `close()` is called at the end. */
-  open: () => Promise<ChatStore>;
+  /**
+   * Opens a fresh, migrated store of its own (a `ChatStore`, or storage composed of fewer modules with the
+   * audit log); `close()` is called at the end.
+   */
+  open: () => Promise<StorageUnderTest<AuditStorage>>;
   /** When set, the suite is skipped and this reason printed once. */
   skip?: string;
 }
@@ -45,7 +49,7 @@ export function auditRepositoryContract(options: AuditRepositoryContractOptions)
   }
 
   describe(`AuditRepository contract: ${options.name}`, () => {
-    let store: ChatStore;
+    let store: StorageUnderTest<AuditStorage>;
     const at = (second: number) => new Date(Date.UTC(2026, 10, 25, 9, 0, second)).toISOString();
     const input = (patch: Partial<AuditEntryInput> = {}): AuditEntryInput => ({
       id: createId(),

@@ -25,6 +25,7 @@ export {
   type ProjectStorageContractOptions,
   type ProjectStorageContractTest,
   projectStorageContract,
+  type StorageUnderTest,
 } from './chat-store-repositories/contract.js';
 export {
   type EmbeddingModelContractOptions,

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect } from 'vitest';
 import { createId } from '../../ids.js';
+import type { AccountStorage, ChatStorage } from '../../ports/chat-store.js';
 import { conflictField, now, type RepositorySuite } from './support.js';
 
 /** The tests of {@link accountRepositoryTests}, by the key `skipTests` takes. */
 export type AccountRepositoryTest = 'accounts-passwords' | 'accounts-refresh-tokens' | 'accounts-api-keys';
 
 /** Password hashes, refresh tokens (one by one, per family, per user) and API keys. */
-export function accountRepositoryTests(suite: RepositorySuite<AccountRepositoryTest>): void {
+export function accountRepositoryTests(
+  suite: RepositorySuite<AccountRepositoryTest, ChatStorage & AccountStorage>,
+): void {
   const { store, test, newUser } = suite;
 
   describe('accounts', () => {

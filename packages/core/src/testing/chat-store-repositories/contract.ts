@@ -1,7 +1,8 @@
+import type { AccountStorage, ChatStorage, ProjectStorage } from '../../ports/chat-store.js';
 import { type AccountRepositoryTest, accountRepositoryTests } from './accounts.js';
 import { type MessageRepositoryTest, messageRepositoryTests } from './messages.js';
 import { type ProjectFileRepositoryTest, projectFileRepositoryTests } from './projects-files.js';
-import { type RepositorySuiteOptions, repositoryContract } from './support.js';
+import { type RepositorySuiteOptions, repositoryContract, type StorageUnderTest } from './support.js';
 import { type UserRoomRepositoryTest, userRoomRepositoryTests } from './users-rooms.js';
 
 /*
@@ -11,7 +12,8 @@ import { type UserRoomRepositoryTest, userRoomRepositoryTests } from './users-ro
 
 /** The tests of {@link chatStorageContract}, by the key `skipTests` takes. */
 export type ChatStorageContractTest = UserRoomRepositoryTest | MessageRepositoryTest;
-export type ChatStorageContractOptions = RepositorySuiteOptions<ChatStorageContractTest>;
+/** `open` may return any store with `ChatStorage`: a `ChatStore`, or storage composed of fewer modules. */
+export type ChatStorageContractOptions = RepositorySuiteOptions<ChatStorageContractTest, ChatStorage>;
 
 /**
  * The conformance suite of `ChatStorage` — users, rooms, memberships, messages, reactions, search, room
@@ -36,7 +38,10 @@ export function chatStorageContract(options: ChatStorageContractOptions): void {
 
 /** The tests of {@link projectStorageContract}, by the key `skipTests` takes. */
 export type ProjectStorageContractTest = ProjectFileRepositoryTest;
-export type ProjectStorageContractOptions = RepositorySuiteOptions<ProjectStorageContractTest>;
+export type ProjectStorageContractOptions = RepositorySuiteOptions<
+  ProjectStorageContractTest,
+  ChatStorage & ProjectStorage
+>;
 
 /**
  * The conformance suite of `ProjectStorage`: projects, tickets and file records round-trip, filter, page by
@@ -51,7 +56,10 @@ export function projectStorageContract(options: ProjectStorageContractOptions): 
 
 /** The tests of {@link accountStorageContract}, by the key `skipTests` takes. */
 export type AccountStorageContractTest = AccountRepositoryTest;
-export type AccountStorageContractOptions = RepositorySuiteOptions<AccountStorageContractTest>;
+export type AccountStorageContractOptions = RepositorySuiteOptions<
+  AccountStorageContractTest,
+  ChatStorage & AccountStorage
+>;
 
 /**
  * The conformance suite of `AccountStorage`: password hashes, refresh tokens (revoked one by one, per
@@ -71,6 +79,8 @@ export type ChatStoreRepositoriesContractTest =
   | AccountStorageContractTest;
 
 export type ChatStoreRepositoriesContractOptions = RepositorySuiteOptions<ChatStoreRepositoriesContractTest>;
+
+export type { StorageUnderTest };
 
 /**
  * The method-level conformance suites of every `ChatStore` repository core defines: `chatStorageContract`,

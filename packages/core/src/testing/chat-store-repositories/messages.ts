@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect } from 'vitest';
 import { createId } from '../../ids.js';
-import type { StoredMessage } from '../../ports/chat-store.js';
+import type { ChatStorage, StoredMessage } from '../../ports/chat-store.js';
 import { MAX_MESSAGE_BYTES } from '../../schemas/message.js';
 import type { Room } from '../../schemas/room.js';
 import type { RoomEvent } from '../../schemas/room-event.js';
@@ -49,7 +49,7 @@ export type MessageRepositoryTest =
  * concurrent transactions), search finds what the reader may read in English and Japanese, and a
  * transaction that throws writes nothing, search index included.
  */
-export function messageRepositoryTests(suite: RepositorySuite<MessageRepositoryTest>): void {
+export function messageRepositoryTests(suite: RepositorySuite<MessageRepositoryTest, ChatStorage>): void {
   const { store, test, newUser, newRoom, newMessage } = suite;
 
   describe('messages', () => {

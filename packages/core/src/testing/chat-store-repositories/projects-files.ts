@@ -1,5 +1,6 @@
 import { describe, expect } from 'vitest';
 import { createId } from '../../ids.js';
+import type { ChatStorage, ProjectStorage } from '../../ports/chat-store.js';
 import type { FileRecord } from '../../schemas/file-record.js';
 import type { Project, Ticket } from '../../schemas/project.js';
 import { conflictField, now, type RepositorySuite } from './support.js';
@@ -8,7 +9,9 @@ import { conflictField, now, type RepositorySuite } from './support.js';
 export type ProjectFileRepositoryTest = 'projects' | 'tickets' | 'files';
 
 /** Projects, tickets and file records: round trips, every filter, keyset pages and deletes. */
-export function projectFileRepositoryTests(suite: RepositorySuite<ProjectFileRepositoryTest>): void {
+export function projectFileRepositoryTests(
+  suite: RepositorySuite<ProjectFileRepositoryTest, ChatStorage & ProjectStorage>,
+): void {
   const { store, test, newUser, newRoom } = suite;
 
   describe('projects and tickets', () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../errors.js';
 import { createId } from '../../ids.js';
-import type { ChatStore, StoredMessage } from '../../ports/chat-store.js';
+import type { ChatStorage, StoredMessage, StoreRepositories } from '../../ports/chat-store.js';
 import type { Membership, Room } from '../../schemas/room.js';
 import type { User } from '../../schemas/user.js';
 
@@ -112,11 +112,22 @@ export function gate(): { promise: Promise<void>; open: () => void } {
 export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * What a suite needs of the store it checks: the storage modules it covers (`Storage`, such as `ChatStorage`),
+ * transactions over them, and `close()`. A `ChatStore` is one; so is storage composed of fewer modules.
+ */
+export type StorageUnderTest<Storage extends object> = Storage & {
+  transaction<T>(
+    work: (tx: Storage & { savepoint<R>(work: () => Promise<R>): Promise<R> }) => Promise<T>,
+  ): Promise<T>;
+  close(): Promise<void>;
+};
+
+/**
  * What each repository suite is declared with. `store` is the suite's store, opened in `beforeAll`: tests
  * are declared before it exists, so it forwards every property read to the store once it is open.
  */
-export interface RepositorySuite<Test extends string> {
-  store: ChatStore;
+export interface RepositorySuite<Test extends string, Storage extends ChatStorage = StoreRepositories> {
+  store: StorageUnderTest<Storage>;
   /** Declares a test; one the implementation skips is declared skipped, its reason in the title. */
   test: (key: Test, title: string, body: () => Promise<void>) => void;
   newUser: (overrides?: Partial<User>) => Promise<User>;
@@ -129,11 +140,14 @@ export interface RepositorySuite<Test extends string> {
 }
 
 /** Options every repository suite takes. */
-export interface RepositorySuiteOptions<Test extends string> {
+export interface RepositorySuiteOptions<
+  Test extends string,
+  Storage extends ChatStorage = StoreRepositories,
+> {
   /** Shown in the test names, e.g. `sqlite`. */
   name: string;
   /** Opens a fresh, migrated store of its own. Called once per suite; `close()` is called at the end. */
-  open: () => Promise<ChatStore>;
+  open: () => Promise<StorageUnderTest<Storage>>;
   /** Why the whole suite is skipped; undefined runs it. */
   skip?: string;
   /** Tests the implementation cannot pass, each with its reason (hono's `common.case.test.ts` style). */
@@ -141,8 +155,8 @@ export interface RepositorySuiteOptions<Test extends string> {
 }
 
 /** A store whose properties are read from `current()` when used: methods stay bound to the real store. */
-export function lateBoundStore(current: () => ChatStore): ChatStore {
-  return new Proxy({} as ChatStore, {
+export function lateBoundStore<Store extends object>(current: () => Store): Store {
+  return new Proxy({} as Store, {
     get(_target, property) {
       const store = current();
       const value = Reflect.get(store, property, store) as unknown;
@@ -152,10 +166,10 @@ export function lateBoundStore(current: () => ChatStore): ChatStore {
 }
 
 /** The suite object of {@link RepositorySuite} for one open store. */
-export function repositorySuite<Test extends string>(
-  current: () => ChatStore,
+export function repositorySuite<Test extends string, Storage extends ChatStorage>(
+  current: () => StorageUnderTest<Storage>,
   skipTests: Partial<Record<Test, string>> | undefined,
-): RepositorySuite<Test> {
+): RepositorySuite<Test, Storage> {
   const store = lateBoundStore(current);
   return {
     store,
@@ -187,14 +201,14 @@ export function repositorySuite<Test extends string>(
  * Declares one contract: a `describe` titled `title: name` with a store of its own, opened before its tests
  * and closed after them, skipped as a whole with `options.skip` and test by test with `options.skipTests`.
  */
-export function repositoryContract<Test extends string>(
+export function repositoryContract<Test extends string, Storage extends ChatStorage>(
   title: string,
-  options: RepositorySuiteOptions<Test>,
-  declare: (suite: RepositorySuite<Test>) => void,
+  options: RepositorySuiteOptions<Test, Storage>,
+  declare: (suite: RepositorySuite<Test, Storage>) => void,
 ): void {
   const suite = options.skip ? describe.skip : describe;
   suite(`${title}: ${options.name}${options.skip ? ` (skipped: ${options.skip})` : ''}`, () => {
-    let store: ChatStore | undefined;
+    let store: StorageUnderTest<Storage> | undefined;
     beforeAll(async () => {
       store = await options.open();
     });
@@ -202,7 +216,7 @@ export function repositoryContract<Test extends string>(
       await store?.close();
     });
     declare(
-      repositorySuite<Test>(() => {
+      repositorySuite<Test, Storage>(() => {
         if (store === undefined) throw new Error('the store is not open yet');
         return store;
       }, options.skipTests),

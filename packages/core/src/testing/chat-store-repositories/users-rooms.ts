@@ -1,6 +1,7 @@
 import { describe, expect } from 'vitest';
 import { NotFoundError } from '../../errors.js';
 import { createId } from '../../ids.js';
+import type { ChatStorage } from '../../ports/chat-store.js';
 import {
   conflictField,
   gate,
@@ -30,7 +31,7 @@ export type UserRoomRepositoryTest =
  * Users, rooms and memberships: round trips, keyset pages, unique keys reported as ConflictError naming
  * the field, and room sequence numbers that are gap-free and in commit order.
  */
-export function userRoomRepositoryTests(suite: RepositorySuite<UserRoomRepositoryTest>): void {
+export function userRoomRepositoryTests(suite: RepositorySuite<UserRoomRepositoryTest, ChatStorage>): void {
   const { store, test, newUser, newRoom } = suite;
 
   describe('users', () => {

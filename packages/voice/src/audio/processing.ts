@@ -95,12 +95,13 @@ export function normalizePeak(audio: MonoAudio, targetDbfs = -1): MonoAudio {
 
 /**
  * Scales the audio so the loudness of its voiced part (RMS over 20 ms frames above −50 dBFS, a simple gate in
- * the spirit of EBU R 128) reaches `targetDbfs` (default −20 dBFS), never letting the peak pass −1 dBFS.
+ * the spirit of EBU R 128) reaches `targetDbfs` (default −20 dBFS), never letting the peak pass `ceilingDbfs`
+ * (default −1 dBFS).
  *
  * @example
  * const even = normalizeLoudness(speech); // quiet phone recordings and loud ones end up alike
  */
-export function normalizeLoudness(audio: MonoAudio, targetDbfs = -20): MonoAudio {
+export function normalizeLoudness(audio: MonoAudio, targetDbfs = -20, ceilingDbfs = -1): MonoAudio {
   const frame = Math.max(1, Math.round(audio.sampleRate * 0.02));
   let sum = 0;
   let count = 0;
@@ -115,7 +116,7 @@ export function normalizeLoudness(audio: MonoAudio, targetDbfs = -20): MonoAudio
   if (count === 0) return audio;
   const loudness = Math.sqrt(sum / count);
   const peak = peakOf(audio.samples);
-  const gain = Math.min(fromDecibels(targetDbfs) / loudness, fromDecibels(-1) / peak);
+  const gain = Math.min(fromDecibels(targetDbfs) / loudness, fromDecibels(ceilingDbfs) / peak);
   return scale(audio, gain);
 }
 
@@ -159,11 +160,13 @@ export function trimSilence(
 }
 
 /**
- * Audio ready for speech recognition: mono, 16 kHz, loudness-normalised.
+ * Audio ready for speech recognition: mono, 16 kHz, voiced loudness −26 dBFS with peaks under −6 dBFS.
+ * Louder is worse: pocketsphinx's word error rate on flite speech went from 0.11 to 0.56 at −20 dBFS (peaks
+ * at −1), so quiet recordings are raised and loud ones lowered to this level.
  *
  * @example
  * const speech = toSpeechAudio(await decodeAudio(bytes));
  */
 export function toSpeechAudio(audio: PcmAudio, sampleRate = 16_000): MonoAudio {
-  return normalizeLoudness(resample(toMono(audio), sampleRate));
+  return normalizeLoudness(resample(toMono(audio), sampleRate), -26, -6);
 }

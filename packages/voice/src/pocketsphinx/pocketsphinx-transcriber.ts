@@ -39,6 +39,8 @@ export interface PocketsphinxTranscriberConfig {
   overlapSeconds?: number;
   /** Longer recordings are an `AudioTooLongError`. Default 3600 s. */
   maxDurationSeconds?: number;
+  /** Chunks decoded at the same time, one pocketsphinx process each. Default 2. */
+  concurrency?: number;
   /** Per chunk. Default 120 s. */
   timeoutMs?: number;
   ffmpegPath?: string;
@@ -93,7 +95,7 @@ export function parsePocketsphinxOutput(output: string): TranscriptionSegment[] 
  *
  * Each call decodes the audio (WAV in TypeScript, the rest through ffmpeg), mixes it to mono 16 kHz,
  * normalises its loudness, finds the speech, cuts it on pauses into chunks of at most `maxChunkSeconds` with
- * `overlapSeconds` shared, runs the CLI once per chunk (a model load of about 0.7 s each) and moves each chunk's
+ * `overlapSeconds` shared, runs the CLI once per chunk (a model load of about 0.7 s each; `concurrency` at a time) and moves each chunk's
  * segments back onto the recording's timeline, words of an overlap kept once. `stream` yields each chunk's
  * segments as soon as that chunk is decoded. Temporary files live in a private folder removed on every path.
  *
@@ -166,27 +168,55 @@ export class PocketsphinxTranscriber implements Transcriber {
       });
       const segments: TranscriptionSegment[] = [];
       const folder = await mkdtemp(join(tmpdir(), 'kaiwa-pocketsphinx-'));
+      // Chunks are decoded `concurrency` at a time and reported in order; a failure stops the others.
+      const stop = new AbortController();
+      const forward = () => stop.abort();
+      signal?.addEventListener('abort', forward, { once: true });
+      const decodeChunk = async (index: number): Promise<TranscriptionSegment[]> => {
+        const chunk = chunks[index];
+        if (!chunk) return [];
+        const file = join(folder, `chunk-${index}.wav`);
+        await writeFile(file, encodeWav(chunk.audio));
+        const output = await runProgram(
+          config.programPath ?? 'pocketsphinx_continuous',
+          this.#arguments(file),
+          {
+            abortSignal: stop.signal,
+            provider: PROVIDER,
+            timeoutMs: config.timeoutMs ?? 120_000,
+          },
+        );
+        return placeSegments(chunk, parsePocketsphinxOutput(output.toString('utf8'))).map((segment) => ({
+          ...segment,
+          start: round(segment.start),
+          end: round(segment.end),
+        }));
+      };
+      const running: Promise<TranscriptionSegment[]>[] = [];
+      const launch = () => {
+        if (running.length >= chunks.length) return;
+        const task = decodeChunk(running.length);
+        task.catch(() => stop.abort());
+        running.push(task);
+      };
       try {
-        for (const [index, chunk] of chunks.entries()) {
-          throwIfAborted(signal, PROVIDER);
-          const file = join(folder, `chunk-${index}.wav`);
-          await writeFile(file, encodeWav(chunk.audio));
-          const output = await runProgram(
-            config.programPath ?? 'pocketsphinx_continuous',
-            this.#arguments(file),
-            {
-              abortSignal: signal,
-              provider: PROVIDER,
-              timeoutMs: config.timeoutMs ?? 120_000,
-            },
-          );
-          for (const segment of placeSegments(chunk, parsePocketsphinxOutput(output.toString('utf8')))) {
-            const rounded = { ...segment, start: round(segment.start), end: round(segment.end) };
-            segments.push(rounded);
-            onSegment(rounded);
+        throwIfAborted(signal, PROVIDER);
+        for (let slot = 0; slot < Math.max(1, config.concurrency ?? 2); slot++) launch();
+        for (let index = 0; index < chunks.length; index++) {
+          const placed = await (running[index] as Promise<TranscriptionSegment[]>);
+          launch();
+          for (const segment of placed) {
+            segments.push(segment);
+            onSegment(segment);
           }
         }
+      } catch (error) {
+        throwIfAborted(signal, PROVIDER);
+        throw error;
       } finally {
+        stop.abort();
+        signal?.removeEventListener('abort', forward);
+        await Promise.allSettled(running);
         await rm(folder, { recursive: true, force: true });
       }
       return resultOf(segments, { language: 'en', durationSeconds, warnings });

@@ -1,4 +1,4 @@
-/* Formatting for people: times, dates, sizes, and message text split into plain text, links and mentions. */
+/* Formatting for people: times, dates, sizes, initials and avatar colours (message text: markdown/). */
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const dateFormat = new Intl.DateTimeFormat(undefined, {
@@ -42,35 +42,6 @@ export function formatSize(bytes: number): string {
     unit += 1;
   }
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
-
-export type TextPart =
-  | { kind: 'text'; text: string }
-  | { kind: 'link'; text: string; href: string }
-  | { kind: 'mention'; text: string; username: string };
-
-const TOKEN = /(https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]}])|(^|[^\w@])(@[a-z0-9][a-z0-9_.-]{1,31})/gi;
-
-/** Splits message text into plain runs, http(s) links and @mentions. */
-export function splitText(text: string): TextPart[] {
-  const parts: TextPart[] = [];
-  let last = 0;
-  for (const match of text.matchAll(TOKEN)) {
-    const index = match.index ?? 0;
-    if (match[1]) {
-      if (index > last) parts.push({ kind: 'text', text: text.slice(last, index) });
-      parts.push({ kind: 'link', text: match[1], href: match[1] });
-      last = index + match[1].length;
-    } else if (match[3]) {
-      const start = index + (match[2]?.length ?? 0);
-      if (start > last) parts.push({ kind: 'text', text: text.slice(last, start) });
-      const mention = match[3].replace(/[.-]+$/, '');
-      parts.push({ kind: 'mention', text: mention, username: mention.slice(1).toLowerCase() });
-      last = start + mention.length;
-    }
-  }
-  if (last < text.length) parts.push({ kind: 'text', text: text.slice(last) });
-  return parts;
 }
 
 /** Up to two initials of a name, for avatars. */

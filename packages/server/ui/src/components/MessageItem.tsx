@@ -1,42 +1,25 @@
 import { fileContentUrl as fileUrl, type OutboxEntry } from '@kaiwa/client';
 import type { Attachment, Message, User } from '@kaiwa/protocol';
 import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { formatFull, formatSize, formatTime, splitText } from '../format';
+import { formatFull, formatSize, formatTime } from '../format';
 import { memo, useController, useFileUrl } from '../hooks';
+import { MessageMarkdown } from '../markdown/message-markdown';
 import { Avatar, describeError } from './common';
 import { Icon } from './icons';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '👀', '✅', '🙏'];
 
-/** The text with links and mentions; one element, so its nodes are never confused with a sibling's. */
-function MessageText({ text, users }: { text: string; users: Map<string, User> }) {
-  return (
-    <span class="message-content">
-      {splitText(text).map((part, index) => {
-        if (part.kind === 'link') {
-          return (
-            <a key={index} href={part.href} target="_blank" rel="noopener noreferrer">
-              {part.text}
-            </a>
-          );
-        }
-        if (part.kind === 'mention') {
-          const known =
-            part.username === 'room' ||
-            part.username === 'here' ||
-            [...users.values()].some((user) => user.username === part.username);
-          return known ? (
-            <span key={index} class="mention">
-              {part.text}
-            </span>
-          ) : (
-            part.text
-          );
-        }
-        return part.text;
-      })}
-    </span>
-  );
+/** The address of a channel the reader knows, by name, for `#room` links in messages. */
+function useRoomHref(): (name: string) => string | undefined {
+  const controller = useController();
+  return (name) => {
+    const lower = name.toLowerCase();
+    for (const entry of controller.state.rooms.values()) {
+      if (entry.room.kind !== 'direct' && entry.room.name?.toLowerCase() === lower)
+        return `/rooms/${entry.room.id}`;
+    }
+    return undefined;
+  };
 }
 
 /** Downloads a file: fetched with the token, then saved under its name. */
@@ -245,6 +228,7 @@ export interface MessageItemProps {
 
 function MessageItemView({ message, author, me, users, compact, inThread, onOpenThread }: MessageItemProps) {
   const controller = useController();
+  const roomHref = useRoomHref();
   const [editing, setEditing] = useState(false);
   const [picking, setPicking] = useState(false);
   const [confirming, setConfirming] = useState(false);
@@ -295,13 +279,20 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
           <EditForm message={message} onDone={() => setEditing(false)} />
         ) : (
           <div class="message-text">
-            <MessageText text={message.text} users={users} />
-            {message.editedAt ? (
-              <span class="edited" title={`edited ${formatFull(message.editedAt)}`}>
-                {' '}
-                (edited)
-              </span>
-            ) : null}
+            <MessageMarkdown
+              text={message.text}
+              users={users}
+              me={me}
+              roomHref={roomHref}
+              trailing={
+                message.editedAt ? (
+                  <span class="edited" title={`edited ${formatFull(message.editedAt)}`}>
+                    {' '}
+                    (edited)
+                  </span>
+                ) : undefined
+              }
+            />
           </div>
         )}
         {deleted ? null : <Attachments attachments={message.attachments} />}
@@ -414,7 +405,9 @@ export function PendingItem({ entry, me }: { entry: OutboxEntry; me: User }) {
             {failed ? 'Not sent' : 'Sending…'}
           </span>
         </div>
-        <div class="message-text">{entry.text}</div>
+        <div class="message-text">
+          <MessageMarkdown text={entry.text} users={controller.state.users} me={me} />
+        </div>
         {entry.attachments.length > 0 ? (
           <ul class="attachments">
             {entry.attachments.map((attachment) => (

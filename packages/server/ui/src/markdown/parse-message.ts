@@ -1,0 +1,118 @@
+/*
+ * Message text to mdast with the parser the platform bridge uses (@kaiwa/platform-format), so a message reads
+ * the same in the web chat as on Slack, Discord, Teams or Telegram. Parses are cached by text: a room of
+ * hundreds of messages re-renders without parsing again, and a streamed reply parses each new length once.
+ */
+import { parseKaiwaMarkdown, replaceShortcodes } from '@kaiwa/platform-format';
+import type { Nodes, Root } from 'mdast';
+
+export interface ParsedMessage {
+  tree: Root;
+  /** 1 to 3 when the message is nothing but that many emoji (shown large); otherwise 0. */
+  emojiOnly: number;
+}
+
+const CACHE_SIZE = 1000;
+const cache = new Map<string, ParsedMessage>();
+
+/**
+ * The mdast of a message, `:shortcodes:` already turned into emoji outside code. Cached by text.
+ *
+ * @example parseMessage('**hi** :tada:').tree.children[0] // paragraph: strong(hi), text(' 🎉')
+ */
+export function parseMessage(text: string): ParsedMessage {
+  const cached = cache.get(text);
+  if (cached) {
+    // Most recently used last, so the oldest entry is the one dropped.
+    cache.delete(text);
+    cache.set(text, cached);
+    return cached;
+  }
+  const tree = safeParse(text);
+  replaceShortcodesIn(tree);
+  const parsed = { tree, emojiOnly: countOnlyEmoji(tree) };
+  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  cache.set(text, parsed);
+  return parsed;
+}
+
+function safeParse(text: string): Root {
+  try {
+    if (!tooCostly(text)) return parseKaiwaMarkdown(text);
+  } catch {
+    // Input the parser cannot take is still shown, as the text it is.
+  }
+  return { type: 'root', children: [{ type: 'paragraph', children: [{ type: 'text', value: text }] }] };
+}
+
+/*
+ * The markdown parser (micromark) takes time that grows with the square of the number of unmatched emphasis and
+ * link delimiters in a paragraph, and recurses once per nested container: 2,000 `*a` take seconds, 5,000 nested `- ` overflow
+ * the stack. No chat paragraph needs that many, so such a message is shown as written instead of freezing the page.
+ */
+const MAX_DELIMITERS = 800;
+const MAX_CONTAINERS = 16;
+const FENCE = /^ {0,3}(`{3,}|~{3,})/;
+const DELIMITERS = /[*_[\]]/g;
+const NESTED_CONTAINERS = new RegExp(
+  `^[ \\t]*(?:(?:>|[*+-](?=[ \\t])|\\d{1,9}[.)](?=[ \\t]))[ \\t]*){${MAX_CONTAINERS + 1}}`,
+);
+const DEEP_INDENT = /^[ \t]{64,}(?:[*+-]|\d{1,9}[.)])[ \t]/;
+
+function tooCostly(text: string): boolean {
+  let delimiters = 0;
+  let fence: string | undefined;
+  for (const line of text.split('\n')) {
+    const marker = FENCE.exec(line)?.[1];
+    if (fence) {
+      if (marker && marker[0] === fence[0] && marker.length >= fence.length) fence = undefined;
+      continue;
+    }
+    if (marker) {
+      fence = marker;
+      continue;
+    }
+    // Inline content is parsed a paragraph at a time, so a blank line starts a new count.
+    delimiters = line.trim() === '' ? 0 : delimiters + (line.match(DELIMITERS)?.length ?? 0);
+    if (delimiters > MAX_DELIMITERS || NESTED_CONTAINERS.test(line) || DEEP_INDENT.test(line)) return true;
+  }
+  return false;
+}
+
+/** Walks without recursion, so the depth of the tree never matters. */
+function replaceShortcodesIn(tree: Root): void {
+  const stack: Nodes[] = [tree];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.type === 'text') {
+      if (node.value.includes(':')) node.value = replaceShortcodes(node.value);
+    } else if ('children' in node) {
+      for (const child of node.children) stack.push(child);
+    }
+  }
+}
+
+const EMOJI = /^(?:\p{Extended_Pictographic}|\p{Regional_Indicator}|[#*0-9]\uFE0F?\u20E3)/u;
+const segmenter =
+  typeof Intl.Segmenter === 'function'
+    ? new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+    : undefined;
+
+/** How many emoji the message is made of, when it is one paragraph of 1–3 emoji and nothing else. */
+function countOnlyEmoji(tree: Root): number {
+  const [paragraph, ...rest] = tree.children;
+  if (!paragraph || rest.length > 0 || paragraph.type !== 'paragraph') return 0;
+  if (!paragraph.children.every((child) => child.type === 'text')) return 0;
+  const text = paragraph.children
+    .map((child) => (child.type === 'text' ? child.value : ''))
+    .join('')
+    .replace(/\s+/g, '');
+  if (!segmenter || text.length === 0 || text.length > 64) return 0;
+  let count = 0;
+  for (const { segment } of segmenter.segment(text)) {
+    if (!EMOJI.test(segment)) return 0;
+    count += 1;
+    if (count > 3) return 0;
+  }
+  return count;
+}

@@ -4,6 +4,7 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import { dayKey, formatDay } from '../format';
 import { useController } from '../hooks';
+import { MessageMarkdown } from '../markdown/message-markdown';
 import { Composer } from './Composer';
 import { PresenceDot } from './common';
 import { Icon } from './icons';
@@ -123,13 +124,28 @@ export function messageRows({
   }
   for (const entry of pending) rows.push(<PendingItem key={entry.clientMessageId} entry={entry} me={me} />);
   for (const stream of streaming) {
-    rows.push(<StreamingItem key={stream.streamId} stream={stream} author={users.get(stream.authorId)} />);
+    rows.push(
+      <StreamingItem
+        key={stream.streamId}
+        stream={stream}
+        author={users.get(stream.authorId)}
+        users={users}
+      />,
+    );
   }
   return rows;
 }
 
 /** A reply being generated: its text so far, growing with every `message.delta`. */
-function StreamingItem({ stream, author }: { stream: StreamingReply; author: User | undefined }) {
+function StreamingItem({
+  stream,
+  author,
+  users,
+}: {
+  stream: StreamingReply;
+  author: User | undefined;
+  users: Map<string, User>;
+}) {
   return (
     <li class="message streaming" data-stream-id={stream.streamId} aria-busy="true">
       <div class="message-body">
@@ -139,7 +155,9 @@ function StreamingItem({ stream, author }: { stream: StreamingReply; author: Use
             Writing…
           </span>
         </div>
-        <div class="message-text">{stream.text}</div>
+        <div class="message-text">
+          <MessageMarkdown text={stream.text} users={users} />
+        </div>
       </div>
     </li>
   );

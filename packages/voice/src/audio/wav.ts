@@ -1,6 +1,8 @@
 import { UnsupportedAudioError } from '@kaiwa/core';
 import type { MonoAudio, PcmAudio } from './audio-buffer.js';
 
+type WavefileModule = typeof import('wavefile');
+
 // Streamed WAV (espeak-ng --stdout, ffmpeg to a pipe) cannot know its length and writes a huge data size.
 const STREAMED_SIZE = 0x7fff0000;
 
@@ -25,10 +27,13 @@ export function isWav(bytes: Uint8Array): boolean {
  * @throws UnsupportedAudioError for a truncated or malformed file.
  */
 export async function decodeWav(bytes: Uint8Array): Promise<PcmAudio | undefined> {
-  const { default: wavefile } = await import('wavefile');
-  let wave: InstanceType<typeof wavefile.WaveFile>;
+  // wavefile ships CommonJS (main) and ESM (module): the class is a named export in one, on the default in the other.
+  const loaded = (await import('wavefile')) as unknown as WavefileModule & { default?: WavefileModule };
+  const WaveFile = loaded.WaveFile ?? loaded.default?.WaveFile;
+  if (!WaveFile) throw new UnsupportedAudioError('the wavefile package did not load');
+  let wave: InstanceType<WavefileModule['WaveFile']>;
   try {
-    wave = new wavefile.WaveFile(bytes);
+    wave = new WaveFile(bytes);
   } catch (error) {
     throw new UnsupportedAudioError(`malformed WAV file: ${(error as Error).message}`, { cause: error });
   }

@@ -135,8 +135,8 @@ describe('renderMarkdown', () => {
   });
 
   it('links rooms the reader knows and shows others as text', () => {
-    expect(render('see #general')).toBe('<p>see <a class="room-link" href="/rooms/R1">#general</a></p>');
-    expect(render('see #secret')).toBe('<p>see <span class="room-link">#secret</span></p>');
+    expect(render('see #general')).toBe('<p>see <a class="md-room-link" href="/rooms/R1">#general</a></p>');
+    expect(render('see #secret')).toBe('<p>see <span class="md-room-link">#secret</span></p>');
   });
 
   it('turns shortcodes into emoji outside code, and counts emoji-only messages', () => {
@@ -155,7 +155,7 @@ describe('renderMarkdown', () => {
   it('renders Japanese text as written', () => {
     expect(render('**会議**は_明日_です。@alice さん、#general を見てください')).toBe(
       '<p><strong>会議</strong>は_明日_です。<span class="mention" title="@alice">@Alice Liddell</span> さん、' +
-        '<a class="room-link" href="/rooms/R1">#general</a> を見てください</p>',
+        '<a class="md-room-link" href="/rooms/R1">#general</a> を見てください</p>',
     );
   });
 

@@ -236,10 +236,10 @@ function renderMention(username: string, state: RenderState): ComponentChildren 
 
 function renderRoomLink(name: string, context: MarkdownContext): ComponentChildren {
   const href = context.roomHref?.(name);
-  if (!href) return h('span', { class: 'room-link' }, `#${name}`);
+  if (!href) return h('span', { class: 'md-room-link' }, `#${name}`);
   return h(
     'a',
-    { class: 'room-link', href, onClick: (event: MouseEvent) => openInApp(event, href) },
+    { class: 'md-room-link', href, onClick: (event: MouseEvent) => openInApp(event, href) },
     `#${name}`,
   );
 }

@@ -177,7 +177,7 @@ describe('KaiwaChatClient against a reference server', () => {
     await eventually(() => expect(ada.state.presence.get(grace.me.id)).toBe('online'));
   });
 
-  it('clears unread messages with the read marker', async () => {
+  it('clears unread messages with the read marker, and mutes a room', async () => {
     await ada.rest.sendMessage(roomId, { text: 'unread for grace' });
     await eventually(() => expect(grace.state.rooms.get(roomId)?.unread).toBeGreaterThan(0));
     expect((await grace.rest.unreadCounts()).unread[roomId]).toBeGreaterThan(0);
@@ -187,6 +187,8 @@ describe('KaiwaChatClient against a reference server', () => {
       expect(unread[roomId] ?? 0).toBe(0);
     });
     expect(grace.state.rooms.get(roomId)?.unread).toBe(0);
+    const muted = await grace.rest.muteRoom(roomId);
+    expect(muted).toMatchObject({ room: { id: roomId }, membership: { muted: true } });
   });
 
   it('turns a REST error into a typed error naming the code', async () => {

@@ -21,6 +21,7 @@ import type {
   TicketQuery,
   UpdateProjectInput,
   UpdateRoomInput,
+  UpdateRoomPreferencesInput,
   UpdateTicketInput,
   UpdateUserInput,
   User,
@@ -535,6 +536,19 @@ export class KaiwaRestClient {
   /** Moves my read marker to a message, or to the newest one when none is given. */
   markRead(roomId: string, messageId?: string): Promise<Membership> {
     return this.request('POST', `/rooms/${segment(roomId)}/read`, messageId ? { messageId } : {});
+  }
+
+  /**
+   * Changes my own view of a room (seen by nobody else): favourite, notification level, muted. Returns the
+   * room as my room list shows it.
+   */
+  setRoomPreferences(roomId: string, input: UpdateRoomPreferencesInput): Promise<RoomSummary> {
+    return this.request('PATCH', `/rooms/${segment(roomId)}/preferences`, input);
+  }
+
+  /** Mutes a room (no unread badge, no notifications) or unmutes it. */
+  muteRoom(roomId: string, muted = true): Promise<RoomSummary> {
+    return this.setRoomPreferences(roomId, { muted });
   }
 
   /** Room events after a sequence number: what a client missed, over REST. */

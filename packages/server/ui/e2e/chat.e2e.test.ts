@@ -77,6 +77,8 @@ if (skipReason) {
           KAIWA_UI_DIR: uiDist,
           LOG_LEVEL: 'error',
           NODE_ENV: 'test',
+          // These scenarios count rooms from an empty start; joining #general is tested in room-preferences.test.ts.
+          KAIWA_DEFAULT_CHANNELS: 'none',
           ...env,
         },
       });

@@ -156,8 +156,11 @@ if (chromiumSkipReason) {
       const emoji = log.locator('li.message:not(.pending) .markdown.emoji-only');
       await emoji.waitFor();
       await expect(emoji.textContent()).resolves.toBe('🎉 🚀');
-      const size = await emoji.evaluate((element) => getComputedStyle(element).fontSize);
-      expect(Number.parseFloat(size)).toBeGreaterThanOrEqual(28);
+      // Evaluated in the page (this file is type-checked without the DOM library).
+      const size = await page.evaluate<number>(
+        "parseFloat(getComputedStyle(document.querySelector('.markdown.emoji-only')).fontSize)",
+      );
+      expect(size).toBeGreaterThanOrEqual(28);
 
       await page.waitForTimeout(300);
       mkdirSync(ARTIFACTS, { recursive: true });
@@ -170,7 +173,7 @@ if (chromiumSkipReason) {
       await phone.waitForTimeout(300);
       await phone.screenshot({ path: join(ARTIFACTS, 'markdown-phone.png') });
       // Nothing wider than the phone: code scrolls inside its block.
-      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+      const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - innerWidth');
       expect(overflow).toBeLessThanOrEqual(0);
 
       // A room link opens the room inside the app.

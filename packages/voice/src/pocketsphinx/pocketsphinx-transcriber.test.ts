@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TranscriptionSegment } from '@kaiwa/core';
 import { transcriberContract, wordErrorRate } from '@kaiwa/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -113,6 +116,38 @@ describe.skipIf(skip)(`the whole chain on flite speech${skip ? ` (skipped: ${ski
     // Each sentence is heard: some segment overlaps it.
     for (const region of recording.speech) {
       expect(segments.some((segment) => segment.end > region.start && segment.start < region.end)).toBe(true);
+    }
+  });
+
+  it('reports the failing chunk, not the chunks it stopped, and kills a chunk past its timeout', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'kaiwa-fake-pocketsphinx-'));
+    try {
+      // A stand-in CLI: chunk 1 fails at once, the others take 2 s (and are stopped by the failure).
+      const program = join(folder, 'pocketsphinx_continuous');
+      await writeFile(
+        program,
+        '#!/bin/sh\ncase "$2" in *chunk-1.wav) echo "bad chunk" >&2; exit 3;; esac\nsleep 2\n',
+        {
+          mode: 0o755,
+        },
+      );
+      const chunked = createPocketsphinxTranscriber({
+        programPath: program,
+        maxChunkSeconds: 8,
+        concurrency: 3,
+      });
+      const error = await chunked.transcribe({ audio: recording.audio }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'engine_failed', provider: 'pocketsphinx' });
+      expect((error as Error).message).toMatch(/exited with 3: bad chunk/);
+      const slow = createPocketsphinxTranscriber({
+        programPath: program,
+        maxChunkSeconds: 60,
+        timeoutMs: 200,
+      });
+      const timeout = await slow.transcribe({ audio: fox }).catch((e: unknown) => e);
+      expect(timeout).toMatchObject({ code: 'timeout', isRetryable: true });
+    } finally {
+      await rm(folder, { recursive: true, force: true });
     }
   });
 

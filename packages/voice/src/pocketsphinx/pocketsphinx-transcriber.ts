@@ -193,10 +193,15 @@ export class PocketsphinxTranscriber implements Transcriber {
         }));
       };
       const running: Promise<TranscriptionSegment[]>[] = [];
+      let failure: { error: unknown } | undefined;
       const launch = () => {
         if (running.length >= chunks.length) return;
         const task = decodeChunk(running.length);
-        task.catch(() => stop.abort());
+        task.catch((error: unknown) => {
+          // The first failure is the cause; the chunks it stops fail with `aborted` after it.
+          failure ??= { error };
+          stop.abort();
+        });
         running.push(task);
       };
       try {
@@ -212,7 +217,7 @@ export class PocketsphinxTranscriber implements Transcriber {
         }
       } catch (error) {
         throwIfAborted(signal, PROVIDER);
-        throw error;
+        throw failure ? failure.error : error;
       } finally {
         stop.abort();
         signal?.removeEventListener('abort', forward);

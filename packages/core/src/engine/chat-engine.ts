@@ -472,9 +472,10 @@ export class ChatEngine {
   /** The actor's rooms with their membership and unread count. */
   async listRooms(actorId: string): Promise<RoomSummary[]> {
     const actor = await this.#actor(actorId);
-    const [rows, unread, preferences] = await Promise.all([
+    const [rows, unread, mentions, preferences] = await Promise.all([
       this.#store.memberships.listByUser(actor.id),
       this.#store.messages.countUnreadByRoom(actor.id),
+      this.#store.messages.countUnreadMentionsByRoom(actor.id),
       this.#store.roomSettings.listByKey(roomPreferencesKey(actor.id)),
     ]);
     const preferencesByRoom = new Map(preferences.map(({ roomId, value }) => [roomId, value]));
@@ -482,6 +483,7 @@ export class ChatEngine {
       room,
       membership,
       unreadCount: unread.get(room.id) ?? 0,
+      mentionCount: mentions.get(room.id) ?? 0,
       preferences: readRoomPreferences(preferencesByRoom.get(room.id)),
     }));
   }
@@ -515,12 +517,17 @@ export class ChatEngine {
       if (data.muted !== undefined) await tx.memberships.update(room.id, actor.id, { muted: data.muted });
       return { preferences: merged, muted: data.muted ?? membership.muted };
     });
-    const unreadCount = await this.#store.messages.countUnread(
-      room.id,
-      membership.lastReadMessageId,
-      actor.id,
-    );
-    return { room, membership: { ...membership, muted }, unreadCount, preferences };
+    const [unreadCount, mentions] = await Promise.all([
+      this.#store.messages.countUnread(room.id, membership.lastReadMessageId, actor.id),
+      this.#store.messages.countUnreadMentionsByRoom(actor.id),
+    ]);
+    return {
+      room,
+      membership: { ...membership, muted },
+      unreadCount,
+      mentionCount: mentions.get(room.id) ?? 0,
+      preferences,
+    };
   }
 
   /** Public channels anyone but a guest may join. */

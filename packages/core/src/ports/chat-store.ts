@@ -137,6 +137,12 @@ export interface MessageRepository {
    * than the user's read marker there. Rooms with nothing unread may be left out.
    */
   countUnreadByRoom(userId: string): Promise<Map<string, number>>;
+  /**
+   * Unread mentions of the user in every room they belong to, in one query: messages by others newer than
+   * the user's read marker there (thread replies included) that name the user, `@room` or `@here`. Deleted
+   * messages never count; rooms without any may be left out.
+   */
+  countUnreadMentionsByRoom(userId: string): Promise<Map<string, number>>;
 }
 
 export interface ReactionRepository {

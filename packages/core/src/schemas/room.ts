@@ -98,5 +98,7 @@ export interface RoomSummary {
   room: Room;
   membership: Membership;
   unreadCount: number;
+  /** Unread messages that mention this member, `@room` or `@here` (thread replies included). */
+  mentionCount: number;
   preferences: RoomPreferences;
 }

@@ -54,6 +54,11 @@ export const RoomSummarySchema = z.object({
   room: RoomSchema,
   membership: MembershipSchema,
   unreadCount: z.number().int().min(0),
+  mentionCount: z
+    .number()
+    .int()
+    .min(0)
+    .describe('unread messages that mention me, @room or @here (thread replies included)'),
   preferences: RoomPreferencesSchema,
 });
 

@@ -25,6 +25,7 @@ export type MessageRepositoryTest =
   | 'messages-page'
   | 'messages-edit-delete-replies'
   | 'messages-count-unread'
+  | 'messages-count-unread-mentions'
   | 'messages-unique'
   | 'messages-duplicate'
   | 'messages-duplicate-in-transaction'
@@ -181,6 +182,40 @@ export function messageRepositoryTests(suite: RepositorySuite<MessageRepositoryT
         const quiet = await newRoom(bob.id, {}, [bob.id]);
         await newMessage(quiet.id, bob.id);
         expect(await store.messages.countUnreadByRoom(bob.id)).toEqual(new Map([[room.id, 1]]));
+      },
+    );
+
+    test(
+      'messages-count-unread-mentions',
+      'counts unread mentions of a user, @room and @here, thread replies included, per room',
+      async () => {
+        const alice = await newUser();
+        const bob = await newUser();
+        const carol = await newUser();
+        const room = await newRoom(alice.id, {}, [alice.id, bob.id, carol.id]);
+        const other = await newRoom(alice.id, {}, [alice.id, bob.id]);
+        const nobody = { userIds: [], room: false, here: false };
+        const first = await newMessage(room.id, alice.id, { mentions: { ...nobody, userIds: [bob.id] } });
+        await newMessage(room.id, alice.id, { mentions: { ...nobody, userIds: [carol.id] } });
+        await newMessage(room.id, alice.id, { mentions: { ...nobody, room: true } });
+        await newMessage(room.id, alice.id, {
+          threadRootId: first.id,
+          mentions: { ...nobody, userIds: [carol.id, bob.id] },
+        });
+        await newMessage(room.id, bob.id, { mentions: { ...nobody, here: true } });
+        const gone = await newMessage(room.id, alice.id, { mentions: { ...nobody, userIds: [bob.id] } });
+        await store.messages.update(gone.id, { text: '', deletedAt: now() });
+        await newMessage(other.id, alice.id, { mentions: { ...nobody, here: true } });
+        await newMessage(other.id, alice.id);
+        expect(await store.messages.countUnreadMentionsByRoom(bob.id)).toEqual(
+          new Map([
+            [room.id, 3],
+            [other.id, 1],
+          ]),
+        );
+        expect(await store.messages.countUnreadMentionsByRoom(carol.id)).toEqual(new Map([[room.id, 4]]));
+        await store.memberships.update(room.id, bob.id, { lastReadMessageId: first.id });
+        expect((await store.messages.countUnreadMentionsByRoom(bob.id)).get(room.id)).toBe(2);
       },
     );
 

@@ -282,6 +282,35 @@ export class KyselyMessageRepository implements MessageRepository {
     return new Map(rows.map((row) => [row.roomId, Number(row.count)]));
   }
 
+  async countUnreadMentionsByRoom(userId: string): Promise<Map<string, number>> {
+    // Mentions are stored as JSON text: `{"userIds":[…],"room":…,"here":…}`. User ids are ULIDs (validated
+    // before they get here), so a quoted id matches only that user and holds no LIKE wildcard.
+    const mentioned = `%"${parseUlid(userId)}"%`;
+    const rows = await this.#context.db
+      .selectFrom('memberships')
+      .innerJoin('messages', 'messages.room_id', 'memberships.room_id')
+      .select((eb) => ['memberships.room_id as roomId', eb.fn.countAll().as('count')])
+      .where('memberships.user_id', '=', userId)
+      .where('messages.deleted_at', 'is', null)
+      .where('messages.author_id', '<>', userId)
+      .where((eb) =>
+        eb.or([
+          eb('memberships.last_read_message_id', 'is', null),
+          eb('messages.id', '>', eb.ref('memberships.last_read_message_id')),
+        ]),
+      )
+      .where((eb) =>
+        eb.or([
+          eb('messages.mentions', 'like', mentioned),
+          eb('messages.mentions', 'like', '%"room":true%'),
+          eb('messages.mentions', 'like', '%"here":true%'),
+        ]),
+      )
+      .groupBy('memberships.room_id')
+      .execute();
+    return new Map(rows.map((row) => [row.roomId, Number(row.count)]));
+  }
+
   /** Joins reactions in with one query for the whole batch, grouped by emoji in order of first use. */
   async #withReactions(rows: MessageRow[]): Promise<Message[]> {
     if (rows.length === 0) return [];
@@ -325,4 +354,10 @@ export class KyselyMessageRepository implements MessageRepository {
       return toMessage(row, summaries === undefined ? [] : [...summaries.values()]);
     });
   }
+}
+
+/** A user id as it appears in stored mentions; anything else would not be a ULID and matches nobody. */
+function parseUlid(id: string): string {
+  if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) throw new Error(`not a user id: ${JSON.stringify(id)}`);
+  return id;
 }

@@ -4,10 +4,10 @@
  * hundreds of messages re-renders without parsing again, and a streamed reply parses each new length once.
  */
 import { parseKaiwaMarkdown, replaceShortcodes } from '@kaiwa/platform-format';
-import type { Nodes, Root } from 'mdast';
+import type { MarkdownNode, MarkdownRoot } from './mdast';
 
 export interface ParsedMessage {
-  tree: Root;
+  tree: MarkdownRoot;
   /** 1 to 3 when the message is nothing but that many emoji (shown large); otherwise 0. */
   emojiOnly: number;
 }
@@ -36,7 +36,7 @@ export function parseMessage(text: string): ParsedMessage {
   return parsed;
 }
 
-function safeParse(text: string): Root {
+function safeParse(text: string): MarkdownRoot {
   try {
     if (!tooCostly(text)) return parseKaiwaMarkdown(text);
   } catch {
@@ -80,8 +80,8 @@ function tooCostly(text: string): boolean {
 }
 
 /** Walks without recursion, so the depth of the tree never matters. */
-function replaceShortcodesIn(tree: Root): void {
-  const stack: Nodes[] = [tree];
+function replaceShortcodesIn(tree: MarkdownRoot): void {
+  const stack: MarkdownNode[] = [tree];
   while (stack.length > 0) {
     const node = stack.pop()!;
     if (node.type === 'text') {
@@ -99,7 +99,7 @@ const segmenter =
     : undefined;
 
 /** How many emoji the message is made of, when it is one paragraph of 1–3 emoji and nothing else. */
-function countOnlyEmoji(tree: Root): number {
+function countOnlyEmoji(tree: MarkdownRoot): number {
   const [paragraph, ...rest] = tree.children;
   if (!paragraph || rest.length > 0 || paragraph.type !== 'paragraph') return 0;
   if (!paragraph.children.every((child) => child.type === 'text')) return 0;

@@ -1,8 +1,8 @@
 import type { User } from '@kaiwa/protocol';
-import type { Nodes, RootContent } from 'mdast';
 import { type ComponentChildren, h, type VNode } from 'preact';
 import { describe, expect, it } from 'vitest';
 import { highlightCode } from './highlight-code';
+import type { MarkdownContent } from './mdast';
 import { parseMessage } from './parse-message';
 import { type MarkdownContext, renderMarkdown } from './render-markdown';
 
@@ -215,9 +215,10 @@ describe('renderMarkdown with hostile input', () => {
   });
 
   it('bounds the depth it renders, whatever tree it is given', () => {
-    let node: Nodes = { type: 'text', value: 'deep' };
-    for (let level = 0; level < 10_000; level += 1) node = { type: 'blockquote', children: [node] } as Nodes;
-    const out = html(renderMarkdown({ type: 'root', children: [node as RootContent] }, context));
+    let node: MarkdownContent = { type: 'text', value: 'deep' };
+    for (let level = 0; level < 10_000; level += 1)
+      node = { type: 'blockquote', children: [node] } as MarkdownContent;
+    const out = html(renderMarkdown({ type: 'root', children: [node] }, context));
     expect(out.split('<blockquote>').length - 1).toBeLessThanOrEqual(24);
     expect(out).toContain('deep');
   });

@@ -5,19 +5,11 @@
  * as plain text, so hostile input cannot exhaust the stack.
  */
 import type { User } from '@kaiwa/protocol';
-import type {
-  Code,
-  Definition,
-  ListItem,
-  Nodes,
-  Parents,
-  PhrasingContent,
-  Root,
-  RootContent,
-  Table,
-} from 'mdast';
 import { type ComponentChildren, h } from 'preact';
 import { codeLanguage, highlightCode } from './highlight-code';
+import type { MarkdownNode, MarkdownNodeOf, MarkdownRoot } from './mdast';
+
+type Definition = MarkdownNodeOf<'definition'>;
 
 /** What the renderer needs to know about the chat around a message. */
 export interface MarkdownContext {
@@ -46,7 +38,7 @@ interface RenderState {
  *
  * @example renderMarkdown(parseMessage('**hi** @alice').tree, { users }) // [<p><strong>hi</strong> <span class="mention">@Alice</span></p>]
  */
-export function renderMarkdown(tree: Root, context: MarkdownContext): ComponentChildren[] {
+export function renderMarkdown(tree: MarkdownRoot, context: MarkdownContext): ComponentChildren[] {
   const state: RenderState = { context, definitions: collectDefinitions(tree), usernames: undefined };
   const blocks = tree.children.filter((child) => child.type !== 'definition');
   const rendered = blocks.map((child, index) =>
@@ -59,11 +51,15 @@ export function renderMarkdown(tree: Root, context: MarkdownContext): ComponentC
   return rendered;
 }
 
-function renderChildren(children: readonly Nodes[], state: RenderState, depth: number): ComponentChildren[] {
+function renderChildren(
+  children: readonly MarkdownNode[],
+  state: RenderState,
+  depth: number,
+): ComponentChildren[] {
   return children.map((child) => renderNode(child, state, depth));
 }
 
-function renderNode(node: Nodes, state: RenderState, depth: number): ComponentChildren {
+function renderNode(node: MarkdownNode, state: RenderState, depth: number): ComponentChildren {
   if (depth > MAX_DEPTH) return plainText(node);
   const inner = () => ('children' in node ? renderChildren(node.children, state, depth + 1) : []);
   switch (node.type) {
@@ -137,7 +133,11 @@ function renderNode(node: Nodes, state: RenderState, depth: number): ComponentCh
   }
 }
 
-function renderListItem(node: ListItem, state: RenderState, depth: number): ComponentChildren {
+function renderListItem(
+  node: MarkdownNodeOf<'listItem'>,
+  state: RenderState,
+  depth: number,
+): ComponentChildren {
   const children = renderChildren(node.children, state, depth + 1);
   if (node.checked === null || node.checked === undefined) return h('li', null, ...children);
   return h(
@@ -153,7 +153,7 @@ function renderListItem(node: ListItem, state: RenderState, depth: number): Comp
   );
 }
 
-function renderCode(node: Code): ComponentChildren {
+function renderCode(node: MarkdownNodeOf<'code'>): ComponentChildren {
   const language = codeLanguage(node.lang);
   const tokens = highlightCode(node.value, node.lang);
   const code = tokens
@@ -252,7 +252,7 @@ function openInApp(event: MouseEvent, href: string): void {
   dispatchEvent(new PopStateEvent('popstate'));
 }
 
-function renderTable(node: Table, state: RenderState, depth: number): ComponentChildren {
+function renderTable(node: MarkdownNodeOf<'table'>, state: RenderState, depth: number): ComponentChildren {
   const alignClass = (index: number) => {
     const align = node.align?.[index];
     return align && align !== 'left' ? `md-align-${align}` : undefined;
@@ -284,25 +284,25 @@ function renderTable(node: Table, state: RenderState, depth: number): ComponentC
 }
 
 /** Definitions anywhere in the tree, for reference links; walked without recursion. */
-function collectDefinitions(tree: Root): Map<string, Definition> {
+function collectDefinitions(tree: MarkdownRoot): Map<string, Definition> {
   const definitions = new Map<string, Definition>();
-  const stack: Nodes[] = [tree];
+  const stack: MarkdownNode[] = [tree];
   while (stack.length > 0) {
     const node = stack.pop()!;
     if (node.type === 'definition') {
       const key = node.identifier.toLowerCase();
       if (!definitions.has(key)) definitions.set(key, node);
     } else if ('children' in node) {
-      for (const child of (node as Parents).children) stack.push(child);
+      for (const child of node.children) stack.push(child);
     }
   }
   return definitions;
 }
 
 /** The text of a subtree, without recursion: what is shown past the nesting limit. */
-function plainText(node: Nodes): string {
+function plainText(node: MarkdownNode): string {
   let text = '';
-  const stack: (Nodes | RootContent | PhrasingContent)[] = [node];
+  const stack: MarkdownNode[] = [node];
   while (stack.length > 0) {
     const current = stack.pop()!;
     if ('value' in current && typeof current.value === 'string') text += current.value;

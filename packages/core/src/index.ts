@@ -138,7 +138,14 @@ export * from './schemas/message.js';
 export * from './schemas/project.js';
 export * from './schemas/room.js';
 export * from './schemas/room-event.js';
+export * from './schemas/transcript.js';
 export * from './schemas/user.js';
-export { MAX_TERM_LENGTH, type SearchTermGroup, searchDocument, searchTerms } from './search-text.js';
+export {
+  MAX_TERM_LENGTH,
+  messageSearchText,
+  type SearchTermGroup,
+  searchDocument,
+  searchTerms,
+} from './search-text.js';
 export { fitsUtf8Bytes, utf8ByteLength } from './utf8.js';
 export { parseInput } from './validate.js';

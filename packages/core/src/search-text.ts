@@ -39,6 +39,20 @@ export function searchDocument(text: string): string {
 }
 
 /**
+ * The text a store indexes for a message: its text and, once done, the transcript of its voice recording.
+ *
+ * @example searchDocument(messageSearchText(message))
+ */
+export function messageSearchText(message: { text: string; metadata: Record<string, unknown> }): string {
+  const transcript = message.metadata.transcript;
+  if (typeof transcript !== 'object' || transcript === null || Array.isArray(transcript)) return message.text;
+  const { status, text } = transcript as { status?: unknown; text?: unknown };
+  return status === 'done' && typeof text === 'string' && text !== ''
+    ? `${message.text}\n${text}`
+    : message.text;
+}
+
+/**
  * The groups a query must all match. A single CJK character matches as a prefix, since documents only
  * hold bigrams.
  *

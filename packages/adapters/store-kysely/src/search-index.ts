@@ -1,4 +1,4 @@
-import { searchDocument } from '@kaiwa/core';
+import { messageSearchText, searchDocument } from '@kaiwa/core';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { KaiwaDatabase } from './database.js';
 
@@ -27,7 +27,8 @@ import type { KaiwaDatabase } from './database.js';
 const WATERMARK = 'select indexed_row_id from message_search_state';
 const HAS_PENDING =
   'select exists (select 1 from messages where row_id > (select indexed_row_id from message_search_state)) as pending';
-const PENDING_ROWS = 'select row_id, text, deleted_at from messages where row_id > ? order by row_id limit ?';
+const PENDING_ROWS =
+  'select row_id, text, metadata, deleted_at from messages where row_id > ? order by row_id limit ?';
 const INSERT_SEARCH_ROW = 'insert into message_search (rowid, content) values (?, ?)';
 const MOVE_WATERMARK = 'update message_search_state set indexed_row_id = ?';
 
@@ -37,6 +38,7 @@ export const SEARCH_ROW_IS_INDEXED = 'row_id <= (select indexed_row_id from mess
 interface PendingRow {
   row_id: number;
   text: string;
+  metadata: string;
   deleted_at: string | null;
 }
 
@@ -128,7 +130,8 @@ export class SqliteSearchIndex {
     if (rows.length === 0) return { rows: 0, done: true };
     for (const row of rows) {
       if (row.deleted_at !== null) continue;
-      const document = searchDocument(row.text);
+      const metadata = JSON.parse(row.metadata) as Record<string, unknown>;
+      const document = searchDocument(messageSearchText({ text: row.text, metadata }));
       if (document !== '')
         await trx.executeQuery(CompiledQuery.raw(INSERT_SEARCH_ROW, [row.row_id, document]));
     }

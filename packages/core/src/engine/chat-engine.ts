@@ -7,7 +7,7 @@ import { createId } from '../ids.js';
 import { parseMentions } from '../mentions.js';
 import type { Bus } from '../ports/bus.js';
 import type { ChatStore, StoredMessage, StoreTransaction } from '../ports/chat-store.js';
-import { IdSchema, type JsonValue, PageOptionsSchema } from '../schemas/common.js';
+import { IdSchema, type JsonValue, type Metadata, PageOptionsSchema } from '../schemas/common.js';
 import {
   type CreateFileRecordInput,
   CreateFileRecordInputSchema,
@@ -64,6 +64,14 @@ import {
   UpdateRoomPreferencesInputSchema,
 } from '../schemas/room.js';
 import type { RoomEvent, RoomEventPayloads, RoomEventType } from '../schemas/room-event.js';
+import {
+  type MessageTranscript,
+  type MessageTranscriptInput,
+  MessageTranscriptSchema,
+  TRANSCRIPT_METADATA_KEY,
+  transcriptOf,
+  voiceAttachmentOf,
+} from '../schemas/transcript.js';
 import {
   type CreateUserInput,
   CreateUserInputSchema,
@@ -124,6 +132,20 @@ export interface ChatEngineConfig {
 
 /** Thrown inside a send transaction to roll it back when the clientMessageId turned out to be taken. */
 const duplicateSend = Symbol('duplicate send');
+/** Thrown inside a transcript transaction when there is nothing to record (claimed already, or deleted). */
+const unchangedTranscript = Symbol('unchanged transcript');
+
+/** Transcripts are the server's: a client sending or editing one would put words in someone's mouth. */
+function refuseClientTranscript(metadata: Record<string, unknown>): void {
+  if (TRANSCRIPT_METADATA_KEY in metadata)
+    throw ValidationError.field('metadata.transcript', 'is set by the server, not by clients');
+}
+
+/** `metadata` with the transcript `message` already has, if any. */
+function withTranscriptOf(message: Message, metadata: Metadata): Metadata {
+  const transcript = message.metadata[TRANSCRIPT_METADATA_KEY];
+  return transcript === undefined ? metadata : { ...metadata, [TRANSCRIPT_METADATA_KEY]: transcript };
+}
 
 /** Most room changes committed together by one group commit. */
 const MAX_GROUP_COMMIT = 128;
@@ -762,6 +784,7 @@ export class ChatEngine {
   async sendMessage(actorId: string, input: SendMessageInput): Promise<Message> {
     const actor = await this.#actor(actorId);
     const data = parseInput(SendMessageInputSchema, input);
+    refuseClientTranscript(data.metadata);
     if (data.clientMessageId) {
       const earlier = await this.#earlierSend(actor.id, data.clientMessageId, data.roomId);
       if (earlier) return earlier;
@@ -820,6 +843,7 @@ export class ChatEngine {
   async editMessage(actorId: string, messageId: string, input: EditMessageInput): Promise<Message> {
     const actor = await this.#actor(actorId);
     const data = parseInput(EditMessageInputSchema, input);
+    if (data.metadata) refuseClientTranscript(data.metadata);
     const message = await this.#message(messageId);
     await this.#postableRoom(actor, message.roomId, 'edit message');
     if (message.authorId !== actor.id)
@@ -831,7 +855,8 @@ export class ChatEngine {
         text: data.text,
         mentions,
         editedAt: this.#now(),
-        ...(data.metadata ? { metadata: data.metadata } : {}),
+        // New metadata replaces the old, but the server's transcript of the recording stays.
+        ...(data.metadata ? { metadata: withTranscriptOf(message, data.metadata) } : {}),
       });
       return { message: (await tx.messages.findById(message.id))! };
     });
@@ -871,6 +896,75 @@ export class ChatEngine {
     const message = await this.#message(messageId);
     await this.#readableRoom(actor, message.roomId);
     return message;
+  }
+
+  // ---------------------------------------------------------------- transcripts
+
+  /**
+   * Records the transcript state of a voice message (a message with an `audio/*` attachment) in
+   * `metadata.transcript` and announces it as `message.updated`; a `done` transcript's text becomes findable by
+   * {@link search}. Only the server's transcription service writes transcripts, as `SYSTEM_ACTOR`.
+   * With `onlyIfAbsent` it claims the message instead: it records only when there is no transcript yet and
+   * returns undefined otherwise, so of several instances hearing the same send, one transcribes.
+   * @throws ForbiddenError for any other actor, or when the message was deleted.
+   * @throws ValidationError when the message has no audio attachment or the transcript is malformed.
+   */
+  async recordTranscript(
+    actor: SystemActor,
+    messageId: string,
+    transcript: MessageTranscriptInput,
+    options: { onlyIfAbsent?: boolean } = {},
+  ): Promise<Message | undefined> {
+    if (actor !== SYSTEM_ACTOR) throw new ForbiddenError('record a transcript', 'only the server itself may');
+    const value = parseInput(MessageTranscriptSchema, { ...transcript, updatedAt: this.#now() });
+    const message = await this.#message(parseId(messageId, 'messageId'));
+    return this.#writeTranscript(message, value, options.onlyIfAbsent ?? false);
+  }
+
+  /**
+   * Asks for a voice message to be transcribed again (after a failure, or with a better transcriber): sets its
+   * transcript to `pending` and announces it; the caller then runs the transcriber. The author, the room's
+   * moderators and admins may.
+   * @throws ForbiddenError for anyone else or a deleted message; ValidationError without an audio attachment.
+   */
+  async requestTranscript(actorId: string, messageId: string): Promise<Message> {
+    const actor = await this.#actor(actorId);
+    const message = await this.#message(messageId);
+    const { room, membership } = await this.#readableRoom(actor, message.roomId);
+    if (message.authorId !== actor.id && !canModerateRoom(actor, room, membership)) {
+      throw new ForbiddenError(
+        'transcribe message',
+        'only the author, room moderators and admins ask for a transcript',
+      );
+    }
+    const pending = parseInput(MessageTranscriptSchema, { status: 'pending', updatedAt: this.#now() });
+    return (await this.#writeTranscript(message, pending, false))!;
+  }
+
+  async #writeTranscript(
+    message: Message,
+    transcript: MessageTranscript,
+    onlyIfAbsent: boolean,
+  ): Promise<Message | undefined> {
+    if (message.deletedAt) throw new ForbiddenError('transcribe message', 'the message was deleted');
+    if (!voiceAttachmentOf(message))
+      throw ValidationError.field('messageId', 'the message has no audio attachment to transcribe');
+    try {
+      const { payload } = await this.#roomChange(message.roomId, 'message.updated', async (tx) => {
+        // Read in the transaction: an edit or a deletion since the load above is not undone.
+        const current = await tx.messages.findById(message.id);
+        if (!current || current.deletedAt) throw unchangedTranscript;
+        if (onlyIfAbsent && transcriptOf(current)) throw unchangedTranscript;
+        await tx.messages.update(message.id, {
+          metadata: { ...current.metadata, [TRANSCRIPT_METADATA_KEY]: transcript },
+        });
+        return { message: (await tx.messages.findById(message.id))! };
+      });
+      return payload.message;
+    } catch (error) {
+      if (error !== unchangedTranscript) throw error;
+      return undefined;
+    }
   }
 
   /** Adds the actor's reaction; adding the same one again changes nothing. */

@@ -6,6 +6,7 @@ import type { ChatEvent } from '../events.js';
 import { createId } from '../ids.js';
 import type { ChatStore } from '../ports/chat-store.js';
 import { MAX_MESSAGE_BYTES, type Message } from '../schemas/message.js';
+import { transcriptOf } from '../schemas/transcript.js';
 import type { UserRole } from '../schemas/user.js';
 
 export interface ChatStoreContractOptions {
@@ -489,6 +490,123 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
         expect(await ids(bob.id, `${tag} fine`)).toEqual([hit.id]);
         expect(await ids(bob.id, `${tag} 大阪`)).toEqual([]);
         await rejects(engine.search(bob.id, { query: tag, roomId: secret.id }), NotFoundError);
+      });
+    });
+
+    describe('voice message transcripts', () => {
+      it('records pending, done and failed transcripts live, finds their words, and lets only the server write them', async () => {
+        const alice = await user();
+        const bob = await user();
+        const mod = await user();
+        const room = await channel(alice.id, [bob.id, mod.id]);
+        await engine.setMemberRole(alice.id, room.id, mod.id, 'moderator');
+        const audio = await engine.createFileRecord(alice.id, {
+          name: 'note.webm',
+          mimeType: 'audio/webm',
+          size: 2048,
+          sha256: 'a'.repeat(64),
+          storageKey: `blobs/${unique('voice')}`,
+          roomId: room.id,
+        });
+        const voice = await engine.sendMessage(alice.id, {
+          roomId: room.id,
+          text: '🎤 voice message',
+          attachmentIds: [audio.id],
+        });
+        const plain = await engine.sendMessage(alice.id, { roomId: room.id, text: 'no audio here' });
+        const word = unique('zebra').replace('-', '');
+
+        const claimed = await engine.recordTranscript(
+          SYSTEM_ACTOR,
+          voice.id,
+          { status: 'pending' },
+          { onlyIfAbsent: true },
+        );
+        expect(claimed?.metadata.transcript).toMatchObject({ status: 'pending' });
+        expect(
+          await engine.recordTranscript(
+            SYSTEM_ACTOR,
+            voice.id,
+            { status: 'pending' },
+            { onlyIfAbsent: true },
+          ),
+        ).toBeUndefined();
+        const search = async (query: string) =>
+          (await engine.search(bob.id, { query, roomId: room.id })).map((m) => m.id);
+        expect(await search(word)).toEqual([]);
+
+        const done = await engine.recordTranscript(SYSTEM_ACTOR, voice.id, {
+          status: 'done',
+          text: `the ${word} crossed the road`,
+          language: 'en',
+          segments: [{ start: 0.1, end: 1.8, text: `the ${word} crossed the road` }],
+          provider: 'pocketsphinx',
+        });
+        expect(transcriptOf(done!)).toMatchObject({
+          status: 'done',
+          language: 'en',
+          provider: 'pocketsphinx',
+        });
+        const transcriptEvents = events.flatMap((event) =>
+          event.type === 'message.updated' && event.payload.message.id === voice.id
+            ? [transcriptOf(event.payload.message)?.status]
+            : [],
+        );
+        expect(transcriptEvents).toEqual(['pending', 'done']);
+        expect(await search(word)).toEqual([voice.id]);
+        expect(await search(`${word} voice`)).toEqual([voice.id]);
+        // Resuming clients read the same changes from the room's events.
+        const resumed = await engine.eventsSince(bob.id, room.id, voice.seq);
+        expect(resumed.filter((event) => event.type === 'message.updated')).toHaveLength(2);
+
+        // The author's edit keeps the server's transcript (and its words stay findable).
+        await engine.editMessage(alice.id, voice.id, {
+          text: '🎤 voice message (edited)',
+          metadata: { mood: 'calm' },
+        });
+        const edited = await engine.getMessage(bob.id, voice.id);
+        expect(edited.metadata).toMatchObject({ mood: 'calm', transcript: { status: 'done' } });
+        expect(await search(word)).toEqual([voice.id]);
+
+        // Only the server writes transcripts; clients cannot smuggle one in.
+        await rejects(
+          engine.recordTranscript(alice.id as never, voice.id, { status: 'pending' }),
+          ForbiddenError,
+        );
+        await rejects(
+          engine.sendMessage(alice.id, {
+            roomId: room.id,
+            text: 'fake',
+            metadata: { transcript: { status: 'done', text: 'x' } },
+          }),
+          ValidationError,
+        );
+        await rejects(
+          engine.recordTranscript(SYSTEM_ACTOR, plain.id, { status: 'pending' }),
+          ValidationError,
+        );
+        await rejects(
+          engine.recordTranscript(SYSTEM_ACTOR, voice.id, { status: 'failed' } as never),
+          ValidationError,
+        );
+
+        // A retry: the author and moderators may ask, other members may not.
+        await rejects(engine.requestTranscript(bob.id, voice.id), ForbiddenError);
+        expect(transcriptOf(await engine.requestTranscript(mod.id, voice.id))?.status).toBe('pending');
+        expect(await search(word)).toEqual([]);
+        const failed = await engine.recordTranscript(SYSTEM_ACTOR, voice.id, {
+          status: 'failed',
+          error: 'the audio is not audio Kaiwa can read',
+          code: 'unsupported_audio',
+        });
+        expect(transcriptOf(failed!)).toMatchObject({ status: 'failed', code: 'unsupported_audio' });
+        expect(transcriptOf(await engine.requestTranscript(alice.id, voice.id))?.status).toBe('pending');
+
+        // A deleted voice message takes its transcript with it.
+        await engine.recordTranscript(SYSTEM_ACTOR, voice.id, { status: 'done', text: `${word} again` });
+        await engine.deleteMessage(alice.id, voice.id);
+        expect(await search(word)).toEqual([]);
+        await rejects(engine.recordTranscript(SYSTEM_ACTOR, voice.id, { status: 'pending' }), ForbiddenError);
       });
     });
 

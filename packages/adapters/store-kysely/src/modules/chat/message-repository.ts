@@ -6,6 +6,7 @@ import {
   type MessageRepository,
   type MessageSearchQuery,
   type Metadata,
+  messageSearchText,
   type ReactionSummary,
   type StoredMessage,
   searchDocument,
@@ -95,7 +96,7 @@ export class KyselyMessageRepository implements MessageRepository {
     if (adapter.searchIndexInRow) {
       Object.assign(
         row,
-        adapter.searchColumns(message.deletedAt === null ? searchDocument(message.text) : ''),
+        adapter.searchColumns(message.deletedAt === null ? searchDocument(messageSearchText(message)) : ''),
       );
     }
     const inserted = await adapter.insertOnce(db, {
@@ -183,20 +184,24 @@ export class KyselyMessageRepository implements MessageRepository {
     if (Object.keys(values).length === 0) return;
 
     const apply = async (target: Kysely<KaiwaDatabase>): Promise<void> => {
-      // The search document follows the text; a deleted message leaves the index.
+      // The search document follows the text and the transcript; a deleted message leaves the index.
       let document: string | undefined;
       if (patch.deletedAt) {
         document = '';
-      } else if (patch.text !== undefined) {
-        document = searchDocument(patch.text);
-      } else if (patch.deletedAt === null) {
-        const current = await target
-          .selectFrom('messages')
-          .select('text')
-          .where('id', '=', id)
-          .executeTakeFirst();
-        if (current === undefined) return;
-        document = searchDocument(current.text);
+      } else if (patch.text !== undefined || patch.metadata !== undefined || patch.deletedAt === null) {
+        let text = patch.text;
+        let metadata = patch.metadata;
+        if (text === undefined || metadata === undefined) {
+          const current = await target
+            .selectFrom('messages')
+            .select(['text', 'metadata'])
+            .where('id', '=', id)
+            .executeTakeFirst();
+          if (current === undefined) return;
+          text ??= current.text;
+          metadata ??= JSON.parse(current.metadata) as Metadata;
+        }
+        document = searchDocument(messageSearchText({ text, metadata }));
       }
       if (document !== undefined) Object.assign(values, adapter.searchColumns(document));
 
@@ -205,7 +210,8 @@ export class KyselyMessageRepository implements MessageRepository {
       await adapter.reindexMessage(target, id, document);
     };
     // An index kept apart from the row changes in the same transaction as the row.
-    const touchesSearch = patch.text !== undefined || patch.deletedAt !== undefined;
+    const touchesSearch =
+      patch.text !== undefined || patch.metadata !== undefined || patch.deletedAt !== undefined;
     if (!adapter.searchIndexInRow && touchesSearch && !db.isTransaction)
       return db.transaction().execute(apply);
     return apply(db);

@@ -8,6 +8,7 @@ export {
   parseKaiwaMarkdown,
   stringifyKaiwaMarkdown,
 } from './kaiwa-markdown.js';
+export { exceedsParseBudget } from './parse-budget.js';
 export { fromSlack, toSlack } from './slack.js';
 export type { SlackRichTextElement } from './slack-rich-text.js';
 export { fromSlackBlocks } from './slack-rich-text.js';

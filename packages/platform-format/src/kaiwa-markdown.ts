@@ -9,6 +9,7 @@ import remarkGfm from 'remark-gfm';
 import remarkParse from 'remark-parse';
 import remarkStringify from 'remark-stringify';
 import { unified } from 'unified';
+import { exceedsParseBudget } from './parse-budget.js';
 
 /** `@username`: a Kaiwa user mention. */
 export interface Mention {
@@ -78,7 +79,19 @@ export function parseKaiwaMarkdown(markdown: string): Root {
     (_m, backslashes: string, character: string) =>
       backslashes.concat(character === '@' ? ESCAPED_AT : ESCAPED_HASH),
   );
-  return toKaiwaTree(parser.parse(source));
+  return toKaiwaTree(parseWithinBudget(source));
+}
+
+/** The parse of a text, or the whole text as one plain paragraph when parsing it would cost too much. */
+function parseWithinBudget(markdown: string): Root {
+  if (!exceedsParseBudget(markdown)) return parser.parse(markdown);
+  const end = { line: markdown.split('\n').length, column: 1, offset: markdown.length };
+  const position = { start: { line: 1, column: 1, offset: 0 }, end };
+  return {
+    type: 'root',
+    children: [{ type: 'paragraph', children: [{ type: 'text', value: markdown, position }], position }],
+    position,
+  };
 }
 
 function toKaiwaTree(tree: Root): Root {
@@ -90,7 +103,7 @@ function toKaiwaTree(tree: Root): Root {
 
 /** Parses markdown without the mention pass, keeping source positions (for splitting). */
 export function parseMarkdownWithPositions(markdown: string): Root {
-  return parser.parse(markdown);
+  return parseWithinBudget(markdown);
 }
 
 /**
@@ -98,7 +111,7 @@ export function parseMarkdownWithPositions(markdown: string): Root {
  * `\@` / `\#` escapes (which parseKaiwaMarkdown rewrites first), the Kaiwa tree of the same parse.
  */
 export function parseForSplitting(markdown: string): { blocks: RootContent[]; kaiwa?: Root } {
-  const tree = parser.parse(markdown);
+  const tree = parseWithinBudget(markdown);
   const blocks = [...tree.children];
   if (/\\[@#]|[\uFDD0\uFDD1]/.test(markdown)) return { blocks };
   // The Kaiwa passes replace children arrays and touch no block node splitting reads (code keeps its value).

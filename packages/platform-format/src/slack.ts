@@ -17,6 +17,7 @@ import type {
   Table,
 } from 'mdast';
 import { replaceShortcodes } from './emoji.js';
+import { segmentGraphemes } from './graphemes.js';
 import { parseKaiwaMarkdown, stringifyKaiwaMarkdown } from './kaiwa-markdown.js';
 import { phrasingText, tableToText } from './table-text.js';
 import { renderTextList } from './text-list.js';
@@ -242,10 +243,9 @@ function fitSection(text: string, node: RootContent): string[] {
 
 function chopGraphemes(text: string, limit: number): string[] {
   if (text.length <= limit) return [text];
-  const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
   const pieces: string[] = [];
   let current = '';
-  for (const { segment } of segmenter.segment(text)) {
+  for (const segment of segmentGraphemes(text)) {
     if (current.length + segment.length > limit) {
       pieces.push(current);
       current = '';

@@ -6,6 +6,7 @@
  */
 import type { Code, Nodes, Root, RootContent } from 'mdast';
 import { discordBlockSizes, discordLength, toDiscord } from './discord.js';
+import { segmentGraphemes } from './graphemes.js';
 import { parseForSplitting } from './kaiwa-markdown.js';
 import { slackBlockSizes, slackTextLength, toSlack } from './slack.js';
 import { teamsBlockSizes, teamsLength, toTeams } from './teams.js';
@@ -363,10 +364,4 @@ function gallop(available: number, fits: (count: number) => boolean): number {
     else bad = middle;
   }
   return good;
-}
-
-const graphemeSegmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-
-function segmentGraphemes(text: string): string[] {
-  return Array.from(graphemeSegmenter.segment(text), (part) => part.segment);
 }

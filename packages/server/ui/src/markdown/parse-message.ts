@@ -38,45 +38,12 @@ export function parseMessage(text: string): ParsedMessage {
 
 function safeParse(text: string): MarkdownRoot {
   try {
-    if (!tooCostly(text)) return parseKaiwaMarkdown(text);
+    // The parser itself takes a message that would cost too much to parse as plain text (exceedsParseBudget).
+    return parseKaiwaMarkdown(text);
   } catch {
     // Input the parser cannot take is still shown, as the text it is.
   }
   return { type: 'root', children: [{ type: 'paragraph', children: [{ type: 'text', value: text }] }] };
-}
-
-/*
- * The markdown parser (micromark) takes time that grows with the square of the number of unmatched emphasis and
- * link delimiters in a paragraph, and recurses once per nested container: 2,000 `*a` take seconds, 5,000 nested `- ` overflow
- * the stack. No chat paragraph needs that many, so such a message is shown as written instead of freezing the page.
- */
-const MAX_DELIMITERS = 800;
-const MAX_CONTAINERS = 16;
-const FENCE = /^ {0,3}(`{3,}|~{3,})/;
-const DELIMITERS = /[*_[\]]/g;
-const NESTED_CONTAINERS = new RegExp(
-  `^[ \\t]*(?:(?:>|[*+-](?=[ \\t])|\\d{1,9}[.)](?=[ \\t]))[ \\t]*){${MAX_CONTAINERS + 1}}`,
-);
-const DEEP_INDENT = /^[ \t]{64,}(?:[*+-]|\d{1,9}[.)])[ \t]/;
-
-function tooCostly(text: string): boolean {
-  let delimiters = 0;
-  let fence: string | undefined;
-  for (const line of text.split('\n')) {
-    const marker = FENCE.exec(line)?.[1];
-    if (fence) {
-      if (marker && marker[0] === fence[0] && marker.length >= fence.length) fence = undefined;
-      continue;
-    }
-    if (marker) {
-      fence = marker;
-      continue;
-    }
-    // Inline content is parsed a paragraph at a time, so a blank line starts a new count.
-    delimiters = line.trim() === '' ? 0 : delimiters + (line.match(DELIMITERS)?.length ?? 0);
-    if (delimiters > MAX_DELIMITERS || NESTED_CONTAINERS.test(line) || DEEP_INDENT.test(line)) return true;
-  }
-  return false;
 }
 
 /** Walks without recursion, so the depth of the tree never matters. */

@@ -1,0 +1,109 @@
+import type { Room, User } from '@kaiwa/protocol';
+import { useEffect, useState } from 'preact/hooks';
+import { useController } from '../hooks';
+import { groupName } from '../room-rights';
+import { Avatar, describeError, ErrorText, Field, Modal } from './common';
+
+/** The most people a group conversation starts with, besides me. */
+export const MAX_GROUP_PEOPLE = 8;
+
+/** A private group with up to eight chosen people, named after them (`ada-bob-carol`). */
+export function GroupMessageDialog({
+  onClose,
+  onOpen,
+}: {
+  onClose: () => void;
+  onOpen: (room: Room) => void;
+}) {
+  const controller = useController();
+  const me = controller.me;
+  const [people, setPeople] = useState<User[] | null>(null);
+  const [chosen, setChosen] = useState<User[]>([]);
+  const [filter, setFilter] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    controller.listUsers().then(setPeople, (caught: unknown) => setError(describeError(caught)));
+  }, [controller]);
+  const query = filter.trim().toLowerCase();
+  const shown = (people ?? []).filter(
+    (user) =>
+      user.id !== me.id &&
+      user.role !== 'bot' &&
+      (user.username.includes(query) || user.displayName.toLowerCase().includes(query)),
+  );
+  const full = chosen.length >= MAX_GROUP_PEOPLE;
+  const isChosen = (user: User) => chosen.some((each) => each.id === user.id);
+  return (
+    <Modal title="New group conversation" onClose={onClose}>
+      <form
+        class="stack"
+        onSubmit={async (event) => {
+          event.preventDefault();
+          if (chosen.length === 0) {
+            setError('Choose at least one person.');
+            return;
+          }
+          setBusy(true);
+          setError(null);
+          try {
+            const room = await controller.createRoom({
+              kind: 'group',
+              name: groupName([me.username, ...chosen.map((user) => user.username)]),
+              memberIds: chosen.map((user) => user.id),
+            });
+            onOpen(room);
+          } catch (caught) {
+            setError(describeError(caught));
+            setBusy(false);
+          }
+        }}
+      >
+        <Field label="Find people" type="search" value={filter} onValue={setFilter} autoFocus />
+        <p class="muted" role="status">
+          {chosen.length === 0
+            ? `Choose up to ${MAX_GROUP_PEOPLE} people.`
+            : `${chosen.length} of ${MAX_GROUP_PEOPLE} chosen: ${chosen.map((user) => user.displayName).join(', ')}`}
+        </p>
+        {people === null && !error ? (
+          <p role="status">Loading…</p>
+        ) : shown.length === 0 ? (
+          <p class="muted">Nobody matches.</p>
+        ) : (
+          <ul class="pick-list">
+            {shown.map((user) => (
+              <li key={user.id}>
+                <label class="pick-person">
+                  <input
+                    type="checkbox"
+                    checked={isChosen(user)}
+                    disabled={!isChosen(user) && full}
+                    onChange={(event) =>
+                      setChosen(
+                        event.currentTarget.checked
+                          ? [...chosen, user]
+                          : chosen.filter((each) => each.id !== user.id),
+                      )
+                    }
+                  />
+                  <Avatar user={user} size="small" />
+                  <span class="person-name">{user.displayName}</span>
+                  <span class="muted">@{user.username}</span>
+                </label>
+              </li>
+            ))}
+          </ul>
+        )}
+        <ErrorText error={error} />
+        <div class="dialog-actions">
+          <button type="button" class="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" class="button primary" disabled={busy || chosen.length === 0}>
+            {busy ? 'Starting…' : 'Start group'}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

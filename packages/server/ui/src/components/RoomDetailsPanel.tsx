@@ -1,0 +1,619 @@
+import type { RoomEntry } from '@kaiwa/client';
+import type { MemberRole, Membership, NotifyLevel, RoomSummary, User } from '@kaiwa/protocol';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { useController } from '../hooks';
+import { type RoomRights, roomRights } from '../room-rights';
+import { Avatar, describeError, ErrorText, PresenceDot } from './common';
+import { ConfirmButton, FormField, formErrors, NO_ERRORS } from './FormField';
+import { Icon } from './icons';
+
+/*
+ * The room details: a side panel beside the messages on a desktop, the whole screen on a phone. Name and
+ * topic (edited in place by who may), my own settings (mute, notifications, favourite), the members with
+ * their roles and presence (invite, remove, change roles where allowed), archive and leave.
+ */
+
+const MEMBER_ROLES: MemberRole[] = ['owner', 'moderator', 'member'];
+const ROLE_NAMES: Record<MemberRole, string> = { owner: 'Owner', moderator: 'Moderator', member: 'Member' };
+const NOTIFY_NAMES: Record<NotifyLevel, string> = {
+  default: 'Default',
+  all: 'Every message',
+  mentions: 'Mentions only',
+  none: 'Nothing',
+};
+
+/** The button in the room header that opens the details. */
+export function RoomDetailsButton({ open, onClick }: { open: boolean; onClick: () => void }) {
+  return (
+    <button
+      type="button"
+      class="icon-button room-details-button"
+      aria-label="Room details"
+      title="Room details"
+      aria-expanded={open}
+      aria-controls="room-details"
+      onClick={onClick}
+    >
+      <svg
+        class="icon"
+        viewBox="0 0 24 24"
+        width="18"
+        height="18"
+        fill="none"
+        stroke="currentColor"
+        stroke-width="2"
+        stroke-linecap="round"
+        aria-hidden="true"
+        focusable="false"
+      >
+        <path d="M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z" />
+        <path d="M12 16v-5" />
+        <path d="M12 8h.01" />
+      </svg>
+    </button>
+  );
+}
+
+/** Name or topic, shown as text with an Edit button for who may change it. */
+function EditableText({
+  label,
+  value,
+  empty,
+  canEdit,
+  field,
+  hint,
+  maxLength,
+  onSave,
+}: {
+  label: string;
+  value: string;
+  empty: string;
+  canEdit: boolean;
+  field: 'name' | 'topic';
+  hint?: string;
+  maxLength: number;
+  onSave: (value: string) => Promise<void>;
+}) {
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(value);
+  const [busy, setBusy] = useState(false);
+  const [errors, setErrors] = useState(NO_ERRORS);
+  const editRef = useRef<HTMLButtonElement>(null);
+  const wasEditing = useRef(false);
+  useEffect(() => {
+    // Back from the form: the focus returns to the Edit button.
+    if (wasEditing.current && !editing) editRef.current?.focus();
+    wasEditing.current = editing;
+  }, [editing]);
+  if (editing) {
+    return (
+      <form
+        class="stack details-edit"
+        onSubmit={async (event) => {
+          event.preventDefault();
+          setBusy(true);
+          setErrors(NO_ERRORS);
+          try {
+            await onSave(draft.trim());
+            setEditing(false);
+          } catch (caught) {
+            setErrors(formErrors(caught, [field]));
+          } finally {
+            setBusy(false);
+          }
+        }}
+        onKeyDown={(event) => {
+          if (event.key === 'Escape') {
+            event.preventDefault();
+            event.stopPropagation();
+            setEditing(false);
+          }
+        }}
+      >
+        <FormField
+          label={label}
+          value={draft}
+          onValue={setDraft}
+          error={errors.fields[field]}
+          maxLength={maxLength}
+          required={field === 'name'}
+          autoFocus
+          {...(hint ? { hint } : {})}
+        />
+        <ErrorText error={errors.general} />
+        <div class="dialog-actions">
+          <button type="button" class="button small" disabled={busy} onClick={() => setEditing(false)}>
+            Cancel
+          </button>
+          <button type="submit" class="button small primary" disabled={busy}>
+            {busy ? 'Saving…' : `Save ${label.toLowerCase()}`}
+          </button>
+        </div>
+      </form>
+    );
+  }
+  return (
+    <div class="details-row">
+      <div class="details-value">
+        <span class="details-label">{label}</span>
+        <span class={value ? '' : 'muted'}>{value || empty}</span>
+      </div>
+      {canEdit ? (
+        <button
+          ref={editRef}
+          type="button"
+          class="button small"
+          aria-label={`Edit ${label.toLowerCase()}`}
+          onClick={() => {
+            setDraft(value);
+            setErrors(NO_ERRORS);
+            setEditing(true);
+          }}
+        >
+          Edit
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+/** Mute, notification level and favourite: my own view of the room, seen by nobody else. */
+function MySettings({ roomId }: { roomId: string }) {
+  const controller = useController();
+  const [summary, setSummary] = useState<RoomSummary | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const notifyId = useId();
+  useEffect(() => {
+    // An empty change answers the current preferences.
+    controller.rest.setRoomPreferences(roomId, {}).then(setSummary, (caught: unknown) => {
+      setError(describeError(caught));
+    });
+  }, [controller, roomId]);
+  const change = async (input: Parameters<typeof controller.rest.setRoomPreferences>[1]) => {
+    const before = summary;
+    // Shown at once (a checkbox that springs back until the server answers looks broken), undone on failure.
+    if (before) {
+      const { muted, ...preferences } = input;
+      setSummary({
+        ...before,
+        membership: { ...before.membership, ...(muted === undefined ? {} : { muted }) },
+        preferences: { ...before.preferences, ...preferences },
+      });
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      setSummary(await controller.rest.setRoomPreferences(roomId, input));
+      // The room list shows favourites and muted rooms: bring it up to date.
+      controller.loadRooms().catch(() => undefined);
+    } catch (caught) {
+      setSummary(before);
+      setError(describeError(caught));
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (!summary) {
+    return error ? <ErrorText error={error} /> : <p role="status">Loading…</p>;
+  }
+  return (
+    <div class="stack details-settings">
+      <label class="toggle">
+        <input
+          type="checkbox"
+          checked={summary.membership.muted}
+          disabled={busy}
+          onChange={(event) => void change({ muted: event.currentTarget.checked })}
+        />
+        <span>
+          Mute this room
+          <span class="hint">No unread badge and no notifications.</span>
+        </span>
+      </label>
+      <div class="field">
+        <label for={notifyId}>Notify me about</label>
+        <select
+          id={notifyId}
+          value={summary.preferences.notify}
+          disabled={busy}
+          onChange={(event) => void change({ notify: event.currentTarget.value as NotifyLevel })}
+        >
+          {(Object.keys(NOTIFY_NAMES) as NotifyLevel[]).map((level) => (
+            <option key={level} value={level}>
+              {NOTIFY_NAMES[level]}
+            </option>
+          ))}
+        </select>
+      </div>
+      <label class="toggle">
+        <input
+          type="checkbox"
+          checked={summary.preferences.favourite}
+          disabled={busy}
+          onChange={(event) => void change({ favourite: event.currentTarget.checked })}
+        />
+        <span>Favourite</span>
+      </label>
+      <ErrorText error={error} />
+    </div>
+  );
+}
+
+function MemberRow({
+  roomId,
+  member,
+  user,
+  me,
+  rights,
+  onChanged,
+}: {
+  roomId: string;
+  member: Membership;
+  user: User | undefined;
+  me: boolean;
+  rights: RoomRights;
+  onChanged: () => void;
+}) {
+  const controller = useController();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const roleId = useId();
+  const name = user?.displayName ?? 'someone';
+  const presence = me ? 'online' : controller.state.presence.get(member.userId);
+  return (
+    <li class="member-row">
+      <div class="member-main">
+        <Avatar user={user} size="small" />
+        <span class="member-names">
+          <span class="person-name">
+            {name}
+            {me ? <span class="muted"> (you)</span> : null}
+          </span>
+          {user ? <span class="muted">@{user.username}</span> : null}
+        </span>
+        <PresenceDot status={presence} />
+        {rights.setRoles && !me ? (
+          <>
+            <label class="visually-hidden" for={roleId}>
+              Role of {name}
+            </label>
+            <select
+              id={roleId}
+              class="member-role"
+              value={member.role}
+              disabled={busy}
+              onChange={async (event) => {
+                const role = event.currentTarget.value as MemberRole;
+                setBusy(true);
+                setError(null);
+                try {
+                  await controller.rest.setMemberRole(roomId, member.userId, role);
+                  onChanged();
+                } catch (caught) {
+                  setError(describeError(caught));
+                } finally {
+                  setBusy(false);
+                }
+              }}
+            >
+              {MEMBER_ROLES.map((role) => (
+                <option key={role} value={role}>
+                  {ROLE_NAMES[role]}
+                </option>
+              ))}
+            </select>
+          </>
+        ) : member.role === 'member' ? null : (
+          <span class="role">{ROLE_NAMES[member.role]}</span>
+        )}
+      </div>
+      {rights.manage && !me ? (
+        <div class="member-actions">
+          <ConfirmButton
+            small
+            danger
+            label="Remove"
+            accessibleLabel={`Remove ${name}`}
+            question={`Remove ${name} from the room?`}
+            confirmLabel={`Remove ${name}`}
+            onConfirm={async () => {
+              await controller.rest.removeMember(roomId, member.userId);
+              onChanged();
+            }}
+          />
+        </div>
+      ) : null}
+      <ErrorText error={error} />
+    </li>
+  );
+}
+
+/** Finds people in the directory and adds them. */
+function InvitePeople({
+  roomId,
+  memberIds,
+  onAdded,
+}: {
+  roomId: string;
+  memberIds: Set<string>;
+  onAdded: () => void;
+}) {
+  const controller = useController();
+  const [people, setPeople] = useState<User[] | null>(null);
+  const [query, setQuery] = useState('');
+  const [adding, setAdding] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    controller.listUsers().then(setPeople, (caught: unknown) => setError(describeError(caught)));
+  }, [controller]);
+  const wanted = query.trim().toLowerCase();
+  const shown = (people ?? [])
+    .filter(
+      (user) =>
+        !memberIds.has(user.id) &&
+        user.role !== 'bot' &&
+        (user.username.includes(wanted) || user.displayName.toLowerCase().includes(wanted)),
+    )
+    .slice(0, 20);
+  return (
+    <div class="stack invite">
+      <FormField
+        label="Find people to add"
+        type="search"
+        value={query}
+        onValue={setQuery}
+        autoComplete="off"
+        autoFocus
+      />
+      <ErrorText error={error} />
+      {people === null && !error ? (
+        <p role="status">Loading…</p>
+      ) : shown.length === 0 ? (
+        <p class="muted">{wanted ? 'Nobody else matches.' : 'Everyone is already here.'}</p>
+      ) : (
+        <ul class="pick-list invite-list">
+          {shown.map((user) => (
+            <li key={user.id}>
+              <Avatar user={user} size="small" />
+              <div class="pick-main">
+                <span class="person-name">{user.displayName}</span>
+                <span class="muted">@{user.username}</span>
+              </div>
+              <button
+                type="button"
+                class="button small primary"
+                disabled={adding !== null}
+                onClick={async () => {
+                  setAdding(user.id);
+                  setError(null);
+                  try {
+                    await controller.rest.addMember(roomId, user.id);
+                    onAdded();
+                  } catch (caught) {
+                    setError(describeError(caught));
+                  } finally {
+                    setAdding(null);
+                  }
+                }}
+              >
+                {adding === user.id ? 'Adding…' : 'Add'}{' '}
+                <span class="visually-hidden">{user.displayName}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function Members({
+  entry,
+  rights,
+  members,
+  reload,
+}: {
+  entry: RoomEntry;
+  rights: RoomRights;
+  members: Membership[] | null;
+  reload: () => void;
+}) {
+  const controller = useController();
+  const [inviting, setInviting] = useState(false);
+  const me = controller.me;
+  const state = controller.state;
+  const rank = (member: Membership) => MEMBER_ROLES.indexOf(member.role);
+  const sorted = [...(members ?? [])].sort(
+    (a, b) => rank(a) - rank(b) || state.nameOf(a.userId).localeCompare(state.nameOf(b.userId)),
+  );
+  return (
+    <section class="details-section" aria-labelledby="details-members">
+      <div class="details-section-header">
+        <h3 id="details-members">Members{members ? ` (${members.length})` : ''}</h3>
+        {rights.invite ? (
+          <button
+            type="button"
+            class="button small"
+            aria-expanded={inviting}
+            onClick={() => setInviting(!inviting)}
+          >
+            {inviting ? 'Done adding' : 'Add people'}
+          </button>
+        ) : null}
+      </div>
+      {inviting ? (
+        <InvitePeople
+          roomId={entry.room.id}
+          memberIds={new Set((members ?? []).map((member) => member.userId))}
+          onAdded={reload}
+        />
+      ) : null}
+      {members === null ? (
+        <p role="status">Loading members…</p>
+      ) : (
+        <ul class="member-list">
+          {sorted.map((member) => (
+            <MemberRow
+              key={member.userId}
+              roomId={entry.room.id}
+              member={member}
+              user={state.users.get(member.userId)}
+              me={member.userId === me.id}
+              rights={rights}
+              onChanged={reload}
+            />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** The details of the room on screen; `onClose` gives the focus back to the header's button. */
+export function RoomDetailsPanel({ entry, onClose }: { entry: RoomEntry; onClose: () => void }) {
+  const controller = useController();
+  const state = controller.state;
+  const room = entry.room;
+  const roomId = room.id;
+  const [members, setMembers] = useState<Membership[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const panelRef = useRef<HTMLElement>(null);
+
+  const reload = () => {
+    controller.rest.listMembers(roomId, { limit: 200 }).then(
+      (result) => {
+        setMembers(result.members);
+        controller.ensureUsers(result.members.map((member) => member.userId));
+      },
+      (caught: unknown) => setError(describeError(caught)),
+    );
+  };
+  useEffect(reload, [controller, roomId]);
+  // Someone else invites, removes or promotes: the list follows.
+  useEffect(
+    () =>
+      controller.onFrame((frame) => {
+        if (
+          (frame.type === 'member.joined' ||
+            frame.type === 'member.left' ||
+            frame.type === 'member.updated') &&
+          frame.roomId === roomId
+        ) {
+          reload();
+        }
+      }),
+    [controller, roomId],
+  );
+  useEffect(() => {
+    panelRef.current?.querySelector<HTMLElement>('h2')?.focus();
+  }, [roomId]);
+
+  const myRole =
+    members?.find((member) => member.userId === controller.me.id)?.role ?? entry.membership?.role;
+  const rights = roomRights(room, myRole, state.capabilities);
+  const direct = room.kind === 'direct';
+  const title = state.roomTitle(roomId);
+  const update = async (input: { name?: string; topic?: string; archived?: boolean }) => {
+    state.upsertRoom(await controller.rest.updateRoom(roomId, input));
+  };
+
+  return (
+    <aside
+      id="room-details"
+      class="room-details"
+      ref={panelRef}
+      aria-labelledby="room-details-title"
+      onKeyDown={(event) => {
+        if (event.key === 'Escape' && !event.defaultPrevented) onClose();
+      }}
+    >
+      <div class="panel-header">
+        <h2 id="room-details-title" tabIndex={-1}>
+          Details <span class="muted panel-context">{direct ? title : `#${title}`}</span>
+        </h2>
+        <button type="button" class="icon-button" aria-label="Close room details" onClick={onClose}>
+          <Icon name="close" />
+        </button>
+      </div>
+      <div class="details-scroll">
+        <ErrorText error={error} />
+        {room.archived ? (
+          <p class="notice" role="status">
+            This room is archived: it is read-only until it is unarchived.
+          </p>
+        ) : null}
+        {direct ? null : (
+          <section class="details-section" aria-labelledby="details-about">
+            <h3 id="details-about">About</h3>
+            <EditableText
+              label="Name"
+              field="name"
+              value={room.name ?? ''}
+              empty="No name"
+              canEdit={rights.manage && !room.archived}
+              hint="Letters, digits, “_”, “.” or “-”, no spaces."
+              maxLength={64}
+              onSave={(name) => update({ name })}
+            />
+            <EditableText
+              label="Topic"
+              field="topic"
+              value={room.topic}
+              empty="No topic yet"
+              canEdit={rights.manage && !room.archived}
+              maxLength={512}
+              onSave={(topic) => update({ topic })}
+            />
+            <p class="muted details-kind">
+              {room.kind === 'channel'
+                ? 'Public channel: anyone can find and join it.'
+                : 'Private group: by invitation only.'}
+            </p>
+          </section>
+        )}
+        <section class="details-section" aria-labelledby="details-mine">
+          <h3 id="details-mine">Your settings</h3>
+          <MySettings roomId={roomId} />
+        </section>
+        <Members entry={entry} rights={rights} members={members} reload={reload} />
+        <section class="details-section details-danger" aria-label="Leave or archive">
+          {rights.manage ? (
+            room.archived ? (
+              <ConfirmButton
+                label="Unarchive room"
+                question="Unarchive the room? People can write in it again."
+                confirmLabel="Unarchive"
+                onConfirm={() => update({ archived: false })}
+              />
+            ) : (
+              <ConfirmButton
+                label="Archive room"
+                question="Archive the room? It stays readable, but nobody can write in it until it is unarchived."
+                confirmLabel="Archive"
+                danger
+                onConfirm={() => update({ archived: true })}
+              />
+            )
+          ) : null}
+          {direct ? null : (
+            <ConfirmButton
+              label="Leave room"
+              question={
+                room.kind === 'group'
+                  ? 'Leave this private group? You need an invitation to come back.'
+                  : 'Leave this channel? You can join it again from Browse channels.'
+              }
+              confirmLabel="Leave"
+              danger
+              onConfirm={async () => {
+                await controller.leaveRoom(roomId);
+                onClose();
+              }}
+            />
+          )}
+        </section>
+      </div>
+    </aside>
+  );
+}

@@ -199,4 +199,31 @@ describe('KaiwaChatClient against a reference server', () => {
     const missing = await ada.rest.getRoom('01JAAAAAAAAAAAAAAAAAAAAAAA').catch((caught: unknown) => caught);
     expect(missing).toMatchObject({ status: 404, code: 'not_found' });
   });
+
+  it('loads the history around an old message without leaving a hole up to the present', async () => {
+    const room = await ada.createRoom({ kind: 'channel', name: 'long-history', topic: '' });
+    const sent = [];
+    for (let index = 0; index < 120; index += 1) {
+      sent.push(await ada.rest.sendMessage(room.id, { text: `line ${index}` }));
+    }
+    const reply = await ada.rest.sendMessage(room.id, { text: 'a reply', threadRootId: sent[5]!.id });
+    // Grace joins afterwards: she knows only what she loads.
+    await grace.joinRoom(room);
+    await eventually(() => expect(grace.state.rooms.get(room.id)?.lastSeq).not.toBeNull());
+    await grace.openRoom(room.id);
+    expect(grace.state.timeline(room.id)).toHaveLength(50);
+
+    const target = sent[30]!;
+    await expect(grace.loadAround(room.id, target.id)).resolves.toMatchObject({ id: target.id });
+    const ids = grace.state.timeline(room.id).map((message) => message.id);
+    // 25 before it, then everything to the newest, each once and in order.
+    expect(ids).toEqual(sent.slice(5).map((message) => message.id));
+    expect(grace.state.rooms.get(room.id)?.hasOlder).toBe(true);
+
+    // A thread reply: its root is loaded in place, and its thread.
+    await expect(grace.loadAround(room.id, reply.id)).resolves.toMatchObject({ threadRootId: sent[5]!.id });
+    expect(grace.state.timeline(room.id)[0]?.id).toBe(sent[0]!.id);
+    expect(grace.state.rooms.get(room.id)?.hasOlder).toBe(false);
+    expect(grace.state.threadReplies(room.id, sent[5]!.id).map((message) => message.id)).toEqual([reply.id]);
+  });
 });

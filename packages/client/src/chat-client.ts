@@ -10,6 +10,7 @@ import {
   type Room,
   type RoomEvent,
   type ServerFrame,
+  type UpdateRoomPreferencesInput,
   type User,
 } from '@kaiwa/protocol';
 import { ChatState, type OutboxEntry } from './chat-state.js';
@@ -39,6 +40,10 @@ import {
 
 const HISTORY_PAGE = 50;
 const THREAD_PAGE = 100;
+/** Messages loaded above a message jumped to, and the page size on the way from it to the present. */
+const AROUND_BEFORE = 25;
+const AROUND_PAGE = 200;
+const AROUND_MAX_PAGES = 50;
 /** A send without an ack for this long goes out again (same clientMessageId, so never twice). */
 const ACK_TIMEOUT_MS = 15_000;
 const TYPING_IDLE_MS = 4_000;
@@ -350,6 +355,11 @@ export class KaiwaChatClient {
     return room;
   }
 
+  /** Changes my own view of a room (favourite, notification level, muted) and shows it at once. */
+  async setRoomPreferences(roomId: string, input: UpdateRoomPreferencesInput): Promise<void> {
+    this.state.setSummary(await this.rest.setRoomPreferences(roomId, input));
+  }
+
   /** Admins: a new account; the answer carries its one-time password. */
   async createAccount(input: NewAccount): Promise<{ user: User; oneTimePassword?: string }> {
     const result = await this.rest.createUser(input);
@@ -404,6 +414,48 @@ export class KaiwaChatClient {
       this.state.changed(entry);
       this.#report('could not load older messages', error);
     }
+  }
+
+  /**
+   * Loads the history around a message so it can be shown in place (a search result, a permalink): a page
+   * before it and every message from it up to the history already loaded (or the newest), so the timeline
+   * keeps no hole. A thread reply loads its root that way, then its thread. Returns the message.
+   *
+   * @example
+   * const message = await chat.loadAround(roomId, messageId);
+   * document.querySelector(`[data-message-id="${message.id}"]`)?.scrollIntoView({ block: 'center' });
+   */
+  async loadAround(roomId: string, messageId: string): Promise<Message> {
+    const entry = this.state.rooms.get(roomId);
+    if (!entry) throw new Error(`not a member of room ${roomId}`);
+    const message = entry.messages.get(messageId) ?? (await this.rest.getMessage(messageId));
+    if (message.roomId !== roomId) throw new Error(`message ${messageId} is not in room ${roomId}`);
+    if (message.threadRootId) {
+      await this.loadAround(roomId, message.threadRootId);
+      await this.loadThread(roomId, message.threadRootId);
+      return message;
+    }
+    const timeline = entry.historyLoaded ? this.state.timeline(roomId) : [];
+    const index = timeline.findIndex((each) => each.id === messageId);
+    if (index >= 0) {
+      // Already in the timeline: only the context above it may be missing.
+      if (index < AROUND_BEFORE && entry.hasOlder) await this.loadOlder(roomId);
+      return message;
+    }
+    const oldestLoaded = timeline[0]?.id;
+    const before = await this.#history(roomId, { before: messageId, limit: AROUND_BEFORE });
+    const range = [...before.messages, message];
+    // Up to what is loaded (or the newest), so nothing between the jump and the present is skipped.
+    for (let cursor = messageId, pages = 0; pages < AROUND_MAX_PAGES; pages += 1) {
+      const page = await this.#history(roomId, { after: cursor, limit: AROUND_PAGE });
+      range.push(...page.messages);
+      const last = page.messages.at(-1);
+      if (!page.hasMore || !last || (oldestLoaded !== undefined && last.id >= oldestLoaded)) break;
+      cursor = last.id;
+    }
+    this.ensureUsers([message.authorId]);
+    this.state.mergeRange(roomId, range, before.hasMore);
+    return message;
   }
 
   async loadThread(roomId: string, rootId: string, older = false): Promise<void> {

@@ -218,3 +218,15 @@ describe('streamed assistant replies', () => {
     expect(state.streams.size).toBe(0);
   });
 });
+
+describe('ChatState.mergeRange', () => {
+  it('adds a range from further back and takes its hasOlder; a range inside what is loaded keeps it', () => {
+    const state = subscribedState();
+    state.mergeHistory(room.id, { messages: [message('m50'), message('m51')], hasMore: true });
+    state.mergeRange(room.id, [message('m10'), message('m11'), message('m50')], false);
+    expect(state.timeline(room.id).map((each) => each.id)).toEqual(['m10', 'm11', 'm50', 'm51']);
+    expect(state.rooms.get(room.id)?.hasOlder).toBe(false);
+    state.mergeRange(room.id, [message('m12'), message('m13')], true);
+    expect(state.rooms.get(room.id)?.hasOlder).toBe(false);
+  });
+});

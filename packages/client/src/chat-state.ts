@@ -8,9 +8,11 @@ import {
   type PresenceStatus,
   type Room,
   type RoomEvent,
+  type RoomPreferences,
   type RoomSummary,
   type User,
 } from '@kaiwa/protocol';
+import { DEFAULT_PREFERENCES, mentionsUser } from './notification-rules.js';
 
 /*
  * Everything the chat shows, and the rules that keep it right when events arrive twice, late or after a
@@ -42,6 +44,12 @@ export interface RoomEntry {
   room: Room;
   membership: Membership | null;
   unread: number;
+  /** Unread messages that mention me, `@room` or `@here` (thread replies included). */
+  mentions: number;
+  /** My own choices for the room: favourite, notification level. */
+  preferences: RoomPreferences;
+  /** Events up to this sequence number were replayed on (re)subscribing; later ones arrived live. */
+  liveAfterSeq: number;
   /** Sequence number of the last event applied; null until the room is subscribed. */
   lastSeq: number | null;
   /** Every known message of the room, thread replies included, by id. */
@@ -67,6 +75,9 @@ export interface RoomEntry {
 export type ApplyResult = 'applied' | 'duplicate' | 'gap' | 'unknown-room';
 
 type Listener = () => void;
+
+/** A new message of someone else that arrived live (not replayed after a reconnect), just applied. */
+export type LiveMessageListener = (message: Message, entry: RoomEntry) => void;
 
 /** A reply the assistant is still writing, from ephemeral `message.delta` frames; never stored. */
 export interface StreamingReply {
@@ -104,6 +115,7 @@ export class ChatState {
   roomsLoaded = false;
   version = 0;
   readonly #listeners = new Set<Listener>();
+  readonly #liveMessageListeners = new Set<LiveMessageListener>();
   readonly #timelineCache = new Map<string, { version: number; list: Message[] }>();
   #notifyScheduled = false;
 
@@ -126,6 +138,15 @@ export class ChatState {
     });
   }
 
+  /**
+   * Calls `listener` with each new message of someone else that arrived live, once each, right after it is
+   * applied; messages replayed after a reconnect, history pages and acks are not live (for notifications).
+   */
+  onLiveMessage(listener: LiveMessageListener): () => void {
+    this.#liveMessageListeners.add(listener);
+    return () => this.#liveMessageListeners.delete(listener);
+  }
+
   // ---------------------------------------------------------------- rooms
 
   /**
@@ -134,16 +155,24 @@ export class ChatState {
    */
   setRooms(summaries: RoomSummary[], requestedAt = Number.POSITIVE_INFINITY): void {
     const seen = new Set<string>();
-    for (const { room, membership, unreadCount } of summaries) {
-      seen.add(room.id);
-      const entry = this.upsertRoom(room, membership);
-      entry.unread = this.viewing === room.id ? 0 : unreadCount;
+    for (const summary of summaries) {
+      seen.add(summary.room.id);
+      this.setSummary(summary);
     }
     for (const [id, entry] of [...this.rooms]) {
       if (!seen.has(id) && entry.addedAt < requestedAt) this.removeRoom(id);
     }
     this.roomsLoaded = true;
     this.changed();
+  }
+
+  /** Takes one room as the room list shows it: membership, counts and preferences. */
+  setSummary({ room, membership, unreadCount, mentionCount, preferences }: RoomSummary): RoomEntry {
+    const entry = this.upsertRoom(room, membership);
+    entry.unread = this.viewing === room.id ? 0 : unreadCount;
+    entry.mentions = this.viewing === room.id ? 0 : (mentionCount ?? 0);
+    entry.preferences = preferences ?? DEFAULT_PREFERENCES;
+    return entry;
   }
 
   upsertRoom(room: Room, membership?: Membership | null): RoomEntry {
@@ -153,6 +182,9 @@ export class ChatState {
         room,
         membership: membership ?? null,
         unread: 0,
+        mentions: 0,
+        preferences: DEFAULT_PREFERENCES,
+        liveAfterSeq: 0,
         lastSeq: null,
         messages: new Map(),
         historyLoaded: false,
@@ -186,13 +218,16 @@ export class ChatState {
     const entry = this.rooms.get(roomId);
     if (!entry) return;
     entry.unread = this.viewing === roomId ? 0 : (unread[roomId] ?? 0);
+    // Read elsewhere (another tab): its mentions were read with it.
+    if (entry.unread === 0) entry.mentions = 0;
     this.changed(entry);
   }
 
   markViewed(roomId: string): void {
     const entry = this.rooms.get(roomId);
-    if (!entry || entry.unread === 0) return;
+    if (!entry || (entry.unread === 0 && entry.mentions === 0)) return;
     entry.unread = 0;
+    entry.mentions = 0;
     this.changed(entry);
   }
 
@@ -205,6 +240,7 @@ export class ChatState {
   subscribed(room: Room, fromSeq: number): void {
     const entry = this.upsertRoom(room);
     if (entry.lastSeq === null || fromSeq < entry.lastSeq) entry.lastSeq = fromSeq;
+    entry.liveAfterSeq = Math.max(room.lastSeq, fromSeq);
     entry.held = entry.held.filter((event) => event.seq > fromSeq);
     this.changed(entry);
   }
@@ -258,14 +294,14 @@ export class ChatState {
       case 'message.created': {
         const message = event.payload.message;
         const added = this.#insert(entry, message, true);
-        if (
-          added &&
-          message.authorId !== this.me?.id &&
-          message.threadRootId === null &&
-          this.viewing !== entry.room.id
-        ) {
+        const others = added && message.authorId !== this.me?.id;
+        if (others && message.threadRootId === null && this.viewing !== entry.room.id) {
           entry.unread += 1;
         }
+        if (others && this.viewing !== entry.room.id && mentionsUser(message, this.me?.id ?? '')) {
+          entry.mentions += 1;
+        }
+        if (others && event.seq > entry.liveAfterSeq) this.#liveMessage(message, entry);
         return;
       }
       case 'message.updated':
@@ -300,6 +336,17 @@ export class ChatState {
         if (entry.memberIds) entry.memberIds = entry.memberIds.filter((id) => id !== userId);
         if (userId === this.me?.id) this.removeRoom(entry.room.id);
         return;
+      }
+    }
+  }
+
+  #liveMessage(message: Message, entry: RoomEntry): void {
+    for (const listener of this.#liveMessageListeners) {
+      try {
+        listener(message, entry);
+      } catch (error) {
+        // A view's mistake must not stop the event from being applied.
+        console.error(error);
       }
     }
   }
@@ -402,6 +449,27 @@ export class ChatState {
       entry.historyLoaded = true;
       entry.loadingOlder = false;
     }
+    this.changed(entry);
+  }
+
+  /**
+   * Merges top-level messages from around an older message (a jump into history): a page before it and
+   * every message from it up to the history already loaded, so the timeline has no hole. `hasOlder` (the
+   * answer of the page before it) is taken only when the range reaches further back than what was loaded.
+   */
+  mergeRange(roomId: string, messages: Message[], hasOlder: boolean): void {
+    const entry = this.rooms.get(roomId);
+    if (!entry) return;
+    const oldestBefore = entry.historyLoaded ? this.timeline(roomId)[0] : undefined;
+    for (const message of messages) this.#insert(entry, message, false);
+    const oldest = messages.reduce<Message | undefined>(
+      (first, message) => (!first || message.id < first.id ? message : first),
+      undefined,
+    );
+    if (!entry.historyLoaded || (oldest && (!oldestBefore || oldest.id < oldestBefore.id))) {
+      entry.hasOlder = hasOlder;
+    }
+    entry.historyLoaded = true;
     this.changed(entry);
   }
 

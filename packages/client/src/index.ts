@@ -13,6 +13,7 @@ export {
 export {
   type ApplyResult,
   ChatState,
+  type LiveMessageListener,
   type OutboxEntry,
   type RoomEntry,
   type StreamingReply,
@@ -21,6 +22,16 @@ export {
 } from './chat-state.js';
 export { newClientMessageId } from './client-message-id.js';
 export { type KeyValueStorage, MemoryStorage } from './key-value-storage.js';
+export {
+  attentionCounts,
+  DEFAULT_PREFERENCES,
+  effectiveNotifyLevel,
+  mentionsUser,
+  type NotifyContext,
+  type RoomCounts,
+  titleWithCounts,
+  wantsNotification,
+} from './notification-rules.js';
 export {
   backoffMs,
   type ConnectionState,

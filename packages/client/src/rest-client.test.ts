@@ -98,6 +98,26 @@ describe('KaiwaRestClient', () => {
     expect(api.session?.accessToken).toBe('access-b');
   });
 
+  it('lets a refresh during a password change wait for the new session, not spend the revoked token', async () => {
+    let answer: (response: Response) => void = () => {};
+    const calls = fakeFetch((call) => {
+      if (call.url.endsWith('/auth/change-password'))
+        return new Promise<Response>((resolve) => (answer = resolve));
+      return json(401, { error: { code: 'refresh_token_reused', message: 'revoked' } });
+    });
+    const api = new KaiwaRestClient({ storage: new MemoryStorage() });
+    api.setSession(session('a'));
+    const changed = api.changePassword('old password', 'new password 2026');
+    await Promise.resolve();
+    // The server ended the old session: the socket asks for a refresh before the answer arrives.
+    const refreshed = api.refresh();
+    answer(json(200, session('b')));
+    expect((await refreshed).accessToken).toBe('access-b');
+    expect((await changed).accessToken).toBe('access-b');
+    expect(api.session?.refreshToken).toBe('refresh-b');
+    expect(calls.some((call) => call.url.endsWith('/auth/refresh'))).toBe(false);
+  });
+
   it('refreshes ahead of time when the access token is about to run out', async () => {
     const calls = fakeFetch((call) =>
       call.url.endsWith('/auth/refresh') ? json(200, session('b')) : json(200, { ok: true }),

@@ -456,12 +456,26 @@ export class KaiwaRestClient {
 
   /** Changes my password; the server signs out my other sessions and this one continues with new tokens. */
   async changePassword(currentPassword: string, newPassword: string): Promise<Session> {
-    const session = await this.request<Session>('POST', '/auth/change-password', {
-      currentPassword,
-      newPassword,
+    const token = await this.accessToken();
+    const change = this.#send<Session>(
+      'POST',
+      '/auth/change-password',
+      { currentPassword, newPassword },
+      token,
+    ).then((session) => {
+      this.setSession(session);
+      return session;
     });
-    this.setSession(session);
-    return session;
+    // The server ends the old sessions before it answers, this one's socket too: a refresh asked for meanwhile
+    // waits for the new session instead of trading the revoked refresh token (which would sign me out).
+    if (!this.#refreshing) {
+      const waiting: Promise<Session> = change.finally(() => {
+        if (this.#refreshing === waiting) this.#refreshing = null;
+      });
+      waiting.catch(() => undefined);
+      this.#refreshing = waiting;
+    }
+    return change;
   }
 
   /** The signed-in user, as the server has it now. */

@@ -3,12 +3,21 @@ import type { ServerInfo, User } from '@kaiwa/protocol';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { ControllerContext, useChatVersion, useMediaQuery } from '../hooks';
+import { rememberedRoom } from '../navigation';
+import { useDesktopNotifications } from '../notifications';
 import { WorkflowsDialog } from '../workflows-view';
 import { clearDrafts } from './Composer';
 import { Avatar, PresenceDot } from './common';
 import { BrowseChannelsDialog, CreateRoomDialog, DirectMessageDialog, PeopleDialog } from './Dialogs';
+import { GroupMessageDialog } from './GroupMessageDialog';
 import { Icon } from './icons';
+import { NavigationLayer } from './Navigation';
+import { NotificationPrompt, NotificationToggle } from './NotificationPrompt';
+import { ProfileDialog } from './ProfileDialog';
+import { RoomDetailsPanel } from './RoomDetailsPanel';
+import { FavouriteButton, mentionLabel, RoomBadges } from './RoomListExtras';
 import { RoomView } from './RoomView';
+import { SearchButton } from './SearchPanel';
 import { ThreadPanel } from './ThreadPanel';
 
 interface Route {
@@ -30,7 +39,7 @@ function routePath(route: Route): string {
   return `/rooms/${route.roomId}${route.threadId ? `?thread=${route.threadId}` : ''}`;
 }
 
-type DialogName = 'create' | 'browse' | 'direct' | 'people' | 'workflows';
+type DialogName = 'create' | 'browse' | 'direct' | 'group' | 'people' | 'profile' | 'workflows';
 
 function ConnectionBadge({ status, onRetry }: { status: ConnectionStatus; onRetry: () => void }) {
   const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
@@ -74,14 +83,15 @@ function RoomLink({
   presence?: 'online' | 'away' | 'offline' | undefined;
   onSelect: (roomId: string) => void;
 }) {
-  const unread = entry.unread;
+  const muted = entry.membership?.muted ?? false;
+  const unread = muted ? 0 : entry.unread;
   return (
-    <li>
+    <li class="room-item">
       <a
         href={routePath({ roomId: entry.room.id, threadId: null })}
-        class={`room-link${current ? ' current' : ''}${unread > 0 ? ' unread' : ''}`}
+        class={`room-link${current ? ' current' : ''}${unread > 0 ? ' unread' : ''}${muted ? ' muted-room' : ''}${entry.mentions > 0 ? ' mentioned' : ''}`}
         aria-current={current ? 'page' : undefined}
-        aria-label={`${title}${presence ? ` (${presence})` : ''}${unread > 0 ? `, ${unread} unread` : ''}`}
+        aria-label={`${title}${presence ? ` (${presence})` : ''}${unread > 0 ? `, ${unread} unread` : ''}${mentionLabel(entry)}${muted ? ', muted' : ''}`}
         onClick={(event) => {
           if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
           event.preventDefault();
@@ -94,12 +104,9 @@ function RoomLink({
           <Icon name={entry.room.kind === 'group' ? 'lock' : 'hash'} />
         )}
         <span class="room-name">{title}</span>
-        {unread > 0 ? (
-          <span class="badge" aria-hidden="true">
-            {unread > 99 ? '99+' : unread}
-          </span>
-        ) : null}
+        <RoomBadges entry={entry} />
       </a>
+      <FavouriteButton entry={entry} title={title} />
     </li>
   );
 }
@@ -123,8 +130,13 @@ function Sidebar({
   const entries = [...state.rooms.values()];
   const byTitle = (a: RoomEntry, b: RoomEntry) =>
     state.roomTitle(a.room.id).localeCompare(state.roomTitle(b.room.id));
-  const channels = entries.filter((entry) => entry.room.kind !== 'direct').sort(byTitle);
-  const directs = entries.filter((entry) => entry.room.kind === 'direct').sort(byTitle);
+  const favourites = entries.filter((entry) => entry.preferences.favourite).sort(byTitle);
+  const channels = entries
+    .filter((entry) => entry.room.kind !== 'direct' && !entry.preferences.favourite)
+    .sort(byTitle);
+  const directs = entries
+    .filter((entry) => entry.room.kind === 'direct' && !entry.preferences.favourite)
+    .sort(byTitle);
   return (
     <nav id="sidebar" class="sidebar" aria-label="Rooms">
       {header ? (
@@ -136,18 +148,42 @@ function Sidebar({
         </div>
       ) : null}
       <div class="sidebar-scroll">
+        {favourites.length > 0 ? (
+          <section class="sidebar-section" aria-labelledby="favourites-heading">
+            <div class="section-header">
+              <h2 id="favourites-heading">Favourites</h2>
+            </div>
+            <ul class="room-list">
+              {favourites.map((entry) => {
+                const peer = state.directPeer(entry.room.id);
+                return (
+                  <RoomLink
+                    key={entry.room.id}
+                    entry={entry}
+                    title={state.roomTitle(entry.room.id)}
+                    current={entry.room.id === currentRoomId}
+                    presence={peer ? state.presence.get(peer) : undefined}
+                    onSelect={onSelect}
+                  />
+                );
+              })}
+            </ul>
+          </section>
+        ) : null}
         <section class="sidebar-section" aria-labelledby="channels-heading">
           <div class="section-header">
             <h2 id="channels-heading">Channels</h2>
-            <button
-              type="button"
-              class="icon-button small"
-              aria-label="New room"
-              title="New room"
-              onClick={() => onDialog('create')}
-            >
-              <Icon name="plus" />
-            </button>
+            {state.capabilities.createRooms ? (
+              <button
+                type="button"
+                class="icon-button small"
+                aria-label="New room"
+                title="New room"
+                onClick={() => onDialog('create')}
+              >
+                <Icon name="plus" />
+              </button>
+            ) : null}
           </div>
           <ul class="room-list">
             {channels.map((entry) => (
@@ -200,11 +236,19 @@ function Sidebar({
         </section>
       </div>
       <div class="sidebar-footer">
-        <Avatar user={me} />
-        <div class="me">
-          <span class="me-name">{me.displayName}</span>
-          <span class="muted">@{me.username}</span>
-        </div>
+        <button
+          type="button"
+          class="me-button"
+          aria-label={`Your profile: ${me.displayName}`}
+          title="Your profile"
+          onClick={() => onDialog('profile')}
+        >
+          <Avatar user={me} />
+          <span class="me">
+            <span class="me-name">{me.displayName}</span>
+            <span class="muted">@{me.username}</span>
+          </span>
+        </button>
         {state.capabilities.startWorkflows ? (
           <button
             type="button"
@@ -227,6 +271,7 @@ function Sidebar({
             <Icon name="users" />
           </button>
         ) : null}
+        <NotificationToggle />
         <button
           type="button"
           class="icon-button"
@@ -258,6 +303,7 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
   const [route, setRoute] = useState<Route>(parseRoute);
   const [dialog, setDialog] = useState<DialogName | null>(null);
   const [drawerOpen, setDrawerOpen] = useState(false);
+  const [detailsFor, setDetailsFor] = useState<string | null>(null);
   const narrow = useMediaQuery('(max-width: 760px)');
   // The drawer of a narrow window takes the focus when it opens, and gives it up on Escape.
   useEffect(() => {
@@ -288,6 +334,7 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
     setRoute(next);
     setDrawerOpen(false);
   }, []);
+  const notifier = useDesktopNotifications(controller, (roomId, threadId) => navigate({ roomId, threadId }));
 
   const state = controller.state;
   const me = state.me;
@@ -304,7 +351,10 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
         Number(a.room.kind === 'direct') - Number(b.room.kind === 'direct') ||
         state.roomTitle(a.room.id).localeCompare(state.roomTitle(b.room.id)),
     )[0];
-    if (first) navigate({ roomId: first.room.id, threadId: null }, true);
+    // The room shown last (remembered in this browser) comes before the first one.
+    const last = state.me ? state.rooms.get(rememberedRoom(state.me.id) ?? '') : undefined;
+    if (last) navigate({ roomId: last.room.id, threadId: null }, true);
+    else if (first) navigate({ roomId: first.room.id, threadId: null }, true);
     else if (route.roomId) navigate({ roomId: null, threadId: null }, true);
   });
 
@@ -314,7 +364,7 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
   }, [controller, roomId]);
 
   useEffect(() => {
-    document.title = roomId ? `${state.roomTitle(roomId)} · Kaiwa` : 'Kaiwa';
+    document.title = notifier.title(roomId ? `${state.roomTitle(roomId)} · Kaiwa` : 'Kaiwa');
   });
 
   const openThread = useCallback(
@@ -327,7 +377,8 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
   const connectionBadge = (
     <ConnectionBadge status={controller.connection} onRetry={() => controller.realtime.reconnectNow()} />
   );
-  const threadOpen = Boolean(entry && route.threadId);
+  const detailsOpen = Boolean(entry && detailsFor === roomId);
+  const threadOpen = Boolean(entry && route.threadId) && !detailsOpen;
   const unreadElsewhere = [...state.rooms.values()].reduce(
     (sum, each) => sum + (each.room.id === roomId ? 0 : each.unread),
     0,
@@ -336,7 +387,7 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
   return (
     <ControllerContext.Provider value={controller}>
       <div
-        class={`chat${narrow ? ' narrow' : ''}${drawerOpen ? ' drawer-open' : ''}${threadOpen ? ' thread-open' : ''}`}
+        class={`chat${narrow ? ' narrow' : ''}${drawerOpen ? ' drawer-open' : ''}${threadOpen ? ' thread-open' : ''}${detailsOpen ? ' details-open' : ''}`}
       >
         <a class="skip-link" href="#composer">
           Skip to the message box
@@ -358,9 +409,11 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
               Kaiwa <span lang="ja">会話</span>
             </span>
             {connectionBadge}
+            {entry ? <SearchButton /> : null}
           </header>
         ) : null}
         <div class="notices">
+          <NotificationPrompt />
           {controller.connection.state !== 'online' && controller.connection.sessions > 0 ? (
             <div class="offline-bar" aria-hidden="true">
               You are offline. What you send now goes out when the connection is back, and what you missed
@@ -405,7 +458,17 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
         />
         <main class="main">
           {entry ? (
-            <RoomView entry={entry} me={me} server={server} onOpenThread={openThread} />
+            <RoomView
+              entry={entry}
+              me={me}
+              server={server}
+              onOpenThread={(rootId) => {
+                setDetailsFor(null);
+                openThread(rootId);
+              }}
+              detailsOpen={detailsOpen}
+              onToggleDetails={() => setDetailsFor(detailsOpen ? null : roomId)}
+            />
           ) : (
             <div class="empty-state">
               {state.roomsLoaded ? (
@@ -413,9 +476,13 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
                   <h1>Welcome, {me.displayName}</h1>
                   <p>You are not in any room yet.</p>
                   <div class="dialog-actions">
-                    <button type="button" class="button primary" onClick={() => setDialog('create')}>
-                      Create a room
-                    </button>
+                    {state.capabilities.createRooms ? (
+                      <button type="button" class="button primary" onClick={() => setDialog('create')}>
+                        Create a room
+                      </button>
+                    ) : (
+                      <p class="muted">Someone has to invite you into a room first.</p>
+                    )}
                     {state.capabilities.joinChannels ? (
                       <button type="button" class="button" onClick={() => setDialog('browse')}>
                         Browse channels
@@ -429,7 +496,17 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
             </div>
           )}
         </main>
-        {entry && route.threadId ? (
+        {entry && detailsOpen ? (
+          <RoomDetailsPanel
+            key={entry.room.id}
+            entry={entry}
+            onClose={() => {
+              setDetailsFor(null);
+              document.querySelector<HTMLElement>('.room-details-button')?.focus();
+            }}
+          />
+        ) : null}
+        {entry && route.threadId && !detailsOpen ? (
           <ThreadPanel
             key={route.threadId}
             entry={entry}
@@ -460,6 +537,7 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
         {dialog === 'direct' ? (
           <DirectMessageDialog
             onClose={() => setDialog(null)}
+            onGroup={() => setDialog('group')}
             onOpen={(id) => {
               setDialog(null);
               selectRoom(id);
@@ -467,9 +545,26 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
           />
         ) : null}
         {dialog === 'people' ? <PeopleDialog onClose={() => setDialog(null)} /> : null}
+        {dialog === 'profile' ? (
+          <ProfileDialog passwords={server.accountsEnabled} onClose={() => setDialog(null)} />
+        ) : null}
+        {dialog === 'group' ? (
+          <GroupMessageDialog
+            onClose={() => setDialog(null)}
+            onOpen={(room) => {
+              setDialog(null);
+              selectRoom(room.id);
+            }}
+          />
+        ) : null}
         {dialog === 'workflows' ? (
           <WorkflowsDialog api={api} me={me} onClose={() => setDialog(null)} />
         ) : null}
+        <NavigationLayer
+          me={me}
+          roomId={roomId}
+          onNavigate={(id, threadId, replace) => navigate({ roomId: id, threadId }, replace)}
+        />
       </div>
     </ControllerContext.Provider>
   );

@@ -1,6 +1,7 @@
 import type { Room, User, UserRole } from '@kaiwa/protocol';
 import { useEffect, useId, useState } from 'preact/hooks';
 import { useController } from '../hooks';
+import { AdminPeopleList } from './AdminPeople';
 import { Avatar, describeError, ErrorText, Field, Modal, PresenceDot } from './common';
 
 export function CreateRoomDialog({
@@ -163,9 +164,12 @@ function usePeople(): { people: User[] | null; error: string | null; reload: () 
 export function DirectMessageDialog({
   onClose,
   onOpen,
+  onGroup,
 }: {
   onClose: () => void;
   onOpen: (roomId: string) => void;
+  /** Switches to choosing several people for a private group. */
+  onGroup?: () => void;
 }) {
   const controller = useController();
   const { people, error: loadError } = usePeople();
@@ -180,6 +184,11 @@ export function DirectMessageDialog({
   return (
     <Modal title="New direct message" onClose={onClose}>
       <Field label="Find people" type="search" value={filter} onValue={setFilter} autoFocus />
+      {onGroup ? (
+        <button type="button" class="link-button group-link" onClick={onGroup}>
+          Start a group conversation with several people instead
+        </button>
+      ) : null}
       <ErrorText error={error ?? loadError} />
       {people === null && !loadError ? (
         <p role="status">Loading…</p>
@@ -219,7 +228,6 @@ const ROLES: UserRole[] = ['member', 'moderator', 'admin', 'guest', 'bot'];
 /** Admins: the people on the server, and new accounts with their one-time passwords. */
 export function PeopleDialog({ onClose }: { onClose: () => void }) {
   const controller = useController();
-  const { people, error: loadError, reload } = usePeople();
   const [username, setUsername] = useState('');
   const [displayName, setDisplayName] = useState('');
   const [role, setRole] = useState<UserRole>('member');
@@ -245,7 +253,6 @@ export function PeopleDialog({ onClose }: { onClose: () => void }) {
             setCreated(result);
             setUsername('');
             setDisplayName('');
-            reload();
           } catch (caught) {
             setError(describeError(caught));
           } finally {
@@ -313,21 +320,7 @@ export function PeopleDialog({ onClose }: { onClose: () => void }) {
           )}
         </div>
       ) : null}
-      <h3>Everyone</h3>
-      <ErrorText error={loadError} />
-      <ul class="pick-list people">
-        {(people ?? []).map((user) => (
-          <li key={user.id}>
-            <Avatar user={user} size="small" />
-            <span class="person-name">{user.displayName}</span>
-            <span class="muted">@{user.username}</span>
-            <span class="role">{user.role}</span>
-            <PresenceDot
-              status={user.id === controller.me.id ? 'online' : controller.state.presence.get(user.id)}
-            />
-          </li>
-        ))}
-      </ul>
+      <AdminPeopleList refreshKey={created} />
     </Modal>
   );
 }

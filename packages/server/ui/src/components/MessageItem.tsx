@@ -1,4 +1,4 @@
-import { fileContentUrl as fileUrl, type OutboxEntry } from '@kaiwa/client';
+import { fileContentUrl as fileUrl, mentionsUser, type OutboxEntry } from '@kaiwa/client';
 import type { Attachment, Message, User } from '@kaiwa/protocol';
 import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { formatFull, formatSize, formatTime } from '../format';
@@ -6,6 +6,7 @@ import { memo, useController, useFileUrl } from '../hooks';
 import { MessageMarkdown } from '../markdown/message-markdown';
 import { Avatar, describeError } from './common';
 import { Icon } from './icons';
+import { CopyLinkButton } from './Navigation';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '👀', '✅', '🙏'];
 
@@ -235,6 +236,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
   const [error, setError] = useState<string | null>(null);
   const deleted = message.deletedAt !== null;
   const mine = message.authorId === me.id;
+  const mentioned = !mine && !deleted && mentionsUser(message, me.id);
   const staff = controller.state.capabilities.moderateMessages;
   const name = author?.displayName ?? 'someone';
   const canThread = !inThread && message.threadRootId === null && onOpenThread !== undefined;
@@ -250,7 +252,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
 
   return (
     <li
-      class={`message${compact ? ' compact' : ''}${deleted ? ' deleted' : ''}${mine ? ' mine' : ''}`}
+      class={`message${compact ? ' compact' : ''}${deleted ? ' deleted' : ''}${mine ? ' mine' : ''}${mentioned ? ' mentions-me' : ''}`}
       data-message-id={message.id}
     >
       <div class="message-gutter">
@@ -349,6 +351,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
               <Icon name="thread" />
             </button>
           ) : null}
+          <CopyLinkButton message={message} />
           {mine ? (
             <button
               type="button"

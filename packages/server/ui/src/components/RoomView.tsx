@@ -9,6 +9,9 @@ import { Composer } from './Composer';
 import { PresenceDot } from './common';
 import { Icon } from './icons';
 import { MessageItem, PendingItem } from './MessageItem';
+import { useTimelineNavigation } from './Navigation';
+import { RoomDetailsButton } from './RoomDetailsPanel';
+import { SearchButton } from './SearchPanel';
 
 /** Messages by the same author within this long of each other are shown as one group. */
 const GROUP_MS = 5 * 60_000;
@@ -21,12 +24,22 @@ export function useStickyScroll(firstKey: string | undefined) {
   const scroller = useRef<HTMLDivElement>(null);
   const content = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
+  const lastTop = useRef(0);
+  /** When the reader last turned the wheel, touched, pressed a key or grabbed the scrollbar here. */
+  const readerScrolledAt = useRef(0);
   const previous = useRef<{ first: string | undefined; height: number }>({ first: undefined, height: 0 });
 
   const onScroll = useCallback(() => {
     const element = scroller.current;
     if (!element) return;
-    stick.current = element.scrollHeight - element.scrollTop - element.clientHeight < 48;
+    // Only the reader lets go of the bottom, by scrolling up. An image placeholder swapped for its image
+    // shrinks the content (the browser pulls scrollTop up) and the image grows it again before this event
+    // runs: that reads as "scrolled up, far from the bottom" but is no reader's doing.
+    const top = element.scrollTop;
+    if (element.scrollHeight - top - element.clientHeight < 48) stick.current = true;
+    else if (top < lastTop.current - 1 && Date.now() - readerScrolledAt.current < 1_000)
+      stick.current = false;
+    lastTop.current = top;
   }, []);
 
   useLayoutEffect(() => {
@@ -51,6 +64,25 @@ export function useStickyScroll(firstKey: string | undefined) {
     });
     observer.observe(inner);
     return () => observer.disconnect();
+  }, []);
+
+  useEffect(() => {
+    const element = scroller.current;
+    if (!element) return;
+    const intent = () => {
+      readerScrolledAt.current = Date.now();
+    };
+    // Keys scroll the list last clicked even while the focus is on the page itself.
+    const onKey = (event: KeyboardEvent) => {
+      if (/^(PageUp|PageDown|ArrowUp|ArrowDown|Home|End| )$/.test(event.key)) intent();
+    };
+    const kinds = ['wheel', 'touchmove', 'pointerdown', 'keydown'] as const;
+    for (const kind of kinds) element.addEventListener(kind, intent, { passive: true });
+    document.addEventListener('keydown', onKey);
+    return () => {
+      for (const kind of kinds) element.removeEventListener(kind, intent);
+      document.removeEventListener('keydown', onKey);
+    };
   }, []);
 
   return { scroller, content, onScroll, stick };
@@ -182,11 +214,16 @@ export function RoomView({
   me,
   server,
   onOpenThread,
+  detailsOpen = false,
+  onToggleDetails,
 }: {
   entry: RoomEntry;
   me: User;
   server: ServerInfo;
   onOpenThread: (rootId: string) => void;
+  /** Whether the room details panel is open, and the header button that opens and closes it. */
+  detailsOpen?: boolean;
+  onToggleDetails?: () => void;
 }) {
   const controller = useController();
   const state = controller.state;
@@ -194,7 +231,16 @@ export function RoomView({
   const messages = state.timeline(roomId);
   const pending = state.pending(roomId, null);
   const streaming = state.streaming(roomId, null);
-  const { scroller, content, onScroll } = useStickyScroll(messages[0]?.id);
+  const { scroller, content, onScroll, stick } = useStickyScroll(messages[0]?.id);
+  const jumpControl = useTimelineNavigation({
+    roomId,
+    threadRootId: null,
+    scroller,
+    stick,
+    messages,
+    pending,
+    me,
+  });
   const title = state.roomTitle(roomId);
   const peer = state.directPeer(roomId);
   const members = entry.memberIds ?? [];
@@ -228,6 +274,8 @@ export function RoomView({
             {members.length === 1 ? '1 member' : `${members.length} members`} · {online} online
           </p>
         ) : null}
+        <SearchButton />
+        {onToggleDetails ? <RoomDetailsButton open={detailsOpen} onClick={onToggleDetails} /> : null}
       </div>
       <div
         class="message-scroller"
@@ -284,6 +332,7 @@ export function RoomView({
           </ol>
         </div>
       </div>
+      {jumpControl}
       <TypingIndicator entry={entry} />
       <Composer
         key={roomId}

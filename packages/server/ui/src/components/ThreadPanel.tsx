@@ -4,6 +4,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { useController } from '../hooks';
 import { Composer } from './Composer';
 import { Icon } from './icons';
+import { useTimelineNavigation } from './Navigation';
 import { messageRows, useStickyScroll } from './RoomView';
 
 export function ThreadPanel({
@@ -26,7 +27,16 @@ export function ThreadPanel({
   const replies = state.threadReplies(roomId, rootId);
   const pending = state.pending(roomId, rootId);
   const thread = entry.threads.get(rootId);
-  const { scroller, content, onScroll } = useStickyScroll(replies[0]?.id);
+  const { scroller, content, onScroll, stick } = useStickyScroll(replies[0]?.id);
+  const jumpControl = useTimelineNavigation({
+    roomId,
+    threadRootId: rootId,
+    scroller,
+    stick,
+    messages: replies,
+    pending,
+    me,
+  });
   const closeButton = useRef<HTMLButtonElement>(null);
 
   useEffect(() => {
@@ -102,6 +112,7 @@ export function ThreadPanel({
           </ol>
         </div>
       </div>
+      {jumpControl}
       {root && root.deletedAt === null ? (
         <Composer
           key={rootId}

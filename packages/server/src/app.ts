@@ -8,7 +8,7 @@ import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { type BlobStore, ChatEngine, type ChatStore } from '@kaiwa/core';
+import { type BlobStore, ChatEngine, type ChatStore, type Synthesizer, type Transcriber } from '@kaiwa/core';
 import type { Assistant } from '@kaiwa/llm';
 import type { StepType } from '@kaiwa/workflow';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -48,12 +48,14 @@ import { registerPlatformWebhookRoutes } from './routes/platform-webhook-routes.
 import { registerRoomRoutes } from './routes/room-routes.js';
 import type { ApiInstance, RouteContext } from './routes/route-context.js';
 import { registerUserRoutes } from './routes/user-routes.js';
+import { registerVoiceRoutes } from './routes/voice-routes.js';
 import { registerWorkRoutes } from './routes/work-routes.js';
 import { registerWorkflowRoutes } from './routes/workflow-routes.js';
 import { openSharedState, type SharedState } from './scale/bus-composition.js';
 import { openBlobStore } from './storage/open-blob-store.js';
 import { describeDatabase, openStore } from './storage/open-store.js';
 import { timedStore } from './storage/timed-store.js';
+import { composeVoice, type VoiceService } from './voice-composition.js';
 import { registerWebUi } from './web/web-ui.js';
 import { composeWorkflows, type WorkflowComposition } from './workflow-composition.js';
 
@@ -76,6 +78,10 @@ export interface BuildServerOptions {
   clock?: () => Date;
   /** Workflow step types besides the built-ins. */
   workflowSteps?: StepType[];
+  /** Use this transcriber instead of KAIWA_TRANSCRIBER's (tests, embedding apps). */
+  transcriber?: Transcriber;
+  /** Use this synthesizer instead of KAIWA_SYNTHESIZER's. */
+  synthesizer?: Synthesizer;
 }
 
 /** A composed server: the Fastify app and everything behind it. */
@@ -99,6 +105,8 @@ export interface KaiwaServer {
   workflows: WorkflowComposition;
   /** Platform adapters and the bridge; undefined unless KAIWA_BRIDGE_FILE is set. */
   platforms: PlatformComposition | undefined;
+  /** Transcription and reading aloud; undefined unless KAIWA_TRANSCRIBER or KAIWA_SYNTHESIZER is set. */
+  voice: VoiceService | undefined;
   /** Set when this start created the first admin. */
   firstAdmin: { username: string; password: string } | undefined;
   /** Starts listening on `config.host:config.port`; returns the address, e.g. `http://127.0.0.1:3000`. */
@@ -239,8 +247,18 @@ export async function buildServer(
     const assistant = config.assistant
       ? await composeAssistant(engine, config.assistant, app.log)
       : undefined;
+    const voice = await composeVoice({
+      engine,
+      blobs,
+      settings: config.voice,
+      logger: app.log,
+      maxAudioBytes: config.maxUploadBytes,
+      ...(options.transcriber ? { transcriber: options.transcriber } : {}),
+      ...(options.synthesizer ? { synthesizer: options.synthesizer } : {}),
+    });
     const context: RouteContext = {
       config,
+      voice,
       engine,
       store,
       accounts,
@@ -267,6 +285,8 @@ export async function buildServer(
       ...(config.assistant ? { chatModel: await createAssistantChatModel(config.assistant) } : {}),
       ...(options.workflowSteps ? { steps: options.workflowSteps } : {}),
       ...(platforms ? { platforms: platforms.platforms } : {}),
+      ...(voice?.transcriber ? { transcriber: voice.transcriber } : {}),
+      ...(voice?.synthesizer ? { synthesizer: voice.synthesizer } : {}),
     });
     await composeApp(app, context, shared.rateLimitRedis, workflows, platforms);
 
@@ -287,6 +307,7 @@ export async function buildServer(
       await platforms?.close();
       await workflows.close();
       await assistant?.stop();
+      await voice?.close();
       await realtime.close();
     });
     app.addHook('onClose', async () => {
@@ -306,6 +327,7 @@ export async function buildServer(
     await workflows.start(admin?.id);
     // After the first admin: the bridge's bot user must not be the first user of a fresh database.
     await platforms?.start(admin?.id);
+    voice?.start();
     if (platforms && config.bridgeFile) {
       await recordPlatformConfiguration(audit, config.bridgeFile, [...platforms.platforms.keys()]);
     }
@@ -319,6 +341,8 @@ export async function buildServer(
         accounts: config.accountsEnabled,
         bus: config.bus.kind,
         assistant: config.assistant ? `${config.assistant.username} (${config.assistant.model})` : 'off',
+        transcriber: voice?.transcriber ? voice.transcriber.provider : 'off',
+        synthesizer: voice?.synthesizer ? voice.synthesizer.provider : 'off',
       },
       'kaiwa server composed',
     );
@@ -340,6 +364,7 @@ export async function buildServer(
       assistant,
       workflows,
       platforms,
+      voice,
       firstAdmin,
       async listen() {
         await app.listen({ port: config.port, host: config.host });
@@ -524,6 +549,7 @@ async function composeApp(
       registerRoomRoutes(routes, context);
       registerAssistantRoutes(routes, context);
       registerMessageRoutes(routes, context);
+      registerVoiceRoutes(routes, context);
       registerWorkRoutes(routes, context);
       registerFileRoutes(routes, context);
       await registerWorkflowRoutes(routes, workflows, context.audit);

@@ -41,6 +41,67 @@ describe('loadConfig', () => {
     });
   });
 
+  it('composes voice from KAIWA_TRANSCRIBER and KAIWA_SYNTHESIZER, off by default', () => {
+    expect(loadConfig({ env: {}, cwd: directory }).voice).toEqual({
+      transcriber: undefined,
+      synthesizer: undefined,
+    });
+    expect(
+      loadConfig({
+        env: {
+          KAIWA_TRANSCRIBER: 'PocketSphinx',
+          KAIWA_SYNTHESIZER: 'espeak-ng',
+          KAIWA_SYNTHESIZER_VOICE: 'ja',
+        },
+        cwd: directory,
+      }).voice,
+    ).toEqual({
+      transcriber: { kind: 'pocketsphinx', language: undefined },
+      synthesizer: { kind: 'espeak-ng', voice: 'ja' },
+    });
+    expect(
+      loadConfig({
+        env: {
+          KAIWA_TRANSCRIBER: 'http://127.0.0.1:8080/v1',
+          KAIWA_TRANSCRIBER_MODEL: 'whisper-1',
+          KAIWA_TRANSCRIBER_LANGUAGE: 'ja',
+          KAIWA_SYNTHESIZER: 'https://tts.example/v1',
+          KAIWA_SYNTHESIZER_MODEL: 'tts-1',
+        },
+        cwd: directory,
+      }).voice,
+    ).toEqual({
+      transcriber: {
+        kind: 'openai-compatible',
+        baseUrl: 'http://127.0.0.1:8080/v1',
+        model: 'whisper-1',
+        apiKey: undefined,
+        language: 'ja',
+      },
+      synthesizer: {
+        kind: 'openai-compatible',
+        baseUrl: 'https://tts.example/v1',
+        model: 'tts-1',
+        voice: undefined,
+        apiKey: undefined,
+      },
+    });
+    const problems = problemsOf({
+      KAIWA_TRANSCRIBER: 'whisper',
+      KAIWA_SYNTHESIZER: 'http://tts.example/v1',
+      KAIWA_SYNTHESIZER_API_KEY: 'sk-secret',
+    });
+    expect(problems).toEqual([
+      'KAIWA_TRANSCRIBER: must be none, pocketsphinx, or the base URL of an OpenAI-compatible server such as http://127.0.0.1:8080/v1 (got "whisper" from the environment)',
+    ]);
+    expect(problemsOf({ KAIWA_SYNTHESIZER: 'http://tts.example/v1' })).toEqual([
+      'KAIWA_SYNTHESIZER_MODEL: must be set when KAIWA_SYNTHESIZER is a URL (the model name the server knows, e.g. tts-1)',
+    ]);
+    expect(DEFAULT_UPLOAD_TYPES).toEqual(
+      expect.arrayContaining(['audio/webm', 'audio/ogg', 'audio/mp4', 'audio/wav']),
+    );
+  });
+
   it('refuses read replicas unless the primary is PostgreSQL', () => {
     expect(
       problemsOf({

@@ -47,6 +47,10 @@ export const DEFAULT_UPLOAD_TYPES = [
   'audio/mpeg',
   'audio/ogg',
   'audio/wav',
+  'audio/webm',
+  'audio/mp4',
+  'audio/x-m4a',
+  'audio/flac',
   'video/mp4',
   'video/webm',
 ] as const;
@@ -144,7 +148,42 @@ export interface ServerConfig {
   bridgeFile?: string | undefined;
   /** Malware scanning of uploads with clamd; undefined (off) unless KAIWA_CLAMAV is set. */
   malwareScan?: MalwareScanSettings | undefined;
+  /** Speech-to-text for voice messages and text-to-speech for "Read aloud"; both off by default. */
+  voice: VoiceSettings;
 }
+
+/** The voice backends (docs/configuration.md, "Voice"); `@kaiwa/voice` is loaded only when one is set. */
+export interface VoiceSettings {
+  /** KAIWA_TRANSCRIBER; undefined: voice messages get no transcript. */
+  transcriber: TranscriberSettings | undefined;
+  /** KAIWA_SYNTHESIZER; undefined: `POST /api/v1/speech` answers 501. */
+  synthesizer: SynthesizerSettings | undefined;
+}
+
+export type TranscriberSettings =
+  | { kind: 'pocketsphinx'; language: string | undefined }
+  | {
+      kind: 'openai-compatible';
+      /** @example 'http://127.0.0.1:8080/v1' */
+      baseUrl: string;
+      model: string;
+      apiKey: string | undefined;
+      /** Spoken language when a room sets none; undefined: the backend detects it. */
+      language: string | undefined;
+    };
+
+export type SynthesizerSettings =
+  | { kind: 'mespeak' | 'espeak-ng' | 'flite'; voice: string | undefined }
+  | {
+      kind: 'openai-compatible';
+      baseUrl: string;
+      model: string;
+      voice: string | undefined;
+      apiKey: string | undefined;
+    };
+
+const LOCAL_SYNTHESIZERS = ['mespeak', 'espeak-ng', 'flite'] as const;
+const HTTP_URL = /^https?:\/\/\S+$/i;
 
 /** How uploads are scanned (docs/configuration.md, "Malware scanning"). */
 export interface MalwareScanSettings {
@@ -467,6 +506,34 @@ const settingsSchema = z.object({
   KAIWA_CLAMAV_ON_ERROR: z
     .enum(['deny', 'allow'], { error: 'must be deny (refuse uploads while clamd fails) or allow' })
     .default('deny'),
+  KAIWA_TRANSCRIBER: z
+    .string()
+    .trim()
+    .refine((value) => ['none', 'pocketsphinx'].includes(value.toLowerCase()) || HTTP_URL.test(value), {
+      message:
+        'must be none, pocketsphinx, or the base URL of an OpenAI-compatible server such as http://127.0.0.1:8080/v1',
+    })
+    .default('none'),
+  KAIWA_TRANSCRIBER_MODEL: z.string().trim().min(1, 'must not be empty').optional(),
+  KAIWA_TRANSCRIBER_API_KEY: z.string().min(1, 'must not be empty').optional(),
+  KAIWA_TRANSCRIBER_LANGUAGE: z
+    .string()
+    .trim()
+    .regex(/^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$/i, 'must be a language tag such as en or ja')
+    .optional(),
+  KAIWA_SYNTHESIZER: z
+    .string()
+    .trim()
+    .refine(
+      (value) => ['none', ...LOCAL_SYNTHESIZERS].includes(value.toLowerCase()) || HTTP_URL.test(value),
+      {
+        message: `must be none, ${LOCAL_SYNTHESIZERS.join(', ')}, or the base URL of an OpenAI-compatible server such as http://127.0.0.1:8880/v1`,
+      },
+    )
+    .default('none'),
+  KAIWA_SYNTHESIZER_MODEL: z.string().trim().min(1, 'must not be empty').optional(),
+  KAIWA_SYNTHESIZER_VOICE: z.string().trim().min(1, 'must not be empty').optional(),
+  KAIWA_SYNTHESIZER_API_KEY: z.string().min(1, 'must not be empty').optional(),
   KAIWA_CLAMAV_TIMEOUT_MS: wholeNumber(100, 600_000, 'a whole number of milliseconds').default(30_000),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   NODE_ENV: z
@@ -562,6 +629,8 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
         name === 'KAIWA_METRICS_TOKEN' ||
         name === 'KAIWA_BUS' ||
         name === 'KAIWA_LLM_API_KEY' ||
+        name === 'KAIWA_TRANSCRIBER_API_KEY' ||
+        name === 'KAIWA_SYNTHESIZER_API_KEY' ||
         name === 'KAIWA_WORKFLOW_WEBHOOK_SECRETS'
           ? ''
           : ` (got ${JSON.stringify(given)} from the ${sourceOf(name)})`;
@@ -594,6 +663,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
       'KAIWA_LLM_MODEL: must be set when KAIWA_LLM_BASE_URL is (the model name the server knows)',
     );
   }
+  const voice = voiceSettings(settings, problems);
   if (
     settings.KAIWA_DATABASE_REPLICA_URLS.length > 0 &&
     !/^postgres(ql)?:\/\//i.test(settings.KAIWA_DATABASE_URL ?? '')
@@ -699,6 +769,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
     },
     bridgeFile: settings.KAIWA_BRIDGE_FILE ? resolve(cwd, settings.KAIWA_BRIDGE_FILE) : undefined,
     malwareScan: malwareScanSettings(settings, cwd),
+    voice,
     assistant:
       settings.KAIWA_LLM_BASE_URL && llmModel
         ? {
@@ -714,6 +785,50 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
           }
         : undefined,
   };
+}
+
+function voiceSettings(settings: z.output<typeof settingsSchema>, problems: string[]): VoiceSettings {
+  const transcriberValue = settings.KAIWA_TRANSCRIBER;
+  const language = settings.KAIWA_TRANSCRIBER_LANGUAGE?.toLowerCase();
+  let transcriber: TranscriberSettings | undefined;
+  if (transcriberValue.toLowerCase() === 'pocketsphinx') {
+    transcriber = { kind: 'pocketsphinx', language };
+  } else if (HTTP_URL.test(transcriberValue)) {
+    if (!settings.KAIWA_TRANSCRIBER_MODEL) {
+      problems.push(
+        'KAIWA_TRANSCRIBER_MODEL: must be set when KAIWA_TRANSCRIBER is a URL (the model name the server knows, e.g. whisper-1)',
+      );
+    } else {
+      transcriber = {
+        kind: 'openai-compatible',
+        baseUrl: transcriberValue,
+        model: settings.KAIWA_TRANSCRIBER_MODEL,
+        apiKey: settings.KAIWA_TRANSCRIBER_API_KEY,
+        language,
+      };
+    }
+  }
+  const synthesizerValue = settings.KAIWA_SYNTHESIZER;
+  const local = LOCAL_SYNTHESIZERS.find((kind) => kind === synthesizerValue.toLowerCase());
+  let synthesizer: SynthesizerSettings | undefined;
+  if (local) {
+    synthesizer = { kind: local, voice: settings.KAIWA_SYNTHESIZER_VOICE };
+  } else if (HTTP_URL.test(synthesizerValue)) {
+    if (!settings.KAIWA_SYNTHESIZER_MODEL) {
+      problems.push(
+        'KAIWA_SYNTHESIZER_MODEL: must be set when KAIWA_SYNTHESIZER is a URL (the model name the server knows, e.g. tts-1)',
+      );
+    } else {
+      synthesizer = {
+        kind: 'openai-compatible',
+        baseUrl: synthesizerValue,
+        model: settings.KAIWA_SYNTHESIZER_MODEL,
+        voice: settings.KAIWA_SYNTHESIZER_VOICE,
+        apiKey: settings.KAIWA_SYNTHESIZER_API_KEY,
+      };
+    }
+  }
+  return { transcriber, synthesizer };
 }
 
 /** True for a SQLite file path or `:memory:`, false for a database URL. */

@@ -37,6 +37,9 @@ const OPTIONAL_PACKAGES = {
   '@nats-io/transport-node': 'KAIWA_BUS=nats://…',
   pg: 'KAIWA_DATABASE_URL=postgres://…',
   mysql2: 'KAIWA_DATABASE_URL=mysql://…',
+  mespeak: 'KAIWA_SYNTHESIZER=mespeak',
+  wavefile: 'KAIWA_TRANSCRIBER or KAIWA_SYNTHESIZER',
+  'sherpa-onnx-node': 'KAIWA_TRANSCRIBER (Silero voice activity)',
 } as const;
 
 /** Workspace packages that exist only for those settings (loaded from source here). */
@@ -51,6 +54,7 @@ const OPTIONAL_WORKSPACE_PACKAGES = [
   'packages/bot/',
   'packages/bridge/',
   'packages/llm/',
+  'packages/voice/',
 ];
 
 /** The npm package a module file belongs to (the innermost node_modules), if any. */

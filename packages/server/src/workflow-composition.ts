@@ -7,6 +7,8 @@ import {
   type ChatModel,
   type ChatStore,
   type PlatformAdapter,
+  type Synthesizer,
+  type Transcriber,
   ValidationError,
 } from '@kaiwa/core';
 import {
@@ -34,6 +36,9 @@ export interface WorkflowCompositionConfig {
   chatModel?: ChatModel;
   /** Platform adapters by name (from KAIWA_BRIDGE_FILE), for `notify` steps to platform channels. */
   platforms?: ReadonlyMap<string, PlatformAdapter>;
+  /** The voice backends (KAIWA_TRANSCRIBER, KAIWA_SYNTHESIZER), for `transcribe` and `synthesize` steps. */
+  transcriber?: Transcriber;
+  synthesizer?: Synthesizer;
 }
 
 /** The workflow engine and its triggers as the server runs them. */
@@ -81,6 +86,8 @@ export function composeWorkflows(config: WorkflowCompositionConfig): WorkflowCom
       blobs: config.blobs,
       ...(config.chatModel ? { chatModel: config.chatModel } : {}),
       ...(config.platforms ? { platforms: config.platforms } : {}),
+      ...(config.transcriber ? { transcriber: config.transcriber } : {}),
+      ...(config.synthesizer ? { synthesizer: config.synthesizer } : {}),
     },
     steps: [...builtInStepTypes(), ...(config.steps ?? [])],
     onError: (error, context) => logger.error({ err: error, ...context }, 'workflow background work failed'),

@@ -5,7 +5,7 @@ import { builtInStepTypes } from './built-in-step-types.js';
 import { createOcrStep } from './ocr/ocr-step.js';
 
 describe('builtInStepTypes', () => {
-  it('registers the ten built-ins under their names', () => {
+  it('registers the twelve built-ins under their names', () => {
     const registry = new StepTypeRegistry(builtInStepTypes());
     expect(registry.list().map((step) => step.type)).toEqual([
       'analyze',
@@ -15,6 +15,8 @@ describe('builtInStepTypes', () => {
       'notify',
       'ocr',
       'store',
+      'synthesize',
+      'transcribe',
       'transform',
       'upload',
       'validate',

@@ -9,6 +9,8 @@ import { storeStep } from './store-step.js';
 import { transformStep } from './transform-step.js';
 import { uploadStep } from './upload-step.js';
 import { createValidateStep, type ValidateStepOptions, validateStep } from './validate-step.js';
+import { synthesizeStep } from './voice/synthesize-step.js';
+import { transcribeStep } from './voice/transcribe-step.js';
 
 export interface BuiltInStepOptions {
   /** An `ocr` step from `createOcrStep` (its own limits, closable); default the shared `ocrStep`. */
@@ -36,6 +38,8 @@ export function builtInStepTypes(options: BuiltInStepOptions = {}): StepType[] {
     loadStep,
     notifyStep,
     conditionStep,
+    transcribeStep,
+    synthesizeStep,
   ];
   return steps as StepType[];
 }

@@ -1,4 +1,4 @@
-import { KaiwaError, ModelError, PlatformError, ValidationError } from '@kaiwa/core';
+import { KaiwaError, ModelError, PlatformError, ValidationError, VoiceError } from '@kaiwa/core';
 
 /** A step needs a service (blob store, chat model, endpoint, platform) the engine was not given. */
 export class MissingServiceError extends Error {
@@ -57,7 +57,7 @@ export class ModelOutputError extends ValidationError {
 export function isRetryableStepError(error: unknown): boolean {
   if (KaiwaError.isInstance(error)) return (error as { retryable?: unknown }).retryable === true;
   if (error instanceof MissingServiceError) return false;
-  if (ModelError.isInstance(error)) return error.isRetryable;
+  if (ModelError.isInstance(error) || VoiceError.isInstance(error)) return error.isRetryable;
   if (error instanceof PlatformError || error instanceof HttpStatusError) return error.retryable;
   if (error instanceof Error && error.name === 'AbortError') return false;
   return true;

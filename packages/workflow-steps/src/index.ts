@@ -75,3 +75,16 @@ export {
   type ValidateStepOutput,
   validateStep,
 } from './validate-step.js';
+export {
+  type SynthesizeStepInput,
+  SynthesizeStepInputSchema,
+  type SynthesizeStepOutput,
+  synthesizeStep,
+} from './voice/synthesize-step.js';
+export {
+  MAX_TRANSCRIBE_BYTES,
+  type TranscribeStepInput,
+  TranscribeStepInputSchema,
+  type TranscribeStepOutput,
+  transcribeStep,
+} from './voice/transcribe-step.js';

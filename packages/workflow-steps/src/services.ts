@@ -1,4 +1,4 @@
-import type { BlobStore, ChatModel } from '@kaiwa/core';
+import type { BlobStore, ChatModel, Synthesizer, Transcriber } from '@kaiwa/core';
 import type { StepContext } from '@kaiwa/workflow';
 import { MissingServiceError } from './errors.js';
 
@@ -12,4 +12,18 @@ export function requireChatModel(context: StepContext, stepType: string): ChatMo
   const model = context.services.chatModel;
   if (!model) throw new MissingServiceError(stepType, 'a chat model (services.chatModel)');
   return model;
+}
+
+export function requireTranscriber(context: StepContext, stepType: string): Transcriber {
+  const transcriber = context.services.transcriber;
+  if (!transcriber)
+    throw new MissingServiceError(stepType, 'a transcriber (services.transcriber, KAIWA_TRANSCRIBER)');
+  return transcriber;
+}
+
+export function requireSynthesizer(context: StepContext, stepType: string): Synthesizer {
+  const synthesizer = context.services.synthesizer;
+  if (!synthesizer)
+    throw new MissingServiceError(stepType, 'a synthesizer (services.synthesizer, KAIWA_SYNTHESIZER)');
+  return synthesizer;
 }

@@ -1,4 +1,4 @@
-import type { BlobStore, ChatModel, ChatStore, PlatformAdapter } from '@kaiwa/core';
+import type { BlobStore, ChatModel, ChatStore, PlatformAdapter, Synthesizer, Transcriber } from '@kaiwa/core';
 import type { z } from 'zod';
 import type { WorkflowChat } from './workflow-chat.js';
 
@@ -16,6 +16,10 @@ export interface WorkflowServices {
   chatModel?: ChatModel;
   /** Platform adapters by name, for `notify` to a Slack/Discord/Telegram/Teams channel. */
   platforms?: ReadonlyMap<string, PlatformAdapter>;
+  /** Speech-to-text for `transcribe` (the server's KAIWA_TRANSCRIBER). */
+  transcriber?: Transcriber;
+  /** Text-to-speech for `synthesize` (the server's KAIWA_SYNTHESIZER). */
+  synthesizer?: Synthesizer;
   /** HTTP for `load`; defaults to the global fetch. */
   fetch?: typeof fetch;
   /** Endpoints `load` may call, by name; a step names an endpoint, never a raw URL from input. */

@@ -1198,10 +1198,12 @@ export class ChatEngine {
     return file;
   }
 
-  async getFileRecord(actorId: string, fileId: string): Promise<FileRecord> {
-    const actor = await this.#actor(actorId);
+  /** A file record the actor may read; `SYSTEM_ACTOR` (a server service, the transcriber) reads any. */
+  async getFileRecord(actorId: string | SystemActor, fileId: string): Promise<FileRecord> {
+    const actor = actorId === SYSTEM_ACTOR ? SYSTEM_ACTOR : await this.#actor(actorId);
     const file = await this.#store.files.findById(parseId(fileId, 'fileId'));
-    if (!file || !(await this.#canReadFile(actor, file))) throw new NotFoundError('file', fileId);
+    if (!file || (actor !== SYSTEM_ACTOR && !(await this.#canReadFile(actor, file))))
+      throw new NotFoundError('file', fileId);
     return file;
   }
 

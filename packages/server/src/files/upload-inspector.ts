@@ -69,6 +69,25 @@ export class UploadInspector {
 }
 
 /** Whether `mimeType` matches one of `patterns` (`image/png`, `image/*`, `*\/*`). */
+/** Containers that hold either sound alone or a film: the bytes name the container, the sender the content. */
+const AUDIO_OF_CONTAINER: Record<string, string> = { 'video/webm': 'audio/webm', 'video/mp4': 'audio/mp4' };
+
+/**
+ * The media type a file is stored under: the type judged from its bytes, without parameters
+ * (`audio/ogg; codecs=opus` is `audio/ogg`), narrowed to audio where the bytes are a WebM or MP4 container
+ * and the sender says it holds sound only (a browser's voice recording, `audio/webm`). The sender can never
+ * change the container, so this decides nothing about how the file opens.
+ *
+ * @example refineMediaType({ mimeType: 'video/webm', … }, 'audio/webm;codecs=opus').mimeType // 'audio/webm'
+ */
+export function refineMediaType<T extends { mimeType: string }>(facts: T, declared: string | undefined): T {
+  const essence = facts.mimeType.split(';')[0]!.trim().toLowerCase();
+  const declaredEssence = (declared ?? '').split(';')[0]!.trim().toLowerCase();
+  const audio = AUDIO_OF_CONTAINER[essence];
+  const sound = declaredEssence.startsWith('audio/') ? audio : undefined;
+  return { ...facts, mimeType: sound ?? essence };
+}
+
 export function isTypeAllowed(mimeType: string, patterns: readonly string[]): boolean {
   const [type] = mimeType.split('/');
   return patterns.some((pattern) => pattern === mimeType || pattern === '*/*' || pattern === `${type}/*`);
@@ -116,6 +135,9 @@ const EXTENSIONS_OF_TYPE: Record<string, readonly string[]> = {
   'audio/mpeg': ['mp3', 'mpga', 'mpeg'],
   'audio/ogg': ['ogg', 'oga', 'opus'],
   'audio/wav': ['wav', 'wave'],
+  'audio/webm': ['webm', 'weba'],
+  'audio/mp4': ['m4a', 'mp4'],
+  'audio/x-m4a': ['m4a', 'mp4'],
   'video/mp4': ['mp4', 'm4v'],
   'video/webm': ['webm'],
   'application/gzip': ['gz', 'tgz'],

@@ -8,6 +8,7 @@ import {
   isInlineImage,
   isTypeAllowed,
   nameMatchingType,
+  refineMediaType,
   safeFileName,
   type UploadFacts,
   UploadInspector,
@@ -221,7 +222,11 @@ export function registerFileRoutes(
       await upload.discard();
       throw new HttpError(413, 'payload_too_large', `files may be at most ${config.maxUploadBytes} bytes`);
     }
-    return { upload, name: safeFileName(part.filename), facts: await inspector.finish() };
+    return {
+      upload,
+      name: safeFileName(part.filename),
+      facts: refineMediaType(await inspector.finish(), part.mimetype),
+    };
   }
 
   /**

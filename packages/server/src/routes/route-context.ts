@@ -10,6 +10,7 @@ import type { RequestSigning } from '../http/request-signing.js';
 import type { UserRateLimiter } from '../limits/user-rate-limits.js';
 import type { ServerMetrics } from '../operations/server-metrics.js';
 import type { PresigningBlobStore } from '../storage/open-blob-store.js';
+import type { VoiceService } from '../voice-composition.js';
 
 /** The Fastify instance routes are declared on: zod schemas type the requests and replies. */
 export type ApiInstance = FastifyInstance<
@@ -39,6 +40,8 @@ export interface RouteContext {
   metrics: ServerMetrics;
   /** The in-chat assistant, when configured. */
   assistant?: Assistant | undefined;
+  /** Transcription and reading aloud, when KAIWA_TRANSCRIBER or KAIWA_SYNTHESIZER is set. */
+  voice?: VoiceService | undefined;
   /** The bus shared with other instances, for /ready: its kind and whether it is connected now. */
   busStatus?: (() => { kind: 'memory' | 'redis' | 'nats'; connected: boolean }) | undefined;
 }

@@ -13,6 +13,13 @@ export function formatTime(iso: string): string {
   return timeFormat.format(new Date(iso));
 }
 
+const shortTimeFormat = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
+
+/** The time without a leading zero (`5:27 PM`, `17:27`), narrow enough for the 36 px message gutter. */
+export function formatShortTime(iso: string): string {
+  return shortTimeFormat.format(new Date(iso));
+}
+
 export function formatFull(iso: string): string {
   return fullFormat.format(new Date(iso));
 }

@@ -1,7 +1,7 @@
 import { fileContentUrl as fileUrl, mentionsUser, type OutboxEntry } from '@kaiwa/client';
 import type { Attachment, Message, User } from '@kaiwa/protocol';
 import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { formatFull, formatSize, formatTime } from '../format';
+import { formatFull, formatShortTime, formatSize, formatTime } from '../format';
 import { memo, useController, useFileUrl } from '../hooks';
 import { MessageMarkdown } from '../markdown/message-markdown';
 import { Avatar, describeError } from './common';
@@ -258,7 +258,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
       <div class="message-gutter">
         {compact ? (
           <time class="gutter-time" dateTime={message.createdAt} title={formatFull(message.createdAt)}>
-            {formatTime(message.createdAt)}
+            {formatShortTime(message.createdAt)}
           </time>
         ) : (
           <Avatar user={author} />

@@ -159,9 +159,18 @@ describe.skipIf(skip !== undefined)('voice messages and reading aloud', () => {
     expect((await test.call('GET', '/api/v1/voice', { token })).statusCode).toBe(200);
   });
 
-  it("keeps a browser's WebM recording as audio", async () => {
+  it("keeps a browser's WebM recording and Ogg/Opus as audio", async () => {
     const file = await upload('recording.webm', webmOf(fliteWav('hello')), 'audio/webm;codecs=opus');
     expect(file.mimeType).toBe('audio/webm');
+    // file-type names Ogg/Opus `audio/ogg; codecs=opus`; the allow-list and clients see `audio/ogg`.
+    const ogg = execFileSync(
+      'ffmpeg',
+      ['-loglevel', 'error', '-f', 'wav', '-i', 'pipe:0', '-c:a', 'libopus', '-f', 'ogg', 'pipe:1'],
+      {
+        input: fliteWav('hello'),
+      },
+    );
+    expect((await upload('note.ogg', ogg, 'audio/ogg')).mimeType).toBe('audio/ogg');
   });
 
   it('reads text aloud as WAV with espeak-ng, and refuses empty text', async () => {

@@ -111,6 +111,13 @@ describe.skipIf(skip !== undefined)('voice messages and reading aloud', () => {
     expect(info.transcriber).toMatchObject({ provider: 'pocketsphinx', quality: 'lower', languages: ['en'] });
     expect(info.synthesizer.provider).toBe('espeak-ng');
     expect(info.synthesizer.voices.length).toBeGreaterThan(0);
+
+    // The room's spoken language, set by its owner, is what its voice messages are transcribed in.
+    const set = await test.call('PUT', `/api/v1/rooms/${roomId}/voice`, { token, body: { language: 'EN' } });
+    expect(set.json()).toEqual({ language: 'en' });
+    expect((await test.call('GET', `/api/v1/rooms/${roomId}/voice`, { token })).json()).toEqual({
+      language: 'en',
+    });
   });
 
   it('transcribes a voice message in the background: pending, then done with the words, found by search', async () => {

@@ -1,4 +1,4 @@
-import { type JsonValue, MessageSchema, VoiceError } from '@kaiwa/core';
+import { MessageSchema, VoiceError } from '@kaiwa/core';
 import { z } from 'zod';
 import { errorResponses, MessageParamsSchema, RoomParamsSchema } from '../http/api-schemas.js';
 import { requireUser } from '../http/authentication.js';

@@ -1,0 +1,300 @@
+import type { Project, ProjectStatus, Ticket, User } from '@kaiwa/protocol';
+import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
+import { useController } from '../hooks';
+import { canEditProject, PROJECT_STATUS_LABEL, PROJECT_STATUSES, ticketCounts } from '../projects-board';
+import { Avatar, describeError, ErrorText, Modal } from './common';
+import { ConfirmButton, FormField, formErrors, NO_ERRORS } from './FormField';
+import { Icon } from './icons';
+import { ProjectBoard } from './ProjectBoard';
+import { goTo } from './TicketDialog';
+
+/*
+ * The projects screen (`/projects`): every project with its status, owner and ticket counts, a new project,
+ * editing and archiving for its owner and staff; `/projects/<id>` shows one project's board.
+ */
+
+/** Calls `load` again when the window comes back into view (no ticket events arrive on the socket). */
+export function useRefreshOnFocus(load: () => unknown): void {
+  const latest = useRef(load);
+  latest.current = load;
+  useEffect(() => {
+    let last = Date.now();
+    const refresh = () => {
+      if (document.visibilityState !== 'visible' || Date.now() - last < 2_000) return;
+      last = Date.now();
+      void latest.current();
+    };
+    addEventListener('focus', refresh);
+    document.addEventListener('visibilitychange', refresh);
+    return () => {
+      removeEventListener('focus', refresh);
+      document.removeEventListener('visibilitychange', refresh);
+    };
+  }, []);
+}
+
+const PROJECT_FIELDS = ['name', 'description', 'status'] as const;
+
+/** Creates a project, or edits one (name, description, status; archive with a confirmation). */
+export function ProjectDialog({
+  me,
+  project,
+  onClose,
+  onSaved,
+}: {
+  me: User;
+  project?: Project | undefined;
+  onClose: () => void;
+  onSaved: (project: Project) => void;
+}) {
+  const controller = useController();
+  const [name, setName] = useState(project?.name ?? '');
+  const [description, setDescription] = useState(project?.description ?? '');
+  const [status, setStatus] = useState<ProjectStatus>(project?.status ?? 'active');
+  const [errors, setErrors] = useState(NO_ERRORS);
+  const [busy, setBusy] = useState(false);
+  const descriptionId = useId();
+  const statusId = useId();
+  const save = async () => {
+    setBusy(true);
+    setErrors(NO_ERRORS);
+    const fields = { name: name.trim(), description, status };
+    try {
+      onSaved(
+        project
+          ? await controller.rest.updateProject(project.id, fields)
+          : await controller.rest.createProject(fields),
+      );
+    } catch (caught) {
+      setErrors(formErrors(caught, PROJECT_FIELDS));
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal title={project ? 'Edit project' : 'New project'} onClose={onClose}>
+      <form
+        class="stack ticket-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void save();
+        }}
+      >
+        <FormField
+          label="Name"
+          value={name}
+          onValue={setName}
+          maxLength={128}
+          required
+          autoFocus
+          error={errors.fields.name}
+        />
+        <div class="field">
+          <label for={descriptionId}>Description</label>
+          <textarea
+            id={descriptionId}
+            value={description}
+            rows={4}
+            maxLength={10_000}
+            onInput={(event) => setDescription(event.currentTarget.value)}
+          />
+          {errors.fields.description ? <p class="field-error">{errors.fields.description}</p> : null}
+        </div>
+        <div class="field">
+          <label for={statusId}>Status</label>
+          <select
+            id={statusId}
+            value={status}
+            onChange={(event) => setStatus(event.currentTarget.value as ProjectStatus)}
+          >
+            {PROJECT_STATUSES.map((each) => (
+              <option key={each} value={each}>
+                {PROJECT_STATUS_LABEL[each]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <ErrorText error={errors.general} />
+        <div class="dialog-actions">
+          {project && project.status !== 'archived' && canEditProject(me, project) ? (
+            <div class="dialog-actions-start">
+              <ConfirmButton
+                label="Archive project"
+                question="Archive this project? No new tickets can be added; everything stays readable."
+                confirmLabel="Archive"
+                danger
+                onConfirm={async () =>
+                  onSaved(await controller.rest.updateProject(project.id, { status: 'archived' }))
+                }
+              />
+            </div>
+          ) : null}
+          <button type="button" class="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" class="button primary" disabled={busy || !name.trim()}>
+            {project ? 'Save project' : 'Create project'}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+/** Every ticket the server lists (for the counts), page by page. */
+async function loadAllTickets(controller: ReturnType<typeof useController>): Promise<Ticket[]> {
+  const all: Ticket[] = [];
+  let after: string | undefined;
+  for (let page = 0; page < 25; page += 1) {
+    const { tickets } = await controller.rest.listTickets({ limit: 200, ...(after ? { after } : {}) });
+    all.push(...tickets);
+    if (tickets.length < 200) break;
+    after = tickets[tickets.length - 1]?.id;
+  }
+  return all;
+}
+
+type ListFilter = 'current' | 'archived' | 'all';
+
+function ProjectList({ me }: { me: User }) {
+  const controller = useController();
+  const [projects, setProjects] = useState<Project[] | null>(null);
+  const [counts, setCounts] = useState<ReturnType<typeof ticketCounts>>(new Map());
+  const [error, setError] = useState<string | null>(null);
+  const [filter, setFilter] = useState<ListFilter>('current');
+  const [editing, setEditing] = useState<Project | 'new' | null>(null);
+  const filterId = useId();
+
+  const load = useCallback(async () => {
+    try {
+      const [list, tickets] = await Promise.all([
+        controller.rest.listProjects({ limit: 200 }),
+        loadAllTickets(controller),
+      ]);
+      setProjects(list.projects);
+      setCounts(ticketCounts(tickets));
+      controller.ensureUsers(list.projects.map((project) => project.ownerId));
+      setError(null);
+    } catch (caught) {
+      setError(describeError(caught));
+    }
+  }, [controller]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  useRefreshOnFocus(load);
+
+  const shown = (projects ?? [])
+    .filter((project) =>
+      filter === 'all'
+        ? true
+        : filter === 'archived'
+          ? project.status === 'archived'
+          : project.status !== 'archived',
+    )
+    .sort((a, b) => a.name.localeCompare(b.name));
+
+  return (
+    <div class="projects-screen">
+      <header class="projects-header">
+        <div class="project-title-row">
+          <h1>Projects</h1>
+          <div class="project-actions">
+            <label for={filterId} class="visually-hidden">
+              Show
+            </label>
+            <select
+              id={filterId}
+              value={filter}
+              onChange={(event) => setFilter(event.currentTarget.value as ListFilter)}
+            >
+              <option value="current">Current projects</option>
+              <option value="archived">Archived</option>
+              <option value="all">All projects</option>
+            </select>
+            <button type="button" class="button primary small" onClick={() => setEditing('new')}>
+              <Icon name="plus" /> New project
+            </button>
+          </div>
+        </div>
+      </header>
+      <div class="projects-body">
+        <ErrorText error={error} />
+        {projects === null && !error ? (
+          <p role="status">Loading projects…</p>
+        ) : shown.length === 0 ? (
+          <div class="empty-state">
+            <p class="muted">
+              {projects?.length
+                ? 'No project here.'
+                : 'No projects yet. A project gathers tickets on a board and the files that go with them.'}
+            </p>
+          </div>
+        ) : (
+          <ul class="project-list">
+            {shown.map((project) => {
+              const owner = controller.state.users.get(project.ownerId);
+              const count = counts.get(project.id) ?? { open: 0, total: 0 };
+              return (
+                <li key={project.id} class="project-item">
+                  <div class="project-item-main">
+                    <a
+                      class="project-link"
+                      href={`/projects/${project.id}`}
+                      onClick={(event) => {
+                        if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+                        event.preventDefault();
+                        goTo(`/projects/${project.id}`);
+                      }}
+                    >
+                      {project.name}
+                    </a>
+                    <span class={`project-status status-${project.status}`}>
+                      {PROJECT_STATUS_LABEL[project.status]}
+                    </span>
+                  </div>
+                  {project.description ? <p class="project-summary">{project.description}</p> : null}
+                  <div class="project-item-meta">
+                    <span class="project-owner">
+                      <Avatar user={owner} size="small" />
+                      <span>{owner?.displayName ?? 'someone'}</span>
+                    </span>
+                    <span class="project-counts">
+                      {count.open} open · {count.total} {count.total === 1 ? 'ticket' : 'tickets'}
+                    </span>
+                    {canEditProject(me, project) ? (
+                      <button
+                        type="button"
+                        class="button small"
+                        aria-label={`Edit ${project.name}`}
+                        onClick={() => setEditing(project)}
+                      >
+                        <Icon name="edit" /> Edit
+                      </button>
+                    ) : null}
+                  </div>
+                </li>
+              );
+            })}
+          </ul>
+        )}
+      </div>
+      {editing ? (
+        <ProjectDialog
+          me={me}
+          project={editing === 'new' ? undefined : editing}
+          onClose={() => setEditing(null)}
+          onSaved={(saved) => {
+            setEditing(null);
+            if (editing === 'new') goTo(`/projects/${saved.id}`);
+            else void load();
+          }}
+        />
+      ) : null}
+    </div>
+  );
+}
+
+/** The projects screen: the list, or one project's board. */
+export function ProjectsView({ projectId, me }: { projectId: string | null; me: User }) {
+  return projectId ? <ProjectBoard key={projectId} projectId={projectId} me={me} /> : <ProjectList me={me} />;
+}

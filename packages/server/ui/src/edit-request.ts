@@ -1,0 +1,29 @@
+/*
+ * Up-arrow in an empty composer edits one's last message: the composer asks, the message's own item (which
+ * holds the edit form) answers. A registry by message id, so only the one item is told.
+ */
+import { useEffect } from 'preact/hooks';
+
+const editors = new Map<string, (editing: boolean) => void>();
+
+/** Registers a message item that can open its edit form (its `setEditing` state setter), while `enabled`. */
+export function useEditRequest(
+  messageId: string,
+  enabled: boolean,
+  setEditing: (editing: boolean) => void,
+): void {
+  useEffect(() => {
+    if (!enabled) return;
+    editors.set(messageId, setEditing);
+    return () => {
+      if (editors.get(messageId) === setEditing) editors.delete(messageId);
+    };
+  }, [messageId, enabled, setEditing]);
+}
+
+/** Opens the edit form of a message shown on screen; false when it is not. */
+export function requestEdit(messageId: string): boolean {
+  const setEditing = editors.get(messageId);
+  setEditing?.(true);
+  return setEditing !== undefined;
+}

@@ -34,6 +34,7 @@ export default defineConfig({
       },
       { find: /^@kaiwa\/blob-fs$/, replacement: source('./packages/adapters/blob-fs/src/index.ts') },
       { find: /^@kaiwa\/llm$/, replacement: source('./packages/llm/src/index.ts') },
+      { find: /^@kaiwa\/knowledge$/, replacement: source('./packages/knowledge/src/index.ts') },
       { find: /^@kaiwa\/server$/, replacement: source('./packages/server/src/index.ts') },
       { find: /^@kaiwa\/workflow-steps$/, replacement: source('./packages/workflow-steps/src/index.ts') },
       { find: /^@kaiwa\/platform-format$/, replacement: source('./packages/platform-format/src/index.ts') },

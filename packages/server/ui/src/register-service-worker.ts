@@ -22,6 +22,8 @@ export function registerServiceWorker(): void {
 
 /** Forgets the API answers kept for offline reading, so the next person on this browser never sees them. */
 export function forgetOfflineData(): void {
+  // The worker also stops caching the answers still on their way.
+  navigator.serviceWorker?.controller?.postMessage({ type: 'kaiwa-forget' });
   if (typeof caches === 'undefined') return;
   void caches.delete(DATA_CACHE).catch(() => {});
 }

@@ -6,8 +6,9 @@
  * content), pages from the network first with the cached index.html as fallback. For reading offline, a few
  * GET answers of the API (the server's description, the signed-in user, the room list, members, and the newest
  * page of messages of the rooms opened last) go network first and fall back to the last answer cached. Nothing
- * else of the API is touched. The page deletes the data cache at sign-out (see register-service-worker.ts), so
- * one person's rooms are never shown to the next one; a new build drops the caches of the old one.
+ * else of the API is touched. At sign-out the page deletes the data cache and tells this worker, which then
+ * caches no answer that was still on its way (see register-service-worker.ts), so one person's rooms are never
+ * shown to the next one. A new build drops the shell cache of the old one.
  */
 
 /** Filled in by build.mjs: the URL paths of this build's shell, and a version that changes with them. */
@@ -25,6 +26,7 @@ interface FetchEvent extends ExtendableEvent {
 interface WorkerScope {
   addEventListener(type: 'install' | 'activate', listener: (event: ExtendableEvent) => void): void;
   addEventListener(type: 'fetch', listener: (event: FetchEvent) => void): void;
+  addEventListener(type: 'message', listener: (event: ExtendableEvent & { data: unknown }) => void): void;
   skipWaiting(): Promise<void>;
   clients: { claim(): Promise<void> };
   location: Location;
@@ -36,6 +38,8 @@ const SHELL_CACHE = `kaiwa-shell-${KAIWA_BUILD}`;
 const DATA_CACHE = 'kaiwa-data';
 /** Rooms whose newest messages stay readable offline. */
 const MESSAGE_PAGES_KEPT = 10;
+/** Counts sign-outs: an answer that left before the last one is not cached (it may be the previous person's). */
+let generation = 0;
 
 /** API reads kept for offline reading: what the chat needs to draw the room list and the newest messages. */
 const OFFLINE_READS: RegExp[] = [
@@ -70,6 +74,13 @@ worker.addEventListener('activate', (event) => {
       )
       .then(() => worker.clients.claim()),
   );
+});
+
+// Sent by the page at sign-out (register-service-worker.ts), which also deletes the cache itself.
+worker.addEventListener('message', (event) => {
+  if ((event.data as { type?: unknown } | null)?.type !== 'kaiwa-forget') return;
+  generation += 1;
+  event.waitUntil(caches.delete(DATA_CACHE));
 });
 
 worker.addEventListener('fetch', (event) => {
@@ -119,9 +130,10 @@ async function cacheFirst(request: Request): Promise<Response> {
 }
 
 async function dataNetworkFirst(request: Request, messagePage: boolean): Promise<Response> {
+  const startedIn = generation;
   try {
     const response = await fetch(request);
-    if (response.ok) {
+    if (response.ok && startedIn === generation) {
       const cache = await caches.open(DATA_CACHE);
       await cache.put(request, response.clone());
       if (messagePage) await forgetOldMessagePages(cache);

@@ -423,6 +423,8 @@ async function composeApp(
         'img-src': ["'self'", 'data:', 'blob:', ...downloadOrigins(config)],
         'font-src': ["'self'", 'data:'],
         'connect-src': ["'self'"],
+        'worker-src': ["'self'"],
+        'manifest-src': ["'self'"],
         'media-src': ["'self'", 'blob:', ...downloadOrigins(config)],
         'object-src': ["'none'"],
         'base-uri': ["'self'"],

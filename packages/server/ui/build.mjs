@@ -2,7 +2,8 @@
 /*
  * Builds the web chat UI into ui/dist: one JavaScript bundle (Preact, esbuild) and one stylesheet, both with
  * content hashes in their names, and an index.html that links them. No inline script or style, so the
- * server's strict Content-Security-Policy holds.
+ * server's strict Content-Security-Policy holds. Beside them: the web app manifest (its PNG icons drawn by
+ * app-icon.mjs) and the service worker at /sw.js (src/service-worker.ts), which caches the app shell.
  *
  *   node ui/build.mjs                 production build into ui/dist
  *   node ui/build.mjs --outdir DIR    somewhere else (the browser test builds into a temporary folder)
@@ -11,10 +12,12 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
+import { appIconPng } from './app-icon.mjs';
 
 const uiDirectory = dirname(fileURLToPath(import.meta.url));
 const { values: options } = parseArgs({
@@ -36,7 +39,43 @@ async function hashedCopy(source) {
   return `/assets/${name}`;
 }
 
-function page({ script, stylesheet, icon }) {
+/** Newest Emoji version offered: later ones show as boxes on many systems still. */
+const EMOJI_MAX_VERSION = 15.1;
+
+/**
+ * The emoji picker's data, trimmed from emojibase-data (571 KB) to what the picker reads and written as a
+ * hashed asset the app fetches when the picker first opens: `{ groups, emoji: [[emoji, label, shortcodes,
+ * group, tags], …] }`, shortcodes in GitHub's spelling (CLDR's where GitHub has none), space-separated.
+ */
+async function emojiAsset() {
+  const require = createRequire(import.meta.url);
+  const compact = require('emojibase-data/en/compact.json');
+  const versions = new Map(
+    require('emojibase-data/en/data.json').map((each) => [each.hexcode, each.version]),
+  );
+  const github = require('emojibase-data/en/shortcodes/github.json');
+  const cldr = require('emojibase-data/en/shortcodes/cldr.json');
+  const messages = require('emojibase-data/en/messages.json');
+  const groups = messages.groups.filter((group) => group.key !== 'component');
+  const groupIndex = new Map(groups.map((group, index) => [group.order, index]));
+  const emoji = compact
+    .filter((each) => groupIndex.has(each.group) && (versions.get(each.hexcode) ?? 0) <= EMOJI_MAX_VERSION)
+    .sort((a, b) => a.order - b.order)
+    .map((each) => [
+      // 👍 rather than 👍 + U+FE0F, as typed and as the quick reactions have it: one reaction, not two.
+      each.unicode.replace(/(\p{Emoji_Presentation})\uFE0F/gu, '$1'),
+      each.label,
+      [github[each.hexcode] ?? cldr[each.hexcode] ?? []].flat().join(' '),
+      groupIndex.get(each.group),
+      (each.tags ?? []).join(' '),
+    ]);
+  const bytes = JSON.stringify({ groups: groups.map((group) => group.message), emoji });
+  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 10);
+  await writeFile(join(outdir, 'assets', `emoji-${hash}.json`), bytes);
+  return `/assets/emoji-${hash}.json`;
+}
+
+function page({ script, stylesheet, icon, emoji, manifest }) {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -44,8 +83,11 @@ function page({ script, stylesheet, icon }) {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="no-referrer">
+<meta name="kaiwa-emoji-data" content="${emoji}">
 <title>Kaiwa</title>
 <link rel="icon" href="${icon}" type="image/svg+xml">
+<link rel="manifest" href="${manifest}">
+<meta name="theme-color" content="#3454d1">
 <link rel="stylesheet" href="${stylesheet}">
 <script type="module" src="${script}"></script>
 </head>
@@ -65,10 +107,60 @@ async function writePage(metafile) {
   const [script, output] = entry;
   if (!output.cssBundle) throw new Error('the build produced no stylesheet');
   const icon = await hashedCopy(join(uiDirectory, 'public', 'favicon.svg'));
+  const manifest = await writeManifest(icon);
   await writeFile(
     join(outdir, 'index.html'),
-    page({ script: toUrl(script), stylesheet: toUrl(output.cssBundle), icon }),
+    page({
+      script: toUrl(script),
+      stylesheet: toUrl(output.cssBundle),
+      icon,
+      emoji: await emojiAsset(),
+      manifest,
+    }),
   );
+  await writeServiceWorker([toUrl(script), toUrl(output.cssBundle), icon]);
+}
+
+/** The web app manifest, with the hashed icons of this build (SVG, and PNG drawn here); served at a fixed path. */
+async function writeManifest(icon) {
+  const manifest = JSON.parse(await readFile(join(uiDirectory, 'public', 'manifest.webmanifest'), 'utf8'));
+  manifest.icons = manifest.icons.map((each) =>
+    each.src === '/favicon.svg' ? { ...each, src: icon } : each,
+  );
+  for (const size of [192, 512]) {
+    const bytes = appIconPng(size);
+    const name = `icon-${size}-${createHash('sha256').update(bytes).digest('hex').slice(0, 10)}.png`;
+    await writeFile(join(outdir, 'assets', name), bytes);
+    manifest.icons.push({
+      src: `/assets/${name}`,
+      sizes: `${size}x${size}`,
+      type: 'image/png',
+      purpose: 'any',
+    });
+  }
+  await writeFile(join(outdir, 'manifest.webmanifest'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return '/manifest.webmanifest';
+}
+
+/** The service worker at /sw.js (scope /), told which files make this build's app shell. */
+async function writeServiceWorker(assets) {
+  const shell = ['/index.html', '/manifest.webmanifest', ...assets];
+  await esbuild.build({
+    absWorkingDir: uiDirectory,
+    entryPoints: ['src/service-worker.ts'],
+    outfile: join(outdir, 'sw.js'),
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: buildOptions.target,
+    tsconfig: join(uiDirectory, 'tsconfig.json'),
+    minify,
+    logLevel: 'warning',
+    define: {
+      KAIWA_SHELL: JSON.stringify(shell),
+      KAIWA_BUILD: JSON.stringify(createHash('sha256').update(shell.join()).digest('hex').slice(0, 10)),
+    },
+  });
 }
 
 const buildOptions = {

@@ -50,4 +50,25 @@ describe('web UI', () => {
       await test.close();
     }
   });
+
+  it('serves the service worker and the manifest fresh, with a CSP that lets the worker run', async () => {
+    writeFileSync(join(uiDirectory, 'index.html'), '<!doctype html><title>Kaiwa UI</title>');
+    writeFileSync(join(uiDirectory, 'sw.js'), 'self.addEventListener("fetch", () => {});');
+    writeFileSync(join(uiDirectory, 'manifest.webmanifest'), '{"name":"Kaiwa"}');
+    const test = await startTestServer({ uiDirectory });
+    try {
+      const worker = await test.call('GET', '/sw.js');
+      expect(worker.statusCode).toBe(200);
+      expect(worker.headers['content-type']).toContain('javascript');
+      expect(worker.headers['cache-control']).toBe('no-cache');
+      const manifest = await test.call('GET', '/manifest.webmanifest');
+      expect(manifest.headers['content-type']).toContain('application/manifest+json');
+      expect(manifest.headers['cache-control']).toBe('no-cache');
+      const csp = String(worker.headers['content-security-policy']);
+      expect(csp).toContain("worker-src 'self'");
+      expect(csp).toContain("manifest-src 'self'");
+    } finally {
+      await test.close();
+    }
+  });
 });

@@ -19,11 +19,14 @@ export async function registerWebUi(
       // Routes for the files that exist at start; anything else goes to the catch-all below.
       wildcard: false,
       index: ['index.html'],
-      // Built assets carry content hashes in their names; index.html must be fetched fresh.
+      // Built assets carry content hashes in their names; index.html, the service worker (/sw.js, whose
+      // updates browsers must see) and the manifest keep fixed names and must be fetched fresh.
       setHeaders: (reply, path) => {
         reply.header(
           'cache-control',
-          path.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable',
+          /(index\.html|sw\.js|\.webmanifest)$/.test(path)
+            ? 'no-cache'
+            : 'public, max-age=31536000, immutable',
         );
       },
     });

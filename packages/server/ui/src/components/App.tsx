@@ -1,6 +1,7 @@
 import { KaiwaApiError, KaiwaRestClient, type SignOutReason } from '@kaiwa/client';
 import type { ServerInfo, Session, User } from '@kaiwa/protocol';
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import { forgetOfflineData } from '../register-service-worker';
 import { ChangePassword, SignIn } from './AuthScreens';
 import { ChatApp } from './ChatApp';
 import { describeError } from './common';
@@ -19,6 +20,7 @@ export function App() {
       api.onSession((next, why) => {
         setSession(next);
         if (!next) {
+          forgetOfflineData();
           setReason(why);
           setCheckedUser(null);
         }

@@ -14,18 +14,24 @@ import { Icon } from './icons';
 import { NavigationLayer } from './Navigation';
 import { NotificationPrompt, NotificationToggle } from './NotificationPrompt';
 import { ProfileDialog } from './ProfileDialog';
+import { ProjectsView } from './ProjectsView';
 import { RoomDetailsPanel } from './RoomDetailsPanel';
 import { FavouriteButton, mentionLabel, RoomBadges } from './RoomListExtras';
 import { RoomView } from './RoomView';
 import { SearchButton } from './SearchPanel';
 import { ThreadPanel } from './ThreadPanel';
+import { BoardIcon } from './TicketDialog';
 
 interface Route {
   roomId: string | null;
   threadId: string | null;
+  /** The projects screen: null for the list, a project's id for its board; absent elsewhere. */
+  projectId?: string | null;
 }
 
 function parseRoute(): Route {
+  const projects = /^\/projects(?:\/([0-9A-Za-z]+))?\/?$/.exec(location.pathname);
+  if (projects) return { roomId: null, threadId: null, projectId: projects[1] ?? null };
   const match = /^\/rooms\/([0-9A-Za-z]+)\/?$/.exec(location.pathname);
   const thread = new URLSearchParams(location.search).get('thread');
   return {
@@ -35,6 +41,7 @@ function parseRoute(): Route {
 }
 
 function routePath(route: Route): string {
+  if (route.projectId !== undefined) return route.projectId ? `/projects/${route.projectId}` : '/projects';
   if (!route.roomId) return '/';
   return `/rooms/${route.roomId}${route.threadId ? `?thread=${route.threadId}` : ''}`;
 }
@@ -118,6 +125,8 @@ function Sidebar({
   onSelect,
   onDialog,
   header,
+  projectsOpen,
+  onProjects,
 }: {
   controller: KaiwaChatClient;
   header: ComponentChildren;
@@ -125,6 +134,8 @@ function Sidebar({
   currentRoomId: string | null;
   onSelect: (roomId: string) => void;
   onDialog: (name: DialogName) => void;
+  projectsOpen: boolean;
+  onProjects: () => void;
 }) {
   const state = controller.state;
   const entries = [...state.rooms.values()];
@@ -148,6 +159,25 @@ function Sidebar({
         </div>
       ) : null}
       <div class="sidebar-scroll">
+        {state.capabilities.useProjects ? (
+          <ul class="room-list sidebar-projects">
+            <li class="room-item">
+              <a
+                href="/projects"
+                class={`room-link${projectsOpen ? ' current' : ''}`}
+                aria-current={projectsOpen ? 'page' : undefined}
+                onClick={(event) => {
+                  if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+                  event.preventDefault();
+                  onProjects();
+                }}
+              >
+                <BoardIcon />
+                <span class="room-name">Projects</span>
+              </a>
+            </li>
+          </ul>
+        ) : null}
         {favourites.length > 0 ? (
           <section class="sidebar-section" aria-labelledby="favourites-heading">
             <div class="section-header">
@@ -236,13 +266,8 @@ function Sidebar({
         </section>
       </div>
       <div class="sidebar-footer">
-        <button
-          type="button"
-          class="me-button"
-          aria-label={`Your profile: ${me.displayName}`}
-          title="Your profile"
-          onClick={() => onDialog('profile')}
-        >
+        <button type="button" class="me-button" title="Your profile" onClick={() => onDialog('profile')}>
+          <span class="visually-hidden">Your profile: </span>
           <Avatar user={me} />
           <span class="me">
             <span class="me-name">{me.displayName}</span>
@@ -344,6 +369,7 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
   // Without a room in the address (or one no longer mine), the first room is shown.
   useEffect(() => {
     // Read now, not from the render: the rooms may have loaded since.
+    if (route.projectId !== undefined) return;
     if (!state.roomsLoaded || (route.roomId && state.rooms.has(route.roomId))) return;
     // The first room of the list: channels before direct messages, each by name.
     const first = [...state.rooms.values()].sort(
@@ -364,7 +390,8 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
   }, [controller, roomId]);
 
   useEffect(() => {
-    document.title = notifier.title(roomId ? `${state.roomTitle(roomId)} · Kaiwa` : 'Kaiwa');
+    const title = route.projectId !== undefined ? 'Projects · Kaiwa' : null;
+    document.title = notifier.title(title ?? (roomId ? `${state.roomTitle(roomId)} · Kaiwa` : 'Kaiwa'));
   });
 
   const openThread = useCallback(
@@ -414,7 +441,8 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
         ) : null}
         <div class="notices">
           <NotificationPrompt />
-          {controller.connection.state !== 'online' && controller.connection.sessions > 0 ? (
+          {controller.connection.state !== 'online' &&
+          (controller.connection.sessions > 0 || navigator.onLine === false) ? (
             <div class="offline-bar" aria-hidden="true">
               You are offline. What you send now goes out when the connection is back, and what you missed
               arrives then.
@@ -451,13 +479,17 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
           me={me}
           currentRoomId={roomId}
           onSelect={selectRoom}
+          projectsOpen={route.projectId !== undefined}
+          onProjects={() => navigate({ roomId: null, threadId: null, projectId: null })}
           onDialog={(name) => {
             setDrawerOpen(false);
             setDialog(name);
           }}
         />
         <main class="main">
-          {entry ? (
+          {route.projectId !== undefined ? (
+            <ProjectsView projectId={route.projectId} me={me} />
+          ) : entry ? (
             <RoomView
               entry={entry}
               me={me}

@@ -1,8 +1,12 @@
 import type { FileRecord, ServerInfo } from '@kaiwa/protocol';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { requestEdit } from '../edit-request';
+import { useFileDrop } from '../file-drop';
 import { formatSize } from '../format';
 import { useController } from '../hooks';
+import { useComposerCompletion } from './Autocomplete';
 import { describeError } from './common';
+import { EmojiPicker } from './EmojiPicker';
 import { Icon } from './icons';
 
 /** Unsent text per room and thread, kept while switching rooms. */
@@ -35,6 +39,9 @@ export function Composer({
   const fieldId = useId();
   const fileInput = useRef<HTMLInputElement>(null);
   const field = useRef<HTMLTextAreaElement>(null);
+  const form = useRef<HTMLFormElement>(null);
+  const emojiButton = useRef<HTMLButtonElement>(null);
+  const [pickingEmoji, setPickingEmoji] = useState(false);
 
   useEffect(() => {
     if (!threadRootId) return;
@@ -62,7 +69,7 @@ export function Composer({
     field.current?.focus();
   };
 
-  const attach = async (list: FileList | null) => {
+  const attach = async (list: FileList | File[] | null) => {
     if (!list) return;
     for (const file of [...list]) {
       if (file.size > server.maxUploadBytes) {
@@ -83,8 +90,34 @@ export function Composer({
     if (fileInput.current) fileInput.current.value = '';
   };
 
+  const completion = useComposerCompletion({ field, roomId, text, onChange: update });
+  useFileDrop(form, (dropped) => void attach(dropped));
+
+  /** Up-arrow in an empty composer: the edit form of one's last message here. */
+  const editLast = (): boolean => {
+    const me = controller.state.me;
+    if (threadRootId || !me) return false;
+    const last = controller.state
+      .timeline(roomId)
+      .findLast((message) => message.authorId === me.id && message.deletedAt === null);
+    return last !== undefined && requestEdit(last.id);
+  };
+
+  const insertEmoji = (emoji: string) => {
+    const element = field.current;
+    const start = element?.selectionStart ?? text.length;
+    const end = element?.selectionEnd ?? start;
+    update(text.slice(0, start) + emoji + text.slice(end));
+    setPickingEmoji(false);
+    requestAnimationFrame(() => {
+      field.current?.focus();
+      field.current?.setSelectionRange(start + emoji.length, start + emoji.length);
+    });
+  };
+
   return (
     <form
+      ref={form}
       class="composer"
       id={id}
       onSubmit={(event) => {
@@ -121,6 +154,7 @@ export function Composer({
           {error}
         </p>
       ) : null}
+      {completion.list}
       <div class="composer-row">
         <button
           type="button"
@@ -151,15 +185,45 @@ export function Composer({
           rows={1}
           placeholder={label}
           value={text}
+          {...completion.fieldProps}
           onInput={(event) => update(event.currentTarget.value)}
+          onPaste={(event) => {
+            const pasted = [...(event.clipboardData?.files ?? [])];
+            if (pasted.length === 0) return;
+            event.preventDefault();
+            void attach(pasted);
+          }}
           onBlur={() => !threadRootId && controller.typing(roomId, false)}
           onKeyDown={(event) => {
-            if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+            if (completion.onKeyDown(event)) return;
+            if (event.key === 'ArrowUp' && !text && files.length === 0 && editLast()) {
+              event.preventDefault();
+            } else if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
               event.preventDefault();
               submit();
             }
           }}
         />
+        <button
+          type="button"
+          ref={emojiButton}
+          class="icon-button"
+          aria-label="Insert emoji"
+          aria-expanded={pickingEmoji}
+          title="Emoji"
+          onClick={() => setPickingEmoji(!pickingEmoji)}
+        >
+          <Icon name="smile" />
+        </button>
+        {pickingEmoji ? (
+          <EmojiPicker
+            anchor={emojiButton.current}
+            label="Insert an emoji"
+            verb="Insert"
+            onPick={insertEmoji}
+            onClose={() => setPickingEmoji(false)}
+          />
+        ) : null}
         <button
           type="submit"
           class="icon-button send-button"

@@ -1,14 +1,16 @@
 import { fileContentUrl as fileUrl, mentionsUser, type OutboxEntry } from '@kaiwa/client';
 import type { Attachment, Message, User } from '@kaiwa/protocol';
-import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useEditRequest } from '../edit-request';
 import { formatFull, formatShortTime, formatSize, formatTime } from '../format';
 import { memo, useController, useFileUrl } from '../hooks';
 import { MessageMarkdown } from '../markdown/message-markdown';
 import { Avatar, describeError } from './common';
+import { EmojiPicker } from './EmojiPicker';
 import { Icon } from './icons';
+import { Lightbox, lightboxImageAttributes } from './Lightbox';
 import { CopyLinkButton } from './Navigation';
-
-export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '👀', '✅', '🙏'];
+import { CreateTicketButton } from './TicketDialog';
 
 /** The address of a channel the reader knows, by name, for `#room` links in messages. */
 function useRoomHref(): (name: string) => string | undefined {
@@ -45,16 +47,45 @@ function useDownload() {
 
 function ImageAttachment({ attachment }: { attachment: Attachment }) {
   const url = useFileUrl(attachment.fileId);
-  const download = useDownload();
+  const [viewing, setViewing] = useState<HTMLElement | null>(null);
   return (
-    <a
-      class="attachment-image"
-      href={fileUrl(attachment.fileId, true)}
-      onClick={(event) => download(event, attachment)}
-      aria-label={`Download ${attachment.name} (${formatSize(attachment.size)})`}
-    >
-      {url ? <img src={url} alt={attachment.name} loading="lazy" /> : <span class="image-placeholder" />}
-    </a>
+    <>
+      <a
+        class="attachment-image"
+        href={fileUrl(attachment.fileId, true)}
+        {...lightboxImageAttributes(attachment)}
+        onClick={(event) => {
+          event.preventDefault();
+          setViewing(event.currentTarget);
+        }}
+        aria-label={`View ${attachment.name} (${formatSize(attachment.size)})`}
+      >
+        {url ? <img src={url} alt={attachment.name} loading="lazy" /> : <span class="image-placeholder" />}
+      </a>
+      {viewing ? (
+        <Lightbox attachment={attachment} origin={viewing} onClose={() => setViewing(null)} />
+      ) : null}
+    </>
+  );
+}
+
+/** A text file's first lines, in the lightbox. */
+function TextPreviewButton({ attachment }: { attachment: Attachment }) {
+  const [viewing, setViewing] = useState<HTMLElement | null>(null);
+  return (
+    <>
+      <button
+        type="button"
+        class="button small attachment-preview"
+        aria-label={`Preview ${attachment.name}`}
+        onClick={(event) => setViewing(event.currentTarget)}
+      >
+        Preview
+      </button>
+      {viewing ? (
+        <Lightbox attachment={attachment} origin={viewing} onClose={() => setViewing(null)} />
+      ) : null}
+    </>
   );
 }
 
@@ -79,6 +110,7 @@ export function Attachments({ attachments }: { attachments: Attachment[] }) {
               <span class="attachment-size">{formatSize(attachment.size)}</span>
             </a>
           )}
+          {attachment.mimeType.startsWith('text/') ? <TextPreviewButton attachment={attachment} /> : null}
         </li>
       ))}
     </ul>
@@ -112,37 +144,6 @@ function Reactions({ message, me, users }: { message: Message; me: User; users: 
         );
       })}
     </ul>
-  );
-}
-
-function EmojiPicker({ onPick, onClose }: { onPick: (emoji: string) => void; onClose: () => void }) {
-  const ref = useRef<HTMLFieldSetElement>(null);
-  useEffect(() => {
-    ref.current?.querySelector('button')?.focus();
-    const onPointer = (event: PointerEvent) => {
-      if (!ref.current?.contains(event.target as Node)) onClose();
-    };
-    document.addEventListener('pointerdown', onPointer);
-    return () => document.removeEventListener('pointerdown', onPointer);
-  }, [onClose]);
-  return (
-    <fieldset
-      ref={ref}
-      class="emoji-picker"
-      onKeyDown={(event) => {
-        if (event.key === 'Escape') {
-          event.stopPropagation();
-          onClose();
-        }
-      }}
-    >
-      <legend class="visually-hidden">Pick a reaction</legend>
-      {QUICK_REACTIONS.map((emoji) => (
-        <button key={emoji} type="button" aria-label={`React with ${emoji}`} onClick={() => onPick(emoji)}>
-          {emoji}
-        </button>
-      ))}
-    </fieldset>
   );
 }
 
@@ -232,6 +233,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
   const roomHref = useRoomHref();
   const [editing, setEditing] = useState(false);
   const [picking, setPicking] = useState(false);
+  const reactButton = useRef<HTMLButtonElement>(null);
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const deleted = message.deletedAt !== null;
@@ -240,6 +242,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
   const staff = controller.state.capabilities.moderateMessages;
   const name = author?.displayName ?? 'someone';
   const canThread = !inThread && message.threadRootId === null && onOpenThread !== undefined;
+  useEditRequest(message.id, mine && !deleted, setEditing);
 
   const remove = async () => {
     setConfirming(false);
@@ -254,6 +257,8 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
     <li
       class={`message${compact ? ' compact' : ''}${deleted ? ' deleted' : ''}${mine ? ' mine' : ''}${mentioned ? ' mentions-me' : ''}`}
       data-message-id={message.id}
+      // Focusable by a tap, so a touch screen shows this message's actions (:focus-within) and no other's.
+      tabIndex={-1}
     >
       <div class="message-gutter">
         {compact ? (
@@ -333,6 +338,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
           <button
             type="button"
             class="icon-button"
+            ref={reactButton}
             aria-label="Add reaction"
             aria-expanded={picking}
             title="Add reaction"
@@ -352,6 +358,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
             </button>
           ) : null}
           <CopyLinkButton message={message} />
+          <CreateTicketButton message={message} />
           {mine ? (
             <button
               type="button"
@@ -376,6 +383,9 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
           ) : null}
           {picking ? (
             <EmojiPicker
+              anchor={reactButton.current}
+              label="Pick a reaction"
+              verb="React with"
               onClose={() => setPicking(false)}
               onPick={(emoji) => {
                 setPicking(false);

@@ -312,24 +312,21 @@ export function RoomView({
               Loading messages…
             </p>
           )}
-          <ol
-            class="message-list"
-            role="log"
-            aria-live="polite"
-            aria-relevant="additions"
-            aria-label={`Messages in ${title}`}
-          >
-            {messageRows({
-              messages,
-              pending,
-              streaming,
-              me,
-              users: state.users,
-              inThread: false,
-              onOpenThread,
-              readMarker: entry.readMarkerAtOpen,
-            })}
-          </ol>
+          {/* The log wraps the list: a role on the <ol> itself would take its list semantics away. */}
+          <div role="log" aria-live="polite" aria-relevant="additions" aria-label={`Messages in ${title}`}>
+            <ol class="message-list">
+              {messageRows({
+                messages,
+                pending,
+                streaming,
+                me,
+                users: state.users,
+                inThread: false,
+                onOpenThread,
+                readMarker: entry.readMarkerAtOpen,
+              })}
+            </ol>
+          </div>
         </div>
       </div>
       {jumpControl}

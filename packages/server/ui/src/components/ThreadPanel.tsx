@@ -94,22 +94,18 @@ export function ThreadPanel({
               </button>
             </div>
           ) : null}
-          <ol
-            class="message-list"
-            role="log"
-            aria-live="polite"
-            aria-relevant="additions"
-            aria-label="Replies"
-          >
-            {messageRows({
-              messages: replies,
-              pending,
-              streaming: state.streaming(roomId, rootId),
-              me,
-              users: state.users,
-              inThread: true,
-            })}
-          </ol>
+          <div role="log" aria-live="polite" aria-relevant="additions" aria-label="Replies">
+            <ol class="message-list">
+              {messageRows({
+                messages: replies,
+                pending,
+                streaming: state.streaming(roomId, rootId),
+                me,
+                users: state.users,
+                inThread: true,
+              })}
+            </ol>
+          </div>
         </div>
       </div>
       {jumpControl}

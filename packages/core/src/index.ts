@@ -120,6 +120,7 @@ export {
 export type { RoomSettingRepository } from './ports/room-setting-repository.js';
 export * from './ports/synthesizer.js';
 export * from './ports/transcriber.js';
+export * from './ports/vector-store.js';
 export type {
   StoredWorkflowDefinition,
   WorkflowDefinitionRecord,

@@ -306,6 +306,32 @@ export interface AuditChainHeadTable {
 }
 
 /** The schema `0001_initial` creates, as kysely sees it. */
+/** A vector index of the knowledge module: one embedding model, one dimension. */
+export interface KnowledgeIndexesTable {
+  name: string;
+  model: string;
+  dimensions: number;
+  created_at: string;
+}
+
+/**
+ * A knowledge chunk with its vector: `embedding` is the vector as little-endian float32 bytes on every
+ * database; on PostgreSQL with pgvector, `embedding_vector` (added when pgvector is first used) holds it too.
+ */
+export interface KnowledgeChunksTable {
+  index_name: string;
+  id: string;
+  source_type: string;
+  source_id: string;
+  room_id: string | null;
+  project_id: string | null;
+  file_id: string | null;
+  page: number | null;
+  text: string;
+  metadata: string;
+  embedding: Uint8Array;
+}
+
 export interface KaiwaDatabase {
   users: UsersTable;
   rooms: RoomsTable;
@@ -330,4 +356,6 @@ export interface KaiwaDatabase {
   bridge_messages: BridgeMessagesTable;
   audit_log: AuditLogTable;
   audit_chain_head: AuditChainHeadTable;
+  knowledge_indexes: KnowledgeIndexesTable;
+  knowledge_chunks: KnowledgeChunksTable;
 }

@@ -26,6 +26,7 @@ const ALL_MIGRATIONS = [
   '0006_user_deactivation',
   '0007_audit_log',
   '0008_private_room_names',
+  '0009_knowledge',
 ];
 
 const DIALECT_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MariaDB/MySQL' } as const;

@@ -4,6 +4,7 @@ import type {
   BridgeRepository,
   ChatStore,
   FileRecordRepository,
+  KnowledgeStorage,
   MembershipRepository,
   MessageRepository,
   PlatformInboxRepository,
@@ -18,6 +19,7 @@ import type {
   StoreTransaction,
   TicketRepository,
   UserRepository,
+  VectorStore,
   WorkflowRepository,
 } from '@kaiwa/core';
 import type { Kysely } from 'kysely';
@@ -63,14 +65,16 @@ export class KyselyChatStore implements ChatStore {
   readonly platformOutbox: PlatformOutboxRepository;
   readonly bridges: BridgeRepository;
   readonly audit: AuditRepository;
+  /** Knowledge chunks and their vectors, for retrieval (the `knowledge` module). */
+  readonly knowledge: VectorStore;
   readonly lagTolerant: StoreRepositories;
-  readonly #storage: ComposedStorage<StoreRepositories>;
+  readonly #storage: ComposedStorage<StoreRepositories & KnowledgeStorage>;
   readonly #replicaDb: Kysely<KaiwaDatabase> | undefined;
 
   constructor(options: KyselyChatStoreOptions) {
     this.dialect = options.dialect;
     this.#replicaDb = options.replicaDb;
-    this.#storage = new ComposedStorage<StoreRepositories>({
+    this.#storage = new ComposedStorage<StoreRepositories & KnowledgeStorage>({
       db: options.db,
       dialect: options.dialect,
       modules: kaiwaStorageModules,
@@ -93,6 +97,7 @@ export class KyselyChatStore implements ChatStore {
     this.platformOutbox = repositories.platformOutbox;
     this.bridges = repositories.bridges;
     this.audit = repositories.audit;
+    this.knowledge = repositories.knowledge;
     this.lagTolerant = options.replicaDb
       ? this.#storage.repositoriesOn(options.replicaDb, new PreparedQueries())
       : (this as StoreRepositories);

@@ -87,6 +87,7 @@ describe('createKyselyStorage', () => {
         '0005_platform_bridge',
         '0006_user_deactivation',
         '0008_private_room_names',
+        '0009_knowledge',
       ]);
     } finally {
       await database.close();

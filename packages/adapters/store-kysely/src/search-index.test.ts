@@ -317,6 +317,7 @@ describe('deferred search indexing on SQLite', () => {
         '0006_user_deactivation',
         '0007_audit_log',
         '0008_private_room_names',
+        '0009_knowledge',
       ],
     });
     expect(await state(store)).toMatchObject({ watermark: 2, maxRowId: 2, indexed: 2 });

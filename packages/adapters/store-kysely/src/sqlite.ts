@@ -76,7 +76,8 @@ class StatementCache implements SqliteDatabase {
  * A store on SQLite through better-sqlite3 (the embedded default). Turns on WAL for files,
  * `synchronous = FULL` (or `normal`), foreign keys and a 5 s busy timeout (`busyTimeoutMs`). Call `migrate()` before first use. A
  * write that still finds the file locked after the busy timeout fails with a retryable `DatabaseBusyError`.
- * Search rows of new messages are written in batches, shortly after the send and before any search, so
+ * Loads sqlite-vec into the connection when the `sqlite-vec` package is installed, for the knowledge module's
+ * vector search (without it that search runs in the application). Search rows of new messages are written in batches, shortly after the send and before any search, so
  * sends stay cheap and search still finds every sent message (see `KyselyChatStore.flushSearchIndex`).
  *
  * @throws when better-sqlite3 is not installed, naming the version to install.
@@ -95,6 +96,7 @@ export async function createSqliteStore(config: SqliteStoreConfig): Promise<Kyse
     createPrivately(config.filename);
     database = new Database(config.filename);
   }
+  await loadSqliteVec(database);
   const db = new Kysely<KaiwaDatabase>({
     // SQLITE_BUSY (another process held the write lock past busy_timeout) becomes a retryable `busy` error.
     dialect: withDriverErrors(new SqliteDialect({ database: new StatementCache(database) })),
@@ -139,4 +141,21 @@ function createPrivately(filename: string | undefined): void {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EEXIST' && code !== 'ENOENT') throw error;
   }
+}
+
+/**
+ * Loads the sqlite-vec extension when its package is installed (an optional peer dependency); without it the
+ * knowledge module ranks vectors in the application instead.
+ */
+async function loadSqliteVec(database: SqliteDatabase): Promise<void> {
+  let sqliteVec: { load(database: unknown): void };
+  try {
+    sqliteVec = await import('sqlite-vec');
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return;
+    throw error;
+  }
+  // A `database` handed in by the caller may not be better-sqlite3 (no loadExtension): leave it as it is.
+  if (typeof (database as { loadExtension?: unknown }).loadExtension === 'function') sqliteVec.load(database);
 }

@@ -1019,6 +1019,41 @@ export class ChatEngine {
   }
 
   /**
+   * Everything the actor may read, as ids: the rooms they belong to, every public channel unless they are a
+   * guest, and every project unless they are a guest (project and ticket files are readable by all but
+   * guests). Retrieval filters knowledge chunks by it before ranking, so a chunk of a room the actor cannot
+   * read is never a candidate. A file is readable with its room or its project, as `getFileRecord` decides.
+   *
+   * @example
+   * const { roomIds, projectIds } = await engine.readableScope(alice.id);
+   * await vectors.query({ index, model, vector, k: 10, filter: { roomIds, projectIds } });
+   */
+  async readableScope(actorId: string): Promise<{ roomIds: string[]; projectIds: string[] }> {
+    const actor = await this.#actor(actorId);
+    const roomIds = new Set((await this.#store.memberships.listByUser(actor.id)).map(({ room }) => room.id));
+    const projectIds: string[] = [];
+    if (canReadWork(actor)) {
+      for (let after: string | undefined; ; ) {
+        const page = await this.#store.rooms.listChannels({
+          limit: 500,
+          includeArchived: true,
+          ...(after ? { after } : {}),
+        });
+        for (const room of page) if (canReadRoom(actor, room, undefined)) roomIds.add(room.id);
+        if (page.length < 500) break;
+        after = page.at(-1)?.id;
+      }
+      for (let after: string | undefined; ; ) {
+        const page = await this.#store.projects.list({ limit: 500, ...(after ? { after } : {}) });
+        projectIds.push(...page.map((project) => project.id));
+        if (page.length < 500) break;
+        after = page.at(-1)?.id;
+      }
+    }
+    return { roomIds: [...roomIds], projectIds };
+  }
+
+  /**
    * Sets the actor's read marker in a room: to `messageId`, or to the newest message when omitted.
    * Setting it to an older message marks the rest unread again.
    */

@@ -43,3 +43,9 @@ export {
 export { type ChatStoreContractOptions, chatStoreContract } from './store-contract.js';
 export * from './synthesizer-contract.js';
 export * from './transcriber-contract.js';
+export {
+  clusteredVectors,
+  type VectorStoreContractOptions,
+  type VectorStoreContractTest,
+  vectorStoreContract,
+} from './vector-store-contract.js';

@@ -50,6 +50,7 @@ describe('frozen migrations', () => {
       '0006_user_deactivation',
       '0007_audit_log',
       '0008_private_room_names',
+      '0009_knowledge',
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { accountStorageModule } from './accounts/account-storage-module.js';
 import { auditStorageModule } from './audit/audit-storage-module.js';
 import { chatStorageModule } from './chat/chat-storage-module.js';
+import { knowledgeStorageModule } from './knowledge/knowledge-storage-module.js';
 import { platformStorageModule } from './platform/platform-storage-module.js';
 import { projectStorageModule } from './projects/project-storage-module.js';
 import { roomSettingStorageModule } from './room-settings/room-setting-storage-module.js';
@@ -16,6 +17,7 @@ export {
   accountStorageModule,
   auditStorageModule,
   chatStorageModule,
+  knowledgeStorageModule,
   platformStorageModule,
   projectStorageModule,
   roomSettingStorageModule,
@@ -31,4 +33,5 @@ export const kaiwaStorageModules = [
   workflowStorageModule,
   platformStorageModule,
   auditStorageModule,
+  knowledgeStorageModule,
 ] as const;

@@ -24,6 +24,7 @@ describe('storage modules', () => {
       'workflows',
       'platform',
       'audit',
+      'knowledge',
     ]);
   });
 

@@ -1,0 +1,87 @@
+import { vectorStoreContract } from '@kaiwa/core/testing';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import type { KaiwaDatabase } from '../../database.js';
+import { createKyselyStorage } from '../../kysely-storage.js';
+import { openTestStorage, testDatabaseUrl, testDialects } from '../../test-support.js';
+import { knowledgeStorageModule } from './knowledge-storage-module.js';
+
+/** Whether the test PostgreSQL server has pgvector to offer (`.ci/run` builds it). */
+async function pgvectorAvailable(): Promise<boolean> {
+  const url = testDatabaseUrl('postgres');
+  if (url === undefined) return false;
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(`select 1 from pg_available_extensions where name = 'vector'`);
+    return rows.length > 0;
+  } finally {
+    await client.end();
+  }
+}
+
+const pgvector = await pgvectorAvailable();
+const pgvectorRequired = process.env.KAIWA_TEST_PGVECTOR === '1';
+const pgvectorSkip =
+  pgvector || pgvectorRequired
+    ? undefined
+    : 'pgvector is not installed on the test server: build it as .ci/run does (KAIWA_TEST_PGVECTOR=1 makes this a failure)';
+if (pgvectorSkip && testDatabaseUrl('postgres'))
+  console.info(`[postgres] pgvector suite skipped: ${pgvectorSkip}`);
+
+// The knowledge module on its own, on every database: `VectorStore`'s conformance suite. PostgreSQL without
+// pgvector runs it on the exact search in the application.
+for (const { dialect, skip } of testDialects) {
+  const approximate = dialect === 'postgres' && (pgvector || pgvectorRequired);
+  vectorStoreContract({
+    name: `${dialect} (${{ sqlite: 'sqlite-vec', postgres: pgvector ? 'pgvector hnsw' : 'application exact', mysql: 'application exact' }[dialect]}), knowledge module only`,
+    open: () => openTestStorage(dialect, [knowledgeStorageModule]),
+    ...(skip ? { skip } : {}),
+    ...(approximate
+      ? { skipTests: { 'nearest-exact': 'pgvector HNSW is approximate: the recall test checks it instead' } }
+      : {}),
+  });
+}
+
+// SQLite without sqlite-vec loaded (a connection the caller opened): the exact search in the application.
+vectorStoreContract({
+  name: 'sqlite without sqlite-vec (application exact)',
+  open: async () => {
+    const db = new Kysely<KaiwaDatabase>({
+      dialect: new SqliteDialect({ database: new Database(':memory:') }),
+    });
+    const storage = createKyselyStorage({ db, dialect: 'sqlite', modules: [knowledgeStorageModule] });
+    await storage.migrate();
+    return storage;
+  },
+});
+
+describe('knowledge module: vector search engines', () => {
+  it('uses sqlite-vec on SQLite, when the package is installed', async () => {
+    const storage = await openTestStorage('sqlite', [knowledgeStorageModule]);
+    try {
+      await storage.knowledge.ensureIndex({ name: 'engine', model: 'test:m', dimensions: 4 });
+      expect(await storage.knowledge.capabilities()).toEqual({ search: 'exact', engine: 'sqlite-vec' });
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it.skipIf(testDatabaseUrl('postgres') === undefined || pgvectorSkip !== undefined)(
+    'uses pgvector HNSW on PostgreSQL once an index is made',
+    async () => {
+      const storage = await openTestStorage('postgres', [knowledgeStorageModule]);
+      try {
+        await storage.knowledge.ensureIndex({ name: 'engine', model: 'test:m', dimensions: 4 });
+        expect(await storage.knowledge.capabilities()).toEqual({
+          search: 'approximate',
+          engine: 'pgvector hnsw',
+        });
+      } finally {
+        await storage.close();
+      }
+    },
+  );
+});

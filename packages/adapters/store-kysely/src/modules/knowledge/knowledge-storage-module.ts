@@ -1,0 +1,23 @@
+import type { KnowledgeStorage } from '@kaiwa/core';
+import { defineKyselyStorageModule } from '../storage-module.js';
+import { KyselyVectorStore } from './kysely-vector-store.js';
+import { knowledgeMigration } from './migrations/0009-knowledge.js';
+import { vectorSearchFor } from './vector-search.js';
+
+/**
+ * `KnowledgeStorage`: vector indexes and knowledge chunks for retrieval (`VectorStore`), searched with
+ * sqlite-vec on SQLite, pgvector's HNSW on PostgreSQL and an exact scan in the application on MariaDB/MySQL.
+ * Chunks keep room, file and project ids without foreign keys (a chunk is deleted with its source by the
+ * indexer, and the ids are what the permission filter matches), so it needs no other module.
+ *
+ * @example
+ * const storage = createKyselyStorage({ db, dialect, modules: [knowledgeStorageModule] });
+ * await storage.knowledge.ensureIndex({ name: 'knowledge', model, dimensions: 384 });
+ */
+export const knowledgeStorageModule = defineKyselyStorageModule({
+  name: 'knowledge',
+  migrations: (dialect) => ({ '0009_knowledge': knowledgeMigration(dialect) }),
+  repositories: (context): KnowledgeStorage => ({
+    knowledge: new KyselyVectorStore(context, vectorSearchFor(context.adapter.dialect)),
+  }),
+});

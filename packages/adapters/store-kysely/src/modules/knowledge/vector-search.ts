@@ -1,0 +1,327 @@
+import type { StoreDialect, VectorFilter, VectorIndex, VectorStoreCapabilities } from '@kaiwa/core';
+import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
+import type { KaiwaDatabase } from '../../database.js';
+
+type Db = Kysely<KaiwaDatabase>;
+
+/** A neighbour found by a search: the chunk's id and its cosine distance. */
+export interface Neighbour {
+  id: string;
+  distance: number;
+}
+
+/**
+ * How one database finds nearest neighbours: one object per database, chosen once (see `vectorSearchFor`),
+ * so the repository never asks which database it is on.
+ */
+export interface VectorSearch {
+  /** What this database can do, found out once per store. */
+  capabilities(db: Db): Promise<VectorStoreCapabilities>;
+  /** Makes what a new index needs (pgvector's HNSW index); called by `ensureIndex`. */
+  prepareIndex(db: Db, index: VectorIndex): Promise<void>;
+  /** Writes the database's own vector column for chunks just written, when it has one. */
+  writeVectors(
+    db: Db,
+    index: VectorIndex,
+    rows: readonly { id: string; vector: Float32Array }[],
+  ): Promise<void>;
+  /** The `k` nearest allowed chunks, nearest first. */
+  nearest(
+    db: Db,
+    index: VectorIndex,
+    vector: Float32Array,
+    k: number,
+    filter: VectorFilter,
+  ): Promise<Neighbour[]>;
+}
+
+/** The vector as stored on every database: little-endian float32 bytes. */
+export function vectorBytes(vector: Float32Array): Buffer {
+  // A Buffer: better-sqlite3 binds Buffers, not plain Uint8Arrays.
+  const bytes = Buffer.alloc(vector.length * 4);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let index = 0; index < vector.length; index++)
+    view.setFloat32(index * 4, vector[index] as number, true);
+  return bytes;
+}
+
+function vectorFromBytes(bytes: Uint8Array): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const vector = new Float32Array(bytes.byteLength / 4);
+  for (let index = 0; index < vector.length; index++) vector[index] = view.getFloat32(index * 4, true);
+  return vector;
+}
+
+/**
+ * The permission filter as a WHERE condition: a chunk passes when its room, file or project is listed.
+ * `undefined` when nothing is listed: the caller then returns nothing without asking the database.
+ */
+export function filterCondition(filter: VectorFilter): Expression<SqlBool> | undefined {
+  const allowed: Expression<SqlBool>[] = [];
+  const list = (column: string, ids: readonly string[] | undefined) => {
+    if (ids && ids.length > 0)
+      allowed.push(
+        sql<SqlBool>`${sql.ref(`knowledge_chunks.${column}`)} in (${sql.join(ids.map((id) => sql.val(id)))})`,
+      );
+  };
+  list('room_id', filter.roomIds);
+  list('file_id', filter.fileIds);
+  list('project_id', filter.projectIds);
+  if (allowed.length === 0) return undefined;
+  const any = sql<SqlBool>`(${sql.join(allowed, sql` or `)})`;
+  return filter.sourceType
+    ? sql<SqlBool>`(${any} and knowledge_chunks.source_type = ${filter.sourceType})`
+    : any;
+}
+
+/**
+ * Exact search in the application: reads the allowed chunks' vectors and ranks them with a dot product.
+ * Every allowed vector crosses the wire on each query (1.5 KB per 384-dimension chunk), so it suits a few
+ * tens of thousands of allowed chunks; MariaDB before 11.7 has no vector type, and it is the fallback
+ * where no vector extension is loaded.
+ */
+export class ApplicationExactSearch implements VectorSearch {
+  readonly #engine: string;
+
+  constructor(engine = 'application exact') {
+    this.#engine = engine;
+  }
+
+  async capabilities(): Promise<VectorStoreCapabilities> {
+    return { search: 'exact', engine: this.#engine };
+  }
+
+  async prepareIndex(): Promise<void> {}
+
+  async writeVectors(): Promise<void> {}
+
+  async nearest(db: Db, index: VectorIndex, vector: Float32Array, k: number, filter: VectorFilter) {
+    const condition = filterCondition(filter);
+    if (!condition) return [];
+    const rows = await db
+      .selectFrom('knowledge_chunks')
+      .select(['id', 'embedding'])
+      .where('index_name', '=', index.name)
+      .where(condition)
+      .execute();
+    const queryNorm = Math.sqrt(dot(vector, vector)) || 1;
+    const best: Neighbour[] = [];
+    for (const row of rows) {
+      const candidate = vectorFromBytes(toBytes(row.embedding));
+      const distance = 1 - dot(candidate, vector) / ((Math.sqrt(dot(candidate, candidate)) || 1) * queryNorm);
+      if (best.length < k || distance < (best.at(-1) as Neighbour).distance) {
+        // Insertion into a short sorted list: k is small next to the corpus.
+        let position = best.length;
+        while (position > 0 && (best[position - 1] as Neighbour).distance > distance) position--;
+        best.splice(position, 0, { id: row.id, distance });
+        if (best.length > k) best.pop();
+      }
+    }
+    return best;
+  }
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let index = 0; index < a.length; index++) sum += (a[index] as number) * (b[index] as number);
+  return sum;
+}
+
+function toBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  throw new TypeError(`unexpected vector column of type ${typeof value}`);
+}
+
+/** Per store, whether its vector extension is usable: found out once, forgotten when an index is prepared. */
+const probes = new WeakMap<object, Promise<unknown>>();
+
+/** A store and its transactions share their kysely dialect adapter; each store has its own. */
+const storeKey = (db: Db) => db.getExecutor().adapter;
+
+function probeOnce<T>(db: Db, probe: () => Promise<T>, otherwise: T): Promise<T> {
+  let answer = probes.get(storeKey(db)) as Promise<T> | undefined;
+  if (!answer) {
+    answer = probe().catch(() => otherwise);
+    probes.set(storeKey(db), answer);
+  }
+  return answer;
+}
+
+/**
+ * SQLite with sqlite-vec loaded into the connection (`createSqliteStore` loads it when the `sqlite-vec`
+ * package is installed): an exact scan with `vec_distance_cosine` over the allowed rows, in the database.
+ * Without sqlite-vec it falls back to the exact search in the application.
+ */
+export class SqliteVecSearch implements VectorSearch {
+  readonly #fallback = new ApplicationExactSearch('application exact (sqlite-vec not loaded)');
+
+  #loaded(db: Db): Promise<boolean> {
+    return probeOnce(
+      db,
+      async () => {
+        await sql`select vec_version()`.execute(db);
+        return true;
+      },
+      false,
+    );
+  }
+
+  async capabilities(db: Db): Promise<VectorStoreCapabilities> {
+    return (await this.#loaded(db))
+      ? { search: 'exact', engine: 'sqlite-vec' }
+      : this.#fallback.capabilities();
+  }
+
+  async prepareIndex(): Promise<void> {}
+
+  async writeVectors(): Promise<void> {}
+
+  async nearest(db: Db, index: VectorIndex, vector: Float32Array, k: number, filter: VectorFilter) {
+    if (!(await this.#loaded(db))) return this.#fallback.nearest(db, index, vector, k, filter);
+    const condition = filterCondition(filter);
+    if (!condition) return [];
+    const distance = sql<number>`vec_distance_cosine(embedding, ${vectorBytes(vector)})`;
+    return db
+      .selectFrom('knowledge_chunks')
+      .select(['id', distance.as('distance')])
+      .where('index_name', '=', index.name)
+      .where(condition)
+      .orderBy('distance')
+      .limit(k)
+      .execute();
+  }
+}
+
+/**
+ * PostgreSQL with pgvector: a `vector` column beside the portable bytes and one HNSW index per knowledge
+ * index (a partial index on the index's name, over the column cast to the index's dimension), searched with
+ * pgvector's iterative scan so a selective permission filter still fills `k`. The column and the extension
+ * are added when pgvector is first needed (`CREATE EXTENSION` needs a privileged role once); without
+ * pgvector it falls back to the exact search in the application.
+ */
+export class PgvectorSearch implements VectorSearch {
+  readonly #fallback = new ApplicationExactSearch('application exact (pgvector not installed)');
+
+  /**
+   * Read-only: the schema pgvector is installed in when the `embedding_vector` column is there (prepareIndex
+   * adds it). Every pgvector name is qualified with it, so any search_path works.
+   */
+  #schema(db: Db): Promise<string | undefined> {
+    return probeOnce(
+      db,
+      async () => {
+        const { rows } = await sql<{ schema: string }>`select n.nspname as schema from pg_extension e
+          join pg_namespace n on n.oid = e.extnamespace
+          where e.extname = 'vector' and exists (select 1 from information_schema.columns
+            where table_schema = current_schema() and table_name = 'knowledge_chunks' and column_name = 'embedding_vector')`.execute(
+          db,
+        );
+        return rows[0]?.schema;
+      },
+      undefined,
+    );
+  }
+
+  async capabilities(db: Db): Promise<VectorStoreCapabilities> {
+    return (await this.#schema(db)) !== undefined
+      ? { search: 'approximate', engine: 'pgvector hnsw' }
+      : this.#fallback.capabilities();
+  }
+
+  async prepareIndex(db: Db, index: VectorIndex): Promise<void> {
+    const available = await sql<{
+      n: number;
+    }>`select 1 as n from pg_available_extensions where name = 'vector'`.execute(db);
+    if (available.rows.length === 0) return;
+    try {
+      // Idempotent DDL. CREATE EXTENSION needs a privileged role the first time on a database; it goes into
+      // public, not the first schema of the search_path, which may be dropped with its tables.
+      await sql`create extension if not exists vector schema public`.execute(db);
+      probes.delete(storeKey(db));
+      const { rows } = await sql<{ schema: string }>`select n.nspname as schema from pg_extension e
+        join pg_namespace n on n.oid = e.extnamespace where e.extname = 'vector'`.execute(db);
+      const schema = rows[0]?.schema as string;
+      await sql`alter table knowledge_chunks add column if not exists embedding_vector ${sql.id(schema, 'vector')}`.execute(
+        db,
+      );
+      await sql`create index if not exists ${sql.id(hnswIndexName(index))} on knowledge_chunks using hnsw ((${castVector(schema, index)}) ${sql.id(schema, 'vector_cosine_ops')}) where index_name = ${sql.lit(index.name)}`.execute(
+        db,
+      );
+    } catch (error) {
+      // Outside a transaction a refused CREATE EXTENSION leaves the exact search (capabilities() says so);
+      // inside one the transaction is aborted, so the caller must know.
+      if (db.isTransaction) throw error;
+    } finally {
+      probes.delete(storeKey(db));
+    }
+  }
+
+  async writeVectors(db: Db, index: VectorIndex, rows: readonly { id: string; vector: Float32Array }[]) {
+    const schema = await this.#schema(db);
+    if (rows.length === 0 || schema === undefined) return;
+    for (const row of rows) {
+      await sql`update knowledge_chunks set embedding_vector = ${vectorLiteral(row.vector)}::${sql.id(schema, 'vector')} where index_name = ${index.name} and id = ${row.id}`.execute(
+        db,
+      );
+    }
+  }
+
+  async nearest(db: Db, index: VectorIndex, vector: Float32Array, k: number, filter: VectorFilter) {
+    const schema = await this.#schema(db);
+    if (schema === undefined) return this.#fallback.nearest(db, index, vector, k, filter);
+    const condition = filterCondition(filter);
+    if (!condition) return [];
+    const search = async (trx: Db) => {
+      // relaxed_order: the HNSW scan goes on until k rows pass the filter (pgvector 0.8); rows may come
+      // slightly out of order, so they are sorted again below.
+      await sql`select set_config('hnsw.iterative_scan', 'relaxed_order', true)`.execute(trx);
+      // The query vector as a literal, so the planner sees a constant (numbers only: nothing to escape).
+      const distance = sql<number>`${castVector(schema, index)} operator(${sql.raw(quoteIdentifier(schema))}.<=>) ${sql.raw(`'${vectorLiteral(vector)}'`)}::${castType(schema, index)}`;
+      return trx
+        .selectFrom('knowledge_chunks')
+        .select(['id', distance.as('distance')])
+        .where('index_name', '=', index.name)
+        .where(condition)
+        .orderBy(distance)
+        .limit(k)
+        .execute();
+    };
+    const rows = db.isTransaction ? await search(db) : await db.transaction().execute(search);
+    return rows
+      .map((row) => ({ id: row.id, distance: Number(row.distance) }))
+      .sort((a, b) => a.distance - b.distance);
+  }
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function castType(schema: string, index: VectorIndex) {
+  return sql.raw(`${quoteIdentifier(schema)}.vector(${Math.trunc(index.dimensions)})`);
+}
+
+function castVector(schema: string, index: VectorIndex) {
+  return sql`embedding_vector::${castType(schema, index)}`;
+}
+
+function vectorLiteral(vector: Float32Array): string {
+  return `[${Array.from(vector, (value) => (Number.isFinite(value) ? value : 0)).join(',')}]`;
+}
+
+/** A short name per knowledge index: PostgreSQL cuts identifiers at 63 bytes. */
+function hnswIndexName(index: VectorIndex): string {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(index.name)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return `knowledge_hnsw_${hash.toString(16).padStart(8, '0')}_${index.dimensions}`;
+}
+
+/** The vector search of each database, chosen once per store. */
+export function vectorSearchFor(dialect: StoreDialect): VectorSearch {
+  return {
+    sqlite: new SqliteVecSearch(),
+    postgres: new PgvectorSearch(),
+    mysql: new ApplicationExactSearch(),
+  }[dialect];
+}

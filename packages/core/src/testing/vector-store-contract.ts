@@ -1,0 +1,429 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KaiwaError } from '../errors.js';
+import { createId } from '../ids.js';
+import {
+  type KnowledgeStorage,
+  type VectorChunk,
+  VectorIndexMismatchError,
+  type VectorMatch,
+} from '../ports/vector-store.js';
+
+/** The tests of {@link vectorStoreContract}, by the key `skipTests` takes. */
+export type VectorStoreContractTest =
+  | 'index'
+  | 'round-trip'
+  | 'nearest-exact'
+  | 'recall'
+  | 'filter-before-ranking'
+  | 'filter-kinds'
+  | 'no-filter-no-results'
+  | 'model-mismatch'
+  | 'delete-by-source'
+  | 'replace-source-atomic';
+
+export interface VectorStoreContractOptions {
+  /** Shown in the test names, e.g. `postgres (pgvector)`. */
+  name: string;
+  /** Opens a fresh, migrated store with knowledge storage; `close()` is called at the end. */
+  open: () => Promise<KnowledgeStorage & { close(): Promise<void> }>;
+  /** When set, the whole suite is skipped and this reason shown. */
+  skip?: string;
+  /** Tests to skip, each with its reason. */
+  skipTests?: Partial<Record<VectorStoreContractTest, string>>;
+}
+
+/**
+ * Clustered unit vectors from a seeded generator: `clusters` centres, each point its centre plus a little
+ * noise. Approximate indexes find next to nothing on uniform random vectors (every point is about equally
+ * far from every other), so tests and benchmarks use data with structure, as real embeddings have.
+ *
+ * @example
+ * const vectors = clusteredVectors({ count: 1_000, dimensions: 32, clusters: 20, seed: 7 });
+ */
+export function clusteredVectors(options: {
+  count: number;
+  dimensions: number;
+  clusters: number;
+  seed: number;
+  /** Noise relative to the centre; 0.3 by default. */
+  spread?: number;
+}): Float32Array[] {
+  const random = seededNormal(options.seed);
+  const centres = Array.from({ length: options.clusters }, () =>
+    normalize(Float32Array.from({ length: options.dimensions }, random)),
+  );
+  const spread = options.spread ?? 0.3;
+  return Array.from({ length: options.count }, (_, index) => {
+    const centre = centres[index % options.clusters] as Float32Array;
+    return normalize(centre.map((value) => value + (spread * random()) / Math.sqrt(options.dimensions)));
+  });
+}
+
+function seededNormal(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  const uniform = () => {
+    // mulberry32
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
+  };
+  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+function normalize(vector: Float32Array): Float32Array {
+  let sum = 0;
+  for (const value of vector) sum += value * value;
+  const norm = Math.sqrt(sum) || 1;
+  return vector.map((value) => value / norm);
+}
+
+function cosineDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let normA = 0;
+  let normB = 0;
+  for (let index = 0; index < a.length; index++) {
+    const x = a[index] as number;
+    const y = b[index] as number;
+    dot += x * y;
+    normA += x * x;
+    normB += y * y;
+  }
+  return 1 - dot / (Math.sqrt(normA * normB) || 1);
+}
+
+/**
+ * The conformance suite of `VectorStore`: indexes record their model and dimension and refuse others,
+ * chunks round-trip with their source and metadata, the nearest neighbours come nearest first (exactly, or
+ * with high recall for an approximate index), the filter applies before ranking (the nearest vector of a
+ * room the filter leaves out is never returned, and the allowed chunks still fill `k`), an empty filter
+ * returns nothing, deletes by source remove only that source, and replacing a source is all or nothing.
+ *
+ * @example
+ * vectorStoreContract({ name: 'sqlite', open: () => openKnowledgeStorage('sqlite') });
+ */
+export function vectorStoreContract(options: VectorStoreContractOptions): void {
+  const test = (key: VectorStoreContractTest, title: string, body: () => Promise<void>) => {
+    const reason = options.skipTests?.[key];
+    if (reason) it.skip(`${title} (skipped: ${reason})`, body);
+    else it(title, body);
+  };
+  const suite = options.skip ? describe.skip : describe;
+
+  suite(`VectorStore contract: ${options.name}${options.skip ? ` (skipped: ${options.skip})` : ''}`, () => {
+    let store: KnowledgeStorage & { close(): Promise<void> };
+    const dimensions = 24;
+    const model = 'test:clustered';
+    const newIndex = async () => {
+      const name = `contract-${randomBytes(4).toString('hex')}`;
+      await store.knowledge.ensureIndex({ name, model, dimensions });
+      return name;
+    };
+    const chunk = (vector: ArrayLike<number>, patch: Partial<VectorChunk> = {}): VectorChunk => {
+      const sourceId = createId();
+      return {
+        id: `message:${sourceId}`,
+        sourceType: 'message',
+        sourceId,
+        roomId: null,
+        text: 'text',
+        metadata: {},
+        vector: Array.from(vector),
+        ...patch,
+      };
+    };
+    const ids = (matches: VectorMatch[]) => matches.map((match) => match.chunk.id);
+
+    beforeAll(async () => {
+      store = await options.open();
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    test('index', 'ensureIndex creates an index once, with its model and dimension', async () => {
+      const name = `contract-${randomBytes(4).toString('hex')}`;
+      expect(await store.knowledge.getIndex(name)).toBeUndefined();
+      const created = await store.knowledge.ensureIndex({ name, model, dimensions });
+      expect(created).toMatchObject({ name, model, dimensions });
+      expect(await store.knowledge.ensureIndex({ name, model, dimensions })).toEqual(created);
+      expect(await store.knowledge.getIndex(name)).toEqual(created);
+      await expect(store.knowledge.ensureIndex({ name, model: 'other:model', dimensions })).rejects.toThrow(
+        VectorIndexMismatchError,
+      );
+      await expect(store.knowledge.ensureIndex({ name, model, dimensions: dimensions + 1 })).rejects.toThrow(
+        VectorIndexMismatchError,
+      );
+      await expect(store.knowledge.upsert(`missing-${name}`, [])).rejects.toSatisfy(
+        (error) => KaiwaError.isInstance(error) && error.code === 'not_found',
+      );
+      expect(await store.knowledge.count(name)).toBe(0);
+    });
+
+    test(
+      'round-trip',
+      'a chunk round-trips with its source, page, text and metadata; an upsert replaces it',
+      async () => {
+        const index = await newIndex();
+        const [vector] = clusteredVectors({ count: 1, dimensions, clusters: 1, seed: 1 });
+        const roomId = createId();
+        const fileId = createId();
+        const written = chunk(vector as Float32Array, {
+          id: `file:${fileId}:2`,
+          sourceType: 'file',
+          sourceId: fileId,
+          roomId,
+          projectId: null,
+          fileId,
+          page: 2,
+          text: '会議の議事録 — minutes ✓',
+          metadata: { headings: ['Intro', 'Scope'], messageIds: [] },
+        });
+        await store.knowledge.upsert(index, [written]);
+        const [match] = await store.knowledge.query({
+          index,
+          model,
+          vector: written.vector,
+          k: 1,
+          filter: { roomIds: [roomId] },
+        });
+        const { vector: _vector, ...expected } = written;
+        expect(match?.chunk).toEqual({ ...expected, projectId: null });
+        expect(match?.distance).toBeCloseTo(0, 4);
+        await store.knowledge.upsert(index, [{ ...written, text: 'replaced' }]);
+        expect(await store.knowledge.count(index)).toBe(1);
+        const [again] = await store.knowledge.query({
+          index,
+          model,
+          vector: written.vector,
+          k: 1,
+          filter: { fileIds: [fileId] },
+        });
+        expect(again?.chunk.text).toBe('replaced');
+      },
+    );
+
+    // Shared data for the ranking tests: 600 clustered vectors over three rooms.
+    const roomIds = [createId(), createId(), createId()];
+    const corpus = clusteredVectors({ count: 600, dimensions, clusters: 12, seed: 42 }).map((vector, index) =>
+      chunk(vector, { roomId: roomIds[index % 3] as string, text: `chunk ${index}` }),
+    );
+    const queries = clusteredVectors({ count: 20, dimensions, clusters: 12, seed: 42, spread: 0.5 }).slice(
+      0,
+      20,
+    );
+    let rankingIndex: string | undefined;
+    const ranking = async () => {
+      if (rankingIndex) return rankingIndex;
+      rankingIndex = await newIndex();
+      for (let start = 0; start < corpus.length; start += 200)
+        await store.knowledge.upsert(rankingIndex, corpus.slice(start, start + 200));
+      return rankingIndex;
+    };
+    const bruteForce = (vector: ArrayLike<number>, allowed: Set<string>, k: number) =>
+      corpus
+        .filter((entry) => allowed.has(entry.roomId as string))
+        .map((entry) => ({ id: entry.id, distance: cosineDistance(entry.vector, vector) }))
+        .sort((a, b) => a.distance - b.distance)
+        .slice(0, k);
+
+    test(
+      'nearest-exact',
+      'an exact store returns the true 10 nearest, nearest first, with their distances',
+      async () => {
+        const index = await ranking();
+        for (const vector of queries.slice(0, 5)) {
+          const matches = await store.knowledge.query({
+            index,
+            model,
+            vector: Array.from(vector),
+            k: 10,
+            filter: { roomIds },
+          });
+          const expected = bruteForce(vector, new Set(roomIds), 10);
+          expect(ids(matches)).toEqual(expected.map((entry) => entry.id));
+          for (const [position, match] of matches.entries())
+            expect(match.distance).toBeCloseTo(expected[position]?.distance ?? Number.NaN, 4);
+        }
+      },
+    );
+
+    test('recall', 'recall@10 is at least 0.9 on clustered data', async () => {
+      const index = await ranking();
+      let found = 0;
+      for (const vector of queries) {
+        const matches = await store.knowledge.query({
+          index,
+          model,
+          vector: Array.from(vector),
+          k: 10,
+          filter: { roomIds },
+        });
+        const truth = new Set(bruteForce(vector, new Set(roomIds), 10).map((entry) => entry.id));
+        found += ids(matches).filter((id) => truth.has(id)).length;
+        const distances = matches.map((match) => match.distance);
+        expect(distances).toEqual([...distances].sort((a, b) => a - b));
+      }
+      expect(found / (queries.length * 10)).toBeGreaterThanOrEqual(0.9);
+    });
+
+    test(
+      'filter-before-ranking',
+      'the nearest vector of a room outside the filter is never returned, and k still fills',
+      async () => {
+        const index = await ranking();
+        const [allowed, , denied] = roomIds as [string, string, string];
+        for (const target of corpus.filter((entry) => entry.roomId === denied).slice(0, 5)) {
+          const matches = await store.knowledge.query({
+            index,
+            model,
+            vector: target.vector,
+            k: 10,
+            filter: { roomIds: [allowed] },
+          });
+          expect(matches).toHaveLength(10);
+          expect(matches.every((match) => match.chunk.roomId === allowed)).toBe(true);
+          expect(ids(matches)).not.toContain(target.id);
+        }
+      },
+    );
+
+    test('filter-kinds', 'files and projects pass by their own lists; sourceType narrows', async () => {
+      const index = await newIndex();
+      const [vector] = clusteredVectors({ count: 1, dimensions, clusters: 1, seed: 5 });
+      const fileId = createId();
+      const projectId = createId();
+      const privateRoom = createId();
+      const inFile = chunk(vector as Float32Array, {
+        id: 'f',
+        sourceType: 'file',
+        sourceId: fileId,
+        fileId,
+        roomId: privateRoom,
+      });
+      const inProject = chunk(vector as Float32Array, {
+        id: 'p',
+        sourceType: 'file',
+        sourceId: createId(),
+        projectId,
+      });
+      const inRoom = chunk(vector as Float32Array, { id: 'r', roomId: privateRoom });
+      await store.knowledge.upsert(index, [inFile, inProject, inRoom]);
+      const query = (filter: Parameters<typeof store.knowledge.query>[0]['filter']) =>
+        store.knowledge
+          .query({ index, model, vector: Array.from(vector as Float32Array), k: 10, filter })
+          .then((matches) => ids(matches).sort());
+      expect(await query({ fileIds: [fileId] })).toEqual(['f']);
+      expect(await query({ projectIds: [projectId] })).toEqual(['p']);
+      expect(await query({ roomIds: [privateRoom] })).toEqual(['f', 'r']);
+      expect(await query({ roomIds: [privateRoom], sourceType: 'message' })).toEqual(['r']);
+      expect(await query({ roomIds: [privateRoom], projectIds: [projectId] })).toEqual(['f', 'p', 'r']);
+    });
+
+    test('no-filter-no-results', 'an empty filter allows nothing', async () => {
+      const index = await ranking();
+      const vector = Array.from(queries[0] as Float32Array);
+      expect(await store.knowledge.query({ index, model, vector, k: 10, filter: {} })).toEqual([]);
+      expect(await store.knowledge.query({ index, model, vector, k: 10, filter: { roomIds: [] } })).toEqual(
+        [],
+      );
+    });
+
+    test('model-mismatch', 'a query or a vector from another model or dimension is refused', async () => {
+      const index = await ranking();
+      const vector = Array.from(queries[0] as Float32Array);
+      const filter = { roomIds };
+      await expect(
+        store.knowledge.query({ index, model: 'other:model', vector, k: 10, filter }),
+      ).rejects.toThrow(VectorIndexMismatchError);
+      await expect(
+        store.knowledge.query({ index, model, vector: vector.slice(1), k: 10, filter }),
+      ).rejects.toThrow(VectorIndexMismatchError);
+      await expect(
+        store.knowledge.upsert(index, [chunk(vector.slice(2), { roomId: roomIds[0] as string })]),
+      ).rejects.toThrow(VectorIndexMismatchError);
+    });
+
+    test(
+      'delete-by-source',
+      'deleteBySource removes every chunk of one source and nothing else',
+      async () => {
+        const index = await newIndex();
+        const vectors = clusteredVectors({ count: 5, dimensions, clusters: 1, seed: 9 });
+        const roomId = createId();
+        const fileId = createId();
+        const fileChunks = vectors
+          .slice(0, 3)
+          .map((vector, page) =>
+            chunk(vector, {
+              id: `file:${fileId}:${page}`,
+              sourceType: 'file',
+              sourceId: fileId,
+              fileId,
+              roomId,
+              page,
+            }),
+          );
+        const others = vectors.slice(3).map((vector) => chunk(vector, { roomId }));
+        await store.knowledge.upsert(index, [...fileChunks, ...others]);
+        expect(await store.knowledge.deleteBySource(index, { sourceType: 'message', sourceId: fileId })).toBe(
+          0,
+        );
+        expect(await store.knowledge.deleteBySource(index, { sourceType: 'file', sourceId: fileId })).toBe(3);
+        expect(await store.knowledge.count(index)).toBe(2);
+        const matches = await store.knowledge.query({
+          index,
+          model,
+          vector: Array.from(vectors[0] as Float32Array),
+          k: 10,
+          filter: { roomIds: [roomId] },
+        });
+        expect(ids(matches).sort()).toEqual(others.map((entry) => entry.id).sort());
+      },
+    );
+
+    test(
+      'replace-source-atomic',
+      'replaceSource swaps a source whole, and a failing replacement keeps the old chunks',
+      async () => {
+        const index = await newIndex();
+        const vectors = clusteredVectors({ count: 4, dimensions, clusters: 2, seed: 11 });
+        const fileId = createId();
+        const roomId = createId();
+        const source = { sourceType: 'file' as const, sourceId: fileId };
+        const version = (label: string, count: number) =>
+          vectors
+            .slice(0, count)
+            .map((vector, part) =>
+              chunk(vector, {
+                id: `file:${fileId}:${part}`,
+                ...source,
+                fileId,
+                roomId,
+                text: `${label} ${part}`,
+              }),
+            );
+        await store.knowledge.replaceSource(index, source, version('first', 3));
+        await store.knowledge.replaceSource(index, source, version('second', 2));
+        expect(await store.knowledge.count(index)).toBe(2);
+        const broken = [
+          ...version('third', 3),
+          chunk([1, 2, 3], { id: `file:${fileId}:9`, ...source, roomId }),
+        ];
+        await expect(store.knowledge.replaceSource(index, source, broken)).rejects.toThrow(
+          VectorIndexMismatchError,
+        );
+        const matches = await store.knowledge.query({
+          index,
+          model,
+          vector: Array.from(vectors[0] as Float32Array),
+          k: 10,
+          filter: { roomIds: [roomId] },
+        });
+        expect(matches.map((match) => match.chunk.text).sort()).toEqual(['second 0', 'second 1']);
+      },
+    );
+  });
+}

@@ -354,18 +354,16 @@ export function vectorStoreContract(options: VectorStoreContractOptions): void {
         const vectors = clusteredVectors({ count: 5, dimensions, clusters: 1, seed: 9 });
         const roomId = createId();
         const fileId = createId();
-        const fileChunks = vectors
-          .slice(0, 3)
-          .map((vector, page) =>
-            chunk(vector, {
-              id: `file:${fileId}:${page}`,
-              sourceType: 'file',
-              sourceId: fileId,
-              fileId,
-              roomId,
-              page,
-            }),
-          );
+        const fileChunks = vectors.slice(0, 3).map((vector, page) =>
+          chunk(vector, {
+            id: `file:${fileId}:${page}`,
+            sourceType: 'file',
+            sourceId: fileId,
+            fileId,
+            roomId,
+            page,
+          }),
+        );
         const others = vectors.slice(3).map((vector) => chunk(vector, { roomId }));
         await store.knowledge.upsert(index, [...fileChunks, ...others]);
         expect(await store.knowledge.deleteBySource(index, { sourceType: 'message', sourceId: fileId })).toBe(
@@ -394,17 +392,15 @@ export function vectorStoreContract(options: VectorStoreContractOptions): void {
         const roomId = createId();
         const source = { sourceType: 'file' as const, sourceId: fileId };
         const version = (label: string, count: number) =>
-          vectors
-            .slice(0, count)
-            .map((vector, part) =>
-              chunk(vector, {
-                id: `file:${fileId}:${part}`,
-                ...source,
-                fileId,
-                roomId,
-                text: `${label} ${part}`,
-              }),
-            );
+          vectors.slice(0, count).map((vector, part) =>
+            chunk(vector, {
+              id: `file:${fileId}:${part}`,
+              ...source,
+              fileId,
+              roomId,
+              text: `${label} ${part}`,
+            }),
+          );
         await store.knowledge.replaceSource(index, source, version('first', 3));
         await store.knowledge.replaceSource(index, source, version('second', 2));
         expect(await store.knowledge.count(index)).toBe(2);

@@ -1,0 +1,358 @@
+import {
+  type ChatEngine,
+  type EmbeddingModel,
+  type FileRecord,
+  KaiwaError,
+  type KnowledgeChunk,
+  type Message,
+  type VectorChunk,
+  type VectorIndex,
+  type VectorStore,
+} from '@kaiwa/core';
+import { type ChunkOptions, chunkDocument, chunkMessages } from './chunking.js';
+import { ExtractionError, extractText } from './extract-text.js';
+
+/** What retrieval needs from the chat engine: every read goes through its permission checks. */
+export type KnowledgeChat = Pick<ChatEngine, 'readableScope' | 'search' | 'history' | 'getUsers'>;
+
+export interface KnowledgeBaseConfig {
+  /** The chat engine: the only way into chat data (ADR 0007). */
+  chat: KnowledgeChat;
+  /** Where chunks and vectors live, e.g. `store.knowledge` of `@kaiwa/store-kysely`. */
+  vectors: VectorStore;
+  embedder: EmbeddingModel;
+  /** The vector index's name; `knowledge` by default. One index holds one model's vectors. */
+  index?: string;
+  /** Chunk sizes; see `chunkDocument`. */
+  chunking?: ChunkOptions;
+  /** Texts per `embed` call; 32 by default. */
+  embedBatchSize?: number;
+}
+
+/** A passage retrieval found, with where it came from for a citation. */
+export interface RetrievedPassage {
+  /** Stable per passage: the chunk id, or `message:<id>` for a message only full-text search found. */
+  key: string;
+  text: string;
+  source:
+    | { type: 'message'; roomId: string; messageIds: string[] }
+    | { type: 'file'; fileId: string; roomId: string | null; projectId: string | null; page: number | null };
+  /** Reciprocal rank fusion score: the sum of 1 / (60 + rank) over the rankings that found it. */
+  score: number;
+  /** Its 1-based rank in each ranking that found it. */
+  ranks: { vector?: number; fullText?: number };
+}
+
+/** The constant of reciprocal rank fusion (Cormack et al. 2009): damps the weight of the very top ranks. */
+const RRF_K = 60;
+
+/**
+ * Knowledge for the assistant: indexes documents and chat history as chunks with vectors, and retrieves
+ * passages for a question by hybrid search.
+ *
+ * Guarantees: retrieval only ever considers what the asking user may read — the vector search is filtered
+ * by the rooms and projects the engine says they may read (`readableScope`) before ranking, and the
+ * full-text side is the engine's own permission-checked search — so a chunk of a room they cannot read is
+ * never returned, however near its vector. Indexing a source replaces its chunks all or nothing: a document
+ * that cannot be read or embedded throws before anything is written, and a reader sees the old chunks or
+ * the new ones. One index holds the vectors of one embedding model; `open()` refuses an index made with
+ * another model (`VectorIndexMismatchError`).
+ *
+ * @example
+ * const knowledge = await KnowledgeBase.open({ chat: engine, vectors: store.knowledge, embedder });
+ * await knowledge.indexFile(file, bytes);
+ * const passages = await knowledge.retrieve({ actorId: alice.id, query: 'How do we back up the database?' });
+ */
+export class KnowledgeBase {
+  readonly index: VectorIndex;
+  readonly #config: KnowledgeBaseConfig;
+  readonly #model: string;
+
+  private constructor(config: KnowledgeBaseConfig, index: VectorIndex) {
+    this.#config = config;
+    this.index = index;
+    this.#model = index.model;
+  }
+
+  /**
+   * Opens (creating when missing) the vector index for the embedder's model and dimension. An embedder that
+   * does not say its dimension in advance embeds one text to find it out.
+   *
+   * @throws VectorIndexMismatchError when the index holds another model's vectors.
+   */
+  static async open(config: KnowledgeBaseConfig): Promise<KnowledgeBase> {
+    const dimensions =
+      config.embedder.dimensions ?? (await config.embedder.embed(['dimension probe'])).embeddings[0]?.length;
+    if (!dimensions) throw new Error(`embedding model ${config.embedder.modelId} returned no vector`);
+    const index = await config.vectors.ensureIndex({
+      name: config.index ?? 'knowledge',
+      model: modelName(config.embedder),
+      dimensions,
+    });
+    return new KnowledgeBase(config, index);
+  }
+
+  /**
+   * Indexes an uploaded file (replacing what was indexed of it before): extracts its text, chunks it by
+   * headings and paragraphs (page by page for PDF), embeds and writes the chunks in one transaction. The
+   * chunks carry the file's room and project, which decide who retrieves them.
+   *
+   * @returns how many chunks were written.
+   * @throws ExtractionError for a document that cannot be read; nothing of it is indexed then.
+   */
+  async indexFile(
+    file: Pick<FileRecord, 'id' | 'name' | 'mimeType' | 'roomId' | 'projectId'>,
+    bytes: Uint8Array,
+  ): Promise<number> {
+    const { format, parts } = await extractText(bytes, file.mimeType);
+    const chunks = parts.flatMap((part) =>
+      chunkDocument(format === 'markdown' ? part.text : plainParagraphs(part.text), {
+        ...this.#config.chunking,
+        ...(part.page === undefined ? {} : { page: part.page }),
+      }),
+    );
+    if (chunks.length === 0) throw new ExtractionError('unreadable', `${file.name} holds no text`);
+    const vectors = await this.#embed(
+      chunks.map((chunk) => withHeadings(chunk.text, [file.name, ...chunk.headings])),
+    );
+    const rows: VectorChunk[] = chunks.map((chunk, position) => ({
+      id: `file:${file.id}:${position}`,
+      sourceType: 'file',
+      sourceId: file.id,
+      roomId: file.roomId,
+      projectId: file.projectId,
+      fileId: file.id,
+      page: chunk.page ?? null,
+      text: chunk.text,
+      metadata: { fileName: file.name, headings: chunk.headings },
+      vector: vectors[position] as number[],
+    }));
+    await this.#config.vectors.replaceSource(
+      this.index.name,
+      { sourceType: 'file', sourceId: file.id },
+      rows,
+    );
+    return rows.length;
+  }
+
+  /** Removes a file's chunks (when the file is deleted). @returns how many there were. */
+  removeFile(fileId: string): Promise<number> {
+    return this.#config.vectors.deleteBySource(this.index.name, { sourceType: 'file', sourceId: fileId });
+  }
+
+  /**
+   * Indexes a room's history as `actorId` reads it (through the engine, so only what they may read): the
+   * messages grouped by thread into chunks (see `chunkMessages`), each group a source of its own keyed by
+   * its first message. Run it as a user who belongs to the room (the assistant's bot user).
+   *
+   * @returns how many chunks were written.
+   */
+  async indexRoomHistory(
+    actorId: string,
+    roomId: string,
+    options: { maxMessages?: number } = {},
+  ): Promise<number> {
+    const maxMessages = options.maxMessages ?? 10_000;
+    const messages: Message[] = [];
+    for (let before: string | undefined; messages.length < maxMessages; ) {
+      const page = await this.#config.chat.history(actorId, {
+        roomId,
+        limit: 200,
+        ...(before ? { before } : {}),
+      });
+      messages.push(...page.messages);
+      if (!page.hasMore || page.messages.length === 0) break;
+      before = page.messages[0]?.id;
+    }
+    return this.indexMessages(messages);
+  }
+
+  /**
+   * Indexes messages the caller has read through the engine, grouped by thread. Each group replaces the
+   * chunk of the same first message.
+   */
+  async indexMessages(messages: readonly Message[]): Promise<number> {
+    const authors = new Map(
+      (await this.#config.chat.getUsers([...new Set(messages.map((message) => message.authorId))])).map(
+        (user) => [user.id, user.displayName],
+      ),
+    );
+    const groups = chunkMessages(
+      messages
+        .filter((message) => message.deletedAt === null)
+        .map((message) => ({
+          id: message.id,
+          roomId: message.roomId,
+          authorName: authors.get(message.authorId) ?? 'someone',
+          text: message.text,
+          createdAt: message.createdAt,
+          threadRootId: message.threadRootId,
+        })),
+      this.#config.chunking?.maxCharacters === undefined
+        ? {}
+        : { maxCharacters: this.#config.chunking.maxCharacters },
+    );
+    if (groups.length === 0) return 0;
+    const vectors = await this.#embed(groups.map((group) => group.text));
+    for (const [position, group] of groups.entries()) {
+      const sourceId = group.messageIds[0] as string;
+      await this.#config.vectors.replaceSource(this.index.name, { sourceType: 'message', sourceId }, [
+        {
+          id: `message:${sourceId}`,
+          sourceType: 'message',
+          sourceId,
+          roomId: group.roomId,
+          text: group.text,
+          metadata: { messageIds: group.messageIds, threadRootId: group.threadRootId },
+          vector: vectors[position] as number[],
+        },
+      ]);
+    }
+    return groups.length;
+  }
+
+  /**
+   * The `k` passages most relevant to `query` among what `actorId` may read: the nearest chunks by vector
+   * and the engine's full-text matches, fused by reciprocal rank fusion. Both sides are restricted to the
+   * actor's rooms, public channels and projects before they rank anything.
+   *
+   * @example
+   * const passages = await knowledge.retrieve({ actorId: alice.id, query: 'backup schedule', k: 5 });
+   */
+  async retrieve(request: { actorId: string; query: string; k?: number }): Promise<RetrievedPassage[]> {
+    const k = Math.min(Math.max(1, request.k ?? 8), 100);
+    const candidates = Math.max(20, k * 4);
+    const scope = await this.#config.chat.readableScope(request.actorId);
+    const [vector] = await this.#embed([request.query]);
+    const [nearest, fullText] = await Promise.all([
+      this.#config.vectors.query({
+        index: this.index.name,
+        model: this.#model,
+        vector: vector as number[],
+        k: candidates,
+        filter: { roomIds: scope.roomIds, projectIds: scope.projectIds },
+      }),
+      this.#fullText(request.actorId, request.query, candidates),
+    ]);
+
+    const passages = new Map<string, RetrievedPassage>();
+    const byMessage = new Map<string, string>();
+    for (const [position, { chunk }] of nearest.entries()) {
+      const passage = passageOf(chunk);
+      passage.ranks.vector = position + 1;
+      passage.score = 1 / (RRF_K + position + 1);
+      passages.set(passage.key, passage);
+      if (passage.source.type === 'message')
+        for (const id of passage.source.messageIds) if (!byMessage.has(id)) byMessage.set(id, passage.key);
+    }
+    for (const [position, message] of fullText.entries()) {
+      // A message inside a chunk the vectors found counts for that chunk; otherwise it stands alone.
+      const key = byMessage.get(message.id) ?? `message:${message.id}`;
+      let passage = passages.get(key);
+      if (!passage) {
+        passage = {
+          key,
+          text: message.text,
+          source: { type: 'message', roomId: message.roomId, messageIds: [message.id] },
+          score: 0,
+          ranks: {},
+        };
+        passages.set(key, passage);
+      }
+      if (passage.ranks.fullText !== undefined) continue;
+      passage.ranks.fullText = position + 1;
+      passage.score += 1 / (RRF_K + position + 1);
+    }
+    return [...passages.values()].sort((a, b) => b.score - a.score).slice(0, k);
+  }
+
+  /**
+   * The engine's full-text search ranks by recency and requires every term, which a question rarely
+   * satisfies: search the whole query, then its longest words (of four letters or more, or CJK) one by one,
+   * and keep messages the whole query found or at least two words found, ranked by those hits (the whole
+   * query counts two), then by the order the engine gave.
+   */
+  async #fullText(actorId: string, query: string, limit: number): Promise<Message[]> {
+    const words = [
+      ...new Set(
+        query
+          .toLowerCase()
+          .match(
+            /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]{2,}|[\p{L}\p{N}]{4,}/gu,
+          ) ?? [],
+      ),
+    ]
+      .sort((a, b) => b.length - a.length)
+      .slice(0, 5);
+    const whole = query.trim().slice(0, 256);
+    const searches = [whole, ...(words.length > 1 ? words : [])];
+    const results = await Promise.all(
+      searches.map((text) =>
+        this.#config.chat
+          .search(actorId, { query: text, limit: Math.min(limit, 100) })
+          // A query the search syntax refuses finds nothing; any other failure is the caller's to see.
+          .catch((error: unknown) => {
+            if (KaiwaError.isInstance(error) && error.code === 'validation_failed') return [] as Message[];
+            throw error;
+          }),
+      ),
+    );
+    const found = new Map<string, { message: Message; hits: number; first: number }>();
+    for (const [searchIndex, messages] of results.entries()) {
+      for (const [position, message] of messages.entries()) {
+        const entry = found.get(message.id) ?? { message, hits: 0, first: searchIndex * 1000 + position };
+        entry.hits += searchIndex === 0 ? 2 : 1;
+        found.set(message.id, entry);
+      }
+    }
+    return [...found.values()]
+      .filter((entry) => entry.hits >= 2)
+      .sort((a, b) => b.hits - a.hits || a.first - b.first)
+      .slice(0, limit)
+      .map((entry) => entry.message);
+  }
+
+  async #embed(texts: string[]): Promise<number[][]> {
+    const batchSize = this.#config.embedBatchSize ?? 32;
+    const vectors: number[][] = [];
+    for (let start = 0; start < texts.length; start += batchSize) {
+      const { embeddings } = await this.#config.embedder.embed(texts.slice(start, start + batchSize));
+      vectors.push(...embeddings);
+    }
+    return vectors;
+  }
+}
+
+function modelName(embedder: EmbeddingModel): string {
+  return `${embedder.provider}:${embedder.modelId}`;
+}
+
+/** Headings in front of the text that is embedded (not the text stored), so a section's context counts. */
+function withHeadings(text: string, headings: string[]): string {
+  return headings.length > 0 ? `${headings.join(' › ')}\n\n${text}` : text;
+}
+
+/** Plain text (PDF, DOCX) has no Markdown headings: keep a line starting with `#` from being read as one. */
+function plainParagraphs(text: string): string {
+  return text.replace(/^(\s*)#/gm, '$1\\#');
+}
+
+function passageOf(chunk: KnowledgeChunk): RetrievedPassage {
+  const source: RetrievedPassage['source'] =
+    chunk.sourceType === 'file'
+      ? {
+          type: 'file',
+          fileId: chunk.fileId ?? chunk.sourceId,
+          roomId: chunk.roomId ?? null,
+          projectId: chunk.projectId ?? null,
+          page: chunk.page ?? null,
+        }
+      : {
+          type: 'message',
+          roomId: chunk.roomId ?? '',
+          messageIds: Array.isArray(chunk.metadata.messageIds)
+            ? (chunk.metadata.messageIds as string[])
+            : [chunk.sourceId],
+        };
+  return { key: chunk.id, text: chunk.text, source, score: 0, ranks: {} };
+}

@@ -1,27 +1,41 @@
 /* Formatting for people: times, dates, sizes, initials and avatar colours (message text: markdown/). */
+import { formattingLocale, t } from './i18n';
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const dateFormat = new Intl.DateTimeFormat(undefined, {
-  weekday: 'long',
-  year: 'numeric',
-  month: 'long',
-  day: 'numeric',
-});
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
-export function formatTime(iso: string): string {
-  return timeFormat.format(new Date(iso));
+/** Intl formatters for the chosen language, made again when it changes. */
+function formatters(locale: string) {
+  return {
+    locale,
+    time: new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit' }),
+    shortTime: new Intl.DateTimeFormat(locale, { hour: 'numeric', minute: '2-digit' }),
+    date: new Intl.DateTimeFormat(locale, {
+      weekday: 'long',
+      year: 'numeric',
+      month: 'long',
+      day: 'numeric',
+    }),
+    full: new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }),
+  };
 }
 
-const shortTimeFormat = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
+let cached = formatters(formattingLocale());
+
+function format(): ReturnType<typeof formatters> {
+  const locale = formattingLocale();
+  if (cached.locale !== locale) cached = formatters(locale);
+  return cached;
+}
+
+export function formatTime(iso: string): string {
+  return format().time.format(new Date(iso));
+}
 
 /** The time without a leading zero (`5:27 PM`, `17:27`), narrow enough for the 36 px message gutter. */
 export function formatShortTime(iso: string): string {
-  return shortTimeFormat.format(new Date(iso));
+  return format().shortTime.format(new Date(iso));
 }
 
 export function formatFull(iso: string): string {
-  return fullFormat.format(new Date(iso));
+  return format().full.format(new Date(iso));
 }
 
 /** The local calendar day of an instant, for grouping: `2026-11-25`. */
@@ -32,11 +46,11 @@ export function dayKey(iso: string): string {
 
 export function formatDay(iso: string, now = new Date()): string {
   const key = dayKey(iso);
-  if (key === dayKey(now.toISOString())) return 'Today';
+  if (key === dayKey(now.toISOString())) return t('format.today');
   const yesterday = new Date(now);
   yesterday.setDate(now.getDate() - 1);
-  if (key === dayKey(yesterday.toISOString())) return 'Yesterday';
-  return dateFormat.format(new Date(iso));
+  if (key === dayKey(yesterday.toISOString())) return t('format.yesterday');
+  return format().date.format(new Date(iso));
 }
 
 export function formatSize(bytes: number): string {

@@ -1,6 +1,7 @@
 import type { KaiwaChatClient } from '@kaiwa/client';
 import { Component, type ComponentType, createContext, type FunctionComponent, h } from 'preact';
 import { useContext, useEffect, useState } from 'preact/hooks';
+import { getLanguage } from './i18n';
 
 export const ControllerContext = createContext<KaiwaChatClient | null>(null);
 
@@ -49,10 +50,18 @@ export function useMediaQuery(query: string): boolean {
   return matches;
 }
 
-/** A component that re-renders only when one of its props changed (shallow), like compat's memo. */
+/**
+ * A component that re-renders only when one of its props changed (shallow), like compat's memo, or when the
+ * UI's language did (its text comes from `t`, not from its props).
+ */
 export function memo<P extends object>(render: FunctionComponent<P>): ComponentType<P> {
   class Memo extends Component<P> {
+    #language = getLanguage();
     override shouldComponentUpdate(next: P): boolean {
+      if (this.#language !== getLanguage()) {
+        this.#language = getLanguage();
+        return true;
+      }
       const current = this.props as Record<string, unknown>;
       const upcoming = next as Record<string, unknown>;
       const keys = new Set([...Object.keys(current), ...Object.keys(upcoming)]);

@@ -8,6 +8,7 @@ import {
 } from '@kaiwa/client';
 import type { Message } from '@kaiwa/protocol';
 import { useEffect, useMemo, useRef } from 'preact/hooks';
+import { t } from './i18n';
 
 /*
  * Desktop notifications and the tab title. A notification goes out for a live message (never one replayed
@@ -58,7 +59,7 @@ export function notificationSetting(): NotificationSetting {
 function preview(message: Message): string {
   const text = message.text.replace(/\s+/g, ' ').trim();
   if (text) return text.length > BODY_LENGTH ? `${text.slice(0, BODY_LENGTH - 1)}…` : text;
-  return message.attachments.length > 0 ? 'sent a file' : '';
+  return message.attachments.length > 0 ? t('notifications.sentFile') : '';
 }
 
 export class DesktopNotifier {
@@ -165,10 +166,13 @@ export class DesktopNotifier {
     }
     const author = state.nameOf(message.authorId);
     const direct = entry.room.kind === 'direct';
-    const where = direct
-      ? ''
-      : ` in ${entry.room.kind === 'channel' ? '#' : ''}${state.roomTitle(entry.room.id)}`;
-    const title = `${author}${message.threadRootId ? ' (thread)' : ''}${where}`;
+    const room = `${entry.room.kind === 'channel' ? '#' : ''}${state.roomTitle(entry.room.id)}`;
+    const thread = Boolean(message.threadRootId);
+    const title = direct
+      ? thread
+        ? t('notifications.inThread', { author })
+        : author
+      : t(thread ? 'notifications.inThreadInRoom' : 'notifications.inRoom', { author, room });
     const icon = document.querySelector<HTMLLinkElement>('link[rel="icon"]')?.href;
     const notification = new Notification(title, {
       body: preview(message),

@@ -1,6 +1,7 @@
 import { KaiwaApiError, KaiwaRestClient, type SignOutReason } from '@kaiwa/client';
 import type { ServerInfo, Session, User } from '@kaiwa/protocol';
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import { t, useLanguage } from '../i18n';
 import { forgetOfflineData } from '../register-service-worker';
 import { ChangePassword, SignIn } from './AuthScreens';
 import { ChatApp } from './ChatApp';
@@ -8,6 +9,8 @@ import { describeError } from './common';
 
 /** Signed out, forced to change the password, or chatting. */
 export function App() {
+  // Everything below reads the language through `t`: a switch re-renders the whole app.
+  useLanguage();
   const api = useMemo(() => new KaiwaRestClient(), []);
   const [server, setServer] = useState<ServerInfo | null>(null);
   const [serverError, setServerError] = useState<string | null>(null);
@@ -62,13 +65,13 @@ export function App() {
           </p>
           {serverError ? (
             <>
-              <p role="alert">The server cannot be reached: {serverError}</p>
+              <p role="alert">{t('app.unreachable', { error: serverError })}</p>
               <button type="button" class="button primary" onClick={loadServer}>
-                Try again
+                {t('common.tryAgain')}
               </button>
             </>
           ) : (
-            <p role="status">Connecting…</p>
+            <p role="status">{t('common.connecting')}</p>
           )}
         </div>
       </main>
@@ -90,7 +93,7 @@ export function App() {
   if (checkedUser !== session.user.id) {
     return (
       <main class="auth-screen">
-        <p role="status">Loading…</p>
+        <p role="status">{t('common.loading')}</p>
       </main>
     );
   }

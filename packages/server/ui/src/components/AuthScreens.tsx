@@ -2,6 +2,7 @@ import type { KaiwaRestClient, SignOutReason } from '@kaiwa/client';
 import type { ServerInfo, Session } from '@kaiwa/protocol';
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
+import { t, tRich } from '../i18n';
 import { describeError, ErrorText, Field } from './common';
 
 function AuthCard({ title, children }: { title: string; children: ComponentChildren }) {
@@ -18,11 +19,11 @@ function AuthCard({ title, children }: { title: string; children: ComponentChild
   );
 }
 
-const REASONS: Record<SignOutReason, string | null> = {
-  'signed-out': null,
-  expired: 'Your session ended. Please sign in again.',
-  elsewhere: 'You signed out in another tab.',
-};
+function reasonText(reason: SignOutReason): string | null {
+  if (reason === 'expired') return t('auth.reasonExpired');
+  if (reason === 'elsewhere') return t('auth.reasonElsewhere');
+  return null;
+}
 
 /** Sign-in with a password, or with a nickname when the server runs without accounts. */
 export function SignIn({
@@ -40,7 +41,7 @@ export function SignIn({
   return (
     <PasswordSignIn
       api={api}
-      notice={reason ? REASONS[reason] : null}
+      notice={reason ? reasonText(reason) : null}
       onSignUp={server.signupEnabled ? () => setMode('signup') : undefined}
     />
   );
@@ -83,7 +84,7 @@ function PasswordSignIn({
     api.setSession(session);
   });
   return (
-    <AuthCard title="Sign in">
+    <AuthCard title={t('auth.signIn')}>
       {notice ? (
         <p class="notice" role="status">
           {notice}
@@ -91,7 +92,7 @@ function PasswordSignIn({
       ) : null}
       <form onSubmit={submit} class="stack">
         <Field
-          label="Username"
+          label={t('auth.username')}
           value={username}
           onValue={setUsername}
           autoComplete="username"
@@ -101,7 +102,7 @@ function PasswordSignIn({
           autoFocus
         />
         <Field
-          label="Password"
+          label={t('auth.password')}
           type="password"
           value={password}
           onValue={setPassword}
@@ -110,14 +111,14 @@ function PasswordSignIn({
         />
         <ErrorText error={error} />
         <button type="submit" class="button primary" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
+          {busy ? t('auth.signingIn') : t('auth.signIn')}
         </button>
       </form>
       {onSignUp ? (
         <p class="auth-switch">
-          New here?{' '}
+          {t('auth.newHere')}{' '}
           <button type="button" class="link-button" onClick={onSignUp}>
-            Create an account
+            {t('auth.createAccount')}
           </button>
         </p>
       ) : null}
@@ -138,38 +139,43 @@ function SignUp({ api, onBack }: { api: KaiwaRestClient; onBack: () => void }) {
     api.setSession(session);
   });
   return (
-    <AuthCard title="Create an account">
+    <AuthCard title={t('auth.createAccount')}>
       <form onSubmit={submit} class="stack">
         <Field
-          label="Username"
+          label={t('auth.username')}
           value={username}
           onValue={setUsername}
           autoComplete="username"
           autoCapitalize="none"
           spellcheck={false}
-          hint="Lower-case letters, digits, “_”, “.” or “-”; this is your @name."
+          hint={t('auth.usernameHint')}
           required
           autoFocus
         />
-        <Field label="Display name" value={displayName} onValue={setDisplayName} autoComplete="name" />
         <Field
-          label="Password"
+          label={t('auth.displayName')}
+          value={displayName}
+          onValue={setDisplayName}
+          autoComplete="name"
+        />
+        <Field
+          label={t('auth.password')}
           type="password"
           value={password}
           onValue={setPassword}
           autoComplete="new-password"
-          hint="At least 10 characters."
+          hint={t('auth.passwordHint')}
           minLength={10}
           required
         />
         <ErrorText error={error} />
         <button type="submit" class="button primary" disabled={busy}>
-          {busy ? 'Creating…' : 'Create account'}
+          {busy ? t('auth.creating') : t('auth.createAccountButton')}
         </button>
       </form>
       <p class="auth-switch">
         <button type="button" class="link-button" onClick={onBack}>
-          Back to sign-in
+          {t('auth.backToSignIn')}
         </button>
       </p>
     </AuthCard>
@@ -185,11 +191,11 @@ function NicknameSignIn({ api }: { api: KaiwaRestClient }) {
     api.setSession(session);
   });
   return (
-    <AuthCard title="Pick a nickname">
-      <p class="muted">This server runs without accounts: choose a name to chat under.</p>
+    <AuthCard title={t('auth.pickNickname')}>
+      <p class="muted">{t('auth.noAccounts')}</p>
       <form onSubmit={submit} class="stack">
         <Field
-          label="Nickname"
+          label={t('auth.nickname')}
           value={nickname}
           onValue={setNickname}
           autoComplete="nickname"
@@ -199,7 +205,7 @@ function NicknameSignIn({ api }: { api: KaiwaRestClient }) {
         />
         <ErrorText error={error} />
         <button type="submit" class="button primary" disabled={busy}>
-          {busy ? 'Joining…' : 'Start chatting'}
+          {busy ? t('auth.joining') : t('auth.startChatting')}
         </button>
       </form>
     </AuthCard>
@@ -221,21 +227,17 @@ export function ChangePassword({ api, onSignOut }: { api: KaiwaRestClient; onSig
     api.setSession(session);
   });
   return (
-    <AuthCard title="Choose a new password">
+    <AuthCard title={t('auth.chooseNewPassword')}>
       <p class="muted">
-        {user ? (
-          <>
-            Welcome, <strong>{user.displayName}</strong>.{' '}
-          </>
-        ) : null}
-        You signed in with a one-time password; choose your own before you continue.
+        {user ? <>{tRich('auth.welcome', { name: <strong>{user.displayName}</strong> })} </> : null}
+        {t('auth.oneTimePassword')}
       </p>
       <form
         class="stack"
         onSubmit={(event) => {
           if (next !== repeat) {
             event.preventDefault();
-            setMismatch('The new passwords do not match.');
+            setMismatch(t('auth.passwordsDiffer'));
             return;
           }
           setMismatch(null);
@@ -253,27 +255,27 @@ export function ChangePassword({ api, onSignOut }: { api: KaiwaRestClient; onSig
           aria-hidden="true"
         />
         <Field
-          label="Current password"
+          label={t('auth.currentPassword')}
           type="password"
           value={current}
           onValue={setCurrent}
           autoComplete="current-password"
-          hint="The one-time password you were given."
+          hint={t('auth.currentPasswordHint')}
           required
           autoFocus
         />
         <Field
-          label="New password"
+          label={t('auth.newPassword')}
           type="password"
           value={next}
           onValue={setNext}
           autoComplete="new-password"
-          hint="At least 10 characters, not your username."
+          hint={t('auth.newPasswordHint')}
           minLength={10}
           required
         />
         <Field
-          label="Repeat new password"
+          label={t('auth.repeatPassword')}
           type="password"
           value={repeat}
           onValue={setRepeat}
@@ -282,12 +284,12 @@ export function ChangePassword({ api, onSignOut }: { api: KaiwaRestClient; onSig
         />
         <ErrorText error={mismatch ?? error} />
         <button type="submit" class="button primary" disabled={busy}>
-          {busy ? 'Saving…' : 'Change password'}
+          {busy ? t('common.saving') : t('auth.changePassword')}
         </button>
       </form>
       <p class="auth-switch">
         <button type="button" class="link-button" onClick={onSignOut}>
-          Sign out
+          {t('auth.signOut')}
         </button>
       </p>
     </AuthCard>

@@ -3,6 +3,7 @@ import type { ServerInfo, User } from '@kaiwa/protocol';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { ControllerContext, useChatVersion, useMediaQuery } from '../hooks';
+import { t } from '../i18n';
 import { rememberedRoom } from '../navigation';
 import { useDesktopNotifications } from '../notifications';
 import { WorkflowsDialog } from '../workflows-view';
@@ -52,16 +53,16 @@ function ConnectionBadge({ status, onRetry }: { status: ConnectionStatus; onRetr
   const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
   const label =
     status.state === 'online'
-      ? 'Connected'
+      ? t('chat.connected')
       : status.state === 'connecting'
         ? status.sessions > 0
-          ? 'Reconnecting…'
-          : 'Connecting…'
+          ? t('chat.reconnecting')
+          : t('common.connecting')
         : status.state === 'waiting'
           ? offline
-            ? 'Offline — messages will be sent when you are back'
-            : 'Connection lost — retrying'
-          : 'Disconnected';
+            ? t('chat.offlineWaiting')
+            : t('chat.connectionLost')
+          : t('chat.disconnected');
   return (
     <div class={`connection connection-${status.state}`} data-sessions={status.sessions}>
       <span class="connection-dot" aria-hidden="true" />
@@ -70,7 +71,7 @@ function ConnectionBadge({ status, onRetry }: { status: ConnectionStatus; onRetr
       </span>
       {status.state === 'waiting' && !offline ? (
         <button type="button" class="link-button" onClick={onRetry}>
-          Retry now
+          {t('chat.retryNow')}
         </button>
       ) : null}
     </div>
@@ -98,7 +99,16 @@ function RoomLink({
         href={routePath({ roomId: entry.room.id, threadId: null })}
         class={`room-link${current ? ' current' : ''}${unread > 0 ? ' unread' : ''}${muted ? ' muted-room' : ''}${entry.mentions > 0 ? ' mentioned' : ''}`}
         aria-current={current ? 'page' : undefined}
-        aria-label={`${title}${presence ? ` (${presence})` : ''}${unread > 0 ? `, ${unread} unread` : ''}${mentionLabel(entry)}${muted ? ', muted' : ''}`}
+        aria-label={[
+          presence
+            ? t('chat.roomLinkPresence', { title, presence: t(`common.presence.${presence}`) })
+            : title,
+          unread > 0 ? t('common.unread', { count: unread }) : '',
+          mentionLabel(entry),
+          muted ? t('chat.muted') : '',
+        ]
+          .filter(Boolean)
+          .join(t('common.separator'))}
         onClick={(event) => {
           if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
           event.preventDefault();
@@ -149,7 +159,7 @@ function Sidebar({
     .filter((entry) => entry.room.kind === 'direct' && !entry.preferences.favourite)
     .sort(byTitle);
   return (
-    <nav id="sidebar" class="sidebar" aria-label="Rooms">
+    <nav id="sidebar" class="sidebar" aria-label={t('chat.rooms')}>
       {header ? (
         <div class="sidebar-header">
           <span class="brand">
@@ -173,7 +183,7 @@ function Sidebar({
                 }}
               >
                 <BoardIcon />
-                <span class="room-name">Projects</span>
+                <span class="room-name">{t('chat.projects')}</span>
               </a>
             </li>
           </ul>
@@ -181,7 +191,7 @@ function Sidebar({
         {favourites.length > 0 ? (
           <section class="sidebar-section" aria-labelledby="favourites-heading">
             <div class="section-header">
-              <h2 id="favourites-heading">Favourites</h2>
+              <h2 id="favourites-heading">{t('chat.favourites')}</h2>
             </div>
             <ul class="room-list">
               {favourites.map((entry) => {
@@ -202,13 +212,13 @@ function Sidebar({
         ) : null}
         <section class="sidebar-section" aria-labelledby="channels-heading">
           <div class="section-header">
-            <h2 id="channels-heading">Channels</h2>
+            <h2 id="channels-heading">{t('chat.channels')}</h2>
             {state.capabilities.createRooms ? (
               <button
                 type="button"
                 class="icon-button small"
-                aria-label="New room"
-                title="New room"
+                aria-label={t('chat.newRoom')}
+                title={t('chat.newRoom')}
                 onClick={() => onDialog('create')}
               >
                 <Icon name="plus" />
@@ -228,19 +238,19 @@ function Sidebar({
           </ul>
           {state.capabilities.joinChannels ? (
             <button type="button" class="sidebar-action" onClick={() => onDialog('browse')}>
-              <Icon name="search" /> Browse channels
+              <Icon name="search" /> {t('chat.browseChannels')}
             </button>
           ) : null}
         </section>
         <section class="sidebar-section" aria-labelledby="direct-heading">
           <div class="section-header">
-            <h2 id="direct-heading">Direct messages</h2>
+            <h2 id="direct-heading">{t('chat.directMessages')}</h2>
             {state.capabilities.createRooms ? (
               <button
                 type="button"
                 class="icon-button small"
-                aria-label="New direct message"
-                title="New direct message"
+                aria-label={t('chat.newDirectMessage')}
+                title={t('chat.newDirectMessage')}
                 onClick={() => onDialog('direct')}
               >
                 <Icon name="plus" />
@@ -262,12 +272,17 @@ function Sidebar({
               );
             })}
           </ul>
-          {directs.length === 0 ? <p class="sidebar-empty">No conversations yet.</p> : null}
+          {directs.length === 0 ? <p class="sidebar-empty">{t('chat.noConversations')}</p> : null}
         </section>
       </div>
       <div class="sidebar-footer">
-        <button type="button" class="me-button" title="Your profile" onClick={() => onDialog('profile')}>
-          <span class="visually-hidden">Your profile: </span>
+        <button
+          type="button"
+          class="me-button"
+          title={t('chat.yourProfile')}
+          onClick={() => onDialog('profile')}
+        >
+          <span class="visually-hidden">{t('chat.yourProfilePrefix')}</span>
           <Avatar user={me} />
           <span class="me">
             <span class="me-name">{me.displayName}</span>
@@ -278,8 +293,8 @@ function Sidebar({
           <button
             type="button"
             class="icon-button"
-            aria-label="Workflows"
-            title="Workflows"
+            aria-label={t('chat.workflows')}
+            title={t('chat.workflows')}
             onClick={() => onDialog('workflows')}
           >
             <Icon name="workflow" />
@@ -289,8 +304,8 @@ function Sidebar({
           <button
             type="button"
             class="icon-button"
-            aria-label="People"
-            title="People"
+            aria-label={t('chat.people')}
+            title={t('chat.people')}
             onClick={() => onDialog('people')}
           >
             <Icon name="users" />
@@ -300,8 +315,8 @@ function Sidebar({
         <button
           type="button"
           class="icon-button"
-          aria-label="Sign out"
-          title="Sign out"
+          aria-label={t('chat.signOut')}
+          title={t('chat.signOut')}
           onClick={() => void controller.signOut()}
         >
           <Icon name="logout" />
@@ -390,7 +405,7 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
   }, [controller, roomId]);
 
   useEffect(() => {
-    const title = route.projectId !== undefined ? 'Projects · Kaiwa' : null;
+    const title = route.projectId !== undefined ? `${t('chat.projects')} · Kaiwa` : null;
     document.title = notifier.title(title ?? (roomId ? `${state.roomTitle(roomId)} · Kaiwa` : 'Kaiwa'));
   });
 
@@ -417,14 +432,16 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
         class={`chat${narrow ? ' narrow' : ''}${drawerOpen ? ' drawer-open' : ''}${threadOpen ? ' thread-open' : ''}${detailsOpen ? ' details-open' : ''}`}
       >
         <a class="skip-link" href="#composer">
-          Skip to the message box
+          {t('chat.skipToComposer')}
         </a>
         {narrow ? (
           <header class="topbar">
             <button
               type="button"
               class="icon-button menu-button"
-              aria-label={unreadElsewhere > 0 ? `Rooms, ${unreadElsewhere} unread` : 'Rooms'}
+              aria-label={
+                unreadElsewhere > 0 ? t('chat.roomsUnread', { count: unreadElsewhere }) : t('chat.rooms')
+              }
               aria-expanded={drawerOpen}
               aria-controls="sidebar"
               onClick={() => setDrawerOpen(!drawerOpen)}
@@ -444,17 +461,16 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
           {controller.connection.state !== 'online' &&
           (controller.connection.sessions > 0 || navigator.onLine === false) ? (
             <div class="offline-bar" aria-hidden="true">
-              You are offline. What you send now goes out when the connection is back, and what you missed
-              arrives then.
+              {t('chat.offlineBar')}
             </div>
           ) : null}
           {controller.notice || startError ? (
             <div class="notice-bar" role="alert">
-              <span>{startError ? `Could not load the chat: ${startError}` : controller.notice}</span>
+              <span>{startError ? t('chat.couldNotLoad', { error: startError }) : controller.notice}</span>
               <button
                 type="button"
                 class="icon-button small"
-                aria-label="Dismiss"
+                aria-label={t('common.dismiss')}
                 onClick={() => {
                   setStartError(null);
                   controller.say(null);
@@ -469,7 +485,7 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
           <button
             type="button"
             class="scrim"
-            aria-label="Close the room list"
+            aria-label={t('chat.closeRoomList')}
             onClick={() => setDrawerOpen(false)}
           />
         ) : null}
@@ -505,25 +521,25 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
             <div class="empty-state">
               {state.roomsLoaded ? (
                 <>
-                  <h1>Welcome, {me.displayName}</h1>
-                  <p>You are not in any room yet.</p>
+                  <h1>{t('chat.welcome', { name: me.displayName })}</h1>
+                  <p>{t('chat.notInAnyRoom')}</p>
                   <div class="dialog-actions">
                     {state.capabilities.createRooms ? (
                       <button type="button" class="button primary" onClick={() => setDialog('create')}>
-                        Create a room
+                        {t('chat.createRoom')}
                       </button>
                     ) : (
-                      <p class="muted">Someone has to invite you into a room first.</p>
+                      <p class="muted">{t('chat.waitForInvite')}</p>
                     )}
                     {state.capabilities.joinChannels ? (
                       <button type="button" class="button" onClick={() => setDialog('browse')}>
-                        Browse channels
+                        {t('chat.browseChannels')}
                       </button>
                     ) : null}
                   </div>
                 </>
               ) : (
-                <p role="status">Loading rooms…</p>
+                <p role="status">{t('chat.loadingRooms')}</p>
               )}
             </div>
           )}

@@ -1,5 +1,6 @@
 import type { ComponentChildren, InputHTMLAttributes } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { t } from '../i18n';
 import { describeError } from './common';
 
 /*
@@ -154,7 +155,7 @@ export function ConfirmButton({
             setAsking(false);
           }}
         >
-          Cancel
+          {t('common.cancel')}
         </button>
         <button
           ref={confirmRef}
@@ -174,7 +175,7 @@ export function ConfirmButton({
             }
           }}
         >
-          {busy ? 'Working…' : confirmLabel}
+          {busy ? t('common.working') : confirmLabel}
         </button>
       </div>
       {error ? (

@@ -3,6 +3,7 @@ import type { Message, User } from '@kaiwa/protocol';
 import type { ComponentChildren, RefObject } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { useController } from '../hooks';
+import { t } from '../i18n';
 import { navigation, permalink, permalinkTarget, rememberRoom } from '../navigation';
 import { describeError } from './common';
 import { RoomSwitcher } from './RoomSwitcher';
@@ -62,7 +63,7 @@ export function NavigationLayer({
         onNavigate(target.roomId, threadRootId, replace);
         navigation.jumpTo({ roomId: target.roomId, messageId: target.messageId, threadRootId });
       } catch (error) {
-        controller.say(`could not open the message: ${describeError(error)}`);
+        controller.say(t('navigation.openFailed', { error: describeError(error) }));
       }
     },
     [controller, onNavigate],
@@ -222,13 +223,13 @@ export function useTimelineNavigation({
         setTimeout(reveal, 50);
       } else {
         navigation.jumpDone(nonce);
-        controller.say('could not find the message in this room');
+        controller.say(t('navigation.notFound'));
       }
     };
     const loaded = threadRootId === null ? controller.loadAround(roomId, messageId) : Promise.resolve();
     loaded.then(reveal, (error: unknown) => {
       navigation.jumpDone(nonce);
-      controller.say(`could not load the message: ${describeError(error)}`);
+      controller.say(t('navigation.loadFailed', { error: describeError(error) }));
     });
     return () => {
       live = false;
@@ -239,7 +240,7 @@ export function useTimelineNavigation({
   return (
     <div class="timeline-jump">
       <button type="button" class="timeline-jump-button" onClick={toBottom}>
-        {unseen ? 'New messages below' : 'Jump to the latest'}
+        {unseen ? t('navigation.newBelow') : t('navigation.jumpLatest')}
         <span aria-hidden="true"> ↓</span>
       </button>
     </div>
@@ -268,7 +269,7 @@ async function copyText(text: string): Promise<void> {
   field.select();
   const copied = document.execCommand('copy');
   field.remove();
-  if (!copied) throw new Error('the browser refused to copy');
+  if (!copied) throw new Error(t('navigation.copyRefused'));
 }
 
 /** The "Copy link" action of a message: its permalink to the clipboard. */
@@ -284,13 +285,13 @@ export function CopyLinkButton({ message }: { message: Message }) {
     <button
       type="button"
       class="icon-button"
-      aria-label={copied ? 'Link copied' : 'Copy link'}
-      title={copied ? 'Link copied' : 'Copy link'}
+      aria-label={copied ? t('navigation.linkCopied') : t('navigation.copyLink')}
+      title={copied ? t('navigation.linkCopied') : t('navigation.copyLink')}
       data-permalink={permalink(message.roomId, message.id)}
       onClick={() =>
         copyText(permalink(message.roomId, message.id)).then(
           () => setCopied(true),
-          (error: unknown) => controller.say(`could not copy the link: ${describeError(error)}`),
+          (error: unknown) => controller.say(t('navigation.copyFailed', { error: describeError(error) })),
         )
       }
     >

@@ -1,4 +1,5 @@
 import { useController } from '../hooks';
+import { t } from '../i18n';
 import { type NotificationSetting, notificationSetting, notifierOf } from '../notifications';
 import { Icon } from './icons';
 
@@ -38,18 +39,15 @@ export function NotificationPrompt() {
   return (
     <div class="notification-prompt" role="status">
       <Bell off={false} />
-      <span>
-        {prompt.author} mentioned you in {prompt.room}. Get a desktop notification for mentions while Kaiwa is
-        in the background?
-      </span>
+      <span>{t('notifications.prompt', { author: prompt.author, room: prompt.room })}</span>
       <button type="button" class="button primary small" onClick={() => void notifier.enable(true)}>
-        Turn on notifications
+        {t('notifications.turnOn')}
       </button>
       <button
         type="button"
         class="icon-button small"
-        aria-label="Not now"
-        title="Not now"
+        aria-label={t('notifications.notNow')}
+        title={t('notifications.notNow')}
         onClick={() => notifier.dismissPrompt()}
       >
         <Icon name="close" />
@@ -58,13 +56,9 @@ export function NotificationPrompt() {
   );
 }
 
-const LABELS: Record<NotificationSetting, string> = {
-  unsupported: 'Desktop notifications are not available in this browser',
-  blocked: 'Desktop notifications are blocked in this browser’s site settings',
-  on: 'Desktop notifications are on',
-  off: 'Desktop notifications are off',
-  ask: 'Desktop notifications are off',
-};
+function label(setting: NotificationSetting): string {
+  return t(`notifications.${setting === 'ask' ? 'off' : setting}`);
+}
 
 /** The sidebar's bell: pressed while desktop notifications are on. */
 export function NotificationToggle() {
@@ -77,16 +71,16 @@ export function NotificationToggle() {
     <button
       type="button"
       class={`icon-button notification-toggle${on ? ' on' : ''}`}
-      aria-label="Desktop notifications"
+      aria-label={t('notifications.toggle')}
       aria-pressed={on}
-      title={LABELS[setting]}
+      title={label(setting)}
       onClick={async () => {
         if (setting === 'blocked') {
-          controller.say(`${LABELS.blocked}: allow them there to get notified`);
+          controller.say(t('notifications.blockedHelp'));
           return;
         }
         const next = await notifier.enable(!on);
-        if (next === 'blocked') controller.say(`${LABELS.blocked}: allow them there to get notified`);
+        if (next === 'blocked') controller.say(t('notifications.blockedHelp'));
       }}
     >
       <Bell off={!on} />

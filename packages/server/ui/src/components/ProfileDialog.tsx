@@ -1,5 +1,6 @@
-import { useState } from 'preact/hooks';
+import { useId, useState } from 'preact/hooks';
 import { useController } from '../hooks';
+import { LANGUAGES, type Language, setLanguage, t, tRich, useLanguage } from '../i18n';
 import { ErrorText, Modal } from './common';
 import { ConfirmButton, FormField, formErrors, NO_ERRORS } from './FormField';
 
@@ -37,15 +38,15 @@ function DisplayNameForm() {
         }
       }}
     >
-      <h3 id="profile-name-heading">Your name</h3>
+      <h3 id="profile-name-heading">{t('profile.yourName')}</h3>
       <FormField
-        label="Display name"
+        label={t('auth.displayName')}
         value={name}
         onValue={(value) => {
           setName(value);
           setSaved(false);
         }}
-        hint={`Shown with your messages; people mention you as @${me.username}.`}
+        hint={t('profile.displayNameHint', { username: me.username })}
         error={errors.fields.displayName}
         maxLength={64}
         autoComplete="name"
@@ -55,14 +56,44 @@ function DisplayNameForm() {
       <div class="dialog-actions">
         {saved ? (
           <span class="saved" role="status">
-            Saved.
+            {t('common.saved')}
           </span>
         ) : null}
         <button type="submit" class="button primary" disabled={busy || name.trim() === me.displayName}>
-          {busy ? 'Saving…' : 'Save name'}
+          {busy ? t('common.saving') : t('profile.saveName')}
         </button>
       </div>
     </form>
+  );
+}
+
+/** The UI's language, for this browser: applied at once, kept in localStorage. */
+function LanguageForm() {
+  const language = useLanguage();
+  const id = useId();
+  const hintId = useId();
+  return (
+    <section class="stack" aria-labelledby="profile-language-heading">
+      <h3 id="profile-language-heading">{t('profile.language')}</h3>
+      <div class="field">
+        <label for={id}>{t('profile.language')}</label>
+        <select
+          id={id}
+          value={language}
+          aria-describedby={hintId}
+          onChange={(event) => setLanguage(event.currentTarget.value as Language)}
+        >
+          {LANGUAGES.map((each) => (
+            <option key={each.code} value={each.code} lang={each.code}>
+              {each.name}
+            </option>
+          ))}
+        </select>
+        <p class="hint" id={hintId}>
+          {t('profile.languageHint')}
+        </p>
+      </div>
+    </section>
   );
 }
 
@@ -82,7 +113,7 @@ function PasswordForm() {
         event.preventDefault();
         setSaved(false);
         if (next !== repeat) {
-          setErrors({ fields: { repeat: 'The new passwords do not match.' }, general: null });
+          setErrors({ fields: { repeat: t('auth.passwordsDiffer') }, general: null });
           return;
         }
         setBusy(true);
@@ -100,7 +131,7 @@ function PasswordForm() {
         }
       }}
     >
-      <h3 id="profile-password-heading">Password</h3>
+      <h3 id="profile-password-heading">{t('profile.password')}</h3>
       {/* Lets password managers tie the new password to the account. */}
       <input
         type="text"
@@ -112,7 +143,7 @@ function PasswordForm() {
         aria-hidden="true"
       />
       <FormField
-        label="Current password"
+        label={t('auth.currentPassword')}
         type="password"
         value={current}
         onValue={setCurrent}
@@ -121,17 +152,17 @@ function PasswordForm() {
         required
       />
       <FormField
-        label="New password"
+        label={t('auth.newPassword')}
         type="password"
         value={next}
         onValue={setNext}
         error={errors.fields.newPassword}
-        hint="At least 10 characters, not your username."
+        hint={t('auth.newPasswordHint')}
         autoComplete="new-password"
         required
       />
       <FormField
-        label="Repeat new password"
+        label={t('auth.repeatPassword')}
         type="password"
         value={repeat}
         onValue={setRepeat}
@@ -143,11 +174,11 @@ function PasswordForm() {
       <div class="dialog-actions">
         {saved ? (
           <span class="saved" role="status">
-            Password changed. Your other sessions were signed out.
+            {t('profile.passwordChanged')}
           </span>
         ) : null}
         <button type="submit" class="button primary" disabled={busy}>
-          {busy ? 'Saving…' : 'Change password'}
+          {busy ? t('common.saving') : t('auth.changePassword')}
         </button>
       </div>
     </form>
@@ -159,23 +190,25 @@ export function ProfileDialog({ passwords, onClose }: { passwords: boolean; onCl
   const controller = useController();
   const me = controller.me;
   return (
-    <Modal title="Your profile" onClose={onClose}>
+    <Modal title={t('profile.title')} onClose={onClose}>
       <p class="muted">
-        Signed in as <strong>@{me.username}</strong> ({me.role}).
+        {tRich('profile.signedInAs', {
+          name: <strong>@{me.username}</strong>,
+          role: t(`profile.roles.${me.role}`),
+        })}
       </p>
       <DisplayNameForm />
+      <LanguageForm />
       {passwords ? <PasswordForm /> : null}
       <section class="stack" aria-labelledby="profile-sessions-heading">
-        <h3 id="profile-sessions-heading">Sessions</h3>
-        <p class="muted">
-          Signed in on another device you no longer use? End every session, this one included.
-        </p>
+        <h3 id="profile-sessions-heading">{t('profile.sessions')}</h3>
+        <p class="muted">{t('profile.sessionsText')}</p>
         <div class="dialog-actions">
           <ConfirmButton
             danger
-            label="Sign out everywhere"
-            question="Sign out of every session, on every device?"
-            confirmLabel="Sign out everywhere"
+            label={t('profile.signOutEverywhere')}
+            question={t('profile.signOutEverywhereQuestion')}
+            confirmLabel={t('profile.signOutEverywhere')}
             onConfirm={async () => {
               const refreshToken = controller.rest.session?.refreshToken;
               await controller.rest.request('POST', '/auth/logout', { refreshToken, allSessions: true });

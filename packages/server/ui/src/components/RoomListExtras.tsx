@@ -1,5 +1,6 @@
 import type { RoomEntry } from '@kaiwa/client';
 import { useController } from '../hooks';
+import { t } from '../i18n';
 import { describeError } from './common';
 
 /*
@@ -27,16 +28,16 @@ export function RoomBadges({ entry }: { entry: RoomEntry }) {
   );
 }
 
-/** The words a room link adds for its counts, for screen readers (`, 2 mentions`). */
+/** The words a room link adds for its mentions, for screen readers (`2 mentions`; empty for none). */
 export function mentionLabel(entry: RoomEntry): string {
   if (entry.mentions === 0) return '';
-  return entry.mentions === 1 ? ', 1 mention' : `, ${entry.mentions} mentions`;
+  return t('roomList.mentions', { count: entry.mentions });
 }
 
 export function FavouriteButton({ entry, title }: { entry: RoomEntry; title: string }) {
   const controller = useController();
   const favourite = entry.preferences.favourite;
-  const label = favourite ? `Remove ${title} from favourites` : `Add ${title} to favourites`;
+  const label = t(favourite ? 'roomList.removeFavourite' : 'roomList.addFavourite', { title });
   return (
     <button
       type="button"
@@ -47,7 +48,7 @@ export function FavouriteButton({ entry, title }: { entry: RoomEntry; title: str
         controller
           .setRoomPreferences(entry.room.id, { favourite: !favourite })
           .catch((error: unknown) =>
-            controller.say(`could not change the favourites: ${describeError(error)}`),
+            controller.say(t('roomList.favouriteFailed', { error: describeError(error) })),
           )
       }
     >

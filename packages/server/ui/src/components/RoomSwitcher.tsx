@@ -1,6 +1,7 @@
 import type { RoomEntry } from '@kaiwa/client';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { useController } from '../hooks';
+import { t } from '../i18n';
 import { roomMatch } from '../navigation';
 import { PresenceDot } from './common';
 import { Icon } from './icons';
@@ -98,7 +99,7 @@ export function RoomSwitcher({
   return (
     <dialog ref={dialog} class="modal navigation-dialog switcher-dialog" aria-labelledby={titleId}>
       <h2 id={titleId} class="visually-hidden">
-        Switch room
+        {t('switcher.title')}
       </h2>
       <div class="navigation-field">
         <Icon name="search" />
@@ -106,12 +107,12 @@ export function RoomSwitcher({
           ref={input}
           type="text"
           role="combobox"
-          aria-label="Find a room or person"
+          aria-label={t('switcher.find')}
           aria-expanded={rooms.length > 0}
           aria-controls={listId}
           aria-autocomplete="list"
           aria-activedescendant={rooms[chosen] ? optionId(chosen) : undefined}
-          placeholder="Find a room or person"
+          placeholder={t('switcher.find')}
           autocomplete="off"
           value={filter}
           onInput={(event) => {
@@ -122,7 +123,7 @@ export function RoomSwitcher({
         />
         <kbd class="search-button-key">{isMac ? '⌘K' : 'Ctrl K'}</kbd>
       </div>
-      <div id={listId} class="navigation-results" role="listbox" aria-label="Rooms">
+      <div id={listId} class="navigation-results" role="listbox" aria-label={t('chat.rooms')}>
         {rooms.map(({ entry, title, unread }, index) => (
           <div
             key={entry.room.id}
@@ -137,13 +138,13 @@ export function RoomSwitcher({
           >
             {icon(entry)}
             <span class="switcher-room-name">{title}</span>
-            {entry.room.id === currentRoomId ? <span class="muted">current</span> : null}
+            {entry.room.id === currentRoomId ? <span class="muted">{t('switcher.current')}</span> : null}
             {unread > 0 ? (
               <>
                 <span class="badge" aria-hidden="true">
                   {unread > 99 ? '99+' : unread}
                 </span>
-                <span class="visually-hidden">, {unread} unread</span>
+                <span class="visually-hidden">, {t('common.unread', { count: unread })}</span>
               </>
             ) : null}
           </div>
@@ -151,7 +152,7 @@ export function RoomSwitcher({
       </div>
       {rooms.length === 0 ? (
         <p class="navigation-status" role="status">
-          No room or person matches “{filter.trim()}”.
+          {t('switcher.noMatch', { filter: filter.trim() })}
         </p>
       ) : null}
     </dialog>

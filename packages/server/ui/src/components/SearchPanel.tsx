@@ -2,6 +2,7 @@ import type { Message } from '@kaiwa/protocol';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { formatFull } from '../format';
 import { useController } from '../hooks';
+import { t } from '../i18n';
 import { highlight, navigation, queryWords } from '../navigation';
 import { describeError } from './common';
 import { Icon } from './icons';
@@ -25,13 +26,13 @@ export function SearchButton() {
     <button
       type="button"
       class="search-button"
-      aria-label="Search messages"
+      aria-label={t('search.button')}
       aria-keyshortcuts="/"
-      title="Search messages (/)"
+      title={t('search.buttonTitle')}
       onClick={() => navigation.openSearch()}
     >
       <Icon name="search" />
-      <span class="search-button-label">Search</span>
+      <span class="search-button-label">{t('search.label')}</span>
       <kbd class="search-button-key">/</kbd>
     </button>
   );
@@ -131,7 +132,7 @@ export function SearchPanel({
   const optionId = (index: number) => `${listId}-option-${index}`;
   const roomLabel = (roomId: string) => {
     const entry = state.rooms.get(roomId);
-    if (!entry) return 'a room';
+    if (!entry) return t('search.aRoom');
     return entry.room.kind === 'direct' ? state.roomTitle(roomId) : `#${state.roomTitle(roomId)}`;
   };
 
@@ -152,19 +153,19 @@ export function SearchPanel({
 
   const statusText =
     status.kind === 'searching'
-      ? 'Searching…'
+      ? t('search.searching')
       : status.kind === 'error'
-        ? `Could not search: ${status.message}`
+        ? t('search.failed', { error: status.message })
         : status.kind === 'done'
           ? results.length === 0
-            ? `No messages match “${query.trim()}”.`
-            : `${results.length}${status.more ? '+' : ''} ${results.length === 1 ? 'message' : 'messages'}`
-          : 'Type to search every room you are in. Japanese works too.';
+            ? t('search.noMatch', { query: query.trim() })
+            : t(status.more ? 'search.countMore' : 'search.count', { count: results.length })
+          : t('search.intro');
 
   return (
     <dialog ref={dialog} class="modal navigation-dialog search-dialog" aria-labelledby={titleId}>
       <h2 id={titleId} class="visually-hidden">
-        Search messages
+        {t('search.button')}
       </h2>
       <div class="navigation-field">
         <Icon name="search" />
@@ -172,12 +173,12 @@ export function SearchPanel({
           ref={input}
           type="search"
           role="combobox"
-          aria-label="Search messages"
+          aria-label={t('search.button')}
           aria-expanded={results.length > 0}
           aria-controls={listId}
           aria-autocomplete="list"
           aria-activedescendant={results[active] ? optionId(active) : undefined}
-          placeholder="Search messages"
+          placeholder={t('search.button')}
           autocomplete="off"
           enterKeyHint="search"
           value={query}
@@ -188,7 +189,7 @@ export function SearchPanel({
           }}
           onKeyDown={onKeyDown}
         />
-        <button type="button" class="icon-button" aria-label="Close search" onClick={() => onClose()}>
+        <button type="button" class="icon-button" aria-label={t('search.close')} onClick={() => onClose()}>
           <Icon name="close" />
         </button>
       </div>
@@ -200,14 +201,14 @@ export function SearchPanel({
               checked={thisRoom}
               onChange={(event) => setThisRoom(event.currentTarget.checked)}
             />
-            Only in {roomLabel(currentRoomId)}
+            {t('search.onlyIn', { room: roomLabel(currentRoomId) })}
           </label>
         ) : null}
         <p class={`navigation-status${status.kind === 'error' ? ' error-text' : ''}`} role="status">
           {statusText}
         </p>
       </div>
-      <div ref={list} id={listId} class="navigation-results" role="listbox" aria-label="Results">
+      <div ref={list} id={listId} class="navigation-results" role="listbox" aria-label={t('search.results')}>
         {results.map((message, index) => (
           <div
             key={message.id}
@@ -224,7 +225,7 @@ export function SearchPanel({
             <div class="search-result-meta">
               <span class="search-result-room">{roomLabel(message.roomId)}</span>
               <span class="search-result-author">{state.nameOf(message.authorId)}</span>
-              {message.threadRootId ? <span class="search-result-thread">in a thread</span> : null}
+              {message.threadRootId ? <span class="search-result-thread">{t('search.inThread')}</span> : null}
               <time dateTime={message.createdAt}>{formatFull(message.createdAt)}</time>
             </div>
             <p class="search-result-text">
@@ -238,7 +239,7 @@ export function SearchPanel({
       {status.kind === 'done' && status.more ? (
         <div class="navigation-more">
           <button type="button" class="button small" onClick={() => void search(query, results.at(-1)?.id)}>
-            More results
+            {t('search.more')}
           </button>
         </div>
       ) : null}

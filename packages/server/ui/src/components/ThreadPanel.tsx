@@ -2,6 +2,7 @@ import type { RoomEntry } from '@kaiwa/client';
 import type { ServerInfo, User } from '@kaiwa/protocol';
 import { useEffect, useRef } from 'preact/hooks';
 import { useController } from '../hooks';
+import { t } from '../i18n';
 import { Composer } from './Composer';
 import { Icon } from './icons';
 import { useTimelineNavigation } from './Navigation';
@@ -53,16 +54,18 @@ export function ThreadPanel({
     >
       <div class="panel-header">
         <h2 id="thread-title">
-          Thread{' '}
+          {t('thread.title')}{' '}
           <span class="muted">
-            in {entry.room.kind === 'direct' ? state.roomTitle(roomId) : `#${state.roomTitle(roomId)}`}
+            {t('thread.inRoom', {
+              room: entry.room.kind === 'direct' ? state.roomTitle(roomId) : `#${state.roomTitle(roomId)}`,
+            })}
           </span>
         </h2>
         <button
           ref={closeButton}
           type="button"
           class="icon-button"
-          aria-label="Close thread"
+          aria-label={t('thread.close')}
           onClick={onClose}
         >
           <Icon name="close" />
@@ -71,16 +74,16 @@ export function ThreadPanel({
       <div class="message-scroller" ref={scroller} onScroll={onScroll}>
         <div ref={content}>
           {root ? (
-            <ol class="message-list thread-root" aria-label="Thread start">
+            <ol class="message-list thread-root" aria-label={t('thread.start')}>
               {messageRows({ messages: [root], pending: [], me, users: state.users, inThread: true })}
             </ol>
           ) : (
             <p class="loading" role="status">
-              Loading…
+              {t('common.loading')}
             </p>
           )}
           <p class="thread-divider">
-            <span>{replies.length === 1 ? '1 reply' : `${replies.length} replies`}</span>
+            <span>{t('thread.replies', { count: replies.length })}</span>
           </p>
           {thread?.hasOlder ? (
             <div class="load-older">
@@ -90,11 +93,11 @@ export function ThreadPanel({
                 disabled={thread.loading}
                 onClick={() => controller.loadThread(roomId, rootId, true)}
               >
-                Load earlier replies
+                {t('thread.loadEarlier')}
               </button>
             </div>
           ) : null}
-          <div role="log" aria-live="polite" aria-relevant="additions" aria-label="Replies">
+          <div role="log" aria-live="polite" aria-relevant="additions" aria-label={t('thread.repliesLabel')}>
             <ol class="message-list">
               {messageRows({
                 messages: replies,
@@ -115,7 +118,7 @@ export function ThreadPanel({
           roomId={roomId}
           threadRootId={rootId}
           server={server}
-          label="Reply in thread"
+          label={t('thread.replyInThread')}
         />
       ) : null}
     </aside>

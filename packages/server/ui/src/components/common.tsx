@@ -2,6 +2,7 @@ import type { PresenceStatus, User } from '@kaiwa/protocol';
 import type { ComponentChildren, InputHTMLAttributes } from 'preact';
 import { useEffect, useId, useRef } from 'preact/hooks';
 import { colourIndex, initials } from '../format';
+import { t } from '../i18n';
 
 export function Avatar({ user, size = 'medium' }: { user: User | undefined; size?: 'small' | 'medium' }) {
   const name = user?.displayName ?? '?';
@@ -12,11 +13,9 @@ export function Avatar({ user, size = 'medium' }: { user: User | undefined; size
   );
 }
 
-const PRESENCE_LABEL: Record<PresenceStatus, string> = { online: 'online', away: 'away', offline: 'offline' };
-
 export function PresenceDot({ status }: { status: PresenceStatus | undefined }) {
   const value = status ?? 'offline';
-  return <span class={`presence presence-${value}`} role="img" aria-label={PRESENCE_LABEL[value]} />;
+  return <span class={`presence presence-${value}`} role="img" aria-label={t(`common.presence.${value}`)} />;
 }
 
 /** A modal dialog on the native <dialog>: focus moves in and is trapped, Escape closes it. */
@@ -53,7 +52,7 @@ export function Modal({
     <dialog ref={ref} class="modal" aria-labelledby={titleId}>
       <div class="modal-header">
         <h2 id={titleId}>{title}</h2>
-        <button type="button" class="icon-button" aria-label="Close" onClick={() => onClose()}>
+        <button type="button" class="icon-button" aria-label={t('common.close')} onClick={() => onClose()}>
           ×
         </button>
       </div>
@@ -106,5 +105,5 @@ export function describeError(error: unknown): string {
   if (error && typeof error === 'object' && 'explanation' in error) {
     return String((error as { explanation: string }).explanation);
   }
-  return error instanceof Error ? error.message : 'something went wrong';
+  return error instanceof Error ? error.message : t('common.somethingWentWrong');
 }

@@ -1,0 +1,195 @@
+/*
+ * English, the source catalogue: every key the UI uses, grouped by screen. `{name}` is filled in by `t`;
+ * an object with `one`/`other` (and the other Intl.PluralRules categories) is chosen by `{count}`.
+ * de.ts and ja.ts must have the same keys and placeholders (their type and i18n.test.ts check).
+ */
+
+/** Plural forms, by Intl.PluralRules category; `other` is always there. */
+export interface Plural {
+  zero?: string;
+  one?: string;
+  two?: string;
+  few?: string;
+  many?: string;
+  other: string;
+}
+
+type Shape<T> = { [K in keyof T]: T[K] extends string ? string : T[K] extends Plural ? Plural : Shape<T[K]> };
+
+export const en = {
+  common: {
+    close: 'Close',
+    cancel: 'Cancel',
+    working: 'Working…',
+    saving: 'Saving…',
+    saved: 'Saved.',
+    loading: 'Loading…',
+    connecting: 'Connecting…',
+    tryAgain: 'Try again',
+    dismiss: 'Dismiss',
+    /** Between the parts of a spoken label: `general, 2 unread`. */
+    separator: ', ',
+    somethingWentWrong: 'something went wrong',
+    presence: { online: 'online', away: 'away', offline: 'offline' },
+    unread: { one: '{count} unread', other: '{count} unread' },
+  },
+  format: {
+    today: 'Today',
+    yesterday: 'Yesterday',
+  },
+  app: {
+    unreachable: 'The server cannot be reached: {error}',
+  },
+  auth: {
+    signIn: 'Sign in',
+    signingIn: 'Signing in…',
+    username: 'Username',
+    password: 'Password',
+    newHere: 'New here?',
+    createAccount: 'Create an account',
+    createAccountButton: 'Create account',
+    creating: 'Creating…',
+    usernameHint: 'Lower-case letters, digits, “_”, “.” or “-”; this is your @name.',
+    displayName: 'Display name',
+    passwordHint: 'At least 10 characters.',
+    backToSignIn: 'Back to sign-in',
+    pickNickname: 'Pick a nickname',
+    noAccounts: 'This server runs without accounts: choose a name to chat under.',
+    nickname: 'Nickname',
+    joining: 'Joining…',
+    startChatting: 'Start chatting',
+    chooseNewPassword: 'Choose a new password',
+    welcome: 'Welcome, {name}.',
+    oneTimePassword: 'You signed in with a one-time password; choose your own before you continue.',
+    passwordsDiffer: 'The new passwords do not match.',
+    currentPassword: 'Current password',
+    currentPasswordHint: 'The one-time password you were given.',
+    newPassword: 'New password',
+    newPasswordHint: 'At least 10 characters, not your username.',
+    repeatPassword: 'Repeat new password',
+    changePassword: 'Change password',
+    signOut: 'Sign out',
+    reasonExpired: 'Your session ended. Please sign in again.',
+    reasonElsewhere: 'You signed out in another tab.',
+  },
+  profile: {
+    title: 'Your profile',
+    signedInAs: 'Signed in as {name} ({role}).',
+    roles: { admin: 'administrator', moderator: 'moderator', member: 'member', guest: 'guest', bot: 'bot' },
+    yourName: 'Your name',
+    displayNameHint: 'Shown with your messages; people mention you as @{username}.',
+    saveName: 'Save name',
+    password: 'Password',
+    passwordChanged: 'Password changed. Your other sessions were signed out.',
+    language: 'Language',
+    languageHint: 'The language of this app in this browser.',
+    sessions: 'Sessions',
+    sessionsText: 'Signed in on another device you no longer use? End every session, this one included.',
+    signOutEverywhere: 'Sign out everywhere',
+    signOutEverywhereQuestion: 'Sign out of every session, on every device?',
+  },
+  chat: {
+    connected: 'Connected',
+    reconnecting: 'Reconnecting…',
+    offlineWaiting: 'Offline — messages will be sent when you are back',
+    connectionLost: 'Connection lost — retrying',
+    disconnected: 'Disconnected',
+    retryNow: 'Retry now',
+    roomLinkPresence: '{title} ({presence})',
+    muted: 'muted',
+    rooms: 'Rooms',
+    roomsUnread: { one: 'Rooms, {count} unread', other: 'Rooms, {count} unread' },
+    projects: 'Projects',
+    favourites: 'Favourites',
+    channels: 'Channels',
+    newRoom: 'New room',
+    browseChannels: 'Browse channels',
+    directMessages: 'Direct messages',
+    newDirectMessage: 'New direct message',
+    noConversations: 'No conversations yet.',
+    yourProfile: 'Your profile',
+    yourProfilePrefix: 'Your profile: ',
+    workflows: 'Workflows',
+    people: 'People',
+    signOut: 'Sign out',
+    skipToComposer: 'Skip to the message box',
+    offlineBar:
+      'You are offline. What you send now goes out when the connection is back, and what you missed arrives then.',
+    couldNotLoad: 'Could not load the chat: {error}',
+    closeRoomList: 'Close the room list',
+    welcome: 'Welcome, {name}',
+    notInAnyRoom: 'You are not in any room yet.',
+    createRoom: 'Create a room',
+    waitForInvite: 'Someone has to invite you into a room first.',
+    loadingRooms: 'Loading rooms…',
+  },
+  notifications: {
+    prompt:
+      '{author} mentioned you in {room}. Get a desktop notification for mentions while Kaiwa is in the background?',
+    turnOn: 'Turn on notifications',
+    notNow: 'Not now',
+    toggle: 'Desktop notifications',
+    unsupported: 'Desktop notifications are not available in this browser',
+    blocked: 'Desktop notifications are blocked in this browser’s site settings',
+    on: 'Desktop notifications are on',
+    off: 'Desktop notifications are off',
+    blockedHelp:
+      'Desktop notifications are blocked in this browser’s site settings: allow them there to get notified',
+    sentFile: 'sent a file',
+    inThread: '{author} (thread)',
+    inRoom: '{author} in {room}',
+    inThreadInRoom: '{author} (thread) in {room}',
+  },
+  roomList: {
+    mentions: { one: '{count} mention', other: '{count} mentions' },
+    addFavourite: 'Add {title} to favourites',
+    removeFavourite: 'Remove {title} from favourites',
+    favouriteFailed: 'could not change the favourites: {error}',
+  },
+  navigation: {
+    openFailed: 'could not open the message: {error}',
+    notFound: 'could not find the message in this room',
+    loadFailed: 'could not load the message: {error}',
+    newBelow: 'New messages below',
+    jumpLatest: 'Jump to the latest',
+    linkCopied: 'Link copied',
+    copyLink: 'Copy link',
+    copyFailed: 'could not copy the link: {error}',
+    copyRefused: 'the browser refused to copy',
+  },
+  search: {
+    button: 'Search messages',
+    buttonTitle: 'Search messages (/)',
+    label: 'Search',
+    aRoom: 'a room',
+    searching: 'Searching…',
+    failed: 'Could not search: {error}',
+    noMatch: 'No messages match “{query}”.',
+    count: { one: '{count} message', other: '{count} messages' },
+    countMore: { one: '{count}+ message', other: '{count}+ messages' },
+    intro: 'Type to search every room you are in. Japanese works too.',
+    close: 'Close search',
+    onlyIn: 'Only in {room}',
+    results: 'Results',
+    inThread: 'in a thread',
+    more: 'More results',
+  },
+  switcher: {
+    title: 'Switch room',
+    find: 'Find a room or person',
+    current: 'current',
+    noMatch: 'No room or person matches “{filter}”.',
+  },
+  thread: {
+    title: 'Thread',
+    inRoom: 'in {room}',
+    close: 'Close thread',
+    start: 'Thread start',
+    replies: { one: '{count} reply', other: '{count} replies' },
+    loadEarlier: 'Load earlier replies',
+    repliesLabel: 'Replies',
+    replyInThread: 'Reply in thread',
+  },
+};
+
+export type Catalogue = Shape<typeof en>;

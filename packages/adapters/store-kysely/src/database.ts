@@ -330,6 +330,8 @@ export interface KnowledgeChunksTable {
   text: string;
   metadata: string;
   embedding: Uint8Array;
+  /** PostgreSQL with pgvector only: added on first use, not by a migration. */
+  embedding_vector?: string | null;
 }
 
 export interface KaiwaDatabase {

@@ -209,6 +209,7 @@ export class KyselyVectorStore implements VectorStore {
           .execute();
       }
     }
+    const vectorColumns = await this.#search.vectorColumns(db);
     for (let start = 0; start < rows.length; start += INSERT_BATCH) {
       const batch = rows.slice(start, start + INSERT_BATCH);
       await db
@@ -226,14 +227,10 @@ export class KyselyVectorStore implements VectorStore {
             text: chunk.text,
             metadata: JSON.stringify(chunk.metadata ?? {}),
             embedding: vectorBytes(vector),
+            ...vectorColumns?.(vector),
           })),
         )
         .execute();
-      await this.#search.writeVectors(
-        db,
-        index,
-        batch.map(({ chunk, vector }) => ({ id: chunk.id, vector })),
-      );
     }
   }
 

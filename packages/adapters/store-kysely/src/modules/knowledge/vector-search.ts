@@ -1,5 +1,5 @@
 import type { StoreDialect, VectorFilter, VectorIndex, VectorStoreCapabilities } from '@kaiwa/core';
-import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
+import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { KaiwaDatabase } from '../../database.js';
 
 type Db = Kysely<KaiwaDatabase>;
@@ -19,12 +19,11 @@ export interface VectorSearch {
   capabilities(db: Db): Promise<VectorStoreCapabilities>;
   /** Makes what a new index needs (pgvector's HNSW index); called by `ensureIndex`. */
   prepareIndex(db: Db, index: VectorIndex): Promise<void>;
-  /** Writes the database's own vector column for chunks just written, when it has one. */
-  writeVectors(
-    db: Db,
-    index: VectorIndex,
-    rows: readonly { id: string; vector: Float32Array }[],
-  ): Promise<void>;
+  /**
+   * The database's own vector column for a row being inserted, when it has one (pgvector's
+   * `embedding_vector`); `undefined` when the portable bytes are all there is.
+   */
+  vectorColumns(db: Db): Promise<((vector: Float32Array) => { embedding_vector: RawBuilder<string> }) | undefined>;
   /** The `k` nearest allowed chunks, nearest first. */
   nearest(
     db: Db,
@@ -93,7 +92,9 @@ export class ApplicationExactSearch implements VectorSearch {
 
   async prepareIndex(): Promise<void> {}
 
-  async writeVectors(): Promise<void> {}
+  async vectorColumns(): Promise<undefined> {
+    return undefined;
+  }
 
   async nearest(db: Db, index: VectorIndex, vector: Float32Array, k: number, filter: VectorFilter) {
     const condition = filterCondition(filter);
@@ -175,7 +176,9 @@ export class SqliteVecSearch implements VectorSearch {
 
   async prepareIndex(): Promise<void> {}
 
-  async writeVectors(): Promise<void> {}
+  async vectorColumns(): Promise<undefined> {
+    return undefined;
+  }
 
   async nearest(db: Db, index: VectorIndex, vector: Float32Array, k: number, filter: VectorFilter) {
     if (!(await this.#loaded(db))) return this.#fallback.nearest(db, index, vector, k, filter);
@@ -257,14 +260,12 @@ export class PgvectorSearch implements VectorSearch {
     }
   }
 
-  async writeVectors(db: Db, index: VectorIndex, rows: readonly { id: string; vector: Float32Array }[]) {
+  async vectorColumns(db: Db) {
     const schema = await this.#schema(db);
-    if (rows.length === 0 || schema === undefined) return;
-    for (const row of rows) {
-      await sql`update knowledge_chunks set embedding_vector = ${vectorLiteral(row.vector)}::${sql.id(schema, 'vector')} where index_name = ${index.name} and id = ${row.id}`.execute(
-        db,
-      );
-    }
+    if (schema === undefined) return undefined;
+    return (vector: Float32Array) => ({
+      embedding_vector: sql<string>`cast(${vectorLiteral(vector)} as ${sql.id(schema, 'vector')})`,
+    });
   }
 
   async nearest(db: Db, index: VectorIndex, vector: Float32Array, k: number, filter: VectorFilter) {

@@ -1,0 +1,226 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { VectorChunk, VectorStore } from '@kaiwa/core';
+import {
+  createMysqlStore,
+  createPostgresStore,
+  createSqliteStore,
+  type KyselyChatStore,
+} from '@kaiwa/store-kysely';
+
+/*
+ * npm run bench:rag [-- --chunks 100000] [--mysql-chunks 20000] [--dimensions 384] [--queries 50]
+ *                   [--stores sqlite,postgres,mysql]
+ *
+ * Top-10 latency of the knowledge module's vector search on each database, over clustered unit vectors
+ * (approximate indexes find next to nothing on uniform random data): sqlite-vec (exact, in the database),
+ * pgvector HNSW (when the server has pgvector) and MariaDB's exact search in the application (on a smaller
+ * corpus: every allowed vector crosses the wire per query). Each query is filtered by 50 allowed rooms of
+ * 60 (most chunks pass), and again by 3 rooms (a selective filter). Also: ingestion rate (chunks/s,
+ * through `upsert` in batches of 500) and recall@10 against an exact scan.
+ * PostgreSQL and MariaDB come from KAIWA_TEST_PG_URL and KAIWA_TEST_MYSQL_URL (source /tmp/ci-env.sh).
+ */
+
+const { values } = parseArgs({
+  options: {
+    chunks: { type: 'string', default: '100000' },
+    'mysql-chunks': { type: 'string', default: '20000' },
+    dimensions: { type: 'string', default: '384' },
+    queries: { type: 'string', default: '50' },
+    stores: { type: 'string', default: 'sqlite,postgres,mysql' },
+  },
+});
+const dimensions = Number(values.dimensions);
+const queryCount = Number(values.queries);
+const ROOMS = 60;
+const roomIds = Array.from({ length: ROOMS }, (_, index) => `room-${String(index).padStart(3, '0')}`);
+
+function seededNormal(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  const uniform = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
+  };
+  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+/** Clustered unit vectors: 200 centres, each point its centre plus noise (as vectorStoreContract's data). */
+function clustered(count: number, seed: number, spread = 0.35): Float32Array[] {
+  const random = seededNormal(seed);
+  const normalize = (vector: Float32Array) => {
+    let sum = 0;
+    for (const value of vector) sum += value * value;
+    const norm = Math.sqrt(sum) || 1;
+    return vector.map((value) => value / norm);
+  };
+  const centres = Array.from({ length: 200 }, () =>
+    normalize(Float32Array.from({ length: dimensions }, random)),
+  );
+  return Array.from({ length: count }, (_, index) =>
+    normalize(
+      (centres[index % 200] as Float32Array).map(
+        (value) => value + ((spread * random()) / Math.sqrt(dimensions)) * 2,
+      ),
+    ),
+  );
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+interface Result {
+  store: string;
+  engine: string;
+  chunks: number;
+  ingestPerSecond: number;
+  broad: { p50: number; p95: number };
+  selective: { p50: number; p95: number };
+  recall: number;
+}
+
+async function bench(name: string, store: KyselyChatStore, chunks: number): Promise<Result> {
+  const vectors: VectorStore = store.knowledge;
+  const index = `bench-${randomBytes(3).toString('hex')}`;
+  const model = 'bench:clustered';
+  await vectors.ensureIndex({ name: index, model, dimensions });
+  const corpus = clustered(chunks, 1);
+  const started = performance.now();
+  for (let start = 0; start < chunks; start += 500) {
+    const batch: VectorChunk[] = [];
+    for (let position = start; position < Math.min(chunks, start + 500); position++) {
+      batch.push({
+        id: `c${position}`,
+        sourceType: 'file',
+        sourceId: `f${Math.floor(position / 20)}`,
+        roomId: roomIds[position % ROOMS] as string,
+        text: `chunk ${position}`,
+        metadata: {},
+        vector: Array.from(corpus[position] as Float32Array),
+      });
+    }
+    await vectors.upsert(index, batch);
+  }
+  const ingestSeconds = (performance.now() - started) / 1000;
+  const engine = (await vectors.capabilities()).engine;
+  const queries = clustered(queryCount + 5, 2, 0.5);
+  const broadRooms = roomIds.slice(0, 50);
+  const selectiveRooms = roomIds.slice(0, 3);
+  const time = async (filterRooms: string[]) => {
+    const latencies: number[] = [];
+    const results: string[][] = [];
+    for (const [position, vector] of queries.entries()) {
+      const begin = performance.now();
+      const matches = await vectors.query({
+        index,
+        model,
+        vector: Array.from(vector),
+        k: 10,
+        filter: { roomIds: filterRooms },
+      });
+      if (position >= 5) latencies.push(performance.now() - begin); // the first five warm up
+      results.push(matches.map((match) => match.chunk.id));
+    }
+    latencies.sort((a, b) => a - b);
+    return { p50: percentile(latencies, 50), p95: percentile(latencies, 95), results };
+  };
+  const broad = await time(broadRooms);
+  const selective = await time(selectiveRooms);
+  // Recall@10 of the broad queries against an exact scan in the application.
+  const allowed = new Set(broadRooms);
+  let found = 0;
+  for (const [position, vector] of queries.entries()) {
+    const truth = corpus
+      .map((candidate, id) => ({ id, roomId: roomIds[id % ROOMS] as string, candidate }))
+      .filter((entry) => allowed.has(entry.roomId))
+      .map((entry) => {
+        let dot = 0;
+        for (let d = 0; d < dimensions; d++) dot += (entry.candidate[d] as number) * (vector[d] as number);
+        return { id: `c${entry.id}`, distance: 1 - dot };
+      })
+      .sort((a, b) => a.distance - b.distance)
+      .slice(0, 10)
+      .map((entry) => entry.id);
+    const got = new Set(broad.results[position]);
+    found += truth.filter((id) => got.has(id)).length;
+  }
+  return {
+    store: name,
+    engine,
+    chunks,
+    ingestPerSecond: Math.round(chunks / ingestSeconds),
+    broad: { p50: broad.p50, p95: broad.p95 },
+    selective: { p50: selective.p50, p95: selective.p95 },
+    recall: found / (queries.length * 10),
+  };
+}
+
+const results: Result[] = [];
+const stores = values.stores.split(',');
+if (stores.includes('sqlite')) {
+  const folder = mkdtempSync(join(tmpdir(), 'kaiwa-rag-'));
+  const store = await createSqliteStore({ filename: join(folder, 'bench.db'), synchronous: 'normal' });
+  await store.migrate();
+  try {
+    results.push(await bench('SQLite', store, Number(values.chunks)));
+  } finally {
+    await store.close();
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+if (stores.includes('postgres') && process.env.KAIWA_TEST_PG_URL) {
+  const { default: pg } = await import('pg');
+  const url = process.env.KAIWA_TEST_PG_URL;
+  const schema = `kaiwa_rag_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  const pool = new pg.Pool({ connectionString: url, options: `-c search_path=${schema}`, max: 4 });
+  const store = await createPostgresStore({ pool });
+  await store.migrate();
+  try {
+    results.push(await bench('PostgreSQL 15', store, Number(values.chunks)));
+  } finally {
+    await store.close();
+    await admin.query(`drop schema ${schema} cascade`);
+    await admin.end();
+  }
+}
+if (stores.includes('mysql') && process.env.KAIWA_TEST_MYSQL_URL) {
+  const { createConnection } = await import('mysql2/promise');
+  const url = process.env.KAIWA_TEST_MYSQL_URL;
+  const database = `kaiwa_rag_${randomBytes(4).toString('hex')}`;
+  const admin = await createConnection({ uri: url });
+  await admin.query(`create database ${database} character set utf8mb4 collate utf8mb4_bin`);
+  const target = new URL(url);
+  target.pathname = `/${database}`;
+  const store = await createMysqlStore({ connectionString: target.toString() });
+  await store.migrate();
+  try {
+    results.push(await bench('MariaDB 10.11', store, Number(values['mysql-chunks'])));
+  } finally {
+    await store.close();
+    await admin.query(`drop database ${database}`);
+    await admin.end();
+  }
+}
+
+const ms = (value: number) => value.toFixed(1);
+console.log(
+  `\n${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${dimensions} dimensions, top-10\n`,
+);
+console.log(
+  '| Store | Search | Chunks | Ingest (chunks/s) | p50 / p95, 50 of 60 rooms allowed (ms) | p50 / p95, 3 of 60 rooms (ms) | Recall@10 |',
+);
+console.log('|---|---|---:|---:|---:|---:|---:|');
+for (const result of results) {
+  console.log(
+    `| ${result.store} | ${result.engine} | ${result.chunks.toLocaleString('en')} | ${result.ingestPerSecond.toLocaleString('en')} | ${ms(result.broad.p50)} / ${ms(result.broad.p95)} | ${ms(result.selective.p50)} / ${ms(result.selective.p95)} | ${result.recall.toFixed(3)} |`,
+  );
+}

@@ -1,6 +1,7 @@
 import type { User, UserRole } from '@kaiwa/protocol';
 import { useEffect, useId, useState } from 'preact/hooks';
 import { useController } from '../hooks';
+import { t, tRich } from '../i18n';
 import { Avatar, describeError, ErrorText, PresenceDot } from './common';
 import { ConfirmButton } from './FormField';
 
@@ -17,8 +18,8 @@ function OneTimePassword({ user, password }: { user: User; password: string }) {
   return (
     <div class="created" role="status">
       <p>
-        New one-time password for <strong>@{user.username}</strong>:{' '}
-        <output class="secret" aria-label={`One-time password for ${user.username}`}>
+        {tRich('people.newOneTimePassword', { name: <strong>@{user.username}</strong> })}{' '}
+        <output class="secret" aria-label={t('people.oneTimePasswordFor', { username: user.username })}>
           {password}
         </output>{' '}
         <button
@@ -28,13 +29,10 @@ function OneTimePassword({ user, password }: { user: User; password: string }) {
             void navigator.clipboard?.writeText(password).then(() => setCopied(true));
           }}
         >
-          {copied ? 'Copied' : 'Copy'}
+          {copied ? t('people.copied') : t('people.copy')}
         </button>
       </p>
-      <p class="muted">
-        It is shown only now. They were signed out everywhere and choose their own password at the next
-        sign-in.
-      </p>
+      <p class="muted">{t('people.shownOnceReset')}</p>
     </div>
   );
 }
@@ -54,17 +52,17 @@ function PersonRow({ user, me, onChanged }: { user: User; me: boolean; onChanged
         <span class="member-names">
           <span class="person-name">
             {user.displayName}
-            {me ? <span class="muted"> (you)</span> : null}
+            {me ? <span class="muted"> {t('people.you')}</span> : null}
           </span>
           <span class="muted">@{user.username}</span>
         </span>
         {deactivated ? (
-          <span class="role deactivated-badge">Deactivated</span>
+          <span class="role deactivated-badge">{t('people.deactivated')}</span>
         ) : (
           <PresenceDot status={presence} />
         )}
         <label class="visually-hidden" for={roleId}>
-          Role of {user.displayName}
+          {t('people.roleOf', { name: user.displayName })}
         </label>
         <select
           id={roleId}
@@ -88,7 +86,7 @@ function PersonRow({ user, me, onChanged }: { user: User; me: boolean; onChanged
         >
           {USER_ROLES.map((role) => (
             <option key={role} value={role}>
-              {role}
+              {t(`profile.roles.${role}`)}
             </option>
           ))}
         </select>
@@ -98,10 +96,10 @@ function PersonRow({ user, me, onChanged }: { user: User; me: boolean; onChanged
           {user.role === 'bot' || deactivated ? null : (
             <ConfirmButton
               small
-              label="Reset password"
-              accessibleLabel={`Reset password of ${user.displayName}`}
-              question={`Give ${user.displayName} a new one-time password? They are signed out everywhere.`}
-              confirmLabel="Reset password"
+              label={t('people.resetPassword')}
+              accessibleLabel={t('people.resetPasswordOf', { name: user.displayName })}
+              question={t('people.resetQuestion', { name: user.displayName })}
+              confirmLabel={t('people.resetPassword')}
               onConfirm={async () => {
                 const result = await controller.rest.resetPassword(user.id);
                 setOneTime(result.oneTimePassword);
@@ -112,20 +110,20 @@ function PersonRow({ user, me, onChanged }: { user: User; me: boolean; onChanged
           {deactivated ? (
             <ConfirmButton
               small
-              label="Reactivate"
-              accessibleLabel={`Reactivate ${user.displayName}`}
-              question={`Let ${user.displayName} sign in again?`}
-              confirmLabel="Reactivate"
+              label={t('people.reactivate')}
+              accessibleLabel={t('people.reactivateName', { name: user.displayName })}
+              question={t('people.reactivateQuestion', { name: user.displayName })}
+              confirmLabel={t('people.reactivate')}
               onConfirm={async () => onChanged(await controller.rest.reactivateUser(user.id))}
             />
           ) : (
             <ConfirmButton
               small
               danger
-              label="Deactivate"
-              accessibleLabel={`Deactivate ${user.displayName}`}
-              question={`Deactivate ${user.displayName}? They are signed out everywhere and cannot sign in; their messages stay.`}
-              confirmLabel="Deactivate"
+              label={t('people.deactivate')}
+              accessibleLabel={t('people.deactivateName', { name: user.displayName })}
+              question={t('people.deactivateQuestion', { name: user.displayName })}
+              confirmLabel={t('people.deactivate')}
               onConfirm={async () => {
                 setOneTime(null);
                 onChanged(await controller.rest.deactivateUser(user.id));
@@ -164,15 +162,17 @@ export function AdminPeopleList({ refreshKey }: { refreshKey?: unknown }) {
   return (
     <section class="admin-people stack" aria-labelledby="admin-people-heading">
       <div class="details-section-header">
-        <h3 id="admin-people-heading">Everyone{people ? ` (${people.length})` : ''}</h3>
+        <h3 id="admin-people-heading">
+          {people ? t('people.everyoneCount', { count: people.length }) : t('people.everyone')}
+        </h3>
         <div class="field admin-filter">
           <label for={filterId} class="visually-hidden">
-            Filter people
+            {t('people.filter')}
           </label>
           <input
             id={filterId}
             type="search"
-            placeholder="Filter people"
+            placeholder={t('people.filter')}
             value={filter}
             onInput={(event) => setFilter(event.currentTarget.value)}
           />
@@ -180,7 +180,7 @@ export function AdminPeopleList({ refreshKey }: { refreshKey?: unknown }) {
       </div>
       <ErrorText error={error} />
       {people === null && !error ? (
-        <p role="status">Loading…</p>
+        <p role="status">{t('common.loading')}</p>
       ) : (
         <ul class="admin-people-list">
           {shown.map((user) => (

@@ -4,7 +4,6 @@ import {
   applyCompletion,
   BUILT_IN_COMMANDS,
   type CommandOption,
-  type CompletionKind,
   findTrigger,
   type Suggestion,
   suggestCommands,
@@ -15,13 +14,7 @@ import {
 } from '../composer-completion';
 import { emojiDataNow, loadEmojiData } from '../emoji-data';
 import { useController } from '../hooks';
-
-const LIST_LABELS: Record<CompletionKind, string> = {
-  mention: 'People',
-  room: 'Rooms',
-  emoji: 'Emoji',
-  command: 'Commands',
-};
+import { t } from '../i18n';
 
 /** Workflow commands, fetched once per page (they change rarely); built-in ones while that runs. */
 let commandsLoading: Promise<{ id: string; name: string; definition: Record<string, unknown> }[]> | undefined;
@@ -159,7 +152,7 @@ export function useComposerCompletion({
   };
 
   const list = open ? (
-    <div id={listId} class="completion-list" role="listbox" aria-label={LIST_LABELS[trigger.kind]}>
+    <div id={listId} class="completion-list" role="listbox" aria-label={t(`completion.${trigger.kind}`)}>
       {suggestions.map((suggestion, index) => (
         <div
           key={suggestion.key}

@@ -1,6 +1,7 @@
 import type { Room, User, UserRole } from '@kaiwa/protocol';
 import { useEffect, useId, useState } from 'preact/hooks';
 import { useController } from '../hooks';
+import { t, tRich } from '../i18n';
 import { AdminPeopleList } from './AdminPeople';
 import { Avatar, describeError, ErrorText, Field, Modal, PresenceDot } from './common';
 
@@ -19,7 +20,7 @@ export function CreateRoomDialog({
   const [busy, setBusy] = useState(false);
   const kindName = useId();
   return (
-    <Modal title="Create a room" onClose={onClose}>
+    <Modal title={t('rooms.createTitle')} onClose={onClose}>
       <form
         class="stack"
         onSubmit={async (event) => {
@@ -35,17 +36,17 @@ export function CreateRoomDialog({
         }}
       >
         <Field
-          label="Name"
+          label={t('rooms.name')}
           value={name}
           onValue={setName}
-          hint="Letters, digits, “_”, “.” or “-”, no spaces."
+          hint={t('rooms.nameHint')}
           maxLength={64}
           required
           autoFocus
         />
-        <Field label="Topic" value={topic} onValue={setTopic} maxLength={512} />
+        <Field label={t('rooms.topic')} value={topic} onValue={setTopic} maxLength={512} />
         <fieldset class="choices">
-          <legend>Who can join</legend>
+          <legend>{t('rooms.whoCanJoin')}</legend>
           <label>
             <input
               type="radio"
@@ -53,7 +54,7 @@ export function CreateRoomDialog({
               checked={kind === 'channel'}
               onChange={() => setKind('channel')}
             />{' '}
-            Public channel <span class="muted">— anyone can find and join it</span>
+            {t('rooms.publicChannel')} <span class="muted">{t('rooms.publicChannelHint')}</span>
           </label>
           <label>
             <input
@@ -62,16 +63,16 @@ export function CreateRoomDialog({
               checked={kind === 'group'}
               onChange={() => setKind('group')}
             />{' '}
-            Private group <span class="muted">— by invitation only</span>
+            {t('rooms.privateGroup')} <span class="muted">{t('rooms.privateGroupHint')}</span>
           </label>
         </fieldset>
         <ErrorText error={error} />
         <div class="dialog-actions">
           <button type="button" class="button" onClick={onClose}>
-            Cancel
+            {t('common.cancel')}
           </button>
           <button type="submit" class="button primary" disabled={busy}>
-            Create room
+            {t('rooms.create')}
           </button>
         </div>
       </form>
@@ -101,13 +102,13 @@ export function BrowseChannelsDialog({
     `${room.name ?? ''} ${room.topic}`.toLowerCase().includes(filter.trim().toLowerCase()),
   );
   return (
-    <Modal title="Browse channels" onClose={onClose}>
-      <Field label="Filter channels" type="search" value={filter} onValue={setFilter} autoFocus />
+    <Modal title={t('rooms.browseTitle')} onClose={onClose}>
+      <Field label={t('rooms.filterChannels')} type="search" value={filter} onValue={setFilter} autoFocus />
       <ErrorText error={error} />
       {rooms === null && !error ? (
-        <p role="status">Loading…</p>
+        <p role="status">{t('common.loading')}</p>
       ) : shown.length === 0 ? (
-        <p class="muted">{rooms?.length ? 'No channel matches.' : 'There are no public channels yet.'}</p>
+        <p class="muted">{rooms?.length ? t('rooms.noChannelMatches') : t('rooms.noChannels')}</p>
       ) : (
         <ul class="pick-list">
           {shown.map((room) => {
@@ -120,7 +121,7 @@ export function BrowseChannelsDialog({
                 </div>
                 {member ? (
                   <button type="button" class="button small" onClick={() => onOpen(room.id)}>
-                    Open <span class="visually-hidden">#{room.name}</span>
+                    {t('rooms.open')} <span class="visually-hidden">#{room.name}</span>
                   </button>
                 ) : (
                   <button
@@ -138,7 +139,7 @@ export function BrowseChannelsDialog({
                       }
                     }}
                   >
-                    Join <span class="visually-hidden">#{room.name}</span>
+                    {t('rooms.join')} <span class="visually-hidden">#{room.name}</span>
                   </button>
                 )}
               </li>
@@ -182,18 +183,18 @@ export function DirectMessageDialog({
       user.id !== me.id && (user.username.includes(query) || user.displayName.toLowerCase().includes(query)),
   );
   return (
-    <Modal title="New direct message" onClose={onClose}>
-      <Field label="Find people" type="search" value={filter} onValue={setFilter} autoFocus />
+    <Modal title={t('people.directTitle')} onClose={onClose}>
+      <Field label={t('people.find')} type="search" value={filter} onValue={setFilter} autoFocus />
       {onGroup ? (
         <button type="button" class="link-button group-link" onClick={onGroup}>
-          Start a group conversation with several people instead
+          {t('people.groupInstead')}
         </button>
       ) : null}
       <ErrorText error={error ?? loadError} />
       {people === null && !loadError ? (
-        <p role="status">Loading…</p>
+        <p role="status">{t('common.loading')}</p>
       ) : shown.length === 0 ? (
-        <p class="muted">Nobody matches.</p>
+        <p class="muted">{t('people.nobodyMatches')}</p>
       ) : (
         <ul class="pick-list">
           {shown.map((user) => (
@@ -236,10 +237,10 @@ export function PeopleDialog({ onClose }: { onClose: () => void }) {
   const [busy, setBusy] = useState(false);
   const roleId = useId();
   return (
-    <Modal title="People" onClose={onClose}>
+    <Modal title={t('people.title')} onClose={onClose}>
       <form
         class="stack"
-        aria-label="Create an account"
+        aria-label={t('people.createAccount')}
         onSubmit={async (event) => {
           event.preventDefault();
           setBusy(true);
@@ -260,10 +261,10 @@ export function PeopleDialog({ onClose }: { onClose: () => void }) {
           }
         }}
       >
-        <h3>Create an account</h3>
+        <h3>{t('people.createAccount')}</h3>
         <div class="field-row">
           <Field
-            label="Username"
+            label={t('auth.username')}
             value={username}
             onValue={setUsername}
             autoCapitalize="none"
@@ -271,9 +272,9 @@ export function PeopleDialog({ onClose }: { onClose: () => void }) {
             required
             autoFocus
           />
-          <Field label="Display name" value={displayName} onValue={setDisplayName} />
+          <Field label={t('auth.displayName')} value={displayName} onValue={setDisplayName} />
           <div class="field">
-            <label for={roleId}>Role</label>
+            <label for={roleId}>{t('people.role')}</label>
             <select
               id={roleId}
               value={role}
@@ -281,7 +282,7 @@ export function PeopleDialog({ onClose }: { onClose: () => void }) {
             >
               {ROLES.map((each) => (
                 <option key={each} value={each}>
-                  {each}
+                  {t(`profile.roles.${each}`)}
                 </option>
               ))}
             </select>
@@ -290,19 +291,20 @@ export function PeopleDialog({ onClose }: { onClose: () => void }) {
         <ErrorText error={error} />
         <div class="dialog-actions">
           <button type="submit" class="button primary" disabled={busy}>
-            Create account
+            {t('people.createAccountButton')}
           </button>
         </div>
       </form>
       {created ? (
         <div class="created" role="status">
-          <p>
-            Created <strong>@{created.user.username}</strong>.
-          </p>
+          <p>{tRich('people.created', { name: <strong>@{created.user.username}</strong> })}</p>
           {created.oneTimePassword ? (
             <p>
-              One-time password:{' '}
-              <output class="secret" aria-label={`One-time password for ${created.user.username}`}>
+              {t('people.oneTimePassword')}{' '}
+              <output
+                class="secret"
+                aria-label={t('people.oneTimePasswordFor', { username: created.user.username })}
+              >
                 {created.oneTimePassword}
               </output>{' '}
               <button
@@ -310,13 +312,13 @@ export function PeopleDialog({ onClose }: { onClose: () => void }) {
                 class="button small"
                 onClick={() => void navigator.clipboard?.writeText(created.oneTimePassword ?? '')}
               >
-                Copy
+                {t('people.copy')}
               </button>
               <br />
-              <span class="muted">It is shown only now; they choose their own at first sign-in.</span>
+              <span class="muted">{t('people.shownOnce')}</span>
             </p>
           ) : (
-            <p class="muted">Bots sign in with API keys.</p>
+            <p class="muted">{t('people.botsUseKeys')}</p>
           )}
         </div>
       ) : null}

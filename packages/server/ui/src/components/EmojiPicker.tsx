@@ -8,6 +8,7 @@ import {
   rememberEmoji,
   searchEmoji,
 } from '../emoji-data';
+import { t } from '../i18n';
 
 /** An emoji per category tab, in emojibase's group order (components left out by the build). */
 const GROUP_ICONS = ['😀', '👋', '🐻', '🍔', '✈️', '⚽', '💡', '🔣', '🏁'];
@@ -164,13 +165,13 @@ export function EmojiPicker({
     >
       <div class="emoji-picker-head">
         <label for={searchId} class="visually-hidden">
-          Search emoji
+          {t('emoji.search')}
         </label>
         <input
           id={searchId}
           type="search"
           class="emoji-search"
-          placeholder="Search emoji"
+          placeholder={t('emoji.search')}
           autoComplete="off"
           value={query}
           autoFocus
@@ -187,7 +188,7 @@ export function EmojiPicker({
         />
       </div>
       {results === null && data ? (
-        <nav class="emoji-tabs" aria-label="Emoji categories">
+        <nav class="emoji-tabs" aria-label={t('emoji.categories')}>
           {data.groups.map((group, index) => (
             <button
               key={group}
@@ -208,9 +209,9 @@ export function EmojiPicker({
       <div class="emoji-picker-body" ref={body} onKeyDown={onGridKey}>
         {results !== null ? (
           results.length === 0 ? (
-            <p class="emoji-empty">No emoji match “{query.trim()}”.</p>
+            <p class="emoji-empty">{t('emoji.noMatch', { query: query.trim() })}</p>
           ) : (
-            <section aria-label="Search results">
+            <section aria-label={t('emoji.results')}>
               <div class="emoji-grid">{results.map((entry) => cell(entry, entry.emoji, entry.label))}</div>
             </section>
           )
@@ -218,16 +219,16 @@ export function EmojiPicker({
           <>
             <section aria-labelledby={`${searchId}-recent`}>
               <h3 class="emoji-group-title" id={`${searchId}-recent`}>
-                Recently used
+                {t('emoji.recent')}
               </h3>
               <div class="emoji-grid">
                 {recent.map((emoji) => cell(byEmoji.get(emoji), emoji, `${verb} ${emoji}`))}
               </div>
             </section>
-            {failed ? <p class="emoji-empty">The emoji list did not load.</p> : null}
+            {failed ? <p class="emoji-empty">{t('emoji.failed')}</p> : null}
             {!data && !failed ? (
               <p class="emoji-empty" role="status">
-                Loading emoji…
+                {t('emoji.loading')}
               </p>
             ) : null}
             {sections.map((entries, index) =>
@@ -257,7 +258,7 @@ export function EmojiPicker({
             {focused.shortcodes[0] ? <code>:{focused.shortcodes[0]}:</code> : null}
           </>
         ) : (
-          <span class="emoji-preview-name">Pick an emoji</span>
+          <span class="emoji-preview-name">{t('emoji.pick')}</span>
         )}
       </div>
     </dialog>

@@ -1,6 +1,7 @@
 import type { Room, User } from '@kaiwa/protocol';
 import { useEffect, useState } from 'preact/hooks';
 import { useController } from '../hooks';
+import { t } from '../i18n';
 import { groupName } from '../room-rights';
 import { Avatar, describeError, ErrorText, Field, Modal } from './common';
 
@@ -35,13 +36,13 @@ export function GroupMessageDialog({
   const full = chosen.length >= MAX_GROUP_PEOPLE;
   const isChosen = (user: User) => chosen.some((each) => each.id === user.id);
   return (
-    <Modal title="New group conversation" onClose={onClose}>
+    <Modal title={t('group.title')} onClose={onClose}>
       <form
         class="stack"
         onSubmit={async (event) => {
           event.preventDefault();
           if (chosen.length === 0) {
-            setError('Choose at least one person.');
+            setError(t('group.chooseOne'));
             return;
           }
           setBusy(true);
@@ -59,16 +60,20 @@ export function GroupMessageDialog({
           }
         }}
       >
-        <Field label="Find people" type="search" value={filter} onValue={setFilter} autoFocus />
+        <Field label={t('people.find')} type="search" value={filter} onValue={setFilter} autoFocus />
         <p class="muted" role="status">
           {chosen.length === 0
-            ? `Choose up to ${MAX_GROUP_PEOPLE} people.`
-            : `${chosen.length} of ${MAX_GROUP_PEOPLE} chosen: ${chosen.map((user) => user.displayName).join(', ')}`}
+            ? t('group.chooseUpTo', { max: MAX_GROUP_PEOPLE })
+            : t('group.chosen', {
+                count: chosen.length,
+                max: MAX_GROUP_PEOPLE,
+                names: chosen.map((user) => user.displayName).join(t('common.separator')),
+              })}
         </p>
         {people === null && !error ? (
-          <p role="status">Loading…</p>
+          <p role="status">{t('common.loading')}</p>
         ) : shown.length === 0 ? (
-          <p class="muted">Nobody matches.</p>
+          <p class="muted">{t('people.nobodyMatches')}</p>
         ) : (
           <ul class="pick-list">
             {shown.map((user) => (
@@ -97,10 +102,10 @@ export function GroupMessageDialog({
         <ErrorText error={error} />
         <div class="dialog-actions">
           <button type="button" class="button" onClick={onClose}>
-            Cancel
+            {t('common.cancel')}
           </button>
           <button type="submit" class="button primary" disabled={busy || chosen.length === 0}>
-            {busy ? 'Starting…' : 'Start group'}
+            {busy ? t('group.starting') : t('group.start')}
           </button>
         </div>
       </form>

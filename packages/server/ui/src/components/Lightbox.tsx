@@ -2,6 +2,7 @@ import type { Attachment } from '@kaiwa/protocol';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { formatSize } from '../format';
 import { useController, useFileUrl } from '../hooks';
+import { t } from '../i18n';
 import { describeError } from './common';
 import { Icon } from './icons';
 
@@ -72,7 +73,7 @@ function TextPreview({ attachment }: { attachment: Attachment }) {
   if (text === null)
     return (
       <p class="lightbox-loading" role="status">
-        Loading…
+        {t('common.loading')}
       </p>
     );
   return (
@@ -89,7 +90,7 @@ function LightboxImage({ attachment }: { attachment: Attachment }) {
     <img class="lightbox-image" src={url} alt={attachment.name} />
   ) : (
     <p class="lightbox-loading" role="status">
-      Loading…
+      {t('common.loading')}
     </p>
   );
 }
@@ -155,12 +156,20 @@ export function Lightbox({
         <span class="lightbox-name">{current.name}</span>
         <span class="lightbox-size">
           {formatSize(current.size)}
-          {images.length > 1 && index >= 0 ? ` · ${index + 1} of ${images.length}` : ''}
+          {images.length > 1 && index >= 0
+            ? ` · ${t('lightbox.position', { index: index + 1, total: images.length })}`
+            : ''}
         </span>
         <button type="button" class="button small" onClick={() => void saveFile(controller, current)}>
-          Download
+          {t('lightbox.download')}
         </button>
-        <button type="button" class="icon-button" aria-label="Close" title="Close (Esc)" onClick={onClose}>
+        <button
+          type="button"
+          class="icon-button"
+          aria-label={t('common.close')}
+          title={t('lightbox.closeTitle')}
+          onClick={onClose}
+        >
           <Icon name="close" />
         </button>
       </div>
@@ -169,7 +178,7 @@ export function Lightbox({
           <button
             type="button"
             class="lightbox-step previous"
-            aria-label="Previous image"
+            aria-label={t('lightbox.previous')}
             onClick={() => step(-1)}
           >
             ‹
@@ -177,7 +186,12 @@ export function Lightbox({
         ) : null}
         {isImage ? <LightboxImage attachment={current} /> : <TextPreview attachment={current} />}
         {isImage && index >= 0 && index < images.length - 1 ? (
-          <button type="button" class="lightbox-step next" aria-label="Next image" onClick={() => step(1)}>
+          <button
+            type="button"
+            class="lightbox-step next"
+            aria-label={t('lightbox.next')}
+            onClick={() => step(1)}
+          >
             ›
           </button>
         ) : null}

@@ -1,0 +1,275 @@
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KaiwaRestClient } from '@kaiwa/client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer, type KaiwaServer } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { chromiumSkipReason, launchChromium } from './chromium.js';
+
+/*
+ * Voice messages in a real browser on the real engines: Chromium's fake microphone plays a sentence flite
+ * spoke; it is recorded with a click (desktop) and with press and hold (phone), sent, shown as a player with
+ * its duration and waveform, "Transcribing…" while pocketsphinx works, then the transcript; "Read aloud" gets
+ * audio from espeak-ng; the room's transcription language is set in the room details. Screenshots at desktop
+ * and phone sizes go to test-artifacts/ for a person to look at.
+ */
+
+const UI_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
+const PASSWORD = 'correct horse battery staple';
+const FOX = 'the quick brown fox jumps over the lazy dog';
+const PROGRAMS = ['flite', 'pocketsphinx_continuous', 'ffmpeg', 'espeak-ng'];
+
+function hasProgram(program: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((folder) => {
+    try {
+      accessSync(join(folder, program), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const missing =
+  process.env.KAIWA_TEST_VOICE === '1' ? [] : PROGRAMS.filter((program) => !hasProgram(program));
+const skipReason =
+  chromiumSkipReason ??
+  (missing.length > 0
+    ? `${missing.join(', ')} not installed: apt-get install pocketsphinx pocketsphinx-en-us flite espeak-ng ffmpeg (KAIWA_TEST_VOICE=1 makes this a failure)`
+    : undefined);
+
+if (skipReason) {
+  console.info(`voice browser test skipped: ${skipReason}`);
+  describe.skip('voice messages in a browser', () => {
+    it('is skipped', () => {});
+  });
+} else {
+  describe('voice messages in a browser', () => {
+    let browser: Browser;
+    let server: KaiwaServer;
+    let baseUrl = '';
+    let workDirectory = '';
+    const contexts: BrowserContext[] = [];
+    const pageErrors: string[] = [];
+
+    beforeAll(async () => {
+      workDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-voice-e2e-'));
+      const uiDist = join(workDirectory, 'ui');
+      execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDist], {
+        stdio: 'pipe',
+      });
+      // The fake microphone loops this file (Chromium reads 16-bit PCM WAV; flite writes that).
+      const speech = join(workDirectory, 'fox.wav');
+      execFileSync('flite', ['-voice', 'kal16', '-t', FOX, '-o', speech]);
+      const config = loadConfig({
+        env: {
+          HOST: '127.0.0.1',
+          PORT: '0',
+          KAIWA_DATA_DIR: join(workDirectory, 'data'),
+          KAIWA_UI_DIR: uiDist,
+          LOG_LEVEL: 'error',
+          NODE_ENV: 'test',
+          KAIWA_DEFAULT_CHANNELS: 'none',
+          KAIWA_TRANSCRIBER: 'pocketsphinx',
+          KAIWA_SYNTHESIZER: 'espeak-ng',
+        },
+      });
+      server = await buildServer(config, { announce: () => {} });
+      baseUrl = await server.listen();
+      browser = await launchChromium([
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-audio-capture=${speech}`,
+        '--autoplay-policy=no-user-gesture-required',
+      ]);
+    });
+
+    afterEach(async (context) => {
+      if (context.task.result?.state !== 'fail') return;
+      mkdirSync(ARTIFACTS, { recursive: true });
+      let index = 0;
+      for (const open of contexts) {
+        for (const page of open.pages()) {
+          index += 1;
+          await page.screenshot({ path: join(ARTIFACTS, `voice-failure-${index}.png`) }).catch(() => {});
+        }
+      }
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await server?.close();
+      if (workDirectory) rmSync(workDirectory, { recursive: true, force: true });
+    });
+
+    async function open(
+      viewport: { width: number; height: number },
+      path: string,
+      touch = false,
+    ): Promise<Page> {
+      const context = await browser.newContext({ viewport, hasTouch: touch, isMobile: touch });
+      await context.grantPermissions(['microphone'], { origin: baseUrl });
+      contexts.push(context);
+      const page = await context.newPage();
+      page.setDefaultTimeout(15_000);
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      page.on('console', (message) => {
+        if (message.type() === 'error' && /Content Security Policy|Uncaught/i.test(message.text())) {
+          pageErrors.push(message.text());
+        }
+      });
+      await page.goto(`${baseUrl}${path}`);
+      await page.getByLabel('Username').fill('ada');
+      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      return page;
+    }
+
+    /** Notes in the page whether "Transcribing…" was ever shown (it may pass quickly). */
+    async function watchForPending(page: Page): Promise<void> {
+      await page.evaluate(() => {
+        const seen = window as unknown as { kaiwaPendingSeen?: boolean };
+        new MutationObserver(() => {
+          if (document.querySelector('.voice-transcript.pending')) seen.kaiwaPendingSeen = true;
+        }).observe(document.body, { childList: true, subtree: true });
+      });
+    }
+
+    const voiceMessages = (page: Page) =>
+      page
+        .getByRole('log', { name: /^Messages in/ })
+        .locator('li.message:not(.pending)')
+        .filter({
+          has: page.locator('.voice-player'),
+        });
+
+    function recognised(transcript: string): string[] {
+      const heard = new Set(transcript.toLowerCase().split(/[^a-z']+/));
+      return FOX.split(' ').filter((word, index, all) => all.indexOf(word) === index && heard.has(word));
+    }
+
+    it('records, sends, plays, transcribes and reads aloud', { timeout: 180_000 }, async () => {
+      await server.accounts.createAccount({
+        username: 'ada',
+        displayName: 'Ada Lovelace',
+        role: 'member',
+        password: PASSWORD,
+      });
+      const ada = new KaiwaRestClient({ baseUrl });
+      await ada.login('ada', PASSWORD);
+      const room = await ada.createRoom({ kind: 'channel', name: 'standup', topic: 'Daily voice notes' });
+      await ada.sendMessage(room.id, { text: 'Morning! Voice notes below.' });
+      mkdirSync(ARTIFACTS, { recursive: true });
+
+      // Desktop: click to record, watch the timer, send.
+      const page = await open({ width: 1280, height: 800 }, `/rooms/${room.id}`);
+      await page.getByRole('heading', { name: 'standup', level: 1 }).waitFor();
+      await watchForPending(page);
+      await page.getByRole('button', { name: /^Record a voice message/ }).click();
+      const recordingBar = page.getByRole('group', { name: 'Recording a voice message' });
+      await recordingBar.getByRole('timer').filter({ hasText: '0:02' }).waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, 'voice-recording-desktop.png') });
+      await recordingBar.getByRole('timer').filter({ hasText: '0:03' }).waitFor();
+      await recordingBar.getByRole('button', { name: 'Send voice message' }).click();
+      await recordingBar.waitFor({ state: 'detached' });
+
+      // The player, with the duration decoded from the recording and a waveform.
+      const voice = voiceMessages(page).first();
+      await voice.waitFor();
+      await expect
+        .poll(async () => voice.locator('.voice-duration').textContent(), { timeout: 15_000 })
+        .toMatch(/^0:0[3-5]$/);
+      expect(await voice.locator('.voice-waveform rect').count()).toBe(48);
+      const play = voice.getByRole('button', { name: /^Play voice message voice-message-.*\.webm$/ });
+      await play.waitFor();
+
+      // The transcript: pending first, then words of the sentence.
+      const transcript = voice.locator('.voice-transcript-text');
+      await transcript.waitFor({ timeout: 60_000 });
+      expect(
+        await page.evaluate(() => (window as unknown as { kaiwaPendingSeen?: boolean }).kaiwaPendingSeen),
+      ).toBe(true);
+      const text = (await transcript.textContent()) ?? '';
+      const words = recognised(text);
+      console.info(`[voice e2e] transcript: ${JSON.stringify(text)}; recognised ${words.length}/9: ${words}`);
+      expect(words.length).toBeGreaterThanOrEqual(3);
+
+      // Plays, moves, pauses; the slider says where it is and moves by keys.
+      await play.click();
+      const pause = voice.getByRole('button', { name: /^Pause voice message/ });
+      await pause.waitFor();
+      await expect.poll(async () => voice.locator('.voice-waveform rect.played').count()).toBeGreaterThan(0);
+      await pause.click();
+      await play.waitFor();
+      const slider = voice.getByRole('slider', { name: /^Position in voice-message-/ });
+      await slider.focus();
+      await page.keyboard.press('Home');
+      await expect
+        .poll(async () => slider.getAttribute('aria-valuetext'))
+        .toMatch(/^0 seconds of [3-5] seconds$/);
+      await page.keyboard.press('ArrowRight');
+      await expect.poll(async () => slider.getAttribute('aria-valuetext')).toMatch(/^[3-5] seconds of/);
+
+      // Read aloud: espeak-ng's WAV from POST /speech.
+      await voice.hover();
+      const speech = page.waitForResponse((response) => response.url().endsWith('/api/v1/speech'));
+      await voice.getByRole('button', { name: 'Read aloud' }).click();
+      const answer = await speech;
+      expect(answer.status()).toBe(200);
+      expect(answer.headers()['content-type']).toMatch(/^audio\/wav/);
+      expect(Number(answer.headers()['content-length'] ?? '1')).toBeGreaterThan(44);
+      // Speaking: the button stops it.
+      await voice.getByRole('button', { name: 'Stop reading' }).click();
+      await voice.getByRole('button', { name: 'Read aloud' }).waitFor();
+
+      // The room's transcription language, for its owner.
+      await page.getByRole('button', { name: 'Room details' }).click();
+      const language = page.getByLabel('Transcription language');
+      await language.selectOption('en');
+      await expect.poll(async () => (await ada.roomVoiceSettings(room.id)).language).toBe('en');
+      await page.getByRole('button', { name: 'Close room details' }).click();
+
+      await voice.scrollIntoViewIfNeeded();
+      await page.mouse.move(0, 0);
+      await page.screenshot({ path: join(ARTIFACTS, 'voice-desktop.png') });
+
+      // Phone: press and hold the microphone, release to send.
+      const phone = await open({ width: 390, height: 844 }, `/rooms/${room.id}`, true);
+      await phone.getByRole('heading', { name: 'standup', level: 1 }).waitFor();
+      const microphone = phone.getByRole('button', { name: /^Record a voice message/ });
+      const box = (await microphone.boundingBox())!;
+      const at = { clientX: box.x + box.width / 2, clientY: box.y + box.height / 2 };
+      const pointer = { pointerType: 'touch', pointerId: 7, isPrimary: true, bubbles: true, ...at };
+      await microphone.dispatchEvent('pointerdown', pointer);
+      const phoneBar = phone.getByRole('group', { name: 'Recording a voice message' });
+      await phoneBar.getByText('Release to send').waitFor();
+      await phoneBar.getByRole('timer').filter({ hasText: '0:02' }).waitFor();
+      await phone.screenshot({ path: join(ARTIFACTS, 'voice-recording-phone.png') });
+      await microphone.dispatchEvent('pointerup', pointer);
+      await microphone.dispatchEvent('click', { bubbles: true });
+      await expect.poll(async () => voiceMessages(phone).count(), { timeout: 15_000 }).toBe(2);
+      await voiceMessages(phone).nth(1).locator('.voice-transcript-text').waitFor({ timeout: 60_000 });
+      await voiceMessages(phone).nth(1).scrollIntoViewIfNeeded();
+      // No message focused (a focused message shows its actions on a touch screen).
+      await phone.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      await phone.screenshot({ path: join(ARTIFACTS, 'voice-phone.png') });
+
+      // Sliding away before the release throws the recording away.
+      await microphone.dispatchEvent('pointerdown', pointer);
+      await phoneBar.getByRole('timer').filter({ hasText: '0:01' }).waitFor();
+      await microphone.dispatchEvent('pointermove', { ...pointer, clientY: at.clientY - 200 });
+      await phoneBar.getByText('Release to cancel').waitFor();
+      await microphone.dispatchEvent('pointerup', { ...pointer, clientY: at.clientY - 200 });
+      await phoneBar.waitFor({ state: 'detached' });
+      await phone.waitForTimeout(1_000);
+      expect(await voiceMessages(phone).count()).toBe(2);
+
+      expect(pageErrors).toEqual([]);
+    });
+  });
+}

@@ -5,6 +5,7 @@
  * components/ProjectsView.tsx, ProjectBoard.tsx and TicketDialog.tsx.
  */
 import type { Project, ProjectStatus, Ticket, TicketPriority, TicketStatus, User } from '@kaiwa/protocol';
+import { t } from './i18n';
 
 /** The board's columns, left to right: the schema's ticket statuses in their order. */
 export const TICKET_STATUSES = [
@@ -15,13 +16,9 @@ export const TICKET_STATUSES = [
   'closed',
 ] as const satisfies readonly TicketStatus[];
 
-export const STATUS_LABEL: Record<TicketStatus, string> = {
-  open: 'Open',
-  in_progress: 'In progress',
-  blocked: 'Blocked',
-  done: 'Done',
-  closed: 'Closed',
-};
+export function statusLabel(status: TicketStatus): string {
+  return t(`projects.ticketStatus.${status}`);
+}
 
 /** Most pressing first, as the board sorts them. */
 export const TICKET_PRIORITIES = [
@@ -31,12 +28,9 @@ export const TICKET_PRIORITIES = [
   'low',
 ] as const satisfies readonly TicketPriority[];
 
-export const PRIORITY_LABEL: Record<TicketPriority, string> = {
-  urgent: 'Urgent',
-  high: 'High',
-  medium: 'Medium',
-  low: 'Low',
-};
+export function priorityLabel(priority: TicketPriority): string {
+  return t(`projects.priority.${priority}`);
+}
 
 export const PROJECT_STATUSES = [
   'active',
@@ -45,12 +39,9 @@ export const PROJECT_STATUSES = [
   'archived',
 ] as const satisfies readonly ProjectStatus[];
 
-export const PROJECT_STATUS_LABEL: Record<ProjectStatus, string> = {
-  active: 'Active',
-  on_hold: 'On hold',
-  completed: 'Completed',
-  archived: 'Archived',
-};
+export function projectStatusLabel(status: ProjectStatus): string {
+  return t(`projects.status.${status}`);
+}
 
 const PRIORITY_RANK: Record<TicketPriority, number> = { urgent: 0, high: 1, medium: 2, low: 3 };
 
@@ -179,6 +170,7 @@ export function ticketDraftFromMessage(
   text: string,
   link: string,
   author: string,
+  words: { untitled: string; inTheChat: string } = { untitled: 'From chat', inTheChat: 'in the chat' },
 ): { title: string; description: string } {
   const firstLine =
     text
@@ -187,11 +179,11 @@ export function ticketDraftFromMessage(
       .find(Boolean) ?? '';
   const plain = firstLine.replace(/[*_`~]/g, '');
   const title =
-    plain.length > TITLE_LENGTH ? `${plain.slice(0, TITLE_LENGTH - 1).trimEnd()}…` : plain || 'From chat';
+    plain.length > TITLE_LENGTH ? `${plain.slice(0, TITLE_LENGTH - 1).trimEnd()}…` : plain || words.untitled;
   const quoted = text
     .trim()
     .split('\n')
     .map((line) => `> ${line}`)
     .join('\n');
-  return { title, description: `${quoted}\n\n— ${author}, [in the chat](${link})` };
+  return { title, description: `${quoted}\n\n— ${author}, [${words.inTheChat}](${link})` };
 }

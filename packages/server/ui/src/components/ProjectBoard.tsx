@@ -3,6 +3,7 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
 import { formatFull, formatSize } from '../format';
 import { useController } from '../hooks';
+import { formattingLocale, t } from '../i18n';
 import {
   type BoardFilter,
   canEditProject,
@@ -11,9 +12,9 @@ import {
   isOverdue,
   moveTicket,
   NO_FILTER,
-  PRIORITY_LABEL,
-  PROJECT_STATUS_LABEL,
-  STATUS_LABEL,
+  priorityLabel,
+  projectStatusLabel,
+  statusLabel,
   TICKET_PRIORITIES,
   TICKET_STATUSES,
   todayKey,
@@ -32,12 +33,13 @@ import { goTo, openProjects, rememberProject, TicketDialog } from './TicketDialo
  */
 
 const TICKET_DRAG_TYPE = 'application/x-kaiwa-ticket';
-const dueFormat = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
 
 /** A due date (`2026-12-06`) as people read it: `6 Dec`. */
 function formatDue(date: string): string {
   const [year, month, day] = date.split('-').map(Number);
-  return dueFormat.format(new Date(year ?? 1970, (month ?? 1) - 1, day ?? 1));
+  return new Intl.DateTimeFormat(formattingLocale(), { day: 'numeric', month: 'short' }).format(
+    new Date(year ?? 1970, (month ?? 1) - 1, day ?? 1),
+  );
 }
 
 /** Every ticket of a project, page by page. */
@@ -91,10 +93,13 @@ function TicketCard({
         {ticket.title}
       </button>
       <div class="ticket-meta">
-        <span class={`priority-badge priority-${ticket.priority}`}>{PRIORITY_LABEL[ticket.priority]}</span>
+        <span class={`priority-badge priority-${ticket.priority}`}>{priorityLabel(ticket.priority)}</span>
         {ticket.dueDate ? (
-          <span class={`ticket-due${overdue ? ' overdue' : ''}`} title={`Due ${ticket.dueDate}`}>
-            {overdue ? 'Overdue · ' : 'Due '}
+          <span
+            class={`ticket-due${overdue ? ' overdue' : ''}`}
+            title={t('projects.dueTitle', { date: ticket.dueDate })}
+          >
+            {overdue ? t('projects.overdue') : t('projects.due')}
             <time dateTime={ticket.dueDate}>{formatDue(ticket.dueDate)}</time>
           </span>
         ) : null}
@@ -106,7 +111,7 @@ function TicketCard({
       </div>
       <div class="ticket-footer">
         <label class="visually-hidden" for={statusId}>
-          Status of {ticket.title}
+          {t('projects.statusOf', { title: ticket.title })}
         </label>
         <select
           id={statusId}
@@ -117,19 +122,19 @@ function TicketCard({
         >
           {TICKET_STATUSES.map((status) => (
             <option key={status} value={status}>
-              {STATUS_LABEL[status]}
+              {statusLabel(status)}
             </option>
           ))}
         </select>
         {assignee ? (
-          <span class="ticket-assignee" title={`Assigned to ${assignee.displayName}`}>
+          <span class="ticket-assignee" title={t('projects.assignedTo', { name: assignee.displayName })}>
             <Avatar user={assignee} size="small" />
-            <span class="visually-hidden">Assigned to {assignee.displayName}</span>
+            <span class="visually-hidden">{t('projects.assignedTo', { name: assignee.displayName })}</span>
           </span>
         ) : (
-          <span class="ticket-assignee" title="Unassigned">
+          <span class="ticket-assignee" title={t('projects.unassigned')}>
             <span class="avatar-empty" aria-hidden="true" />
-            <span class="visually-hidden">Unassigned</span>
+            <span class="visually-hidden">{t('projects.unassigned')}</span>
           </span>
         )}
       </div>
@@ -181,14 +186,14 @@ function BoardColumn({
       }}
     >
       <h2 id={headingId} class="board-column-header">
-        <span>{STATUS_LABEL[status]}</span>
+        <span>{statusLabel(status)}</span>
         <span class="column-count">
           {tickets.length}
-          <span class="visually-hidden"> {tickets.length === 1 ? 'ticket' : 'tickets'}</span>
+          <span class="visually-hidden"> {t('projects.columnTickets', { count: tickets.length })}</span>
         </span>
       </h2>
       <ul class="board-cards">{children}</ul>
-      {tickets.length === 0 ? <p class="column-empty">No tickets</p> : null}
+      {tickets.length === 0 ? <p class="column-empty">{t('projects.noTickets')}</p> : null}
     </section>
   );
 }
@@ -221,14 +226,14 @@ function ProjectFiles({ projectId, canUpload }: { projectId: string; canUpload: 
       link.click();
       link.remove();
     } catch (caught) {
-      setError(`Could not download ${file.name}: ${describeError(caught)}`);
+      setError(t('projects.downloadFailed', { name: file.name, error: describeError(caught) }));
     }
   };
 
   return (
-    <section class="project-files" aria-label="Files of the project">
+    <section class="project-files" aria-label={t('projects.files')}>
       <div class="project-files-header">
-        <p class="muted project-files-note">Files attached to this project or to its tickets.</p>
+        <p class="muted project-files-note">{t('projects.filesNote')}</p>
         {canUpload ? (
           <>
             <input
@@ -247,23 +252,23 @@ function ProjectFiles({ projectId, canUpload }: { projectId: string; canUpload: 
                   await controller.rest.uploadFile({ projectId, file });
                   load();
                 } catch (caught) {
-                  setError(`Could not upload ${file.name}: ${describeError(caught)}`);
+                  setError(t('projects.uploadFailed', { name: file.name, error: describeError(caught) }));
                 } finally {
                   setBusy(false);
                 }
               }}
             />
             <button type="button" class="button small" disabled={busy} onClick={() => input.current?.click()}>
-              <Icon name="clip" /> {busy ? 'Uploading…' : 'Upload a file'}
+              <Icon name="clip" /> {busy ? t('projects.uploading') : t('projects.upload')}
             </button>
           </>
         ) : null}
       </div>
       <ErrorText error={error} />
       {files === null && !error ? (
-        <p role="status">Loading files…</p>
+        <p role="status">{t('projects.loadingFiles')}</p>
       ) : files && files.length === 0 ? (
-        <p class="muted">No files yet.</p>
+        <p class="muted">{t('projects.noFiles')}</p>
       ) : (
         <ul class="file-list">
           {(files ?? []).map((file) => (
@@ -272,19 +277,19 @@ function ProjectFiles({ projectId, canUpload }: { projectId: string; canUpload: 
               <span class="file-name">{file.name}</span>
               <span class="muted file-details">
                 {formatSize(file.size)} ·{' '}
-                {controller.state.users.get(file.uploaderId)?.displayName ?? 'someone'} ·{' '}
+                {controller.state.users.get(file.uploaderId)?.displayName ?? t('projects.someone')} ·{' '}
                 {formatFull(file.createdAt)}
               </span>
               <a
                 class="button small"
                 href={controller.rest.fileContentUrl(file.id, true)}
-                aria-label={`Download ${file.name}`}
+                aria-label={t('projects.downloadName', { name: file.name })}
                 onClick={(event) => {
                   event.preventDefault();
                   void download(file);
                 }}
               >
-                Download
+                {t('projects.download')}
               </a>
             </li>
           ))}
@@ -354,7 +359,13 @@ export function ProjectBoard({ projectId, me }: { projectId: string; me: User })
           each.id === ticketId && each.status === status ? { ...each, status: before.status } : each,
         ),
       );
-      setMoveError(`Could not move “${before.title}” to ${STATUS_LABEL[status]}: ${describeError(caught)}`);
+      setMoveError(
+        t('projects.moveFailed', {
+          title: before.title,
+          status: statusLabel(status),
+          error: describeError(caught),
+        }),
+      );
     } finally {
       pending.current.delete(ticketId);
     }
@@ -365,10 +376,10 @@ export function ProjectBoard({ projectId, me }: { projectId: string; me: User })
       <div class="projects-screen">
         <div class="projects-header">
           <a href="/projects" class="back-link" onClick={backToList}>
-            ← Projects
+            {t('projects.back')}
           </a>
         </div>
-        <ErrorText error={`Could not load the project: ${error}`} />
+        <ErrorText error={t('projects.loadFailed', { error })} />
       </div>
     );
   }
@@ -376,7 +387,7 @@ export function ProjectBoard({ projectId, me }: { projectId: string; me: User })
     return (
       <div class="projects-screen">
         <p role="status" class="projects-loading">
-          Loading the project…
+          {t('projects.loadingProject')}
         </p>
       </div>
     );
@@ -388,7 +399,9 @@ export function ProjectBoard({ projectId, me }: { projectId: string; me: User })
   const owner = controller.state.users.get(project.ownerId);
   const archived = project.status === 'archived';
   const assignees = [...new Set(tickets.flatMap((each) => (each.assigneeId ? [each.assigneeId] : [])))]
-    .map((id) => controller.state.users.get(id) ?? ({ id, displayName: 'Someone' } as User))
+    .map(
+      (id) => controller.state.users.get(id) ?? ({ id, displayName: t('projects.someoneCapital') } as User),
+    )
     .sort((a, b) => a.displayName.localeCompare(b.displayName));
 
   const openNewTicket = async () => {
@@ -404,33 +417,31 @@ export function ProjectBoard({ projectId, me }: { projectId: string; me: User })
     <div class="projects-screen project-board">
       <header class="projects-header">
         <a href="/projects" class="back-link" onClick={backToList}>
-          ← Projects
+          {t('projects.back')}
         </a>
         <div class="project-title-row">
           <h1>{project.name}</h1>
-          <span class={`project-status status-${project.status}`}>
-            {PROJECT_STATUS_LABEL[project.status]}
-          </span>
+          <span class={`project-status status-${project.status}`}>{projectStatusLabel(project.status)}</span>
           <span class="project-owner muted">
-            <Avatar user={owner} size="small" /> {owner?.displayName ?? 'someone'}
+            <Avatar user={owner} size="small" /> {owner?.displayName ?? t('projects.someone')}
           </span>
           <div class="project-actions">
             {canEditProject(me, project) ? (
               <button type="button" class="button small" onClick={() => setDialog('project')}>
-                <Icon name="edit" /> Edit project
+                <Icon name="edit" /> {t('projects.editProject')}
               </button>
             ) : null}
             {archived ? null : (
               <button type="button" class="button primary small" onClick={() => void openNewTicket()}>
-                <Icon name="plus" /> New ticket
+                <Icon name="plus" /> {t('projects.newTicket')}
               </button>
             )}
           </div>
         </div>
         {project.description ? <p class="project-description">{project.description}</p> : null}
-        {archived ? <p class="notice">This project is archived: its tickets can still be read.</p> : null}
+        {archived ? <p class="notice">{t('projects.archivedNotice')}</p> : null}
         <div class="board-toolbar">
-          <div class="tabs" role="tablist" aria-label="Project views">
+          <div class="tabs" role="tablist" aria-label={t('projects.views')}>
             <button
               type="button"
               role="tab"
@@ -438,7 +449,7 @@ export function ProjectBoard({ projectId, me }: { projectId: string; me: User })
               class={`tab${tab === 'board' ? ' current' : ''}`}
               onClick={() => setTab('board')}
             >
-              Board
+              {t('projects.board')}
             </button>
             <button
               type="button"
@@ -447,20 +458,20 @@ export function ProjectBoard({ projectId, me }: { projectId: string; me: User })
               class={`tab${tab === 'files' ? ' current' : ''}`}
               onClick={() => setTab('files')}
             >
-              Files
+              {t('projects.filesTab')}
             </button>
           </div>
           {tab === 'board' ? (
             <div class="board-filters">
-              <label for={assigneeId}>Assignee</label>
+              <label for={assigneeId}>{t('projects.assignee')}</label>
               <select
                 id={assigneeId}
                 value={filter.assignee}
                 onChange={(event) => setFilter({ ...filter, assignee: event.currentTarget.value })}
               >
-                <option value="all">Anyone</option>
-                <option value={me.id}>Me</option>
-                <option value="unassigned">Unassigned</option>
+                <option value="all">{t('projects.anyone')}</option>
+                <option value={me.id}>{t('projects.me')}</option>
+                <option value="unassigned">{t('projects.unassigned')}</option>
                 {assignees
                   .filter((person) => person.id !== me.id)
                   .map((person) => (
@@ -469,7 +480,7 @@ export function ProjectBoard({ projectId, me }: { projectId: string; me: User })
                     </option>
                   ))}
               </select>
-              <label for={priorityId}>Priority</label>
+              <label for={priorityId}>{t('projects.priorityLabel')}</label>
               <select
                 id={priorityId}
                 value={filter.priority}
@@ -477,16 +488,16 @@ export function ProjectBoard({ projectId, me }: { projectId: string; me: User })
                   setFilter({ ...filter, priority: event.currentTarget.value as TicketPriority | 'all' })
                 }
               >
-                <option value="all">Any</option>
+                <option value="all">{t('projects.any')}</option>
                 {TICKET_PRIORITIES.map((priority) => (
                   <option key={priority} value={priority}>
-                    {PRIORITY_LABEL[priority]}
+                    {priorityLabel(priority)}
                   </option>
                 ))}
               </select>
               {filter !== NO_FILTER && shown < tickets.length ? (
                 <button type="button" class="link-button" onClick={() => setFilter(NO_FILTER)}>
-                  Show all ({tickets.length})
+                  {t('projects.showAll', { count: tickets.length })}
                 </button>
               ) : null}
             </div>
@@ -498,7 +509,7 @@ export function ProjectBoard({ projectId, me }: { projectId: string; me: User })
             <button
               type="button"
               class="icon-button small"
-              aria-label="Dismiss"
+              aria-label={t('common.dismiss')}
               onClick={() => setMoveError(null)}
             >
               <Icon name="close" />
@@ -509,7 +520,7 @@ export function ProjectBoard({ projectId, me }: { projectId: string; me: User })
       {tab === 'files' ? (
         <ProjectFiles projectId={project.id} canUpload={!archived} />
       ) : (
-        <section class="board" aria-label={`Tickets of ${project.name}`}>
+        <section class="board" aria-label={t('projects.ticketsOf', { name: project.name })}>
           {TICKET_STATUSES.map((status) => (
             <BoardColumn
               key={status}

@@ -1,7 +1,8 @@
 import type { Project, ProjectStatus, Ticket, User } from '@kaiwa/protocol';
 import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
 import { useController } from '../hooks';
-import { canEditProject, PROJECT_STATUS_LABEL, PROJECT_STATUSES, ticketCounts } from '../projects-board';
+import { t } from '../i18n';
+import { canEditProject, PROJECT_STATUSES, projectStatusLabel, ticketCounts } from '../projects-board';
 import { Avatar, describeError, ErrorText, Modal } from './common';
 import { ConfirmButton, FormField, formErrors, NO_ERRORS } from './FormField';
 import { Icon } from './icons';
@@ -71,7 +72,7 @@ export function ProjectDialog({
     }
   };
   return (
-    <Modal title={project ? 'Edit project' : 'New project'} onClose={onClose}>
+    <Modal title={project ? t('projects.editProject') : t('projects.newProject')} onClose={onClose}>
       <form
         class="stack ticket-form"
         onSubmit={(event) => {
@@ -80,7 +81,7 @@ export function ProjectDialog({
         }}
       >
         <FormField
-          label="Name"
+          label={t('projects.name')}
           value={name}
           onValue={setName}
           maxLength={128}
@@ -89,7 +90,7 @@ export function ProjectDialog({
           error={errors.fields.name}
         />
         <div class="field">
-          <label for={descriptionId}>Description</label>
+          <label for={descriptionId}>{t('projects.description')}</label>
           <textarea
             id={descriptionId}
             value={description}
@@ -100,7 +101,7 @@ export function ProjectDialog({
           {errors.fields.description ? <p class="field-error">{errors.fields.description}</p> : null}
         </div>
         <div class="field">
-          <label for={statusId}>Status</label>
+          <label for={statusId}>{t('projects.statusLabel')}</label>
           <select
             id={statusId}
             value={status}
@@ -108,7 +109,7 @@ export function ProjectDialog({
           >
             {PROJECT_STATUSES.map((each) => (
               <option key={each} value={each}>
-                {PROJECT_STATUS_LABEL[each]}
+                {projectStatusLabel(each)}
               </option>
             ))}
           </select>
@@ -118,9 +119,9 @@ export function ProjectDialog({
           {project && project.status !== 'archived' && canEditProject(me, project) ? (
             <div class="dialog-actions-start">
               <ConfirmButton
-                label="Archive project"
-                question="Archive this project? No new tickets can be added; everything stays readable."
-                confirmLabel="Archive"
+                label={t('projects.archiveProject')}
+                question={t('projects.archiveQuestion')}
+                confirmLabel={t('projects.archive')}
                 danger
                 onConfirm={async () =>
                   onSaved(await controller.rest.updateProject(project.id, { status: 'archived' }))
@@ -129,10 +130,10 @@ export function ProjectDialog({
             </div>
           ) : null}
           <button type="button" class="button" onClick={onClose}>
-            Cancel
+            {t('common.cancel')}
           </button>
           <button type="submit" class="button primary" disabled={busy || !name.trim()}>
-            {project ? 'Save project' : 'Create project'}
+            {project ? t('projects.saveProject') : t('projects.createProject')}
           </button>
         </div>
       </form>
@@ -197,22 +198,22 @@ function ProjectList({ me }: { me: User }) {
     <div class="projects-screen">
       <header class="projects-header">
         <div class="project-title-row">
-          <h1>Projects</h1>
+          <h1>{t('projects.title')}</h1>
           <div class="project-actions">
             <label for={filterId} class="visually-hidden">
-              Show
+              {t('projects.show')}
             </label>
             <select
               id={filterId}
               value={filter}
               onChange={(event) => setFilter(event.currentTarget.value as ListFilter)}
             >
-              <option value="current">Current projects</option>
-              <option value="archived">Archived</option>
-              <option value="all">All projects</option>
+              <option value="current">{t('projects.current')}</option>
+              <option value="archived">{t('projects.archived')}</option>
+              <option value="all">{t('projects.all')}</option>
             </select>
             <button type="button" class="button primary small" onClick={() => setEditing('new')}>
-              <Icon name="plus" /> New project
+              <Icon name="plus" /> {t('projects.newProject')}
             </button>
           </div>
         </div>
@@ -220,14 +221,10 @@ function ProjectList({ me }: { me: User }) {
       <div class="projects-body">
         <ErrorText error={error} />
         {projects === null && !error ? (
-          <p role="status">Loading projects…</p>
+          <p role="status">{t('projects.loadingProjects')}</p>
         ) : shown.length === 0 ? (
           <div class="empty-state">
-            <p class="muted">
-              {projects?.length
-                ? 'No project here.'
-                : 'No projects yet. A project gathers tickets on a board and the files that go with them.'}
-            </p>
+            <p class="muted">{projects?.length ? t('projects.noneHere') : t('projects.noneYet')}</p>
           </div>
         ) : (
           <ul class="project-list">
@@ -249,26 +246,26 @@ function ProjectList({ me }: { me: User }) {
                       {project.name}
                     </a>
                     <span class={`project-status status-${project.status}`}>
-                      {PROJECT_STATUS_LABEL[project.status]}
+                      {projectStatusLabel(project.status)}
                     </span>
                   </div>
                   {project.description ? <p class="project-summary">{project.description}</p> : null}
                   <div class="project-item-meta">
                     <span class="project-owner">
                       <Avatar user={owner} size="small" />
-                      <span>{owner?.displayName ?? 'someone'}</span>
+                      <span>{owner?.displayName ?? t('projects.someone')}</span>
                     </span>
                     <span class="project-counts">
-                      {count.open} open · {count.total} {count.total === 1 ? 'ticket' : 'tickets'}
+                      {t('projects.counts', { open: count.open, count: count.total })}
                     </span>
                     {canEditProject(me, project) ? (
                       <button
                         type="button"
                         class="button small"
-                        aria-label={`Edit ${project.name}`}
+                        aria-label={t('projects.editName', { name: project.name })}
                         onClick={() => setEditing(project)}
                       >
-                        <Icon name="edit" /> Edit
+                        <Icon name="edit" /> {t('projects.edit')}
                       </button>
                     ) : null}
                   </div>

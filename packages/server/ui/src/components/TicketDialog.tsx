@@ -2,13 +2,14 @@ import type { Message, Project, Ticket, TicketPriority, TicketStatus, User } fro
 import { type ComponentChildren, render } from 'preact';
 import { useEffect, useId, useMemo, useState } from 'preact/hooks';
 import { ControllerContext, useController } from '../hooks';
+import { t, tRich } from '../i18n';
 import { MessageMarkdown } from '../markdown/message-markdown';
 import { permalink } from '../navigation';
 import {
   canEditTicket,
-  PRIORITY_LABEL,
   parseLabels,
-  STATUS_LABEL,
+  priorityLabel,
+  statusLabel,
   TICKET_PRIORITIES,
   TICKET_STATUSES,
   ticketDraftFromMessage,
@@ -75,8 +76,10 @@ function PeoplePicker({
         disabled={disabled}
         onChange={(event) => onValue(event.currentTarget.value)}
       >
-        <option value="">Nobody</option>
-        {value && !known ? <option value={value}>{current?.displayName ?? 'Someone'}</option> : null}
+        <option value="">{t('tickets.nobody')}</option>
+        {value && !known ? (
+          <option value={value}>{current?.displayName ?? t('projects.someoneCapital')}</option>
+        ) : null}
         {people.map((person) => (
           <option key={person.id} value={person.id}>
             {person.displayName} (@{person.username})
@@ -99,7 +102,7 @@ function Select<T extends string>({
   label: string;
   value: T;
   options: readonly T[];
-  labels: Record<T, string>;
+  labels: (value: T) => string;
   onValue: (value: T) => void;
   disabled?: boolean;
 }) {
@@ -115,7 +118,7 @@ function Select<T extends string>({
       >
         {options.map((option) => (
           <option key={option} value={option}>
-            {labels[option]}
+            {labels(option)}
           </option>
         ))}
       </select>
@@ -152,10 +155,10 @@ function MarkdownField({
             disabled={disabled}
             onClick={() => setPreview(false)}
           >
-            Write
+            {t('tickets.write')}
           </button>
           <button type="button" class="link-button" aria-pressed={preview} onClick={() => setPreview(true)}>
-            Preview
+            {t('tickets.preview')}
           </button>
         </div>
       </div>
@@ -164,7 +167,7 @@ function MarkdownField({
           {value.trim() ? (
             <MessageMarkdown text={value} users={controller.state.users} />
           ) : (
-            <p class="muted">Nothing to preview.</p>
+            <p class="muted">{t('tickets.nothingToPreview')}</p>
           )}
         </div>
       ) : (
@@ -177,7 +180,7 @@ function MarkdownField({
           onInput={(event) => onValue(event.currentTarget.value)}
         />
       )}
-      <p class="hint">Markdown: **bold**, _italic_, `code`, lists and links.</p>
+      <p class="hint">{t('tickets.markdownHint')}</p>
       {error ? <p class="field-error">{error}</p> : null}
     </div>
   );
@@ -247,7 +250,10 @@ export function TicketDialog({
   };
 
   return (
-    <Modal title={ticket ? (editable ? 'Edit ticket' : 'Ticket') : 'New ticket'} onClose={onClose}>
+    <Modal
+      title={ticket ? (editable ? t('tickets.edit') : t('tickets.view')) : t('tickets.new')}
+      onClose={onClose}
+    >
       <form
         class="stack ticket-form"
         onSubmit={(event) => {
@@ -257,7 +263,7 @@ export function TicketDialog({
       >
         {!ticket && projects.length > 1 ? (
           <div class="field">
-            <label for={projectField}>Project</label>
+            <label for={projectField}>{t('tickets.project')}</label>
             <select
               id={projectField}
               value={project}
@@ -272,11 +278,9 @@ export function TicketDialog({
             {errors.fields.projectId ? <p class="field-error">{errors.fields.projectId}</p> : null}
           </div>
         ) : null}
-        {!editable ? (
-          <p class="notice">Only its reporter, its assignee, the project's owner and moderators change it.</p>
-        ) : null}
+        {!editable ? <p class="notice">{t('tickets.readOnly')}</p> : null}
         <FormField
-          label="Title"
+          label={t('tickets.title')}
           value={title}
           onValue={setTitle}
           maxLength={256}
@@ -286,7 +290,7 @@ export function TicketDialog({
           autoFocus={!draft}
         />
         <MarkdownField
-          label="Description"
+          label={t('tickets.description')}
           value={description}
           onValue={setDescription}
           disabled={!editable}
@@ -294,25 +298,25 @@ export function TicketDialog({
         />
         <div class="field-row">
           <Select
-            label="Status"
+            label={t('tickets.status')}
             value={status}
             options={TICKET_STATUSES}
-            labels={STATUS_LABEL}
+            labels={statusLabel}
             onValue={setStatus}
             disabled={!editable}
           />
           <Select
-            label="Priority"
+            label={t('tickets.priority')}
             value={priority}
             options={TICKET_PRIORITIES}
-            labels={PRIORITY_LABEL}
+            labels={priorityLabel}
             onValue={setPriority}
             disabled={!editable}
           />
         </div>
         <div class="field-row">
           <PeoplePicker
-            label="Assignee"
+            label={t('tickets.assignee')}
             value={assignee}
             onValue={setAssignee}
             people={people}
@@ -320,7 +324,7 @@ export function TicketDialog({
             error={errors.fields.assigneeId}
           />
           <FormField
-            label="Due date"
+            label={t('tickets.dueDate')}
             type="date"
             value={dueDate}
             onValue={setDueDate}
@@ -329,21 +333,21 @@ export function TicketDialog({
           />
         </div>
         <FormField
-          label="Labels"
+          label={t('tickets.labels')}
           value={labels}
           onValue={setLabels}
-          hint="Separated by commas, such as: bug, design"
+          hint={t('tickets.labelsHint')}
           disabled={!editable}
           error={errors.fields.labels}
         />
         <ErrorText error={errors.general} />
         <div class="dialog-actions">
           <button type="button" class="button" onClick={onClose}>
-            {editable ? 'Cancel' : 'Close'}
+            {editable ? t('common.cancel') : t('common.close')}
           </button>
           {editable ? (
             <button type="submit" class="button primary" disabled={busy || !title.trim() || !project}>
-              {ticket ? 'Save ticket' : 'Create ticket'}
+              {ticket ? t('tickets.save') : t('tickets.create')}
             </button>
           ) : null}
         </div>
@@ -372,13 +376,16 @@ function FromMessageDialog({ message, me, onClose }: { message: Message; me: Use
   if (created) {
     const project = projects?.find((each) => each.id === created.projectId);
     return (
-      <Modal title="Ticket created" onClose={onClose}>
+      <Modal title={t('tickets.created')} onClose={onClose}>
         <p role="status">
-          “{created.title}” is on the board of <strong>{project?.name ?? 'the project'}</strong>.
+          {tRich('tickets.createdText', {
+            title: created.title,
+            project: <strong>{project?.name ?? t('tickets.theProject')}</strong>,
+          })}
         </p>
         <div class="dialog-actions">
           <button type="button" class="button" onClick={onClose}>
-            Close
+            {t('common.close')}
           </button>
           <a
             class="button primary"
@@ -390,7 +397,7 @@ function FromMessageDialog({ message, me, onClose }: { message: Message; me: Use
               goTo(`/projects/${created.projectId}`);
             }}
           >
-            Open the board
+            {t('tickets.openBoard')}
           </a>
         </div>
       </Modal>
@@ -398,31 +405,36 @@ function FromMessageDialog({ message, me, onClose }: { message: Message; me: Use
   }
   if (!projects || projects.length === 0) {
     return (
-      <Modal title="New ticket" onClose={onClose}>
+      <Modal title={t('tickets.new')} onClose={onClose}>
         <ErrorText error={error} />
         {projects ? (
           <p>
-            There is no project to put the ticket in yet.{' '}
-            <a
-              href="/projects"
-              onClick={(event) => {
-                event.preventDefault();
-                onClose();
-                goTo('/projects');
-              }}
-            >
-              Create a project
-            </a>{' '}
-            first.
+            {tRich('tickets.noProject', {
+              link: (
+                <a
+                  href="/projects"
+                  onClick={(event) => {
+                    event.preventDefault();
+                    onClose();
+                    goTo('/projects');
+                  }}
+                >
+                  {t('tickets.createProject')}
+                </a>
+              ),
+            })}
           </p>
         ) : error ? null : (
-          <p role="status">Loading projects…</p>
+          <p role="status">{t('projects.loadingProjects')}</p>
         )}
       </Modal>
     );
   }
-  const author = controller.state.users.get(message.authorId)?.displayName ?? 'someone';
-  const draft = ticketDraftFromMessage(message.text, permalink(message.roomId, message.id), author);
+  const author = controller.state.users.get(message.authorId)?.displayName ?? t('projects.someone');
+  const draft = ticketDraftFromMessage(message.text, permalink(message.roomId, message.id), author, {
+    untitled: t('tickets.fromChat'),
+    inTheChat: t('tickets.inTheChat'),
+  });
   const remembered = lastProject(me.id);
   const first = projects.find((each) => each.id === remembered) ?? projects[0]!;
   return (
@@ -490,8 +502,8 @@ export function CreateTicketButton({ message }: { message: Message }) {
       <button
         type="button"
         class="icon-button"
-        aria-label="Create ticket"
-        title="Create ticket"
+        aria-label={t('tickets.create')}
+        title={t('tickets.create')}
         onClick={() => setOpen(true)}
       >
         <TicketIcon />

@@ -235,6 +235,8 @@ if (skipReason) {
       await page.getByRole('button', { name: 'Close room details' }).click();
 
       await voice.scrollIntoViewIfNeeded();
+      await slider.fill('1.5');
+      await expect.poll(async () => slider.getAttribute('aria-valuetext')).toMatch(/^2 seconds of/);
       await page.mouse.move(0, 0);
       await page.screenshot({ path: join(ARTIFACTS, 'voice-desktop.png') });
 
@@ -255,8 +257,10 @@ if (skipReason) {
       await expect.poll(async () => voiceMessages(phone).count(), { timeout: 15_000 }).toBe(2);
       await voiceMessages(phone).nth(1).locator('.voice-transcript-text').waitFor({ timeout: 60_000 });
       await voiceMessages(phone).nth(1).scrollIntoViewIfNeeded();
-      // No message focused (a focused message shows its actions on a touch screen).
-      await phone.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      // A tap beside the messages, and the emulated mouse off the list (it stayed where "Sign in" was, which
+      // is where the new message now is, and hovering shows a message's actions).
+      await phone.getByText('This is the start of').tap();
+      await phone.mouse.move(1, 1);
       await phone.screenshot({ path: join(ARTIFACTS, 'voice-phone.png') });
 
       // Sliding away before the release throws the recording away.

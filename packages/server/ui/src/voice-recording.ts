@@ -9,7 +9,7 @@
 export const MAX_RECORDING_SECONDS = 300;
 
 /** Recording formats in order of preference: Opus is small and every transcriber reads it. */
-export const RECORDING_TYPES = [
+const RECORDING_TYPES = [
   'audio/webm;codecs=opus',
   'audio/webm',
   'audio/mp4;codecs=mp4a.40.2',

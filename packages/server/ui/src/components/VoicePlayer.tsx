@@ -243,7 +243,7 @@ export function VoicePlayer({ attachment }: { attachment: Attachment }) {
 }
 
 /** A message's transcript when its metadata holds one (the server's shape, checked loosely). */
-export function transcriptOf(message: Message): MessageTranscript | undefined {
+function transcriptOf(message: Message): MessageTranscript | undefined {
   const value = message.metadata?.transcript as Partial<MessageTranscript> | undefined;
   if (!value || typeof value !== 'object') return undefined;
   if (value.status === 'pending') return value as MessageTranscript;

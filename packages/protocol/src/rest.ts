@@ -26,6 +26,8 @@ export interface ServerInfo {
   signupEnabled: boolean;
   maxUploadBytes: number;
   uploadAllowedTypes: string[];
+  /** Whether an assistant model is configured, so `@assistant` answers (absent from older servers). */
+  assistantEnabled?: boolean;
 }
 
 /** A bot's API key as the API shows it (never the key itself, except once when it is created). */

@@ -42,6 +42,10 @@ describe('assistant composed into the server', () => {
     expect(test.announcements.join('\n')).toContain('admin');
   });
 
+  it('tells clients in the server info that the assistant answers', async () => {
+    expect((await test.call('GET', '/api/v1/server')).json()).toMatchObject({ assistantEnabled: true });
+  });
+
   it('is off without KAIWA_LLM_BASE_URL and validates its settings', () => {
     expect(loadConfig({ env: {} }).assistant).toBeUndefined();
     expect(() => loadConfig({ env: { KAIWA_LLM_BASE_URL: 'http://127.0.0.1:1/v1' } })).toThrow(

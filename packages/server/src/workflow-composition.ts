@@ -6,7 +6,11 @@ import {
   type ChatEngine,
   type ChatModel,
   type ChatStore,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
   type PlatformAdapter,
+  type SendMessageInput,
   type Synthesizer,
   type Transcriber,
   ValidationError,
@@ -15,6 +19,7 @@ import {
   parseWorkflowDefinition,
   type StepType,
   validateWorkflowDefinition,
+  type WorkflowChat,
   WorkflowEngine,
   WorkflowTriggers,
 } from '@kaiwa/workflow';
@@ -81,7 +86,7 @@ export function composeWorkflows(config: WorkflowCompositionConfig): WorkflowCom
     store: config.store,
     bus: config.bus,
     services: {
-      chat: config.engine,
+      chat: workflowBotChat(config.engine, logger),
       store: config.store,
       blobs: config.blobs,
       ...(config.chatModel ? { chatModel: config.chatModel } : {}),
@@ -134,6 +139,128 @@ export function composeWorkflows(config: WorkflowCompositionConfig): WorkflowCom
       await engine.close();
     },
   };
+}
+
+/** The bot account workflow runs post their room messages as (display name "Workflows"). */
+export const WORKFLOW_BOT_USERNAME = 'workflow';
+
+/** What a message a run posted carries in `metadata.workflow`. */
+export interface WorkflowMessageOrigin {
+  workflowId: string;
+  runId: string;
+  /** Who started the run: its rights decide where the run may post. */
+  startedBy: string;
+}
+
+/**
+ * The chat port the workflow steps get: every call acts as the run's actor, as before, except that the
+ * messages a run posts to a room (those that carry `workflowRunId` in their metadata, as `notify` sends them)
+ * are authored by the `workflow` bot, with `metadata.workflow = { workflowId, runId, startedBy }`, so nobody
+ * mistakes them for something the starter typed.
+ *
+ * The run still acts with its starter's rights: before the bot posts, the starter must be able to post there
+ * themself (the room readable to them, a member, not archived; the same checks as `ChatEngine.sendMessage`).
+ * The bot then joins a channel, or the starter brings it into a group they may invite to; where neither is
+ * possible (a direct conversation, a group they may not invite to) the message is posted as the starter, as it
+ * was before there was a bot.
+ */
+export function workflowBotChat(
+  engine: ChatEngine,
+  logger: Pick<FastifyBaseLogger, 'warn'>,
+  username = WORKFLOW_BOT_USERNAME,
+): WorkflowChat {
+  let bot: Promise<string | undefined> | undefined;
+  const botId = () => {
+    bot ??= ensureWorkflowBot(engine, username).catch((error: unknown) => {
+      logger.warn({ err: error, username }, 'workflow messages are posted as the run actor');
+      bot = undefined;
+      return undefined;
+    });
+    return bot;
+  };
+  return {
+    async sendMessage(actorId, input) {
+      const given = isRecord(input.metadata) ? input.metadata : undefined;
+      const origin = workflowOrigin(actorId, given);
+      if (origin === undefined) return engine.sendMessage(actorId, input);
+      const metadata = { ...given, workflow: { ...origin } };
+      const room = await engine.getRoom(actorId, input.roomId);
+      const membership = await engine.findMembership(actorId, room.id);
+      if (!membership) throw new ForbiddenError('send message', 'join the room first');
+      if (room.archived) throw new ForbiddenError('send message', 'the room is archived');
+      const id = await botId();
+      if (id !== undefined && (await botIsIn(engine, id, actorId, room))) {
+        return engine.sendMessage(id, { ...input, metadata } satisfies SendMessageInput);
+      }
+      return engine.sendMessage(actorId, { ...input, metadata });
+    },
+    getFileRecord: (actorId, fileId) => engine.getFileRecord(actorId, fileId),
+    createFileRecord: (actorId, input) => engine.createFileRecord(actorId, input),
+    getTicket: (actorId, ticketId) => engine.getTicket(actorId, ticketId),
+    createTicket: (actorId, input) => engine.createTicket(actorId, input),
+    updateTicket: (actorId, ticketId, patch) => engine.updateTicket(actorId, ticketId, patch),
+  };
+}
+
+function workflowOrigin(
+  actorId: string,
+  metadata: Record<string, unknown> | undefined,
+): WorkflowMessageOrigin | undefined {
+  const runId = metadata?.workflowRunId;
+  const workflowId = metadata?.workflowId;
+  if (typeof runId !== 'string' || typeof workflowId !== 'string') return undefined;
+  return { workflowId, runId, startedBy: actorId };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The workflow bot's id: found by username, or created with role `bot` on first use. */
+async function ensureWorkflowBot(engine: ChatEngine, username: string): Promise<string> {
+  const existing = await findUser(engine, username);
+  if (existing !== undefined) {
+    // Never speak as a person who happens to have the name.
+    if (existing.role !== 'bot') throw new Error(`the user "${username}" exists and is not a bot`);
+    return existing.id;
+  }
+  try {
+    return (await engine.createUser({ username, displayName: 'Workflows', role: 'bot' })).id;
+  } catch (error) {
+    // Another instance created it first.
+    if (!(error instanceof ConflictError)) throw error;
+    const created = await findUser(engine, username);
+    if (created?.role !== 'bot') throw error;
+    return created.id;
+  }
+}
+
+async function findUser(engine: ChatEngine, username: string) {
+  try {
+    return await engine.getUserByUsername(username);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** Whether the bot is (or now is) a member of the room: it joins channels; the starter invites it to groups. */
+async function botIsIn(
+  engine: ChatEngine,
+  botId: string,
+  starterId: string,
+  room: { id: string; kind: string },
+): Promise<boolean> {
+  if ((await engine.findMembership(starterId, room.id, botId)) !== undefined) return true;
+  try {
+    if (room.kind === 'channel') await engine.joinRoom(botId, room.id);
+    else if (room.kind === 'group') await engine.inviteToRoom(starterId, room.id, botId);
+    else return false;
+    return true;
+  } catch (error) {
+    if (error instanceof ForbiddenError || error instanceof NotFoundError) return false;
+    throw error;
+  }
 }
 
 /**

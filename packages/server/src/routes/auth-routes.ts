@@ -18,7 +18,10 @@ import type { ApiInstance, RouteContext } from './route-context.js';
 const tags = ['auth'];
 
 /** Sign-in, tokens, password change and sign-up; nickname sign-in instead when accounts are off. */
-export function registerAuthRoutes(app: ApiInstance, { accounts, audit, config }: RouteContext): void {
+export function registerAuthRoutes(
+  app: ApiInstance,
+  { accounts, audit, config, assistant }: RouteContext,
+): void {
   const rateLimit = { max: config.loginRateLimitPerMinute, timeWindow: '1 minute' };
 
   app.get(
@@ -27,13 +30,18 @@ export function registerAuthRoutes(app: ApiInstance, { accounts, audit, config }
       config: { auth: 'public', access: { everyone: 'allowed' } },
       schema: {
         tags,
-        summary: 'What this server offers: how people sign in, upload limits',
+        summary: 'What this server offers: how people sign in, upload limits, whether the assistant answers',
         response: {
           200: z.object({
             accountsEnabled: z.boolean(),
             signupEnabled: z.boolean(),
             maxUploadBytes: z.number().int(),
             uploadAllowedTypes: z.array(z.string()),
+            assistantEnabled: z
+              .boolean()
+              .describe(
+                'whether an assistant model is configured (KAIWA_LLM_BASE_URL), so @assistant answers',
+              ),
           }),
         },
       },
@@ -43,6 +51,7 @@ export function registerAuthRoutes(app: ApiInstance, { accounts, audit, config }
       signupEnabled: config.accountsEnabled && config.allowSignup,
       maxUploadBytes: config.maxUploadBytes,
       uploadAllowedTypes: config.uploadAllowedTypes,
+      assistantEnabled: assistant !== undefined,
     }),
   );
 

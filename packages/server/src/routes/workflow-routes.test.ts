@@ -306,6 +306,7 @@ describe('workflow webhook', () => {
     const document = (await test.call('GET', '/api/docs/json')).json();
     for (const path of [
       '/api/v1/workflows',
+      '/api/v1/workflows/validate',
       '/api/v1/workflows/{workflowId}',
       '/api/v1/workflows/{workflowId}/runs',
       '/api/v1/workflow-runs',
@@ -316,5 +317,114 @@ describe('workflow webhook', () => {
       expect(document.paths[path], path).toBeDefined();
     }
     expect(document.paths['/api/v1/hooks/workflows/{workflowId}'].post.security).toEqual([]);
+    // This server has no assistant model: clients are told, so they can say so.
+    expect((await test.call('GET', '/api/v1/server')).json()).toMatchObject({ assistantEnabled: false });
+  });
+});
+
+describe('checking a definition without saving it', () => {
+  const check = (token: string, payload: string) =>
+    test.server.app.inject({
+      method: 'POST',
+      url: '/api/v1/workflows/validate',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/yaml' },
+      payload,
+    });
+
+  it('lists every problem with its path and line, stores nothing, and is for admins only', async () => {
+    const text = [
+      'id: checked',
+      'name: Checked',
+      'steps:',
+      '  - id: a',
+      '    type: no.such.type',
+      '  - id: b',
+      '    type: test.echo',
+      '    when: "steps.a.x =="',
+    ].join('\n');
+    const answer = await check(admin.token, text);
+    expect(answer.statusCode, answer.body).toBe(200);
+    expect(answer.json().ok).toBe(false);
+    expect(answer.json().issues).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: 'steps[0].type', line: 5 }),
+        expect.objectContaining({ path: 'steps[1].when', line: 8 }),
+      ]),
+    );
+    expect((await test.call('GET', '/api/v1/workflows/checked', { token: admin.token })).statusCode).toBe(
+      404,
+    );
+    const fine = await check(admin.token, 'id: checked\nname: Checked\nsteps: [{ id: a, type: test.echo }]');
+    expect(fine.json()).toEqual({ ok: true, issues: [] });
+    const broken = (await check(admin.token, 'id: [unclosed')).json();
+    expect(broken.ok).toBe(false);
+    expect(broken.issues[0]).toMatchObject({ path: 'definition', line: 1 });
+    expect((await check(alice.token, 'id: x')).statusCode).toBe(403);
+  });
+});
+
+describe('messages a run posts', () => {
+  it('are authored by the workflow bot, name the run and its starter, and go only where the starter may post', async () => {
+    const { engine } = test.server;
+    const room = await engine.createRoom(alice.id, { name: `wf-${Date.now()}`, kind: 'channel' });
+    const definition = {
+      id: 'announce',
+      name: 'Announce',
+      steps: [{ id: 'tell', type: 'notify', input: { roomId: '{{ trigger.roomId }}', text: 'Deployed' } }],
+    };
+    expect(
+      (await test.call('POST', '/api/v1/workflows', { token: admin.token, body: definition })).statusCode,
+    ).toBe(201);
+    const start = async (token: string) => {
+      const started = await test.call('POST', '/api/v1/workflows/announce/runs', {
+        token,
+        body: { trigger: { roomId: room.id } },
+      });
+      expect(started.statusCode, started.body).toBe(202);
+      return test.server.workflows.engine.waitForRun(started.json().id, { timeoutMs: 5_000 });
+    };
+
+    const run = await start(alice.token);
+    expect(run.run.status).toBe('succeeded');
+    const messageId = (run.steps[0]!.output as { messageId: string }).messageId;
+    const message = await engine.getMessage(alice.id, messageId);
+    const author = await engine.getUser(message.authorId);
+    expect(author).toMatchObject({ username: 'workflow', displayName: 'Workflows', role: 'bot' });
+    expect(message.metadata.workflow).toEqual({
+      workflowId: 'announce',
+      runId: run.run.id,
+      startedBy: alice.id,
+    });
+
+    // Bob is not in the room: his run may not post there, bot or not.
+    const refused = await start(bob.token);
+    expect(refused.run.status).toBe('failed');
+    expect(JSON.stringify(refused.steps[0]!.error)).toMatch(/join the room first/);
+    const { messages } = await engine.history(alice.id, { roomId: room.id });
+    expect(messages.filter((each) => each.text === 'Deployed')).toHaveLength(1);
+  });
+
+  it('are posted as the starter where the bot cannot come in: a direct conversation', async () => {
+    const { engine } = test.server;
+    const direct = await engine.openDirectRoom(alice.id, bob.id);
+    const started = await test.call('POST', '/api/v1/workflows/announce/runs', {
+      token: alice.token,
+      body: { trigger: { roomId: direct.id } },
+    });
+    const run = await test.server.workflows.engine.waitForRun(started.json().id, { timeoutMs: 5_000 });
+    expect(run.run.status).toBe('succeeded');
+    const message = await engine.getMessage(
+      alice.id,
+      (run.steps[0]!.output as { messageId: string }).messageId,
+    );
+    expect(message.authorId).toBe(alice.id);
+    expect(message.metadata.workflow).toEqual({
+      workflowId: 'announce',
+      runId: run.run.id,
+      startedBy: alice.id,
+    });
+    expect(
+      await engine.findMembership(alice.id, direct.id, (await engine.getUserByUsername('workflow')).id),
+    ).toBeUndefined();
   });
 });

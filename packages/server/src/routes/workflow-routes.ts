@@ -6,7 +6,13 @@ import {
   type User,
   type WorkflowRun,
 } from '@kaiwa/core';
-import { parseWorkflowDefinition, verifyWebhookSignature, WORKFLOW_ID_PATTERN } from '@kaiwa/workflow';
+import {
+  parseWorkflowDefinition,
+  validateWorkflowDefinition,
+  verifyWebhookSignature,
+  WORKFLOW_ID_PATTERN,
+} from '@kaiwa/workflow';
+import { isMap, isSeq, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log.js';
 import { errorResponses } from '../http/api-schemas.js';
@@ -90,6 +96,17 @@ const AllRunsQuerySchema = RunQuerySchema.extend({ workflowId: WorkflowIdSchema.
 const WorkflowParamsSchema = z.object({ workflowId: WorkflowIdSchema });
 const RunParamsSchema = z.object({ runId: IdSchema });
 
+export const DefinitionCheckSchema = z.object({
+  ok: z.boolean().describe('true when the definition could be saved as it is'),
+  issues: z.array(
+    z.object({
+      path: z.string().describe('where, such as `steps[2].input.text`; `definition` for the whole text'),
+      message: z.string(),
+      line: z.number().int().optional().describe('1-based line of the YAML or JSON text, when known'),
+    }),
+  ),
+});
+
 /** Registers the workflow routes, in their own scope (they parse YAML and raw webhook bodies). */
 export async function registerWorkflowRoutes(
   app: ApiInstance,
@@ -156,6 +173,24 @@ function registerDefinitionRoutes(app: ApiInstance, { engine }: WorkflowComposit
       );
       return reply.status(201).send(record);
     },
+  );
+
+  app.post(
+    '/workflows/validate',
+    {
+      config: { roles: ['admin'], access: { admin: 'allowed' } },
+      bodyLimit: BODY_LIMIT,
+      schema: {
+        tags,
+        summary: 'Check a definition without saving it (admins)',
+        description:
+          'The same checks as defining it, nothing stored: a JSON body, or YAML (or JSON text) with ' +
+          'Content-Type application/yaml. Answers 200 with every problem, each with its path and, for text, its line.',
+        body: z.union([z.record(z.string(), z.unknown()), z.string()]),
+        response: { 200: DefinitionCheckSchema, ...errorResponses },
+      },
+    },
+    async (request) => checkDefinition(request.body, engine.registry),
   );
 
   app.get(
@@ -362,6 +397,86 @@ function registerWebhookRoute(
       return reply.status(202).send({ runId: run.id, status: run.status });
     },
   );
+}
+
+type DefinitionCheck = z.infer<typeof DefinitionCheckSchema>;
+
+/** Every problem of a definition given as an object or as YAML/JSON text, with the text's line where known. */
+export function checkDefinition(
+  body: Record<string, unknown> | string,
+  registry: WorkflowComposition['engine']['registry'],
+): DefinitionCheck {
+  if (typeof body !== 'string') {
+    const result = validateWorkflowDefinition(body, registry);
+    return { ok: result.ok, issues: result.ok ? [] : result.issues };
+  }
+  const document = parseDocument(body);
+  if (document.errors.length > 0) {
+    return {
+      ok: false,
+      issues: document.errors.map((error) => ({
+        path: 'definition',
+        message: `not valid YAML or JSON: ${error.message.split('\n')[0]}`,
+        ...(error.linePos?.[0] ? { line: error.linePos[0].line } : {}),
+      })),
+    };
+  }
+  const result = validateWorkflowDefinition(document.toJS({ maxAliasCount: 100 }), registry);
+  if (result.ok) return { ok: true, issues: [] };
+  const lineOf = lineFinder(body);
+  return {
+    ok: false,
+    issues: result.issues.map((issue) => {
+      const offset = offsetOf(document.contents, pathSegments(issue.path));
+      return offset === undefined ? issue : { ...issue, line: lineOf(offset) };
+    }),
+  };
+}
+
+/** `steps[2].input.text` as `['steps', 2, 'input', 'text']`. */
+function pathSegments(path: string): (string | number)[] {
+  if (path === 'definition') return [];
+  const segments: (string | number)[] = [];
+  for (const match of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    segments.push(match[2] !== undefined ? Number(match[2]) : match[1]!);
+  }
+  return segments;
+}
+
+/** Where the deepest node of the path that exists starts (a key's position for a missing value). */
+function offsetOf(node: unknown, segments: (string | number)[]): number | undefined {
+  let current = node;
+  let offset = rangeStart(node);
+  for (const segment of segments) {
+    if (isMap(current)) {
+      const pair = current.items.find((item) => (item.key as { value?: unknown })?.value === segment);
+      if (pair === undefined) break;
+      offset = rangeStart(pair.key) ?? offset;
+      current = pair.value;
+      offset = rangeStart(current) ?? offset;
+    } else if (isSeq(current) && typeof segment === 'number' && current.items[segment] !== undefined) {
+      current = current.items[segment];
+      offset = rangeStart(current) ?? offset;
+    } else {
+      break;
+    }
+  }
+  return offset;
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  return range?.[0];
+}
+
+function lineFinder(text: string): (offset: number) => number {
+  const starts = [0];
+  for (let index = 0; index < text.length; index++) if (text[index] === '\n') starts.push(index + 1);
+  return (offset) => {
+    let line = 0;
+    while (line + 1 < starts.length && starts[line + 1]! <= offset) line++;
+    return line + 1;
+  };
 }
 
 async function visibleRuns(

@@ -199,3 +199,28 @@ export function mergeRunDetails(
   }
   return merged;
 }
+
+/** What `metadata.workflow` of a message a workflow run posted holds (set by the server, never by a client). */
+export interface WorkflowMessageOrigin {
+  workflowId: string;
+  runId: string;
+  startedBy: string;
+}
+
+/**
+ * The run behind a message, when a bot posted it for a workflow: the server's workflow bot puts
+ * `{ workflowId, runId, startedBy }` in `metadata.workflow`. A person's message never counts, whatever its
+ * metadata says, so nobody can pass their own words off as a workflow's.
+ */
+export function workflowOriginOf(
+  message: { metadata?: Record<string, unknown> },
+  author: { role: string } | undefined,
+): WorkflowMessageOrigin | undefined {
+  if (author?.role !== 'bot') return undefined;
+  const origin = message.metadata?.workflow as Partial<WorkflowMessageOrigin> | undefined;
+  if (typeof origin !== 'object' || origin === null) return undefined;
+  const { workflowId, runId, startedBy } = origin;
+  if (typeof workflowId !== 'string' || typeof runId !== 'string' || typeof startedBy !== 'string')
+    return undefined;
+  return { workflowId, runId, startedBy };
+}

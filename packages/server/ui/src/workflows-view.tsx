@@ -1,9 +1,11 @@
 import type { KaiwaRestClient } from '@kaiwa/client';
-import type { User } from '@kaiwa/protocol';
+import type { Message, User } from '@kaiwa/protocol';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { describeError, ErrorText, Modal } from './components/common';
+import { WorkflowEditor } from './components/WorkflowEditor';
 import { useChatVersion, useController } from './hooks';
+import { definitionText, describeTrigger, startsByHand } from './workflow-editing';
 import {
   applyWorkflowProgress,
   describeWorkflowError,
@@ -21,10 +23,12 @@ import {
   type WorkflowRunView,
   type WorkflowStepStatus,
   type WorkflowSummary,
+  workflowOriginOf,
 } from './workflows-timeline';
 
 /*
- * The Workflows view: the defined workflows (members start them), the runs the user may see, and the
+ * The Workflows view: the defined workflows (members start those started by hand; admins define and edit
+ * them in the editor), the runs the user may see, and the
  * step timeline of one run with each step's status, attempts, duration and error. While the chat's WebSocket
  * is up, the server pushes every change of those runs; while it is down, the view asks again every two
  * seconds (new runs after the newest one known, unfinished runs one by one), and once more when it is back,
@@ -62,6 +66,43 @@ function time(iso: string | null): string {
   return iso ? new Date(iso).toLocaleString() : '';
 }
 
+/** The room open behind the dialog, from the address (`/rooms/<id>`), for the editor's example. */
+function openRoomId(): string | undefined {
+  return /^\/rooms\/([^/?#]+)/.exec(location.pathname)?.[1];
+}
+
+/**
+ * Beside the author of a message a workflow run posted: a BOT badge and who started the run. Nothing for
+ * other messages (nor for a person's message that claims a run in its metadata).
+ */
+export function WorkflowByline({
+  message,
+  author,
+  users,
+}: {
+  message: Message;
+  author: User | undefined;
+  users: Map<string, User>;
+}) {
+  const controller = useController();
+  const origin = workflowOriginOf(message, author);
+  const starter = origin ? users.get(origin.startedBy) : undefined;
+  useEffect(() => {
+    if (origin && !starter) controller.ensureUsers([origin.startedBy]);
+  }, [controller, origin?.startedBy, starter]);
+  if (author?.role !== 'bot') return null;
+  return (
+    <>
+      <span class="bot-badge">BOT</span>
+      {origin ? (
+        <span class="workflow-byline muted" title={`${origin.workflowId}, run ${origin.runId}`}>
+          started by {starter ? `@${starter.username}` : 'someone'}
+        </span>
+      ) : null}
+    </>
+  );
+}
+
 export function WorkflowsDialog({
   api,
   me,
@@ -79,6 +120,8 @@ export function WorkflowsDialog({
   const [busy, setBusy] = useState(false);
   const [now, setNow] = useState(Date.now());
   const [reload, setReload] = useState(0);
+  /** The definition being edited: `''` for a new workflow; null while the lists show. */
+  const [editing, setEditing] = useState<string | null>(null);
   const runsRef = useRef(runs);
   runsRef.current = runs;
   const controller = useController();
@@ -130,12 +173,17 @@ export function WorkflowsDialog({
     }
   }, [api, mergeRuns]);
 
+  const loadWorkflows = useCallback(
+    () =>
+      api.request<{ workflows: WorkflowSummary[] }>('GET', '/workflows').then(
+        (answer) => setWorkflows(answer.workflows),
+        (caught: unknown) => setError(describeError(caught)),
+      ),
+    [api],
+  );
   useEffect(() => {
-    api.request<{ workflows: WorkflowSummary[] }>('GET', '/workflows').then(
-      (answer) => setWorkflows(answer.workflows),
-      (caught: unknown) => setError(describeError(caught)),
-    );
-  }, [api]);
+    void loadWorkflows();
+  }, [loadWorkflows]);
 
   // Durations of what is still running grow on screen.
   useEffect(() => {
@@ -207,17 +255,44 @@ export function WorkflowsDialog({
   const runList = newestFirst([...runs.values()]);
   const { capabilities } = controller.state;
   const canStart = capabilities.startWorkflows;
+  const canDefine = capabilities.defineWorkflows;
+
+  if (editing !== null) {
+    return (
+      <Modal title={editing === '' ? 'New workflow' : 'Edit workflow'} onClose={() => setEditing(null)}>
+        <WorkflowEditor
+          api={api}
+          initialText={editing}
+          roomId={openRoomId()}
+          onCancel={() => setEditing(null)}
+          onSaved={() => {
+            setEditing(null);
+            void loadWorkflows();
+          }}
+        />
+      </Modal>
+    );
+  }
 
   return (
     <Modal title="Workflows" onClose={onClose}>
       <div class="workflows">
         <ErrorText error={error} />
         <section aria-labelledby="workflow-list-heading">
-          <h3 id="workflow-list-heading">Workflows</h3>
+          <div class="workflow-list-head">
+            <h3 id="workflow-list-heading">Workflows</h3>
+            {canDefine ? (
+              <button type="button" class="button small" onClick={() => setEditing('')}>
+                New workflow
+              </button>
+            ) : null}
+          </div>
           {workflows === null ? (
             <p role="status">Loading…</p>
           ) : workflows.length === 0 ? (
-            <p class="muted">No workflows are defined yet. Admins define them through the API.</p>
+            <p class="muted">
+              No workflows are defined yet.{canDefine ? ' Define one with New workflow.' : ''}
+            </p>
           ) : (
             <ul class="pick-list">
               {workflows.map((workflow) => (
@@ -225,19 +300,32 @@ export function WorkflowsDialog({
                   <div class="pick-main">
                     <span>{workflow.name}</span>
                     <span class="muted">
-                      {workflow.id} · v{workflow.version} · {workflow.definition.trigger?.type ?? 'manual'}
+                      {workflow.id} · v{workflow.version} · {describeTrigger(workflow.definition.trigger)}
                     </span>
                   </div>
-                  {canStart ? (
-                    <button
-                      type="button"
-                      class="button small"
-                      disabled={busy}
-                      onClick={() => void start(workflow.id)}
-                    >
-                      Start
-                    </button>
-                  ) : null}
+                  <div class="workflow-actions">
+                    {canDefine ? (
+                      <button
+                        type="button"
+                        class="button small"
+                        aria-label={`Edit ${workflow.name}`}
+                        onClick={() => setEditing(definitionText(workflow.definition))}
+                      >
+                        Edit
+                      </button>
+                    ) : null}
+                    {canStart && startsByHand(workflow.definition.trigger) ? (
+                      <button
+                        type="button"
+                        class="button small"
+                        aria-label={`Start ${workflow.name}`}
+                        disabled={busy}
+                        onClick={() => void start(workflow.id)}
+                      >
+                        Start
+                      </button>
+                    ) : null}
+                  </div>
                 </li>
               ))}
             </ul>

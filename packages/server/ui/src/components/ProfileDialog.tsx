@@ -74,9 +74,10 @@ function LanguageForm() {
   const hintId = useId();
   return (
     <section class="stack" aria-labelledby="profile-language-heading">
-      <h3 id="profile-language-heading">{t('profile.language')}</h3>
       <div class="field">
-        <label for={id}>{t('profile.language')}</label>
+        <h3 id="profile-language-heading">
+          <label for={id}>{t('profile.language')}</label>
+        </h3>
         <select
           id={id}
           value={language}

@@ -121,7 +121,7 @@ export function RoomSwitcher({
           }}
           onKeyDown={onKeyDown}
         />
-        <kbd class="search-button-key">{isMac ? '⌘K' : 'Ctrl K'}</kbd>
+        <kbd class="search-button-key">{isMac ? '⌘K' : t('switcher.ctrlK')}</kbd>
       </div>
       <div id={listId} class="navigation-results" role="listbox" aria-label={t('chat.rooms')}>
         {rooms.map(({ entry, title, unread }, index) => (

@@ -161,6 +161,7 @@ export const de: Catalogue = {
     more: 'Weitere Ergebnisse',
   },
   switcher: {
+    ctrlK: 'Strg K',
     title: 'Raum wechseln',
     find: 'Raum oder Person finden',
     current: 'aktuell',

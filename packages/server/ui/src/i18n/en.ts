@@ -175,6 +175,7 @@ export const en = {
     more: 'More results',
   },
   switcher: {
+    ctrlK: 'Ctrl K',
     title: 'Switch room',
     find: 'Find a room or person',
     current: 'current',

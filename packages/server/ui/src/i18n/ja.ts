@@ -161,6 +161,7 @@ export const ja: Catalogue = {
     more: 'さらに表示',
   },
   switcher: {
+    ctrlK: 'Ctrl K',
     title: 'ルームの切り替え',
     find: 'ルームまたはメンバーを検索',
     current: '表示中',

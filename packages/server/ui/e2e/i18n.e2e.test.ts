@@ -1,0 +1,196 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer, type KaiwaServer } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { chromiumSkipReason, launchChromium } from './chromium.js';
+
+/*
+ * The UI's languages in a real browser: a browser set to Japanese gets the sign-in screen and the chat in
+ * Japanese; switching to Deutsch in the profile dialog turns the UI German at once, and the choice holds after
+ * a reload. Screenshots (test-artifacts/i18n-ja-desktop.png, i18n-de-phone.png) are for a person to check that
+ * nothing overflows: German words are long, Japanese glyphs must stay legible.
+ */
+
+const UI_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
+const WAIT_MS = 10_000;
+const PASSWORD = 'correct horse battery';
+const PHONE = { width: 390, height: 844 };
+
+if (chromiumSkipReason) {
+  console.info(`i18n browser test skipped: ${chromiumSkipReason}`);
+  describe.skip('languages in a browser', () => {
+    it('is skipped', () => {});
+  });
+} else {
+  describe('languages in a browser', () => {
+    let browser: Browser;
+    let server: KaiwaServer;
+    let baseUrl = '';
+    let workDirectory = '';
+
+    beforeAll(async () => {
+      workDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-i18n-e2e-'));
+      const uiDist = join(workDirectory, 'ui');
+      execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDist], {
+        stdio: 'pipe',
+      });
+      const config = loadConfig({
+        env: {
+          HOST: '127.0.0.1',
+          PORT: '0',
+          KAIWA_DATA_DIR: join(workDirectory, 'data'),
+          KAIWA_UI_DIR: uiDist,
+          LOG_LEVEL: 'error',
+          NODE_ENV: 'test',
+          KAIWA_DEFAULT_CHANNELS: 'none',
+        },
+      });
+      server = await buildServer(config, { announce: () => {} });
+      baseUrl = await server.listen();
+      const hana = await server.accounts.createAccount({
+        username: 'hana',
+        displayName: '佐藤 花',
+        role: 'admin',
+        password: PASSWORD,
+      });
+      const jonas = await server.accounts.createAccount({
+        username: 'jonas',
+        displayName: 'Jonas Schäfer',
+        role: 'member',
+        password: PASSWORD,
+      });
+      const room = await server.engine.createRoom(hana.user.id, {
+        kind: 'channel',
+        name: 'general',
+        topic: '全体連絡 / Allgemeines',
+      });
+      await server.engine.joinRoom(jonas.user.id, room.id);
+      await server.engine.sendMessage(hana.user.id, { roomId: room.id, text: '明日の会議は10時からです。' });
+      await server.engine.sendMessage(jonas.user.id, { roomId: room.id, text: 'Alles klar, bis morgen!' });
+      await server.engine.openDirectRoom(hana.user.id, jonas.user.id);
+      browser = await launchChromium();
+      mkdirSync(ARTIFACTS, { recursive: true });
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await server?.close();
+      if (workDirectory) rmSync(workDirectory, { recursive: true, force: true });
+    });
+
+    async function open(locale: string, viewport: { width: number; height: number }): Promise<Page> {
+      const context = await browser.newContext({ locale, viewport });
+      const page = await context.newPage();
+      page.setDefaultTimeout(WAIT_MS);
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      await page.goto(baseUrl);
+      return page;
+    }
+
+    /** No page wider than the window: nothing pushes the layout sideways. */
+    async function expectNoSidewaysOverflow(page: Page): Promise<void> {
+      const widths = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth,
+        window: window.innerWidth,
+      }));
+      expect(widths.page).toBeLessThanOrEqual(widths.window);
+    }
+
+    it('speaks Japanese to a Japanese browser, from the sign-in on', { timeout: 60_000 }, async () => {
+      const page = await open('ja-JP', { width: 1280, height: 800 });
+      await page.getByRole('heading', { name: 'サインイン' }).waitFor();
+      expect(await page.locator('html').getAttribute('lang')).toBe('ja');
+      await page.getByLabel('ユーザー名').fill('hana');
+      await page.getByLabel('パスワード', { exact: true }).fill(PASSWORD);
+      await page.getByRole('button', { name: 'サインイン' }).click();
+
+      const sidebar = page.getByRole('navigation', { name: 'ルーム' });
+      await sidebar.getByRole('heading', { name: 'チャンネル' }).waitFor();
+      await sidebar.getByRole('heading', { name: 'ダイレクトメッセージ' }).waitFor();
+      await sidebar.getByRole('button', { name: 'チャンネルを探す' }).waitFor();
+      await page.getByText('明日の会議は10時からです。').waitFor();
+      await page.locator('.connection-label', { hasText: '接続済み' }).waitFor();
+      // Dates follow the language too: the day divider is Japanese.
+      await page.getByText('今日').first().waitFor();
+
+      await page.getByRole('button', { name: 'メッセージを検索' }).click();
+      await page.getByRole('status').filter({ hasText: '日本語でも検索できます' }).waitFor();
+      await page.keyboard.press('Escape');
+
+      await expectNoSidewaysOverflow(page);
+      await page.screenshot({ path: join(ARTIFACTS, 'i18n-ja-desktop.png') });
+      await page.context().close();
+    });
+
+    it('switches to German in the profile at once and keeps it after a reload', {
+      timeout: 60_000,
+    }, async () => {
+      const page = await open('ja-JP', PHONE);
+      await page.getByLabel('ユーザー名').fill('hana');
+      await page.getByLabel('パスワード', { exact: true }).fill(PASSWORD);
+      await page.getByRole('button', { name: 'サインイン' }).click();
+
+      // On a phone the room list is a drawer behind the menu button.
+      await page.getByRole('button', { name: 'ルーム', exact: true }).click();
+      await page.locator('.me-button').click();
+      const japanese = page.getByRole('dialog', { name: 'プロフィール' });
+      await japanese.getByRole('combobox', { name: '言語' }).selectOption('de');
+
+      // At once, without a reload: the dialog and the page behind it.
+      const german = page.getByRole('dialog', { name: 'Ihr Profil' });
+      await german.getByRole('heading', { name: 'Sprache' }).waitFor();
+      await german.getByRole('button', { name: 'Überall abmelden' }).waitFor();
+      expect(await page.locator('html').getAttribute('lang')).toBe('de');
+      await page.screenshot({ path: join(ARTIFACTS, 'i18n-de-phone-profile.png') });
+      await german.getByRole('button', { name: 'Schließen' }).click();
+
+      await page.reload();
+      await page.getByRole('button', { name: 'Räume', exact: true }).click();
+      const sidebar = page.getByRole('navigation', { name: 'Räume' });
+      await sidebar.getByRole('heading', { name: 'Kanäle' }).waitFor();
+      await sidebar.getByRole('heading', { name: 'Direktnachrichten' }).waitFor();
+      await sidebar.getByRole('button', { name: 'Kanäle durchsuchen' }).waitFor();
+      await sidebar.getByRole('button', { name: 'Neue Direktnachricht' }).waitFor();
+      expect(await page.locator('html').getAttribute('lang')).toBe('de');
+      expect(await page.evaluate(() => localStorage.getItem('kaiwa.language'))).toBe('de');
+
+      // The drawer slides in: the picture once it is all there.
+      await expect.poll(async () => (await sidebar.boundingBox())?.x).toBe(0);
+      await expectNoSidewaysOverflow(page);
+      await page.screenshot({ path: join(ARTIFACTS, 'i18n-de-phone-drawer.png') });
+
+      await page.keyboard.press('Escape');
+      await expect
+        .poll(async () => {
+          const box = await page.locator('#sidebar').boundingBox();
+          return box ? box.x + box.width : 0;
+        })
+        .toBeLessThanOrEqual(0);
+      await page.getByRole('button', { name: 'Nachrichten durchsuchen' }).waitFor();
+      await expectNoSidewaysOverflow(page);
+      await page.screenshot({ path: join(ARTIFACTS, 'i18n-de-phone.png') });
+
+      // The longest German strings of the chat shell: offline, the badge and the bar under the top bar.
+      await page.context().setOffline(true);
+      await page.getByText('Sie sind offline.').waitFor();
+      await expectNoSidewaysOverflow(page);
+      await page.screenshot({ path: join(ARTIFACTS, 'i18n-de-phone-offline.png') });
+      await page.context().setOffline(false);
+      await page.context().close();
+    });
+
+    it('keeps English for an English browser', { timeout: 30_000 }, async () => {
+      const page = await open('en-US', { width: 1280, height: 800 });
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      expect(await page.locator('html').getAttribute('lang')).toBe('en');
+      await page.context().close();
+    });
+  });
+}

@@ -1,7 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { de } from './de';
 import { en, type Plural } from './en';
-import { CATALOGUES, detectLanguage, getLanguage, type MessageKey, setLanguage, t, template } from './index';
+import {
+  CATALOGUES,
+  detectLanguage,
+  getLanguage,
+  type MessageKey,
+  onLanguageChange,
+  setLanguage,
+  t,
+  template,
+} from './index';
 import { ja } from './ja';
 
 type Entry = string | Plural;
@@ -105,8 +114,14 @@ describe('language', () => {
   });
 
   it('switches at once and tells who listens', () => {
+    const heard: string[] = [];
+    const stop = onLanguageChange((language) => heard.push(language));
     setLanguage('ja', false);
-    expect(getLanguage()).toBe('ja');
-    expect(t('common.cancel')).toBe('キャンセル');
+    setLanguage('ja', false);
+    stop();
+    setLanguage('de', false);
+    expect(heard).toEqual(['ja']);
+    expect(getLanguage()).toBe('de');
+    expect(t('common.cancel')).toBe('Abbrechen');
   });
 });

@@ -10,12 +10,14 @@ import {
   createSqliteStore,
   type KyselyChatStore,
 } from '@kaiwa/store-kysely';
+import { sql } from 'kysely';
 
 /*
  * npm run bench:rag [-- --chunks 100000] [--mysql-chunks 20000] [--dimensions 384] [--queries 50]
- *                   [--stores sqlite,postgres,mysql]
+ *                   [--stores sqlite,postgres,mysql] [--sqlite-mmap-mb 0]
  *
  * Top-10 latency of the knowledge module's vector search on each database, over clustered unit vectors
+ with local structure
  * (approximate indexes find next to nothing on uniform random data): sqlite-vec (exact, in the database),
  * pgvector HNSW (when the server has pgvector) and MariaDB's exact search in the application (on a smaller
  * corpus: every allowed vector crosses the wire per query). Each query is filtered by 50 allowed rooms of
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     dimensions: { type: 'string', default: '384' },
     queries: { type: 'string', default: '50' },
     stores: { type: 'string', default: 'sqlite,postgres,mysql' },
+    'sqlite-mmap-mb': { type: 'string', default: '0' },
   },
 });
 const dimensions = Number(values.dimensions);
@@ -50,24 +53,31 @@ function seededNormal(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
-/** Clustered unit vectors: 200 centres, each point its centre plus noise (as vectorStoreContract's data). */
-function clustered(count: number, seed: number, spread = 0.35): Float32Array[] {
+/**
+ * Clustered unit vectors with local structure, as real embeddings have: 200 topics, 10 passages per
+ * sub-topic around each, each passage its sub-topic plus a little noise. Queries are drawn the same way
+ * (another seed), near some sub-topic. Without the sub-topics, points within a topic are uniform noise and
+ * no approximate index can tell their neighbours apart.
+ */
+function clustered(count: number, seed: number): Float32Array[] {
   const random = seededNormal(seed);
+  const structure = seededNormal(7); // the same topics for the corpus and the queries
   const normalize = (vector: Float32Array) => {
     let sum = 0;
     for (const value of vector) sum += value * value;
     const norm = Math.sqrt(sum) || 1;
     return vector.map((value) => value / norm);
   };
-  const centres = Array.from({ length: 200 }, () =>
-    normalize(Float32Array.from({ length: dimensions }, random)),
+  const noise = (source: () => number, scale: number) => (value: number) =>
+    value + (scale * source()) / Math.sqrt(dimensions);
+  const topics = Array.from({ length: 200 }, () =>
+    normalize(Float32Array.from({ length: dimensions }, structure)),
+  );
+  const subtopics = Array.from({ length: 10_000 }, (_, index) =>
+    normalize((topics[index % 200] as Float32Array).map(noise(structure, 0.8))),
   );
   return Array.from({ length: count }, (_, index) =>
-    normalize(
-      (centres[index % 200] as Float32Array).map(
-        (value) => value + ((spread * random()) / Math.sqrt(dimensions)) * 2,
-      ),
-    ),
+    normalize((subtopics[(index * 7919) % 10_000] as Float32Array).map(noise(random, 0.3))),
   );
 }
 
@@ -109,7 +119,7 @@ async function bench(name: string, store: KyselyChatStore, chunks: number): Prom
   }
   const ingestSeconds = (performance.now() - started) / 1000;
   const engine = (await vectors.capabilities()).engine;
-  const queries = clustered(queryCount + 5, 2, 0.5);
+  const queries = clustered(queryCount + 5, 2);
   const broadRooms = roomIds.slice(0, 50);
   const selectiveRooms = roomIds.slice(0, 3);
   const time = async (filterRooms: string[]) => {
@@ -167,6 +177,8 @@ if (stores.includes('sqlite')) {
   const folder = mkdtempSync(join(tmpdir(), 'kaiwa-rag-'));
   const store = await createSqliteStore({ filename: join(folder, 'bench.db'), synchronous: 'normal' });
   await store.migrate();
+  const mmap = Number(values['sqlite-mmap-mb']) * 1024 * 1024;
+  if (mmap > 0) await sql`pragma mmap_size = ${sql.raw(String(mmap))}`.execute(store.db);
   try {
     results.push(await bench('SQLite', store, Number(values.chunks)));
   } finally {

@@ -183,6 +183,7 @@ export class KyselyVectorStore implements VectorStore {
     index: string,
     source: { sourceType: KnowledgeSourceType; sourceId: string },
   ): Promise<number> {
+    await this.#search.deleting(db, await this.#index(db, index), source);
     const result = await db
       .deleteFrom('knowledge_chunks')
       .where('index_name', '=', index)
@@ -201,6 +202,7 @@ export class KyselyVectorStore implements VectorStore {
     if (rows.length === 0) return;
     if (replace) {
       const ids = rows.map(({ chunk }) => chunk.id);
+      await this.#search.deleting(db, index, { ids });
       for (let start = 0; start < ids.length; start += INSERT_BATCH) {
         await db
           .deleteFrom('knowledge_chunks')
@@ -231,6 +233,18 @@ export class KyselyVectorStore implements VectorStore {
           })),
         )
         .execute();
+      await this.#search.written(
+        db,
+        index,
+        batch.map(({ chunk, vector }) => ({
+          id: chunk.id,
+          sourceType: chunk.sourceType,
+          roomId: chunk.roomId ?? null,
+          fileId: chunk.fileId ?? null,
+          projectId: chunk.projectId ?? null,
+          vector,
+        })),
+      );
     }
   }
 

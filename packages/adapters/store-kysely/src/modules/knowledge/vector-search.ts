@@ -23,7 +23,17 @@ export interface VectorSearch {
    * The database's own vector column for a row being inserted, when it has one (pgvector's
    * `embedding_vector`); `undefined` when the portable bytes are all there is.
    */
-  vectorColumns(db: Db): Promise<((vector: Float32Array) => { embedding_vector: RawBuilder<string> }) | undefined>;
+  vectorColumns(
+    db: Db,
+  ): Promise<((vector: Float32Array) => { embedding_vector: RawBuilder<string> }) | undefined>;
+  /** Mirrors chunks just written (after an insert) where the database keeps vectors apart (sqlite-vec's vec0). */
+  written(db: Db, index: VectorIndex, rows: readonly WrittenVector[]): Promise<void>;
+  /** Forgets chunks about to be deleted: by id, or every chunk of one source. */
+  deleting(
+    db: Db,
+    index: VectorIndex,
+    which: { ids: readonly string[] } | { sourceType: string; sourceId: string },
+  ): Promise<void>;
   /** The `k` nearest allowed chunks, nearest first. */
   nearest(
     db: Db,
@@ -32,6 +42,16 @@ export interface VectorSearch {
     k: number,
     filter: VectorFilter,
   ): Promise<Neighbour[]>;
+}
+
+/** A chunk as the vector search needs it. */
+export interface WrittenVector {
+  id: string;
+  sourceType: string;
+  roomId: string | null;
+  fileId: string | null;
+  projectId: string | null;
+  vector: Float32Array;
 }
 
 /** The vector as stored on every database: little-endian float32 bytes. */
@@ -95,6 +115,10 @@ export class ApplicationExactSearch implements VectorSearch {
   async vectorColumns(): Promise<undefined> {
     return undefined;
   }
+
+  async written(): Promise<void> {}
+
+  async deleting(): Promise<void> {}
 
   async nearest(db: Db, index: VectorIndex, vector: Float32Array, k: number, filter: VectorFilter) {
     const condition = filterCondition(filter);
@@ -168,19 +192,113 @@ export class SqliteVecSearch implements VectorSearch {
     );
   }
 
+  /** The index's vec0 table when it exists and sqlite-vec is loaded (one cheap catalogue read). */
+  async #table(db: Db, index: VectorIndex): Promise<string | undefined> {
+    if (!(await this.#loaded(db))) return undefined;
+    const name = vec0TableName(index);
+    const { rows } = await sql`select 1 from sqlite_master where type = 'table' and name = ${name}`.execute(
+      db,
+    );
+    return rows.length > 0 ? name : undefined;
+  }
+
   async capabilities(db: Db): Promise<VectorStoreCapabilities> {
     return (await this.#loaded(db))
       ? { search: 'exact', engine: 'sqlite-vec' }
       : this.#fallback.capabilities();
   }
 
-  async prepareIndex(): Promise<void> {}
+  /**
+   * Makes the index's vec0 table (vectors stored contiguously, with the filter's columns as metadata) and
+   * fills in chunks written while sqlite-vec was not loaded.
+   */
+  async prepareIndex(db: Db, index: VectorIndex): Promise<void> {
+    if (!(await this.#loaded(db))) return;
+    const table = sql.id(vec0TableName(index));
+    await sql`create virtual table if not exists ${table} using vec0(chunk_id text primary key,
+      embedding float[${sql.raw(String(Math.trunc(index.dimensions)))}] distance_metric=cosine,
+      source_type text, room_id text, file_id text, project_id text)`.execute(db);
+    await sql`insert into ${table} (chunk_id, embedding, source_type, room_id, file_id, project_id)
+      select id, embedding, source_type, coalesce(room_id, ''), coalesce(file_id, ''), coalesce(project_id, '')
+      from knowledge_chunks where index_name = ${index.name}
+      and id not in (select chunk_id from ${table})`.execute(db);
+  }
 
   async vectorColumns(): Promise<undefined> {
     return undefined;
   }
 
+  async written(db: Db, index: VectorIndex, rows: readonly WrittenVector[]): Promise<void> {
+    const table = await this.#table(db, index);
+    // Replaced chunks were forgotten first (`deleting`), so these ids are new to the table.
+    if (table === undefined || rows.length === 0) return;
+    const values = rows.map(
+      (row) =>
+        sql`(${row.id}, ${vectorBytes(row.vector)}, ${row.sourceType}, ${row.roomId ?? ''}, ${row.fileId ?? ''}, ${row.projectId ?? ''})`,
+    );
+    await sql`insert into ${sql.id(table)} (chunk_id, embedding, source_type, room_id, file_id, project_id)
+      values ${sql.join(values)}`.execute(db);
+  }
+
+  async deleting(
+    db: Db,
+    index: VectorIndex,
+    which: { ids: readonly string[] } | { sourceType: string; sourceId: string },
+  ): Promise<void> {
+    const table = await this.#table(db, index);
+    if (table === undefined) return;
+    if ('ids' in which) {
+      if (which.ids.length > 0)
+        await sql`delete from ${sql.id(table)} where chunk_id in (${sql.join([...which.ids])})`.execute(db);
+      return;
+    }
+    await sql`delete from ${sql.id(table)} where chunk_id in (select id from knowledge_chunks
+      where index_name = ${index.name} and source_type = ${which.sourceType} and source_id = ${which.sourceId})`.execute(
+      db,
+    );
+  }
+
+  /**
+   * With the vec0 table: one exact KNN query per kind of id the filter lists (vec0 filters metadata with
+   * AND only), merged. Each is exact within its subset, so the merged top k is the top k of their union.
+   */
   async nearest(db: Db, index: VectorIndex, vector: Float32Array, k: number, filter: VectorFilter) {
+    const table = await this.#table(db, index);
+    if (table === undefined) return this.#scan(db, index, vector, k, filter);
+    // vec0 filters its metadata while it scans every vector; a selective filter is faster as a scan of
+    // the allowed rows only, found through the room, file and project indexes.
+    const condition = filterCondition(filter);
+    if (!condition) return [];
+    const allowed = await db
+      .selectFrom('knowledge_chunks')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('index_name', '=', index.name)
+      .where(condition)
+      .executeTakeFirstOrThrow();
+    if (Number(allowed.count) <= SELECTIVE_FILTER_ROWS) return this.#scan(db, index, vector, k, filter);
+    const bytes = vectorBytes(vector);
+    const found = new Map<string, number>();
+    for (const [column, ids] of [
+      ['room_id', filter.roomIds],
+      ['file_id', filter.fileIds],
+      ['project_id', filter.projectIds],
+    ] as const) {
+      if (!ids || ids.length === 0) continue;
+      const { rows } = await sql<Neighbour>`select chunk_id as id, distance from ${sql.id(table)}
+        where embedding match ${bytes} and k = ${k}
+        and ${sql.id(column)} in (${sql.join([...ids])})
+        ${filter.sourceType ? sql`and source_type = ${filter.sourceType}` : sql``}
+        order by distance`.execute(db);
+      for (const row of rows) found.set(row.id, row.distance);
+    }
+    return [...found]
+      .map(([id, distance]) => ({ id, distance }))
+      .sort((a, b) => a.distance - b.distance)
+      .slice(0, k);
+  }
+
+  /** Without a vec0 table (an index made before sqlite-vec was loaded): sqlite-vec's distance over the rows. */
+  async #scan(db: Db, index: VectorIndex, vector: Float32Array, k: number, filter: VectorFilter) {
     if (!(await this.#loaded(db))) return this.#fallback.nearest(db, index, vector, k, filter);
     const condition = filterCondition(filter);
     if (!condition) return [];
@@ -194,6 +312,14 @@ export class SqliteVecSearch implements VectorSearch {
       .limit(k)
       .execute();
   }
+}
+
+/** Up to this many allowed chunks, SQLite scans them instead of asking vec0 (measured in bench:rag). */
+const SELECTIVE_FILTER_ROWS = 20_000;
+
+/** A short table name per knowledge index. */
+function vec0TableName(index: VectorIndex): string {
+  return `knowledge_vec_${fnv(index.name)}_${Math.trunc(index.dimensions)}`;
 }
 
 /**
@@ -260,6 +386,10 @@ export class PgvectorSearch implements VectorSearch {
     }
   }
 
+  async written(): Promise<void> {}
+
+  async deleting(): Promise<void> {}
+
   async vectorColumns(db: Db) {
     const schema = await this.#schema(db);
     if (schema === undefined) return undefined;
@@ -313,9 +443,13 @@ function vectorLiteral(vector: Float32Array): string {
 
 /** A short name per knowledge index: PostgreSQL cuts identifiers at 63 bytes. */
 function hnswIndexName(index: VectorIndex): string {
+  return `knowledge_hnsw_${fnv(index.name)}_${index.dimensions}`;
+}
+
+function fnv(text: string): string {
   let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(index.name)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
-  return `knowledge_hnsw_${hash.toString(16).padStart(8, '0')}_${index.dimensions}`;
+  for (const byte of new TextEncoder().encode(text)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
 }
 
 /** The vector search of each database, chosen once per store. */

@@ -1,11 +1,12 @@
 import { vectorStoreContract } from '@kaiwa/core/testing';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import * as sqliteVec from 'sqlite-vec';
 import { describe, expect, it } from 'vitest';
 import type { KaiwaDatabase } from '../../database.js';
 import { createKyselyStorage } from '../../kysely-storage.js';
 import { openTestStorage, testDatabaseUrl, testDialects } from '../../test-support.js';
-import { knowledgeStorageModule } from './knowledge-storage-module.js';
+import { knowledgeStorageModule, knowledgeStorageModuleWith } from './knowledge-storage-module.js';
 
 /** Whether the test PostgreSQL server has pgvector to offer (`.ci/run` builds it). */
 async function pgvectorAvailable(): Promise<boolean> {
@@ -44,6 +45,12 @@ for (const { dialect, skip } of testDialects) {
       : {}),
   });
 }
+
+// SQLite through sqlite-vec's vec0 table whatever the filter (small corpora otherwise scan the allowed rows).
+vectorStoreContract({
+  name: 'sqlite (sqlite-vec vec0 KNN), knowledge module only',
+  open: () => openTestStorage('sqlite', [knowledgeStorageModuleWith({ selectiveFilterRows: 0 })]),
+});
 
 // SQLite without sqlite-vec loaded (a connection the caller opened): the exact search in the application.
 vectorStoreContract({
@@ -84,4 +91,50 @@ describe('knowledge module: vector search engines', () => {
       }
     },
   );
+
+  it('fills the vec0 table of chunks written while sqlite-vec was not loaded', async () => {
+    const database = new Database(':memory:');
+    const open = () =>
+      createKyselyStorage({
+        db: new Kysely<KaiwaDatabase>({ dialect: new SqliteDialect({ database }) }),
+        dialect: 'sqlite',
+        modules: [knowledgeStorageModule],
+      });
+    const before = open();
+    await before.migrate();
+    const definition = { name: 'late', model: 'test:m', dimensions: 4 };
+    await before.knowledge.ensureIndex(definition);
+    const chunk = (id: string, vector: number[]) => ({
+      id,
+      sourceType: 'message' as const,
+      sourceId: id,
+      roomId: 'room',
+      text: id,
+      metadata: {},
+      vector,
+    });
+    await before.knowledge.upsert('late', [chunk('a', [1, 0, 0, 0]), chunk('b', [0, 1, 0, 0])]);
+    expect((await before.knowledge.capabilities()).engine).toContain('application exact');
+
+    sqliteVec.load(database);
+    const after = open();
+    await after.knowledge.ensureIndex(definition);
+    expect(await after.knowledge.capabilities()).toEqual({ search: 'exact', engine: 'sqlite-vec' });
+    await after.knowledge.upsert('late', [chunk('c', [0, 0, 1, 0])]);
+    for (const [vector, id] of [
+      [[1, 0, 0, 0], 'a'],
+      [[0, 1, 0, 0], 'b'],
+      [[0, 0, 1, 0], 'c'],
+    ] as const) {
+      const [nearest] = await after.knowledge.query({
+        index: 'late',
+        model: 'test:m',
+        vector,
+        k: 1,
+        filter: { roomIds: Array.from({ length: 3 }, () => 'room') },
+      });
+      expect(nearest?.chunk.id).toBe(id);
+    }
+    await after.close();
+  });
 });

@@ -14,10 +14,15 @@ import { vectorSearchFor } from './vector-search.js';
  * const storage = createKyselyStorage({ db, dialect, modules: [knowledgeStorageModule] });
  * await storage.knowledge.ensureIndex({ name: 'knowledge', model, dimensions: 384 });
  */
-export const knowledgeStorageModule = defineKyselyStorageModule({
-  name: 'knowledge',
-  migrations: (dialect) => ({ '0009_knowledge': knowledgeMigration(dialect) }),
-  repositories: (context): KnowledgeStorage => ({
-    knowledge: new KyselyVectorStore(context, vectorSearchFor(context.adapter.dialect)),
-  }),
-});
+export const knowledgeStorageModule = knowledgeStorageModuleWith();
+
+/** The module with tuning the tests use (SQLite's vec0 path on small corpora); not exported from the package. */
+export function knowledgeStorageModuleWith(options: { selectiveFilterRows?: number } = {}) {
+  return defineKyselyStorageModule({
+    name: 'knowledge',
+    migrations: (dialect) => ({ '0009_knowledge': knowledgeMigration(dialect) }),
+    repositories: (context): KnowledgeStorage => ({
+      knowledge: new KyselyVectorStore(context, vectorSearchFor(context.adapter.dialect, options)),
+    }),
+  });
+}

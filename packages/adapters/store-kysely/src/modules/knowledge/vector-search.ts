@@ -180,6 +180,12 @@ function probeOnce<T>(db: Db, probe: () => Promise<T>, otherwise: T): Promise<T>
  */
 export class SqliteVecSearch implements VectorSearch {
   readonly #fallback = new ApplicationExactSearch('application exact (sqlite-vec not loaded)');
+  readonly #selectiveFilterRows: number;
+
+  /** @param selectiveFilterRows up to this many allowed chunks, scan them instead of asking vec0. */
+  constructor(selectiveFilterRows = SELECTIVE_FILTER_ROWS) {
+    this.#selectiveFilterRows = selectiveFilterRows;
+  }
 
   #loaded(db: Db): Promise<boolean> {
     return probeOnce(
@@ -275,7 +281,7 @@ export class SqliteVecSearch implements VectorSearch {
       .where('index_name', '=', index.name)
       .where(condition)
       .executeTakeFirstOrThrow();
-    if (Number(allowed.count) <= SELECTIVE_FILTER_ROWS) return this.#scan(db, index, vector, k, filter);
+    if (Number(allowed.count) <= this.#selectiveFilterRows) return this.#scan(db, index, vector, k, filter);
     const bytes = vectorBytes(vector);
     const found = new Map<string, number>();
     for (const [column, ids] of [

@@ -56,8 +56,11 @@ export {
   type NewAccount,
   type NewMessage,
   type PageQuery,
+  type RoomVoiceSettings,
   type SessionListener,
   type SignOutReason,
+  type SpeechInput,
   type UserListQuery,
+  type VoiceInfo,
   type WorkflowRunQuery,
 } from './rest-client.js';

@@ -214,4 +214,33 @@ describe('KaiwaRestClient', () => {
     expect(error).toBeInstanceOf(KaiwaApiError);
     expect(error).toMatchObject({ status: 0, code: 'network', isRetryable: true });
   });
+
+  it('reaches the voice routes: info, speech as audio, transcript retry, room language', async () => {
+    const calls = fakeFetch((call) => {
+      if (call.url.endsWith('/speech')) {
+        return (call.body as { text: string }).text === 'off'
+          ? json(404, { error: { code: 'speech_off', message: 'reading aloud is off' } })
+          : new Response(new Uint8Array([82, 73, 70, 70]), { headers: { 'content-type': 'audio/wav' } });
+      }
+      return json(call.method === 'POST' ? 202 : 200, { language: 'ja' });
+    });
+    const rest = new KaiwaRestClient();
+    rest.setSession(session('a'));
+    await rest.voiceInfo();
+    const audio = await rest.speech({ text: 'hello', language: 'en' });
+    expect(audio.type).toBe('audio/wav');
+    expect(new Uint8Array(await audio.arrayBuffer())).toEqual(new Uint8Array([82, 73, 70, 70]));
+    await expect(rest.speech({ text: 'off' })).rejects.toMatchObject({ status: 404, code: 'speech_off' });
+    await rest.retryTranscript('m 1');
+    expect(await rest.roomVoiceSettings('r1')).toEqual({ language: 'ja' });
+    await rest.setRoomVoiceSettings('r1', { language: 'ja' });
+    expect(calls.map(({ method, url, body, authorization }) => [method, url, body, authorization])).toEqual([
+      ['GET', '/api/v1/voice', undefined, 'Bearer access-a'],
+      ['POST', '/api/v1/speech', { text: 'hello', language: 'en' }, 'Bearer access-a'],
+      ['POST', '/api/v1/speech', { text: 'off' }, 'Bearer access-a'],
+      ['POST', '/api/v1/messages/m%201/transcript', undefined, 'Bearer access-a'],
+      ['GET', '/api/v1/rooms/r1/voice', undefined, 'Bearer access-a'],
+      ['PUT', '/api/v1/rooms/r1/voice', { language: 'ja' }, 'Bearer access-a'],
+    ]);
+  });
 });

@@ -161,6 +161,38 @@ export interface NewMessage {
   attachmentIds?: string[];
 }
 
+/** What `GET /voice` says: whether voice messages get a transcript, and which voices read text aloud. */
+export interface VoiceInfo {
+  /** null: voice messages get no transcript. */
+  transcriber: {
+    provider: string;
+    model: string;
+    /** `lower`: a fallback clearly weaker than Whisper (pocketsphinx). */
+    quality: 'standard' | 'lower';
+    languages: string[] | 'any';
+  } | null;
+  /** null: {@link KaiwaRestClient.speech} fails with `speech_off`. */
+  synthesizer: {
+    provider: string;
+    voices: { id: string; language: string; name?: string }[];
+    maxTextLength: number;
+  } | null;
+}
+
+/** Text to read aloud (`POST /speech`). */
+export interface SpeechInput {
+  text: string;
+  /** A voice id from {@link VoiceInfo}; else one of `language`, else the server's default. */
+  voice?: string;
+  /** A language tag such as `en` or `ja`. */
+  language?: string;
+}
+
+/** A room's voice settings: the language its voice messages are transcribed in (unset: the server's default). */
+export interface RoomVoiceSettings {
+  language?: string;
+}
+
 type Query = Record<string, string | number | boolean | undefined>;
 
 function queryString(query: Query | undefined): string {
@@ -782,6 +814,47 @@ export class KaiwaRestClient {
   /** Cancels an unfinished run (who started it, or an admin). */
   cancelWorkflowRun(runId: string): Promise<WorkflowRunRecord> {
     return this.request('POST', `/workflow-runs/${segment(runId)}/cancel`);
+  }
+
+  // ---------------------------------------------------------------- voice
+
+  /** Whether this server transcribes voice messages and reads text aloud. */
+  voiceInfo(): Promise<VoiceInfo> {
+    return this.request('GET', '/voice');
+  }
+
+  /** Text read aloud, as audio (WAV from the local engines); `speech_off` when the server has no synthesizer. */
+  async speech(input: SpeechInput): Promise<Blob> {
+    const post = (token: string) =>
+      this.#call(`${this.baseUrl}${API_PATH}/speech`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'audio/*' },
+        body: JSON.stringify(input),
+      });
+    let response: Response;
+    try {
+      response = await post(await this.accessToken());
+      if (response.status === 401) response = await post((await this.refresh()).accessToken);
+    } catch (error) {
+      if (error instanceof KaiwaApiError) throw error;
+      throw new KaiwaApiError(0, 'network', 'the server cannot be reached; check your connection');
+    }
+    if (!response.ok) throw await this.#errorOf(response);
+    return response.blob();
+  }
+
+  /** Transcribes a voice message again (its author, room moderators, staff); its transcript turns `pending`. */
+  retryTranscript(messageId: string): Promise<Message> {
+    return this.request('POST', `/messages/${segment(messageId)}/transcript`);
+  }
+
+  roomVoiceSettings(roomId: string): Promise<RoomVoiceSettings> {
+    return this.request('GET', `/rooms/${segment(roomId)}/voice`);
+  }
+
+  /** Sets the language a room's voice messages are transcribed in (room owners and admins). */
+  setRoomVoiceSettings(roomId: string, settings: RoomVoiceSettings): Promise<RoomVoiceSettings> {
+    return this.request('PUT', `/rooms/${segment(roomId)}/voice`, settings);
   }
 }
 

@@ -20,6 +20,7 @@ export const chromiumSkipReason = existsSync(CHROMIUM)
   ? undefined
   : `no Chromium at ${CHROMIUM}: install it (apt-get install chromium; CI does) or set KAIWA_CHROMIUM to its path`;
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+/** `extraArgs`: more switches for one test, e.g. the fake microphone of the voice test. */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }

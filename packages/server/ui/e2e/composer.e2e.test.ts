@@ -10,6 +10,15 @@ import { buildServer, type KaiwaServer } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { chromiumSkipReason, launchChromium } from './chromium.js';
 
+// Functions passed to page.evaluate run in the browser; this test program has no DOM types, so the
+// browser globals they use are declared loosely here.
+// biome-ignore lint/suspicious/noExplicitAny: typed by the page, not by this program.
+type InPage = any;
+declare const document: InPage;
+declare const DataTransfer: InPage;
+declare const ClipboardEvent: InPage;
+declare const DragEvent: InPage;
+
 /*
  * The composer and media in a real browser: @-completion inserting a mention, `:tada` completion, `#` and
  * `/` lists, the emoji picker's search giving a reaction, up-arrow editing one's last message, an image

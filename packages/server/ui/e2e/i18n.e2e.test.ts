@@ -9,6 +9,14 @@ import { buildServer, type KaiwaServer } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { chromiumSkipReason, launchChromium } from './chromium.js';
 
+// Functions passed to page.evaluate run in the browser; this test program has no DOM types, so the
+// browser globals they use are declared loosely here.
+// biome-ignore lint/suspicious/noExplicitAny: typed by the page, not by this program.
+type InPage = any;
+declare const document: InPage;
+declare const window: InPage;
+declare const localStorage: InPage;
+
 /*
  * The UI's languages in a real browser: a browser set to Japanese gets the sign-in screen and the chat in
  * Japanese; switching to Deutsch in the profile dialog turns the UI German at once, and the choice holds after

@@ -10,6 +10,14 @@ import { buildServer, type KaiwaServer } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { chromiumSkipReason, launchChromium } from './chromium.js';
 
+// Functions passed to page.evaluate run in the browser; this test program has no DOM types, so the
+// browser globals they use are declared loosely here.
+// biome-ignore lint/suspicious/noExplicitAny: typed by the page, not by this program.
+type InPage = any;
+declare const document: InPage;
+declare const window: InPage;
+declare const MutationObserver: InPage;
+
 /*
  * Voice messages in a real browser on the real engines: Chromium's fake microphone plays a sentence flite
  * spoke; it is recorded with a click (desktop) and with press and hold (phone), sent, shown as a player with

@@ -4,10 +4,12 @@ import { requestEdit } from '../edit-request';
 import { useFileDrop } from '../file-drop';
 import { formatSize } from '../format';
 import { useController } from '../hooks';
+import { AssistantNotice } from './AssistantNotice';
 import { useComposerCompletion } from './Autocomplete';
 import { describeError } from './common';
 import { EmojiPicker } from './EmojiPicker';
 import { Icon } from './icons';
+import { VoiceRecorder } from './VoiceRecorder';
 
 /** Unsent text per room and thread, kept while switching rooms. */
 const drafts = new Map<string, string>();
@@ -125,6 +127,7 @@ export function Composer({
         submit();
       }}
     >
+      <AssistantNotice text={text} server={server} />
       {files.length > 0 || uploading > 0 ? (
         <ul class="composer-files" aria-label="Files to send">
           {files.map((file) => (
@@ -224,6 +227,7 @@ export function Composer({
             onClose={() => setPickingEmoji(false)}
           />
         ) : null}
+        <VoiceRecorder roomId={roomId} threadRootId={threadRootId} server={server} />
         <button
           type="submit"
           class="icon-button send-button"

@@ -5,12 +5,15 @@ import { useEditRequest } from '../edit-request';
 import { formatFull, formatShortTime, formatSize, formatTime } from '../format';
 import { memo, useController, useFileUrl } from '../hooks';
 import { MessageMarkdown } from '../markdown/message-markdown';
+import { WorkflowByline } from '../workflows-view';
 import { Avatar, describeError } from './common';
 import { EmojiPicker } from './EmojiPicker';
 import { Icon } from './icons';
 import { Lightbox, lightboxImageAttributes } from './Lightbox';
 import { CopyLinkButton } from './Navigation';
+import { ReadAloudButton } from './ReadAloudButton';
 import { CreateTicketButton } from './TicketDialog';
+import { VoicePlayer, VoiceTranscript } from './VoicePlayer';
 
 /** The address of a channel the reader knows, by name, for `#room` links in messages. */
 function useRoomHref(): (name: string) => string | undefined {
@@ -96,7 +99,9 @@ export function Attachments({ attachments }: { attachments: Attachment[] }) {
     <ul class="attachments" aria-label="Attachments">
       {attachments.map((attachment) => (
         <li key={attachment.fileId}>
-          {attachment.mimeType.startsWith('image/') && attachment.mimeType !== 'image/svg+xml' ? (
+          {attachment.mimeType.startsWith('audio/') ? (
+            <VoicePlayer attachment={attachment} />
+          ) : attachment.mimeType.startsWith('image/') && attachment.mimeType !== 'image/svg+xml' ? (
             <ImageAttachment attachment={attachment} />
           ) : (
             <a
@@ -275,6 +280,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
         ) : (
           <div class="message-meta">
             <span class="author">{name}</span>
+            <WorkflowByline message={message} author={author} users={users} />
             <time dateTime={message.createdAt} title={formatFull(message.createdAt)}>
               {formatTime(message.createdAt)}
             </time>
@@ -303,6 +309,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
           </div>
         )}
         {deleted ? null : <Attachments attachments={message.attachments} />}
+        {deleted ? null : <VoiceTranscript message={message} me={me} />}
         {deleted ? null : <Reactions message={message} me={me} users={users} />}
         {canThread && message.replyCount > 0 ? (
           <button type="button" class="thread-link" onClick={() => onOpenThread?.(message.id)}>
@@ -358,6 +365,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
             </button>
           ) : null}
           <CopyLinkButton message={message} />
+          <ReadAloudButton message={message} />
           <CreateTicketButton message={message} />
           {mine ? (
             <button

@@ -6,6 +6,7 @@ import { type RoomRights, roomRights } from '../room-rights';
 import { Avatar, describeError, ErrorText, PresenceDot } from './common';
 import { ConfirmButton, FormField, formErrors, NO_ERRORS } from './FormField';
 import { Icon } from './icons';
+import { RoomVoiceSettings } from './RoomVoiceSettings';
 
 /*
  * The room details: a side panel beside the messages on a desktop, the whole screen on a phone. Name and
@@ -576,6 +577,7 @@ export function RoomDetailsPanel({ entry, onClose }: { entry: RoomEntry; onClose
           <h3 id="details-mine">Your settings</h3>
           <MySettings roomId={roomId} />
         </section>
+        {direct ? null : <RoomVoiceSettings roomId={roomId} canChange={rights.setRoles && !room.archived} />}
         <Members entry={entry} rights={rights} members={members} reload={reload} />
         <section class="details-section details-danger" aria-label="Leave or archive">
           {rights.manage ? (

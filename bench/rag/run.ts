@@ -10,11 +10,10 @@ import {
   createSqliteStore,
   type KyselyChatStore,
 } from '@kaiwa/store-kysely';
-import { sql } from 'kysely';
 
 /*
  * npm run bench:rag [-- --chunks 100000] [--mysql-chunks 20000] [--dimensions 384] [--queries 50]
- *                   [--stores sqlite,postgres,mysql] [--sqlite-mmap-mb 0]
+ *                   [--stores sqlite,postgres,mysql]
  *
  * Top-10 latency of the knowledge module's vector search on each database, over clustered unit vectors
  with local structure
@@ -33,7 +32,6 @@ const { values } = parseArgs({
     dimensions: { type: 'string', default: '384' },
     queries: { type: 'string', default: '50' },
     stores: { type: 'string', default: 'sqlite,postgres,mysql' },
-    'sqlite-mmap-mb': { type: 'string', default: '0' },
   },
 });
 const dimensions = Number(values.dimensions);
@@ -177,8 +175,6 @@ if (stores.includes('sqlite')) {
   const folder = mkdtempSync(join(tmpdir(), 'kaiwa-rag-'));
   const store = await createSqliteStore({ filename: join(folder, 'bench.db'), synchronous: 'normal' });
   await store.migrate();
-  const mmap = Number(values['sqlite-mmap-mb']) * 1024 * 1024;
-  if (mmap > 0) await sql`pragma mmap_size = ${sql.raw(String(mmap))}`.execute(store.db);
   try {
     results.push(await bench('SQLite', store, Number(values.chunks)));
   } finally {

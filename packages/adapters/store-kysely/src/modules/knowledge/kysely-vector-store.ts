@@ -263,7 +263,7 @@ function indexFromRow(row: Selectable<KnowledgeIndexesTable>): VectorIndex {
 }
 
 function chunkFromRow(
-  row: Omit<Selectable<KnowledgeChunksTable>, 'index_name' | 'embedding'>,
+  row: Omit<Selectable<KnowledgeChunksTable>, 'index_name' | 'embedding' | 'embedding_vector'>,
 ): KnowledgeChunk {
   return {
     id: row.id,

@@ -459,9 +459,12 @@ function fnv(text: string): string {
 }
 
 /** The vector search of each database, chosen once per store. */
-export function vectorSearchFor(dialect: StoreDialect): VectorSearch {
+export function vectorSearchFor(
+  dialect: StoreDialect,
+  options: { selectiveFilterRows?: number } = {},
+): VectorSearch {
   return {
-    sqlite: new SqliteVecSearch(),
+    sqlite: new SqliteVecSearch(options.selectiveFilterRows),
     postgres: new PgvectorSearch(),
     mysql: new ApplicationExactSearch(),
   }[dialect];

@@ -1,4 +1,5 @@
 import type { ServerInfo } from '@kaiwa/protocol';
+import { t } from '../i18n';
 
 /*
  * Without a model (KAIWA_LLM_BASE_URL unset) nothing answers `@assistant`: the message would just be posted
@@ -15,8 +16,7 @@ export function AssistantNotice({ text, server }: { text: string; server: Server
   if (server.assistantEnabled !== false || !addressesAssistant(text)) return null;
   return (
     <p class="assistant-notice" role="status">
-      No assistant model is configured on this server, so nobody will answer @assistant — ask an admin to set
-      KAIWA_LLM_BASE_URL (and KAIWA_LLM_MODEL).
+      {t('composer.noAssistant')}
     </p>
   );
 }

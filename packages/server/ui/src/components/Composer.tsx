@@ -4,6 +4,7 @@ import { requestEdit } from '../edit-request';
 import { useFileDrop } from '../file-drop';
 import { formatSize } from '../format';
 import { useController } from '../hooks';
+import { t } from '../i18n';
 import { AssistantNotice } from './AssistantNotice';
 import { useComposerCompletion } from './Autocomplete';
 import { describeError } from './common';
@@ -75,7 +76,7 @@ export function Composer({
     if (!list) return;
     for (const file of [...list]) {
       if (file.size > server.maxUploadBytes) {
-        setError(`${file.name} is too large: files may be at most ${formatSize(server.maxUploadBytes)}.`);
+        setError(t('composer.tooLarge', { name: file.name, size: formatSize(server.maxUploadBytes) }));
         continue;
       }
       setUploading((count) => count + 1);
@@ -84,7 +85,7 @@ export function Composer({
         setFiles((current) => [...current, record]);
         setError(null);
       } catch (caught) {
-        setError(`${file.name} was not uploaded: ${describeError(caught)}`);
+        setError(t('composer.uploadFailed', { name: file.name, error: describeError(caught) }));
       } finally {
         setUploading((count) => count - 1);
       }
@@ -129,7 +130,7 @@ export function Composer({
     >
       <AssistantNotice text={text} server={server} />
       {files.length > 0 || uploading > 0 ? (
-        <ul class="composer-files" aria-label="Files to send">
+        <ul class="composer-files" aria-label={t('composer.files')}>
           {files.map((file) => (
             <li key={file.id} class="file-chip">
               <Icon name="file" />
@@ -138,7 +139,7 @@ export function Composer({
               <button
                 type="button"
                 class="icon-button small"
-                aria-label={`Remove ${file.name}`}
+                aria-label={t('composer.removeFile', { name: file.name })}
                 onClick={() => setFiles(files.filter((each) => each.id !== file.id))}
               >
                 <Icon name="close" />
@@ -147,7 +148,7 @@ export function Composer({
           ))}
           {uploading > 0 ? (
             <li class="file-chip uploading" role="status">
-              Uploading…
+              {t('composer.uploading')}
             </li>
           ) : null}
         </ul>
@@ -162,8 +163,8 @@ export function Composer({
         <button
           type="button"
           class="icon-button"
-          aria-label="Attach a file"
-          title="Attach a file"
+          aria-label={t('composer.attach')}
+          title={t('composer.attach')}
           onClick={() => fileInput.current?.click()}
         >
           <Icon name="clip" />
@@ -211,9 +212,9 @@ export function Composer({
           type="button"
           ref={emojiButton}
           class="icon-button"
-          aria-label="Insert emoji"
+          aria-label={t('composer.insertEmoji')}
           aria-expanded={pickingEmoji}
-          title="Emoji"
+          title={t('composer.emoji')}
           onClick={() => setPickingEmoji(!pickingEmoji)}
         >
           <Icon name="smile" />
@@ -221,7 +222,7 @@ export function Composer({
         {pickingEmoji ? (
           <EmojiPicker
             anchor={emojiButton.current}
-            label="Insert an emoji"
+            label={t('composer.insertAnEmoji')}
             verb="Insert"
             onPick={insertEmoji}
             onClose={() => setPickingEmoji(false)}
@@ -231,8 +232,8 @@ export function Composer({
         <button
           type="submit"
           class="icon-button send-button"
-          aria-label="Send"
-          title="Send (Enter)"
+          aria-label={t('composer.send')}
+          title={t('composer.sendTitle')}
           disabled={uploading > 0 || (!text.trim() && files.length === 0)}
         >
           <Icon name="send" />

@@ -2,6 +2,7 @@ import type { KaiwaChatClient, VoiceInfo } from '@kaiwa/client';
 import type { Message } from '@kaiwa/protocol';
 import { useEffect, useState } from 'preact/hooks';
 import { useController } from '../hooks';
+import { t } from '../i18n';
 import { speakableText } from '../voice-recording';
 import { describeError } from './common';
 
@@ -92,12 +93,13 @@ export function ReadAloudButton({ message }: { message: Message }) {
       if (mine !== generation) return;
       stopSpeaking();
       setState('idle');
-      controller.say(`could not read the message aloud: ${describeError(caught)}`);
+      controller.say(t('voice.readAloudFailed', { error: describeError(caught) }));
     }
   };
 
   const active = state !== 'idle';
-  const label = state === 'loading' ? 'Preparing speech…' : active ? 'Stop reading' : 'Read aloud';
+  const label =
+    state === 'loading' ? t('voice.preparingSpeech') : active ? t('voice.stopReading') : t('voice.readAloud');
   return (
     <button
       type="button"

@@ -4,6 +4,7 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import { dayKey, formatDay } from '../format';
 import { useController } from '../hooks';
+import { t, tRich } from '../i18n';
 import { MessageMarkdown } from '../markdown/message-markdown';
 import { Composer } from './Composer';
 import { PresenceDot } from './common';
@@ -130,7 +131,7 @@ export function messageRows({
       dividerShown = true;
       rows.push(
         <li key="new-divider" class="new-divider">
-          <span>New messages</span>
+          <span>{t('room.newMessages')}</span>
         </li>,
       );
       previous = undefined;
@@ -182,9 +183,9 @@ function StreamingItem({
     <li class="message streaming" data-stream-id={stream.streamId} aria-busy="true">
       <div class="message-body">
         <div class="message-meta">
-          <span class="author">{author?.displayName ?? 'Assistant'}</span>
+          <span class="author">{author?.displayName ?? t('room.assistant')}</span>
           <span class="send-state" role="status">
-            Writing…
+            {t('room.writing')}
           </span>
         </div>
         <div class="message-text">
@@ -199,9 +200,9 @@ function TypingIndicator({ entry }: { entry: RoomEntry }) {
   const controller = useController();
   const names = [...entry.typing.keys()].map((id) => controller.state.nameOf(id));
   let text = '';
-  if (names.length === 1) text = `${names[0]} is typing…`;
-  else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
-  else if (names.length > 2) text = 'Several people are typing…';
+  if (names.length === 1) text = t('room.typingOne', { name: names[0] ?? '' });
+  else if (names.length === 2) text = t('room.typingTwo', { first: names[0] ?? '', second: names[1] ?? '' });
+  else if (names.length > 2) text = t('room.typingMany');
   return (
     <p class="typing" aria-live="polite">
       {text}
@@ -271,7 +272,7 @@ export function RoomView({
         {entry.room.topic ? <p class="topic">{entry.room.topic}</p> : null}
         {entry.room.kind !== 'direct' && entry.memberIds ? (
           <p class="member-count">
-            {members.length === 1 ? '1 member' : `${members.length} members`} · {online} online
+            {t('room.members', { count: members.length })} · {t('room.online', { count: online })}
           </p>
         ) : null}
         <SearchButton />
@@ -289,11 +290,15 @@ export function RoomView({
           {entry.historyLoaded && !entry.hasOlder ? (
             <div class="room-start">
               <p>
-                This is the start of{' '}
-                <strong>
-                  {entry.room.kind === 'direct' ? `your conversation with ${title}` : `#${title}`}
-                </strong>
-                .
+                {tRich('room.start', {
+                  name: (
+                    <strong>
+                      {entry.room.kind === 'direct'
+                        ? t('room.conversationWith', { name: title })
+                        : `#${title}`}
+                    </strong>
+                  ),
+                })}
               </p>
             </div>
           ) : entry.historyLoaded ? (
@@ -304,16 +309,21 @@ export function RoomView({
                 disabled={entry.loadingOlder}
                 onClick={() => controller.loadOlder(roomId)}
               >
-                {entry.loadingOlder ? 'Loading…' : 'Load older messages'}
+                {entry.loadingOlder ? t('common.loading') : t('room.loadOlder')}
               </button>
             </div>
           ) : (
             <p class="loading" role="status">
-              Loading messages…
+              {t('room.loadingMessages')}
             </p>
           )}
           {/* The log wraps the list: a role on the <ol> itself would take its list semantics away. */}
-          <div role="log" aria-live="polite" aria-relevant="additions" aria-label={`Messages in ${title}`}>
+          <div
+            role="log"
+            aria-live="polite"
+            aria-relevant="additions"
+            aria-label={t('room.messagesIn', { name: title })}
+          >
             <ol class="message-list">
               {messageRows({
                 messages,
@@ -336,7 +346,11 @@ export function RoomView({
         id="composer"
         roomId={roomId}
         server={server}
-        label={entry.room.kind === 'direct' ? `Message ${title}` : `Message #${title}`}
+        label={
+          entry.room.kind === 'direct'
+            ? t('room.messageDirect', { name: title })
+            : t('room.messageRoom', { name: title })
+        }
       />
     </section>
   );

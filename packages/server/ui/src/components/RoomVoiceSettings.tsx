@@ -1,5 +1,6 @@
 import { useEffect, useId, useState } from 'preact/hooks';
 import { useController } from '../hooks';
+import { formattingLocale, t } from '../i18n';
 import { describeError, ErrorText } from './common';
 import { useVoiceInfo } from './ReadAloudButton';
 
@@ -14,7 +15,7 @@ const COMMON_LANGUAGES = ['en', 'ja', 'de', 'fr', 'es', 'it', 'pt', 'nl', 'zh', 
 
 function languageName(tag: string): string {
   try {
-    return new Intl.DisplayNames(undefined, { type: 'language' }).of(tag) ?? tag;
+    return new Intl.DisplayNames(formattingLocale(), { type: 'language' }).of(tag) ?? tag;
   } catch {
     return tag;
   }
@@ -44,15 +45,15 @@ export function RoomVoiceSettings({ roomId, canChange }: { roomId: string; canCh
 
   return (
     <section class="details-section" aria-labelledby={`${selectId}-title`}>
-      <h3 id={`${selectId}-title`}>Voice messages</h3>
+      <h3 id={`${selectId}-title`}>{t('voice.settingsTitle')}</h3>
       <div class="field">
         {canChange ? (
-          <label for={selectId}>Transcription language</label>
+          <label for={selectId}>{t('voice.language')}</label>
         ) : (
-          <span class="details-label">Transcription language</span>
+          <span class="details-label">{t('voice.language')}</span>
         )}
         {language === null && !error ? (
-          <p role="status">Loading…</p>
+          <p role="status">{t('common.loading')}</p>
         ) : canChange ? (
           <select
             id={selectId}
@@ -78,7 +79,7 @@ export function RoomVoiceSettings({ roomId, canChange }: { roomId: string; canCh
               }
             }}
           >
-            <option value="">The server’s default</option>
+            <option value="">{t('voice.serverDefault')}</option>
             {options.map((tag) => (
               <option key={tag} value={tag}>
                 {languageName(tag)}
@@ -86,11 +87,12 @@ export function RoomVoiceSettings({ roomId, canChange }: { roomId: string; canCh
             ))}
           </select>
         ) : (
-          <p>{language ? languageName(language) : 'The server’s default'}</p>
+          <p>{language ? languageName(language) : t('voice.serverDefault')}</p>
         )}
         <span class="hint">
-          Transcripts by {transcriber.provider}
-          {transcriber.quality === 'lower' ? ' (a basic engine: expect mistakes)' : ''}.
+          {transcriber.quality === 'lower'
+            ? t('voice.transcriptsByBasic', { provider: transcriber.provider })
+            : t('voice.transcriptsBy', { provider: transcriber.provider })}
         </span>
       </div>
       <ErrorText error={error} />

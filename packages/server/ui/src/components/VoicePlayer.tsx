@@ -2,6 +2,7 @@ import type { MessageTranscript } from '@kaiwa/core';
 import type { Attachment, Message, User } from '@kaiwa/protocol';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { useController } from '../hooks';
+import { t } from '../i18n';
 import { computePeaks, describeDuration, formatDuration } from '../voice-recording';
 import { describeError } from './common';
 
@@ -119,7 +120,7 @@ export function VoicePlayer({ attachment }: { attachment: Attachment }) {
       if (known && audio.currentTime >= duration - 0.05) audio.currentTime = 0;
       await audio.play();
     } catch (caught) {
-      setError(`This recording cannot be played here: ${describeError(caught)}`);
+      setError(t('voice.cannotPlay', { error: describeError(caught) }));
     }
   };
 
@@ -139,8 +140,8 @@ export function VoicePlayer({ attachment }: { attachment: Attachment }) {
       <button
         type="button"
         class="voice-play"
-        aria-label={paused ? `Play voice message ${name}` : `Pause voice message ${name}`}
-        title={paused ? 'Play' : 'Pause'}
+        aria-label={paused ? t('voice.playNamed', { name }) : t('voice.pauseNamed', { name })}
+        title={paused ? t('voice.play') : t('voice.pause')}
         disabled={!url}
         onClick={() => void toggle()}
       >
@@ -184,13 +185,16 @@ export function VoicePlayer({ attachment }: { attachment: Attachment }) {
         <input
           type="range"
           class="voice-seek"
-          aria-label={`Position in ${name}`}
+          aria-label={t('voice.position', { name })}
           min={0}
           max={known ? duration : 0}
           step="any"
           value={position}
           disabled={!known}
-          aria-valuetext={`${describeDuration(position)} of ${describeDuration(duration)}`}
+          aria-valuetext={t('voice.positionOf', {
+            position: describeDuration(position),
+            duration: describeDuration(duration),
+          })}
           onInput={(event) => seek(Number(event.currentTarget.value))}
           onKeyDown={(event) => {
             // Arrows move 5 seconds (the native step, "any", would be a hair).
@@ -207,10 +211,10 @@ export function VoicePlayer({ attachment }: { attachment: Attachment }) {
         />
       </div>
       <span class="voice-time">
-        <span class="visually-hidden">Position </span>
+        <span class="visually-hidden">{t('voice.timePosition')}</span>
         {formatDuration(position)}
         <span aria-hidden="true"> / </span>
-        <span class="visually-hidden"> of </span>
+        <span class="visually-hidden">{t('voice.timeOf')}</span>
         <span class="voice-duration">{known ? formatDuration(duration) : '–:––'}</span>
       </span>
       {url ? (
@@ -235,7 +239,7 @@ export function VoicePlayer({ attachment }: { attachment: Attachment }) {
       ) : null}
       {error || failed ? (
         <p class="error-text" role="alert">
-          {error ?? 'The recording could not be loaded.'}
+          {error ?? t('voice.loadFailed')}
         </p>
       ) : null}
     </div>
@@ -279,7 +283,7 @@ export function VoiceTranscript({ message, me }: { message: Message; me: User })
     return (
       <p class="voice-transcript pending" role="status">
         <span class="voice-spinner" aria-hidden="true" />
-        Transcribing…
+        {t('voice.transcribing')}
       </p>
     );
   }
@@ -293,7 +297,7 @@ export function VoiceTranscript({ message, me }: { message: Message; me: User })
       role === 'moderator';
     return (
       <div class="voice-transcript failed">
-        <span>No transcript: {transcript.error}</span>
+        <span>{t('voice.noTranscript', { error: transcript.error })}</span>
         {mayRetry ? (
           <button
             type="button"
@@ -311,8 +315,8 @@ export function VoiceTranscript({ message, me }: { message: Message; me: User })
               }
             }}
           >
-            {retrying ? 'Retrying…' : 'Retry'}
-            <span class="visually-hidden"> transcription</span>
+            {retrying ? t('voice.retrying') : t('voice.retry')}
+            <span class="visually-hidden">{t('voice.retryHidden')}</span>
           </button>
         ) : null}
         {error ? (
@@ -325,7 +329,7 @@ export function VoiceTranscript({ message, me }: { message: Message; me: User })
   }
 
   if (!text.trim()) {
-    return <p class="voice-transcript muted">No words were recognised.</p>;
+    return <p class="voice-transcript muted">{t('voice.noWords')}</p>;
   }
   return (
     <div class="voice-transcript done">
@@ -334,7 +338,7 @@ export function VoiceTranscript({ message, me }: { message: Message; me: User })
         class={`voice-transcript-text${expanded ? '' : ' collapsed'}`}
         lang={transcript.language}
       >
-        <span class="visually-hidden">Transcript: </span>
+        <span class="visually-hidden">{t('voice.transcriptPrefix')}</span>
         {text}
       </p>
       {overflows || expanded ? (
@@ -344,7 +348,7 @@ export function VoiceTranscript({ message, me }: { message: Message; me: User })
           aria-expanded={expanded}
           onClick={() => setExpanded(!expanded)}
         >
-          {expanded ? 'Hide transcript' : 'Show transcript'}
+          {expanded ? t('voice.hideTranscript') : t('voice.showTranscript')}
         </button>
       ) : null}
     </div>

@@ -2,6 +2,7 @@ import type { ServerInfo } from '@kaiwa/protocol';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatSize } from '../format';
 import { useController } from '../hooks';
+import { t } from '../i18n';
 import { formatDuration, MAX_RECORDING_SECONDS, recordingFileName, VoiceRecording } from '../voice-recording';
 import { describeError } from './common';
 
@@ -154,12 +155,12 @@ export function VoiceRecorder({
     const seconds = current.elapsed();
     try {
       const blob = await current.stop();
-      if (blob.size === 0) throw new Error('the recording is empty');
+      if (blob.size === 0) throw new Error(t('voice.empty'));
       if (blob.size > server.maxUploadBytes) {
-        throw new Error(`it is larger than ${formatSize(server.maxUploadBytes)}, the most this server takes`);
+        throw new Error(t('voice.tooLarge', { size: formatSize(server.maxUploadBytes) }));
       }
       if (!isAllowed(blob.type, server.uploadAllowedTypes)) {
-        throw new Error(`this server does not accept ${blob.type.split(';')[0]} recordings`);
+        throw new Error(t('voice.typeRefused', { type: blob.type.split(';')[0] ?? '' }));
       }
       const file = new File([blob], recordingFileName(blob.type, new Date()), { type: blob.type });
       const record = await controller.upload(roomId, file);
@@ -168,7 +169,7 @@ export function VoiceRecorder({
         attachments: [record],
       });
     } catch (caught) {
-      setError(`The voice message was not sent: ${describeError(caught)}`);
+      setError(t('voice.notSent', { error: describeError(caught) }));
     } finally {
       setPhase('idle');
     }
@@ -182,12 +183,8 @@ export function VoiceRecorder({
         type="button"
         ref={micButton}
         class={`icon-button voice-record-button${active ? ' recording' : ''}`}
-        aria-label={
-          phase === 'sending'
-            ? 'Sending the voice message…'
-            : 'Record a voice message (click; on a touch screen, hold and release to send)'
-        }
-        title="Record a voice message"
+        aria-label={phase === 'sending' ? t('voice.sending') : t('voice.recordLong')}
+        title={t('voice.record')}
         aria-busy={busy}
         disabled={phase === 'sending'}
         onContextMenu={(event) => event.preventDefault()}
@@ -223,7 +220,7 @@ export function VoiceRecorder({
             cancel();
           } else if (started.elapsed() < SHORTEST_HOLD_S) {
             cancel();
-            setHint('Hold the microphone to record, release to send.');
+            setHint(t('voice.holdHint'));
           } else {
             await finish(true);
           }
@@ -247,7 +244,7 @@ export function VoiceRecorder({
       {active ? (
         <fieldset
           class={`voice-recording${armedToCancel ? ' cancelling' : ''}`}
-          aria-label="Recording a voice message"
+          aria-label={t('voice.recording')}
           onKeyDown={(event) => {
             if (event.key === 'Escape') {
               event.preventDefault();
@@ -258,19 +255,19 @@ export function VoiceRecorder({
         >
           {touch ? null : (
             <button type="button" class="button small" onClick={cancel}>
-              Cancel
+              {t('common.cancel')}
             </button>
           )}
           <span class="voice-recording-dot" aria-hidden="true" />
-          <span class="voice-recording-time" role="timer" aria-label="Recording time">
-            {phase === 'starting' ? 'Starting…' : formatDuration(elapsed)}
+          <span class="voice-recording-time" role="timer" aria-label={t('voice.recordingTime')}>
+            {phase === 'starting' ? t('voice.starting') : formatDuration(elapsed)}
           </span>
           <span class="voice-level" aria-hidden="true">
             <span class="voice-level-fill" style={{ transform: `scaleX(${Math.max(0.02, level)})` }} />
           </span>
           {touch ? (
             <span class="voice-recording-hint" role="status">
-              {armedToCancel ? 'Release to cancel' : 'Release to send · slide away to cancel'}
+              {armedToCancel ? t('voice.releaseToCancel') : t('voice.releaseToSend')}
             </span>
           ) : (
             <button
@@ -280,7 +277,7 @@ export function VoiceRecorder({
               disabled={phase !== 'recording'}
               onClick={() => void finish(true)}
             >
-              Send voice message
+              {t('voice.send')}
             </button>
           )}
         </fieldset>
@@ -291,7 +288,7 @@ export function VoiceRecorder({
           <button
             type="button"
             class="icon-button small"
-            aria-label="Dismiss"
+            aria-label={t('common.dismiss')}
             onClick={() => {
               setError(null);
               setHint(null);

@@ -31,6 +31,13 @@ const CONVERTED = [
   'components/RoomSwitcher.tsx',
   'components/SearchPanel.tsx',
   'components/ThreadPanel.tsx',
+  'components/AssistantNotice.tsx',
+  'components/Composer.tsx',
+  'components/ReadAloudButton.tsx',
+  'components/RoomView.tsx',
+  'components/RoomVoiceSettings.tsx',
+  'components/VoicePlayer.tsx',
+  'components/VoiceRecorder.tsx',
 ];
 
 /** Text that stays the same in every language: the product's name, key names. */

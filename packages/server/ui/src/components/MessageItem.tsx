@@ -4,6 +4,7 @@ import { useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { useEditRequest } from '../edit-request';
 import { formatFull, formatShortTime, formatSize, formatTime } from '../format';
 import { memo, useController, useFileUrl } from '../hooks';
+import { t } from '../i18n';
 import { MessageMarkdown } from '../markdown/message-markdown';
 import { WorkflowByline } from '../workflows-view';
 import { Avatar, describeError } from './common';
@@ -43,7 +44,7 @@ function useDownload() {
       link.click();
       link.remove();
     } catch (error) {
-      controller.say(`could not download ${attachment.name}: ${describeError(error)}`);
+      controller.say(t('message.downloadFailed', { name: attachment.name, error: describeError(error) }));
     }
   };
 }
@@ -61,7 +62,7 @@ function ImageAttachment({ attachment }: { attachment: Attachment }) {
           event.preventDefault();
           setViewing(event.currentTarget);
         }}
-        aria-label={`View ${attachment.name} (${formatSize(attachment.size)})`}
+        aria-label={t('message.viewImage', { name: attachment.name, size: formatSize(attachment.size) })}
       >
         {url ? <img src={url} alt={attachment.name} loading="lazy" /> : <span class="image-placeholder" />}
       </a>
@@ -80,10 +81,10 @@ function TextPreviewButton({ attachment }: { attachment: Attachment }) {
       <button
         type="button"
         class="button small attachment-preview"
-        aria-label={`Preview ${attachment.name}`}
+        aria-label={t('message.previewNamed', { name: attachment.name })}
         onClick={(event) => setViewing(event.currentTarget)}
       >
-        Preview
+        {t('message.preview')}
       </button>
       {viewing ? (
         <Lightbox attachment={attachment} origin={viewing} onClose={() => setViewing(null)} />
@@ -96,7 +97,7 @@ export function Attachments({ attachments }: { attachments: Attachment[] }) {
   const download = useDownload();
   if (attachments.length === 0) return null;
   return (
-    <ul class="attachments" aria-label="Attachments">
+    <ul class="attachments" aria-label={t('message.attachments')}>
       {attachments.map((attachment) => (
         <li key={attachment.fileId}>
           {attachment.mimeType.startsWith('audio/') ? (
@@ -126,11 +127,11 @@ function Reactions({ message, me, users }: { message: Message; me: User; users: 
   const controller = useController();
   if (message.reactions.length === 0) return null;
   return (
-    <ul class="reactions" aria-label="Reactions">
+    <ul class="reactions" aria-label={t('message.reactions')}>
       {message.reactions.map((reaction) => {
         const mine = reaction.userIds.includes(me.id);
         const names = reaction.userIds.map((id) =>
-          id === me.id ? 'you' : (users.get(id)?.displayName ?? 'someone'),
+          id === me.id ? t('message.you') : (users.get(id)?.displayName ?? t('message.someone')),
         );
         return (
           <li key={reaction.emoji}>
@@ -138,8 +139,12 @@ function Reactions({ message, me, users }: { message: Message; me: User; users: 
               type="button"
               class={`reaction${mine ? ' mine' : ''}`}
               aria-pressed={mine}
-              aria-label={`${reaction.emoji} ${reaction.count}: ${names.join(', ')}. ${mine ? 'Remove your reaction' : 'React too'}`}
-              title={names.join(', ')}
+              aria-label={t(mine ? 'message.reactionMine' : 'message.reactionOthers', {
+                emoji: reaction.emoji,
+                count: reaction.count,
+                names: names.join(t('common.separator')),
+              })}
+              title={names.join(t('common.separator'))}
               onClick={() => controller.react(message, reaction.emoji, !mine)}
             >
               <span class="reaction-emoji">{reaction.emoji}</span>
@@ -187,7 +192,7 @@ function EditForm({ message, onDone }: { message: Message; onDone: () => void })
       }}
     >
       <label for={id} class="visually-hidden">
-        Edit message
+        {t('message.edit')}
       </label>
       <textarea
         id={id}
@@ -212,12 +217,12 @@ function EditForm({ message, onDone }: { message: Message; onDone: () => void })
       ) : null}
       <div class="edit-actions">
         <button type="submit" class="button primary small" disabled={busy || !text.trim()}>
-          Save
+          {t('message.save')}
         </button>
         <button type="button" class="button small" onClick={onDone}>
-          Cancel
+          {t('common.cancel')}
         </button>
-        <span class="hint">Enter to save, Escape to cancel</span>
+        <span class="hint">{t('message.editHint')}</span>
       </div>
     </form>
   );
@@ -245,7 +250,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
   const mine = message.authorId === me.id;
   const mentioned = !mine && !deleted && mentionsUser(message, me.id);
   const staff = controller.state.capabilities.moderateMessages;
-  const name = author?.displayName ?? 'someone';
+  const name = author?.displayName ?? t('message.someone');
   const canThread = !inThread && message.threadRootId === null && onOpenThread !== undefined;
   useEditRequest(message.id, mine && !deleted, setEditing);
 
@@ -287,7 +292,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
           </div>
         )}
         {deleted ? (
-          <p class="tombstone">This message was deleted.</p>
+          <p class="tombstone">{t('message.deleted')}</p>
         ) : editing ? (
           <EditForm message={message} onDone={() => setEditing(false)} />
         ) : (
@@ -299,9 +304,9 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
               roomHref={roomHref}
               trailing={
                 message.editedAt ? (
-                  <span class="edited" title={`edited ${formatFull(message.editedAt)}`}>
+                  <span class="edited" title={t('message.editedAt', { time: formatFull(message.editedAt) })}>
                     {' '}
-                    (edited)
+                    {t('message.edited')}
                   </span>
                 ) : undefined
               }
@@ -313,20 +318,20 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
         {deleted ? null : <Reactions message={message} me={me} users={users} />}
         {canThread && message.replyCount > 0 ? (
           <button type="button" class="thread-link" onClick={() => onOpenThread?.(message.id)}>
-            {message.replyCount === 1 ? '1 reply' : `${message.replyCount} replies`}
+            {t('thread.replies', { count: message.replyCount })}
             {message.lastReplyAt ? (
-              <span class="muted"> · last {formatTime(message.lastReplyAt)}</span>
+              <span class="muted">{t('message.lastReply', { time: formatTime(message.lastReplyAt) })}</span>
             ) : null}
           </button>
         ) : null}
         {confirming ? (
           <div class="confirm">
-            <span>Delete this message for everyone?</span>
+            <span>{t('message.confirmDelete')}</span>
             <button type="button" class="button danger small" onClick={remove}>
-              Delete
+              {t('message.delete')}
             </button>
             <button type="button" class="button small" onClick={() => setConfirming(false)}>
-              Cancel
+              {t('common.cancel')}
             </button>
           </div>
         ) : null}
@@ -340,15 +345,15 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
         <div
           class={`message-actions${picking ? ' open' : ''}`}
           role="toolbar"
-          aria-label={`Actions for the message by ${name}`}
+          aria-label={t('message.actions', { name })}
         >
           <button
             type="button"
             class="icon-button"
             ref={reactButton}
-            aria-label="Add reaction"
+            aria-label={t('message.addReaction')}
             aria-expanded={picking}
-            title="Add reaction"
+            title={t('message.addReaction')}
             onClick={() => setPicking(!picking)}
           >
             <Icon name="smile" />
@@ -357,8 +362,8 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
             <button
               type="button"
               class="icon-button"
-              aria-label="Reply in thread"
-              title="Reply in thread"
+              aria-label={t('thread.replyInThread')}
+              title={t('thread.replyInThread')}
               onClick={() => onOpenThread?.(message.id)}
             >
               <Icon name="thread" />
@@ -371,8 +376,8 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
             <button
               type="button"
               class="icon-button"
-              aria-label="Edit message"
-              title="Edit"
+              aria-label={t('message.edit')}
+              title={t('message.editShort')}
               onClick={() => setEditing(true)}
             >
               <Icon name="edit" />
@@ -382,8 +387,8 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
             <button
               type="button"
               class="icon-button"
-              aria-label="Delete message"
-              title="Delete"
+              aria-label={t('message.deleteMessage')}
+              title={t('message.delete')}
               onClick={() => setConfirming(true)}
             >
               <Icon name="trash" />
@@ -392,8 +397,8 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
           {picking ? (
             <EmojiPicker
               anchor={reactButton.current}
-              label="Pick a reaction"
-              verb="React with"
+              label={t('message.pickReaction')}
+              verb={t('message.reactWith')}
               onClose={() => setPicking(false)}
               onPick={(emoji) => {
                 setPicking(false);
@@ -423,7 +428,7 @@ export function PendingItem({ entry, me }: { entry: OutboxEntry; me: User }) {
         <div class="message-meta">
           <span class="author">{me.displayName}</span>
           <span class="send-state" role="status">
-            {failed ? 'Not sent' : 'Sending…'}
+            {failed ? t('message.notSent') : t('message.sending')}
           </span>
         </div>
         <div class="message-text">
@@ -441,20 +446,20 @@ export function PendingItem({ entry, me }: { entry: OutboxEntry; me: User }) {
         ) : null}
         {failed ? (
           <div class="confirm" role="alert">
-            <span>{entry.error ?? 'The message was not sent.'}</span>
+            <span>{entry.error ?? t('message.wasNotSent')}</span>
             <button
               type="button"
               class="button small"
               onClick={() => controller.retry(entry.clientMessageId)}
             >
-              Retry
+              {t('message.retry')}
             </button>
             <button
               type="button"
               class="button small"
               onClick={() => controller.discard(entry.clientMessageId)}
             >
-              Discard
+              {t('message.discard')}
             </button>
           </div>
         ) : null}

@@ -31,6 +31,7 @@ const CONVERTED = [
   'components/RoomSwitcher.tsx',
   'components/SearchPanel.tsx',
   'components/ThreadPanel.tsx',
+  'components/MessageItem.tsx',
   'components/AssistantNotice.tsx',
   'components/Composer.tsx',
   'components/ReadAloudButton.tsx',

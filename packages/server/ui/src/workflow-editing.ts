@@ -4,6 +4,8 @@
  * definition is edited as, the problems the server's check reports, and tab-as-spaces editing.
  */
 
+import { t } from './i18n';
+
 /** A workflow's trigger as the definition schema (`WorkflowTriggerSchema` in @kaiwa/workflow) has it. */
 export type WorkflowTriggerInfo =
   | { type: 'manual' }
@@ -43,19 +45,23 @@ export function startsByHand(trigger: { type: string } | undefined): boolean {
 
 /** What starts a workflow, in a few words: `Every 0 9 * * 1`, `Messages matching /deploy/`, … */
 export function describeTrigger(trigger: WorkflowTriggerInfo | undefined): string {
-  if (trigger === undefined || trigger.type === 'manual') return 'Started by hand';
+  if (trigger === undefined || trigger.type === 'manual') return t('workflows.trigger.manual');
   const fields = trigger as Record<string, string | undefined>;
   switch (trigger.type) {
     case 'cron':
-      return `On a schedule: ${fields.schedule ?? ''}${fields.timezone ? ` (${fields.timezone})` : ''}`;
+      return fields.timezone
+        ? t('workflows.trigger.cronZone', { schedule: fields.schedule ?? '', zone: fields.timezone })
+        : t('workflows.trigger.cron', { schedule: fields.schedule ?? '' });
     case 'message':
-      return `Messages matching /${fields.pattern ?? ''}/`;
+      return t('workflows.trigger.message', { pattern: fields.pattern ?? '' });
     case 'command':
-      return `Slash command /run ${fields.name ?? 'its id'}`;
+      return t('workflows.trigger.command', { name: fields.name ?? t('workflows.trigger.itsId') });
     case 'file':
-      return `Uploads${fields.mimeType ? ` of ${fields.mimeType}` : ''}`;
+      return fields.mimeType
+        ? t('workflows.trigger.fileOf', { type: fields.mimeType })
+        : t('workflows.trigger.file');
     case 'webhook':
-      return 'Incoming webhook';
+      return t('workflows.trigger.webhook');
     default:
       return trigger.type;
   }
@@ -91,7 +97,7 @@ export function definitionText(definition: Record<string, unknown>): string {
 /** `line 5 · steps[0].type: unknown step type "x"`, or without the line when it is not known. */
 export function describeIssue(issue: DefinitionIssue): string {
   const where = issue.path === 'definition' ? '' : `${issue.path}: `;
-  return `${issue.line ? `line ${issue.line} · ` : ''}${where}${issue.message}`;
+  return `${issue.line ? t('workflows.issueLine', { line: issue.line }) : ''}${where}${issue.message}`;
 }
 
 /** Problems in reading order: by line, those without a line last. */

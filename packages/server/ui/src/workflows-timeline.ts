@@ -1,4 +1,5 @@
 import type { ServerFrames, WorkflowRunStatus, WorkflowStepStatus } from '@kaiwa/protocol';
+import { t } from './i18n';
 
 /*
  * What the Workflows view shows of runs and their steps, kept apart from the components so it can be
@@ -113,14 +114,10 @@ export function applyWorkflowProgress(
   return { ...details, steps };
 }
 
-export const STATUS_LABELS: Record<WorkflowStepStatus, string> = {
-  pending: 'Waiting',
-  running: 'Running',
-  succeeded: 'Succeeded',
-  failed: 'Failed',
-  cancelled: 'Cancelled',
-  skipped: 'Skipped',
-};
+/** A status in words, in the UI's language: `Succeeded`. */
+export function statusLabel(status: WorkflowStepStatus): string {
+  return t(`workflows.status.${status}`);
+}
 
 export function isFinished(status: WorkflowStepStatus): boolean {
   return status !== 'pending' && status !== 'running';
@@ -166,7 +163,7 @@ export function stepSummary(steps: WorkflowStepView[]): string {
   const order: WorkflowStepStatus[] = ['succeeded', 'running', 'pending', 'failed', 'skipped', 'cancelled'];
   return order
     .filter((status) => counts.has(status))
-    .map((status) => `${counts.get(status)} ${STATUS_LABELS[status].toLowerCase()}`)
+    .map((status) => t(`workflows.stepCount.${status}`, { count: counts.get(status) ?? 0 }))
     .join(' · ');
 }
 

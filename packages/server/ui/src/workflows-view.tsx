@@ -5,6 +5,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { describeError, ErrorText, Modal } from './components/common';
 import { WorkflowEditor } from './components/WorkflowEditor';
 import { useChatVersion, useController } from './hooks';
+import { t } from './i18n';
 import { definitionText, describeTrigger, startsByHand } from './workflow-editing';
 import {
   applyWorkflowProgress,
@@ -16,7 +17,7 @@ import {
   mergeRunViews,
   newestFirst,
   previewOutput,
-  STATUS_LABELS,
+  statusLabel,
   stepSummary,
   WORKFLOW_POLL_MS,
   type WorkflowRunDetailsView,
@@ -39,7 +40,7 @@ import {
 const REFRESH_PER_POLL = 10;
 
 function StatusBadge({ status }: { status: WorkflowStepStatus }) {
-  return <span class={`workflow-status status-${status}`}>{STATUS_LABELS[status]}</span>;
+  return <span class={`workflow-status status-${status}`}>{statusLabel(status)}</span>;
 }
 
 /** A scrollable table of runs or steps under the given column headings. */
@@ -93,10 +94,13 @@ export function WorkflowByline({
   if (author?.role !== 'bot') return null;
   return (
     <>
-      <span class="bot-badge">BOT</span>
+      <span class="bot-badge">{t('workflows.bot')}</span>
       {origin ? (
-        <span class="workflow-byline muted" title={`${origin.workflowId}, run ${origin.runId}`}>
-          started by {starter ? `@${starter.username}` : 'someone'}
+        <span
+          class="workflow-byline muted"
+          title={t('workflows.bylineTitle', { workflow: origin.workflowId, run: origin.runId })}
+        >
+          {t('workflows.startedBy', { name: starter ? `@${starter.username}` : t('message.someone') })}
         </span>
       ) : null}
     </>
@@ -259,7 +263,10 @@ export function WorkflowsDialog({
 
   if (editing !== null) {
     return (
-      <Modal title={editing === '' ? 'New workflow' : 'Edit workflow'} onClose={() => setEditing(null)}>
+      <Modal
+        title={editing === '' ? t('workflows.new') : t('workflows.edit')}
+        onClose={() => setEditing(null)}
+      >
         <WorkflowEditor
           api={api}
           initialText={editing}
@@ -275,23 +282,24 @@ export function WorkflowsDialog({
   }
 
   return (
-    <Modal title="Workflows" onClose={onClose}>
+    <Modal title={t('workflows.title')} onClose={onClose}>
       <div class="workflows">
         <ErrorText error={error} />
         <section aria-labelledby="workflow-list-heading">
           <div class="workflow-list-head">
-            <h3 id="workflow-list-heading">Workflows</h3>
+            <h3 id="workflow-list-heading">{t('workflows.title')}</h3>
             {canDefine ? (
               <button type="button" class="button small" onClick={() => setEditing('')}>
-                New workflow
+                {t('workflows.new')}
               </button>
             ) : null}
           </div>
           {workflows === null ? (
-            <p role="status">Loading…</p>
+            <p role="status">{t('common.loading')}</p>
           ) : workflows.length === 0 ? (
             <p class="muted">
-              No workflows are defined yet.{canDefine ? ' Define one with New workflow.' : ''}
+              {t('workflows.none')}
+              {canDefine ? t('workflows.defineOne') : ''}
             </p>
           ) : (
             <ul class="pick-list">
@@ -300,7 +308,8 @@ export function WorkflowsDialog({
                   <div class="pick-main">
                     <span>{workflow.name}</span>
                     <span class="muted">
-                      {workflow.id} · v{workflow.version} · {describeTrigger(workflow.definition.trigger)}
+                      {workflow.id} · {t('workflows.versionShort', { version: workflow.version })} ·{' '}
+                      {describeTrigger(workflow.definition.trigger)}
                     </span>
                   </div>
                   <div class="workflow-actions">
@@ -308,21 +317,21 @@ export function WorkflowsDialog({
                       <button
                         type="button"
                         class="button small"
-                        aria-label={`Edit ${workflow.name}`}
+                        aria-label={t('workflows.editNamed', { name: workflow.name })}
                         onClick={() => setEditing(definitionText(workflow.definition))}
                       >
-                        Edit
+                        {t('workflows.editShort')}
                       </button>
                     ) : null}
                     {canStart && startsByHand(workflow.definition.trigger) ? (
                       <button
                         type="button"
                         class="button small"
-                        aria-label={`Start ${workflow.name}`}
+                        aria-label={t('workflows.startNamed', { name: workflow.name })}
                         disabled={busy}
                         onClick={() => void start(workflow.id)}
                       >
-                        Start
+                        {t('workflows.start')}
                       </button>
                     ) : null}
                   </div>
@@ -332,11 +341,18 @@ export function WorkflowsDialog({
           )}
         </section>
         <section aria-labelledby="workflow-runs-heading">
-          <h3 id="workflow-runs-heading">Runs</h3>
+          <h3 id="workflow-runs-heading">{t('workflows.runs')}</h3>
           {runList.length === 0 ? (
-            <p class="muted">No runs yet.</p>
+            <p class="muted">{t('workflows.noRuns')}</p>
           ) : (
-            <WorkflowTable columns={['Workflow', 'Status', 'Started', 'Duration']}>
+            <WorkflowTable
+              columns={[
+                t('workflows.columns.workflow'),
+                t('workflows.columns.status'),
+                t('workflows.columns.started'),
+                t('workflows.columns.duration'),
+              ]}
+            >
               {runList.map((run) => (
                 <tr key={run.id} aria-selected={run.id === selected}>
                   <td>
@@ -361,7 +377,8 @@ export function WorkflowsDialog({
               <StatusBadge status={details.run.status} />
             </h3>
             <p class="muted">
-              Run {details.run.id} · version {details.run.workflowVersion} · {stepSummary(details.steps)}
+              {t('workflows.runLine', { run: details.run.id, version: details.run.workflowVersion })} ·{' '}
+              {stepSummary(details.steps)}
             </p>
             {details.run.error ? <p class="error-text">{describeWorkflowError(details.run.error)}</p> : null}
             {!isFinished(details.run.status) &&
@@ -373,11 +390,19 @@ export function WorkflowsDialog({
                   disabled={busy}
                   onClick={() => void cancel(details.run.id)}
                 >
-                  Cancel run
+                  {t('workflows.cancelRun')}
                 </button>
               </div>
             ) : null}
-            <WorkflowTable columns={['Step', 'Status', 'Attempts', 'Duration', 'Result']}>
+            <WorkflowTable
+              columns={[
+                t('workflows.columns.step'),
+                t('workflows.columns.status'),
+                t('workflows.columns.attempts'),
+                t('workflows.columns.duration'),
+                t('workflows.columns.result'),
+              ]}
+            >
               {details.steps.map((step) => (
                 <tr key={step.stepId}>
                   <td>

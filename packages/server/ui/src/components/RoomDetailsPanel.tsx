@@ -2,6 +2,7 @@ import type { RoomEntry } from '@kaiwa/client';
 import type { MemberRole, Membership, NotifyLevel, RoomSummary, User } from '@kaiwa/protocol';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { useController } from '../hooks';
+import { t } from '../i18n';
 import { type RoomRights, roomRights } from '../room-rights';
 import { Avatar, describeError, ErrorText, PresenceDot } from './common';
 import { ConfirmButton, FormField, formErrors, NO_ERRORS } from './FormField';
@@ -15,13 +16,9 @@ import { RoomVoiceSettings } from './RoomVoiceSettings';
  */
 
 const MEMBER_ROLES: MemberRole[] = ['owner', 'moderator', 'member'];
-const ROLE_NAMES: Record<MemberRole, string> = { owner: 'Owner', moderator: 'Moderator', member: 'Member' };
-const NOTIFY_NAMES: Record<NotifyLevel, string> = {
-  default: 'Default',
-  all: 'Every message',
-  mentions: 'Mentions only',
-  none: 'Nothing',
-};
+const NOTIFY_LEVELS: NotifyLevel[] = ['default', 'all', 'mentions', 'none'];
+const roleName = (role: MemberRole) => t(`roomDetails.roles.${role}`);
+const notifyName = (level: NotifyLevel) => t(`roomDetails.notify.${level}`);
 
 /** The button in the room header that opens the details. */
 export function RoomDetailsButton({ open, onClick }: { open: boolean; onClick: () => void }) {
@@ -29,8 +26,8 @@ export function RoomDetailsButton({ open, onClick }: { open: boolean; onClick: (
     <button
       type="button"
       class="icon-button room-details-button"
-      aria-label="Room details"
-      title="Room details"
+      aria-label={t('roomDetails.button')}
+      title={t('roomDetails.button')}
       aria-expanded={open}
       aria-controls="room-details"
       onClick={onClick}
@@ -124,10 +121,12 @@ function EditableText({
         <ErrorText error={errors.general} />
         <div class="dialog-actions">
           <button type="button" class="button small" disabled={busy} onClick={() => setEditing(false)}>
-            Cancel
+            {t('common.cancel')}
           </button>
           <button type="submit" class="button small primary" disabled={busy}>
-            {busy ? 'Saving…' : `Save ${label.toLowerCase()}`}
+            {busy
+              ? t('common.saving')
+              : t(field === 'name' ? 'roomDetails.saveName' : 'roomDetails.saveTopic')}
           </button>
         </div>
       </form>
@@ -144,14 +143,14 @@ function EditableText({
           ref={editRef}
           type="button"
           class="button small"
-          aria-label={`Edit ${label.toLowerCase()}`}
+          aria-label={t(field === 'name' ? 'roomDetails.editName' : 'roomDetails.editTopic')}
           onClick={() => {
             setDraft(value);
             setErrors(NO_ERRORS);
             setEditing(true);
           }}
         >
-          Edit
+          {t('roomDetails.edit')}
         </button>
       ) : null}
     </div>
@@ -196,7 +195,7 @@ function MySettings({ roomId }: { roomId: string }) {
     }
   };
   if (!summary) {
-    return error ? <ErrorText error={error} /> : <p role="status">Loading…</p>;
+    return error ? <ErrorText error={error} /> : <p role="status">{t('common.loading')}</p>;
   }
   return (
     <div class="stack details-settings">
@@ -208,21 +207,21 @@ function MySettings({ roomId }: { roomId: string }) {
           onChange={(event) => void change({ muted: event.currentTarget.checked })}
         />
         <span>
-          Mute this room
-          <span class="hint">No unread badge and no notifications.</span>
+          {t('roomDetails.mute')}
+          <span class="hint">{t('roomDetails.muteHint')}</span>
         </span>
       </label>
       <div class="field">
-        <label for={notifyId}>Notify me about</label>
+        <label for={notifyId}>{t('roomDetails.notifyAbout')}</label>
         <select
           id={notifyId}
           value={summary.preferences.notify}
           disabled={busy}
           onChange={(event) => void change({ notify: event.currentTarget.value as NotifyLevel })}
         >
-          {(Object.keys(NOTIFY_NAMES) as NotifyLevel[]).map((level) => (
+          {NOTIFY_LEVELS.map((level) => (
             <option key={level} value={level}>
-              {NOTIFY_NAMES[level]}
+              {notifyName(level)}
             </option>
           ))}
         </select>
@@ -234,7 +233,7 @@ function MySettings({ roomId }: { roomId: string }) {
           disabled={busy}
           onChange={(event) => void change({ favourite: event.currentTarget.checked })}
         />
-        <span>Favourite</span>
+        <span>{t('roomDetails.favourite')}</span>
       </label>
       <ErrorText error={error} />
     </div>
@@ -260,7 +259,7 @@ function MemberRow({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const roleId = useId();
-  const name = user?.displayName ?? 'someone';
+  const name = user?.displayName ?? t('message.someone');
   const presence = me ? 'online' : controller.state.presence.get(member.userId);
   return (
     <li class="member-row">
@@ -269,7 +268,7 @@ function MemberRow({
         <span class="member-names">
           <span class="person-name">
             {name}
-            {me ? <span class="muted"> (you)</span> : null}
+            {me ? <span class="muted"> {t('people.you')}</span> : null}
           </span>
           {user ? <span class="muted">@{user.username}</span> : null}
         </span>
@@ -277,7 +276,7 @@ function MemberRow({
         {rights.setRoles && !me ? (
           <>
             <label class="visually-hidden" for={roleId}>
-              Role of {name}
+              {t('people.roleOf', { name })}
             </label>
             <select
               id={roleId}
@@ -300,13 +299,13 @@ function MemberRow({
             >
               {MEMBER_ROLES.map((role) => (
                 <option key={role} value={role}>
-                  {ROLE_NAMES[role]}
+                  {roleName(role)}
                 </option>
               ))}
             </select>
           </>
         ) : member.role === 'member' ? null : (
-          <span class="role">{ROLE_NAMES[member.role]}</span>
+          <span class="role">{roleName(member.role)}</span>
         )}
       </div>
       {rights.manage && !me ? (
@@ -314,10 +313,10 @@ function MemberRow({
           <ConfirmButton
             small
             danger
-            label="Remove"
-            accessibleLabel={`Remove ${name}`}
-            question={`Remove ${name} from the room?`}
-            confirmLabel={`Remove ${name}`}
+            label={t('roomDetails.remove')}
+            accessibleLabel={t('roomDetails.removeName', { name })}
+            question={t('roomDetails.removeQuestion', { name })}
+            confirmLabel={t('roomDetails.removeName', { name })}
             onConfirm={async () => {
               await controller.rest.removeMember(roomId, member.userId);
               onChanged();
@@ -360,7 +359,7 @@ function InvitePeople({
   return (
     <div class="stack invite">
       <FormField
-        label="Find people to add"
+        label={t('roomDetails.findPeople')}
         type="search"
         value={query}
         onValue={setQuery}
@@ -369,9 +368,9 @@ function InvitePeople({
       />
       <ErrorText error={error} />
       {people === null && !error ? (
-        <p role="status">Loading…</p>
+        <p role="status">{t('common.loading')}</p>
       ) : shown.length === 0 ? (
-        <p class="muted">{wanted ? 'Nobody else matches.' : 'Everyone is already here.'}</p>
+        <p class="muted">{wanted ? t('roomDetails.nobodyElse') : t('roomDetails.everyoneHere')}</p>
       ) : (
         <ul class="pick-list invite-list">
           {shown.map((user) => (
@@ -398,7 +397,7 @@ function InvitePeople({
                   }
                 }}
               >
-                {adding === user.id ? 'Adding…' : 'Add'}{' '}
+                {adding === user.id ? t('roomDetails.adding') : t('roomDetails.add')}{' '}
                 <span class="visually-hidden">{user.displayName}</span>
               </button>
             </li>
@@ -431,7 +430,9 @@ function Members({
   return (
     <section class="details-section" aria-labelledby="details-members">
       <div class="details-section-header">
-        <h3 id="details-members">Members{members ? ` (${members.length})` : ''}</h3>
+        <h3 id="details-members">
+          {members ? t('roomDetails.membersCount', { count: members.length }) : t('roomDetails.members')}
+        </h3>
         {rights.invite ? (
           <button
             type="button"
@@ -439,7 +440,7 @@ function Members({
             aria-expanded={inviting}
             onClick={() => setInviting(!inviting)}
           >
-            {inviting ? 'Done adding' : 'Add people'}
+            {inviting ? t('roomDetails.doneAdding') : t('roomDetails.addPeople')}
           </button>
         ) : null}
       </div>
@@ -451,7 +452,7 @@ function Members({
         />
       ) : null}
       {members === null ? (
-        <p role="status">Loading members…</p>
+        <p role="status">{t('roomDetails.loadingMembers')}</p>
       ) : (
         <ul class="member-list">
           {sorted.map((member) => (
@@ -531,9 +532,9 @@ export function RoomDetailsPanel({ entry, onClose }: { entry: RoomEntry; onClose
     >
       <div class="panel-header">
         <h2 id="room-details-title" tabIndex={-1}>
-          Details <span class="muted panel-context">{direct ? title : `#${title}`}</span>
+          {t('roomDetails.title')} <span class="muted panel-context">{direct ? title : `#${title}`}</span>
         </h2>
-        <button type="button" class="icon-button" aria-label="Close room details" onClick={onClose}>
+        <button type="button" class="icon-button" aria-label={t('roomDetails.close')} onClick={onClose}>
           <Icon name="close" />
         </button>
       </div>
@@ -541,58 +542,56 @@ export function RoomDetailsPanel({ entry, onClose }: { entry: RoomEntry; onClose
         <ErrorText error={error} />
         {room.archived ? (
           <p class="notice" role="status">
-            This room is archived: it is read-only until it is unarchived.
+            {t('roomDetails.archivedNotice')}
           </p>
         ) : null}
         {direct ? null : (
           <section class="details-section" aria-labelledby="details-about">
-            <h3 id="details-about">About</h3>
+            <h3 id="details-about">{t('roomDetails.about')}</h3>
             <EditableText
-              label="Name"
+              label={t('rooms.name')}
               field="name"
               value={room.name ?? ''}
-              empty="No name"
+              empty={t('roomDetails.noName')}
               canEdit={rights.manage && !room.archived}
-              hint="Letters, digits, “_”, “.” or “-”, no spaces."
+              hint={t('rooms.nameHint')}
               maxLength={64}
               onSave={(name) => update({ name })}
             />
             <EditableText
-              label="Topic"
+              label={t('rooms.topic')}
               field="topic"
               value={room.topic}
-              empty="No topic yet"
+              empty={t('roomDetails.noTopic')}
               canEdit={rights.manage && !room.archived}
               maxLength={512}
               onSave={(topic) => update({ topic })}
             />
             <p class="muted details-kind">
-              {room.kind === 'channel'
-                ? 'Public channel: anyone can find and join it.'
-                : 'Private group: by invitation only.'}
+              {room.kind === 'channel' ? t('roomDetails.publicChannel') : t('roomDetails.privateGroup')}
             </p>
           </section>
         )}
         <section class="details-section" aria-labelledby="details-mine">
-          <h3 id="details-mine">Your settings</h3>
+          <h3 id="details-mine">{t('roomDetails.yourSettings')}</h3>
           <MySettings roomId={roomId} />
         </section>
         {direct ? null : <RoomVoiceSettings roomId={roomId} canChange={rights.setRoles && !room.archived} />}
         <Members entry={entry} rights={rights} members={members} reload={reload} />
-        <section class="details-section details-danger" aria-label="Leave or archive">
+        <section class="details-section details-danger" aria-label={t('roomDetails.leaveOrArchive')}>
           {rights.manage ? (
             room.archived ? (
               <ConfirmButton
-                label="Unarchive room"
-                question="Unarchive the room? People can write in it again."
-                confirmLabel="Unarchive"
+                label={t('roomDetails.unarchiveRoom')}
+                question={t('roomDetails.unarchiveQuestion')}
+                confirmLabel={t('roomDetails.unarchive')}
                 onConfirm={() => update({ archived: false })}
               />
             ) : (
               <ConfirmButton
-                label="Archive room"
-                question="Archive the room? It stays readable, but nobody can write in it until it is unarchived."
-                confirmLabel="Archive"
+                label={t('roomDetails.archiveRoom')}
+                question={t('roomDetails.archiveQuestion')}
+                confirmLabel={t('roomDetails.archive')}
                 danger
                 onConfirm={() => update({ archived: true })}
               />
@@ -600,13 +599,13 @@ export function RoomDetailsPanel({ entry, onClose }: { entry: RoomEntry; onClose
           ) : null}
           {direct ? null : (
             <ConfirmButton
-              label="Leave room"
+              label={t('roomDetails.leaveRoom')}
               question={
                 room.kind === 'group'
-                  ? 'Leave this private group? You need an invitation to come back.'
-                  : 'Leave this channel? You can join it again from Browse channels.'
+                  ? t('roomDetails.leaveGroupQuestion')
+                  : t('roomDetails.leaveChannelQuestion')
               }
-              confirmLabel="Leave"
+              confirmLabel={t('roomDetails.leave')}
               danger
               onConfirm={async () => {
                 await controller.leaveRoom(roomId);

@@ -1,5 +1,6 @@
 import type { KaiwaRestClient } from '@kaiwa/client';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { t } from '../i18n';
 import {
   type DefinitionCheck,
   describeIssue,
@@ -114,7 +115,7 @@ export function WorkflowEditor({
       }}
     >
       <div class="workflow-editor-head">
-        <label for={fieldId}>Definition (YAML or JSON)</label>
+        <label for={fieldId}>{t('workflows.definition')}</label>
         <button
           type="button"
           class="link-button"
@@ -123,7 +124,7 @@ export function WorkflowEditor({
             field.current?.focus();
           }}
         >
-          Start from the example
+          {t('workflows.fromExample')}
         </button>
       </div>
       <textarea
@@ -144,19 +145,16 @@ export function WorkflowEditor({
         onKeyDown={onKeyDown}
       />
       <p id={hintId} class="hint">
-        Tab indents with spaces; press Escape, then Tab, to move on. See docs/workflows.md for the step types
-        and expressions.
+        {t('workflows.editorHint')}
       </p>
       <div id={problemsId} class="workflow-check" aria-live="polite">
         {checked === undefined ? (
-          <p class="muted">Checking…</p>
+          <p class="muted">{t('workflows.checking')}</p>
         ) : checked.ok ? (
-          <p class="workflow-check-ok">The definition is valid.</p>
+          <p class="workflow-check-ok">{t('workflows.valid')}</p>
         ) : (
           <>
-            <p class="workflow-check-bad">
-              {checked.issues.length === 1 ? '1 problem' : `${checked.issues.length} problems`}:
-            </p>
+            <p class="workflow-check-bad">{t('workflows.problems', { count: checked.issues.length })}</p>
             <ul class="workflow-issues">
               {sortIssues(checked.issues).map((issue) => (
                 <li key={`${issue.path}:${issue.message}`}>
@@ -176,10 +174,10 @@ export function WorkflowEditor({
       <ErrorText error={error} />
       <div class="dialog-actions">
         <button type="button" class="button" onClick={onCancel}>
-          Cancel
+          {t('common.cancel')}
         </button>
         <button type="submit" class="button primary" disabled={saving || !checked?.ok}>
-          Save new version
+          {t('workflows.saveVersion')}
         </button>
       </div>
     </form>

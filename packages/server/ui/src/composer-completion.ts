@@ -4,6 +4,7 @@
  * tested in Node; the Autocomplete component feeds them the chat state.
  */
 import { type EmojiEntry, searchEmoji } from './emoji-data';
+import { t } from './i18n';
 
 export type CompletionKind = 'mention' | 'room' | 'emoji' | 'command';
 
@@ -76,8 +77,22 @@ export interface PersonOption {
 }
 
 const SPECIAL_MENTIONS: Suggestion[] = [
-  { key: '@room', label: '@room', detail: 'Notify everyone in this room', insert: '@room ' },
-  { key: '@here', label: '@here', detail: 'Notify everyone online in this room', insert: '@here ' },
+  {
+    key: '@room',
+    label: '@room',
+    get detail() {
+      return t('completion.notifyRoom');
+    },
+    insert: '@room ',
+  },
+  {
+    key: '@here',
+    label: '@here',
+    get detail() {
+      return t('completion.notifyHere');
+    },
+    insert: '@here ',
+  },
 ];
 
 /**
@@ -160,7 +175,14 @@ export interface CommandOption {
 
 /** Commands the web chat itself understands: they change the text before it is sent. */
 export const BUILT_IN_COMMANDS: CommandOption[] = [
-  { name: 'shrug', description: 'Insert ¯\\_(ツ)_/¯', insert: '¯\\_(ツ)_/¯ ' },
+  {
+    name: 'shrug',
+    // A getter: the description is read when the list is shown, in the language of that moment.
+    get description() {
+      return t('completion.shrug');
+    },
+    insert: '¯\\_(ツ)_/¯ ',
+  },
 ];
 
 /**
@@ -180,7 +202,7 @@ export function workflowCommands(
     if (trigger.roomId !== undefined && trigger.roomId !== roomId) continue;
     commands.push({
       name: `run ${trigger.name ?? workflow.id}`,
-      description: `Run the workflow ${workflow.name}`,
+      description: t('completion.runWorkflow', { name: workflow.name }),
     });
   }
   return commands;

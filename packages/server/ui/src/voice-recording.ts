@@ -5,6 +5,8 @@
  * message text made fit to be spoken.
  */
 
+import { t } from './i18n';
+
 /** Recordings stop (and are sent) after this long: a voice message, not a podcast. */
 export const MAX_RECORDING_SECONDS = 300;
 
@@ -52,9 +54,10 @@ export function describeDuration(seconds: number): string {
   const whole = Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds) : 0;
   const minutes = Math.floor(whole / 60);
   const rest = whole % 60;
-  const part = (count: number, unit: string) => `${count} ${unit}${count === 1 ? '' : 's'}`;
-  if (minutes === 0) return part(rest, 'second');
-  return rest === 0 ? part(minutes, 'minute') : `${part(minutes, 'minute')} ${part(rest, 'second')}`;
+  const inSeconds = t('voice.seconds', { count: rest });
+  if (minutes === 0) return inSeconds;
+  const inMinutes = t('voice.minutes', { count: minutes });
+  return rest === 0 ? inMinutes : t('voice.minutesSeconds', { minutes: inMinutes, seconds: inSeconds });
 }
 
 /**
@@ -98,21 +101,21 @@ export function describeMicrophoneError(error: unknown): string {
     case 'NotAllowedError':
     case 'PermissionDeniedError':
     case 'SecurityError':
-      return 'Kaiwa may not use the microphone. Allow it in the browser’s site settings and try again.';
+      return t('voice.micNotAllowed');
     case 'NotFoundError':
     case 'DevicesNotFoundError':
     case 'OverconstrainedError':
-      return 'No microphone was found. Connect one and try again.';
+      return t('voice.micNotFound');
     case 'NotReadableError':
     case 'TrackStartError':
     case 'AbortError':
-      return 'The microphone could not be started: another program may be using it.';
+      return t('voice.micBusy');
     case 'InsecureContextError':
-      return 'Recording needs a secure connection (HTTPS).';
+      return t('voice.micInsecure');
     case 'NotSupportedError':
-      return 'This browser cannot record audio.';
+      return t('voice.micUnsupported');
     default:
-      return `The recording failed: ${error instanceof Error ? error.message : String(error)}`;
+      return t('voice.micFailed', { error: error instanceof Error ? error.message : String(error) });
   }
 }
 

@@ -257,6 +257,10 @@ export const de: Catalogue = {
     pick: 'Emoji auswählen',
   },
   completion: {
+    notifyRoom: 'Alle in diesem Raum benachrichtigen',
+    notifyHere: 'Alle, die in diesem Raum online sind, benachrichtigen',
+    shrug: '¯\\_(ツ)_/¯ einfügen',
+    runWorkflow: 'Den Workflow {name} ausführen',
     mention: 'Personen',
     room: 'Räume',
     emoji: 'Emoji',
@@ -396,6 +400,16 @@ export const de: Catalogue = {
     messageRoom: 'Nachricht an #{name}',
   },
   voice: {
+    seconds: { one: '{count} Sekunde', other: '{count} Sekunden' },
+    minutes: { one: '{count} Minute', other: '{count} Minuten' },
+    minutesSeconds: '{minutes} {seconds}',
+    micNotAllowed:
+      'Kaiwa darf das Mikrofon nicht verwenden. Erlauben Sie es in den Website-Einstellungen des Browsers und versuchen Sie es erneut.',
+    micNotFound: 'Es wurde kein Mikrofon gefunden. Schließen Sie eines an und versuchen Sie es erneut.',
+    micBusy: 'Das Mikrofon konnte nicht gestartet werden: Möglicherweise verwendet es ein anderes Programm.',
+    micInsecure: 'Für Aufnahmen ist eine sichere Verbindung (HTTPS) nötig.',
+    micUnsupported: 'Dieser Browser kann kein Audio aufnehmen.',
+    micFailed: 'Die Aufnahme ist fehlgeschlagen: {error}',
     readAloud: 'Vorlesen',
     stopReading: 'Vorlesen beenden',
     preparingSpeech: 'Sprachausgabe wird vorbereitet…',

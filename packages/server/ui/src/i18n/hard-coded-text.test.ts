@@ -21,6 +21,7 @@ const CONVERTED = [
   'components/ChatApp.tsx',
   'components/common.tsx',
   'components/FormField.tsx',
+  'components/icons.tsx',
   'components/Navigation.tsx',
   'components/ProjectBoard.tsx',
   'components/ProjectsView.tsx',

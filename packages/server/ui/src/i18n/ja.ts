@@ -257,6 +257,10 @@ export const ja: Catalogue = {
     pick: '絵文字を選んでください',
   },
   completion: {
+    notifyRoom: 'このルームの全員に通知',
+    notifyHere: 'このルームでオンラインの全員に通知',
+    shrug: '¯\\_(ツ)_/¯ を挿入',
+    runWorkflow: 'ワークフロー {name} を実行',
     mention: 'メンバー',
     room: 'ルーム',
     emoji: '絵文字',
@@ -395,6 +399,16 @@ export const ja: Catalogue = {
     messageRoom: '#{name} にメッセージ',
   },
   voice: {
+    seconds: { other: '{count} 秒' },
+    minutes: { other: '{count} 分' },
+    minutesSeconds: '{minutes} {seconds}',
+    micNotAllowed:
+      'Kaiwa はマイクを使用できません。ブラウザのサイト設定で許可してから、もう一度お試しください。',
+    micNotFound: 'マイクが見つかりません。マイクを接続してから、もう一度お試しください。',
+    micBusy: 'マイクを開始できませんでした。別のプログラムが使用している可能性があります。',
+    micInsecure: '録音には安全な接続 (HTTPS) が必要です。',
+    micUnsupported: 'このブラウザは音声を録音できません。',
+    micFailed: '録音に失敗しました: {error}',
     readAloud: '読み上げ',
     stopReading: '読み上げを停止',
     preparingSpeech: '音声を準備中…',

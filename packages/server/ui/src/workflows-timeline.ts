@@ -152,7 +152,7 @@ export function describeWorkflowError(error: WorkflowErrorInfo | null): string {
   const message =
     field && !error.message.includes(issue!.message) ? `${error.message} (${field})` : error.message;
   const code = error.code && error.code !== 'validation_failed' ? ` [${error.code}]` : '';
-  const step = error.stepId ? `step ${error.stepId}: ` : '';
+  const step = error.stepId ? t('workflows.stepPrefix', { step: error.stepId }) : '';
   return `${step}${message}${code}`;
 }
 

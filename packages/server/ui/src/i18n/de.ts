@@ -565,6 +565,7 @@ export const de: Catalogue = {
       fileOf: 'Hochgeladene Dateien vom Typ {type}',
       webhook: 'Eingehender Webhook',
     },
+    stepPrefix: 'Schritt {step}: ',
     issueLine: 'Zeile {line} · ',
     bot: 'BOT',
     bylineTitle: '{workflow}, Lauf {run}',
@@ -599,5 +600,14 @@ export const de: Catalogue = {
     valid: 'Die Definition ist gültig.',
     problems: { one: '{count} Problem:', other: '{count} Probleme:' },
     saveVersion: 'Neue Version speichern',
+  },
+  markdown: {
+    done: 'erledigt',
+    notDone: 'nicht erledigt',
+    copy: 'Kopieren',
+    copyCode: 'Code kopieren',
+    copyLanguage: '{language}-Code kopieren',
+    copied: 'Kopiert',
+    selected: 'Markiert',
   },
 };

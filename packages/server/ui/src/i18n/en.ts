@@ -578,6 +578,7 @@ export const en = {
       fileOf: 'Uploads of {type}',
       webhook: 'Incoming webhook',
     },
+    stepPrefix: 'step {step}: ',
     issueLine: 'line {line} · ',
     /** The badge on messages from bots. */
     bot: 'BOT',
@@ -613,6 +614,17 @@ export const en = {
     valid: 'The definition is valid.',
     problems: { one: '{count} problem:', other: '{count} problems:' },
     saveVersion: 'Save new version',
+  },
+  markdown: {
+    /** A task list's checkbox. */
+    done: 'done',
+    notDone: 'not done',
+    copy: 'Copy',
+    copyCode: 'Copy code',
+    copyLanguage: 'Copy {language} code',
+    copied: 'Copied',
+    /** Where the clipboard is not allowed, the code is selected instead. */
+    selected: 'Selected',
   },
 };
 

@@ -561,6 +561,7 @@ export const ja: Catalogue = {
       fileOf: '{type} のアップロード',
       webhook: '受信 Webhook',
     },
+    stepPrefix: 'ステップ {step}: ',
     issueLine: '{line} 行目 · ',
     bot: 'BOT',
     bylineTitle: '{workflow}、実行 {run}',
@@ -595,5 +596,14 @@ export const ja: Catalogue = {
     valid: '定義は有効です。',
     problems: { other: '{count} 件の問題:' },
     saveVersion: '新しいバージョンを保存',
+  },
+  markdown: {
+    done: '完了',
+    notDone: '未完了',
+    copy: 'コピー',
+    copyCode: 'コードをコピー',
+    copyLanguage: '{language} のコードをコピー',
+    copied: 'コピーしました',
+    selected: '選択しました',
   },
 };

@@ -6,6 +6,7 @@
  */
 import type { User } from '@kaiwa/protocol';
 import { type ComponentChildren, h } from 'preact';
+import { t } from '../i18n';
 import { codeLanguage, highlightCode } from './highlight-code';
 import type { MarkdownNode, MarkdownNodeOf, MarkdownRoot } from './mdast';
 
@@ -147,7 +148,7 @@ function renderListItem(
       type: 'checkbox',
       checked: node.checked,
       disabled: true,
-      'aria-label': node.checked ? 'done' : 'not done',
+      'aria-label': node.checked ? t('markdown.done') : t('markdown.notDone'),
     }),
     ...children,
   );
@@ -173,10 +174,12 @@ function renderCode(node: MarkdownNodeOf<'code'>): ComponentChildren {
         {
           type: 'button',
           class: 'md-copy',
-          'aria-label': node.lang ? `Copy ${node.lang} code` : 'Copy code',
+          'aria-label': node.lang
+            ? t('markdown.copyLanguage', { language: node.lang })
+            : t('markdown.copyCode'),
           onClick: (event: MouseEvent) => copyCode(event.currentTarget as HTMLButtonElement, node.value),
         },
-        'Copy',
+        t('markdown.copy'),
       ),
     ),
     // Focusable, so a keyboard can scroll a wide block.
@@ -189,16 +192,16 @@ async function copyCode(button: HTMLButtonElement, code: string): Promise<void> 
   const done = (label: string) => {
     button.textContent = label;
     setTimeout(() => {
-      button.textContent = 'Copy';
+      button.textContent = t('markdown.copy');
     }, 1500);
   };
   try {
     await navigator.clipboard.writeText(code);
-    done('Copied');
+    done(t('markdown.copied'));
   } catch {
     const pre = button.closest('.md-code')?.querySelector('pre');
     if (pre) getSelection()?.selectAllChildren(pre);
-    done('Selected');
+    done(t('markdown.selected'));
   }
 }
 

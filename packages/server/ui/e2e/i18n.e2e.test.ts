@@ -128,6 +128,21 @@ if (chromiumSkipReason) {
       // Dates follow the language too: the day divider is Japanese.
       await page.getByText('今日').first().waitFor();
 
+      // The room view: the header counts members, the composer says where the message goes.
+      await page.locator('.member-count', { hasText: 'メンバー 2 人' }).waitFor();
+      const composer = page.getByRole('textbox', { name: '#general にメッセージ' });
+      expect(await composer.getAttribute('placeholder')).toBe('#general にメッセージ');
+      await page.getByRole('log', { name: 'general のメッセージ' }).waitFor();
+
+      // The room's details: headings, the member list and the roles in Japanese.
+      await page.getByRole('button', { name: 'ルームの詳細' }).click();
+      await page.getByRole('heading', { name: 'メンバー (2)' }).waitFor();
+      await page.getByRole('heading', { name: 'あなたの設定' }).waitFor();
+      await page.getByText('オーナー', { exact: true }).first().waitFor();
+      await expectNoSidewaysOverflow(page);
+      await page.screenshot({ path: join(ARTIFACTS, 'i18n-ja-details.png') });
+      await page.getByRole('button', { name: 'ルームの詳細を閉じる' }).click();
+
       await page.getByRole('button', { name: 'メッセージを検索' }).click();
       await page.getByRole('status').filter({ hasText: '日本語でも検索できます' }).waitFor();
       await page.keyboard.press('Escape');
@@ -182,6 +197,7 @@ if (chromiumSkipReason) {
         })
         .toBeLessThanOrEqual(0);
       await page.getByRole('button', { name: 'Nachrichten durchsuchen' }).waitFor();
+      await page.getByRole('textbox', { name: 'Nachricht an #general' }).waitFor();
       await expectNoSidewaysOverflow(page);
       await page.screenshot({ path: join(ARTIFACTS, 'i18n-de-phone.png') });
 

@@ -160,6 +160,11 @@ if (chromiumSkipReason) {
       await page.getByLabel('パスワード', { exact: true }).fill(PASSWORD);
       await page.getByRole('button', { name: 'サインイン' }).click();
 
+      await page.getByRole('textbox', { name: '#general にメッセージ' }).waitFor();
+      await page.locator('.connection-label', { hasText: '接続済み' }).waitFor();
+      await expectNoSidewaysOverflow(page);
+      await page.screenshot({ path: join(ARTIFACTS, 'i18n-ja-phone.png') });
+
       // On a phone the room list is a drawer behind the menu button.
       await page.getByRole('button', { name: 'ルーム', exact: true }).click();
       await page.locator('.me-button').click();
@@ -200,6 +205,14 @@ if (chromiumSkipReason) {
       await page.getByRole('textbox', { name: 'Nachricht an #general' }).waitFor();
       await expectNoSidewaysOverflow(page);
       await page.screenshot({ path: join(ARTIFACTS, 'i18n-de-phone.png') });
+
+      // The room's details, with the longest German labels of the room view.
+      await page.getByRole('button', { name: 'Raumdetails' }).click();
+      await page.getByRole('heading', { name: 'Mitglieder (2)' }).waitFor();
+      await page.getByText('Diesen Raum stummschalten').waitFor();
+      await expectNoSidewaysOverflow(page);
+      await page.screenshot({ path: join(ARTIFACTS, 'i18n-de-phone-details.png') });
+      await page.getByRole('button', { name: 'Raumdetails schließen' }).click();
 
       // The longest German strings of the chat shell: offline, the badge and the bar under the top bar.
       await page.context().setOffline(true);

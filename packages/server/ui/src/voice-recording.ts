@@ -162,7 +162,7 @@ export class VoiceRecording {
     this.#stopped = new Promise((resolve, reject) => {
       this.#recorder.addEventListener('stop', () => resolve(new Blob(this.#chunks, { type: this.mimeType })));
       this.#recorder.addEventListener('error', (event) =>
-        reject((event as ErrorEvent).error ?? new Error('the recorder stopped')),
+        reject((event as ErrorEvent).error ?? new Error(t('voice.recorderStopped'))),
       );
     });
     try {

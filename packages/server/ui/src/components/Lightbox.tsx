@@ -40,7 +40,7 @@ async function saveFile(controller: ReturnType<typeof useController>, attachment
     link.click();
     link.remove();
   } catch (error) {
-    controller.say(`could not download ${attachment.name}: ${describeError(error)}`);
+    controller.say(t('message.downloadFailed', { name: attachment.name, error: describeError(error) }));
   }
 }
 

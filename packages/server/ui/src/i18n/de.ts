@@ -409,6 +409,7 @@ export const de: Catalogue = {
     micBusy: 'Das Mikrofon konnte nicht gestartet werden: Möglicherweise verwendet es ein anderes Programm.',
     micInsecure: 'Für Aufnahmen ist eine sichere Verbindung (HTTPS) nötig.',
     micUnsupported: 'Dieser Browser kann kein Audio aufnehmen.',
+    recorderStopped: 'Die Aufnahme wurde unterbrochen',
     micFailed: 'Die Aufnahme ist fehlgeschlagen: {error}',
     readAloud: 'Vorlesen',
     stopReading: 'Vorlesen beenden',

@@ -420,6 +420,7 @@ export const en = {
     micBusy: 'The microphone could not be started: another program may be using it.',
     micInsecure: 'Recording needs a secure connection (HTTPS).',
     micUnsupported: 'This browser cannot record audio.',
+    recorderStopped: 'the recorder stopped',
     micFailed: 'The recording failed: {error}',
     readAloud: 'Read aloud',
     stopReading: 'Stop reading',

@@ -408,6 +408,7 @@ export const ja: Catalogue = {
     micBusy: 'マイクを開始できませんでした。別のプログラムが使用している可能性があります。',
     micInsecure: '録音には安全な接続 (HTTPS) が必要です。',
     micUnsupported: 'このブラウザは音声を録音できません。',
+    recorderStopped: '録音が停止しました',
     micFailed: '録音に失敗しました: {error}',
     readAloud: '読み上げ',
     stopReading: '読み上げを停止',

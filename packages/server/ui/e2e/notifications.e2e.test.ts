@@ -106,7 +106,7 @@ if (chromiumSkipReason) {
     async function signedIn(
       viewport: { width: number; height: number },
       permission: 'granted' | 'default',
-    ): Promise<{ context: BrowserContext; page: Page }> {
+    ): Promise<{ context: BrowserContext; page: Page; subscribed: (roomId: string) => Promise<void> }> {
       const context = await browser.newContext({ viewport });
       contexts.push(context);
       if (permission === 'granted') await context.grantPermissions(['notifications'], { origin: baseUrl });
@@ -114,6 +114,21 @@ if (chromiumSkipReason) {
       const page = await context.newPage();
       page.setDefaultTimeout(WAIT_MS);
       page.on('pageerror', (error) => pageErrors.push(error.message));
+      // Rooms whose live subscription the server has confirmed: only events after it notify, so a test that
+      // sends right after the page opens waits for it (a busy machine can take a while to subscribe).
+      const subscribedRooms = new Set<string>();
+      page.on('websocket', (socket) =>
+        socket.on('framereceived', ({ payload }) => {
+          if (typeof payload !== 'string') return;
+          const parsed: unknown = JSON.parse(payload);
+          for (const frame of Array.isArray(parsed) ? parsed : [parsed]) {
+            const { type, roomId } = frame as { type?: string; roomId?: string };
+            if (type === 'subscribed' && roomId) subscribedRooms.add(roomId);
+          }
+        }),
+      );
+      const subscribed = (roomId: string) =>
+        expect.poll(() => subscribedRooms.has(roomId), { timeout: WAIT_MS }).toBe(true);
       await page.goto(baseUrl);
       await page.getByLabel('Username').fill('alice');
       await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
@@ -121,7 +136,7 @@ if (chromiumSkipReason) {
       await page
         .getByRole('navigation', { name: 'Rooms', includeHidden: true })
         .waitFor({ state: 'attached' });
-      return { context, page };
+      return { context, page, subscribed };
     }
 
     it('badges, counts in the title and notifies by each room’s level', { timeout: 90_000 }, async () => {
@@ -142,7 +157,7 @@ if (chromiumSkipReason) {
       await send(zulu.id, 'Lunch orders go here');
 
       // ------------------------------------------------ Alice reads #alpha
-      const { context, page } = await signedIn({ width: 1280, height: 800 }, 'granted');
+      const { context, page, subscribed } = await signedIn({ width: 1280, height: 800 }, 'granted');
       const rooms = page.getByRole('navigation', { name: 'Rooms' });
       await page.getByRole('heading', { name: 'alpha', level: 1 }).waitFor();
       const log = page.getByRole('log', { name: /^Messages in/ });
@@ -155,6 +170,7 @@ if (chromiumSkipReason) {
       await expect.poll(() => page.title()).toBe('alpha · Kaiwa');
 
       // ------------------------------------------------ a mention elsewhere: badge, title, notification
+      for (const room of [alpha, bravo, zulu, direct]) await subscribed(room.id);
       await send(bravo.id, '@alice hi, can you review the launch post?');
       const bravoLink = rooms.getByRole('link', { name: /^bravo/ });
       await rooms.getByRole('link', { name: 'bravo, 1 unread, 1 mention' }).waitFor();
@@ -218,6 +234,7 @@ if (chromiumSkipReason) {
       // ------------------------------------------------ on a phone, the first mention offers notifications
       const phone = await signedIn({ width: 390, height: 844 }, 'default');
       await phone.page.getByRole('heading', { name: 'alpha', level: 1 }).waitFor();
+      await phone.subscribed(bravo.id);
       await send(bravo.id, '@alice one more thing about Thursday');
       const prompt = phone.page.getByRole('status').filter({ hasText: 'Bob mentioned you in #bravo' });
       await prompt.waitFor();

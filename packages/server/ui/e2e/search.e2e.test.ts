@@ -149,7 +149,9 @@ if (chromiumSkipReason) {
       // No room in the address: the first one, at its newest message.
       await page.getByRole('heading', { name: 'history', level: 1 }).waitFor();
       await page.locator(`[data-message-id="${sent[119]!.id}"]`).waitFor();
-      expect(await page.locator('.room li.message').count()).toBeLessThan(100);
+      // The zebra message (the 9th of 120) is not loaded yet: the jump must fetch its page. (Under load the
+      // room may already have fetched a second page to fill the view; a third would reach it.)
+      expect(await page.locator(`.room [data-message-id="${sent[8]!.id}"]`).count()).toBe(0);
 
       // An English word deep in history: the result shows the word marked, and opens the message in place.
       await search(page, 'zebra');

@@ -322,7 +322,13 @@ if (skipReason) {
       await page.getByRole('button', { name: /^Rooms/ }).tap();
       await page.locator('#sidebar').getByRole('link', { name: /team/ }).waitFor();
       small.push(...(await smallTapTargets(page, '#sidebar')));
+      // The drawer closes on Escape once it holds the focus (it takes it when it opens: on a busy machine
+      // that can come after the links show), and the scrim over the room goes with it.
+      await expect
+        .poll(() => page.evaluate("document.getElementById('sidebar').contains(document.activeElement)"))
+        .toBe(true);
       await page.keyboard.press('Escape');
+      await page.getByRole('button', { name: 'Close the room list' }).waitFor({ state: 'hidden' });
       await page.getByRole('button', { name: 'Room details' }).tap();
       await page.locator('#room-details').getByRole('button', { name: 'Leave room' }).waitFor();
       small.push(...(await smallTapTargets(page, '#room-details')));

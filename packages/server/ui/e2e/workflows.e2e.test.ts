@@ -143,6 +143,7 @@ if (chromiumSkipReason) {
       await source.press('End');
       await source.press('Tab');
       expect(await source.inputValue()).toBe('id: x  ');
+      expect(await source.evaluate((field: InPage) => field.selectionStart)).toBe(7);
 
       // A problem shows while typing, with its path and line; Save waits for a valid definition.
       await source.fill(definition(ops.id, 'notif'));

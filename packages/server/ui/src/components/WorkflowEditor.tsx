@@ -1,5 +1,5 @@
 import type { KaiwaRestClient } from '@kaiwa/client';
-import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../i18n';
 import {
   type DefinitionCheck,
@@ -41,6 +41,8 @@ export function WorkflowEditor({
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const tabLeaves = useRef(false);
+  /** Where the caret goes once an indentation has rendered (set right after that render, never later). */
+  const pendingSelection = useRef<{ start: number; end: number } | null>(null);
   const field = useRef<HTMLTextAreaElement>(null);
   const fieldId = useId();
   const hintId = useId();
@@ -79,9 +81,17 @@ export function WorkflowEditor({
     if (event.key !== 'Tab' || tabLeaves.current) return;
     event.preventDefault();
     const next = indentText(text, element.selectionStart, element.selectionEnd, event.shiftKey);
+    pendingSelection.current = { start: next.start, end: next.end };
     setText(next.text);
-    requestAnimationFrame(() => field.current?.setSelectionRange(next.start, next.end));
   };
+
+  // Not in a later animation frame: text typed or pasted in between would have its caret moved back.
+  useLayoutEffect(() => {
+    const selection = pendingSelection.current;
+    if (!selection) return;
+    pendingSelection.current = null;
+    field.current?.setSelectionRange(selection.start, selection.end);
+  }, [text]);
 
   /** Puts the caret at the start of a problem's line. */
   const goToLine = (line: number) => {

@@ -891,10 +891,10 @@ export class ChatEngine {
     return payload.message;
   }
 
-  async getMessage(actorId: string, messageId: string): Promise<Message> {
-    const actor = await this.#actor(actorId);
+  /** A message its room's readers may read; `SYSTEM_ACTOR` (a server service, e.g. indexing) reads any. */
+  async getMessage(actorId: string | SystemActor, messageId: string): Promise<Message> {
     const message = await this.#message(messageId);
-    await this.#readableRoom(actor, message.roomId);
+    if (actorId !== SYSTEM_ACTOR) await this.#readableRoom(await this.#actor(actorId), message.roomId);
     return message;
   }
 
@@ -979,12 +979,14 @@ export class ChatEngine {
 
   /**
    * A page of a room's timeline or of a thread, oldest first. Cursors are message ids, so pages stay
-   * stable while new messages arrive.
+   * stable while new messages arrive. `SYSTEM_ACTOR` (a server service, e.g. knowledge indexing) reads any room.
    */
-  async history(actorId: string, query: HistoryQuery): Promise<MessagePage> {
-    const actor = await this.#actor(actorId);
+  async history(actorId: string | SystemActor, query: HistoryQuery): Promise<MessagePage> {
     const data = parseInput(HistoryQuerySchema, query);
-    const { room } = await this.#readableRoom(actor, data.roomId);
+    const room =
+      actorId === SYSTEM_ACTOR
+        ? await this.#room(data.roomId)
+        : (await this.#readableRoom(await this.#actor(actorId), data.roomId)).room;
     if (data.threadRootId) await this.#messageInRoom(data.threadRootId, room.id, 'threadRootId');
     // Older pages (a `before` cursor) may come from a read replica: the client already holds newer
     // messages, so a replica a moment behind shows nothing stale. The newest page and catch-up (`after`)

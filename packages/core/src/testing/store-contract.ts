@@ -318,6 +318,21 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
         );
       });
 
+      it('lets the server itself (SYSTEM_ACTOR) read any room and message, and nobody outside a private room', async () => {
+        const alice = await user();
+        const mallory = await user();
+        const room = await engine.createRoom(alice.id, { kind: 'group', name: unique('plans') });
+        const root = await engine.sendMessage(alice.id, { roomId: room.id, text: 'private root' });
+        await engine.sendMessage(alice.id, { roomId: room.id, text: 'private reply', threadRootId: root.id });
+        const page = await engine.history(SYSTEM_ACTOR, { roomId: room.id });
+        expect(page.messages.map((m) => m.text)).toEqual(['private root']);
+        const thread = await engine.history(SYSTEM_ACTOR, { roomId: room.id, threadRootId: root.id });
+        expect(thread.messages.map((m) => m.text)).toEqual(['private reply']);
+        expect((await engine.getMessage(SYSTEM_ACTOR, root.id)).text).toBe('private root');
+        await rejects(engine.history(mallory.id, { roomId: room.id }), NotFoundError);
+        await rejects(engine.getMessage(mallory.id, root.id), NotFoundError);
+      });
+
       it('round-trips Japanese, emoji, zero-width characters and 64 KiB byte-exact', async () => {
         const alice = await user();
         const room = await channel(alice.id);

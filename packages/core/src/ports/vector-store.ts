@@ -149,6 +149,15 @@ export interface VectorStore {
   ): Promise<number>;
 
   /**
+   * Deletes every chunk said or uploaded in one room (of one source type when given) and returns how many
+   * there were: what a room's knowledge being turned off, or the room being deleted, leaves behind.
+   *
+   * @example
+   * await vectors.deleteByRoom('knowledge', { roomId: room.id, sourceType: 'message' });
+   */
+  deleteByRoom(index: string, room: { roomId: string; sourceType?: KnowledgeSourceType }): Promise<number>;
+
+  /**
    * The `k` chunks nearest to `vector` among those `filter` allows, nearest first.
    *
    * @throws VectorIndexMismatchError when `model` or the vector's length is not the index's;

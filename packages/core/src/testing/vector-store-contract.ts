@@ -20,6 +20,7 @@ export type VectorStoreContractTest =
   | 'no-filter-no-results'
   | 'model-mismatch'
   | 'delete-by-source'
+  | 'delete-by-room'
   | 'replace-source-atomic';
 
 export interface VectorStoreContractOptions {
@@ -379,6 +380,40 @@ export function vectorStoreContract(options: VectorStoreContractOptions): void {
           filter: { roomIds: [roomId] },
         });
         expect(ids(matches).sort()).toEqual(others.map((entry) => entry.id).sort());
+      },
+    );
+
+    test(
+      'delete-by-room',
+      "deleteByRoom removes one room's chunks (of one source type when given) and nothing else",
+      async () => {
+        const index = await newIndex();
+        const vectors = clusteredVectors({ count: 6, dimensions, clusters: 1, seed: 10 });
+        const [roomId, otherRoomId, fileId] = [createId(), createId(), createId()];
+        const messages = vectors.slice(0, 2).map((vector) => chunk(vector, { roomId }));
+        const file = chunk(vectors[2] as Float32Array, {
+          id: `file:${fileId}:0`,
+          sourceType: 'file',
+          sourceId: fileId,
+          fileId,
+          roomId,
+        });
+        const elsewhere = vectors.slice(3).map((vector) => chunk(vector, { roomId: otherRoomId }));
+        await store.knowledge.upsert(index, [...messages, file, ...elsewhere]);
+        expect(await store.knowledge.deleteByRoom(index, { roomId, sourceType: 'message' })).toBe(2);
+        const query = (roomIds: string[]) =>
+          store.knowledge.query({
+            index,
+            model,
+            vector: Array.from(vectors[0] as Float32Array),
+            k: 10,
+            filter: { roomIds },
+          });
+        expect(ids(await query([roomId]))).toEqual([file.id]);
+        expect(await store.knowledge.deleteByRoom(index, { roomId })).toBe(1);
+        expect(await query([roomId])).toEqual([]);
+        expect(ids(await query([otherRoomId])).sort()).toEqual(elsewhere.map((entry) => entry.id).sort());
+        expect(await store.knowledge.count(index)).toBe(3);
       },
     );
 

@@ -118,6 +118,29 @@ export class KyselyVectorStore implements VectorStore {
     return this.#deleteSource(this.#db, index, source);
   }
 
+  deleteByRoom(index: string, room: { roomId: string; sourceType?: KnowledgeSourceType }): Promise<number> {
+    return this.#atomically(async (db) => {
+      const definition = await this.#index(db, index);
+      let select = db
+        .selectFrom('knowledge_chunks')
+        .select('id')
+        .where('index_name', '=', index)
+        .where('room_id', '=', room.roomId);
+      if (room.sourceType) select = select.where('source_type', '=', room.sourceType);
+      const ids = (await select.execute()).map((row) => row.id);
+      for (let start = 0; start < ids.length; start += INSERT_BATCH) {
+        const batch = ids.slice(start, start + INSERT_BATCH);
+        await this.#search.deleting(db, definition, { ids: batch });
+        await db
+          .deleteFrom('knowledge_chunks')
+          .where('index_name', '=', index)
+          .where('id', 'in', batch)
+          .execute();
+      }
+      return ids.length;
+    });
+  }
+
   async query(query: VectorQuery): Promise<VectorMatch[]> {
     const index = await this.#index(this.#db, query.index);
     if (query.model !== index.model || query.vector.length !== index.dimensions)

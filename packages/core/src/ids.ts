@@ -1,4 +1,4 @@
-import { monotonicFactory } from 'ulid';
+import { encodeTime, monotonicFactory } from 'ulid';
 
 /*
  * The ulid package asks the crypto API for one random byte per character (16 calls per id, ~47 µs);
@@ -30,3 +30,13 @@ export function createId(now: number = Date.now()): string {
 
 /** Matches a ULID as made by {@link createId}. */
 export const ULID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/**
+ * The smallest id of an instant: every id made at or after `time` sorts after it, every id made before sorts
+ * below it, so it is a history cursor for "from this time on".
+ *
+ * @example engine.history(actor, { roomId, after: firstIdAt(Date.parse('2026-12-06T10:00:00Z')) })
+ */
+export function firstIdAt(time: number): string {
+  return `${encodeTime(time, 10)}0000000000000000`;
+}

@@ -20,3 +20,9 @@ export {
   type KnowledgeChat,
   type RetrievedPassage,
 } from './knowledge-base.js';
+export {
+  type MessageSource,
+  messageSourcesOf,
+  threadSource,
+  timelineHour,
+} from './message-sources.js';

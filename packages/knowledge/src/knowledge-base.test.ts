@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { ChatEngine, type FileRecord, type User, VectorIndexMismatchError } from '@kaiwa/core';
+import { ChatEngine, type FileRecord, type Message, type User, VectorIndexMismatchError } from '@kaiwa/core';
 import { createSqliteStore, type KyselyChatStore } from '@kaiwa/store-kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExtractionError } from './extract-text.js';
 import { createHashedNgramTestEmbedding } from './hashed-ngram-test-embedding.js';
 import { KnowledgeBase, type RetrievedPassage } from './knowledge-base.js';
+import { messageSourcesOf } from './message-sources.js';
 import { tinyPdf } from './test-documents.js';
 
 const text = (value: string) => new TextEncoder().encode(value);
@@ -88,7 +89,7 @@ describe('KnowledgeBase', () => {
         `${entry.name}.md`,
         `# Launch plan of ${entry.name}\n\nThe launch codes for ${entry.name} rotate every Monday.`,
       );
-      await knowledge.indexRoomHistory(entry.owner.id, room.id);
+      await knowledge.indexRoomMessages(room.id);
     }
     projectId = (await engine.createProject(admin.id, { name: 'Apollo' })).id;
     await uploadFile(
@@ -145,7 +146,7 @@ describe('KnowledgeBase', () => {
     const alice = users.alice;
     const room = rooms.get('alice-bob')?.id as string;
     await engine.sendMessage(alice.id, { roomId: room, text: 'Backups run nightly with pg_dump to the NAS' });
-    await knowledge.indexRoomHistory(alice.id, room);
+    await knowledge.indexRoomMessages(room);
     const passages = await knowledge.retrieve({ actorId: alice.id, query: 'nightly backups pg_dump', k: 5 });
     const top = passages[0];
     expect(top?.text).toContain('pg_dump');
@@ -154,6 +155,56 @@ describe('KnowledgeBase', () => {
     expect(top?.source).toMatchObject({ type: 'message', roomId: room });
     const scores = passages.map((passage) => passage.score);
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
+  });
+
+  it('keeps a thread’s question and answers in one chunk, and follows edits and deletes of its sources', async () => {
+    const { alice, bob } = users;
+    const room = rooms.get('alice-bob')?.id as string;
+    const reindex = async (message: Message) => {
+      for (const source of messageSourcesOf(await engine.getMessage(alice.id, message.id)))
+        await knowledge.indexMessageSource(source);
+    };
+    const question = await engine.sendMessage(alice.id, {
+      roomId: room,
+      text: 'Where is the staging VPN key?',
+    });
+    await reindex(question);
+    const answer = await engine.sendMessage(bob.id, {
+      roomId: room,
+      text: 'In the ops vault under staging-vpn',
+      threadRootId: question.id,
+    });
+    await reindex(answer);
+    await reindex(question);
+    const ask = () => knowledge.retrieve({ actorId: alice.id, query: 'staging VPN key vault', k: 3 });
+    const thread = (await ask()).find((passage) => passage.key.startsWith(`message:thread:${question.id}`));
+    expect(thread?.text).toBe(
+      'alice: Where is the staging VPN key?\nbob: In the ops vault under staging-vpn',
+    );
+    expect(thread?.source).toEqual({ type: 'message', roomId: room, messageIds: [question.id, answer.id] });
+    // Nobody outside the room finds it.
+    const carols = await knowledge.retrieve({
+      actorId: users.carol.id,
+      query: 'staging VPN key vault',
+      k: 20,
+    });
+    expect(carols.some((passage) => passage.source.roomId === room)).toBe(false);
+
+    await engine.editMessage(bob.id, answer.id, { text: 'Moved: the new vault is called hangar' });
+    await reindex(answer);
+    const edited = (await knowledge.retrieve({ actorId: alice.id, query: 'staging VPN hangar', k: 3 })).find(
+      (passage) => passage.key.startsWith(`message:thread:${question.id}`),
+    );
+    expect(edited?.text).toContain('the new vault is called hangar');
+    expect(edited?.text).not.toContain('ops vault');
+
+    await engine.deleteMessage(bob.id, answer.id);
+    await engine.deleteMessage(alice.id, question.id);
+    const deleted = await engine.getMessage(alice.id, question.id);
+    for (const source of messageSourcesOf({ ...deleted, replyCount: 1 }))
+      await knowledge.indexMessageSource(source);
+    const after = await knowledge.retrieve({ actorId: alice.id, query: 'staging VPN hangar vault', k: 20 });
+    expect(after.some((passage) => passage.text.includes('staging'))).toBe(false);
   });
 
   it('cites file and page for a PDF', async () => {

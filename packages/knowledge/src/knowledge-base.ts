@@ -2,18 +2,24 @@ import {
   type ChatEngine,
   type EmbeddingModel,
   type FileRecord,
+  firstIdAt,
   KaiwaError,
   type KnowledgeChunk,
   type Message,
+  SYSTEM_ACTOR,
   type VectorChunk,
   type VectorIndex,
   type VectorStore,
 } from '@kaiwa/core';
 import { type ChunkOptions, chunkDocument, chunkMessages } from './chunking.js';
 import { ExtractionError, extractText } from './extract-text.js';
+import { hourEnd, type MessageSource, threadSource, timelineHour } from './message-sources.js';
 
 /** What retrieval needs from the chat engine: every read goes through its permission checks. */
-export type KnowledgeChat = Pick<ChatEngine, 'readableScope' | 'search' | 'history' | 'getUsers'>;
+export type KnowledgeChat = Pick<
+  ChatEngine,
+  'readableScope' | 'search' | 'history' | 'getUsers' | 'getMessage'
+>;
 
 export interface KnowledgeBaseConfig {
   /** The chat engine: the only way into chat data (ADR 0007). */
@@ -141,74 +147,138 @@ export class KnowledgeBase {
   }
 
   /**
-   * Indexes a room's history as `actorId` reads it (through the engine, so only what they may read): the
-   * messages grouped by thread into chunks (see `chunkMessages`), each group a source of its own keyed by
-   * its first message. Run it as a user who belongs to the room (the assistant's bot user).
+   * Indexes one message source (a thread, or an hour of a room's timeline; see `messageSourcesOf`) as it
+   * is now, read as the server itself: its chunks replace the source's old ones, and a source with no
+   * text left (all deleted) is removed. Call it after a message of the source was sent, edited or deleted.
    *
-   * @returns how many chunks were written.
+   * @returns how many chunks the source has now.
    */
-  async indexRoomHistory(
-    actorId: string,
-    roomId: string,
-    options: { maxMessages?: number } = {},
-  ): Promise<number> {
-    const maxMessages = options.maxMessages ?? 10_000;
-    const messages: Message[] = [];
-    for (let before: string | undefined; messages.length < maxMessages; ) {
-      const page = await this.#config.chat.history(actorId, {
-        roomId,
-        limit: 200,
-        ...(before ? { before } : {}),
-      });
-      messages.push(...page.messages);
-      if (!page.hasMore || page.messages.length === 0) break;
-      before = page.messages[0]?.id;
-    }
-    return this.indexMessages(messages);
+  async indexMessageSource(source: MessageSource): Promise<number> {
+    return this.#writeMessageSource(source, await this.#messagesOf(source));
   }
 
   /**
-   * Indexes messages the caller has read through the engine, grouped by thread. Each group replaces the
-   * chunk of the same first message.
+   * Indexes a whole room's messages, hour by hour of its timeline and thread by thread, replacing what was
+   * indexed of them. Messages are read as the server itself (`SYSTEM_ACTOR`); who may retrieve them is
+   * decided at query time by the room's readers.
+   *
+   * @returns how many messages were read and chunks written.
    */
-  async indexMessages(messages: readonly Message[]): Promise<number> {
+  async indexRoomMessages(
+    roomId: string,
+    options: { onProgress?: (progress: { messages: number; chunks: number }) => void } = {},
+  ): Promise<{ messages: number; chunks: number }> {
+    const threads: string[] = [];
+    let hour: Extract<MessageSource, { kind: 'timeline-hour' }> | undefined;
+    let pending: Message[] = [];
+    const progress = { messages: 0, chunks: 0 };
+    const flush = async () => {
+      if (hour) progress.chunks += await this.#writeMessageSource(hour, pending);
+      options.onProgress?.({ ...progress });
+    };
+    for (let after = firstIdAt(0); ; ) {
+      const page = await this.#config.chat.history(SYSTEM_ACTOR, { roomId, after, limit: 200 });
+      for (const message of page.messages) {
+        progress.messages += 1;
+        if (message.replyCount > 0) threads.push(message.id);
+        const source = timelineHour(roomId, message.createdAt);
+        if (source.kind === 'timeline-hour' && source.sourceId !== hour?.sourceId) {
+          await flush();
+          hour = source;
+          pending = [];
+        }
+        pending.push(message);
+      }
+      const last = page.messages.at(-1);
+      if (!page.hasMore || !last) break;
+      after = last.id;
+    }
+    await flush();
+    for (const rootId of threads) {
+      progress.chunks += await this.indexMessageSource(threadSource(roomId, rootId));
+      options.onProgress?.({ ...progress });
+    }
+    return progress;
+  }
+
+  /** Removes a room's chunks: its messages' (`'message'`), its files' (`'file'`), or both. */
+  removeRoom(roomId: string, sourceType?: 'message' | 'file'): Promise<number> {
+    return this.#config.vectors.deleteByRoom(this.index.name, {
+      roomId,
+      ...(sourceType ? { sourceType } : {}),
+    });
+  }
+
+  async #messagesOf(source: MessageSource): Promise<Message[]> {
+    const { chat } = this.#config;
+    const messages: Message[] = [];
+    if (source.kind === 'thread') {
+      const root = await chat.getMessage(SYSTEM_ACTOR, source.rootId).catch((error: unknown) => {
+        if (KaiwaError.isInstance(error) && error.code === 'not_found') return undefined;
+        throw error;
+      });
+      if (!root) return [];
+      messages.push(root);
+    }
+    const end = source.kind === 'timeline-hour' ? hourEnd(source) : Number.POSITIVE_INFINITY;
+    let after = source.kind === 'timeline-hour' ? firstIdAt(source.hourStart) : firstIdAt(0);
+    for (;;) {
+      const page = await chat.history(SYSTEM_ACTOR, {
+        roomId: source.roomId,
+        after,
+        limit: 200,
+        ...(source.kind === 'thread' ? { threadRootId: source.rootId } : {}),
+      });
+      for (const message of page.messages) {
+        if (Date.parse(message.createdAt) >= end) return messages;
+        messages.push(message);
+      }
+      const last = page.messages.at(-1);
+      if (!page.hasMore || !last) return messages;
+      after = last.id;
+    }
+  }
+
+  async #writeMessageSource(source: MessageSource, messages: readonly Message[]): Promise<number> {
+    const live = messages.filter((message) => message.deletedAt === null && message.text.trim() !== '');
     const authors = new Map(
-      (await this.#config.chat.getUsers([...new Set(messages.map((message) => message.authorId))])).map(
+      (await this.#config.chat.getUsers([...new Set(live.map((message) => message.authorId))])).map(
         (user) => [user.id, user.displayName],
       ),
     );
     const groups = chunkMessages(
-      messages
-        .filter((message) => message.deletedAt === null)
-        .map((message) => ({
-          id: message.id,
-          roomId: message.roomId,
-          authorName: authors.get(message.authorId) ?? 'someone',
-          text: message.text,
-          createdAt: message.createdAt,
-          threadRootId: message.threadRootId,
-        })),
+      live.map((message) => ({
+        id: message.id,
+        roomId: message.roomId,
+        authorName: authors.get(message.authorId) ?? 'someone',
+        text: message.text,
+        createdAt: message.createdAt,
+        // In an hour of the timeline, a thread's root is one more timeline message.
+        threadRootId: source.kind === 'thread' ? message.threadRootId : null,
+      })),
       this.#config.chunking?.maxCharacters === undefined
         ? {}
         : { maxCharacters: this.#config.chunking.maxCharacters },
     );
-    if (groups.length === 0) return 0;
-    const vectors = await this.#embed(groups.map((group) => group.text));
-    for (const [position, group] of groups.entries()) {
-      const sourceId = group.messageIds[0] as string;
-      await this.#config.vectors.replaceSource(this.index.name, { sourceType: 'message', sourceId }, [
-        {
-          id: `message:${sourceId}`,
-          sourceType: 'message',
-          sourceId,
-          roomId: group.roomId,
-          text: group.text,
-          metadata: { messageIds: group.messageIds, threadRootId: group.threadRootId },
-          vector: vectors[position] as number[],
-        },
-      ]);
-    }
-    return groups.length;
+    const vectors = groups.length > 0 ? await this.#embed(groups.map((group) => group.text)) : [];
+    const rows: VectorChunk[] = groups.map((group, position) => ({
+      id: `message:${source.sourceId}:${position}`,
+      sourceType: 'message',
+      sourceId: source.sourceId,
+      roomId: source.roomId,
+      text: group.text,
+      metadata: {
+        messageIds: group.messageIds,
+        threadRootId: source.kind === 'thread' ? source.rootId : null,
+      },
+      vector: vectors[position] as number[],
+    }));
+    await this.#config.vectors.replaceSource(
+      this.index.name,
+      { sourceType: 'message', sourceId: source.sourceId },
+      rows,
+    );
+    return rows.length;
   }
 
   /**
@@ -219,10 +289,20 @@ export class KnowledgeBase {
    * @example
    * const passages = await knowledge.retrieve({ actorId: alice.id, query: 'backup schedule', k: 5 });
    */
-  async retrieve(request: { actorId: string; query: string; k?: number }): Promise<RetrievedPassage[]> {
+  async retrieve(request: {
+    actorId: string;
+    query: string;
+    k?: number;
+    /** Only these rooms (still only those the actor reads), e.g. the rooms whose knowledge is on. */
+    withinRooms?: ReadonlySet<string>;
+  }): Promise<RetrievedPassage[]> {
     const k = Math.min(Math.max(1, request.k ?? 8), 100);
     const candidates = Math.max(20, k * 4);
-    const scope = await this.#config.chat.readableScope(request.actorId);
+    const readable = await this.#config.chat.readableScope(request.actorId);
+    const within = request.withinRooms;
+    const scope = within
+      ? { roomIds: readable.roomIds.filter((roomId) => within.has(roomId)), projectIds: [] }
+      : readable;
     const [vector] = await this.#embed([request.query]);
     const [nearest, fullText] = await Promise.all([
       this.#config.vectors.query({
@@ -232,7 +312,9 @@ export class KnowledgeBase {
         k: candidates,
         filter: { roomIds: scope.roomIds, projectIds: scope.projectIds },
       }),
-      this.#fullText(request.actorId, request.query, candidates),
+      this.#fullText(request.actorId, request.query, candidates).then((messages) =>
+        within ? messages.filter((message) => within.has(message.roomId)) : messages,
+      ),
     ]);
 
     const passages = new Map<string, RetrievedPassage>();

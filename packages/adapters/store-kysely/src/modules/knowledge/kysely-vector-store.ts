@@ -271,7 +271,7 @@ export class KyselyVectorStore implements VectorStore {
     }
   }
 
-  #atomically(work: (db: Db) => Promise<void>): Promise<void> {
+  #atomically<T>(work: (db: Db) => Promise<T>): Promise<T> {
     return this.#db.isTransaction ? work(this.#db) : this.#db.transaction().execute(work);
   }
 }

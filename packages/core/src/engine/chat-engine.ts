@@ -683,11 +683,20 @@ export class ChatEngine {
    * Stores a room setting and announces `room.settings.updated` on the bus, so every instance re-reads it
    * (personal keys are stored quietly).
    * The room's owner and admins change its settings; a member keeps its own state under a personal key
-   * (see `settingKeyOwner`).
+   * (see `settingKeyOwner`); `SYSTEM_ACTOR` (a server service keeping its own state) changes any.
    * @throws ForbiddenError for anyone else.
    */
-  async setRoomSetting(actorId: string, roomId: string, key: string, value: JsonValue): Promise<void> {
-    const room = await this.#settingsRoom(actorId, roomId, key, 'change room settings');
+  async setRoomSetting(
+    actorId: string | SystemActor,
+    roomId: string,
+    key: string,
+    value: JsonValue,
+  ): Promise<void> {
+    const room =
+      actorId === SYSTEM_ACTOR
+        ? await this.#room(roomId)
+        : await this.#settingsRoom(actorId, roomId, key, 'change room settings');
+    parseSettingKey(key);
     await this.#store.roomSettings.set(room.id, key, value, this.#now());
     // Personal state (a bot's cursor) is nobody else's business: only shared settings are announced.
     if (settingKeyOwner(key) === undefined) {

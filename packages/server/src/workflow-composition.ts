@@ -10,7 +10,6 @@ import {
   ForbiddenError,
   NotFoundError,
   type PlatformAdapter,
-  type SendMessageInput,
   type Synthesizer,
   type Transcriber,
   ValidationError,
@@ -183,16 +182,15 @@ export function workflowBotChat(
       const given = isRecord(input.metadata) ? input.metadata : undefined;
       const origin = workflowOrigin(actorId, given);
       if (origin === undefined) return engine.sendMessage(actorId, input);
-      const metadata = { ...given, workflow: { ...origin } };
       const room = await engine.getRoom(actorId, input.roomId);
       const membership = await engine.findMembership(actorId, room.id);
       if (!membership) throw new ForbiddenError('send message', 'join the room first');
       if (room.archived) throw new ForbiddenError('send message', 'the room is archived');
       const id = await botId();
       if (id !== undefined && (await botIsIn(engine, id, actorId, room))) {
-        return engine.sendMessage(id, { ...input, metadata } satisfies SendMessageInput);
+        return engine.sendMessage(id, input, { workflow: origin });
       }
-      return engine.sendMessage(actorId, { ...input, metadata });
+      return engine.sendMessage(actorId, input, { workflow: origin });
     },
     getFileRecord: (actorId, fileId) => engine.getFileRecord(actorId, fileId),
     createFileRecord: (actorId, input) => engine.createFileRecord(actorId, input),

@@ -135,16 +135,45 @@ const duplicateSend = Symbol('duplicate send');
 /** Thrown inside a transcript transaction when there is nothing to record (claimed already, or deleted). */
 const unchangedTranscript = Symbol('unchanged transcript');
 
-/** Transcripts are the server's: a client sending or editing one would put words in someone's mouth. */
-function refuseClientTranscript(metadata: Record<string, unknown>): void {
-  if (TRANSCRIPT_METADATA_KEY in metadata)
-    throw ValidationError.field('metadata.transcript', 'is set by the server, not by clients');
+/** Where a message a workflow run posted names its run; the web UI shows the workflow badge from it. */
+const WORKFLOW_METADATA_KEY = 'workflow';
+
+/** What a message a workflow run posted carries in `metadata.workflow`. */
+export interface WorkflowMessageOrigin {
+  workflowId: string;
+  runId: string;
+  /** Who started the run: its rights decide where the run may post. */
+  startedBy: string;
 }
 
-/** `metadata` with the transcript `message` already has, if any. */
-function withTranscriptOf(message: Message, metadata: Metadata): Metadata {
-  const transcript = message.metadata[TRANSCRIPT_METADATA_KEY];
-  return transcript === undefined ? metadata : { ...metadata, [TRANSCRIPT_METADATA_KEY]: transcript };
+/**
+ * What only the server's own code passes to {@link ChatEngine.sendMessage}: a client's request fills the
+ * input, never these.
+ */
+export interface SendMessageOptions {
+  /** The workflow run posting the message, kept in `metadata.workflow`. */
+  workflow?: WorkflowMessageOrigin;
+}
+
+/**
+ * Transcripts and workflow origins are the server's: a client sending or editing one would put words in
+ * someone's mouth (a transcript) or pass their own words off as a workflow's.
+ */
+function refuseServerMetadata(metadata: Record<string, unknown>): void {
+  if (TRANSCRIPT_METADATA_KEY in metadata)
+    throw ValidationError.field('metadata.transcript', 'is set by the server, not by clients');
+  if (WORKFLOW_METADATA_KEY in metadata)
+    throw ValidationError.field('metadata.workflow', 'is set by the server, not by clients');
+}
+
+/** `metadata` with what the server put in `message`'s metadata (its transcript, its workflow origin) kept. */
+function withServerMetadataOf(message: Message, metadata: Metadata): Metadata {
+  const kept = { ...metadata };
+  for (const key of [TRANSCRIPT_METADATA_KEY, WORKFLOW_METADATA_KEY]) {
+    const value = message.metadata[key];
+    if (value !== undefined) kept[key] = value;
+  }
+  return kept;
 }
 
 /** Most room changes committed together by one group commit. */
@@ -789,11 +818,21 @@ export class ChatEngine {
   /**
    * Sends a message. With a `clientMessageId` the send is idempotent per author: repeating it returns the
    * first message and stores nothing new, also when two sends race.
+   *
+   * @throws ValidationError naming `metadata.transcript` or `metadata.workflow` when the input carries what
+   *   only the server sets; the workflow runtime passes its run as `options.workflow` instead.
    */
-  async sendMessage(actorId: string, input: SendMessageInput): Promise<Message> {
+  async sendMessage(
+    actorId: string,
+    input: SendMessageInput,
+    options: SendMessageOptions = {},
+  ): Promise<Message> {
     const actor = await this.#actor(actorId);
     const data = parseInput(SendMessageInputSchema, input);
-    refuseClientTranscript(data.metadata);
+    refuseServerMetadata(data.metadata);
+    const metadata: Metadata = options.workflow
+      ? { ...data.metadata, [WORKFLOW_METADATA_KEY]: { ...options.workflow } }
+      : data.metadata;
     if (data.clientMessageId) {
       const earlier = await this.#earlierSend(actor.id, data.clientMessageId, data.roomId);
       if (earlier) return earlier;
@@ -824,7 +863,7 @@ export class ChatEngine {
       replyCount: 0,
       lastReplyAt: null,
       clientMessageId: data.clientMessageId ?? null,
-      metadata: data.metadata,
+      metadata,
       createdAt: now,
       editedAt: null,
       deletedAt: null,
@@ -852,7 +891,7 @@ export class ChatEngine {
   async editMessage(actorId: string, messageId: string, input: EditMessageInput): Promise<Message> {
     const actor = await this.#actor(actorId);
     const data = parseInput(EditMessageInputSchema, input);
-    if (data.metadata) refuseClientTranscript(data.metadata);
+    if (data.metadata) refuseServerMetadata(data.metadata);
     const message = await this.#message(messageId);
     await this.#postableRoom(actor, message.roomId, 'edit message');
     if (message.authorId !== actor.id)
@@ -864,8 +903,8 @@ export class ChatEngine {
         text: data.text,
         mentions,
         editedAt: this.#now(),
-        // New metadata replaces the old, but the server's transcript of the recording stays.
-        ...(data.metadata ? { metadata: withTranscriptOf(message, data.metadata) } : {}),
+        // New metadata replaces the old, but what the server put there (transcript, workflow origin) stays.
+        ...(data.metadata ? { metadata: withServerMetadataOf(message, data.metadata) } : {}),
       });
       return { message: (await tx.messages.findById(message.id))! };
     });

@@ -246,6 +246,36 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
         await rejects(engine.editMessage(alice.id, message.id, { text: 'back' }), ForbiddenError);
       });
 
+      it('refuses metadata.workflow from senders and editors; only the server names a workflow run', async () => {
+        const alice = await user();
+        const bot = await user('bot');
+        const room = await channel(alice.id, [bot.id]);
+        const origin = { workflowId: createId(), runId: createId(), startedBy: alice.id };
+        const forged = await rejects(
+          engine.sendMessage(bot.id, { roomId: room.id, text: 'forged', metadata: { workflow: origin } }),
+          ValidationError,
+        );
+        expect((forged as ValidationError).issues).toEqual([
+          { path: ['metadata.workflow'], message: 'is set by the server, not by clients' },
+        ]);
+        const own = await engine.sendMessage(bot.id, { roomId: room.id, text: 'plain' });
+        await rejects(
+          engine.editMessage(bot.id, own.id, { text: 'forged', metadata: { workflow: origin } }),
+          ValidationError,
+        );
+        expect((await timeline(alice.id, room.id)).map((message) => message.metadata)).toEqual([{}]);
+
+        // The workflow runtime passes its run beside the input; an edit with new metadata keeps it.
+        const posted = await engine.sendMessage(
+          bot.id,
+          { roomId: room.id, text: 'done', metadata: { workflowRunId: origin.runId } },
+          { workflow: origin },
+        );
+        expect(posted.metadata).toEqual({ workflowRunId: origin.runId, workflow: origin });
+        const edited = await engine.editMessage(bot.id, posted.id, { text: 'done!', metadata: { step: 2 } });
+        expect(edited.metadata).toEqual({ step: 2, workflow: origin });
+      });
+
       it('lets room moderators and global moderators delete what others wrote', async () => {
         const owner = await user();
         const author = await user();

@@ -51,6 +51,33 @@ describe('realtime: hostile message input gets a validation error frame', () => 
     ]);
   });
 
+  it('answers metadata.workflow in a send or an edit with validation_failed naming it: only the server sets it', async () => {
+    const alice = await TestClient.as(served.url, 'token-alice');
+    const workflow = { workflowId: 'w', runId: 'r', startedBy: chat.alice.id };
+    const refused = {
+      type: 'error',
+      code: 'validation_failed',
+      details: { issues: [{ path: ['metadata.workflow'] }] },
+    };
+    expect(
+      await alice.request({
+        type: 'send',
+        roomId,
+        clientMessageId: 'forged-1',
+        text: 'forged',
+        metadata: { workflow },
+      }),
+    ).toMatchObject(refused);
+    const sent = await alice.request({ type: 'send', roomId, clientMessageId: 'plain-1', text: 'plain' });
+    const messageId = (sent.message as { id: string }).id;
+    expect(
+      await alice.request({ type: 'edit', messageId, text: 'forged', metadata: { workflow } }),
+    ).toMatchObject(refused);
+    expect((await chat.engine.history(chat.alice.id, { roomId })).messages.map((m) => m.metadata)).toEqual([
+      {},
+    ]);
+  });
+
   it('answers a lone surrogate in the text with validation_failed naming text, storing nothing', async () => {
     const alice = await TestClient.as(served.url, 'token-alice');
     // JSON.stringify writes a lone surrogate as the escape \ud800, which JSON.parse turns back into it.

@@ -92,6 +92,7 @@ import {
   canModerateRoom,
   canReadRoom,
   canReadWork,
+  canRemoveMember,
   isDemotion,
   isStaff,
   settingKeyOwner,
@@ -638,13 +639,21 @@ export class ChatEngine {
     await this.#removeMember(await this.#room(roomId), actor.id);
   }
 
-  /** Removes someone else: room owners, room moderators and admins. */
+  /** Removes someone else: room owners and admins remove anyone, room moderators only plain members. */
   async removeFromRoom(actorId: string, roomId: string, userId: string): Promise<void> {
     const actor = await this.#actor(actorId);
     const { room, membership } = await this.#readableRoom(actor, roomId);
     if (!canManageRoom(actor, room, membership))
       throw new ForbiddenError('remove member', 'you may not manage this room');
-    await this.#removeMember(room, parseId(userId, 'userId'));
+    const target = await this.#store.memberships.find(room.id, parseId(userId, 'userId'));
+    if (!target) throw new NotFoundError('membership', `${room.id}/${userId}`);
+    if (!canRemoveMember(actor, room, membership, target)) {
+      throw new ForbiddenError(
+        'remove member',
+        'room moderators remove only members; owners and admins remove owners and moderators',
+      );
+    }
+    await this.#removeMember(room, target.userId);
   }
 
   async setMemberRole(

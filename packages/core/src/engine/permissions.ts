@@ -41,6 +41,22 @@ export function canManageRoom(user: User, room: Room, membership: Membership | u
   return membership?.role === 'owner' || membership?.role === 'moderator';
 }
 
+/**
+ * Remove someone else from a room: global admins and room owners remove anyone; room moderators remove plain
+ * members only, never an owner or another moderator (so a moderator cannot take a room from its owners).
+ * Nobody removes anyone from a direct room.
+ */
+export function canRemoveMember(
+  user: User,
+  room: Room,
+  membership: Membership | undefined,
+  target: Membership,
+): boolean {
+  if (room.kind === 'direct') return false;
+  if (user.role === 'admin' || membership?.role === 'owner') return true;
+  return membership?.role === 'moderator' && target.role === 'member';
+}
+
 /** Delete someone else's message: room owners and moderators, and global staff who can read the room. */
 export function canModerateRoom(user: User, room: Room, membership: Membership | undefined): boolean {
   if (membership?.role === 'owner' || membership?.role === 'moderator') return true;

@@ -177,6 +177,29 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
         expect(mine.map((summary) => summary.room.id)).toEqual([open.id]);
       });
 
+      it('lets room moderators remove plain members only; owners and admins remove anyone', async () => {
+        const owner = await user();
+        const moderator = await user();
+        const other = await user();
+        const member = await user();
+        const admin = await user('admin');
+        const room = await channel(owner.id, [moderator.id, other.id, member.id]);
+        await engine.setMemberRole(owner.id, room.id, moderator.id, 'moderator');
+        await engine.setMemberRole(owner.id, room.id, other.id, 'moderator');
+        const memberIds = async () =>
+          (await engine.listMembers(owner.id, room.id)).map((each) => each.userId).sort();
+
+        await rejects(engine.removeFromRoom(moderator.id, room.id, owner.id), ForbiddenError);
+        await rejects(engine.removeFromRoom(moderator.id, room.id, other.id), ForbiddenError);
+        await rejects(engine.removeFromRoom(member.id, room.id, other.id), ForbiddenError);
+        expect(await memberIds()).toEqual([owner.id, moderator.id, other.id, member.id].sort());
+
+        await engine.removeFromRoom(moderator.id, room.id, member.id);
+        await engine.removeFromRoom(owner.id, room.id, other.id);
+        await engine.removeFromRoom(admin.id, room.id, owner.id);
+        expect(await memberIds()).toEqual([moderator.id]);
+      });
+
       it('opens one direct room per pair, also when both open it at once', async () => {
         const a = await user();
         const b = await user();

@@ -8,19 +8,22 @@ const guest = { manageUsers: false, listUsers: false };
 const admin = { manageUsers: true, listUsers: true };
 
 describe('roomRights', () => {
-  it('lets owners do everything, moderators all but roles, members of channels only invite', () => {
+  it('lets owners do everything, moderators all but roles and removing owners or moderators, members of channels only invite', () => {
     expect(roomRights(room('group'), 'owner', member)).toEqual({
       manage: true,
+      removeRoles: ['owner', 'moderator', 'member'],
       invite: true,
       setRoles: true,
     });
     expect(roomRights(room('group'), 'moderator', member)).toEqual({
       manage: true,
+      removeRoles: ['member'],
       invite: true,
       setRoles: false,
     });
     expect(roomRights(room('group'), 'member', member)).toEqual({
       manage: false,
+      removeRoles: [],
       invite: false,
       setRoles: false,
     });
@@ -30,11 +33,13 @@ describe('roomRights', () => {
   it('never lets guests invite, and nobody manage a direct room', () => {
     expect(roomRights(room('channel'), 'owner', guest)).toEqual({
       manage: true,
+      removeRoles: ['owner', 'moderator', 'member'],
       invite: false,
       setRoles: true,
     });
     expect(roomRights(room('direct'), 'owner', admin)).toEqual({
       manage: false,
+      removeRoles: [],
       invite: false,
       setRoles: false,
     });
@@ -43,6 +48,7 @@ describe('roomRights', () => {
   it('lets admins manage any room they see, and nobody invite into an archived one', () => {
     expect(roomRights(room('group'), undefined, admin)).toEqual({
       manage: true,
+      removeRoles: ['owner', 'moderator', 'member'],
       invite: true,
       setRoles: true,
     });

@@ -308,7 +308,7 @@ function MemberRow({
           <span class="role">{roleName(member.role)}</span>
         )}
       </div>
-      {rights.manage && !me ? (
+      {rights.removeRoles.includes(member.role) && !me ? (
         <div class="member-actions">
           <ConfirmButton
             small

@@ -1,0 +1,441 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { brotliCompressSync, constants } from 'node:zlib';
+import type { Browser } from 'playwright-core';
+import { buildServer, type KaiwaServer } from '../../packages/server/src/app.js';
+import { loadConfig } from '../../packages/server/src/config.js';
+import { chromiumSkipReason, launchChromium } from '../../packages/server/ui/e2e/chromium.js';
+
+/*
+ * npm run bench:ui [-- --runs 5] [--messages 10000] [--load 2000] [--step 120]
+ *                  [--ui DIR --label TEXT] [--compare DIR --compare-label TEXT]
+ *
+ * The web client in Debian's Chromium (KAIWA_CHROMIUM) against a real server, a room of `--messages`
+ * seeded through the engine (three authors, short and long messages, markdown, code blocks). Each run, for
+ * each UI build in turn (each served by its own server on a copy of the same seeded data):
+ *  - shell: a cold load of `/` in a fresh browser context (no cache, no session): first paint and first
+ *    contentful paint (`paint` entries), and when the sign-in form is there;
+ *  - open: after signing in, a new page navigates to `/rooms/<id>`: the time from navigation until the
+ *    newest message is inside the visible part of the timeline (checked every frame);
+ *  - scroll-back: the page scrolls the timeline up by `--step` px every animation frame (a fast, steady
+ *    fling; older pages load at the top as they do for a reader) until `--load` messages are loaded;
+ *    every frame's gap is recorded, long animation frames counted, and the DOM size read at the end.
+ * Plus the size of each build's JS and CSS, raw and brotli (quality 11). Prints a markdown table of
+ * medians and p95 over the runs, and writes bench/results/ui-<date>.json.
+ *
+ * --ui: a built UI to measure (default: built now from this tree with ui/build.mjs into a temp folder).
+ * --compare: another built UI (e.g. `node packages/server/ui/build.mjs --outdir /tmp/ui-before` on the
+ * commit before a change), measured in the same runs, taking turns, in a column of its own.
+ */
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    messages: { type: 'string', default: '10000' },
+    load: { type: 'string', default: '2000' },
+    step: { type: 'string', default: '120' },
+    ui: { type: 'string' },
+    label: { type: 'string', default: 'this tree' },
+    compare: { type: 'string' },
+    'compare-label': { type: 'string', default: 'compared build' },
+  },
+});
+const runs = Math.max(1, Number(values.runs));
+const messageCount = Number(values.messages);
+const loadTarget = Number(values.load);
+const scrollStep = Number(values.step);
+const PASSWORD = 'bench-password-1';
+const VIEWPORT = { width: 1280, height: 800 };
+const WAIT_MS = 60_000;
+
+if (chromiumSkipReason) {
+  console.error(chromiumSkipReason);
+  process.exit(1);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'kaiwa-bench-ui-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+
+// ---------------------------------------------------------------- builds and seeded data
+
+interface Build {
+  label: string;
+  dist: string;
+}
+function buildUi(): string {
+  const dist = join(work, 'ui');
+  execFileSync(process.execPath, [join(root, 'packages/server/ui/build.mjs'), '--outdir', dist], {
+    stdio: 'pipe',
+  });
+  return dist;
+}
+const builds: Build[] = [
+  ...(values.compare ? [{ label: values['compare-label'], dist: resolve(values.compare) }] : []),
+  { label: values.label, dist: values.ui ? resolve(values.ui) : buildUi() },
+];
+
+/** The size of a build's JS bundle and stylesheet, raw and brotli. */
+function bundleSize(dist: string): { js: number; jsBrotli: number; css: number; cssBrotli: number } {
+  const assets = join(dist, 'assets');
+  const sizes = (extension: string) => {
+    const file = readdirSync(assets).find((name) => name.startsWith('app-') && name.endsWith(extension));
+    if (!file) throw new Error(`no app-*${extension} in ${assets}`);
+    const bytes = readFileSync(join(assets, file));
+    const brotli = brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } });
+    return [bytes.length, brotli.length] as const;
+  };
+  const [js, jsBrotli] = sizes('.js');
+  const [css, cssBrotli] = sizes('.css');
+  return { js, jsBrotli, css, cssBrotli };
+}
+
+/** A deterministic mix of what people write: short lines, paragraphs, markdown, lists, code. */
+function messageText(index: number): string {
+  const words = ['deploy', 'review', 'ticket', 'release', 'meeting', 'rollback', 'metrics', 'budget'];
+  const word = (offset: number) => words[(index * 7 + offset) % words.length];
+  switch (index % 10) {
+    case 0:
+      return `ok, ${word(1)} at ${index % 24}:00`;
+    case 3:
+      return `About the **${word(2)}**: I looked at it this morning and \`${word(3)}.ts\` needs another pass before we can ship. The numbers from the last ${word(4)} look fine, but the ${word(5)} is still open and I would rather not guess.`;
+    case 5:
+      return `Plan for the ${word(1)}:\n- check the ${word(2)}\n- update the ${word(3)}\n- ask about the ${word(4)}`;
+    case 7:
+      return index % 30 === 7
+        ? `This fails on main:\n\`\`\`ts\nconst ${word(1)} = await load('${word(2)}');\nif (!${word(1)}) throw new Error('missing ${word(3)}');\n\`\`\``
+        : `> the ${word(1)} is done\n\nthanks! _finally_ 🎉`;
+    default:
+      return `message ${index}: the ${word(1)} and the ${word(2)} are on track`;
+  }
+}
+
+/** A data folder with three people and one room of `messageCount` messages, made through the engine. */
+async function seed(): Promise<{ dataDir: string; roomId: string; newestId: string }> {
+  const dataDir = join(work, 'seed');
+  const server = await startServer(dataDir, builds[0]!.dist);
+  try {
+    const people = [];
+    for (const [username, displayName] of [
+      ['ada', 'Ada Lovelace'],
+      ['grace', 'Grace Hopper'],
+      ['alan', 'Alan Turing'],
+    ] as const) {
+      const { user } = await server.accounts.createAccount({
+        username,
+        displayName,
+        role: 'member',
+        password: PASSWORD,
+      });
+      people.push(user);
+    }
+    const [ada] = people;
+    const room = await server.engine.createRoom(ada!.id, { kind: 'channel', name: 'history', topic: '' });
+    for (const person of people.slice(1)) await server.engine.joinRoom(person.id, room.id);
+    let newestId = '';
+    const started = performance.now();
+    for (let index = 0; index < messageCount; index += 1) {
+      // Runs of one to three messages by the same person, as chats go.
+      const author = people[Math.floor(index / (1 + (index % 3))) % people.length]!;
+      const message = await server.engine.sendMessage(author.id, {
+        roomId: room.id,
+        text: messageText(index),
+      });
+      newestId = message.id;
+    }
+    console.error(
+      `seeded ${messageCount} messages in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+    return { dataDir, roomId: room.id, newestId };
+  } finally {
+    await server.close();
+  }
+}
+
+async function startServer(dataDir: string, uiDir: string): Promise<KaiwaServer> {
+  const config = loadConfig({
+    env: {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      KAIWA_DATA_DIR: dataDir,
+      KAIWA_UI_DIR: uiDir,
+      LOG_LEVEL: 'error',
+      NODE_ENV: 'test',
+      KAIWA_DEFAULT_CHANNELS: 'none',
+    },
+  });
+  return buildServer(config, { announce: () => {} });
+}
+
+// ---------------------------------------------------------------- in the page
+
+/** Installed before the app's own script: counts the messages history pages brought, and finds the newest. */
+const PAGE_PROBE = `(() => {
+  window.__bench = { loaded: 0, visibleAt: 0, historyAt: 0 };
+  const fetchOriginal = window.fetch;
+  window.fetch = async (...args) => {
+    const response = await fetchOriginal(...args);
+    const url = String(args[0] instanceof Request ? args[0].url : args[0]);
+    if (/\\/rooms\\/[^/]+\\/messages(\\?|$)/.test(url) && (!args[1] || !args[1].method || args[1].method === 'GET')) {
+      if (window.__bench.historyAt === 0) window.__bench.historyAt = performance.now();
+      response.clone().json().then((page) => { window.__bench.loaded += page.messages?.length ?? 0; }, () => {});
+    }
+    return response;
+  };
+  const newest = new URLSearchParams(location.hash.slice(1)).get('bench-newest');
+  if (!newest) return;
+  const check = () => {
+    const element = document.querySelector('[data-message-id="' + newest + '"]');
+    const scroller = document.querySelector('.room .message-scroller');
+    if (element && scroller) {
+      const box = element.getBoundingClientRect();
+      const view = scroller.getBoundingClientRect();
+      if (box.height > 0 && box.top >= view.top - 1 && box.bottom <= view.bottom + 1) {
+        window.__bench.visibleAt = performance.now();
+        return;
+      }
+    }
+    requestAnimationFrame(check);
+  };
+  requestAnimationFrame(check);
+})()`;
+
+/** Scrolls the timeline up `step` px a frame until `target` messages are loaded; the frames it took. */
+const scrollBackScript = (target: number, step: number, timeoutMs: number) => `new Promise((done) => {
+  const scroller = document.querySelector('.room .message-scroller');
+  const long = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) long.push({ duration: entry.duration, blocking: entry.blockingDuration ?? 0 });
+  });
+  try { observer.observe({ type: 'long-animation-frame' }); } catch {}
+  const gaps = [];
+  const started = performance.now();
+  let last = started;
+  const frame = (now) => {
+    gaps.push(now - last);
+    last = now;
+    if (window.__bench.loaded >= ${target} || now - started > ${timeoutMs}) {
+      observer.disconnect();
+      done({
+        ms: now - started,
+        loaded: window.__bench.loaded,
+        gaps,
+        long,
+        nodes: document.getElementsByTagName('*').length,
+        rows: document.querySelectorAll('.room [data-message-id]').length,
+      });
+      return;
+    }
+    // The wheel event tells the app a reader is scrolling (it lets go of the bottom only then).
+    scroller.dispatchEvent(new WheelEvent('wheel', { deltaY: -${step}, bubbles: true }));
+    scroller.scrollTop = Math.max(0, scroller.scrollTop - ${step});
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+})`;
+
+interface ScrollResult {
+  ms: number;
+  loaded: number;
+  gaps: number[];
+  long: { duration: number; blocking: number }[];
+  nodes: number;
+  rows: number;
+}
+
+interface RunResult {
+  firstPaint: number;
+  firstContentfulPaint: number;
+  signInForm: number;
+  /** When the room's first history page had arrived (the app's start and its requests before it). */
+  openHistory: number;
+  open: number;
+  scrollMs: number;
+  loaded: number;
+  frames: number;
+  frameP50: number;
+  frameP95: number;
+  frameMax: number;
+  /** Frames that took more than two frame times (33 ms): a visible stutter. */
+  slowFrames: number;
+  /** Frames the display would have shown but the page did not produce: Σ (round(gap / 16.7) − 1). */
+  droppedFrames: number;
+  longFrames: number;
+  blockingMs: number;
+  nodes: number;
+  rows: number;
+}
+
+async function measureRun(
+  browser: Browser,
+  baseUrl: string,
+  roomId: string,
+  newestId: string,
+): Promise<RunResult> {
+  const context = await browser.newContext({ viewport: VIEWPORT });
+  try {
+    await context.addInitScript(PAGE_PROBE);
+    // Cold shell: nothing cached, nobody signed in.
+    const shell = await context.newPage();
+    shell.setDefaultTimeout(WAIT_MS);
+    await shell.goto(baseUrl);
+    await shell.getByLabel('Username').waitFor();
+    const paints = await shell.evaluate<{ fp: number; fcp: number; form: number }>(`(() => {
+      const paint = (name) => performance.getEntriesByName(name)[0]?.startTime ?? NaN;
+      return { fp: paint('first-paint'), fcp: paint('first-contentful-paint'), form: performance.now() };
+    })()`);
+    await shell.getByLabel('Username').fill('ada');
+    await shell.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await shell.getByRole('button', { name: 'Sign in' }).click();
+    await shell.getByRole('navigation', { name: 'Rooms' }).waitFor();
+    await shell.close();
+
+    // Open: a new page (bundle cached, session stored) navigates straight to the room.
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    await page.goto(`${baseUrl}/rooms/${roomId}#bench-newest=${newestId}`);
+    // (Polled in the page: the CSP forbids the string evaluation waitForFunction would use.)
+    const open = await page.evaluate<{ visibleAt: number; historyAt: number }>(`new Promise((done) => {
+      const check = () => (window.__bench.visibleAt > 0 ? done(window.__bench) : setTimeout(check, 20));
+      check();
+    })`);
+    // Let the first page settle (its images, the read marker) before scrolling.
+    await page.waitForTimeout(500);
+    const scroll = await page.evaluate<ScrollResult>(scrollBackScript(loadTarget, scrollStep, WAIT_MS * 2));
+    await page.close();
+
+    const gaps = scroll.gaps.slice(1).sort((a, b) => a - b);
+    const frame = 1000 / 60;
+    return {
+      firstPaint: paints.fp,
+      firstContentfulPaint: paints.fcp,
+      signInForm: paints.form,
+      openHistory: open.historyAt,
+      open: open.visibleAt,
+      scrollMs: scroll.ms,
+      loaded: scroll.loaded,
+      frames: gaps.length,
+      frameP50: percentile(gaps, 50),
+      frameP95: percentile(gaps, 95),
+      frameMax: gaps.at(-1) ?? Number.NaN,
+      slowFrames: gaps.filter((gap) => gap > 2 * frame).length,
+      droppedFrames: gaps.reduce((sum, gap) => sum + Math.max(0, Math.round(gap / frame) - 1), 0),
+      longFrames: scroll.long.length,
+      blockingMs: scroll.long.reduce((sum, entry) => sum + entry.blocking, 0),
+      nodes: scroll.nodes,
+      rows: scroll.rows,
+    };
+  } finally {
+    await context.close();
+  }
+}
+
+// ---------------------------------------------------------------- figures
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+function median(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+const ROWS: { key: keyof RunResult; label: string; unit: string; p95: boolean }[] = [
+  { key: 'firstPaint', label: 'Shell: first paint (cold `/`)', unit: 'ms', p95: true },
+  { key: 'firstContentfulPaint', label: 'Shell: first contentful paint', unit: 'ms', p95: true },
+  { key: 'signInForm', label: 'Shell: sign-in form in the DOM', unit: 'ms', p95: true },
+  { key: 'openHistory', label: 'Open room: first history page received', unit: 'ms', p95: true },
+  { key: 'open', label: 'Open room: newest message visible', unit: 'ms', p95: true },
+  { key: 'scrollMs', label: `Scroll-back: time to load ${loadTarget} messages`, unit: 'ms', p95: true },
+  { key: 'frames', label: 'Scroll-back: frames', unit: '', p95: false },
+  { key: 'frameP50', label: 'Scroll-back: frame time p50', unit: 'ms', p95: false },
+  { key: 'frameP95', label: 'Scroll-back: frame time p95', unit: 'ms', p95: false },
+  { key: 'frameMax', label: 'Scroll-back: longest frame', unit: 'ms', p95: false },
+  { key: 'slowFrames', label: 'Scroll-back: frames > 33 ms', unit: '', p95: false },
+  { key: 'droppedFrames', label: 'Scroll-back: dropped frames (at 60 Hz)', unit: '', p95: false },
+  { key: 'longFrames', label: 'Scroll-back: long animation frames (> 50 ms)', unit: '', p95: false },
+  { key: 'blockingMs', label: 'Scroll-back: blocking time of long frames', unit: 'ms', p95: false },
+  { key: 'loaded', label: 'Scroll-back: messages loaded', unit: '', p95: false },
+  { key: 'rows', label: 'Scroll-back: message rows in the DOM at the end', unit: '', p95: false },
+  { key: 'nodes', label: 'Scroll-back: DOM elements at the end', unit: '', p95: false },
+];
+
+const format = (value: number, unit: string) =>
+  Number.isNaN(value)
+    ? '–'
+    : `${value >= 100 || unit === '' ? Math.round(value) : value.toFixed(1)}${unit ? ` ${unit}` : ''}`;
+
+function table(results: RunResult[][], sizes: ReturnType<typeof bundleSize>[]): string[] {
+  const lines = [
+    `| Measure (median of ${runs} runs; p95 in brackets) | ${builds.map((build) => build.label).join(' | ')} |`,
+    `| --- | ${builds.map(() => '---:').join(' | ')} |`,
+  ];
+  for (const row of ROWS) {
+    const cells = results.map((samples) => {
+      const values = samples.map((sample) => sample[row.key]).sort((a, b) => a - b);
+      const shown = format(median(values), row.unit);
+      return row.p95 && values.length > 1 ? `${shown} (${format(percentile(values, 95), row.unit)})` : shown;
+    });
+    lines.push(`| ${row.label} | ${cells.join(' | ')} |`);
+  }
+  const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} KB`;
+  lines.push(
+    `| JS bundle, raw / brotli | ${sizes.map((size) => `${kb(size.js)} / ${kb(size.jsBrotli)}`).join(' | ')} |`,
+  );
+  lines.push(
+    `| Stylesheet, raw / brotli | ${sizes.map((size) => `${kb(size.css)} / ${kb(size.cssBrotli)}`).join(' | ')} |`,
+  );
+  return lines;
+}
+
+// ---------------------------------------------------------------- the run
+
+const startedAt = new Date().toISOString();
+const { dataDir, roomId, newestId } = await seed();
+const servers: { server: KaiwaServer; baseUrl: string }[] = [];
+const browser = await launchChromium();
+try {
+  for (const [index, build] of builds.entries()) {
+    // Each build its own server on its own copy of the seeded data.
+    const copy = join(work, `data-${index}`);
+    cpSync(dataDir, copy, { recursive: true });
+    const server = await startServer(copy, build.dist);
+    servers.push({ server, baseUrl: await server.listen() });
+  }
+  // One untimed round first (the servers' and the browser's own start).
+  for (const { baseUrl } of servers) await measureRun(browser, baseUrl, roomId, newestId);
+  const results: RunResult[][] = builds.map(() => []);
+  for (let run = 1; run <= runs; run += 1) {
+    const progress: string[] = [];
+    for (const [index, { baseUrl }] of servers.entries()) {
+      const result = await measureRun(browser, baseUrl, roomId, newestId);
+      results[index]!.push(result);
+      progress.push(
+        `${builds[index]!.label}: FCP ${result.firstContentfulPaint.toFixed(0)} ms, open ${result.open.toFixed(0)} ms, scroll-back p95 ${result.frameP95.toFixed(1)} ms, ${result.droppedFrames} dropped, ${result.rows} rows`,
+      );
+    }
+    console.error(`run ${run}/${runs}: ${progress.join('; ')}`);
+  }
+  const sizes = builds.map((build) => bundleSize(build.dist));
+  const header = [
+    `${messageCount.toLocaleString('en')} messages; scroll-back at ${scrollStep} px a frame to ${loadTarget} loaded; viewport ${VIEWPORT.width}×${VIEWPORT.height}`,
+    `Chromium ${browser.version()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}`,
+  ];
+  console.log(`${header.join('\n')}\n\n${table(results, sizes).join('\n')}`);
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  const file = join(root, `bench/results/ui-${startedAt.replaceAll(':', '-')}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ startedAt, messageCount, loadTarget, scrollStep, builds, sizes, results }, null, 2)}\n`,
+  );
+  console.log(`results: ${file}`);
+} finally {
+  await browser.close();
+  for (const { server } of servers) await server.close();
+}

@@ -1302,15 +1302,20 @@ export class ChatEngine {
   }
 
   /** Files of one room, project or ticket the actor may read. */
-  async listFiles(actorId: string, query: FileQuery): Promise<FileRecord[]> {
-    const actor = await this.#actor(actorId);
+  async listFiles(actorId: string | SystemActor, query: FileQuery): Promise<FileRecord[]> {
     const { after, ...filters } = parseInput(FileQuerySchema, query);
     if (!filters.roomId && !filters.projectId && !filters.ticketId) {
       throw ValidationError.field('roomId', 'give a roomId, projectId or ticketId');
     }
-    if (filters.roomId) await this.#readableRoom(actor, filters.roomId);
-    if ((filters.projectId || filters.ticketId) && !canReadWork(actor)) {
-      throw new ForbiddenError('list files', 'guests cannot read projects');
+    if (actorId === SYSTEM_ACTOR) {
+      // A server service (knowledge indexing) lists any room's files.
+      if (filters.roomId) await this.#room(filters.roomId);
+    } else {
+      const actor = await this.#actor(actorId);
+      if (filters.roomId) await this.#readableRoom(actor, filters.roomId);
+      if ((filters.projectId || filters.ticketId) && !canReadWork(actor)) {
+        throw new ForbiddenError('list files', 'guests cannot read projects');
+      }
     }
     return this.#store.files.list({ ...dropUndefined(filters), ...(after ? { after } : {}) });
   }

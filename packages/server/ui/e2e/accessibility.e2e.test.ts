@@ -1,14 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import axeCore from 'axe-core';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, type KaiwaServer } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { chromiumSkipReason, launchChromium } from './chromium.js';
+import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
+import { chromiumSkipReason } from './chromium.js';
 
 /*
  * axe-core on every main screen of the web chat, at desktop and phone sizes: sign-in, the forced password change,
@@ -18,11 +13,8 @@ import { chromiumSkipReason, launchChromium } from './chromium.js';
  * the keyboard reaches the main actions with a visible focus ring.
  */
 
-const UI_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
 /** axe-core's own script, to evaluate in the page. */
 const AXE_SOURCE = axeCore.source;
-const WAIT_MS = 10_000;
 const PASSWORD = 'a11y password 2026!';
 const DESKTOP = { viewport: { width: 1280, height: 800 } };
 const PHONE = { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 };
@@ -119,33 +111,11 @@ if (skipReason) {
   });
 } else {
   describe('web chat accessibility', () => {
-    let browser: Browser;
-    let workDirectory = '';
-    let uiDist = '';
-    let server: KaiwaServer;
-    let baseUrl = '';
-    const contexts: BrowserContext[] = [];
+    let app: BrowserTestServer;
 
     beforeAll(async () => {
-      workDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-a11y-e2e-'));
-      uiDist = join(workDirectory, 'ui');
-      execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDist], {
-        stdio: 'pipe',
-      });
-      browser = await launchChromium();
-      const config = loadConfig({
-        env: {
-          HOST: '127.0.0.1',
-          PORT: '0',
-          KAIWA_DATA_DIR: join(workDirectory, 'data'),
-          KAIWA_UI_DIR: uiDist,
-          LOG_LEVEL: 'error',
-          NODE_ENV: 'test',
-          KAIWA_DEFAULT_CHANNELS: 'none',
-        },
-      });
-      server = await buildServer(config, { announce: () => {} });
-      baseUrl = await server.listen();
+      app = await startBrowserTestServer({ name: 'a11y', password: PASSWORD });
+      const { server } = app;
 
       // Alice (an admin, so People shows) and Bob talk in #team; one message has a thread reply.
       const alice = await server.accounts.createAccount({
@@ -179,39 +149,8 @@ if (skipReason) {
       await server.engine.addReaction(bob.user.id, hello.id, '👍');
       await server.engine.openDirectRoom(alice.user.id, bob.user.id);
     });
-
-    afterEach(async (context) => {
-      if (context.task.result?.state !== 'fail') return;
-      mkdirSync(ARTIFACTS, { recursive: true });
-      let index = 0;
-      for (const open of contexts) {
-        for (const page of open.pages()) {
-          index += 1;
-          await page.screenshot({ path: join(ARTIFACTS, `a11y-failure-${index}.png`) }).catch(() => {});
-        }
-      }
-    });
-
-    afterAll(async () => {
-      await browser?.close();
-      await server?.close();
-      if (workDirectory) rmSync(workDirectory, { recursive: true, force: true });
-    });
-
-    async function newPage(options: typeof DESKTOP | typeof PHONE): Promise<Page> {
-      const context = await browser.newContext(options);
-      contexts.push(context);
-      const page = await context.newPage();
-      page.setDefaultTimeout(WAIT_MS);
-      await page.goto(baseUrl);
-      return page;
-    }
-
-    async function signIn(page: Page, username: string, password: string): Promise<void> {
-      await page.getByLabel('Username').fill(username);
-      await page.getByLabel('Password', { exact: true }).fill(password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-    }
+    afterEach((context) => app.screenshotFailures(context));
+    afterAll(() => app?.close());
 
     /** Opens a dialog from the sidebar (in the drawer on a phone), audits it, and closes it with Escape. */
     async function auditDialog(
@@ -242,17 +181,17 @@ if (skipReason) {
 
         // Sign-in and the forced password change (a fresh account with a one-time password).
         const username = `first-${size}`;
-        const first = await server.accounts.createAccount({ username, role: 'member' });
-        const page = await newPage(options);
+        const first = await app.server.accounts.createAccount({ username, role: 'member' });
+        const page = await app.open(options);
         await page.getByRole('heading', { name: 'Sign in' }).waitFor();
         await audit(page, 'sign-in', findings);
-        await signIn(page, username, first.password!);
+        await app.signIn(page, username, first.password!);
         await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
         await audit(page, 'password change', findings);
         await page.getByRole('button', { name: 'Sign out' }).click();
 
         // The chat: #team with messages, then the thread.
-        await signIn(page, 'alice', PASSWORD);
+        await app.signIn(page, 'alice');
         const timeline = page.getByRole('log', { name: /^Messages in/ });
         await timeline.getByText('Hello Bob').waitFor();
         await page.getByRole('heading', { name: 'team', level: 1 }).waitFor();
@@ -269,7 +208,6 @@ if (skipReason) {
         await page.getByRole('button', { name: 'Room details' }).click();
         await page.locator('#room-details').waitFor();
         await audit(page, 'room details', findings);
-        mkdirSync(ARTIFACTS, { recursive: true });
         await page.screenshot({ path: join(ARTIFACTS, `a11y-room-details-${size}.png`) });
         await page.getByRole('button', { name: 'Close room details' }).click();
         await page.getByRole('button', { name: 'Search messages' }).first().click();
@@ -295,8 +233,8 @@ if (skipReason) {
     it('has tap targets of at least 44 px, and message actions only on tap, on a phone', {
       timeout: 45_000,
     }, async () => {
-      const page = await newPage(PHONE);
-      await signIn(page, 'bob', PASSWORD);
+      const page = await app.open(PHONE);
+      await app.signIn(page, 'bob');
       const timeline = page.getByRole('log', { name: /^Messages in/ });
       const hello = timeline.locator('li.message', { hasText: 'Hello Bob' });
       await hello.waitFor();
@@ -312,7 +250,6 @@ if (skipReason) {
       await page.getByRole('complementary', { name: /Thread/ }).waitFor();
       await page.getByRole('button', { name: 'Close thread' }).tap();
       await hello.locator('.message-text').tap();
-      mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'message-actions-touch-phone.png') });
 
       const small = [
@@ -339,8 +276,8 @@ if (skipReason) {
     it('reaches the composer, the room list and the header by keyboard, with a visible focus ring', {
       timeout: 30_000,
     }, async () => {
-      const page = await newPage(DESKTOP);
-      await signIn(page, 'bob', PASSWORD);
+      const page = await app.open(DESKTOP);
+      await app.signIn(page, 'bob');
       await page
         .getByRole('log', { name: /^Messages in/ })
         .getByText('Hello Bob')

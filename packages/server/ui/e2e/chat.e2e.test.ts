@@ -1,13 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, type KaiwaServer } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { chromiumSkipReason, launchChromium } from './chromium.js';
+import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
+import { chromiumSkipReason } from './chromium.js';
 
 /*
  * The web chat in a real browser against a real server: first sign-in of the admin with the forced password
@@ -16,8 +12,6 @@ import { chromiumSkipReason, launchChromium } from './chromium.js';
  * other keeps changing things, and back: everything arrives once, and the message sent offline too.
  */
 
-const UI_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
 const WAIT_MS = 10_000;
 
 const skipReason = chromiumSkipReason;
@@ -29,87 +23,22 @@ if (skipReason) {
   });
 } else {
   describe('web chat in a browser', () => {
-    let browser: Browser;
-    let workDirectory = '';
-    let uiDist = '';
-    const servers: KaiwaServer[] = [];
-    const contexts: BrowserContext[] = [];
-    const pageErrors: string[] = [];
+    let app: BrowserTestServer;
 
     beforeAll(async () => {
-      workDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-ui-e2e-'));
-      uiDist = join(workDirectory, 'ui');
-      // The UI as the package build makes it, into a folder of this run's own.
-      execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDist], {
-        stdio: 'pipe',
-      });
-      browser = await launchChromium();
+      app = await startBrowserTestServer({ name: 'chat', consoleErrors: true });
     });
+    afterEach((context) => app.screenshotFailures(context));
+    afterAll(() => app?.close());
 
-    afterEach(async (context) => {
-      // On failure, what each open page showed goes next to the screenshot, to see what went wrong.
-      if (context.task.result?.state !== 'fail') return;
-      mkdirSync(ARTIFACTS, { recursive: true });
-      let index = 0;
-      for (const open of contexts) {
-        for (const page of open.pages()) {
-          index += 1;
-          await page.screenshot({ path: join(ARTIFACTS, `chat-failure-${index}.png`) }).catch(() => {});
-        }
-      }
-    });
-
-    afterAll(async () => {
-      await browser?.close();
-      for (const server of servers) await server.close();
-      if (workDirectory) rmSync(workDirectory, { recursive: true, force: true });
-    });
-
-    /** A real server on 127.0.0.1, a free port, SQLite in a data folder of its own, serving the built UI. */
-    async function startServer(
-      env: Record<string, string> = {},
-    ): Promise<{ server: KaiwaServer; baseUrl: string }> {
-      const config = loadConfig({
-        env: {
-          HOST: '127.0.0.1',
-          PORT: '0',
-          KAIWA_DATA_DIR: join(workDirectory, `data-${servers.length}`),
-          KAIWA_UI_DIR: uiDist,
-          LOG_LEVEL: 'error',
-          NODE_ENV: 'test',
-          // These scenarios count rooms from an empty start; joining #general is tested in room-preferences.test.ts.
-          KAIWA_DEFAULT_CHANNELS: 'none',
-          ...env,
-        },
-      });
-      const server = await buildServer(config, { announce: () => {} });
-      servers.push(server);
-      return { server, baseUrl: await server.listen() };
-    }
-
+    /** A page at `url`, which may be on another server than `app.server`. */
     async function newPage(
       url: string,
       viewport = { width: 1280, height: 800 },
     ): Promise<{ context: BrowserContext; page: Page }> {
-      const context = await browser.newContext({ viewport, acceptDownloads: true });
-      contexts.push(context);
-      const page = await context.newPage();
-      page.setDefaultTimeout(WAIT_MS);
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      page.on('console', (message) => {
-        // A refused connection while offline is expected; a CSP violation or a script error is not.
-        if (message.type() === 'error' && /Content Security Policy|Uncaught/i.test(message.text())) {
-          pageErrors.push(message.text());
-        }
-      });
+      const page = await app.newPage({ viewport, acceptDownloads: true });
       await page.goto(url);
-      return { context, page };
-    }
-
-    async function signIn(page: Page, username: string, password: string): Promise<void> {
-      await page.getByLabel('Username').fill(username);
-      await page.getByLabel('Password', { exact: true }).fill(password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      return { context: page.context(), page };
     }
 
     async function changePassword(page: Page, current: string, next: string): Promise<void> {
@@ -154,21 +83,16 @@ if (skipReason) {
         .allTextContents();
     }
 
+    // app.server keeps accounts (the default); the nickname server is started by its own test.
     describe('with accounts', () => {
-      let server: KaiwaServer;
-      let baseUrl = '';
-      beforeAll(async () => {
-        ({ server, baseUrl } = await startServer());
-      });
-
       it('lets two people chat, and one catch up after being offline', { timeout: 60_000 }, async () => {
         const started = Date.now();
-        const adminPassword = server.firstAdmin?.password;
+        const adminPassword = app.server.firstAdmin?.password;
         expect(adminPassword, 'the first start made an admin with a one-time password').toBeTruthy();
 
         // ------------------------------------------------ the admin's first sign-in and two accounts
-        const admin = await newPage(baseUrl);
-        await signIn(admin.page, 'admin', adminPassword!);
+        const admin = await newPage(app.baseUrl);
+        await app.signIn(admin.page, 'admin', adminPassword!);
         await changePassword(admin.page, adminPassword!, 'admin password 2026!');
         await admin.page.getByRole('button', { name: 'People' }).click();
         const alicePassword = await createAccount(admin.page, 'alice', 'Alice');
@@ -177,10 +101,10 @@ if (skipReason) {
         await admin.context.close();
 
         // ------------------------------------------------ Alice and Bob sign in for the first time
-        const alice = await newPage(baseUrl);
-        const bob = await newPage(baseUrl);
-        await signIn(alice.page, 'alice', alicePassword);
-        await signIn(bob.page, 'bob', bobPassword);
+        const alice = await newPage(app.baseUrl);
+        const bob = await newPage(app.baseUrl);
+        await app.signIn(alice.page, 'alice', alicePassword);
+        await app.signIn(bob.page, 'bob', bobPassword);
         await changePassword(alice.page, alicePassword, 'alice password 2026!');
         await changePassword(bob.page, bobPassword, 'bob password 2026!');
 
@@ -285,9 +209,9 @@ if (skipReason) {
         await message(timeline(alice.page), 'Psst, Alice').waitFor();
         await directLink.locator('.badge').waitFor({ state: 'detached' });
         // The read marker reached the server.
-        const aliceUser = await server.engine.getUserByUsername('alice');
+        const aliceUser = await app.server.engine.getUserByUsername('alice');
         await expect
-          .poll(async () => Object.values(await server.engine.unreadCounts(aliceUser.id)), {
+          .poll(async () => Object.values(await app.server.engine.unreadCounts(aliceUser.id)), {
             timeout: WAIT_MS,
           })
           .toEqual([0, 0]);
@@ -376,10 +300,13 @@ if (skipReason) {
         expect(await message(timeline(alice.page), 'While you were away 1').count()).toBe(1);
 
         // The server agrees: the offline message was stored exactly once.
-        const session = await server.accounts.login('alice', 'alice password 2026!');
-        const rooms = await server.engine.listRooms(session.user.id);
+        const session = await app.server.accounts.login('alice', 'alice password 2026!');
+        const rooms = await app.server.engine.listRooms(session.user.id);
         const team = rooms.find((summary) => summary.room.name === 'team')!;
-        const history = await server.engine.history(session.user.id, { roomId: team.room.id, limit: 100 });
+        const history = await app.server.engine.history(session.user.id, {
+          roomId: team.room.id,
+          limit: 100,
+        });
         expect(history.messages.filter((each) => each.text === 'Written on the train')).toHaveLength(1);
         expect(history.messages.filter((each) => each.threadRootId === null)).toHaveLength(expected.length);
 
@@ -389,12 +316,11 @@ if (skipReason) {
           .click();
         await message(threadPanel(alice.page), 'Thread reply from Bob').waitFor();
         await alice.page.mouse.move(0, 0);
-        mkdirSync(ARTIFACTS, { recursive: true });
         await alice.page.screenshot({ path: join(ARTIFACTS, 'chat.png') });
 
         // The same chat in a phone-sized window.
-        const narrow = await newPage(baseUrl, { width: 390, height: 760 });
-        await signIn(narrow.page, 'bob', 'bob password 2026!');
+        const narrow = await newPage(app.baseUrl, { width: 390, height: 760 });
+        await app.signIn(narrow.page, 'bob', 'bob password 2026!');
         await message(timeline(narrow.page), 'While you were away 5').waitFor();
         await narrow.page.screenshot({ path: join(ARTIFACTS, 'chat-narrow.png') });
         await narrow.page.getByRole('button', { name: 'Rooms', exact: true }).click();
@@ -404,7 +330,7 @@ if (skipReason) {
           .click();
         await message(timeline(narrow.page), 'Psst, Alice').waitFor();
 
-        expect(pageErrors).toEqual([]);
+        expect(app.pageErrors).toEqual([]);
         expect(Date.now() - started).toBeLessThan(60_000);
         expect(existsSync(join(ARTIFACTS, 'chat.png'))).toBe(true);
       });
@@ -412,20 +338,20 @@ if (skipReason) {
       it('scrolls back through history, opens rooms by address and signs out', {
         timeout: 30_000,
       }, async () => {
-        const { user } = await server.accounts.createAccount({
+        const { user } = await app.server.accounts.createAccount({
           username: 'dana',
           role: 'member',
           password: 'dana password 2026!',
         });
-        const room = await server.engine.createRoom(user.id, { kind: 'channel', name: 'archive' });
+        const room = await app.server.engine.createRoom(user.id, { kind: 'channel', name: 'archive' });
         for (let n = 1; n <= 130; n += 1) {
-          await server.engine.sendMessage(user.id, { roomId: room.id, text: `Archived ${n}` });
+          await app.server.engine.sendMessage(user.id, { roomId: room.id, text: `Archived ${n}` });
         }
-        await server.engine.createRoom(user.id, { kind: 'channel', name: 'aaa-first' });
+        await app.server.engine.createRoom(user.id, { kind: 'channel', name: 'aaa-first' });
 
         // An address of a room survives the sign-in.
-        const { page } = await newPage(`${baseUrl}/rooms/${room.id}`);
-        await signIn(page, 'dana', 'dana password 2026!');
+        const { page } = await newPage(`${app.baseUrl}/rooms/${room.id}`);
+        await app.signIn(page, 'dana', 'dana password 2026!');
         await page.getByRole('heading', { name: 'archive', level: 1 }).waitFor();
         await message(timeline(page), 'Archived 130').waitFor();
         expect(await message(timeline(page), 'Archived 1').count()).toBe(0);
@@ -454,14 +380,14 @@ if (skipReason) {
         await page.getByRole('heading', { name: 'Sign in' }).waitFor();
         await page.reload();
         await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-        expect(pageErrors).toEqual([]);
+        expect(app.pageErrors).toEqual([]);
       });
     });
 
     describe('without accounts', () => {
       it('signs in with a nickname', { timeout: 30_000 }, async () => {
-        const { baseUrl } = await startServer({ KAIWA_ACCOUNTS: 'false' });
-        const { page } = await newPage(baseUrl);
+        const nicknames = await app.startServer({ KAIWA_ACCOUNTS: 'false' });
+        const { page } = await newPage(nicknames.baseUrl);
         await page.getByRole('heading', { name: 'Pick a nickname' }).waitFor();
         await page.getByLabel('Nickname').fill('Mika');
         await page.getByRole('button', { name: 'Start chatting' }).click();
@@ -472,7 +398,7 @@ if (skipReason) {
         await dialog.getByRole('button', { name: 'Create room' }).click();
         await send(page, 'Message #lobby', 'Hi from Mika');
         await message(timeline(page), 'Hi from Mika').locator('.author', { hasText: 'Mika' }).waitFor();
-        expect(pageErrors).toEqual([]);
+        expect(app.pageErrors).toEqual([]);
       });
     });
   });

@@ -1,14 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KaiwaRestClient } from '@kaiwa/client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, type KaiwaServer } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { chromiumSkipReason, launchChromium } from './chromium.js';
+import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
+import { chromiumSkipReason } from './chromium.js';
 
 // Functions passed to page.evaluate run in the browser; this test program has no DOM types, so the
 // browser globals they use are declared loosely here.
@@ -26,8 +21,6 @@ declare const DragEvent: InPage;
  * at desktop and phone sizes go to test-artifacts/ for a person to look at.
  */
 
-const UI_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
 
 if (chromiumSkipReason) {
@@ -37,76 +30,19 @@ if (chromiumSkipReason) {
   });
 } else {
   describe('composer and media in a browser', () => {
-    let browser: Browser;
-    let server: KaiwaServer;
-    let baseUrl = '';
-    let workDirectory = '';
-    const contexts: BrowserContext[] = [];
-    const pageErrors: string[] = [];
+    let app: BrowserTestServer;
 
     beforeAll(async () => {
-      workDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-composer-e2e-'));
-      const uiDist = join(workDirectory, 'ui');
-      execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDist], {
-        stdio: 'pipe',
-      });
-      const config = loadConfig({
-        env: {
-          HOST: '127.0.0.1',
-          PORT: '0',
-          KAIWA_DATA_DIR: join(workDirectory, 'data'),
-          KAIWA_UI_DIR: uiDist,
-          LOG_LEVEL: 'error',
-          NODE_ENV: 'test',
-          KAIWA_DEFAULT_CHANNELS: 'none',
-        },
-      });
-      server = await buildServer(config, { announce: () => {} });
-      baseUrl = await server.listen();
-      browser = await launchChromium();
+      app = await startBrowserTestServer({ name: 'composer', password: PASSWORD, consoleErrors: true });
     });
-
-    afterEach(async (context) => {
-      if (context.task.result?.state !== 'fail') return;
-      mkdirSync(ARTIFACTS, { recursive: true });
-      let index = 0;
-      for (const open of contexts) {
-        for (const page of open.pages()) {
-          index += 1;
-          await page.screenshot({ path: join(ARTIFACTS, `composer-failure-${index}.png`) }).catch(() => {});
-        }
-      }
-    });
-
-    afterAll(async () => {
-      await browser?.close();
-      await server?.close();
-      if (workDirectory) rmSync(workDirectory, { recursive: true, force: true });
-    });
+    afterEach((context) => app.screenshotFailures(context));
+    afterAll(() => app?.close());
 
     async function member(username: string, displayName: string): Promise<KaiwaRestClient> {
-      await server.accounts.createAccount({ username, displayName, role: 'member', password: PASSWORD });
-      const rest = new KaiwaRestClient({ baseUrl });
+      await app.server.accounts.createAccount({ username, displayName, role: 'member', password: PASSWORD });
+      const rest = new KaiwaRestClient({ baseUrl: app.baseUrl });
       await rest.login(username, PASSWORD);
       return rest;
-    }
-
-    async function open(viewport: { width: number; height: number }, path: string): Promise<Page> {
-      const context = await browser.newContext({ viewport });
-      contexts.push(context);
-      const page = await context.newPage();
-      page.setDefaultTimeout(10_000);
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      page.on('console', (message) => {
-        if (message.type() === 'error' && /Content Security Policy|Uncaught/i.test(message.text())) {
-          pageErrors.push(message.text());
-        }
-      });
-      await page.goto(`${baseUrl}${path}`);
-      await page.getByLabel('Username').fill('ada');
-      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      return page;
     }
 
     const timeline = (page: Page) => page.getByRole('log', { name: /^Messages in/ });
@@ -124,8 +60,11 @@ if (chromiumSkipReason) {
       await grace.joinRoom(launch.id);
       await grace.sendMessage(launch.id, { text: 'Morning! Build 42 is on staging.' });
 
-      mkdirSync(ARTIFACTS, { recursive: true });
-      const page = await open({ width: 1280, height: 800 }, `/rooms/${launch.id}`);
+      const page = await app.open({
+        viewport: { width: 1280, height: 800 },
+        path: `/rooms/${launch.id}`,
+        signInAs: 'ada',
+      });
       await page.getByRole('heading', { name: 'launch', level: 1 }).waitFor();
       const box = page.getByRole('textbox', { name: 'Message #launch' });
 
@@ -252,7 +191,11 @@ if (chromiumSkipReason) {
       await preview.waitFor({ state: 'hidden' });
 
       // ------------------------------------------------ a phone: the completion list above the composer
-      const phone = await open({ width: 390, height: 844 }, `/rooms/${launch.id}`);
+      const phone = await app.open({
+        viewport: { width: 390, height: 844 },
+        path: `/rooms/${launch.id}`,
+        signInAs: 'ada',
+      });
       const phoneBox = phone.getByRole('textbox', { name: 'Message #launch' });
       await phoneBox.click();
       await phoneBox.pressSequentially('@a');
@@ -270,7 +213,7 @@ if (chromiumSkipReason) {
       await sheet.waitFor({ state: 'hidden' });
       await expect.poll(() => phoneBox.inputValue()).toBe('Party 🎉');
 
-      expect(pageErrors).toEqual([]);
+      expect(app.pageErrors).toEqual([]);
     });
   });
 }

@@ -1,13 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, type KaiwaServer } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { chromiumSkipReason, launchChromium } from './chromium.js';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
+import { chromiumSkipReason } from './chromium.js';
 
 // Functions passed to page.evaluate run in the browser; this test program has no DOM types, so the
 // browser globals they use are declared loosely here.
@@ -24,9 +19,6 @@ declare const localStorage: InPage;
  * nothing overflows: German words are long, Japanese glyphs must stay legible.
  */
 
-const UI_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
-const WAIT_MS = 10_000;
 const PASSWORD = 'correct horse battery';
 const PHONE = { width: 390, height: 844 };
 
@@ -37,30 +29,11 @@ if (chromiumSkipReason) {
   });
 } else {
   describe('languages in a browser', () => {
-    let browser: Browser;
-    let server: KaiwaServer;
-    let baseUrl = '';
-    let workDirectory = '';
+    let app: BrowserTestServer;
 
     beforeAll(async () => {
-      workDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-i18n-e2e-'));
-      const uiDist = join(workDirectory, 'ui');
-      execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDist], {
-        stdio: 'pipe',
-      });
-      const config = loadConfig({
-        env: {
-          HOST: '127.0.0.1',
-          PORT: '0',
-          KAIWA_DATA_DIR: join(workDirectory, 'data'),
-          KAIWA_UI_DIR: uiDist,
-          LOG_LEVEL: 'error',
-          NODE_ENV: 'test',
-          KAIWA_DEFAULT_CHANNELS: 'none',
-        },
-      });
-      server = await buildServer(config, { announce: () => {} });
-      baseUrl = await server.listen();
+      app = await startBrowserTestServer({ name: 'i18n', password: PASSWORD });
+      const { server } = app;
       const hana = await server.accounts.createAccount({
         username: 'hana',
         displayName: '佐藤 花',
@@ -82,25 +55,9 @@ if (chromiumSkipReason) {
       await server.engine.sendMessage(hana.user.id, { roomId: room.id, text: '明日の会議は10時からです。' });
       await server.engine.sendMessage(jonas.user.id, { roomId: room.id, text: 'Alles klar, bis morgen!' });
       await server.engine.openDirectRoom(hana.user.id, jonas.user.id);
-      browser = await launchChromium();
-      mkdirSync(ARTIFACTS, { recursive: true });
     });
-
-    afterAll(async () => {
-      await browser?.close();
-      await server?.close();
-      if (workDirectory) rmSync(workDirectory, { recursive: true, force: true });
-    });
-
-    async function open(locale: string, viewport: { width: number; height: number }): Promise<Page> {
-      const context = await browser.newContext({ locale, viewport });
-      const page = await context.newPage();
-      page.setDefaultTimeout(WAIT_MS);
-      const errors: string[] = [];
-      page.on('pageerror', (error) => errors.push(error.message));
-      await page.goto(baseUrl);
-      return page;
-    }
+    afterEach((context) => app.screenshotFailures(context));
+    afterAll(() => app?.close());
 
     /** No page wider than the window: nothing pushes the layout sideways. */
     async function expectNoSidewaysOverflow(page: Page): Promise<void> {
@@ -112,7 +69,7 @@ if (chromiumSkipReason) {
     }
 
     it('speaks Japanese to a Japanese browser, from the sign-in on', { timeout: 60_000 }, async () => {
-      const page = await open('ja-JP', { width: 1280, height: 800 });
+      const page = await app.open({ locale: 'ja-JP', viewport: { width: 1280, height: 800 } });
       await page.getByRole('heading', { name: 'サインイン' }).waitFor();
       expect(await page.locator('html').getAttribute('lang')).toBe('ja');
       await page.getByLabel('ユーザー名').fill('hana');
@@ -155,7 +112,7 @@ if (chromiumSkipReason) {
     it('switches to German in the profile at once and keeps it after a reload', {
       timeout: 60_000,
     }, async () => {
-      const page = await open('ja-JP', PHONE);
+      const page = await app.open({ locale: 'ja-JP', viewport: PHONE });
       await page.getByLabel('ユーザー名').fill('hana');
       await page.getByLabel('パスワード', { exact: true }).fill(PASSWORD);
       await page.getByRole('button', { name: 'サインイン' }).click();
@@ -224,7 +181,7 @@ if (chromiumSkipReason) {
     });
 
     it('keeps English for an English browser', { timeout: 30_000 }, async () => {
-      const page = await open('en-US', { width: 1280, height: 800 });
+      const page = await app.open({ locale: 'en-US', viewport: { width: 1280, height: 800 } });
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
       expect(await page.locator('html').getAttribute('lang')).toBe('en');
       await page.context().close();

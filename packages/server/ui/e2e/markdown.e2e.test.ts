@@ -1,13 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, type KaiwaServer } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { chromiumSkipReason, launchChromium } from './chromium.js';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
+import { chromiumSkipReason } from './chromium.js';
 
 /*
  * Markdown in a real browser: a message with emphasis, a highlighted code block, a link, a mention, a
@@ -15,8 +10,6 @@ import { chromiumSkipReason, launchChromium } from './chromium.js';
  * message renders large, and screenshots at desktop and phone sizes go to test-artifacts/ for a person to look at.
  */
 
-const UI_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
 const PASSWORD = 'admin password 2026!';
 
 const MESSAGE = [
@@ -41,64 +34,36 @@ if (chromiumSkipReason) {
   });
 } else {
   describe('markdown in a browser', () => {
-    let browser: Browser;
-    let server: KaiwaServer;
-    let baseUrl = '';
-    let workDirectory = '';
+    let app: BrowserTestServer;
     const alerts: string[] = [];
-    const pageErrors: string[] = [];
 
     beforeAll(async () => {
-      workDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-markdown-e2e-'));
-      const uiDist = join(workDirectory, 'ui');
-      execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDist], {
-        stdio: 'pipe',
+      app = await startBrowserTestServer({
+        name: 'markdown',
+        // The default rooms as a fresh install has them.
+        env: { KAIWA_DEFAULT_CHANNELS: undefined },
+        password: PASSWORD,
       });
-      const config = loadConfig({
-        env: {
-          HOST: '127.0.0.1',
-          PORT: '0',
-          KAIWA_DATA_DIR: join(workDirectory, 'data'),
-          KAIWA_UI_DIR: uiDist,
-          LOG_LEVEL: 'error',
-          NODE_ENV: 'test',
-        },
-      });
-      server = await buildServer(config, { announce: () => {} });
-      baseUrl = await server.listen();
-      browser = await launchChromium();
     });
+    afterEach((context) => app.screenshotFailures(context));
+    afterAll(() => app?.close());
 
-    afterAll(async () => {
-      await browser?.close();
-      await server?.close();
-      if (workDirectory) rmSync(workDirectory, { recursive: true, force: true });
-    });
-
-    async function open(viewport: { width: number; height: number }, url = baseUrl): Promise<Page> {
-      const context = await browser.newContext({ viewport });
-      const page = await context.newPage();
-      page.setDefaultTimeout(10_000);
+    /** A page at `url`; an alert, which no message may cause, is recorded and dismissed. */
+    async function open(viewport: { width: number; height: number }, url = app.baseUrl): Promise<Page> {
+      const page = await app.newPage({ viewport });
       page.on('dialog', (dialog) => {
         alerts.push(dialog.message());
         void dialog.dismiss();
       });
-      page.on('pageerror', (error) => pageErrors.push(error.message));
       await page.goto(url);
       return page;
     }
 
-    async function signIn(page: Page, password: string): Promise<void> {
-      await page.getByLabel('Username').fill('admin');
-      await page.getByLabel('Password', { exact: true }).fill(password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-    }
-
     it('renders a message as markdown, never running its HTML', { timeout: 60_000 }, async () => {
-      const first = server.firstAdmin?.password;
+      const first = app.server.firstAdmin?.password;
       expect(first, 'the first start made an admin with a one-time password').toBeTruthy();
       const page = await open({ width: 1280, height: 800 });
-      await signIn(page, first!);
+      await app.signIn(page, 'admin', first!);
       await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
       await page.getByLabel('Current password').fill(first!);
       await page.getByLabel('New password', { exact: true }).fill(PASSWORD);
@@ -163,12 +128,11 @@ if (chromiumSkipReason) {
       expect(size).toBeGreaterThanOrEqual(28);
 
       await page.waitForTimeout(300);
-      mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'markdown-desktop.png') });
       const roomUrl = page.url();
 
       const phone = await open({ width: 390, height: 844 }, roomUrl);
-      await signIn(phone, PASSWORD);
+      await app.signIn(phone, 'admin');
       await phone.locator('li.message .md-code').first().waitFor();
       await phone.waitForTimeout(300);
       await phone.screenshot({ path: join(ARTIFACTS, 'markdown-phone.png') });
@@ -181,7 +145,7 @@ if (chromiumSkipReason) {
       await page.getByRole('heading', { name: 'design', level: 1 }).waitFor();
 
       expect(alerts).toEqual([]);
-      expect(pageErrors).toEqual([]);
+      expect(app.pageErrors).toEqual([]);
     });
   });
 }

@@ -1,14 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, type KaiwaServer } from '../../src/app.js';
 import { hashPassword } from '../../src/auth/passwords.js';
-import { loadConfig } from '../../src/config.js';
-import { chromiumSkipReason, launchChromium } from './chromium.js';
+import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
+import { chromiumSkipReason } from './chromium.js';
 
 /*
  * Notifications in a real browser: Alice reads #alpha while Bob mentions her in #bravo, writes in #bravo
@@ -19,8 +14,6 @@ import { chromiumSkipReason, launchChromium } from './chromium.js';
  * Headless Chromium shows no notifications, so an init script stands in for `Notification` and records them.
  */
 
-const UI_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
 const WAIT_MS = 10_000;
 const PASSWORD = 'alice password 2026!';
 
@@ -54,66 +47,24 @@ if (chromiumSkipReason) {
   });
 } else {
   describe('notifications in a browser', () => {
-    let browser: Browser;
-    let server: KaiwaServer;
-    let baseUrl = '';
-    let workDirectory = '';
-    const contexts: BrowserContext[] = [];
-    const pageErrors: string[] = [];
+    let app: BrowserTestServer;
 
     beforeAll(async () => {
-      workDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-notifications-e2e-'));
-      const uiDist = join(workDirectory, 'ui');
-      execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDist], {
-        stdio: 'pipe',
-      });
-      const config = loadConfig({
-        env: {
-          HOST: '127.0.0.1',
-          PORT: '0',
-          KAIWA_DATA_DIR: join(workDirectory, 'data'),
-          KAIWA_UI_DIR: uiDist,
-          LOG_LEVEL: 'error',
-          NODE_ENV: 'test',
-          KAIWA_DEFAULT_CHANNELS: 'none',
-        },
-      });
-      server = await buildServer(config, { announce: () => {} });
-      baseUrl = await server.listen();
-      browser = await launchChromium();
+      app = await startBrowserTestServer({ name: 'notifications', password: PASSWORD });
     });
-
-    afterEach(async (context) => {
-      if (context.task.result?.state !== 'fail') return;
-      mkdirSync(ARTIFACTS, { recursive: true });
-      let index = 0;
-      for (const open of contexts) {
-        for (const page of open.pages()) {
-          index += 1;
-          await page
-            .screenshot({ path: join(ARTIFACTS, `notifications-failure-${index}.png`) })
-            .catch(() => {});
-        }
-      }
-    });
-
-    afterAll(async () => {
-      await browser?.close();
-      await server?.close();
-      if (workDirectory) rmSync(workDirectory, { recursive: true, force: true });
-    });
+    afterEach((context) => app.screenshotFailures(context));
+    afterAll(() => app?.close());
 
     async function signedIn(
       viewport: { width: number; height: number },
       permission: 'granted' | 'default',
     ): Promise<{ context: BrowserContext; page: Page; subscribed: (roomId: string) => Promise<void> }> {
-      const context = await browser.newContext({ viewport });
-      contexts.push(context);
-      if (permission === 'granted') await context.grantPermissions(['notifications'], { origin: baseUrl });
+      const page = await app.newPage({
+        viewport,
+        ...(permission === 'granted' ? { permissions: ['notifications'] } : {}),
+      });
+      const context = page.context();
       await context.addInitScript({ content: recordNotifications(permission) });
-      const page = await context.newPage();
-      page.setDefaultTimeout(WAIT_MS);
-      page.on('pageerror', (error) => pageErrors.push(error.message));
       // Rooms whose live subscription the server has confirmed: only events after it notify, so a test that
       // sends right after the page opens waits for it (a busy machine can take a while to subscribe).
       const subscribedRooms = new Set<string>();
@@ -129,10 +80,8 @@ if (chromiumSkipReason) {
       );
       const subscribed = (roomId: string) =>
         expect.poll(() => subscribedRooms.has(roomId), { timeout: WAIT_MS }).toBe(true);
-      await page.goto(baseUrl);
-      await page.getByLabel('Username').fill('alice');
-      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.goto(app.baseUrl);
+      await app.signIn(page, 'alice');
       await page
         .getByRole('navigation', { name: 'Rooms', includeHidden: true })
         .waitFor({ state: 'attached' });
@@ -140,7 +89,7 @@ if (chromiumSkipReason) {
     }
 
     it('badges, counts in the title and notifies by each room’s level', { timeout: 90_000 }, async () => {
-      const engine = server.engine;
+      const engine = app.server.engine;
       const passwordHash = await hashPassword(PASSWORD);
       const alice = await engine.createUser({ username: 'alice', displayName: 'Alice' }, { passwordHash });
       const bob = await engine.createUser({ username: 'bob', displayName: 'Bob' }, { passwordHash });
@@ -205,7 +154,6 @@ if (chromiumSkipReason) {
       await favourites.getByRole('link', { name: /^bravo/ }).waitFor();
       await page.mouse.move(900, 400);
       await page.waitForTimeout(300);
-      mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'notifications-desktop.png') });
 
       // ------------------------------------------------ what is replayed after a reconnect notifies nobody
@@ -257,7 +205,7 @@ if (chromiumSkipReason) {
         .poll(() => shown(phone.page))
         .toEqual([{ title: 'Bob in #bravo', body: '@alice and now you hear about it' }]);
 
-      expect(pageErrors).toEqual([]);
+      expect(app.pageErrors).toEqual([]);
     });
   });
 }

@@ -1,14 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KaiwaRestClient } from '@kaiwa/client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, type KaiwaServer } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { chromiumSkipReason, launchChromium } from './chromium.js';
+import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
+import { chromiumSkipReason } from './chromium.js';
 
 /*
  * Projects and tickets in a real browser: the Projects entry of the sidebar, a new project, tickets made in
@@ -18,8 +13,6 @@ import { chromiumSkipReason, launchChromium } from './chromium.js';
  * phone sizes (screenshots in test-artifacts/ for a person to look at).
  */
 
-const UI_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
 
 if (chromiumSkipReason) {
@@ -29,71 +22,19 @@ if (chromiumSkipReason) {
   });
 } else {
   describe('projects and tickets in a browser', () => {
-    let browser: Browser;
-    let server: KaiwaServer;
-    let baseUrl = '';
-    let workDirectory = '';
-    const contexts: BrowserContext[] = [];
-    const pageErrors: string[] = [];
+    let app: BrowserTestServer;
 
     beforeAll(async () => {
-      workDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-projects-e2e-'));
-      const uiDist = join(workDirectory, 'ui');
-      execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDist], {
-        stdio: 'pipe',
-      });
-      const config = loadConfig({
-        env: {
-          HOST: '127.0.0.1',
-          PORT: '0',
-          KAIWA_DATA_DIR: join(workDirectory, 'data'),
-          KAIWA_UI_DIR: uiDist,
-          LOG_LEVEL: 'error',
-          NODE_ENV: 'test',
-          KAIWA_DEFAULT_CHANNELS: 'none',
-        },
-      });
-      server = await buildServer(config, { announce: () => {} });
-      baseUrl = await server.listen();
-      browser = await launchChromium();
+      app = await startBrowserTestServer({ name: 'projects', password: PASSWORD });
     });
-
-    afterEach(async (context) => {
-      if (context.task.result?.state !== 'fail') return;
-      mkdirSync(ARTIFACTS, { recursive: true });
-      let index = 0;
-      for (const open of contexts) {
-        for (const page of open.pages()) {
-          index += 1;
-          await page.screenshot({ path: join(ARTIFACTS, `projects-failure-${index}.png`) }).catch(() => {});
-        }
-      }
-    });
-
-    afterAll(async () => {
-      await browser?.close();
-      await server?.close();
-      if (workDirectory) rmSync(workDirectory, { recursive: true, force: true });
-    });
+    afterEach((context) => app.screenshotFailures(context));
+    afterAll(() => app?.close());
 
     async function member(username: string, displayName: string): Promise<KaiwaRestClient> {
-      await server.accounts.createAccount({ username, displayName, role: 'member', password: PASSWORD });
-      const rest = new KaiwaRestClient({ baseUrl });
+      await app.server.accounts.createAccount({ username, displayName, role: 'member', password: PASSWORD });
+      const rest = new KaiwaRestClient({ baseUrl: app.baseUrl });
       await rest.login(username, PASSWORD);
       return rest;
-    }
-
-    async function open(viewport: { width: number; height: number }): Promise<Page> {
-      const context = await browser.newContext({ viewport });
-      contexts.push(context);
-      const page = await context.newPage();
-      page.setDefaultTimeout(10_000);
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      await page.goto(baseUrl);
-      await page.getByLabel('Username').fill('ada');
-      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      return page;
     }
 
     const column = (page: Page, status: string) => page.locator(`.board-column[data-status="${status}"]`);
@@ -109,7 +50,7 @@ if (chromiumSkipReason) {
         text: 'Login fails on **Safari** when the cookie banner is open\nSeen on iOS 18 too.',
       });
 
-      const page = await open({ width: 1280, height: 800 });
+      const page = await app.open({ viewport: { width: 1280, height: 800 }, signInAs: 'ada' });
       await page.getByRole('heading', { name: 'planning', level: 1 }).waitFor();
 
       // The projects screen from the sidebar; nothing there yet.
@@ -224,7 +165,6 @@ if (chromiumSkipReason) {
         `/rooms/${planning.id}?message=${report.id}`,
       );
       await dialog.getByLabel('Priority').selectOption('high');
-      mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'projects-ticket-from-message.png') });
       await dialog.getByRole('button', { name: 'Create ticket' }).click();
       await page
@@ -263,9 +203,9 @@ if (chromiumSkipReason) {
       await page.screenshot({ path: join(ARTIFACTS, 'projects-board-desktop.png') });
 
       // A phone: the board scrolls sideways inside the screen, the page itself does not.
-      const phone = await open({ width: 390, height: 844 });
+      const phone = await app.open({ viewport: { width: 390, height: 844 }, signInAs: 'ada' });
       await phone.getByRole('heading', { name: 'planning', level: 1 }).waitFor();
-      await phone.goto(`${baseUrl}/projects/${projectId}`);
+      await phone.goto(`${app.baseUrl}/projects/${projectId}`);
       await phone.getByRole('heading', { name: 'Website relaunch', level: 1 }).waitFor();
       await card(phone, 'Login fails on Safari').waitFor();
       expect(await phone.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth')).toBe(
@@ -278,7 +218,7 @@ if (chromiumSkipReason) {
         .selectOption('done');
       await column(phone, 'done').locator('.ticket-card', { hasText: 'Login fails on Safari' }).waitFor();
 
-      expect(pageErrors).toEqual([]);
+      expect(app.pageErrors).toEqual([]);
     });
   });
 }

@@ -1,13 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, type KaiwaServer } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { chromiumSkipReason, launchChromium } from './chromium.js';
+import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
+import { chromiumSkipReason } from './chromium.js';
 
 /*
  * The web chat as an installable app: the manifest is served and complete, the service worker registers and
@@ -15,9 +9,6 @@ import { chromiumSkipReason, launchChromium } from './chromium.js';
  * messages (read-only, with the offline banner). Signing out deletes what was kept of the API.
  */
 
-const UI_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
-const WAIT_MS = 10_000;
 const PASSWORD = 'pwa password 2026!';
 const PHONE = { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 };
 
@@ -39,78 +30,23 @@ if (skipReason) {
   });
 } else {
   describe('web chat as an installable app', () => {
-    let browser: Browser;
-    let workDirectory = '';
-    let server: KaiwaServer;
-    let baseUrl = '';
-    const contexts: BrowserContext[] = [];
-    const pageErrors: string[] = [];
+    let app: BrowserTestServer;
 
     beforeAll(async () => {
-      workDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-pwa-e2e-'));
-      const uiDist = join(workDirectory, 'ui');
-      // A production build: only those register the service worker.
-      execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDist], {
-        stdio: 'pipe',
-      });
-      browser = await launchChromium();
-      const config = loadConfig({
-        env: {
-          HOST: '127.0.0.1',
-          PORT: '0',
-          KAIWA_DATA_DIR: join(workDirectory, 'data'),
-          KAIWA_UI_DIR: uiDist,
-          LOG_LEVEL: 'error',
-          NODE_ENV: 'test',
-          KAIWA_DEFAULT_CHANNELS: 'none',
-        },
-      });
-      server = await buildServer(config, { announce: () => {} });
-      baseUrl = await server.listen();
+      app = await startBrowserTestServer({ name: 'pwa', password: PASSWORD, consoleErrors: true });
     });
-
-    afterEach(async (context) => {
-      if (context.task.result?.state !== 'fail') return;
-      mkdirSync(ARTIFACTS, { recursive: true });
-      let index = 0;
-      for (const open of contexts) {
-        for (const page of open.pages()) {
-          index += 1;
-          await page.screenshot({ path: join(ARTIFACTS, `pwa-failure-${index}.png`) }).catch(() => {});
-        }
-      }
-    });
-
-    afterAll(async () => {
-      await browser?.close();
-      await server?.close();
-      if (workDirectory) rmSync(workDirectory, { recursive: true, force: true });
-    });
-
-    async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
-      const context = await browser.newContext(PHONE);
-      contexts.push(context);
-      const page = await context.newPage();
-      page.setDefaultTimeout(WAIT_MS);
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      page.on('console', (message) => {
-        if (message.type() === 'error' && /Content Security Policy|Uncaught/i.test(message.text())) {
-          pageErrors.push(message.text());
-        }
-      });
-      await page.goto(baseUrl);
-      return { context, page };
-    }
+    afterEach((context) => app.screenshotFailures(context));
+    afterAll(() => app?.close());
 
     it('serves a complete manifest and the service worker fresh', async () => {
-      const { page } = await newPage();
+      const page = await app.open(PHONE);
       const href = await page.locator('link[rel="manifest"]').getAttribute('href');
       expect(href).toBe('/manifest.webmanifest');
       expect(await page.locator('meta[name="theme-color"]').getAttribute('content')).toMatch(
         /^#[0-9a-f]{6}$/i,
       );
 
-      const manifestResponse = await page.request.get(`${baseUrl}${href}`);
+      const manifestResponse = await page.request.get(`${app.baseUrl}${href}`);
       expect(manifestResponse.headers()['content-type']).toContain('application/manifest+json');
       const manifest = await manifestResponse.json();
       expect(manifest).toMatchObject({
@@ -124,12 +60,12 @@ if (skipReason) {
       });
       expect(manifest.icons.length).toBeGreaterThan(0);
       for (const icon of manifest.icons as { src: string; type: string; sizes: string }[]) {
-        const response = await page.request.get(`${baseUrl}${icon.src}`);
+        const response = await page.request.get(`${app.baseUrl}${icon.src}`);
         expect(response.status(), icon.src).toBe(200);
         expect(response.headers()['content-type']).toContain(icon.type);
       }
 
-      const worker = await page.request.get(`${baseUrl}/sw.js`);
+      const worker = await page.request.get(`${app.baseUrl}/sw.js`);
       expect(worker.status()).toBe(200);
       expect(worker.headers()['content-type']).toContain('javascript');
       expect(worker.headers()['cache-control']).toBe('no-cache');
@@ -142,14 +78,15 @@ if (skipReason) {
         url: string;
         errors: { message: string }[];
       };
-      expect(parsed.url).toBe(`${baseUrl}/manifest.webmanifest`);
+      expect(parsed.url).toBe(`${app.baseUrl}/manifest.webmanifest`);
       expect(parsed.errors.map((error) => error.message)).toEqual([]);
-      expect(pageErrors).toEqual([]);
+      expect(app.pageErrors).toEqual([]);
     });
 
     it('controls the page, shows the last room offline, and forgets it at sign-out', {
       timeout: 45_000,
     }, async () => {
+      const { server } = app;
       const alice = await server.accounts.createAccount({
         username: 'alice',
         displayName: 'Alice',
@@ -161,10 +98,7 @@ if (skipReason) {
         await server.engine.sendMessage(alice.user.id, { roomId: team.id, text: `Kept for the train ${n}` });
       }
 
-      const { context, page } = await newPage();
-      await page.getByLabel('Username').fill('alice');
-      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      const page = await app.open({ ...PHONE, signInAs: 'alice' });
       const timeline = page.getByRole('log', { name: /^Messages in/ });
       await timeline.getByText('Kept for the train 5').waitFor();
 
@@ -173,11 +107,11 @@ if (skipReason) {
       await page.reload();
       await timeline.getByText('Kept for the train 5').waitFor();
       expect(await page.evaluate(() => navigator.serviceWorker.controller?.scriptURL)).toBe(
-        `${baseUrl}/sw.js`,
+        `${app.baseUrl}/sw.js`,
       );
 
       // No network: the app shell and the room's messages come from the cache.
-      await context.setOffline(true);
+      await page.context().setOffline(true);
       await page.reload();
       await page.getByRole('heading', { name: 'team', level: 1 }).waitFor();
       await timeline.getByText('Kept for the train 1').waitFor();
@@ -187,11 +121,10 @@ if (skipReason) {
         .locator('.connection')
         .getByText(/Offline/)
         .waitFor();
-      mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'offline-phone.png') });
 
       // Back online, signing out deletes the API answers kept for offline reading.
-      await context.setOffline(false);
+      await page.context().setOffline(false);
       await page.locator('.connection').getByText('Connected').waitFor();
       expect(await page.evaluate(() => caches.has('kaiwa-data'))).toBe(true);
       await page.getByRole('button', { name: /^Rooms/ }).click();
@@ -204,7 +137,7 @@ if (skipReason) {
           ),
         )
         .toBe(0);
-      expect(pageErrors).toEqual([]);
+      expect(app.pageErrors).toEqual([]);
     });
   });
 }

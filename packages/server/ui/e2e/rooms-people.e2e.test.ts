@@ -1,15 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KaiwaApiError, KaiwaRestClient } from '@kaiwa/client';
 import type { UserRole } from '@kaiwa/protocol';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, type KaiwaServer } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { chromiumSkipReason, launchChromium } from './chromium.js';
+import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
+import { chromiumSkipReason } from './chromium.js';
 
 /*
  * Rooms and people in a real browser against a real server: a room owner renames a group, sets its topic,
@@ -20,9 +15,6 @@ import { chromiumSkipReason, launchChromium } from './chromium.js';
  * go to test-artifacts/ for a person to look at.
  */
 
-const UI_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
-const WAIT_MS = 10_000;
 const PASSWORD = 'correct horse battery';
 
 if (chromiumSkipReason) {
@@ -32,35 +24,16 @@ if (chromiumSkipReason) {
   });
 } else {
   describe('rooms and people in a browser', () => {
-    let browser: Browser;
-    let server: KaiwaServer;
-    let baseUrl = '';
-    let workDirectory = '';
-    const contexts: BrowserContext[] = [];
-    const pageErrors: string[] = [];
+    let app: BrowserTestServer;
     const ids = new Map<string, string>();
 
     beforeAll(async () => {
-      workDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-rooms-people-e2e-'));
-      const uiDist = join(workDirectory, 'ui');
-      execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDist], {
-        stdio: 'pipe',
+      app = await startBrowserTestServer({
+        name: 'rooms-people',
+        // Nine people sign in from one address within a minute.
+        env: { KAIWA_LOGIN_RATE_LIMIT: '100' },
+        password: PASSWORD,
       });
-      const config = loadConfig({
-        env: {
-          HOST: '127.0.0.1',
-          PORT: '0',
-          KAIWA_DATA_DIR: join(workDirectory, 'data'),
-          KAIWA_UI_DIR: uiDist,
-          LOG_LEVEL: 'error',
-          NODE_ENV: 'test',
-          KAIWA_DEFAULT_CHANNELS: 'none',
-          // Nine people sign in from one address within a minute.
-          KAIWA_LOGIN_RATE_LIMIT: '100',
-        },
-      });
-      server = await buildServer(config, { announce: () => {} });
-      baseUrl = await server.listen();
       const people: [string, string, UserRole][] = [
         ['ada', 'Ada Admin', 'admin'],
         ['olive', 'Olive Owner', 'member'],
@@ -73,7 +46,7 @@ if (chromiumSkipReason) {
         ['eve', 'Eve Evans', 'member'],
       ];
       for (const [username, displayName, role] of people) {
-        const { user } = await server.accounts.createAccount({
+        const { user } = await app.server.accounts.createAccount({
           username,
           displayName,
           role,
@@ -81,46 +54,19 @@ if (chromiumSkipReason) {
         });
         ids.set(username, user.id);
       }
-      browser = await launchChromium();
     });
-
-    afterEach(async (context) => {
-      if (context.task.result?.state !== 'fail') return;
-      mkdirSync(ARTIFACTS, { recursive: true });
-      let index = 0;
-      for (const open of contexts) {
-        for (const page of open.pages()) {
-          index += 1;
-          await page
-            .screenshot({ path: join(ARTIFACTS, `rooms-people-failure-${index}.png`) })
-            .catch(() => {});
-        }
-      }
-    });
-
-    afterAll(async () => {
-      await browser?.close();
-      await server?.close();
-      if (workDirectory) rmSync(workDirectory, { recursive: true, force: true });
-    });
+    afterEach((context) => app.screenshotFailures(context));
+    afterAll(() => app?.close());
 
     async function signedIn(username: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
-      const context = await browser.newContext({ viewport });
-      contexts.push(context);
-      const page = await context.newPage();
-      page.setDefaultTimeout(WAIT_MS);
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      await page.goto(baseUrl);
-      await page.getByLabel('Username').fill(username);
-      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      const page = await app.open({ viewport, signInAs: username });
       // On a phone the room list is a closed drawer: wait for it in the page, not on screen.
       await page.locator('#sidebar').waitFor({ state: 'attached' });
       return page;
     }
 
     async function rest(username: string, password = PASSWORD): Promise<KaiwaRestClient> {
-      const client = new KaiwaRestClient({ baseUrl });
+      const client = new KaiwaRestClient({ baseUrl: app.baseUrl });
       await client.login(username, password);
       return client;
     }
@@ -172,7 +118,6 @@ if (chromiumSkipReason) {
       const members = (await oliveApi.listMembers(room.id)).members;
       expect(members.find((member) => member.userId === id('bob'))?.role).toBe('moderator');
       expect(members.some((member) => member.userId === id('carol'))).toBe(false);
-      mkdirSync(ARTIFACTS, { recursive: true });
       await olive.screenshot({ path: join(ARTIFACTS, 'room-details-desktop.png') });
 
       // ------------------------------------------------ Bob, on a phone, mutes it and asks for mentions only
@@ -218,7 +163,7 @@ if (chromiumSkipReason) {
       await panel.getByRole('button', { name: 'Unarchive room' }).waitFor();
       expect(await panel.getByRole('button', { name: 'Edit topic' }).count()).toBe(0);
       expect((await oliveApi.getRoom(room.id)).archived).toBe(true);
-      expect(pageErrors).toEqual([]);
+      expect(app.pageErrors).toEqual([]);
     });
 
     it('lets an admin manage accounts and everyone their own profile', { timeout: 90_000 }, async () => {
@@ -227,7 +172,7 @@ if (chromiumSkipReason) {
       await ada.getByRole('button', { name: 'People' }).click();
       const people = ada.getByRole('dialog', { name: 'People' });
       await people.getByLabel('Role of Dave Doe').selectOption('moderator');
-      await expect.poll(async () => (await server.engine.getUser(id('dave'))).role).toBe('moderator');
+      await expect.poll(async () => (await app.server.engine.getUser(id('dave'))).role).toBe('moderator');
 
       await people.getByRole('button', { name: 'Reset password of Frank Forgetful' }).click();
       await people.getByRole('button', { name: 'Reset password', exact: true }).click();
@@ -245,14 +190,8 @@ if (chromiumSkipReason) {
       expect(refused).toBeInstanceOf(KaiwaApiError);
 
       // Frank signs in with the one-time password and must choose his own.
-      const frankContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-      contexts.push(frankContext);
-      const frank = await frankContext.newPage();
-      frank.setDefaultTimeout(WAIT_MS);
-      await frank.goto(baseUrl);
-      await frank.getByLabel('Username').fill('frank');
-      await frank.getByLabel('Password', { exact: true }).fill(oneTimePassword);
-      await frank.getByRole('button', { name: 'Sign in' }).click();
+      const frank = await app.open({ viewport: { width: 1280, height: 800 } });
+      await app.signIn(frank, 'frank', oneTimePassword);
       await frank.getByRole('heading', { name: 'Choose a new password' }).waitFor();
 
       // ------------------------------------------------ Eve changes her name and password
@@ -287,8 +226,8 @@ if (chromiumSkipReason) {
       await profile.getByRole('button', { name: 'Change password' }).click();
       await profile.getByText(/Password changed/).waitFor();
       await rest('eve', 'a brand new secret');
-      expect((await server.engine.getUser(id('eve'))).displayName).toBe('Eve Online');
-      expect(pageErrors).toEqual([]);
+      expect((await app.server.engine.getUser(id('eve'))).displayName).toBe('Eve Online');
+      expect(app.pageErrors).toEqual([]);
     });
   });
 }

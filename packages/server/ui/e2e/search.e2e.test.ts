@@ -1,15 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KaiwaRestClient } from '@kaiwa/client';
 import type { Message } from '@kaiwa/protocol';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, type KaiwaServer } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { chromiumSkipReason, launchChromium } from './chromium.js';
+import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
+import { chromiumSkipReason } from './chromium.js';
 
 /*
  * Search and timeline navigation in a real browser: a room with 120 messages (some Japanese, one with a
@@ -19,8 +14,6 @@ import { chromiumSkipReason, launchChromium } from './chromium.js';
  * and phone sizes go to test-artifacts/ for a person to look at.
  */
 
-const UI_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
 
 /** The text of message `index` of the seeded history: every tenth one Japanese, two with unique words. */
@@ -38,71 +31,19 @@ if (chromiumSkipReason) {
   });
 } else {
   describe('search and navigation in a browser', () => {
-    let browser: Browser;
-    let server: KaiwaServer;
-    let baseUrl = '';
-    let workDirectory = '';
-    const contexts: BrowserContext[] = [];
-    const pageErrors: string[] = [];
+    let app: BrowserTestServer;
 
     beforeAll(async () => {
-      workDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-search-e2e-'));
-      const uiDist = join(workDirectory, 'ui');
-      execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDist], {
-        stdio: 'pipe',
-      });
-      const config = loadConfig({
-        env: {
-          HOST: '127.0.0.1',
-          PORT: '0',
-          KAIWA_DATA_DIR: join(workDirectory, 'data'),
-          KAIWA_UI_DIR: uiDist,
-          LOG_LEVEL: 'error',
-          NODE_ENV: 'test',
-          KAIWA_DEFAULT_CHANNELS: 'none',
-        },
-      });
-      server = await buildServer(config, { announce: () => {} });
-      baseUrl = await server.listen();
-      browser = await launchChromium();
+      app = await startBrowserTestServer({ name: 'search', password: PASSWORD });
     });
-
-    afterEach(async (context) => {
-      if (context.task.result?.state !== 'fail') return;
-      mkdirSync(ARTIFACTS, { recursive: true });
-      let index = 0;
-      for (const open of contexts) {
-        for (const page of open.pages()) {
-          index += 1;
-          await page.screenshot({ path: join(ARTIFACTS, `search-failure-${index}.png`) }).catch(() => {});
-        }
-      }
-    });
-
-    afterAll(async () => {
-      await browser?.close();
-      await server?.close();
-      if (workDirectory) rmSync(workDirectory, { recursive: true, force: true });
-    });
+    afterEach((context) => app.screenshotFailures(context));
+    afterAll(() => app?.close());
 
     async function member(username: string, displayName: string): Promise<KaiwaRestClient> {
-      await server.accounts.createAccount({ username, displayName, role: 'member', password: PASSWORD });
-      const rest = new KaiwaRestClient({ baseUrl });
+      await app.server.accounts.createAccount({ username, displayName, role: 'member', password: PASSWORD });
+      const rest = new KaiwaRestClient({ baseUrl: app.baseUrl });
       await rest.login(username, PASSWORD);
       return rest;
-    }
-
-    async function open(viewport: { width: number; height: number }): Promise<Page> {
-      const context = await browser.newContext({ viewport });
-      contexts.push(context);
-      const page = await context.newPage();
-      page.setDefaultTimeout(10_000);
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      await page.goto(baseUrl);
-      await page.getByLabel('Username').fill('ada');
-      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      return page;
     }
 
     /** Whether the element is inside the visible part of the timeline (evaluated in the page). */
@@ -145,7 +86,7 @@ if (chromiumSkipReason) {
       });
       await grace.sendMessage(random.id, { text: 'Anyone for lunch?' });
 
-      const page = await open({ width: 1280, height: 800 });
+      const page = await app.open({ viewport: { width: 1280, height: 800 }, signInAs: 'ada' });
       // No room in the address: the first one, at its newest message.
       await page.getByRole('heading', { name: 'history', level: 1 }).waitFor();
       await page.locator(`[data-message-id="${sent[119]!.id}"]`).waitFor();
@@ -166,7 +107,6 @@ if (chromiumSkipReason) {
       await zebraMessage.waitFor();
       await expect.poll(() => inView(page, sent[8]!.id)).toBe(true);
       expect(await zebraMessage.getAttribute('data-jumped')).not.toBeNull();
-      mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'search-jump-desktop.png') });
 
       // A Japanese word: several results, all marked; the keyboard picks one.
@@ -198,7 +138,7 @@ if (chromiumSkipReason) {
       const permalink = await linked
         .getByRole('button', { name: 'Copy link' })
         .getAttribute('data-permalink');
-      expect(permalink).toBe(`${baseUrl}/rooms/${history.id}?message=${sent[20]!.id}`);
+      expect(permalink).toBe(`${app.baseUrl}/rooms/${history.id}?message=${sent[20]!.id}`);
       await page.goto(permalink!);
       await page.locator(`.room [data-message-id="${sent[20]!.id}"][data-jumped]`).waitFor();
       await expect.poll(() => inView(page, sent[20]!.id)).toBe(true);
@@ -213,7 +153,7 @@ if (chromiumSkipReason) {
       await expect(switcher.count()).resolves.toBe(0);
 
       // The room shown last opens on the next start.
-      await page.goto(baseUrl);
+      await page.goto(app.baseUrl);
       await page.getByRole('heading', { name: 'random', level: 1 }).waitFor();
 
       // Scrolled up in a busy room, a new message shows "New messages below"; clicking it goes down.
@@ -261,7 +201,7 @@ if (chromiumSkipReason) {
         );
         await ada.sendMessage(photos.id, { text: `Picture ${index}`, attachmentIds: [file.id] });
       }
-      await page.goto(`${baseUrl}/rooms/${photos.id}`);
+      await page.goto(`${app.baseUrl}/rooms/${photos.id}`);
       await expect
         .poll(() =>
           page.evaluate<number>(
@@ -277,7 +217,7 @@ if (chromiumSkipReason) {
       expect(gap).toBeLessThan(48);
 
       // A phone: search fills the width, Japanese legible, nothing wider than the screen.
-      const phone = await open({ width: 390, height: 844 });
+      const phone = await app.open({ viewport: { width: 390, height: 844 }, signInAs: 'ada' });
       await phone.getByRole('heading', { name: 'history', level: 1 }).waitFor();
       await search(phone, '会議');
       await phone.waitForTimeout(200);
@@ -285,7 +225,7 @@ if (chromiumSkipReason) {
       const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - innerWidth');
       expect(overflow).toBeLessThanOrEqual(0);
 
-      expect(pageErrors).toEqual([]);
+      expect(app.pageErrors).toEqual([]);
     });
   });
 }

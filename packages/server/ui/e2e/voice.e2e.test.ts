@@ -1,14 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KaiwaRestClient } from '@kaiwa/client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, type KaiwaServer } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { chromiumSkipReason, launchChromium } from './chromium.js';
+import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
+import { chromiumSkipReason } from './chromium.js';
 
 // Functions passed to page.evaluate run in the browser; this test program has no DOM types, so the
 // browser globals they use are declared loosely here.
@@ -26,8 +23,6 @@ declare const MutationObserver: InPage;
  * and phone sizes go to test-artifacts/ for a person to look at.
  */
 
-const UI_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
 const FOX = 'the quick brown fox jumps over the lazy dog';
 const PROGRAMS = ['flite', 'pocketsphinx_continuous', 'ffmpeg', 'espeak-ng'];
@@ -58,85 +53,30 @@ if (skipReason) {
   });
 } else {
   describe('voice messages in a browser', () => {
-    let browser: Browser;
-    let server: KaiwaServer;
-    let baseUrl = '';
-    let workDirectory = '';
-    const contexts: BrowserContext[] = [];
-    const pageErrors: string[] = [];
+    let app: BrowserTestServer;
 
     beforeAll(async () => {
-      workDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-voice-e2e-'));
-      const uiDist = join(workDirectory, 'ui');
-      execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDist], {
-        stdio: 'pipe',
-      });
-      // The fake microphone loops this file (Chromium reads 16-bit PCM WAV; flite writes that).
-      const speech = join(workDirectory, 'fox.wav');
-      execFileSync('flite', ['-voice', 'kal16', '-t', FOX, '-o', speech]);
-      const config = loadConfig({
-        env: {
-          HOST: '127.0.0.1',
-          PORT: '0',
-          KAIWA_DATA_DIR: join(workDirectory, 'data'),
-          KAIWA_UI_DIR: uiDist,
-          LOG_LEVEL: 'error',
-          NODE_ENV: 'test',
-          KAIWA_DEFAULT_CHANNELS: 'none',
-          KAIWA_TRANSCRIBER: 'pocketsphinx',
-          KAIWA_SYNTHESIZER: 'espeak-ng',
+      app = await startBrowserTestServer({
+        name: 'voice',
+        env: { KAIWA_TRANSCRIBER: 'pocketsphinx', KAIWA_SYNTHESIZER: 'espeak-ng' },
+        chromiumArgs: (workDirectory) => {
+          // The fake microphone loops this file (Chromium reads 16-bit PCM WAV; flite writes that).
+          const speech = join(workDirectory, 'fox.wav');
+          execFileSync('flite', ['-voice', 'kal16', '-t', FOX, '-o', speech]);
+          return [
+            '--use-fake-ui-for-media-stream',
+            '--use-fake-device-for-media-stream',
+            `--use-file-for-fake-audio-capture=${speech}`,
+            '--autoplay-policy=no-user-gesture-required',
+          ];
         },
+        password: PASSWORD,
+        timeout: 15_000,
+        consoleErrors: true,
       });
-      server = await buildServer(config, { announce: () => {} });
-      baseUrl = await server.listen();
-      browser = await launchChromium([
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${speech}`,
-        '--autoplay-policy=no-user-gesture-required',
-      ]);
     });
-
-    afterEach(async (context) => {
-      if (context.task.result?.state !== 'fail') return;
-      mkdirSync(ARTIFACTS, { recursive: true });
-      let index = 0;
-      for (const open of contexts) {
-        for (const page of open.pages()) {
-          index += 1;
-          await page.screenshot({ path: join(ARTIFACTS, `voice-failure-${index}.png`) }).catch(() => {});
-        }
-      }
-    });
-
-    afterAll(async () => {
-      await browser?.close();
-      await server?.close();
-      if (workDirectory) rmSync(workDirectory, { recursive: true, force: true });
-    });
-
-    async function open(
-      viewport: { width: number; height: number },
-      path: string,
-      touch = false,
-    ): Promise<Page> {
-      const context = await browser.newContext({ viewport, hasTouch: touch, isMobile: touch });
-      await context.grantPermissions(['microphone'], { origin: baseUrl });
-      contexts.push(context);
-      const page = await context.newPage();
-      page.setDefaultTimeout(15_000);
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      page.on('console', (message) => {
-        if (message.type() === 'error' && /Content Security Policy|Uncaught/i.test(message.text())) {
-          pageErrors.push(message.text());
-        }
-      });
-      await page.goto(`${baseUrl}${path}`);
-      await page.getByLabel('Username').fill('ada');
-      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      return page;
-    }
+    afterEach((context) => app.screenshotFailures(context));
+    afterAll(() => app?.close());
 
     /** Notes in the page whether "Transcribing…" was ever shown (it may pass quickly). */
     async function watchForPending(page: Page): Promise<void> {
@@ -162,20 +102,24 @@ if (skipReason) {
     }
 
     it('records, sends, plays, transcribes and reads aloud', { timeout: 180_000 }, async () => {
-      await server.accounts.createAccount({
+      await app.server.accounts.createAccount({
         username: 'ada',
         displayName: 'Ada Lovelace',
         role: 'member',
         password: PASSWORD,
       });
-      const ada = new KaiwaRestClient({ baseUrl });
+      const ada = new KaiwaRestClient({ baseUrl: app.baseUrl });
       await ada.login('ada', PASSWORD);
       const room = await ada.createRoom({ kind: 'channel', name: 'standup', topic: 'Daily voice notes' });
       await ada.sendMessage(room.id, { text: 'Morning! Voice notes below.' });
-      mkdirSync(ARTIFACTS, { recursive: true });
 
       // Desktop: click to record, watch the timer, send.
-      const page = await open({ width: 1280, height: 800 }, `/rooms/${room.id}`);
+      const page = await app.open({
+        viewport: { width: 1280, height: 800 },
+        permissions: ['microphone'],
+        path: `/rooms/${room.id}`,
+        signInAs: 'ada',
+      });
       await page.getByRole('heading', { name: 'standup', level: 1 }).waitFor();
       await watchForPending(page);
       await page.getByRole('button', { name: /^Record a voice message/ }).click();
@@ -249,7 +193,14 @@ if (skipReason) {
       await page.screenshot({ path: join(ARTIFACTS, 'voice-desktop.png') });
 
       // Phone: press and hold the microphone, release to send.
-      const phone = await open({ width: 390, height: 844 }, `/rooms/${room.id}`, true);
+      const phone = await app.open({
+        viewport: { width: 390, height: 844 },
+        hasTouch: true,
+        isMobile: true,
+        permissions: ['microphone'],
+        path: `/rooms/${room.id}`,
+        signInAs: 'ada',
+      });
       await phone.getByRole('heading', { name: 'standup', level: 1 }).waitFor();
       const microphone = phone.getByRole('button', { name: /^Record a voice message/ });
       const box = (await microphone.boundingBox())!;
@@ -281,7 +232,7 @@ if (skipReason) {
       await phone.waitForTimeout(1_000);
       expect(await voiceMessages(phone).count()).toBe(2);
 
-      expect(pageErrors).toEqual([]);
+      expect(app.pageErrors).toEqual([]);
     });
   });
 }

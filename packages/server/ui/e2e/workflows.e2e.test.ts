@@ -1,14 +1,14 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KaiwaRestClient } from '@kaiwa/client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, type KaiwaServer } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { chromiumSkipReason, launchChromium } from './chromium.js';
+import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
+import { chromiumSkipReason } from './chromium.js';
+
+// Functions passed to evaluate run in the browser; this test program has no DOM types, so what they touch
+// is typed loosely here.
+// biome-ignore lint/suspicious/noExplicitAny: typed by the page, not by this program.
+type InPage = any;
 
 /*
  * Workflows and the assistant in a real browser, on a server without an assistant model: an admin writes a
@@ -18,8 +18,6 @@ import { chromiumSkipReason, launchChromium } from './chromium.js';
  * at desktop and phone sizes goes to test-artifacts/ for a person to look at.
  */
 
-const UI_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
 
 if (chromiumSkipReason) {
@@ -29,65 +27,13 @@ if (chromiumSkipReason) {
   });
 } else {
   describe('workflows in a browser', () => {
-    let browser: Browser;
-    let server: KaiwaServer;
-    let baseUrl = '';
-    let workDirectory = '';
-    const contexts: BrowserContext[] = [];
-    const pageErrors: string[] = [];
+    let app: BrowserTestServer;
 
     beforeAll(async () => {
-      workDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-workflows-e2e-'));
-      const uiDist = join(workDirectory, 'ui');
-      execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDist], {
-        stdio: 'pipe',
-      });
-      const config = loadConfig({
-        env: {
-          HOST: '127.0.0.1',
-          PORT: '0',
-          KAIWA_DATA_DIR: join(workDirectory, 'data'),
-          KAIWA_UI_DIR: uiDist,
-          LOG_LEVEL: 'error',
-          NODE_ENV: 'test',
-          KAIWA_DEFAULT_CHANNELS: 'none',
-        },
-      });
-      server = await buildServer(config, { announce: () => {} });
-      baseUrl = await server.listen();
-      browser = await launchChromium();
+      app = await startBrowserTestServer({ name: 'workflows', password: PASSWORD });
     });
-
-    afterEach(async (context) => {
-      if (context.task.result?.state !== 'fail') return;
-      mkdirSync(ARTIFACTS, { recursive: true });
-      let index = 0;
-      for (const open of contexts) {
-        for (const page of open.pages()) {
-          index += 1;
-          await page.screenshot({ path: join(ARTIFACTS, `workflows-failure-${index}.png`) }).catch(() => {});
-        }
-      }
-    });
-
-    afterAll(async () => {
-      await browser?.close();
-      await server?.close();
-      if (workDirectory) rmSync(workDirectory, { recursive: true, force: true });
-    });
-
-    async function open(viewport: { width: number; height: number }, path = '/'): Promise<Page> {
-      const context = await browser.newContext({ viewport });
-      contexts.push(context);
-      const page = await context.newPage();
-      page.setDefaultTimeout(10_000);
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      await page.goto(`${baseUrl}${path}`);
-      await page.getByLabel('Username').fill('ada');
-      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      return page;
-    }
+    afterEach((context) => app.screenshotFailures(context));
+    afterAll(() => app?.close());
 
     const definition = (roomId: string, stepType: string) =>
       [
@@ -106,13 +52,13 @@ if (chromiumSkipReason) {
     it('defines a workflow in the editor, starts it, and shows its message as the bot’s', {
       timeout: 120_000,
     }, async () => {
-      await server.accounts.createAccount({
+      await app.server.accounts.createAccount({
         username: 'ada',
         displayName: 'Ada',
         role: 'admin',
         password: PASSWORD,
       });
-      const ada = new KaiwaRestClient({ baseUrl });
+      const ada = new KaiwaRestClient({ baseUrl: app.baseUrl });
       await ada.login('ada', PASSWORD);
       const ops = await ada.createRoom({ kind: 'channel', name: 'ops', topic: '' });
       await ada.request('POST', '/workflows', {
@@ -122,7 +68,11 @@ if (chromiumSkipReason) {
         steps: [{ id: 'tell', type: 'notify', input: { roomId: ops.id, text: 'Nightly' } }],
       });
 
-      const page = await open({ width: 1280, height: 800 }, `/rooms/${ops.id}`);
+      const page = await app.open({
+        viewport: { width: 1280, height: 800 },
+        path: `/rooms/${ops.id}`,
+        signInAs: 'ada',
+      });
       await page.getByRole('heading', { name: 'ops', level: 1 }).waitFor();
 
       // A scheduled workflow says what starts it and offers no Start.
@@ -151,7 +101,6 @@ if (chromiumSkipReason) {
       await source.pressSequentially('\n');
       await editor.getByText('line 6 · steps[0].type: unknown step type "notif"').waitFor();
       expect(await editor.getByRole('button', { name: 'Save new version' }).isDisabled()).toBe(true);
-      mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'workflow-editor-desktop.png') });
 
       await source.fill(definition(ops.id, 'notify'));
@@ -182,7 +131,11 @@ if (chromiumSkipReason) {
       expect(await page.locator('.assistant-notice').count()).toBe(0);
 
       // The editor on a phone, with a problem listed.
-      const phone = await open({ width: 390, height: 844 }, `/rooms/${ops.id}`);
+      const phone = await app.open({
+        viewport: { width: 390, height: 844 },
+        path: `/rooms/${ops.id}`,
+        signInAs: 'ada',
+      });
       await phone.getByRole('button', { name: /^Rooms/ }).click();
       await phone.getByRole('button', { name: 'Workflows' }).click();
       await phone
@@ -196,7 +149,7 @@ if (chromiumSkipReason) {
       await phoneEditor.getByText(/unknown step type "notfy"/).waitFor();
       await phone.screenshot({ path: join(ARTIFACTS, 'workflow-editor-phone.png') });
 
-      expect(pageErrors).toEqual([]);
+      expect(app.pageErrors).toEqual([]);
       expect(existsSync(join(ARTIFACTS, 'workflow-editor-desktop.png'))).toBe(true);
     });
   });

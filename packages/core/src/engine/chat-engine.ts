@@ -569,15 +569,15 @@ export class ChatEngine {
       if (data.muted !== undefined) await tx.memberships.update(room.id, actor.id, { muted: data.muted });
       return { preferences: merged, muted: data.muted ?? membership.muted };
     });
-    const [unreadCount, mentions] = await Promise.all([
+    const [unreadCount, mentionCount] = await Promise.all([
       this.#store.messages.countUnread(room.id, membership.lastReadMessageId, actor.id),
-      this.#store.messages.countUnreadMentionsByRoom(actor.id),
+      this.#store.messages.countUnreadMentions(actor.id, room.id),
     ]);
     return {
       room,
       membership: { ...membership, muted },
       unreadCount,
-      mentionCount: mentions.get(room.id) ?? 0,
+      mentionCount,
       preferences,
     };
   }

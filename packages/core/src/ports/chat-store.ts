@@ -143,6 +143,14 @@ export interface MessageRepository {
    * messages never count; rooms without any may be left out.
    */
   countUnreadMentionsByRoom(userId: string): Promise<Map<string, number>>;
+  /**
+   * Unread mentions of the user in one room, counted as {@link countUnreadMentionsByRoom} counts them; 0 when
+   * the user is not a member. Reads only that room's messages, not every room's.
+   *
+   * @example
+   * const mentionCount = await store.messages.countUnreadMentions(alice.id, room.id);
+   */
+  countUnreadMentions(userId: string, roomId: string): Promise<number>;
 }
 
 export interface ReactionRepository {

@@ -26,6 +26,7 @@ export type MessageRepositoryTest =
   | 'messages-edit-delete-replies'
   | 'messages-count-unread'
   | 'messages-count-unread-mentions'
+  | 'messages-count-unread-mentions-in-room'
   | 'messages-unique'
   | 'messages-duplicate'
   | 'messages-duplicate-in-transaction'
@@ -216,6 +217,32 @@ export function messageRepositoryTests(suite: RepositorySuite<MessageRepositoryT
         expect(await store.messages.countUnreadMentionsByRoom(carol.id)).toEqual(new Map([[room.id, 4]]));
         await store.memberships.update(room.id, bob.id, { lastReadMessageId: first.id });
         expect((await store.messages.countUnreadMentionsByRoom(bob.id)).get(room.id)).toBe(2);
+      },
+    );
+
+    test(
+      'messages-count-unread-mentions-in-room',
+      "counts one room's unread mentions as the per-room counts do, 0 outside the user's rooms",
+      async () => {
+        const alice = await newUser();
+        const bob = await newUser();
+        const room = await newRoom(alice.id, {}, [alice.id, bob.id]);
+        const other = await newRoom(alice.id, {}, [alice.id, bob.id]);
+        const elsewhere = await newRoom(alice.id, {}, [alice.id]);
+        const nobody = { userIds: [], room: false, here: false };
+        const first = await newMessage(room.id, alice.id, { mentions: { ...nobody, userIds: [bob.id] } });
+        await newMessage(room.id, alice.id, { threadRootId: first.id, mentions: { ...nobody, here: true } });
+        await newMessage(room.id, alice.id);
+        await newMessage(room.id, bob.id, { mentions: { ...nobody, room: true } });
+        await newMessage(other.id, alice.id, { mentions: { ...nobody, room: true } });
+        await newMessage(elsewhere.id, alice.id, { mentions: { ...nobody, userIds: [bob.id] } });
+        expect(await store.messages.countUnreadMentions(bob.id, room.id)).toBe(2);
+        expect(await store.messages.countUnreadMentions(bob.id, other.id)).toBe(1);
+        expect(await store.messages.countUnreadMentions(bob.id, elsewhere.id)).toBe(0);
+        await store.memberships.update(room.id, bob.id, { lastReadMessageId: first.id });
+        expect(await store.messages.countUnreadMentions(bob.id, room.id)).toBe(1);
+        const byRoom = await store.messages.countUnreadMentionsByRoom(bob.id);
+        expect(byRoom.get(room.id)).toBe(1);
       },
     );
 

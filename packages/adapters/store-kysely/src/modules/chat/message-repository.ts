@@ -289,13 +289,29 @@ export class KyselyMessageRepository implements MessageRepository {
   }
 
   async countUnreadMentionsByRoom(userId: string): Promise<Map<string, number>> {
+    const rows = await this.#unreadMentions(userId)
+      .select((eb) => ['memberships.room_id as roomId', eb.fn.countAll().as('count')])
+      .groupBy('memberships.room_id')
+      .execute();
+    return new Map(rows.map((row) => [row.roomId, Number(row.count)]));
+  }
+
+  async countUnreadMentions(userId: string, roomId: string): Promise<number> {
+    const row = await this.#unreadMentions(userId)
+      .select((eb) => eb.fn.countAll().as('count'))
+      .where('memberships.room_id', '=', roomId)
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
+  /** The user's memberships joined with the messages there that mention them and they have not read. */
+  #unreadMentions(userId: string) {
     // Mentions are stored as JSON text: `{"userIds":[…],"room":…,"here":…}`. User ids are ULIDs (validated
     // before they get here), so a quoted id matches only that user and holds no LIKE wildcard.
     const mentioned = `%"${parseUlid(userId)}"%`;
-    const rows = await this.#context.db
+    return this.#context.db
       .selectFrom('memberships')
       .innerJoin('messages', 'messages.room_id', 'memberships.room_id')
-      .select((eb) => ['memberships.room_id as roomId', eb.fn.countAll().as('count')])
       .where('memberships.user_id', '=', userId)
       .where('messages.deleted_at', 'is', null)
       .where('messages.author_id', '<>', userId)
@@ -311,10 +327,7 @@ export class KyselyMessageRepository implements MessageRepository {
           eb('messages.mentions', 'like', '%"room":true%'),
           eb('messages.mentions', 'like', '%"here":true%'),
         ]),
-      )
-      .groupBy('memberships.room_id')
-      .execute();
-    return new Map(rows.map((row) => [row.roomId, Number(row.count)]));
+      );
   }
 
   /** Joins reactions in with one query for the whole batch, grouped by emoji in order of first use. */

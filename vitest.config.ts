@@ -40,6 +40,8 @@ export default defineConfig({
       { find: /^@kaiwa\/platform-format$/, replacement: source('./packages/platform-format/src/index.ts') },
       { find: /^@kaiwa\/bot$/, replacement: source('./packages/bot/src/index.ts') },
       { find: /^@kaiwa\/bridge$/, replacement: source('./packages/bridge/src/index.ts') },
+      { find: /^@kaiwa\/plugin-sdk$/, replacement: source('./packages/plugin-sdk/src/index.ts') },
+      { find: /^@kaiwa\/plugins$/, replacement: source('./packages/plugins/src/index.ts') },
       {
         find: /^@kaiwa\/platform-discord\/testing$/,
         replacement: source('./packages/adapters/platform-discord/src/testing.ts'),

@@ -1,0 +1,221 @@
+import { format } from 'node:util';
+import { JsonRpcError, JsonRpcPeer } from './json-rpc-peer.js';
+import {
+  type HostMethods,
+  type JsonValue,
+  type LogLevel,
+  type PluginMessage,
+  type PluginMethods,
+  type PluginSettings,
+  PROTOCOL_VERSION,
+  RpcErrorCode,
+} from './protocol.js';
+
+/** What every handler gets: Kaiwa's API as this plugin's manifest allows it, settings, storage, a logger. */
+export interface PluginContext<Settings extends PluginSettings = PluginSettings> {
+  plugin: { id: string; version: string };
+  /** The admin's settings, checked against the manifest's settings schema, defaults filled in. */
+  settings: Settings;
+  kaiwa: {
+    /** Posts as the plugin's bot user. Needs `messages.post` for the room. @example await kaiwa.postMessage({ roomId, text: 'Hi' }); */
+    postMessage(input: HostMethods['messages.post']['params']): Promise<{ messageId: string }>;
+    /** Latest messages first. Needs `messages.read` for the room. */
+    readMessages(input: HostMethods['messages.read']['params']): Promise<PluginMessage[]>;
+  };
+  /** Key-value storage within the manifest's `storage.quotaBytes`; a write over it rejects with code `quota_exceeded`. */
+  storage: {
+    get(key: string): Promise<JsonValue | null>;
+    set(key: string, value: JsonValue): Promise<void>;
+    delete(key: string): Promise<void>;
+    list(prefix?: string): Promise<string[]>;
+  };
+  log: Record<LogLevel, (message: string, fields?: Record<string, JsonValue>) => void>;
+}
+
+export type CommandInput = PluginMethods['commands.run']['params'];
+/** Answers a slash command: a string (or `{ reply }`) is posted in the room as the plugin; nothing posts nothing. */
+export type CommandHandler<Settings extends PluginSettings = PluginSettings> = (
+  input: CommandInput,
+  context: PluginContext<Settings>,
+) => Promise<string | { reply?: string } | undefined> | string | { reply?: string } | undefined;
+
+export type StepInput = PluginMethods['steps.run']['params'];
+/** Runs one workflow step of a type this plugin provides; returns the step's output. */
+export type StepHandler<Settings extends PluginSettings = PluginSettings> = (
+  input: StepInput,
+  context: PluginContext<Settings>,
+) => Promise<JsonValue> | JsonValue;
+
+export type MessageHandler<Settings extends PluginSettings = PluginSettings> = (
+  message: PluginMessage,
+  context: PluginContext<Settings>,
+) => Promise<void> | void;
+
+/**
+ * A plugin's handlers, keyed by what the manifest declares: slash command names (without `/`) and workflow step
+ * types. Registering one the manifest does not declare stops the plugin at start.
+ */
+export interface PluginDefinition<Settings extends PluginSettings = PluginSettings> {
+  commands?: Record<string, CommandHandler<Settings>>;
+  steps?: Record<string, StepHandler<Settings>>;
+  /** New messages in rooms the plugin may read (needs `messageEvents` in the manifest). */
+  onMessage?: MessageHandler<Settings>;
+  /** Once, after Kaiwa's handshake. */
+  onStart?(context: PluginContext<Settings>): Promise<void> | void;
+}
+
+/** Where the plugin reads Kaiwa's messages and writes its own. Defaults to the process's stdin and stdout. */
+export interface PluginTransport {
+  input: NodeJS.ReadableStream;
+  output: { write(chunk: string): unknown };
+}
+
+export interface KaiwaPlugin<Settings extends PluginSettings = PluginSettings> {
+  readonly definition: PluginDefinition<Settings>;
+  /**
+   * Serves Kaiwa on stdio until stdin ends. `console.log` and friends go to Kaiwa's log instead of stdout,
+   * which belongs to the protocol.
+   */
+  listen(transport?: PluginTransport): void;
+}
+
+/** Calls to Kaiwa answer within this, or the handler sees an error (Kaiwa's own deadline is its side). */
+const HOST_CALL_TIMEOUT_MS = 10_000;
+
+/**
+ * Defines a Kaiwa plugin. Its entry file calls `listen()`; Kaiwa starts it with the manifest beside it.
+ *
+ * @example
+ * import { definePlugin } from '@kaiwa/plugin-sdk';
+ *
+ * definePlugin({
+ *   commands: { hello: ({ userId }) => `Hello, <@${userId}>!` },
+ *   steps: { 'hello.greet': ({ input }) => ({ greeting: `Hello, ${String(input)}` }) },
+ * }).listen();
+ */
+export function definePlugin<Settings extends PluginSettings = PluginSettings>(
+  definition: PluginDefinition<Settings>,
+): KaiwaPlugin<Settings> {
+  return {
+    definition,
+    listen: (transport) => listen(definition, transport ?? { input: process.stdin, output: process.stdout }),
+  };
+}
+
+function listen<Settings extends PluginSettings>(
+  definition: PluginDefinition<Settings>,
+  transport: PluginTransport,
+): void {
+  let context: PluginContext<Settings> | undefined;
+  const peer: JsonRpcPeer = new JsonRpcPeer({
+    send: (line) => transport.output.write(`${line}\n`),
+    defaultTimeoutMs: HOST_CALL_TIMEOUT_MS,
+    handle: async (method, params) => {
+      if (method === 'initialize') {
+        const init = params as PluginMethods['initialize']['params'];
+        if (init.protocolVersion !== PROTOCOL_VERSION) {
+          throw new JsonRpcError(
+            RpcErrorCode.unsupportedProtocol,
+            `this plugin speaks protocol ${PROTOCOL_VERSION}, not ${init.protocolVersion}`,
+          );
+        }
+        context = createContext(peer, init.plugin, init.settings as Settings);
+        await definition.onStart?.(context);
+        return {
+          protocolVersion: PROTOCOL_VERSION,
+          commands: Object.keys(definition.commands ?? {}),
+          stepTypes: Object.keys(definition.steps ?? {}),
+          messageEvents: definition.onMessage !== undefined,
+        } satisfies PluginMethods['initialize']['result'];
+      }
+      if (method === 'ping') return {};
+      if (method === 'shutdown') {
+        setImmediate(() => process.exit(0));
+        return {};
+      }
+      if (!context) throw new JsonRpcError(RpcErrorCode.invalidRequest, 'not initialized');
+      return dispatch(definition, context, method, params);
+    },
+  });
+  transport.input.on('data', (chunk: Buffer | string) => peer.receive(chunk));
+  transport.input.on('end', () => {
+    peer.close('Kaiwa closed stdin');
+    if (transport.input === process.stdin) process.exit(0);
+  });
+  if (transport.output === process.stdout) redirectConsole(peer);
+}
+
+async function dispatch<Settings extends PluginSettings>(
+  definition: PluginDefinition<Settings>,
+  context: PluginContext<Settings>,
+  method: string,
+  params: unknown,
+): Promise<unknown> {
+  switch (method) {
+    case 'commands.run': {
+      const input = params as CommandInput;
+      const handler = definition.commands?.[input.command];
+      if (!handler) throw new JsonRpcError(RpcErrorCode.methodNotFound, `no command "${input.command}"`);
+      const answer = await handler(input, context);
+      const reply = typeof answer === 'string' ? answer : answer?.reply;
+      return reply === undefined ? {} : { reply };
+    }
+    case 'steps.run': {
+      const input = params as StepInput;
+      const handler = definition.steps?.[input.type];
+      if (!handler) throw new JsonRpcError(RpcErrorCode.methodNotFound, `no step type "${input.type}"`);
+      return { output: (await handler(input, context)) ?? null };
+    }
+    case 'messages.created': {
+      const { message } = params as PluginMethods['messages.created']['params'];
+      await definition.onMessage?.(message, context);
+      return {};
+    }
+    default:
+      throw new JsonRpcError(RpcErrorCode.methodNotFound, `unknown method "${method}"`);
+  }
+}
+
+function createContext<Settings extends PluginSettings>(
+  peer: JsonRpcPeer,
+  plugin: { id: string; version: string },
+  settings: Settings,
+): PluginContext<Settings> {
+  const call = async <Method extends keyof HostMethods>(
+    method: Method,
+    params: HostMethods[Method]['params'],
+  ): Promise<HostMethods[Method]['result']> =>
+    (await peer.request(method, params)) as HostMethods[Method]['result'];
+  const log =
+    (level: LogLevel) =>
+    (message: string, fields?: Record<string, JsonValue>): void =>
+      peer.notify('log', fields === undefined ? { level, message } : { level, message, fields });
+  return {
+    plugin,
+    settings,
+    kaiwa: {
+      postMessage: (input) => call('messages.post', input),
+      readMessages: async (input) => (await call('messages.read', input)).messages,
+    },
+    storage: {
+      get: async (key) => (await call('storage.get', { key })).value,
+      set: async (key, value) => void (await call('storage.set', { key, value })),
+      delete: async (key) => void (await call('storage.delete', { key })),
+      list: async (prefix) => (await call('storage.list', prefix === undefined ? {} : { prefix })).keys,
+    },
+    log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+  };
+}
+
+// stdout carries the protocol: a stray console.log would break it, so the console goes to Kaiwa's log.
+function redirectConsole(peer: JsonRpcPeer): void {
+  const to =
+    (level: LogLevel) =>
+    (...values: unknown[]): void =>
+      peer.notify('log', { level, message: format(...values) });
+  console.log = to('info');
+  console.info = to('info');
+  console.debug = to('debug');
+  console.warn = to('warn');
+  console.error = to('error');
+}

@@ -1,0 +1,32 @@
+export { PluginError, type PluginErrorCode, type PluginIssue } from './errors.js';
+export { createMemoryKeyValueStore, type PluginKeyValueStore } from './key-value-store.js';
+export {
+  loadPluginPackage,
+  MANIFEST_FILES,
+  type PluginCapabilities,
+  type PluginManifest,
+  type PluginManifestInput,
+  PluginManifestSchema,
+  type PluginPackage,
+  parsePluginManifest,
+  resolvePluginSettings,
+  type SettingDefinition,
+} from './manifest.js';
+export { type PluginCommand, PluginHost, type PluginHostConfig } from './plugin-host.js';
+export type { PluginHostPorts, PluginRoom } from './plugin-host-ports.js';
+export {
+  type PluginEvent,
+  type PluginExitReason,
+  type PluginState,
+  PluginSupervisor,
+  type PluginSupervisorConfig,
+} from './plugin-supervisor.js';
+export {
+  createProcessRuntime,
+  detectNetworkIsolation,
+  type NetworkIsolation,
+  type PluginExit,
+  type PluginProcessHandle,
+  type PluginRuntime,
+  type ProcessRuntimeConfig,
+} from './process-runtime.js';

@@ -1,0 +1,191 @@
+import type { JsonValue, PluginMessage } from '@kaiwa/plugin-sdk';
+import { PluginError } from './errors.js';
+import { roomInScope } from './host-api.js';
+import { loadPluginPackage, resolvePluginSettings } from './manifest.js';
+import type { PluginHostPorts } from './plugin-host-ports.js';
+import {
+  type PluginEvent,
+  type PluginState,
+  PluginSupervisor,
+  type PluginSupervisorConfig,
+} from './plugin-supervisor.js';
+import type { PluginRuntime } from './process-runtime.js';
+
+export interface PluginHostConfig {
+  ports: PluginHostPorts;
+  runtime: PluginRuntime;
+  /** This Kaiwa's version, checked against each manifest's `engines.kaiwa`. */
+  engineVersion: string;
+  /** Every plugin's events (crashes, restarts, denials, logs), for admins. */
+  onEvent?(event: PluginEvent): void;
+  /** Restart, health check and limit settings shared by every plugin. */
+  supervision?: Pick<
+    PluginSupervisorConfig,
+    | 'restart'
+    | 'healthCheck'
+    | 'startTimeoutMs'
+    | 'maxMessageBytes'
+    | 'maxMessagesPerSecond'
+    | 'maxConcurrentCalls'
+  >;
+}
+
+/** A slash command as the chat UI lists it. */
+export interface PluginCommand {
+  name: string;
+  description: string;
+  pluginId: string;
+}
+
+/**
+ * Kaiwa's side of its plugins: adds plugin folders (manifest checked, settings resolved), starts and stops them
+ * under a {@link PluginSupervisor} each, and routes slash commands, workflow steps and message events to the
+ * plugin that registered them. A command's reply is posted in the room where it was run, as the plugin's bot
+ * user (running a command there is the invitation; `messages.post` is not needed for that). Message delivery
+ * never waits: `dispatchMessage` returns at once.
+ *
+ * @example
+ * const host = new PluginHost({ ports, runtime: createProcessRuntime(), engineVersion: '0.1.0', onEvent: log });
+ * await host.add('/srv/kaiwa/plugins/hello');
+ * await host.start('hello');
+ * await host.runCommand({ command: 'hello', args: 'world', roomId, userId });
+ */
+export class PluginHost {
+  readonly #config: PluginHostConfig;
+  readonly #plugins = new Map<string, PluginSupervisor>();
+
+  constructor(config: PluginHostConfig) {
+    this.#config = config;
+  }
+
+  /** Loads a plugin folder; throws `PluginError` naming every problem. Does not start it. */
+  async add(folder: string, settings: Record<string, unknown> = {}): Promise<PluginSupervisor> {
+    const plugin = await loadPluginPackage(folder, { engineVersion: this.#config.engineVersion });
+    const pluginId = plugin.manifest.id;
+    if (this.#plugins.has(pluginId)) {
+      throw new PluginError('invalid_manifest', `a plugin "${pluginId}" is already added`, {
+        pluginId,
+        issues: [{ path: ['id'], message: 'already in use' }],
+      });
+    }
+    if (plugin.manifest.runtime !== this.#config.runtime.name) {
+      throw new PluginError(
+        'unsupported',
+        `plugin "${pluginId}" asks for the ${plugin.manifest.runtime} runtime; this host runs ${this.#config.runtime.name}`,
+        { pluginId },
+      );
+    }
+    const supervisor = new PluginSupervisor({
+      ...this.#config.supervision,
+      plugin,
+      runtime: this.#config.runtime,
+      ports: this.#config.ports,
+      settings: resolvePluginSettings(plugin.manifest, settings),
+      onEvent: (event) => this.#config.onEvent?.(event),
+    });
+    this.#plugins.set(pluginId, supervisor);
+    return supervisor;
+  }
+
+  start(pluginId: string): Promise<void> {
+    return this.#plugin(pluginId).start();
+  }
+
+  stop(pluginId: string): Promise<void> {
+    return this.#plugin(pluginId).stop();
+  }
+
+  /** Stops every plugin (Kaiwa shutting down). */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#plugins.values()].map((plugin) => plugin.stop()));
+  }
+
+  list(): { id: string; state: PluginState; version: string }[] {
+    return [...this.#plugins.values()].map((plugin) => ({
+      id: plugin.id,
+      state: plugin.state,
+      version: plugin.plugin.manifest.version,
+    }));
+  }
+
+  /** Slash commands of running plugins. */
+  commands(): PluginCommand[] {
+    return this.#running().flatMap((plugin) =>
+      plugin.plugin.manifest.capabilities.slashCommands
+        .filter((command) => plugin.registered?.commands.includes(command.name))
+        .map((command) => ({ name: command.name, description: command.description, pluginId: plugin.id })),
+    );
+  }
+
+  /**
+   * Runs a slash command (name without `/`) and posts its reply in the room. Throws `PluginError`: `not_found`
+   * when no running plugin has the command, `timeout` past the plugin's deadline.
+   */
+  async runCommand(input: {
+    command: string;
+    args: string;
+    roomId: string;
+    userId: string;
+    threadRootId?: string;
+  }): Promise<{ reply?: string; messageId?: string }> {
+    const plugin = this.#running().find((candidate) =>
+      candidate.registered?.commands.includes(input.command),
+    );
+    if (!plugin) throw new PluginError('not_found', `no plugin provides /${input.command}`);
+    const { reply } = await plugin.call('commands.run', input);
+    if (typeof reply !== 'string' || reply === '') return {};
+    const text = reply.slice(0, 40_000);
+    const { messageId } = await this.#config.ports.postMessage({
+      pluginId: plugin.id,
+      roomId: input.roomId,
+      text,
+      ...(input.threadRootId ? { threadRootId: input.threadRootId } : {}),
+    });
+    return { reply: text, messageId };
+  }
+
+  /** Runs a workflow step of a plugin-provided type and returns its output. */
+  async runStep(input: { type: string; input: JsonValue; runId?: string }): Promise<JsonValue> {
+    const plugin = this.#running().find((candidate) => candidate.registered?.stepTypes.includes(input.type));
+    if (!plugin) throw new PluginError('not_found', `no plugin provides step type "${input.type}"`);
+    const { output } = await plugin.call('steps.run', input);
+    return output;
+  }
+
+  /** Step types of running plugins, for the workflow editor. */
+  stepTypes(): { type: string; description: string; pluginId: string }[] {
+    return this.#running().flatMap((plugin) =>
+      plugin.plugin.manifest.capabilities.workflowSteps
+        .filter((step) => plugin.registered?.stepTypes.includes(step.type))
+        .map((step) => ({ ...step, pluginId: plugin.id })),
+    );
+  }
+
+  /**
+   * Hands a new message to every running plugin that listens and may read its room. Returns at once: delivery of
+   * the message to people never waits on plugins.
+   */
+  dispatchMessage(message: PluginMessage): void {
+    for (const plugin of this.#running()) {
+      if (!plugin.registered?.messageEvents) continue;
+      const scope = plugin.plugin.manifest.capabilities.messages.read;
+      if (!scope) continue;
+      void this.#config.ports
+        .describeRoom({ pluginId: plugin.id, roomId: message.roomId })
+        .then((room) => {
+          if (room && roomInScope(scope, room)) plugin.deliver('messages.created', { message });
+        })
+        .catch(() => {});
+    }
+  }
+
+  #running(): PluginSupervisor[] {
+    return [...this.#plugins.values()].filter((plugin) => plugin.state === 'running');
+  }
+
+  #plugin(pluginId: string): PluginSupervisor {
+    const plugin = this.#plugins.get(pluginId);
+    if (!plugin) throw new PluginError('not_found', `no plugin "${pluginId}"`, { pluginId });
+    return plugin;
+  }
+}

@@ -201,6 +201,11 @@ export class KnowledgeBase {
     return progress;
   }
 
+  /** How many chunks the index holds. */
+  chunkCount(): Promise<number> {
+    return this.#config.vectors.count(this.index.name);
+  }
+
   /** Removes a room's chunks: its messages' (`'message'`), its files' (`'file'`), or both. */
   removeRoom(roomId: string, sourceType?: 'message' | 'file'): Promise<number> {
     return this.#config.vectors.deleteByRoom(this.index.name, {

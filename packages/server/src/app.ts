@@ -8,7 +8,14 @@ import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { type BlobStore, ChatEngine, type ChatStore, type Synthesizer, type Transcriber } from '@kaiwa/core';
+import {
+  type BlobStore,
+  ChatEngine,
+  type ChatStore,
+  type EmbeddingModel,
+  type Synthesizer,
+  type Transcriber,
+} from '@kaiwa/core';
 import type { Assistant } from '@kaiwa/llm';
 import type { StepType } from '@kaiwa/workflow';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -34,6 +41,7 @@ import {
   RequestSigning,
   registerSigningKeyRoutes,
 } from './http/request-signing.js';
+import { composeKnowledge, type KnowledgeService, knowledgeStoreOf } from './knowledge-composition.js';
 import { UserRateLimiter } from './limits/user-rate-limits.js';
 import { listenForMetrics, type MetricsListener } from './operations/metrics-listener.js';
 import { ServerMetrics } from './operations/server-metrics.js';
@@ -42,6 +50,7 @@ import { composeRealtime, type RealtimeServer } from './realtime-composition.js'
 import { registerAssistantRoutes } from './routes/assistant-routes.js';
 import { registerAuthRoutes } from './routes/auth-routes.js';
 import { registerFileRoutes } from './routes/file-routes.js';
+import { registerKnowledgeRoutes } from './routes/knowledge-routes.js';
 import { registerMessageRoutes } from './routes/message-routes.js';
 import { registerCspReportRoute, registerOperationsRoutes } from './routes/operations-routes.js';
 import { registerPlatformWebhookRoutes } from './routes/platform-webhook-routes.js';
@@ -82,6 +91,8 @@ export interface BuildServerOptions {
   transcriber?: Transcriber;
   /** Use this synthesizer instead of KAIWA_SYNTHESIZER's. */
   synthesizer?: Synthesizer;
+  /** Use this embedding model for knowledge instead of KAIWA_EMBEDDINGS's (turns knowledge on). */
+  embedder?: EmbeddingModel;
 }
 
 /** A composed server: the Fastify app and everything behind it. */
@@ -107,6 +118,8 @@ export interface KaiwaServer {
   platforms: PlatformComposition | undefined;
   /** Transcription and reading aloud; undefined unless KAIWA_TRANSCRIBER or KAIWA_SYNTHESIZER is set. */
   voice: VoiceService | undefined;
+  /** Knowledge indexing and retrieval; undefined unless KAIWA_EMBEDDINGS is set. */
+  knowledge: KnowledgeService | undefined;
   /** Set when this start created the first admin. */
   firstAdmin: { username: string; password: string } | undefined;
   /** Starts listening on `config.host:config.port`; returns the address, e.g. `http://127.0.0.1:3000`. */
@@ -256,9 +269,19 @@ export async function buildServer(
       ...(options.transcriber ? { transcriber: options.transcriber } : {}),
       ...(options.synthesizer ? { synthesizer: options.synthesizer } : {}),
     });
+    const knowledge = await composeKnowledge({
+      engine,
+      blobs,
+      vectors: knowledgeStoreOf(openedStore),
+      settings: config.embeddings,
+      logger: app.log,
+      maxDocumentBytes: config.maxUploadBytes,
+      ...(options.embedder ? { embedder: options.embedder } : {}),
+    });
     const context: RouteContext = {
       config,
       voice,
+      knowledge,
       engine,
       store,
       accounts,
@@ -308,6 +331,7 @@ export async function buildServer(
       await workflows.close();
       await assistant?.stop();
       await voice?.close();
+      await knowledge?.close();
       await realtime.close();
     });
     app.addHook('onClose', async () => {
@@ -328,6 +352,7 @@ export async function buildServer(
     // After the first admin: the bridge's bot user must not be the first user of a fresh database.
     await platforms?.start(admin?.id);
     voice?.start();
+    await knowledge?.start();
     if (platforms && config.bridgeFile) {
       await recordPlatformConfiguration(audit, config.bridgeFile, [...platforms.platforms.keys()]);
     }
@@ -365,6 +390,7 @@ export async function buildServer(
       workflows,
       platforms,
       voice,
+      knowledge,
       firstAdmin,
       async listen() {
         await app.listen({ port: config.port, host: config.host });
@@ -552,6 +578,7 @@ async function composeApp(
       registerAssistantRoutes(routes, context);
       registerMessageRoutes(routes, context);
       registerVoiceRoutes(routes, context);
+      registerKnowledgeRoutes(routes, context);
       registerWorkRoutes(routes, context);
       registerFileRoutes(routes, context);
       await registerWorkflowRoutes(routes, workflows, context.audit);

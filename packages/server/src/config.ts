@@ -150,7 +150,28 @@ export interface ServerConfig {
   malwareScan?: MalwareScanSettings | undefined;
   /** Speech-to-text for voice messages and text-to-speech for "Read aloud"; both off by default. */
   voice: VoiceSettings;
+  /** The embedding model of the knowledge base (KAIWA_EMBEDDINGS); undefined: knowledge is off. */
+  embeddings?: EmbeddingSettings | undefined;
 }
+
+/** Where knowledge gets its vectors (docs/configuration.md, "Knowledge"). */
+export type EmbeddingSettings =
+  | {
+      kind: 'openai-compatible';
+      /** @example 'http://127.0.0.1:11434/v1' */
+      baseUrl: string;
+      model: string;
+      apiKey: string | undefined;
+      /** Asks for shorter vectors where the model supports it; undefined: the model's own size. */
+      dimensions: number | undefined;
+    }
+  | {
+      kind: 'transformers';
+      /** The folder holding model folders (nothing is downloaded). */
+      modelDirectory: string;
+      /** The model's folder in it, e.g. `Xenova/multilingual-e5-small`. */
+      model: string;
+    };
 
 /** The voice backends (docs/configuration.md, "Voice"); `@kaiwa/voice` is loaded only when one is set. */
 export interface VoiceSettings {
@@ -535,6 +556,18 @@ const settingsSchema = z.object({
   KAIWA_SYNTHESIZER_VOICE: z.string().trim().min(1, 'must not be empty').optional(),
   KAIWA_SYNTHESIZER_API_KEY: z.string().min(1, 'must not be empty').optional(),
   KAIWA_CLAMAV_TIMEOUT_MS: wholeNumber(100, 600_000, 'a whole number of milliseconds').default(30_000),
+  KAIWA_EMBEDDINGS: z
+    .string()
+    .trim()
+    .refine((value) => ['none', 'transformers'].includes(value.toLowerCase()) || HTTP_URL.test(value), {
+      message:
+        'must be none, transformers (a local model folder), or the base URL of an OpenAI-compatible server such as http://127.0.0.1:11434/v1',
+    })
+    .default('none'),
+  KAIWA_EMBEDDING_MODEL: z.string().trim().min(1, 'must not be empty').optional(),
+  KAIWA_EMBEDDING_API_KEY: z.string().min(1, 'must not be empty').optional(),
+  KAIWA_EMBEDDING_DIMENSIONS: wholeNumber(2, 8192, 'a whole number of dimensions').optional(),
+  KAIWA_EMBEDDING_MODEL_DIR: z.string().trim().min(1, 'must not be empty').optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   NODE_ENV: z
     .enum(NODE_ENVIRONMENTS, { error: `must be one of ${NODE_ENVIRONMENTS.join(', ')}` })
@@ -631,6 +664,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
         name === 'KAIWA_LLM_API_KEY' ||
         name === 'KAIWA_TRANSCRIBER_API_KEY' ||
         name === 'KAIWA_SYNTHESIZER_API_KEY' ||
+        name === 'KAIWA_EMBEDDING_API_KEY' ||
         name === 'KAIWA_WORKFLOW_WEBHOOK_SECRETS'
           ? ''
           : ` (got ${JSON.stringify(given)} from the ${sourceOf(name)})`;
@@ -664,6 +698,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
     );
   }
   const voice = voiceSettings(settings, problems);
+  const embeddings = embeddingSettings(settings, problems, cwd);
   if (
     settings.KAIWA_DATABASE_REPLICA_URLS.length > 0 &&
     !/^postgres(ql)?:\/\//i.test(settings.KAIWA_DATABASE_URL ?? '')
@@ -770,6 +805,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
     bridgeFile: settings.KAIWA_BRIDGE_FILE ? resolve(cwd, settings.KAIWA_BRIDGE_FILE) : undefined,
     malwareScan: malwareScanSettings(settings, cwd),
     voice,
+    embeddings,
     assistant:
       settings.KAIWA_LLM_BASE_URL && llmModel
         ? {
@@ -829,6 +865,42 @@ function voiceSettings(settings: z.output<typeof settingsSchema>, problems: stri
     }
   }
   return { transcriber, synthesizer };
+}
+
+function embeddingSettings(
+  settings: z.output<typeof settingsSchema>,
+  problems: string[],
+  cwd: string,
+): EmbeddingSettings | undefined {
+  const value = settings.KAIWA_EMBEDDINGS;
+  if (value.toLowerCase() === 'none') return undefined;
+  const model = settings.KAIWA_EMBEDDING_MODEL;
+  if (!model) {
+    problems.push(
+      `KAIWA_EMBEDDING_MODEL: must be set when KAIWA_EMBEDDINGS is ${value} (the embedding model's name, e.g. nomic-embed-text)`,
+    );
+    return undefined;
+  }
+  if (value.toLowerCase() === 'transformers') {
+    if (!settings.KAIWA_EMBEDDING_MODEL_DIR) {
+      problems.push(
+        'KAIWA_EMBEDDING_MODEL_DIR: must be set when KAIWA_EMBEDDINGS is transformers (the folder holding the model folders)',
+      );
+      return undefined;
+    }
+    return {
+      kind: 'transformers',
+      modelDirectory: resolve(cwd, settings.KAIWA_EMBEDDING_MODEL_DIR),
+      model,
+    };
+  }
+  return {
+    kind: 'openai-compatible',
+    baseUrl: value,
+    model,
+    apiKey: settings.KAIWA_EMBEDDING_API_KEY,
+    dimensions: settings.KAIWA_EMBEDDING_DIMENSIONS,
+  };
 }
 
 /** True for a SQLite file path or `:memory:`, false for a database URL. */

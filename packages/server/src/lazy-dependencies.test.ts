@@ -40,6 +40,9 @@ const OPTIONAL_PACKAGES = {
   mespeak: 'KAIWA_SYNTHESIZER=mespeak',
   wavefile: 'KAIWA_TRANSCRIBER or KAIWA_SYNTHESIZER',
   'sherpa-onnx-node': 'KAIWA_TRANSCRIBER (Silero voice activity)',
+  unpdf: 'KAIWA_EMBEDDINGS (PDF documents)',
+  mammoth: 'KAIWA_EMBEDDINGS (DOCX documents)',
+  'html-to-text': 'KAIWA_EMBEDDINGS (HTML documents)',
 } as const;
 
 /** Workspace packages that exist only for those settings (loaded from source here). */
@@ -55,6 +58,7 @@ const OPTIONAL_WORKSPACE_PACKAGES = [
   'packages/bridge/',
   'packages/llm/',
   'packages/voice/',
+  'packages/knowledge/',
 ];
 
 /** The npm package a module file belongs to (the innermost node_modules), if any. */

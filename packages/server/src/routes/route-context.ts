@@ -7,6 +7,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { AccountService } from '../auth/account-service.js';
 import type { ServerConfig } from '../config.js';
 import type { RequestSigning } from '../http/request-signing.js';
+import type { KnowledgeService } from '../knowledge-composition.js';
 import type { UserRateLimiter } from '../limits/user-rate-limits.js';
 import type { ServerMetrics } from '../operations/server-metrics.js';
 import type { PresigningBlobStore } from '../storage/open-blob-store.js';
@@ -42,6 +43,8 @@ export interface RouteContext {
   assistant?: Assistant | undefined;
   /** Transcription and reading aloud, when KAIWA_TRANSCRIBER or KAIWA_SYNTHESIZER is set. */
   voice?: VoiceService | undefined;
+  /** Knowledge (indexing and retrieval), when KAIWA_EMBEDDINGS is set. */
+  knowledge?: KnowledgeService | undefined;
   /** The bus shared with other instances, for /ready: its kind and whether it is connected now. */
   busStatus?: (() => { kind: 'memory' | 'redis' | 'nats'; connected: boolean }) | undefined;
 }

@@ -1,0 +1,416 @@
+import {
+  type BlobStore,
+  type ChatEngine,
+  type ChatEvent,
+  type EmbeddingModel,
+  type JsonValue,
+  type KnowledgeStorage,
+  type Message,
+  SYSTEM_ACTOR,
+  type VectorStore,
+} from '@kaiwa/core';
+import type { KnowledgeBase, MessageSource, RetrievedPassage } from '@kaiwa/knowledge';
+import type { FastifyBaseLogger } from 'fastify';
+import { z } from 'zod';
+import type { EmbeddingSettings } from './config.js';
+
+/*
+ * `@kaiwa/knowledge` (with the PDF and DOCX readers it loads) and `@kaiwa/llm` are imported only when
+ * KAIWA_EMBEDDINGS is set: a server without knowledge never loads them (lazy-dependencies.test.ts checks).
+ */
+type KnowledgeModule = typeof import('@kaiwa/knowledge');
+
+/** Where a room's knowledge sources are chosen: `{ messages, files }`. */
+export const KNOWLEDGE_SETTINGS_KEY = 'knowledge';
+/** Where the server keeps how far a room's messages are indexed, so a restart finishes what a crash cut off. */
+const KNOWLEDGE_STATE_KEY = 'knowledge.state';
+
+export const RoomKnowledgeSettingsSchema = z.object({
+  messages: z.boolean().describe("the room's messages and threads are knowledge its readers can ask about"),
+  files: z
+    .boolean()
+    .describe('documents uploaded in the room (text, Markdown, HTML, PDF, DOCX) are knowledge'),
+});
+export type RoomKnowledgeSettings = z.infer<typeof RoomKnowledgeSettingsSchema>;
+
+const OFF: RoomKnowledgeSettings = { messages: false, files: false };
+
+const RoomIndexStateSchema = z.object({
+  state: z.enum(['indexing', 'done', 'failed']),
+  /** The embedding model of the index; another model at start re-indexes the room. */
+  model: z.string().optional(),
+  messages: z.number().int().min(0),
+  chunks: z.number().int().min(0),
+  updatedAt: z.string(),
+  error: z.string().optional(),
+});
+export type RoomIndexState = z.infer<typeof RoomIndexStateSchema>;
+
+/** The types of documents whose text knowledge reads. */
+const DOCUMENT_TYPES = new Set([
+  'text/plain',
+  'text/markdown',
+  'text/html',
+  'application/pdf',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+]);
+
+function isDocument(mimeType: string): boolean {
+  return DOCUMENT_TYPES.has(mimeType.split(';')[0]?.trim().toLowerCase() ?? '');
+}
+
+export interface KnowledgeCompositionConfig {
+  engine: ChatEngine;
+  blobs: BlobStore;
+  /** The store's vector store; undefined for a store without one (knowledge then cannot start). */
+  vectors: VectorStore | undefined;
+  settings: EmbeddingSettings | undefined;
+  logger: FastifyBaseLogger;
+  /** Largest document read for indexing. */
+  maxDocumentBytes: number;
+  /** An embedding model instead of the configured one (tests, embedding apps). */
+  embedder?: EmbeddingModel;
+  /** How long changes to one source are gathered before it is re-indexed; 1.5 s by default. */
+  debounceMs?: number;
+}
+
+/**
+ * Knowledge in the server: the rooms whose messages or files are knowledge, their indexing as people
+ * write, edit and delete, and retrieval for the search API and the assistant.
+ *
+ * Guarantees: retrieval returns only passages of rooms whose knowledge is on and that the asker may read
+ * (the engine's `readableScope`, before ranking). A room's full index records its progress in the room
+ * settings; one cut off by a crash or restart runs again at start (indexing is idempotent: each message
+ * belongs to fixed sources, each replaced whole). Turning a source off deletes its chunks. Indexing errors
+ * are logged and recorded, never thrown at chat: message delivery never waits for indexing.
+ */
+export class KnowledgeService {
+  readonly knowledge: KnowledgeBase;
+  readonly #config: KnowledgeCompositionConfig;
+  readonly #rooms = new Map<string, RoomKnowledgeSettings>();
+  readonly #pending = new Map<string, { source: MessageSource; timer: ReturnType<typeof setTimeout> }>();
+  readonly #running = new Set<Promise<unknown>>();
+  readonly #fullIndexes = new Map<string, Promise<void>>();
+  #stopListening: (() => void) | undefined;
+  #closed = false;
+  readonly #module: KnowledgeModule;
+
+  constructor(config: KnowledgeCompositionConfig, module: KnowledgeModule, knowledge: KnowledgeBase) {
+    this.#config = config;
+    this.#module = module;
+    this.knowledge = knowledge;
+  }
+
+  /** The embedding model's name and the vectors' size, for `GET /knowledge`. */
+  get model(): { name: string; dimensions: number } {
+    return { name: this.knowledge.index.model, dimensions: this.knowledge.index.dimensions };
+  }
+
+  /** How many passages are indexed, over all rooms. */
+  chunkCount(): Promise<number> {
+    return this.knowledge.chunkCount();
+  }
+
+  /** Loads the rooms' choices, follows chat as it happens, and finishes full indexes a restart cut off. */
+  async start(): Promise<void> {
+    const { engine } = this.#config;
+    for (const { roomId, value } of await engine.listRoomSettings(SYSTEM_ACTOR, KNOWLEDGE_SETTINGS_KEY)) {
+      const settings = RoomKnowledgeSettingsSchema.safeParse(value);
+      if (settings.success) this.#rooms.set(roomId, settings.data);
+    }
+    this.#stopListening = engine.subscribe((event) => this.#onEvent(event));
+    const model = this.knowledge.index.model;
+    for (const [roomId, settings] of this.#rooms) {
+      if (!settings.messages && !settings.files) continue;
+      const state = await this.roomState(roomId);
+      // A new embedding model has an index of its own, empty at first: the room is indexed again into it.
+      const newModel = state?.model !== model;
+      if (settings.messages && (state?.state !== 'done' || newModel)) this.#indexRoomInBackground(roomId);
+      if (settings.files && newModel) this.#track(this.#indexRoomFiles(SYSTEM_ACTOR, roomId), roomId);
+      if (!settings.messages && newModel)
+        await this.#recordState(roomId, { state: 'done', messages: 0, chunks: 0 });
+    }
+  }
+
+  /** The room's knowledge sources (both off unless chosen). */
+  settingsOf(roomId: string): RoomKnowledgeSettings {
+    return this.#rooms.get(roomId) ?? OFF;
+  }
+
+  /** How far the room's messages are indexed; undefined when they never were. */
+  async roomState(roomId: string): Promise<RoomIndexState | undefined> {
+    const value = await this.#config.engine.getRoomSetting(SYSTEM_ACTOR, roomId, KNOWLEDGE_STATE_KEY);
+    const parsed = RoomIndexStateSchema.safeParse(value);
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  /**
+   * Chooses a room's sources as `actorId` (the engine lets room owners and admins change room settings),
+   * then indexes what was turned on and deletes the chunks of what was turned off, in the background.
+   *
+   * @throws ForbiddenError (from the engine) for anyone else.
+   */
+  async setRoomSettings(actorId: string, roomId: string, settings: RoomKnowledgeSettings): Promise<void> {
+    const before = this.settingsOf(roomId);
+    await this.#config.engine.setRoomSetting(actorId, roomId, KNOWLEDGE_SETTINGS_KEY, settings);
+    this.#rooms.set(roomId, settings);
+    if (settings.messages && !before.messages) {
+      await this.#recordState(roomId, { state: 'indexing', messages: 0, chunks: 0 });
+      this.#indexRoomInBackground(roomId);
+    }
+    if (!settings.messages && before.messages) {
+      this.#track(
+        (async () => {
+          await this.#fullIndexes.get(roomId);
+          await this.knowledge.removeRoom(roomId, 'message');
+          await this.#config.engine.setRoomSetting(SYSTEM_ACTOR, roomId, KNOWLEDGE_STATE_KEY, null);
+        })(),
+        roomId,
+      );
+    }
+    if (settings.files && !before.files) this.#track(this.#indexRoomFiles(actorId, roomId), roomId);
+    if (!settings.files && before.files) this.#track(this.knowledge.removeRoom(roomId, 'file'), roomId);
+  }
+
+  /** The passages most relevant to `query` in the rooms `actorId` reads whose knowledge is on. */
+  search(actorId: string, query: string, k: number): Promise<RetrievedPassage[]> {
+    const within = new Set(
+      [...this.#rooms]
+        .filter(([, settings]) => settings.messages || settings.files)
+        .map(([roomId]) => roomId),
+    );
+    if (within.size === 0) return Promise.resolve([]);
+    return this.knowledge.retrieve({ actorId, query, k, withinRooms: within });
+  }
+
+  /** Waits until nothing is being indexed or waiting to be (tests). */
+  async idle(): Promise<void> {
+    while (this.#pending.size > 0 || this.#running.size > 0) {
+      for (const [key, { source, timer }] of this.#pending) {
+        clearTimeout(timer);
+        this.#pending.delete(key);
+        this.#track(this.knowledge.indexMessageSource(source), source.roomId);
+      }
+      await Promise.allSettled([...this.#running]);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#stopListening?.();
+    for (const { timer } of this.#pending.values()) clearTimeout(timer);
+    this.#pending.clear();
+    await Promise.allSettled([...this.#running]);
+  }
+
+  #onEvent(event: ChatEvent): void {
+    if (this.#closed) return;
+    if (event.type === 'room.settings.updated' && event.payload.key === KNOWLEDGE_SETTINGS_KEY) {
+      // Another instance changed a room's sources: follow (it does the indexing).
+      const roomId = event.payload.roomId;
+      this.#track(
+        this.#config.engine.getRoomSetting(SYSTEM_ACTOR, roomId, KNOWLEDGE_SETTINGS_KEY).then((value) => {
+          const parsed = RoomKnowledgeSettingsSchema.safeParse(value);
+          this.#rooms.set(roomId, parsed.success ? parsed.data : OFF);
+        }),
+        roomId,
+      );
+      return;
+    }
+    if (
+      event.type !== 'message.created' &&
+      event.type !== 'message.updated' &&
+      event.type !== 'message.deleted'
+    )
+      return;
+    const message = event.payload.message;
+    const settings = this.settingsOf(message.roomId);
+    if (settings.messages) {
+      for (const source of this.#module.messageSourcesOf(message)) this.#schedule(source);
+    }
+    if (settings.files) this.#followAttachments(event.type, message);
+  }
+
+  /** Gathers changes to one source for a moment, then re-indexes it once. */
+  #schedule(source: MessageSource): void {
+    const waiting = this.#pending.get(source.sourceId);
+    if (waiting) clearTimeout(waiting.timer);
+    const timer = setTimeout(() => {
+      this.#pending.delete(source.sourceId);
+      this.#track(this.knowledge.indexMessageSource(source), source.roomId);
+    }, this.#config.debounceMs ?? 1_500);
+    timer.unref?.();
+    this.#pending.set(source.sourceId, { source, timer });
+  }
+
+  #followAttachments(type: ChatEvent['type'], message: Message): void {
+    for (const attachment of message.attachments) {
+      if (!isDocument(attachment.mimeType)) continue;
+      if (type === 'message.created') this.#track(this.#indexFile(attachment.fileId), message.roomId);
+      if (type === 'message.deleted')
+        this.#track(this.knowledge.removeFile(attachment.fileId), message.roomId);
+    }
+  }
+
+  async #indexFile(fileId: string): Promise<void> {
+    const { engine, blobs, maxDocumentBytes } = this.#config;
+    const file = await engine.getFileRecord(SYSTEM_ACTOR, fileId);
+    if (file.size > maxDocumentBytes) {
+      this.#config.logger.warn({ fileId, size: file.size }, 'knowledge: a document is too large to index');
+      return;
+    }
+    const bytes = await readAll(await blobs.get(file.storageKey), maxDocumentBytes);
+    try {
+      await this.knowledge.indexFile(file, bytes);
+    } catch (error) {
+      if (!this.#module.ExtractionError.isInstance(error)) throw error;
+      this.#config.logger.info(
+        { fileId, code: error.code },
+        `knowledge: ${file.name} was not indexed (${error.message})`,
+      );
+    }
+  }
+
+  async #indexRoomFiles(actorId: string | typeof SYSTEM_ACTOR, roomId: string): Promise<void> {
+    for (let after: string | undefined; ; ) {
+      const files = await this.#config.engine.listFiles(actorId, { roomId, ...(after ? { after } : {}) });
+      for (const file of files) {
+        if (!isDocument(file.mimeType)) continue;
+        // One document that cannot be read (its blob gone, say) does not keep the others from being indexed.
+        await this.#indexFile(file.id).catch((error: unknown) =>
+          this.#config.logger.warn(
+            { err: error, fileId: file.id, roomId },
+            'knowledge: a document was not indexed',
+          ),
+        );
+      }
+      if (files.length === 0) return;
+      const last = files.at(-1)?.id;
+      if (!last || last === after) return;
+      after = last;
+    }
+  }
+
+  #indexRoomInBackground(roomId: string): void {
+    if (this.#fullIndexes.has(roomId)) return;
+    const work = (async () => {
+      let last = 0;
+      try {
+        const result = await this.knowledge.indexRoomMessages(roomId, {
+          onProgress: (progress) => {
+            // A few records while a large room is indexed, not one per hour of its history.
+            if (progress.messages - last < 1_000) return;
+            last = progress.messages;
+            void this.#recordState(roomId, { state: 'indexing', ...progress }).catch(() => {});
+          },
+        });
+        if (this.settingsOf(roomId).messages) await this.#recordState(roomId, { state: 'done', ...result });
+      } catch (error) {
+        this.#config.logger.error({ err: error, roomId }, "knowledge: indexing a room's messages failed");
+        await this.#recordState(roomId, {
+          state: 'failed',
+          messages: 0,
+          chunks: 0,
+          error: error instanceof Error ? error.message.slice(0, 500) : 'indexing failed',
+        });
+      } finally {
+        this.#fullIndexes.delete(roomId);
+      }
+    })();
+    this.#fullIndexes.set(roomId, work);
+    this.#track(work, roomId);
+  }
+
+  #recordState(roomId: string, state: Omit<RoomIndexState, 'updatedAt' | 'model'>): Promise<void> {
+    const value: RoomIndexState = {
+      ...state,
+      model: this.knowledge.index.model,
+      updatedAt: new Date().toISOString(),
+    };
+    return this.#config.engine.setRoomSetting(
+      SYSTEM_ACTOR as never,
+      roomId,
+      KNOWLEDGE_STATE_KEY,
+      value as unknown as JsonValue,
+    );
+  }
+
+  #track(work: Promise<unknown>, roomId: string): void {
+    const tracked = work.catch((error: unknown) =>
+      this.#config.logger.error({ err: error, roomId }, 'knowledge: indexing failed'),
+    );
+    this.#running.add(tracked);
+    void tracked.finally(() => this.#running.delete(tracked));
+  }
+}
+
+/** The vector index of one embedding model (index names are at most 128 characters). */
+export function knowledgeIndexName(model: string): string {
+  const name = `knowledge:${model}`;
+  if (name.length <= 128) return name;
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < name.length; index++)
+    hash = Math.imul(hash ^ name.charCodeAt(index), 0x01000193);
+  return `${name.slice(0, 119)}:${(hash >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** The knowledge module's vector store of a store that has one (`@kaiwa/store-kysely`'s do). */
+export function knowledgeStoreOf(store: object): VectorStore | undefined {
+  const knowledge = (store as Partial<KnowledgeStorage>).knowledge;
+  return knowledge && typeof knowledge.query === 'function' ? knowledge : undefined;
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw new Error(`the document is larger than ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/**
+ * Opens knowledge when an embedding model is configured (KAIWA_EMBEDDINGS) or given; undefined otherwise.
+ * Loads `@kaiwa/knowledge` and `@kaiwa/llm` only then.
+ *
+ * @throws VectorIndexMismatchError when the index holds another model's vectors (see docs/configuration.md
+ * on changing the embedding model).
+ */
+export async function composeKnowledge(
+  config: KnowledgeCompositionConfig,
+): Promise<KnowledgeService | undefined> {
+  if (!config.settings && !config.embedder) return undefined;
+  if (!config.vectors)
+    throw new Error(
+      'KAIWA_EMBEDDINGS is set, but the store has no vector store (knowledge module) to keep vectors in',
+    );
+  const vectors = config.vectors;
+  const module = await import('@kaiwa/knowledge');
+  const embedder = config.embedder ?? (await createEmbedder(config.settings as EmbeddingSettings));
+  // One index per embedding model: vectors of two models are never compared, and a new model starts empty.
+  const knowledge = await module.KnowledgeBase.open({
+    chat: config.engine,
+    vectors,
+    embedder,
+    index: knowledgeIndexName(`${embedder.provider}:${embedder.modelId}`),
+  });
+  return new KnowledgeService(config, module, knowledge);
+}
+
+async function createEmbedder(settings: EmbeddingSettings): Promise<EmbeddingModel> {
+  const llm = await import('@kaiwa/llm');
+  if (settings.kind === 'transformers') {
+    return llm.createTransformersEmbeddingModel({
+      localModelPath: settings.modelDirectory,
+      model: settings.model,
+    });
+  }
+  return llm.createOpenAICompatibleEmbeddingModel({
+    baseURL: settings.baseUrl,
+    model: settings.model,
+    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
+    ...(settings.dimensions ? { dimensions: settings.dimensions } : {}),
+  });
+}

@@ -1,0 +1,21 @@
+// The Hello plugin. Kaiwa runs the bundled copy (dist/plugin.mjs, `npm run build`): in its sandbox a plugin reads
+// only its own folder, so the SDK travels inside the bundle.
+import { definePlugin } from '@kaiwa/plugin-sdk';
+
+definePlugin({
+  commands: {
+    async hello({ args, userId }, { settings, storage, log }) {
+      const name = args.trim() || `<@${userId}>`;
+      const count = ((await storage.get('greeted')) ?? 0) + 1;
+      await storage.set('greeted', count);
+      log.info('greeted', { name, count });
+      return `${settings.greeting}, ${name}!`;
+    },
+  },
+  steps: {
+    'hello.greet': ({ input }, { settings }) => {
+      const name = typeof input === 'object' && input !== null && 'name' in input ? input.name : input;
+      return { greeting: `${settings.greeting}, ${String(name)}!` };
+    },
+  },
+}).listen();

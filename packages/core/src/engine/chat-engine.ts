@@ -1089,27 +1089,14 @@ export class ChatEngine {
    */
   async readableScope(actorId: string): Promise<{ roomIds: string[]; projectIds: string[] }> {
     const actor = await this.#actor(actorId);
-    const roomIds = new Set((await this.#store.memberships.listByUser(actor.id)).map(({ room }) => room.id));
-    const projectIds: string[] = [];
-    if (canReadWork(actor)) {
-      for (let after: string | undefined; ; ) {
-        const page = await this.#store.rooms.listChannels({
-          limit: 500,
-          includeArchived: true,
-          ...(after ? { after } : {}),
-        });
-        for (const room of page) if (canReadRoom(actor, room, undefined)) roomIds.add(room.id);
-        if (page.length < 500) break;
-        after = page.at(-1)?.id;
-      }
-      for (let after: string | undefined; ; ) {
-        const page = await this.#store.projects.list({ limit: 500, ...(after ? { after } : {}) });
-        projectIds.push(...page.map((project) => project.id));
-        if (page.length < 500) break;
-        after = page.at(-1)?.id;
-      }
-    }
-    return { roomIds: [...roomIds], projectIds };
+    // Every public channel is readable to whoever reads work (anyone but a guest; `canReadRoom`): ids only,
+    // in two small queries, since retrieval asks on every question.
+    const readsWork = canReadWork(actor);
+    const [roomIds, projectIds] = await Promise.all([
+      this.#store.rooms.listReadableIds(actor.id, { includeChannels: readsWork }),
+      readsWork ? this.#store.projects.listIds() : [],
+    ]);
+    return { roomIds, projectIds };
   }
 
   /**

@@ -59,6 +59,14 @@ export interface RoomRepository {
   findDirect(directKey: string): Promise<Room | undefined>;
   /** Public channels, for browsing and joining. */
   listChannels(query: { after?: string; limit: number; includeArchived?: boolean }): Promise<Room[]>;
+  /**
+   * Ids of the rooms the user belongs to and, with `includeChannels`, of every channel (archived ones
+   * too), each once, in no particular order: what the user may read, without loading the rows.
+   *
+   * @example
+   * const roomIds = await store.rooms.listReadableIds(alice.id, { includeChannels: alice.role !== 'guest' });
+   */
+  listReadableIds(userId: string, query: { includeChannels: boolean }): Promise<string[]>;
   /** @throws ConflictError with field `name` when renaming a channel onto another channel's name. */
   update(id: string, patch: Partial<Pick<Room, 'name' | 'topic' | 'archived' | 'updatedAt'>>): Promise<void>;
   /**
@@ -175,6 +183,8 @@ export interface ProjectRepository {
     after?: string;
     limit: number;
   }): Promise<Project[]>;
+  /** Every project's id, in id order, without loading the rows. */
+  listIds(): Promise<string[]>;
   update(id: string, patch: Partial<Omit<Project, 'id' | 'createdAt'>>): Promise<void>;
 }
 

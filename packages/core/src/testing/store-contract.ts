@@ -200,6 +200,27 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
         expect(await memberIds()).toEqual([moderator.id]);
       });
 
+      it('scopes what a reader may retrieve: their rooms, every channel unless a guest, every project unless a guest', async () => {
+        const owner = await user();
+        const reader = await user();
+        const guest = await user('guest');
+        const joined = await engine.createRoom(owner.id, { kind: 'group', name: unique('group') });
+        await engine.inviteToRoom(owner.id, joined.id, reader.id);
+        await engine.inviteToRoom(owner.id, joined.id, guest.id);
+        const closed = await engine.createRoom(owner.id, { kind: 'group', name: unique('group') });
+        const open = await channel(owner.id);
+        const archived = await channel(owner.id);
+        await engine.updateRoom(owner.id, archived.id, { archived: true });
+        const project = await engine.createProject(owner.id, { name: unique('project') });
+
+        const scope = await engine.readableScope(reader.id);
+        expect(new Set(scope.roomIds).size).toBe(scope.roomIds.length);
+        expect(scope.roomIds).toEqual(expect.arrayContaining([joined.id, open.id, archived.id]));
+        expect(scope.roomIds).not.toContain(closed.id);
+        expect(scope.projectIds).toContain(project.id);
+        expect(await engine.readableScope(guest.id)).toEqual({ roomIds: [joined.id], projectIds: [] });
+      });
+
       it('opens one direct room per pair, also when both open it at once', async () => {
         const a = await user();
         const b = await user();

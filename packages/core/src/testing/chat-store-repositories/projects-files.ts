@@ -6,7 +6,7 @@ import type { Project, Ticket } from '../../schemas/project.js';
 import { conflictField, now, type RepositorySuite } from './support.js';
 
 /** The tests of {@link projectFileRepositoryTests}, by the key `skipTests` takes. */
-export type ProjectFileRepositoryTest = 'projects' | 'tickets' | 'files';
+export type ProjectFileRepositoryTest = 'projects' | 'projects-ids' | 'tickets' | 'files';
 
 /** Projects, tickets and file records: round trips, every filter, keyset pages and deletes. */
 export function projectFileRepositoryTests(
@@ -52,6 +52,26 @@ export function projectFileRepositoryTests(
         updatedAt: later,
       });
       expect(await conflictField(store.projects.insert(project))).toBe('id');
+    });
+
+    test('projects-ids', "lists every project's id in id order", async () => {
+      const owner = await newUser();
+      const at = now();
+      const ids = [createId(), createId()];
+      for (const id of ids) {
+        await store.projects.insert({
+          id,
+          name: 'Ids',
+          description: '',
+          status: 'archived',
+          ownerId: owner.id,
+          createdAt: at,
+          updatedAt: at,
+        });
+      }
+      const listed = await store.projects.listIds();
+      expect(listed).toEqual([...listed].sort());
+      expect(listed).toEqual(expect.arrayContaining(ids));
     });
 
     test('tickets', 'inserts, finds, filters and updates tickets', async () => {

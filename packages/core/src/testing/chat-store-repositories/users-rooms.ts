@@ -21,6 +21,7 @@ export type UserRoomRepositoryTest =
   | 'users-unique'
   | 'rooms-round-trip'
   | 'rooms-list-channels'
+  | 'rooms-readable-ids'
   | 'rooms-unique'
   | 'rooms-sequence-gap-free'
   | 'rooms-sequence-commit-order'
@@ -135,6 +136,29 @@ export function userRoomRepositoryTests(suite: RepositorySuite<UserRoomRepositor
         expect(live.map((room) => room.id)).not.toContain(mine[1]!.id);
         const all = await store.rooms.listChannels({ after: mine[0]!.id, limit: 2, includeArchived: true });
         expect(all.map((room) => room.id)).toEqual([mine[1]!.id, mine[2]!.id]);
+      },
+    );
+
+    test(
+      'rooms-readable-ids',
+      "lists the ids of a user's rooms and, when asked, of every channel, archived too, each once",
+      async () => {
+        const alice = await newUser();
+        const bob = await newUser();
+        const joined = await newRoom(bob.id, {}, [bob.id, alice.id]);
+        const group = await newRoom(bob.id, { kind: 'group' }, [bob.id, alice.id]);
+        const direct = await newRoom(bob.id, { kind: 'direct', name: '' }, [bob.id, alice.id]);
+        const open = await newRoom(bob.id, {}, [bob.id]);
+        const archived = await newRoom(bob.id, { archived: true }, [bob.id]);
+        const closed = await newRoom(bob.id, { kind: 'group' }, [bob.id]);
+        const sorted = (ids: string[]) => [...ids].sort();
+        expect(sorted(await store.rooms.listReadableIds(alice.id, { includeChannels: false }))).toEqual(
+          sorted([joined.id, group.id, direct.id]),
+        );
+        const all = await store.rooms.listReadableIds(alice.id, { includeChannels: true });
+        expect(new Set(all).size).toBe(all.length);
+        expect(all).toEqual(expect.arrayContaining([joined.id, group.id, direct.id, open.id, archived.id]));
+        expect(all).not.toContain(closed.id);
       },
     );
 

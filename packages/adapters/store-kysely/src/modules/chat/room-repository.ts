@@ -90,6 +90,16 @@ export class KyselyRoomRepository implements RoomRepository {
     return rows.map(toRoom);
   }
 
+  async listReadableIds(userId: string, query: { includeChannels: boolean }): Promise<string[]> {
+    const { db } = this.#context;
+    const memberOf = db.selectFrom('memberships').select('room_id as id').where('user_id', '=', userId);
+    // UNION, not UNION ALL: a channel the user is in is listed once.
+    const select = query.includeChannels
+      ? memberOf.union(db.selectFrom('rooms').select('id').where('kind', '=', 'channel'))
+      : memberOf;
+    return (await select.execute()).map((row) => row.id);
+  }
+
   async update(
     id: string,
     patch: Partial<Pick<Room, 'name' | 'topic' | 'archived' | 'updatedAt'>>,

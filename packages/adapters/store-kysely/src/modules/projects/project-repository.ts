@@ -65,6 +65,11 @@ export class KyselyProjectRepository implements ProjectRepository {
     return rows.map(toProject);
   }
 
+  async listIds(): Promise<string[]> {
+    const rows = await this.#context.db.selectFrom('projects').select('id').orderBy('id').execute();
+    return rows.map((row) => row.id);
+  }
+
   async update(id: string, patch: Partial<Omit<Project, 'id' | 'createdAt'>>): Promise<void> {
     const values: Updateable<ProjectsTable> = {};
     if (patch.name !== undefined) values.name = patch.name;

@@ -1,6 +1,7 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, symlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PluginHost, type PluginHostConfig } from './plugin-host.js';
@@ -299,6 +300,25 @@ describe('the process runtime without network isolation', () => {
       greeting: 'Hello, Ada!',
     });
     await accepting.stopAll();
+    await rm(folder, { recursive: true, force: true });
+  });
+});
+
+describe('the process runtime and symbolic links', () => {
+  it('refuses a plugin folder holding a symbolic link (Node would follow it out of the folder)', async () => {
+    const folder = await buildPluginFolder(exampleSource);
+    await symlink('/etc', join(folder, 'etc'));
+    const { ports } = createFakePorts();
+    const host = new PluginHost({
+      ports,
+      runtime: createProcessRuntime({ acceptUnisolatedNetwork: true }),
+      engineVersion: '0.1.0',
+    });
+    await host.add(folder);
+    await expect(host.start('hello')).rejects.toMatchObject({
+      code: 'unsupported',
+      message: expect.stringContaining('symbolic link'),
+    });
     await rm(folder, { recursive: true, force: true });
   });
 });

@@ -1,6 +1,6 @@
 import { ulid } from 'ulid';
 import { describe, expect, it } from 'vitest';
-import { createId, firstIdAt, ULID_PATTERN } from './ids.js';
+import { createId, firstIdAt, timeOfId, ULID_PATTERN } from './ids.js';
 
 describe('createId', () => {
   it('makes valid, unique, strictly increasing ULIDs, also within one millisecond', () => {
@@ -29,5 +29,7 @@ describe('firstIdAt', () => {
     expect(ulid(instant - 1) < floor).toBe(true);
     expect(ulid(instant) > floor).toBe(true);
     expect(ulid(instant + 3_600_000) > floor).toBe(true);
+    expect(timeOfId(ulid(instant))).toBe(instant);
+    expect(timeOfId(floor)).toBe(instant);
   });
 });

@@ -35,7 +35,7 @@ export type {
   SessionRevocationReason,
 } from './events.js';
 export { isRoomEvent } from './events.js';
-export { createId, firstIdAt, ULID_PATTERN } from './ids.js';
+export { createId, firstIdAt, timeOfId, ULID_PATTERN } from './ids.js';
 export { type ParsedMentions, parseMentions } from './mentions.js';
 export {
   type PlatformRetryOptions,

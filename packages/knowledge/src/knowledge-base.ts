@@ -245,7 +245,9 @@ export class KnowledgeBase {
   }
 
   async #writeMessageSource(source: MessageSource, messages: readonly Message[]): Promise<number> {
-    const live = messages.filter((message) => message.deletedAt === null && message.text.trim() !== '');
+    const live = messages.filter(
+      (message) => message.deletedAt === null && message.text.trim() !== '' && !isAssistantAnswer(message),
+    );
     const authors = new Map(
       (await this.#config.chat.getUsers([...new Set(live.map((message) => message.authorId))])).map(
         (user) => [user.id, user.displayName],
@@ -300,6 +302,8 @@ export class KnowledgeBase {
     k?: number;
     /** Only these rooms (still only those the actor reads), e.g. the rooms whose knowledge is on. */
     withinRooms?: ReadonlySet<string>;
+    /** Messages that are not knowledge for this query, e.g. the question itself. */
+    excludeMessageIds?: readonly string[];
   }): Promise<RetrievedPassage[]> {
     const k = Math.min(Math.max(1, request.k ?? 8), 100);
     const candidates = Math.max(20, k * 4);
@@ -318,7 +322,12 @@ export class KnowledgeBase {
         filter: { roomIds: scope.roomIds, projectIds: scope.projectIds },
       }),
       this.#fullText(request.actorId, request.query, candidates).then((messages) =>
-        within ? messages.filter((message) => within.has(message.roomId)) : messages,
+        messages.filter(
+          (message) =>
+            (!within || within.has(message.roomId)) &&
+            !isAssistantAnswer(message) &&
+            !request.excludeMessageIds?.includes(message.id),
+        ),
       ),
     ]);
 
@@ -408,6 +417,14 @@ export class KnowledgeBase {
     }
     return vectors;
   }
+}
+
+/**
+ * The assistant's own answers are not knowledge: indexing them would let it cite itself (and repeat its
+ * mistakes as sources).
+ */
+function isAssistantAnswer(message: Message): boolean {
+  return typeof message.metadata === 'object' && message.metadata !== null && 'assistant' in message.metadata;
 }
 
 function modelName(embedder: EmbeddingModel): string {

@@ -1,7 +1,9 @@
 export {
   Assistant,
+  type AssistantKnowledge,
   type AssistantLimits,
   type AssistantOptions,
+  type AssistantPassage,
   type AssistantRoomSettings,
   type AssistantSettingsSource,
   assistantClaimKey,
@@ -11,6 +13,7 @@ export {
   ensureAssistantUser,
   estimateTokens,
   FRIENDLY_ERRORS,
+  NOTHING_FOUND_ANSWER,
 } from './assistant/index.js';
 export {
   createLlamaCppChatModel,

@@ -257,8 +257,17 @@ export async function buildServer(
       ...(options.clock ? { clock: options.clock } : {}),
     });
 
+    const knowledge = await composeKnowledge({
+      engine,
+      blobs,
+      vectors: knowledgeStoreOf(openedStore),
+      settings: config.embeddings,
+      logger: app.log,
+      maxDocumentBytes: config.maxUploadBytes,
+      ...(options.embedder ? { embedder: options.embedder } : {}),
+    });
     const assistant = config.assistant
-      ? await composeAssistant(engine, config.assistant, app.log)
+      ? await composeAssistant(engine, config.assistant, app.log, knowledge?.forAssistant())
       : undefined;
     const voice = await composeVoice({
       engine,
@@ -268,15 +277,6 @@ export async function buildServer(
       maxAudioBytes: config.maxUploadBytes,
       ...(options.transcriber ? { transcriber: options.transcriber } : {}),
       ...(options.synthesizer ? { synthesizer: options.synthesizer } : {}),
-    });
-    const knowledge = await composeKnowledge({
-      engine,
-      blobs,
-      vectors: knowledgeStoreOf(openedStore),
-      settings: config.embeddings,
-      logger: app.log,
-      maxDocumentBytes: config.maxUploadBytes,
-      ...(options.embedder ? { embedder: options.embedder } : {}),
     });
     const context: RouteContext = {
       config,

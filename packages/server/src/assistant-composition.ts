@@ -1,5 +1,5 @@
 import { type ChatEngine, type ChatModel, SYSTEM_ACTOR } from '@kaiwa/core';
-import type { Assistant, AssistantRoomSettings } from '@kaiwa/llm';
+import type { Assistant, AssistantKnowledge, AssistantRoomSettings } from '@kaiwa/llm';
 import { z } from 'zod';
 import type { AssistantConfig, LlmPreset } from './config.js';
 
@@ -111,6 +111,8 @@ export async function composeAssistant(
   engine: ChatEngine,
   config: AssistantConfig,
   logger: AssistantLogger,
+  /** The rooms' knowledge (KAIWA_EMBEDDINGS): answers in rooms with sources cite them. */
+  knowledge?: AssistantKnowledge,
 ): Promise<Assistant> {
   const llm = await loadLlm();
   const botUser = await llm.ensureAssistantUser(engine, config.username);
@@ -140,6 +142,7 @@ export async function composeAssistant(
       readAll: () => savedRoomSettings(engine, logger),
     },
     model: modelFor(config.model, config.preset),
+    ...(knowledge ? { knowledge } : {}),
     systemPrompt: systemPromptOf(llm, config.preset),
     contextTokens: config.contextTokens,
     maxTokens: config.maxTokens,

@@ -7,9 +7,11 @@ import {
   type KnowledgeStorage,
   type Message,
   SYSTEM_ACTOR,
+  timeOfId,
   type VectorStore,
 } from '@kaiwa/core';
 import type { KnowledgeBase, MessageSource, RetrievedPassage } from '@kaiwa/knowledge';
+import type { AssistantKnowledge, AssistantPassage } from '@kaiwa/llm';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import type { EmbeddingSettings } from './config.js';
@@ -183,6 +185,43 @@ export class KnowledgeService {
     return this.knowledge.retrieve({ actorId, query, k, withinRooms: within });
   }
 
+  /**
+   * Knowledge for the assistant: in a room whose knowledge is on, the passages of that room alone (an answer
+   * posted there must not carry text from rooms its other readers cannot see), titled and linked for citing.
+   */
+  forAssistant(): AssistantKnowledge {
+    return {
+      passagesFor: async ({ actorId, roomId, question, messageId }) => {
+        const settings = this.settingsOf(roomId);
+        if (!settings.messages && !settings.files) return undefined;
+        const passages = await this.knowledge.retrieve({
+          actorId,
+          query: question,
+          k: 5,
+          withinRooms: new Set([roomId]),
+          excludeMessageIds: [messageId],
+        });
+        return Promise.all(passages.map((passage) => this.#titled(actorId, passage)));
+      },
+    };
+  }
+
+  async #titled(actorId: string, passage: RetrievedPassage): Promise<AssistantPassage> {
+    const { engine } = this.#config;
+    const { source } = passage;
+    const link = passageLink(passage);
+    if (source.type === 'file') {
+      const file = await engine.getFileRecord(actorId, source.fileId).catch(() => undefined);
+      const name = file?.name ?? 'a document';
+      return { text: passage.text, title: source.page ? `${name}, page ${source.page}` : name, link };
+    }
+    const room = await engine.getRoom(actorId, source.roomId).catch(() => undefined);
+    const first = source.messageIds[0];
+    const when = first ? new Date(timeOfId(first)).toISOString().slice(0, 16).replace('T', ' ') : '';
+    const where = room?.name ? `#${room.name}` : 'this conversation';
+    return { text: passage.text, title: `${where}, ${when} UTC`, link };
+  }
+
   /** Waits until nothing is being indexed or waiting to be (tests). */
   async idle(): Promise<void> {
     while (this.#pending.size > 0 || this.#running.size > 0) {
@@ -342,6 +381,13 @@ export class KnowledgeService {
     this.#running.add(tracked);
     void tracked.finally(() => this.#running.delete(tracked));
   }
+}
+
+/** Where a passage is, for a person: the room at its first message, or the file's content. */
+export function passageLink(passage: RetrievedPassage): string {
+  const { source } = passage;
+  if (source.type === 'message') return `/rooms/${source.roomId}?message=${source.messageIds[0] ?? ''}`;
+  return `/api/v1/files/${source.fileId}/content${source.page ? `#page=${source.page}` : ''}`;
 }
 
 /** The vector index of one embedding model (index names are at most 128 characters). */

@@ -9,6 +9,13 @@ import {
   type User,
 } from '@kaiwa/core';
 import { buildContext, estimateTokens } from './context.js';
+import {
+  type AssistantKnowledge,
+  type AssistantPassage,
+  NOTHING_FOUND_ANSWER,
+  promptWithSources,
+  withSourceList,
+} from './knowledge-prompt.js';
 
 /** Per-room choices; unset fields fall back to the assistant's options. */
 export interface AssistantRoomSettings {
@@ -57,6 +64,11 @@ export interface AssistantOptions {
    * with several server instances on one store and bus exactly one assistant answers. Default true.
    */
   claimQuestions?: boolean;
+  /**
+   * The rooms' knowledge: where a room has sources, answers come from them with citations, and "found
+   * nothing" instead of a guess when they hold nothing on the question.
+   */
+  knowledge?: AssistantKnowledge;
   /** Turns a room's settings into a model; undefined (or no resolver) uses `model`. */
   resolveModel?: (settings: AssistantRoomSettings) => ChatModel | undefined;
   limits?: Partial<AssistantLimits>;
@@ -318,7 +330,20 @@ export class Assistant {
     const model = this.#options.resolveModel?.(settings) ?? this.#options.model;
     const maxTokens = this.#options.maxTokens ?? 512;
     const threadRootId = asking.threadRootId;
-    const messages = await this.#context(room, asking, author, settings, maxTokens);
+    const question = this.#question(asking);
+    const passages = await this.#options.knowledge?.passagesFor({
+      actorId: author.id,
+      roomId: room.id,
+      question,
+      messageId: asking.id,
+    });
+    if (passages?.length === 0) {
+      await this.#reply(room, asking, NOTHING_FOUND_ANSWER, {
+        assistant: { model: model.modelId, sources: [] },
+      });
+      return;
+    }
+    const { messages, sources } = await this.#context(room, asking, author, settings, maxTokens, passages);
     const reply = await this.#engine.openReplyStream(this.botUser.id, {
       roomId: room.id,
       replyToId: asking.id,
@@ -349,7 +374,7 @@ export class Assistant {
       await publish('', true);
       return;
     }
-    const metadata = { assistant: { streamId, model: model.modelId } };
+    const metadata: Record<string, unknown> = { assistant: { streamId, model: model.modelId } };
     if (failure) {
       this.#report(failure, `model ${model.modelId} failed (${failure.code})`);
       await this.#reply(room, asking, FRIENDLY_ERRORS[failure.code] ?? FRIENDLY_ERRORS.backend_error!, {
@@ -358,9 +383,21 @@ export class Assistant {
       });
     } else {
       const answer = text.trim() === '' ? "Sorry, I don't have an answer to that." : text;
-      await this.#reply(room, asking, answer, metadata);
+      if (sources) {
+        const listed = withSourceList(answer, sources);
+        await this.#reply(room, asking, listed.text, {
+          assistant: { streamId, model: model.modelId, sources: listed.cited },
+        });
+      } else {
+        await this.#reply(room, asking, answer, metadata);
+      }
     }
     await publish('', true);
+  }
+
+  /** The question without the mention that asked it. */
+  #question(asking: Message): string {
+    return asking.text.replaceAll(`@${this.botUser.username}`, '').trim() || asking.text;
   }
 
   async #context(
@@ -369,6 +406,7 @@ export class Assistant {
     author: User,
     settings: AssistantRoomSettings,
     maxTokens: number,
+    passages: AssistantPassage[] | undefined,
   ) {
     const limit = this.#options.historyLimit ?? 50;
     const history: Message[] = [];
@@ -391,18 +429,26 @@ export class Assistant {
     ]);
     const names = new Map(users.map((user) => [user.id, user.displayName]));
     const contextTokens = this.#options.contextTokens ?? 4096;
-    return buildContext({
-      systemPrompt: settings.systemPrompt ?? this.#options.systemPrompt ?? DEFAULT_ASSISTANT_SYSTEM_PROMPT,
+    const countTokens = this.#options.countTokens ?? estimateTokens;
+    const budget = Math.max(0, contextTokens - maxTokens);
+    let systemPrompt = settings.systemPrompt ?? this.#options.systemPrompt ?? DEFAULT_ASSISTANT_SYSTEM_PROMPT;
+    let sources: AssistantPassage[] | undefined;
+    if (passages) {
+      // The sources take at most half of the prompt's budget; the conversation gets the rest.
+      const withSources = promptWithSources(systemPrompt, passages, Math.floor(budget / 2), countTokens);
+      systemPrompt = withSources.prompt;
+      sources = withSources.used;
+    }
+    const messages = buildContext({
+      systemPrompt,
       history,
-      asking: {
-        ...asking,
-        text: asking.text.replaceAll(`@${this.botUser.username}`, '').trim() || asking.text,
-      },
+      asking: { ...asking, text: this.#question(asking) },
       botUserId: this.botUser.id,
       names,
-      budget: Math.max(0, contextTokens - maxTokens),
-      countTokens: this.#options.countTokens ?? estimateTokens,
+      budget,
+      countTokens,
     });
+    return { messages, sources };
   }
 
   /** Joins a public channel it was mentioned in; false when it cannot post in the room. */

@@ -10,3 +10,8 @@ export {
   FRIENDLY_ERRORS,
 } from './assistant.js';
 export { type BuildContextInput, buildContext, estimateTokens } from './context.js';
+export {
+  type AssistantKnowledge,
+  type AssistantPassage,
+  NOTHING_FOUND_ANSWER,
+} from './knowledge-prompt.js';

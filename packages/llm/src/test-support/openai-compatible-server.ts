@@ -53,6 +53,25 @@ function plan(body: Record<string, unknown>): { chunks: string[]; finish: 'stop'
   return { chunks, finish: 'stop' };
 }
 
+/**
+ * `cite`: answers from the sources numbered in its system prompt (`[n] title` lines, then the text), like a
+ * model told to cite: the first sentence of the source sharing most words with the question, then `[n]`.
+ */
+function citingAnswer(body: Record<string, unknown>): { chunks: string[]; finish: 'stop' } {
+  const messages = (body.messages as { role: string; content?: string }[] | undefined) ?? [];
+  const system = messages.find((message) => message.role === 'system')?.content ?? '';
+  const question = new Set((messages.at(-1)?.content ?? '').toLowerCase().match(/\p{L}{4,}/gu) ?? []);
+  const sources = [...system.matchAll(/\n\[(\d+)\] [^\n]*\n([^]*?)(?=\n\[\d+\] |$)/g)].map((match) => ({
+    number: match[1] as string,
+    text: (match[2] as string).trim(),
+  }));
+  const overlap = (text: string) =>
+    (text.toLowerCase().match(/\p{L}{4,}/gu) ?? []).filter((word) => question.has(word)).length;
+  const best = [...sources].sort((a, b) => overlap(b.text) - overlap(a.text))[0];
+  const answer = best ? `${best.text.split(/(?<=[.!?])\s/)[0]} [${best.number}]` : 'I was given no sources.';
+  return { chunks: answer.match(/.{1,12}/gsu) ?? [answer], finish: 'stop' };
+}
+
 function promptTokens(body: Record<string, unknown>): number {
   if (typeof body.prompt === 'string') return words(body.prompt);
   const messages = (body.messages as { content?: string }[] | undefined) ?? [];
@@ -244,7 +263,9 @@ async function chat(body: Record<string, unknown>, response: ServerResponse, rec
   const slow = model === 'slow';
   const { chunks, finish } = slow
     ? { chunks: Array(200).fill('tick '), finish: 'stop' as const }
-    : plan(body);
+    : model === 'cite'
+      ? citingAnswer(body)
+      : plan(body);
   const usage = {
     prompt_tokens: input,
     completion_tokens: chunks.length,

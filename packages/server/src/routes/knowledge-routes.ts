@@ -1,9 +1,8 @@
-import type { RetrievedPassage } from '@kaiwa/knowledge';
 import { z } from 'zod';
 import { errorResponses, RoomParamsSchema } from '../http/api-schemas.js';
 import { requireUser } from '../http/authentication.js';
 import { HttpError } from '../http/http-error.js';
-import { type KnowledgeService, RoomKnowledgeSettingsSchema } from '../knowledge-composition.js';
+import { type KnowledgeService, passageLink, RoomKnowledgeSettingsSchema } from '../knowledge-composition.js';
 import type { ApiInstance, RouteContext } from './route-context.js';
 
 const tags = ['knowledge'];
@@ -56,13 +55,6 @@ const RoomKnowledgeSchema = RoomKnowledgeSettingsSchema.extend({
     .nullable()
     .describe("how far the room's messages are indexed; null when they are not knowledge"),
 });
-
-/** Where a passage is, for a person: the room at its first message, or the file. */
-export function passageLink(passage: RetrievedPassage): string {
-  const { source } = passage;
-  if (source.type === 'message') return `/rooms/${source.roomId}?message=${source.messageIds[0] ?? ''}`;
-  return `/api/v1/files/${source.fileId}/content${source.page ? `#page=${source.page}` : ''}`;
-}
 
 function requireKnowledge(knowledge: KnowledgeService | undefined): KnowledgeService {
   if (!knowledge)

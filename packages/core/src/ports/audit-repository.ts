@@ -42,6 +42,10 @@ export const AUDIT_ACTIONS = [
   'workflow.defined',
   /** The platform adapters and bridge links the server started with differ from the last ones recorded. */
   'platform.configured',
+  /** An admin started a plugin (`details.version`). */
+  'plugin.started',
+  /** An admin stopped a plugin. */
+  'plugin.stopped',
   /** Another admin-only action; `details.route` names it. */
   'admin.action',
 ] as const;

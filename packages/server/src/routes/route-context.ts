@@ -10,6 +10,7 @@ import type { RequestSigning } from '../http/request-signing.js';
 import type { KnowledgeService } from '../knowledge-composition.js';
 import type { UserRateLimiter } from '../limits/user-rate-limits.js';
 import type { ServerMetrics } from '../operations/server-metrics.js';
+import type { PluginService } from '../plugin-composition.js';
 import type { PresigningBlobStore } from '../storage/open-blob-store.js';
 import type { VoiceService } from '../voice-composition.js';
 
@@ -45,6 +46,8 @@ export interface RouteContext {
   voice?: VoiceService | undefined;
   /** Knowledge (indexing and retrieval), when KAIWA_EMBEDDINGS is set. */
   knowledge?: KnowledgeService | undefined;
+  /** Plugins, when KAIWA_PLUGIN_DIR is set. */
+  plugins?: PluginService | undefined;
   /** The bus shared with other instances, for /ready: its kind and whether it is connected now. */
   busStatus?: (() => { kind: 'memory' | 'redis' | 'nats'; connected: boolean }) | undefined;
 }

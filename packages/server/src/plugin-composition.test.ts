@@ -1,0 +1,113 @@
+import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Message } from '@kaiwa/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPluginFolder } from '../../plugins/src/test-support/build-plugin.js';
+import { startTestServer, type TestServer } from './test-support.js';
+
+/*
+ * Plugins composed into the server: the example Hello plugin (examples/plugin-hello, bundled with the SDK as its
+ * own build does) installed in KAIWA_PLUGIN_DIR runs in the sandboxed process runtime as its bot user
+ * `plugin-hello`; a member runs `/hello` in a room over REST and the plugin's answer is a message there; admins
+ * see and stop it (audited); the server without KAIWA_PLUGIN_DIR never loads the plugin host.
+ */
+
+const HELLO = fileURLToPath(new URL('../../../examples/plugin-hello', import.meta.url));
+
+let pluginDirectory = '';
+let test: TestServer;
+
+beforeAll(async () => {
+  pluginDirectory = await mkdtemp(join(tmpdir(), 'kaiwa-plugins-'));
+  const built = await buildPluginFolder(HELLO);
+  await rename(built, join(pluginDirectory, 'hello'));
+  test = await startTestServer({ plugins: { directory: pluginDirectory, acceptUnisolatedNetwork: false } });
+}, 60_000);
+
+afterAll(async () => {
+  await test?.close();
+  if (pluginDirectory) await rm(pluginDirectory, { recursive: true, force: true });
+});
+
+describe('plugins in the server', () => {
+  it('runs a plugin’s slash command in a room: its answer is posted there by the plugin’s bot user', async () => {
+    const { token, user } = await test.signedIn('member');
+    const commands = (await test.call('GET', '/api/v1/commands', { token })).json();
+    expect(commands.commands).toEqual([
+      { name: 'hello', description: 'Says hello to you, or to whoever you name', pluginId: 'hello' },
+    ]);
+    const room = (
+      await test.call('POST', '/api/v1/rooms', { token, body: { kind: 'channel', name: 'plugin-lab' } })
+    ).json();
+    const ran = await test.call('POST', `/api/v1/rooms/${room.id}/commands`, {
+      token,
+      body: { command: 'hello', args: 'Ada' },
+    });
+    expect(ran.statusCode, ran.body).toBe(200);
+    expect(ran.json().reply).toBe('Hello, Ada!');
+    const page = await test.server.engine.history(user.id, { roomId: room.id });
+    const posted = page.messages.find((message: Message) => message.id === ran.json().messageId);
+    expect(posted?.text).toBe('Hello, Ada!');
+    const author = await test.server.engine.getUser(posted?.authorId ?? '');
+    expect(author).toMatchObject({ username: 'plugin-hello', role: 'bot' });
+
+    const unknown = await test.call('POST', `/api/v1/rooms/${room.id}/commands`, {
+      token,
+      body: { command: 'nope', args: '' },
+    });
+    expect(unknown.statusCode).toBe(404);
+    const invalid = await test.call('POST', `/api/v1/rooms/${room.id}/commands`, {
+      token,
+      body: { command: '/Hello!', args: '' },
+    });
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.body).toContain('command');
+  });
+
+  it('refuses a command in a room the caller does not belong to', async () => {
+    const owner = await test.signedIn('member');
+    const stranger = await test.signedIn('member');
+    const group = (
+      await test.call('POST', '/api/v1/rooms', {
+        token: owner.token,
+        body: { kind: 'group', name: 'closed-lab' },
+      })
+    ).json();
+    const refused = await test.call('POST', `/api/v1/rooms/${group.id}/commands`, {
+      token: stranger.token,
+      body: { command: 'hello', args: '' },
+    });
+    expect(refused.statusCode).toBe(404);
+  });
+
+  it('lets admins see and stop plugins, audited; a stopped plugin’s command answers 404', async () => {
+    const member = await test.signedIn('member');
+    expect((await test.call('GET', '/api/v1/plugins', { token: member.token })).statusCode).toBe(403);
+    const admin = await test.signedIn('admin');
+    const listed = (await test.call('GET', '/api/v1/plugins', { token: admin.token })).json();
+    expect(listed.plugins).toEqual([
+      { id: 'hello', version: '1.0.0', state: 'running', botUsername: 'plugin-hello', lastProblem: null },
+    ]);
+    const stopped = await test.call('POST', '/api/v1/plugins/hello/stop', { token: admin.token });
+    expect(stopped.statusCode, stopped.body).toBe(200);
+    expect(stopped.json().state).toBe('stopped');
+    const room = (
+      await test.call('POST', '/api/v1/rooms', {
+        token: member.token,
+        body: { kind: 'channel', name: 'after-stop' },
+      })
+    ).json();
+    const ran = await test.call('POST', `/api/v1/rooms/${room.id}/commands`, {
+      token: member.token,
+      body: { command: 'hello', args: '' },
+    });
+    expect(ran.statusCode).toBe(404);
+    const started = await test.call('POST', '/api/v1/plugins/hello/start', { token: admin.token });
+    expect(started.json().state).toBe('running');
+    const audit = (await test.call('GET', '/api/v1/admin/audit?limit=20', { token: admin.token })).json();
+    const actions = (audit.entries as { action: string }[]).map((entry) => entry.action);
+    expect(actions).toEqual(expect.arrayContaining(['plugin.stopped', 'plugin.started']));
+  });
+});

@@ -1,0 +1,247 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type ChatEngine, ForbiddenError, type Message, NotFoundError, type User } from '@kaiwa/core';
+import type { PluginCommand, PluginEvent, PluginHost, PluginHostPorts, PluginState } from '@kaiwa/plugins';
+import type { FastifyBaseLogger } from 'fastify';
+import type { PluginSettings } from './config.js';
+
+/*
+ * `@kaiwa/plugins` is imported only when KAIWA_PLUGIN_DIR is set: a server without plugins never loads it
+ * (lazy-dependencies.test.ts checks).
+ */
+
+/** This server's version, checked against each plugin manifest's `engines.kaiwa` range. */
+const ENGINE_VERSION = '0.1.0';
+
+export interface PluginCompositionConfig {
+  engine: ChatEngine;
+  settings: PluginSettings | undefined;
+  logger: FastifyBaseLogger;
+}
+
+/** What admins see of a plugin. */
+export interface PluginSummary {
+  id: string;
+  version: string;
+  state: PluginState;
+  botUsername: string;
+  /** The last problem reported (crash, refusal, timeout), if any since it started. */
+  lastProblem: { type: string; detail: string; at: string } | null;
+}
+
+/**
+ * Plugins in the server: every folder under KAIWA_PLUGIN_DIR is a plugin (its manifest checked, its entry run
+ * in the sandboxed process runtime), acting as its own bot user `plugin-<id>` through the engine — the one way
+ * into chat data — after the host has checked each call against the manifest. Slash commands run through
+ * `POST /api/v1/rooms/{roomId}/commands`; new messages are handed to plugins that listen without delivery
+ * waiting for them. A plugin that fails to start is reported and left stopped; the server starts regardless.
+ */
+export class PluginService {
+  readonly #config: PluginCompositionConfig;
+  readonly #host: PluginHost;
+  readonly #botUsers: Map<string, User>;
+  readonly #problems = new Map<string, PluginSummary['lastProblem']>();
+  #stopListening: (() => void) | undefined;
+
+  constructor(config: PluginCompositionConfig, host: PluginHost, botUsers: Map<string, User>) {
+    this.#config = config;
+    this.#host = host;
+    this.#botUsers = botUsers;
+  }
+
+  /** Starts every plugin added; one that cannot start is reported and left stopped. */
+  async start(): Promise<void> {
+    for (const { id } of this.#host.list()) {
+      await this.#host.start(id).catch((error: unknown) => {
+        this.#note(id, 'start-failed', error instanceof Error ? error.message : String(error));
+        this.#config.logger.error({ err: error, pluginId: id }, 'plugin: could not start');
+      });
+    }
+    const botIds = new Set([...this.#botUsers.values()].map((user) => user.id));
+    this.#stopListening = this.#config.engine.subscribe((event) => {
+      if (event.type !== 'message.created') return;
+      const message = event.payload.message;
+      // A plugin's own posts are not news to plugins (no loops between two plugins either).
+      if (botIds.has(message.authorId)) return;
+      this.#host.dispatchMessage(toPluginMessage(message));
+    });
+  }
+
+  list(): PluginSummary[] {
+    return this.#host.list().map((plugin) => ({
+      ...plugin,
+      botUsername: this.#botUsers.get(plugin.id)?.username ?? `plugin-${plugin.id}`,
+      lastProblem: this.#problems.get(plugin.id) ?? null,
+    }));
+  }
+
+  commands(): PluginCommand[] {
+    return this.#host.commands();
+  }
+
+  startPlugin(pluginId: string): Promise<void> {
+    this.#problems.delete(pluginId);
+    return this.#host.start(pluginId);
+  }
+
+  stopPlugin(pluginId: string): Promise<void> {
+    return this.#host.stop(pluginId);
+  }
+
+  /**
+   * Runs a slash command for `userId` in a room they may post in; the plugin's reply is posted there by its bot
+   * user (joining a public channel first, as the assistant does).
+   *
+   * @throws ForbiddenError when the user cannot post in the room; PluginError when no running plugin has the
+   * command or it fails or times out.
+   */
+  async runCommand(input: {
+    userId: string;
+    roomId: string;
+    command: string;
+    args: string;
+    threadRootId?: string;
+  }): Promise<{ reply?: string; messageId?: string }> {
+    const { engine } = this.#config;
+    const room = await engine.getRoom(input.userId, input.roomId);
+    const membership = await engine.findMembership(input.userId, room.id);
+    if (!membership) throw new ForbiddenError('run a command', 'join the room first');
+    return this.#host.runCommand(input);
+  }
+
+  async close(): Promise<void> {
+    this.#stopListening?.();
+    await this.#host.stopAll();
+  }
+
+  /** Records a problem for admins (`GET /plugins`). */
+  onEvent(event: PluginEvent): void {
+    const { logger } = this.#config;
+    switch (event.type) {
+      case 'started':
+        logger.info({ pluginId: event.pluginId, pid: event.pid }, 'plugin: started');
+        return;
+      case 'log':
+        logger[event.level === 'error' ? 'error' : event.level === 'warn' ? 'warn' : 'info'](
+          { pluginId: event.pluginId, ...event.fields },
+          `plugin ${event.pluginId}: ${event.message}`,
+        );
+        return;
+      case 'exited':
+        this.#note(event.pluginId, 'exited', `${event.reason}: ${event.stderr.slice(-300)}`);
+        break;
+      case 'violation':
+        this.#note(event.pluginId, 'violation', `${event.reason}: ${event.detail}`);
+        break;
+      case 'capability-denied':
+        this.#note(event.pluginId, 'capability-denied', event.message);
+        break;
+      case 'call-timeout':
+        this.#note(event.pluginId, 'call-timeout', `${event.method} took over ${event.timeoutMs} ms`);
+        break;
+      case 'gave-up':
+        this.#note(event.pluginId, 'gave-up', `stopped after ${event.attempts} restarts in a row`);
+        break;
+      case 'start-failed':
+        this.#note(event.pluginId, 'start-failed', event.error.message);
+        break;
+      default:
+        break;
+    }
+    logger.warn({ pluginEvent: event }, `plugin ${event.pluginId}: ${event.type}`);
+  }
+
+  #note(pluginId: string, type: string, detail: string): void {
+    this.#problems.set(pluginId, { type, detail: detail.slice(0, 500), at: new Date().toISOString() });
+  }
+}
+
+function toPluginMessage(message: Message) {
+  return {
+    id: message.id,
+    roomId: message.roomId,
+    authorId: message.authorId,
+    text: message.text,
+    ...(message.threadRootId ? { threadRootId: message.threadRootId } : {}),
+    createdAt: message.createdAt,
+  };
+}
+
+/** The plugin's bot user, found by username or created; never a person who happens to have the name. */
+async function ensurePluginUser(engine: ChatEngine, pluginId: string, name: string): Promise<User> {
+  const username = `plugin-${pluginId}`.slice(0, 32).toLowerCase();
+  try {
+    const user = await engine.getUserByUsername(username);
+    if (user.role !== 'bot') throw new Error(`the user "${username}" exists and is not a bot`);
+    return user;
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+    return engine.createUser({ username, displayName: name, role: 'bot' });
+  }
+}
+
+/**
+ * Loads every plugin folder under KAIWA_PLUGIN_DIR (each manifest checked: a bad one is an error naming the
+ * folder and every problem), creates their bot users and wires them to the engine. Undefined when unset.
+ */
+export async function composePlugins(config: PluginCompositionConfig): Promise<PluginService | undefined> {
+  const { settings, engine } = config;
+  if (!settings) return undefined;
+  const plugins = await import('@kaiwa/plugins');
+  const folders = (await readdir(settings.directory, { withFileTypes: true }))
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+    .map((entry) => join(settings.directory, entry.name))
+    .sort();
+  const botUsers = new Map<string, User>();
+  const botOf = (pluginId: string): User => {
+    const user = botUsers.get(pluginId);
+    if (!user) throw new Error(`no bot user for plugin "${pluginId}"`);
+    return user;
+  };
+  const ports: PluginHostPorts = {
+    async postMessage({ pluginId, roomId, text, threadRootId }) {
+      const bot = botOf(pluginId);
+      const room = await engine.getRoom(bot.id, roomId);
+      if (!(await engine.findMembership(bot.id, room.id)) && room.kind === 'channel') {
+        await engine.joinRoom(bot.id, room.id);
+      }
+      const message = await engine.sendMessage(bot.id, {
+        roomId: room.id,
+        text,
+        ...(threadRootId ? { threadRootId } : {}),
+      });
+      return { messageId: message.id };
+    },
+    async readMessages({ pluginId, roomId, limit }) {
+      const page = await engine.history(botOf(pluginId).id, { roomId, limit: Math.min(limit, 200) });
+      return page.messages.reverse().map(toPluginMessage);
+    },
+    async describeRoom({ pluginId, roomId }) {
+      const bot = botOf(pluginId);
+      const room = await engine.getRoom(bot.id, roomId).catch(() => undefined);
+      if (!room) return undefined;
+      const membership = await engine.findMembership(bot.id, room.id).catch(() => undefined);
+      return {
+        id: room.id,
+        ...(room.name ? { name: room.name } : {}),
+        pluginIsMember: membership !== undefined,
+      };
+    },
+    // Per plugin and quota-checked; kept in memory until plugin state moves into the store.
+    storage: plugins.createMemoryKeyValueStore(),
+  };
+  let service: PluginService | undefined;
+  const host = new plugins.PluginHost({
+    ports,
+    runtime: plugins.createProcessRuntime({ acceptUnisolatedNetwork: settings.acceptUnisolatedNetwork }),
+    engineVersion: ENGINE_VERSION,
+    onEvent: (event) => service?.onEvent(event),
+  });
+  for (const folder of folders) {
+    const supervisor = await host.add(folder);
+    const manifest = supervisor.plugin.manifest;
+    botUsers.set(manifest.id, await ensurePluginUser(engine, manifest.id, manifest.name ?? manifest.id));
+  }
+  service = new PluginService(config, host, botUsers);
+  return service;
+}

@@ -30,6 +30,7 @@ import { SessionRevocations } from './auth/session-revocations.js';
 import { loadTokenSecret } from './auth/token-secret.js';
 import { AccessTokens } from './auth/tokens.js';
 import type { ServerConfig } from './config.js';
+import { createErrorTracker, type ErrorTracker, installErrorTracking } from './error-tracking.js';
 import { installAuthentication } from './http/authentication.js';
 import { installConnectionLimits } from './http/connection-limits.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './http/error-handler.js';
@@ -184,7 +185,14 @@ export async function buildServer(
   let rawStore: ChatStore | undefined;
   let closeBlobs: (() => Promise<void>) | undefined;
   let shared: SharedState | undefined;
+  let errorTracker: ErrorTracker | undefined;
   try {
+    // First, so its hooks reach every route; `@sentry/node` loads only here.
+    if (config.errorTracking) {
+      errorTracker = await createErrorTracker(config.errorTracking);
+      installErrorTracking(app, errorTracker);
+    }
+    const openedErrorTracker = errorTracker;
     rawStore =
       options.store ??
       (await openStore(config.databaseUrl, {
@@ -340,6 +348,7 @@ export async function buildServer(
       await openedShared.close();
       await openedBlobs.close();
       if (ownsStore) await openedStore.close();
+      await openedErrorTracker?.close();
     });
     await accounts.start();
     await app.ready();
@@ -417,6 +426,7 @@ export async function buildServer(
     await shared?.close().catch(() => undefined);
     await closeBlobs?.().catch(() => undefined);
     if (ownsStore) await rawStore?.close().catch(() => undefined);
+    await errorTracker?.close().catch(() => undefined);
     throw error;
   }
 }

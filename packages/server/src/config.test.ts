@@ -237,6 +237,39 @@ describe('loadConfig', () => {
     expect(loadConfig({ cwd: directory, env: {} }).metricsPort).toBeUndefined();
   });
 
+  it('turns error tracking on with SENTRY_DSN, naming a bad DSN without echoing it', () => {
+    expect(loadConfig({ cwd: directory, env: {} }).errorTracking).toBeUndefined();
+    expect(
+      loadConfig({
+        cwd: directory,
+        env: { SENTRY_DSN: 'https://abc123@o1.ingest.sentry.io/42', NODE_ENV: 'test' },
+      }).errorTracking,
+    ).toEqual({ dsn: 'https://abc123@o1.ingest.sentry.io/42', environment: 'test', release: undefined });
+    expect(
+      loadConfig({
+        cwd: directory,
+        env: {
+          SENTRY_DSN: 'http://key@127.0.0.1:9000/sentry/7',
+          SENTRY_ENVIRONMENT: 'staging',
+          SENTRY_RELEASE: 'kaiwa@1.2.3',
+        },
+      }).errorTracking,
+    ).toEqual({ dsn: 'http://key@127.0.0.1:9000/sentry/7', environment: 'staging', release: 'kaiwa@1.2.3' });
+    for (const dsn of [
+      'sentry',
+      'https://o1.ingest.sentry.io/42',
+      'https://abc@o1.ingest.sentry.io/',
+      'ftp://a@b/1',
+    ]) {
+      expect(problemsOf({ SENTRY_DSN: dsn })).toEqual([
+        'SENTRY_DSN: must be a Sentry DSN such as https://<public key>@o0.ingest.sentry.io/<project id>',
+      ]);
+    }
+    expect(problemsOf({ SENTRY_DSN: 'https://a@b/1', SENTRY_ENVIRONMENT: 'my env' })[0]).toMatch(
+      /^SENTRY_ENVIRONMENT: must be 1–64 characters/,
+    );
+  });
+
   it('makes SQLite durable by default, with normal as the switch', () => {
     expect(loadConfig({ cwd: directory, env: {} }).sqliteSynchronous).toBe('full');
     expect(

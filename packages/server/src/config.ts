@@ -131,6 +131,8 @@ export interface ServerConfig {
    * only, and the main port serves `/metrics` only with `metricsToken`. Production needs this or the token.
    */
   metricsPort: number | undefined;
+  /** Error tracking with Sentry (SENTRY_DSN); undefined: off, and `@sentry/node` is never loaded. */
+  errorTracking?: ErrorTrackingSettings | undefined;
   /**
    * SQLite's `synchronous` setting: `full` (the default) makes every acknowledged write durable through a
    * power cut or OS crash; `normal` is faster but can lose the last commits then (never consistency).
@@ -172,6 +174,16 @@ export type EmbeddingSettings =
       /** The model's folder in it, e.g. `Xenova/multilingual-e5-small`. */
       model: string;
     };
+
+/** Where errors are reported (docs/configuration.md, "Error tracking"). */
+export interface ErrorTrackingSettings {
+  /** @example 'https://public-key@o0.ingest.sentry.io/42' */
+  dsn: string;
+  /** SENTRY_ENVIRONMENT, else NODE_ENV. */
+  environment: string;
+  /** SENTRY_RELEASE; undefined: `kaiwa-server@<version>`. */
+  release: string | undefined;
+}
 
 /** The voice backends (docs/configuration.md, "Voice"); `@kaiwa/voice` is loaded only when one is set. */
 export interface VoiceSettings {
@@ -480,6 +492,23 @@ const settingsSchema = z.object({
   ).default(256),
   KAIWA_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   KAIWA_METRICS_PORT: wholeNumber(1, 65_535, 'a port number').optional(),
+  SENTRY_DSN: z
+    .string()
+    .trim()
+    .refine(isSentryDsn, {
+      message: 'must be a Sentry DSN such as https://<public key>@o0.ingest.sentry.io/<project id>',
+    })
+    .optional(),
+  SENTRY_ENVIRONMENT: z
+    .string()
+    .trim()
+    .regex(/^[^\s/]{1,64}$/, 'must be 1–64 characters without spaces or "/", such as production')
+    .optional(),
+  SENTRY_RELEASE: z
+    .string()
+    .trim()
+    .regex(/^[^\s/]{1,200}$/, 'must be 1–200 characters without spaces or "/", such as kaiwa@1.4.2')
+    .optional(),
   KAIWA_SQLITE_SYNCHRONOUS: z
     .preprocess(
       (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
@@ -660,6 +689,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
         given === undefined ||
         name === 'KAIWA_JWT_SECRET' ||
         name === 'KAIWA_METRICS_TOKEN' ||
+        name === 'SENTRY_DSN' ||
         name === 'KAIWA_BUS' ||
         name === 'KAIWA_LLM_API_KEY' ||
         name === 'KAIWA_TRANSCRIBER_API_KEY' ||
@@ -788,6 +818,13 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
     },
     metricsToken: settings.KAIWA_METRICS_TOKEN,
     metricsPort: settings.KAIWA_METRICS_PORT,
+    errorTracking: settings.SENTRY_DSN
+      ? {
+          dsn: settings.SENTRY_DSN,
+          environment: settings.SENTRY_ENVIRONMENT ?? settings.NODE_ENV,
+          release: settings.SENTRY_RELEASE,
+        }
+      : undefined,
     sqliteSynchronous: settings.KAIWA_SQLITE_SYNCHRONOUS,
     uiDirectory: settings.KAIWA_UI_DIR ? resolve(cwd, settings.KAIWA_UI_DIR) : DEFAULT_UI_DIRECTORY,
     logLevel: settings.LOG_LEVEL,
@@ -904,6 +941,22 @@ function embeddingSettings(
 }
 
 /** True for a SQLite file path or `:memory:`, false for a database URL. */
+/** `<protocol>://<public key>@<host>[:port]/[path/]<project id>`, the shape every Sentry SDK accepts. */
+function isSentryDsn(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (
+      (url.protocol === 'https:' || url.protocol === 'http:') &&
+      url.username !== '' &&
+      /^\/(?:[^/]+\/)*\d+$/.test(url.pathname) &&
+      url.search === '' &&
+      url.hash === ''
+    );
+  } catch {
+    return false;
+  }
+}
+
 export function isSqlitePath(databaseUrl: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:\/\//i.test(databaseUrl);
 }

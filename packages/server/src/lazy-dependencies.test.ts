@@ -43,6 +43,7 @@ const OPTIONAL_PACKAGES = {
   unpdf: 'KAIWA_EMBEDDINGS (PDF documents)',
   mammoth: 'KAIWA_EMBEDDINGS (DOCX documents)',
   'html-to-text': 'KAIWA_EMBEDDINGS (HTML documents)',
+  '@sentry/node': 'SENTRY_DSN',
 } as const;
 
 /** Workspace packages that exist only for those settings (loaded from source here). */

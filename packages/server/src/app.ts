@@ -52,6 +52,7 @@ import { registerAssistantRoutes } from './routes/assistant-routes.js';
 import { registerAuthRoutes } from './routes/auth-routes.js';
 import { registerFileRoutes } from './routes/file-routes.js';
 import { registerKnowledgeRoutes } from './routes/knowledge-routes.js';
+import { registerPluginRoutes } from './routes/plugin-routes.js';
 import { registerMessageRoutes } from './routes/message-routes.js';
 import { registerCspReportRoute, registerOperationsRoutes } from './routes/operations-routes.js';
 import { registerPlatformWebhookRoutes } from './routes/platform-webhook-routes.js';
@@ -65,6 +66,7 @@ import { openSharedState, type SharedState } from './scale/bus-composition.js';
 import { openBlobStore } from './storage/open-blob-store.js';
 import { describeDatabase, openStore } from './storage/open-store.js';
 import { timedStore } from './storage/timed-store.js';
+import { composePlugins, type PluginService } from './plugin-composition.js';
 import { composeVoice, type VoiceService } from './voice-composition.js';
 import { registerWebUi } from './web/web-ui.js';
 import { composeWorkflows, type WorkflowComposition } from './workflow-composition.js';
@@ -121,6 +123,8 @@ export interface KaiwaServer {
   voice: VoiceService | undefined;
   /** Knowledge indexing and retrieval; undefined unless KAIWA_EMBEDDINGS is set. */
   knowledge: KnowledgeService | undefined;
+  /** Plugins; undefined unless KAIWA_PLUGIN_DIR is set. */
+  plugins: PluginService | undefined;
   /** Set when this start created the first admin. */
   firstAdmin: { username: string; password: string } | undefined;
   /** Starts listening on `config.host:config.port`; returns the address, e.g. `http://127.0.0.1:3000`. */
@@ -286,10 +290,12 @@ export async function buildServer(
       ...(options.transcriber ? { transcriber: options.transcriber } : {}),
       ...(options.synthesizer ? { synthesizer: options.synthesizer } : {}),
     });
+    const plugins = await composePlugins({ engine, settings: config.plugins, logger: app.log });
     const context: RouteContext = {
       config,
       voice,
       knowledge,
+      plugins,
       engine,
       store,
       accounts,
@@ -340,6 +346,7 @@ export async function buildServer(
       await assistant?.stop();
       await voice?.close();
       await knowledge?.close();
+      await plugins?.close();
       await realtime.close();
     });
     app.addHook('onClose', async () => {
@@ -362,6 +369,7 @@ export async function buildServer(
     await platforms?.start(admin?.id);
     voice?.start();
     await knowledge?.start();
+    await plugins?.start();
     if (platforms && config.bridgeFile) {
       await recordPlatformConfiguration(audit, config.bridgeFile, [...platforms.platforms.keys()]);
     }
@@ -400,6 +408,7 @@ export async function buildServer(
       platforms,
       voice,
       knowledge,
+      plugins,
       firstAdmin,
       async listen() {
         await app.listen({ port: config.port, host: config.host });
@@ -589,6 +598,7 @@ async function composeApp(
       registerMessageRoutes(routes, context);
       registerVoiceRoutes(routes, context);
       registerKnowledgeRoutes(routes, context);
+      registerPluginRoutes(routes, context);
       registerWorkRoutes(routes, context);
       registerFileRoutes(routes, context);
       await registerWorkflowRoutes(routes, workflows, context.audit);

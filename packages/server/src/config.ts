@@ -154,6 +154,16 @@ export interface ServerConfig {
   voice: VoiceSettings;
   /** The embedding model of the knowledge base (KAIWA_EMBEDDINGS); undefined: knowledge is off. */
   embeddings?: EmbeddingSettings | undefined;
+  /** Plugins (KAIWA_PLUGIN_DIR); undefined: none. */
+  plugins?: PluginSettings | undefined;
+}
+
+/** Where plugins are installed and how they run (docs/configuration.md, "Plugins"). */
+export interface PluginSettings {
+  /** Every folder in it is a plugin (a manifest and its bundled entry). */
+  directory: string;
+  /** Start plugins even where their network cannot be cut off (no `unshare`): an accepted risk. */
+  acceptUnisolatedNetwork: boolean;
 }
 
 /** Where knowledge gets its vectors (docs/configuration.md, "Knowledge"). */
@@ -597,6 +607,8 @@ const settingsSchema = z.object({
   KAIWA_EMBEDDING_API_KEY: z.string().min(1, 'must not be empty').optional(),
   KAIWA_EMBEDDING_DIMENSIONS: wholeNumber(2, 8192, 'a whole number of dimensions').optional(),
   KAIWA_EMBEDDING_MODEL_DIR: z.string().trim().min(1, 'must not be empty').optional(),
+  KAIWA_PLUGIN_DIR: z.string().trim().min(1, 'must not be empty').optional(),
+  KAIWA_PLUGINS_ACCEPT_UNISOLATED_NETWORK: booleanSetting.default(false),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   NODE_ENV: z
     .enum(NODE_ENVIRONMENTS, { error: `must be one of ${NODE_ENVIRONMENTS.join(', ')}` })
@@ -843,6 +855,12 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
     malwareScan: malwareScanSettings(settings, cwd),
     voice,
     embeddings,
+    plugins: settings.KAIWA_PLUGIN_DIR
+      ? {
+          directory: resolve(cwd, settings.KAIWA_PLUGIN_DIR),
+          acceptUnisolatedNetwork: settings.KAIWA_PLUGINS_ACCEPT_UNISOLATED_NETWORK,
+        }
+      : undefined,
     assistant:
       settings.KAIWA_LLM_BASE_URL && llmModel
         ? {

@@ -60,6 +60,7 @@ const OPTIONAL_WORKSPACE_PACKAGES = [
   'packages/llm/',
   'packages/voice/',
   'packages/knowledge/',
+  'packages/plugins/',
 ];
 
 /** The npm package a module file belongs to (the innermost node_modules), if any. */

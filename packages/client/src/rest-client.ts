@@ -193,6 +193,64 @@ export interface RoomVoiceSettings {
   language?: string;
 }
 
+/** What `GET /knowledge` says: whether this server answers questions from its rooms' knowledge. */
+export interface KnowledgeInfo {
+  /** false: `KAIWA_EMBEDDINGS` is unset, and the other knowledge calls fail with `knowledge_off`. */
+  enabled: boolean;
+  /** The embedding model, as `provider:model`. */
+  model: string | null;
+  dimensions: number | null;
+  /** Passages indexed, over all rooms. */
+  chunks: number | null;
+}
+
+/** Where a passage comes from: messages of a room (oldest first), or a document (with its page, for a PDF). */
+export type KnowledgeSource =
+  | { type: 'message'; roomId: string; messageIds: string[] }
+  | {
+      type: 'file';
+      fileId: string;
+      roomId: string | null;
+      projectId: string | null;
+      /** 1-based page of a PDF. */
+      page: number | null;
+      name?: string;
+    };
+
+/** One passage found by {@link KaiwaRestClient.searchKnowledge}, most relevant first. */
+export interface KnowledgePassage {
+  text: string;
+  /** Reciprocal rank fusion of the vector and full-text rankings. */
+  score: number;
+  ranks: { vector?: number; fullText?: number };
+  source: KnowledgeSource;
+  /** A permalink to the passage's first message (`/rooms/<id>?message=<id>`), or the file's content. */
+  link: string;
+}
+
+/** A room's knowledge sources: its messages (and threads), its documents. */
+export interface RoomKnowledgeSettings {
+  messages: boolean;
+  files: boolean;
+}
+
+/** How far a room's messages are indexed. */
+export interface RoomKnowledgeIndexing {
+  state: 'indexing' | 'done' | 'failed';
+  /** Messages read so far. */
+  messages: number;
+  chunks: number;
+  updatedAt: string;
+  /** Why it failed (`failed` only). */
+  error?: string;
+}
+
+/** A room's knowledge sources and, while its messages are knowledge, how far they are indexed. */
+export interface RoomKnowledge extends RoomKnowledgeSettings {
+  /** null: the room's messages are not knowledge. */
+  indexing: RoomKnowledgeIndexing | null;
+}
+
 type Query = Record<string, string | number | boolean | undefined>;
 
 function queryString(query: Query | undefined): string {
@@ -855,6 +913,40 @@ export class KaiwaRestClient {
   /** Sets the language a room's voice messages are transcribed in (room owners and admins). */
   setRoomVoiceSettings(roomId: string, settings: RoomVoiceSettings): Promise<RoomVoiceSettings> {
     return this.request('PUT', `/rooms/${segment(roomId)}/voice`, settings);
+  }
+
+  // ---------------------------------------------------------------- knowledge
+
+  /** Whether knowledge is on here, and its embedding model. */
+  knowledgeInfo(): Promise<KnowledgeInfo> {
+    return this.request('GET', '/knowledge');
+  }
+
+  /**
+   * The passages most relevant to a question, from the rooms I read whose knowledge is on (at most `limit`,
+   * default 8, up to 50); `knowledge_off` when the server has no embeddings.
+   *
+   * @example
+   * const { passages } = await rest.searchKnowledge('where is the backup key?', { limit: 5 });
+   */
+  searchKnowledge(
+    question: string,
+    options: { limit?: number } = {},
+  ): Promise<{ passages: KnowledgePassage[] }> {
+    return this.request('GET', `/knowledge/search${queryString({ q: question, k: options.limit })}`);
+  }
+
+  /** A room's knowledge sources and how far its messages are indexed. */
+  roomKnowledge(roomId: string): Promise<RoomKnowledge> {
+    return this.request('GET', `/rooms/${segment(roomId)}/knowledge`);
+  }
+
+  /**
+   * Chooses a room's knowledge sources (room owners and admins): what is turned on is indexed in the
+   * background (poll {@link roomKnowledge} while `indexing.state` is `indexing`), what is turned off is deleted.
+   */
+  setRoomKnowledge(roomId: string, settings: RoomKnowledgeSettings): Promise<RoomKnowledge> {
+    return this.request('PUT', `/rooms/${segment(roomId)}/knowledge`, settings);
   }
 }
 

@@ -627,6 +627,41 @@ export const en = {
     /** Where the clipboard is not allowed, the code is selected instead. */
     selected: 'Selected',
   },
+  knowledge: {
+    /** The room details' section. */
+    title: 'Knowledge',
+    intro:
+      'Members can ask about what is turned on here: type /ask and a question, or use Ask in the search.',
+    messages: 'Messages and threads',
+    messagesHint: 'Everything written in this room.',
+    files: 'Documents',
+    filesHint: 'Text, Markdown, HTML, PDF and Word files shared here.',
+    on: 'on',
+    off: 'off',
+    /** A source and whether it is on, for members who cannot change it: `Documents: off`. */
+    sourceState: '{source}: {state}',
+    indexing: {
+      one: 'Indexing… {count} message read so far.',
+      other: 'Indexing… {count} messages read so far.',
+    },
+    done: { one: 'Indexed: {count} message.', other: 'Indexed: {count} messages.' },
+    failed: 'Indexing failed: {error}',
+    /** The search panel's Ask mode. */
+    modes: 'What to search',
+    searchMessages: 'Messages',
+    ask: 'Ask',
+    askField: 'Ask a question',
+    askIntro: 'Ask a question and press Enter. Answers come from the rooms whose knowledge is on.',
+    asking: 'Looking for passages…',
+    askFailed: 'Could not ask: {error}',
+    noPassage: 'Nothing found for “{query}”.',
+    count: { one: '{count} passage', other: '{count} passages' },
+    passages: 'Passages',
+    aDocument: 'a document',
+    page: 'page {page}',
+    fileIn: '{file} in {room}',
+    openFailed: 'Could not open the source: {error}',
+  },
 };
 
 export type Catalogue = Shape<typeof en>;

@@ -40,6 +40,7 @@ const CONVERTED = [
   'components/Composer.tsx',
   'components/ReadAloudButton.tsx',
   'components/RoomView.tsx',
+  'components/RoomKnowledgeSettings.tsx',
   'components/RoomVoiceSettings.tsx',
   'components/VoicePlayer.tsx',
   'components/VoiceRecorder.tsx',

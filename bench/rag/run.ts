@@ -3,24 +3,29 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { VectorChunk, VectorStore } from '@kaiwa/core';
+import type { VectorChunk, VectorFilter, VectorStore } from '@kaiwa/core';
 import {
   createMysqlStore,
   createPostgresStore,
   createSqliteStore,
   type KyselyChatStore,
 } from '@kaiwa/store-kysely';
+import { runQuality } from './quality.js';
 
 /*
  * npm run bench:rag [-- --chunks 100000] [--mysql-chunks 20000] [--dimensions 384] [--queries 50]
  *                   [--stores sqlite,postgres,mysql]
+ * npm run bench:rag -- --quality [--questions bench/rag/questions.json] [--dimensions 384]
+ *                   [--embeddings http://127.0.0.1:11434/v1 --model nomic-embed-text]
+ *   (retrieval quality, see quality.ts; an API key for --embeddings from KAIWA_EMBEDDINGS_API_KEY)
  *
  * Top-10 latency of the knowledge module's vector search on each database, over clustered unit vectors
  with local structure
  * (approximate indexes find next to nothing on uniform random data): sqlite-vec (exact, in the database),
  * pgvector HNSW (when the server has pgvector) and MariaDB's exact search in the application (on a smaller
  * corpus: every allowed vector crosses the wire per query). Each query is filtered by 50 allowed rooms of
- * 60 (most chunks pass), and again by 3 rooms (a selective filter). Also: ingestion rate (chunks/s,
+ * 60 (most chunks pass), by the same rooms plus two projects (the shape of KnowledgeBase.retrieve's filter),
+ * and by 3 rooms (a selective filter). Also: ingestion rate (chunks/s,
  * through `upsert` in batches of 500) and recall@10 against an exact scan.
  * PostgreSQL and MariaDB come from KAIWA_TEST_PG_URL and KAIWA_TEST_MYSQL_URL (source /tmp/ci-env.sh).
  */
@@ -32,6 +37,10 @@ const { values } = parseArgs({
     dimensions: { type: 'string', default: '384' },
     queries: { type: 'string', default: '50' },
     stores: { type: 'string', default: 'sqlite,postgres,mysql' },
+    quality: { type: 'boolean', default: false },
+    questions: { type: 'string', default: join(import.meta.dirname, 'questions.json') },
+    embeddings: { type: 'string' },
+    model: { type: 'string' },
   },
 });
 const dimensions = Number(values.dimensions);
@@ -89,6 +98,7 @@ interface Result {
   chunks: number;
   ingestPerSecond: number;
   broad: { p50: number; p95: number };
+  roomsAndProjects: { p50: number; p95: number };
   selective: { p50: number; p95: number };
   recall: number;
 }
@@ -108,6 +118,8 @@ async function bench(name: string, store: KyselyChatStore, chunks: number): Prom
         sourceType: 'file',
         sourceId: `f${Math.floor(position / 20)}`,
         roomId: roomIds[position % ROOMS] as string,
+        // A few chunks in projects, as KnowledgeBase.retrieve filters by rooms and projects.
+        ...(position % 97 === 0 ? { projectId: `project-${position % 10}` } : {}),
         text: `chunk ${position}`,
         metadata: {},
         vector: Array.from(corpus[position] as Float32Array),
@@ -120,7 +132,7 @@ async function bench(name: string, store: KyselyChatStore, chunks: number): Prom
   const queries = clustered(queryCount + 5, 2);
   const broadRooms = roomIds.slice(0, 50);
   const selectiveRooms = roomIds.slice(0, 3);
-  const time = async (filterRooms: string[]) => {
+  const time = async (filter: VectorFilter) => {
     const latencies: number[] = [];
     const results: string[][] = [];
     for (const [position, vector] of queries.entries()) {
@@ -130,7 +142,7 @@ async function bench(name: string, store: KyselyChatStore, chunks: number): Prom
         model,
         vector: Array.from(vector),
         k: 10,
-        filter: { roomIds: filterRooms },
+        filter,
       });
       if (position >= 5) latencies.push(performance.now() - begin); // the first five warm up
       results.push(matches.map((match) => match.chunk.id));
@@ -138,8 +150,9 @@ async function bench(name: string, store: KyselyChatStore, chunks: number): Prom
     latencies.sort((a, b) => a - b);
     return { p50: percentile(latencies, 50), p95: percentile(latencies, 95), results };
   };
-  const broad = await time(broadRooms);
-  const selective = await time(selectiveRooms);
+  const broad = await time({ roomIds: broadRooms });
+  const roomsAndProjects = await time({ roomIds: broadRooms, projectIds: ['project-0', 'project-1'] });
+  const selective = await time({ roomIds: selectiveRooms });
   // Recall@10 of the broad queries against an exact scan in the application.
   const allowed = new Set(broadRooms);
   let found = 0;
@@ -164,71 +177,87 @@ async function bench(name: string, store: KyselyChatStore, chunks: number): Prom
     chunks,
     ingestPerSecond: Math.round(chunks / ingestSeconds),
     broad: { p50: broad.p50, p95: broad.p95 },
+    roomsAndProjects: { p50: roomsAndProjects.p50, p95: roomsAndProjects.p95 },
     selective: { p50: selective.p50, p95: selective.p95 },
     recall: found / (queries.length * 10),
   };
 }
 
-const results: Result[] = [];
-const stores = values.stores.split(',');
-if (stores.includes('sqlite')) {
-  const folder = mkdtempSync(join(tmpdir(), 'kaiwa-rag-'));
-  const store = await createSqliteStore({ filename: join(folder, 'bench.db'), synchronous: 'normal' });
-  await store.migrate();
-  try {
-    results.push(await bench('SQLite', store, Number(values.chunks)));
-  } finally {
-    await store.close();
-    rmSync(folder, { recursive: true, force: true });
-  }
-}
-if (stores.includes('postgres') && process.env.KAIWA_TEST_PG_URL) {
-  const { default: pg } = await import('pg');
-  const url = process.env.KAIWA_TEST_PG_URL;
-  const schema = `kaiwa_rag_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  const pool = new pg.Pool({ connectionString: url, options: `-c search_path=${schema}`, max: 4 });
-  const store = await createPostgresStore({ pool });
-  await store.migrate();
-  try {
-    results.push(await bench('PostgreSQL 15', store, Number(values.chunks)));
-  } finally {
-    await store.close();
-    await admin.query(`drop schema ${schema} cascade`);
-    await admin.end();
-  }
-}
-if (stores.includes('mysql') && process.env.KAIWA_TEST_MYSQL_URL) {
-  const { createConnection } = await import('mysql2/promise');
-  const url = process.env.KAIWA_TEST_MYSQL_URL;
-  const database = `kaiwa_rag_${randomBytes(4).toString('hex')}`;
-  const admin = await createConnection({ uri: url });
-  await admin.query(`create database ${database} character set utf8mb4 collate utf8mb4_bin`);
-  const target = new URL(url);
-  target.pathname = `/${database}`;
-  const store = await createMysqlStore({ connectionString: target.toString() });
-  await store.migrate();
-  try {
-    results.push(await bench('MariaDB 10.11', store, Number(values['mysql-chunks'])));
-  } finally {
-    await store.close();
-    await admin.query(`drop database ${database}`);
-    await admin.end();
-  }
+if (values.quality) {
+  await runQuality({
+    questions: values.questions,
+    dimensions,
+    ...(values.embeddings ? { embeddings: values.embeddings } : {}),
+    ...(values.model ? { model: values.model } : {}),
+    ...(process.env.KAIWA_EMBEDDINGS_API_KEY ? { apiKey: process.env.KAIWA_EMBEDDINGS_API_KEY } : {}),
+  });
+} else {
+  await latency();
 }
 
-const ms = (value: number) => value.toFixed(1);
-console.log(
-  `\n${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${dimensions} dimensions, top-10\n`,
-);
-console.log(
-  '| Store | Search | Chunks | Ingest (chunks/s) | p50 / p95, 50 of 60 rooms allowed (ms) | p50 / p95, 3 of 60 rooms (ms) | Recall@10 |',
-);
-console.log('|---|---|---:|---:|---:|---:|---:|');
-for (const result of results) {
+/** Vector search latency, ingestion rate and recall@10 on each store. */
+async function latency(): Promise<void> {
+  const results: Result[] = [];
+  const stores = values.stores.split(',');
+  if (stores.includes('sqlite')) {
+    const folder = mkdtempSync(join(tmpdir(), 'kaiwa-rag-'));
+    const store = await createSqliteStore({ filename: join(folder, 'bench.db'), synchronous: 'normal' });
+    await store.migrate();
+    try {
+      results.push(await bench('SQLite', store, Number(values.chunks)));
+    } finally {
+      await store.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }
+  if (stores.includes('postgres') && process.env.KAIWA_TEST_PG_URL) {
+    const { default: pg } = await import('pg');
+    const url = process.env.KAIWA_TEST_PG_URL;
+    const schema = `kaiwa_rag_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    const pool = new pg.Pool({ connectionString: url, options: `-c search_path=${schema}`, max: 4 });
+    const store = await createPostgresStore({ pool });
+    await store.migrate();
+    try {
+      results.push(await bench('PostgreSQL 15', store, Number(values.chunks)));
+    } finally {
+      await store.close();
+      await admin.query(`drop schema ${schema} cascade`);
+      await admin.end();
+    }
+  }
+  if (stores.includes('mysql') && process.env.KAIWA_TEST_MYSQL_URL) {
+    const { createConnection } = await import('mysql2/promise');
+    const url = process.env.KAIWA_TEST_MYSQL_URL;
+    const database = `kaiwa_rag_${randomBytes(4).toString('hex')}`;
+    const admin = await createConnection({ uri: url });
+    await admin.query(`create database ${database} character set utf8mb4 collate utf8mb4_bin`);
+    const target = new URL(url);
+    target.pathname = `/${database}`;
+    const store = await createMysqlStore({ connectionString: target.toString() });
+    await store.migrate();
+    try {
+      results.push(await bench('MariaDB 10.11', store, Number(values['mysql-chunks'])));
+    } finally {
+      await store.close();
+      await admin.query(`drop database ${database}`);
+      await admin.end();
+    }
+  }
+
+  const ms = (value: number) => value.toFixed(1);
   console.log(
-    `| ${result.store} | ${result.engine} | ${result.chunks.toLocaleString('en')} | ${result.ingestPerSecond.toLocaleString('en')} | ${ms(result.broad.p50)} / ${ms(result.broad.p95)} | ${ms(result.selective.p50)} / ${ms(result.selective.p95)} | ${result.recall.toFixed(3)} |`,
+    `\n${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${dimensions} dimensions, top-10\n`,
   );
+  console.log(
+    '| Store | Search | Chunks | Ingest (chunks/s) | p50 / p95, 50 of 60 rooms allowed (ms) | p50 / p95, 50 rooms + 2 projects (ms) | p50 / p95, 3 of 60 rooms (ms) | Recall@10 |',
+  );
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+  for (const result of results) {
+    console.log(
+      `| ${result.store} | ${result.engine} | ${result.chunks.toLocaleString('en')} | ${result.ingestPerSecond.toLocaleString('en')} | ${ms(result.broad.p50)} / ${ms(result.broad.p95)} | ${ms(result.roomsAndProjects.p50)} / ${ms(result.roomsAndProjects.p95)} | ${ms(result.selective.p50)} / ${ms(result.selective.p95)} | ${result.recall.toFixed(3)} |`,
+    );
+  }
 }

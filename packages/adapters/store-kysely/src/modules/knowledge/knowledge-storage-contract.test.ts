@@ -138,3 +138,109 @@ describe('knowledge module: vector search engines', () => {
     await after.close();
   });
 });
+
+describe('knowledge module: SQLite over-fetch for broad filters', () => {
+  /**
+   * Three rooms of 8-dimension vectors: room `far` holds a tight cluster around the query, `a` and `b` hold
+   * the rest. A filter of `a` and `b` is broad (two thirds of the index), so the unfiltered KNN over-fetches;
+   * near the cluster every over-fetched neighbour is in `far` and the filtered path must take over.
+   */
+  const dimensions = 8;
+  const query = [1, 0, 0, 0, 0, 0, 0, 0];
+  function random(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 2 ** 32 - 0.5;
+    };
+  }
+  const next = random(42);
+  const chunks = Array.from({ length: 300 }, (_, position) => {
+    const room = position < 100 ? 'far' : position % 2 === 0 ? 'a' : 'b';
+    const vector =
+      room === 'far'
+        ? query.map((value) => value + 0.05 * next())
+        : Array.from({ length: dimensions }, () => next());
+    return {
+      id: `c${position}`,
+      sourceType: (position % 3 === 0 ? 'message' : 'file') as 'message' | 'file',
+      sourceId: `s${position}`,
+      roomId: room,
+      ...(position % 5 === 0 ? { projectId: 'project' } : {}),
+      ...(position % 7 === 0 ? { fileId: 'file' } : {}),
+      text: `chunk ${position}`,
+      metadata: {},
+      vector,
+    };
+  });
+  const cosineDistance = (a: number[], b: number[]) => {
+    let dot = 0;
+    let aa = 0;
+    let bb = 0;
+    for (let index = 0; index < a.length; index++) {
+      dot += (a[index] as number) * (b[index] as number);
+      aa += (a[index] as number) ** 2;
+      bb += (b[index] as number) ** 2;
+    }
+    return 1 - dot / Math.sqrt(aa * bb);
+  };
+  type Filter = {
+    roomIds?: string[];
+    projectIds?: string[];
+    fileIds?: string[];
+    sourceType?: 'message' | 'file';
+  };
+  const allowed = (chunk: (typeof chunks)[number], filter: Filter) =>
+    (filter.roomIds?.includes(chunk.roomId) ||
+      (chunk.projectId !== undefined && filter.projectIds?.includes(chunk.projectId)) ||
+      (chunk.fileId !== undefined && filter.fileIds?.includes(chunk.fileId))) &&
+    (!filter.sourceType || chunk.sourceType === filter.sourceType);
+  const truth = (vector: number[], k: number, filter: Filter) =>
+    chunks
+      .filter((chunk) => allowed(chunk, filter))
+      .map((chunk) => ({ id: chunk.id, distance: cosineDistance(chunk.vector, vector) }))
+      .sort((a, b) => a.distance - b.distance)
+      .slice(0, k)
+      .map((entry) => entry.id);
+
+  for (const [path, selectiveFilterRows] of [
+    ['vec0: over-fetch or filtered KNN', 0],
+    ['scan of the allowed rows', 1000],
+  ] as const) {
+    it(`returns exactly the nearest allowed chunks (${path})`, async () => {
+      const storage = await openTestStorage('sqlite', [knowledgeStorageModuleWith({ selectiveFilterRows })]);
+      try {
+        await storage.knowledge.ensureIndex({ name: 'broad', model: 'test:m', dimensions });
+        await storage.knowledge.upsert('broad', chunks);
+        const search = (vector: number[], k: number, filter: Filter) =>
+          storage.knowledge
+            .query({ index: 'broad', model: 'test:m', vector, k, filter })
+            .then((matches) => matches.map((match) => match.chunk.id));
+        const filters: Filter[] = [
+          { roomIds: ['a', 'b'] },
+          { roomIds: ['a', 'b'], sourceType: 'message' },
+          { roomIds: ['a', 'b', 'far'] },
+          { roomIds: ['a', 'far'] },
+          { roomIds: ['a', 'b'], projectIds: ['project'] },
+          { roomIds: ['b'], projectIds: ['project'], fileIds: ['file'] },
+          { projectIds: ['project'], fileIds: ['file'], sourceType: 'file' },
+        ];
+        // Near the `far` cluster the ~2k + k nearest overall are all in `far`: the fallback must answer.
+        for (const filter of filters) expect(await search(query, 5, filter)).toEqual(truth(query, 5, filter));
+        // Away from it the over-fetch finds enough allowed neighbours, and they must be the right ones.
+        const generate = random(7);
+        for (let attempt = 0; attempt < 15; attempt++) {
+          const vector = Array.from({ length: dimensions }, () => generate());
+          for (const filter of filters)
+            expect(await search(vector, 7, filter)).toEqual(truth(vector, 7, filter));
+        }
+        // k beyond what the filter allows: every allowed chunk, nearest first.
+        expect(await search(query, 250, { roomIds: ['a', 'b'] })).toEqual(
+          truth(query, 250, { roomIds: ['a', 'b'] }),
+        );
+      } finally {
+        await storage.close();
+      }
+    });
+  }
+});

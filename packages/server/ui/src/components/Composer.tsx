@@ -5,6 +5,7 @@ import { useFileDrop } from '../file-drop';
 import { formatSize } from '../format';
 import { useController } from '../hooks';
 import { t } from '../i18n';
+import { askCommand, askKnowledge, useKnowledgeInfo } from '../knowledge';
 import { AssistantNotice } from './AssistantNotice';
 import { useComposerCompletion } from './Autocomplete';
 import { describeError } from './common';
@@ -45,6 +46,7 @@ export function Composer({
   const form = useRef<HTMLFormElement>(null);
   const emojiButton = useRef<HTMLButtonElement>(null);
   const [pickingEmoji, setPickingEmoji] = useState(false);
+  const knowledge = useKnowledgeInfo();
 
   useEffect(() => {
     if (!threadRootId) return;
@@ -61,6 +63,14 @@ export function Composer({
     if (uploading > 0) return;
     const body = text.trim() ? text : files.map((file) => file.name).join(', ');
     if (!body.trim()) return;
+    // `/ask <question>` asks the rooms' knowledge in the search panel; nothing is sent.
+    const question = knowledge?.enabled && files.length === 0 ? askCommand(text) : null;
+    if (question !== null) {
+      update('');
+      drafts.delete(draftKey);
+      askKnowledge(question);
+      return;
+    }
     controller.send(roomId, body, {
       ...(threadRootId ? { threadRootId } : {}),
       attachments: files,

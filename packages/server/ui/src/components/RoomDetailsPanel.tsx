@@ -7,6 +7,7 @@ import { type RoomRights, roomRights } from '../room-rights';
 import { Avatar, describeError, ErrorText, PresenceDot } from './common';
 import { ConfirmButton, FormField, formErrors, NO_ERRORS } from './FormField';
 import { Icon } from './icons';
+import { RoomKnowledgeSettings } from './RoomKnowledgeSettings';
 import { RoomVoiceSettings } from './RoomVoiceSettings';
 
 /*
@@ -577,6 +578,9 @@ export function RoomDetailsPanel({ entry, onClose }: { entry: RoomEntry; onClose
           <MySettings roomId={roomId} />
         </section>
         {direct ? null : <RoomVoiceSettings roomId={roomId} canChange={rights.setRoles && !room.archived} />}
+        {direct ? null : (
+          <RoomKnowledgeSettings roomId={roomId} canChange={rights.setRoles && !room.archived} />
+        )}
         <Members entry={entry} rights={rights} members={members} reload={reload} />
         <section class="details-section details-danger" aria-label={t('roomDetails.leaveOrArchive')}>
           {rights.manage ? (

@@ -120,6 +120,24 @@ describe('renderMarkdown', () => {
     );
   });
 
+  it("opens links to a room or a message of this chat in place (the assistant's sources); other paths stay text", () => {
+    expect(
+      render(
+        'Sources:\n[1] [#ops, Ada](/rooms/01JROOMAAAAAAAAAAAAAAAAAAA?message=01JMESSAGEAAAAAAAAAAAAAAAA)',
+      ),
+    ).toBe(
+      '<p>Sources:\n[1] <a class="md-app-link" href="/rooms/01JROOMAAAAAAAAAAAAAAAAAAA?message=01JMESSAGEAAAAAAAAAAAAAAAA">#ops, Ada</a></p>',
+    );
+    expect(render('[ops](/rooms/01JROOMAAAAAAAAAAAAAAAAAAA)')).toBe(
+      '<p><a class="md-app-link" href="/rooms/01JROOMAAAAAAAAAAAAAAAAAAA">ops</a></p>',
+    );
+    expect(render('[x](/rooms/01JROOMAAAAAAAAAAAAAAAAAAA?message=01JMESSAGEAAAAAAAAAAAAAAAA&evil=1)')).toBe(
+      '<p>x</p>',
+    );
+    expect(render('[x](/api/v1/files/F1/content)')).toBe('<p>x</p>');
+    expect(render('[x](//example.com/rooms/01JROOMAAAAAAAAAAAAAAAAAAA)')).toBe('<p>x</p>');
+  });
+
   it('shows images as links, never loading them', () => {
     expect(render('![a cat](https://example.com/cat.png)')).toBe(
       '<p><a href="https://example.com/cat.png" title="https://example.com/cat.png" target="_blank" rel="noopener noreferrer nofollow">a cat</a></p>',

@@ -210,7 +210,21 @@ function safeHref(url: string): string | undefined {
   return /^(?:https?:\/\/|mailto:)/i.test(trimmed) ? trimmed : undefined;
 }
 
+/**
+ * A room or a message of this chat by its id (the permalinks the assistant lists under "Sources:"): opened in
+ * place. Any other relative address stays text.
+ */
+const IN_APP_LINK = /^\/rooms\/[0-9A-Z]{26}(?:\?message=[0-9A-Z]{26})?$/;
+
 function renderLink(url: string, children: ComponentChildren[], title?: string | null): ComponentChildren {
+  const path = url.trim();
+  if (IN_APP_LINK.test(path)) {
+    return h(
+      'a',
+      { class: 'md-app-link', href: path, onClick: (event: MouseEvent) => openInApp(event, path) },
+      ...children,
+    );
+  }
   const href = safeHref(url);
   if (!href) return children;
   return h(

@@ -44,18 +44,20 @@ import {
 } from './http/request-signing.js';
 import { composeKnowledge, type KnowledgeService, knowledgeStoreOf } from './knowledge-composition.js';
 import { UserRateLimiter } from './limits/user-rate-limits.js';
+import { instrumentBus } from './operations/instrument-bus.js';
 import { listenForMetrics, type MetricsListener } from './operations/metrics-listener.js';
-import { ServerMetrics } from './operations/server-metrics.js';
+import { OUTBOX_COUNT_LIMIT, ServerMetrics } from './operations/server-metrics.js';
 import { composePlatforms, type PlatformComposition } from './platform-composition.js';
+import { composePlugins, type PluginService } from './plugin-composition.js';
 import { composeRealtime, type RealtimeServer } from './realtime-composition.js';
 import { registerAssistantRoutes } from './routes/assistant-routes.js';
 import { registerAuthRoutes } from './routes/auth-routes.js';
 import { registerFileRoutes } from './routes/file-routes.js';
 import { registerKnowledgeRoutes } from './routes/knowledge-routes.js';
-import { registerPluginRoutes } from './routes/plugin-routes.js';
 import { registerMessageRoutes } from './routes/message-routes.js';
 import { registerCspReportRoute, registerOperationsRoutes } from './routes/operations-routes.js';
 import { registerPlatformWebhookRoutes } from './routes/platform-webhook-routes.js';
+import { registerPluginRoutes } from './routes/plugin-routes.js';
 import { registerRoomRoutes } from './routes/room-routes.js';
 import type { ApiInstance, RouteContext } from './routes/route-context.js';
 import { registerUserRoutes } from './routes/user-routes.js';
@@ -66,7 +68,6 @@ import { openSharedState, type SharedState } from './scale/bus-composition.js';
 import { openBlobStore } from './storage/open-blob-store.js';
 import { describeDatabase, openStore } from './storage/open-store.js';
 import { timedStore } from './storage/timed-store.js';
-import { composePlugins, type PluginService } from './plugin-composition.js';
 import { composeVoice, type VoiceService } from './voice-composition.js';
 import { registerWebUi } from './web/web-ui.js';
 import { composeWorkflows, type WorkflowComposition } from './workflow-composition.js';
@@ -203,10 +204,12 @@ export async function buildServer(
         replicaUrls: config.databaseReplicaUrls,
         sqliteSynchronous: config.sqliteSynchronous,
         // One line per outage, however many requests fail meanwhile (those log a short warn each).
-        onAvailabilityChange: (change) =>
-          change.available
+        onAvailabilityChange: (change) => {
+          metrics.databaseAvailable.set(change.available ? 1 : 0);
+          return change.available
             ? app.log.info({ unavailableMs: change.unavailableMs }, 'the database answers again')
-            : app.log.warn({ err: change.error }, 'the database is not reachable; answering 503 meanwhile'),
+            : app.log.warn({ err: change.error }, 'the database is not reachable; answering 503 meanwhile');
+        },
       }));
     await rawStore.migrate();
     const openedStore = rawStore;
@@ -229,6 +232,7 @@ export async function buildServer(
     const { secret } = loadTokenSecret(config.jwtSecret, config.dataDirectory);
     shared = await openSharedState(config.bus, app.log);
     const openedShared = shared;
+    const bus = instrumentBus(shared.bus, metrics);
     const signing = new RequestSigning({
       store,
       serverSecret: secret,
@@ -251,7 +255,7 @@ export async function buildServer(
     });
     const engine = new ChatEngine({
       store,
-      bus: shared.bus,
+      bus,
       onSessionsRevoked: (revocation) => revocations.apply(revocation),
       defaultChannels: config.defaultChannels,
       ...(options.clock ? { clock: options.clock } : {}),
@@ -279,7 +283,7 @@ export async function buildServer(
       ...(options.embedder ? { embedder: options.embedder } : {}),
     });
     const assistant = config.assistant
-      ? await composeAssistant(engine, config.assistant, app.log, knowledge?.forAssistant())
+      ? await composeAssistant(engine, config.assistant, app.log, knowledge?.forAssistant(), metrics)
       : undefined;
     const voice = await composeVoice({
       engine,
@@ -315,17 +319,25 @@ export async function buildServer(
     const workflows = composeWorkflows({
       engine,
       store,
-      bus: shared.bus,
+      bus,
       blobs,
       settings: config.workflows,
+      metrics,
       logger: app.log,
-      ...(config.assistant ? { chatModel: await createAssistantChatModel(config.assistant) } : {}),
+      ...(config.assistant
+        ? { chatModel: await createAssistantChatModel(config.assistant, { metrics }) }
+        : {}),
       ...(options.workflowSteps ? { steps: options.workflowSteps } : {}),
       ...(platforms ? { platforms: platforms.platforms } : {}),
       ...(voice?.transcriber ? { transcriber: voice.transcriber } : {}),
       ...(voice?.synthesizer ? { synthesizer: voice.synthesizer } : {}),
     });
     await composeApp(app, context, shared.rateLimitRedis, workflows, platforms);
+    metrics.watch({
+      busStatus: () => openedShared.status(),
+      outbox: () => outboxBacklog(openedStore, options.clock ?? (() => new Date())),
+      ...(knowledge ? { knowledgePassages: () => knowledge.chunkCount() } : {}),
+    });
 
     const realtime = composeRealtime({
       server: app.server,
@@ -611,6 +623,26 @@ async function composeApp(
   );
   registerOperationsRoutes(api, context);
   await registerWebUi(app, config.uiDirectory, config.accountsEnabled);
+}
+
+/** The bridge's outbox (consumer `bridge`): how many calls wait, and for how long the oldest has. */
+async function outboxBacklog(
+  store: ChatStore,
+  clock: () => Date,
+): Promise<{ pending: number; oldestAgeSeconds: number }> {
+  const pending = await store.platformOutbox.list({
+    consumer: 'bridge',
+    status: 'pending',
+    limit: OUTBOX_COUNT_LIMIT,
+  });
+  const oldest = pending.reduce<string | undefined>(
+    (first, item) => (first === undefined || item.createdAt < first ? item.createdAt : first),
+    undefined,
+  );
+  return {
+    pending: pending.length,
+    oldestAgeSeconds: oldest ? Math.max(0, (clock().getTime() - Date.parse(oldest)) / 1000) : 0,
+  };
 }
 
 function firstAdminNotice({ username, password }: { username: string; password: string }): string {

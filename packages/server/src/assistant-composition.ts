@@ -2,6 +2,8 @@ import { type ChatEngine, type ChatModel, SYSTEM_ACTOR } from '@kaiwa/core';
 import type { Assistant, AssistantKnowledge, AssistantRoomSettings } from '@kaiwa/llm';
 import { z } from 'zod';
 import type { AssistantConfig, LlmPreset } from './config.js';
+import { instrumentChatModel } from './operations/instrument-chat-model.js';
+import type { ServerMetrics } from './operations/server-metrics.js';
 
 /*
  * `@kaiwa/llm` (with the OpenAI client it is built on) is imported only when the server needs a model: when
@@ -71,7 +73,8 @@ function dropUndefined<T extends object>(value: T): T {
  */
 export async function createAssistantChatModel(
   config: AssistantConfig,
-  options: { model?: string; preset?: LlmPreset } = {},
+  /** `metrics`: count requests, tokens and time to first token (`kaiwa_llm_*`). */
+  options: { model?: string; preset?: LlmPreset; metrics?: ServerMetrics | undefined } = {},
 ): Promise<ChatModel> {
   return chatModelOf(await loadLlm(), config, options);
 }
@@ -79,11 +82,11 @@ export async function createAssistantChatModel(
 function chatModelOf(
   llm: LlmModule,
   config: AssistantConfig,
-  options: { model?: string; preset?: LlmPreset },
+  options: { model?: string; preset?: LlmPreset; metrics?: ServerMetrics | undefined },
 ): ChatModel {
   const { createElyzaPreset, createOpenAICompatibleChatModel } = llm;
   const preset = options.preset ?? config.preset;
-  return createOpenAICompatibleChatModel({
+  const model = createOpenAICompatibleChatModel({
     baseURL: config.baseUrl,
     model: options.model ?? config.model,
     ...(config.apiKey ? { apiKey: config.apiKey } : {}),
@@ -98,6 +101,7 @@ function chatModelOf(
           }).template,
         }),
   });
+  return options.metrics ? instrumentChatModel(model, options.metrics) : model;
 }
 
 /**
@@ -113,6 +117,8 @@ export async function composeAssistant(
   logger: AssistantLogger,
   /** The rooms' knowledge (KAIWA_EMBEDDINGS): answers in rooms with sources cite them. */
   knowledge?: AssistantKnowledge,
+  /** Counts the model's requests, tokens and time to first token (`kaiwa_llm_*`). */
+  metrics?: ServerMetrics,
 ): Promise<Assistant> {
   const llm = await loadLlm();
   const botUser = await llm.ensureAssistantUser(engine, config.username);
@@ -121,7 +127,7 @@ export async function composeAssistant(
     const key = `${preset}\u0000${name}`;
     let model = models.get(key);
     if (!model) {
-      model = chatModelOf(llm, config, { model: name, preset });
+      model = chatModelOf(llm, config, { model: name, preset, metrics });
       models.set(key, model);
     }
     return model;

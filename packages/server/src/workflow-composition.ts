@@ -25,6 +25,8 @@ import {
 import { builtInStepTypes } from '@kaiwa/workflow-steps';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WorkflowSettings } from './config.js';
+import { countWorkflowOutcomes, instrumentStepTypes } from './operations/instrument-workflows.js';
+import type { ServerMetrics } from './operations/server-metrics.js';
 
 export interface WorkflowCompositionConfig {
   engine: ChatEngine;
@@ -43,6 +45,8 @@ export interface WorkflowCompositionConfig {
   /** The voice backends (KAIWA_TRANSCRIBER, KAIWA_SYNTHESIZER), for `transcribe` and `synthesize` steps. */
   transcriber?: Transcriber;
   synthesizer?: Synthesizer;
+  /** Counts runs, steps, tries and retries (`kaiwa_workflow_*`). */
+  metrics?: ServerMetrics;
 }
 
 /** The workflow engine and its triggers as the server runs them. */
@@ -80,10 +84,11 @@ export class WorkflowDirectoryError extends Error {
  * await workflows.start(admin.id);
  */
 export function composeWorkflows(config: WorkflowCompositionConfig): WorkflowComposition {
-  const { settings, logger } = config;
+  const { settings, logger, metrics } = config;
+  const steps = [...builtInStepTypes(), ...(config.steps ?? [])];
   const engine = new WorkflowEngine({
     store: config.store,
-    bus: config.bus,
+    bus: metrics ? countWorkflowOutcomes(config.bus, metrics) : config.bus,
     services: {
       chat: workflowBotChat(config.engine, logger),
       store: config.store,
@@ -93,7 +98,7 @@ export function composeWorkflows(config: WorkflowCompositionConfig): WorkflowCom
       ...(config.transcriber ? { transcriber: config.transcriber } : {}),
       ...(config.synthesizer ? { synthesizer: config.synthesizer } : {}),
     },
-    steps: [...builtInStepTypes(), ...(config.steps ?? [])],
+    steps: metrics ? instrumentStepTypes(steps, metrics) : steps,
     onError: (error, context) => logger.error({ err: error, ...context }, 'workflow background work failed'),
   });
   const webhookSecret = (workflowId: string) =>

@@ -1,4 +1,24 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Node's default gauges that end in `_total`, which Prometheus reserves for counters (`promtool check metrics`
+ * flags them). Each is the sum of the gauge of the same name without `_total` (by type), which stays.
+ */
+const MISNAMED_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+/** Pending outbox items are counted up to this many at each scrape. */
+export const OUTBOX_COUNT_LIMIT = 1000;
+
+/** Where the gauges read their values. */
+export interface MetricSources {
+  busStatus?: () => { kind: string; connected: boolean };
+  outbox?: () => Promise<{ pending: number; oldestAgeSeconds: number }>;
+  knowledgePassages?: () => Promise<number>;
+}
 
 /**
  * The Prometheus metrics of one server. Each server has its own registry (so tests and several servers in
@@ -16,11 +36,49 @@ export class ServerMetrics {
   readonly uploadScans: Counter<'result'>;
   readonly uploadScanDuration: Histogram<'result'>;
   readonly errors: Counter<'code'>;
+  readonly workflowRuns: Counter<'status'>;
+  readonly workflowRunDuration: Histogram<'status'>;
+  readonly workflowSteps: Counter<'type' | 'status'>;
+  readonly workflowStepAttemptDuration: Histogram<'type' | 'outcome'>;
+  readonly workflowStepRetries: Counter<'type'>;
+  readonly llmRequests: Counter<'model' | 'operation' | 'outcome'>;
+  readonly llmTokens: Counter<'model' | 'kind'>;
+  readonly llmRequestDuration: Histogram<'model' | 'operation'>;
+  readonly llmTimeToFirstToken: Histogram<'model'>;
+  readonly busConnected: Gauge<'kind'>;
+  readonly busPublished: Counter<'outcome'>;
+  readonly busDelivered: Counter;
+  readonly databaseAvailable: Gauge;
+  readonly platformOutboxPending: Gauge;
+  readonly platformOutboxOldestAge: Gauge;
+  readonly knowledgePassages: Gauge;
+  /** What the gauges read at each scrape; set once the server is composed ({@link ServerMetrics.watch}). */
+  #sources: MetricSources = {};
+
+  /**
+   * Tells the gauges where to read at each scrape. A source that fails (the database is away) leaves the
+   * gauge at its last value rather than failing the whole scrape.
+   */
+  watch(sources: MetricSources): void {
+    this.#sources = { ...this.#sources, ...sources };
+  }
+
+  async #read<T>(source: (() => Promise<T>) | undefined): Promise<T | undefined> {
+    if (!source) return undefined;
+    try {
+      return await source();
+    } catch {
+      return undefined;
+    }
+  }
 
   constructor(options: { collectProcessMetrics?: boolean } = {}) {
     const registry = new Registry();
     this.registry = registry;
-    if (options.collectProcessMetrics ?? true) collectDefaultMetrics({ register: registry });
+    if (options.collectProcessMetrics ?? true) {
+      collectDefaultMetrics({ register: registry });
+      for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
+    }
     this.httpRequests = new Counter({
       name: 'kaiwa_http_requests_total',
       help: 'HTTP requests answered, by method, route pattern and status code.',
@@ -81,6 +139,118 @@ export class ServerMetrics {
       help: 'Error answers, by error code.',
       labelNames: ['code'],
       registers: [registry],
+    });
+    this.workflowRuns = new Counter({
+      name: 'kaiwa_workflow_runs_total',
+      help: 'Workflow runs finished by this instance, by status (succeeded, failed, cancelled).',
+      labelNames: ['status'],
+      registers: [registry],
+    });
+    this.workflowRunDuration = new Histogram({
+      name: 'kaiwa_workflow_run_duration_seconds',
+      help: 'Time from the start of a workflow run to its end, by status.',
+      labelNames: ['status'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers: [registry],
+    });
+    this.workflowSteps = new Counter({
+      name: 'kaiwa_workflow_steps_total',
+      help: 'Workflow steps ended, by step type and status (succeeded, failed, skipped, cancelled).',
+      labelNames: ['type', 'status'],
+      registers: [registry],
+    });
+    this.workflowStepAttemptDuration = new Histogram({
+      name: 'kaiwa_workflow_step_attempt_duration_seconds',
+      help: 'Time of one try of a workflow step (OCR, transcription, an LLM call, ...), by step type and outcome.',
+      labelNames: ['type', 'outcome'],
+      buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers: [registry],
+    });
+    this.workflowStepRetries = new Counter({
+      name: 'kaiwa_workflow_step_retries_total',
+      help: 'Tries of workflow steps after the first (retries), by step type.',
+      labelNames: ['type'],
+      registers: [registry],
+    });
+    this.llmRequests = new Counter({
+      name: 'kaiwa_llm_requests_total',
+      help: 'Chat model calls, by model, operation (generate, stream) and outcome (ok, error, aborted).',
+      labelNames: ['model', 'operation', 'outcome'],
+      registers: [registry],
+    });
+    this.llmTokens = new Counter({
+      name: 'kaiwa_llm_tokens_total',
+      help: 'Tokens the chat model reported, by model and kind (input, output).',
+      labelNames: ['model', 'kind'],
+      registers: [registry],
+    });
+    this.llmRequestDuration = new Histogram({
+      name: 'kaiwa_llm_request_duration_seconds',
+      help: 'Time of a chat model call to its last token, by model and operation.',
+      labelNames: ['model', 'operation'],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120],
+      registers: [registry],
+    });
+    this.llmTimeToFirstToken = new Histogram({
+      name: 'kaiwa_llm_time_to_first_token_seconds',
+      help: 'Time from a streamed chat model call to its first text, by model.',
+      labelNames: ['model'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30],
+      registers: [registry],
+    });
+    this.busConnected = new Gauge({
+      name: 'kaiwa_bus_connected',
+      help: 'Whether the event bus is connected (1) or not (0), by kind (memory, redis, nats).',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect: () => {
+        const status = this.#sources.busStatus?.();
+        if (!status) return;
+        this.busConnected.reset();
+        this.busConnected.set({ kind: status.kind }, status.connected ? 1 : 0);
+      },
+    });
+    this.busPublished = new Counter({
+      name: 'kaiwa_bus_published_events_total',
+      help: 'Events this instance published on the bus, by outcome (ok, error).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.busDelivered = new Counter({
+      name: 'kaiwa_bus_delivered_events_total',
+      help: "Events the bus delivered to this instance (its own and other instances' ones).",
+      registers: [registry],
+    });
+    this.databaseAvailable = new Gauge({
+      name: 'kaiwa_database_available',
+      help: 'Whether the database answers (1) or this instance is answering 503 for want of it (0).',
+      registers: [registry],
+    });
+    this.databaseAvailable.set(1);
+    this.platformOutboxPending = new Gauge({
+      name: 'kaiwa_platform_outbox_pending',
+      help: `Outbound platform calls (bridge, notify steps) waiting for delivery, counted up to ${OUTBOX_COUNT_LIMIT}.`,
+      registers: [registry],
+      collect: async () => {
+        const outbox = await this.#read(this.#sources.outbox);
+        if (outbox === undefined) return;
+        this.platformOutboxPending.set(outbox.pending);
+        this.platformOutboxOldestAge.set(outbox.oldestAgeSeconds);
+      },
+    });
+    this.platformOutboxOldestAge = new Gauge({
+      name: 'kaiwa_platform_outbox_oldest_pending_age_seconds',
+      help: 'Age of the oldest outbound platform call still waiting for delivery (0: none waits).',
+      registers: [registry],
+    });
+    this.knowledgePassages = new Gauge({
+      name: 'kaiwa_knowledge_passages',
+      help: 'Knowledge passages indexed, over all rooms (only with KAIWA_EMBEDDINGS).',
+      registers: [registry],
+      collect: async () => {
+        const count = await this.#read(this.#sources.knowledgePassages);
+        if (count !== undefined) this.knowledgePassages.set(count);
+      },
     });
   }
 }

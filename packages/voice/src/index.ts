@@ -54,3 +54,8 @@ export {
   type PocketsphinxTranscriberConfig,
   parsePocketsphinxOutput,
 } from './pocketsphinx/pocketsphinx-transcriber.js';
+export {
+  createWhisperCppTranscriber,
+  WhisperCppTranscriber,
+  type WhisperCppTranscriberConfig,
+} from './whisper-cpp/whisper-cpp-transcriber.js';

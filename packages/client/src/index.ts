@@ -59,6 +59,7 @@ export {
   type NewAccount,
   type NewMessage,
   type PageQuery,
+  type PluginCommand,
   type RoomKnowledge,
   type RoomKnowledgeIndexing,
   type RoomKnowledgeSettings,

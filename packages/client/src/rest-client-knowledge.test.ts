@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildServer, type KaiwaServer, loadConfig } from '@kaiwa/server';
+import { rmSync } from 'node:fs';
+import { createHashedNgramTestEmbedding } from '@kaiwa/knowledge';
+import type { BuildServerOptions, KaiwaServer } from '@kaiwa/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KaiwaApiError, KaiwaRestClient, type RoomKnowledge } from './rest-client.js';
+import { startClientTestServer } from './test-support/client-test-server.js';
 
 /*
  * The knowledge calls against a real reference server in this process (a temporary SQLite file, port 0),
@@ -13,36 +13,6 @@ import { KaiwaApiError, KaiwaRestClient, type RoomKnowledge } from './rest-clien
  */
 
 const PASSWORD = 'correct horse battery staple';
-
-type Embedder = NonNullable<NonNullable<Parameters<typeof buildServer>[1]>['embedder']>;
-
-/**
- * Words hashed into buckets, normalised: texts sharing words are near. A test function, not a model (the
- * server's own tests use @kaiwa/knowledge's n-gram one; this package does not depend on it).
- */
-function wordHashEmbedder(dimensions = 64): Embedder {
-  const embed = (text: string) => {
-    const vector = new Array<number>(dimensions).fill(0);
-    for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
-      let hash = 0x811c9dc5;
-      for (let index = 0; index < word.length; index++)
-        hash = Math.imul(hash ^ word.charCodeAt(index), 0x01000193);
-      const bucket = (hash >>> 0) % dimensions;
-      vector[bucket] = (vector[bucket] ?? 0) + 1;
-    }
-    const norm = Math.sqrt(vector.reduce((sum, value) => sum + value * value, 0)) || 1;
-    return vector.map((value) => value / norm);
-  };
-  return {
-    specificationVersion: 'v1',
-    provider: 'test',
-    modelId: `word-hash-${dimensions}`,
-    dimensions,
-    async embed(texts: string[]) {
-      return { embeddings: texts.map(embed), usage: { tokens: undefined } };
-    },
-  };
-}
 
 /** Waits until `check` passes (it throws until then). */
 async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
@@ -59,15 +29,9 @@ async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000): P
 
 async function start(
   name: string,
-  embedder?: Embedder,
+  embedder?: BuildServerOptions['embedder'],
 ): Promise<{ server: KaiwaServer; baseUrl: string; folder: string }> {
-  const folder = mkdtempSync(join(tmpdir(), `kaiwa-client-${name}-`));
-  const config = loadConfig({ env: { KAIWA_DATA_DIR: folder, LOG_LEVEL: 'silent', NODE_ENV: 'test' } });
-  const server = await buildServer(
-    { ...config, host: '127.0.0.1', port: 0 },
-    { announce: () => {}, ...(embedder ? { embedder } : {}) },
-  );
-  return { server, baseUrl: await server.listen(), folder };
+  return startClientTestServer(name, embedder ? { embedder } : {});
 }
 
 describe('KaiwaRestClient knowledge calls against a reference server', () => {
@@ -78,7 +42,7 @@ describe('KaiwaRestClient knowledge calls against a reference server', () => {
   let keyMessageId = '';
 
   beforeAll(async () => {
-    running = await start('knowledge', wordHashEmbedder());
+    running = await start('knowledge', createHashedNgramTestEmbedding({ dimensions: 64 }));
     off = await start('knowledge-off');
     for (const username of ['ada', 'grace'] as const) {
       await running.server.accounts.createAccount({ username, role: 'member', password: PASSWORD });
@@ -106,7 +70,7 @@ describe('KaiwaRestClient knowledge calls against a reference server', () => {
   it('says knowledge is on, with the embedding model', async () => {
     expect(await rest.grace.knowledgeInfo()).toMatchObject({
       enabled: true,
-      model: 'test:word-hash-64',
+      model: 'test:hashed-ngrams-64',
       dimensions: 64,
     });
   });

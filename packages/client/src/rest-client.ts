@@ -194,6 +194,13 @@ export interface RoomVoiceSettings {
 }
 
 /** What `GET /knowledge` says: whether this server answers questions from its rooms' knowledge. */
+/** A slash command of a running plugin (`GET /commands`). */
+export interface PluginCommand {
+  name: string;
+  description: string;
+  pluginId: string;
+}
+
 export interface KnowledgeInfo {
   /** false: `KAIWA_EMBEDDINGS` is unset, and the other knowledge calls fail with `knowledge_off`. */
   enabled: boolean;
@@ -913,6 +920,28 @@ export class KaiwaRestClient {
   /** Sets the language a room's voice messages are transcribed in (room owners and admins). */
   setRoomVoiceSettings(roomId: string, settings: RoomVoiceSettings): Promise<RoomVoiceSettings> {
     return this.request('PUT', `/rooms/${segment(roomId)}/voice`, settings);
+  }
+
+  // ---------------------------------------------------------------- plugins
+
+  /** The slash commands of the server's running plugins (none without plugins). */
+  listCommands(): Promise<{ commands: PluginCommand[] }> {
+    return this.request('GET', '/commands');
+  }
+
+  /**
+   * Runs a plugin's slash command (name without the slash) in a room I belong to; its answer is posted there
+   * by the plugin's bot user. Typing `/name args` as a message does the same.
+   *
+   * @example await rest.runCommand(roomId, 'hello', 'Ada') // { reply: 'Hello, Ada!', messageId: '01J…' }
+   */
+  runCommand(
+    roomId: string,
+    command: string,
+    args = '',
+    options: { threadRootId?: string } = {},
+  ): Promise<{ reply?: string; messageId?: string }> {
+    return this.request('POST', `/rooms/${segment(roomId)}/commands`, { command, args, ...options });
   }
 
   // ---------------------------------------------------------------- knowledge

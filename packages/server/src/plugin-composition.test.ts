@@ -66,6 +66,30 @@ describe('plugins in the server', () => {
     expect(invalid.body).toContain('command');
   });
 
+  it('runs a command typed as a message, once, as its author', async () => {
+    const { token, user } = await test.signedIn('member');
+    const room = (
+      await test.call('POST', '/api/v1/rooms', { token, body: { kind: 'channel', name: 'typed-commands' } })
+    ).json();
+    const sent = await test.call('POST', `/api/v1/rooms/${room.id}/messages`, {
+      token,
+      body: { text: '/hello Grace' },
+    });
+    expect(sent.statusCode, sent.body).toBe(201);
+    const answers = async () =>
+      (await test.server.engine.history(user.id, { roomId: room.id })).messages.filter(
+        (message: Message) => message.text === 'Hello, Grace!',
+      );
+    const until = Date.now() + 10_000;
+    while ((await answers()).length === 0 && Date.now() < until)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await answers()).toHaveLength(1);
+    // Text that merely starts with a slash, or names no plugin command, is a message like any other.
+    await test.call('POST', `/api/v1/rooms/${room.id}/messages`, { token, body: { text: '/nope Grace' } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await answers()).toHaveLength(1);
+  });
+
   it('refuses a command in a room the caller does not belong to', async () => {
     const owner = await test.signedIn('member');
     const stranger = await test.signedIn('member');

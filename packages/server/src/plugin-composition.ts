@@ -64,6 +64,9 @@ export class PluginService {
       // A plugin's own posts are not news to plugins (no loops between two plugins either).
       if (botIds.has(message.authorId)) return;
       this.#host.dispatchMessage(toPluginMessage(message));
+      void this.#commandInMessage(message).catch((error: unknown) =>
+        this.#config.logger.warn({ err: error, messageId: message.id }, 'plugin: a slash command failed'),
+      );
     });
   }
 
@@ -107,6 +110,31 @@ export class PluginService {
     const membership = await engine.findMembership(input.userId, room.id);
     if (!membership) throw new ForbiddenError('run a command', 'join the room first');
     return this.#host.runCommand(input);
+  }
+
+  /**
+   * A message that is a plugin's slash command (`/hello Ada`, as `/run` starts a workflow) runs it as its
+   * author. Of several instances hearing it, the one that claims it first (a room setting only the first
+   * insert writes) runs it; the others stay silent.
+   */
+  async #commandInMessage(message: Message): Promise<void> {
+    const match = /^\/([a-z0-9][a-z0-9_-]{0,31})(?:\s+([\s\S]*))?$/.exec(message.text.trim());
+    if (!match) return;
+    const command = this.#host.commands().find((candidate) => candidate.name === match[1]);
+    if (!command) return;
+    const bot = this.#botUsers.get(command.pluginId);
+    if (!bot) return;
+    const claimed = await this.#config.engine
+      .claimRoomSetting(bot.id, message.roomId, `claim:${bot.id}:${message.id}`, true)
+      .catch(() => false);
+    if (!claimed) return;
+    await this.#host.runCommand({
+      userId: message.authorId,
+      roomId: message.roomId,
+      command: command.name,
+      args: match[2]?.trim() ?? '',
+      ...(message.threadRootId ? { threadRootId: message.threadRootId } : {}),
+    });
   }
 
   async close(): Promise<void> {

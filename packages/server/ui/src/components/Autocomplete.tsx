@@ -18,6 +18,8 @@ import { t } from '../i18n';
 
 /** Workflow commands, fetched once per page (they change rarely); built-in ones while that runs. */
 let commandsLoading: Promise<{ id: string; name: string; definition: Record<string, unknown> }[]> | undefined;
+/** The slash commands of the server's plugins, asked once per page. */
+let pluginCommandsLoading: Promise<CommandOption[]> | undefined;
 
 /**
  * Completion for a composer's textarea: give it the field and its text, spread `fieldProps` on the field,
@@ -82,7 +84,13 @@ export function useComposerCompletion({
         (answer) => answer.workflows,
         () => [],
       );
-      void commandsLoading.then((list) => setWorkflows(workflowCommands(list, roomId)));
+      pluginCommandsLoading ??= controller.rest.listCommands().then(
+        (answer) => answer.commands.map(({ name, description }) => ({ name, description })),
+        () => [],
+      );
+      void Promise.all([commandsLoading, pluginCommandsLoading]).then(([list, plugins]) =>
+        setWorkflows([...workflowCommands(list, roomId), ...plugins]),
+      );
     }
   }, [kind, controller, roomId]);
 

@@ -1,0 +1,55 @@
+import { rmSync } from 'node:fs';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { KaiwaServer } from '@kaiwa/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPluginFolder } from '../../plugins/src/test-support/build-plugin.js';
+import { KaiwaApiError, KaiwaRestClient } from './rest-client.js';
+import { startClientTestServer } from './test-support/client-test-server.js';
+
+/*
+ * The plugin calls against a real reference server whose KAIWA_PLUGIN_DIR holds the example Hello plugin (run in
+ * its sandboxed process): the commands are listed, `/hello` runs in a room and its answer is a message there.
+ */
+
+const PASSWORD = 'correct horse battery staple';
+const HELLO = fileURLToPath(new URL('../../../examples/plugin-hello', import.meta.url));
+
+describe('KaiwaRestClient plugin calls against a reference server', () => {
+  let running: { server: KaiwaServer; baseUrl: string; folder: string };
+  let pluginDirectory = '';
+  let rest: KaiwaRestClient;
+
+  beforeAll(async () => {
+    pluginDirectory = await mkdtemp(join(tmpdir(), 'kaiwa-client-plugins-'));
+    await rename(await buildPluginFolder(HELLO), join(pluginDirectory, 'hello'));
+    running = await startClientTestServer(
+      'plugins',
+      {},
+      { plugins: { directory: pluginDirectory, acceptUnisolatedNetwork: false } },
+    );
+    await running.server.accounts.createAccount({ username: 'ada', role: 'member', password: PASSWORD });
+    rest = new KaiwaRestClient({ baseUrl: running.baseUrl });
+    await rest.login('ada', PASSWORD);
+  }, 60_000);
+
+  afterAll(async () => {
+    await running?.server.close();
+    if (running) rmSync(running.folder, { recursive: true, force: true });
+    if (pluginDirectory) await rm(pluginDirectory, { recursive: true, force: true });
+  });
+
+  it('lists the commands and runs one: the answer is a message in the room', async () => {
+    expect((await rest.listCommands()).commands.map((command) => command.name)).toEqual(['hello']);
+    const room = await rest.createRoom({ kind: 'channel', name: 'hello-lab', topic: '' });
+    const ran = await rest.runCommand(room.id, 'hello', 'Ada');
+    expect(ran.reply).toBe('Hello, Ada!');
+    const { messages } = await rest.messagePage(room.id);
+    expect(messages.find((message) => message.id === ran.messageId)?.text).toBe('Hello, Ada!');
+    const missing = await rest.runCommand(room.id, 'nope').catch((error: unknown) => error);
+    expect(missing).toBeInstanceOf(KaiwaApiError);
+    expect((missing as KaiwaApiError).status).toBe(404);
+  });
+});

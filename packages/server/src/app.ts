@@ -327,7 +327,9 @@ export async function buildServer(
       ...(config.assistant
         ? { chatModel: await createAssistantChatModel(config.assistant, { metrics }) }
         : {}),
-      ...(options.workflowSteps ? { steps: options.workflowSteps } : {}),
+      ...(options.workflowSteps || plugins
+        ? { steps: [...(options.workflowSteps ?? []), ...(plugins?.stepTypes() ?? [])] }
+        : {}),
       ...(platforms ? { platforms: platforms.platforms } : {}),
       ...(voice?.transcriber ? { transcriber: voice.transcriber } : {}),
       ...(voice?.synthesizer ? { synthesizer: voice.synthesizer } : {}),

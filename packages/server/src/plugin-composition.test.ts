@@ -90,6 +90,44 @@ describe('plugins in the server', () => {
     expect(await answers()).toHaveLength(1);
   });
 
+  it('runs a plugin’s workflow step in a workflow, its output used by the next step', async () => {
+    const admin = await test.signedIn('admin');
+    const room = (
+      await test.call('POST', '/api/v1/rooms', {
+        token: admin.token,
+        body: { kind: 'channel', name: 'greetings' },
+      })
+    ).json();
+    const defined = await test.call('POST', '/api/v1/workflows', {
+      token: admin.token,
+      body: {
+        id: 'greet-ada',
+        name: 'Greet Ada',
+        trigger: { type: 'manual' },
+        steps: [
+          { id: 'greet', type: 'hello.greet', input: { name: 'Ada' } },
+          { id: 'tell', type: 'notify', input: { roomId: room.id, text: '{{ steps.greet.greeting }}' } },
+        ],
+      },
+    });
+    expect(defined.statusCode, defined.body).toBe(201);
+    const started = await test.call('POST', '/api/v1/workflows/greet-ada/runs', {
+      token: admin.token,
+      body: {},
+    });
+    expect(started.statusCode, started.body).toBeLessThan(300);
+    const until = Date.now() + 10_000;
+    let texts: string[] = [];
+    while (Date.now() < until) {
+      texts = (await test.server.engine.history(admin.user.id, { roomId: room.id })).messages.map(
+        (message: Message) => message.text,
+      );
+      if (texts.includes('Hello, Ada!')) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(texts).toContain('Hello, Ada!');
+  });
+
   it('refuses a command in a room the caller does not belong to', async () => {
     const owner = await test.signedIn('member');
     const stranger = await test.signedIn('member');

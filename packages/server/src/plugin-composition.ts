@@ -2,7 +2,9 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ChatEngine, ForbiddenError, type Message, NotFoundError, type User } from '@kaiwa/core';
 import type { PluginCommand, PluginEvent, PluginHost, PluginHostPorts, PluginState } from '@kaiwa/plugins';
+import type { StepType } from '@kaiwa/workflow';
 import type { FastifyBaseLogger } from 'fastify';
+import { z } from 'zod';
 import type { PluginSettings } from './config.js';
 
 /*
@@ -41,12 +43,19 @@ export class PluginService {
   readonly #host: PluginHost;
   readonly #botUsers: Map<string, User>;
   readonly #problems = new Map<string, PluginSummary['lastProblem']>();
+  readonly #declaredSteps: { type: string; description: string }[];
   #stopListening: (() => void) | undefined;
 
-  constructor(config: PluginCompositionConfig, host: PluginHost, botUsers: Map<string, User>) {
+  constructor(
+    config: PluginCompositionConfig,
+    host: PluginHost,
+    botUsers: Map<string, User>,
+    declaredSteps: { type: string; description: string }[],
+  ) {
     this.#config = config;
     this.#host = host;
     this.#botUsers = botUsers;
+    this.#declaredSteps = declaredSteps;
   }
 
   /** Starts every plugin added; one that cannot start is reported and left stopped. */
@@ -80,6 +89,24 @@ export class PluginService {
 
   commands(): PluginCommand[] {
     return this.#host.commands();
+  }
+
+  /**
+   * The workflow step types the installed plugins declare, for the workflow engine: each runs in its plugin
+   * (a plugin that is stopped or lacks the type fails the step with a retryable error, so the run waits and
+   * tries again with the workflow's retry policy).
+   */
+  stepTypes(): StepType[] {
+    return this.#declaredSteps.map(({ type, description }) => ({
+      type,
+      description,
+      input: z.json(),
+      retryable: (error: unknown) =>
+        typeof error === 'object' &&
+        error !== null &&
+        (error as { isRetryable?: boolean }).isRetryable === true,
+      run: (input, context) => this.#host.runStep({ type, input: input as never, runId: context.runId }),
+    }));
   }
 
   startPlugin(pluginId: string): Promise<void> {
@@ -265,11 +292,13 @@ export async function composePlugins(config: PluginCompositionConfig): Promise<P
     engineVersion: ENGINE_VERSION,
     onEvent: (event) => service?.onEvent(event),
   });
+  const steps: { type: string; description: string }[] = [];
   for (const folder of folders) {
     const supervisor = await host.add(folder);
     const manifest = supervisor.plugin.manifest;
     botUsers.set(manifest.id, await ensurePluginUser(engine, manifest.id, manifest.name ?? manifest.id));
+    steps.push(...manifest.capabilities.workflowSteps);
   }
-  service = new PluginService(config, host, botUsers);
+  service = new PluginService(config, host, botUsers, steps);
   return service;
 }

@@ -139,11 +139,12 @@ describe('knowledge module: vector search engines', () => {
   });
 });
 
-describe('knowledge module: SQLite over-fetch for broad filters', () => {
+describe('knowledge module: SQLite search paths against a brute-force scan', () => {
   /**
    * Three rooms of 8-dimension vectors: room `far` holds a tight cluster around the query, `a` and `b` hold
-   * the rest. A filter of `a` and `b` is broad (two thirds of the index), so the unfiltered KNN over-fetches;
-   * near the cluster every over-fetched neighbour is in `far` and the filtered path must take over.
+   * the rest; some chunks also carry a project or a file. Near the cluster the nearest vectors overall are
+   * all in `far`, so a filter without it must look past them; each filter mixes the kinds of id, which
+   * SQLite searches one kind at a time.
    */
   const dimensions = 8;
   const query = [1, 0, 0, 0, 0, 0, 0, 0];
@@ -204,7 +205,7 @@ describe('knowledge module: SQLite over-fetch for broad filters', () => {
       .map((entry) => entry.id);
 
   for (const [path, selectiveFilterRows] of [
-    ['vec0: over-fetch or filtered KNN', 0],
+    ['vec0 KNN per kind of id', 0],
     ['scan of the allowed rows', 1000],
   ] as const) {
     it(`returns exactly the nearest allowed chunks (${path})`, async () => {
@@ -225,9 +226,9 @@ describe('knowledge module: SQLite over-fetch for broad filters', () => {
           { roomIds: ['b'], projectIds: ['project'], fileIds: ['file'] },
           { projectIds: ['project'], fileIds: ['file'], sourceType: 'file' },
         ];
-        // Near the `far` cluster the ~2k + k nearest overall are all in `far`: the fallback must answer.
+        // Near the `far` cluster: the nearest overall are all in `far`.
         for (const filter of filters) expect(await search(query, 5, filter)).toEqual(truth(query, 5, filter));
-        // Away from it the over-fetch finds enough allowed neighbours, and they must be the right ones.
+        // Anywhere else.
         const generate = random(7);
         for (let attempt = 0; attempt < 15; attempt++) {
           const vector = Array.from({ length: dimensions }, () => generate());

@@ -265,49 +265,32 @@ export class SqliteVecSearch implements VectorSearch {
   }
 
   /**
-   * With the vec0 table, three exact strategies by how much of the index the filter allows:
-   * - a selective filter (up to `selectiveFilterRows` chunks): a scan of the allowed rows only, found through
-   *   the room, file and project indexes (vec0 would still read every vector);
-   * - a broad one (at least a quarter of the index): an over-fetch — the unfiltered KNN for `n` nearest,
-   *   with `n` sized so that about twice `k` allowed ones are expected among them, filtered here. When at
-   *   least `k` of them are allowed, those are exactly the `k` nearest allowed chunks (the nearest allowed
-   *   are the first allowed among the nearest overall); otherwise, e.g. when the nearest all sit in rooms
-   *   the reader may not see, it falls back to
-   * - one filtered KNN query per kind of id the filter lists (vec0 filters metadata with AND only), merged:
-   *   each is exact within its subset, so the merged top k is the top k of their union.
+   * With the vec0 table: a selective filter (up to `selectiveFilterRows` chunks) scans the allowed rows only
+   * (vec0 would still read every vector); a broader one runs one exact KNN query per kind of id the filter
+   * lists (vec0 filters metadata with AND only, and skips the distance of rows its metadata excludes), merged:
+   * each is exact within its subset, so the merged top k is the top k of their union.
+   *
+   * Tried and measured neutral (docs/benchmarks.md): over-fetching the unfiltered KNN and filtering here;
+   * it saves vec0's metadata check but computes the distance of every vector instead of the allowed ones.
    */
   async nearest(db: Db, index: VectorIndex, vector: Float32Array, k: number, filter: VectorFilter) {
     const table = await this.#table(db, index);
     if (table === undefined) return this.#scan(db, index, vector, k, filter);
     const kinds = filterKinds(filter);
     if (kinds.length === 0) return [];
-    // Per kind of id through its own index; their sum is at least the allowed chunks (an OR of the kinds
-    // would read every row of the index). Only the strategy depends on it, never the answer.
-    const counted = await sql<{ allowed: number; total: number }>`select ${sql.join(
+    // Counted per kind of id through its own index: the sum is at least the allowed chunks, and only the
+    // strategy depends on it, never the answer. (An OR of the kinds may be planned as a read of every row.)
+    const counted = await sql<{ allowed: number }>`select ${sql.join(
       kinds.map(
         ([column, ids]) =>
           sql`(select count(*) from knowledge_chunks where index_name = ${index.name}
             and ${sql.ref(column)} in (${sql.join(ids)}))`,
       ),
       sql` + `,
-    )} as allowed, (select count(*) from knowledge_chunks where index_name = ${index.name}) as total`.execute(
-      db,
-    );
-    const total = Number(counted.rows[0]?.total ?? 0);
-    const allowed = Math.min(total, Number(counted.rows[0]?.allowed ?? 0));
-    if (allowed <= this.#selectiveFilterRows) return this.#scan(db, index, vector, k, filter);
+    )} as allowed`.execute(db);
+    if (Number(counted.rows[0]?.allowed ?? 0) <= this.#selectiveFilterRows)
+      return this.#scan(db, index, vector, k, filter);
     const bytes = vectorBytes(vector);
-    const overFetch = Math.min(total, Math.ceil((2 * k * total) / allowed) + k);
-    if (allowed * BROAD_FILTER_SHARE >= total && overFetch <= VEC0_MAX_K) {
-      const { rows } = await sql<Vec0Row>`select chunk_id as id, distance, source_type, room_id, file_id,
-        project_id from ${sql.id(table)} where embedding match ${bytes} and k = ${overFetch}
-        order by distance`.execute(db);
-      const passes = allowedBy(filter);
-      const nearest = rows.filter(passes).slice(0, k);
-      // Fewer than k allowed among the nearest n: the k nearest allowed may lie further out.
-      if (nearest.length === k || rows.length === total)
-        return nearest.map(({ id, distance }) => ({ id, distance }));
-    }
     const found = new Map<string, number>();
     for (const [column, ids] of kinds) {
       const { rows } = await sql<Neighbour>`select chunk_id as id, distance from ${sql.id(table)}
@@ -326,7 +309,7 @@ export class SqliteVecSearch implements VectorSearch {
   /**
    * The allowed rows only (a selective filter, or no vec0 table: an index made before sqlite-vec was
    * loaded), ranked with sqlite-vec's distance. The rows are found by rowid through one index per kind of
-   * id: an OR of the kinds in the WHERE clause would read every row of the index, vectors included.
+   * id: an OR of the kinds in the WHERE clause may be planned as a read of every row, vectors included.
    */
   async #scan(db: Db, index: VectorIndex, vector: Float32Array, k: number, filter: VectorFilter) {
     if (!(await this.#loaded(db))) return this.#fallback.nearest(db, index, vector, k, filter);
@@ -362,34 +345,6 @@ function filterKinds(filter: VectorFilter): [column: string, ids: string[]][] {
 
 /** Up to this many allowed chunks, SQLite scans them instead of asking vec0 (measured in bench:rag). */
 const SELECTIVE_FILTER_ROWS = 20_000;
-
-/**
- * A filter allowing at least 1 / this of the index is broad: the unfiltered KNN over-fetches at most
- * 2 · k · 4 + k neighbours and filters them, instead of vec0 checking the metadata of every vector.
- */
-const BROAD_FILTER_SHARE = 4;
-
-/** The largest `k` sqlite-vec's vec0 answers. */
-const VEC0_MAX_K = 4096;
-
-/** A neighbour from vec0 with the metadata the filter needs ('' stands for none). */
-interface Vec0Row extends Neighbour {
-  source_type: string;
-  room_id: string;
-  file_id: string;
-  project_id: string;
-}
-
-/** The permission filter in the application, as `filterCondition` says it in SQL. */
-function allowedBy(filter: VectorFilter): (row: Vec0Row) => boolean {
-  const set = (ids: readonly string[] | undefined) => new Set(ids?.filter((id) => id !== ''));
-  const rooms = set(filter.roomIds);
-  const files = set(filter.fileIds);
-  const projects = set(filter.projectIds);
-  return (row) =>
-    (rooms.has(row.room_id) || files.has(row.file_id) || projects.has(row.project_id)) &&
-    (!filter.sourceType || row.source_type === filter.sourceType);
-}
 
 /** A short table name per knowledge index. */
 function vec0TableName(index: VectorIndex): string {

@@ -7,4 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
+  // Optional dependencies stay out of the bundle like the others: loaded from node_modules when configured.
+  external: ['@sentry/node'],
 });

@@ -92,7 +92,20 @@ describe('loadConfig', () => {
       KAIWA_SYNTHESIZER_API_KEY: 'sk-secret',
     });
     expect(problems).toEqual([
-      'KAIWA_TRANSCRIBER: must be none, pocketsphinx, or the base URL of an OpenAI-compatible server such as http://127.0.0.1:8080/v1 (got "whisper" from the environment)',
+      'KAIWA_TRANSCRIBER: must be none, pocketsphinx, whisper.cpp, or the base URL of an OpenAI-compatible server such as http://127.0.0.1:8080/v1 (got "whisper" from the environment)',
+    ]);
+    expect(
+      loadConfig({
+        env: { KAIWA_TRANSCRIBER: 'whisper.cpp', KAIWA_TRANSCRIBER_MODEL: 'models/ggml-base.bin' },
+        cwd: directory,
+      }).voice.transcriber,
+    ).toEqual({
+      kind: 'whisper.cpp',
+      modelPath: join(directory, 'models/ggml-base.bin'),
+      language: undefined,
+    });
+    expect(problemsOf({ KAIWA_TRANSCRIBER: 'whisper.cpp' })).toEqual([
+      'KAIWA_TRANSCRIBER_MODEL: must be set when KAIWA_TRANSCRIBER is whisper.cpp (the path of a ggml Whisper model, e.g. /models/ggml-base.bin)',
     ]);
     expect(problemsOf({ KAIWA_SYNTHESIZER: 'http://tts.example/v1' })).toEqual([
       'KAIWA_SYNTHESIZER_MODEL: must be set when KAIWA_SYNTHESIZER is a URL (the model name the server knows, e.g. tts-1)',

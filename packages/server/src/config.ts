@@ -206,6 +206,12 @@ export interface VoiceSettings {
 export type TranscriberSettings =
   | { kind: 'pocketsphinx'; language: string | undefined }
   | {
+      kind: 'whisper.cpp';
+      /** A ggml Whisper model file, resolved against the working folder. @example '/models/ggml-base.bin' */
+      modelPath: string;
+      language: string | undefined;
+    }
+  | {
       kind: 'openai-compatible';
       /** @example 'http://127.0.0.1:8080/v1' */
       baseUrl: string;
@@ -569,10 +575,14 @@ const settingsSchema = z.object({
   KAIWA_TRANSCRIBER: z
     .string()
     .trim()
-    .refine((value) => ['none', 'pocketsphinx'].includes(value.toLowerCase()) || HTTP_URL.test(value), {
-      message:
-        'must be none, pocketsphinx, or the base URL of an OpenAI-compatible server such as http://127.0.0.1:8080/v1',
-    })
+    .refine(
+      (value) =>
+        ['none', 'pocketsphinx', 'whisper.cpp'].includes(value.toLowerCase()) || HTTP_URL.test(value),
+      {
+        message:
+          'must be none, pocketsphinx, whisper.cpp, or the base URL of an OpenAI-compatible server such as http://127.0.0.1:8080/v1',
+      },
+    )
     .default('none'),
   KAIWA_TRANSCRIBER_MODEL: z.string().trim().min(1, 'must not be empty').optional(),
   KAIWA_TRANSCRIBER_API_KEY: z.string().min(1, 'must not be empty').optional(),
@@ -739,7 +749,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
       'KAIWA_LLM_MODEL: must be set when KAIWA_LLM_BASE_URL is (the model name the server knows)',
     );
   }
-  const voice = voiceSettings(settings, problems);
+  const voice = voiceSettings(settings, problems, cwd);
   const embeddings = embeddingSettings(settings, problems, cwd);
   if (
     settings.KAIWA_DATABASE_REPLICA_URLS.length > 0 &&
@@ -878,12 +888,28 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
   };
 }
 
-function voiceSettings(settings: z.output<typeof settingsSchema>, problems: string[]): VoiceSettings {
+function voiceSettings(
+  settings: z.output<typeof settingsSchema>,
+  problems: string[],
+  cwd: string,
+): VoiceSettings {
   const transcriberValue = settings.KAIWA_TRANSCRIBER;
   const language = settings.KAIWA_TRANSCRIBER_LANGUAGE?.toLowerCase();
   let transcriber: TranscriberSettings | undefined;
   if (transcriberValue.toLowerCase() === 'pocketsphinx') {
     transcriber = { kind: 'pocketsphinx', language };
+  } else if (transcriberValue.toLowerCase() === 'whisper.cpp') {
+    if (!settings.KAIWA_TRANSCRIBER_MODEL) {
+      problems.push(
+        'KAIWA_TRANSCRIBER_MODEL: must be set when KAIWA_TRANSCRIBER is whisper.cpp (the path of a ggml Whisper model, e.g. /models/ggml-base.bin)',
+      );
+    } else {
+      transcriber = {
+        kind: 'whisper.cpp',
+        modelPath: resolve(cwd, settings.KAIWA_TRANSCRIBER_MODEL),
+        language,
+      };
+    }
   } else if (HTTP_URL.test(transcriberValue)) {
     if (!settings.KAIWA_TRANSCRIBER_MODEL) {
       problems.push(

@@ -40,6 +40,7 @@ const OPTIONAL_PACKAGES = {
   mespeak: 'KAIWA_SYNTHESIZER=mespeak',
   wavefile: 'KAIWA_TRANSCRIBER or KAIWA_SYNTHESIZER',
   'sherpa-onnx-node': 'KAIWA_TRANSCRIBER (Silero voice activity)',
+  '@napi-rs/whisper': 'KAIWA_TRANSCRIBER=whisper.cpp, and then only in its child process',
   unpdf: 'KAIWA_EMBEDDINGS (PDF documents)',
   mammoth: 'KAIWA_EMBEDDINGS (DOCX documents)',
   'html-to-text': 'KAIWA_EMBEDDINGS (HTML documents)',
@@ -132,6 +133,19 @@ describe('optional dependencies', () => {
       files.some((file) => !file.includes('node_modules') && file.includes(`/${path}`)),
     );
     expect(workspace).toEqual([]);
+  });
+
+  it('KAIWA_TRANSCRIBER=whisper.cpp keeps whisper.cpp out of the server process', {
+    timeout: 120_000,
+  }, async () => {
+    const files = await loadedModules('whisper', {
+      KAIWA_TRANSCRIBER: 'whisper.cpp',
+      KAIWA_TRANSCRIBER_MODEL: join(directory, 'ggml-never-loaded.bin'),
+    });
+    const packages = new Set(files.map(packageOf));
+    expect(files.some((file) => file.includes('/packages/voice/'))).toBe(true);
+    // The model loads in a forked child on the first voice message; the server never loads the addon.
+    expect(packages).not.toContain('@napi-rs/whisper');
   });
 
   it("a bridge file loads the configured platform's SDK and no other", { timeout: 120_000 }, async () => {

@@ -135,6 +135,9 @@ export class VoiceService {
     this.#stopListening?.();
     this.#abort.abort();
     await Promise.allSettled(this.#running);
+    // A backend with a process of its own (whisper.cpp's child) ends it.
+    const closable = this.transcriber as { close?: () => Promise<void> } | undefined;
+    await closable?.close?.();
   }
 
   #track(work: Promise<void>): void {
@@ -260,6 +263,9 @@ type VoiceModule = typeof import('@kaiwa/voice');
 
 function createTranscriber(voice: VoiceModule, settings: TranscriberSettings): Transcriber {
   if (settings.kind === 'pocketsphinx') return voice.createPocketsphinxTranscriber();
+  // whisper.cpp runs in a child process that loads the model on the first voice message.
+  if (settings.kind === 'whisper.cpp')
+    return voice.createWhisperCppTranscriber({ modelPath: settings.modelPath });
   return voice.createOpenAICompatibleTranscriber({
     baseURL: settings.baseUrl,
     model: settings.model,

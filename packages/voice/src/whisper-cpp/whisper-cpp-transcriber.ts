@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -416,12 +417,15 @@ function loadError(modelPath: string, detail: string): VoiceError {
 
 /** An idle child must not keep the Node process alive; one with a call in flight must. */
 function holdProcess(child: ChildProcess, hold: boolean): void {
+  const stderr = child.stderr as Socket | null;
   if (hold) {
     child.ref();
     child.channel?.ref();
+    stderr?.ref();
   } else {
     child.unref();
     child.channel?.unref();
+    stderr?.unref();
   }
 }
 

@@ -164,6 +164,8 @@ export class WhisperCppTranscriber implements Transcriber {
     const child = this.#child;
     if (!child) return;
     this.#child = undefined;
+    // Held until it is gone, or an idle Node process would end before the exit is seen.
+    holdProcess(child.process, true);
     child.process.kill('SIGKILL');
     await child.exited;
   }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,6 +15,7 @@ import {
   createMespeakSynthesizer,
   createPocketsphinxTranscriber,
   createSileroVoiceActivityDetector,
+  createWhisperCppTranscriber,
   decodeAudio,
   durationOf,
   encodeOpus,
@@ -31,7 +33,10 @@ import {
  * Real-time factor (processing time ÷ audio length; below 1 is faster than real time) of each @kaiwa/voice
  * processing stage on one minute of flite speech (Harvard sentences with pauses), and of each backend
  * available on this machine: pocketsphinx on a 10-second voice message stored as Opus (with its word error
- * rate), and each synthesizer on one sentence. Median of N rounds (default 3) after one warm-up.
+ * rate), whisper.cpp in its child process on a tiny rigged model the bench writes (cold: fork + model load +
+ * transcription; warm: transcription only; its word error rate means nothing, the model has random weights and
+ * always says one word: the rows measure the child's overhead, not Whisper's speed on a real model), and each
+ * synthesizer on one sentence. Median of N rounds (default 3) after one warm-up.
  */
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });
@@ -170,6 +175,58 @@ if (has('pocketsphinx_continuous') && has('ffmpeg')) {
     durationOf(message),
     elapsed,
   );
+}
+
+const whisperLoads = (() => {
+  try {
+    createRequire(import.meta.url)('@napi-rs/whisper');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (whisperLoads && has('python3')) {
+  const folder = mkdtempSync(join(tmpdir(), 'kaiwa-bench-whisper-'));
+  try {
+    const modelPath = join(folder, 'ggml-tiny-rigged.bin');
+    const generator = new URL(
+      '../../packages/voice/src/whisper-cpp/test-support/write-tiny-ggml-whisper.py',
+      import.meta.url,
+    );
+    execFileSync('python3', [generator.pathname, modelPath]);
+    const message = await speech(HARVARD.slice(0, 4), 10);
+    const audio = encodeWav(message);
+    const cold = await median(async () => {
+      const transcriber = createWhisperCppTranscriber({ modelPath });
+      await transcriber.transcribe({ audio });
+      await transcriber.close();
+    });
+    row(
+      'whisper.cpp child, tiny rigged model, 10 s WAV: cold (fork + load + decode)',
+      durationOf(message),
+      cold,
+    );
+    const warm = createWhisperCppTranscriber({ modelPath });
+    await warm.transcribe({ audio });
+    row(
+      'whisper.cpp child, tiny rigged model, 10 s WAV: warm',
+      durationOf(message),
+      await median(() => warm.transcribe({ audio })),
+    );
+    const status = existsSync(`/proc/${warm.childPid}/status`)
+      ? readFileSync(`/proc/${warm.childPid}/status`, 'utf8')
+      : '';
+    const peak = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
+    if (peak)
+      console.error(
+        `whisper.cpp child peak resident memory (tiny model): ${(Number(peak) / 1024).toFixed(0)} MB`,
+      );
+    await warm.close();
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+} else {
+  console.error('whisper.cpp skipped: @napi-rs/whisper cannot load here, or python3 is missing');
 }
 
 const synthesizers: [string, Synthesizer, boolean][] = [

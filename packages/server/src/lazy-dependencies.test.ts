@@ -148,6 +148,14 @@ describe('optional dependencies', () => {
     expect(packages).not.toContain('@napi-rs/whisper');
   });
 
+  it('SENTRY_DSN loads @sentry/node', { timeout: 120_000 }, async () => {
+    // Nothing listens on port 9: the client starts all the same and sends nothing (no error happens).
+    const files = await loadedModules('sentry', { SENTRY_DSN: 'http://public@127.0.0.1:9/1' });
+    const packages = new Set(files.map(packageOf));
+    expect(packages).toContain('@sentry/node');
+    for (const other of ['openai', 'ioredis', 'telegraf']) expect(packages).not.toContain(other);
+  });
+
   it("a bridge file loads the configured platform's SDK and no other", { timeout: 120_000 }, async () => {
     const bridgeFile = join(directory, 'bridge.json');
     writeFileSync(

@@ -1,13 +1,11 @@
 import type { OutboxEntry, RoomEntry, StreamingReply } from '@kaiwa/client';
 import type { Message, ServerInfo, User } from '@kaiwa/protocol';
-import type { ComponentChildren, RefObject, VNode } from 'preact';
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import { dayKey, formatDay } from '../format';
 import { useController } from '../hooks';
 import { t, tRich } from '../i18n';
 import { MessageMarkdown } from '../markdown/message-markdown';
-import { navigation } from '../navigation';
-import { coversView, rowAt, rowOffsets, rowWindow } from '../timeline-window';
 import { Composer } from './Composer';
 import { PresenceDot } from './common';
 import { Icon } from './icons';
@@ -20,59 +18,30 @@ import { SearchButton } from './SearchPanel';
 const GROUP_MS = 5 * 60_000;
 
 /**
- * Whether a scrolling list stays at the bottom: only the reader lets go of it, by scrolling up; being near
- * the bottom again takes it back. `onScroll` goes on the scroller.
+ * Keeps a scrolling list at the bottom while the reader is there (new messages, images loading), and in
+ * place when older messages are added above.
  */
-function useReaderStick() {
+export function useStickyScroll(firstKey: string | undefined) {
   const scroller = useRef<HTMLDivElement>(null);
+  const content = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const lastTop = useRef(0);
   /** When the reader last turned the wheel, touched, pressed a key or grabbed the scrollbar here. */
   const readerScrolledAt = useRef(0);
+  const previous = useRef<{ first: string | undefined; height: number }>({ first: undefined, height: 0 });
 
   const onScroll = useCallback(() => {
     const element = scroller.current;
     if (!element) return;
-    // An image placeholder swapped for its image shrinks the content (the browser pulls scrollTop up) and
-    // the image grows it again before this event runs: that reads as "scrolled up, far from the bottom"
-    // but is no reader's doing.
+    // Only the reader lets go of the bottom, by scrolling up. An image placeholder swapped for its image
+    // shrinks the content (the browser pulls scrollTop up) and the image grows it again before this event
+    // runs: that reads as "scrolled up, far from the bottom" but is no reader's doing.
     const top = element.scrollTop;
     if (element.scrollHeight - top - element.clientHeight < 48) stick.current = true;
     else if (top < lastTop.current - 1 && Date.now() - readerScrolledAt.current < 1_000)
       stick.current = false;
     lastTop.current = top;
   }, []);
-
-  useEffect(() => {
-    const element = scroller.current;
-    if (!element) return;
-    const intent = () => {
-      readerScrolledAt.current = Date.now();
-    };
-    // Keys scroll the list last clicked even while the focus is on the page itself.
-    const onKey = (event: KeyboardEvent) => {
-      if (/^(PageUp|PageDown|ArrowUp|ArrowDown|Home|End| )$/.test(event.key)) intent();
-    };
-    const kinds = ['wheel', 'touchmove', 'pointerdown', 'keydown'] as const;
-    for (const kind of kinds) element.addEventListener(kind, intent, { passive: true });
-    document.addEventListener('keydown', onKey);
-    return () => {
-      for (const kind of kinds) element.removeEventListener(kind, intent);
-      document.removeEventListener('keydown', onKey);
-    };
-  }, []);
-
-  return { scroller, onScroll, stick };
-}
-
-/**
- * Keeps a scrolling list at the bottom while the reader is there (new messages, images loading), and in
- * place when older messages are added above. For short lists (a thread); the room's timeline is windowed.
- */
-export function useStickyScroll(firstKey: string | undefined) {
-  const { scroller, onScroll, stick } = useReaderStick();
-  const content = useRef<HTMLDivElement>(null);
-  const previous = useRef<{ first: string | undefined; height: number }>({ first: undefined, height: 0 });
 
   useLayoutEffect(() => {
     const element = scroller.current;
@@ -96,192 +65,28 @@ export function useStickyScroll(firstKey: string | undefined) {
     });
     observer.observe(inner);
     return () => observer.disconnect();
-  }, [scroller, stick]);
-
-  return { scroller, content, onScroll, stick };
-}
-
-/** Pixels of rows rendered beyond the view on each side, and the least left before more are rendered. */
-const OVERSCAN_PX = 800;
-const MARGIN_PX = 200;
-/**
- * Up to this many rows all are rendered: cheap at that size (a few history pages), and the browser's find
- * in page and a screen reader's browse mode then reach every loaded message.
- */
-const ALL_ROWS_UP_TO = 200;
-/** The height assumed for a row until it has been on screen once. */
-const ESTIMATED_ROW_PX = 60;
-
-/** Where the reader is: the row at the top of the view, and how far the view's top is below that row's top. */
-interface Anchor {
-  key: string;
-  delta: number;
-}
-
-/** What the last render showed: rows `start`–`end` of `keys`, with `after` pixels of spacer below them. */
-interface Shown {
-  keys: string[];
-  index: Map<string, number>;
-  offsets: number[];
-  start: number;
-  end: number;
-  after: number;
-}
-
-/** Where the view's top is: the rendered row there, or an estimate from the offsets beyond those rows. */
-function readAnchor(element: HTMLElement, rendered: HTMLElement, current: Shown): Anchor | null {
-  const viewTop = element.getBoundingClientRect().top;
-  const children = rendered.children;
-  for (let position = 0; position < children.length; position += 1) {
-    const box = children[position]!.getBoundingClientRect();
-    if (box.bottom <= viewTop) continue;
-    const key = current.keys[current.start + position];
-    if (box.top <= viewTop && key !== undefined) return { key, delta: viewTop - box.top };
-    break;
-  }
-  const y = viewTop - rendered.getBoundingClientRect().top;
-  const row = rowAt(current.offsets, y);
-  const key = current.keys[row];
-  return key === undefined ? null : { key, delta: y - (current.offsets[row] ?? 0) };
-}
-
-/**
- * The room's timeline, windowed: past `ALL_ROWS_UP_TO` rows only those near the view are in the DOM, the
- * others are the list's padding, at their measured heights (or an estimate until first shown). The
- * reader's place is kept as an anchor row, not a scrollTop, so rows added above (older pages), rows growing (images,
- * reactions) and estimates corrected by measurement do not move what is on screen. At the bottom it stays
- * at the bottom; `focus` (a jump to a message) puts that row in the middle of the view.
- */
-function WindowedRows({
-  rows,
-  scroller,
-  stick,
-  focus,
-}: {
-  rows: VNode[];
-  scroller: RefObject<HTMLDivElement>;
-  stick: { current: boolean };
-  focus: string | undefined;
-}) {
-  const list = useRef<HTMLOListElement>(null);
-  const heights = useRef(new Map<string, number>());
-  const anchor = useRef<Anchor | null>(null);
-  const viewport = useRef(0);
-  const shown = useRef<Shown | null>(null);
-  const tries = useRef(0);
-  const [, rerender] = useState(0);
-
-  const keys = rows.map((row) => String(row.key));
-  const index = new Map(keys.map((key, position) => [key, position]));
-  const offsets = rowOffsets(keys.map((key) => heights.current.get(key) ?? ESTIMATED_ROW_PX));
-  const total = offsets[keys.length] ?? 0;
-  const viewHeight = viewport.current || globalThis.innerHeight || 800;
-  // Until the jump is done (the message scrolled into view), its row is where the view is, whatever else
-  // moved the view meanwhile (the room opening at the bottom).
-  if (focus && index.has(focus)) {
-    stick.current = false;
-    const height = heights.current.get(focus) ?? ESTIMATED_ROW_PX;
-    anchor.current = { key: focus, delta: -Math.max(0, viewHeight - height) / 2 };
-  }
-  const anchored = anchor.current ? index.get(anchor.current.key) : undefined;
-  const top =
-    stick.current || anchored === undefined
-      ? total - viewHeight
-      : (offsets[anchored] ?? 0) + (anchor.current?.delta ?? 0);
-  const { start, end } =
-    keys.length <= ALL_ROWS_UP_TO
-      ? { start: 0, end: keys.length }
-      : rowWindow(offsets, top, viewHeight, OVERSCAN_PX);
-  const before = offsets[start] ?? 0;
-  const after = total - (offsets[end] ?? total);
-  shown.current = { keys, index, offsets, start, end, after };
-
-  /** Whether the rendered rows still cover the view, with the margin to spare. */
-  const covered = useCallback((element: HTMLElement, rendered: HTMLElement, current: Shown) => {
-    const view = element.getBoundingClientRect();
-    const first = rendered.firstElementChild?.getBoundingClientRect();
-    const last = rendered.lastElementChild?.getBoundingClientRect();
-    return coversView(
-      {
-        top: first?.top ?? Number.POSITIVE_INFINITY,
-        bottom: last?.bottom ?? Number.NEGATIVE_INFINITY,
-        first: current.start === 0,
-        last: current.end === current.keys.length,
-      },
-      { top: view.top, bottom: view.bottom },
-      MARGIN_PX,
-    );
   }, []);
-
-  /**
-   * Renders again where the rows do not cover the view. A few tries at most between two scroll events: a
-   * window computed from estimates may take a second render once its rows are measured, never more.
-   */
-  const cover = useCallback(
-    (element: HTMLElement, rendered: HTMLElement, current: Shown) => {
-      if (covered(element, rendered, current)) tries.current = 0;
-      else if (tries.current++ < 4) rerender((count) => count + 1);
-    },
-    [covered],
-  );
-
-  /** Measures the rendered rows, then puts the view back on its anchor (or the bottom). */
-  const settle = useCallback(() => {
-    const element = scroller.current;
-    const rendered = list.current;
-    const current = shown.current;
-    if (!element || !rendered || !current) return;
-    viewport.current = element.clientHeight;
-    const children = Array.from(rendered.children);
-    // A row's height is the distance to the next one's top, so dividers' margins count.
-    const tops = children.map((child) => child.getBoundingClientRect().top);
-    const bottom = rendered.getBoundingClientRect().bottom - current.after;
-    for (const [position, rowTop] of tops.entries()) {
-      const key = current.keys[current.start + position];
-      if (key !== undefined) heights.current.set(key, (tops[position + 1] ?? bottom) - rowTop);
-    }
-    if (!stick.current && !anchor.current) anchor.current = readAnchor(element, rendered, current);
-    const place = anchor.current;
-    const anchorAt = place ? current.index.get(place.key) : undefined;
-    if (stick.current) {
-      element.scrollTop = element.scrollHeight;
-    } else if (place && anchorAt !== undefined && anchorAt >= current.start && anchorAt < current.end) {
-      const rowTop = tops[anchorAt - current.start] ?? 0;
-      const offset = rowTop - element.getBoundingClientRect().top + place.delta;
-      if (Math.abs(offset) >= 1) element.scrollTop += offset;
-    }
-    cover(element, rendered, current);
-  }, [scroller, stick, cover]);
-
-  useLayoutEffect(settle);
 
   useEffect(() => {
     const element = scroller.current;
-    const rendered = list.current;
-    if (!element || !rendered) return;
-    const onScroll = () => {
-      const current = shown.current;
-      if (!current) return;
-      anchor.current = readAnchor(element, rendered, current);
-      tries.current = 0;
-      cover(element, rendered, current);
+    if (!element) return;
+    const intent = () => {
+      readerScrolledAt.current = Date.now();
     };
-    element.addEventListener('scroll', onScroll, { passive: true });
-    // Rows growing or shrinking (images, reactions, edits) and the view resized: measure and hold the place.
-    const observer = typeof ResizeObserver === 'undefined' ? undefined : new ResizeObserver(() => settle());
-    observer?.observe(element);
-    observer?.observe(rendered);
+    // Keys scroll the list last clicked even while the focus is on the page itself.
+    const onKey = (event: KeyboardEvent) => {
+      if (/^(PageUp|PageDown|ArrowUp|ArrowDown|Home|End| )$/.test(event.key)) intent();
+    };
+    const kinds = ['wheel', 'touchmove', 'pointerdown', 'keydown'] as const;
+    for (const kind of kinds) element.addEventListener(kind, intent, { passive: true });
+    document.addEventListener('keydown', onKey);
     return () => {
-      element.removeEventListener('scroll', onScroll);
-      observer?.disconnect();
+      for (const kind of kinds) element.removeEventListener(kind, intent);
+      document.removeEventListener('keydown', onKey);
     };
-  }, [scroller, settle, cover]);
+  }, []);
 
-  return (
-    <ol class="message-list" ref={list} style={{ paddingTop: `${before}px`, paddingBottom: `${after}px` }}>
-      {rows.slice(start, end)}
-    </ol>
-  );
+  return { scroller, content, onScroll, stick };
 }
 
 /** The rows of a message list, as an array of keyed items (not a component, so no fragment boundary). */
@@ -427,8 +232,7 @@ export function RoomView({
   const messages = state.timeline(roomId);
   const pending = state.pending(roomId, null);
   const streaming = state.streaming(roomId, null);
-  const { scroller, onScroll, stick } = useReaderStick();
-  const { jump } = navigation.state;
+  const { scroller, content, onScroll, stick } = useStickyScroll(messages[0]?.id);
   const jumpControl = useTimelineNavigation({
     roomId,
     threadRootId: null,
@@ -482,7 +286,7 @@ export function RoomView({
           maybeLoadOlder();
         }}
       >
-        <div>
+        <div ref={content}>
           {entry.historyLoaded && !entry.hasOlder ? (
             <div class="room-start">
               <p>
@@ -520,23 +324,18 @@ export function RoomView({
             aria-relevant="additions"
             aria-label={t('room.messagesIn', { name: title })}
           >
-            <WindowedRows
-              rows={
-                messageRows({
-                  messages,
-                  pending,
-                  streaming,
-                  me,
-                  users: state.users,
-                  inThread: false,
-                  onOpenThread,
-                  readMarker: entry.readMarkerAtOpen,
-                }) as VNode[]
-              }
-              scroller={scroller}
-              stick={stick}
-              focus={jump?.roomId === roomId && jump.threadRootId === null ? jump.messageId : undefined}
-            />
+            <ol class="message-list">
+              {messageRows({
+                messages,
+                pending,
+                streaming,
+                me,
+                users: state.users,
+                inThread: false,
+                onOpenThread,
+                readMarker: entry.readMarkerAtOpen,
+              })}
+            </ol>
           </div>
         </div>
       </div>

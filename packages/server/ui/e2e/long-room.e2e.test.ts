@@ -1,0 +1,112 @@
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
+import { chromiumSkipReason } from './chromium.js';
+
+/*
+ * A long room in a real browser: the reader scrolls up with the mouse wheel through 600 messages, older pages
+ * loading as they go, and is never pulled back to the bottom nor held in place; a message arriving meanwhile
+ * does not move what is being read. (It caught a windowed timeline that pinned the view after one wheel turn.)
+ */
+
+const PASSWORD = 'correct horse battery staple';
+const MESSAGES = 600;
+
+// The page's own globals, inside page.evaluate; typed by the page, not by this program.
+// biome-ignore lint/suspicious/noExplicitAny: typed by the page, not by this program.
+type InPage = any;
+declare const document: InPage;
+
+if (chromiumSkipReason) {
+  console.info(`long room browser test skipped: ${chromiumSkipReason}`);
+  describe.skip('a long room in a browser', () => {
+    it('is skipped', () => {});
+  });
+} else {
+  describe('a long room in a browser', () => {
+    let app: BrowserTestServer;
+
+    beforeAll(async () => {
+      app = await startBrowserTestServer({ name: 'long-room', password: PASSWORD });
+    });
+    afterEach((context) => app.screenshotFailures(context));
+    afterAll(() => app?.close());
+
+    /** The scroller's distance from the bottom and the index of the first message in view. */
+    function view(page: Page) {
+      return page.evaluate(() => {
+        const scroller = document.querySelector('.room .message-scroller');
+        const top = scroller.getBoundingClientRect().top;
+        let first = -1;
+        for (const row of document.querySelectorAll('.room li.message')) {
+          if (row.getBoundingClientRect().bottom <= top) continue;
+          const match = /Line (\d+) of the long room/.exec(row.textContent ?? '');
+          if (match) first = Number(match[1]);
+          break;
+        }
+        return {
+          fromBottom: scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight,
+          first,
+        };
+      });
+    }
+
+    it('scrolls back through a windowed timeline without being pulled to the bottom', {
+      timeout: 180_000,
+    }, async () => {
+      const { engine, accounts } = app.server;
+      await accounts.createAccount({
+        username: 'ada',
+        displayName: 'Ada',
+        role: 'member',
+        password: PASSWORD,
+      });
+      await accounts.createAccount({
+        username: 'bob',
+        displayName: 'Bob',
+        role: 'member',
+        password: PASSWORD,
+      });
+      const ada = await engine.getUserByUsername('ada');
+      const bob = await engine.getUserByUsername('bob');
+      const room = await engine.createRoom(ada.id, { kind: 'channel', name: 'long-room' });
+      await engine.joinRoom(bob.id, room.id);
+      for (let index = 0; index < MESSAGES; index += 1) {
+        await engine.sendMessage(index % 2 === 0 ? ada.id : bob.id, {
+          roomId: room.id,
+          text: `Line ${index} of the long room${index % 7 === 0 ? ': a longer line that wraps onto a second row in a narrow window, to vary the heights' : ''}`,
+        });
+      }
+
+      const page = await app.open({
+        viewport: { width: 1100, height: 760 },
+        path: `/rooms/${room.id}`,
+        signInAs: 'ada',
+      });
+      await page.getByText(`Line ${MESSAGES - 1} of the long room`).waitFor();
+      const scroller = page.locator('.room .message-scroller');
+      await scroller.hover();
+
+      let previous = (await view(page)).first;
+      for (let step = 0; step < 120 && previous > 20; step += 1) {
+        await page.mouse.wheel(0, -700);
+        await page.waitForTimeout(60);
+        const now = await view(page);
+        // Never pulled back down: the reader is well away from the bottom and never further down than before.
+        expect(now.fromBottom, `step ${step}`).toBeGreaterThan(300);
+        expect(now.first, `step ${step}`).toBeLessThanOrEqual(previous + 1);
+        previous = now.first;
+      }
+      expect(previous).toBeLessThanOrEqual(20);
+
+      // A message arriving while the reader is up in history leaves the view where it is.
+      const before = await view(page);
+      await engine.sendMessage(bob.id, { roomId: room.id, text: 'A new message at the bottom' });
+      await page.getByRole('button', { name: /New messages/ }).waitFor();
+      const after = await view(page);
+      expect(after.first).toBe(before.first);
+      expect(after.fromBottom).toBeGreaterThan(300);
+      expect(app.pageErrors).toEqual([]);
+    });
+  });
+}

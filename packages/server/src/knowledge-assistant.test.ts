@@ -94,7 +94,8 @@ describe('the assistant with knowledge', () => {
     const [request] = (await modelServer.requests())
       .filter((each) => each.path === '/v1/chat/completions')
       .slice(-1);
-    const system = (request?.body.messages as { role: string; content: string }[])[0]?.content ?? '';
+    const sent = (request?.body.messages ?? []) as { role: string; content: string }[];
+    const system = sent[0]?.content ?? '';
     expect(system).toContain('red safe');
     expect(system).not.toContain('blue drawer');
     const sources = (answer.metadata.assistant as { sources: { number: number; link: string }[] }).sources;

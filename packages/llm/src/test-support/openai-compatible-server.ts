@@ -61,7 +61,7 @@ function citingAnswer(body: Record<string, unknown>): { chunks: string[]; finish
   const messages = (body.messages as { role: string; content?: string }[] | undefined) ?? [];
   const system = messages.find((message) => message.role === 'system')?.content ?? '';
   const question = new Set((messages.at(-1)?.content ?? '').toLowerCase().match(/\p{L}{4,}/gu) ?? []);
-  const sources = [...system.matchAll(/\n\[(\d+)\] [^\n]*\n([^]*?)(?=\n\[\d+\] |$)/g)].map((match) => ({
+  const sources = [...system.matchAll(/\n\[(\d+)\] [^\n]*\n([\s\S]*?)(?=\n\[\d+\] |$)/g)].map((match) => ({
     number: match[1] as string,
     text: (match[2] as string).trim(),
   }));

@@ -1,4 +1,4 @@
-import type { Bus } from '@kaiwa/core';
+import { type Bus, isMonitoredBus, type MonitoredBus } from '@kaiwa/core';
 import type { ServerMetrics } from './server-metrics.js';
 
 /**
@@ -8,7 +8,7 @@ import type { ServerMetrics } from './server-metrics.js';
  */
 export function instrumentBus(bus: Bus, metrics: ServerMetrics): Bus {
   const unsubscribe = bus.subscribe(() => metrics.busDelivered.inc());
-  return {
+  const counted: Bus = {
     async publish(event) {
       try {
         await bus.publish(event);
@@ -24,4 +24,13 @@ export function instrumentBus(bus: Bus, metrics: ServerMetrics): Bus {
       await bus.close();
     },
   };
+  if (!isMonitoredBus(bus)) return counted;
+  // A networked bus stays one: the engine and the realtime server resynchronise from the store on its
+  // reconnects, and /ready reads its state. Dropping these would lose what was sent while it was away.
+  const monitored: MonitoredBus = {
+    ...counted,
+    connectionState: () => bus.connectionState(),
+    onReconnect: (listener) => bus.onReconnect(listener),
+  };
+  return monitored;
 }

@@ -38,6 +38,8 @@ let folder = '';
 let tinyModel = '';
 let fox: Uint8Array = new Uint8Array();
 let minute: Uint8Array = new Uint8Array();
+/** Fifteen minutes: thirty windows, seconds of work even on an idle machine, for the deadline and abort tests. */
+let quarterHour: Uint8Array = new Uint8Array();
 const open: WhisperCppTranscriber[] = [];
 
 /** A transcriber closed after the file's tests. */
@@ -81,6 +83,10 @@ beforeAll(async () => {
     samples.set(clip.samples, at);
   }
   minute = encodeWav({ sampleRate: clip.sampleRate, samples });
+  const long = new Float32Array(15 * 60 * clip.sampleRate);
+  for (let at = 0; at < long.length; at += samples.length)
+    long.set(samples.subarray(0, long.length - at), at);
+  quarterHour = encodeWav({ sampleRate: clip.sampleRate, samples: long });
 });
 
 afterAll(async () => {
@@ -182,7 +188,7 @@ describe.skipIf(skip)(`whisper.cpp in a child process${skip ? ` (skipped: ${skip
     await slow.transcribe({ audio: fox });
     const pid = slow.childPid as number;
     const started = performance.now();
-    const error = await slow.transcribe({ audio: minute }).catch((e: unknown) => e);
+    const error = await slow.transcribe({ audio: quarterHour }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'timeout', isRetryable: true, provider: 'whisper.cpp' });
     expect(performance.now() - started).toBeLessThan(2500);
     expect(await waitForExit(pid)).toBe(true);
@@ -195,7 +201,7 @@ describe.skipIf(skip)(`whisper.cpp in a child process${skip ? ` (skipped: ${skip
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);
     const error = await warm
-      .transcribe({ audio: minute }, { abortSignal: controller.signal })
+      .transcribe({ audio: quarterHour }, { abortSignal: controller.signal })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'aborted', provider: 'whisper.cpp' });
     expect(await waitForExit(pid)).toBe(true);

@@ -259,8 +259,17 @@ export class WhisperCppTranscriber implements Transcriber {
       child.call = { id, settle };
       holdProcess(child.process, true);
       child.ready.then(
-        ({ multilingual }) => {
+        async ({ multilingual }) => {
           if (settled) return;
+          // Checked before each recording as well as every MEMORY_POLL_MS while one runs: a short one can
+          // finish between two polls.
+          const resident = await readResidentBytes(child.process.pid);
+          if (settled) return;
+          if (resident !== undefined && resident > (this.#config.maxMemoryMb ?? 4096) * 1024 * 1024) {
+            child.killedFor = 'memory';
+            this.#kill(child);
+            return;
+          }
           if (!multilingual && language && language !== 'en') {
             settle({
               ok: false,

@@ -90,6 +90,10 @@ if (chromiumSkipReason) {
       let previous = (await view(page)).first;
       for (let step = 0; step < 120 && previous > 20; step += 1) {
         await page.mouse.wheel(0, -700);
+        // The wheel scrolls a moment later (later still on a busy machine): wait for the view to move, then
+        // let it settle for whatever would pull it back.
+        const movedBy = Date.now() + 3_000;
+        while ((await view(page)).first === previous && Date.now() < movedBy) await page.waitForTimeout(20);
         await page.waitForTimeout(60);
         const now = await view(page);
         // Never pulled back down: the reader is well away from the bottom and never further down than before.

@@ -1,12 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Message } from '@kaiwa/core';
-import { createHashedNgramTestEmbedding } from '@kaiwa/knowledge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
+import { startOpenAIEmbeddingsServer } from '../test-support/openai-embeddings-server.js';
 import { multipartBody, startTestServer, type TestServer } from '../test-support.js';
 
 /*
@@ -23,43 +21,8 @@ interface Passage {
   source: { type: 'message'; roomId: string; messageIds: string[] } | { type: 'file'; fileId: string };
 }
 
-const embedding = createHashedNgramTestEmbedding({ dimensions: 96 });
-
-/** An OpenAI-compatible embeddings server; `failing` makes it answer 503 (a backend that is down). */
-async function startEmbeddingServer(): Promise<{ url: string; server: Server; state: { failing: boolean } }> {
-  const state = { failing: false };
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', async () => {
-      if (state.failing || request.url !== '/v1/embeddings') {
-        response.writeHead(state.failing ? 503 : 404, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ error: { message: 'unavailable' } }));
-        return;
-      }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        input: string | string[];
-        model: string;
-      };
-      const input = Array.isArray(body.input) ? body.input : [body.input];
-      const { embeddings } = await embedding.embed(input);
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(
-        JSON.stringify({
-          object: 'list',
-          model: body.model,
-          data: embeddings.map((vector, index) => ({ object: 'embedding', index, embedding: vector })),
-          usage: { prompt_tokens: input.join(' ').length, total_tokens: input.join(' ').length },
-        }),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, server, state };
-}
-
 describe('knowledge routes', () => {
-  let embeddings: Awaited<ReturnType<typeof startEmbeddingServer>>;
+  let embeddings: Awaited<ReturnType<typeof startOpenAIEmbeddingsServer>>;
   let test: TestServer;
   let folder: string;
   const tokens: Record<'alice' | 'bob' | 'carol', string> = { alice: '', bob: '', carol: '' };
@@ -104,7 +67,7 @@ describe('knowledge routes', () => {
   const idle = () => test.server.knowledge?.idle();
 
   beforeAll(async () => {
-    embeddings = await startEmbeddingServer();
+    embeddings = await startOpenAIEmbeddingsServer();
     folder = mkdtempSync(join(tmpdir(), 'kaiwa-knowledge-routes-'));
     test = await start();
     let bobId = '';

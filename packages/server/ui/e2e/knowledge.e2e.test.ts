@@ -1,8 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { KaiwaRestClient } from '@kaiwa/client';
-import { createHashedNgramTestEmbedding } from '@kaiwa/knowledge';
 import type { Message } from '@kaiwa/protocol';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +7,7 @@ import {
   type TestServer as ModelServer,
   startTestServer as startModelServer,
 } from '../../../llm/src/test-support/start-test-server.js';
+import { startOpenAIEmbeddingsServer } from '../../src/test-support/openai-embeddings-server.js';
 import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
 import { chromiumSkipReason } from './chromium.js';
 
@@ -32,39 +30,6 @@ declare const document: InPage;
 const PASSWORD = 'correct horse battery staple';
 const KEY_TEXT = 'The backup key is kept in the red safe next to the server rack; the code is with Ada.';
 
-/** An OpenAI-compatible embeddings server (`POST /v1/embeddings`) answering with the test embedding. */
-async function startEmbeddingServer(): Promise<{ url: string; server: Server }> {
-  const embedding = createHashedNgramTestEmbedding({ dimensions: 96 });
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', async () => {
-      if (request.url !== '/v1/embeddings') {
-        response.writeHead(404, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ error: { message: 'not found' } }));
-        return;
-      }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        input: string | string[];
-        model: string;
-      };
-      const input = Array.isArray(body.input) ? body.input : [body.input];
-      const { embeddings } = await embedding.embed(input);
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(
-        JSON.stringify({
-          object: 'list',
-          model: body.model,
-          data: embeddings.map((vector, index) => ({ object: 'embedding', index, embedding: vector })),
-          usage: { prompt_tokens: 0, total_tokens: 0 },
-        }),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, server };
-}
-
 if (chromiumSkipReason) {
   console.info(`knowledge browser test skipped: ${chromiumSkipReason}`);
   describe.skip('knowledge in a browser', () => {
@@ -72,12 +37,12 @@ if (chromiumSkipReason) {
   });
 } else {
   describe('knowledge in a browser', () => {
-    let embeddings: Awaited<ReturnType<typeof startEmbeddingServer>>;
+    let embeddings: Awaited<ReturnType<typeof startOpenAIEmbeddingsServer>>;
     let modelServer: ModelServer;
     let app: BrowserTestServer;
 
     beforeAll(async () => {
-      embeddings = await startEmbeddingServer();
+      embeddings = await startOpenAIEmbeddingsServer();
       modelServer = await startModelServer();
       app = await startBrowserTestServer({
         name: 'knowledge',

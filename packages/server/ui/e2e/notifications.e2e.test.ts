@@ -185,7 +185,8 @@ if (chromiumSkipReason) {
       await phone.subscribed(bravo.id);
       await send(bravo.id, '@alice one more thing about Thursday');
       const prompt = phone.page.getByRole('status').filter({ hasText: 'Bob mentioned you in #bravo' });
-      await prompt.waitFor();
+      // Longer than the page default: on a busy machine the first mention's round trip took over 10 s once.
+      await prompt.waitFor({ timeout: 20_000 });
       expect(await shown(phone.page)).toEqual([]);
       await phone.page.waitForTimeout(300);
       await phone.page.screenshot({ path: join(ARTIFACTS, 'notifications-phone.png') });

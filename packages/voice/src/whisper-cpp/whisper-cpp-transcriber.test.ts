@@ -163,7 +163,7 @@ describe.skipIf(skip)(`whisper.cpp in a child process${skip ? ` (skipped: ${skip
     const error = await broken.transcribe({ audio: fox }).catch((e: unknown) => e);
     expect(VoiceError.isInstance(error), String(error)).toBe(true);
     expect(error).toMatchObject({ code: 'engine_failed', provider: 'whisper.cpp', isRetryable: false });
-    expect((error as Error).message).toMatch(/could not load the model .*SIGABRT.*GGML_ASSERT/);
+    expect((error as Error).message).toMatch(/could not load the model .*SIGABRT/);
     expect(broken.childPid).toBeUndefined();
     // The test process survived the abort, and a good model still works (in a fresh child of its own).
     expect((await transcriber().transcribe({ audio: fox })).text).toBe(WORD);

@@ -4,9 +4,14 @@ import {
   type TranscriptionResult,
   type TranscriptionSegment,
   type TranscriptionStreamPart,
+  type VoiceCallOptions,
   VoiceError,
   type VoiceWarning,
 } from '@kaiwa/core';
+import { durationOf, type MonoAudio } from './audio/audio-buffer.js';
+import { decodeAudio } from './audio/decode.js';
+import { toSpeechAudio } from './audio/processing.js';
+import { throwIfAborted } from './process/run-program.js';
 
 /** Runs one transcription, calling `onSegment` for each segment as soon as it is known. */
 export type TranscriptionRun = (
@@ -109,4 +114,70 @@ export function transcriptionStream(
     },
     cancel: () => controller.abort(),
   });
+}
+
+/** One transcription of a checked request: its warnings, and the call's options with the run's abort signal. */
+export type CheckedTranscription = (
+  request: TranscriptionRequest,
+  warnings: VoiceWarning[],
+  options: VoiceCallOptions,
+) => TranscriptionRun;
+
+/**
+ * A transcriber's `transcribe` and `stream` over one run: the request is checked against the capabilities
+ * first (a failed check is a thrown error, or the stream's `error` part), then run.
+ */
+export function transcriptionCalls(
+  provider: string,
+  capabilities: TranscriberCapabilities,
+  run: CheckedTranscription,
+): {
+  transcribe(request: TranscriptionRequest, options?: VoiceCallOptions): Promise<TranscriptionResult>;
+  stream(request: TranscriptionRequest, options?: VoiceCallOptions): ReadableStream<TranscriptionStreamPart>;
+} {
+  return {
+    async transcribe(request, options = {}) {
+      throwIfAborted(options.abortSignal, provider);
+      const warnings = checkTranscriptionRequest(request, capabilities, provider);
+      return run(request, warnings, options)(() => {});
+    },
+    stream(request, options = {}) {
+      let warnings: VoiceWarning[] = [];
+      return transcriptionStream(
+        provider,
+        () => {
+          warnings = checkTranscriptionRequest(request, capabilities, provider);
+          return warnings;
+        },
+        (signal) => run(request, warnings, { ...options, abortSignal: signal }),
+        options.abortSignal,
+      );
+    },
+  };
+}
+
+/** How a transcriber that decodes audio itself does so. */
+export interface SpeechDecodingConfig {
+  /** Longer audio is a `too_long` error. Default 3,600 s. */
+  maxDurationSeconds?: number;
+  /** ffmpeg for everything but WAV. Default `ffmpeg` on the PATH. */
+  ffmpegPath?: string;
+}
+
+/**
+ * The audio as speech for a recogniser: decoded (WAV in TypeScript, the rest through ffmpeg), mono, 16 kHz,
+ * loudness-normalised; with its length in seconds.
+ */
+export async function speechInputOf(
+  audio: Uint8Array,
+  config: SpeechDecodingConfig,
+  abortSignal: AbortSignal | undefined,
+): Promise<{ speech: MonoAudio; durationSeconds: number }> {
+  const decoded = await decodeAudio(audio, {
+    maxDurationSeconds: config.maxDurationSeconds ?? 3600,
+    ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}),
+    abortSignal,
+  });
+  const speech = toSpeechAudio(decoded);
+  return { speech, durationSeconds: durationOf(speech) };
 }

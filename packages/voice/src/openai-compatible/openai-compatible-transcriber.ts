@@ -8,13 +8,7 @@ import type {
   VoiceCallOptions,
 } from '@kaiwa/core';
 import { checkAudio } from '../audio/decode.js';
-import { throwIfAborted } from '../process/run-program.js';
-import {
-  checkTranscriptionRequest,
-  resultOf,
-  type TranscriptionRun,
-  transcriptionStream,
-} from '../transcription-support.js';
+import { resultOf, type TranscriptionRun, transcriptionCalls } from '../transcription-support.js';
 import { lazyClient, type OpenAICompatibleVoiceConfig, toVoiceError } from './openai-voice-errors.js';
 
 export interface OpenAICompatibleTranscriberConfig extends OpenAICompatibleVoiceConfig {
@@ -72,6 +66,7 @@ export class OpenAICompatibleTranscriber implements Transcriber {
   readonly capabilities: TranscriberCapabilities;
   readonly #config: OpenAICompatibleTranscriberConfig;
   readonly #client: ReturnType<typeof lazyClient>;
+  readonly #calls: ReturnType<typeof transcriptionCalls>;
 
   constructor(config: OpenAICompatibleTranscriberConfig) {
     this.#config = config;
@@ -85,31 +80,17 @@ export class OpenAICompatibleTranscriber implements Transcriber {
       quality: config.quality ?? 'standard',
     };
     this.#client = lazyClient(config);
-  }
-
-  async transcribe(
-    request: TranscriptionRequest,
-    options: VoiceCallOptions = {},
-  ): Promise<TranscriptionResult> {
-    throwIfAborted(options.abortSignal, this.provider);
-    const warnings = checkTranscriptionRequest(request, this.capabilities, this.provider);
-    return this.#run(request, warnings, options)(() => {});
-  }
-
-  stream(
-    request: TranscriptionRequest,
-    options: VoiceCallOptions = {},
-  ): ReadableStream<TranscriptionStreamPart> {
-    let warnings: TranscriptionResult['warnings'] = [];
-    return transcriptionStream(
-      this.provider,
-      () => {
-        warnings = checkTranscriptionRequest(request, this.capabilities, this.provider);
-        return warnings;
-      },
-      (signal) => this.#run(request, warnings, { ...options, abortSignal: signal }),
-      options.abortSignal,
+    this.#calls = transcriptionCalls(this.provider, this.capabilities, (request, warnings, options) =>
+      this.#run(request, warnings, options),
     );
+  }
+
+  transcribe(request: TranscriptionRequest, options?: VoiceCallOptions): Promise<TranscriptionResult> {
+    return this.#calls.transcribe(request, options);
+  }
+
+  stream(request: TranscriptionRequest, options?: VoiceCallOptions): ReadableStream<TranscriptionStreamPart> {
+    return this.#calls.stream(request, options);
   }
 
   #run(

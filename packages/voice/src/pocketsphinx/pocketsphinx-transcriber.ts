@@ -10,18 +10,15 @@ import type {
   TranscriptionStreamPart,
   VoiceCallOptions,
 } from '@kaiwa/core';
-import { durationOf } from '../audio/audio-buffer.js';
 import { chunkOnSilences, placeSegments } from '../audio/chunking.js';
-import { decodeAudio } from '../audio/decode.js';
-import { toSpeechAudio } from '../audio/processing.js';
 import { createEnergyVoiceActivityDetector, type VoiceActivityDetector } from '../audio/vad.js';
 import { encodeWav } from '../audio/wav.js';
 import { runProgram, throwIfAborted } from '../process/run-program.js';
 import {
-  checkTranscriptionRequest,
   resultOf,
+  speechInputOf,
   type TranscriptionRun,
-  transcriptionStream,
+  transcriptionCalls,
 } from '../transcription-support.js';
 
 export interface PocketsphinxTranscriberConfig {
@@ -122,29 +119,16 @@ export class PocketsphinxTranscriber implements Transcriber {
     this.#detector = config.voiceActivityDetector ?? createEnergyVoiceActivityDetector();
   }
 
-  async transcribe(
-    request: TranscriptionRequest,
-    options: VoiceCallOptions = {},
-  ): Promise<TranscriptionResult> {
-    throwIfAborted(options.abortSignal, PROVIDER);
-    const warnings = checkTranscriptionRequest(request, this.capabilities, PROVIDER);
-    return this.#run(request, warnings, options.abortSignal)(() => {});
+  readonly #calls = transcriptionCalls(PROVIDER, this.capabilities, (request, warnings, options) =>
+    this.#run(request, warnings, options.abortSignal),
+  );
+
+  transcribe(request: TranscriptionRequest, options?: VoiceCallOptions): Promise<TranscriptionResult> {
+    return this.#calls.transcribe(request, options);
   }
 
-  stream(
-    request: TranscriptionRequest,
-    options: VoiceCallOptions = {},
-  ): ReadableStream<TranscriptionStreamPart> {
-    let warnings: ReturnType<typeof checkTranscriptionRequest> = [];
-    return transcriptionStream(
-      PROVIDER,
-      () => {
-        warnings = checkTranscriptionRequest(request, this.capabilities, PROVIDER);
-        return warnings;
-      },
-      (signal) => this.#run(request, warnings, signal),
-      options.abortSignal,
-    );
+  stream(request: TranscriptionRequest, options?: VoiceCallOptions): ReadableStream<TranscriptionStreamPart> {
+    return this.#calls.stream(request, options);
   }
 
   #run(
@@ -154,13 +138,7 @@ export class PocketsphinxTranscriber implements Transcriber {
   ): TranscriptionRun {
     return async (onSegment) => {
       const config = this.#config;
-      const decoded = await decodeAudio(request.audio, {
-        maxDurationSeconds: config.maxDurationSeconds ?? 3600,
-        ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}),
-        abortSignal: signal,
-      });
-      const speech = toSpeechAudio(decoded);
-      const durationSeconds = durationOf(speech);
+      const { speech, durationSeconds } = await speechInputOf(request.audio, config, signal);
       const regions = await this.#detector.detect(speech);
       const chunks = chunkOnSilences(speech, regions, {
         maxChunkSeconds: config.maxChunkSeconds ?? 30,

@@ -17,16 +17,14 @@ import {
   VoiceError,
   type VoiceWarning,
 } from '@kaiwa/core';
-import { durationOf, type MonoAudio } from '../audio/audio-buffer.js';
-import { decodeAudio } from '../audio/decode.js';
-import { toSpeechAudio } from '../audio/processing.js';
+import type { MonoAudio } from '../audio/audio-buffer.js';
 import { createEnergyVoiceActivityDetector, type VoiceActivityDetector } from '../audio/vad.js';
 import { throwIfAborted } from '../process/run-program.js';
 import {
-  checkTranscriptionRequest,
   resultOf,
+  speechInputOf,
   type TranscriptionRun,
-  transcriptionStream,
+  transcriptionCalls,
 } from '../transcription-support.js';
 import type { ChildMessage, TranscribeMessage } from './whisper-cpp-child.js';
 
@@ -129,29 +127,16 @@ export class WhisperCppTranscriber implements Transcriber {
     this.#detector = config.voiceActivityDetector ?? createEnergyVoiceActivityDetector();
   }
 
-  async transcribe(
-    request: TranscriptionRequest,
-    options: VoiceCallOptions = {},
-  ): Promise<TranscriptionResult> {
-    throwIfAborted(options.abortSignal, PROVIDER);
-    const warnings = checkTranscriptionRequest(request, this.capabilities, PROVIDER);
-    return this.#run(request, warnings, options.abortSignal)(() => {});
+  readonly #calls = transcriptionCalls(PROVIDER, this.capabilities, (request, warnings, options) =>
+    this.#run(request, warnings, options.abortSignal),
+  );
+
+  transcribe(request: TranscriptionRequest, options?: VoiceCallOptions): Promise<TranscriptionResult> {
+    return this.#calls.transcribe(request, options);
   }
 
-  stream(
-    request: TranscriptionRequest,
-    options: VoiceCallOptions = {},
-  ): ReadableStream<TranscriptionStreamPart> {
-    let warnings: VoiceWarning[] = [];
-    return transcriptionStream(
-      PROVIDER,
-      () => {
-        warnings = checkTranscriptionRequest(request, this.capabilities, PROVIDER);
-        return warnings;
-      },
-      (signal) => this.#run(request, warnings, signal),
-      options.abortSignal,
-    );
+  stream(request: TranscriptionRequest, options?: VoiceCallOptions): ReadableStream<TranscriptionStreamPart> {
+    return this.#calls.stream(request, options);
   }
 
   /**
@@ -182,13 +167,7 @@ export class WhisperCppTranscriber implements Transcriber {
   ): TranscriptionRun {
     return async (onSegment) => {
       const config = this.#config;
-      const decoded = await decodeAudio(request.audio, {
-        maxDurationSeconds: config.maxDurationSeconds ?? 3600,
-        ...(config.ffmpegPath ? { ffmpegPath: config.ffmpegPath } : {}),
-        abortSignal: signal,
-      });
-      const speech = toSpeechAudio(decoded);
-      const durationSeconds = durationOf(speech);
+      const { speech, durationSeconds } = await speechInputOf(request.audio, config, signal);
       const language = (request.language ?? config.language)?.split('-')[0]?.toLowerCase();
       throwIfAborted(signal, PROVIDER);
       if ((await this.#detector.detect(speech)).length === 0) {

@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildServer, type KaiwaServer, loadConfig } from '@kaiwa/server';
+import { rmSync } from 'node:fs';
+import type { KaiwaServer } from '@kaiwa/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { KaiwaChatClient } from './chat-client.js';
+import { KaiwaChatClient, prefetchHistory } from './chat-client.js';
 import { KaiwaApiError, KaiwaRestClient } from './rest-client.js';
+import { startClientTestServer } from './test-support/client-test-server.js';
 
 /*
  * The client against a real reference server in this process: a temporary SQLite file, port 0, the real
@@ -95,12 +94,7 @@ describe('KaiwaChatClient against a reference server', () => {
   let roomId: string;
 
   beforeAll(async () => {
-    dataDirectory = mkdtempSync(join(tmpdir(), 'kaiwa-client-test-'));
-    const config = loadConfig({
-      env: { KAIWA_DATA_DIR: dataDirectory, LOG_LEVEL: 'silent', NODE_ENV: 'test' },
-    });
-    server = await buildServer({ ...config, host: '127.0.0.1', port: 0 }, { announce: () => {} });
-    baseUrl = await server.listen();
+    ({ server, baseUrl, folder: dataDirectory } = await startClientTestServer('chat'));
     ada = await member('ada');
     grace = await member('grace');
     const room = await ada.createRoom({ kind: 'channel', name: 'client-test', topic: '' });
@@ -225,5 +219,34 @@ describe('KaiwaChatClient against a reference server', () => {
     expect(grace.state.timeline(room.id)[0]?.id).toBe(sent[0]!.id);
     expect(grace.state.rooms.get(room.id)?.hasOlder).toBe(false);
     expect(grace.state.threadReplies(room.id, sent[5]!.id).map((message) => message.id)).toEqual([reply.id]);
+  });
+
+  it('opens a room with its newest page asked for before the chat started, and misses nothing sent meanwhile', async () => {
+    const room = await ada.createRoom({ kind: 'channel', name: 'prefetched', topic: '' });
+    for (let index = 0; index < 60; index += 1)
+      await ada.rest.sendMessage(room.id, { text: `early ${index}` });
+    await grace.joinRoom(room);
+    const rest = new KaiwaRestClient({ baseUrl });
+    await rest.login('grace', PASSWORD);
+    const asked: string[] = [];
+    const page = rest.messagePage.bind(rest);
+    rest.messagePage = (id, query) => {
+      asked.push(JSON.stringify(query ?? {}));
+      return page(id, query);
+    };
+    const prefetched = prefetchHistory(rest, room.id);
+    await prefetched.page;
+    // Sent after the page was fetched and before this chat subscribed: in neither unless asked again.
+    const late = await ada.rest.sendMessage(room.id, { text: 'sent in between' });
+    const chat = new KaiwaChatClient({ rest, WebSocket, prefetchedHistory: prefetched });
+    clients.push(chat);
+    await chat.start();
+    await chat.openRoom(room.id);
+    // The prefetched page is what the room opens with; the one request after it is the top-up, not awaited.
+    expect(asked).toEqual(['{"limit":50}', '{"limit":50}']);
+    expect(chat.state.timeline(room.id).length).toBeGreaterThanOrEqual(50);
+    expect(chat.state.rooms.get(room.id)?.hasOlder).toBe(true);
+    await eventually(() => expect(chat.state.timeline(room.id).at(-1)?.id).toBe(late.id));
+    expect(chat.state.rooms.get(room.id)?.hasOlder).toBe(true);
   });
 });

@@ -133,6 +133,27 @@ if (chromiumSkipReason) {
       await edit.press('Enter');
       await messageWith(page, 'Shipped 🎉 today (edited)').waitFor();
 
+      // ------------------------------------------------ in a thread, up-arrow edits one's last reply there
+      await messageWith(page, 'Shipped 🎉 today').hover();
+      await messageWith(page, 'Shipped 🎉 today').getByRole('button', { name: 'Reply in thread' }).click();
+      const thread = page.getByRole('complementary', { name: /Thread/ });
+      const threadBox = thread.getByRole('textbox', { name: 'Reply in thread' });
+      await threadBox.fill('Release notes follow');
+      await threadBox.press('Enter');
+      const reply = thread.locator('li.message:not(.pending)').filter({ hasText: 'Release notes follow' });
+      await reply.waitFor();
+      await threadBox.press('ArrowUp');
+      const replyEdit = thread.getByRole('textbox', { name: 'Edit message' });
+      await replyEdit.waitFor();
+      expect((await replyEdit.inputValue()).trim()).toBe('Release notes follow');
+      await replyEdit.fill('Release notes follow tomorrow');
+      await replyEdit.press('Enter');
+      await thread
+        .locator('li.message:not(.pending)')
+        .filter({ hasText: 'Release notes follow tomorrow (edited)' })
+        .waitFor();
+      await page.getByRole('button', { name: 'Close thread' }).click();
+
       // ------------------------------------------------ an image pasted from the clipboard is uploaded
       const png = (await page.screenshot({ clip: { x: 0, y: 0, width: 480, height: 300 } })).toString(
         'base64',

@@ -106,13 +106,14 @@ export function Composer({
   const completion = useComposerCompletion({ field, roomId, text, onChange: update });
   useFileDrop(form, (dropped) => void attach(dropped));
 
-  /** Up-arrow in an empty composer: the edit form of one's last message here. */
+  /** Up-arrow in an empty composer: the edit form of one's last message here (in a thread: one's last reply). */
   const editLast = (): boolean => {
     const me = controller.state.me;
-    if (threadRootId || !me) return false;
-    const last = controller.state
-      .timeline(roomId)
-      .findLast((message) => message.authorId === me.id && message.deletedAt === null);
+    if (!me) return false;
+    const messages = threadRootId
+      ? controller.state.threadReplies(roomId, threadRootId)
+      : controller.state.timeline(roomId);
+    const last = messages.findLast((message) => message.authorId === me.id && message.deletedAt === null);
     return last !== undefined && requestEdit(last.id);
   };
 

@@ -42,10 +42,32 @@ async function hashedCopy(source) {
 /** Newest Emoji version offered: later ones show as boxes on many systems still. */
 const EMOJI_MAX_VERSION = 15.1;
 
+/** The skin tone modifiers, light to dark (U+1F3FB–U+1F3FF), as emojibase names them in hexcodes. */
+const SKIN_TONES = ['1F3FB', '1F3FC', '1F3FD', '1F3FE', '1F3FF'];
+
+/**
+ * Whether the picker's rule for a skin tone — the modifier after every modifier base, in place of a U+FE0F
+ * there — gives exactly emojibase's variant for each of the five tones (true for 329 of its 330 emoji with
+ * skins; "people holding hands" is the exception and keeps its default look). The same rule is in
+ * src/emoji-data.ts (`withSkinTone`).
+ */
+function takesSkinTones(entry, unicode) {
+  if (!entry.skins) return false;
+  return SKIN_TONES.every((tone) => {
+    const variant = entry.skins.find((skin) => {
+      const tones = skin.hexcode.split('-').filter((part) => SKIN_TONES.includes(part));
+      return tones.length > 0 && tones.every((part) => part === tone);
+    });
+    const modifier = String.fromCodePoint(Number.parseInt(tone, 16));
+    return variant?.unicode === unicode.replace(/(\p{Emoji_Modifier_Base})\uFE0F?/gu, `$1${modifier}`);
+  });
+}
+
 /**
  * The emoji picker's data, trimmed from emojibase-data (571 KB) to what the picker reads and written as a
  * hashed asset the app fetches when the picker first opens: `{ groups, emoji: [[emoji, label, shortcodes,
- * group, tags], …] }`, shortcodes in GitHub's spelling (CLDR's where GitHub has none), space-separated.
+ * group, tags, takesSkinTones?], …] }` (a sixth element 1 where a skin tone
+ * applies), shortcodes in GitHub's spelling (CLDR's where GitHub has none), space-separated.
  */
 async function emojiAsset() {
   const require = createRequire(import.meta.url);
@@ -61,14 +83,18 @@ async function emojiAsset() {
   const emoji = compact
     .filter((each) => groupIndex.has(each.group) && (versions.get(each.hexcode) ?? 0) <= EMOJI_MAX_VERSION)
     .sort((a, b) => a.order - b.order)
-    .map((each) => [
+    .map((each) => {
       // 👍 rather than 👍 + U+FE0F, as typed and as the quick reactions have it: one reaction, not two.
-      each.unicode.replace(/(\p{Emoji_Presentation})\uFE0F/gu, '$1'),
-      each.label,
-      [github[each.hexcode] ?? cldr[each.hexcode] ?? []].flat().join(' '),
-      groupIndex.get(each.group),
-      (each.tags ?? []).join(' '),
-    ]);
+      const unicode = each.unicode.replace(/(\p{Emoji_Presentation})\uFE0F/gu, '$1');
+      const row = [
+        unicode,
+        each.label,
+        [github[each.hexcode] ?? cldr[each.hexcode] ?? []].flat().join(' '),
+        groupIndex.get(each.group),
+        (each.tags ?? []).join(' '),
+      ];
+      return takesSkinTones(each, unicode) ? [...row, 1] : row;
+    });
   const bytes = JSON.stringify({ groups: groups.map((group) => group.message), emoji });
   const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 10);
   await writeFile(join(outdir, 'assets', `emoji-${hash}.json`), bytes);

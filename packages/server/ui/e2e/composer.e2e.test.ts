@@ -122,6 +122,21 @@ if (chromiumSkipReason) {
       await picker.waitFor({ state: 'hidden' });
       await shipped.getByRole('button', { name: /^🚀 1/ }).waitFor();
 
+      // ------------------------------------------------ a skin tone, chosen once, applies to the emoji that take one
+      await shipped.hover();
+      await shipped.getByRole('button', { name: 'Add reaction' }).click();
+      await picker.getByRole('button', { name: 'Skin tone: Default' }).click();
+      await picker
+        .getByRole('radiogroup', { name: 'Skin tone' })
+        .getByRole('radio', { name: 'Medium', exact: true })
+        .click();
+      await picker.getByRole('searchbox', { name: 'Search emoji' }).fill('wave');
+      await page.screenshot({ path: join(ARTIFACTS, 'emoji-picker-skin-tone-desktop.png') });
+      await picker.getByRole('button', { name: 'waving hand', exact: true }).click();
+      await picker.waitFor({ state: 'hidden' });
+      await shipped.getByRole('button', { name: /^👋🏽 1/ }).waitFor();
+      expect(await page.evaluate(() => localStorage.getItem('kaiwa.emojiSkinTone'))).toBe('3');
+
       // ------------------------------------------------ up-arrow in the empty composer edits the last message
       await box.click();
       await box.press('ArrowUp');

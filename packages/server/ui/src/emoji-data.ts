@@ -15,6 +15,8 @@ export interface EmojiEntry {
   group: number;
   /** Words that find it too: "celebration party". */
   tags: string;
+  /** Whether a skin tone applies (👋 → 👋🏽), by {@link withSkinTone}. */
+  skinTones: boolean;
 }
 
 export interface EmojiData {
@@ -23,18 +25,19 @@ export interface EmojiData {
   emoji: EmojiEntry[];
 }
 
-type RawEmoji = [string, string, string, number, string];
+type RawEmoji = [string, string, string, number, string, 1?];
 
 /** Turns the asset's compact rows into entries. */
 export function parseEmojiData(raw: { groups: string[]; emoji: RawEmoji[] }): EmojiData {
   return {
     groups: raw.groups,
-    emoji: raw.emoji.map(([emoji, label, shortcodes, group, tags]) => ({
+    emoji: raw.emoji.map(([emoji, label, shortcodes, group, tags, skinTones]) => ({
       emoji,
       label,
       shortcodes: shortcodes ? shortcodes.split(' ') : [],
       group,
       tags,
+      skinTones: skinTones === 1,
     })),
   };
 }
@@ -119,6 +122,45 @@ export function rememberEmoji(emoji: string): void {
   const next = [emoji, ...recentEmoji().filter((each) => each !== emoji)].slice(0, RECENT_MAX);
   try {
     localStorage.setItem(RECENT_KEY, JSON.stringify(next));
+  } catch {
+    // private mode: not remembered
+  }
+}
+
+/** The skin tones a person can choose, light to dark (the Fitzpatrick modifiers U+1F3FB–U+1F3FF). */
+export const SKIN_TONES = ['\u{1F3FB}', '\u{1F3FC}', '\u{1F3FD}', '\u{1F3FE}', '\u{1F3FF}'] as const;
+
+/** 0 for the default yellow, 1–5 for the tones light to dark. */
+export type SkinTone = 0 | 1 | 2 | 3 | 4 | 5;
+
+/**
+ * An emoji in a skin tone: the tone's modifier after every modifier base (in place of a U+FE0F there), the
+ * rule the build checked against emojibase's own variants for every entry marked `skinTones`.
+ *
+ * @example withSkinTone('👋', 3) // '👋🏽'
+ */
+export function withSkinTone(emoji: string, tone: SkinTone): string {
+  const modifier = tone === 0 ? undefined : SKIN_TONES[tone - 1];
+  return modifier ? emoji.replace(/(\p{Emoji_Modifier_Base})\uFE0F?/gu, `$1${modifier}`) : emoji;
+}
+
+const SKIN_TONE_KEY = 'kaiwa.emojiSkinTone';
+
+/** The skin tone chosen last in a picker (default 0). */
+export function preferredSkinTone(): SkinTone {
+  try {
+    const stored = Number(localStorage.getItem(SKIN_TONE_KEY) ?? 0);
+    if (Number.isInteger(stored) && stored >= 0 && stored <= 5) return stored as SkinTone;
+  } catch {
+    // storage refused: the default
+  }
+  return 0;
+}
+
+/** Remembers the chosen skin tone for the next picker and completion. */
+export function rememberSkinTone(tone: SkinTone): void {
+  try {
+    localStorage.setItem(SKIN_TONE_KEY, String(tone));
   } catch {
     // private mode: not remembered
   }

@@ -4,18 +4,24 @@ import {
   type EmojiEntry,
   emojiDataNow,
   loadEmojiData,
+  preferredSkinTone,
   recentEmoji,
   rememberEmoji,
+  rememberSkinTone,
+  type SkinTone,
   searchEmoji,
+  withSkinTone,
 } from '../emoji-data';
 import { t } from '../i18n';
+
+const TONES: readonly SkinTone[] = [0, 1, 2, 3, 4, 5];
 
 /** An emoji per category tab, in emojibase's group order (components left out by the build). */
 const GROUP_ICONS = ['😀', '👋', '🐻', '🍔', '✈️', '⚽', '💡', '🔣', '🏁'];
 
 /**
  * The full emoji picker: search by name, shortcode or tag, categories, recently used first, arrow keys
- * across the grid. A modal `<dialog>` (the top layer, so no scrolling list clips it), placed by its opener
+ * across the grid, a skin tone (remembered) for the emoji that take one. A modal `<dialog>` (the top layer, so no scrolling list clips it), placed by its opener
  * on wide screens and a bottom sheet on narrow ones; the data is fetched the first time one opens.
  *
  * @example <EmojiPicker anchor={button} label="Pick a reaction" verb="React with" onPick={react} onClose={close} />
@@ -43,6 +49,15 @@ export function EmojiPicker({
   const [focused, setFocused] = useState<EmojiEntry | null>(null);
   const searchId = useId();
   const recent = useMemo(recentEmoji, []);
+  const [tone, setTone] = useState<SkinTone>(preferredSkinTone);
+  const [choosingTone, setChoosingTone] = useState(false);
+  /** The entry as shown and picked: in the chosen skin tone where one applies. */
+  const shown = (entry: EmojiEntry) => (entry.skinTones ? withSkinTone(entry.emoji, tone) : entry.emoji);
+  const chooseTone = (next: SkinTone) => {
+    setTone(next);
+    rememberSkinTone(next);
+    setChoosingTone(false);
+  };
 
   useEffect(() => {
     if (data) return;
@@ -179,14 +194,43 @@ export function EmojiPicker({
           onKeyDown={(event) => {
             if (event.key === 'Enter' && firstResult) {
               event.preventDefault();
-              pick(firstResult.emoji);
+              pick(shown(firstResult));
             } else if (event.key === 'ArrowDown') {
               event.preventDefault();
               body.current?.querySelector<HTMLButtonElement>('button.emoji-cell')?.focus();
             }
           }}
         />
+        <button
+          type="button"
+          class="emoji-tone-toggle"
+          aria-label={`${t('emoji.skinTone')}: ${t(`emoji.tone${tone}`)}`}
+          title={t('emoji.skinTone')}
+          aria-expanded={choosingTone}
+          onClick={() => setChoosingTone((open) => !open)}
+        >
+          {withSkinTone('✋', tone)}
+        </button>
       </div>
+      {choosingTone ? (
+        <div class="emoji-tones" role="radiogroup" aria-label={t('emoji.skinTone')}>
+          {TONES.map((each) => (
+            // biome-ignore lint/a11y/useSemanticElements: a button per tone shows the tone itself, as pickers do
+            <button
+              key={each}
+              type="button"
+              role="radio"
+              class="emoji-tone"
+              aria-checked={each === tone}
+              aria-label={t(`emoji.tone${each}`)}
+              title={t(`emoji.tone${each}`)}
+              onClick={() => chooseTone(each)}
+            >
+              {withSkinTone('✋', each)}
+            </button>
+          ))}
+        </div>
+      ) : null}
       {results === null && data ? (
         <nav class="emoji-tabs" aria-label={t('emoji.categories')}>
           {data.groups.map((group, index) => (
@@ -212,7 +256,7 @@ export function EmojiPicker({
             <p class="emoji-empty">{t('emoji.noMatch', { query: query.trim() })}</p>
           ) : (
             <section aria-label={t('emoji.results')}>
-              <div class="emoji-grid">{results.map((entry) => cell(entry, entry.emoji, entry.label))}</div>
+              <div class="emoji-grid">{results.map((entry) => cell(entry, shown(entry), entry.label))}</div>
             </section>
           )
         ) : (
@@ -242,7 +286,7 @@ export function EmojiPicker({
                     {data.groups[index]}
                   </h3>
                   <div class="emoji-grid">
-                    {entries.map((entry) => cell(entry, entry.emoji, entry.label))}
+                    {entries.map((entry) => cell(entry, shown(entry), entry.label))}
                   </div>
                 </section>
               ) : null,
@@ -253,7 +297,7 @@ export function EmojiPicker({
       <div class="emoji-preview" aria-hidden="true">
         {focused ? (
           <>
-            <span class="emoji-preview-emoji">{focused.emoji}</span>
+            <span class="emoji-preview-emoji">{shown(focused)}</span>
             <span class="emoji-preview-name">{focused.label}</span>
             {focused.shortcodes[0] ? <code>:{focused.shortcodes[0]}:</code> : null}
           </>

@@ -255,6 +255,13 @@ export const de: Catalogue = {
     failed: 'Die Emoji-Liste wurde nicht geladen.',
     loading: 'Emojis werden geladen…',
     pick: 'Emoji auswählen',
+    skinTone: 'Hautfarbe',
+    tone0: 'Standard',
+    tone1: 'Hell',
+    tone2: 'Mittelhell',
+    tone3: 'Mittel',
+    tone4: 'Mitteldunkel',
+    tone5: 'Dunkel',
   },
   completion: {
     notifyRoom: 'Alle in diesem Raum benachrichtigen',

@@ -269,6 +269,13 @@ export const en = {
     failed: 'The emoji list did not load.',
     loading: 'Loading emoji…',
     pick: 'Pick an emoji',
+    skinTone: 'Skin tone',
+    tone0: 'Default',
+    tone1: 'Light',
+    tone2: 'Medium-light',
+    tone3: 'Medium',
+    tone4: 'Medium-dark',
+    tone5: 'Dark',
   },
   completion: {
     notifyRoom: 'Notify everyone in this room',

@@ -255,6 +255,13 @@ export const ja: Catalogue = {
     failed: '絵文字の一覧を読み込めませんでした。',
     loading: '絵文字を読み込み中…',
     pick: '絵文字を選んでください',
+    skinTone: '肌の色',
+    tone0: '標準',
+    tone1: '明るい',
+    tone2: 'やや明るい',
+    tone3: '中間',
+    tone4: 'やや暗い',
+    tone5: '暗い',
   },
   completion: {
     notifyRoom: 'このルームの全員に通知',

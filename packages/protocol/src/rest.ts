@@ -28,6 +28,8 @@ export interface ServerInfo {
   uploadAllowedTypes: string[];
   /** Whether an assistant model is configured, so `@assistant` answers (absent from older servers). */
   assistantEnabled?: boolean;
+  /** The assistant's username: a mention of it, or a direct room with it, asks the assistant (absent from older servers). */
+  assistantUsername?: string;
 }
 
 /** A bot's API key as the API shows it (never the key itself, except once when it is created). */

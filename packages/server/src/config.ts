@@ -144,6 +144,8 @@ export interface ServerConfig {
   nodeEnvironment: NodeEnvironment;
   /** The in-chat assistant; undefined (off) unless KAIWA_LLM_BASE_URL is set. */
   assistant: AssistantConfig | undefined;
+  /** The assistant's username (KAIWA_ASSISTANT_USERNAME), told to clients also while no model is set. */
+  assistantUsername?: string;
   /** Workflow definitions loaded at start and incoming webhook secrets (docs/workflows.md). */
   workflows: WorkflowSettings;
   /** The bridge file (platform adapters and room links, packages/bridge/README.md); undefined: no bridge. */
@@ -871,6 +873,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
           acceptUnisolatedNetwork: settings.KAIWA_PLUGINS_ACCEPT_UNISOLATED_NETWORK,
         }
       : undefined,
+    assistantUsername: settings.KAIWA_ASSISTANT_USERNAME.toLowerCase(),
     assistant:
       settings.KAIWA_LLM_BASE_URL && llmModel
         ? {

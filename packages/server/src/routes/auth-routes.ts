@@ -42,6 +42,11 @@ export function registerAuthRoutes(
               .describe(
                 'whether an assistant model is configured (KAIWA_LLM_BASE_URL), so @assistant answers',
               ),
+            assistantUsername: z
+              .string()
+              .describe(
+                "the assistant's username (a mention of it, or a direct room with it, asks the assistant)",
+              ),
           }),
         },
       },
@@ -52,6 +57,7 @@ export function registerAuthRoutes(
       maxUploadBytes: config.maxUploadBytes,
       uploadAllowedTypes: config.uploadAllowedTypes,
       assistantEnabled: assistant !== undefined,
+      assistantUsername: assistant?.botUser.username ?? config.assistantUsername ?? 'assistant',
     }),
   );
 

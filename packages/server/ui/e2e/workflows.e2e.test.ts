@@ -130,6 +130,19 @@ if (chromiumSkipReason) {
       await composer.fill('all good');
       expect(await page.locator('.assistant-notice').count()).toBe(0);
 
+      // A direct room with the assistant's user (left from when a model was set) says so all the time.
+      const { user: assistantUser } = await app.server.accounts.createAccount({
+        username: 'assistant',
+        displayName: 'Assistant',
+        role: 'bot',
+      });
+      const direct = await ada.openDirectRoom(assistantUser.id);
+      await page.goto(`${app.baseUrl}/rooms/${direct.id}`);
+      await page.getByRole('status').filter({ hasText: '@assistant will not answer here' }).waitFor();
+      await page.goto(`${app.baseUrl}/rooms/${ops.id}`);
+      await page.getByRole('heading', { name: 'ops', level: 1 }).waitFor();
+      expect(await page.locator('.assistant-notice').count()).toBe(0);
+
       // The editor on a phone, with a problem listed.
       const phone = await app.open({
         viewport: { width: 390, height: 844 },

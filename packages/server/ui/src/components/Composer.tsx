@@ -47,6 +47,7 @@ export function Composer({
   const emojiButton = useRef<HTMLButtonElement>(null);
   const [pickingEmoji, setPickingEmoji] = useState(false);
   const knowledge = useKnowledgeInfo();
+  const directPeer = controller.state.directPeer(roomId);
 
   useEffect(() => {
     if (!threadRootId) return;
@@ -139,7 +140,11 @@ export function Composer({
         submit();
       }}
     >
-      <AssistantNotice text={text} server={server} />
+      <AssistantNotice
+        text={text}
+        server={server}
+        directPeerUsername={directPeer ? controller.state.users.get(directPeer)?.username : undefined}
+      />
       {files.length > 0 || uploading > 0 ? (
         <ul class="composer-files" aria-label={t('composer.files')}>
           {files.map((file) => (

@@ -376,7 +376,9 @@ export const de: Catalogue = {
   },
   composer: {
     noAssistant:
-      'Auf diesem Server ist kein Assistenzmodell eingerichtet, daher antwortet niemand auf @assistant – bitten Sie einen Admin, KAIWA_LLM_BASE_URL (und KAIWA_LLM_MODEL) zu setzen.',
+      'Auf diesem Server ist kein Assistenzmodell eingerichtet, daher antwortet niemand auf @{name} – bitten Sie einen Admin, KAIWA_LLM_BASE_URL (und KAIWA_LLM_MODEL) zu setzen.',
+    noAssistantDirect:
+      'Auf diesem Server ist kein Assistenzmodell eingerichtet, daher antwortet @{name} hier nicht – bitten Sie einen Admin, KAIWA_LLM_BASE_URL (und KAIWA_LLM_MODEL) zu setzen.',
     tooLarge: '{name} ist zu groß: Dateien dürfen höchstens {size} groß sein.',
     uploadFailed: '{name} wurde nicht hochgeladen: {error}',
     files: 'Zu sendende Dateien',

@@ -387,7 +387,9 @@ export const en = {
   },
   composer: {
     noAssistant:
-      'No assistant model is configured on this server, so nobody will answer @assistant — ask an admin to set KAIWA_LLM_BASE_URL (and KAIWA_LLM_MODEL).',
+      'No assistant model is configured on this server, so nobody will answer @{name} — ask an admin to set KAIWA_LLM_BASE_URL (and KAIWA_LLM_MODEL).',
+    noAssistantDirect:
+      'No assistant model is configured on this server, so @{name} will not answer here — ask an admin to set KAIWA_LLM_BASE_URL (and KAIWA_LLM_MODEL).',
     tooLarge: '{name} is too large: files may be at most {size}.',
     uploadFailed: '{name} was not uploaded: {error}',
     files: 'Files to send',

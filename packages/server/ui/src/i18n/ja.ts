@@ -375,7 +375,9 @@ export const ja: Catalogue = {
   },
   composer: {
     noAssistant:
-      'このサーバーにはアシスタントのモデルが設定されていないため、@assistant に返信する人はいません。管理者に KAIWA_LLM_BASE_URL（と KAIWA_LLM_MODEL）の設定を依頼してください。',
+      'このサーバーにはアシスタントのモデルが設定されていないため、@{name} に返信する人はいません。管理者に KAIWA_LLM_BASE_URL（と KAIWA_LLM_MODEL）の設定を依頼してください。',
+    noAssistantDirect:
+      'このサーバーにはアシスタントのモデルが設定されていないため、ここでは @{name} は返信しません。管理者に KAIWA_LLM_BASE_URL（と KAIWA_LLM_MODEL）の設定を依頼してください。',
     tooLarge: '{name} は大きすぎます。ファイルは {size} までです。',
     uploadFailed: '{name} をアップロードできませんでした: {error}',
     files: '送信するファイル',

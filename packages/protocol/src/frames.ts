@@ -2,8 +2,10 @@ import {
   ClientMessageIdSchema,
   IdSchema,
   MessageSchema,
+  ProjectSchema,
   RoomEventPayloadSchemas,
   RoomSchema,
+  TicketSchema,
   TimestampSchema,
   UserSchema,
 } from '@kaiwa/core';
@@ -41,6 +43,8 @@ export const ClientFrameSchemas = {
     token: z.string().min(1).max(8192),
     /** Receive `presence.updated` frames (default true); bots and load generators turn it off. */
     presence: z.boolean().optional(),
+    /** Receive `project.*` and `ticket.*` frames (default true; never for guests, who see no projects). */
+    work: z.boolean().optional(),
   }),
   ping: z.object({ type: z.literal('ping'), id: optionalId }),
   subscribe: z.object({
@@ -321,6 +325,11 @@ export const ServerFrameSchemas = {
     room: RoomSchema,
     memberIds: z.array(IdSchema),
   }),
+  /** Projects and tickets as they change, to everyone who may see them (everyone but guests). */
+  'project.created': z.object({ type: z.literal('project.created'), project: ProjectSchema }),
+  'project.updated': z.object({ type: z.literal('project.updated'), project: ProjectSchema }),
+  'ticket.created': z.object({ type: z.literal('ticket.created'), ticket: TicketSchema }),
+  'ticket.updated': z.object({ type: z.literal('ticket.updated'), ticket: TicketSchema }),
   'workflow.run.updated': z.object({ type: z.literal('workflow.run.updated'), run: WorkflowRunInfoSchema }),
   'workflow.step.updated': z.object({
     type: z.literal('workflow.step.updated'),

@@ -20,6 +20,29 @@ const ROOM = '01M89YYDD9W4HBJ8RG73XQ623T';
 const USER = '01M89YYDDTEXVEW0PHHEAKWVY5';
 const MESSAGE = '01M89YYDE0B6M3P8E4Q1ZC5W7N';
 const AT = '2026-11-25T18:19:33.690Z';
+const PROJECT = {
+  id: ROOM,
+  name: 'Launch',
+  description: '',
+  status: 'active',
+  ownerId: USER,
+  createdAt: AT,
+  updatedAt: AT,
+};
+const TICKET = {
+  id: MESSAGE,
+  projectId: ROOM,
+  title: 'Ship v2',
+  description: '',
+  status: 'open',
+  priority: 'high',
+  reporterId: USER,
+  assigneeId: null,
+  dueDate: '2026-12-24',
+  labels: ['release'],
+  createdAt: AT,
+  updatedAt: AT,
+};
 
 const user = {
   id: USER,
@@ -230,6 +253,26 @@ const SERVER_EXAMPLES: Record<ServerFrameType, Example> = {
     valid: { type: 'room.created', room, memberIds: [USER] },
     invalid: { memberIds: USER },
     field: 'memberIds',
+  },
+  'project.created': {
+    valid: { type: 'project.created', project: PROJECT },
+    invalid: { project: { ...PROJECT, status: 'gone' } },
+    field: 'project',
+  },
+  'project.updated': {
+    valid: { type: 'project.updated', project: PROJECT },
+    invalid: { project: { ...PROJECT, name: '' } },
+    field: 'project',
+  },
+  'ticket.created': {
+    valid: { type: 'ticket.created', ticket: TICKET },
+    invalid: { ticket: { ...TICKET, priority: 'whenever' } },
+    field: 'ticket',
+  },
+  'ticket.updated': {
+    valid: { type: 'ticket.updated', ticket: TICKET },
+    invalid: { ticket: { ...TICKET, dueDate: 'soon' } },
+    field: 'ticket',
   },
   'workflow.run.updated': {
     valid: {

@@ -93,6 +93,8 @@ export class Connection implements SubscriptionOwner {
   sessionId: string | undefined;
   /** Whether the client wants `presence.updated` frames. */
   wantsPresence = true;
+  /** Whether the client asked for project and ticket frames (guests never get them). */
+  wantsWork = true;
   /** Cleared at every heartbeat, set by any sign of life; still clear at the next one means dead. */
   alive = true;
   flushScheduled = false;
@@ -543,6 +545,7 @@ export class Connection implements SubscriptionOwner {
     this.#adopt(identity);
     this.sessionId = createId();
     this.wantsPresence = frame.presence ?? true;
+    this.wantsWork = frame.work ?? true;
     this.#state = 'ready';
     const limits = this.#hub.limits;
     this.reply({

@@ -8,6 +8,7 @@ import {
   InMemoryPresenceStore,
   isRoomEvent,
   type PresenceStore,
+  permissions,
   type RoomEvent,
   type SessionRevocation,
   type User,
@@ -438,6 +439,14 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
         }
         return;
       }
+      case 'project.created':
+      case 'project.updated':
+        this.#deliverWorkFrame(() => EncodedFrame.of({ type: event.type, project: event.payload.project }));
+        return;
+      case 'ticket.created':
+      case 'ticket.updated':
+        this.#deliverWorkFrame(() => EncodedFrame.of({ type: event.type, ticket: event.payload.ticket }));
+        return;
       case 'workflow.run.updated': {
         const { run } = event.payload;
         this.#runActors.withActor(run.id, run.actorId, (actorId) =>
@@ -493,6 +502,18 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
       connection.user = user;
       if (user.role === 'admin') this.#adminConnections.add(connection);
       else this.#adminConnections.delete(connection);
+    }
+  }
+
+  /** Project and ticket changes go to everyone who may read them (`permissions.canReadWork`) and asked. */
+  #deliverWorkFrame(encode: () => EncodedFrame): void {
+    let frame: EncodedFrame | undefined;
+    for (const connections of this.#connectionsByUser.values()) {
+      for (const connection of connections) {
+        if (!connection.wantsWork || !connection.user || !permissions.canReadWork(connection.user)) continue;
+        frame ??= encode();
+        connection.deliverEvent(frame);
+      }
     }
   }
 

@@ -146,13 +146,18 @@ export class TestClient {
   }
 
   /** Connects and authenticates as the owner of `token`. */
-  static async as(url: string, token: string, options: ClientOptions & { presence?: boolean } = {}) {
-    const { presence, ...socketOptions } = options;
+  static async as(
+    url: string,
+    token: string,
+    options: ClientOptions & { presence?: boolean; work?: boolean } = {},
+  ) {
+    const { presence, work, ...socketOptions } = options;
     const client = await TestClient.connect(url, socketOptions);
     const ready = await client.request({
       type: 'auth',
       token,
       ...(presence === undefined ? {} : { presence }),
+      ...(work === undefined ? {} : { work }),
     });
     if (ready.type !== 'ready') throw new Error(`authentication failed: ${JSON.stringify(ready)}`);
     return client;

@@ -44,7 +44,7 @@ if (chromiumSkipReason) {
       timeout: 120_000,
     }, async () => {
       const ada = await member('ada', 'Ada Lovelace');
-      await member('grace', 'Grace Hopper');
+      const grace = await member('grace', 'Grace Hopper');
       const planning = await ada.createRoom({ kind: 'channel', name: 'planning', topic: '' });
       const report = await ada.sendMessage(planning.id, {
         text: 'Login fails on **Safari** when the cookie banner is open\nSeen on iOS 18 too.',
@@ -217,6 +217,16 @@ if (chromiumSkipReason) {
         .getByLabel('Status of Login fails on Safari when the cookie banner is open')
         .selectOption('done');
       await column(phone, 'done').locator('.ticket-card', { hasText: 'Login fails on Safari' }).waitFor();
+
+      // The desktop board follows live: the phone's move, and a ticket Grace files over the API.
+      await column(page, 'done').locator('.ticket-card', { hasText: 'Login fails on Safari' }).waitFor();
+      await grace.createTicket({ projectId, title: 'Check the footer links' });
+      await column(page, 'open').locator('.ticket-card', { hasText: 'Check the footer links' }).waitFor();
+      // And so does the list's count.
+      await page.getByRole('link', { name: '← Projects' }).click();
+      await page.getByText('3 open · 4 tickets').waitFor();
+      await grace.createTicket({ projectId, title: 'Compress the hero image' });
+      await page.getByText('4 open · 5 tickets').waitFor();
 
       expect(app.pageErrors).toEqual([]);
     });

@@ -342,6 +342,27 @@ export function ProjectBoard({ projectId, me }: { projectId: string; me: User })
     void load();
   }, [load, me.id, projectId]);
   useRefreshOnFocus(load);
+  // Others' changes arrive live; a move of one's own still on its way keeps its column until answered.
+  useEffect(() => {
+    const stop = controller.onFrame((frame) => {
+      if (frame.type === 'ticket.created' || frame.type === 'ticket.updated') {
+        const { ticket } = frame;
+        if (pending.current.has(ticket.id)) return;
+        setTickets((current) => {
+          if (current === null) return current;
+          // Moved to another project: off this board.
+          if (ticket.projectId !== projectId) return current.filter((each) => each.id !== ticket.id);
+          return upsertTicket(current, ticket);
+        });
+        if (ticket.assigneeId) controller.ensureUsers([ticket.assigneeId]);
+      } else if (frame.type === 'project.updated' && frame.project.id === projectId) {
+        setProject(frame.project);
+      }
+    });
+    return () => {
+      stop();
+    };
+  }, [controller, projectId]);
 
   const move = async (ticketId: string, status: TicketStatus) => {
     const before = tickets?.find((each) => each.id === ticketId);

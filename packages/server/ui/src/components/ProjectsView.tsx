@@ -1,8 +1,14 @@
 import type { Project, ProjectStatus, Ticket, User } from '@kaiwa/protocol';
-import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'preact/hooks';
 import { useController } from '../hooks';
 import { t } from '../i18n';
-import { canEditProject, PROJECT_STATUSES, projectStatusLabel, ticketCounts } from '../projects-board';
+import {
+  canEditProject,
+  PROJECT_STATUSES,
+  projectStatusLabel,
+  ticketCounts,
+  upsertTicket,
+} from '../projects-board';
 import { Avatar, describeError, ErrorText, Modal } from './common';
 import { ConfirmButton, FormField, formErrors, NO_ERRORS } from './FormField';
 import { Icon } from './icons';
@@ -159,7 +165,8 @@ type ListFilter = 'current' | 'archived' | 'all';
 function ProjectList({ me }: { me: User }) {
   const controller = useController();
   const [projects, setProjects] = useState<Project[] | null>(null);
-  const [counts, setCounts] = useState<ReturnType<typeof ticketCounts>>(new Map());
+  const [tickets, setTickets] = useState<Ticket[]>([]);
+  const counts = useMemo(() => ticketCounts(tickets), [tickets]);
   const [error, setError] = useState<string | null>(null);
   const [filter, setFilter] = useState<ListFilter>('current');
   const [editing, setEditing] = useState<Project | 'new' | null>(null);
@@ -172,7 +179,7 @@ function ProjectList({ me }: { me: User }) {
         loadAllTickets(controller),
       ]);
       setProjects(list.projects);
-      setCounts(ticketCounts(tickets));
+      setTickets(tickets);
       controller.ensureUsers(list.projects.map((project) => project.ownerId));
       setError(null);
     } catch (caught) {
@@ -183,6 +190,21 @@ function ProjectList({ me }: { me: User }) {
     void load();
   }, [load]);
   useRefreshOnFocus(load);
+  // Others' changes arrive live: new and renamed projects, and tickets for the counts.
+  useEffect(() => {
+    const stop = controller.onFrame((frame) => {
+      if (frame.type === 'project.created' || frame.type === 'project.updated') {
+        const { project } = frame;
+        setProjects((current) => current && [...current.filter((each) => each.id !== project.id), project]);
+        controller.ensureUsers([project.ownerId]);
+      } else if (frame.type === 'ticket.created' || frame.type === 'ticket.updated') {
+        setTickets((current) => upsertTicket(current, frame.ticket));
+      }
+    });
+    return () => {
+      stop();
+    };
+  }, [controller]);
 
   const shown = (projects ?? [])
     .filter((project) =>

@@ -122,6 +122,11 @@ if (chromiumSkipReason) {
       await expectNoSidewaysOverflow(page);
       await page.screenshot({ path: join(ARTIFACTS, 'i18n-ja-phone.png') });
 
+      // A second tab of the same browser, still in Japanese: it follows the switch made in the first.
+      const otherTab = await page.context().newPage();
+      await otherTab.goto(page.url());
+      await otherTab.locator('html[lang="ja"]').waitFor({ state: 'attached' });
+
       // On a phone the room list is a drawer behind the menu button.
       await page.getByRole('button', { name: 'ルーム', exact: true }).click();
       await page.locator('.me-button').click();
@@ -134,6 +139,9 @@ if (chromiumSkipReason) {
       await german.getByRole('button', { name: 'Überall abmelden' }).waitFor();
       expect(await page.locator('html').getAttribute('lang')).toBe('de');
       await page.screenshot({ path: join(ARTIFACTS, 'i18n-de-phone-profile.png') });
+      await otherTab.locator('html[lang="de"]').waitFor({ state: 'attached' });
+      await otherTab.getByRole('textbox', { name: 'Nachricht an #general' }).waitFor();
+      await otherTab.close();
       await german.getByRole('button', { name: 'Schließen' }).click();
 
       await page.reload();

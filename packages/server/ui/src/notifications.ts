@@ -89,9 +89,17 @@ export class DesktopNotifier {
       this.#controller.state.changed();
     };
     document.addEventListener('visibilitychange', onVisibility);
+    // The bell turned on or off, or the banner answered, in another tab of this browser: this one follows.
+    const onStorage = (event: StorageEvent) => {
+      if (event.key !== SETTING_KEY && event.key !== PROMPT_KEY) return;
+      if (stored(PROMPT_KEY) === 'answered') this.prompt = null;
+      this.#controller.state.changed();
+    };
+    addEventListener('storage', onStorage);
     return () => {
       stopMessages();
       document.removeEventListener('visibilitychange', onVisibility);
+      removeEventListener('storage', onStorage);
     };
   }
 

@@ -65,6 +65,11 @@ function browserLanguages(): readonly string[] {
 let current: Language = storedLanguage() ?? detectLanguage(browserLanguages());
 const listeners = new Set<(language: Language) => void>();
 
+// A language chosen in another tab of this browser: this one follows at once.
+globalThis.addEventListener?.('storage', (event: StorageEvent) => {
+  if (event.key === STORAGE_KEY && isLanguage(event.newValue)) setLanguage(event.newValue, false);
+});
+
 function applyToDocument(): void {
   if (typeof document !== 'undefined') document.documentElement.lang = current;
 }

@@ -17,6 +17,7 @@ import {
   type Transcriber,
 } from '@kaiwa/core';
 import type { Assistant } from '@kaiwa/llm';
+import { KyselyChatStore } from '@kaiwa/store-kysely';
 import type { StepType } from '@kaiwa/workflow';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -339,6 +340,7 @@ export async function buildServer(
       busStatus: () => openedShared.status(),
       outbox: () => outboxBacklog(openedStore, options.clock ?? (() => new Date())),
       ...(knowledge ? { knowledgePassages: () => knowledge.chunkCount() } : {}),
+      databasePools: () => (openedStore instanceof KyselyChatStore ? openedStore.poolStatus() : []),
     });
 
     const realtime = composeRealtime({

@@ -43,6 +43,7 @@ export {
   workflowStorageModule,
 } from './modules/index.js';
 export { createMysqlStore, type MysqlStoreConfig } from './mysql.js';
+export type { DatabasePoolStatus, PoolStatusReader } from './pool-status.js';
 export { createPostgresStore, type PostgresStoreConfig } from './postgres.js';
 export type { StoreObservability, StoreQueryEvent, StoreQueryListener } from './query-log.js';
 export type { SearchIndexOptions } from './search-index.js';

@@ -26,6 +26,7 @@ import type { Kysely } from 'kysely';
 import type { KaiwaDatabase } from './database.js';
 import { ComposedStorage } from './modules/composed-storage.js';
 import { kaiwaStorageModules } from './modules/index.js';
+import type { DatabasePoolStatus, PoolStatusReader } from './pool-status.js';
 import { PreparedQueries } from './prepared-queries.js';
 import type { SearchIndexOptions } from './search-index.js';
 
@@ -41,6 +42,8 @@ export interface KyselyChatStoreOptions {
    * backs `lagTolerant`. The store destroys it on `close()`.
    */
   replicaDb?: Kysely<KaiwaDatabase>;
+  /** Readers of the connection pools under `db` and `replicaDb`, for {@link KyselyChatStore.poolStatus}. */
+  pools?: PoolStatusReader[];
 }
 
 /**
@@ -70,10 +73,12 @@ export class KyselyChatStore implements ChatStore {
   readonly lagTolerant: StoreRepositories;
   readonly #storage: ComposedStorage<StoreRepositories & KnowledgeStorage>;
   readonly #replicaDb: Kysely<KaiwaDatabase> | undefined;
+  readonly #pools: PoolStatusReader[];
 
   constructor(options: KyselyChatStoreOptions) {
     this.dialect = options.dialect;
     this.#replicaDb = options.replicaDb;
+    this.#pools = options.pools ?? [];
     this.#storage = new ComposedStorage<StoreRepositories & KnowledgeStorage>({
       db: options.db,
       dialect: options.dialect,
@@ -120,6 +125,14 @@ export class KyselyChatStore implements ChatStore {
    */
   flushSearchIndex(): Promise<number> {
     return this.#storage.flushSearchIndex();
+  }
+
+  /**
+   * The connection pools' state now: open, idle and waiting, for monitoring. Empty on SQLite (one
+   * connection in this process, no pool) and for a store made from a kysely instance of your own.
+   */
+  poolStatus(): DatabasePoolStatus[] {
+    return this.#pools.flatMap((read) => read() ?? []);
   }
 
   migrate(): Promise<{ applied: string[] }> {

@@ -3,6 +3,7 @@ import type { KaiwaDatabase } from './database.js';
 import { DatabaseAvailability, type StoreAvailability, withDriverErrors } from './driver-error-dialect.js';
 import { KyselyChatStore } from './kysely-chat-store.js';
 import { importDriver } from './optional-driver.js';
+import { mysqlPoolStatus } from './pool-status.js';
 import { queryLogOption, type StoreObservability } from './query-log.js';
 
 export type MysqlStoreConfig = StoreObservability &
@@ -64,7 +65,7 @@ export async function createMysqlStore(config: MysqlStoreConfig): Promise<Kysely
     ),
     ...queryLogOption(config.onQuery),
   });
-  return new KyselyChatStore({ db, dialect: 'mysql' });
+  return new KyselyChatStore({ db, dialect: 'mysql', pools: [mysqlPoolStatus('primary', pool)] });
 }
 
 interface Emitter {

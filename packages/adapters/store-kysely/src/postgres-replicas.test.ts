@@ -70,6 +70,13 @@ describe.skipIf(!enabled)('PostgreSQL store with a streaming read replica', () =
     await store.users.insert(user);
     expect(await store.users.findById(user.id)).toEqual(user);
     expect(await eventually(() => store.lagTolerant.users.findById(user.id))).toEqual(user);
+    // Each pool is reported by name and size, the replica's having served that read.
+    const pools = store.poolStatus();
+    expect(pools.map(({ pool, max }) => [pool, max])).toEqual([
+      ['primary', 4],
+      ['replica-1', 4],
+    ]);
+    expect(pools[1]?.open).toBeGreaterThanOrEqual(1);
   });
 
   it('reads the primary for read-your-own-writes while the standby lags', async () => {

@@ -5,6 +5,7 @@ import type { KaiwaDatabase } from './database.js';
 import { DatabaseAvailability, type StoreAvailability, withDriverErrors } from './driver-error-dialect.js';
 import { KyselyChatStore } from './kysely-chat-store.js';
 import { importDriver } from './optional-driver.js';
+import { pgPoolStatus } from './pool-status.js';
 import { queryLogOption, type StoreObservability } from './query-log.js';
 
 export type PostgresStoreConfig = StoreObservability &
@@ -55,7 +56,8 @@ export async function createPostgresStore(config: PostgresStoreConfig): Promise<
     ...queryLogOption(config.onQuery),
   });
   const replicas = config.replicaConnectionStrings ?? [];
-  if (replicas.length === 0) return new KyselyChatStore({ db, dialect: 'postgres' });
+  const primaryStatus = pgPoolStatus('primary', pool);
+  if (replicas.length === 0) return new KyselyChatStore({ db, dialect: 'postgres', pools: [primaryStatus] });
 
   const replicaPools = await Promise.all(
     replicas.map((connectionString) => openPool(connectionString, config.maxReplicaConnections)),
@@ -81,7 +83,11 @@ export async function createPostgresStore(config: PostgresStoreConfig): Promise<
     ),
     ...queryLogOption(config.onQuery),
   });
-  return new KyselyChatStore({ db, dialect: 'postgres', replicaDb });
+  const pools = [
+    primaryStatus,
+    ...replicaPools.map((replica, index) => pgPoolStatus(`replica-${index + 1}`, replica)),
+  ];
+  return new KyselyChatStore({ db, dialect: 'postgres', replicaDb, pools });
 }
 
 /** How long a request waits for a connection to a database that does not answer, before it fails. */

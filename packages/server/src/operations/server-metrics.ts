@@ -1,3 +1,4 @@
+import type { DatabasePoolStatus } from '@kaiwa/store-kysely';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
@@ -18,6 +19,8 @@ export interface MetricSources {
   busStatus?: () => { kind: string; connected: boolean };
   outbox?: () => Promise<{ pending: number; oldestAgeSeconds: number }>;
   knowledgePassages?: () => Promise<number>;
+  /** The database connection pools (none on SQLite). */
+  databasePools?: () => DatabasePoolStatus[];
 }
 
 /**
@@ -49,6 +52,9 @@ export class ServerMetrics {
   readonly busPublished: Counter<'outcome'>;
   readonly busDelivered: Counter;
   readonly databaseAvailable: Gauge;
+  readonly databasePoolConnections: Gauge<'pool' | 'state'>;
+  readonly databasePoolWaiting: Gauge<'pool'>;
+  readonly databasePoolMax: Gauge<'pool'>;
   readonly platformOutboxPending: Gauge;
   readonly platformOutboxOldestAge: Gauge;
   readonly knowledgePassages: Gauge;
@@ -70,6 +76,17 @@ export class ServerMetrics {
     } catch {
       return undefined;
     }
+  }
+
+  /** Sets a pool gauge afresh from the pools' status now (a replica removed since leaves no series). */
+  #setPoolGauge<Label extends string>(
+    gauge: Gauge<Label>,
+    values: (status: DatabasePoolStatus) => [Partial<Record<Label, string>>, number][],
+  ): void {
+    const pools = this.#sources.databasePools?.();
+    if (!pools) return;
+    gauge.reset();
+    for (const status of pools) for (const [labels, value] of values(status)) gauge.set(labels, value);
   }
 
   constructor(options: { collectProcessMetrics?: boolean } = {}) {
@@ -227,6 +244,34 @@ export class ServerMetrics {
       registers: [registry],
     });
     this.databaseAvailable.set(1);
+    // Each gauge reads the pools itself: prom-client collects the metrics of a scrape in no set order.
+    this.databasePoolConnections = new Gauge({
+      name: 'kaiwa_database_pool_connections',
+      help: 'Open connections of the database pool, by pool (primary, replica-N) and state (idle, in_use); none on SQLite.',
+      labelNames: ['pool', 'state'],
+      registers: [registry],
+      collect: () =>
+        this.#setPoolGauge(this.databasePoolConnections, (status) => [
+          [{ pool: status.pool, state: 'idle' }, status.idle],
+          [{ pool: status.pool, state: 'in_use' }, status.open - status.idle],
+        ]),
+    });
+    this.databasePoolWaiting = new Gauge({
+      name: 'kaiwa_database_pool_waiting_requests',
+      help: 'Requests waiting for a database connection because every connection of the pool is in use, by pool.',
+      labelNames: ['pool'],
+      registers: [registry],
+      collect: () =>
+        this.#setPoolGauge(this.databasePoolWaiting, (status) => [[{ pool: status.pool }, status.waiting]]),
+    });
+    this.databasePoolMax = new Gauge({
+      name: 'kaiwa_database_pool_max_connections',
+      help: 'The most connections the database pool opens, by pool.',
+      labelNames: ['pool'],
+      registers: [registry],
+      collect: () =>
+        this.#setPoolGauge(this.databasePoolMax, (status) => [[{ pool: status.pool }, status.max]]),
+    });
     this.platformOutboxPending = new Gauge({
       name: 'kaiwa_platform_outbox_pending',
       help: `Outbound platform calls (bridge, notify steps) waiting for delivery, counted up to ${OUTBOX_COUNT_LIMIT}.`,

@@ -60,6 +60,7 @@ export {
   type NewMessage,
   type PageQuery,
   type PluginCommand,
+  type PluginSummary,
   type RoomKnowledge,
   type RoomKnowledgeIndexing,
   type RoomKnowledgeSettings,

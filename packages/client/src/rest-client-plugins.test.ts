@@ -21,6 +21,7 @@ describe('KaiwaRestClient plugin calls against a reference server', () => {
   let running: { server: KaiwaServer; baseUrl: string; folder: string };
   let pluginDirectory = '';
   let rest: KaiwaRestClient;
+  let admin: KaiwaRestClient;
 
   beforeAll(async () => {
     pluginDirectory = await mkdtemp(join(tmpdir(), 'kaiwa-client-plugins-'));
@@ -31,8 +32,11 @@ describe('KaiwaRestClient plugin calls against a reference server', () => {
       { plugins: { directory: pluginDirectory, acceptUnisolatedNetwork: false } },
     );
     await running.server.accounts.createAccount({ username: 'ada', role: 'member', password: PASSWORD });
+    await running.server.accounts.createAccount({ username: 'root', role: 'admin', password: PASSWORD });
     rest = new KaiwaRestClient({ baseUrl: running.baseUrl });
     await rest.login('ada', PASSWORD);
+    admin = new KaiwaRestClient({ baseUrl: running.baseUrl });
+    await admin.login('root', PASSWORD);
   }, 60_000);
 
   afterAll(async () => {
@@ -51,5 +55,25 @@ describe('KaiwaRestClient plugin calls against a reference server', () => {
     const missing = await rest.runCommand(room.id, 'nope').catch((error: unknown) => error);
     expect(missing).toBeInstanceOf(KaiwaApiError);
     expect((missing as KaiwaApiError).status).toBe(404);
+  });
+
+  it('lets admins list, stop and start plugins; members may not', async () => {
+    const { plugins } = await admin.listPlugins();
+    expect(plugins).toEqual([
+      expect.objectContaining({
+        id: 'hello',
+        state: 'running',
+        botUsername: 'plugin-hello',
+        lastProblem: null,
+      }),
+    ]);
+    expect((await admin.setPluginRunning('hello', false)).state).toBe('stopped');
+    expect((await rest.listCommands()).commands).toEqual([]);
+    expect((await admin.setPluginRunning('hello', true)).state).toBe('running');
+    expect((await rest.listCommands()).commands.map((command) => command.name)).toEqual(['hello']);
+    const refused = await rest.listPlugins().catch((error: unknown) => error);
+    expect((refused as KaiwaApiError).status).toBe(403);
+    const unknown = await admin.setPluginRunning('nope', true).catch((error: unknown) => error);
+    expect((unknown as KaiwaApiError).status).toBe(404);
   });
 });

@@ -201,6 +201,18 @@ export interface PluginCommand {
   pluginId: string;
 }
 
+/** An installed plugin as admins see it (`GET /plugins`). */
+export interface PluginSummary {
+  id: string;
+  version: string;
+  /** `stopped`, `starting`, `running`, `restarting` or `failed`. */
+  state: string;
+  /** The bot user the plugin acts as. */
+  botUsername: string;
+  /** The last crash, refusal or timeout since it was started. */
+  lastProblem: { type: string; detail: string; at: string } | null;
+}
+
 export interface KnowledgeInfo {
   /** false: `KAIWA_EMBEDDINGS` is unset, and the other knowledge calls fail with `knowledge_off`. */
   enabled: boolean;
@@ -942,6 +954,16 @@ export class KaiwaRestClient {
     options: { threadRootId?: string } = {},
   ): Promise<{ reply?: string; messageId?: string }> {
     return this.request('POST', `/rooms/${segment(roomId)}/commands`, { command, args, ...options });
+  }
+
+  /** The installed plugins and their state (admins; none where plugins are off). */
+  listPlugins(): Promise<{ plugins: PluginSummary[] }> {
+    return this.request('GET', '/plugins');
+  }
+
+  /** Starts or stops a plugin (admins; audited). Answers with its state after. */
+  setPluginRunning(pluginId: string, running: boolean): Promise<PluginSummary> {
+    return this.request('POST', `/plugins/${segment(pluginId)}/${running ? 'start' : 'stop'}`);
   }
 
   // ---------------------------------------------------------------- knowledge

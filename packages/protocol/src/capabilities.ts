@@ -27,6 +27,8 @@ export const CapabilitiesSchema = z.object({
   seeAllWorkflowRuns: z.boolean(),
   /** Create, change, deactivate accounts and bots and their API keys. Admins. */
   manageUsers: z.boolean(),
+  /** See the installed plugins, start and stop them. Admins. */
+  managePlugins: z.boolean(),
 });
 
 export type Capabilities = z.infer<typeof CapabilitiesSchema>;

@@ -109,4 +109,5 @@ export const NO_CAPABILITIES: Capabilities = {
   defineWorkflows: false,
   seeAllWorkflowRuns: false,
   manageUsers: false,
+  managePlugins: false,
 };

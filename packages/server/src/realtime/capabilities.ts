@@ -20,5 +20,7 @@ export function capabilitiesOf(user: User): Capabilities {
     seeAllWorkflowRuns: permissions.canSeeEveryWorkflowRun(user),
     // The account routes are for admins; core's permissions have no rule of their own for them.
     manageUsers: user.role === 'admin',
+    // As the plugin routes say: admins only.
+    managePlugins: user.role === 'admin',
   };
 }

@@ -47,6 +47,7 @@ describe('realtime: the ready frame', () => {
       defineWorkflows: false,
       seeAllWorkflowRuns: false,
       manageUsers: false,
+      managePlugins: false,
     };
     expect((await readyFor('token-guest')).capabilities).toEqual({
       createRooms: false,
@@ -58,6 +59,7 @@ describe('realtime: the ready frame', () => {
       defineWorkflows: false,
       seeAllWorkflowRuns: false,
       manageUsers: false,
+      managePlugins: false,
     });
     expect((await readyFor('token-alice')).capabilities).toEqual(everyoneButGuests);
     expect((await readyFor('token-moderator')).capabilities).toEqual({
@@ -74,6 +76,7 @@ describe('realtime: the ready frame', () => {
       defineWorkflows: true,
       seeAllWorkflowRuns: true,
       manageUsers: true,
+      managePlugins: true,
     });
   });
 });

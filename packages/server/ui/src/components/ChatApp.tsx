@@ -7,6 +7,7 @@ import { t } from '../i18n';
 import { rememberedRoom } from '../navigation';
 import { useDesktopNotifications } from '../notifications';
 import { WorkflowsDialog } from '../workflows-view';
+import { PluginsDialog } from './AdminPlugins';
 import { clearDrafts } from './Composer';
 import { Avatar, PresenceDot } from './common';
 import { BrowseChannelsDialog, CreateRoomDialog, DirectMessageDialog, PeopleDialog } from './Dialogs';
@@ -47,7 +48,7 @@ function routePath(route: Route): string {
   return `/rooms/${route.roomId}${route.threadId ? `?thread=${route.threadId}` : ''}`;
 }
 
-type DialogName = 'create' | 'browse' | 'direct' | 'group' | 'people' | 'profile' | 'workflows';
+type DialogName = 'create' | 'browse' | 'direct' | 'group' | 'people' | 'plugins' | 'profile' | 'workflows';
 
 function ConnectionBadge({ status, onRetry }: { status: ConnectionStatus; onRetry: () => void }) {
   const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
@@ -169,23 +170,32 @@ function Sidebar({
         </div>
       ) : null}
       <div class="sidebar-scroll">
-        {state.capabilities.useProjects ? (
+        {state.capabilities.useProjects || state.capabilities.managePlugins ? (
           <ul class="room-list sidebar-projects">
-            <li class="room-item">
-              <a
-                href="/projects"
-                class={`room-link${projectsOpen ? ' current' : ''}`}
-                aria-current={projectsOpen ? 'page' : undefined}
-                onClick={(event) => {
-                  if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
-                  event.preventDefault();
-                  onProjects();
-                }}
-              >
-                <BoardIcon />
-                <span class="room-name">{t('chat.projects')}</span>
-              </a>
-            </li>
+            {state.capabilities.useProjects ? (
+              <li class="room-item">
+                <a
+                  href="/projects"
+                  class={`room-link${projectsOpen ? ' current' : ''}`}
+                  aria-current={projectsOpen ? 'page' : undefined}
+                  onClick={(event) => {
+                    if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+                    event.preventDefault();
+                    onProjects();
+                  }}
+                >
+                  <BoardIcon />
+                  <span class="room-name">{t('chat.projects')}</span>
+                </a>
+              </li>
+            ) : null}
+            {state.capabilities.managePlugins ? (
+              <li class="room-item">
+                <button type="button" class="sidebar-action" onClick={() => onDialog('plugins')}>
+                  <Icon name="plug" /> {t('chat.plugins')}
+                </button>
+              </li>
+            ) : null}
           </ul>
         ) : null}
         {favourites.length > 0 ? (
@@ -593,6 +603,7 @@ export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerI
           />
         ) : null}
         {dialog === 'people' ? <PeopleDialog onClose={() => setDialog(null)} /> : null}
+        {dialog === 'plugins' ? <PluginsDialog onClose={() => setDialog(null)} /> : null}
         {dialog === 'profile' ? (
           <ProfileDialog passwords={server.accountsEnabled} onClose={() => setDialog(null)} />
         ) : null}

@@ -97,6 +97,7 @@ export const de: Catalogue = {
     yourProfilePrefix: 'Ihr Profil: ',
     workflows: 'Workflows',
     people: 'Personen',
+    plugins: 'Plugins',
     signOut: 'Abmelden',
     skipToComposer: 'Zum Nachrichtenfeld springen',
     offlineBar:
@@ -545,6 +546,24 @@ export const de: Catalogue = {
     leaveChannelQuestion:
       'Diesen Kanal verlassen? Sie können ihm über „Kanäle durchsuchen“ wieder beitreten.',
     leave: 'Verlassen',
+  },
+  plugins: {
+    title: 'Plugins',
+    none: 'Es sind keine Plugins installiert. Legen Sie Plugin-Ordner in den Ordner, den KAIWA_PLUGIN_DIR nennt, und starten Sie den Server neu.',
+    count: { one: '{count} Plugin', other: '{count} Plugins' },
+    actsAs: 'handelt als @{bot}',
+    start: 'Starten',
+    stop: 'Anhalten',
+    startNamed: '{name} starten',
+    stopNamed: '{name} anhalten',
+    lastProblem: 'Letztes Problem ({type}, {at}): {detail}',
+    states: {
+      stopped: 'Angehalten',
+      starting: 'Startet',
+      running: 'Läuft',
+      restarting: 'Startet neu',
+      failed: 'Fehlgeschlagen',
+    },
   },
   workflows: {
     title: 'Workflows',

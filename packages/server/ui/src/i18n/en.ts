@@ -111,6 +111,7 @@ export const en = {
     yourProfilePrefix: 'Your profile: ',
     workflows: 'Workflows',
     people: 'People',
+    plugins: 'Plugins',
     signOut: 'Sign out',
     skipToComposer: 'Skip to the message box',
     offlineBar:
@@ -557,6 +558,24 @@ export const en = {
     leaveGroupQuestion: 'Leave this private group? You need an invitation to come back.',
     leaveChannelQuestion: 'Leave this channel? You can join it again from Browse channels.',
     leave: 'Leave',
+  },
+  plugins: {
+    title: 'Plugins',
+    none: 'No plugins are installed. Put plugin folders in the folder KAIWA_PLUGIN_DIR names and restart the server.',
+    count: { one: '{count} plugin', other: '{count} plugins' },
+    actsAs: 'acts as @{bot}',
+    start: 'Start',
+    stop: 'Stop',
+    startNamed: 'Start {name}',
+    stopNamed: 'Stop {name}',
+    lastProblem: 'Last problem ({type}, {at}): {detail}',
+    states: {
+      stopped: 'Stopped',
+      starting: 'Starting',
+      running: 'Running',
+      restarting: 'Restarting',
+      failed: 'Failed',
+    },
   },
   workflows: {
     title: 'Workflows',

@@ -97,6 +97,7 @@ export const ja: Catalogue = {
     yourProfilePrefix: 'プロフィール: ',
     workflows: 'ワークフロー',
     people: 'メンバー',
+    plugins: 'プラグイン',
     signOut: 'サインアウト',
     skipToComposer: 'メッセージ入力欄へ移動',
     offlineBar:
@@ -541,6 +542,24 @@ export const ja: Catalogue = {
     leaveGroupQuestion: 'このプライベートグループから退出しますか？戻るには招待が必要です。',
     leaveChannelQuestion: 'このチャンネルから退出しますか？「チャンネルを探す」から再び参加できます。',
     leave: '退出',
+  },
+  plugins: {
+    title: 'プラグイン',
+    none: 'プラグインはインストールされていません。KAIWA_PLUGIN_DIR が指すフォルダーにプラグインのフォルダーを置き、サーバーを再起動してください。',
+    count: { other: '{count} 個のプラグイン' },
+    actsAs: '@{bot} として動作',
+    start: '開始',
+    stop: '停止',
+    startNamed: '{name} を開始',
+    stopNamed: '{name} を停止',
+    lastProblem: '最後の問題（{type}、{at}）：{detail}',
+    states: {
+      stopped: '停止中',
+      starting: '起動中',
+      running: '実行中',
+      restarting: '再起動中',
+      failed: '失敗',
+    },
   },
   workflows: {
     title: 'ワークフロー',

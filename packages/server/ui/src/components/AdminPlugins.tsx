@@ -1,0 +1,113 @@
+import type { PluginSummary } from '@kaiwa/client';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { formatFull } from '../format';
+import { useController } from '../hooks';
+import { type MessageKey, t } from '../i18n';
+import { describeError, ErrorText, Modal } from './common';
+
+/*
+ * Admins' plugins screen: every installed plugin with its version, state, bot user and last problem, and
+ * Start / Stop (each audited on the server). A plugin that is starting or restarting is looked at again
+ * every second until it settles.
+ */
+
+const STATES = ['stopped', 'starting', 'running', 'restarting', 'failed'];
+
+function stateLabel(state: string): string {
+  return STATES.includes(state) ? t(`plugins.states.${state}` as MessageKey) : state;
+}
+
+export function PluginsDialog({ onClose }: { onClose: () => void }) {
+  const controller = useController();
+  const [plugins, setPlugins] = useState<PluginSummary[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      setPlugins((await controller.rest.listPlugins()).plugins);
+      setError(null);
+    } catch (caught) {
+      setError(describeError(caught));
+    }
+  }, [controller]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const settling = plugins?.some((plugin) => plugin.state === 'starting' || plugin.state === 'restarting');
+  useEffect(() => {
+    if (!settling) return;
+    const timer = setInterval(() => void load(), 1_000);
+    return () => clearInterval(timer);
+  }, [settling, load]);
+
+  const toggle = async (plugin: PluginSummary) => {
+    setBusy(plugin.id);
+    setError(null);
+    try {
+      const next = await controller.rest.setPluginRunning(plugin.id, plugin.state !== 'running');
+      setPlugins((current) => (current ?? []).map((each) => (each.id === next.id ? next : each)));
+    } catch (caught) {
+      setError(describeError(caught));
+      void load();
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <Modal title={t('plugins.title')} onClose={onClose}>
+      <div class="stack plugins-admin">
+        <ErrorText error={error} />
+        {plugins === null && !error ? <p role="status">{t('common.loading')}</p> : null}
+        {plugins && plugins.length === 0 ? <p class="muted">{t('plugins.none')}</p> : null}
+        {plugins && plugins.length > 0 ? (
+          <>
+            <h3>{t('plugins.count', { count: plugins.length })}</h3>
+            <ul class="plugin-list">
+              {[...plugins]
+                .sort((a, b) => a.id.localeCompare(b.id))
+                .map((plugin) => {
+                  const running = plugin.state === 'running';
+                  return (
+                    <li key={plugin.id} class="plugin-row">
+                      <div class="plugin-main">
+                        <span class="plugin-name">
+                          <strong>{plugin.id}</strong> <span class="muted">{plugin.version}</span>
+                        </span>
+                        <span class={`plugin-state state-${plugin.state}`}>{stateLabel(plugin.state)}</span>
+                        <span class="muted plugin-bot">
+                          {t('plugins.actsAs', { bot: plugin.botUsername })}
+                        </span>
+                        {plugin.lastProblem ? (
+                          <span class="plugin-problem">
+                            {t('plugins.lastProblem', {
+                              type: plugin.lastProblem.type,
+                              at: formatFull(plugin.lastProblem.at),
+                              detail: plugin.lastProblem.detail,
+                            })}
+                          </span>
+                        ) : null}
+                      </div>
+                      <button
+                        type="button"
+                        class={`button small${running ? '' : ' primary'}`}
+                        disabled={busy === plugin.id}
+                        aria-label={t(running ? 'plugins.stopNamed' : 'plugins.startNamed', {
+                          name: plugin.id,
+                        })}
+                        onClick={() => void toggle(plugin)}
+                      >
+                        {t(running ? 'plugins.stop' : 'plugins.start')}
+                      </button>
+                    </li>
+                  );
+                })}
+            </ul>
+          </>
+        ) : null}
+      </div>
+    </Modal>
+  );
+}

@@ -47,7 +47,8 @@ import { composeKnowledge, type KnowledgeService, knowledgeStoreOf } from './kno
 import { UserRateLimiter } from './limits/user-rate-limits.js';
 import { instrumentBus } from './operations/instrument-bus.js';
 import { listenForMetrics, type MetricsListener } from './operations/metrics-listener.js';
-import { OUTBOX_COUNT_LIMIT, ServerMetrics } from './operations/server-metrics.js';
+import { inboxBacklog, outboxBacklog } from './operations/platform-queue-backlog.js';
+import { ServerMetrics } from './operations/server-metrics.js';
 import { composePlatforms, type PlatformComposition } from './platform-composition.js';
 import { composePlugins, type PluginService } from './plugin-composition.js';
 import { composeRealtime, type RealtimeServer } from './realtime-composition.js';
@@ -339,6 +340,7 @@ export async function buildServer(
     metrics.watch({
       busStatus: () => openedShared.status(),
       outbox: () => outboxBacklog(openedStore, options.clock ?? (() => new Date())),
+      inbox: () => inboxBacklog(openedStore, options.clock ?? (() => new Date())),
       ...(knowledge ? { knowledgePassages: () => knowledge.chunkCount() } : {}),
       databasePools: () => (openedStore instanceof KyselyChatStore ? openedStore.poolStatus() : []),
     });
@@ -630,25 +632,6 @@ async function composeApp(
 }
 
 /** The bridge's outbox (consumer `bridge`): how many calls wait, and for how long the oldest has. */
-async function outboxBacklog(
-  store: ChatStore,
-  clock: () => Date,
-): Promise<{ pending: number; oldestAgeSeconds: number }> {
-  const pending = await store.platformOutbox.list({
-    consumer: 'bridge',
-    status: 'pending',
-    limit: OUTBOX_COUNT_LIMIT,
-  });
-  const oldest = pending.reduce<string | undefined>(
-    (first, item) => (first === undefined || item.createdAt < first ? item.createdAt : first),
-    undefined,
-  );
-  return {
-    pending: pending.length,
-    oldestAgeSeconds: oldest ? Math.max(0, (clock().getTime() - Date.parse(oldest)) / 1000) : 0,
-  };
-}
-
 function firstAdminNotice({ username, password }: { username: string; password: string }): string {
   const line = '='.repeat(72);
   return [

@@ -15,6 +15,7 @@ export function instrumentStepTypes(steps: StepType[], metrics: ServerMetrics): 
       try {
         const output = await step.run(input, context);
         stopTimer({ outcome: 'ok' });
+        if (step.type === 'ocr') metrics.ocrPages.inc(pagesRead(output));
         return output;
       } catch (error) {
         stopTimer({ outcome: 'error' });
@@ -23,6 +24,12 @@ export function instrumentStepTypes(steps: StepType[], metrics: ServerMetrics): 
     };
     return timed;
   });
+}
+
+/** Pages an `ocr` step's output holds (`{ pages: [...] }`; an image is one page). */
+function pagesRead(output: unknown): number {
+  const pages = (output as { pages?: unknown } | null)?.pages;
+  return Array.isArray(pages) ? pages.length : 0;
 }
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'skipped']);

@@ -1,20 +1,26 @@
 import {
   type ChatModel,
   type ChatStreamPart,
+  createId,
   InProcessBus,
   ModelError,
   type WorkflowRun,
   type WorkflowStepRecord,
 } from '@kaiwa/core';
+import { createSqliteStore } from '@kaiwa/store-kysely';
 import type { StepContext, StepType } from '@kaiwa/workflow';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { instrumentBus } from './instrument-bus.js';
 import { instrumentChatModel } from './instrument-chat-model.js';
 import { countWorkflowOutcomes, instrumentStepTypes } from './instrument-workflows.js';
+import { inboxBacklog, outboxBacklog } from './platform-queue-backlog.js';
 import { ServerMetrics } from './server-metrics.js';
 
 /** One sample's value from the registry, or undefined when the series has no such sample. */
+const PAGE_ONE = { page: 1, text: 'a', confidence: 90 };
+const PAGE_TWO = { page: 2, text: 'b', confidence: 90 };
+
 async function sample(
   metrics: ServerMetrics,
   name: string,
@@ -137,7 +143,7 @@ describe('workflow instrumentation', () => {
       retryable: () => true,
       async run(_input, context) {
         if (context.attempt === 1) throw new Error('scanner busy');
-        return { pages: 1 };
+        return { text: 'a\n\nb', confidence: 90, pages: [PAGE_ONE, PAGE_TWO] };
       },
     };
     const [timed] = instrumentStepTypes([flaky], metrics) as [StepType];
@@ -145,7 +151,9 @@ describe('workflow instrumentation', () => {
     expect(timed.retryable?.(new Error('x'))).toBe(true);
     const context = { attempt: 1 } as StepContext;
     await expect(timed.run({}, context)).rejects.toThrow('scanner busy');
-    await expect(timed.run({}, { ...context, attempt: 2 })).resolves.toEqual({ pages: 1 });
+    await expect(timed.run({}, { ...context, attempt: 2 })).resolves.toMatchObject({
+      pages: [PAGE_ONE, PAGE_TWO],
+    });
     expect(
       await sample(metrics, 'kaiwa_workflow_step_attempt_duration_seconds_count', {
         type: 'ocr',
@@ -159,6 +167,8 @@ describe('workflow instrumentation', () => {
       }),
     ).toBe(1);
     expect(await sample(metrics, 'kaiwa_workflow_step_retries_total', { type: 'ocr' })).toBe(1);
+    // The pages of the try that read them; the failed try read none.
+    expect(await sample(metrics, 'kaiwa_ocr_pages_total')).toBe(2);
   });
 
   it('counts finished runs and steps once each, with the run duration', async () => {
@@ -221,5 +231,42 @@ describe('instrumentBus', () => {
     const text = await metrics.registry.metrics();
     expect(text).toContain('kaiwa_platform_outbox_pending 4');
     expect(text).toContain('kaiwa_platform_outbox_oldest_pending_age_seconds 30');
+  });
+
+  it('reports the platform inbox and outbox backlog from a real store', async () => {
+    const store = await createSqliteStore({ filename: ':memory:' });
+    await store.migrate();
+    const now = new Date('2026-12-07T10:00:00.000Z');
+    const clock = () => now;
+    const metrics = new ServerMetrics({ collectProcessMetrics: false });
+    metrics.watch({ inbox: () => inboxBacklog(store, clock), outbox: () => outboxBacklog(store, clock) });
+    expect(await sample(metrics, 'kaiwa_platform_inbox_pending')).toBe(0);
+    expect(await sample(metrics, 'kaiwa_platform_inbox_oldest_pending_age_seconds')).toBe(0);
+    for (const [eventId, secondsAgo] of [
+      ['Ev1', 90],
+      ['Ev2', 30],
+    ] as const) {
+      await store.platformInbox.record({
+        id: createId(),
+        consumer: 'bridge',
+        platform: 'slack',
+        eventId,
+        event: { kind: 'message' } as never,
+        receivedAt: new Date(now.getTime() - secondsAgo * 1000).toISOString(),
+      });
+    }
+    // Another consumer's queue is not the bridge's.
+    await store.platformInbox.record({
+      id: createId(),
+      consumer: 'bot:helper',
+      platform: 'slack',
+      eventId: 'Ev3',
+      event: { kind: 'message' } as never,
+      receivedAt: new Date(now.getTime() - 600_000).toISOString(),
+    });
+    expect(await sample(metrics, 'kaiwa_platform_inbox_pending')).toBe(2);
+    expect(await sample(metrics, 'kaiwa_platform_inbox_oldest_pending_age_seconds')).toBe(90);
+    expect(await sample(metrics, 'kaiwa_platform_outbox_pending')).toBe(0);
+    await store.close();
   });
 });

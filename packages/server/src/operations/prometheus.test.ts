@@ -189,12 +189,16 @@ describe('metrics, alert rules and dashboards', () => {
       'kaiwa_bus_delivered_events_total',
       'kaiwa_database_available',
       'kaiwa_platform_outbox_pending',
+      'kaiwa_platform_inbox_pending',
+      'kaiwa_platform_inbox_oldest_pending_age_seconds',
+      'kaiwa_ocr_pages_total',
     ]) {
       expect(exposed).toContain(name);
     }
     expect(metricsText).toMatch(/^kaiwa_bus_connected\{kind="memory"\} 1$/m);
     expect(metricsText).toMatch(/^kaiwa_database_available 1$/m);
     expect(metricsText).toMatch(/^kaiwa_platform_outbox_pending 0$/m);
+    expect(metricsText).toMatch(/^kaiwa_platform_inbox_pending 0$/m);
     // Node's gauges that ended in _total (a counter's suffix) are gone; their by-type forms stay.
     expect(metricsText).not.toMatch(/^nodejs_active_\w+_total/m);
     expect(metricsText).toMatch(/^# TYPE nodejs_active_handles gauge$/m);

@@ -11,13 +11,13 @@ const MISNAMED_DEFAULT_GAUGES = [
   'nodejs_active_resources_total',
 ];
 
-/** Pending outbox items are counted up to this many at each scrape. */
-export const OUTBOX_COUNT_LIMIT = 1000;
+import { QUEUE_COUNT_LIMIT, type QueueBacklog } from './platform-queue-backlog.js';
 
 /** Where the gauges read their values. */
 export interface MetricSources {
   busStatus?: () => { kind: string; connected: boolean };
-  outbox?: () => Promise<{ pending: number; oldestAgeSeconds: number }>;
+  outbox?: () => Promise<QueueBacklog>;
+  inbox?: () => Promise<QueueBacklog>;
   knowledgePassages?: () => Promise<number>;
   /** The database connection pools (none on SQLite). */
   databasePools?: () => DatabasePoolStatus[];
@@ -57,6 +57,9 @@ export class ServerMetrics {
   readonly databasePoolMax: Gauge<'pool'>;
   readonly platformOutboxPending: Gauge;
   readonly platformOutboxOldestAge: Gauge;
+  readonly platformInboxPending: Gauge;
+  readonly platformInboxOldestAge: Gauge;
+  readonly ocrPages: Counter;
   readonly knowledgePassages: Gauge;
   /** What the gauges read at each scrape; set once the server is composed ({@link ServerMetrics.watch}). */
   #sources: MetricSources = {};
@@ -274,7 +277,7 @@ export class ServerMetrics {
     });
     this.platformOutboxPending = new Gauge({
       name: 'kaiwa_platform_outbox_pending',
-      help: `Outbound platform calls (bridge, notify steps) waiting for delivery, counted up to ${OUTBOX_COUNT_LIMIT}.`,
+      help: `Outbound platform calls (bridge, notify steps) waiting for delivery, counted up to ${QUEUE_COUNT_LIMIT}.`,
       registers: [registry],
       collect: async () => {
         const outbox = await this.#read(this.#sources.outbox);
@@ -286,6 +289,27 @@ export class ServerMetrics {
     this.platformOutboxOldestAge = new Gauge({
       name: 'kaiwa_platform_outbox_oldest_pending_age_seconds',
       help: 'Age of the oldest outbound platform call still waiting for delivery (0: none waits).',
+      registers: [registry],
+    });
+    this.platformInboxPending = new Gauge({
+      name: 'kaiwa_platform_inbox_pending',
+      help: `Inbound platform events (bridge) recorded but not handled yet, counted up to ${QUEUE_COUNT_LIMIT}.`,
+      registers: [registry],
+      collect: async () => {
+        const inbox = await this.#read(this.#sources.inbox);
+        if (inbox === undefined) return;
+        this.platformInboxPending.set(inbox.pending);
+        this.platformInboxOldestAge.set(inbox.oldestAgeSeconds);
+      },
+    });
+    this.platformInboxOldestAge = new Gauge({
+      name: 'kaiwa_platform_inbox_oldest_pending_age_seconds',
+      help: 'Age of the oldest inbound platform event not handled yet, since it was received (0: none waits).',
+      registers: [registry],
+    });
+    this.ocrPages = new Counter({
+      name: 'kaiwa_ocr_pages_total',
+      help: 'Images and PDF pages read by the ocr workflow step (its time is kaiwa_workflow_step_attempt_duration_seconds{type="ocr"}).',
       registers: [registry],
     });
     this.knowledgePassages = new Gauge({

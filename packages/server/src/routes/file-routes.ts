@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ClamavScanner } from '../files/clamav-scanner.js';
 import { contentDisposition } from '../files/content-disposition.js';
+import { PdfPreviewError, PdfPreviewer } from '../files/pdf-preview.js';
 import {
   isInlineImage,
   isTypeAllowed,
@@ -56,6 +57,23 @@ function newStorageKey(now = new Date()): string {
 
 /** How long a pre-signed download link stays valid. */
 const PRESIGNED_DOWNLOAD_SECONDS = 300;
+
+/** PDFs larger than this get no preview (they download as ever). */
+const MAX_PREVIEW_PDF_BYTES = 50 * 1024 * 1024;
+
+/** How a failed preview answers: the caller's choice of page, or the document itself. */
+function previewHttpError(error: PdfPreviewError): HttpError {
+  switch (error.code) {
+    case 'page_out_of_range':
+      return new HttpError(400, 'validation_failed', error.message, {
+        issues: [{ path: ['page'], message: error.message }],
+      });
+    case 'busy':
+      return new HttpError(503, 'busy', error.message);
+    default:
+      return new HttpError(422, 'preview_failed', error.message, { reason: error.code });
+  }
+}
 
 /**
  * Uploads, file records, and downloads with safe headers. An upload is held in a private temporary file
@@ -350,6 +368,56 @@ export function registerFileRoutes(
         .header('content-length', file.size)
         .header('content-disposition', contentDisposition(disposition, file.name))
         .send(stream);
+    },
+  );
+
+  let previewer: PdfPreviewer | undefined;
+  app.get(
+    '/files/:fileId/preview',
+    {
+      config: { access: { signedIn: 'visible', guest: 'mine' } },
+      schema: {
+        tags,
+        summary:
+          'A page of a PDF file as a PNG image (`X-Page-Count` says how many pages it has), for a preview; 415 for other files',
+        params: FileParamsSchema,
+        querystring: z.object({ page: z.coerce.number().int().min(1).max(100_000).default(1) }),
+        produces: ['image/png'],
+      },
+    },
+    async (request, reply) => {
+      const file = await engine.getFileRecord(requireUser(request).id, request.params.fileId);
+      if (file.mimeType !== 'application/pdf') {
+        throw new HttpError(
+          415,
+          'unsupported_media_type',
+          `${file.name} is not a PDF; only PDFs have page previews`,
+        );
+      }
+      if (file.size > MAX_PREVIEW_PDF_BYTES) {
+        throw new HttpError(422, 'preview_failed', `${file.name} is too large to preview; download it`, {
+          reason: 'too_large',
+        });
+      }
+      const { page } = request.query;
+      const etag = `"${file.sha256}-p${page}"`;
+      if (request.headers['if-none-match'] === etag) return reply.status(304).send();
+      const bytes = new Uint8Array(await new Response(await blobs.get(file.storageKey)).arrayBuffer());
+      previewer ??= new PdfPreviewer();
+      let rendered: Awaited<ReturnType<PdfPreviewer['render']>>;
+      try {
+        rendered = await previewer.render(bytes, page, `${file.sha256}:${page}`);
+      } catch (error) {
+        if (error instanceof PdfPreviewError) throw previewHttpError(error);
+        throw error;
+      }
+      return reply
+        .header('etag', etag)
+        .header('cache-control', 'private, max-age=300')
+        .header('x-page-count', String(rendered.pageCount))
+        .header('content-type', 'image/png')
+        .header('content-disposition', contentDisposition('inline', `${file.name}-page-${page}.png`))
+        .send(rendered.png);
     },
   );
 

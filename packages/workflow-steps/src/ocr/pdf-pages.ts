@@ -7,6 +7,8 @@ const require = createRequire(import.meta.url);
 export interface RenderedPage {
   /** 1-based page number. */
   page: number;
+  /** Pages in the whole document. */
+  pageCount: number;
   png: Buffer;
   width: number;
   height: number;
@@ -107,7 +109,7 @@ export async function* renderPdfPages(
           canvasContext: context as never,
           viewport,
         }).promise;
-        yield { page: number, png: target.canvas.toBuffer('image/png'), width, height };
+        yield { page: number, pageCount: count, png: target.canvas.toBuffer('image/png'), width, height };
       } finally {
         factory.destroy(target);
         page.cleanup();

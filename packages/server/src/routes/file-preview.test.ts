@@ -38,7 +38,9 @@ describe('PDF previews', () => {
     return response.json().id;
   }
 
-  it('renders each page as a PNG with the page count, and refuses a page past the end', { timeout: 120_000 }, async () => {
+  it('renders each page as a PNG with the page count, and refuses a page past the end', {
+    timeout: 120_000,
+  }, async () => {
     const fileId = await upload(
       'minutes.pdf',
       writeTextPdf([['Minutes of the launch meeting'], ['Second page: action items']]),

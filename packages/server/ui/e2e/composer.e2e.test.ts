@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { KaiwaRestClient } from '@kaiwa/client';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writeTextPdf } from '../../../workflow-steps/src/test-support/test-documents.js';
 import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
 import { chromiumSkipReason } from './chromium.js';
 
@@ -135,7 +136,7 @@ if (chromiumSkipReason) {
       await picker.getByRole('button', { name: 'waving hand', exact: true }).click();
       await picker.waitFor({ state: 'hidden' });
       await shipped.getByRole('button', { name: /^👋🏽 1/ }).waitFor();
-      expect(await page.evaluate(() => localStorage.getItem('kaiwa.emojiSkinTone'))).toBe('3');
+      expect(await page.evaluate("localStorage.getItem('kaiwa.emojiSkinTone')")).toBe('3');
 
       // ------------------------------------------------ up-arrow in the empty composer edits the last message
       await box.click();
@@ -225,6 +226,30 @@ if (chromiumSkipReason) {
       await preview.getByText('line two').waitFor();
       await preview.getByRole('button', { name: 'Close' }).click();
       await preview.waitFor({ state: 'hidden' });
+
+      // A PDF page by page, as the server renders it.
+      const pdf = await grace.upload(
+        launch.id,
+        new Blob([writeTextPdf([['Release checklist'], ['Page two: sign-off']])], {
+          type: 'application/pdf',
+        }),
+        'checklist.pdf',
+      );
+      await grace.sendMessage(launch.id, { text: 'The checklist', attachmentIds: [pdf.id] });
+      await timeline(page).getByRole('button', { name: 'Preview checklist.pdf' }).click();
+      const pdfPreview = page.getByRole('dialog', { name: 'checklist.pdf' });
+      await pdfPreview
+        .getByRole('img', { name: 'Page 1 of 2 of checklist.pdf' })
+        .waitFor({ timeout: 60_000 });
+      await pdfPreview.getByText('Page 1 of 2', { exact: true }).waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, 'lightbox-pdf-desktop.png') });
+      await pdfPreview.getByRole('button', { name: 'Next page' }).click();
+      await pdfPreview
+        .getByRole('img', { name: 'Page 2 of 2 of checklist.pdf' })
+        .waitFor({ timeout: 60_000 });
+      expect(await pdfPreview.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
+      await pdfPreview.getByRole('button', { name: 'Close' }).click();
+      await pdfPreview.waitFor({ state: 'hidden' });
 
       // ------------------------------------------------ a phone: the completion list above the composer
       const phone = await app.open({

@@ -57,7 +57,13 @@ export {
   type AuditRepository,
 } from './ports/audit-repository.js';
 export type { BlobBody, BlobInfo, BlobStore } from './ports/blob-store.js';
-export type { Bus } from './ports/bus.js';
+export type {
+  Bus,
+  BusDelivery,
+  BusListener,
+  BusPublishOptions,
+  BusTraceContext,
+} from './ports/bus.js';
 export {
   BackendResponseError,
   BackendUnreachableError,
@@ -139,6 +145,7 @@ export * from './schemas/message.js';
 export * from './schemas/project.js';
 export * from './schemas/room.js';
 export * from './schemas/room-event.js';
+export * from './schemas/speech.js';
 export * from './schemas/transcript.js';
 export * from './schemas/user.js';
 export {

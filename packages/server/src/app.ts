@@ -49,6 +49,9 @@ import { instrumentBus } from './operations/instrument-bus.js';
 import { listenForMetrics, type MetricsListener } from './operations/metrics-listener.js';
 import { inboxBacklog, outboxBacklog } from './operations/platform-queue-backlog.js';
 import { ServerMetrics } from './operations/server-metrics.js';
+import { traceServices } from './operations/trace-services.js';
+import type { Tracing } from './operations/tracing.js';
+import type { TracingSettings } from './operations/tracing-settings.js';
 import { composePlatforms, type PlatformComposition } from './platform-composition.js';
 import { composePlugins, type PluginService } from './plugin-composition.js';
 import { composeRealtime, type RealtimeServer } from './realtime-composition.js';
@@ -153,10 +156,15 @@ export async function buildServer(
   config: ServerConfig,
   options: BuildServerOptions = {},
 ): Promise<KaiwaServer> {
-  const app = Fastify({
+  // Before the logger: its lines carry the trace and span ids. The SDK loads only when OTEL_* turn it on.
+  const tracing: Tracing | undefined = config.tracing
+    ? await startTracing(config.tracing, () => app)
+    : undefined;
+  const app: FastifyInstance = Fastify({
     logger: options.logger ?? {
       level: config.logLevel,
       redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
+      ...(tracing ? { mixin: tracing.logFields } : {}),
     },
     // Request ids: the caller's X-Request-Id when it is sane, otherwise a new one; echoed back on the answer.
     genReqId: (request) => {
@@ -194,6 +202,7 @@ export async function buildServer(
   let shared: SharedState | undefined;
   let errorTracker: ErrorTracker | undefined;
   try {
+    tracing?.traceHttp(app);
     // First, so its hooks reach every route; `@sentry/node` loads only here.
     if (config.errorTracking) {
       errorTracker = await createErrorTracker(config.errorTracking);
@@ -205,6 +214,7 @@ export async function buildServer(
       (await openStore(config.databaseUrl, {
         replicaUrls: config.databaseReplicaUrls,
         sqliteSynchronous: config.sqliteSynchronous,
+        ...(tracing ? { onQuery: tracing.onStoreQuery } : {}),
         // One line per outage, however many requests fail meanwhile (those log a short warn each).
         onAvailabilityChange: (change) => {
           metrics.databaseAvailable.set(change.available ? 1 : 0);
@@ -215,11 +225,12 @@ export async function buildServer(
       }));
     await rawStore.migrate();
     const openedStore = rawStore;
-    const store = timedStore(openedStore, {
+    const timed = timedStore(openedStore, {
       metrics,
       slowQueryMs: config.slowQueryMs,
       onSlowQuery: (query) => app.log.warn(query, 'slow storage query'),
     });
+    const store = tracing ? tracing.traceStore(timed) : timed;
     const audit = new AuditLog({
       repository: store.audit,
       ...(options.clock ? { clock: options.clock } : {}),
@@ -234,7 +245,8 @@ export async function buildServer(
     const { secret } = loadTokenSecret(config.jwtSecret, config.dataDirectory);
     shared = await openSharedState(config.bus, app.log);
     const openedShared = shared;
-    const bus = instrumentBus(shared.bus, metrics);
+    const countedBus = instrumentBus(shared.bus, metrics);
+    const bus = tracing ? tracing.traceBus(countedBus, config.bus.kind) : countedBus;
     const signing = new RequestSigning({
       store,
       serverSecret: secret,
@@ -255,7 +267,7 @@ export async function buildServer(
       ...(shared.rateLimitRedis ? { redis: shared.rateLimitRedis as Redis } : {}),
       keyPrefix: config.bus.channel,
     });
-    const engine = new ChatEngine({
+    const untracedEngine = new ChatEngine({
       store,
       bus,
       onSessionsRevoked: (revocation) => revocations.apply(revocation),
@@ -264,6 +276,7 @@ export async function buildServer(
       onPublishError: (error, event) =>
         app.log.error({ err: error, event: event.type }, 'could not publish an event; it is stored'),
     });
+    const engine = tracing ? tracing.traceEngine(untracedEngine) : untracedEngine;
     engine.events.on('message.created', () => metrics.messagesSent.inc());
     const accounts = new AccountService({
       engine,
@@ -284,9 +297,6 @@ export async function buildServer(
       maxDocumentBytes: config.maxUploadBytes,
       ...(options.embedder ? { embedder: options.embedder } : {}),
     });
-    const assistant = config.assistant
-      ? await composeAssistant(engine, config.assistant, app.log, knowledge?.forAssistant(), metrics)
-      : undefined;
     const voice = await composeVoice({
       engine,
       blobs,
@@ -296,6 +306,14 @@ export async function buildServer(
       ...(options.transcriber ? { transcriber: options.transcriber } : {}),
       ...(options.synthesizer ? { synthesizer: options.synthesizer } : {}),
     });
+    // Voice messages ask the assistant by their transcript; its answers to them are spoken where rooms say.
+    const assistant = config.assistant
+      ? await composeAssistant(engine, config.assistant, app.log, knowledge?.forAssistant(), metrics, {
+          voiceTranscripts: voice?.transcriber !== undefined,
+          ...(tracing ? { tracing } : {}),
+        })
+      : undefined;
+    if (assistant) voice?.speakRepliesOf(assistant.botUser.id);
     const plugins = await composePlugins({ engine, settings: config.plugins, logger: app.log });
     const context: RouteContext = {
       config,
@@ -318,6 +336,7 @@ export async function buildServer(
     const platforms = config.bridgeFile
       ? await composePlatforms({ engine, store, blobs, file: config.bridgeFile, logger: app.log })
       : undefined;
+    if (tracing) traceServices(tracing, { voice, knowledge, plugins, platforms });
     const workflows = composeWorkflows({
       engine,
       store,
@@ -325,9 +344,10 @@ export async function buildServer(
       blobs,
       settings: config.workflows,
       metrics,
+      ...(tracing ? { tracing } : {}),
       logger: app.log,
       ...(config.assistant
-        ? { chatModel: await createAssistantChatModel(config.assistant, { metrics }) }
+        ? { chatModel: await createAssistantChatModel(config.assistant, { metrics, tracing }) }
         : {}),
       ...(options.workflowSteps || plugins
         ? { steps: [...(options.workflowSteps ?? []), ...(plugins?.stepTypes() ?? [])] }
@@ -356,6 +376,7 @@ export async function buildServer(
       limits: config.realtimeLimits,
       limitUser: (userId, action) => userLimits.consume(userId, action),
       workflowRunActor: async (runId: string) => (await store.workflows.findRun(runId))?.actorId,
+      ...(tracing ? { traceFrame: tracing.traceFrame } : {}),
     });
     // Sockets first: an HTTP server does not finish closing while upgraded connections are open.
     app.addHook('preClose', async () => {
@@ -374,6 +395,7 @@ export async function buildServer(
       await openedBlobs.close();
       if (ownsStore) await openedStore.close();
       await openedErrorTracker?.close();
+      await tracing?.close();
     });
     await accounts.start();
     await app.ready();
@@ -454,8 +476,26 @@ export async function buildServer(
     await closeBlobs?.().catch(() => undefined);
     if (ownsStore) await rawStore?.close().catch(() => undefined);
     await errorTracker?.close().catch(() => undefined);
+    await tracing?.close().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Loads the OpenTelemetry SDK (a dynamic import: nothing of it is loaded while tracing is off) and starts
+ * it; export failures are logged once, never thrown.
+ */
+async function startTracing(settings: TracingSettings, app: () => FastifyInstance): Promise<Tracing> {
+  const tracing = await import('./operations/tracing.js');
+  return tracing.startTracing(settings, {
+    onExportProblem: (problem) =>
+      problem.ok
+        ? app().log.info('traces are exported again')
+        : app().log.warn(
+            { err: problem.error },
+            'could not export traces; spans are dropped until the OTLP endpoint answers',
+          ),
+  });
 }
 
 async function composeApp(

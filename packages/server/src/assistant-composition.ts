@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AssistantConfig, LlmPreset } from './config.js';
 import { instrumentChatModel } from './operations/instrument-chat-model.js';
 import type { ServerMetrics } from './operations/server-metrics.js';
+import type { Tracing } from './operations/tracing.js';
 
 /*
  * `@kaiwa/llm` (with the OpenAI client it is built on) is imported only when the server needs a model: when
@@ -74,7 +75,13 @@ function dropUndefined<T extends object>(value: T): T {
 export async function createAssistantChatModel(
   config: AssistantConfig,
   /** `metrics`: count requests, tokens and time to first token (`kaiwa_llm_*`). */
-  options: { model?: string; preset?: LlmPreset; metrics?: ServerMetrics | undefined } = {},
+  options: {
+    model?: string;
+    preset?: LlmPreset;
+    metrics?: ServerMetrics | undefined;
+    /** Traces each call (OTEL_*). */
+    tracing?: Tracing | undefined;
+  } = {},
 ): Promise<ChatModel> {
   return chatModelOf(await loadLlm(), config, options);
 }
@@ -82,7 +89,12 @@ export async function createAssistantChatModel(
 function chatModelOf(
   llm: LlmModule,
   config: AssistantConfig,
-  options: { model?: string; preset?: LlmPreset; metrics?: ServerMetrics | undefined },
+  options: {
+    model?: string;
+    preset?: LlmPreset;
+    metrics?: ServerMetrics | undefined;
+    tracing?: Tracing | undefined;
+  },
 ): ChatModel {
   const { createElyzaPreset, createOpenAICompatibleChatModel } = llm;
   const preset = options.preset ?? config.preset;
@@ -101,7 +113,8 @@ function chatModelOf(
           }).template,
         }),
   });
-  return options.metrics ? instrumentChatModel(model, options.metrics) : model;
+  const counted = options.metrics ? instrumentChatModel(model, options.metrics) : model;
+  return options.tracing ? options.tracing.traceChatModel(counted) : counted;
 }
 
 /**
@@ -119,6 +132,11 @@ export async function composeAssistant(
   knowledge?: AssistantKnowledge,
   /** Counts the model's requests, tokens and time to first token (`kaiwa_llm_*`). */
   metrics?: ServerMetrics,
+  /**
+   * `voiceTranscripts`: the server transcribes voice messages, so they ask by their transcript.
+   * `tracing`: a span per model call (OTEL_*).
+   */
+  options: { voiceTranscripts?: boolean; tracing?: Tracing } = {},
 ): Promise<Assistant> {
   const llm = await loadLlm();
   const botUser = await llm.ensureAssistantUser(engine, config.username);
@@ -127,7 +145,7 @@ export async function composeAssistant(
     const key = `${preset}\u0000${name}`;
     let model = models.get(key);
     if (!model) {
-      model = chatModelOf(llm, config, { model: name, preset, metrics });
+      model = chatModelOf(llm, config, { model: name, preset, metrics, tracing: options.tracing });
       models.set(key, model);
     }
     return model;
@@ -149,6 +167,7 @@ export async function composeAssistant(
     },
     model: modelFor(config.model, config.preset),
     ...(knowledge ? { knowledge } : {}),
+    voiceTranscripts: options.voiceTranscripts ?? false,
     systemPrompt: systemPromptOf(llm, config.preset),
     contextTokens: config.contextTokens,
     maxTokens: config.maxTokens,

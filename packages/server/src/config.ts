@@ -9,6 +9,7 @@ import {
   parseUserRateLimits,
   type UserRateLimitSettings,
 } from './limits/user-rate-limits.js';
+import { readTracingSettings, type TracingSettings } from './operations/tracing-settings.js';
 import { parseRealtimeLimits, type RealtimeLimits } from './realtime/limits.js';
 
 /*
@@ -133,6 +134,8 @@ export interface ServerConfig {
   metricsPort: number | undefined;
   /** Error tracking with Sentry (SENTRY_DSN); undefined: off, and `@sentry/node` is never loaded. */
   errorTracking?: ErrorTrackingSettings | undefined;
+  /** OpenTelemetry tracing (the standard OTEL_* variables); undefined: off, and no SDK is loaded. */
+  tracing?: TracingSettings | undefined;
   /**
    * SQLite's `synchronous` setting: `full` (the default) makes every acknowledged write durable through a
    * power cut or OS crash; `normal` is faster but can lose the last commits then (never consistency).
@@ -166,6 +169,8 @@ export interface PluginSettings {
   directory: string;
   /** Start plugins even where their network cannot be cut off (no `unshare`): an accepted risk. */
   acceptUnisolatedNetwork: boolean;
+  /** The container engine's API socket for plugins whose manifest says `runtime: container`; unset: found. */
+  containerSocket?: string | undefined;
 }
 
 /** Where knowledge gets its vectors (docs/configuration.md, "Knowledge"). */
@@ -621,6 +626,7 @@ const settingsSchema = z.object({
   KAIWA_EMBEDDING_MODEL_DIR: z.string().trim().min(1, 'must not be empty').optional(),
   KAIWA_PLUGIN_DIR: z.string().trim().min(1, 'must not be empty').optional(),
   KAIWA_PLUGINS_ACCEPT_UNISOLATED_NETWORK: booleanSetting.default(false),
+  KAIWA_PLUGIN_CONTAINER_SOCKET: z.string().trim().min(1, 'must not be empty').optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   NODE_ENV: z
     .enum(NODE_ENVIRONMENTS, { error: `must be one of ${NODE_ENVIRONMENTS.join(', ')}` })
@@ -753,6 +759,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
   }
   const voice = voiceSettings(settings, problems, cwd);
   const embeddings = embeddingSettings(settings, problems, cwd);
+  const tracing = readTracingSettings(env, problems);
   if (
     settings.KAIWA_DATABASE_REPLICA_URLS.length > 0 &&
     !/^postgres(ql)?:\/\//i.test(settings.KAIWA_DATABASE_URL ?? '')
@@ -849,6 +856,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
           release: settings.SENTRY_RELEASE,
         }
       : undefined,
+    tracing,
     sqliteSynchronous: settings.KAIWA_SQLITE_SYNCHRONOUS,
     uiDirectory: settings.KAIWA_UI_DIR ? resolve(cwd, settings.KAIWA_UI_DIR) : DEFAULT_UI_DIRECTORY,
     logLevel: settings.LOG_LEVEL,
@@ -871,6 +879,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
       ? {
           directory: resolve(cwd, settings.KAIWA_PLUGIN_DIR),
           acceptUnisolatedNetwork: settings.KAIWA_PLUGINS_ACCEPT_UNISOLATED_NETWORK,
+          containerSocket: settings.KAIWA_PLUGIN_CONTAINER_SOCKET,
         }
       : undefined,
     assistantUsername: settings.KAIWA_ASSISTANT_USERNAME.toLowerCase(),

@@ -45,6 +45,9 @@ const OPTIONAL_PACKAGES = {
   mammoth: 'KAIWA_EMBEDDINGS (DOCX documents)',
   'html-to-text': 'KAIWA_EMBEDDINGS (HTML documents)',
   '@sentry/node': 'SENTRY_DSN',
+  // (@opentelemetry/api itself is always loaded: prom-client requires it for exemplars.)
+  '@opentelemetry/sdk-trace-node': 'OTEL_TRACES_EXPORTER=otlp or OTEL_EXPORTER_OTLP_ENDPOINT',
+  '@opentelemetry/exporter-trace-otlp-http': 'OTEL_TRACES_EXPORTER=otlp or OTEL_EXPORTER_OTLP_ENDPOINT',
 } as const;
 
 /** Workspace packages that exist only for those settings (loaded from source here). */
@@ -154,6 +157,15 @@ describe('optional dependencies', () => {
     const packages = new Set(files.map(packageOf));
     expect(packages).toContain('@sentry/node');
     for (const other of ['openai', 'ioredis', 'telegraf']) expect(packages).not.toContain(other);
+  });
+
+  it('OTEL_EXPORTER_OTLP_ENDPOINT loads the OpenTelemetry SDK', { timeout: 120_000 }, async () => {
+    // Nothing listens on port 9; no span is made (no request), so nothing is sent.
+    const files = await loadedModules('tracing', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+    const packages = new Set(files.map(packageOf));
+    expect(packages).toContain('@opentelemetry/sdk-trace-node');
+    expect(packages).toContain('@opentelemetry/exporter-trace-otlp-http');
+    for (const other of ['@sentry/node', 'openai', 'ioredis']) expect(packages).not.toContain(other);
   });
 
   it("a bridge file loads the configured platform's SDK and no other", { timeout: 120_000 }, async () => {

@@ -30,6 +30,8 @@ export interface RealtimeComposition {
   presence?: PresenceStore;
   /** Who started a workflow run, so its progress reaches them (and admins). */
   workflowRunActor?: RealtimeOptions['workflowRunActor'];
+  /** A tracing span around the handling of each inbound frame (OTEL_*). */
+  traceFrame?: RealtimeOptions['traceFrame'];
 }
 
 /** Path of the WebSocket endpoint. */

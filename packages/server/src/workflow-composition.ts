@@ -27,6 +27,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { WorkflowSettings } from './config.js';
 import { countWorkflowOutcomes, instrumentStepTypes } from './operations/instrument-workflows.js';
 import type { ServerMetrics } from './operations/server-metrics.js';
+import type { Tracing } from './operations/tracing.js';
 
 export interface WorkflowCompositionConfig {
   engine: ChatEngine;
@@ -47,6 +48,8 @@ export interface WorkflowCompositionConfig {
   synthesizer?: Synthesizer;
   /** Counts runs, steps, tries and retries (`kaiwa_workflow_*`). */
   metrics?: ServerMetrics;
+  /** Makes each run a trace with a span per step try (OTEL_*). */
+  tracing?: Tracing;
 }
 
 /** The workflow engine and its triggers as the server runs them. */
@@ -84,11 +87,13 @@ export class WorkflowDirectoryError extends Error {
  * await workflows.start(admin.id);
  */
 export function composeWorkflows(config: WorkflowCompositionConfig): WorkflowComposition {
-  const { settings, logger, metrics } = config;
-  const steps = [...builtInStepTypes(), ...(config.steps ?? [])];
+  const { settings, logger, metrics, tracing } = config;
+  const allSteps = [...builtInStepTypes(), ...(config.steps ?? [])];
+  const steps = tracing ? tracing.traceStepTypes(allSteps) : allSteps;
+  const countedBus = metrics ? countWorkflowOutcomes(config.bus, metrics) : config.bus;
   const engine = new WorkflowEngine({
     store: config.store,
-    bus: metrics ? countWorkflowOutcomes(config.bus, metrics) : config.bus,
+    bus: tracing ? tracing.traceWorkflowRuns(countedBus) : countedBus,
     services: {
       chat: workflowBotChat(config.engine, logger),
       store: config.store,

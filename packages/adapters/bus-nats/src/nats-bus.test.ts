@@ -10,6 +10,7 @@ const skip = servers ? undefined : 'set KAIWA_TEST_NATS_URL=nats://127.0.0.1:422
 busContract({
   name: 'nats',
   skip,
+  carriesTraceContext: true,
   create: (namespace) =>
     createNatsBus({ servers, subject: namespace.replaceAll('-', '.'), onListenerError: () => undefined }),
 });

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import {
   type BusConnectionState,
+  type BusListener,
   BusListeners,
+  type BusPublishOptions,
   type ChatEvent,
   decodeBusEnvelope,
   encodeBusEnvelope,
@@ -59,19 +61,22 @@ export class NatsBus implements MonitoredBus {
         if (error || this.#closing) return;
         const envelope = decodeBusEnvelope(decoder.decode(message.data), this.#instanceId);
         if (!envelope || envelope.origin === this.#instanceId) return;
-        this.#listeners.dispatch(envelope.event);
+        this.#listeners.dispatch(
+          envelope.event,
+          envelope.traceContext ? { traceContext: envelope.traceContext } : undefined,
+        );
       },
     });
     void this.#watchStatus();
   }
 
-  async publish(event: ChatEvent): Promise<void> {
+  async publish(event: ChatEvent, options?: BusPublishOptions): Promise<void> {
     if (this.#closing) return;
     this.#listeners.dispatch(event);
-    this.connection.publish(this.subject, encodeBusEnvelope(this.#instanceId, event));
+    this.connection.publish(this.subject, encodeBusEnvelope(this.#instanceId, event, options?.traceContext));
   }
 
-  subscribe(listener: (event: ChatEvent) => void): () => void {
+  subscribe(listener: BusListener): () => void {
     return this.#listeners.add(listener);
   }
 

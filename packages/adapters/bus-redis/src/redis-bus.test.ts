@@ -8,6 +8,7 @@ const skip = url ? undefined : 'set KAIWA_TEST_REDIS_URL=redis://127.0.0.1:6379 
 busContract({
   name: 'redis',
   skip,
+  carriesTraceContext: true,
   create: (namespace) => createRedisBus({ url, channel: namespace, onListenerError: () => undefined }),
 });
 

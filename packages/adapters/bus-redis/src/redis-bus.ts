@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import {
   type BusConnectionState,
+  type BusListener,
   BusListeners,
+  type BusPublishOptions,
   type ChatEvent,
   decodeBusEnvelope,
   encodeBusEnvelope,
@@ -112,16 +114,17 @@ export class RedisBus implements MonitoredBus {
    * waiting for Redis's answer: the engine publishes in its commit loop, and one connection keeps the
    * order anyway. A failure is reported to `onPublishError` (and the room event kept for the reconnect).
    */
-  async publish(event: ChatEvent): Promise<void> {
+  async publish(event: ChatEvent, options?: BusPublishOptions): Promise<void> {
     if (this.#closed) return;
     this.#listeners.dispatch(event);
-    this.client.publish(this.channel, encodeBusEnvelope(this.#instanceId, event)).catch((error: unknown) => {
+    const envelope = encodeBusEnvelope(this.#instanceId, event, options?.traceContext);
+    this.client.publish(this.channel, envelope).catch((error: unknown) => {
       if (isRoomEvent(event)) this.#keepUnpublished(event);
       this.#onPublishError(error, event);
     });
   }
 
-  subscribe(listener: (event: ChatEvent) => void): () => void {
+  subscribe(listener: BusListener): () => void {
     return this.#listeners.add(listener);
   }
 
@@ -151,7 +154,10 @@ export class RedisBus implements MonitoredBus {
     if (channel !== this.channel || this.#closed) return;
     const envelope = decodeBusEnvelope(text, this.#instanceId);
     if (!envelope || envelope.origin === this.#instanceId) return;
-    this.#listeners.dispatch(envelope.event);
+    this.#listeners.dispatch(
+      envelope.event,
+      envelope.traceContext ? { traceContext: envelope.traceContext } : undefined,
+    );
   };
 
   readonly #onSubscriberReady = (): void => {

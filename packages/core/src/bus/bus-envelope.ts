@@ -1,17 +1,32 @@
+import { z } from 'zod';
 import type { ChatEvent } from '../events.js';
+import type { BusTraceContext } from '../ports/bus.js';
+
+/** `version-traceid-parentid-flags`, lower-case hex (W3C trace context, version 00 and later ones). */
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}(-.*)?$/;
 
 /**
- * What a networked bus puts on the wire: the event and the instance that published it, so an instance
- * skips its own events (it delivered them locally at once) without a second subscription.
+ * What a networked bus puts on the wire: the instance that published it (first, so an instance skips its
+ * own events — it delivered them locally at once — without parsing them), the event, and the publisher's
+ * trace context when it had one. Envelopes without `traceparent` (older instances) are read as before;
+ * a malformed trace context is dropped, never the event.
  */
-interface BusEnvelope {
+const BusEnvelopeSchema = z.object({
   /** Publishing bus instance. */
-  o: string;
-  e: ChatEvent;
-}
+  o: z.string(),
+  e: z.looseObject({ type: z.string() }),
+  traceparent: z.string().max(256).regex(TRACEPARENT).optional().catch(undefined),
+  tracestate: z.string().max(512).optional().catch(undefined),
+});
 
-export function encodeBusEnvelope(origin: string, event: ChatEvent): string {
-  return JSON.stringify({ o: origin, e: event } satisfies BusEnvelope);
+export function encodeBusEnvelope(origin: string, event: ChatEvent, traceContext?: BusTraceContext): string {
+  if (!traceContext) return JSON.stringify({ o: origin, e: event });
+  return JSON.stringify({
+    o: origin,
+    e: event,
+    traceparent: traceContext.traceparent,
+    ...(traceContext.tracestate ? { tracestate: traceContext.tracestate } : {}),
+  });
 }
 
 /**
@@ -21,7 +36,7 @@ export function encodeBusEnvelope(origin: string, event: ChatEvent): string {
 export function decodeBusEnvelope(
   text: string,
   skipOrigin?: string,
-): { origin: string; event: ChatEvent } | undefined {
+): { origin: string; event: ChatEvent; traceContext?: BusTraceContext } | undefined {
   if (skipOrigin !== undefined && text.startsWith(`{"o":${JSON.stringify(skipOrigin)},`)) return undefined;
   let parsed: unknown;
   try {
@@ -29,10 +44,14 @@ export function decodeBusEnvelope(
   } catch {
     return undefined;
   }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { o, e } = parsed as Partial<BusEnvelope>;
-  if (typeof o !== 'string' || typeof e !== 'object' || e === null || typeof e.type !== 'string') {
-    return undefined;
-  }
-  return { origin: o, event: e };
+  const envelope = BusEnvelopeSchema.safeParse(parsed);
+  if (!envelope.success) return undefined;
+  const { o, e, traceparent, tracestate } = envelope.data;
+  const event = e as unknown as ChatEvent;
+  if (traceparent === undefined) return { origin: o, event };
+  return {
+    origin: o,
+    event,
+    traceContext: tracestate ? { traceparent, tracestate } : { traceparent },
+  };
 }

@@ -1,11 +1,12 @@
 import type { ChatEvent } from '../events.js';
+import type { BusDelivery, BusListener } from '../ports/bus.js';
 
 /**
  * The subscribers of one bus instance. Shared by every bus (in-process, Redis, NATS) so each delivers the
  * same way: in subscription order, and a subscriber that throws does not stop delivery to the others.
  */
 export class BusListeners {
-  readonly #listeners = new Set<(event: ChatEvent) => void>();
+  readonly #listeners = new Set<BusListener>();
   readonly #onListenerError: (error: unknown, event: ChatEvent) => void;
 
   constructor(onListenerError?: (error: unknown, event: ChatEvent) => void) {
@@ -19,19 +20,20 @@ export class BusListeners {
   }
 
   /** @returns a function that removes this listener. */
-  add(listener: (event: ChatEvent) => void): () => void {
+  add(listener: BusListener): () => void {
     // A wrapper makes the same function subscribed twice two subscriptions, each removed on its own.
-    const entry = (event: ChatEvent) => listener(event);
+    const entry: BusListener = (event, delivery) => listener(event, delivery);
     this.#listeners.add(entry);
     return () => {
       this.#listeners.delete(entry);
     };
   }
 
-  dispatch(event: ChatEvent): void {
+  /** `delivery`: how the event came from another instance; leave it out for this instance's own events. */
+  dispatch(event: ChatEvent, delivery?: BusDelivery): void {
     for (const listener of this.#listeners) {
       try {
-        listener(event);
+        listener(event, delivery);
       } catch (error) {
         this.#onListenerError(error, event);
       }

@@ -1,5 +1,5 @@
 import type { ChatEvent } from '../events.js';
-import type { Bus } from '../ports/bus.js';
+import type { Bus, BusListener } from '../ports/bus.js';
 import { BusListeners } from './bus-listeners.js';
 
 /**
@@ -17,7 +17,7 @@ export class InProcessBus implements Bus {
     this.#listeners.dispatch(event);
   }
 
-  subscribe(listener: (event: ChatEvent) => void): () => void {
+  subscribe(listener: BusListener): () => void {
     return this.#listeners.add(listener);
   }
 

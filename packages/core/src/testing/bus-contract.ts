@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../events.js';
-import type { Bus } from '../ports/bus.js';
+import type { Bus, BusDelivery } from '../ports/bus.js';
 import type { PresenceStore } from '../ports/presence-store.js';
 
 export interface BusContractOptions {
@@ -14,6 +14,8 @@ export interface BusContractOptions {
   create: (namespace: string) => Promise<Bus> | Bus;
   /** Why the suite is skipped (for example, a missing env var); undefined runs it. */
   skip?: string;
+  /** Buses that cross the network carry the publisher's trace context to the other instances. */
+  carriesTraceContext?: boolean;
 }
 
 /**
@@ -81,6 +83,27 @@ export function busContract(options: BusContractOptions): void {
       await until(() => received.length === 1);
       expect(received[0]).toEqual(event);
     });
+
+    it.skipIf(!options.carriesTraceContext)(
+      'hands the publisher’s trace context to the other instances, and none to its own subscribers',
+      async () => {
+        const [publisher, other] = await instances(2);
+        if (!publisher || !other) throw new Error('two buses expected');
+        const deliveries: (BusDelivery | undefined)[] = [];
+        const own: (BusDelivery | undefined)[] = [];
+        other.subscribe((_event, delivery) => deliveries.push(delivery));
+        publisher.subscribe((_event, delivery) => own.push(delivery));
+        const traceContext = {
+          traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+          tracestate: 'kaiwa=test',
+        };
+        await publisher.publish(readEvent('traced'), { traceContext });
+        await publisher.publish(readEvent('untraced'));
+        await until(() => deliveries.length === 2 && own.length === 2);
+        expect(deliveries).toEqual([{ traceContext }, undefined]);
+        expect(own).toEqual([undefined, undefined]);
+      },
+    );
 
     it('stops delivering to a subscriber that unsubscribed, and only to it', async () => {
       const [publisher, other] = await instances(2);

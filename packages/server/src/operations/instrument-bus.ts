@@ -9,9 +9,9 @@ import type { ServerMetrics } from './server-metrics.js';
 export function instrumentBus(bus: Bus, metrics: ServerMetrics): Bus {
   const unsubscribe = bus.subscribe(() => metrics.busDelivered.inc());
   const counted: Bus = {
-    async publish(event) {
+    async publish(event, options) {
       try {
-        await bus.publish(event);
+        await bus.publish(event, options);
       } catch (error) {
         metrics.busPublished.inc({ outcome: 'error' });
         throw error;

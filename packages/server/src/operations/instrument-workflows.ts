@@ -63,9 +63,9 @@ export function countWorkflowOutcomes(bus: Bus, metrics: ServerMetrics): Bus {
     }
   };
   return {
-    publish(event) {
+    publish(event, options) {
       observe(event);
-      return bus.publish(event);
+      return bus.publish(event, options);
     },
     subscribe: (listener) => bus.subscribe(listener),
     close: () => bus.close(),

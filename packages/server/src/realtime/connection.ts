@@ -57,6 +57,8 @@ export interface ConnectionHub {
   readonly metrics: RealtimeMetrics;
   authenticate(token: string): Promise<RealtimeIdentity | undefined>;
   readonly limitUser: UserActionLimiter;
+  /** Runs the handling of one inbound frame (a tracing span around it, or nothing). */
+  traceFrame(frameType: string, handle: () => Promise<void>): Promise<void>;
   /** Flushes the connection's queue once the current tick is done, together with every other. */
   scheduleFlush(connection: Connection): void;
   countDelivered(events: number): void;
@@ -458,7 +460,7 @@ export class Connection implements SubscriptionOwner {
     try {
       for (let frame = this.#inbox.shift(); frame && this.isOpen; frame = this.#inbox.shift()) {
         try {
-          await this.#handle(frame);
+          await this.#hub.traceFrame(frame.type, () => this.#handle(frame));
         } catch (error) {
           this.#replyError(frame.id, error);
         }

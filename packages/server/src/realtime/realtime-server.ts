@@ -62,6 +62,8 @@ export interface RealtimeOptions {
   workflowRunActor?: (runId: string) => Promise<string | undefined>;
   /** How long an instance's presence entries live without a refresh (refreshed every third of it). */
   presenceTtlMs?: number;
+  /** Runs the handling of each inbound frame, e.g. inside a tracing span; default: runs it as it is. */
+  traceFrame?: (frameType: string, handle: () => Promise<void>) => Promise<void>;
 }
 
 export interface RealtimeServer {
@@ -93,6 +95,7 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
   readonly logger: RealtimeLogger;
   readonly metrics: RealtimeMetrics;
   readonly limitUser: UserActionLimiter;
+  readonly traceFrame: (frameType: string, handle: () => Promise<void>) => Promise<void>;
   readonly #server: Server;
   readonly #path: string;
   readonly #authenticate: (token: string) => Promise<RealtimeIdentity | undefined>;
@@ -125,6 +128,7 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
     this.logger = options.logger ?? silentLogger;
     this.metrics = createRealtimeMetrics(options.registry);
     this.limitUser = options.limitUser ?? (async () => ({ allowed: true }));
+    this.traceFrame = options.traceFrame ?? ((_frameType, handle) => handle());
     this.#server = options.server;
     this.#path = options.path ?? '/ws';
     this.#authenticate = options.authenticate;

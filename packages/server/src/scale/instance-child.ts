@@ -19,6 +19,10 @@ export interface InstanceSettings {
   channel: string;
   jwtSecret: string;
   lifetimeMs?: number;
+  /** More environment variables (OTEL_* for tracing). */
+  environment?: Record<string, string>;
+  /** Log at this level to standard output (pino's JSON lines); default: no logging. */
+  logLevel?: string;
 }
 
 export type ToInstance = { type: 'prepare'; users: number; room: string } | { type: 'stop' };
@@ -50,9 +54,14 @@ async function main(): Promise<void> {
       NODE_ENV: 'production',
       // Production refuses an open /metrics: close it with a token nobody here uses.
       KAIWA_METRICS_TOKEN: randomBytes(24).toString('hex'),
+      ...(settings.logLevel ? { LOG_LEVEL: settings.logLevel } : {}),
+      ...settings.environment,
     },
   });
-  const server = await buildServer(config, { logger: false, announce: () => {} });
+  const server = await buildServer(config, {
+    ...(settings.logLevel ? {} : { logger: false }),
+    announce: () => {},
+  });
   const url = await server.listen();
   process.on('message', (message: ToInstance) => {
     void (async () => {

@@ -25,12 +25,15 @@ export class Instance {
   readonly child: ChildProcess;
   /** `ws://127.0.0.1:port`; the WebSocket endpoint is `${url}/ws`. */
   readonly url: string;
+  /** What it wrote on standard output, line by line (only with `logLevel` set). */
+  readonly outputLines: string[];
   readonly #messages: FromInstance[] = [];
 
-  private constructor(child: ChildProcess, url: string, messages: FromInstance[]) {
+  private constructor(child: ChildProcess, url: string, messages: FromInstance[], outputLines: string[]) {
     this.child = child;
     this.url = url;
     this.#messages = messages;
+    this.outputLines = outputLines;
   }
 
   get webSocketUrl(): string {
@@ -45,8 +48,17 @@ export class Instance {
     const child = fork(CHILD, [JSON.stringify(settings)], {
       cwd: ROOT,
       execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      stdio: ['ignore', settings.logLevel ? 'pipe' : 'ignore', 'inherit', 'ipc'],
     });
+    const outputLines: string[] = [];
+    if (child.stdout) {
+      let partial = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        outputLines.push(...lines);
+      });
+    }
     const messages: FromInstance[] = [];
     child.on('message', (message: FromInstance) => messages.push(message));
     const first = await nextMessage(child, messages, ['ready', 'failed'], timeoutMs);
@@ -54,7 +66,7 @@ export class Instance {
       child.kill('SIGKILL');
       throw new Error(`instance failed to start: ${first.type === 'failed' ? first.message : first.type}`);
     }
-    return new Instance(child, first.url, messages);
+    return new Instance(child, first.url, messages, outputLines);
   }
 
   /** Makes `users` signed-in members of a new public channel; returns their access tokens. */

@@ -6,6 +6,7 @@ import {
   createPostgresStore,
   createSqliteStore,
   type DatabaseAvailabilityChange,
+  type StoreQueryListener,
 } from '@kaiwa/store-kysely';
 import { isSqlitePath } from '../config.js';
 
@@ -24,6 +25,8 @@ export async function openStore(
     /** SQLite's `synchronous`: `full` (the store's default) or `normal`. */
     sqliteSynchronous?: 'full' | 'normal';
     onAvailabilityChange?: (change: DatabaseAvailabilityChange) => void;
+    /** Hears every statement (tracing spans); none: kysely does no timing. */
+    onQuery?: StoreQueryListener;
   } = {},
 ): Promise<ChatStore> {
   if (isSqlitePath(databaseUrl)) {
@@ -32,6 +35,7 @@ export async function openStore(
     return createSqliteStore({
       filename: databaseUrl,
       ...(options.sqliteSynchronous ? { synchronous: options.sqliteSynchronous } : {}),
+      ...(options.onQuery ? { onQuery: options.onQuery } : {}),
     });
   }
   if (/^postgres(ql)?:\/\//i.test(databaseUrl)) {
@@ -39,12 +43,14 @@ export async function openStore(
       connectionString: databaseUrl,
       replicaConnectionStrings: options.replicaUrls ?? [],
       ...(options.onAvailabilityChange ? { onAvailabilityChange: options.onAvailabilityChange } : {}),
+      ...(options.onQuery ? { onQuery: options.onQuery } : {}),
     });
   }
   // mysql2 only knows the mysql:// scheme; MariaDB speaks the same protocol.
   return createMysqlStore({
     connectionString: databaseUrl.replace(/^mariadb:\/\//i, 'mysql://'),
     ...(options.onAvailabilityChange ? { onAvailabilityChange: options.onAvailabilityChange } : {}),
+    ...(options.onQuery ? { onQuery: options.onQuery } : {}),
   });
 }
 

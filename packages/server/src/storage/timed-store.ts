@@ -1,8 +1,8 @@
 import type { ChatStore, StoreRepositories } from '@kaiwa/core';
 import type { ServerMetrics } from '../operations/server-metrics.js';
 
-/** The repositories a ChatStore has; a new one in core must be added here to be measured. */
-const REPOSITORY_NAMES = [
+/** The repositories a ChatStore has; a new one in core must be added here to be measured and traced. */
+export const REPOSITORY_NAMES = [
   'users',
   'rooms',
   'memberships',

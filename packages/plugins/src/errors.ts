@@ -23,6 +23,8 @@ export type PluginErrorCode =
   /** The runtime cannot give what the manifest or the host asks (e.g. network isolation). */
   | 'unsupported'
   | 'network_isolation_unavailable'
+  /** A plugin asks for the container runtime and no container engine (podman, Docker) answers. */
+  | 'container_engine_unavailable'
   /** The plugin process could not start or failed its handshake. */
   | 'start_failed';
 

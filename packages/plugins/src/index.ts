@@ -1,3 +1,9 @@
+export {
+  type ContainerRuntimeConfig,
+  createContainerRuntime,
+  defaultContainerSocket,
+  type PluginContainerLimits,
+} from './container-runtime.js';
 export { PluginError, type PluginErrorCode, type PluginIssue } from './errors.js';
 export { createMemoryKeyValueStore, type PluginKeyValueStore } from './key-value-store.js';
 export {

@@ -13,7 +13,8 @@ import type { PluginRuntime } from './process-runtime.js';
 
 export interface PluginHostConfig {
   ports: PluginHostPorts;
-  runtime: PluginRuntime;
+  /** Where plugins run; with several, each plugin gets the one its manifest's `runtime` names. */
+  runtime: PluginRuntime | readonly PluginRuntime[];
   /** This Kaiwa's version, checked against each manifest's `engines.kaiwa`. */
   engineVersion: string;
   /** Every plugin's events (crashes, restarts, denials, logs), for admins. */
@@ -68,17 +69,19 @@ export class PluginHost {
         issues: [{ path: ['id'], message: 'already in use' }],
       });
     }
-    if (plugin.manifest.runtime !== this.#config.runtime.name) {
+    const runtimes = [this.#config.runtime].flat();
+    const runtime = runtimes.find((candidate) => candidate.name === plugin.manifest.runtime);
+    if (!runtime) {
       throw new PluginError(
         'unsupported',
-        `plugin "${pluginId}" asks for the ${plugin.manifest.runtime} runtime; this host runs ${this.#config.runtime.name}`,
+        `plugin "${pluginId}" asks for the ${plugin.manifest.runtime} runtime; this host runs ${runtimes.map((candidate) => candidate.name).join(' and ')}`,
         { pluginId },
       );
     }
     const supervisor = new PluginSupervisor({
       ...this.#config.supervision,
       plugin,
-      runtime: this.#config.runtime,
+      runtime,
       ports: this.#config.ports,
       settings: resolvePluginSettings(plugin.manifest, settings),
       onEvent: (event) => this.#config.onEvent?.(event),

@@ -177,6 +177,7 @@ export class PluginSupervisor {
     incarnation.killReason = 'stopped';
     await incarnation.peer.request('shutdown', {}, { timeoutMs: 500 }).catch(() => {});
     incarnation.handle.stdin.end();
+    incarnation.handle.terminate?.();
     const timer = setTimeout(() => incarnation.handle.kill(), STOP_GRACE_MS);
     await incarnation.exit;
     clearTimeout(timer);
@@ -448,7 +449,8 @@ export class PluginSupervisor {
     if (incarnation !== this.#current) return;
     this.#current = undefined;
     clearInterval(this.#healthTimer);
-    const outOfMemory = /heap out of memory|Reached heap limit/i.test(incarnation.stderr);
+    const outOfMemory =
+      exit.outOfMemory === true || /heap out of memory|Reached heap limit/i.test(incarnation.stderr);
     const reason: PluginExitReason = incarnation.killReason ?? (outOfMemory ? 'out_of_memory' : 'crashed');
     this.#emit({
       type: 'exited',

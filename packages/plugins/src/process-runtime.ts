@@ -10,6 +10,8 @@ import type { PluginPackage } from './manifest.js';
 export interface PluginExit {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** The runtime knows it ran out of memory (a container's exit 137 that Kaiwa did not cause). */
+  outOfMemory?: boolean;
 }
 
 /** A started plugin: its protocol streams, a way to kill it, and its end. */
@@ -20,12 +22,14 @@ export interface PluginProcessHandle {
   readonly stderr: Readable;
   /** Kills at once (SIGKILL); `exited` settles when it is gone. */
   kill(): void;
+  /** Asks it to end (SIGTERM), killing it after the runtime's grace period; without it, `kill` after a grace. */
+  terminate?(): void;
   readonly exited: Promise<PluginExit>;
 }
 
 /**
- * Where plugins run. `process` (this package) and, later, `container` (podman through dockerode) start the same
- * plugin folders and speak the same protocol over the returned streams.
+ * Where plugins run. `process` and `container` (podman or Docker through dockerode) start the same plugin folders
+ * and speak the same protocol over the returned streams.
  */
 export interface PluginRuntime {
   readonly name: 'process' | 'container';

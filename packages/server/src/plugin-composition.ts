@@ -33,7 +33,7 @@ export interface PluginSummary {
 
 /**
  * Plugins in the server: every folder under KAIWA_PLUGIN_DIR is a plugin (its manifest checked, its entry run
- * in the sandboxed process runtime), acting as its own bot user `plugin-<id>` through the engine — the one way
+ * in the sandboxed process runtime, or in a container where its manifest says `runtime: container`), acting as its own bot user `plugin-<id>` through the engine — the one way
  * into chat data — after the host has checked each call against the manifest. Slash commands run through
  * `POST /api/v1/rooms/{roomId}/commands`; new messages are handed to plugins that listen without delivery
  * waiting for them. A plugin that fails to start is reported and left stopped; the server starts regardless.
@@ -288,7 +288,14 @@ export async function composePlugins(config: PluginCompositionConfig): Promise<P
   let service: PluginService | undefined;
   const host = new plugins.PluginHost({
     ports,
-    runtime: plugins.createProcessRuntime({ acceptUnisolatedNetwork: settings.acceptUnisolatedNetwork }),
+    // Each plugin runs where its manifest says; the container engine is reached at a container plugin's first
+    // start (without one, that plugin fails to start with `container_engine_unavailable`, reported like any).
+    runtime: [
+      plugins.createProcessRuntime({ acceptUnisolatedNetwork: settings.acceptUnisolatedNetwork }),
+      plugins.createContainerRuntime(
+        settings.containerSocket ? { socketPath: settings.containerSocket } : {},
+      ),
+    ],
     engineVersion: ENGINE_VERSION,
     onEvent: (event) => service?.onEvent(event),
   });

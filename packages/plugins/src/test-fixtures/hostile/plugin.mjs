@@ -15,9 +15,11 @@ const attempt = async (action) => {
 
 definePlugin({
   commands: {
+    // `port` (127.0.0.1) or `host:port`.
     network: ({ args }) =>
       attempt(async () => {
-        const response = await fetch(`http://127.0.0.1:${args}/`, { signal: AbortSignal.timeout(500) });
+        const target = args.includes(':') ? args : `127.0.0.1:${args}`;
+        const response = await fetch(`http://${target}/`, { signal: AbortSignal.timeout(500) });
         return response.status;
       }),
     read: ({ args }) => attempt(() => fs.readFileSync(args, 'utf8').slice(0, 100)),
@@ -33,6 +35,29 @@ definePlugin({
         if (child.error) throw child.error;
         return child.stdout.toString();
       }),
+    // Child processes until refused (the pids limit) or 200; each child waits, so all are alive at once.
+    'fork-bomb': () =>
+      attempt(async () => {
+        const children = [];
+        try {
+          while (children.length < 200) {
+            const child = childProcess.spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], {
+              stdio: 'ignore',
+            });
+            await new Promise((resolve, reject) => {
+              child.once('spawn', resolve);
+              child.once('error', reject);
+            });
+            children.push(child);
+          }
+          return `${children.length} children`;
+        } catch (error) {
+          error.message = `after ${children.length} children: ${error.message}`;
+          throw error;
+        } finally {
+          for (const child of children) child.kill('SIGKILL');
+        }
+      }),
     worker: () => attempt(() => new Worker('for (;;) new Worker(__filename)', { eval: true }).threadId),
     post: ({ args }, { kaiwa }) => attempt(() => kaiwa.postMessage({ roomId: args, text: 'spam' })),
     'read-messages': ({ args }, { kaiwa }) => attempt(() => kaiwa.readMessages({ roomId: args })),
@@ -43,6 +68,11 @@ definePlugin({
     memory: () => {
       const hoard = [];
       for (;;) hoard.push(new Array(1e5).fill({ hoard }));
+    },
+    // Memory outside the V8 heap, which --max-old-space-size does not bound (only a container's limit does).
+    'buffer-memory': () => {
+      const hoard = [];
+      for (;;) hoard.push(Buffer.alloc(16 * 1024 * 1024, 1));
     },
     crash: () => process.exit(3),
     'huge-line': () => {

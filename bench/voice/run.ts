@@ -26,6 +26,7 @@ import {
   toMono,
   trimSilence,
 } from '../../packages/voice/src/index.js';
+import { runUploadLatency } from './upload-latency.js';
 
 /*
  * npm run bench:voice [-- --rounds N]
@@ -36,7 +37,8 @@ import {
  * rate), whisper.cpp in its child process on a tiny rigged model the bench writes (cold: fork + model load +
  * transcription; warm: transcription only; its word error rate means nothing, the model has random weights and
  * always says one word: the rows measure the child's overhead, not Whisper's speed on a real model), and each
- * synthesizer on one sentence. Median of N rounds (default 3) after one warm-up.
+ * synthesizer on one sentence. Median of N rounds (default 3) after one warm-up. Last, the latency of a
+ * 10-second voice message from upload to transcript frame on a real server (./upload-latency.ts).
  */
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });
@@ -251,3 +253,8 @@ console.log('| stage | audio s | ms | real-time factor |');
 console.log('| --- | ---: | ---: | ---: |');
 for (const [stage, audio, milliseconds, factor] of rows)
   console.log(`| ${stage} | ${audio} | ${milliseconds} | ${factor} |`);
+
+if (has('pocketsphinx_continuous') && has('ffmpeg')) {
+  console.log('');
+  await runUploadLatency(rounds);
+}

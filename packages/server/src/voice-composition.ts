@@ -15,8 +15,9 @@ import {
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import type { SynthesizerSettings, TranscriberSettings, VoiceSettings } from './config.js';
+import { SpokenReplies } from './spoken-replies.js';
 
-/** Where a room's voice settings live in the room settings (`{ language }`). */
+/** Where a room's voice settings live in the room settings (`{ language, speakReplies }`). */
 export const VOICE_SETTINGS_KEY = 'voice';
 
 export const RoomVoiceSettingsSchema = z.object({
@@ -26,6 +27,16 @@ export const RoomVoiceSettingsSchema = z.object({
     .trim()
     .regex(/^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$/i, 'must be a language tag such as en or ja')
     .optional(),
+  /**
+   * The assistant's answers to voice messages also come as speech (an audio attachment of the answer, see
+   * `metadata.speech`), where the server has a synthesizer. Default false.
+   */
+  speakReplies: z
+    .boolean()
+    .optional()
+    .describe(
+      "the assistant's answers to voice messages also come as speech: an audio attachment of the answer (metadata.speech)",
+    ),
 });
 export type RoomVoiceSettings = z.infer<typeof RoomVoiceSettingsSchema>;
 
@@ -74,18 +85,48 @@ export class VoiceService {
   readonly #running = new Set<Promise<void>>();
   readonly #abort = new AbortController();
   #stopListening: (() => void) | undefined;
+  #spokenReplies: SpokenReplies | undefined;
+  readonly #encodeOpus: VoiceModule['encodeOpus'] | undefined;
 
   constructor(
     config: VoiceCompositionConfig,
-    backends: { transcriber: Transcriber | undefined; synthesizer: Synthesizer | undefined },
+    backends: {
+      transcriber: Transcriber | undefined;
+      synthesizer: Synthesizer | undefined;
+      /** `@kaiwa/voice`'s Opus encoder, where the package is loaded: spoken replies are stored as Opus. */
+      encodeOpus?: VoiceModule['encodeOpus'] | undefined;
+    },
   ) {
     this.#config = config;
     this.transcriber = backends.transcriber;
     this.synthesizer = backends.synthesizer;
+    this.#encodeOpus = backends.encodeOpus;
   }
 
-  /** Starts transcribing voice messages as they are sent. */
+  /**
+   * Speaks the answers of the assistant whose bot user this is to voice messages, in rooms whose voice
+   * settings say `speakReplies` (see {@link SpokenReplies}). Call before `start()`; nothing without a
+   * synthesizer.
+   */
+  speakRepliesOf(botUserId: string): void {
+    const synthesizer = this.synthesizer;
+    if (!synthesizer || this.#spokenReplies) return;
+    const encodeOpus = this.#encodeOpus;
+    this.#spokenReplies = new SpokenReplies({
+      engine: this.#config.engine,
+      blobs: this.#config.blobs,
+      synthesizer,
+      botUserId,
+      logger: this.#config.logger,
+      settingsOf: async (roomId) =>
+        roomVoiceSettings(await this.#config.engine.getRoomSetting(SYSTEM_ACTOR, roomId, VOICE_SETTINGS_KEY)),
+      ...(encodeOpus ? { encode: (audio: Uint8Array) => encodeOpus(audio) } : {}),
+    });
+  }
+
+  /** Starts transcribing voice messages as they are sent, and speaking replies (`speakRepliesOf`). */
   start(): void {
+    this.#spokenReplies?.start();
     if (!this.transcriber || this.#stopListening) return;
     this.#stopListening = this.#config.engine.subscribe((event) => {
       if (event.type !== 'message.created') return;
@@ -129,11 +170,13 @@ export class VoiceService {
   /** Waits for the transcriptions in progress (tests; shutdown aborts them instead). */
   async idle(): Promise<void> {
     while (this.#running.size > 0) await Promise.all(this.#running);
+    await this.#spokenReplies?.idle();
   }
 
   async close(): Promise<void> {
     this.#stopListening?.();
     this.#abort.abort();
+    await this.#spokenReplies?.close();
     await Promise.allSettled(this.#running);
     // A backend with a process of its own (whisper.cpp's child) ends it.
     const closable = this.transcriber as { close?: () => Promise<void> } | undefined;
@@ -256,7 +299,7 @@ export async function composeVoice(config: VoiceCompositionConfig): Promise<Voic
   const synthesizer =
     config.synthesizer ??
     (settings.synthesizer && voice ? createSynthesizer(voice, settings.synthesizer) : undefined);
-  return new VoiceService(config, { transcriber, synthesizer });
+  return new VoiceService(config, { transcriber, synthesizer, encodeOpus: voice?.encodeOpus });
 }
 
 type VoiceModule = typeof import('@kaiwa/voice');

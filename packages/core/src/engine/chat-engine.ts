@@ -65,6 +65,13 @@ import {
 } from '../schemas/room.js';
 import type { RoomEvent, RoomEventPayloads, RoomEventType } from '../schemas/room-event.js';
 import {
+  type MessageSpeech,
+  type MessageSpeechInput,
+  MessageSpeechSchema,
+  SPEECH_METADATA_KEY,
+  speechOf,
+} from '../schemas/speech.js';
+import {
   type MessageTranscript,
   type MessageTranscriptInput,
   MessageTranscriptSchema,
@@ -165,12 +172,14 @@ function refuseServerMetadata(metadata: Record<string, unknown>): void {
     throw ValidationError.field('metadata.transcript', 'is set by the server, not by clients');
   if (WORKFLOW_METADATA_KEY in metadata)
     throw ValidationError.field('metadata.workflow', 'is set by the server, not by clients');
+  if (SPEECH_METADATA_KEY in metadata)
+    throw ValidationError.field('metadata.speech', 'is set by the server, not by clients');
 }
 
 /** `metadata` with what the server put in `message`'s metadata (its transcript, its workflow origin) kept. */
 function withServerMetadataOf(message: Message, metadata: Metadata): Metadata {
   const kept = { ...metadata };
-  for (const key of [TRANSCRIPT_METADATA_KEY, WORKFLOW_METADATA_KEY]) {
+  for (const key of [TRANSCRIPT_METADATA_KEY, WORKFLOW_METADATA_KEY, SPEECH_METADATA_KEY]) {
     const value = message.metadata[key];
     if (value !== undefined) kept[key] = value;
   }
@@ -996,6 +1005,55 @@ export class ChatEngine {
     }
     const pending = parseInput(MessageTranscriptSchema, { status: 'pending', updatedAt: this.#now() });
     return (await this.#writeTranscript(message, pending, false))!;
+  }
+
+  /**
+   * Records the spoken form of a message (`metadata.speech`, announced as `message.updated`): `pending`, then
+   * `done` naming an audio file of the message's room, which the same change adds to its attachments, or
+   * `failed`. With `onlyIfAbsent` nothing changes when the message already has a speech state (several
+   * instances hearing one reply claim it once). Undefined when nothing changed (claimed already, or the
+   * message was deleted meanwhile).
+   * @throws ValidationError naming `fileId` when the file is not an audio file of the message's room.
+   */
+  async recordSpeech(
+    actor: SystemActor,
+    messageId: string,
+    speech: MessageSpeechInput,
+    options: { onlyIfAbsent?: boolean } = {},
+  ): Promise<Message | undefined> {
+    if (actor !== SYSTEM_ACTOR) throw new ForbiddenError('record speech', 'only the server itself may');
+    const value: MessageSpeech = parseInput(MessageSpeechSchema, { ...speech, updatedAt: this.#now() });
+    const message = await this.#message(parseId(messageId, 'messageId'));
+    if (message.deletedAt) return undefined;
+    let attachment: Attachment | undefined;
+    if (value.status === 'done') {
+      const file = await this.#store.files.findById(parseId(value.fileId, 'fileId'));
+      if (!file || file.roomId !== message.roomId)
+        throw ValidationError.field('fileId', "no such file in the message's room");
+      if (!file.mimeType.startsWith('audio/')) throw ValidationError.field('fileId', 'is not an audio file');
+      attachment = { fileId: file.id, name: file.name, mimeType: file.mimeType, size: file.size };
+    }
+    try {
+      const { payload } = await this.#roomChange(message.roomId, 'message.updated', async (tx) => {
+        const current = await tx.messages.findById(message.id);
+        if (!current || current.deletedAt) throw unchangedTranscript;
+        // The same "nothing changed" signal as for transcripts.
+        if (options.onlyIfAbsent && speechOf(current)) throw unchangedTranscript;
+        const attachments =
+          attachment && !current.attachments.some((each) => each.fileId === attachment.fileId)
+            ? [...current.attachments, attachment]
+            : undefined;
+        await tx.messages.update(message.id, {
+          metadata: { ...current.metadata, [SPEECH_METADATA_KEY]: value },
+          ...(attachments ? { attachments } : {}),
+        });
+        return { message: (await tx.messages.findById(message.id))! };
+      });
+      return payload.message;
+    } catch (error) {
+      if (error !== unchangedTranscript) throw error;
+      return undefined;
+    }
   }
 
   async #writeTranscript(

@@ -91,9 +91,12 @@ export function isDemotion(from: User['role'], to: User['role']): boolean {
  */
 export const NON_GUEST_ROLES = ['admin', 'moderator', 'member', 'bot'] as const satisfies readonly UserRole[];
 
-/** Change a room's settings (the assistant's model and prompt, say): the room's owner and global admins. */
+/**
+ * Change a room's settings (the assistant's model and prompt, its voice settings, say): the room's owner and
+ * global admins; in a direct room, either of its people and nobody else (it belongs to both alike).
+ */
 export function canChangeRoomSettings(user: User, room: Room, membership: Membership | undefined): boolean {
-  if (room.kind === 'direct' && !membership) return false;
+  if (room.kind === 'direct') return membership !== undefined;
   return user.role === 'admin' || membership?.role === 'owner';
 }
 

@@ -6,6 +6,7 @@ import {
   type GlobalEvent,
   InProcessBus,
   type Message,
+  SYSTEM_ACTOR,
   type User,
 } from '@kaiwa/core';
 import { createSqliteStore } from '@kaiwa/store-kysely';
@@ -235,6 +236,96 @@ describe('Assistant against a real OpenAI-compatible server and a SQLite store',
     const texts = (await botMessages(quick.id)).map((reply) => reply.text);
     expect(texts[0]).toBe('Hello from Kaiwa. The end STOP after stop.');
     expect(texts[1]).toMatch(/asked me 1 times in the last minute/);
+  });
+});
+
+describe('voice messages (voiceTranscripts)', () => {
+  /** A voice message: an audio file of the room (the bytes are the blob store's business, not needed here). */
+  async function sendVoice(roomId: string, text: string): Promise<Message> {
+    const file = await engine.createFileRecord(alice.id, {
+      roomId,
+      name: 'note.webm',
+      mimeType: 'audio/webm',
+      size: 1000,
+      sha256: 'a'.repeat(64),
+      storageKey: `voice/${roomId}`,
+    });
+    return engine.sendMessage(alice.id, { roomId, text, attachmentIds: [file.id] });
+  }
+
+  const lastQuestion = async () => {
+    const requests = await server.requests();
+    const messages = requests.at(-1)?.body.messages as { role: string; content: string }[];
+    return messages.at(-1)?.content;
+  };
+
+  it('waits for the transcript, asks it as the question, and answers once', async () => {
+    start({ voiceTranscripts: true });
+    const room = await engine.openDirectRoom(alice.id, bot.id);
+    const voice = await sendVoice(room.id, 'Voice message (0:03)');
+    await assistant!.idle();
+    expect(await botMessages(room.id)).toHaveLength(0);
+
+    await engine.recordTranscript(SYSTEM_ACTOR, voice.id, { status: 'pending' });
+    await assistant!.idle();
+    expect(await botMessages(room.id)).toHaveLength(0);
+
+    await engine.recordTranscript(SYSTEM_ACTOR, voice.id, {
+      status: 'done',
+      text: 'what time is the meeting',
+    });
+    await assistant!.idle();
+    const replies = await botMessages(room.id);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.replyToId).toBe(voice.id);
+    expect(await lastQuestion()).toBe('Alice: Voice message (0:03)\nwhat time is the meeting');
+
+    // A second transcript (a retry) or an edit does not ask again.
+    await engine.recordTranscript(SYSTEM_ACTOR, voice.id, { status: 'done', text: 'what time is it' });
+    await engine.editMessage(alice.id, voice.id, { text: 'Voice message' });
+    await assistant!.idle();
+    expect(await botMessages(room.id)).toHaveLength(1);
+  });
+
+  it('in a channel: answers a voice message that mentions it in its caption or calls it by name', async () => {
+    start({ voiceTranscripts: true });
+    const room = await engine.createRoom(alice.id, { kind: 'channel', name: 'voice-channel' });
+    const unaddressed = await sendVoice(room.id, 'Voice message');
+    await engine.recordTranscript(SYSTEM_ACTOR, unaddressed.id, { status: 'done', text: 'lunch at noon' });
+    await assistant!.idle();
+    expect(await botMessages(room.id)).toHaveLength(0);
+
+    const captioned = await sendVoice(room.id, '@assistant');
+    await engine.recordTranscript(SYSTEM_ACTOR, captioned.id, { status: 'done', text: 'where is lunch' });
+    await assistant!.idle();
+    expect(await lastQuestion()).toBe('Alice: where is lunch');
+
+    const called = await sendVoice(room.id, 'Voice message');
+    await engine.recordTranscript(SYSTEM_ACTOR, called.id, {
+      status: 'done',
+      text: 'hey assistant when is lunch',
+    });
+    await assistant!.idle();
+    expect((await botMessages(room.id)).map((reply) => reply.replyToId)).toEqual([captioned.id, called.id]);
+    // An assistant's name inside a word or later in the sentence is no call.
+    const other = await sendVoice(room.id, 'Voice message');
+    await engine.recordTranscript(SYSTEM_ACTOR, other.id, {
+      status: 'done',
+      text: 'assistants ask the assistant',
+    });
+    await assistant!.idle();
+    expect(await botMessages(room.id)).toHaveLength(2);
+  });
+
+  it('without voiceTranscripts a voice message counts by its caption, when sent', async () => {
+    start();
+    const room = await engine.createRoom(alice.id, { kind: 'channel', name: 'captions' });
+    const voice = await sendVoice(room.id, '@assistant caption question');
+    await assistant!.idle();
+    expect((await botMessages(room.id)).map((reply) => reply.replyToId)).toEqual([voice.id]);
+    await engine.recordTranscript(SYSTEM_ACTOR, voice.id, { status: 'done', text: 'hey assistant again' });
+    await assistant!.idle();
+    expect(await botMessages(room.id)).toHaveLength(1);
   });
 });
 

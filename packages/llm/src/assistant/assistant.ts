@@ -6,7 +6,9 @@ import {
   type ModelError,
   NotFoundError,
   type Room,
+  transcriptOf,
   type User,
+  voiceAttachmentOf,
 } from '@kaiwa/core';
 import { buildContext, estimateTokens } from './context.js';
 import {
@@ -69,6 +71,14 @@ export interface AssistantOptions {
    * nothing" instead of a guess when they hold nothing on the question.
    */
   knowledge?: AssistantKnowledge;
+  /**
+   * Answer voice messages by their transcript: a message with an audio attachment is considered when the
+   * server's transcript of it is `done` (a `message.updated`), not when it is sent, and asks its caption
+   * (less the mention) followed by the transcript. It triggers the assistant as a typed message would: in a
+   * direct room with the bot, or with the mention in its caption. Set it where the server transcribes voice
+   * messages; without it a voice message counts by its caption alone, when sent. Default false.
+   */
+  voiceTranscripts?: boolean;
   /** Turns a room's settings into a model; undefined (or no resolver) uses `model`. */
   resolveModel?: (settings: AssistantRoomSettings) => ChatModel | undefined;
   limits?: Partial<AssistantLimits>;
@@ -169,6 +179,7 @@ export class Assistant {
       this.#settings.set(roomId, settings);
     this.#engine.events.on('message.created', this.#onCreated);
     this.#engine.events.on('message.deleted', this.#onDeleted);
+    if (options.voiceTranscripts) this.#engine.events.on('message.updated', this.#onTranscribed);
     if (options.settingsSource) {
       this.#engine.events.on('room.settings.updated', this.#onSettingsUpdated);
       this.#stopReconnect = this.#engine.onReconnect(() => this.#track(this.#reloadSettings()));
@@ -200,6 +211,7 @@ export class Assistant {
     this.#stopped = true;
     this.#engine.events.off('message.created', this.#onCreated);
     this.#engine.events.off('message.deleted', this.#onDeleted);
+    this.#engine.events.off('message.updated', this.#onTranscribed);
     this.#engine.events.off('room.settings.updated', this.#onSettingsUpdated);
     this.#stopReconnect();
     for (const generation of this.#generations.values()) generation.controller.abort();
@@ -209,6 +221,19 @@ export class Assistant {
   readonly #onCreated: ChatEventListeners['message.created'] = (event) => {
     const message = event.payload.message;
     if (this.#stopped || message.authorId === this.botUser.id || message.deletedAt) return;
+    // A voice message waits for its transcript (#onTranscribed) when the server makes one.
+    if (this.#options.voiceTranscripts && voiceAttachmentOf(message) && !spokenText(message)) return;
+    this.#track(this.#consider(message));
+  };
+
+  /**
+   * A voice message whose transcript is done asks its question now. Every later update (an edit, another
+   * transcript) finds the question claimed already, so it is answered once.
+   */
+  readonly #onTranscribed: ChatEventListeners['message.updated'] = (event) => {
+    const message = event.payload.message;
+    if (this.#stopped || message.authorId === this.botUser.id || message.deletedAt) return;
+    if (!voiceAttachmentOf(message) || !spokenText(message)) return;
     this.#track(this.#consider(message));
   };
 
@@ -259,7 +284,9 @@ export class Assistant {
   }
 
   async #consider(message: Message): Promise<void> {
-    const mentioned = message.mentions.userIds.includes(this.botUser.id);
+    const mentioned =
+      message.mentions.userIds.includes(this.botUser.id) ||
+      (this.#options.voiceTranscripts === true && this.#calledBy(spokenText(message)));
     // A room the bot cannot read (a private group it is not in) is one it cannot answer in.
     const room = await this.#engine.getRoom(this.botUser.id, message.roomId).catch(() => undefined);
     if (!room) return;
@@ -395,9 +422,27 @@ export class Assistant {
     await publish('', true);
   }
 
-  /** The question without the mention that asked it. */
+  /**
+   * A voice message that starts by calling the bot by its username or display name ("assistant, …",
+   * "hey assistant …") mentions it, as `@assistant` would in typed text.
+   */
+  #calledBy(spoken: string | undefined): boolean {
+    if (!spoken) return false;
+    const names = [this.botUser.username, this.botUser.displayName].map((name) =>
+      name.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    );
+    return new RegExp(
+      `^(?:(?:hey|hi|hello|ok|okay)[\\s,]+)?(?:${names.join('|')})(?![\\p{L}\\p{N}])`,
+      'u',
+    ).test(spoken.toLowerCase());
+  }
+
+  /** The question without the mention that asked it; of a voice message, what was said after the caption. */
   #question(asking: Message): string {
-    return asking.text.replaceAll(`@${this.botUser.username}`, '').trim() || asking.text;
+    const caption = asking.text.replaceAll(`@${this.botUser.username}`, '').trim();
+    const spoken = this.#options.voiceTranscripts ? spokenText(asking) : undefined;
+    if (spoken) return caption ? `${caption}\n${spoken}` : spoken;
+    return caption || asking.text;
   }
 
   async #context(
@@ -423,6 +468,13 @@ export class Assistant {
     } else {
       const page = await this.#engine.history(author.id, { roomId: room.id, before: asking.id, limit });
       history.push(...page.messages);
+    }
+    if (this.#options.voiceTranscripts) {
+      // Earlier voice messages count by what was said in them.
+      for (const [index, message] of history.entries()) {
+        const spoken = spokenText(message);
+        if (spoken) history[index] = { ...message, text: `${message.text}\n${spoken}`.trim() };
+      }
     }
     const users = await this.#engine.getUsers([
       ...new Set([...history, asking].map((each) => each.authorId)),
@@ -474,6 +526,13 @@ export class Assistant {
       this.#report(error, 'could not post the reply');
     }
   }
+}
+
+/** The words of a voice message's finished transcript; undefined for any other message. */
+function spokenText(message: Message): string | undefined {
+  const transcript = transcriptOf(message);
+  if (transcript?.status !== 'done' || !voiceAttachmentOf(message)) return undefined;
+  return transcript.text.trim() || undefined;
 }
 
 function decrement(counts: Map<string, number>, key: string): void {

@@ -208,6 +208,37 @@ describe('voice off and on mespeak', () => {
     }
   });
 
+  it('lets either person of a direct room set its voice settings, and no admin outside it', async () => {
+    const { voice } = loadConfig({ env: { KAIWA_SYNTHESIZER: 'mespeak' } });
+    const test = await startTestServer({ voice });
+    try {
+      const ada = await test.signedIn('member');
+      const grace = await test.signedIn('member');
+      const admin = await test.signedIn('admin');
+      const direct = await test.call('POST', '/api/v1/rooms/direct', {
+        token: ada.token,
+        body: { userId: grace.user.id },
+      });
+      expect(direct.statusCode, direct.body).toBeLessThan(300);
+      const roomId = direct.json().id;
+      const byGrace = await test.call('PUT', `/api/v1/rooms/${roomId}/voice`, {
+        token: grace.token,
+        body: { speakReplies: true },
+      });
+      expect(byGrace.statusCode, byGrace.body).toBe(200);
+      expect((await test.call('GET', `/api/v1/rooms/${roomId}/voice`, { token: ada.token })).json()).toEqual({
+        speakReplies: true,
+      });
+      const byAdmin = await test.call('PUT', `/api/v1/rooms/${roomId}/voice`, {
+        token: admin.token,
+        body: { language: 'de' },
+      });
+      expect([403, 404]).toContain(byAdmin.statusCode);
+    } finally {
+      await test.close();
+    }
+  });
+
   it('reads aloud with mespeak, in process', async () => {
     const { voice } = loadConfig({ env: { KAIWA_SYNTHESIZER: 'mespeak' } });
     const test = await startTestServer({ voice });

@@ -154,7 +154,8 @@ export function registerVoiceRoutes(app: ApiInstance, { engine, voice }: RouteCo
       config: { access: { signedIn: 'visible', guest: 'mine' } },
       schema: {
         tags,
-        summary: "The room's voice settings: the language its voice messages are transcribed in",
+        summary:
+          "The room's voice settings: the language its voice messages are transcribed in, whether the assistant's answers to them are spoken",
         params: RoomParamsSchema,
         response: { 200: RoomVoiceSettingsSchema, ...errorResponses },
       },
@@ -171,16 +172,21 @@ export function registerVoiceRoutes(app: ApiInstance, { engine, voice }: RouteCo
       config: { access: { signedIn: 'mine', admin: 'visible' } },
       schema: {
         tags,
-        summary: "Sets the room's voice settings (room owners and admins)",
+        summary:
+          "Sets the room's voice settings (room owners and admins); replaces them: a field left out is unset",
+        description:
+          '`language`: the language voice messages are transcribed in (unset: the server default). `speakReplies`: the assistant also answers voice messages with speech, an audio attachment of its answer that follows the text when ready (`metadata.speech` says pending, done or failed).',
         params: RoomParamsSchema,
         body: RoomVoiceSettingsSchema,
         response: { 200: RoomVoiceSettingsSchema, ...errorResponses },
       },
     },
     async (request) => {
-      const settings: RoomVoiceSettings = request.body.language
-        ? { language: request.body.language.toLowerCase() }
-        : {};
+      const { language, speakReplies } = request.body;
+      const settings: RoomVoiceSettings = {
+        ...(language ? { language: language.toLowerCase() } : {}),
+        ...(speakReplies ? { speakReplies: true } : {}),
+      };
       await engine.setRoomSetting(
         requireUser(request).id,
         request.params.roomId,

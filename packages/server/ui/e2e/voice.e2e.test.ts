@@ -1,9 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { KaiwaRestClient } from '@kaiwa/client';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type TestServer as ModelServer,
+  startTestServer as startModelServer,
+} from '../../../llm/src/test-support/start-test-server.js';
 import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
 import { chromiumSkipReason } from './chromium.js';
 
@@ -54,11 +58,19 @@ if (skipReason) {
 } else {
   describe('voice messages in a browser', () => {
     let app: BrowserTestServer;
+    let modelServer: ModelServer;
 
     beforeAll(async () => {
+      // The assistant (on @kaiwa/llm's OpenAI-compatible test server) answers voice messages addressed to it.
+      modelServer = await startModelServer();
       app = await startBrowserTestServer({
         name: 'voice',
-        env: { KAIWA_TRANSCRIBER: 'pocketsphinx', KAIWA_SYNTHESIZER: 'espeak-ng' },
+        env: {
+          KAIWA_TRANSCRIBER: 'pocketsphinx',
+          KAIWA_SYNTHESIZER: 'espeak-ng',
+          KAIWA_LLM_BASE_URL: modelServer.baseURL,
+          KAIWA_LLM_MODEL: 'echo',
+        },
         chromiumArgs: (workDirectory) => {
           // The fake microphone loops this file (Chromium reads 16-bit PCM WAV; flite writes that).
           const speech = join(workDirectory, 'fox.wav');
@@ -76,7 +88,10 @@ if (skipReason) {
       });
     });
     afterEach((context) => app.screenshotFailures(context));
-    afterAll(() => app?.close());
+    afterAll(async () => {
+      await app?.close();
+      await modelServer?.stop();
+    });
 
     /** Notes in the page whether "Transcribing…" was ever shown (it may pass quickly). */
     async function watchForPending(page: Page): Promise<void> {
@@ -184,6 +199,11 @@ if (skipReason) {
       const language = page.getByLabel('Transcription language');
       await language.selectOption('en');
       await expect.poll(async () => (await ada.roomVoiceSettings(room.id)).language).toBe('en');
+      // Spoken answers of the assistant: a switch saved with the language (the PUT replaces both).
+      await page.getByRole('checkbox', { name: /^Speak assistant replies/ }).check();
+      await expect
+        .poll(async () => ada.roomVoiceSettings(room.id))
+        .toEqual({ language: 'en', speakReplies: true });
       await page.getByRole('button', { name: 'Close room details' }).click();
 
       await voice.scrollIntoViewIfNeeded();
@@ -231,6 +251,28 @@ if (skipReason) {
       await phoneBar.waitFor({ state: 'detached' });
       await phone.waitForTimeout(1_000);
       expect(await voiceMessages(phone).count()).toBe(2);
+
+      // A voice message to the assistant: the room speaks its replies (set above), so the text answer gets
+      // the spoken answer as an attachment, played by the same player.
+      const question = await ada.upload(
+        room.id,
+        new Blob([readFileSync(join(app.workDirectory, 'fox.wav'))], { type: 'audio/wav' }),
+        'question.wav',
+      );
+      await ada.sendMessage(room.id, { text: '@assistant', attachmentIds: [question.id] });
+      const spokenAnswer = page
+        .getByRole('log', { name: /^Messages in/ })
+        .locator('li.message')
+        .filter({ hasText: 'Hello from Kaiwa' })
+        .filter({ has: page.locator('.voice-player') });
+      await spokenAnswer.waitFor({ timeout: 90_000 });
+      await spokenAnswer.scrollIntoViewIfNeeded();
+      await spokenAnswer.getByRole('button', { name: /^Play voice message spoken-reply\.ogg$/ }).click();
+      await spokenAnswer.getByRole('button', { name: /^Pause voice message spoken-reply/ }).waitFor();
+      await expect
+        .poll(async () => spokenAnswer.locator('.voice-waveform rect.played').count())
+        .toBeGreaterThan(0);
+      await page.screenshot({ path: join(ARTIFACTS, 'voice-assistant-spoken-reply.png') });
 
       expect(app.pageErrors).toEqual([]);
     });

@@ -577,7 +577,8 @@ export function RoomDetailsPanel({ entry, onClose }: { entry: RoomEntry; onClose
           <h3 id="details-mine">{t('roomDetails.yourSettings')}</h3>
           <MySettings roomId={roomId} />
         </section>
-        {direct ? null : <RoomVoiceSettings roomId={roomId} canChange={rights.setRoles && !room.archived} />}
+        {/* In a direct room both people set its voice settings (the assistant's spoken answers, say). */}
+        <RoomVoiceSettings roomId={roomId} canChange={(direct || rights.setRoles) && !room.archived} />
         {direct ? null : (
           <RoomKnowledgeSettings roomId={roomId} canChange={rights.setRoles && !room.archived} />
         )}

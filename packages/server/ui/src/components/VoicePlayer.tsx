@@ -354,3 +354,39 @@ export function VoiceTranscript({ message, me }: { message: Message; me: User })
     </div>
   );
 }
+
+/** The server's `metadata.speech` of an assistant answer (checked loosely, like the transcript). */
+type MessageSpeech =
+  | { status: 'pending' }
+  | { status: 'done'; fileId: string; truncated?: boolean }
+  | { status: 'failed'; error: string };
+
+function speechOf(message: Message): MessageSpeech | undefined {
+  const value = message.metadata?.speech as Partial<{ status: string; error: unknown }> | undefined;
+  if (!value || typeof value !== 'object') return undefined;
+  if (value.status === 'pending' || value.status === 'done') return value as MessageSpeech;
+  if (value.status === 'failed' && typeof value.error === 'string') return value as MessageSpeech;
+  return undefined;
+}
+
+/**
+ * Under an assistant answer that the server speaks (rooms with "Speak assistant replies"): "Speaking the
+ * answer…" until its audio arrives as an attachment (played by the voice player above), a note when the audio
+ * stops before the text, or why it could not be spoken; the text answer is there in every case.
+ */
+export function SpokenReplyState({ message }: { message: Message }) {
+  const speech = speechOf(message);
+  if (!speech) return null;
+  if (speech.status === 'pending') {
+    return (
+      <p class="voice-transcript pending" role="status">
+        <span class="voice-spinner" aria-hidden="true" />
+        {t('voice.speakingReply')}
+      </p>
+    );
+  }
+  if (speech.status === 'failed') {
+    return <p class="voice-transcript failed">{t('voice.speechFailed', { error: speech.error })}</p>;
+  }
+  return speech.truncated ? <p class="voice-transcript muted">{t('voice.speechTruncated')}</p> : null;
+}

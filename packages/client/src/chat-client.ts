@@ -65,6 +65,27 @@ export interface KaiwaChatClientOptions {
   realtimeUrl?: string;
   /** The WebSocket class; the runtime's by default (Node 20 has none: pass the `ws` package's). */
   WebSocket?: WebSocketConstructor;
+  /** A room's newest page asked for before the chat started ({@link prefetchHistory}), used when it opens. */
+  prefetchedHistory?: PrefetchedHistory;
+}
+
+/** A room's newest page of history, on its way. */
+export interface PrefetchedHistory {
+  roomId: string;
+  page: Promise<MessagePage>;
+}
+
+/**
+ * Asks for a room's newest page of history at once, before the chat has started (a page opened at a room's
+ * address while the session is still being checked and the rooms load): pass it as
+ * {@link KaiwaChatClientOptions.prefetchedHistory} and {@link KaiwaChatClient.openRoom} takes it instead of
+ * asking again, so the first messages are not behind the rooms list's round trip. A failed prefetch is
+ * asked again the ordinary way.
+ */
+export function prefetchHistory(rest: KaiwaRestClient, roomId: string): PrefetchedHistory {
+  const page = rest.messagePage(roomId, { limit: HISTORY_PAGE });
+  page.catch(() => undefined);
+  return { roomId, page };
 }
 
 /** The page's visibility where there is a page; always visible elsewhere. */
@@ -116,6 +137,7 @@ export class KaiwaChatClient {
   #unreadTimer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #outboxKey = '';
+  #prefetched: PrefetchedHistory | undefined;
   #unsubscribers: (() => void)[] = [];
   readonly #frameListeners = new Set<(frame: ServerFrame) => void>();
   readonly #ackWaiters = new Map<string, AckWaiter[]>();
@@ -146,6 +168,7 @@ export class KaiwaChatClient {
       connection,
       options.WebSocket ? { WebSocket: options.WebSocket } : {},
     );
+    this.#prefetched = options.prefetchedHistory;
   }
 
   get me(): User {
@@ -390,6 +413,22 @@ export class KaiwaChatClient {
   }
 
   async #loadHistory(roomId: string): Promise<void> {
+    const prefetched = this.#prefetched?.roomId === roomId ? this.#prefetched.page : undefined;
+    this.#prefetched = undefined;
+    if (prefetched) {
+      const page = await prefetched.catch(() => undefined);
+      if (page) {
+        this.ensureUsers(page.messages.map((message) => message.authorId));
+        this.state.mergeHistory(roomId, page);
+        // Asked for before the room was subscribed: a message sent between the two would be in neither,
+        // so the newest page is asked for once more (merged by id), off the way to the first paint.
+        this.#history(roomId, { limit: HISTORY_PAGE }).then(
+          (again) => this.state.mergeRange(roomId, again.messages, again.hasMore),
+          () => undefined,
+        );
+        return;
+      }
+    }
     try {
       const page = await this.#history(roomId, { limit: HISTORY_PAGE });
       this.state.mergeHistory(roomId, page);

@@ -9,6 +9,8 @@ export {
   createKaiwaClient,
   KaiwaChatClient,
   type KaiwaChatClientOptions,
+  type PrefetchedHistory,
+  prefetchHistory,
 } from './chat-client.js';
 export {
   type ApplyResult,

@@ -188,9 +188,14 @@ export interface SpeechInput {
   language?: string;
 }
 
-/** A room's voice settings: the language its voice messages are transcribed in (unset: the server's default). */
+/**
+ * A room's voice settings: the language its voice messages are transcribed in (unset: the server's default),
+ * and whether the assistant's answers to voice messages are also spoken. `setRoomVoiceSettings` replaces
+ * them: send every field you want kept.
+ */
 export interface RoomVoiceSettings {
   language?: string;
+  speakReplies?: boolean;
 }
 
 /** What `GET /knowledge` says: whether this server answers questions from its rooms' knowledge. */
@@ -819,6 +824,20 @@ export class KaiwaRestClient {
     if (response.status === 401) response = await fetchWith((await this.refresh()).accessToken);
     if (!response.ok) throw await this.#errorOf(response);
     return response.blob();
+  }
+
+  /**
+   * A page of a PDF file as a PNG, with the number of pages the PDF has (for a preview; 415 for other files).
+   *
+   * @example const { image, pageCount } = await rest.filePreview(fileId, 2);
+   */
+  async filePreview(fileId: string, page = 1): Promise<{ image: Blob; pageCount: number }> {
+    const url = `${this.baseUrl}${API_PATH}/files/${segment(fileId)}/preview?page=${page}`;
+    const fetchWith = (token: string) => this.#call(url, { headers: { authorization: `Bearer ${token}` } });
+    let response = await fetchWith(await this.accessToken());
+    if (response.status === 401) response = await fetchWith((await this.refresh()).accessToken);
+    if (!response.ok) throw await this.#errorOf(response);
+    return { image: await response.blob(), pageCount: Number(response.headers.get('x-page-count') ?? 1) };
   }
 
   /** The URL of a file's content on this client's server (fetching it needs the token). */

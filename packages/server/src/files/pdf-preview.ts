@@ -34,7 +34,7 @@ export class PdfPreviewError extends Error {
 }
 
 export interface PdfPreviewerOptions {
-  /** The child is killed past this. Default 20 s. */
+  /** The child is killed past this. Default 30 s. */
   timeoutMs?: number;
   /** The child's V8 heap limit. Default 256 MB. */
   maxMemoryMb?: number;
@@ -63,7 +63,7 @@ export class PdfPreviewer {
 
   constructor(options: PdfPreviewerOptions = {}) {
     this.#options = {
-      timeoutMs: options.timeoutMs ?? 20_000,
+      timeoutMs: options.timeoutMs ?? 30_000,
       maxMemoryMb: options.maxMemoryMb ?? 256,
       concurrency: options.concurrency ?? 2,
       maxWaiting: options.maxWaiting ?? 16,

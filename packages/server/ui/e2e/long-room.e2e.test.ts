@@ -1,6 +1,7 @@
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
+import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
 import { chromiumSkipReason } from './chromium.js';
 
 /*
@@ -25,6 +26,9 @@ if (chromiumSkipReason) {
 } else {
   describe('a long room in a browser', () => {
     let app: BrowserTestServer;
+    /** The long room and its messages, oldest first (seeded by the first test). */
+    let roomId = '';
+    const sent: { id: string }[] = [];
 
     beforeAll(async () => {
       app = await startBrowserTestServer({ name: 'long-room', password: PASSWORD });
@@ -70,9 +74,10 @@ if (chromiumSkipReason) {
       const ada = await engine.getUserByUsername('ada');
       const bob = await engine.getUserByUsername('bob');
       const room = await engine.createRoom(ada.id, { kind: 'channel', name: 'long-room' });
+      roomId = room.id;
       await engine.joinRoom(bob.id, room.id);
       for (let index = 0; index < MESSAGES; index += 1) {
-        await engine.sendMessage(index % 2 === 0 ? ada.id : bob.id, {
+        sent[index] = await engine.sendMessage(index % 2 === 0 ? ada.id : bob.id, {
           roomId: room.id,
           text: `Line ${index} of the long room${index % 7 === 0 ? ': a longer line that wraps onto a second row in a narrow window, to vary the heights' : ''}`,
         });
@@ -102,6 +107,11 @@ if (chromiumSkipReason) {
         previous = now.first;
       }
       expect(previous).toBeLessThanOrEqual(20);
+      // Windowed: the rows near the view are in the page, not every message loaded.
+      const rendered = await page.locator('.room li.message').count();
+      expect(rendered).toBeGreaterThan(5);
+      expect(rendered).toBeLessThan(MESSAGES / 2);
+      await page.screenshot({ path: join(ARTIFACTS, 'long-room-scrolled-back-desktop.png') });
 
       // A message arriving while the reader is up in history leaves the view where it is.
       const before = await view(page);
@@ -110,6 +120,66 @@ if (chromiumSkipReason) {
       const after = await view(page);
       expect(after.first).toBe(before.first);
       expect(after.fromBottom).toBeGreaterThan(300);
+      expect(app.pageErrors).toEqual([]);
+    });
+
+    it('opens a permalink deep in the long room at its message, and scrolls on from there', {
+      timeout: 90_000,
+    }, async () => {
+      const target = sent[300];
+      if (!target) throw new Error('the first test seeds the room');
+      const page = await app.open({
+        viewport: { width: 1100, height: 760 },
+        path: `/rooms/${roomId}?message=${target.id}`,
+        signInAs: 'bob',
+      });
+      // Shown in the middle of the view and highlighted, in a timeline of more rows than are rendered.
+      const row = page.locator(`.room [data-message-id="${target.id}"][data-jumped]`);
+      await row.waitFor();
+      const inView = () =>
+        page.evaluate((id) => {
+          const scroller = document.querySelector('.room .message-scroller').getBoundingClientRect();
+          const box = document.querySelector(`.room [data-message-id="${id}"]`)?.getBoundingClientRect();
+          return box !== undefined && box.bottom > scroller.top && box.top < scroller.bottom;
+        }, target.id);
+      await expect.poll(inView).toBe(true);
+      expect(await page.locator('.room li.message').count()).toBeLessThan(MESSAGES / 2);
+      // The wheel moves on from it, down towards the present, without being pulled back to it.
+      const start = await view(page);
+      await page.locator('.room .message-scroller').hover();
+      for (let turn = 0; turn < 3; turn += 1) await page.mouse.wheel(0, 700);
+      await expect
+        .poll(async () => (await view(page)).first, { timeout: 10_000 })
+        .toBeGreaterThan(start.first + 10);
+
+      // On a phone: the same permalink, then a fling up through history (the rows follow the view).
+      const phone = await app.open({
+        viewport: { width: 390, height: 844 },
+        hasTouch: true,
+        isMobile: true,
+        deviceScaleFactor: 2,
+        path: `/rooms/${roomId}?message=${target.id}`,
+        signInAs: 'bob',
+      });
+      await phone.locator(`.room [data-message-id="${target.id}"][data-jumped]`).waitFor();
+      await phone.screenshot({ path: join(ARTIFACTS, 'long-room-permalink-phone.png') });
+      for (let fling = 0; fling < 6; fling += 1) {
+        await phone.locator('.room .message-scroller').evaluate((element) => element.scrollBy(0, -1500));
+        await phone.waitForTimeout(150);
+        // Some message is in view once the fling settles: the window never leaves the reader on a spacer.
+        await expect
+          .poll(() =>
+            phone.evaluate(() => {
+              const box = document.querySelector('.room .message-scroller').getBoundingClientRect();
+              return [...document.querySelectorAll('.room li.message')].some((row: InPage) => {
+                const rect = row.getBoundingClientRect();
+                return rect.bottom > box.top && rect.top < box.bottom;
+              });
+            }),
+          )
+          .toBe(true);
+      }
+      await phone.screenshot({ path: join(ARTIFACTS, 'long-room-flung-phone.png') });
       expect(app.pageErrors).toEqual([]);
     });
   });

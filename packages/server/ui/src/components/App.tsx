@@ -1,7 +1,14 @@
-import { KaiwaApiError, KaiwaRestClient, type SignOutReason } from '@kaiwa/client';
+import {
+  KaiwaApiError,
+  KaiwaRestClient,
+  type PrefetchedHistory,
+  prefetchHistory,
+  type SignOutReason,
+} from '@kaiwa/client';
 import type { ServerInfo, Session, User } from '@kaiwa/protocol';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { t, useLanguage } from '../i18n';
+import { rememberedRoom } from '../navigation';
 import { forgetOfflineData } from '../register-service-worker';
 import { ChangePassword, SignIn } from './AuthScreens';
 import { ChatApp } from './ChatApp';
@@ -17,6 +24,9 @@ export function App() {
   const [session, setSession] = useState<Session | null>(api.session);
   const [reason, setReason] = useState<SignOutReason | undefined>(undefined);
   const [checkedUser, setCheckedUser] = useState<string | null>(null);
+  // With a stored session, the room the address names (or the one shown last) has its newest page asked for
+  // now, beside the session check, not three round trips later once the chat has loaded the rooms.
+  const prefetched = useMemo(() => startingRoomHistory(api), [api]);
 
   useEffect(
     () =>
@@ -97,5 +107,22 @@ export function App() {
       </main>
     );
   }
-  return <ChatApp key={session.user.id} api={api} server={server} />;
+  return (
+    <ChatApp
+      key={session.user.id}
+      api={api}
+      server={server}
+      prefetchedHistory={prefetched?.userId === session.user.id ? prefetched.history : undefined}
+    />
+  );
+}
+
+/** The newest page of the room the page opens on, asked for at once when a session is stored. */
+function startingRoomHistory(api: KaiwaRestClient): { userId: string; history: PrefetchedHistory } | null {
+  const userId = api.session?.user.id;
+  if (!userId || api.session?.user.forcePasswordChange) return null;
+  const roomId =
+    /^\/rooms\/([0-9A-Za-z]+)\/?$/.exec(location.pathname)?.[1] ??
+    (location.pathname === '/' ? rememberedRoom(userId) : null);
+  return roomId ? { userId, history: prefetchHistory(api, roomId) } : null;
 }

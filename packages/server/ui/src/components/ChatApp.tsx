@@ -1,4 +1,10 @@
-import { type ConnectionStatus, KaiwaChatClient, type KaiwaRestClient, type RoomEntry } from '@kaiwa/client';
+import {
+  type ConnectionStatus,
+  KaiwaChatClient,
+  type KaiwaRestClient,
+  type PrefetchedHistory,
+  type RoomEntry,
+} from '@kaiwa/client';
 import type { ServerInfo, User } from '@kaiwa/protocol';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
@@ -336,8 +342,21 @@ function Sidebar({
   );
 }
 
-export function ChatApp({ api, server }: { api: KaiwaRestClient; server: ServerInfo }) {
-  const controller = useMemo(() => new KaiwaChatClient({ rest: api }), [api]);
+export function ChatApp({
+  api,
+  server,
+  prefetchedHistory,
+}: {
+  api: KaiwaRestClient;
+  server: ServerInfo;
+  /** The newest page of the room the page opened on, already asked for (App). */
+  prefetchedHistory?: PrefetchedHistory | undefined;
+}) {
+  const controller = useMemo(
+    () => new KaiwaChatClient({ rest: api, ...(prefetchedHistory ? { prefetchedHistory } : {}) }),
+    // The prefetched page counts for the first chat of this REST client only.
+    [api],
+  );
   const [startError, setStartError] = useState<string | null>(null);
   useEffect(() => {
     controller.start().catch((error: unknown) => {

@@ -84,6 +84,66 @@ function TextPreview({ attachment }: { attachment: Attachment }) {
   );
 }
 
+/** A PDF page by page: each page rendered by the server as an image, with the way to the next and back. */
+function PdfPreview({ attachment }: { attachment: Attachment }) {
+  const controller = useController();
+  const [page, setPage] = useState(1);
+  const [shown, setShown] = useState<{ page: number; url: string; pageCount: number } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    let url: string | undefined;
+    setError(null);
+    controller.rest.filePreview(attachment.fileId, page).then(
+      ({ image, pageCount }) => {
+        url = URL.createObjectURL(image);
+        if (live) setShown({ page, url, pageCount });
+        else URL.revokeObjectURL(url);
+      },
+      (caught) => live && setError(describeError(caught)),
+    );
+    return () => {
+      live = false;
+      if (url) setTimeout(() => URL.revokeObjectURL(url as string), 1_000);
+    };
+  }, [controller, attachment.fileId, page]);
+  if (error) return <p class="error-text">{error}</p>;
+  if (!shown)
+    return (
+      <p class="lightbox-loading" role="status">
+        {t('common.loading')}
+      </p>
+    );
+  return (
+    <div class="lightbox-pdf">
+      <img
+        class="lightbox-pdf-page"
+        src={shown.url}
+        alt={t('lightbox.pdfPage', { page: shown.page, total: shown.pageCount, name: attachment.name })}
+      />
+      <div class="lightbox-pdf-nav">
+        <button
+          type="button"
+          class="button small"
+          disabled={page <= 1}
+          onClick={() => setPage((current) => Math.max(1, current - 1))}
+        >
+          {t('lightbox.previousPage')}
+        </button>
+        <span role="status">{t('lightbox.pageOf', { page: shown.page, total: shown.pageCount })}</span>
+        <button
+          type="button"
+          class="button small"
+          disabled={page >= shown.pageCount}
+          onClick={() => setPage((current) => Math.min(shown.pageCount, current + 1))}
+        >
+          {t('lightbox.nextPage')}
+        </button>
+      </div>
+    </div>
+  );
+}
+
 function LightboxImage({ attachment }: { attachment: Attachment }) {
   const url = useFileUrl(attachment.fileId);
   return url ? (
@@ -97,7 +157,7 @@ function LightboxImage({ attachment }: { attachment: Attachment }) {
 
 /**
  * A large view of an attachment in a modal `<dialog>`: an image (arrow keys step through the images of
- * the same list) or the first lines of a text file. Escape, the close button or a click outside close it.
+ * the same list), a PDF page by page, or the first lines of a text file. Escape, the close button or a click outside close it.
  */
 export function Lightbox({
   attachment,
@@ -184,7 +244,13 @@ export function Lightbox({
             ‹
           </button>
         ) : null}
-        {isImage ? <LightboxImage attachment={current} /> : <TextPreview attachment={current} />}
+        {isImage ? (
+          <LightboxImage attachment={current} />
+        ) : current.mimeType === 'application/pdf' ? (
+          <PdfPreview attachment={current} />
+        ) : (
+          <TextPreview attachment={current} />
+        )}
         {isImage && index >= 0 && index < images.length - 1 ? (
           <button
             type="button"

@@ -14,7 +14,7 @@ import { Lightbox, lightboxImageAttributes } from './Lightbox';
 import { CopyLinkButton } from './Navigation';
 import { ReadAloudButton } from './ReadAloudButton';
 import { CreateTicketButton } from './TicketDialog';
-import { VoicePlayer, VoiceTranscript } from './VoicePlayer';
+import { SpokenReplyState, VoicePlayer, VoiceTranscript } from './VoicePlayer';
 
 /** The address of a channel the reader knows, by name, for `#room` links in messages. */
 function useRoomHref(): (name: string) => string | undefined {
@@ -73,7 +73,7 @@ function ImageAttachment({ attachment }: { attachment: Attachment }) {
   );
 }
 
-/** A text file's first lines, in the lightbox. */
+/** A text file's first lines, or a PDF's pages, in the lightbox. */
 function TextPreviewButton({ attachment }: { attachment: Attachment }) {
   const [viewing, setViewing] = useState<HTMLElement | null>(null);
   return (
@@ -116,7 +116,9 @@ export function Attachments({ attachments }: { attachments: Attachment[] }) {
               <span class="attachment-size">{formatSize(attachment.size)}</span>
             </a>
           )}
-          {attachment.mimeType.startsWith('text/') ? <TextPreviewButton attachment={attachment} /> : null}
+          {attachment.mimeType.startsWith('text/') || attachment.mimeType === 'application/pdf' ? (
+            <TextPreviewButton attachment={attachment} />
+          ) : null}
         </li>
       ))}
     </ul>
@@ -246,6 +248,12 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
   const reactButton = useRef<HTMLButtonElement>(null);
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // The actions toolbar (about 36 elements) is built the first time this message is pointed at, focused
+  // or tapped, not for every message of a long history; once built it stays (CSS shows and hides it).
+  const [actionsWanted, setActionsWanted] = useState(false);
+  const wantActions = () => {
+    if (!actionsWanted) setActionsWanted(true);
+  };
   const deleted = message.deletedAt !== null;
   const mine = message.authorId === me.id;
   const mentioned = !mine && !deleted && mentionsUser(message, me.id);
@@ -267,8 +275,22 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
     <li
       class={`message${compact ? ' compact' : ''}${deleted ? ' deleted' : ''}${mine ? ' mine' : ''}${mentioned ? ' mentions-me' : ''}`}
       data-message-id={message.id}
-      // Focusable by a tap, so a touch screen shows this message's actions (:focus-within) and no other's.
-      tabIndex={-1}
+      // Focusable by a tap, so a touch screen shows this message's actions (:focus-within) and no other's,
+      // and by Tab: the keyboard reaches each message, which builds its actions, then those actions.
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: the way to a message's actions, built on focus.
+      tabIndex={0}
+      onPointerEnter={(event) => {
+        if (event.pointerType !== 'touch') wantActions();
+      }}
+      // Also when the row moved under a resting pointer (a list that scrolled or grew), which enters nothing.
+      onPointerMove={
+        actionsWanted
+          ? undefined
+          : (event) => {
+              if (event.pointerType !== 'touch') wantActions();
+            }
+      }
+      onFocusCapture={wantActions}
     >
       <div class="message-gutter">
         {compact ? (
@@ -315,6 +337,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
         )}
         {deleted ? null : <Attachments attachments={message.attachments} />}
         {deleted ? null : <VoiceTranscript message={message} me={me} />}
+        {deleted ? null : <SpokenReplyState message={message} />}
         {deleted ? null : <Reactions message={message} me={me} users={users} />}
         {canThread && message.replyCount > 0 ? (
           <button type="button" class="thread-link" onClick={() => onOpenThread?.(message.id)}>
@@ -341,7 +364,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
           </p>
         ) : null}
       </div>
-      {deleted || editing ? null : (
+      {deleted || editing || !actionsWanted ? null : (
         <div
           class={`message-actions${picking ? ' open' : ''}`}
           role="toolbar"

@@ -4,8 +4,9 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import { dayKey, formatDay } from '../format';
 import { useController } from '../hooks';
-import { t, tRich } from '../i18n';
+import { getLanguage, t, tRich } from '../i18n';
 import { MessageMarkdown } from '../markdown/message-markdown';
+import { navigation } from '../navigation';
 import { Composer } from './Composer';
 import { PresenceDot } from './common';
 import { Icon } from './icons';
@@ -13,22 +14,21 @@ import { MessageItem, PendingItem } from './MessageItem';
 import { useTimelineNavigation } from './Navigation';
 import { RoomDetailsButton } from './RoomDetailsPanel';
 import { SearchButton } from './SearchPanel';
+import { WindowedRows } from './WindowedTimeline';
 
 /** Messages by the same author within this long of each other are shown as one group. */
 const GROUP_MS = 5 * 60_000;
 
 /**
- * Keeps a scrolling list at the bottom while the reader is there (new messages, images loading), and in
- * place when older messages are added above.
+ * Whether a scrolling list stays at the bottom: only the reader lets go of it, by scrolling up; being near
+ * the bottom again takes it back. `onScroll` goes on the scroller.
  */
-export function useStickyScroll(firstKey: string | undefined) {
+function useReaderStick() {
   const scroller = useRef<HTMLDivElement>(null);
-  const content = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const lastTop = useRef(0);
   /** When the reader last turned the wheel, touched, pressed a key or grabbed the scrollbar here. */
   const readerScrolledAt = useRef(0);
-  const previous = useRef<{ first: string | undefined; height: number }>({ first: undefined, height: 0 });
 
   const onScroll = useCallback(() => {
     const element = scroller.current;
@@ -42,6 +42,38 @@ export function useStickyScroll(firstKey: string | undefined) {
       stick.current = false;
     lastTop.current = top;
   }, []);
+
+  useEffect(() => {
+    const element = scroller.current;
+    if (!element) return;
+    const intent = () => {
+      readerScrolledAt.current = Date.now();
+    };
+    // Keys scroll the list last clicked even while the focus is on the page itself.
+    const onKey = (event: KeyboardEvent) => {
+      if (/^(PageUp|PageDown|ArrowUp|ArrowDown|Home|End| )$/.test(event.key)) intent();
+    };
+    const kinds = ['wheel', 'touchmove', 'pointerdown', 'keydown'] as const;
+    for (const kind of kinds) element.addEventListener(kind, intent, { passive: true });
+    document.addEventListener('keydown', onKey);
+    return () => {
+      for (const kind of kinds) element.removeEventListener(kind, intent);
+      document.removeEventListener('keydown', onKey);
+    };
+  }, []);
+
+  return { scroller, onScroll, stick };
+}
+
+/**
+ * Keeps a scrolling list at the bottom while the reader is there (new messages, images loading), and in
+ * place when older messages are added above. For short lists (a thread); the room's timeline is windowed
+ * (WindowedTimeline.tsx).
+ */
+export function useStickyScroll(firstKey: string | undefined) {
+  const { scroller, onScroll, stick } = useReaderStick();
+  const content = useRef<HTMLDivElement>(null);
+  const previous = useRef<{ first: string | undefined; height: number }>({ first: undefined, height: 0 });
 
   useLayoutEffect(() => {
     const element = scroller.current;
@@ -65,28 +97,40 @@ export function useStickyScroll(firstKey: string | undefined) {
     });
     observer.observe(inner);
     return () => observer.disconnect();
-  }, []);
-
-  useEffect(() => {
-    const element = scroller.current;
-    if (!element) return;
-    const intent = () => {
-      readerScrolledAt.current = Date.now();
-    };
-    // Keys scroll the list last clicked even while the focus is on the page itself.
-    const onKey = (event: KeyboardEvent) => {
-      if (/^(PageUp|PageDown|ArrowUp|ArrowDown|Home|End| )$/.test(event.key)) intent();
-    };
-    const kinds = ['wheel', 'touchmove', 'pointerdown', 'keydown'] as const;
-    for (const kind of kinds) element.addEventListener(kind, intent, { passive: true });
-    document.addEventListener('keydown', onKey);
-    return () => {
-      for (const kind of kinds) element.removeEventListener(kind, intent);
-      document.removeEventListener('keydown', onKey);
-    };
-  }, []);
+  }, [scroller, stick]);
 
   return { scroller, content, onScroll, stick };
+}
+
+/** A message's row as last built, and what it was built from: used again while none of that changed. */
+interface BuiltRow {
+  message: Message;
+  author: User | undefined;
+  compact: boolean;
+  me: User;
+  users: Map<string, User>;
+  inThread: boolean;
+  onOpenThread: ((rootId: string) => void) | undefined;
+  language: string;
+  row: ComponentChildren;
+}
+
+/**
+ * The rows of a list as last built, by message id (a ref the list keeps). With it a render builds only the
+ * rows of new or changed messages: the others are the same descriptors as before, which Preact skips
+ * without comparing props, so a page of history arriving costs its 50 rows, not every row loaded.
+ */
+type RowCache = { current: Map<string, BuiltRow> };
+
+/** A message's day and time, worked out once per message object (a render reads them for every row). */
+const messageTimes = new WeakMap<Message, { day: string; at: number }>();
+function timeOf(message: Message): { day: string; at: number } {
+  let known = messageTimes.get(message);
+  if (!known) {
+    known = { day: dayKey(message.createdAt), at: Date.parse(message.createdAt) };
+    messageTimes.set(message, known);
+  }
+  return known;
 }
 
 /** The rows of a message list, as an array of keyed items (not a component, so no fragment boundary). */
@@ -99,6 +143,7 @@ export function messageRows({
   inThread,
   onOpenThread,
   readMarker,
+  cache,
 }: {
   messages: Message[];
   pending: OutboxEntry[];
@@ -109,13 +154,17 @@ export function messageRows({
   inThread: boolean;
   onOpenThread?: (rootId: string) => void;
   readMarker?: string | null | undefined;
+  cache?: RowCache;
 }): ComponentChildren[] {
   const rows: ComponentChildren[] = [];
+  const built = cache?.current;
+  const next = new Map<string, BuiltRow>();
+  const language = getLanguage();
   let previous: Message | undefined;
   let dividerShown = readMarker === undefined;
   for (const message of messages) {
-    const day = dayKey(message.createdAt);
-    if (!inThread && (!previous || dayKey(previous.createdAt) !== day)) {
+    const { day, at } = timeOf(message);
+    if (!inThread && (!previous || timeOf(previous).day !== day)) {
       rows.push(
         <li key={`day-${day}`} class="day-divider">
           <span>{formatDay(message.createdAt)}</span>
@@ -140,21 +189,48 @@ export function messageRows({
       previous !== undefined &&
       previous.authorId === message.authorId &&
       previous.deletedAt === null &&
-      Date.parse(message.createdAt) - Date.parse(previous.createdAt) < GROUP_MS;
-    rows.push(
-      <MessageItem
-        key={message.id}
-        message={message}
-        author={users.get(message.authorId)}
-        me={me}
-        users={users}
-        compact={compact}
-        inThread={inThread}
-        onOpenThread={onOpenThread}
-      />,
-    );
+      at - timeOf(previous).at < GROUP_MS;
+    const author = users.get(message.authorId);
+    let row = built?.get(message.id);
+    if (
+      !row ||
+      row.message !== message ||
+      row.author !== author ||
+      row.compact !== compact ||
+      row.me !== me ||
+      row.users !== users ||
+      row.inThread !== inThread ||
+      row.onOpenThread !== onOpenThread ||
+      row.language !== language
+    ) {
+      row = {
+        message,
+        author,
+        compact,
+        me,
+        users,
+        inThread,
+        onOpenThread,
+        language,
+        row: (
+          <MessageItem
+            key={message.id}
+            message={message}
+            author={author}
+            me={me}
+            users={users}
+            compact={compact}
+            inThread={inThread}
+            onOpenThread={onOpenThread}
+          />
+        ),
+      };
+    }
+    next.set(message.id, row);
+    rows.push(row.row);
     previous = message;
   }
+  if (cache) cache.current = next;
   for (const entry of pending) rows.push(<PendingItem key={entry.clientMessageId} entry={entry} me={me} />);
   for (const stream of streaming) {
     rows.push(
@@ -232,7 +308,9 @@ export function RoomView({
   const messages = state.timeline(roomId);
   const pending = state.pending(roomId, null);
   const streaming = state.streaming(roomId, null);
-  const { scroller, content, onScroll, stick } = useStickyScroll(messages[0]?.id);
+  const { scroller, onScroll, stick } = useReaderStick();
+  const { jump } = navigation.state;
+  const rowCache: RowCache = useRef(new Map<string, BuiltRow>());
   const jumpControl = useTimelineNavigation({
     roomId,
     threadRootId: null,
@@ -286,7 +364,7 @@ export function RoomView({
           maybeLoadOlder();
         }}
       >
-        <div ref={content}>
+        <div>
           {entry.historyLoaded && !entry.hasOlder ? (
             <div class="room-start">
               <p>
@@ -324,8 +402,11 @@ export function RoomView({
             aria-relevant="additions"
             aria-label={t('room.messagesIn', { name: title })}
           >
-            <ol class="message-list">
-              {messageRows({
+            <WindowedRows
+              scroller={scroller}
+              stick={stick}
+              focus={jump?.roomId === roomId && jump.threadRootId === null ? jump.messageId : undefined}
+              rows={messageRows({
                 messages,
                 pending,
                 streaming,
@@ -334,8 +415,9 @@ export function RoomView({
                 inThread: false,
                 onOpenThread,
                 readMarker: entry.readMarkerAtOpen,
+                cache: rowCache,
               })}
-            </ol>
+            />
           </div>
         </div>
       </div>

@@ -1,7 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
 import { type Message, type MessageSpeech, speechOf, transcriptOf } from '@kaiwa/core';
 import { createEspeakNgSynthesizer } from '@kaiwa/voice';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +6,7 @@ import {
   type TestServer as ModelServer,
   startTestServer as startModelServer,
 } from '../../llm/src/test-support/start-test-server.js';
+import { fliteWav, skipWithout } from '../../voice/src/test-support/voice-engines.js';
 import { loadConfig } from './config.js';
 import { MAX_SPOKEN_REPLY_CHARS, speakableReply } from './spoken-replies.js';
 import { multipartBody, startTestServer, type TestServer } from './test-support.js';
@@ -21,40 +19,11 @@ import { multipartBody, startTestServer, type TestServer } from './test-support.
  * KAIWA_TEST_VOICE=1 (then a missing program fails), as the other voice tests.
  */
 
-const PROGRAMS = ['flite', 'pocketsphinx_continuous', 'ffmpeg'];
-const INSTALL = 'apt-get install pocketsphinx pocketsphinx-en-us flite ffmpeg';
-
-function hasProgram(program: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((folder) => {
-    try {
-      accessSync(join(folder, program), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-const missing =
-  process.env.KAIWA_TEST_VOICE === '1' ? [] : PROGRAMS.filter((program) => !hasProgram(program));
-const skip =
-  missing.length > 0
-    ? `${missing.join(', ')} not installed: ${INSTALL} (KAIWA_TEST_VOICE=1 makes this a failure)`
-    : undefined;
+const skip = skipWithout('flite', 'pocketsphinx_continuous', 'ffmpeg');
 if (skip) console.info(`[spoken replies] skipped: ${skip}`);
 
 /** What the test model server answers every chat request with. */
 const ANSWER = 'Hello from Kaiwa. The end STOP after stop.';
-
-function fliteWav(text: string): Buffer {
-  const folder = mkdtempSync(join(tmpdir(), 'kaiwa-spoken-replies-'));
-  try {
-    execFileSync('flite', ['-voice', 'kal16', '-t', text, '-o', join(folder, 'speech.wav')]);
-    return readFileSync(join(folder, 'speech.wav'));
-  } finally {
-    rmSync(folder, { recursive: true, force: true });
-  }
-}
 
 /** Seconds of audio in the file, decoded by ffmpeg to 16 kHz mono samples (it fails on what is not audio). */
 function durationOf(bytes: Buffer): number {
@@ -108,10 +77,10 @@ function roomHelpers(test: () => TestServer, token: () => string) {
       }
       return roomId;
     },
-    async sendVoice(roomId: string, caption: string, audio: Buffer): Promise<Message> {
+    async sendVoice(roomId: string, caption: string, audio: Uint8Array): Promise<Message> {
       const { payload, headers } = multipartBody(
         { roomId },
-        { name: 'question.wav', content: audio, type: 'audio/wav' },
+        { name: 'question.wav', content: Buffer.from(audio), type: 'audio/wav' },
       );
       const file = await test().call('POST', '/api/v1/files', { token: token(), body: payload, headers });
       expect(file.statusCode, file.body).toBe(201);

@@ -158,7 +158,9 @@ describe.skipIf(skip)(`whisper.cpp in a child process${skip ? ` (skipped: ${skip
 
   it('a model that aborts whisper.cpp while loading (ggml magic, then garbage) is engine_failed; this process lives on', async () => {
     const path = join(folder, 'ggml-magic-then-garbage.bin');
-    writeFileSync(path, Buffer.concat([Buffer.from('lmgg', 'latin1'), randomBytes(5000)]));
+    // Every header field -1, the weight type included: whisper.cpp fails GGML_ASSERT(wtype != GGML_TYPE_COUNT).
+    // (Random bytes here were not deterministic: some asked for gigabytes and hit the memory limit instead.)
+    writeFileSync(path, Buffer.concat([Buffer.from('lmgg', 'latin1'), Buffer.alloc(5000, 0xff)]));
     const broken = transcriber({ modelPath: path });
     const error = await broken.transcribe({ audio: fox }).catch((e: unknown) => e);
     expect(VoiceError.isInstance(error), String(error)).toBe(true);

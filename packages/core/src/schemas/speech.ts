@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { backgroundStateSchema, type DistributiveOmit } from './background-state.js';
 
 /**
  * The spoken form of a message (so far: the assistant's answer to a voice message, in rooms whose voice
@@ -11,34 +12,20 @@ import { z } from 'zod';
  * @example
  * { status: 'done', fileId: '01JF…', durationSeconds: 4.2, voice: 'en/en-us', truncated: false, updatedAt: '2026-12-06T17:00:00.000Z' }
  */
-export const MessageSpeechSchema = z.discriminatedUnion('status', [
-  z.object({ status: z.literal('pending'), updatedAt: z.string() }),
-  z.object({
-    status: z.literal('done'),
-    /** The audio file, also in the message's attachments. */
-    fileId: z.string().max(64),
-    durationSeconds: z.number().min(0).optional(),
-    /** The voice that spoke, as the synthesizer names it. */
-    voice: z.string().max(100).optional(),
-    /** The text was longer than the server speaks: the audio ends at a sentence before the text does. */
-    truncated: z.boolean().default(false),
-    /** The backend that spoke, e.g. `mespeak`. */
-    provider: z.string().max(64).optional(),
-    updatedAt: z.string(),
-  }),
-  z.object({
-    status: z.literal('failed'),
-    /** What went wrong, for people. */
-    error: z.string().max(500),
-    /** The voice error code (`engine_missing`, `timeout`…), for clients that branch on it. */
-    code: z.string().max(64).optional(),
-    updatedAt: z.string(),
-  }),
-]);
+export const MessageSpeechSchema = backgroundStateSchema({
+  /** The audio file, also in the message's attachments. */
+  fileId: z.string().max(64),
+  durationSeconds: z.number().min(0).optional(),
+  /** The voice that spoke, as the synthesizer names it. */
+  voice: z.string().max(100).optional(),
+  /** The text was longer than the server speaks: the audio ends at a sentence before the text does. */
+  truncated: z.boolean().default(false),
+  /** The backend that spoke, e.g. `mespeak`. */
+  provider: z.string().max(64).optional(),
+});
 export type MessageSpeech = z.infer<typeof MessageSpeechSchema>;
 /** Speech as the server hands it to the engine; `updatedAt` is the engine's. */
 export type MessageSpeechInput = DistributiveOmit<z.input<typeof MessageSpeechSchema>, 'updatedAt'>;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** The metadata key the speech state lives under. */
 export const SPEECH_METADATA_KEY = 'speech';

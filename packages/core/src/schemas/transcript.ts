@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { backgroundStateSchema, type DistributiveOmit } from './background-state.js';
 import type { Attachment } from './message.js';
 
 /** Longest transcript text kept in a message's metadata, in characters (metadata holds at most 16 KiB). */
@@ -24,31 +25,17 @@ export type TranscriptSegment = z.infer<typeof TranscriptSegmentSchema>;
  * @example
  * { status: 'done', text: 'the quick brown fox', language: 'en', segments: [{ start: 0.2, end: 1.9, text: 'the quick brown fox' }], updatedAt: '2026-12-06T17:00:00.000Z' }
  */
-export const MessageTranscriptSchema = z.discriminatedUnion('status', [
-  z.object({ status: z.literal('pending'), updatedAt: z.string() }),
-  z.object({
-    status: z.literal('done'),
-    text: z.string().max(MAX_TRANSCRIPT_CHARS),
-    /** BCP 47, where the transcriber said. */
-    language: z.string().max(35).optional(),
-    segments: z.array(TranscriptSegmentSchema).max(MAX_TRANSCRIPT_SEGMENTS).default([]),
-    /** The backend that made it, e.g. `pocketsphinx`. */
-    provider: z.string().max(64).optional(),
-    updatedAt: z.string(),
-  }),
-  z.object({
-    status: z.literal('failed'),
-    /** What went wrong, for people: `the audio is not audio Kaiwa can read`. */
-    error: z.string().max(500),
-    /** The voice error code (`unsupported_audio`, `engine_missing`…), for clients that branch on it. */
-    code: z.string().max(64).optional(),
-    updatedAt: z.string(),
-  }),
-]);
+export const MessageTranscriptSchema = backgroundStateSchema({
+  text: z.string().max(MAX_TRANSCRIPT_CHARS),
+  /** BCP 47, where the transcriber said. */
+  language: z.string().max(35).optional(),
+  segments: z.array(TranscriptSegmentSchema).max(MAX_TRANSCRIPT_SEGMENTS).default([]),
+  /** The backend that made it, e.g. `pocketsphinx`. */
+  provider: z.string().max(64).optional(),
+});
 export type MessageTranscript = z.infer<typeof MessageTranscriptSchema>;
 /** A transcript as the server hands it to the engine; `updatedAt` is the engine's. */
 export type MessageTranscriptInput = DistributiveOmit<z.input<typeof MessageTranscriptSchema>, 'updatedAt'>;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** The metadata key the transcript lives under. */
 export const TRANSCRIPT_METADATA_KEY = 'transcript';

@@ -2,6 +2,7 @@ import type { ChatStore, StoreRepositories } from '@kaiwa/core';
 import type { StoreQueryListener } from '@kaiwa/store-kysely';
 import { context, SpanKind, type Tracer, trace } from '@opentelemetry/api';
 import { REPOSITORY_NAMES } from '../storage/timed-store.js';
+import { traceMethods } from './trace-methods.js';
 import { recordSpanError } from './trace-span-error.js';
 
 const SYSTEMS: Record<string, string> = { sqlite: 'sqlite', postgres: 'postgresql', mysql: 'mysql' };
@@ -40,44 +41,14 @@ function tracedRepository<T extends object>(
   tracer: Tracer,
   system: string,
 ): T {
-  const wrappers = new Map<string, (...args: unknown[]) => Promise<unknown>>();
-  return new Proxy(target, {
-    get(object, property, receiver) {
-      const value = Reflect.get(object, property, receiver);
-      if (typeof value !== 'function' || typeof property !== 'string') return value;
-      let wrapper = wrappers.get(property);
-      if (!wrapper) {
-        const method = property;
-        wrapper = async (...args: unknown[]) => {
-          const current = Reflect.get(object, method) as (...callArgs: unknown[]) => Promise<unknown>;
-          if (!trace.getSpan(context.active())?.isRecording()) return current.apply(object, args);
-          return tracer.startActiveSpan(
-            `store ${repository}.${method}`,
-            {
-              kind: SpanKind.INTERNAL,
-              attributes: {
-                'db.system.name': system,
-                'kaiwa.store.repository': repository,
-                'kaiwa.store.method': method,
-              },
-            },
-            async (span) => {
-              try {
-                return await current.apply(object, args);
-              } catch (error) {
-                recordSpanError(span, error);
-                throw error;
-              } finally {
-                span.end();
-              }
-            },
-          );
-        };
-        wrappers.set(property, wrapper);
-      }
-      return wrapper;
+  return traceMethods(target, tracer, (method) => ({
+    name: `store ${repository}.${method}`,
+    attributes: {
+      'db.system.name': system,
+      'kaiwa.store.repository': repository,
+      'kaiwa.store.method': method,
     },
-  });
+  }));
 }
 
 /** `SELECT`, `INSERT`, … and the first table the statement names; nothing else of the SQL is kept. */

@@ -1,10 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
 import { type ChatEvent, type Message, type MessageTranscript, transcriptOf } from '@kaiwa/core';
 import { wordErrorRate } from '@kaiwa/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fliteWav, skipWithout } from '../../../voice/src/test-support/voice-engines.js';
 import { loadConfig } from '../config.js';
 import { multipartBody, startTestServer, type TestServer } from '../test-support.js';
 
@@ -15,26 +13,7 @@ import { multipartBody, startTestServer, type TestServer } from '../test-support
  * KAIWA_TEST_VOICE=1 (then a missing program fails), as in packages/voice.
  */
 
-const PROGRAMS = ['flite', 'pocketsphinx_continuous', 'ffmpeg', 'espeak-ng'];
-const INSTALL = 'apt-get install pocketsphinx pocketsphinx-en-us flite espeak-ng ffmpeg';
-
-function hasProgram(program: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((folder) => {
-    try {
-      accessSync(join(folder, program), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-const missing =
-  process.env.KAIWA_TEST_VOICE === '1' ? [] : PROGRAMS.filter((program) => !hasProgram(program));
-const skip =
-  missing.length > 0
-    ? `${missing.join(', ')} not installed: ${INSTALL} (KAIWA_TEST_VOICE=1 makes this a failure)`
-    : undefined;
+const skip = skipWithout('flite', 'pocketsphinx_continuous', 'ffmpeg', 'espeak-ng');
 if (skip) console.info(`[voice routes] skipped: ${skip}`);
 
 const FOX = 'the quick brown fox jumps over the lazy dog';
@@ -42,17 +21,7 @@ const FOX = 'the quick brown fox jumps over the lazy dog';
 // words here, "jumped"; 0.25 allows one more across Debian rebuilds and still fails a broken chain).
 const FOX_MAX_WER = 0.25;
 
-function fliteWav(text: string): Buffer {
-  const folder = mkdtempSync(join(tmpdir(), 'kaiwa-voice-server-'));
-  try {
-    execFileSync('flite', ['-voice', 'kal16', '-t', text, '-o', join(folder, 'speech.wav')]);
-    return readFileSync(join(folder, 'speech.wav'));
-  } finally {
-    rmSync(folder, { recursive: true, force: true });
-  }
-}
-
-function webmOf(wav: Buffer): Buffer {
+function webmOf(wav: Uint8Array): Buffer {
   return execFileSync(
     'ffmpeg',
     ['-loglevel', 'error', '-f', 'wav', '-i', 'pipe:0', '-c:a', 'libopus', '-f', 'webm', 'pipe:1'],
@@ -87,8 +56,8 @@ describe.skipIf(skip !== undefined)('voice messages and reading aloud', () => {
     await test?.close();
   });
 
-  async function upload(name: string, content: Buffer, type: string) {
-    const { payload, headers } = multipartBody({ roomId }, { name, content, type });
+  async function upload(name: string, content: Uint8Array, type: string) {
+    const { payload, headers } = multipartBody({ roomId }, { name, content: Buffer.from(content), type });
     const response = await test.call('POST', '/api/v1/files', { token, body: payload, headers });
     expect(response.statusCode, response.body).toBe(201);
     return response.json() as { id: string; mimeType: string };

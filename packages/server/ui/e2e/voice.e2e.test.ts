@@ -1,6 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KaiwaRestClient } from '@kaiwa/client';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import {
   type TestServer as ModelServer,
   startTestServer as startModelServer,
 } from '../../../llm/src/test-support/start-test-server.js';
+import { fliteWav, skipWithout } from '../../../voice/src/test-support/voice-engines.js';
 import { ARTIFACTS, type BrowserTestServer, startBrowserTestServer } from './browser-test-server.js';
 import { chromiumSkipReason } from './chromium.js';
 
@@ -29,26 +29,8 @@ declare const MutationObserver: InPage;
 
 const PASSWORD = 'correct horse battery staple';
 const FOX = 'the quick brown fox jumps over the lazy dog';
-const PROGRAMS = ['flite', 'pocketsphinx_continuous', 'ffmpeg', 'espeak-ng'];
-
-function hasProgram(program: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((folder) => {
-    try {
-      accessSync(join(folder, program), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-const missing =
-  process.env.KAIWA_TEST_VOICE === '1' ? [] : PROGRAMS.filter((program) => !hasProgram(program));
 const skipReason =
-  chromiumSkipReason ??
-  (missing.length > 0
-    ? `${missing.join(', ')} not installed: apt-get install pocketsphinx pocketsphinx-en-us flite espeak-ng ffmpeg (KAIWA_TEST_VOICE=1 makes this a failure)`
-    : undefined);
+  chromiumSkipReason ?? skipWithout('flite', 'pocketsphinx_continuous', 'ffmpeg', 'espeak-ng');
 
 if (skipReason) {
   console.info(`voice browser test skipped: ${skipReason}`);
@@ -74,7 +56,7 @@ if (skipReason) {
         chromiumArgs: (workDirectory) => {
           // The fake microphone loops this file (Chromium reads 16-bit PCM WAV; flite writes that).
           const speech = join(workDirectory, 'fox.wav');
-          execFileSync('flite', ['-voice', 'kal16', '-t', FOX, '-o', speech]);
+          writeFileSync(speech, fliteWav(FOX));
           return [
             '--use-fake-ui-for-media-stream',
             '--use-fake-device-for-media-stream',

@@ -245,7 +245,7 @@ export async function buildServer(
     const { secret } = loadTokenSecret(config.jwtSecret, config.dataDirectory);
     shared = await openSharedState(config.bus, app.log);
     const openedShared = shared;
-    const countedBus = instrumentBus(shared.bus, metrics);
+    const countedBus = instrumentBus(shared.bus, metrics, config.bus.kind);
     const bus = tracing ? tracing.traceBus(countedBus, config.bus.kind) : countedBus;
     const signing = new RequestSigning({
       store,

@@ -61,10 +61,7 @@ export class NatsBus implements MonitoredBus {
         if (error || this.#closing) return;
         const envelope = decodeBusEnvelope(decoder.decode(message.data), this.#instanceId);
         if (!envelope || envelope.origin === this.#instanceId) return;
-        this.#listeners.dispatch(
-          envelope.event,
-          envelope.traceContext ? { traceContext: envelope.traceContext } : undefined,
-        );
+        this.#listeners.dispatch(envelope.event, envelope.delivery);
       },
     });
     void this.#watchStatus();

@@ -154,10 +154,7 @@ export class RedisBus implements MonitoredBus {
     if (channel !== this.channel || this.#closed) return;
     const envelope = decodeBusEnvelope(text, this.#instanceId);
     if (!envelope || envelope.origin === this.#instanceId) return;
-    this.#listeners.dispatch(
-      envelope.event,
-      envelope.traceContext ? { traceContext: envelope.traceContext } : undefined,
-    );
+    this.#listeners.dispatch(envelope.event, envelope.delivery);
   };
 
   readonly #onSubscriberReady = (): void => {

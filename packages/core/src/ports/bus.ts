@@ -21,6 +21,11 @@ export interface BusPublishOptions {
 export interface BusDelivery {
   /** Set only for events from another instance whose publisher sent a trace context. */
   traceContext?: BusTraceContext;
+  /**
+   * When the publishing instance sent the event, epoch milliseconds by its clock (which may differ from
+   * this one's). Absent from instances older than this field.
+   */
+  publishedAt?: number;
 }
 
 /** A subscriber; `delivery` is absent for events this instance published itself. */

@@ -14,7 +14,7 @@ export interface BusContractOptions {
   create: (namespace: string) => Promise<Bus> | Bus;
   /** Why the suite is skipped (for example, a missing env var); undefined runs it. */
   skip?: string;
-  /** Buses that cross the network carry the publisher's trace context to the other instances. */
+  /** Buses that cross the network carry the publisher's trace context and publish time to the other instances. */
   carriesTraceContext?: boolean;
 }
 
@@ -85,7 +85,7 @@ export function busContract(options: BusContractOptions): void {
     });
 
     it.skipIf(!options.carriesTraceContext)(
-      'hands the publisher’s trace context to the other instances, and none to its own subscribers',
+      'hands the publisher’s trace context and publish time to the other instances, and none to its own subscribers',
       async () => {
         const [publisher, other] = await instances(2);
         if (!publisher || !other) throw new Error('two buses expected');
@@ -97,10 +97,19 @@ export function busContract(options: BusContractOptions): void {
           traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
           tracestate: 'kaiwa=test',
         };
+        const before = Date.now();
         await publisher.publish(readEvent('traced'), { traceContext });
         await publisher.publish(readEvent('untraced'));
         await until(() => deliveries.length === 2 && own.length === 2);
-        expect(deliveries).toEqual([{ traceContext }, undefined]);
+        const after = Date.now();
+        expect(deliveries).toEqual([
+          { traceContext, publishedAt: expect.any(Number) },
+          { publishedAt: expect.any(Number) },
+        ]);
+        for (const delivery of deliveries) {
+          expect(delivery?.publishedAt).toBeGreaterThanOrEqual(before);
+          expect(delivery?.publishedAt).toBeLessThanOrEqual(after);
+        }
         expect(own).toEqual([undefined, undefined]);
       },
     );

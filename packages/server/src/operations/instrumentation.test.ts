@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { createRedisBus } from '@kaiwa/bus-redis';
 import {
   type ChatModel,
   type ChatStreamPart,
   createId,
+  encodeBusEnvelope,
   InProcessBus,
   ModelError,
   type WorkflowRun,
@@ -11,11 +14,15 @@ import { createSqliteStore } from '@kaiwa/store-kysely';
 import type { StepContext, StepType } from '@kaiwa/workflow';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { until } from '../realtime/test-support.js';
 import { instrumentBus } from './instrument-bus.js';
 import { instrumentChatModel } from './instrument-chat-model.js';
 import { countWorkflowOutcomes, instrumentStepTypes } from './instrument-workflows.js';
 import { inboxBacklog, outboxBacklog } from './platform-queue-backlog.js';
 import { ServerMetrics } from './server-metrics.js';
+
+const redisUrl = process.env.KAIWA_TEST_REDIS_URL || undefined;
+if (!redisUrl) console.info('[bus delivery lag over Redis] skipped: set KAIWA_TEST_REDIS_URL to run it');
 
 /** One sample's value from the registry, or undefined when the series has no such sample. */
 const PAGE_ONE = { page: 1, text: 'a', confidence: 90 };
@@ -200,7 +207,7 @@ describe('instrumentBus', () => {
   it('counts published and delivered events, and reports the connection state', async () => {
     const metrics = new ServerMetrics({ collectProcessMetrics: false });
     const raw = new InProcessBus();
-    const bus = instrumentBus(raw, metrics);
+    const bus = instrumentBus(raw, metrics, 'memory');
     const received: string[] = [];
     bus.subscribe((event) => received.push(event.type));
     await bus.publish({ type: 'typing', payload: { roomId: 'r1', userId: 'u1', typing: true } } as never);
@@ -208,6 +215,8 @@ describe('instrumentBus', () => {
     expect(received).toEqual(['typing']);
     expect(await sample(metrics, 'kaiwa_bus_published_events_total', { outcome: 'ok' })).toBe(1);
     expect(await sample(metrics, 'kaiwa_bus_delivered_events_total')).toBe(1);
+    // Its own events have no lag to measure; the series is there from the start all the same.
+    expect(await sample(metrics, 'kaiwa_bus_delivery_lag_seconds_count', { kind: 'memory' })).toBe(0);
 
     let connected = true;
     metrics.watch({ busStatus: () => ({ kind: 'redis', connected }) });
@@ -215,6 +224,51 @@ describe('instrumentBus', () => {
     connected = false;
     expect(await sample(metrics, 'kaiwa_bus_connected', { kind: 'redis' })).toBe(0);
     await bus.close();
+  });
+
+  it.skipIf(!redisUrl)('measures the delivery lag of events from another instance over Redis', async () => {
+    const channel = `kaiwa:test:lag:${randomUUID()}`;
+    const [rawA, rawB] = await Promise.all([
+      createRedisBus({ url: redisUrl, channel }),
+      createRedisBus({ url: redisUrl, channel }),
+    ]);
+    const metricsA = new ServerMetrics({ collectProcessMetrics: false });
+    const metricsB = new ServerMetrics({ collectProcessMetrics: false });
+    const a = instrumentBus(rawA, metricsA, 'redis');
+    const b = instrumentBus(rawB, metricsB, 'redis');
+    const onB: string[] = [];
+    b.subscribe((event) => onB.push(event.type));
+    const count = 50;
+    for (let index = 0; index < count; index += 1) {
+      await a.publish({
+        type: 'typing',
+        payload: { roomId: 'r1', userId: `u${index}`, typing: true },
+      } as never);
+    }
+    await until(() => onB.length === count, 5_000);
+    const lag = (metrics: ServerMetrics, name: string) => sample(metrics, name, { kind: 'redis' });
+    expect(await lag(metricsB, 'kaiwa_bus_delivery_lag_seconds_count')).toBe(count);
+    const lagSum = (await lag(metricsB, 'kaiwa_bus_delivery_lag_seconds_sum')) ?? Number.NaN;
+    expect(lagSum).toBeGreaterThanOrEqual(0);
+    expect(lagSum / count).toBeLessThan(2);
+    expect(await lag(metricsB, 'kaiwa_bus_delivery_clock_skew_total')).toBe(0);
+    // The publisher delivered its own events at once: counted, with no lag to measure.
+    expect(await sample(metricsA, 'kaiwa_bus_delivered_events_total')).toBe(count);
+    expect(await lag(metricsA, 'kaiwa_bus_delivery_lag_seconds_count')).toBe(0);
+
+    // A publisher whose clock runs a minute ahead: no negative lag, counted as clock skew.
+    const ahead = encodeBusEnvelope(
+      'host-ahead',
+      { type: 'typing', payload: {} } as never,
+      undefined,
+      Date.now() + 60_000,
+    );
+    await rawA.client.publish(channel, ahead);
+    await until(() => onB.length === count + 1, 5_000);
+    expect(await lag(metricsB, 'kaiwa_bus_delivery_clock_skew_total')).toBe(1);
+    expect(await lag(metricsB, 'kaiwa_bus_delivery_lag_seconds_count')).toBe(count + 1);
+    expect(await lag(metricsB, 'kaiwa_bus_delivery_lag_seconds_sum')).toBe(lagSum);
+    await Promise.all([a.close(), b.close()]);
   });
 
   it('keeps a gauge at its last value when its source fails, without failing the scrape', async () => {

@@ -168,6 +168,7 @@ describe('metrics, alert rules and dashboards', () => {
       'KaiwaSlowRequests',
       'KaiwaEventLoopLag',
       'KaiwaBusDisconnected',
+      'KaiwaBusLag',
       'KaiwaOutboxBacklog',
       'KaiwaDatabaseUnavailable',
     ]) {
@@ -187,6 +188,8 @@ describe('metrics, alert rules and dashboards', () => {
       'kaiwa_bus_connected',
       'kaiwa_bus_published_events_total',
       'kaiwa_bus_delivered_events_total',
+      'kaiwa_bus_delivery_lag_seconds',
+      'kaiwa_bus_delivery_clock_skew_total',
       'kaiwa_database_available',
       'kaiwa_platform_outbox_pending',
       'kaiwa_platform_inbox_pending',
@@ -196,6 +199,7 @@ describe('metrics, alert rules and dashboards', () => {
       expect(exposed).toContain(name);
     }
     expect(metricsText).toMatch(/^kaiwa_bus_connected\{kind="memory"\} 1$/m);
+    expect(metricsText).toMatch(/^kaiwa_bus_delivery_lag_seconds_count\{kind="memory"\} 0$/m);
     expect(metricsText).toMatch(/^kaiwa_database_available 1$/m);
     expect(metricsText).toMatch(/^kaiwa_platform_outbox_pending 0$/m);
     expect(metricsText).toMatch(/^kaiwa_platform_inbox_pending 0$/m);

@@ -51,6 +51,8 @@ export class ServerMetrics {
   readonly busConnected: Gauge<'kind'>;
   readonly busPublished: Counter<'outcome'>;
   readonly busDelivered: Counter;
+  readonly busDeliveryLag: Histogram<'kind'>;
+  readonly busDeliveryClockSkew: Counter<'kind'>;
   readonly databaseAvailable: Gauge;
   readonly databasePoolConnections: Gauge<'pool' | 'state'>;
   readonly databasePoolWaiting: Gauge<'pool'>;
@@ -239,6 +241,19 @@ export class ServerMetrics {
     this.busDelivered = new Counter({
       name: 'kaiwa_bus_delivered_events_total',
       help: "Events the bus delivered to this instance (its own and other instances' ones).",
+      registers: [registry],
+    });
+    this.busDeliveryLag = new Histogram({
+      name: 'kaiwa_bus_delivery_lag_seconds',
+      help: "Time from another instance's publishing of an event to its delivery here (this clock minus the publisher's, 1 ms resolution; below 0 counts as 0), by bus kind.",
+      labelNames: ['kind'],
+      buckets: [0.0001, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+    this.busDeliveryClockSkew = new Counter({
+      name: 'kaiwa_bus_delivery_clock_skew_total',
+      help: "Deliveries from another instance stamped later than this instance's clock (the hosts' clocks disagree), by bus kind; their lag counts as 0.",
+      labelNames: ['kind'],
       registers: [registry],
     });
     this.databaseAvailable = new Gauge({

@@ -70,6 +70,33 @@ describe('tracing spans in one process', () => {
     expect(bodies).not.toContain('Kaiwa.');
   }, 30_000);
 
+  it('a streamed LLM call the consumer cancels or aborts still ends its span', async () => {
+    const { assistant } = loadConfig({
+      env: { KAIWA_LLM_BASE_URL: modelServer.baseURL, KAIWA_LLM_MODEL: 'slow' },
+    });
+    const model = await createAssistantChatModel(assistant!, { tracing });
+    const request = { messages: [{ role: 'user' as const, content: 'tick for a while' }], maxTokens: 500 };
+    // The consumer leaves after the first text (the 'slow' model would stream for 4 s more).
+    for await (const part of model.stream(request)) if (part.type === 'text-delta') break;
+    // The caller aborts mid-way and reads on to the end.
+    const controller = new AbortController();
+    const parts: ChatStreamPart[] = [];
+    for await (const part of model.stream(request, { abortSignal: controller.signal })) {
+      parts.push(part);
+      if (part.type === 'text-delta') controller.abort();
+    }
+    expect(parts.at(-1)).toMatchObject({ type: 'error', error: { code: 'aborted' } });
+
+    const slowSpans = () => receiver.spans.filter((span) => span.name === 'chat slow');
+    await until(() => slowSpans().length === 2, 10_000);
+    const cancelled = slowSpans().find((span) => span.attributes['kaiwa.llm.cancelled'] === true);
+    expect(cancelled?.statusCode).toBe(0); // unset: the caller stopped it, the model did not fail
+    expect(typeof cancelled?.attributes['kaiwa.llm.time_to_first_token_ms']).toBe('number');
+    const aborted = slowSpans().find((span) => span !== cancelled);
+    expect(aborted?.statusCode).toBe(2);
+    expect(aborted?.attributes['error.type']).toBe('aborted');
+  }, 30_000);
+
   it('a method put inside a span (transcription, knowledge search …) is traced also when its object calls it', async () => {
     class Index {
       #calls = 0;

@@ -32,6 +32,7 @@ describe.skipIf(skip !== undefined)('tracing across two instances on Redis', () 
   let a: Instance;
   let b: Instance;
   const clients: TestClient[] = [];
+  const metricsToken = randomBytes(24).toString('hex');
 
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
@@ -44,6 +45,7 @@ describe.skipIf(skip !== undefined)('tracing across two instances on Redis', () 
       logLevel: 'info',
     };
     const environment = (service: string) => ({
+      KAIWA_METRICS_TOKEN: metricsToken,
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_SERVICE_NAME: service,
       OTEL_TRACES_SAMPLER: 'parentbased_always_on',
@@ -137,6 +139,18 @@ describe.skipIf(skip !== undefined)('tracing across two instances on Redis', () 
     );
     expect(delivery?.kind).toBe(CONSUMER);
     expect(delivery?.parentSpanId, 'the delivery on B is a child of the publish on A').toBe(publish?.spanId);
+
+    // B measured the bus delivery lag of what A published (by bus kind), plausibly.
+    const scrape = await fetch(`${b.httpUrl}/metrics`, {
+      headers: { authorization: `Bearer ${metricsToken}` },
+    }).then((response) => response.text());
+    const lagCount = Number(
+      /^kaiwa_bus_delivery_lag_seconds_count\{kind="redis"\} (\S+)$/m.exec(scrape)?.[1],
+    );
+    const lagSum = Number(/^kaiwa_bus_delivery_lag_seconds_sum\{kind="redis"\} (\S+)$/m.exec(scrape)?.[1]);
+    expect(lagCount).toBeGreaterThan(0);
+    expect(lagSum).toBeGreaterThanOrEqual(0);
+    expect(lagSum / lagCount).toBeLessThan(2);
 
     // No span anywhere carries the message text.
     expect(receiver.bodies.join('\n')).not.toContain(secret);

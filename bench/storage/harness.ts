@@ -45,6 +45,8 @@ export interface RunOptions {
   postgresUrl?: string;
   /** Keep the filled PostgreSQL schema for the next run instead of dropping it. */
   keepPostgres?: boolean;
+  /** The store's `preparedStatements` option on PostgreSQL (default true). */
+  postgresPreparedStatements?: boolean;
   command: string;
   log?: (line: string) => void;
 }
@@ -72,6 +74,7 @@ export async function runStorageBench(options: RunOptions): Promise<BenchResult>
       outcome = await benchPostgres(options.settings, {
         url: options.postgresUrl,
         keep: options.keepPostgres ?? false,
+        preparedStatements: options.postgresPreparedStatements ?? true,
         log,
       });
     }

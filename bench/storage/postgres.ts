@@ -111,6 +111,8 @@ export interface PostgresBenchOptions {
   url: string;
   /** Keep the filled schema for the next run (and reuse a kept one). */
   keep: boolean;
+  /** The measured store's `preparedStatements` option. */
+  preparedStatements: boolean;
   log: (line: string) => void;
 }
 
@@ -118,7 +120,7 @@ export async function benchPostgres(
   settings: BenchSettings,
   options: PostgresBenchOptions,
 ): Promise<DialectResult> {
-  const { url, keep, log } = options;
+  const { url, keep, preparedStatements, log } = options;
   const schema = `kaiwa_bench_storage_${settings.messages}`;
   const marker = `kaiwa storage bench v${FILL_VERSION}: ${settings.messages} messages, ${settings.rooms} rooms, ${settings.users} users`;
   const admin = new pg.Client({ connectionString: url });
@@ -159,7 +161,7 @@ export async function benchPostgres(
       .rows[0]!.v;
 
     pool = new pg.Pool({ ...poolOptions, max: 10 });
-    store = await createPostgresStore({ pool });
+    store = await createPostgresStore({ pool, preparedStatements });
     const population = await loadPopulation(store);
     const messages = Number(
       (
@@ -271,7 +273,7 @@ export async function benchPostgres(
       rooms: population.roomIds.length,
       fillSeconds,
       cached,
-      databaseVersion: `PostgreSQL ${version} (local, TCP, synchronous_commit=${sync})`,
+      databaseVersion: `PostgreSQL ${version} (local, TCP, synchronous_commit=${sync}, store ${preparedStatements ? 'with' : 'without'} prepared statements)`,
       inserts,
       history,
       statements: { ...captured },

@@ -8,11 +8,14 @@ import { replaceSection, storageSection } from './report.js';
 
 /*
  * npm run bench:storage [-- --quick] [--dialects sqlite,postgres] [--messages N] [--pg-url URL]
- *                       [--keep-pg] [--docs | --no-docs] [--report bench/results/storage-….json]
+ *                       [--keep-pg] [--pg-unnamed] [--docs | --no-docs]
+ *                       [--report bench/results/storage-….json]
  *
  * Full run: 1,000,000 messages per database (the SQLite file is cached in .bench-data/, the PostgreSQL
  * schema is dropped afterwards unless --keep-pg), results to bench/results/ and, for a full run, the
  * `## Storage` section of docs/benchmarks.md. --quick: 20,000 messages, a smoke run in seconds.
+ * --pg-unnamed: the PostgreSQL store without server-side prepared statements (`preparedStatements: false`),
+ * as kysely sends them by default, to compare with.
  */
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,6 +26,7 @@ const { values } = parseArgs({
     messages: { type: 'string' },
     'pg-url': { type: 'string' },
     'keep-pg': { type: 'boolean', default: false },
+    'pg-unnamed': { type: 'boolean', default: false },
     docs: { type: 'boolean' },
     /** Re-renders docs/benchmarks.md from a saved result (after editing notes.md), without measuring. */
     report: { type: 'string' },
@@ -56,6 +60,7 @@ const result = values.report
       dataDir: `${root}.bench-data`,
       postgresUrl,
       keepPostgres: values['keep-pg'],
+      postgresPreparedStatements: !values['pg-unnamed'],
       command,
       log: (line) => console.log(line),
     });

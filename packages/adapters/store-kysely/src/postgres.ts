@@ -6,6 +6,7 @@ import { DatabaseAvailability, type StoreAvailability, withDriverErrors } from '
 import { KyselyChatStore } from './kysely-chat-store.js';
 import { importDriver } from './optional-driver.js';
 import { pgPoolStatus } from './pool-status.js';
+import { DEFAULT_MAX_PREPARED_PER_CONNECTION, preparingPool } from './prepared-statements.js';
 import { queryLogOption, type StoreObservability } from './query-log.js';
 
 export type PostgresStoreConfig = StoreObservability &
@@ -18,6 +19,21 @@ export type PostgresStoreConfig = StoreObservability &
     replicaConnectionStrings?: string[];
     /** Pool size per replica; pg's default is 10. */
     maxReplicaConnections?: number;
+    /**
+     * Server-side prepared statements (default `true`): each SELECT/INSERT/UPDATE/DELETE/WITH statement is
+     * sent as a named query (`k_` + a hash of its SQL), so PostgreSQL parses and plans it once per
+     * connection rather than on every call. At most `maxPerConnection` (default 500) statements are
+     * prepared per connection; more distinct texts go unnamed. DDL through the store (`migrate()`) makes
+     * every connection drop and re-prepare its statements; a schema changed by another process is noticed
+     * by PostgreSQL's "cached plan must not change result type", which is retried once unnamed outside a
+     * transaction (a transaction that meets it fails once per connection, and succeeds when run again).
+     * Set `false` behind a pooler that does not keep named statements per client, e.g. PgBouncer in
+     * transaction mode before 1.21 (or with `max_prepared_statements = 0`).
+     *
+     * @example
+     * createPostgresStore({ connectionString, preparedStatements: { maxPerConnection: 200 } });
+     */
+    preparedStatements?: boolean | { maxPerConnection: number };
   } & (
     | {
         /** e.g. `postgres://kaiwa:secret@127.0.0.1:5432/kaiwa`. */
@@ -49,10 +65,14 @@ export type PostgresStoreConfig = StoreObservability &
  */
 export async function createPostgresStore(config: PostgresStoreConfig): Promise<KyselyChatStore> {
   const availability = new DatabaseAvailability(config.onAvailabilityChange);
+  const prepare = preparedStatementLimit(config.preparedStatements);
   const pool = config.pool ?? (await openPool(config.connectionString, config.maxConnections));
   watchPool(pool, availability);
+  // The primary's pool as kysely sees it: the store and the replication dialect share it (and its
+  // per-connection statement names).
+  const primaryPool = prepare === undefined ? pool : preparingPool(pool, prepare);
   const db = new Kysely<KaiwaDatabase>({
-    dialect: withDriverErrors(new PostgresDialect({ pool }), availability),
+    dialect: withDriverErrors(new PostgresDialect({ pool: primaryPool }), availability),
     ...queryLogOption(config.onQuery),
   });
   const replicas = config.replicaConnectionStrings ?? [];
@@ -65,18 +85,17 @@ export async function createPostgresStore(config: PostgresStoreConfig): Promise<
   // Tracked apart from the primary, so a replica that answers does not end an outage of the primary.
   const replicaAvailability = new DatabaseAvailability(config.onAvailabilityChange);
   for (const replica of replicaPools) watchPool(replica, replicaAvailability);
-  const primary = pool;
   const replicaDb = new Kysely<KaiwaDatabase>({
     dialect: withDriverErrors(
       new KyselyReplicationDialect({
         // Shares the primary's pool; the store's own kysely instance is the one that ends it.
         primaryDialect: new PostgresDialect({
-          pool: { connect: () => primary.connect(), end: async () => {} },
+          pool: { connect: () => primaryPool.connect(), end: async () => {} },
         }),
-        replicaDialects: replicaPools.map((replica) => new PostgresDialect({ pool: replica })) as [
-          PostgresDialect,
-          ...PostgresDialect[],
-        ],
+        replicaDialects: replicaPools.map(
+          (replica) =>
+            new PostgresDialect({ pool: prepare === undefined ? replica : preparingPool(replica, prepare) }),
+        ) as [PostgresDialect, ...PostgresDialect[]],
         replicaStrategy: new RoundRobinReplicaStrategy({ onTransaction: 'error' }),
       }),
       replicaAvailability,
@@ -88,6 +107,23 @@ export async function createPostgresStore(config: PostgresStoreConfig): Promise<
     ...replicaPools.map((replica, index) => pgPoolStatus(`replica-${index + 1}`, replica)),
   ];
   return new KyselyChatStore({ db, dialect: 'postgres', replicaDb, pools });
+}
+
+/**
+ * How many statements each connection prepares, or undefined when preparing is off.
+ *
+ * @throws TypeError naming `preparedStatements.maxPerConnection` when it is not a positive integer.
+ */
+function preparedStatementLimit(option: PostgresStoreConfig['preparedStatements']): number | undefined {
+  if (option === false) return undefined;
+  if (option === undefined || option === true) return DEFAULT_MAX_PREPARED_PER_CONNECTION;
+  const { maxPerConnection } = option;
+  if (!Number.isInteger(maxPerConnection) || maxPerConnection < 1) {
+    throw new TypeError(
+      `preparedStatements.maxPerConnection must be a positive integer, got ${String(maxPerConnection)}`,
+    );
+  }
+  return maxPerConnection;
 }
 
 /** How long a request waits for a connection to a database that does not answer, before it fails. */

@@ -118,6 +118,14 @@ export * from './ports/platform-adapter.js';
 export * from './ports/platform-adapter-config.js';
 export type * from './ports/platform-store.js';
 export {
+  checkPluginStorageInput,
+  PLUGIN_STORAGE_KEY_MAX_LENGTH,
+  type PluginKeyValueStore,
+  type PluginStorage,
+  PluginStorageQuotaError,
+  pluginStorageEntryBytes,
+} from './ports/plugin-key-value-store.js';
+export {
   type PresenceEntry,
   type PresenceStatus,
   type PresenceStore,

@@ -18,8 +18,6 @@ export type PluginErrorCode =
   | 'plugin_failed'
   /** A call the manifest does not allow. */
   | 'capability_denied'
-  /** A key-value write over the plugin's storage quota. */
-  | 'quota_exceeded'
   /** The runtime cannot give what the manifest or the host asks (e.g. network isolation). */
   | 'unsupported'
   | 'network_isolation_unavailable'

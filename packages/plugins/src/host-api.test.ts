@@ -75,6 +75,11 @@ describe('the host API a plugin calls', () => {
     expect(await handle('storage.list', {})).toEqual({ keys: ['k'] });
     await handle('storage.delete', { key: 'k' });
     expect(await handle('storage.get', { key: 'k' })).toEqual({ value: null });
+    // A key the store refuses is the plugin's mistake, named in the answer.
+    await expect(handle('storage.set', { key: 'a\u0000b', value: 1 })).rejects.toMatchObject({
+      code: RpcErrorCode.invalidParams,
+      message: expect.stringContaining('key'),
+    });
     const none = api({});
     await expect(none.handle('storage.get', { key: 'k' })).rejects.toMatchObject({
       code: RpcErrorCode.capabilityDenied,

@@ -1,3 +1,4 @@
+import { KaiwaError, PluginStorageQuotaError } from '@kaiwa/core';
 import {
   type HostMethods,
   JsonRpcError,
@@ -6,7 +7,6 @@ import {
   RpcErrorCode,
 } from '@kaiwa/plugin-sdk';
 import { z } from 'zod';
-import { PluginError } from './errors.js';
 import type { PluginManifest } from './manifest.js';
 import type { PluginHostPorts, PluginRoom } from './plugin-host-ports.js';
 
@@ -88,6 +88,18 @@ export function createHostApi(options: HostApiOptions) {
     return quotaBytes;
   };
 
+  // A key the store refuses (a NUL, a lone surrogate) is the plugin's mistake: invalid params, naming the field.
+  const stored = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (KaiwaError.isInstance(error) && error.code === 'validation_failed') {
+        throw new JsonRpcError(RpcErrorCode.invalidParams, `invalid params: ${error.message}`);
+      }
+      throw error;
+    }
+  };
+
   return async (method: string, rawParams: unknown): Promise<unknown> => {
     if (!Object.hasOwn(paramsSchemas, method)) {
       throw new JsonRpcError(RpcErrorCode.methodNotFound, `unknown method "${method}"`);
@@ -120,16 +132,16 @@ export function createHostApi(options: HostApiOptions) {
       }
       case 'storage.get': {
         storage(method);
-        const value = await ports.storage.get(pluginId, (params as { key: string }).key);
+        const value = await stored(() => ports.storage.get(pluginId, (params as { key: string }).key));
         return { value: value ?? null };
       }
       case 'storage.set': {
         const quotaBytes = storage(method);
         const input = params as { key: string; value: JsonValue };
         try {
-          await ports.storage.set(pluginId, input.key, input.value, { quotaBytes });
+          await stored(() => ports.storage.set(pluginId, input.key, input.value, { quotaBytes }));
         } catch (error) {
-          if (PluginError.isInstance(error) && error.code === 'quota_exceeded') {
+          if (PluginStorageQuotaError.isInstance(error)) {
             throw new JsonRpcError(RpcErrorCode.quotaExceeded, error.message, {
               code: 'quota_exceeded',
               quotaBytes,
@@ -141,11 +153,13 @@ export function createHostApi(options: HostApiOptions) {
       }
       case 'storage.delete':
         storage(method);
-        await ports.storage.delete(pluginId, (params as { key: string }).key);
+        await stored(() => ports.storage.delete(pluginId, (params as { key: string }).key));
         return {};
       case 'storage.list':
         storage(method);
-        return { keys: await ports.storage.list(pluginId, (params as { prefix?: string }).prefix) };
+        return {
+          keys: await stored(() => ports.storage.list(pluginId, (params as { prefix?: string }).prefix)),
+        };
     }
   };
 }

@@ -53,7 +53,7 @@ import { traceServices } from './operations/trace-services.js';
 import type { Tracing } from './operations/tracing.js';
 import type { TracingSettings } from './operations/tracing-settings.js';
 import { composePlatforms, type PlatformComposition } from './platform-composition.js';
-import { composePlugins, type PluginService } from './plugin-composition.js';
+import { composePlugins, type PluginService, pluginStorageOf } from './plugin-composition.js';
 import { composeRealtime, type RealtimeServer } from './realtime-composition.js';
 import { registerAssistantRoutes } from './routes/assistant-routes.js';
 import { registerAuthRoutes } from './routes/auth-routes.js';
@@ -314,7 +314,12 @@ export async function buildServer(
         })
       : undefined;
     if (assistant) voice?.speakRepliesOf(assistant.botUser.id);
-    const plugins = await composePlugins({ engine, settings: config.plugins, logger: app.log });
+    const plugins = await composePlugins({
+      engine,
+      settings: config.plugins,
+      logger: app.log,
+      storage: pluginStorageOf(openedStore),
+    });
     const context: RouteContext = {
       config,
       voice,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Message } from '@kaiwa/core';
+import { createSqliteStore } from '@kaiwa/store-kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPluginFolder } from '../../plugins/src/test-support/build-plugin.js';
 import { startTestServer, type TestServer } from './test-support.js';
@@ -172,4 +173,43 @@ describe('plugins in the server', () => {
     const actions = (audit.entries as { action: string }[]).map((entry) => entry.action);
     expect(actions).toEqual(expect.arrayContaining(['plugin.stopped', 'plugin.started']));
   });
+
+  it('keeps a plugin’s stored data in the database: it survives a restart', async () => {
+    const databaseDirectory = await mkdtemp(join(tmpdir(), 'kaiwa-plugin-storage-'));
+    const databaseUrl = join(databaseDirectory, 'kaiwa.sqlite');
+    try {
+      // The Hello plugin counts its greetings in its storage; two servers, one after the other, on one file.
+      for (const name of ['Ada', 'Grace']) {
+        const server = await startTestServer({
+          databaseUrl,
+          plugins: { directory: pluginDirectory, acceptUnisolatedNetwork: false },
+        });
+        try {
+          const { token } = await server.signedIn('member');
+          const room = (
+            await server.call('POST', '/api/v1/rooms', {
+              token,
+              body: { kind: 'channel', name: `counted-${name.toLowerCase()}` },
+            })
+          ).json();
+          const ran = await server.call('POST', `/api/v1/rooms/${room.id}/commands`, {
+            token,
+            body: { command: 'hello', args: name },
+          });
+          expect(ran.statusCode, ran.body).toBe(200);
+        } finally {
+          await server.close();
+        }
+      }
+      const store = await createSqliteStore({ filename: databaseUrl });
+      try {
+        expect(await store.pluginKeyValues.get('hello', 'greeted')).toBe(2);
+        expect(await store.pluginKeyValues.usage('hello')).toBe('greeted'.length + 1);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(databaseDirectory, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

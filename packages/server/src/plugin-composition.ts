@@ -1,6 +1,14 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ChatEngine, ForbiddenError, type Message, NotFoundError, type User } from '@kaiwa/core';
+import {
+  type ChatEngine,
+  ForbiddenError,
+  type Message,
+  NotFoundError,
+  type PluginKeyValueStore,
+  type PluginStorage,
+  type User,
+} from '@kaiwa/core';
 import type { PluginCommand, PluginEvent, PluginHost, PluginHostPorts, PluginState } from '@kaiwa/plugins';
 import type { StepType } from '@kaiwa/workflow';
 import type { FastifyBaseLogger } from 'fastify';
@@ -19,6 +27,11 @@ export interface PluginCompositionConfig {
   engine: ChatEngine;
   settings: PluginSettings | undefined;
   logger: FastifyBaseLogger;
+  /**
+   * Plugins' key-value storage: the server's database (`pluginStorageOf(store)`), so it survives restarts and
+   * every instance shares it. Without one, plugins' storage is kept in memory (and a warning logged).
+   */
+  storage?: PluginKeyValueStore | undefined;
 }
 
 /** What admins see of a plugin. */
@@ -222,6 +235,23 @@ function toPluginMessage(message: Message) {
   };
 }
 
+/** The plugins module's key-value storage of a store that has one (`@kaiwa/store-kysely`'s do). */
+export function pluginStorageOf(store: object): PluginKeyValueStore | undefined {
+  const storage = (store as Partial<PluginStorage>).pluginKeyValues;
+  return storage && typeof storage.set === 'function' ? storage : undefined;
+}
+
+function memoryStorage(
+  plugins: typeof import('@kaiwa/plugins'),
+  logger: FastifyBaseLogger,
+): PluginKeyValueStore {
+  logger.warn(
+    'plugins: the store has no plugin storage (the plugins module); plugins keep their data in memory, ' +
+      'lost at restart and not shared with other instances',
+  );
+  return plugins.createMemoryKeyValueStore();
+}
+
 /** The plugin's bot user, found by username or created; never a person who happens to have the name. */
 async function ensurePluginUser(engine: ChatEngine, pluginId: string, name: string): Promise<User> {
   const username = `plugin-${pluginId}`.slice(0, 32).toLowerCase();
@@ -282,8 +312,8 @@ export async function composePlugins(config: PluginCompositionConfig): Promise<P
         pluginIsMember: membership !== undefined,
       };
     },
-    // Per plugin and quota-checked; kept in memory until plugin state moves into the store.
-    storage: plugins.createMemoryKeyValueStore(),
+    // Per plugin and quota-checked, in the database where the store has the plugins module.
+    storage: config.storage ?? memoryStorage(plugins, config.logger),
   };
   let service: PluginService | undefined;
   const host = new plugins.PluginHost({

@@ -305,6 +305,23 @@ export interface AuditChainHeadTable {
   hash: string;
 }
 
+/** A plugin's key-value entry (`0010_plugin_storage`). */
+export interface PluginKvTable {
+  plugin_id: string;
+  /** VARBINARY on MariaDB/MySQL, which hands it back as bytes of UTF-8. */
+  key: ColumnType<string | Uint8Array, string, string>;
+  /** JSON of the value. */
+  value: string;
+  /** UTF-8 bytes of the key plus the JSON: what the entry counts against the plugin's quota. */
+  bytes: SqlBigInt;
+}
+
+/** A plugin's storage usage, the row its writes lock (`0010_plugin_storage`). */
+export interface PluginKvUsageTable {
+  plugin_id: string;
+  bytes: SqlBigInt;
+}
+
 /** The schema `0001_initial` creates, as kysely sees it. */
 /** A vector index of the knowledge module: one embedding model, one dimension. */
 export interface KnowledgeIndexesTable {
@@ -360,4 +377,6 @@ export interface KaiwaDatabase {
   audit_chain_head: AuditChainHeadTable;
   knowledge_indexes: KnowledgeIndexesTable;
   knowledge_chunks: KnowledgeChunksTable;
+  plugin_kv: PluginKvTable;
+  plugin_kv_usage: PluginKvUsageTable;
 }

@@ -27,6 +27,7 @@ const ALL_MIGRATIONS = [
   '0007_audit_log',
   '0008_private_room_names',
   '0009_knowledge',
+  '0010_plugin_storage',
 ];
 
 const DIALECT_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MariaDB/MySQL' } as const;

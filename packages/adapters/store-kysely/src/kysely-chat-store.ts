@@ -9,6 +9,8 @@ import type {
   MessageRepository,
   PlatformInboxRepository,
   PlatformOutboxRepository,
+  PluginKeyValueStore,
+  PluginStorage,
   ProjectRepository,
   ReactionRepository,
   RoomEventRepository,
@@ -70,8 +72,10 @@ export class KyselyChatStore implements ChatStore {
   readonly audit: AuditRepository;
   /** Knowledge chunks and their vectors, for retrieval (the `knowledge` module). */
   readonly knowledge: VectorStore;
+  /** Plugins' key-value storage, quota-checked per plugin (the `plugins` module). */
+  readonly pluginKeyValues: PluginKeyValueStore;
   readonly lagTolerant: StoreRepositories;
-  readonly #storage: ComposedStorage<StoreRepositories & KnowledgeStorage>;
+  readonly #storage: ComposedStorage<StoreRepositories & KnowledgeStorage & PluginStorage>;
   readonly #replicaDb: Kysely<KaiwaDatabase> | undefined;
   readonly #pools: PoolStatusReader[];
 
@@ -79,7 +83,7 @@ export class KyselyChatStore implements ChatStore {
     this.dialect = options.dialect;
     this.#replicaDb = options.replicaDb;
     this.#pools = options.pools ?? [];
-    this.#storage = new ComposedStorage<StoreRepositories & KnowledgeStorage>({
+    this.#storage = new ComposedStorage<StoreRepositories & KnowledgeStorage & PluginStorage>({
       db: options.db,
       dialect: options.dialect,
       modules: kaiwaStorageModules,
@@ -103,6 +107,7 @@ export class KyselyChatStore implements ChatStore {
     this.bridges = repositories.bridges;
     this.audit = repositories.audit;
     this.knowledge = repositories.knowledge;
+    this.pluginKeyValues = repositories.pluginKeyValues;
     this.lagTolerant = options.replicaDb
       ? this.#storage.repositoriesOn(options.replicaDb, new PreparedQueries())
       : (this as StoreRepositories);

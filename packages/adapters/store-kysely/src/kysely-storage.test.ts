@@ -88,6 +88,7 @@ describe('createKyselyStorage', () => {
         '0006_user_deactivation',
         '0008_private_room_names',
         '0009_knowledge',
+        '0010_plugin_storage',
       ]);
     } finally {
       await database.close();

@@ -65,7 +65,9 @@ for (const dialect of ['sqlite', 'postgres', 'mysql'] as const) {
           ConflictError,
         );
 
-        expect(await store.migrate()).toEqual({ applied: ['0008_private_room_names', '0009_knowledge'] });
+        expect(await store.migrate()).toEqual({
+          applied: ['0008_private_room_names', '0009_knowledge', '0010_plugin_storage'],
+        });
         expect(await store.rooms.findById(general.id)).toEqual(general);
         expect(await store.rooms.findById(secret.id)).toEqual(secret);
         expect((await store.memberships.find(secret.id, alice.id))?.role).toBe('owner');

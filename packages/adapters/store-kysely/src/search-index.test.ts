@@ -318,6 +318,7 @@ describe('deferred search indexing on SQLite', () => {
         '0007_audit_log',
         '0008_private_room_names',
         '0009_knowledge',
+        '0010_plugin_storage',
       ],
     });
     expect(await state(store)).toMatchObject({ watermark: 2, maxRowId: 2, indexed: 2 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { StoreDialect } from '@kaiwa/core';
-import type { MysqlPool } from 'kysely';
+import { type Kysely, type MysqlPool, sql } from 'kysely';
+import type { KaiwaDatabase } from './database.js';
 import type { KyselyChatStore } from './kysely-chat-store.js';
 import { createKyselyStorage, type KyselyStorage } from './kysely-storage.js';
 import type { KyselyStorageModule, RepositoriesOf } from './modules/storage-module.js';
@@ -154,4 +155,41 @@ export async function openTestStorage<const Modules extends readonly KyselyStora
     throw error;
   }
   return { ...storage, close };
+}
+
+/**
+ * A second store on the database `db` belongs to (a PostgreSQL schema or MariaDB/MySQL database from
+ * `openTestStore` or `openTestStorage`), on a connection pool of its own: another server instance sharing the
+ * database, for tests of what two instances do at once. Its `close()` ends only its pool. Not for SQLite.
+ *
+ * @example
+ * const storage = await openTestStorage('postgres', [pluginStorageModule]);
+ * const peer = await openTestPeer('postgres', storage.db);
+ */
+export async function openTestPeer(
+  dialect: StoreDialect,
+  db: Kysely<KaiwaDatabase>,
+): Promise<KyselyChatStore> {
+  const url = testDatabaseUrl(dialect);
+  if (url === undefined || dialect === 'sqlite') {
+    throw new Error(
+      `no test peer for ${dialect}: ${testSkipReason(dialect) ?? 'SQLite in memory is one connection'}`,
+    );
+  }
+  if (dialect === 'postgres') {
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+    const { default: pg } = await import('pg');
+    const pool = new pg.Pool({ connectionString: url, options: `-c search_path=${rows[0]?.schema}`, max: 8 });
+    return createPostgresStore({ pool });
+  }
+  const { rows } = await sql<{ name: string }>`select database() as name`.execute(db);
+  const { default: mysql } = await import('mysql2');
+  const target = new URL(url);
+  target.pathname = `/${rows[0]?.name}`;
+  const pool = mysql.createPool({
+    uri: target.toString(),
+    charset: 'UTF8MB4_UNICODE_CI',
+    connectionLimit: 8,
+  });
+  return createMysqlStore({ pool: pool as unknown as MysqlPool });
 }

@@ -40,6 +40,11 @@ export {
   type PlatformHeldMessage,
   platformAdapterContract,
 } from './platform-adapter-contract.js';
+export {
+  type PluginKeyValueStoreContractOptions,
+  type PluginKeyValueStoreUnderTest,
+  pluginKeyValueStoreContract,
+} from './plugin-key-value-store-contract.js';
 export { type ChatStoreContractOptions, chatStoreContract } from './store-contract.js';
 export * from './synthesizer-contract.js';
 export * from './transcriber-contract.js';

@@ -51,6 +51,7 @@ describe('frozen migrations', () => {
       '0007_audit_log',
       '0008_private_room_names',
       '0009_knowledge',
+      '0010_plugin_storage',
     ]);
   });
 

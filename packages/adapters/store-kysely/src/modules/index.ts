@@ -3,6 +3,7 @@ import { auditStorageModule } from './audit/audit-storage-module.js';
 import { chatStorageModule } from './chat/chat-storage-module.js';
 import { knowledgeStorageModule } from './knowledge/knowledge-storage-module.js';
 import { platformStorageModule } from './platform/platform-storage-module.js';
+import { pluginStorageModule } from './plugins/plugin-storage-module.js';
 import { projectStorageModule } from './projects/project-storage-module.js';
 import { roomSettingStorageModule } from './room-settings/room-setting-storage-module.js';
 import { workflowStorageModule } from './workflows/workflow-storage-module.js';
@@ -19,6 +20,7 @@ export {
   chatStorageModule,
   knowledgeStorageModule,
   platformStorageModule,
+  pluginStorageModule,
   projectStorageModule,
   roomSettingStorageModule,
   workflowStorageModule,
@@ -34,4 +36,5 @@ export const kaiwaStorageModules = [
   platformStorageModule,
   auditStorageModule,
   knowledgeStorageModule,
+  pluginStorageModule,
 ] as const;

@@ -25,6 +25,7 @@ describe('storage modules', () => {
       'platform',
       'audit',
       'knowledge',
+      'plugins',
     ]);
   });
 

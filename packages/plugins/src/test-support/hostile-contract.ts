@@ -256,10 +256,16 @@ export function describeHostilePlugin(target: RuntimeUnderTest): void {
         const { host, hostile, events, run } = await fresh();
         const started = Date.now();
         const looping = run('loop');
+        const settledAfter = looping.then(
+          () => Date.now() - started,
+          () => Date.now() - started,
+        );
         await helloStillAnswers(host);
         await expect(looping).rejects.toMatchObject({ code: 'timeout' });
-        // The manifest's callTimeoutMs (2 s), not more.
-        expect(Date.now() - started).toBeLessThan(2_900);
+        // The manifest's callTimeoutMs (2 s), not the default 5 s (timed when the call settles, not after the
+        // hello call, which a loaded machine may slow).
+        expect(await settledAfter).toBeGreaterThanOrEqual(1_990);
+        expect(await settledAfter).toBeLessThan(4_500);
         await eventually(events, { type: 'unresponsive', pluginId: 'hostile' });
         expect(await eventually(events, { type: 'exited', pluginId: 'hostile' })).toMatchObject({
           reason: 'unresponsive',

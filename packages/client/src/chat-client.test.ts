@@ -185,6 +185,28 @@ describe('KaiwaChatClient against a reference server', () => {
     expect(muted).toMatchObject({ room: { id: roomId }, membership: { muted: true } });
   });
 
+  it("lists a room's members with what each caller may do there, as the server rules it", async () => {
+    const { members, rights } = await ada.rest.listMembers(roomId);
+    expect(members.map((each) => each.role).sort()).toEqual(['member', 'owner']);
+    expect(rights).toEqual({
+      manage: true,
+      rename: true,
+      invite: true,
+      setRoles: true,
+      removeRoles: ['owner', 'moderator', 'member'],
+      changeSettings: true,
+    });
+    // A plain member of a channel may invite, and nothing more.
+    expect((await grace.rest.listMembers(roomId)).rights).toEqual({
+      manage: false,
+      rename: false,
+      invite: true,
+      setRoles: false,
+      removeRoles: [],
+      changeSettings: false,
+    });
+  });
+
   it('turns a REST error into a typed error naming the code', async () => {
     const rest = new KaiwaRestClient({ baseUrl });
     const error = await rest.login('ada', 'not the password').catch((caught: unknown) => caught);

@@ -13,6 +13,7 @@ import type {
   ProjectQuery,
   Room,
   RoomEvent,
+  RoomRights,
   RoomSummary,
   SearchQuery,
   ServerInfo,
@@ -642,7 +643,18 @@ export class KaiwaRestClient {
     return this.request('POST', `/rooms/${segment(roomId)}/leave`);
   }
 
-  listMembers(roomId: string, query: PageQuery = {}): Promise<{ members: Membership[] }> {
+  /**
+   * A page of a room's members, and what I may do in the room (`rights`: which controls to show; absent
+   * from servers older than it).
+   *
+   * @example
+   * const { members, rights } = await rest.listMembers(roomId, { limit: 200 });
+   * const removable = members.filter((member) => rights?.removeRoles.includes(member.role));
+   */
+  listMembers(
+    roomId: string,
+    query: PageQuery = {},
+  ): Promise<{ members: Membership[]; rights?: RoomRights }> {
     return this.request('GET', `/rooms/${segment(roomId)}/members${queryString({ ...query })}`);
   }
 

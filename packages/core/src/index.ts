@@ -13,7 +13,7 @@ export {
   type SystemActor,
 } from './engine/chat-engine.js';
 export * as permissions from './engine/permissions.js';
-export { NON_GUEST_ROLES } from './engine/permissions.js';
+export { NON_GUEST_ROLES, type RoomRights } from './engine/permissions.js';
 export {
   ConflictError,
   DatabaseBusyError,

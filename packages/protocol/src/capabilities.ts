@@ -4,7 +4,7 @@ import { z } from 'zod';
  * What the signed-in user may do, sent in `ready` so clients show only what will work instead of
  * re-encoding the server's permission rules (`role !== 'guest'`…). The server computes it from
  * @kaiwa/core's `permissions`; the server still checks every request, so these only shape the interface.
- * Rights that depend on a room (inviting, managing a room) follow from the membership and are not here.
+ * Rights that depend on a room (inviting, managing a room) are `RoomRights`, sent with the room's members.
  * New capabilities may be added (clients treat a missing one as false); none is removed within a
  * protocol version.
  */

@@ -99,3 +99,4 @@ export type {
   WorkflowRunRecord,
   WorkflowRunStep,
 } from './rest.js';
+export { type RoomRights, RoomRightsSchema } from './room-rights.js';

@@ -1,4 +1,11 @@
-import { ROOM_EVENT_TYPES as CORE_ROOM_EVENT_TYPES, type RoomEvent } from '@kaiwa/core';
+import {
+  ROOM_EVENT_TYPES as CORE_ROOM_EVENT_TYPES,
+  type RoomRights as CoreRoomRights,
+  permissions,
+  type Room,
+  type RoomEvent,
+  type User,
+} from '@kaiwa/core';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   type Capabilities,
@@ -12,6 +19,8 @@ import {
   parseServerFrame,
   ROOM_EVENT_TYPES,
   type RoomEventFrame,
+  type RoomRights,
+  RoomRightsSchema,
   ServerFrameSchemas,
   type ServerFrameType,
 } from './index.js';
@@ -464,6 +473,19 @@ describe('@kaiwa/protocol: shared values', () => {
     expect(CapabilitiesSchema.parse(NO_CAPABILITIES)).toEqual(NO_CAPABILITIES);
     expect(Object.values(NO_CAPABILITIES).every((value) => value === false)).toBe(true);
     expect(Object.keys(NO_CAPABILITIES).sort()).toEqual(Object.keys(CapabilitiesSchema.shape).sort());
+  });
+
+  it("describes room rights as @kaiwa/core's roomRightsOf computes them, and refuses a role that is none", () => {
+    expectTypeOf<RoomRights>().toEqualTypeOf<CoreRoomRights>();
+    const admin = { id: USER, role: 'admin' } as User;
+    const rights = permissions.roomRightsOf(
+      admin,
+      { id: ROOM, kind: 'group', archived: false } as Room,
+      undefined,
+    );
+    expect(RoomRightsSchema.parse(rights)).toEqual(rights);
+    expect(Object.keys(RoomRightsSchema.shape).sort()).toEqual(Object.keys(rights).sort());
+    expect(RoomRightsSchema.safeParse({ ...rights, removeRoles: ['admin'] }).success).toBe(false);
   });
 
   it('has unique error codes', () => {

@@ -100,8 +100,11 @@ import {
   canReadRoom,
   canReadWork,
   canRemoveMember,
+  canSetMemberRoles,
   isDemotion,
   isStaff,
+  type RoomRights,
+  roomRightsOf,
   settingKeyOwner,
 } from './permissions.js';
 
@@ -674,7 +677,7 @@ export class ChatEngine {
     const actor = await this.#actor(actorId);
     const newRole = parseInput(MemberRoleSchema, role);
     const { room, membership } = await this.#readableRoom(actor, roomId);
-    if (room.kind === 'direct' || (actor.role !== 'admin' && membership?.role !== 'owner')) {
+    if (!canSetMemberRoles(actor, room, membership)) {
       throw new ForbiddenError('set member role', 'only room owners and admins change member roles');
     }
     const target = await this.#store.memberships.find(room.id, parseId(userId, 'userId'));
@@ -685,6 +688,20 @@ export class ChatEngine {
       return { membership: updated };
     });
     return updated;
+  }
+
+  /**
+   * What the actor may do in a room they can read (manage, invite, change roles, remove whom, change its
+   * settings), by the rules this engine enforces: clients show only the controls that will work.
+   *
+   * @throws NotFoundError when the actor may not read the room.
+   * @example
+   * const { invite } = await engine.roomRights(alice.id, room.id);
+   */
+  async roomRights(actorId: string, roomId: string): Promise<RoomRights> {
+    const actor = await this.#actor(actorId);
+    const { room, membership } = await this.#readableRoom(actor, roomId);
+    return roomRightsOf(actor, room, membership);
   }
 
   async listMembers(actorId: string, roomId: string, page: { after?: string; limit?: number } = {}) {

@@ -1,5 +1,5 @@
 import { IdSchema } from '../schemas/common.js';
-import type { Membership, Room } from '../schemas/room.js';
+import { MEMBER_ROLES, type MemberRole, type Membership, type Room } from '../schemas/room.js';
 import type { User, UserRole } from '../schemas/user.js';
 
 /*
@@ -50,11 +50,17 @@ export function canRemoveMember(
   user: User,
   room: Room,
   membership: Membership | undefined,
-  target: Membership,
+  target: Pick<Membership, 'role'>,
 ): boolean {
   if (room.kind === 'direct') return false;
   if (user.role === 'admin' || membership?.role === 'owner') return true;
   return membership?.role === 'moderator' && target.role === 'member';
+}
+
+/** Make members owners, moderators or members: room owners and global admins; nobody in a direct room. */
+export function canSetMemberRoles(user: User, room: Room, membership: Membership | undefined): boolean {
+  if (room.kind === 'direct') return false;
+  return user.role === 'admin' || membership?.role === 'owner';
 }
 
 /** Delete someone else's message: room owners and moderators, and global staff who can read the room. */
@@ -137,4 +143,45 @@ export function canSeeEveryWorkflowRun(user: User): boolean {
 /** See a workflow run and its steps: whoever started it, and admins. */
 export function canSeeWorkflowRun(user: User, run: { actorId: string }): boolean {
   return user.role === 'admin' || run.actorId === user.id;
+}
+
+/**
+ * What a user may do in one room, as the engine checks it: for clients, which controls to show. Computed
+ * from the rules above (never spelled again), so it cannot drift from what the engine allows.
+ */
+export interface RoomRights {
+  /** Archive or unarchive the room (`canManageRoom`); while it is not archived, also rename it and change its topic. */
+  manage: boolean;
+  /** Rename the room or change its topic now: `manage`, and the room is not archived (unarchive it first). */
+  rename: boolean;
+  /** Add someone to the room (`canInvite`). */
+  invite: boolean;
+  /** Make members owners, moderators or members (`canSetMemberRoles`). */
+  setRoles: boolean;
+  /** Whom the user may remove, by their membership role (`canManageRoom` and `canRemoveMember`). */
+  removeRoles: MemberRole[];
+  /** Change the room's own settings: the assistant's, voice, knowledge (`canChangeRoomSettings`). */
+  changeSettings: boolean;
+}
+
+/**
+ * The user's rights in a room from their membership (undefined when they are not a member), by the same
+ * rules the engine enforces. `ChatEngine.roomRights` answers it for a room the user can read.
+ *
+ * @example
+ * const rights = roomRightsOf(user, room, membership);
+ * if (rights.removeRoles.includes(target.role)) showRemoveButton(target);
+ */
+export function roomRightsOf(user: User, room: Room, membership: Membership | undefined): RoomRights {
+  const manage = canManageRoom(user, room, membership);
+  return {
+    manage,
+    rename: manage && !room.archived,
+    invite: canInvite(user, room, membership),
+    setRoles: canSetMemberRoles(user, room, membership),
+    removeRoles: manage
+      ? MEMBER_ROLES.filter((role) => canRemoveMember(user, room, membership, { role }))
+      : [],
+    changeSettings: canChangeRoomSettings(user, room, membership),
+  };
 }

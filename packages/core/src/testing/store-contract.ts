@@ -6,6 +6,7 @@ import type { ChatEvent } from '../events.js';
 import { createId } from '../ids.js';
 import type { ChatStore } from '../ports/chat-store.js';
 import { MAX_MESSAGE_BYTES, type Message } from '../schemas/message.js';
+import { MEMBER_ROLES, type MemberRole, type Room } from '../schemas/room.js';
 import { transcriptOf } from '../schemas/transcript.js';
 import type { UserRole } from '../schemas/user.js';
 
@@ -255,6 +256,102 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
           ForbiddenError,
         );
         expect(await timeline(owner.id, room.id)).toHaveLength(0);
+      });
+    });
+
+    describe('room rights', () => {
+      /** True when the engine does it, false when it refuses as forbidden; anything else fails the test. */
+      const allowed = (call: Promise<unknown>) =>
+        call.then(
+          () => true,
+          (caught: unknown) => {
+            if (caught instanceof ForbiddenError) return false;
+            throw caught;
+          },
+        );
+
+      it('are what the engine then allows, for owners, moderators, members, guests, admins and outsiders', async () => {
+        const owner = await user();
+        const people = {
+          owner,
+          moderator: await user(),
+          member: await user(),
+          guest: await user('guest'),
+          admin: await user('admin'),
+          outsider: await user(),
+        };
+        type Actor = keyof typeof people;
+        const actors = Object.keys(people) as Actor[];
+        const rooms: {
+          label: string;
+          room: Room;
+          actors: Actor[];
+          targets: Map<Actor, Map<MemberRole, string>>;
+        }[] = [];
+
+        for (const kind of ['channel', 'group', 'archived channel', 'archived group'] as const) {
+          const room = await engine.createRoom(owner.id, {
+            kind: kind.endsWith('channel') ? 'channel' : 'group',
+            name: unique('rights'),
+            memberIds: [people.moderator.id, people.member.id, people.guest.id],
+          });
+          await engine.setMemberRole(owner.id, room.id, people.moderator.id, 'moderator');
+          // Each actor gets people of every membership role to try to remove.
+          const targets = new Map<Actor, Map<MemberRole, string>>();
+          for (const actor of actors) {
+            const byRole = new Map<MemberRole, string>();
+            for (const role of MEMBER_ROLES) {
+              const target = await user();
+              await engine.inviteToRoom(owner.id, room.id, target.id);
+              if (role !== 'member') await engine.setMemberRole(owner.id, room.id, target.id, role);
+              byRole.set(role, target.id);
+            }
+            targets.set(actor, byRole);
+          }
+          if (kind.startsWith('archived')) await engine.updateRoom(owner.id, room.id, { archived: true });
+          rooms.push({ label: kind, room: await engine.getRoom(owner.id, room.id), actors, targets });
+        }
+        const direct = await engine.openDirectRoom(people.member.id, people.moderator.id);
+        rooms.push({
+          label: 'direct',
+          room: direct,
+          actors: ['member', 'admin', 'outsider'],
+          targets: new Map([['member', new Map([['member', people.moderator.id]])]]),
+        });
+
+        const compared: string[] = [];
+        for (const { label, room, actors: roomActors, targets } of rooms) {
+          for (const actor of roomActors) {
+            const id = people[actor].id;
+            const rights = await engine.roomRights(id, room.id).catch((caught: unknown) => caught);
+            if (rights instanceof NotFoundError) {
+              // A room the actor may not read has no rights to show: the engine hides it from every action.
+              await rejects(engine.updateRoom(id, room.id, { topic: 'hidden' }), NotFoundError);
+              compared.push(`${label}/${actor}: unreadable`);
+              continue;
+            }
+            if (rights instanceof Error) throw rights;
+            const rightsOf = rights as Awaited<ReturnType<ChatEngine['roomRights']>>;
+            const did = {
+              rename: await allowed(engine.updateRoom(id, room.id, { topic: `${actor} was here` })),
+              changeSettings: await allowed(engine.setRoomSetting(id, room.id, 'contract.rights', actor)),
+              invite: await allowed(engine.inviteToRoom(id, room.id, (await user()).id)),
+              setRoles: await allowed(
+                engine.setMemberRole(id, room.id, targets.get(actor)?.get('member') ?? owner.id, 'member'),
+              ),
+              removeRoles: [] as MemberRole[],
+              // Archiving (or unarchiving) last, and undone at once, so the room stays as it was.
+              manage: await allowed(engine.updateRoom(id, room.id, { archived: !room.archived })),
+            };
+            if (did.manage) await engine.updateRoom(id, room.id, { archived: room.archived });
+            for (const [role, targetId] of targets.get(actor) ?? []) {
+              if (await allowed(engine.removeFromRoom(id, room.id, targetId))) did.removeRoles.push(role);
+            }
+            expect({ label, actor, ...rightsOf }).toEqual({ label, actor, ...did });
+            compared.push(`${label}/${actor}`);
+          }
+        }
+        expect(compared).toHaveLength(4 * actors.length + 3);
       });
     });
 

@@ -18,6 +18,7 @@ import {
   UserRoleSchema,
   UserSchema,
 } from '@kaiwa/core';
+import { RoomRightsSchema } from '@kaiwa/protocol';
 import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../auth/passwords.js';
 import { ErrorResponseSchema } from './error-handler.js';
@@ -80,6 +81,7 @@ apiSchemaRegistry.add(RoomEventSchema, { id: 'RoomEvent' });
 apiSchemaRegistry.add(SessionSchema, { id: 'Session' });
 apiSchemaRegistry.add(ApiKeySchema, { id: 'ApiKey' });
 apiSchemaRegistry.add(RoomSummarySchema, { id: 'RoomSummary' });
+apiSchemaRegistry.add(RoomRightsSchema, { id: 'RoomRights' });
 apiSchemaRegistry.add(MessagePageSchema, { id: 'MessagePage' });
 apiSchemaRegistry.add(ErrorResponseSchema, { id: 'Error' });
 

@@ -94,6 +94,53 @@ describe('REST resources', () => {
       expect(second.json().id).toBe(first.json().id);
     });
 
+    it("lists a room's members with what the caller may do in it, each their own", async () => {
+      const group = (
+        await test.call('POST', '/api/v1/rooms', {
+          token: alice.token,
+          body: { kind: 'group', name: 'rights', memberIds: [bob.user.id] },
+        })
+      ).json();
+      const rightsOf = async (token: string) => {
+        const answer = await test.call('GET', `/api/v1/rooms/${group.id}/members`, { token });
+        expect(answer.statusCode).toBe(200);
+        return answer.json().rights;
+      };
+      expect(await rightsOf(alice.token)).toEqual({
+        manage: true,
+        rename: true,
+        invite: true,
+        setRoles: true,
+        removeRoles: ['owner', 'moderator', 'member'],
+        changeSettings: true,
+      });
+      expect(await rightsOf(bob.token)).toEqual({
+        manage: false,
+        rename: false,
+        invite: false,
+        setRoles: false,
+        removeRoles: [],
+        changeSettings: false,
+      });
+      // Made a moderator, Bob may manage and invite, and remove plain members only.
+      await test.call('PATCH', `/api/v1/rooms/${group.id}/members/${bob.user.id}`, {
+        token: alice.token,
+        body: { role: 'moderator' },
+      });
+      expect(await rightsOf(bob.token)).toMatchObject({
+        manage: true,
+        invite: true,
+        removeRoles: ['member'],
+      });
+      // Archived, the room may be unarchived, but neither renamed nor invited into.
+      await test.call('PATCH', `/api/v1/rooms/${group.id}`, { token: alice.token, body: { archived: true } });
+      expect(await rightsOf(alice.token)).toMatchObject({ manage: true, rename: false, invite: false });
+      // Whoever may not read the room learns nothing of it, rights included.
+      const outsider = await test.call('GET', `/api/v1/rooms/${group.id}/members`, { token: guest.token });
+      expect(outsider.statusCode).toBe(404);
+      expect(outsider.json()).not.toHaveProperty('rights');
+    });
+
     it('denies what the engine forbids and writes nothing', async () => {
       const group = (
         await test.call('POST', '/api/v1/rooms', {

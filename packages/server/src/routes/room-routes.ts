@@ -8,6 +8,7 @@ import {
   UpdateRoomInputSchema,
   UpdateRoomPreferencesInputSchema,
 } from '@kaiwa/core';
+import { RoomRightsSchema } from '@kaiwa/protocol';
 import { z } from 'zod';
 import {
   EventsQuerySchema,
@@ -160,15 +161,25 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
       config: { access: { signedIn: 'visible', guest: 'mine' } },
       schema: {
         tags,
-        summary: 'Members of a room',
+        summary: 'Members of a room, and what I may do in it',
+        description:
+          'With every page, `rights`: what the caller may do in this room (manage, invite, change roles, remove whom, change its settings), by the rules the server enforces, so a client shows only the controls that will work.',
         params: RoomParamsSchema,
         querystring: PageQuerySchema,
-        response: { 200: z.object({ members: z.array(MembershipSchema) }), ...errorResponses },
+        response: {
+          200: z.object({ members: z.array(MembershipSchema), rights: RoomRightsSchema }),
+          ...errorResponses,
+        },
       },
     },
-    async (request) => ({
-      members: await engine.listMembers(requireUser(request).id, request.params.roomId, request.query),
-    }),
+    async (request) => {
+      const actorId = requireUser(request).id;
+      const [members, rights] = await Promise.all([
+        engine.listMembers(actorId, request.params.roomId, request.query),
+        engine.roomRights(actorId, request.params.roomId),
+      ]);
+      return { members, rights };
+    },
   );
 
   app.post(

@@ -1,8 +1,8 @@
 import type { Room, User } from '@kaiwa/protocol';
 import { useEffect, useState } from 'preact/hooks';
+import { groupName } from '../group-name';
 import { useController } from '../hooks';
 import { t } from '../i18n';
-import { groupName } from '../room-rights';
 import { Avatar, describeError, ErrorText, Field, Modal } from './common';
 
 /** The most people a group conversation starts with, besides me. */

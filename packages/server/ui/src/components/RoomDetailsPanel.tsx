@@ -1,9 +1,8 @@
 import type { RoomEntry } from '@kaiwa/client';
-import type { MemberRole, Membership, NotifyLevel, RoomSummary, User } from '@kaiwa/protocol';
+import type { MemberRole, Membership, NotifyLevel, RoomRights, RoomSummary, User } from '@kaiwa/protocol';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { useController } from '../hooks';
 import { t } from '../i18n';
-import { type RoomRights, roomRights } from '../room-rights';
 import { Avatar, describeError, ErrorText, PresenceDot } from './common';
 import { ConfirmButton, FormField, formErrors, NO_ERRORS } from './FormField';
 import { Icon } from './icons';
@@ -20,6 +19,15 @@ const MEMBER_ROLES: MemberRole[] = ['owner', 'moderator', 'member'];
 const NOTIFY_LEVELS: NotifyLevel[] = ['default', 'all', 'mentions', 'none'];
 const roleName = (role: MemberRole) => t(`roomDetails.roles.${role}`);
 const notifyName = (level: NotifyLevel) => t(`roomDetails.notify.${level}`);
+/** Until the server has said what I may do here (or when it does not say), no control is shown. */
+const NO_RIGHTS: RoomRights = {
+  manage: false,
+  rename: false,
+  invite: false,
+  setRoles: false,
+  removeRoles: [],
+  changeSettings: false,
+};
 
 /** The button in the room header that opens the details. */
 export function RoomDetailsButton({ open, onClick }: { open: boolean; onClick: () => void }) {
@@ -434,7 +442,8 @@ function Members({
         <h3 id="details-members">
           {members ? t('roomDetails.membersCount', { count: members.length }) : t('roomDetails.members')}
         </h3>
-        {rights.invite ? (
+        {/* Inviting picks people from the directory, which only those who may list users can read. */}
+        {rights.invite && state.capabilities.listUsers ? (
           <button
             type="button"
             class="button small"
@@ -480,6 +489,8 @@ export function RoomDetailsPanel({ entry, onClose }: { entry: RoomEntry; onClose
   const room = entry.room;
   const roomId = room.id;
   const [members, setMembers] = useState<Membership[] | null>(null);
+  // What I may do here, as the server rules it: it comes with the members and follows them.
+  const [rights, setRights] = useState<RoomRights>(NO_RIGHTS);
   const [error, setError] = useState<string | null>(null);
   const panelRef = useRef<HTMLElement>(null);
 
@@ -487,20 +498,22 @@ export function RoomDetailsPanel({ entry, onClose }: { entry: RoomEntry; onClose
     controller.rest.listMembers(roomId, { limit: 200 }).then(
       (result) => {
         setMembers(result.members);
+        setRights(result.rights ?? NO_RIGHTS);
         controller.ensureUsers(result.members.map((member) => member.userId));
       },
       (caught: unknown) => setError(describeError(caught)),
     );
   };
   useEffect(reload, [controller, roomId]);
-  // Someone else invites, removes or promotes: the list follows.
+  // Someone else invites, removes or promotes, or archives the room: the list and my rights follow.
   useEffect(
     () =>
       controller.onFrame((frame) => {
         if (
           (frame.type === 'member.joined' ||
             frame.type === 'member.left' ||
-            frame.type === 'member.updated') &&
+            frame.type === 'member.updated' ||
+            frame.type === 'room.updated') &&
           frame.roomId === roomId
         ) {
           reload();
@@ -512,9 +525,6 @@ export function RoomDetailsPanel({ entry, onClose }: { entry: RoomEntry; onClose
     panelRef.current?.querySelector<HTMLElement>('h2')?.focus();
   }, [roomId]);
 
-  const myRole =
-    members?.find((member) => member.userId === controller.me.id)?.role ?? entry.membership?.role;
-  const rights = roomRights(room, myRole, state.capabilities);
   const direct = room.kind === 'direct';
   const title = state.roomTitle(roomId);
   const update = async (input: { name?: string; topic?: string; archived?: boolean }) => {
@@ -554,7 +564,7 @@ export function RoomDetailsPanel({ entry, onClose }: { entry: RoomEntry; onClose
               field="name"
               value={room.name ?? ''}
               empty={t('roomDetails.noName')}
-              canEdit={rights.manage && !room.archived}
+              canEdit={rights.rename}
               hint={t('rooms.nameHint')}
               maxLength={64}
               onSave={(name) => update({ name })}
@@ -564,7 +574,7 @@ export function RoomDetailsPanel({ entry, onClose }: { entry: RoomEntry; onClose
               field="topic"
               value={room.topic}
               empty={t('roomDetails.noTopic')}
-              canEdit={rights.manage && !room.archived}
+              canEdit={rights.rename}
               maxLength={512}
               onSave={(topic) => update({ topic })}
             />
@@ -577,10 +587,10 @@ export function RoomDetailsPanel({ entry, onClose }: { entry: RoomEntry; onClose
           <h3 id="details-mine">{t('roomDetails.yourSettings')}</h3>
           <MySettings roomId={roomId} />
         </section>
-        {/* In a direct room both people set its voice settings (the assistant's spoken answers, say). */}
-        <RoomVoiceSettings roomId={roomId} canChange={(direct || rights.setRoles) && !room.archived} />
+        {/* An archived room's settings are shown, not changed, until it is unarchived. */}
+        <RoomVoiceSettings roomId={roomId} canChange={rights.changeSettings && !room.archived} />
         {direct ? null : (
-          <RoomKnowledgeSettings roomId={roomId} canChange={rights.setRoles && !room.archived} />
+          <RoomKnowledgeSettings roomId={roomId} canChange={rights.changeSettings && !room.archived} />
         )}
         <Members entry={entry} rights={rights} members={members} reload={reload} />
         <section class="details-section details-danger" aria-label={t('roomDetails.leaveOrArchive')}>

@@ -18,4 +18,9 @@ definePlugin({
       return { greeting: `${settings.greeting}, ${String(name)}!` };
     },
   },
+  jobs: {
+    async 'daily-tally'({ scheduledAt }, { storage, log }) {
+      log.info('daily tally', { greeted: (await storage.get('greeted')) ?? 0, scheduledAt });
+    },
+  },
 }).listen();

@@ -118,6 +118,16 @@ export * from './ports/platform-adapter.js';
 export * from './ports/platform-adapter-config.js';
 export type * from './ports/platform-store.js';
 export {
+  checkPluginJobRunInput,
+  PLUGIN_JOB_REASON_MAX_LENGTH,
+  type PluginJobOutcome,
+  type PluginJobRun,
+  type PluginJobRunStatus,
+  type PluginJobRunStore,
+  type PluginJobSlot,
+  type PluginJobStorage,
+} from './ports/plugin-job-run-store.js';
+export {
   checkPluginStorageInput,
   PLUGIN_STORAGE_KEY_MAX_LENGTH,
   type PluginKeyValueStore,

@@ -46,18 +46,30 @@ export type StepHandler<Settings extends PluginSettings = PluginSettings> = (
   context: PluginContext<Settings>,
 ) => Promise<JsonValue> | JsonValue;
 
+export type JobInput = PluginMethods['jobs.run']['params'];
+/**
+ * Runs one slot of a scheduled job. Kaiwa runs each slot on one instance only, within the manifest's
+ * `limits.callTimeoutMs`; a slot missed while Kaiwa was down is not run later. A throw records the run failed.
+ */
+export type JobHandler<Settings extends PluginSettings = PluginSettings> = (
+  input: JobInput,
+  context: PluginContext<Settings>,
+) => Promise<void> | void;
+
 export type MessageHandler<Settings extends PluginSettings = PluginSettings> = (
   message: PluginMessage,
   context: PluginContext<Settings>,
 ) => Promise<void> | void;
 
 /**
- * A plugin's handlers, keyed by what the manifest declares: slash command names (without `/`) and workflow step
- * types. Registering one the manifest does not declare stops the plugin at start.
+ * A plugin's handlers, keyed by what the manifest declares: slash command names (without `/`), workflow step
+ * types and scheduled job names. Registering one the manifest does not declare stops the plugin at start.
  */
 export interface PluginDefinition<Settings extends PluginSettings = PluginSettings> {
   commands?: Record<string, CommandHandler<Settings>>;
   steps?: Record<string, StepHandler<Settings>>;
+  /** Scheduled jobs by name, as `capabilities.scheduledJobs` declares them (the schedule is the manifest's). */
+  jobs?: Record<string, JobHandler<Settings>>;
   /** New messages in rooms the plugin may read (needs `messageEvents` in the manifest). */
   onMessage?: MessageHandler<Settings>;
   /** Once, after Kaiwa's handshake. */
@@ -91,6 +103,7 @@ const HOST_CALL_TIMEOUT_MS = 10_000;
  * definePlugin({
  *   commands: { hello: ({ userId }) => `Hello, <@${userId}>!` },
  *   steps: { 'hello.greet': ({ input }) => ({ greeting: `Hello, ${String(input)}` }) },
+ *   jobs: { digest: async ({ scheduledAt }, { storage }) => storage.set('last-digest', scheduledAt) },
  * }).listen();
  */
 export function definePlugin<Settings extends PluginSettings = PluginSettings>(
@@ -126,6 +139,7 @@ function listen<Settings extends PluginSettings>(
           commands: Object.keys(definition.commands ?? {}),
           stepTypes: Object.keys(definition.steps ?? {}),
           messageEvents: definition.onMessage !== undefined,
+          jobs: Object.keys(definition.jobs ?? {}),
         } satisfies PluginMethods['initialize']['result'];
       }
       if (method === 'ping') return {};
@@ -165,6 +179,13 @@ async function dispatch<Settings extends PluginSettings>(
       const handler = definition.steps?.[input.type];
       if (!handler) throw new JsonRpcError(RpcErrorCode.methodNotFound, `no step type "${input.type}"`);
       return { output: (await handler(input, context)) ?? null };
+    }
+    case 'jobs.run': {
+      const input = params as JobInput;
+      const handler = definition.jobs?.[input.job];
+      if (!handler) throw new JsonRpcError(RpcErrorCode.methodNotFound, `no job "${input.job}"`);
+      await handler(input, context);
+      return {};
     }
     case 'messages.created': {
       const { message } = params as PluginMethods['messages.created']['params'];

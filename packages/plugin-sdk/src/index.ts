@@ -2,6 +2,8 @@ export {
   type CommandHandler,
   type CommandInput,
   definePlugin,
+  type JobHandler,
+  type JobInput,
   type KaiwaPlugin,
   type MessageHandler,
   type PluginContext,

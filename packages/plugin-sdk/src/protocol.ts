@@ -37,6 +37,11 @@ export interface PluginMethods {
       commands: string[];
       stepTypes: string[];
       messageEvents: boolean;
+      /**
+       * Scheduled jobs it has handlers for (`capabilities.scheduledJobs` names). Optional within version 1: a
+       * plugin built before jobs existed leaves it out and is taken to have none.
+       */
+      jobs?: string[];
     };
   };
   ping: { params: Record<string, never>; result: Record<string, never> };
@@ -46,6 +51,11 @@ export interface PluginMethods {
   };
   'steps.run': { params: { type: string; input: JsonValue; runId?: string }; result: { output: JsonValue } };
   'messages.created': { params: { message: PluginMessage }; result: Record<string, never> };
+  /**
+   * Runs one slot of a scheduled job the manifest declares; Kaiwa calls it on one instance per slot, with the
+   * plugin's call deadline. `scheduledAt` is the slot's time (UTC, ISO 8601), the same on every instance.
+   */
+  'jobs.run': { params: { job: string; scheduledAt: string }; result: Record<string, never> };
   shutdown: { params: Record<string, never>; result: Record<string, never> };
 }
 

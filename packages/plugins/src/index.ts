@@ -5,6 +5,13 @@ export {
   type PluginContainerLimits,
 } from './container-runtime.js';
 export { PluginError, type PluginErrorCode, type PluginIssue } from './errors.js';
+export { createMemoryPluginJobRunStore, type PluginJobRunStore } from './job-run-store.js';
+export {
+  type PluginJobEvent,
+  PluginJobScheduler,
+  type PluginJobSchedulerConfig,
+  type SchedulerClock,
+} from './job-scheduler.js';
 export { createMemoryKeyValueStore, type PluginKeyValueStore } from './key-value-store.js';
 export {
   loadPluginPackage,
@@ -15,6 +22,7 @@ export {
   PluginManifestSchema,
   type PluginPackage,
   parsePluginManifest,
+  parsePluginSchedule,
   resolvePluginSettings,
   type SettingDefinition,
 } from './manifest.js';

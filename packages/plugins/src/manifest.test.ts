@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PluginError } from './errors.js';
-import { loadPluginPackage, parsePluginManifest, resolvePluginSettings } from './manifest.js';
+import {
+  loadPluginPackage,
+  parsePluginManifest,
+  parsePluginSchedule,
+  resolvePluginSettings,
+} from './manifest.js';
 
 const minimal = { id: 'hello', version: '1.0.0', engines: { kaiwa: '^0.1.0' }, entry: 'plugin.mjs' };
 
@@ -74,6 +79,73 @@ describe('parsePluginManifest', () => {
         issues: [
           { path: ['capabilities', 'workflowSteps', 0, 'type'], message: expect.stringContaining('hello.') },
           { path: ['settings', 'level', 'default'], message: 'at least 1' },
+        ],
+      }),
+    );
+  });
+
+  it('reads job schedules as 5-field cron in UTC and names a bad one by its path', () => {
+    const manifest = parsePluginManifest({
+      ...minimal,
+      capabilities: {
+        scheduledJobs: [
+          { name: 'digest', schedule: '0 9 * * MON-FRI' },
+          { name: 'sweep', schedule: '@hourly' },
+        ],
+      },
+    });
+    expect(manifest.capabilities.scheduledJobs).toEqual([
+      { name: 'digest', schedule: '0 9 * * MON-FRI' },
+      { name: 'sweep', schedule: '@hourly' },
+    ]);
+    // UTC whatever the server's time zone: a Friday 09:00 slot, then Monday's.
+    expect(parsePluginSchedule('0 9 * * MON-FRI').nextRuns(2, new Date('2026-12-04T08:00:00Z'))).toEqual([
+      new Date('2026-12-04T09:00:00Z'),
+      new Date('2026-12-07T09:00:00Z'),
+    ]);
+    const problems = (schedules: string[]) => {
+      try {
+        parsePluginManifest({
+          ...minimal,
+          capabilities: {
+            scheduledJobs: schedules.map((schedule, index) => ({ name: `job-${index}`, schedule })),
+          },
+        });
+      } catch (error) {
+        if (!PluginError.isInstance(error)) throw error;
+        return error.issues.map((issue) => [issue.path.join('.'), issue.message]);
+      }
+      return [];
+    };
+    // Seconds (a sixth field) would allow more than one run a minute; a schedule that never comes is no schedule.
+    const refused = problems(['* * * * * *', 'every monday', '61 * * * *', '0 0 30 2 *', '0 25 * * *']);
+    expect(refused.map(([path]) => path)).toEqual([
+      'capabilities.scheduledJobs.0.schedule',
+      'capabilities.scheduledJobs.1.schedule',
+      'capabilities.scheduledJobs.2.schedule',
+      'capabilities.scheduledJobs.3.schedule',
+      'capabilities.scheduledJobs.4.schedule',
+    ]);
+    expect(refused[0]?.[1]).toContain('5-field cron');
+    expect(refused[3]?.[1]).toBe('this schedule never comes');
+    expect(problems(['*/5 * * * *', '0 0 1 1 *'])).toEqual([]);
+  });
+
+  it('names a scheduled job declared twice', () => {
+    expect(() =>
+      parsePluginManifest({
+        ...minimal,
+        capabilities: {
+          scheduledJobs: [
+            { name: 'digest', schedule: '0 9 * * *' },
+            { name: 'digest', schedule: '0 18 * * *' },
+          ],
+        },
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        issues: [
+          { path: ['capabilities', 'scheduledJobs', 1, 'name'], message: '"digest" is declared twice' },
         ],
       }),
     );

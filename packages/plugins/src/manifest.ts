@@ -1,5 +1,6 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
+import { Cron } from 'croner';
 import semver from 'semver';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -44,6 +45,40 @@ const SettingSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/**
+ * A job's schedule: standard 5-field cron read by croner in UTC (day-of-month and day-of-week OR-ed, as cron
+ * does). Five fields keep the shortest interval at one minute; a schedule that never comes (`0 0 30 2 *`) is
+ * refused too.
+ */
+const ScheduleSchema = z
+  .string()
+  .min(1)
+  .max(100)
+  .superRefine((schedule, context) => {
+    let next: Date | null;
+    try {
+      next = parsePluginSchedule(schedule).nextRun();
+    } catch (error) {
+      context.addIssue({
+        code: 'custom',
+        message: `not a 5-field cron schedule (minute hour day month weekday, UTC): ${(error as Error).message}`,
+      });
+      return;
+    }
+    if (next === null) context.addIssue({ code: 'custom', message: 'this schedule never comes' });
+  });
+
+/**
+ * A scheduled job's schedule as croner reads it: 5 fields, UTC, never started (the caller asks it for times).
+ *
+ * @throws Error from croner for a pattern it cannot read.
+ * @example
+ * parsePluginSchedule('*\/5 * * * *').nextRun(new Date('2026-12-07T09:01:00Z')); // 2026-12-07T09:05:00.000Z
+ */
+export function parsePluginSchedule(schedule: string): Cron {
+  return new Cron(schedule, { mode: '5-part', timezone: 'UTC', paused: true });
+}
+
 const CapabilitiesSchema = z.strictObject({
   messages: z
     .strictObject({ read: RoomScopeSchema.optional(), post: RoomScopeSchema.optional() })
@@ -73,9 +108,12 @@ const CapabilitiesSchema = z.strictObject({
     )
     .max(50)
     .default([]),
-  /** Not run yet: a later step. */
+  /**
+   * Jobs the plugin runs on a schedule: standard 5-field cron (minute hour day-of-month month day-of-week, or
+   * a nickname such as `@hourly`), in UTC, so at most once a minute. Each slot runs on one instance.
+   */
   scheduledJobs: z
-    .array(z.strictObject({ name, schedule: z.string().min(1).max(100) }))
+    .array(z.strictObject({ name, schedule: ScheduleSchema }))
     .max(20)
     .default([]),
   /** Host names the plugin may connect to; none by default. */
@@ -145,6 +183,17 @@ export const PluginManifestSchema = z
           message: `step types are named under the plugin's id: "${manifest.id}.…"`,
         });
       }
+    }
+    const jobNames = new Set<string>();
+    for (const [index, job] of manifest.capabilities.scheduledJobs.entries()) {
+      if (jobNames.has(job.name)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['capabilities', 'scheduledJobs', index, 'name'],
+          message: `"${job.name}" is declared twice`,
+        });
+      }
+      jobNames.add(job.name);
     }
     for (const [key, setting] of Object.entries(manifest.settings)) {
       if (setting.default === undefined) continue;

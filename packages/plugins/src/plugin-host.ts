@@ -41,7 +41,8 @@ export interface PluginCommand {
 /**
  * Kaiwa's side of its plugins: adds plugin folders (manifest checked, settings resolved), starts and stops them
  * under a {@link PluginSupervisor} each, and routes slash commands, workflow steps and message events to the
- * plugin that registered them. A command's reply is posted in the room where it was run, as the plugin's bot
+ * plugin that registered them, and runs the scheduled jobs its manifest declares when `PluginJobScheduler` says
+ * so. A command's reply is posted in the room where it was run, as the plugin's bot
  * user (running a command there is the invitation; `messages.post` is not needed for that). Message delivery
  * never waits: `dispatchMessage` returns at once.
  *
@@ -162,6 +163,50 @@ export class PluginHost {
         .filter((step) => plugin.registered?.stepTypes.includes(step.type))
         .map((step) => ({ ...step, pluginId: plugin.id })),
     );
+  }
+
+  /** Every scheduled job the added plugins' manifests declare, running or not, for the scheduler. */
+  scheduledJobs(): { pluginId: string; job: string; schedule: string }[] {
+    return [...this.#plugins.values()].flatMap((plugin) =>
+      plugin.plugin.manifest.capabilities.scheduledJobs.map(({ name, schedule }) => ({
+        pluginId: plugin.id,
+        job: name,
+        schedule,
+      })),
+    );
+  }
+
+  /** Whether the plugin is running here with a handler for the job (what a slot needs before it is claimed). */
+  canRunJob(pluginId: string, job: string): boolean {
+    const plugin = this.#plugins.get(pluginId);
+    return plugin?.state === 'running' && (plugin.registered?.jobs ?? []).includes(job);
+  }
+
+  /**
+   * Runs one slot of a scheduled job within the plugin's call deadline. Only a job the manifest declares runs:
+   * any other is refused with `capability_denied` before the plugin hears of it. Throws `PluginError`:
+   * `not_found` for an unknown plugin or a declared job it has no handler for, `not_running`, `timeout`,
+   * `plugin_failed` when the handler throws. The scheduler (`PluginJobScheduler`) claims the slot first.
+   *
+   * @example
+   * await host.runJob({ pluginId: 'hello', job: 'digest', scheduledAt: '2026-12-07T09:00:00.000Z' });
+   */
+  async runJob(input: { pluginId: string; job: string; scheduledAt: string }): Promise<void> {
+    const plugin = this.#plugin(input.pluginId);
+    const { pluginId, job, scheduledAt } = input;
+    if (!plugin.plugin.manifest.capabilities.scheduledJobs.some((declared) => declared.name === job)) {
+      throw new PluginError(
+        'capability_denied',
+        `plugin "${pluginId}" declares no scheduled job "${job}" (capabilities.scheduledJobs)`,
+        { pluginId },
+      );
+    }
+    if (plugin.registered && !(plugin.registered.jobs ?? []).includes(job)) {
+      throw new PluginError('not_found', `plugin "${pluginId}" has no handler for its job "${job}"`, {
+        pluginId,
+      });
+    }
+    await plugin.call('jobs.run', { job, scheduledAt });
   }
 
   /**

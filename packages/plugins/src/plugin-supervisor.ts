@@ -87,6 +87,8 @@ const InitializeResultSchema = z.object({
   commands: z.array(z.string()).max(100),
   stepTypes: z.array(z.string()).max(100),
   messageEvents: z.boolean(),
+  // Optional within protocol 1: a plugin built before scheduled jobs existed has none.
+  jobs: z.array(z.string()).max(100).default([]),
 });
 
 interface Incarnation {
@@ -188,7 +190,7 @@ export class PluginSupervisor {
    *
    * @example const { output } = await supervisor.call('steps.run', { type: 'hello.greet', input: 'Ada' });
    */
-  async call<Method extends 'commands.run' | 'steps.run' | 'messages.created'>(
+  async call<Method extends 'commands.run' | 'steps.run' | 'messages.created' | 'jobs.run'>(
     method: Method,
     params: PluginMethods[Method]['params'],
   ): Promise<PluginMethods[Method]['result']> {
@@ -397,6 +399,11 @@ export class PluginSupervisor {
     for (const type of result.stepTypes) {
       if (!stepTypes.has(type))
         issues.push({ path: ['capabilities', 'workflowSteps'], message: `"${type}" not declared` });
+    }
+    const jobs = new Set(capabilities.scheduledJobs.map((job) => job.name));
+    for (const job of result.jobs ?? []) {
+      if (!jobs.has(job))
+        issues.push({ path: ['capabilities', 'scheduledJobs'], message: `"${job}" not declared` });
     }
     if (result.messageEvents && !capabilities.messageEvents) {
       issues.push({ path: ['capabilities', 'messageEvents'], message: 'message events not declared' });

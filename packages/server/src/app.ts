@@ -53,7 +53,12 @@ import { traceServices } from './operations/trace-services.js';
 import type { Tracing } from './operations/tracing.js';
 import type { TracingSettings } from './operations/tracing-settings.js';
 import { composePlatforms, type PlatformComposition } from './platform-composition.js';
-import { composePlugins, type PluginService, pluginStorageOf } from './plugin-composition.js';
+import {
+  composePlugins,
+  type PluginService,
+  pluginJobRunsOf,
+  pluginStorageOf,
+} from './plugin-composition.js';
 import { composeRealtime, type RealtimeServer } from './realtime-composition.js';
 import { registerAssistantRoutes } from './routes/assistant-routes.js';
 import { registerAuthRoutes } from './routes/auth-routes.js';
@@ -319,6 +324,7 @@ export async function buildServer(
       settings: config.plugins,
       logger: app.log,
       storage: pluginStorageOf(openedStore),
+      jobRuns: pluginJobRunsOf(openedStore),
     });
     const context: RouteContext = {
       config,

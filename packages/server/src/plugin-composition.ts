@@ -1,15 +1,27 @@
+import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   type ChatEngine,
   ForbiddenError,
   type Message,
   NotFoundError,
+  type PluginJobRunStore,
+  type PluginJobStorage,
   type PluginKeyValueStore,
   type PluginStorage,
   type User,
 } from '@kaiwa/core';
-import type { PluginCommand, PluginEvent, PluginHost, PluginHostPorts, PluginState } from '@kaiwa/plugins';
+import type {
+  PluginCommand,
+  PluginEvent,
+  PluginHost,
+  PluginHostPorts,
+  PluginJobEvent,
+  PluginJobScheduler,
+  PluginState,
+} from '@kaiwa/plugins';
 import type { StepType } from '@kaiwa/workflow';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
@@ -32,6 +44,11 @@ export interface PluginCompositionConfig {
    * every instance shares it. Without one, plugins' storage is kept in memory (and a warning logged).
    */
   storage?: PluginKeyValueStore | undefined;
+  /**
+   * Where plugins' scheduled job slots are claimed: the server's database (`pluginJobRunsOf(store)`), so each
+   * slot runs on one instance. Without one, claims are kept in memory (one instance only; a warning is logged).
+   */
+  jobRuns?: PluginJobRunStore | undefined;
 }
 
 /** What admins see of a plugin. */
@@ -49,7 +66,8 @@ export interface PluginSummary {
  * in the sandboxed process runtime, or in a container where its manifest says `runtime: container`), acting as its own bot user `plugin-<id>` through the engine — the one way
  * into chat data — after the host has checked each call against the manifest. Slash commands run through
  * `POST /api/v1/rooms/{roomId}/commands`; new messages are handed to plugins that listen without delivery
- * waiting for them. A plugin that fails to start is reported and left stopped; the server starts regardless.
+ * waiting for them. Scheduled jobs run at their slots (5-field cron, UTC) on the one instance that claims each
+ * slot in the database; slots that pass while no instance is up are not run later. A plugin that fails to start is reported and left stopped; the server starts regardless.
  */
 export class PluginService {
   readonly #config: PluginCompositionConfig;
@@ -57,6 +75,7 @@ export class PluginService {
   readonly #botUsers: Map<string, User>;
   readonly #problems = new Map<string, PluginSummary['lastProblem']>();
   readonly #declaredSteps: { type: string; description: string }[];
+  readonly #scheduler: PluginJobScheduler;
   #stopListening: (() => void) | undefined;
 
   constructor(
@@ -64,11 +83,13 @@ export class PluginService {
     host: PluginHost,
     botUsers: Map<string, User>,
     declaredSteps: { type: string; description: string }[],
+    scheduler: PluginJobScheduler,
   ) {
     this.#config = config;
     this.#host = host;
     this.#botUsers = botUsers;
     this.#declaredSteps = declaredSteps;
+    this.#scheduler = scheduler;
   }
 
   /** Starts every plugin added; one that cannot start is reported and left stopped. */
@@ -90,6 +111,7 @@ export class PluginService {
         this.#config.logger.warn({ err: error, messageId: message.id }, 'plugin: a slash command failed'),
       );
     });
+    this.#scheduler.start();
   }
 
   list(): PluginSummary[] {
@@ -179,7 +201,36 @@ export class PluginService {
 
   async close(): Promise<void> {
     this.#stopListening?.();
+    // No new slot starts; the runs in flight end within their deadline, before their plugins stop.
+    await this.#scheduler.close();
     await this.#host.stopAll();
+  }
+
+  /** Logs what came of a scheduled job's slot here; a failed run is also the plugin's last problem. */
+  onJobEvent(event: PluginJobEvent): void {
+    const { logger } = this.#config;
+    switch (event.type) {
+      case 'job-done':
+        logger.debug({ ...event.slot, durationMs: event.durationMs }, 'plugin: scheduled job done');
+        return;
+      case 'job-failed':
+        this.#note(event.slot.pluginId, 'job-failed', `${event.slot.job}: ${event.reason}`);
+        logger.warn(
+          { ...event.slot, durationMs: event.durationMs, reason: event.reason },
+          'plugin: scheduled job failed',
+        );
+        return;
+      case 'job-skipped':
+        if (event.reason === 'missed')
+          logger.warn({ ...event.slot }, 'plugin: scheduled job slot missed (woke late)');
+        return;
+      case 'job-store-failed':
+        logger.warn(
+          { ...event.slot, err: event.error },
+          'plugin: could not claim or record a scheduled job run',
+        );
+        return;
+    }
   }
 
   /** Records a problem for admins (`GET /plugins`). */
@@ -239,6 +290,23 @@ function toPluginMessage(message: Message) {
 export function pluginStorageOf(store: object): PluginKeyValueStore | undefined {
   const storage = (store as Partial<PluginStorage>).pluginKeyValues;
   return storage && typeof storage.set === 'function' ? storage : undefined;
+}
+
+/** The plugins module's job run store of a store that has one (`@kaiwa/store-kysely`'s do). */
+export function pluginJobRunsOf(store: object): PluginJobRunStore | undefined {
+  const runs = (store as Partial<PluginJobStorage>).pluginJobRuns;
+  return runs && typeof runs.claim === 'function' ? runs : undefined;
+}
+
+function memoryJobRuns(
+  plugins: typeof import('@kaiwa/plugins'),
+  logger: FastifyBaseLogger,
+): PluginJobRunStore {
+  logger.warn(
+    'plugins: the store has no plugin job runs (the plugins module); scheduled job slots are claimed in memory, ' +
+      'so with several instances each would run every slot',
+  );
+  return plugins.createMemoryPluginJobRunStore();
 }
 
 function memoryStorage(
@@ -336,6 +404,16 @@ export async function composePlugins(config: PluginCompositionConfig): Promise<P
     botUsers.set(manifest.id, await ensurePluginUser(engine, manifest.id, manifest.name ?? manifest.id));
     steps.push(...manifest.capabilities.workflowSteps);
   }
-  service = new PluginService(config, host, botUsers, steps);
+  const declaresJobs = host.scheduledJobs().length > 0;
+  const scheduler = new plugins.PluginJobScheduler({
+    host,
+    runs:
+      config.jobRuns ??
+      (declaresJobs ? memoryJobRuns(plugins, config.logger) : plugins.createMemoryPluginJobRunStore()),
+    // Names the instance in the runs it claims, for admins reading them.
+    instanceId: `${hostname().slice(0, 64)}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    onEvent: (event) => service?.onJobEvent(event),
+  });
+  service = new PluginService(config, host, botUsers, steps, scheduler);
   return service;
 }

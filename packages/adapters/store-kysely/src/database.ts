@@ -322,6 +322,21 @@ export interface PluginKvUsageTable {
   bytes: SqlBigInt;
 }
 
+/** A claimed run of a plugin's scheduled job (`0011_plugin_job_runs`). */
+export interface PluginJobRunsTable {
+  plugin_id: string;
+  job: string;
+  /** ISO 8601, the slot's time. */
+  scheduled_at: string;
+  instance_id: string;
+  /** `running`, `done` or `failed`. */
+  status: string;
+  claimed_at: string;
+  finished_at: string | null;
+  duration_ms: ColumnType<number | string | null, number | null, number | null>;
+  reason: string | null;
+}
+
 /** The schema `0001_initial` creates, as kysely sees it. */
 /** A vector index of the knowledge module: one embedding model, one dimension. */
 export interface KnowledgeIndexesTable {
@@ -379,4 +394,5 @@ export interface KaiwaDatabase {
   knowledge_chunks: KnowledgeChunksTable;
   plugin_kv: PluginKvTable;
   plugin_kv_usage: PluginKvUsageTable;
+  plugin_job_runs: PluginJobRunsTable;
 }

@@ -7,6 +7,7 @@ export type {
   KnowledgeIndexesTable,
   MembershipsTable,
   MessagesTable,
+  PluginJobRunsTable,
   PluginKvTable,
   PluginKvUsageTable,
   ProjectsTable,

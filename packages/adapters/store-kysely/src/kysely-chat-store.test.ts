@@ -28,6 +28,7 @@ const ALL_MIGRATIONS = [
   '0008_private_room_names',
   '0009_knowledge',
   '0010_plugin_storage',
+  '0011_plugin_job_runs',
 ];
 
 const DIALECT_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MariaDB/MySQL' } as const;

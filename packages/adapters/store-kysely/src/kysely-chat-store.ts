@@ -9,6 +9,8 @@ import type {
   MessageRepository,
   PlatformInboxRepository,
   PlatformOutboxRepository,
+  PluginJobRunStore,
+  PluginJobStorage,
   PluginKeyValueStore,
   PluginStorage,
   ProjectRepository,
@@ -74,8 +76,10 @@ export class KyselyChatStore implements ChatStore {
   readonly knowledge: VectorStore;
   /** Plugins' key-value storage, quota-checked per plugin (the `plugins` module). */
   readonly pluginKeyValues: PluginKeyValueStore;
+  /** Plugins' scheduled job runs, each slot claimed by one instance (the `plugins` module). */
+  readonly pluginJobRuns: PluginJobRunStore;
   readonly lagTolerant: StoreRepositories;
-  readonly #storage: ComposedStorage<StoreRepositories & KnowledgeStorage & PluginStorage>;
+  readonly #storage: ComposedStorage<StoreRepositories & KnowledgeStorage & PluginStorage & PluginJobStorage>;
   readonly #replicaDb: Kysely<KaiwaDatabase> | undefined;
   readonly #pools: PoolStatusReader[];
 
@@ -83,7 +87,9 @@ export class KyselyChatStore implements ChatStore {
     this.dialect = options.dialect;
     this.#replicaDb = options.replicaDb;
     this.#pools = options.pools ?? [];
-    this.#storage = new ComposedStorage<StoreRepositories & KnowledgeStorage & PluginStorage>({
+    this.#storage = new ComposedStorage<
+      StoreRepositories & KnowledgeStorage & PluginStorage & PluginJobStorage
+    >({
       db: options.db,
       dialect: options.dialect,
       modules: kaiwaStorageModules,
@@ -108,6 +114,7 @@ export class KyselyChatStore implements ChatStore {
     this.audit = repositories.audit;
     this.knowledge = repositories.knowledge;
     this.pluginKeyValues = repositories.pluginKeyValues;
+    this.pluginJobRuns = repositories.pluginJobRuns;
     this.lagTolerant = options.replicaDb
       ? this.#storage.repositoriesOn(options.replicaDb, new PreparedQueries())
       : (this as StoreRepositories);

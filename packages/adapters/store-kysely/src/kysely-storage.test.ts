@@ -89,6 +89,7 @@ describe('createKyselyStorage', () => {
         '0008_private_room_names',
         '0009_knowledge',
         '0010_plugin_storage',
+        '0011_plugin_job_runs',
       ]);
     } finally {
       await database.close();

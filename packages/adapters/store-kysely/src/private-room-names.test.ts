@@ -1,6 +1,7 @@
 import { ConflictError, createId, type Room, type User } from '@kaiwa/core';
 import { Migrator, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { createStoreDialectAdapter } from './dialect/index.js';
 import { KaiwaMigrationProvider } from './migrations/index.js';
 import { openTestStore, testSkipReason } from './test-support.js';
 
@@ -44,7 +45,14 @@ for (const dialect of ['sqlite', 'postgres', 'mysql'] as const) {
     it('keeps the rooms of a database made before it, their members and foreign keys, and unique channel names only', async () => {
       const store = await openTestStore(dialect, { migrate: false });
       try {
-        const migrator = new Migrator({ db: store.db, provider: new KaiwaMigrationProvider(dialect) });
+        // Pinned to this store's schema as migrateToLatest does: kysely's Migrator otherwise takes another
+        // test file's kysely_migration_lock (files run in parallel on one database) for this one's.
+        const migrationTableSchema = await createStoreDialectAdapter(dialect).migrationTableSchema(store.db);
+        const migrator = new Migrator({
+          db: store.db,
+          provider: new KaiwaMigrationProvider(dialect),
+          ...(migrationTableSchema ? { migrationTableSchema } : {}),
+        });
         expect((await migrator.migrateTo('0007_audit_log')).error).toBeUndefined();
         const alice = user(`alice-${dialect}`);
         await store.users.insert(alice);
@@ -66,7 +74,12 @@ for (const dialect of ['sqlite', 'postgres', 'mysql'] as const) {
         );
 
         expect(await store.migrate()).toEqual({
-          applied: ['0008_private_room_names', '0009_knowledge', '0010_plugin_storage'],
+          applied: [
+            '0008_private_room_names',
+            '0009_knowledge',
+            '0010_plugin_storage',
+            '0011_plugin_job_runs',
+          ],
         });
         expect(await store.rooms.findById(general.id)).toEqual(general);
         expect(await store.rooms.findById(secret.id)).toEqual(secret);

@@ -319,6 +319,7 @@ describe('deferred search indexing on SQLite', () => {
         '0008_private_room_names',
         '0009_knowledge',
         '0010_plugin_storage',
+        '0011_plugin_job_runs',
       ],
     });
     expect(await state(store)).toMatchObject({ watermark: 2, maxRowId: 2, indexed: 2 });

@@ -41,6 +41,11 @@ export {
   platformAdapterContract,
 } from './platform-adapter-contract.js';
 export {
+  type PluginJobRunStoreContractOptions,
+  type PluginJobRunStoreUnderTest,
+  pluginJobRunStoreContract,
+} from './plugin-job-run-store-contract.js';
+export {
   type PluginKeyValueStoreContractOptions,
   type PluginKeyValueStoreUnderTest,
   pluginKeyValueStoreContract,

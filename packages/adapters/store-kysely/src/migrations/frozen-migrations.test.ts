@@ -52,6 +52,7 @@ describe('frozen migrations', () => {
       '0008_private_room_names',
       '0009_knowledge',
       '0010_plugin_storage',
+      '0011_plugin_job_runs',
     ]);
   });
 

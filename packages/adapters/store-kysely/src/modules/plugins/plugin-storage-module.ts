@@ -1,13 +1,16 @@
-import type { PluginStorage } from '@kaiwa/core';
+import type { PluginJobStorage, PluginStorage } from '@kaiwa/core';
 import { defineKyselyStorageModule } from '../storage-module.js';
 import { pluginStorageMigration } from './migrations/0010-plugin-storage.js';
+import { pluginJobRunsMigration } from './migrations/0011-plugin-job-runs.js';
+import { KyselyPluginJobRunStore } from './plugin-job-run-repository.js';
 import { KyselyPluginKeyValueStore } from './plugin-key-value-repository.js';
 
 /**
- * `PluginStorage`: plugins' key-value storage (`PluginKeyValueStore`), in the database so a plugin's state
- * survives restarts and is shared by every server instance, each plugin's quota checked in the write's
- * transaction. Rows are kept by plugin id without foreign keys (plugins are installed from folders, not rows),
- * so it needs no other module.
+ * `PluginStorage` and `PluginJobStorage`: plugins' key-value storage (`PluginKeyValueStore`), in the database so
+ * a plugin's state survives restarts and is shared by every server instance, each plugin's quota checked in the
+ * write's transaction; and their scheduled job runs (`PluginJobRunStore`), each slot claimed by one instance.
+ * Rows are kept by plugin id without foreign keys (plugins are installed from folders, not rows), so it needs
+ * no other module.
  *
  * @example
  * const storage = createKyselyStorage({ db, dialect, modules: [pluginStorageModule] });
@@ -16,6 +19,12 @@ import { KyselyPluginKeyValueStore } from './plugin-key-value-repository.js';
  */
 export const pluginStorageModule = defineKyselyStorageModule({
   name: 'plugins',
-  migrations: (dialect) => ({ '0010_plugin_storage': pluginStorageMigration(dialect) }),
-  repositories: (context): PluginStorage => ({ pluginKeyValues: new KyselyPluginKeyValueStore(context) }),
+  migrations: (dialect) => ({
+    '0010_plugin_storage': pluginStorageMigration(dialect),
+    '0011_plugin_job_runs': pluginJobRunsMigration(dialect),
+  }),
+  repositories: (context): PluginStorage & PluginJobStorage => ({
+    pluginKeyValues: new KyselyPluginKeyValueStore(context),
+    pluginJobRuns: new KyselyPluginJobRunStore(context),
+  }),
 });

@@ -14,6 +14,7 @@ export {
   estimateTokens,
   FRIENDLY_ERRORS,
   NOTHING_FOUND_ANSWER,
+  UNHEARD_VOICE_ANSWER,
 } from './assistant/index.js';
 export {
   createLlamaCppChatModel,

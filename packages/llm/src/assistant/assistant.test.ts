@@ -20,6 +20,7 @@ import {
   assistantClaimKey,
   ensureAssistantUser,
   FRIENDLY_ERRORS,
+  UNHEARD_VOICE_ANSWER,
 } from './assistant.js';
 import { buildContext, estimateTokens } from './context.js';
 
@@ -315,6 +316,36 @@ describe('voice messages (voiceTranscripts)', () => {
     });
     await assistant!.idle();
     expect(await botMessages(room.id)).toHaveLength(2);
+  });
+
+  it('says once that it could not hear a voice message whose transcript failed, and answers a retry that works', async () => {
+    start({ voiceTranscripts: true });
+    const asked = (await server.requests()).length;
+    const direct = await engine.openDirectRoom(alice.id, bot.id);
+    const voice = await sendVoice(direct.id, 'Voice message (0:02)');
+    const failed = { status: 'failed', error: 'the audio is not audio Kaiwa can read' } as const;
+    await engine.recordTranscript(SYSTEM_ACTOR, voice.id, failed);
+    await engine.recordTranscript(SYSTEM_ACTOR, voice.id, failed);
+    await assistant!.idle();
+    const unheard = await botMessages(direct.id);
+    expect(unheard.map((reply) => [reply.text, reply.replyToId])).toEqual([[UNHEARD_VOICE_ANSWER, voice.id]]);
+    expect(unheard[0]!.metadata).toMatchObject({ assistant: { unheard: true } });
+    // The model was not asked.
+    expect(await server.requests()).toHaveLength(asked);
+
+    await engine.recordTranscript(SYSTEM_ACTOR, voice.id, { status: 'done', text: 'what is for lunch' });
+    await assistant!.idle();
+    expect((await botMessages(direct.id)).map((reply) => reply.replyToId)).toEqual([voice.id, voice.id]);
+    expect(await lastQuestion()).toBe('Alice: Voice message (0:02)\nwhat is for lunch');
+
+    // In a channel only a voice message that addressed it hears back.
+    const room = await engine.createRoom(alice.id, { kind: 'channel', name: 'unheard' });
+    const unaddressed = await sendVoice(room.id, 'Voice message');
+    await engine.recordTranscript(SYSTEM_ACTOR, unaddressed.id, failed);
+    const captioned = await sendVoice(room.id, '@assistant');
+    await engine.recordTranscript(SYSTEM_ACTOR, captioned.id, failed);
+    await assistant!.idle();
+    expect((await botMessages(room.id)).map((reply) => reply.replyToId)).toEqual([captioned.id]);
   });
 
   it('without voiceTranscripts a voice message counts by its caption, when sent', async () => {

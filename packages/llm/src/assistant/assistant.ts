@@ -76,7 +76,9 @@ export interface AssistantOptions {
    * server's transcript of it is `done` (a `message.updated`), not when it is sent, and asks its caption
    * (less the mention) followed by the transcript. It triggers the assistant as a typed message would: in a
    * direct room with the bot, or with the mention in its caption. Set it where the server transcribes voice
-   * messages; without it a voice message counts by its caption alone, when sent. Default false.
+   * messages; without it a voice message counts by its caption alone, when sent. A voice message whose
+   * transcript failed, addressed by its caption or in a direct room, gets {@link UNHEARD_VOICE_ANSWER}
+   * once; a later transcript that succeeds (a retry) is still answered. Default false.
    */
   voiceTranscripts?: boolean;
   /** Turns a room's settings into a model; undefined (or no resolver) uses `model`. */
@@ -112,6 +114,10 @@ export const DEFAULT_ASSISTANT_SYSTEM_PROMPT =
   'language it was written in. Messages from people start with their name.';
 
 const DEFAULT_LIMITS: AssistantLimits = { perRoomConcurrent: 1, perUserConcurrent: 1, perUserPerMinute: 10 };
+
+/** The answer to a voice message addressed to the assistant whose transcript failed. */
+export const UNHEARD_VOICE_ANSWER =
+  "Sorry, I couldn't make out your voice message. Could you say it again, or type it?";
 
 /** What people read when the model failed, by error code. */
 export const FRIENDLY_ERRORS: Record<string, string> = {
@@ -233,7 +239,7 @@ export class Assistant {
   readonly #onTranscribed: ChatEventListeners['message.updated'] = (event) => {
     const message = event.payload.message;
     if (this.#stopped || message.authorId === this.botUser.id || message.deletedAt) return;
-    if (!voiceAttachmentOf(message) || !spokenText(message)) return;
+    if (!voiceAttachmentOf(message) || !(spokenText(message) || unheard(message))) return;
     this.#track(this.#consider(message));
   };
 
@@ -296,10 +302,17 @@ export class Assistant {
     const author = await this.#engine.getUser(message.authorId).catch(() => undefined);
     // Bots do not talk to bots: no loops.
     if (!author || author.role === 'bot') return;
+    // A voice message it could not hear is claimed apart, so that a retried transcript is still answered.
+    const couldNotHear = this.#options.voiceTranscripts === true && unheard(message);
     // Every instance sees the question; the one whose claim row went in answers it, the others stay quiet.
-    if ((this.#options.claimQuestions ?? true) && !(await this.#claim(message))) return;
+    if ((this.#options.claimQuestions ?? true) && !(await this.#claim(message, couldNotHear ? ':u' : '')))
+      return;
     // A private group it was not invited to: it cannot answer there at all.
     if (!(await this.#joined(room))) return;
+    if (couldNotHear) {
+      await this.#reply(room, message, UNHEARD_VOICE_ANSWER, { assistant: { unheard: true } });
+      return;
+    }
 
     const refusal = this.#admit(message);
     if (refusal) {
@@ -325,12 +338,12 @@ export class Assistant {
     }
   }
 
-  async #claim(message: Message): Promise<boolean> {
+  async #claim(message: Message, suffix: string): Promise<boolean> {
     const claimedAt = new Date(this.#now()).toISOString();
     return this.#engine.claimRoomSetting(
       this.botUser.id,
       message.roomId,
-      assistantClaimKey(this.botUser.id, message.id),
+      assistantClaimKey(this.botUser.id, message.id) + suffix,
       { claimedAt },
     );
   }
@@ -533,6 +546,11 @@ function spokenText(message: Message): string | undefined {
   const transcript = transcriptOf(message);
   if (transcript?.status !== 'done' || !voiceAttachmentOf(message)) return undefined;
   return transcript.text.trim() || undefined;
+}
+
+/** A voice message whose transcript failed. */
+function unheard(message: Message): boolean {
+  return voiceAttachmentOf(message) !== undefined && transcriptOf(message)?.status === 'failed';
 }
 
 function decrement(counts: Map<string, number>, key: string): void {

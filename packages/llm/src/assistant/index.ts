@@ -8,6 +8,7 @@ export {
   DEFAULT_ASSISTANT_SYSTEM_PROMPT,
   ensureAssistantUser,
   FRIENDLY_ERRORS,
+  UNHEARD_VOICE_ANSWER,
 } from './assistant.js';
 export { type BuildContextInput, buildContext, estimateTokens } from './context.js';
 export {

@@ -143,6 +143,7 @@ export {
 } from './ports/presence-store.js';
 export type { RoomSettingRepository } from './ports/room-setting-repository.js';
 export * from './ports/synthesizer.js';
+export type { RecognizedText, RecognizeTextOptions, TextRecognizer } from './ports/text-recognizer.js';
 export * from './ports/transcriber.js';
 export * from './ports/vector-store.js';
 export type {

@@ -58,7 +58,9 @@ describe('extractText', () => {
       ),
     ).toBe('unreadable');
     expect(await failure(extractText(new Uint8Array([0xff, 0xfe, 0x00]), 'text/plain'))).toBe('unreadable');
-    expect(await failure(extractText(text('x'), 'image/png'))).toBe('unsupported_type');
+    expect(await failure(extractText(text('x'), 'application/zip'))).toBe('unsupported_type');
+    // Images need OCR (ocr-ingestion.test.ts reads them with it).
+    expect(await failure(extractText(text('x'), 'image/png'))).toBe('ocr_unavailable');
     expect(await failure(extractText(text('xxxx'), 'text/plain', { maxBytes: 3 }))).toBe('too_large');
   });
 });

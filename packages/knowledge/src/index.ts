@@ -12,6 +12,8 @@ export {
   ExtractionError,
   type ExtractionErrorCode,
   extractText,
+  OCR_IMAGE_TYPES,
+  type OcrOptions,
 } from './extract-text.js';
 export { createHashedNgramTestEmbedding } from './hashed-ngram-test-embedding.js';
 export {

@@ -7,6 +7,7 @@ import {
   type KnowledgeChunk,
   type Message,
   SYSTEM_ACTOR,
+  type TextRecognizer,
   type VectorChunk,
   type VectorIndex,
   type VectorStore,
@@ -33,6 +34,14 @@ export interface KnowledgeBaseConfig {
   chunking?: ChunkOptions;
   /** Texts per `embed` call; 32 by default. */
   embedBatchSize?: number;
+  /**
+   * Reads images and the pages of scanned PDFs (e.g. `createTesseractTextRecognizer()` of
+   * `@kaiwa/workflow-steps`). Without it, `indexFile` refuses an image, or a PDF with no text layer, as
+   * `ocr_unavailable`.
+   */
+  textRecognizer?: TextRecognizer;
+  /** Bounds of OCR per document: pages read (50 by default) and the deadline of each (60 s by default). */
+  ocrLimits?: { maxPages?: number; pageTimeoutMs?: number };
 }
 
 /** A passage retrieval found, with where it came from for a citation. */
@@ -99,25 +108,36 @@ export class KnowledgeBase {
   }
 
   /**
-   * Indexes an uploaded file (replacing what was indexed of it before): extracts its text, chunks it by
-   * headings and paragraphs (page by page for PDF), embeds and writes the chunks in one transaction. The
-   * chunks carry the file's room and project, which decide who retrieves them.
+   * Indexes an uploaded file (replacing what was indexed of it before): extracts its text (images and
+   * scanned PDF pages through the `textRecognizer`, within `ocrLimits`), chunks it by headings and
+   * paragraphs (page by page for PDF), embeds and writes the chunks in one transaction. The chunks carry the
+   * file's room and project, which decide who retrieves them, and their page.
    *
    * @returns how many chunks were written.
-   * @throws ExtractionError for a document that cannot be read; nothing of it is indexed then.
+   * @throws ExtractionError, its message starting with the file's name, for a document that cannot be read
+   * (`ocr_unavailable` for an image or scan when no recognizer is configured); nothing of it is indexed then,
+   * and what was indexed of it before stays.
    */
   async indexFile(
     file: Pick<FileRecord, 'id' | 'name' | 'mimeType' | 'roomId' | 'projectId'>,
     bytes: Uint8Array,
   ): Promise<number> {
-    const { format, parts } = await extractText(bytes, file.mimeType);
+    const { textRecognizer, ocrLimits } = this.#config;
+    const { format, parts } = await extractText(
+      bytes,
+      file.mimeType,
+      textRecognizer ? { ocr: { recognizer: textRecognizer, ...ocrLimits } } : {},
+    ).catch((error: unknown) => {
+      if (!ExtractionError.isInstance(error)) throw error;
+      throw new ExtractionError(error.code, `${file.name}: ${error.message}`, { cause: error });
+    });
     const chunks = parts.flatMap((part) =>
       chunkDocument(format === 'markdown' ? part.text : plainParagraphs(part.text), {
         ...this.#config.chunking,
         ...(part.page === undefined ? {} : { page: part.page }),
-      }),
+      }).map((chunk) => ({ ...chunk, ocr: part.ocr === true })),
     );
-    if (chunks.length === 0) throw new ExtractionError('unreadable', `${file.name} holds no text`);
+    if (chunks.length === 0) throw new ExtractionError('unreadable', `${file.name}: it holds no text`);
     const vectors = await this.#embed(
       chunks.map((chunk) => withHeadings(chunk.text, [file.name, ...chunk.headings])),
     );
@@ -130,7 +150,7 @@ export class KnowledgeBase {
       fileId: file.id,
       page: chunk.page ?? null,
       text: chunk.text,
-      metadata: { fileName: file.name, headings: chunk.headings },
+      metadata: { fileName: file.name, headings: chunk.headings, ...(chunk.ocr ? { ocr: true } : {}) },
       vector: vectors[position] as number[],
     }));
     await this.#config.vectors.replaceSource(

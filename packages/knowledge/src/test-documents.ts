@@ -1,4 +1,6 @@
 import { crc32 } from 'node:zlib';
+import { imageOnlyPdf } from '@kaiwa/core/testing';
+import { createCanvas } from '@napi-rs/canvas';
 
 /* Tiny documents built in code for the extraction tests: no fixtures to download. */
 
@@ -79,4 +81,36 @@ function storedZip(entries: { name: string; data: Buffer }[]): Uint8Array {
   end.writeUInt32LE(directory.length, 12);
   end.writeUInt32LE(offset, 16);
   return new Uint8Array(Buffer.concat([...locals, directory, end]));
+}
+
+/** Lines of black text on white, as a scanner would give them, drawn with @napi-rs/canvas. */
+function textCanvas(lines: string[]) {
+  const size = 28;
+  const canvas = createCanvas(900, Math.ceil(size * 2.2 * lines.length + size * 2));
+  const context = canvas.getContext('2d');
+  context.fillStyle = '#ffffff';
+  context.fillRect(0, 0, canvas.width, canvas.height);
+  context.fillStyle = '#000000';
+  context.font = `${size}px DejaVu Sans`;
+  for (const [index, line] of lines.entries()) context.fillText(line, size, size * 2 + index * size * 2.2);
+  return canvas;
+}
+
+/** An image of lines of text, as PNG, JPEG or WebP. */
+export function textImage(
+  lines: string[],
+  type: 'image/png' | 'image/jpeg' | 'image/webp' = 'image/png',
+): Uint8Array {
+  const canvas = textCanvas(lines);
+  return new Uint8Array(type === 'image/png' ? canvas.toBuffer('image/png') : canvas.toBuffer(type, 95));
+}
+
+/** A scanned PDF: one JPEG image per page, each of lines of text, and no text layer. */
+export function scannedPdf(pages: string[][]): Uint8Array {
+  return imageOnlyPdf(
+    pages.map((lines) => {
+      const canvas = textCanvas(lines);
+      return { jpeg: canvas.toBuffer('image/jpeg', 95), width: canvas.width, height: canvas.height };
+    }),
+  );
 }

@@ -14,6 +14,7 @@ import {
   type ChatStore,
   type EmbeddingModel,
   type Synthesizer,
+  type TextRecognizer,
   type Transcriber,
 } from '@kaiwa/core';
 import type { Assistant } from '@kaiwa/llm';
@@ -107,6 +108,8 @@ export interface BuildServerOptions {
   synthesizer?: Synthesizer;
   /** Use this embedding model for knowledge instead of KAIWA_EMBEDDINGS's (turns knowledge on). */
   embedder?: EmbeddingModel;
+  /** Knowledge reads images and scans with this instead of tesseract.js; null: no OCR. */
+  textRecognizer?: TextRecognizer | null;
 }
 
 /** A composed server: the Fastify app and everything behind it. */
@@ -301,6 +304,7 @@ export async function buildServer(
       logger: app.log,
       maxDocumentBytes: config.maxUploadBytes,
       ...(options.embedder ? { embedder: options.embedder } : {}),
+      ...(options.textRecognizer !== undefined ? { textRecognizer: options.textRecognizer } : {}),
     });
     const voice = await composeVoice({
       engine,

@@ -7,11 +7,13 @@ import {
   type KnowledgeStorage,
   type Message,
   SYSTEM_ACTOR,
+  type TextRecognizer,
   timeOfId,
   type VectorStore,
 } from '@kaiwa/core';
 import type { KnowledgeBase, MessageSource, RetrievedPassage } from '@kaiwa/knowledge';
 import type { AssistantKnowledge, AssistantPassage } from '@kaiwa/llm';
+import { createTesseractTextRecognizer, type TesseractTextRecognizer } from '@kaiwa/workflow-steps';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import type { EmbeddingSettings } from './config.js';
@@ -26,12 +28,18 @@ type KnowledgeModule = typeof import('@kaiwa/knowledge');
 export const KNOWLEDGE_SETTINGS_KEY = 'knowledge';
 /** Where the server keeps how far a room's messages are indexed, so a restart finishes what a crash cut off. */
 const KNOWLEDGE_STATE_KEY = 'knowledge.state';
+/** Where the server keeps what became of the room's last documents: indexed, or skipped and why. */
+const KNOWLEDGE_FILES_KEY = 'knowledge.files';
+/** Documents whose outcome a room keeps, the latest. */
+const MAX_FILE_STATES = 100;
 
 export const RoomKnowledgeSettingsSchema = z.object({
   messages: z.boolean().describe("the room's messages and threads are knowledge its readers can ask about"),
   files: z
     .boolean()
-    .describe('documents uploaded in the room (text, Markdown, HTML, PDF, DOCX) are knowledge'),
+    .describe(
+      'documents uploaded in the room (text, Markdown, HTML, PDF, DOCX; images and scanned PDFs through OCR) are knowledge',
+    ),
 });
 export type RoomKnowledgeSettings = z.infer<typeof RoomKnowledgeSettingsSchema>;
 
@@ -48,13 +56,40 @@ const RoomIndexStateSchema = z.object({
 });
 export type RoomIndexState = z.infer<typeof RoomIndexStateSchema>;
 
-/** The types of documents whose text knowledge reads. */
+export const FileIndexStateSchema = z.object({
+  fileId: z.string(),
+  name: z.string(),
+  state: z
+    .enum(['indexed', 'skipped', 'failed'])
+    .describe('skipped: the document cannot be read (see code); failed: indexing broke, it is tried again'),
+  chunks: z.number().int().min(0).describe('passages indexed of it'),
+  code: z
+    .string()
+    .optional()
+    .describe(
+      'why it was skipped: unsupported_type, unreadable, too_large, ocr_unavailable (an image or scan, and no OCR configured) or timeout',
+    ),
+  reason: z.string().optional(),
+  updatedAt: z.string(),
+});
+export type FileIndexState = z.infer<typeof FileIndexStateSchema>;
+
+/**
+ * The types of documents whose text knowledge reads (EXTRACTABLE_TYPES and OCR_IMAGE_TYPES of
+ * `@kaiwa/knowledge`, which is loaded only when knowledge is on). Images are taken also without OCR, so that
+ * their status says `ocr_unavailable` rather than nothing.
+ */
 const DOCUMENT_TYPES = new Set([
   'text/plain',
   'text/markdown',
   'text/html',
   'application/pdf',
   'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'image/png',
+  'image/jpeg',
+  'image/webp',
+  'image/gif',
+  'image/bmp',
 ]);
 
 function isDocument(mimeType: string): boolean {
@@ -74,6 +109,11 @@ export interface KnowledgeCompositionConfig {
   embedder?: EmbeddingModel;
   /** How long changes to one source are gathered before it is re-indexed; 1.5 s by default. */
   debounceMs?: number;
+  /**
+   * Reads images and scanned PDFs. Undefined: tesseract.js (English, one worker, loaded on the first image);
+   * null: no OCR, and images and scans are skipped as `ocr_unavailable`.
+   */
+  textRecognizer?: TextRecognizer | null;
 }
 
 /**
@@ -93,14 +133,22 @@ export class KnowledgeService {
   readonly #pending = new Map<string, { source: MessageSource; timer: ReturnType<typeof setTimeout> }>();
   readonly #running = new Set<Promise<unknown>>();
   readonly #fullIndexes = new Map<string, Promise<void>>();
+  readonly #fileStateWrites = new Map<string, Promise<void>>();
   #stopListening: (() => void) | undefined;
   #closed = false;
   readonly #module: KnowledgeModule;
+  readonly #ownRecognizer: TesseractTextRecognizer | undefined;
 
-  constructor(config: KnowledgeCompositionConfig, module: KnowledgeModule, knowledge: KnowledgeBase) {
+  constructor(
+    config: KnowledgeCompositionConfig,
+    module: KnowledgeModule,
+    knowledge: KnowledgeBase,
+    ownRecognizer?: TesseractTextRecognizer,
+  ) {
     this.#config = config;
     this.#module = module;
     this.knowledge = knowledge;
+    this.#ownRecognizer = ownRecognizer;
   }
 
   /** The embedding model's name and the vectors' size, for `GET /knowledge`. */
@@ -240,6 +288,14 @@ export class KnowledgeService {
     for (const { timer } of this.#pending.values()) clearTimeout(timer);
     this.#pending.clear();
     await Promise.allSettled([...this.#running]);
+    await this.#ownRecognizer?.close();
+  }
+
+  /** What became of the room's last documents (at most 100), the latest first. */
+  async fileStates(roomId: string): Promise<FileIndexState[]> {
+    const value = await this.#config.engine.getRoomSetting(SYSTEM_ACTOR, roomId, KNOWLEDGE_FILES_KEY);
+    const parsed = z.array(FileIndexStateSchema).safeParse(value);
+    return parsed.success ? [...parsed.data].reverse() : [];
   }
 
   #onEvent(event: ChatEvent): void {
@@ -294,20 +350,63 @@ export class KnowledgeService {
   async #indexFile(fileId: string): Promise<void> {
     const { engine, blobs, maxDocumentBytes } = this.#config;
     const file = await engine.getFileRecord(SYSTEM_ACTOR, fileId);
+    const record = (state: Omit<FileIndexState, 'fileId' | 'name' | 'updatedAt'>) =>
+      file.roomId
+        ? this.#recordFileState(file.roomId, { fileId, name: file.name, ...state })
+        : Promise.resolve();
     if (file.size > maxDocumentBytes) {
       this.#config.logger.warn({ fileId, size: file.size }, 'knowledge: a document is too large to index');
+      await record({
+        state: 'skipped',
+        chunks: 0,
+        code: 'too_large',
+        reason: `${file.name}: the document has ${file.size} bytes, over the limit of ${maxDocumentBytes}`,
+      });
       return;
     }
-    const bytes = await readAll(await blobs.get(file.storageKey), maxDocumentBytes);
     try {
-      await this.knowledge.indexFile(file, bytes);
+      const bytes = await readAll(await blobs.get(file.storageKey), maxDocumentBytes);
+      const chunks = await this.knowledge.indexFile(file, bytes);
+      await record({ state: 'indexed', chunks });
     } catch (error) {
-      if (!this.#module.ExtractionError.isInstance(error)) throw error;
+      if (!this.#module.ExtractionError.isInstance(error)) {
+        await record({
+          state: 'failed',
+          chunks: 0,
+          reason: error instanceof Error ? error.message.slice(0, 500) : 'indexing failed',
+        }).catch(() => undefined);
+        throw error;
+      }
       this.#config.logger.info(
         { fileId, code: error.code },
         `knowledge: ${file.name} was not indexed (${error.message})`,
       );
+      await record({ state: 'skipped', chunks: 0, code: error.code, reason: error.message.slice(0, 500) });
     }
+  }
+
+  /** Writes one document's outcome into its room's list, one write at a time per room. */
+  #recordFileState(roomId: string, state: Omit<FileIndexState, 'updatedAt'>): Promise<void> {
+    const write = (this.#fileStateWrites.get(roomId) ?? Promise.resolve()).then(async () => {
+      const { engine } = this.#config;
+      const parsed = z
+        .array(FileIndexStateSchema)
+        .safeParse(await engine.getRoomSetting(SYSTEM_ACTOR, roomId, KNOWLEDGE_FILES_KEY));
+      const states = (parsed.success ? parsed.data : []).filter((entry) => entry.fileId !== state.fileId);
+      states.push({ ...state, updatedAt: new Date().toISOString() });
+      await engine.setRoomSetting(
+        SYSTEM_ACTOR as never,
+        roomId,
+        KNOWLEDGE_FILES_KEY,
+        states.slice(-MAX_FILE_STATES) as unknown as JsonValue,
+      );
+    });
+    const settled = write.catch(() => undefined);
+    this.#fileStateWrites.set(roomId, settled);
+    void settled.then(() => {
+      if (this.#fileStateWrites.get(roomId) === settled) this.#fileStateWrites.delete(roomId);
+    });
+    return write;
   }
 
   async #indexRoomFiles(actorId: string | typeof SYSTEM_ACTOR, roomId: string): Promise<void> {
@@ -435,14 +534,19 @@ export async function composeKnowledge(
   const vectors = config.vectors;
   const module = await import('@kaiwa/knowledge');
   const embedder = config.embedder ?? (await createEmbedder(config.settings as EmbeddingSettings));
+  // tesseract.js and pdf.js load on the first image or scan, not here.
+  const ownRecognizer =
+    config.textRecognizer === undefined ? createTesseractTextRecognizer({ maxWorkers: 1 }) : undefined;
+  const textRecognizer = config.textRecognizer ?? ownRecognizer;
   // One index per embedding model: vectors of two models are never compared, and a new model starts empty.
   const knowledge = await module.KnowledgeBase.open({
     chat: config.engine,
     vectors,
     embedder,
     index: knowledgeIndexName(`${embedder.provider}:${embedder.modelId}`),
+    ...(textRecognizer ? { textRecognizer } : {}),
   });
-  return new KnowledgeService(config, module, knowledge);
+  return new KnowledgeService(config, module, knowledge, ownRecognizer);
 }
 
 async function createEmbedder(settings: EmbeddingSettings): Promise<EmbeddingModel> {

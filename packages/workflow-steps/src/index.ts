@@ -48,6 +48,11 @@ export {
 } from './ocr/ocr-step.js';
 export { OcrWorkerPool, type OcrWorkerPoolConfig } from './ocr/ocr-worker-pool.js';
 export { type RenderedPage, type RenderPdfOptions, renderPdfPages } from './ocr/pdf-pages.js';
+export {
+  createTesseractTextRecognizer,
+  type TesseractTextRecognizer,
+  type TesseractTextRecognizerConfig,
+} from './ocr/tesseract-text-recognizer.js';
 export { type Conversion, convertValue, parseDate, parseNumber } from './parse-values.js';
 export {
   MAX_STORED_FILE_BYTES,

@@ -52,6 +52,7 @@ export {
 } from './plugin-key-value-store-contract.js';
 export { type ChatStoreContractOptions, chatStoreContract } from './store-contract.js';
 export * from './synthesizer-contract.js';
+export * from './text-recognizer-contract.js';
 export * from './transcriber-contract.js';
 export {
   clusteredVectors,

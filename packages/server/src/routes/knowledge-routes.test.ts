@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Message } from '@kaiwa/core';
+import { createCanvas } from '@napi-rs/canvas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { startOpenAIEmbeddingsServer } from '../test-support/openai-embeddings-server.js';
@@ -218,13 +219,64 @@ describe('knowledge routes', () => {
     expect(document?.link).toBe(`/api/v1/files/${file.id}/content`);
   });
 
+  it('reads an image shared in a room through OCR, and says why a document was skipped', async () => {
+    const upload = async (name: string, type: string, content: Buffer) => {
+      const { payload, headers } = multipartBody({ roomId: opsId }, { name, type, content });
+      const response = await test.call('POST', '/api/v1/files', {
+        token: tokens.alice,
+        body: payload,
+        headers,
+      });
+      expect(response.statusCode, response.body).toBe(201);
+      return response.json() as { id: string };
+    };
+    const canvas = createCanvas(900, 90);
+    const context = canvas.getContext('2d');
+    context.fillStyle = '#ffffff';
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.fillStyle = '#000000';
+    context.font = '28px DejaVu Sans';
+    context.fillText('The evacuation assembly point is the north lawn', 28, 56);
+    const image = await upload('assembly.png', 'image/png', canvas.toBuffer('image/png'));
+    // A PNG's signature and then nothing of an image: stored as image/png, unreadable to the OCR.
+    const broken = await upload(
+      'broken.png',
+      'image/png',
+      Buffer.concat([canvas.toBuffer('image/png').subarray(0, 64), Buffer.from('cut off here')]),
+    );
+    await send('alice', opsId, { text: 'signs attached', attachmentIds: [image.id, broken.id] });
+    await idle();
+
+    const found = (await search('carol', 'evacuation assembly point')).find(
+      (passage) => passage.source.type === 'file' && passage.source.fileId === image.id,
+    );
+    expect(found?.text).toContain('assembly point is the north lawn');
+    const status = (
+      await test.call('GET', `/api/v1/rooms/${opsId}/knowledge`, { token: tokens.carol })
+    ).json();
+    expect(status.documents).toContainEqual(
+      expect.objectContaining({ fileId: image.id, name: 'assembly.png', state: 'indexed', chunks: 1 }),
+    );
+    expect(status.documents).toContainEqual(
+      expect.objectContaining({
+        fileId: broken.id,
+        state: 'skipped',
+        code: 'unreadable',
+        reason: expect.stringMatching(/^broken\.png: .*not a readable image/),
+      }),
+    );
+  });
+
   it('deletes what a room turns off', async () => {
     const before = (await test.call('GET', '/api/v1/knowledge', { token: tokens.alice })).json().chunks;
     const off = await test.call('PUT', `/api/v1/rooms/${opsId}/knowledge`, {
       token: tokens.alice,
       body: { messages: false, files: true },
     });
-    expect(off.json()).toEqual({ messages: false, files: true, indexing: null });
+    expect(off.json()).toMatchObject({ messages: false, files: true, indexing: null });
+    expect(off.json().documents).toContainEqual(
+      expect.objectContaining({ name: 'runbook.md', state: 'indexed', chunks: 1 }),
+    );
     await idle();
     expect(
       (await search('carol', 'warehouse nightly backups glacier')).some((p) => p.text.includes('glacier')),

@@ -2,7 +2,12 @@ import { z } from 'zod';
 import { errorResponses, RoomParamsSchema } from '../http/api-schemas.js';
 import { requireUser } from '../http/authentication.js';
 import { HttpError } from '../http/http-error.js';
-import { type KnowledgeService, passageLink, RoomKnowledgeSettingsSchema } from '../knowledge-composition.js';
+import {
+  FileIndexStateSchema,
+  type KnowledgeService,
+  passageLink,
+  RoomKnowledgeSettingsSchema,
+} from '../knowledge-composition.js';
 import type { ApiInstance, RouteContext } from './route-context.js';
 
 const tags = ['knowledge'];
@@ -54,6 +59,11 @@ const RoomKnowledgeSchema = RoomKnowledgeSettingsSchema.extend({
     })
     .nullable()
     .describe("how far the room's messages are indexed; null when they are not knowledge"),
+  documents: z
+    .array(FileIndexStateSchema)
+    .describe(
+      "what became of the room's last documents (at most 100, the latest first): indexed, or skipped and why; empty when they are not knowledge",
+    ),
 });
 
 function requireKnowledge(knowledge: KnowledgeService | undefined): KnowledgeService {
@@ -133,6 +143,7 @@ export function registerKnowledgeRoutes(app: ApiInstance, { engine, knowledge }:
       return {
         ...settings,
         indexing: settings.messages ? ((await service.roomState(room.id)) ?? null) : null,
+        documents: settings.files ? await service.fileStates(room.id) : [],
       };
     },
   );
@@ -158,6 +169,7 @@ export function registerKnowledgeRoutes(app: ApiInstance, { engine, knowledge }:
       return {
         ...settings,
         indexing: settings.messages ? ((await service.roomState(request.params.roomId)) ?? null) : null,
+        documents: settings.files ? await service.fileStates(request.params.roomId) : [],
       };
     },
   );

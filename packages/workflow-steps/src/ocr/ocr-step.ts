@@ -65,7 +65,7 @@ export type OcrStep = StepType<OcrStepInput, OcrStepOutput> & {
 
 /** Images tesseract reads as they are; other image types are re-encoded to PNG first. */
 const DIRECT_IMAGE_TYPES = new Set(['image/png', 'image/jpeg']);
-const IMAGE_TYPES = new Set([
+export const IMAGE_TYPES: ReadonlySet<string> = new Set([
   'image/png',
   'image/jpeg',
   'image/webp',
@@ -150,19 +150,24 @@ export function createOcrStep(options: OcrStepOptions = {}): OcrStep {
 }
 
 /** Checks the pixel limit and turns images tesseract may not decode into PNG. */
-async function prepareImage(bytes: Buffer, mimeType: string, maxPixels: number): Promise<Buffer> {
+export async function prepareImage(
+  bytes: Buffer,
+  mimeType: string,
+  maxPixels: number,
+  field = 'key',
+): Promise<Buffer> {
   const { createCanvas, loadImage } = await import('@napi-rs/canvas');
   let image: Awaited<ReturnType<typeof loadImage>>;
   try {
     image = await loadImage(bytes);
   } catch (error) {
-    throw new ValidationError([{ path: ['key'], message: `not a readable ${mimeType} image` }], {
+    throw new ValidationError([{ path: [field], message: `not a readable ${mimeType} image` }], {
       cause: error,
     });
   }
   if (image.width * image.height > maxPixels) {
     throw ValidationError.field(
-      'key',
+      field,
       `the image has ${image.width}×${image.height} pixels, over the limit of ${maxPixels}`,
     );
   }

@@ -31,6 +31,34 @@ function pdfjsFolder(): string {
   return dirname(require.resolve('pdfjs-dist/package.json'));
 }
 
+type Pdfjs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
+type WorkerGlobal = { pdfjsWorker?: { WorkerMessageHandler: unknown } };
+let ownWorker: Promise<void> | undefined;
+
+/**
+ * In Node, pdf.js runs its worker in process and takes the first `globalThis.pdfjsWorker` it finds; another
+ * copy of pdf.js in the process (unpdf's, which `@kaiwa/knowledge` loads) puts its own there, and pdf.js
+ * then refuses it ("The API version … does not match the Worker version"). So ours is set up once with our
+ * own worker, and the global is given back to whoever had it.
+ */
+function useOwnWorker(pdfjs: Pdfjs): Promise<void> {
+  ownWorker ??= (async () => {
+    const global = globalThis as WorkerGlobal;
+    const previous = global.pdfjsWorker;
+    const specifier = 'pdfjs-dist/legacy/build/pdf.worker.mjs';
+    const worker = (await import(specifier)) as { WorkerMessageHandler: unknown };
+    global.pdfjsWorker = { WorkerMessageHandler: worker.WorkerMessageHandler };
+    try {
+      // The getter reads the global synchronously on first use and keeps what it found.
+      await (pdfjs.PDFWorker as unknown as { _setupFakeWorkerGlobal: Promise<unknown> })
+        ._setupFakeWorkerGlobal;
+    } finally {
+      if (previous) global.pdfjsWorker = previous;
+    }
+  })();
+  return ownWorker;
+}
+
 /**
  * Renders PDF pages to PNG with pdfjs-dist (legacy build, which runs in Node) on @napi-rs/canvas, one page
  * at a time so only one bitmap is in memory. Fonts that are not embedded use pdfjs' own standard font files
@@ -41,6 +69,7 @@ export async function* renderPdfPages(
   options: RenderPdfOptions,
 ): AsyncGenerator<RenderedPage> {
   const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
+  await useOwnWorker(pdfjs);
   const folder = pdfjsFolder();
   const task = pdfjs.getDocument({
     // pdfjs takes ownership of the buffer it is given; give it a copy.

@@ -55,6 +55,9 @@ export async function startPodmanService(): Promise<PodmanService> {
   const socketPath = join(folder, 'podman.sock');
   const service: ChildProcess = spawn('podman', ['system', 'service', '--time=0', `unix://${socketPath}`], {
     env: { ...process.env, CONTAINERS_CONF: conf },
+    // conmon writes an empty `oom` file into its working folder when a container is killed for memory:
+    // this folder, not the checkout.
+    cwd: folder,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -18,6 +18,21 @@ definePlugin({
       return { greeting: `${settings.greeting}, ${String(name)}!` };
     },
   },
+  routes: {
+    // GET /plugins/hello/greeting: the greeting and how often it was given, as JSON.
+    async 'GET /greeting'(_request, { settings, storage }) {
+      return { body: { greeting: settings.greeting, greeted: (await storage.get('greeted')) ?? 0 } };
+    },
+    // POST /plugins/hello/greetings/Ada?shout=1 with { "punctuation": "?" }: greets the caller's choice.
+    'POST /greetings/:name'({ params, query, body, caller }, { settings }) {
+      const punctuation = typeof body?.punctuation === 'string' ? body.punctuation.slice(0, 3) : '!';
+      const greeting = `${settings.greeting}, ${params.name}${punctuation}`;
+      return {
+        status: 201,
+        body: { greeting: query.shout ? greeting.toUpperCase() : greeting, by: caller?.username ?? null },
+      };
+    },
+  },
   jobs: {
     async 'daily-tally'({ scheduledAt }, { storage, log }) {
       log.info('daily tally', { greeted: (await storage.get('greeted')) ?? 0, scheduledAt });

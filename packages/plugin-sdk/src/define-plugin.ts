@@ -2,6 +2,8 @@ import { format } from 'node:util';
 import { JsonRpcError, JsonRpcPeer } from './json-rpc-peer.js';
 import {
   type HostMethods,
+  HTTP_RESPONSE_BODY_LIMIT,
+  type HttpMethod,
   type JsonValue,
   type LogLevel,
   type PluginMessage,
@@ -56,6 +58,33 @@ export type JobHandler<Settings extends PluginSettings = PluginSettings> = (
   context: PluginContext<Settings>,
 ) => Promise<void> | void;
 
+export type HttpRequest = PluginMethods['http.request']['params'];
+
+/**
+ * What a route handler answers. `status` defaults to 200; `content-type` to `text/plain; charset=utf-8` for a
+ * string body and `application/json; charset=utf-8` for any other. Kaiwa allows only the headers
+ * `content-type` (JSON or text), `cache-control`, `content-language`, `etag` and `last-modified`, and bodies up
+ * to 512 KiB: any other answer reaches the caller as a 502.
+ */
+export interface HttpAnswer {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: JsonValue;
+}
+
+/** A route key as the manifest declares it: `"GET /items/:id"`. */
+export type HttpRouteKey = `${HttpMethod} /${string}`;
+
+/**
+ * Answers an HTTP request to a route the manifest declares (`capabilities.httpRoutes`), served at
+ * `/plugins/<id><path>` within `limits.callTimeoutMs`. `request.caller` is the signed-in user (Kaiwa checked
+ * the session), or `null` on a `public: true` route called without one.
+ */
+export type HttpRouteHandler<Settings extends PluginSettings = PluginSettings> = (
+  request: HttpRequest,
+  context: PluginContext<Settings>,
+) => Promise<HttpAnswer> | HttpAnswer;
+
 export type MessageHandler<Settings extends PluginSettings = PluginSettings> = (
   message: PluginMessage,
   context: PluginContext<Settings>,
@@ -70,6 +99,11 @@ export interface PluginDefinition<Settings extends PluginSettings = PluginSettin
   steps?: Record<string, StepHandler<Settings>>;
   /** Scheduled jobs by name, as `capabilities.scheduledJobs` declares them (the schedule is the manifest's). */
   jobs?: Record<string, JobHandler<Settings>>;
+  /**
+   * HTTP routes by `"METHOD /path"`, exactly as `capabilities.httpRoutes` declares them (`:name` segments are
+   * path parameters, in `request.params`).
+   */
+  routes?: { [route: HttpRouteKey]: HttpRouteHandler<Settings> };
   /** New messages in rooms the plugin may read (needs `messageEvents` in the manifest). */
   onMessage?: MessageHandler<Settings>;
   /** Once, after Kaiwa's handshake. */
@@ -93,6 +127,11 @@ export interface KaiwaPlugin<Settings extends PluginSettings = PluginSettings> {
 
 /** Calls to Kaiwa answer within this, or the handler sees an error (Kaiwa's own deadline is its side). */
 const HOST_CALL_TIMEOUT_MS = 10_000;
+/**
+ * Longest line taken from Kaiwa: an HTTP request carries a body of up to 1 MiB, which JSON escaping can make
+ * several times longer.
+ */
+const MAX_LINE_BYTES = 8 * 1024 * 1024;
 
 /**
  * Defines a Kaiwa plugin. Its entry file calls `listen()`; Kaiwa starts it with the manifest beside it.
@@ -104,6 +143,7 @@ const HOST_CALL_TIMEOUT_MS = 10_000;
  *   commands: { hello: ({ userId }) => `Hello, <@${userId}>!` },
  *   steps: { 'hello.greet': ({ input }) => ({ greeting: `Hello, ${String(input)}` }) },
  *   jobs: { digest: async ({ scheduledAt }, { storage }) => storage.set('last-digest', scheduledAt) },
+ *   routes: { 'GET /items/:id': ({ params }) => ({ body: { id: params.id } }) },
  * }).listen();
  */
 export function definePlugin<Settings extends PluginSettings = PluginSettings>(
@@ -123,6 +163,7 @@ function listen<Settings extends PluginSettings>(
   const peer: JsonRpcPeer = new JsonRpcPeer({
     send: (line) => transport.output.write(`${line}\n`),
     defaultTimeoutMs: HOST_CALL_TIMEOUT_MS,
+    maxMessageBytes: MAX_LINE_BYTES,
     handle: async (method, params) => {
       if (method === 'initialize') {
         const init = params as PluginMethods['initialize']['params'];
@@ -140,6 +181,7 @@ function listen<Settings extends PluginSettings>(
           stepTypes: Object.keys(definition.steps ?? {}),
           messageEvents: definition.onMessage !== undefined,
           jobs: Object.keys(definition.jobs ?? {}),
+          httpRoutes: Object.keys(definition.routes ?? {}),
         } satisfies PluginMethods['initialize']['result'];
       }
       if (method === 'ping') return {};
@@ -187,6 +229,12 @@ async function dispatch<Settings extends PluginSettings>(
       await handler(input, context);
       return {};
     }
+    case 'http.request': {
+      const request = params as HttpRequest;
+      const handler = definition.routes?.[request.route as HttpRouteKey];
+      if (!handler) throw new JsonRpcError(RpcErrorCode.methodNotFound, `no route "${request.route}"`);
+      return httpResponseOf(await handler(request, context));
+    }
     case 'messages.created': {
       const { message } = params as PluginMethods['messages.created']['params'];
       await definition.onMessage?.(message, context);
@@ -195,6 +243,30 @@ async function dispatch<Settings extends PluginSettings>(
     default:
       throw new JsonRpcError(RpcErrorCode.methodNotFound, `unknown method "${method}"`);
   }
+}
+
+/** The answer as the protocol carries it, with defaults filled in; one over Kaiwa's size limit is an error. */
+function httpResponseOf(answer: HttpAnswer | undefined): PluginMethods['http.request']['result'] {
+  const { status = 200, headers = {}, body } = answer ?? {};
+  const named = Object.keys(headers).some((name) => name.toLowerCase() === 'content-type');
+  const contentType: Record<string, string> =
+    named || body === undefined
+      ? {}
+      : {
+          'content-type':
+            typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+        };
+  if (body !== undefined) {
+    // Checked here so that a large answer is an error for the caller, not a line Kaiwa stops the plugin for.
+    const bytes = Buffer.byteLength(typeof body === 'string' ? body : JSON.stringify(body));
+    if (bytes > HTTP_RESPONSE_BODY_LIMIT) {
+      throw new JsonRpcError(
+        RpcErrorCode.handlerFailed,
+        `the answer's body is ${bytes} bytes, over the limit of ${HTTP_RESPONSE_BODY_LIMIT}`,
+      );
+    }
+  }
+  return { status, headers: { ...headers, ...contentType }, ...(body === undefined ? {} : { body }) };
 }
 
 function createContext<Settings extends PluginSettings>(

@@ -2,6 +2,10 @@ export {
   type CommandHandler,
   type CommandInput,
   definePlugin,
+  type HttpAnswer,
+  type HttpRequest,
+  type HttpRouteHandler,
+  type HttpRouteKey,
   type JobHandler,
   type JobInput,
   type KaiwaPlugin,
@@ -22,8 +26,12 @@ export {
 } from './json-rpc-peer.js';
 export {
   type HostMethods,
+  HTTP_RESPONSE_BODY_LIMIT,
+  type HttpMethod,
   type JsonValue,
   type LogLevel,
+  type PluginHttpRequest,
+  type PluginHttpResponse,
   type PluginMessage,
   type PluginMethods,
   type PluginSettings,

@@ -42,6 +42,11 @@ export interface PluginMethods {
        * plugin built before jobs existed leaves it out and is taken to have none.
        */
       jobs?: string[];
+      /**
+       * HTTP routes it has handlers for, as `"METHOD /path"` keys of `capabilities.httpRoutes`. Optional within
+       * version 1, like `jobs`: a plugin that leaves it out serves none.
+       */
+      httpRoutes?: string[];
     };
   };
   ping: { params: Record<string, never>; result: Record<string, never> };
@@ -56,8 +61,57 @@ export interface PluginMethods {
    * plugin's call deadline. `scheduledAt` is the slot's time (UTC, ISO 8601), the same on every instance.
    */
   'jobs.run': { params: { job: string; scheduledAt: string }; result: Record<string, never> };
+  /**
+   * Answers one HTTP request to a route the manifest declares, served under `/plugins/<id>/`; Kaiwa calls it
+   * with the plugin's call deadline and checks the answer before anyone sees it.
+   */
+  'http.request': { params: PluginHttpRequest; result: PluginHttpResponse };
   shutdown: { params: Record<string, never>; result: Record<string, never> };
 }
+
+/** The methods a manifest's `capabilities.httpRoutes` may declare. */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * An HTTP request as a plugin sees it. Kaiwa passes only what is listed here: never the caller's
+ * `Authorization` header, cookies or any other header.
+ */
+export interface PluginHttpRequest {
+  /** The declared route that matched, as its key: `"GET /items/:id"`. */
+  route: string;
+  method: HttpMethod;
+  /** The path under `/plugins/<id>`, as requested (percent-encoded): `/items/42`. */
+  path: string;
+  /** The route's `:name` segments, decoded: `{ id: '42' }`. */
+  params: Record<string, string>;
+  /** The query string; a name given twice has a list. */
+  query: Record<string, string | string[]>;
+  /** The request's `content-type`, `accept` and `user-agent`, where sent; no other header. */
+  headers: { 'content-type'?: string; accept?: string; 'user-agent'?: string };
+  /**
+   * The caller as Kaiwa resolved them from their session or API key; `null` on a route the manifest declares
+   * `public: true` when the caller did not sign in.
+   */
+  caller: { userId: string; username: string; role: string } | null;
+  /** A JSON body parsed, a text body as text (at most 1 MiB); absent without a body. */
+  body?: JsonValue;
+}
+
+/**
+ * A plugin's answer to an HTTP request. Kaiwa refuses (502 to the caller) an answer whose status is not
+ * 200–599, whose headers are not on its allow-list (`content-type`, `cache-control`, `content-language`,
+ * `etag`, `last-modified`: never cookies, CSP or CORS), whose content type is not JSON or plain text (nothing a
+ * browser would run on Kaiwa's origin), or whose body is over {@link HTTP_RESPONSE_BODY_LIMIT}.
+ */
+export interface PluginHttpResponse {
+  status: number;
+  headers?: Record<string, string>;
+  /** A string is sent as it is; any other value as JSON. */
+  body?: JsonValue;
+}
+
+/** The largest body of a plugin's HTTP answer, in bytes as serialised (UTF-8). */
+export const HTTP_RESPONSE_BODY_LIMIT = 512 * 1024;
 
 /** The methods a plugin calls on Kaiwa. Each is checked against the plugin's manifest before it runs. */
 export interface HostMethods {

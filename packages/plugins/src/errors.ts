@@ -16,6 +16,8 @@ export type PluginErrorCode =
   | 'not_found'
   /** The plugin answered with an error. */
   | 'plugin_failed'
+  /** The plugin's answer broke Kaiwa's rules (an HTTP answer with a header it may not set, say); `issues` names each. */
+  | 'invalid_response'
   /** A call the manifest does not allow. */
   | 'capability_denied'
   /** The runtime cannot give what the manifest or the host asks (e.g. network isolation). */
@@ -48,7 +50,7 @@ export class PluginError extends KaiwaBaseError<PluginErrorCode> {
   readonly [marker] = true;
   /** The plugin concerned, when there is one. */
   readonly pluginId: string | undefined;
-  /** For `invalid_manifest` and `invalid_settings`: every problem with its path. */
+  /** For `invalid_manifest`, `invalid_settings` and `invalid_response`: every problem with its path. */
   readonly issues: PluginIssue[];
 
   constructor(

@@ -5,6 +5,14 @@ export {
   type PluginContainerLimits,
 } from './container-runtime.js';
 export { PluginError, type PluginErrorCode, type PluginIssue } from './errors.js';
+export {
+  type CheckedHttpResponse,
+  checkHttpResponse,
+  matchPluginRoute,
+  PLUGIN_RESPONSE_HEADERS,
+  type PluginHttpRoute,
+  type PluginRouteMatch,
+} from './http-routes.js';
 export { createMemoryPluginJobRunStore, type PluginJobRunStore } from './job-run-store.js';
 export {
   type PluginJobEvent,
@@ -26,7 +34,12 @@ export {
   resolvePluginSettings,
   type SettingDefinition,
 } from './manifest.js';
-export { type PluginCommand, PluginHost, type PluginHostConfig } from './plugin-host.js';
+export {
+  type PluginCommand,
+  PluginHost,
+  type PluginHostConfig,
+  type PluginHttpInput,
+} from './plugin-host.js';
 export type { PluginHostPorts, PluginRoom } from './plugin-host-ports.js';
 export {
   type PluginEvent,

@@ -98,12 +98,24 @@ const CapabilitiesSchema = z.strictObject({
     )
     .max(50)
     .default([]),
-  /** Served under `/plugins/<id>/` (not served yet: a later step). */
+  /**
+   * Served at `/plugins/<id><path>`. Segments are literal (`A-Z a-z 0-9 - . _ ~`) or `:name`, a path parameter
+   * taking one whole segment; matched exactly (no trailing slash), a literal segment before a parameter. Only
+   * signed-in users reach a route unless it says `public: true` (webhooks, for instance): then anyone may call
+   * it, and the plugin sees who did when they signed in.
+   */
   httpRoutes: z
     .array(
       z.strictObject({
         method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
-        path: z.string().regex(/^\/[A-Za-z0-9\-._~/:]*$/, 'starts with "/", URL path characters only'),
+        path: z
+          .string()
+          .max(200)
+          .regex(
+            /^\/$|^(\/([A-Za-z0-9\-._~]+|:[A-Za-z_][A-Za-z0-9_]{0,31}))+$/,
+            'starts with "/"; segments of URL path characters, or ":name" parameters; no empty segment',
+          ),
+        public: z.boolean().default(false),
       }),
     )
     .max(50)
@@ -181,6 +193,27 @@ export const PluginManifestSchema = z
           code: 'custom',
           path: ['capabilities', 'workflowSteps', index, 'type'],
           message: `step types are named under the plugin's id: "${manifest.id}.…"`,
+        });
+      }
+    }
+    const routeKeys = new Set<string>();
+    for (const [index, route] of manifest.capabilities.httpRoutes.entries()) {
+      // `/items/:id` and `/items/:name` would answer the same requests: the same route.
+      const key = `${route.method} ${route.path.replace(/:[^/]+/g, ':')}`;
+      if (routeKeys.has(key)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['capabilities', 'httpRoutes', index, 'path'],
+          message: `${route.method} ${route.path} is declared twice`,
+        });
+      }
+      routeKeys.add(key);
+      const names = [...route.path.matchAll(/:([^/]+)/g)].map((match) => match[1]);
+      if (new Set(names).size !== names.length) {
+        context.addIssue({
+          code: 'custom',
+          path: ['capabilities', 'httpRoutes', index, 'path'],
+          message: 'a parameter name is used twice',
         });
       }
     }

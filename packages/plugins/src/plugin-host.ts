@@ -1,6 +1,12 @@
-import type { JsonValue, PluginMessage } from '@kaiwa/plugin-sdk';
-import { PluginError } from './errors.js';
+import type { JsonValue, PluginHttpRequest, PluginMessage } from '@kaiwa/plugin-sdk';
+import { describeIssues, PluginError } from './errors.js';
 import { roomInScope } from './host-api.js';
+import {
+  type CheckedHttpResponse,
+  checkHttpResponse,
+  matchPluginRoute,
+  type PluginRouteMatch,
+} from './http-routes.js';
 import { loadPluginPackage, resolvePluginSettings } from './manifest.js';
 import type { PluginHostPorts } from './plugin-host-ports.js';
 import {
@@ -30,6 +36,9 @@ export interface PluginHostConfig {
     | 'maxConcurrentCalls'
   >;
 }
+
+/** An HTTP request for `PluginHost.serveHttp`: the plugin's request less what the host works out (route, params). */
+export type PluginHttpInput = Omit<PluginHttpRequest, 'route' | 'params'> & { pluginId: string };
 
 /** A slash command as the chat UI lists it. */
 export interface PluginCommand {
@@ -207,6 +216,71 @@ export class PluginHost {
       });
     }
     await plugin.call('jobs.run', { job, scheduledAt });
+  }
+
+  /**
+   * The route of plugin `pluginId` that a request's method and path (under `/plugins/<id>`, percent-encoded)
+   * land on, whether the plugin runs or not; `undefined` for an unknown plugin or a route its manifest does not
+   * declare. The server asks before it reads the body, to answer 404 or 401 first.
+   *
+   * @example
+   * host.findHttpRoute('hello', 'GET', '/items/42')?.params; // { id: '42' }
+   */
+  findHttpRoute(pluginId: string, method: string, path: string): PluginRouteMatch | undefined {
+    const plugin = this.#plugins.get(pluginId);
+    if (!plugin) return undefined;
+    return matchPluginRoute(plugin.plugin.manifest.capabilities.httpRoutes, method, path);
+  }
+
+  /**
+   * Serves an HTTP request to a declared route within the plugin's call deadline, and checks the answer before
+   * anyone sees it (`checkHttpResponse`: status, header allow-list, safe media types, body size). Throws
+   * `PluginError`: `not_found` for an unknown plugin, an undeclared route or a declared one the running plugin
+   * has no handler for, `not_running`, `timeout`, `plugin_failed` when the handler throws, `invalid_response`
+   * (also reported as an `invalid-response` event) for an answer that breaks the rules.
+   *
+   * @example
+   * const answer = await host.serveHttp({ pluginId: 'hello', method: 'GET', path: '/greeting', query: {},
+   *   headers: {}, caller: { userId, username: 'ada', role: 'member' } });
+   */
+  async serveHttp(input: PluginHttpInput): Promise<CheckedHttpResponse> {
+    const { pluginId, ...request } = input;
+    const plugin = this.#plugin(pluginId);
+    const match = matchPluginRoute(
+      plugin.plugin.manifest.capabilities.httpRoutes,
+      request.method,
+      request.path,
+    );
+    if (!match) {
+      throw new PluginError(
+        'not_found',
+        `plugin "${pluginId}" declares no route ${request.method} ${request.path}`,
+        {
+          pluginId,
+        },
+      );
+    }
+    if (plugin.state === 'running' && !(plugin.registered?.httpRoutes ?? []).includes(match.key)) {
+      throw new PluginError('not_found', `plugin "${pluginId}" has no handler for its route ${match.key}`, {
+        pluginId,
+      });
+    }
+    const answer = await plugin.call('http.request', { ...request, route: match.key, params: match.params });
+    const checked = checkHttpResponse(answer);
+    if (!checked.ok) {
+      const issues = checked.issues;
+      const detail = `${match.key}: ${describeIssues(issues)}`;
+      try {
+        this.#config.onEvent?.({ type: 'invalid-response', pluginId, method: 'http.request', detail });
+      } catch {
+        // A listener's failure must not change the caller's answer.
+      }
+      throw new PluginError('invalid_response', `plugin "${pluginId}" answered ${detail}`, {
+        pluginId,
+        issues,
+      });
+    }
+    return checked.response;
   }
 
   /**

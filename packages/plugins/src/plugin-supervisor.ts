@@ -46,6 +46,8 @@ export type PluginEvent =
       detail: string;
     }
   | { type: 'capability-denied'; pluginId: string; method: string; capability: string; message: string }
+  /** An answer Kaiwa refused (an HTTP answer setting a cookie, say); the caller got a 502. */
+  | { type: 'invalid-response'; pluginId: string; method: string; detail: string }
   | { type: 'event-dropped'; pluginId: string; method: string }
   | { type: 'log'; pluginId: string; level: LogLevel; message: string; fields?: Record<string, JsonValue> };
 
@@ -89,6 +91,8 @@ const InitializeResultSchema = z.object({
   messageEvents: z.boolean(),
   // Optional within protocol 1: a plugin built before scheduled jobs existed has none.
   jobs: z.array(z.string()).max(100).default([]),
+  // Optional within protocol 1 too: a plugin built before HTTP routes existed serves none.
+  httpRoutes: z.array(z.string()).max(100).default([]),
 });
 
 interface Incarnation {
@@ -190,7 +194,7 @@ export class PluginSupervisor {
    *
    * @example const { output } = await supervisor.call('steps.run', { type: 'hello.greet', input: 'Ada' });
    */
-  async call<Method extends 'commands.run' | 'steps.run' | 'messages.created' | 'jobs.run'>(
+  async call<Method extends 'commands.run' | 'steps.run' | 'messages.created' | 'jobs.run' | 'http.request'>(
     method: Method,
     params: PluginMethods[Method]['params'],
   ): Promise<PluginMethods[Method]['result']> {
@@ -404,6 +408,11 @@ export class PluginSupervisor {
     for (const job of result.jobs ?? []) {
       if (!jobs.has(job))
         issues.push({ path: ['capabilities', 'scheduledJobs'], message: `"${job}" not declared` });
+    }
+    const routes = new Set(capabilities.httpRoutes.map((route) => `${route.method} ${route.path}`));
+    for (const route of result.httpRoutes ?? []) {
+      if (!routes.has(route))
+        issues.push({ path: ['capabilities', 'httpRoutes'], message: `"${route}" not declared` });
     }
     if (result.messageEvents && !capabilities.messageEvents) {
       issues.push({ path: ['capabilities', 'messageEvents'], message: 'message events not declared' });

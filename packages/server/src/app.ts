@@ -68,6 +68,7 @@ import { registerKnowledgeRoutes } from './routes/knowledge-routes.js';
 import { registerMessageRoutes } from './routes/message-routes.js';
 import { registerCspReportRoute, registerOperationsRoutes } from './routes/operations-routes.js';
 import { registerPlatformWebhookRoutes } from './routes/platform-webhook-routes.js';
+import { registerPluginHttpRoutes } from './routes/plugin-http-routes.js';
 import { registerPluginRoutes } from './routes/plugin-routes.js';
 import { registerRoomRoutes } from './routes/room-routes.js';
 import type { ApiInstance, RouteContext } from './routes/route-context.js';
@@ -682,6 +683,13 @@ async function composeApp(
     },
     { prefix: API_PREFIX },
   );
+  // Plugins' own routes at /plugins/<id>/…, outside the API (so none can shadow an API route), with the same
+  // credentials, signing and error format.
+  await api.register(async (routes) => {
+    installRequestSigning(routes, context.signing);
+    installAuthentication(routes, context.accounts, context.userLimits);
+    registerPluginHttpRoutes(routes, context);
+  });
   registerOperationsRoutes(api, context);
   await registerWebUi(app, config.uiDirectory, config.accountsEnabled);
 }

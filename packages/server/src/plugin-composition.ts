@@ -14,10 +14,12 @@ import {
   type User,
 } from '@kaiwa/core';
 import type {
+  CheckedHttpResponse,
   PluginCommand,
   PluginEvent,
   PluginHost,
   PluginHostPorts,
+  PluginHttpInput,
   PluginJobEvent,
   PluginJobScheduler,
   PluginState,
@@ -65,7 +67,7 @@ export interface PluginSummary {
  * Plugins in the server: every folder under KAIWA_PLUGIN_DIR is a plugin (its manifest checked, its entry run
  * in the sandboxed process runtime, or in a container where its manifest says `runtime: container`), acting as its own bot user `plugin-<id>` through the engine — the one way
  * into chat data — after the host has checked each call against the manifest. Slash commands run through
- * `POST /api/v1/rooms/{roomId}/commands`; new messages are handed to plugins that listen without delivery
+ * `POST /api/v1/rooms/{roomId}/commands`; declared HTTP routes are served at `/plugins/<id>/…`; new messages are handed to plugins that listen without delivery
  * waiting for them. Scheduled jobs run at their slots (5-field cron, UTC) on the one instance that claims each
  * slot in the database; slots that pass while no instance is up are not run later. A plugin that fails to start is reported and left stopped; the server starts regardless.
  */
@@ -142,6 +144,31 @@ export class PluginService {
         (error as { isRetryable?: boolean }).isRetryable === true,
       run: (input, context) => this.#host.runStep({ type, input: input as never, runId: context.runId }),
     }));
+  }
+
+  /**
+   * The declared route of a plugin that a request lands on (`path` under `/plugins/<id>`, percent-encoded):
+   * whether it is public, and whether the plugin runs now; `undefined` for an unknown plugin or an undeclared
+   * method and path.
+   */
+  findHttpRoute(
+    pluginId: string,
+    method: string,
+    path: string,
+  ): { public: boolean; running: boolean } | undefined {
+    const match = this.#host.findHttpRoute(pluginId, method, path);
+    if (!match) return undefined;
+    const running = this.#host.list().some((plugin) => plugin.id === pluginId && plugin.state === 'running');
+    return { public: match.route.public, running };
+  }
+
+  /**
+   * Serves an HTTP request to a plugin's declared route and returns its checked answer.
+   *
+   * @throws PluginError `not_found`, `not_running`, `timeout`, `plugin_failed` or `invalid_response`.
+   */
+  serveHttp(input: PluginHttpInput): Promise<CheckedHttpResponse> {
+    return this.#host.serveHttp(input);
   }
 
   startPlugin(pluginId: string): Promise<void> {
@@ -254,6 +281,9 @@ export class PluginService {
         break;
       case 'capability-denied':
         this.#note(event.pluginId, 'capability-denied', event.message);
+        break;
+      case 'invalid-response':
+        this.#note(event.pluginId, 'invalid-response', event.detail);
         break;
       case 'call-timeout':
         this.#note(event.pluginId, 'call-timeout', `${event.method} took over ${event.timeoutMs} ms`);

@@ -41,6 +41,13 @@ export const HANDLER_STATUSES: Readonly<Record<string, readonly number[]>> = {
   'POST /api/v1/hooks/workflows/{workflowId}': [401, 409],
   // With KAIWA_METRICS_TOKEN set, the token is required.
   'GET /metrics': [401],
+  // A plugin's route: its answer refused (502) or late (504).
+  ...Object.fromEntries(
+    ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((method) => [
+      `${method} /plugins/{pluginId}/{path}`,
+      [502, 504],
+    ]),
+  ),
 };
 
 const errorContent = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
@@ -138,7 +145,9 @@ const zodTransformObject = createJsonSchemaTransformObject({ schemaRegistry: api
 export const documentRoute: SwaggerTransform<FastifySchema & { hide?: boolean }> = (input) => {
   const transformed = zodTransform(input);
   const config = (input.route.config ?? {}) as RouteConfig;
-  const publicRoute = config.auth === 'public' || !input.url.startsWith(API_PREFIX);
+  // Outside /api/v1 a route is public unless it says otherwise (plugins' routes take credentials).
+  const publicRoute =
+    config.auth === 'public' || (!input.url.startsWith(API_PREFIX) && config.auth === undefined);
   const statuses: number[] = [];
   if (!publicRoute) {
     statuses.push(401);
@@ -179,6 +188,7 @@ const METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'pat
 export const documentObject: SwaggerTransformObject = (input) => {
   const document = zodTransformObject(input) as OpenApiObject;
   documentUpload(document);
+  nameWildcards(document);
   document.info = { ...document.info, license: { name: 'MIT', identifier: 'MIT' } };
   // Relative: the document describes the server that serves it, wherever that is.
   document.servers = [{ url: '/', description: 'The server that serves this document' }];
@@ -284,6 +294,25 @@ function pruneUnusedSchemas(document: OpenApiObject): void {
   document.components!.schemas = Object.fromEntries(
     Object.entries(schemas).filter(([name]) => used.has(name)),
   );
+}
+
+/**
+ * Fastify's wildcard (`/plugins/:pluginId/*`, documented by @fastify/swagger as `{*}`) as a named path
+ * parameter, `{path}`: OpenAPI tools want names.
+ */
+function nameWildcards(document: OpenApiObject): void {
+  const paths = document.paths ?? {};
+  for (const [path, item] of Object.entries(paths)) {
+    if (!path.includes('{*}')) continue;
+    for (const [method, operation] of Object.entries(item)) {
+      if (!METHODS.has(method)) continue;
+      for (const parameter of (operation.parameters ?? []) as { in?: string; name?: string }[]) {
+        if (parameter.in === 'path' && parameter.name === '*') parameter.name = 'path';
+      }
+    }
+    delete paths[path];
+    paths[path.replace('{*}', '{path}')] = item;
+  }
 }
 
 /** The upload's multipart body, which the route cannot declare as a schema. */

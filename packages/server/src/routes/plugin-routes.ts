@@ -51,12 +51,15 @@ function httpErrorOf(error: PluginError): HttpError {
       return new HttpError(504, 'plugin_timeout', error.message);
     case 'capability_denied':
       return new HttpError(403, 'forbidden', error.message);
+    case 'invalid_response':
+      return new HttpError(502, 'plugin_invalid_response', error.message, { issues: error.issues });
     default:
       return new HttpError(502, 'plugin_failed', error.message, { code: error.code });
   }
 }
 
-async function pluginCall<T>(work: () => Promise<T>): Promise<T> {
+/** Runs a call to a plugin, turning its `PluginError` into the HTTP answer the caller should see. */
+export async function pluginCall<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {

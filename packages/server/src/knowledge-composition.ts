@@ -32,6 +32,17 @@ const KNOWLEDGE_STATE_KEY = 'knowledge.state';
 const KNOWLEDGE_FILES_KEY = 'knowledge.files';
 /** Documents whose outcome a room keeps, the latest. */
 const MAX_FILE_STATES = 100;
+/**
+ * Where an instance claims a batch of a room's events to index (`knowledge.claim:<first seq>:<attempt>`), so
+ * that of several instances on one database exactly one indexes it; removed when the batch is done.
+ */
+const KNOWLEDGE_CLAIM_KEY = 'knowledge.claim';
+/** How long a claim holds: one whose instance died is taken over after this (by a later attempt key). */
+const CLAIM_TTL_MS = 5 * 60_000;
+/** Room events read per batch. */
+const EVENT_BATCH = 500;
+
+const ClaimSchema = z.object({ expiresAt: z.string() });
 
 export const RoomKnowledgeSettingsSchema = z.object({
   messages: z.boolean().describe("the room's messages and threads are knowledge its readers can ask about"),
@@ -51,6 +62,11 @@ const RoomIndexStateSchema = z.object({
   model: z.string().optional(),
   messages: z.number().int().min(0),
   chunks: z.number().int().min(0),
+  /**
+   * The watermark: the room's events up to this sequence number are indexed. Advanced only after their
+   * chunks are written, so what a crash cut off is read again from the room's events at the next start.
+   */
+  seq: z.number().int().min(0).optional(),
   updatedAt: z.string(),
   error: z.string().optional(),
 });
@@ -107,8 +123,13 @@ export interface KnowledgeCompositionConfig {
   maxDocumentBytes: number;
   /** An embedding model instead of the configured one (tests, embedding apps). */
   embedder?: EmbeddingModel;
-  /** How long changes to one source are gathered before it is re-indexed; 1.5 s by default. */
+  /** How long a room's changes are gathered before they are indexed; 1.5 s by default. */
   debounceMs?: number;
+  /**
+   * How often every knowledge room is checked for events past its watermark (what a lost bus message or a
+   * reconnect missed, or a batch that failed); 30 s by default.
+   */
+  catchUpIntervalMs?: number;
   /**
    * Reads images and scanned PDFs. Undefined: tesseract.js (English, one worker, loaded on the first image);
    * null: no OCR, and images and scans are skipped as `ocr_unavailable`.
@@ -123,14 +144,23 @@ export interface KnowledgeCompositionConfig {
  * Guarantees: retrieval returns only passages of rooms whose knowledge is on and that the asker may read
  * (the engine's `readableScope`, before ranking). A room's full index records its progress in the room
  * settings; one cut off by a crash or restart runs again at start (indexing is idempotent: each message
- * belongs to fixed sources, each replaced whole). Turning a source off deletes its chunks. Indexing errors
- * are logged and recorded, never thrown at chat: message delivery never waits for indexing.
+ * belongs to fixed sources, each replaced whole). After it, the room is indexed from its stored events
+ * (created, edited, deleted, each with its sequence number) past a durable watermark that moves only once
+ * their chunks are written: an event whose indexing a crash cut off is indexed at the next start, and one
+ * whose bus message was lost at the next catch-up. Of several instances on one database, the one that claims
+ * a batch of events (a room setting inserted once, with an expiry) indexes it; the others skip it. Turning a
+ * source off deletes its chunks. Indexing errors are logged and recorded, never thrown at chat: message
+ * delivery never waits for indexing.
  */
 export class KnowledgeService {
   readonly knowledge: KnowledgeBase;
   readonly #config: KnowledgeCompositionConfig;
   readonly #rooms = new Map<string, RoomKnowledgeSettings>();
-  readonly #pending = new Map<string, { source: MessageSource; timer: ReturnType<typeof setTimeout> }>();
+  /** Rooms with events waiting to be indexed, by room, with the timer that gathers them. */
+  readonly #pending = new Map<string, ReturnType<typeof setTimeout>>();
+  /** The catch-up running per room, and whether another was asked for meanwhile. */
+  readonly #catchUps = new Map<string, { again: boolean }>();
+  #sweep: ReturnType<typeof setInterval> | undefined;
   readonly #running = new Set<Promise<unknown>>();
   readonly #fullIndexes = new Map<string, Promise<void>>();
   readonly #fileStateWrites = new Map<string, Promise<void>>();
@@ -175,11 +205,18 @@ export class KnowledgeService {
       const state = await this.roomState(roomId);
       // A new embedding model has an index of its own, empty at first: the room is indexed again into it.
       const newModel = state?.model !== model;
-      if (settings.messages && (state?.state !== 'done' || newModel)) this.#indexRoomInBackground(roomId);
+      const fullIndex = settings.messages && (state?.state !== 'done' || newModel || state.seq === undefined);
+      if (!settings.messages && (newModel || state?.seq === undefined)) await this.#startWatermark(roomId);
       if (settings.files && newModel) this.#track(this.#indexRoomFiles(SYSTEM_ACTOR, roomId), roomId);
-      if (!settings.messages && newModel)
-        await this.#recordState(roomId, { state: 'done', messages: 0, chunks: 0 });
+      if (fullIndex) this.#indexRoomInBackground(roomId);
+      else this.#requestCatchUp(roomId);
     }
+    const every = this.#config.catchUpIntervalMs ?? 30_000;
+    this.#sweep = setInterval(() => {
+      for (const [roomId, settings] of this.#rooms)
+        if (settings.messages || settings.files) this.#requestCatchUp(roomId);
+    }, every);
+    this.#sweep.unref?.();
   }
 
   /** The room's knowledge sources (both off unless chosen). */
@@ -213,12 +250,17 @@ export class KnowledgeService {
         (async () => {
           await this.#fullIndexes.get(roomId);
           await this.knowledge.removeRoom(roomId, 'message');
-          await this.#config.engine.setRoomSetting(SYSTEM_ACTOR, roomId, KNOWLEDGE_STATE_KEY, null);
+          if (settings.files) await this.#startWatermark(roomId);
+          else await this.#config.engine.setRoomSetting(SYSTEM_ACTOR, roomId, KNOWLEDGE_STATE_KEY, null);
         })(),
         roomId,
       );
     }
-    if (settings.files && !before.files) this.#track(this.#indexRoomFiles(actorId, roomId), roomId);
+    if (settings.files && !before.files) {
+      // Documents shared from now on are followed through the room's events, from the watermark.
+      if (!settings.messages) await this.#startWatermark(roomId);
+      this.#track(this.#indexRoomFiles(actorId, roomId), roomId);
+    }
     if (!settings.files && before.files) this.#track(this.knowledge.removeRoom(roomId, 'file'), roomId);
   }
 
@@ -273,19 +315,29 @@ export class KnowledgeService {
   /** Waits until nothing is being indexed or waiting to be (tests). */
   async idle(): Promise<void> {
     while (this.#pending.size > 0 || this.#running.size > 0) {
-      for (const [key, { source, timer }] of this.#pending) {
+      for (const [roomId, timer] of this.#pending) {
         clearTimeout(timer);
-        this.#pending.delete(key);
-        this.#track(this.knowledge.indexMessageSource(source), source.roomId);
+        this.#pending.delete(roomId);
+        this.#requestCatchUp(roomId);
       }
       await Promise.allSettled([...this.#running]);
     }
   }
 
+  /**
+   * Indexes the room's events past its watermark now (what `start` and the periodic catch-up do), and
+   * waits for it; other instances' claims are respected.
+   */
+  async catchUp(roomId: string): Promise<void> {
+    this.#requestCatchUp(roomId);
+    await this.idle();
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#stopListening?.();
-    for (const { timer } of this.#pending.values()) clearTimeout(timer);
+    if (this.#sweep) clearInterval(this.#sweep);
+    for (const timer of this.#pending.values()) clearTimeout(timer);
     this.#pending.clear();
     await Promise.allSettled([...this.#running]);
     await this.#ownRecognizer?.close();
@@ -318,33 +370,153 @@ export class KnowledgeService {
       event.type !== 'message.deleted'
     )
       return;
-    const message = event.payload.message;
-    const settings = this.settingsOf(message.roomId);
-    if (settings.messages) {
-      for (const source of this.#module.messageSourcesOf(message)) this.#schedule(source);
-    }
-    if (settings.files) this.#followAttachments(event.type, message);
+    const settings = this.settingsOf(event.roomId);
+    if (settings.messages || settings.files) this.#schedule(event.roomId);
   }
 
-  /** Gathers changes to one source for a moment, then re-indexes it once. */
-  #schedule(source: MessageSource): void {
-    const waiting = this.#pending.get(source.sourceId);
-    if (waiting) clearTimeout(waiting.timer);
+  /** Gathers a room's changes for a moment, then indexes its events past the watermark. */
+  #schedule(roomId: string): void {
+    if (this.#pending.has(roomId)) return;
     const timer = setTimeout(() => {
-      this.#pending.delete(source.sourceId);
-      this.#track(this.knowledge.indexMessageSource(source), source.roomId);
+      this.#pending.delete(roomId);
+      this.#requestCatchUp(roomId);
     }, this.#config.debounceMs ?? 1_500);
     timer.unref?.();
-    this.#pending.set(source.sourceId, { source, timer });
+    this.#pending.set(roomId, timer);
   }
 
-  #followAttachments(type: ChatEvent['type'], message: Message): void {
-    for (const attachment of message.attachments) {
-      if (!isDocument(attachment.mimeType)) continue;
-      if (type === 'message.created') this.#track(this.#indexFile(attachment.fileId), message.roomId);
-      if (type === 'message.deleted')
-        this.#track(this.knowledge.removeFile(attachment.fileId), message.roomId);
+  /** Runs the room's catch-up, one at a time per room: one asked for while one runs runs after it. */
+  #requestCatchUp(roomId: string): void {
+    if (this.#closed) return;
+    const running = this.#catchUps.get(roomId);
+    if (running) {
+      running.again = true;
+      return;
     }
+    const entry = { again: false };
+    this.#catchUps.set(roomId, entry);
+    const work = (async () => {
+      try {
+        do {
+          entry.again = false;
+          await this.#catchUpRoom(roomId);
+        } while (entry.again && !this.#closed);
+      } finally {
+        this.#catchUps.delete(roomId);
+      }
+    })();
+    this.#track(work, roomId);
+  }
+
+  /**
+   * Indexes the room's events past its watermark, batch by batch: claims the batch (skipping one another
+   * instance holds), indexes the message sources and documents its events touched, then moves the
+   * watermark to its last event and gives the claim back.
+   */
+  async #catchUpRoom(roomId: string): Promise<void> {
+    const { engine } = this.#config;
+    let state = await this.roomState(roomId);
+    for (;;) {
+      const settings = this.settingsOf(roomId);
+      if (this.#closed || (!settings.messages && !settings.files) || this.#fullIndexes.has(roomId)) return;
+      // No watermark yet (a full index is to run or running) or one of another model: nothing to follow.
+      if (state?.state !== 'done' || state.seq === undefined || state.model !== this.knowledge.index.model)
+        return;
+      const from = state.seq;
+      const events = await engine.eventsSince(SYSTEM_ACTOR, roomId, from, EVENT_BATCH);
+      const last = events.at(-1);
+      if (!last) return;
+      const claim = await this.#claim(roomId, from + 1);
+      if (!claim) return;
+      try {
+        // Another instance may have finished this batch between the read and the claim.
+        const current = await this.roomState(roomId);
+        if (current?.seq !== from) {
+          state = current;
+          continue;
+        }
+        const created = await this.#indexEvents(roomId, settings, events);
+        await this.#recordState(roomId, {
+          state: 'done',
+          messages: state.messages + created,
+          chunks: state.chunks,
+          seq: last.seq,
+        });
+        state = { ...state, messages: state.messages + created, seq: last.seq };
+      } finally {
+        await this.#release(roomId, claim);
+      }
+    }
+  }
+
+  /** Indexes what a batch of the room's events changed. @returns how many messages it created. */
+  async #indexEvents(
+    roomId: string,
+    settings: RoomKnowledgeSettings,
+    events: readonly ChatEvent[],
+  ): Promise<number> {
+    const sources = new Map<string, MessageSource>();
+    const files: { fileId: string; deleted: boolean }[] = [];
+    let created = 0;
+    for (const event of events) {
+      if (
+        event.type !== 'message.created' &&
+        event.type !== 'message.updated' &&
+        event.type !== 'message.deleted'
+      )
+        continue;
+      const message: Message = event.payload.message;
+      if (event.type === 'message.created') created += 1;
+      if (settings.messages)
+        for (const source of this.#module.messageSourcesOf(message)) sources.set(source.sourceId, source);
+      if (settings.files && event.type !== 'message.updated')
+        for (const attachment of message.attachments)
+          if (isDocument(attachment.mimeType))
+            files.push({ fileId: attachment.fileId, deleted: event.type === 'message.deleted' });
+    }
+    // A source that cannot be indexed (the embedding model down) throws: the watermark stays, and the
+    // batch is tried again.
+    for (const source of sources.values()) await this.knowledge.indexMessageSource(source);
+    for (const { fileId, deleted } of files) {
+      // One document that cannot be read (its blob gone, say) does not hold the room's index back.
+      if (deleted) await this.knowledge.removeFile(fileId);
+      else
+        await this.#indexFile(fileId).catch((error: unknown) =>
+          this.#config.logger.warn({ err: error, fileId, roomId }, 'knowledge: a document was not indexed'),
+        );
+    }
+    return created;
+  }
+
+  /**
+   * Claims the batch of the room's events starting at `firstSeq`: the first attempt key nobody holds,
+   * past attempts whose claim expired (their instance died). @returns the keys to remove when done, or
+   * undefined when another instance holds the batch.
+   */
+  async #claim(roomId: string, firstSeq: number): Promise<string[] | undefined> {
+    const { engine } = this.#config;
+    const keys: string[] = [];
+    for (let attempt = 1; ; attempt++) {
+      const key = `${KNOWLEDGE_CLAIM_KEY}:${firstSeq}:${attempt}`;
+      keys.push(key);
+      const held = await engine.getRoomSetting(SYSTEM_ACTOR, roomId, key);
+      if (held === undefined) {
+        const expiresAt = new Date(Date.now() + CLAIM_TTL_MS).toISOString();
+        return (await engine.claimRoomSetting(SYSTEM_ACTOR, roomId, key, { expiresAt })) ? keys : undefined;
+      }
+      const claim = ClaimSchema.safeParse(held);
+      if (claim.success && Date.parse(claim.data.expiresAt) > Date.now()) return undefined;
+    }
+  }
+
+  async #release(roomId: string, keys: readonly string[]): Promise<void> {
+    for (const key of keys) await this.#config.engine.deleteRoomSetting(SYSTEM_ACTOR, roomId, key);
+  }
+
+  /** A watermark at the room's latest event, for a room whose documents alone are knowledge. */
+  async #startWatermark(roomId: string): Promise<void> {
+    const room = await this.#config.engine.getRoom(SYSTEM_ACTOR, roomId);
+    await this.#recordState(roomId, { state: 'done', messages: 0, chunks: 0, seq: room.lastSeq });
   }
 
   async #indexFile(fileId: string): Promise<void> {
@@ -434,6 +606,8 @@ export class KnowledgeService {
     const work = (async () => {
       let last = 0;
       try {
+        // Events from here on are followed from the watermark: the full index reads the room as it is now.
+        const { lastSeq } = await this.#config.engine.getRoom(SYSTEM_ACTOR, roomId);
         const result = await this.knowledge.indexRoomMessages(roomId, {
           onProgress: (progress) => {
             // A few records while a large room is indexed, not one per hour of its history.
@@ -442,7 +616,8 @@ export class KnowledgeService {
             void this.#recordState(roomId, { state: 'indexing', ...progress }).catch(() => {});
           },
         });
-        if (this.settingsOf(roomId).messages) await this.#recordState(roomId, { state: 'done', ...result });
+        if (this.settingsOf(roomId).messages)
+          await this.#recordState(roomId, { state: 'done', ...result, seq: lastSeq });
       } catch (error) {
         this.#config.logger.error({ err: error, roomId }, "knowledge: indexing a room's messages failed");
         await this.#recordState(roomId, {
@@ -454,6 +629,7 @@ export class KnowledgeService {
       } finally {
         this.#fullIndexes.delete(roomId);
       }
+      this.#requestCatchUp(roomId);
     })();
     this.#fullIndexes.set(roomId, work);
     this.#track(work, roomId);

@@ -528,7 +528,9 @@ export class ChatEngine {
     return room;
   }
 
-  async getRoom(actorId: string, roomId: string): Promise<Room> {
+  /** A room its reader may read; `SYSTEM_ACTOR` (a server service, e.g. knowledge indexing) reads any. */
+  async getRoom(actorId: string | SystemActor, roomId: string): Promise<Room> {
+    if (actorId === SYSTEM_ACTOR) return this.#room(roomId);
     const actor = await this.#actor(actorId);
     return (await this.#readableRoom(actor, roomId)).room;
   }
@@ -771,10 +773,32 @@ export class ChatEngine {
   /**
    * Stores a personal setting only if there is none yet; true when this call stored it. Of several racing
    * callers (on several instances) exactly one gets true, so work is claimed once (an assistant's answer).
+   * `SYSTEM_ACTOR` (a server service claiming a batch of indexing) claims any key, quietly too.
    */
-  async claimRoomSetting(actorId: string, roomId: string, key: string, value: JsonValue): Promise<boolean> {
-    const room = await this.#settingsRoom(actorId, roomId, key, 'claim a room setting');
-    return this.#store.roomSettings.insertIfAbsent(room.id, key, value, this.#now());
+  async claimRoomSetting(
+    actorId: string | SystemActor,
+    roomId: string,
+    key: string,
+    value: JsonValue,
+  ): Promise<boolean> {
+    const room =
+      actorId === SYSTEM_ACTOR
+        ? await this.#room(roomId)
+        : await this.#settingsRoom(actorId, roomId, key, 'claim a room setting');
+    return this.#store.roomSettings.insertIfAbsent(room.id, parseSettingKey(key), value, this.#now());
+  }
+
+  /**
+   * Removes a server service's own room setting (a claim it is done with), quietly. Only `SYSTEM_ACTOR`.
+   *
+   * @example
+   * await engine.deleteRoomSetting(SYSTEM_ACTOR, roomId, 'knowledge.claim:42:1');
+   */
+  async deleteRoomSetting(actor: SystemActor, roomId: string, key: string): Promise<void> {
+    if (actor !== SYSTEM_ACTOR)
+      throw new ForbiddenError('delete a room setting', 'only the server itself may');
+    const room = await this.#room(roomId);
+    await this.#store.roomSettings.delete(room.id, parseSettingKey(key));
   }
 
   /** Every room's value of one setting, for a service starting up. */
@@ -1202,11 +1226,19 @@ export class ChatEngine {
 
   /**
    * The room's events after sequence number `afterSeq`, in order: what a reconnecting client missed,
-   * edits, deletes and reactions included.
+   * edits, deletes and reactions included. `SYSTEM_ACTOR` (a server service catching up, e.g. knowledge
+   * indexing) reads any room's.
    */
-  async eventsSince(actorId: string, roomId: string, afterSeq: number, limit = 500): Promise<RoomEvent[]> {
-    const actor = await this.#actor(actorId);
-    const { room } = await this.#readableRoom(actor, roomId);
+  async eventsSince(
+    actorId: string | SystemActor,
+    roomId: string,
+    afterSeq: number,
+    limit = 500,
+  ): Promise<RoomEvent[]> {
+    const room =
+      actorId === SYSTEM_ACTOR
+        ? await this.#room(roomId)
+        : (await this.#readableRoom(await this.#actor(actorId), roomId)).room;
     if (!Number.isInteger(afterSeq) || afterSeq < 0)
       throw ValidationError.field('afterSeq', 'must be an integer ≥ 0');
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000)

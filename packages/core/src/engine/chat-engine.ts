@@ -1,4 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
+import type { z } from 'zod';
 import { InProcessBus } from '../bus/in-process-bus.js';
 import { isMonitoredBus } from '../bus/monitored-bus.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
@@ -878,24 +879,53 @@ export class ChatEngine {
    * Sends a message. With a `clientMessageId` the send is idempotent per author: repeating it returns the
    * first message and stores nothing new, also when two sends race.
    *
+   * The actor is a user id, or the {@link User} the caller already holds, which saves reading it again: the
+   * realtime connection passes the user it authenticated, kept current by `user.updated` events.
+   *
+   * @example
+   * await engine.sendMessage(alice.id, { roomId: room.id, text: 'hi', clientMessageId: 'c-1' });
+   * await engine.sendMessage(alice, { roomId: room.id, text: 'hi again' }); // alice: a User held already
    * @throws ValidationError naming `metadata.transcript` or `metadata.workflow` when the input carries what
    *   only the server sets; the workflow runtime passes its run as `options.workflow` instead.
    */
   async sendMessage(
-    actorId: string,
+    actorOrId: User | string,
     input: SendMessageInput,
     options: SendMessageOptions = {},
   ): Promise<Message> {
-    const actor = await this.#actor(actorId);
+    const actor = typeof actorOrId === 'string' ? await this.#actor(actorOrId) : heldActor(actorOrId);
     const data = parseInput(SendMessageInputSchema, input);
     refuseServerMetadata(data.metadata);
     const metadata: Metadata = options.workflow
       ? { ...data.metadata, [WORKFLOW_METADATA_KEY]: { ...options.workflow } }
       : data.metadata;
-    if (data.clientMessageId) {
+    try {
+      return await this.#storeMessage(actor, data, metadata);
+    } catch (error) {
+      // A repeated send is not looked up before: the unique (author, clientMessageId) key turns it into
+      // 'duplicate' inside the transaction, which saves a read on every first send. A repeat still answers
+      // with the first message whatever changed since (the room archived or left, a thread root deleted),
+      // so a refused send looks for an earlier one too, as the lookup before every send did.
+      const refused =
+        error === duplicateSend ||
+        error instanceof ValidationError ||
+        error instanceof NotFoundError ||
+        error instanceof ForbiddenError;
+      if (!data.clientMessageId || !refused) throw error;
       const earlier = await this.#earlierSend(actor.id, data.clientMessageId, data.roomId);
       if (earlier) return earlier;
+      if (error === duplicateSend)
+        throw new ConflictError('clientMessageId was taken by a send that is gone', 'clientMessageId');
+      throw error;
     }
+  }
+
+  /** The checks and the write of {@link sendMessage}; a repeated `clientMessageId` throws `duplicateSend`. */
+  async #storeMessage(
+    actor: User,
+    data: z.output<typeof SendMessageInputSchema>,
+    metadata: Metadata,
+  ): Promise<Message> {
     const { room } = await this.#postableRoom(actor, data.roomId, 'send message');
 
     let threadRoot: Message | undefined;
@@ -927,23 +957,13 @@ export class ChatEngine {
       editedAt: null,
       deletedAt: null,
     };
-    let created: Message;
-    try {
-      const { payload } = await this.#roomChange(room.id, 'message.created', async (tx, seq) => {
-        const stored = { ...message, seq };
-        if ((await tx.messages.insert(stored)) === 'duplicate') throw duplicateSend;
-        if (threadRoot) await tx.messages.recordReply(threadRoot.id, now);
-        return { message: { ...stored, reactions: [] } };
-      });
-      created = payload.message;
-    } catch (error) {
-      if (error !== duplicateSend || !data.clientMessageId) throw error;
-      const earlier = await this.#earlierSend(actor.id, data.clientMessageId, data.roomId);
-      if (!earlier)
-        throw new ConflictError('clientMessageId was taken by a send that is gone', 'clientMessageId');
-      return earlier;
-    }
-    return created;
+    const { payload } = await this.#roomChange(room.id, 'message.created', async (tx, seq) => {
+      const stored = { ...message, seq };
+      if ((await tx.messages.insert(stored)) === 'duplicate') throw duplicateSend;
+      if (threadRoot) await tx.messages.recordReply(threadRoot.id, now);
+      return { message: { ...stored, reactions: [] } };
+    });
+    return payload.message;
   }
 
   /** Authors edit their own messages. */
@@ -1602,10 +1622,10 @@ export class ChatEngine {
     actor: User,
     roomId: string,
   ): Promise<{ room: Room; membership: Membership | undefined }> {
-    const room = await this.#room(roomId);
-    const membership = await this.#store.memberships.find(room.id, actor.id);
-    if (!canReadRoom(actor, room, membership)) throw new NotFoundError('room', roomId);
-    return { room, membership };
+    const found = await this.#store.memberships.findWithRoom(parseId(roomId, 'roomId'), actor.id);
+    if (!found) throw new NotFoundError('room', roomId);
+    if (!canReadRoom(actor, found.room, found.membership)) throw new NotFoundError('room', roomId);
+    return found;
   }
 
   async #postableRoom(
@@ -1714,6 +1734,21 @@ type Outcome = { event: RoomEvent } | { error: unknown };
 
 /** Thrown inside a reaction transaction to roll it back when nothing changed. */
 const unchangedReaction = Symbol('unchanged reaction');
+
+/**
+ * A user the caller loaded itself (the realtime connection's, from its token) stands in for reading the
+ * actor again. It can be stale only between a change and the `user.updated` event that carries it to the
+ * caller; what a send checks of it is the account being active (posting needs a membership, not a role).
+ * A deactivation or a demotion closes the user's sockets (`user.updated`, `user.sessions_revoked`), and a
+ * socket whose event was lost cannot outlive its access token, whose renewal reads the account; that socket
+ * keeps receiving its rooms' events meanwhile anyway, so sending on it widens nothing. Anyone else passes
+ * the id.
+ */
+function heldActor(user: User): User {
+  parseId(user.id, 'actorId');
+  if (user.deactivatedAt) throw new ForbiddenError('act', 'the account is deactivated');
+  return user;
+}
 
 function parseId(value: string, field: string): string {
   if (typeof value !== 'string' || !IdSchema.safeParse(value).success)

@@ -80,6 +80,18 @@ export interface MembershipRepository {
   /** @throws ConflictError with field `userId` when already a member. */
   insert(membership: Membership): Promise<void>;
   find(roomId: string, userId: string): Promise<Membership | undefined>;
+  /**
+   * The room and the user's membership of it (undefined when not a member) in one read, as the engine's
+   * permission checks need them on every call that names a room; undefined when there is no such room.
+   *
+   * @example
+   * const found = await store.memberships.findWithRoom(roomId, alice.id);
+   * if (found && !found.room.archived && found.membership) console.log('alice may post');
+   */
+  findWithRoom(
+    roomId: string,
+    userId: string,
+  ): Promise<{ room: Room; membership: Membership | undefined } | undefined>;
   listByRoom(roomId: string, query: { after?: string; limit: number }): Promise<Membership[]>;
   /** The rooms a user belongs to, with the membership, in room id order. */
   listByUser(userId: string): Promise<{ room: Room; membership: Membership }[]>;

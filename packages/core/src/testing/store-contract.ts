@@ -548,6 +548,46 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
         });
         expect(again).toEqual(first);
         expect(await timeline(alice.id, room.id)).toHaveLength(1);
+        // The repeat rolled back inside its transaction: no sequence number taken, no event.
+        expect((await engine.getRoom(alice.id, room.id)).lastSeq).toBe(first.seq);
+      });
+
+      it('answers a repeat with the first message after the room was left or archived', async () => {
+        const alice = await user();
+        const bob = await user();
+        const room = await channel(alice.id, [bob.id]);
+        const other = await channel(alice.id, [bob.id]);
+        const bobs = await engine.sendMessage(bob.id, { roomId: room.id, text: 'b', clientMessageId: 'c-2' });
+        const alices = await engine.sendMessage(alice.id, {
+          roomId: room.id,
+          text: 'a',
+          clientMessageId: 'c-3',
+        });
+        // The same key in another room is refused, also where the send itself would be.
+        const elsewhere = await rejects(
+          engine.sendMessage(bob.id, { roomId: other.id, text: 'b', clientMessageId: 'c-2' }),
+          ConflictError,
+        );
+        expect((elsewhere as ConflictError).field).toBe('clientMessageId');
+        await engine.leaveRoom(bob.id, room.id);
+        expect(
+          await engine.sendMessage(bob.id, { roomId: room.id, text: 'b', clientMessageId: 'c-2' }),
+        ).toEqual(bobs);
+        await engine.updateRoom(alice.id, room.id, { archived: true });
+        expect(
+          await engine.sendMessage(alice.id, { roomId: room.id, text: 'a', clientMessageId: 'c-3' }),
+        ).toEqual(alices);
+        // A new key, or none, is still refused there.
+        await rejects(
+          engine.sendMessage(alice.id, { roomId: room.id, text: 'a', clientMessageId: 'c-4' }),
+          ForbiddenError,
+        );
+        await rejects(engine.sendMessage(alice.id, { roomId: room.id, text: 'a' }), ForbiddenError);
+        await rejects(
+          engine.sendMessage(bob.id, { roomId: room.id, text: 'b', clientMessageId: 'c-5' }),
+          ForbiddenError,
+        );
+        expect(await timeline(alice.id, room.id)).toHaveLength(2);
       });
 
       it('stores one message when two senders race with the same clientMessageId', async () => {
@@ -565,6 +605,34 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
         expect(await timeline(alice.id, room.id)).toHaveLength(2);
         const events = await engine.eventsSince(alice.id, room.id, before);
         expect(events.map((event) => event.seq)).toEqual([before + 1, before + 2]);
+      });
+    });
+
+    describe('actor held by the caller', () => {
+      it('sends as a User it is given, with the same checks as for an id', async () => {
+        const alice = await user();
+        const outsider = await user();
+        const room = await channel(alice.id);
+        const sent = await engine.sendMessage(alice, {
+          roomId: room.id,
+          text: 'held',
+          clientMessageId: 'h-1',
+        });
+        expect(sent.authorId).toBe(alice.id);
+        expect(
+          await engine.sendMessage(alice.id, { roomId: room.id, text: 'held', clientMessageId: 'h-1' }),
+        ).toEqual(sent);
+        await rejects(
+          engine.sendMessage(outsider, { roomId: room.id, text: 'not a member' }),
+          ForbiddenError,
+        );
+        const deactivated = { ...alice, deactivatedAt: new Date().toISOString() };
+        await rejects(engine.sendMessage(deactivated, { roomId: room.id, text: 'gone' }), ForbiddenError);
+        await rejects(
+          engine.sendMessage({ ...alice, id: 'not-an-id' }, { roomId: room.id, text: 'x' }),
+          ValidationError,
+        );
+        expect(await timeline(alice.id, room.id)).toHaveLength(1);
       });
     });
 

@@ -668,7 +668,9 @@ export class Connection implements SubscriptionOwner {
         clientMessageId: frame.clientMessageId,
       });
     }
-    const message = await this.engine.sendMessage(this.userId, {
+    // The user this connection authenticated, kept current by `user.updated` (see ChatEngine.sendMessage):
+    // the engine need not read it again for every message.
+    const message = await this.engine.sendMessage(this.user ?? this.userId, {
       roomId: frame.roomId,
       text: frame.text,
       clientMessageId: frame.clientMessageId,

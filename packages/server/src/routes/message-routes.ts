@@ -46,7 +46,8 @@ export function registerMessageRoutes(app: ApiInstance, { engine }: RouteContext
       },
     },
     async (request, reply) => {
-      const message = await engine.sendMessage(requireUser(request).id, {
+      // The user was read for this request by the authentication hook: the engine need not read it again.
+      const message = await engine.sendMessage(requireUser(request), {
         ...request.body,
         roomId: request.params.roomId,
       });

@@ -257,6 +257,17 @@ export function userRoomRepositoryTests(suite: RepositorySuite<UserRoomRepositor
         expect(inOther.room).toEqual(await store.rooms.findById(other.id));
         expect(inOther.membership).toEqual(await store.memberships.find(other.id, members[0]!.id));
 
+        // The room with the user's membership in one read: absent membership, absent room.
+        expect(await store.memberships.findWithRoom(room.id, owner.id)).toEqual({
+          room: await store.rooms.findById(room.id),
+          membership: ownerMembership,
+        });
+        expect(await store.memberships.findWithRoom(other.id, owner.id)).toEqual({
+          room: await store.rooms.findById(other.id),
+          membership: undefined,
+        });
+        expect(await store.memberships.findWithRoom(createId(), owner.id)).toBeUndefined();
+
         const readUpTo = createId();
         await store.memberships.update(room.id, members[1]!.id, {
           role: 'moderator',
@@ -268,6 +279,9 @@ export function userRoomRepositoryTests(suite: RepositorySuite<UserRoomRepositor
           lastReadMessageId: readUpTo,
           muted: true,
         });
+        expect((await store.memberships.findWithRoom(room.id, members[1]!.id))?.membership).toEqual(
+          await store.memberships.find(room.id, members[1]!.id),
+        );
         await store.memberships.update(room.id, members[1]!.id, { lastReadMessageId: null, muted: false });
         expect(await store.memberships.find(room.id, members[1]!.id)).toMatchObject({
           lastReadMessageId: null,

@@ -64,6 +64,7 @@ export {
   type PluginCommand,
   type PluginSummary,
   type RoomKnowledge,
+  type RoomKnowledgeDocument,
   type RoomKnowledgeIndexing,
   type RoomKnowledgeSettings,
   type RoomVoiceSettings,

@@ -76,7 +76,12 @@ describe('KaiwaRestClient knowledge calls against a reference server', () => {
   });
 
   it('lets the owner turn a room into knowledge, indexes it, and lets a member find the passage', async () => {
-    expect(await rest.ada.roomKnowledge(roomId)).toEqual({ messages: false, files: false, indexing: null });
+    expect(await rest.ada.roomKnowledge(roomId)).toEqual({
+      messages: false,
+      files: false,
+      indexing: null,
+      documents: [],
+    });
     const turnedOn = await rest.ada.setRoomKnowledge(roomId, { messages: true, files: true });
     expect(turnedOn).toMatchObject({ messages: true, files: true });
 
@@ -114,6 +119,7 @@ describe('KaiwaRestClient knowledge calls against a reference server', () => {
       messages: false,
       files: false,
       indexing: null,
+      documents: [],
     });
     await eventually(async () =>
       expect((await rest.grace.searchKnowledge('backup key')).passages).toEqual([]),

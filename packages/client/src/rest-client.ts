@@ -270,10 +270,29 @@ export interface RoomKnowledgeIndexing {
   error?: string;
 }
 
+/** What became of one of a room's documents as knowledge. */
+export interface RoomKnowledgeDocument {
+  fileId: string;
+  name: string;
+  /** `skipped`: it cannot be read (see `code`); `failed`: indexing broke, it is tried again. */
+  state: 'indexed' | 'skipped' | 'failed';
+  /** Passages indexed of it. */
+  chunks: number;
+  /** Why it was skipped: `unsupported_type`, `unreadable`, `too_large`, `ocr_unavailable` or `timeout`. */
+  code?: string;
+  reason?: string;
+  updatedAt: string;
+}
+
 /** A room's knowledge sources and, while its messages are knowledge, how far they are indexed. */
 export interface RoomKnowledge extends RoomKnowledgeSettings {
   /** null: the room's messages are not knowledge. */
   indexing: RoomKnowledgeIndexing | null;
+  /**
+   * The room's last documents (at most 100, the latest first) while its documents are knowledge: indexed, or
+   * skipped and why. Absent from servers older than this field.
+   */
+  documents?: RoomKnowledgeDocument[];
 }
 
 type Query = Record<string, string | number | boolean | undefined>;

@@ -174,6 +174,76 @@ describe('plugins in the server', () => {
     expect(actions).toEqual(expect.arrayContaining(['plugin.stopped', 'plugin.started']));
   });
 
+  it('shows admins the job runs the instances recorded in the database, latest first, by job', async () => {
+    const databaseDirectory = await mkdtemp(join(tmpdir(), 'kaiwa-plugin-jobs-'));
+    const databaseUrl = join(databaseDirectory, 'kaiwa.sqlite');
+    try {
+      // Two runs an instance recorded earlier: one failed, one still running.
+      const store = await createSqliteStore({ filename: databaseUrl });
+      try {
+        await store.migrate();
+        const slot = (scheduledAt: string) => ({ pluginId: 'hello', job: 'daily-tally', scheduledAt });
+        const claim = { instanceId: 'kaiwa-a', claimedAt: '2026-12-06T00:00:00.100Z' };
+        await store.pluginJobRuns.claim(slot('2026-12-06T00:00:00.000Z'), claim);
+        await store.pluginJobRuns.finish(slot('2026-12-06T00:00:00.000Z'), {
+          status: 'failed',
+          finishedAt: '2026-12-06T00:00:01.000Z',
+          durationMs: 900,
+          reason: 'the tally service did not answer',
+        });
+        await store.pluginJobRuns.claim(slot('2026-12-07T00:00:00.000Z'), {
+          ...claim,
+          claimedAt: '2026-12-07T00:00:00.100Z',
+        });
+      } finally {
+        await store.close();
+      }
+      const server = await startTestServer({
+        databaseUrl,
+        plugins: { directory: pluginDirectory, acceptUnisolatedNetwork: false },
+      });
+      try {
+        const admin = await server.signedIn('admin');
+        const listed = await server.call('GET', '/api/v1/plugins/hello/jobs?job=daily-tally&limit=10', {
+          token: admin.token,
+        });
+        expect(listed.statusCode, listed.body).toBe(200);
+        expect(listed.json().runs).toEqual([
+          expect.objectContaining({
+            scheduledAt: '2026-12-07T00:00:00.000Z',
+            status: 'running',
+            finishedAt: null,
+          }),
+          expect.objectContaining({
+            scheduledAt: '2026-12-06T00:00:00.000Z',
+            status: 'failed',
+            instanceId: 'kaiwa-a',
+            durationMs: 900,
+            reason: 'the tally service did not answer',
+          }),
+        ]);
+        const otherJob = await server.call('GET', '/api/v1/plugins/hello/jobs?job=nightly', {
+          token: admin.token,
+        });
+        expect(otherJob.json().runs).toEqual([]);
+        const unknown = await server.call('GET', '/api/v1/plugins/nope/jobs', { token: admin.token });
+        expect(unknown.statusCode).toBe(404);
+        const badLimit = await server.call('GET', '/api/v1/plugins/hello/jobs?limit=0', {
+          token: admin.token,
+        });
+        expect(badLimit.statusCode).toBe(400);
+        expect(badLimit.body).toContain('limit');
+        const member = await server.signedIn('member');
+        const refused = await server.call('GET', '/api/v1/plugins/hello/jobs', { token: member.token });
+        expect(refused.statusCode).toBe(403);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      await rm(databaseDirectory, { recursive: true, force: true });
+    }
+  });
+
   it('keeps a plugin’s stored data in the database: it survives a restart', async () => {
     const databaseDirectory = await mkdtemp(join(tmpdir(), 'kaiwa-plugin-storage-'));
     const databaseUrl = join(databaseDirectory, 'kaiwa.sqlite');

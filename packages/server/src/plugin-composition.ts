@@ -7,6 +7,7 @@ import {
   ForbiddenError,
   type Message,
   NotFoundError,
+  type PluginJobRun,
   type PluginJobRunStore,
   type PluginJobStorage,
   type PluginKeyValueStore,
@@ -78,6 +79,7 @@ export class PluginService {
   readonly #problems = new Map<string, PluginSummary['lastProblem']>();
   readonly #declaredSteps: { type: string; description: string }[];
   readonly #scheduler: PluginJobScheduler;
+  readonly #jobRuns: PluginJobRunStore;
   #stopListening: (() => void) | undefined;
 
   constructor(
@@ -86,8 +88,10 @@ export class PluginService {
     botUsers: Map<string, User>,
     declaredSteps: { type: string; description: string }[],
     scheduler: PluginJobScheduler,
+    jobRuns: PluginJobRunStore,
   ) {
     this.#config = config;
+    this.#jobRuns = jobRuns;
     this.#host = host;
     this.#botUsers = botUsers;
     this.#declaredSteps = declaredSteps;
@@ -126,6 +130,21 @@ export class PluginService {
 
   commands(): PluginCommand[] {
     return this.#host.commands();
+  }
+
+  /**
+   * An installed plugin's scheduled job runs, latest slot first (of one job, when named), as the instances
+   * recorded them; undefined for a plugin that is not installed here.
+   *
+   * @example
+   * const runs = await plugins.jobRuns('hello', { job: 'daily-tally', limit: 20 });
+   */
+  async jobRuns(
+    pluginId: string,
+    options: { job?: string; limit?: number } = {},
+  ): Promise<PluginJobRun[] | undefined> {
+    if (!this.#host.list().some((plugin) => plugin.id === pluginId)) return undefined;
+    return this.#jobRuns.list(pluginId, options);
   }
 
   /**
@@ -435,15 +454,16 @@ export async function composePlugins(config: PluginCompositionConfig): Promise<P
     steps.push(...manifest.capabilities.workflowSteps);
   }
   const declaresJobs = host.scheduledJobs().length > 0;
+  const jobRuns =
+    config.jobRuns ??
+    (declaresJobs ? memoryJobRuns(plugins, config.logger) : plugins.createMemoryPluginJobRunStore());
   const scheduler = new plugins.PluginJobScheduler({
     host,
-    runs:
-      config.jobRuns ??
-      (declaresJobs ? memoryJobRuns(plugins, config.logger) : plugins.createMemoryPluginJobRunStore()),
+    runs: jobRuns,
     // Names the instance in the runs it claims, for admins reading them.
     instanceId: `${hostname().slice(0, 64)}:${process.pid}:${randomUUID().slice(0, 8)}`,
     onEvent: (event) => service?.onJobEvent(event),
   });
-  service = new PluginService(config, host, botUsers, steps, scheduler);
+  service = new PluginService(config, host, botUsers, steps, scheduler, jobRuns);
   return service;
 }

@@ -21,6 +21,25 @@ const PluginSummarySchema = z.object({
     .describe('the last crash, refusal or timeout since it was started'),
 });
 
+const PluginJobRunSchema = z.object({
+  pluginId: z.string(),
+  job: z.string().describe("the job's name, as the manifest declares it"),
+  scheduledAt: z.string().describe('the slot the schedule named (UTC)'),
+  status: z
+    .enum(['running', 'done', 'failed'])
+    .describe('running: claimed and not finished (or its instance died)'),
+  instanceId: z.string().describe('the server instance that claimed the slot and ran it'),
+  claimedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  durationMs: z.number().nullable(),
+  reason: z.string().nullable().describe('why it failed'),
+});
+
+const JobRunsQuerySchema = z.object({
+  job: z.string().min(1).max(64).optional().describe('only the runs of this job'),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
 const CommandSchema = z.object({ name: z.string(), description: z.string(), pluginId: z.string() });
 
 const RunCommandBodySchema = z.object({
@@ -131,6 +150,28 @@ export function registerPluginRoutes(app: ApiInstance, { plugins, audit }: Route
       },
     },
     async () => ({ plugins: plugins?.list() ?? [] }),
+  );
+
+  app.get(
+    '/plugins/:pluginId/jobs',
+    {
+      config: { roles: adminOnly, access: { admin: 'allowed' } },
+      schema: {
+        tags,
+        summary:
+          "A plugin's scheduled job runs, latest first: which instance ran each slot and how it went (admins)",
+        params: PluginParamsSchema,
+        querystring: JobRunsQuerySchema,
+        response: { 200: z.object({ runs: z.array(PluginJobRunSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { pluginId } = request.params;
+      const { job, limit } = request.query;
+      const runs = await requirePlugins(plugins).jobRuns(pluginId, { limit, ...(job ? { job } : {}) });
+      if (!runs) throw new HttpError(404, 'not_found', `no plugin "${pluginId}"`);
+      return { runs };
+    },
   );
 
   for (const action of ['start', 'stop'] as const) {

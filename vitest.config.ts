@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -94,9 +93,5 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Most test files wait on servers, databases, browsers and child processes more than on the CPU, so two
-    // run at once even on a 2-core machine (vitest's default there is one): a Node line's pass takes about
-    // 13 minutes there instead of 18. Every test gets its own database schema, port and folder.
-    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });

@@ -35,8 +35,10 @@ export interface WhisperCppTranscriberConfig {
   language?: string;
   /** whisper.cpp threads. Default the machine's parallelism, at most 4. */
   threads?: number;
-  /** Per transcription, and again for a cold start's model load; the child is killed past it. Default 300 000 ms. */
+  /** Per transcription; the child is killed past it. Default 300 000 ms. */
   timeoutMs?: number;
+  /** For a cold start's model load (a large model from a slow disk takes a while). Default `timeoutMs`. */
+  loadTimeoutMs?: number;
   /** The child's resident memory limit (read from `/proc` on Linux); past it the child is killed. Default 4096. */
   maxMemoryMb?: number;
   /** Longer recordings are an `AudioTooLongError`. Default 3600 s. */
@@ -199,6 +201,7 @@ export class WhisperCppTranscriber implements Transcriber {
     throwIfAborted(signal, PROVIDER);
     const child = this.#child ?? (await this.#start());
     const timeoutMs = this.#config.timeoutMs ?? 300_000;
+    const loadTimeoutMs = this.#config.loadTimeoutMs ?? timeoutMs;
     const id = this.#nextId++;
     const outcome = await new Promise<ChildOutcome>((resolve) => {
       let settled = false;
@@ -215,19 +218,15 @@ export class WhisperCppTranscriber implements Transcriber {
         this.#kill(child);
         settle({ ok: false, error });
       };
-      // The model load and the transcription each get `timeoutMs`: a cold start does not eat the call's time.
-      const expire = (what: string) => () =>
+      // The model load and the transcription each get their own time: a cold start does not eat the call's.
+      const expire = (what: string, ms: number) => () =>
         stop(
-          new VoiceError(
-            'timeout',
-            `whisper.cpp did not ${what} within ${timeoutMs} ms; its process was killed`,
-            {
-              provider: PROVIDER,
-              isRetryable: true,
-            },
-          ),
+          new VoiceError('timeout', `whisper.cpp did not ${what} within ${ms} ms; its process was killed`, {
+            provider: PROVIDER,
+            isRetryable: true,
+          }),
         );
-      let timer = setTimeout(expire('load the model'), timeoutMs);
+      let timer = setTimeout(expire('load the model', loadTimeoutMs), loadTimeoutMs);
       const onAbort = () =>
         stop(
           new VoiceError('aborted', 'the voice call was aborted; the whisper.cpp process was killed', {
@@ -263,7 +262,7 @@ export class WhisperCppTranscriber implements Transcriber {
             return;
           }
           clearTimeout(timer);
-          timer = setTimeout(expire('finish'), timeoutMs);
+          timer = setTimeout(expire('finish', timeoutMs), timeoutMs);
           const message: TranscribeMessage = {
             type: 'transcribe',
             id,

@@ -34,7 +34,7 @@ describe('hostile input', () => {
     expect(fromDiscord(`${'*a '.repeat(1000)}${'<@1'.repeat(1000)}`).length).toBeGreaterThan(1000);
   });
 
-  it('Kaiwa markdown: a 64 KiB message of delimiters or nesting is taken as plain text, fast', () => {
+  it('Kaiwa markdown: a 64 KiB message of delimiters or nesting is taken as plain text (a quadratic parser would run past the test timeout)', () => {
     const hostile = [
       '*a'.repeat(32_000),
       '[a'.repeat(32_000),
@@ -43,7 +43,6 @@ describe('hostile input', () => {
     ];
     for (const text of hostile) {
       expect(exceedsParseBudget(text)).toBe(true);
-      const started = performance.now();
       const tree = parseKaiwaMarkdown(text);
       expect(tree.children).toEqual([
         expect.objectContaining({ type: 'paragraph', children: [expect.objectContaining({ value: text })] }),
@@ -53,7 +52,6 @@ describe('hostile input', () => {
       expect(toDiscord(text).length).toBeGreaterThanOrEqual(text.length);
       expect(toTelegramHtml(text).length).toBeGreaterThanOrEqual(text.length);
       expect(splitMarkdown(text, 'discord').join('').length).toBeGreaterThanOrEqual(text.length);
-      expect(performance.now() - started).toBeLessThan(5_000);
     }
   });
 

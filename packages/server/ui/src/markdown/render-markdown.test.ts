@@ -223,9 +223,8 @@ describe('renderMarkdown with hostile input', () => {
       '[a]('.repeat(16_000),
       `${'*'.repeat(32_000)}x${'*'.repeat(32_000)}`,
     ]) {
-      const started = performance.now();
+      // At once: the parse budget turns them away before parsing (a quadratic parse would pass the test timeout).
       expect(render(text)).toBe(`<p>${escapeHtml(text)}</p>`);
-      expect(performance.now() - started).toBeLessThan(500);
     }
     // Below the limits the same shapes are markdown.
     expect(render(`${'> '.repeat(8)}deep`)).toContain('<blockquote><blockquote>');

@@ -23,8 +23,9 @@ import {
  *   as chat messages in a channel per document and indexed with indexRoomMessages. retrieve() then runs both
  *   of its rankings — vectors over the message chunks, and the engine's full-text search (FTS5) over the
  *   messages — and fuses them (RRF). Full-text alone and vectors alone are read from each passage's `ranks`.
- * - "files": each document uploaded and indexed with indexFile. retrieve()'s full-text side searches
- *   messages only, so for files it is vectors alone: the row says what a file upload gets today.
+ * - "files": each document uploaded and indexed with indexFile. retrieve() then runs vectors over the file
+ *   chunks and the store's full-text search over the same chunks (FTS5 on SQLite; the document's name and
+ *   headings in front of each chunk's text), fused the same way.
  */
 
 /** One labelled question. */
@@ -191,9 +192,7 @@ export async function runQuality(options: QualityOptions): Promise<void> {
           ranks[mode].push(rankOf(passages, holds, mode));
       }
       const seconds = (performance.now() - asked) / 1000 / usable.length;
-      for (const mode of setup === 'messages'
-        ? (['fullText', 'vector', 'hybrid'] as const)
-        : (['vector'] as const))
+      for (const mode of ['fullText', 'vector', 'hybrid'] as const)
         results.push({ setup, mode, scores: score(ranks[mode]), seconds });
     } finally {
       engine.close();

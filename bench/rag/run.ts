@@ -26,7 +26,10 @@ import { runQuality } from './quality.js';
  * corpus: every allowed vector crosses the wire per query). Each query is filtered by 50 allowed rooms of
  * 60 (most chunks pass), by the same rooms plus two projects (the shape of KnowledgeBase.retrieve's filter),
  * and by 3 rooms (a selective filter). Also: ingestion rate (chunks/s,
- * through `upsert` in batches of 500) and recall@10 against an exact scan.
+ * through `upsert` in batches of 500, full-text indexing included), recall@10 against an exact scan, and the
+ * top-10 latency of the full-text search over the chunks' text (`searchText`, FTS5 / tsvector / FULLTEXT)
+ * with the broad filter: each chunk has 60 words drawn from a 5,000-word vocabulary with a Zipf
+ * distribution (as word frequencies in real text), each query 5 such words.
  * PostgreSQL and MariaDB come from KAIWA_TEST_PG_URL and KAIWA_TEST_MYSQL_URL (source /tmp/ci-env.sh).
  */
 
@@ -88,6 +91,51 @@ function clustered(count: number, seed: number): Float32Array[] {
   );
 }
 
+/** 5,000 made-up words, and a Zipf-distributed draw from them (word frequencies of real text). */
+function words(seed: number): () => string {
+  const syllables = [
+    'ka',
+    'ri',
+    'to',
+    'ne',
+    'su',
+    'mo',
+    'la',
+    'vi',
+    'pe',
+    'do',
+    'gu',
+    'shi',
+    'ran',
+    'tel',
+    'bor',
+  ];
+  const vocabulary = Array.from({ length: 5_000 }, (_, index) => {
+    let word = '';
+    for (let rest = index + 15; rest > 0; rest = Math.floor(rest / 15)) word += syllables[rest % 15];
+    return word;
+  });
+  const cumulative: number[] = [];
+  let total = 0;
+  for (let rank = 1; rank <= vocabulary.length; rank++) {
+    total += 1 / rank;
+    cumulative.push(total);
+  }
+  let state = seed >>> 0 || 1;
+  return () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    const target = (state / 2 ** 32) * total;
+    let low = 0;
+    let high = cumulative.length - 1;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((cumulative[middle] as number) < target) low = middle + 1;
+      else high = middle;
+    }
+    return vocabulary[low] as string;
+  };
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
@@ -100,6 +148,7 @@ interface Result {
   broad: { p50: number; p95: number };
   roomsAndProjects: { p50: number; p95: number };
   selective: { p50: number; p95: number };
+  fullText: { p50: number; p95: number };
   recall: number;
 }
 
@@ -109,6 +158,7 @@ async function bench(name: string, store: KyselyChatStore, chunks: number): Prom
   const model = 'bench:clustered';
   await vectors.ensureIndex({ name: index, model, dimensions });
   const corpus = clustered(chunks, 1);
+  const word = words(3);
   const started = performance.now();
   for (let start = 0; start < chunks; start += 500) {
     const batch: VectorChunk[] = [];
@@ -120,7 +170,7 @@ async function bench(name: string, store: KyselyChatStore, chunks: number): Prom
         roomId: roomIds[position % ROOMS] as string,
         // A few chunks in projects, as KnowledgeBase.retrieve filters by rooms and projects.
         ...(position % 97 === 0 ? { projectId: `project-${position % 10}` } : {}),
-        text: `chunk ${position}`,
+        text: Array.from({ length: 60 }, word).join(' '),
         metadata: {},
         vector: Array.from(corpus[position] as Float32Array),
       });
@@ -153,6 +203,15 @@ async function bench(name: string, store: KyselyChatStore, chunks: number): Prom
   const broad = await time({ roomIds: broadRooms });
   const roomsAndProjects = await time({ roomIds: broadRooms, projectIds: ['project-0', 'project-1'] });
   const selective = await time({ roomIds: selectiveRooms });
+  const queryWords = words(4);
+  const fullTextLatencies: number[] = [];
+  for (let position = 0; position < queryCount + 5; position++) {
+    const text = Array.from({ length: 5 }, queryWords).join(' ');
+    const begin = performance.now();
+    await vectors.searchText({ index, text, k: 10, filter: { roomIds: broadRooms } });
+    if (position >= 5) fullTextLatencies.push(performance.now() - begin);
+  }
+  fullTextLatencies.sort((a, b) => a - b);
   // Recall@10 of the broad queries against an exact scan in the application.
   const allowed = new Set(broadRooms);
   let found = 0;
@@ -179,6 +238,7 @@ async function bench(name: string, store: KyselyChatStore, chunks: number): Prom
     broad: { p50: broad.p50, p95: broad.p95 },
     roomsAndProjects: { p50: roomsAndProjects.p50, p95: roomsAndProjects.p95 },
     selective: { p50: selective.p50, p95: selective.p95 },
+    fullText: { p50: percentile(fullTextLatencies, 50), p95: percentile(fullTextLatencies, 95) },
     recall: found / (queries.length * 10),
   };
 }
@@ -252,12 +312,12 @@ async function latency(): Promise<void> {
     `\n${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${dimensions} dimensions, top-10\n`,
   );
   console.log(
-    '| Store | Search | Chunks | Ingest (chunks/s) | p50 / p95, 50 of 60 rooms allowed (ms) | p50 / p95, 50 rooms + 2 projects (ms) | p50 / p95, 3 of 60 rooms (ms) | Recall@10 |',
+    '| Store | Search | Chunks | Ingest (chunks/s) | p50 / p95, 50 of 60 rooms allowed (ms) | p50 / p95, 50 rooms + 2 projects (ms) | p50 / p95, 3 of 60 rooms (ms) | Recall@10 | Full text p50 / p95, 50 of 60 rooms (ms) |',
   );
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const result of results) {
     console.log(
-      `| ${result.store} | ${result.engine} | ${result.chunks.toLocaleString('en')} | ${result.ingestPerSecond.toLocaleString('en')} | ${ms(result.broad.p50)} / ${ms(result.broad.p95)} | ${ms(result.roomsAndProjects.p50)} / ${ms(result.roomsAndProjects.p95)} | ${ms(result.selective.p50)} / ${ms(result.selective.p95)} | ${result.recall.toFixed(3)} |`,
+      `| ${result.store} | ${result.engine} | ${result.chunks.toLocaleString('en')} | ${result.ingestPerSecond.toLocaleString('en')} | ${ms(result.broad.p50)} / ${ms(result.broad.p95)} | ${ms(result.roomsAndProjects.p50)} / ${ms(result.roomsAndProjects.p95)} | ${ms(result.selective.p50)} / ${ms(result.selective.p95)} | ${result.recall.toFixed(3)} | ${ms(result.fullText.p50)} / ${ms(result.fullText.p95)} |`,
     );
   }
 }

@@ -65,10 +65,11 @@ const RRF_K = 60;
  * Knowledge for the assistant: indexes documents and chat history as chunks with vectors, and retrieves
  * passages for a question by hybrid search.
  *
- * Guarantees: retrieval only ever considers what the asking user may read — the vector search is filtered
- * by the rooms and projects the engine says they may read (`readableScope`) before ranking, and the
- * full-text side is the engine's own permission-checked search — so a chunk of a room they cannot read is
- * never returned, however near its vector. Indexing a source replaces its chunks all or nothing: a document
+ * Guarantees: retrieval only ever considers what the asking user may read — the vector search and the
+ * documents' full-text search are filtered by the rooms and projects the engine says they may read
+ * (`readableScope`) before ranking, and the messages' full-text side is the engine's own permission-checked
+ * search — so a chunk of a room they cannot read is never returned, however near its vector or many its
+ * matching words. Indexing a source replaces its chunks all or nothing: a document
  * that cannot be read or embedded throws before anything is written, and a reader sees the old chunks or
  * the new ones. One index holds the vectors of one embedding model; `open()` refuses an index made with
  * another model (`VectorIndexMismatchError`).
@@ -138,9 +139,8 @@ export class KnowledgeBase {
       }).map((chunk) => ({ ...chunk, ocr: part.ocr === true })),
     );
     if (chunks.length === 0) throw new ExtractionError('unreadable', `${file.name}: it holds no text`);
-    const vectors = await this.#embed(
-      chunks.map((chunk) => withHeadings(chunk.text, [file.name, ...chunk.headings])),
-    );
+    const titled = chunks.map((chunk) => withHeadings(chunk.text, [file.name, ...chunk.headings]));
+    const vectors = await this.#embed(titled);
     const rows: VectorChunk[] = chunks.map((chunk, position) => ({
       id: `file:${file.id}:${position}`,
       sourceType: 'file',
@@ -150,6 +150,8 @@ export class KnowledgeBase {
       fileId: file.id,
       page: chunk.page ?? null,
       text: chunk.text,
+      // Full-text search finds a passage by the document's name and its section's headings too.
+      fullText: titled[position] as string,
       metadata: { fileName: file.name, headings: chunk.headings, ...(chunk.ocr ? { ocr: true } : {}) },
       vector: vectors[position] as number[],
     }));
@@ -309,9 +311,10 @@ export class KnowledgeBase {
   }
 
   /**
-   * The `k` passages most relevant to `query` among what `actorId` may read: the nearest chunks by vector
-   * and the engine's full-text matches, fused by reciprocal rank fusion. Both sides are restricted to the
-   * actor's rooms, public channels and projects before they rank anything.
+   * The `k` passages most relevant to `query` among what `actorId` may read: the nearest chunks by vector,
+   * the engine's full-text matches among messages and the store's full-text matches among document chunks
+   * (FTS5, tsvector or FULLTEXT), fused by reciprocal rank fusion. Every side is restricted to the actor's
+   * rooms, public channels and projects before it ranks anything.
    *
    * @example
    * const passages = await knowledge.retrieve({ actorId: alice.id, query: 'backup schedule', k: 5 });
@@ -333,13 +336,21 @@ export class KnowledgeBase {
       ? { roomIds: readable.roomIds.filter((roomId) => within.has(roomId)), projectIds: [] }
       : readable;
     const [vector] = await this.#embed([request.query]);
-    const [nearest, fullText] = await Promise.all([
+    const filter = { roomIds: scope.roomIds, projectIds: scope.projectIds };
+    const [nearest, documents, fullText] = await Promise.all([
       this.#config.vectors.query({
         index: this.index.name,
         model: this.#model,
         vector: vector as number[],
         k: candidates,
-        filter: { roomIds: scope.roomIds, projectIds: scope.projectIds },
+        filter,
+      }),
+      // Documents by the store's full-text search; messages by the engine's below (it sees an edit at once).
+      this.#config.vectors.searchText({
+        index: this.index.name,
+        text: documentQuery(request.query),
+        k: candidates,
+        filter: { ...filter, sourceType: 'file' },
       }),
       this.#fullText(request.actorId, request.query, candidates).then((messages) =>
         messages.filter(
@@ -360,6 +371,17 @@ export class KnowledgeBase {
       passages.set(passage.key, passage);
       if (passage.source.type === 'message')
         for (const id of passage.source.messageIds) if (!byMessage.has(id)) byMessage.set(id, passage.key);
+    }
+    // Each full-text ranking counts on its own: a document passage's rank among documents, a message's
+    // among messages.
+    for (const [position, { chunk }] of documents.entries()) {
+      let passage = passages.get(chunk.id);
+      if (!passage) {
+        passage = passageOf(chunk);
+        passages.set(passage.key, passage);
+      }
+      passage.ranks.fullText = position + 1;
+      passage.score += 1 / (RRF_K + position + 1);
     }
     for (const [position, message] of fullText.entries()) {
       // A message inside a chunk the vectors found counts for that chunk; otherwise it stands alone.
@@ -449,6 +471,20 @@ function isAssistantAnswer(message: Message): boolean {
 
 function modelName(embedder: EmbeddingModel): string {
   return `${embedder.provider}:${embedder.modelId}`;
+}
+
+/**
+ * The words of a question worth looking for in documents: of three letters or more (or CJK), at most 16.
+ * Any of them matches and the rarer weigh more, so short function words would only add cost.
+ */
+function documentQuery(query: string): string {
+  const words =
+    query
+      .slice(0, 2_000)
+      .match(
+        /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+|[\p{L}\p{N}\p{M}]{3,}/gu,
+      ) ?? [];
+  return [...new Set(words.map((word) => word.toLowerCase()))].slice(0, 16).join(' ');
 }
 
 /** Headings in front of the text that is embedded (not the text stored), so a section's context counts. */

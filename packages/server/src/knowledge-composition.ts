@@ -30,19 +30,37 @@ export const KNOWLEDGE_SETTINGS_KEY = 'knowledge';
 const KNOWLEDGE_STATE_KEY = 'knowledge.state';
 /** Where the server keeps what became of the room's last documents: indexed, or skipped and why. */
 const KNOWLEDGE_FILES_KEY = 'knowledge.files';
+/**
+ * Where the server keeps which embedding model the room's documents are indexed with, and whether that
+ * index is complete, so that a re-index a crash cut off runs again and an old model's index is dropped only
+ * once every room's documents are in the new one.
+ */
+const KNOWLEDGE_FILES_MODEL_KEY = 'knowledge.files.model';
 /** Documents whose outcome a room keeps, the latest. */
 const MAX_FILE_STATES = 100;
 /**
- * Where an instance claims a batch of a room's events to index (`knowledge.claim:<first seq>:<attempt>`), so
- * that of several instances on one database exactly one indexes it; removed when the batch is done.
+ * Where an instance claims work on a room (`knowledge.claim:<what>:<attempt>`: a batch of its events by
+ * its first sequence number, `full:<model>` its full index, `files:<model>` its documents' re-index), so
+ * that of several instances on one database exactly one does it; removed when the work is done.
  */
 const KNOWLEDGE_CLAIM_KEY = 'knowledge.claim';
-/** How long a claim holds: one whose instance died is taken over after this (by a later attempt key). */
+/**
+ * How long a claim holds: one whose instance died is taken over after this (by a later attempt key). Long
+ * work (a full index) renews its claim every third of it.
+ */
 const CLAIM_TTL_MS = 5 * 60_000;
+/** The prefix of the vector indexes this service makes (`knowledgeIndexName`), one per embedding model. */
+const INDEX_PREFIX = 'knowledge:';
 /** Room events read per batch. */
 const EVENT_BATCH = 500;
 
 const ClaimSchema = z.object({ expiresAt: z.string() });
+
+const FilesModelSchema = z.object({
+  model: z.string(),
+  state: z.enum(['indexing', 'done', 'failed']),
+  updatedAt: z.string(),
+});
 
 export const RoomKnowledgeSettingsSchema = z.object({
   messages: z.boolean().describe("the room's messages and threads are knowledge its readers can ask about"),
@@ -148,9 +166,12 @@ export interface KnowledgeCompositionConfig {
  * (created, edited, deleted, each with its sequence number) past a durable watermark that moves only once
  * their chunks are written: an event whose indexing a crash cut off is indexed at the next start, and one
  * whose bus message was lost at the next catch-up. Of several instances on one database, the one that claims
- * a batch of events (a room setting inserted once, with an expiry) indexes it; the others skip it. Turning a
- * source off deletes its chunks. Indexing errors are logged and recorded, never thrown at chat: message
- * delivery never waits for indexing.
+ * a batch of events (a room setting inserted once, with an expiry) indexes it; the others skip it. A room's
+ * full index and its documents' re-index are claimed the same way (renewed while they run; one whose
+ * instance died is taken over by the periodic check once its claim expires). A new embedding model gets an
+ * index of its own, filled room by room while the old one still answers; once every knowledge room is in the
+ * new index, the old models' indexes are dropped. Turning a source off deletes its chunks. Indexing errors
+ * are logged and recorded, never thrown at chat: message delivery never waits for indexing.
  */
 export class KnowledgeService {
   readonly knowledge: KnowledgeBase;
@@ -163,9 +184,14 @@ export class KnowledgeService {
   #sweep: ReturnType<typeof setInterval> | undefined;
   readonly #running = new Set<Promise<unknown>>();
   readonly #fullIndexes = new Map<string, Promise<void>>();
+  readonly #filesReindexes = new Map<string, Promise<void>>();
   readonly #fileStateWrites = new Map<string, Promise<void>>();
   #stopListening: (() => void) | undefined;
   #closed = false;
+  /** Other embedding models' indexes, dropped once every knowledge room is indexed with this model. */
+  #oldIndexes: string[] = [];
+  /** A check of whether old indexes can go: running, and whether another was asked for meanwhile. */
+  #retiring: { again: boolean } | undefined;
   readonly #module: KnowledgeModule;
   readonly #ownRecognizer: TesseractTextRecognizer | undefined;
 
@@ -200,23 +226,128 @@ export class KnowledgeService {
     }
     this.#stopListening = engine.subscribe((event) => this.#onEvent(event));
     const model = this.knowledge.index.model;
+    this.#oldIndexes = (await (this.#config.vectors as VectorStore).listIndexes())
+      .map((index) => index.name)
+      .filter((name) => name.startsWith(INDEX_PREFIX) && name !== this.knowledge.index.name);
     for (const [roomId, settings] of this.#rooms) {
       if (!settings.messages && !settings.files) continue;
       const state = await this.roomState(roomId);
       // A new embedding model has an index of its own, empty at first: the room is indexed again into it.
       const newModel = state?.model !== model;
-      const fullIndex = settings.messages && (state?.state !== 'done' || newModel || state.seq === undefined);
+      const files = await this.#filesState(roomId, state);
       if (!settings.messages && (newModel || state?.seq === undefined)) await this.#startWatermark(roomId);
-      if (settings.files && newModel) this.#track(this.#indexRoomFiles(SYSTEM_ACTOR, roomId), roomId);
-      if (fullIndex) this.#indexRoomInBackground(roomId);
+      if (settings.files && files !== 'done') this.#reindexFilesInBackground(roomId);
+      if (this.#needsFullIndex(settings, state)) this.#indexRoomInBackground(roomId);
       else this.#requestCatchUp(roomId);
     }
+    this.#retireOldIndexes();
     const every = this.#config.catchUpIntervalMs ?? 30_000;
-    this.#sweep = setInterval(() => {
-      for (const [roomId, settings] of this.#rooms)
-        if (settings.messages || settings.files) this.#requestCatchUp(roomId);
-    }, every);
+    this.#sweep = setInterval(() => this.#check(), every);
     this.#sweep.unref?.();
+  }
+
+  /**
+   * The periodic check: each knowledge room catches up on its events; a full index or a documents'
+   * re-index that is due and not running here is claimed (it runs here when its instance died, or it
+   * failed to start); old models' indexes go once every room is in this model's.
+   */
+  #check(): void {
+    if (this.#closed) return;
+    this.#track(
+      (async () => {
+        for (const [roomId, settings] of this.#rooms) {
+          if (!settings.messages && !settings.files) continue;
+          const state = await this.roomState(roomId);
+          // A full index that failed is tried again at the next start, not every few seconds.
+          if (this.#needsFullIndex(settings, state) && state?.state !== 'failed')
+            this.#indexRoomInBackground(roomId);
+          else this.#requestCatchUp(roomId);
+          // A documents' re-index that failed is tried again at the next start too.
+          if (settings.files && (await this.#filesState(roomId, state)) === 'due')
+            this.#reindexFilesInBackground(roomId);
+        }
+        this.#retireOldIndexes();
+      })(),
+      'all',
+    );
+  }
+
+  /** Whether the room's messages need a full index into this model's index. */
+  #needsFullIndex(settings: RoomKnowledgeSettings, state: RoomIndexState | undefined): boolean {
+    return (
+      settings.messages &&
+      (state?.state !== 'done' || state.model !== this.knowledge.index.model || state.seq === undefined)
+    );
+  }
+
+  /**
+   * Whether the room's documents are all indexed with this model (`done`), are to be (`due`), or their
+   * re-index failed (`failed`: a document could not be embedded). A room from before this was recorded
+   * counts as indexed with the model of its messages' state.
+   */
+  async #filesState(roomId: string, state: RoomIndexState | undefined): Promise<'done' | 'due' | 'failed'> {
+    const value = await this.#config.engine.getRoomSetting(SYSTEM_ACTOR, roomId, KNOWLEDGE_FILES_MODEL_KEY);
+    const parsed = FilesModelSchema.safeParse(value);
+    const model = this.knowledge.index.model;
+    if (!parsed.success) return state?.model === model ? 'done' : 'due';
+    if (parsed.data.model !== model) return 'due';
+    return parsed.data.state === 'indexing' ? 'due' : parsed.data.state;
+  }
+
+  #recordFilesModel(roomId: string, state: 'indexing' | 'done' | 'failed'): Promise<void> {
+    const value = { model: this.knowledge.index.model, state, updatedAt: new Date().toISOString() };
+    return this.#config.engine.setRoomSetting(SYSTEM_ACTOR, roomId, KNOWLEDGE_FILES_MODEL_KEY, value);
+  }
+
+  /**
+   * Drops the other models' indexes once every knowledge room's messages and documents are indexed with
+   * this model (read from the rooms' states, which any instance may have advanced), one check at a time.
+   */
+  #retireOldIndexes(): void {
+    if (this.#closed || this.#oldIndexes.length === 0) return;
+    if (this.#retiring) {
+      this.#retiring.again = true;
+      return;
+    }
+    const entry = { again: false };
+    this.#retiring = entry;
+    const work = (async () => {
+      try {
+        do {
+          entry.again = false;
+          if (await this.#everyRoomCurrent()) {
+            const vectors = this.#config.vectors as VectorStore;
+            for (const name of this.#oldIndexes) {
+              // Another instance may have dropped it first.
+              if (await vectors.dropIndex(name))
+                this.#config.logger.info(
+                  { index: name, model: this.knowledge.index.model },
+                  'knowledge: every room is indexed with the new embedding model; the old index was dropped',
+                );
+            }
+            this.#oldIndexes = [];
+          }
+        } while (entry.again && this.#oldIndexes.length > 0 && !this.#closed);
+      } finally {
+        this.#retiring = undefined;
+      }
+    })();
+    this.#track(work, 'all');
+  }
+
+  /**
+   * Whether every knowledge room's messages and documents are indexed with this model. A documents'
+   * re-index that ran through with some documents failed counts (each failure is in the room's document
+   * states, and this model's index is all that is searched here anyway); a room's messages must be done.
+   */
+  async #everyRoomCurrent(): Promise<boolean> {
+    for (const [roomId, settings] of this.#rooms) {
+      if (!settings.messages && !settings.files) continue;
+      const state = await this.roomState(roomId);
+      if (this.#needsFullIndex(settings, state)) return false;
+      if (settings.files && (await this.#filesState(roomId, state)) === 'due') return false;
+    }
+    return true;
   }
 
   /** The room's knowledge sources (both off unless chosen). */
@@ -259,9 +390,24 @@ export class KnowledgeService {
     if (settings.files && !before.files) {
       // Documents shared from now on are followed through the room's events, from the watermark.
       if (!settings.messages) await this.#startWatermark(roomId);
-      this.#track(this.#indexRoomFiles(actorId, roomId), roomId);
+      await this.#recordFilesModel(roomId, 'indexing');
+      this.#track(
+        (async () => {
+          const failed = await this.#indexRoomFiles(actorId, roomId);
+          if (this.settingsOf(roomId).files)
+            await this.#recordFilesModel(roomId, failed > 0 ? 'failed' : 'done');
+        })(),
+        roomId,
+      );
     }
-    if (!settings.files && before.files) this.#track(this.knowledge.removeRoom(roomId, 'file'), roomId);
+    if (!settings.files && before.files)
+      this.#track(
+        (async () => {
+          await this.knowledge.removeRoom(roomId, 'file');
+          await this.#config.engine.deleteRoomSetting(SYSTEM_ACTOR, roomId, KNOWLEDGE_FILES_MODEL_KEY);
+        })(),
+        roomId,
+      );
   }
 
   /** The passages most relevant to `query` in the rooms `actorId` reads whose knowledge is on. */
@@ -426,7 +572,7 @@ export class KnowledgeService {
       const events = await engine.eventsSince(SYSTEM_ACTOR, roomId, from, EVENT_BATCH);
       const last = events.at(-1);
       if (!last) return;
-      const claim = await this.#claim(roomId, from + 1);
+      const claim = await this.#claim(roomId, String(from + 1));
       if (!claim) return;
       try {
         // Another instance may have finished this batch between the read and the claim.
@@ -489,15 +635,16 @@ export class KnowledgeService {
   }
 
   /**
-   * Claims the batch of the room's events starting at `firstSeq`: the first attempt key nobody holds,
-   * past attempts whose claim expired (their instance died). @returns the keys to remove when done, or
-   * undefined when another instance holds the batch.
+   * Claims work on the room (`what`: the first sequence number of a batch of its events, or `full:…` and
+   * `files:…`): the first attempt key nobody holds, past attempts whose claim expired (their instance
+   * died). @returns the keys to remove when done (the last one is held), or undefined when another
+   * instance holds the work.
    */
-  async #claim(roomId: string, firstSeq: number): Promise<string[] | undefined> {
+  async #claim(roomId: string, what: string): Promise<string[] | undefined> {
     const { engine } = this.#config;
     const keys: string[] = [];
     for (let attempt = 1; ; attempt++) {
-      const key = `${KNOWLEDGE_CLAIM_KEY}:${firstSeq}:${attempt}`;
+      const key = `${KNOWLEDGE_CLAIM_KEY}:${what}:${attempt}`;
       keys.push(key);
       const held = await engine.getRoomSetting(SYSTEM_ACTOR, roomId, key);
       if (held === undefined) {
@@ -511,6 +658,54 @@ export class KnowledgeService {
 
   async #release(roomId: string, keys: readonly string[]): Promise<void> {
     for (const key of keys) await this.#config.engine.deleteRoomSetting(SYSTEM_ACTOR, roomId, key);
+  }
+
+  /**
+   * Runs long work on the room under a claim renewed every third of its lifetime, so that another instance
+   * takes it over only when this one died. @returns false when another instance holds it.
+   */
+  async #whileClaimed(roomId: string, what: string, work: () => Promise<void>): Promise<boolean> {
+    const claim = await this.#claim(roomId, what);
+    if (!claim) return false;
+    const held = claim.at(-1) as string;
+    const renew = setInterval(() => {
+      const expiresAt = new Date(Date.now() + CLAIM_TTL_MS).toISOString();
+      void this.#config.engine
+        .setRoomSetting(SYSTEM_ACTOR, roomId, held, { expiresAt })
+        .catch((error: unknown) =>
+          this.#config.logger.warn({ err: error, roomId }, 'knowledge: a claim was not renewed'),
+        );
+    }, CLAIM_TTL_MS / 3);
+    renew.unref?.();
+    try {
+      await work();
+    } finally {
+      clearInterval(renew);
+      await this.#release(roomId, claim);
+    }
+    return true;
+  }
+
+  /** Indexes the room's documents again into this model's index, claimed across instances. */
+  #reindexFilesInBackground(roomId: string): void {
+    if (this.#filesReindexes.has(roomId)) return;
+    const work = (async () => {
+      try {
+        await this.#whileClaimed(roomId, `files:${shortHash(this.knowledge.index.model)}`, async () => {
+          // Another instance may have finished it between the check and the claim.
+          if ((await this.#filesState(roomId, await this.roomState(roomId))) === 'done') return;
+          await this.#recordFilesModel(roomId, 'indexing');
+          const failed = await this.#indexRoomFiles(SYSTEM_ACTOR, roomId);
+          if (this.settingsOf(roomId).files)
+            await this.#recordFilesModel(roomId, failed > 0 ? 'failed' : 'done');
+        });
+      } finally {
+        this.#filesReindexes.delete(roomId);
+      }
+      this.#retireOldIndexes();
+    })();
+    this.#filesReindexes.set(roomId, work);
+    this.#track(work, roomId);
   }
 
   /** A watermark at the room's latest event, for a room whose documents alone are knowledge. */
@@ -581,58 +776,77 @@ export class KnowledgeService {
     return write;
   }
 
-  async #indexRoomFiles(actorId: string | typeof SYSTEM_ACTOR, roomId: string): Promise<void> {
+  /** Indexes the room's documents. @returns how many failed (recorded in the room's document states). */
+  async #indexRoomFiles(actorId: string | typeof SYSTEM_ACTOR, roomId: string): Promise<number> {
+    let failed = 0;
     for (let after: string | undefined; ; ) {
       const files = await this.#config.engine.listFiles(actorId, { roomId, ...(after ? { after } : {}) });
       for (const file of files) {
         if (!isDocument(file.mimeType)) continue;
         // One document that cannot be read (its blob gone, say) does not keep the others from being indexed.
-        await this.#indexFile(file.id).catch((error: unknown) =>
+        await this.#indexFile(file.id).catch((error: unknown) => {
+          failed += 1;
           this.#config.logger.warn(
             { err: error, fileId: file.id, roomId },
             'knowledge: a document was not indexed',
-          ),
-        );
+          );
+        });
       }
-      if (files.length === 0) return;
+      if (files.length === 0) return failed;
       const last = files.at(-1)?.id;
-      if (!last || last === after) return;
+      if (!last || last === after) return failed;
       after = last;
     }
   }
 
+  /**
+   * Indexes the room's messages whole, claimed across instances: of several starting together, one does
+   * it and the others follow its watermark once it is done.
+   */
   #indexRoomInBackground(roomId: string): void {
     if (this.#fullIndexes.has(roomId)) return;
     const work = (async () => {
-      let last = 0;
       try {
-        // Events from here on are followed from the watermark: the full index reads the room as it is now.
-        const { lastSeq } = await this.#config.engine.getRoom(SYSTEM_ACTOR, roomId);
-        const result = await this.knowledge.indexRoomMessages(roomId, {
-          onProgress: (progress) => {
-            // A few records while a large room is indexed, not one per hour of its history.
-            if (progress.messages - last < 1_000) return;
-            last = progress.messages;
-            void this.#recordState(roomId, { state: 'indexing', ...progress }).catch(() => {});
-          },
-        });
-        if (this.settingsOf(roomId).messages)
-          await this.#recordState(roomId, { state: 'done', ...result, seq: lastSeq });
-      } catch (error) {
-        this.#config.logger.error({ err: error, roomId }, "knowledge: indexing a room's messages failed");
-        await this.#recordState(roomId, {
-          state: 'failed',
-          messages: 0,
-          chunks: 0,
-          error: error instanceof Error ? error.message.slice(0, 500) : 'indexing failed',
+        await this.#whileClaimed(roomId, `full:${shortHash(this.knowledge.index.model)}`, async () => {
+          // Another instance may have finished it between the check and the claim.
+          if (!this.#needsFullIndex(this.settingsOf(roomId), await this.roomState(roomId))) return;
+          await this.#indexRoomMessagesNow(roomId);
         });
       } finally {
         this.#fullIndexes.delete(roomId);
       }
       this.#requestCatchUp(roomId);
+      this.#retireOldIndexes();
     })();
     this.#fullIndexes.set(roomId, work);
     this.#track(work, roomId);
+  }
+
+  /** Indexes the room's messages whole now, recording its progress and outcome in the room's state. */
+  async #indexRoomMessagesNow(roomId: string): Promise<void> {
+    let last = 0;
+    try {
+      // Events from here on are followed from the watermark: the full index reads the room as it is now.
+      const { lastSeq } = await this.#config.engine.getRoom(SYSTEM_ACTOR, roomId);
+      const result = await this.knowledge.indexRoomMessages(roomId, {
+        onProgress: (progress) => {
+          // A few records while a large room is indexed, not one per hour of its history.
+          if (progress.messages - last < 1_000) return;
+          last = progress.messages;
+          void this.#recordState(roomId, { state: 'indexing', ...progress }).catch(() => {});
+        },
+      });
+      if (this.settingsOf(roomId).messages)
+        await this.#recordState(roomId, { state: 'done', ...result, seq: lastSeq });
+    } catch (error) {
+      this.#config.logger.error({ err: error, roomId }, "knowledge: indexing a room's messages failed");
+      await this.#recordState(roomId, {
+        state: 'failed',
+        messages: 0,
+        chunks: 0,
+        error: error instanceof Error ? error.message.slice(0, 500) : 'indexing failed',
+      });
+    }
   }
 
   #recordState(roomId: string, state: Omit<RoomIndexState, 'updatedAt' | 'model'>): Promise<void> {
@@ -673,6 +887,14 @@ export function knowledgeIndexName(model: string): string {
   for (let index = 0; index < name.length; index++)
     hash = Math.imul(hash ^ name.charCodeAt(index), 0x01000193);
   return `${name.slice(0, 119)}:${(hash >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** A short, stable name for an embedding model in a claim's key. */
+function shortHash(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++)
+    hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
+  return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
 /** The knowledge module's vector store of a store that has one (`@kaiwa/store-kysely`'s do). */

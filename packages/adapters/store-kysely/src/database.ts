@@ -364,6 +364,12 @@ export interface KnowledgeChunksTable {
   embedding: Uint8Array;
   /** PostgreSQL with pgvector only: added on first use, not by a migration. */
   embedding_vector?: string | null;
+  /** SQLite only: the chunk's row in the `knowledge_search` FTS5 table. */
+  search_row?: number | null;
+  /** PostgreSQL only: the chunk's search terms (see search-syntax.ts). */
+  search_vector?: string;
+  /** MariaDB/MySQL only: the chunk's search terms as hex words (see search-syntax.ts). */
+  search_text?: string | null;
 }
 
 export interface KaiwaDatabase {

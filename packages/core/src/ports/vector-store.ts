@@ -46,6 +46,11 @@ export interface KnowledgeChunk {
 /** A chunk with its vector, as written. */
 export interface VectorChunk extends KnowledgeChunk {
   vector: readonly number[];
+  /**
+   * What the full-text search indexes when it is more than `text`, e.g. the document's name and the
+   * chunk's headings in front of it; `text` when absent. Not returned with the chunk.
+   */
+  fullText?: string;
 }
 
 /**
@@ -75,6 +80,25 @@ export interface VectorMatch {
   chunk: KnowledgeChunk;
   /** Cosine distance, 0 (same direction) to 2 (opposite). */
   distance: number;
+}
+
+/** A full-text query over an index's chunks: any of its words, best matches first. */
+export interface TextSearchQuery {
+  index: string;
+  /**
+   * The words to look for, tokenised as the chat's message search does (core's `searchTerms`): a chunk
+   * matches when it holds any of them, and ranks higher the more (and the rarer) it holds.
+   */
+  text: string;
+  /** How many chunks, 1–1000. */
+  k: number;
+  filter: VectorFilter;
+}
+
+export interface TextMatch {
+  chunk: KnowledgeChunk;
+  /** The database's relevance (BM25 on SQLite, `ts_rank` on PostgreSQL, InnoDB's on MariaDB): higher is better, comparable only within one answer. */
+  score: number;
 }
 
 /** What a vector store can do, so callers and the contract suite know what to expect. */
@@ -167,8 +191,33 @@ export interface VectorStore {
    */
   query(query: VectorQuery): Promise<VectorMatch[]>;
 
+  /**
+   * The `k` chunks whose text best matches `query.text` among those `filter` allows, best first: the
+   * database's own full-text search (FTS5 on SQLite, tsvector on PostgreSQL, FULLTEXT on MariaDB/MySQL)
+   * over each chunk's `fullText` (or `text`). The filter is part of the search: a chunk outside it is never
+   * ranked. A query with no words finds nothing.
+   *
+   * @throws NotFoundError when the index does not exist.
+   * @example
+   * const matches = await vectors.searchText({ index: 'knowledge', text: 'backup schedule', k: 20, filter: { roomIds } });
+   */
+  searchText(query: TextSearchQuery): Promise<TextMatch[]>;
+
   /** How many chunks the index holds. @example await vectors.count('knowledge') */
   count(index: string): Promise<number>;
+
+  /** Every index of the store, oldest first. @example const old = (await vectors.listIndexes()).filter((index) => index.model !== model); */
+  listIndexes(): Promise<VectorIndex[]>;
+
+  /**
+   * Deletes an index with its chunks and whatever the database kept for searching them, all or nothing:
+   * what is left once every source has been indexed again with a new embedding model.
+   *
+   * @returns whether there was such an index.
+   * @example
+   * await vectors.dropIndex('knowledge:openai-compatible:old-model');
+   */
+  dropIndex(name: string): Promise<boolean>;
 }
 
 /** Storage that holds knowledge vectors: what `@kaiwa/store-kysely`'s `knowledge` module provides. */

@@ -2,12 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KaiwaError } from '../errors.js';
 import { createId } from '../ids.js';
-import {
-  type KnowledgeStorage,
-  type VectorChunk,
-  VectorIndexMismatchError,
-  type VectorMatch,
-} from '../ports/vector-store.js';
+import { type KnowledgeStorage, type VectorChunk, VectorIndexMismatchError } from '../ports/vector-store.js';
 
 /** The tests of {@link vectorStoreContract}, by the key `skipTests` takes. */
 export type VectorStoreContractTest =
@@ -21,7 +16,11 @@ export type VectorStoreContractTest =
   | 'model-mismatch'
   | 'delete-by-source'
   | 'delete-by-room'
-  | 'replace-source-atomic';
+  | 'replace-source-atomic'
+  | 'full-text'
+  | 'full-text-filter'
+  | 'full-text-follows-writes'
+  | 'drop-index';
 
 export interface VectorStoreContractOptions {
   /** Shown in the test names, e.g. `postgres (pgvector)`. */
@@ -101,6 +100,9 @@ function cosineDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * with high recall for an approximate index), the filter applies before ranking (the nearest vector of a
  * room the filter leaves out is never returned, and the allowed chunks still fill `k`), an empty filter
  * returns nothing, deletes by source remove only that source, and replacing a source is all or nothing.
+ * The full-text search finds a chunk by any of its words (or its `fullText`), ranks chunks holding more of
+ * the query's words first, applies the same filter before ranking, and follows replaces and deletes;
+ * dropping an index removes it with its chunks and leaves the others.
  *
  * @example
  * vectorStoreContract({ name: 'sqlite', open: () => openKnowledgeStorage('sqlite') });
@@ -135,7 +137,7 @@ export function vectorStoreContract(options: VectorStoreContractOptions): void {
         ...patch,
       };
     };
-    const ids = (matches: VectorMatch[]) => matches.map((match) => match.chunk.id);
+    const ids = (matches: readonly { chunk: { id: string } }[]) => matches.map((match) => match.chunk.id);
 
     beforeAll(async () => {
       store = await options.open();
@@ -456,5 +458,176 @@ export function vectorStoreContract(options: VectorStoreContractOptions): void {
         expect(matches.map((match) => match.chunk.text).sort()).toEqual(['second 0', 'second 1']);
       },
     );
+    test(
+      'full-text',
+      'searchText finds chunks by any of their words, the one holding more words first, and by fullText',
+      async () => {
+        const index = await newIndex();
+        const roomId = createId();
+        const [vector] = clusteredVectors({ count: 1, dimensions, clusters: 1, seed: 12 });
+        const at = (id: string, text: string, fullText?: string) =>
+          chunk(vector as Float32Array, {
+            id,
+            roomId,
+            text,
+            ...(fullText === undefined ? {} : { fullText }),
+          });
+        await store.knowledge.upsert(index, [
+          at('both', 'The zephyrine archive keeps the quarterly reports'),
+          at('one', 'Our archive room is on the second floor'),
+          at('none', 'Lunch is served at noon'),
+          at(
+            'titled',
+            'Rotate it every ninety days',
+            'Deploy keys › Rotation\n\nRotate it every ninety days',
+          ),
+          at('cjk', '東京タワーの展望台は二つある'),
+        ]);
+        const search = (text: string) =>
+          store.knowledge
+            .searchText({ index, text, k: 10, filter: { roomIds: [roomId] } })
+            .then((matches) => ids(matches));
+        expect(await search('zephyrine archive')).toEqual(['both', 'one']);
+        expect(await search('ZEPHYRINE')).toEqual(['both']);
+        expect(await search('rotation of deploy keys')).toEqual(['titled']);
+        expect(await search('タワー')).toEqual(['cjk']);
+        expect(await search('nothing matches this')).toEqual([]);
+        expect(await search('  ')).toEqual([]);
+        const [first] = await store.knowledge.searchText({
+          index,
+          text: 'zephyrine archive',
+          k: 1,
+          filter: { roomIds: [roomId] },
+        });
+        expect(first?.chunk).toMatchObject({
+          id: 'both',
+          roomId,
+          text: expect.stringContaining('zephyrine'),
+        });
+        expect(typeof first?.score).toBe('number');
+      },
+    );
+
+    test(
+      'full-text-filter',
+      'searchText ranks only what the filter allows: a better match elsewhere never shows, and k still fills',
+      async () => {
+        const index = await newIndex();
+        const [allowed, denied, fileId, projectId] = [createId(), createId(), createId(), createId()];
+        const [vector] = clusteredVectors({ count: 1, dimensions, clusters: 1, seed: 13 });
+        const at = (id: string, text: string, patch: Partial<VectorChunk>) =>
+          chunk(vector as Float32Array, { id, text, ...patch });
+        await store.knowledge.upsert(index, [
+          // The best match of all, in a room the filter leaves out.
+          at('denied', 'marmalade marmalade marmalade password', { roomId: denied }),
+          ...Array.from({ length: 12 }, (_, position) =>
+            at(`allowed-${position}`, `marmalade note ${position}`, { roomId: allowed }),
+          ),
+          at('file', 'marmalade recipe', {
+            sourceType: 'file',
+            sourceId: fileId,
+            fileId,
+            roomId: denied,
+          }),
+          at('project', 'marmalade plan', { sourceType: 'file', sourceId: createId(), projectId }),
+        ]);
+        const search = (filter: Parameters<typeof store.knowledge.searchText>[0]['filter'], k = 10) =>
+          store.knowledge.searchText({ index, text: 'marmalade password', k, filter }).then(ids);
+        const found = await search({ roomIds: [allowed] });
+        expect(found).toHaveLength(10);
+        expect(found.every((id) => id.startsWith('allowed-'))).toBe(true);
+        expect((await search({ fileIds: [fileId] })).sort()).toEqual(['file']);
+        expect((await search({ projectIds: [projectId] })).sort()).toEqual(['project']);
+        expect((await search({ roomIds: [denied] }))[0]).toBe('denied');
+        expect(await search({ roomIds: [denied], sourceType: 'file' })).toEqual(['file']);
+        expect(await search({})).toEqual([]);
+        expect(await search({ roomIds: [] })).toEqual([]);
+      },
+    );
+
+    test(
+      'full-text-follows-writes',
+      'searchText sees replaced text, and nothing of deleted chunks',
+      async () => {
+        const index = await newIndex();
+        const vectors = clusteredVectors({ count: 3, dimensions, clusters: 1, seed: 14 });
+        const [roomId, fileId] = [createId(), createId()];
+        const source = { sourceType: 'file' as const, sourceId: fileId };
+        const version = (words: string, count: number) =>
+          vectors.slice(0, count).map((vector, part) =>
+            chunk(vector, {
+              id: `file:${fileId}:${part}`,
+              ...source,
+              fileId,
+              roomId,
+              text: `${words} ${part}`,
+            }),
+          );
+        const search = (text: string) =>
+          store.knowledge.searchText({ index, text, k: 10, filter: { roomIds: [roomId] } }).then(ids);
+        await store.knowledge.replaceSource(index, source, version('apricot', 3));
+        expect(await search('apricot')).toHaveLength(3);
+        await store.knowledge.replaceSource(index, source, version('quince', 2));
+        expect(await search('apricot')).toEqual([]);
+        expect(await search('quince')).toHaveLength(2);
+        const message = chunk(vectors[0] as Float32Array, { roomId, text: 'quince jelly' });
+        await store.knowledge.upsert(index, [message]);
+        await store.knowledge.upsert(index, [{ ...message, text: 'plum jelly' }]);
+        expect(await search('quince')).toHaveLength(2);
+        expect(await search('plum')).toEqual([message.id]);
+        expect(await store.knowledge.deleteBySource(index, source)).toBe(2);
+        expect(await search('quince')).toEqual([]);
+        expect(await store.knowledge.deleteByRoom(index, { roomId })).toBe(1);
+        expect(await search('plum jelly')).toEqual([]);
+      },
+    );
+
+    test('drop-index', 'dropIndex removes an index with its chunks and leaves the others', async () => {
+      const [kept, dropped] = [await newIndex(), await newIndex()];
+      const roomId = createId();
+      const [vector] = clusteredVectors({ count: 1, dimensions, clusters: 1, seed: 15 });
+      for (const index of [kept, dropped])
+        await store.knowledge.upsert(index, [
+          chunk(vector as Float32Array, { id: 'same', roomId, text: 'tangerine' }),
+        ]);
+      expect((await store.knowledge.listIndexes()).map((index) => index.name)).toEqual(
+        expect.arrayContaining([kept, dropped]),
+      );
+      expect(await store.knowledge.dropIndex(dropped)).toBe(true);
+      expect(await store.knowledge.dropIndex(dropped)).toBe(false);
+      expect(await store.knowledge.getIndex(dropped)).toBeUndefined();
+      expect((await store.knowledge.listIndexes()).map((index) => index.name)).not.toContain(dropped);
+      await expect(store.knowledge.count(dropped)).resolves.toBe(0);
+      const filter = { roomIds: [roomId] };
+      expect(ids(await store.knowledge.searchText({ index: kept, text: 'tangerine', k: 5, filter }))).toEqual(
+        ['same'],
+      );
+      expect(
+        ids(
+          await store.knowledge.query({
+            index: kept,
+            model,
+            vector: Array.from(vector as Float32Array),
+            k: 5,
+            filter,
+          }),
+        ),
+      ).toEqual(['same']);
+      // The same name again starts empty.
+      await store.knowledge.ensureIndex({ name: dropped, model, dimensions });
+      expect(await store.knowledge.count(dropped)).toBe(0);
+      expect(await store.knowledge.searchText({ index: dropped, text: 'tangerine', k: 5, filter })).toEqual(
+        [],
+      );
+      expect(
+        await store.knowledge.query({
+          index: dropped,
+          model,
+          vector: Array.from(vector as Float32Array),
+          k: 5,
+          filter,
+        }),
+      ).toEqual([]);
+    });
   });
 }

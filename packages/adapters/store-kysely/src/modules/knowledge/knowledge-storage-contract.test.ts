@@ -245,3 +245,32 @@ describe('knowledge module: SQLite search paths against a brute-force scan', () 
     });
   }
 });
+
+describe('knowledge module: SQLite full text in a large store', () => {
+  it('leaves out terms most chunks hold, which BM25 gives no weight, and keeps the order of the others', async () => {
+    const storage = await openTestStorage('sqlite', [knowledgeStorageModule]);
+    try {
+      await storage.knowledge.ensureIndex({ name: 'large', model: 'test:m', dimensions: 2 });
+      const chunks = Array.from({ length: 12_000 }, (_, position) => ({
+        id: `c${position}`,
+        sourceType: 'file' as const,
+        sourceId: `f${Math.floor(position / 100)}`,
+        roomId: 'room',
+        text: `the usual words ${position % 3 === 0 ? 'tertial' : ''} ${position === 7 ? 'zephyrine zephyrine' : ''} ${position === 9 ? 'zephyrine' : ''}`,
+        metadata: {},
+        vector: [1, 0],
+      }));
+      for (let start = 0; start < chunks.length; start += 1_000)
+        await storage.knowledge.upsert('large', chunks.slice(start, start + 1_000));
+      const search = (text: string) =>
+        storage.knowledge
+          .searchText({ index: 'large', text, k: 3, filter: { roomIds: ['room'] } })
+          .then((matches) => matches.map((match) => match.chunk.id));
+      expect(await search('the usual zephyrine')).toEqual(['c7', 'c9']);
+      expect((await search('tertial')).every((id) => Number(id.slice(1)) % 3 === 0)).toBe(true);
+      expect(await search('the usual words')).toEqual([]);
+    } finally {
+      await storage.close();
+    }
+  });
+});

@@ -1,12 +1,16 @@
-import type { KnowledgeStorage } from '@kaiwa/core';
+import { type KnowledgeStorage, searchDocument } from '@kaiwa/core';
+import { mysqlSearchText, postgresTsvector } from '../../search-syntax.js';
 import { defineKyselyStorageModule } from '../storage-module.js';
 import { KyselyVectorStore } from './kysely-vector-store.js';
 import { knowledgeMigration } from './migrations/0009-knowledge.js';
+import { knowledgeFullTextMigration } from './migrations/0014-knowledge-full-text.js';
+import { textSearchFor } from './text-search.js';
 import { vectorSearchFor } from './vector-search.js';
 
 /**
  * `KnowledgeStorage`: vector indexes and knowledge chunks for retrieval (`VectorStore`), searched with
- * sqlite-vec on SQLite, pgvector's HNSW on PostgreSQL and an exact scan in the application on MariaDB/MySQL.
+ * sqlite-vec on SQLite, pgvector's HNSW on PostgreSQL and an exact scan in the application on MariaDB/MySQL,
+ * and their text searched with the database's full-text search (FTS5, tsvector, FULLTEXT).
  * Chunks keep room, file and project ids without foreign keys (a chunk is deleted with its source by the
  * indexer, and the ids are what the permission filter matches), so it needs no other module.
  *
@@ -20,9 +24,20 @@ export const knowledgeStorageModule = knowledgeStorageModuleWith();
 export function knowledgeStorageModuleWith(options: { selectiveFilterRows?: number } = {}) {
   return defineKyselyStorageModule({
     name: 'knowledge',
-    migrations: (dialect) => ({ '0009_knowledge': knowledgeMigration(dialect) }),
+    migrations: (dialect) => ({
+      '0009_knowledge': knowledgeMigration(dialect),
+      '0014_knowledge_full_text': knowledgeFullTextMigration(dialect, {
+        searchDocument,
+        postgresTsvector,
+        mysqlSearchText,
+      }),
+    }),
     repositories: (context): KnowledgeStorage => ({
-      knowledge: new KyselyVectorStore(context, vectorSearchFor(context.adapter.dialect, options)),
+      knowledge: new KyselyVectorStore(
+        context,
+        vectorSearchFor(context.adapter.dialect, options),
+        textSearchFor(context.adapter.dialect),
+      ),
     }),
   });
 }

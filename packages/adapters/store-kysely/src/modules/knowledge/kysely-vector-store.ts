@@ -2,6 +2,9 @@ import {
   type KnowledgeChunk,
   type KnowledgeSourceType,
   NotFoundError,
+  searchDocument,
+  type TextMatch,
+  type TextSearchQuery,
   ValidationError,
   type VectorChunk,
   type VectorIndex,
@@ -16,11 +19,12 @@ import type { Kysely, Selectable } from 'kysely';
 import type { KaiwaDatabase, KnowledgeChunksTable, KnowledgeIndexesTable } from '../../database.js';
 import type { StoreDialectAdapter } from '../../dialect/index.js';
 import type { RepositoryContext } from '../repository-context.js';
+import type { ChunkSelection, ChunkTextSearch } from './text-search.js';
 import { type VectorSearch, vectorBytes } from './vector-search.js';
 
 type Db = Kysely<KaiwaDatabase>;
 
-/** Rows per INSERT: under SQLite's and MariaDB's limits on bound values (11 columns a row). */
+/** Rows per INSERT: under SQLite's and MariaDB's limits on bound values (12 columns a row). */
 const INSERT_BATCH = 200;
 
 /**
@@ -28,17 +32,21 @@ const INSERT_BATCH = 200;
  * beside the chat data they came from, so one backup holds both. Nearest-neighbour search is the
  * database's own where it has one (sqlite-vec, pgvector) and an exact scan in the application otherwise
  * (`VectorSearch`). The permission filter is a WHERE condition of the search itself: a chunk outside it is
- * never a candidate. Writes of several rows are one transaction (or run inside the caller's).
+ * never a candidate. Each chunk's text is also in the database's full-text index (`ChunkTextSearch`), written
+ * and deleted in the same statements' transaction. Writes of several rows are one transaction (or run inside
+ * the caller's).
  */
 export class KyselyVectorStore implements VectorStore {
   readonly #db: Db;
   readonly #search: VectorSearch;
+  readonly #text: ChunkTextSearch;
   readonly #adapter: StoreDialectAdapter;
 
-  constructor(context: RepositoryContext, search: VectorSearch) {
+  constructor(context: RepositoryContext, search: VectorSearch, text: ChunkTextSearch) {
     this.#db = context.db;
     this.#adapter = context.adapter;
     this.#search = search;
+    this.#text = text;
   }
 
   capabilities(): Promise<VectorStoreCapabilities> {
@@ -114,8 +122,10 @@ export class KyselyVectorStore implements VectorStore {
     index: string,
     source: { sourceType: KnowledgeSourceType; sourceId: string },
   ): Promise<number> {
-    await this.#index(this.#db, index);
-    return this.#deleteSource(this.#db, index, source);
+    return this.#atomically(async (db) => {
+      await this.#index(db, index);
+      return this.#deleteSource(db, index, source);
+    });
   }
 
   deleteByRoom(index: string, room: { roomId: string; sourceType?: KnowledgeSourceType }): Promise<number> {
@@ -130,7 +140,7 @@ export class KyselyVectorStore implements VectorStore {
       const ids = (await select.execute()).map((row) => row.id);
       for (let start = 0; start < ids.length; start += INSERT_BATCH) {
         const batch = ids.slice(start, start + INSERT_BATCH);
-        await this.#search.deleting(db, definition, { ids: batch });
+        await this.#forget(db, definition, { ids: batch });
         await db
           .deleteFrom('knowledge_chunks')
           .where('index_name', '=', index)
@@ -154,7 +164,63 @@ export class KyselyVectorStore implements VectorStore {
       query.k,
       query.filter,
     );
-    if (neighbours.length === 0) return [];
+    const byId = await this.#chunks(
+      index,
+      neighbours.map((neighbour) => neighbour.id),
+    );
+    return neighbours.flatMap(({ id, distance }) => {
+      const chunk = byId.get(id);
+      return chunk ? [{ chunk, distance }] : [];
+    });
+  }
+
+  async searchText(query: TextSearchQuery): Promise<TextMatch[]> {
+    const index = await this.#index(this.#db, query.index);
+    if (!Number.isInteger(query.k) || query.k < 1 || query.k > 1000)
+      throw ValidationError.field('k', 'must be an integer from 1 to 1000');
+    if (typeof query.text !== 'string' || query.text.length > 10_000)
+      throw ValidationError.field('text', 'give a text of at most 10000 characters');
+    const hits = await this.#text.search(this.#db, index, query.text, query.k, query.filter);
+    const byId = await this.#chunks(
+      index,
+      hits.map((hit) => hit.id),
+    );
+    return hits.flatMap(({ id, score }) => {
+      const chunk = byId.get(id);
+      return chunk ? [{ chunk, score }] : [];
+    });
+  }
+
+  async listIndexes(): Promise<VectorIndex[]> {
+    const rows = await this.#db
+      .selectFrom('knowledge_indexes')
+      .selectAll()
+      .orderBy('created_at')
+      .orderBy('name')
+      .execute();
+    return rows.map(indexFromRow);
+  }
+
+  dropIndex(name: string): Promise<boolean> {
+    return this.#atomically(async (db) => {
+      const row = await db
+        .selectFrom('knowledge_indexes')
+        .selectAll()
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (!row) return false;
+      const index = indexFromRow(row);
+      await this.#text.deleting(db, index, { all: true });
+      await db.deleteFrom('knowledge_chunks').where('index_name', '=', name).execute();
+      await db.deleteFrom('knowledge_indexes').where('name', '=', name).execute();
+      await this.#search.dropping(db, index);
+      return true;
+    });
+  }
+
+  /** The chunks of these ids, by id. */
+  async #chunks(index: VectorIndex, ids: readonly string[]): Promise<Map<string, KnowledgeChunk>> {
+    if (ids.length === 0) return new Map();
     const rows = await this.#db
       .selectFrom('knowledge_chunks')
       .select([
@@ -169,17 +235,9 @@ export class KyselyVectorStore implements VectorStore {
         'metadata',
       ])
       .where('index_name', '=', index.name)
-      .where(
-        'id',
-        'in',
-        neighbours.map((neighbour) => neighbour.id),
-      )
+      .where('id', 'in', [...ids])
       .execute();
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    return neighbours.flatMap(({ id, distance }) => {
-      const row = byId.get(id);
-      return row ? [{ chunk: chunkFromRow(row), distance }] : [];
-    });
+    return new Map(rows.map((row) => [row.id, chunkFromRow(row)]));
   }
 
   async count(index: string): Promise<number> {
@@ -206,7 +264,7 @@ export class KyselyVectorStore implements VectorStore {
     index: string,
     source: { sourceType: KnowledgeSourceType; sourceId: string },
   ): Promise<number> {
-    await this.#search.deleting(db, await this.#index(db, index), source);
+    await this.#forget(db, await this.#index(db, index), source);
     const result = await db
       .deleteFrom('knowledge_chunks')
       .where('index_name', '=', index)
@@ -225,7 +283,7 @@ export class KyselyVectorStore implements VectorStore {
     if (rows.length === 0) return;
     if (replace) {
       const ids = rows.map(({ chunk }) => chunk.id);
-      await this.#search.deleting(db, index, { ids });
+      await this.#forget(db, index, { ids });
       for (let start = 0; start < ids.length; start += INSERT_BATCH) {
         await db
           .deleteFrom('knowledge_chunks')
@@ -237,10 +295,12 @@ export class KyselyVectorStore implements VectorStore {
     const vectorColumns = await this.#search.vectorColumns(db);
     for (let start = 0; start < rows.length; start += INSERT_BATCH) {
       const batch = rows.slice(start, start + INSERT_BATCH);
+      const documents = batch.map(({ chunk }) => searchDocument(chunk.fullText ?? chunk.text));
+      const searchValues = await this.#text.rowValues(db, documents);
       await db
         .insertInto('knowledge_chunks')
         .values(
-          batch.map(({ chunk, vector }) => ({
+          batch.map(({ chunk, vector }, position) => ({
             index_name: index.name,
             id: chunk.id,
             source_type: chunk.sourceType,
@@ -253,9 +313,14 @@ export class KyselyVectorStore implements VectorStore {
             metadata: JSON.stringify(chunk.metadata ?? {}),
             embedding: vectorBytes(vector),
             ...vectorColumns?.(vector),
+            ...searchValues[position],
           })),
         )
         .execute();
+      await this.#text.written(
+        db,
+        documents.map((document, position) => ({ document, values: searchValues[position] ?? {} })),
+      );
       await this.#search.written(
         db,
         index,
@@ -269,6 +334,12 @@ export class KyselyVectorStore implements VectorStore {
         })),
       );
     }
+  }
+
+  /** Takes chunks about to be deleted out of the vector search's and the text search's own structures. */
+  async #forget(db: Db, index: VectorIndex, which: Exclude<ChunkSelection, { all: true }>): Promise<void> {
+    await this.#search.deleting(db, index, which);
+    await this.#text.deleting(db, index, which);
   }
 
   #atomically<T>(work: (db: Db) => Promise<T>): Promise<T> {
@@ -286,7 +357,10 @@ function indexFromRow(row: Selectable<KnowledgeIndexesTable>): VectorIndex {
 }
 
 function chunkFromRow(
-  row: Omit<Selectable<KnowledgeChunksTable>, 'index_name' | 'embedding' | 'embedding_vector'>,
+  row: Pick<
+    Selectable<KnowledgeChunksTable>,
+    'id' | 'source_type' | 'source_id' | 'room_id' | 'project_id' | 'file_id' | 'page' | 'text' | 'metadata'
+  >,
 ): KnowledgeChunk {
   return {
     id: row.id,

@@ -34,6 +34,8 @@ export interface VectorSearch {
     index: VectorIndex,
     which: { ids: readonly string[] } | { sourceType: string; sourceId: string },
   ): Promise<void>;
+  /** Removes what the database kept apart for an index being dropped (vec0 table, HNSW index). */
+  dropping(db: Db, index: VectorIndex): Promise<void>;
   /** The `k` nearest allowed chunks, nearest first. */
   nearest(
     db: Db,
@@ -119,6 +121,8 @@ export class ApplicationExactSearch implements VectorSearch {
   async written(): Promise<void> {}
 
   async deleting(): Promise<void> {}
+
+  async dropping(): Promise<void> {}
 
   async nearest(db: Db, index: VectorIndex, vector: Float32Array, k: number, filter: VectorFilter) {
     const condition = filterCondition(filter);
@@ -262,6 +266,11 @@ export class SqliteVecSearch implements VectorSearch {
       where index_name = ${index.name} and source_type = ${which.sourceType} and source_id = ${which.sourceId})`.execute(
       db,
     );
+  }
+
+  async dropping(db: Db, index: VectorIndex): Promise<void> {
+    // SQLite cannot drop a vec0 table without sqlite-vec; with it unloaded, the table stays behind unused.
+    if (await this.#loaded(db)) await sql`drop table if exists ${sql.id(vec0TableName(index))}`.execute(db);
   }
 
   /**
@@ -418,6 +427,10 @@ export class PgvectorSearch implements VectorSearch {
   async written(): Promise<void> {}
 
   async deleting(): Promise<void> {}
+
+  async dropping(db: Db, index: VectorIndex): Promise<void> {
+    await sql`drop index if exists ${sql.id(hnswIndexName(index))}`.execute(db);
+  }
 
   async vectorColumns(db: Db) {
     const schema = await this.#schema(db);

@@ -48,6 +48,8 @@ const OPTIONAL_PACKAGES = {
   // (@opentelemetry/api itself is always loaded: prom-client requires it for exemplars.)
   '@opentelemetry/sdk-trace-node': 'OTEL_TRACES_EXPORTER=otlp or OTEL_EXPORTER_OTLP_ENDPOINT',
   '@opentelemetry/exporter-trace-otlp-http': 'OTEL_TRACES_EXPORTER=otlp or OTEL_EXPORTER_OTLP_ENDPOINT',
+  // Not optional, but loaded with the first upload rather than with the server (issue 18: memory at start).
+  'file-type': 'the first upload',
 } as const;
 
 /** Workspace packages that exist only for those settings (loaded from source here). */

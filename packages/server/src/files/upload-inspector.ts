@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { TextDecoder } from 'node:util';
-import { fileTypeFromBuffer } from 'file-type';
 
 /** Bytes kept from the start of an upload for content sniffing; enough for the zip-based office formats. */
 const HEAD_BYTES = 64 * 1024;
@@ -49,6 +48,8 @@ export class UploadInspector {
   }
 
   async finish(): Promise<UploadFacts> {
+    // file-type and its tokenizers load with the first upload, not with the server.
+    const { fileTypeFromBuffer } = await import('file-type');
     const detected = await fileTypeFromBuffer(Buffer.concat(this.#head));
     const facts = { size: this.#size, sha256: this.#hash.digest('hex') };
     if (detected) return { ...facts, mimeType: detected.mime, extension: detected.ext };

@@ -74,6 +74,10 @@ export interface ConnectionHub {
 type ConnectionState = 'new' | 'authenticating' | 'ready' | 'closing' | 'closed';
 
 const TEXT = { binary: false } as const;
+/** Where a socket's connection is kept, so one set of event handlers serves every socket. */
+const CONNECTION = Symbol('kaiwa.connection');
+type OwnedSocket = WebSocket & { [CONNECTION]: Connection };
+const NO_ROOMS: ReadonlySet<string> = new Set();
 /** How often a catching-up subscription looks whether the socket has drained. */
 const DRAIN_POLL_MS = 10;
 /** How long a socket may take to finish the closing handshake at shutdown. */
@@ -87,8 +91,6 @@ const SHUTDOWN_GRACE_MS = 2_000;
 export class Connection implements SubscriptionOwner {
   readonly socket: WebSocket;
   readonly subscriptions = new Map<string, RoomSubscription>();
-  /** Rooms where this connection said it is typing, to stop the indicator when it goes away. */
-  readonly typingRooms = new Set<string>();
   user: User | undefined;
   /** What the token said: the session or API key behind the connection, and when it expires. */
   identity: RealtimeIdentity | undefined;
@@ -110,35 +112,52 @@ export class Connection implements SubscriptionOwner {
   readonly #flushEarlyBytes: number;
   #rateLimitedFrames = 0;
   #rateLimitWindowStart = 0;
-  readonly #authTimer: NodeJS.Timeout;
+  // What an idle connection holds is kept small (issue 18): the timers, sets and promises below exist
+  // only while they are needed, and the socket's event handlers are shared by every connection.
+  #authTimer: NodeJS.Timeout | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
   #closeTimer: NodeJS.Timeout | undefined;
-  readonly #inFlight = new Set<Promise<void>>();
-  readonly #closed: Promise<void>;
-  #resolveClosed: () => void = () => {};
+  /** Rooms where this connection said it is typing, to stop the indicator when it goes away. */
+  #typingRooms: Set<string> | undefined;
+  #inFlight: Set<Promise<void>> | undefined;
+  #closed: Promise<void> | undefined;
+  #resolveClosed: (() => void) | undefined;
+
+  static readonly #onSocketMessage = function (this: WebSocket, data: RawData, isBinary: boolean): void {
+    (this as OwnedSocket)[CONNECTION].#receive(data, isBinary);
+  };
+  static readonly #onSocketPong = function (this: WebSocket): void {
+    (this as OwnedSocket)[CONNECTION].alive = true;
+  };
+  static readonly #onSocketError = function (this: WebSocket, error: Error): void {
+    const connection = (this as OwnedSocket)[CONNECTION];
+    connection.#hub.logger.debug({ err: error, sessionId: connection.sessionId }, 'websocket error');
+  };
+  static readonly #onSocketClose = function (this: WebSocket): void {
+    (this as OwnedSocket)[CONNECTION].#onClose();
+  };
 
   constructor(socket: WebSocket, hub: ConnectionHub) {
     this.socket = socket;
     this.#hub = hub;
     this.#bucket = new TokenBucket(hub.limits.framesPerSecond, hub.limits.frameBurst);
     this.#flushEarlyBytes = Math.min(hub.limits.maxBatchBytes, hub.limits.maxBufferedBytes / 4);
-    this.#closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
     this.#authTimer = setTimeout(() => {
       if (this.#state === 'new' || this.#state === 'authenticating') {
         this.#beginClose(CLOSE_CODES.authenticationTimeout, 'authentication timeout');
       }
     }, hub.limits.authTimeoutMs);
     this.#authTimer.unref();
-    socket.on('message', (data, isBinary) => this.#receive(data, isBinary));
-    socket.on('pong', () => {
-      this.alive = true;
-    });
-    socket.on('error', (error) => {
-      hub.logger.debug({ err: error, sessionId: this.sessionId }, 'websocket error');
-    });
-    socket.on('close', () => this.#onClose());
+    (socket as OwnedSocket)[CONNECTION] = this;
+    socket.on('message', Connection.#onSocketMessage);
+    socket.on('pong', Connection.#onSocketPong);
+    socket.on('error', Connection.#onSocketError);
+    socket.on('close', Connection.#onSocketClose);
+  }
+
+  /** Rooms where this connection said it is typing, to stop the indicator when it goes away. */
+  get typingRooms(): ReadonlySet<string> {
+    return this.#typingRooms ?? NO_ROOMS;
   }
 
   get engine(): ChatEngine {
@@ -165,6 +184,10 @@ export class Connection implements SubscriptionOwner {
 
   /** Resolves once the socket has closed. */
   get closed(): Promise<void> {
+    if (this.#state === 'closed') return Promise.resolve();
+    this.#closed ??= new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
     return this.#closed;
   }
 
@@ -285,17 +308,22 @@ export class Connection implements SubscriptionOwner {
   shutdown(): Promise<void> {
     if (this.#state !== 'closed')
       this.#beginClose(CLOSE_CODES.goingAway, 'server shutting down', SHUTDOWN_GRACE_MS);
-    return this.#closed;
+    return this.closed;
   }
 
   /** Resolves when the frames and catch-ups in progress have finished. */
   async idle(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    while (this.#inFlight && this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
   track(work: Promise<void>): void {
-    this.#inFlight.add(work);
-    void work.finally(() => this.#inFlight.delete(work));
+    this.#inFlight ??= new Set();
+    const inFlight = this.#inFlight;
+    inFlight.add(work);
+    void work.finally(() => {
+      inFlight.delete(work);
+      if (inFlight.size === 0 && this.#inFlight === inFlight) this.#inFlight = undefined;
+    });
   }
 
   endSubscription(subscription: RoomSubscription, reason: 'access_lost' | 'error', error?: unknown): void {
@@ -328,8 +356,7 @@ export class Connection implements SubscriptionOwner {
   #beginClose(code: number, reason: string, graceMs = SHUTDOWN_GRACE_MS): void {
     if (!this.isOpen) return;
     this.#state = 'closing';
-    clearTimeout(this.#authTimer);
-    clearTimeout(this.#expiryTimer);
+    this.#clearTimers();
     this.#releaseSubscriptions();
     this.#inbox = [];
     this.socket.close(code, reason);
@@ -340,15 +367,22 @@ export class Connection implements SubscriptionOwner {
 
   #onClose(): void {
     this.#state = 'closed';
-    clearTimeout(this.#authTimer);
-    clearTimeout(this.#expiryTimer);
+    this.#clearTimers();
     clearTimeout(this.#closeTimer);
+    this.#closeTimer = undefined;
     this.#releaseSubscriptions();
     this.#inbox = [];
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#hub.connectionClosed(this);
-    this.#resolveClosed();
+    this.#resolveClosed?.();
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#authTimer);
+    this.#authTimer = undefined;
+    clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
   }
 
   #releaseSubscriptions(): void {
@@ -542,6 +576,7 @@ export class Connection implements SubscriptionOwner {
       return;
     }
     clearTimeout(this.#authTimer);
+    this.#authTimer = undefined;
     const { user } = identity;
     this.user = user;
     this.#adopt(identity);
@@ -627,7 +662,7 @@ export class Connection implements SubscriptionOwner {
       }
       const fromSeq = frame.lastSeq ?? room.lastSeq;
       this.reply({ type: 'subscribed', ...withId(frame.id), roomId: room.id, fromSeq, room });
-      subscription.start(fromSeq, room.kind);
+      subscription.start(fromSeq, room.kind, room.archived);
     } catch (error) {
       this.#removeSubscription(subscription);
       throw error;
@@ -680,7 +715,7 @@ export class Connection implements SubscriptionOwner {
       // The engine validates metadata against its JSON schema.
       metadata: frame.metadata as SendMessageInput['metadata'],
     });
-    if (this.typingRooms.delete(message.roomId)) this.#hub.setTyping(message.roomId, this.userId, false);
+    if (this.#typingRooms?.delete(message.roomId)) this.#hub.setTyping(message.roomId, this.userId, false);
     this.#hub.metrics.messagesSent.inc();
     this.reply({
       type: 'ack',
@@ -701,8 +736,10 @@ export class Connection implements SubscriptionOwner {
         issues: [{ path: ['roomId'], message: 'not subscribed' }],
       });
     }
-    if (frame.typing) this.typingRooms.add(frame.roomId);
-    else this.typingRooms.delete(frame.roomId);
+    if (frame.typing) {
+      this.#typingRooms ??= new Set();
+      this.#typingRooms.add(frame.roomId);
+    } else this.#typingRooms?.delete(frame.roomId);
     this.#hub.setTyping(frame.roomId, this.userId, frame.typing);
   }
 

@@ -1,6 +1,7 @@
 import {
   type ChatEngine,
   OrderedRoomEvents,
+  type OrderedRoomEventsOptions,
   type RoomEvent,
   type RoomKind,
   type UserRole,
@@ -57,21 +58,56 @@ export class RoomSubscription {
   constructor(owner: SubscriptionOwner, roomId: string) {
     this.owner = owner;
     this.roomId = roomId;
-    this.#ordered = new OrderedRoomEvents<LiveEvent>({
-      seqOf: (live) => live.event.seq,
-      read: async (afterSeq, limit) => {
-        const page = await owner.engine.eventsSince(owner.userId, roomId, afterSeq, limit);
-        return page.map((event) => ({ event, frame: undefined }));
-      },
-      deliver: (live) => this.#deliver(live),
-      pageSize: owner.limits.resumePageSize,
-      maxPending: owner.limits.maxPendingEvents,
-      gapWaitMs: GAP_WAIT_MS,
-      pace: () => (owner.isCongested() ? owner.waitUntilDrained() : undefined),
-      onError: (error) => owner.endSubscription(this, 'error', error),
-      track: (work) => owner.track(work),
-    });
+    this.#ordered = new OrderedRoomEvents<LiveEvent>(new RoomSubscription.#Feed(this));
   }
+
+  /**
+   * What the ordering needs, as methods of one small object rather than a closure each: every idle
+   * subscription keeps it (issue 18).
+   */
+  static readonly #Feed = class implements OrderedRoomEventsOptions<LiveEvent> {
+    readonly #subscription: RoomSubscription;
+    readonly gapWaitMs = GAP_WAIT_MS;
+
+    constructor(subscription: RoomSubscription) {
+      this.#subscription = subscription;
+    }
+
+    get pageSize(): number {
+      return this.#subscription.owner.limits.resumePageSize;
+    }
+
+    get maxPending(): number {
+      return this.#subscription.owner.limits.maxPendingEvents;
+    }
+
+    seqOf(live: LiveEvent): number {
+      return live.event.seq;
+    }
+
+    async read(afterSeq: number, limit: number): Promise<LiveEvent[]> {
+      const { owner, roomId } = this.#subscription;
+      const page = await owner.engine.eventsSince(owner.userId, roomId, afterSeq, limit);
+      return page.map((event) => ({ event, frame: undefined }));
+    }
+
+    deliver(live: LiveEvent): void {
+      this.#subscription.#deliver(live);
+    }
+
+    pace(): Promise<void> | undefined {
+      const { owner } = this.#subscription;
+      return owner.isCongested() ? owner.waitUntilDrained() : undefined;
+    }
+
+    onError(error: unknown): void {
+      this.#subscription.owner.endSubscription(this.#subscription, 'error', error);
+    }
+
+    track(work: Promise<void>): void {
+      this.#subscription.owner.track(work);
+    }
+  };
 
   /** Sequence number of the last event delivered (or the client's starting point). */
   get lastSeq(): number {

@@ -1,3 +1,6 @@
+/** One clock for every bucket (a closure per bucket would be kept by each idle connection). */
+const performanceNow = (): number => performance.now();
+
 /**
  * A token bucket: holds up to `capacity` tokens and gains `ratePerSecond` per second. Each frame takes one.
  */
@@ -8,7 +11,7 @@ export class TokenBucket {
   #tokens: number;
   #updatedAt: number;
 
-  constructor(ratePerSecond: number, capacity: number, now: () => number = () => performance.now()) {
+  constructor(ratePerSecond: number, capacity: number, now: () => number = performanceNow) {
     this.#capacity = capacity;
     this.#ratePerMillisecond = ratePerSecond / 1000;
     this.#now = now;

@@ -118,6 +118,21 @@ describe('KaiwaChatClient against a reference server', () => {
     expect((await ada.rest.me()).username).toBe('ada');
   });
 
+  it('keeps what I may do in each room as the server rules it: from the room list, then as it changes', async () => {
+    const room = await ada.createRoom({ kind: 'group', name: 'rights-follow', topic: '' });
+    await ada.rest.addMember(room.id, grace.me.id);
+    const rights = () => grace.state.rooms.get(room.id)?.rights;
+    // Invited: the room list brings the room with my rights as a plain member of a group.
+    await eventually(() => expect(rights()).toMatchObject({ manage: false, invite: false, moderate: false }));
+    await eventually(() => expect(grace.state.rooms.get(room.id)?.lastSeq).not.toBeNull());
+    // Made a moderator, then the room archived: each change arrives as a room.rights frame.
+    await ada.rest.setMemberRole(room.id, grace.me.id, 'moderator');
+    await eventually(() => expect(rights()).toMatchObject({ manage: true, invite: true, moderate: true }));
+    await ada.rest.updateRoom(room.id, { archived: true });
+    await eventually(() => expect(rights()).toMatchObject({ manage: true, rename: false, invite: false }));
+    expect(rights()).toEqual((await grace.rest.listMembers(room.id)).rights);
+  });
+
   it('sends over the socket, gets the ack, and the other member receives the message', async () => {
     const message = await ada.waitForAck(ada.send(roomId, 'hello grace'));
     expect(message).toMatchObject({ roomId, text: 'hello grace' });
@@ -195,6 +210,7 @@ describe('KaiwaChatClient against a reference server', () => {
       setRoles: true,
       removeRoles: ['owner', 'moderator', 'member'],
       changeSettings: true,
+      moderate: true,
     });
     // A plain member of a channel may invite, and nothing more.
     expect((await grace.rest.listMembers(roomId)).rights).toEqual({
@@ -204,6 +220,7 @@ describe('KaiwaChatClient against a reference server', () => {
       setRoles: false,
       removeRoles: [],
       changeSettings: false,
+      moderate: false,
     });
   });
 

@@ -334,9 +334,10 @@ export class KaiwaChatClient {
 
   async loadMembers(roomId: string): Promise<void> {
     try {
-      const { members } = await this.rest.listMembers(roomId, { limit: 200 });
+      const { members, rights } = await this.rest.listMembers(roomId, { limit: 200 });
       const ids = members.map((member) => member.userId);
       this.state.setMembers(roomId, ids);
+      if (rights) this.state.setRights(roomId, rights);
       this.ensureUsers(ids);
     } catch {
       // Shown without members.
@@ -856,6 +857,9 @@ export class KaiwaChatClient {
           this.ensureUsers(frame.memberIds);
           this.loadRooms().catch(() => undefined);
         }
+        return;
+      case 'room.rights':
+        this.state.setRights(frame.roomId, frame.rights);
         return;
       case 'unsubscribed':
         this.#subscribed.delete(frame.roomId);

@@ -41,6 +41,15 @@ function summary(overrides: Partial<RoomSummary> = {}): RoomSummary {
     unreadCount: 4,
     mentionCount: 2,
     preferences: { favourite: true, notify: 'all' },
+    rights: {
+      manage: false,
+      rename: false,
+      invite: true,
+      setRoles: false,
+      removeRoles: [],
+      changeSettings: false,
+      moderate: false,
+    },
     ...overrides,
   };
 }

@@ -9,6 +9,7 @@ import {
   type Room,
   type RoomEvent,
   type RoomPreferences,
+  type RoomRights,
   type RoomSummary,
   type User,
 } from '@kaiwa/protocol';
@@ -48,6 +49,11 @@ export interface RoomEntry {
   mentions: number;
   /** My own choices for the room: favourite, notification level. */
   preferences: RoomPreferences;
+  /**
+   * What I may do here, as the server rules it (the room list, the member list, `room.rights` frames);
+   * null until the server has said.
+   */
+  rights: RoomRights | null;
   /** Events up to this sequence number were replayed on (re)subscribing; later ones arrived live. */
   liveAfterSeq: number;
   /** Sequence number of the last event applied; null until the room is subscribed. */
@@ -167,12 +173,22 @@ export class ChatState {
   }
 
   /** Takes one room as the room list shows it: membership, counts and preferences. */
-  setSummary({ room, membership, unreadCount, mentionCount, preferences }: RoomSummary): RoomEntry {
+  setSummary({ room, membership, unreadCount, mentionCount, preferences, rights }: RoomSummary): RoomEntry {
     const entry = this.upsertRoom(room, membership);
     entry.unread = this.viewing === room.id ? 0 : unreadCount;
     entry.mentions = this.viewing === room.id ? 0 : (mentionCount ?? 0);
     entry.preferences = preferences ?? DEFAULT_PREFERENCES;
+    // Older servers list rooms without rights: the ones known stay.
+    if (rights) entry.rights = rights;
     return entry;
+  }
+
+  /** What I may do in a room, as the server said it last (a `room.rights` frame, the member list). */
+  setRights(roomId: string, rights: RoomRights): void {
+    const entry = this.rooms.get(roomId);
+    if (!entry) return;
+    entry.rights = rights;
+    this.changed(entry);
   }
 
   upsertRoom(room: Room, membership?: Membership | null): RoomEntry {
@@ -184,6 +200,7 @@ export class ChatState {
         unread: 0,
         mentions: 0,
         preferences: DEFAULT_PREFERENCES,
+        rights: null,
         liveAfterSeq: 0,
         lastSeq: null,
         messages: new Map(),

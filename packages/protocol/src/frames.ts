@@ -19,6 +19,7 @@ import {
   WORKFLOW_RUN_STATUSES,
   WORKFLOW_STEP_STATUSES,
 } from './constants.js';
+import { RoomRightsSchema } from './room-rights.js';
 
 /*
  * The wire protocol: JSON text frames `{ "type": …, … }`, one schema per `type`. docs/protocol.md describes
@@ -325,6 +326,11 @@ export const ServerFrameSchemas = {
     room: RoomSchema,
     memberIds: z.array(IdSchema),
   }),
+  /**
+   * What I may do in a subscribed room, again: sent to me after an event that changed it (my role in the
+   * room changed, the room was archived or unarchived). The room list carries the rights as they are now.
+   */
+  'room.rights': z.object({ type: z.literal('room.rights'), roomId: IdSchema, rights: RoomRightsSchema }),
   /** Projects and tickets as they change, to everyone who may see them (everyone but guests). */
   'project.created': z.object({ type: z.literal('project.created'), project: ProjectSchema }),
   'project.updated': z.object({ type: z.literal('project.updated'), project: ProjectSchema }),

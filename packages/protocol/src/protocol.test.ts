@@ -263,6 +263,23 @@ const SERVER_EXAMPLES: Record<ServerFrameType, Example> = {
     invalid: { memberIds: USER },
     field: 'memberIds',
   },
+  'room.rights': {
+    valid: {
+      type: 'room.rights',
+      roomId: ROOM,
+      rights: {
+        manage: true,
+        rename: false,
+        invite: false,
+        setRoles: false,
+        removeRoles: ['member'],
+        changeSettings: false,
+        moderate: true,
+      },
+    },
+    invalid: { rights: { manage: true } },
+    field: 'rights',
+  },
   'project.created': {
     valid: { type: 'project.created', project: PROJECT },
     invalid: { project: { ...PROJECT, status: 'gone' } },

@@ -552,6 +552,7 @@ export class ChatEngine {
       unreadCount: unread.get(room.id) ?? 0,
       mentionCount: mentions.get(room.id) ?? 0,
       preferences: readRoomPreferences(preferencesByRoom.get(room.id)),
+      rights: roomRightsOf(actor, room, membership),
     }));
   }
 
@@ -594,6 +595,7 @@ export class ChatEngine {
       unreadCount,
       mentionCount,
       preferences,
+      rights: roomRightsOf(actor, room, membership),
     };
   }
 

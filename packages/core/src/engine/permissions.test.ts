@@ -42,6 +42,7 @@ describe('roomRightsOf', () => {
       setRoles: true,
       removeRoles: everything,
       changeSettings: true,
+      moderate: true,
     });
     expect(roomRightsOf(user(), room('group'), membership('moderator'))).toEqual({
       manage: true,
@@ -50,6 +51,7 @@ describe('roomRightsOf', () => {
       setRoles: false,
       removeRoles: ['member'],
       changeSettings: false,
+      moderate: true,
     });
   });
 
@@ -60,6 +62,7 @@ describe('roomRightsOf', () => {
       setRoles: false,
       removeRoles: [],
       changeSettings: false,
+      moderate: false,
     };
     expect(roomRightsOf(user(), room('channel'), membership('member'))).toEqual({ ...none, invite: true });
     expect(roomRightsOf(user(), room('group'), membership('member'))).toEqual({ ...none, invite: false });
@@ -79,6 +82,7 @@ describe('roomRightsOf', () => {
       setRoles: true,
       removeRoles: everything,
       changeSettings: true,
+      moderate: true,
     });
     expect(roomRightsOf(user(), room('channel'), undefined)).toEqual({
       manage: false,
@@ -87,18 +91,31 @@ describe('roomRightsOf', () => {
       setRoles: false,
       removeRoles: [],
       changeSettings: false,
+      moderate: false,
     });
   });
 
+  it('lets global moderators moderate the rooms they can read, and nothing more', () => {
+    expect(roomRightsOf(user('moderator'), room('channel'), undefined)).toMatchObject({
+      manage: false,
+      moderate: true,
+    });
+    // A private group they are not in is not theirs to read, so not theirs to moderate.
+    expect(roomRightsOf(user('moderator'), room('group'), undefined).moderate).toBe(false);
+  });
+
   it('lets the two people of a direct room change its settings and nothing else', () => {
-    expect(roomRightsOf(user('admin'), room('direct'), membership('member'))).toEqual({
+    expect(roomRightsOf(user(), room('direct'), membership('member'))).toEqual({
       manage: false,
       rename: false,
       invite: false,
       setRoles: false,
       removeRoles: [],
       changeSettings: true,
+      moderate: false,
     });
+    // Staff still moderate the messages of a direct room they are in.
+    expect(roomRightsOf(user('admin'), room('direct'), membership('member')).moderate).toBe(true);
   });
 
   it('in an archived room allows unarchiving and roles, but no rename and no invitation', () => {
@@ -109,6 +126,7 @@ describe('roomRightsOf', () => {
       setRoles: true,
       removeRoles: everything,
       changeSettings: true,
+      moderate: true,
     });
   });
 });

@@ -162,6 +162,11 @@ export interface RoomRights {
   removeRoles: MemberRole[];
   /** Change the room's own settings: the assistant's, voice, knowledge (`canChangeRoomSettings`). */
   changeSettings: boolean;
+  /**
+   * Moderate other people's messages here: delete them, ask for a voice message's transcript again
+   * (`canModerateRoom`: room owners and moderators, and global staff who can read the room).
+   */
+  moderate: boolean;
 }
 
 /**
@@ -183,5 +188,6 @@ export function roomRightsOf(user: User, room: Room, membership: Membership | un
       ? MEMBER_ROLES.filter((role) => canRemoveMember(user, room, membership, { role }))
       : [],
     changeSettings: canChangeRoomSettings(user, room, membership),
+    moderate: canModerateRoom(user, room, membership),
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RoomRights } from '../engine/permissions.js';
 import { IdSchema, TimestampSchema } from './common.js';
 
 /** `channel`: public, anyone but guests may join. `group`: private, by invitation. `direct`: two people. */
@@ -101,4 +102,6 @@ export interface RoomSummary {
   /** Unread messages that mention this member, `@room` or `@here` (thread replies included). */
   mentionCount: number;
   preferences: RoomPreferences;
+  /** What this member may do in the room (`roomRightsOf`), so clients show only the controls that work. */
+  rights: RoomRights;
 }

@@ -287,6 +287,8 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
           room: Room;
           actors: Actor[];
           targets: Map<Actor, Map<MemberRole, string>>;
+          /** A message of someone else for each actor to try to delete (moderating). */
+          messages: Map<Actor, string>;
         }[] = [];
 
         for (const kind of ['channel', 'group', 'archived channel', 'archived group'] as const) {
@@ -308,19 +310,40 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
             }
             targets.set(actor, byRole);
           }
+          const messages = new Map<Actor, string>();
+          for (const actor of actors) {
+            const writer = targets.get(actor)?.get('member') ?? owner.id;
+            messages.set(
+              actor,
+              (await engine.sendMessage(writer, { roomId: room.id, text: 'moderate me' })).id,
+            );
+          }
           if (kind.startsWith('archived')) await engine.updateRoom(owner.id, room.id, { archived: true });
-          rooms.push({ label: kind, room: await engine.getRoom(owner.id, room.id), actors, targets });
+          rooms.push({
+            label: kind,
+            room: await engine.getRoom(owner.id, room.id),
+            actors,
+            targets,
+            messages,
+          });
         }
         const direct = await engine.openDirectRoom(people.member.id, people.moderator.id);
+        const directActors: Actor[] = ['member', 'admin', 'outsider'];
+        const directMessages = new Map<Actor, string>();
+        for (const actor of directActors) {
+          const { id } = await engine.sendMessage(people.moderator.id, { roomId: direct.id, text: 'hi' });
+          directMessages.set(actor, id);
+        }
         rooms.push({
           label: 'direct',
           room: direct,
-          actors: ['member', 'admin', 'outsider'],
+          actors: directActors,
           targets: new Map([['member', new Map([['member', people.moderator.id]])]]),
+          messages: directMessages,
         });
 
         const compared: string[] = [];
-        for (const { label, room, actors: roomActors, targets } of rooms) {
+        for (const { label, room, actors: roomActors, targets, messages } of rooms) {
           for (const actor of roomActors) {
             const id = people[actor].id;
             const rights = await engine.roomRights(id, room.id).catch((caught: unknown) => caught);
@@ -340,6 +363,7 @@ export function chatStoreContract(options: ChatStoreContractOptions): void {
                 engine.setMemberRole(id, room.id, targets.get(actor)?.get('member') ?? owner.id, 'member'),
               ),
               removeRoles: [] as MemberRole[],
+              moderate: await allowed(engine.deleteMessage(id, messages.get(actor) ?? '')),
               // Archiving (or unarchiving) last, and undone at once, so the room stays as it was.
               manage: await allowed(engine.updateRoom(id, room.id, { archived: !room.archived })),
             };

@@ -61,6 +61,7 @@ export const RoomSummarySchema = z.object({
     .min(0)
     .describe('unread messages that mention me, @room or @here (thread replies included)'),
   preferences: RoomPreferencesSchema,
+  rights: RoomRightsSchema,
 });
 
 export const MessagePageSchema = z.object({

@@ -53,6 +53,13 @@ export class RoomSubscription {
   readonly roomId: string;
   readonly owner: SubscriptionOwner;
   #roomKind: RoomKind | undefined;
+  /** Whether the room is archived, as the last event delivered left it: rights change when it flips. */
+  #archived = false;
+  /**
+   * The `room.rights` frames being worked out, one after another, so they leave in the events' order;
+   * undefined while none is (an idle subscription keeps no promise).
+   */
+  #rights: Promise<void> | undefined;
   readonly #ordered: OrderedRoomEvents<LiveEvent>;
 
   constructor(owner: SubscriptionOwner, roomId: string) {
@@ -122,8 +129,9 @@ export class RoomSubscription {
    * Starts delivery after `fromSeq`: reads the events after it from the store, then the live events that
    * arrived meanwhile. Until this is called (while the permission check runs) live events are only held.
    */
-  start(fromSeq: number, roomKind: RoomKind): void {
+  start(fromSeq: number, roomKind: RoomKind, archived = false): void {
     this.#roomKind = roomKind;
+    this.#archived = archived;
     this.#ordered.start(fromSeq);
   }
 
@@ -151,7 +159,51 @@ export class RoomSubscription {
     this.owner.deliverEvent(frameOf(live));
     if (event.type === 'member.left' && event.payload.userId === this.owner.userId && !this.#canStillRead()) {
       this.owner.endSubscription(this, 'access_lost');
+      return;
     }
+    if (this.#changesMyRights(event)) this.#sendRights();
+  }
+
+  /** My role here changed, I joined or left (a channel I still read), or the room was (un)archived. */
+  #changesMyRights(event: RoomEvent): boolean {
+    switch (event.type) {
+      case 'member.joined':
+      case 'member.updated':
+        return event.payload.membership.userId === this.owner.userId;
+      case 'member.left':
+        return event.payload.userId === this.owner.userId;
+      case 'room.updated': {
+        const changed = event.payload.room.archived !== this.#archived;
+        this.#archived = event.payload.room.archived;
+        return changed;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * Sends `room.rights`, as the engine rules them now, after the event that changed them. Read from the
+   * store rather than worked out here: the rights depend on my membership, which a room event may not carry.
+   */
+  #sendRights(): void {
+    const { owner, roomId } = this;
+    const work: Promise<void> = (this.#rights ?? Promise.resolve())
+      .then(async () => {
+        if (this.closed) return;
+        const rights = await owner.engine.roomRights(owner.userId, roomId);
+        if (!this.closed) owner.deliverEvent(EncodedFrame.of({ type: 'room.rights', roomId, rights }));
+      })
+      .catch(() => {
+        // Only a hint for the client's controls (the server checks every request): a room no longer readable
+        // ends the subscription by itself, and the room list carries the rights again after a reconnect.
+      });
+    this.#rights = work;
+    owner.track(
+      work.then(() => {
+        if (this.#rights === work) this.#rights = undefined;
+      }),
+    );
   }
 
   /** After leaving, only public channels stay readable, and not for guests (see core's permissions). */

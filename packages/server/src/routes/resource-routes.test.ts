@@ -94,7 +94,7 @@ describe('REST resources', () => {
       expect(second.json().id).toBe(first.json().id);
     });
 
-    it("lists a room's members with what the caller may do in it, each their own", async () => {
+    it("lists a room's members, and my rooms, with what the caller may do in it, each their own", async () => {
       const group = (
         await test.call('POST', '/api/v1/rooms', {
           token: alice.token,
@@ -104,6 +104,12 @@ describe('REST resources', () => {
       const rightsOf = async (token: string) => {
         const answer = await test.call('GET', `/api/v1/rooms/${group.id}/members`, { token });
         expect(answer.statusCode).toBe(200);
+        // The room list carries the same rights with each room.
+        const list = await test.call('GET', '/api/v1/rooms', { token });
+        const summary = (list.json().rooms as { room: { id: string }; rights: unknown }[]).find(
+          (each) => each.room.id === group.id,
+        );
+        expect(summary?.rights).toEqual(answer.json().rights);
         return answer.json().rights;
       };
       expect(await rightsOf(alice.token)).toEqual({
@@ -113,6 +119,7 @@ describe('REST resources', () => {
         setRoles: true,
         removeRoles: ['owner', 'moderator', 'member'],
         changeSettings: true,
+        moderate: true,
       });
       expect(await rightsOf(bob.token)).toEqual({
         manage: false,
@@ -121,6 +128,7 @@ describe('REST resources', () => {
         setRoles: false,
         removeRoles: [],
         changeSettings: false,
+        moderate: false,
       });
       // Made a moderator, Bob may manage and invite, and remove plain members only.
       await test.call('PATCH', `/api/v1/rooms/${group.id}/members/${bob.user.id}`, {
@@ -131,6 +139,7 @@ describe('REST resources', () => {
         manage: true,
         invite: true,
         removeRoles: ['member'],
+        moderate: true,
       });
       // Archived, the room may be unarchived, but neither renamed nor invited into.
       await test.call('PATCH', `/api/v1/rooms/${group.id}`, { token: alice.token, body: { archived: true } });

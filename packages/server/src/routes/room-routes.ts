@@ -32,7 +32,7 @@ export function registerRoomRoutes(app: ApiInstance, { engine }: RouteContext): 
       config: { access: { signedIn: 'allowed' } },
       schema: {
         tags,
-        summary: 'My rooms, each with my membership and unread count',
+        summary: 'My rooms, each with my membership, unread count and what I may do in it',
         response: { 200: z.object({ rooms: z.array(RoomSummarySchema) }), ...errorResponses },
       },
     },

@@ -18,6 +18,15 @@ export function useChatVersion(controller: KaiwaChatClient): number {
   return controller.state.version;
 }
 
+/**
+ * Whether I may moderate other people's messages in a room (delete them, ask for a transcript again): the
+ * server's rights for the room, or, until it has sent them, whether I am staff everywhere.
+ */
+export function mayModerate(controller: KaiwaChatClient, roomId: string): boolean {
+  const { rooms, capabilities } = controller.state;
+  return rooms.get(roomId)?.rights?.moderate ?? capabilities.moderateMessages;
+}
+
 /** An object URL for a file's bytes, fetched with the token; undefined while it loads or if it failed. */
 export function useFileUrl(fileId: string | undefined): string | undefined {
   const controller = useController();

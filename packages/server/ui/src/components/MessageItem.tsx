@@ -238,9 +238,20 @@ export interface MessageItemProps {
   compact: boolean;
   inThread: boolean;
   onOpenThread?: ((rootId: string) => void) | undefined;
+  /** Whether I may moderate others' messages in this room (the server's rights for it: `mayModerate`). */
+  moderate: boolean;
 }
 
-function MessageItemView({ message, author, me, users, compact, inThread, onOpenThread }: MessageItemProps) {
+function MessageItemView({
+  message,
+  author,
+  me,
+  users,
+  compact,
+  inThread,
+  onOpenThread,
+  moderate,
+}: MessageItemProps) {
   const controller = useController();
   const roomHref = useRoomHref();
   const [editing, setEditing] = useState(false);
@@ -257,7 +268,6 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
   const deleted = message.deletedAt !== null;
   const mine = message.authorId === me.id;
   const mentioned = !mine && !deleted && mentionsUser(message, me.id);
-  const staff = controller.state.capabilities.moderateMessages;
   const name = author?.displayName ?? t('message.someone');
   const canThread = !inThread && message.threadRootId === null && onOpenThread !== undefined;
   useEditRequest(message.id, mine && !deleted, setEditing);
@@ -336,7 +346,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
           </div>
         )}
         {deleted ? null : <Attachments attachments={message.attachments} />}
-        {deleted ? null : <VoiceTranscript message={message} me={me} />}
+        {deleted ? null : <VoiceTranscript message={message} me={me} moderate={moderate} />}
         {deleted ? null : <SpokenReplyState message={message} />}
         {deleted ? null : <Reactions message={message} me={me} users={users} />}
         {canThread && message.replyCount > 0 ? (
@@ -406,7 +416,7 @@ function MessageItemView({ message, author, me, users, compact, inThread, onOpen
               <Icon name="edit" />
             </button>
           ) : null}
-          {mine || staff ? (
+          {mine || moderate ? (
             <button
               type="button"
               class="icon-button"

@@ -27,6 +27,7 @@ const NO_RIGHTS: RoomRights = {
   setRoles: false,
   removeRoles: [],
   changeSettings: false,
+  moderate: false,
 };
 
 /** The button in the room header that opens the details. */
@@ -489,8 +490,8 @@ export function RoomDetailsPanel({ entry, onClose }: { entry: RoomEntry; onClose
   const room = entry.room;
   const roomId = room.id;
   const [members, setMembers] = useState<Membership[] | null>(null);
-  // What I may do here, as the server rules it: it comes with the members and follows them.
-  const [rights, setRights] = useState<RoomRights>(NO_RIGHTS);
+  // What I may do here, as the server rules it: with the room list, the members, and `room.rights` frames.
+  const rights = entry.rights ?? NO_RIGHTS;
   const [error, setError] = useState<string | null>(null);
   const panelRef = useRef<HTMLElement>(null);
 
@@ -498,7 +499,7 @@ export function RoomDetailsPanel({ entry, onClose }: { entry: RoomEntry; onClose
     controller.rest.listMembers(roomId, { limit: 200 }).then(
       (result) => {
         setMembers(result.members);
-        setRights(result.rights ?? NO_RIGHTS);
+        if (result.rights) state.setRights(roomId, result.rights);
         controller.ensureUsers(result.members.map((member) => member.userId));
       },
       (caught: unknown) => setError(describeError(caught)),

@@ -1,9 +1,9 @@
 import type { OutboxEntry, RoomEntry, StreamingReply } from '@kaiwa/client';
 import type { Message, ServerInfo, User } from '@kaiwa/protocol';
 import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useLayoutEffect, useRef } from 'preact/hooks';
+import { useCallback, useEffect, useRef } from 'preact/hooks';
 import { dayKey, formatDay } from '../format';
-import { useController } from '../hooks';
+import { mayModerate, useController } from '../hooks';
 import { getLanguage, t, tRich } from '../i18n';
 import { MessageMarkdown } from '../markdown/message-markdown';
 import { navigation } from '../navigation';
@@ -21,9 +21,10 @@ const GROUP_MS = 5 * 60_000;
 
 /**
  * Whether a scrolling list stays at the bottom: only the reader lets go of it, by scrolling up; being near
- * the bottom again takes it back. `onScroll` goes on the scroller.
+ * the bottom again takes it back. `onScroll` goes on the scroller. The room's timeline and a thread use it
+ * with their {@link WindowedRows}.
  */
-function useReaderStick() {
+export function useReaderStick() {
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const lastTop = useRef(0);
@@ -65,43 +66,6 @@ function useReaderStick() {
   return { scroller, onScroll, stick };
 }
 
-/**
- * Keeps a scrolling list at the bottom while the reader is there (new messages, images loading), and in
- * place when older messages are added above. For short lists (a thread); the room's timeline is windowed
- * (WindowedTimeline.tsx).
- */
-export function useStickyScroll(firstKey: string | undefined) {
-  const { scroller, onScroll, stick } = useReaderStick();
-  const content = useRef<HTMLDivElement>(null);
-  const previous = useRef<{ first: string | undefined; height: number }>({ first: undefined, height: 0 });
-
-  useLayoutEffect(() => {
-    const element = scroller.current;
-    if (!element) return;
-    const { first, height } = previous.current;
-    if (!stick.current && first !== undefined && firstKey !== first && height > 0) {
-      element.scrollTop += element.scrollHeight - height;
-    } else if (stick.current) {
-      element.scrollTop = element.scrollHeight;
-    }
-    previous.current = { first: firstKey, height: element.scrollHeight };
-  });
-
-  useEffect(() => {
-    const element = scroller.current;
-    const inner = content.current;
-    if (!element || !inner || typeof ResizeObserver === 'undefined') return;
-    const observer = new ResizeObserver(() => {
-      if (stick.current) element.scrollTop = element.scrollHeight;
-      previous.current = { ...previous.current, height: element.scrollHeight };
-    });
-    observer.observe(inner);
-    return () => observer.disconnect();
-  }, [scroller, stick]);
-
-  return { scroller, content, onScroll, stick };
-}
-
 /** A message's row as last built, and what it was built from: used again while none of that changed. */
 interface BuiltRow {
   message: Message;
@@ -111,6 +75,7 @@ interface BuiltRow {
   users: Map<string, User>;
   inThread: boolean;
   onOpenThread: ((rootId: string) => void) | undefined;
+  moderate: boolean;
   language: string;
   row: ComponentChildren;
 }
@@ -120,7 +85,7 @@ interface BuiltRow {
  * rows of new or changed messages: the others are the same descriptors as before, which Preact skips
  * without comparing props, so a page of history arriving costs its 50 rows, not every row loaded.
  */
-type RowCache = { current: Map<string, BuiltRow> };
+export type RowCache = { current: Map<string, BuiltRow> };
 
 /** A message's day and time, worked out once per message object (a render reads them for every row). */
 const messageTimes = new WeakMap<Message, { day: string; at: number }>();
@@ -143,6 +108,7 @@ export function messageRows({
   inThread,
   onOpenThread,
   readMarker,
+  moderate,
   cache,
 }: {
   messages: Message[];
@@ -154,6 +120,8 @@ export function messageRows({
   inThread: boolean;
   onOpenThread?: (rootId: string) => void;
   readMarker?: string | null | undefined;
+  /** Whether I may moderate others' messages here (the server's rights for the room). */
+  moderate: boolean;
   cache?: RowCache;
 }): ComponentChildren[] {
   const rows: ComponentChildren[] = [];
@@ -201,6 +169,7 @@ export function messageRows({
       row.users !== users ||
       row.inThread !== inThread ||
       row.onOpenThread !== onOpenThread ||
+      row.moderate !== moderate ||
       row.language !== language
     ) {
       row = {
@@ -211,6 +180,7 @@ export function messageRows({
         users,
         inThread,
         onOpenThread,
+        moderate,
         language,
         row: (
           <MessageItem
@@ -222,6 +192,7 @@ export function messageRows({
             compact={compact}
             inThread={inThread}
             onOpenThread={onOpenThread}
+            moderate={moderate}
           />
         ),
       };
@@ -415,6 +386,7 @@ export function RoomView({
                 inThread: false,
                 onOpenThread,
                 readMarker: entry.readMarkerAtOpen,
+                moderate: mayModerate(controller, roomId),
                 cache: rowCache,
               })}
             />

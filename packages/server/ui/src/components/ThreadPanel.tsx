@@ -1,12 +1,20 @@
 import type { RoomEntry } from '@kaiwa/client';
 import type { ServerInfo, User } from '@kaiwa/protocol';
 import { useEffect, useRef } from 'preact/hooks';
-import { useController } from '../hooks';
+import { mayModerate, useController } from '../hooks';
 import { t } from '../i18n';
+import { navigation } from '../navigation';
 import { Composer } from './Composer';
 import { Icon } from './icons';
 import { useTimelineNavigation } from './Navigation';
-import { messageRows, useStickyScroll } from './RoomView';
+import { messageRows, type RowCache, useReaderStick } from './RoomView';
+import { WindowedRows } from './WindowedTimeline';
+
+/*
+ * A thread beside the room: its first message, then the replies, windowed as the room's timeline is (a
+ * thread of thousands of replies keeps only the rows near the view in the page) and kept at the bottom
+ * while the reader is there.
+ */
 
 export function ThreadPanel({
   entry,
@@ -28,7 +36,10 @@ export function ThreadPanel({
   const replies = state.threadReplies(roomId, rootId);
   const pending = state.pending(roomId, rootId);
   const thread = entry.threads.get(rootId);
-  const { scroller, content, onScroll, stick } = useStickyScroll(replies[0]?.id);
+  const { scroller, onScroll, stick } = useReaderStick();
+  const rowCache: RowCache = useRef(new Map());
+  const { jump } = navigation.state;
+  const moderate = mayModerate(controller, roomId);
   const jumpControl = useTimelineNavigation({
     roomId,
     threadRootId: rootId,
@@ -72,10 +83,17 @@ export function ThreadPanel({
         </button>
       </div>
       <div class="message-scroller" ref={scroller} onScroll={onScroll}>
-        <div ref={content}>
+        <div>
           {root ? (
             <ol class="message-list thread-root" aria-label={t('thread.start')}>
-              {messageRows({ messages: [root], pending: [], me, users: state.users, inThread: true })}
+              {messageRows({
+                messages: [root],
+                pending: [],
+                me,
+                users: state.users,
+                inThread: true,
+                moderate,
+              })}
             </ol>
           ) : (
             <p class="loading" role="status">
@@ -98,16 +116,21 @@ export function ThreadPanel({
             </div>
           ) : null}
           <div role="log" aria-live="polite" aria-relevant="additions" aria-label={t('thread.repliesLabel')}>
-            <ol class="message-list">
-              {messageRows({
+            <WindowedRows
+              scroller={scroller}
+              stick={stick}
+              focus={jump?.roomId === roomId && jump.threadRootId === rootId ? jump.messageId : undefined}
+              rows={messageRows({
                 messages: replies,
                 pending,
                 streaming: state.streaming(roomId, rootId),
                 me,
                 users: state.users,
                 inThread: true,
+                moderate,
+                cache: rowCache,
               })}
-            </ol>
+            />
           </div>
         </div>
       </div>

@@ -258,10 +258,19 @@ function transcriptOf(message: Message): MessageTranscript | undefined {
 
 /**
  * The transcript under a voice message: "Transcribing…" while pending; the text collapsed to two lines with
- * "Show transcript"; or the reason it failed with Retry for who may ask again (the author, the room's owners
- * and moderators, staff).
+ * "Show transcript"; or the reason it failed with Retry for who may ask again: the author, and whoever the
+ * server's rights for the room let moderate it.
  */
-export function VoiceTranscript({ message, me }: { message: Message; me: User }) {
+export function VoiceTranscript({
+  message,
+  me,
+  moderate,
+}: {
+  message: Message;
+  me: User;
+  /** Whether I may moderate others' messages in the room, as the server's rights for it say. */
+  moderate: boolean;
+}) {
   const controller = useController();
   const transcript = transcriptOf(message);
   const [expanded, setExpanded] = useState(false);
@@ -289,12 +298,7 @@ export function VoiceTranscript({ message, me }: { message: Message; me: User })
   }
 
   if (transcript.status === 'failed') {
-    const role = controller.state.rooms.get(message.roomId)?.membership?.role;
-    const mayRetry =
-      message.authorId === me.id ||
-      controller.state.capabilities.moderateMessages ||
-      role === 'owner' ||
-      role === 'moderator';
+    const mayRetry = message.authorId === me.id || moderate;
     return (
       <div class="voice-transcript failed">
         <span>{t('voice.noTranscript', { error: transcript.error })}</span>

@@ -3,7 +3,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { coversView, rowOffsets, rowWindow } from '../timeline-window';
 
 /*
- * The room's timeline, windowed: past `ALL_ROWS_UP_TO` rows only the rows near the view are in the DOM; the
+ * A timeline (the room's, and a thread's), windowed: past `ALL_ROWS_UP_TO` rows only the rows near the view are in the DOM; the
  * others are two spacers (list items hidden from assistive technology) as tall as the rows they stand for,
  * measured once shown, estimated before.
  *
@@ -13,6 +13,11 @@ import { coversView, rowOffsets, rowWindow } from '../timeline-window';
  * above it added, removed or of another height than estimated) — then by exactly how far that row moved,
  * measured on the page just before and just after the change. Nothing is ever put back to a remembered
  * position, so a wheel turn or a fling is never pulled back.
+ *
+ * Rows also change height between renders (an image above the view finishing loading). The browser's own
+ * scroll anchoring is off (`overflow-anchor: none`: it fought the corrections above), so a ResizeObserver
+ * does the same: the row at the top of the view, as the last scroll or render left it, is kept where the
+ * reader saw it, before the page is painted.
  */
 
 /**
@@ -49,6 +54,11 @@ interface Anchor {
   top: number;
 }
 
+/** The row at the top of the view as the reader left it, and the scroll position it was seen at. */
+interface Resting extends Anchor {
+  scrollTop: number;
+}
+
 /**
  * Measures the rows on the page (their heights are kept for when they leave it) and returns the first one
  * in view with its place, for the render about to change the page.
@@ -78,6 +88,44 @@ function measure(
   return anchor;
 }
 
+/** The first row in view (no divider), its top relative to the view's top, found by halving. */
+function rowInView(element: HTMLElement, list: HTMLElement, shown: Shown): Resting | null {
+  const count = shown.end - shown.start;
+  const children = list.children;
+  if (count === 0 || children.length !== count + 2) return null;
+  const view = element.getBoundingClientRect();
+  let low = 0;
+  let high = count - 1;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (children[middle + 1]!.getBoundingClientRect().bottom > view.top) high = middle;
+    else low = middle + 1;
+  }
+  for (let position = low; position < count; position += 1) {
+    const top = children[position + 1]!.getBoundingClientRect().top;
+    if (top >= view.bottom) break;
+    const key = shown.keys[shown.start + position];
+    if (key !== undefined && !divider(key)) {
+      return { key, top: top - view.top, scrollTop: element.scrollTop };
+    }
+  }
+  return null;
+}
+
+/**
+ * Scrolls by as far as the row of `place` moved in the view for any other reason than scrolling (rows above
+ * it rendered differently, or grown or shrunk). A `Resting` place counts the scrolling since it was taken.
+ */
+function keepInPlace(element: HTMLElement, list: HTMLElement, shown: Shown, place: Anchor | Resting): void {
+  const position = shown.keys.indexOf(place.key, shown.start) - shown.start;
+  const row = position >= 0 && position < shown.end - shown.start ? list.children[position + 1] : null;
+  if (!row) return;
+  const scrolled = 'scrollTop' in place ? element.scrollTop - place.scrollTop : 0;
+  const moved =
+    row.getBoundingClientRect().top - element.getBoundingClientRect().top - (place.top - scrolled);
+  if (Math.abs(moved) >= 1) element.scrollTop += moved;
+}
+
 export function WindowedRows({
   rows,
   scroller,
@@ -97,6 +145,8 @@ export function WindowedRows({
   const range = useRef<{ first: string; last: string } | null>(null);
   const shown = useRef<Shown | null>(null);
   const anchor = useRef<Anchor | null>(null);
+  /** The row at the top of the view as the last scroll or render left it: kept there when rows resize. */
+  const resting = useRef<Resting | null>(null);
   const tries = useRef(0);
   const [, rerender] = useState(0);
 
@@ -172,14 +222,9 @@ export function WindowedRows({
       if (Math.abs(view.scrollTop - bottom) >= 1) view.scrollTop = bottom;
     } else if (place) {
       // The row that was at the top of the view: if rows above it changed, it moved; move the view with it.
-      const position = current.keys.indexOf(place.key, current.start) - current.start;
-      const row =
-        position >= 0 && position < current.end - current.start ? rendered.children[position + 1] : null;
-      if (row) {
-        const moved = row.getBoundingClientRect().top - view.getBoundingClientRect().top - place.top;
-        if (Math.abs(moved) >= 1) view.scrollTop += moved;
-      }
+      keepInPlace(view, rendered, current, place);
     }
+    resting.current = rowInView(view, rendered, current);
     measure(view, rendered, current, heights.current);
     if (!estimate.current && heights.current.size > 0) {
       // Fixed once: a changing estimate would move every spacer, and the view with them.
@@ -203,7 +248,12 @@ export function WindowedRows({
     if (!view || !rendered) return;
     const onScroll = () => {
       const current = shown.current;
-      if (!current || stick.current) return;
+      if (!current) return;
+      // A row above may have changed height since the last look (a scroll event can come in the same frame
+      // as the change, before the observer below): put the view back first, then take the new place.
+      if (!stick.current && resting.current) keepInPlace(view, rendered, current, resting.current);
+      resting.current = rowInView(view, rendered, current);
+      if (stick.current) return;
       const next = wanted(view, rendered, current);
       if (!next) return;
       tries.current = 0;
@@ -211,16 +261,20 @@ export function WindowedRows({
       rerender((value) => value + 1);
     };
     view.addEventListener('scroll', onScroll, { passive: true });
-    // Rows growing at the bottom (an image loading) keep a list that sticks there at the bottom.
+    // Rows growing at the bottom (an image loading) keep a list that sticks there at the bottom; rows above
+    // the view changing height (an image loading there) leave the rows in view where they are.
     const observer =
       typeof ResizeObserver === 'undefined'
         ? undefined
         : new ResizeObserver(() => {
-            if (stick.current) view.scrollTop = view.scrollHeight;
-            else onScroll();
+            if (!stick.current) return onScroll();
+            view.scrollTop = view.scrollHeight;
+            if (shown.current) resting.current = rowInView(view, rendered, shown.current);
           });
     observer?.observe(rendered);
     observer?.observe(view);
+    // What is above the rows in the scroller (a thread's first message, the load-older button) as well.
+    for (const child of view.children) observer?.observe(child);
     return () => {
       view.removeEventListener('scroll', onScroll);
       observer?.disconnect();

@@ -33,6 +33,16 @@ definePlugin({
       };
     },
   },
+  // Once after an upgrade to this version (a throw, or taking past the call deadline, rolls the upgrade back):
+  // moves stored data to this version's shape. This one keeps its counter as `greeted`; an older one kept `count`.
+  async migrate({ fromVersion, toVersion }, { storage, log }) {
+    const legacy = await storage.get('count');
+    if (typeof legacy === 'number') {
+      await storage.set('greeted', legacy);
+      await storage.delete('count');
+    }
+    log.info('migrated', { fromVersion, toVersion });
+  },
   jobs: {
     async 'daily-tally'({ scheduledAt }, { storage, log }) {
       log.info('daily tally', { greeted: (await storage.get('greeted')) ?? 0, scheduledAt });

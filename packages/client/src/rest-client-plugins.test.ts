@@ -76,4 +76,46 @@ describe('KaiwaRestClient plugin calls against a reference server', () => {
     const unknown = await admin.setPluginRunning('nope', true).catch((error: unknown) => error);
     expect((unknown as KaiwaApiError).status).toBe(404);
   });
+
+  it('lets admins read and save a plugin’s settings and read its job runs; members may not', async () => {
+    const settings = await admin.pluginSettings('hello');
+    expect(settings.definitions).toEqual([
+      {
+        key: 'greeting',
+        type: 'string',
+        title: 'Greeting',
+        description: 'The word the plugin greets with',
+        required: false,
+        default: 'Hello',
+        maxLength: 40,
+        secret: false,
+      },
+    ]);
+    expect(settings.values).toEqual({ greeting: 'Hello' });
+    const saved = await admin.savePluginSettings('hello', { greeting: 'Hej' });
+    expect(saved).toMatchObject({
+      values: { greeting: 'Hej' },
+      state: 'running',
+      updatedAt: expect.any(String),
+    });
+    const room = await rest.createRoom({ kind: 'channel', name: 'settings-lab', topic: '' });
+    expect((await rest.runCommand(room.id, 'hello', 'Ada')).reply).toBe('Hej, Ada!');
+    const bad = await admin
+      .savePluginSettings('hello', { greeting: 'x'.repeat(41) })
+      .catch((error: unknown) => error);
+    expect(bad).toBeInstanceOf(KaiwaApiError);
+    expect((bad as KaiwaApiError).status).toBe(400);
+    expect((bad as KaiwaApiError).code).toBe('invalid_settings');
+    expect((bad as KaiwaApiError).details).toMatchObject({
+      issues: [{ path: ['greeting'], message: 'at most 40 characters' }],
+    });
+    await admin.savePluginSettings('hello', {});
+    expect((await admin.pluginSettings('hello')).values).toEqual({ greeting: 'Hello' });
+
+    expect(await admin.pluginJobRuns('hello', { job: 'daily-tally', limit: 5 })).toEqual({ runs: [] });
+    const refused = await rest.pluginSettings('hello').catch((error: unknown) => error);
+    expect((refused as KaiwaApiError).status).toBe(403);
+    const refusedRuns = await rest.pluginJobRuns('hello').catch((error: unknown) => error);
+    expect((refusedRuns as KaiwaApiError).status).toBe(403);
+  });
 });

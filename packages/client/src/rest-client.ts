@@ -219,6 +219,89 @@ export interface PluginSummary {
   lastProblem: { type: string; detail: string; at: string } | null;
 }
 
+/** One setting a plugin's manifest declares, as its settings form shows it (`GET /plugins/:pluginId/settings`). */
+export interface PluginSettingDefinition {
+  key: string;
+  type: 'string' | 'number' | 'integer' | 'boolean';
+  /** The label to show. */
+  title?: string;
+  /** Help text to show under the field. */
+  description?: string;
+  required: boolean;
+  /** What the plugin gets when none is saved; never a secret's. */
+  default?: PluginSettingValue;
+  /** The only values a string setting may take. */
+  enum?: string[];
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  /** Never answered by the server; shown masked. */
+  secret: boolean;
+}
+
+export type PluginSettingValue = string | number | boolean;
+
+/** A plugin's settings schema and the values it runs with (admins). */
+export interface PluginSettings {
+  pluginId: string;
+  /** In the manifest's order. */
+  definitions: PluginSettingDefinition[];
+  /** The saved value, else the default; secret settings are left out. */
+  values: Record<string, PluginSettingValue>;
+  /** Secret settings that have a saved value. */
+  secretsSet: string[];
+  /** When and by whom they were last saved; null: never (defaults). */
+  updatedAt: string | null;
+  updatedBy: string | null;
+  /** The plugin's state (after a save: after its restart). */
+  state: string;
+}
+
+/** A plugin tarball to install or upgrade from, with its SHA-256 (hex), which the server checks. */
+export interface PluginTarball {
+  /** The `.tgz` (or `.tar`): the manifest at the top, or in one folder holding everything (`npm pack`'s). */
+  file: Blob;
+  sha256: string;
+}
+
+/** An installed plugin with what the server keeps of its installation (`POST /plugins`). */
+export interface InstalledPlugin extends PluginSummary {
+  installation: {
+    /** Whether an admin wants it running; the server honours it when it starts. */
+    enabled: boolean;
+    /** Of the tarball installed; null for a folder placed by hand. */
+    sha256: string | null;
+    installedAt: string;
+    updatedAt: string;
+  };
+}
+
+/** A plugin after a good upgrade (`POST /plugins/:pluginId/upgrade`). */
+export interface UpgradedPlugin extends InstalledPlugin {
+  fromVersion: string;
+  toVersion: string;
+  /** Whether the new version had a migration hook and ran it. */
+  migrated: boolean;
+}
+
+/** One run of a plugin's scheduled job, as the instance that ran it recorded it (`GET /plugins/:pluginId/jobs`). */
+export interface PluginJobRun {
+  pluginId: string;
+  job: string;
+  /** The slot the schedule named (UTC). */
+  scheduledAt: string;
+  /** `running` until it finished (or its instance died). */
+  status: 'running' | 'done' | 'failed';
+  /** The server instance that claimed the slot and ran it. */
+  instanceId: string;
+  claimedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  /** Why it failed. */
+  reason: string | null;
+}
+
 export interface KnowledgeInfo {
   /** false: `KAIWA_EMBEDDINGS` is unset, and the other knowledge calls fail with `knowledge_off`. */
   enabled: boolean;
@@ -1016,6 +1099,77 @@ export class KaiwaRestClient {
     return this.request('POST', `/plugins/${segment(pluginId)}/${running ? 'start' : 'stop'}`);
   }
 
+  /**
+   * A plugin's settings schema and the values it runs with (admins); secret values are never answered.
+   *
+   * @example const { definitions, values } = await rest.pluginSettings('hello');
+   */
+  pluginSettings(pluginId: string): Promise<PluginSettings> {
+    return this.request('GET', `/plugins/${segment(pluginId)}/settings`);
+  }
+
+  /**
+   * Saves a plugin's settings (admins; audited): checked against its manifest (a 400 `invalid_settings` names
+   * each bad key in `details.issues`), and the plugin restarted with them if it runs. A setting left out gets its
+   * default, except a secret one, which keeps its saved value.
+   *
+   * @example await rest.savePluginSettings('hello', { greeting: 'Hi' });
+   */
+  savePluginSettings(pluginId: string, values: Record<string, PluginSettingValue>): Promise<PluginSettings> {
+    return this.request('PUT', `/plugins/${segment(pluginId)}/settings`, { values });
+  }
+
+  /**
+   * A plugin's scheduled job runs, latest slot first (admins): of one job when named, at most `limit` (1–200,
+   * default 50).
+   *
+   * @example const { runs } = await rest.pluginJobRuns('hello', { limit: 20 });
+   */
+  pluginJobRuns(
+    pluginId: string,
+    query: { job?: string; limit?: number } = {},
+  ): Promise<{ runs: PluginJobRun[] }> {
+    return this.request('GET', `/plugins/${segment(pluginId)}/jobs${queryString({ ...query })}`);
+  }
+
+  /**
+   * Installs a plugin from a tarball and starts it (admins; audited). A 400 names what is wrong
+   * (`checksum_mismatch`, `invalid_package` or `invalid_manifest` with `details.issues`); a plugin id installed
+   * already answers 409 `already_installed` (upgrade it instead).
+   *
+   * @example const plugin = await rest.installPlugin({ file: tarball, sha256 });
+   */
+  installPlugin(tarball: PluginTarball): Promise<InstalledPlugin> {
+    return this.request('POST', '/plugins', tarballForm(tarball));
+  }
+
+  /**
+   * Upgrades a plugin to a tarball of a higher version (admins; audited): the new version starts, runs its
+   * migration hook and must pass a health check, or it is rolled back to the old one and the call fails with
+   * 422 `upgrade_rolled_back` (`details.stage` and `details.reason` say why).
+   *
+   * @example const { fromVersion, toVersion } = await rest.upgradePlugin('hello', { file: tarball, sha256 });
+   */
+  upgradePlugin(pluginId: string, tarball: PluginTarball): Promise<UpgradedPlugin> {
+    return this.request('POST', `/plugins/${segment(pluginId)}/upgrade`, tarballForm(tarball));
+  }
+
+  /**
+   * Uninstalls a plugin (admins; audited): stops it, removes its folder and deactivates its bot user; its
+   * key-value storage and job runs are deleted unless `keepData`.
+   *
+   * @example await rest.uninstallPlugin('hello', { keepData: true });
+   */
+  uninstallPlugin(
+    pluginId: string,
+    options: { keepData?: boolean } = {},
+  ): Promise<{ id: string; version: string | null; keptData: boolean }> {
+    return this.request(
+      'DELETE',
+      `/plugins/${segment(pluginId)}${queryString({ keepData: options.keepData ? 'true' : 'false' })}`,
+    );
+  }
+
   // ---------------------------------------------------------------- knowledge
 
   /** Whether knowledge is on here, and its embedding model. */
@@ -1054,4 +1208,12 @@ export class KaiwaRestClient {
 /** The URL of a file's content (for links; fetching it needs the token), on `baseUrl` or the page's server. */
 export function fileContentUrl(fileId: string, download = false, baseUrl = ''): string {
   return `${baseUrl}${API_PATH}/files/${segment(fileId)}/content${download ? '?download=true' : ''}`;
+}
+
+/** A plugin tarball as the install and upgrade routes take it: the field `sha256`, then the file. */
+function tarballForm(tarball: PluginTarball): FormData {
+  const form = new FormData();
+  form.append('sha256', tarball.sha256);
+  form.append('file', tarball.file, (tarball.file as { name?: string }).name ?? 'plugin.tgz');
+  return form;
 }

@@ -118,6 +118,13 @@ export * from './ports/platform-adapter.js';
 export * from './ports/platform-adapter-config.js';
 export type * from './ports/platform-store.js';
 export {
+  checkPluginInstallationInput,
+  type PluginInstallation,
+  type PluginInstallationPatch,
+  type PluginInstallationStorage,
+  type PluginInstallationStore,
+} from './ports/plugin-installation-store.js';
+export {
   checkPluginJobRunInput,
   PLUGIN_JOB_REASON_MAX_LENGTH,
   type PluginJobOutcome,
@@ -135,6 +142,14 @@ export {
   PluginStorageQuotaError,
   pluginStorageEntryBytes,
 } from './ports/plugin-key-value-store.js';
+export {
+  checkPluginSettingsInput,
+  type PluginSettingsStorage,
+  type PluginSettingsStore,
+  type PluginSettingValue,
+  type PluginSettingValues,
+  type StoredPluginSettings,
+} from './ports/plugin-settings-store.js';
 export {
   type PresenceEntry,
   type PresenceStatus,

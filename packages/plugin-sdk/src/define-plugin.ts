@@ -85,6 +85,18 @@ export type HttpRouteHandler<Settings extends PluginSettings = PluginSettings> =
   context: PluginContext<Settings>,
 ) => Promise<HttpAnswer> | HttpAnswer;
 
+export type MigrateInput = PluginMethods['migrate']['params'];
+/**
+ * Moves the plugin's stored data from an older version's shape to this one's, once per upgrade (Kaiwa calls
+ * it after the new version started, within `limits.callTimeoutMs`). A throw, or taking longer, rolls the
+ * upgrade back: the old version runs again with its folder as it was. Storage is shared by both versions, so
+ * write what the old version can still read, or accept that a rollback after a partial migration sees it.
+ */
+export type MigrateHandler<Settings extends PluginSettings = PluginSettings> = (
+  input: MigrateInput,
+  context: PluginContext<Settings>,
+) => Promise<void> | void;
+
 export type MessageHandler<Settings extends PluginSettings = PluginSettings> = (
   message: PluginMessage,
   context: PluginContext<Settings>,
@@ -108,6 +120,8 @@ export interface PluginDefinition<Settings extends PluginSettings = PluginSettin
   onMessage?: MessageHandler<Settings>;
   /** Once, after Kaiwa's handshake. */
   onStart?(context: PluginContext<Settings>): Promise<void> | void;
+  /** After an upgrade to this version, once: see {@link MigrateHandler}. */
+  migrate?: MigrateHandler<Settings>;
 }
 
 /** Where the plugin reads Kaiwa's messages and writes its own. Defaults to the process's stdin and stdout. */
@@ -144,6 +158,7 @@ const MAX_LINE_BYTES = 8 * 1024 * 1024;
  *   steps: { 'hello.greet': ({ input }) => ({ greeting: `Hello, ${String(input)}` }) },
  *   jobs: { digest: async ({ scheduledAt }, { storage }) => storage.set('last-digest', scheduledAt) },
  *   routes: { 'GET /items/:id': ({ params }) => ({ body: { id: params.id } }) },
+ *   migrate: async ({ fromVersion }, { storage }) => storage.set('migrated-from', fromVersion),
  * }).listen();
  */
 export function definePlugin<Settings extends PluginSettings = PluginSettings>(
@@ -182,6 +197,7 @@ function listen<Settings extends PluginSettings>(
           messageEvents: definition.onMessage !== undefined,
           jobs: Object.keys(definition.jobs ?? {}),
           httpRoutes: Object.keys(definition.routes ?? {}),
+          migrate: definition.migrate !== undefined,
         } satisfies PluginMethods['initialize']['result'];
       }
       if (method === 'ping') return {};
@@ -234,6 +250,12 @@ async function dispatch<Settings extends PluginSettings>(
       const handler = definition.routes?.[request.route as HttpRouteKey];
       if (!handler) throw new JsonRpcError(RpcErrorCode.methodNotFound, `no route "${request.route}"`);
       return httpResponseOf(await handler(request, context));
+    }
+    case 'migrate': {
+      if (!definition.migrate) throw new JsonRpcError(RpcErrorCode.methodNotFound, 'no migration hook');
+      const { fromVersion, toVersion } = params as MigrateInput;
+      await definition.migrate({ fromVersion, toVersion }, context);
+      return {};
     }
     case 'messages.created': {
       const { message } = params as PluginMethods['messages.created']['params'];

@@ -10,6 +10,8 @@ export {
   type JobInput,
   type KaiwaPlugin,
   type MessageHandler,
+  type MigrateHandler,
+  type MigrateInput,
   type PluginContext,
   type PluginDefinition,
   type PluginTransport,

@@ -47,6 +47,11 @@ export interface PluginMethods {
        * version 1, like `jobs`: a plugin that leaves it out serves none.
        */
       httpRoutes?: string[];
+      /**
+       * Whether it has a migration hook (`migrate`). Optional within version 1, like `jobs`: a plugin that
+       * leaves it out has none, and an upgrade to it migrates nothing.
+       */
+      migrate?: boolean;
     };
   };
   ping: { params: Record<string, never>; result: Record<string, never> };
@@ -66,6 +71,12 @@ export interface PluginMethods {
    * with the plugin's call deadline and checks the answer before anyone sees it.
    */
   'http.request': { params: PluginHttpRequest; result: PluginHttpResponse };
+  /**
+   * Once after an upgrade, when the new version has started and before it serves anything else: it moves its
+   * stored data from `fromVersion`'s shape to its own. Kaiwa calls it with the plugin's call deadline; an
+   * error or a timeout rolls the upgrade back to the old version.
+   */
+  migrate: { params: { fromVersion: string; toVersion: string }; result: Record<string, never> };
   shutdown: { params: Record<string, never>; result: Record<string, never> };
 }
 

@@ -26,7 +26,17 @@ export type PluginErrorCode =
   /** A plugin asks for the container runtime and no container engine (podman, Docker) answers. */
   | 'container_engine_unavailable'
   /** The plugin process could not start or failed its handshake. */
-  | 'start_failed';
+  | 'start_failed'
+  /** A plugin tarball's SHA-256 is not the one the admin gave. */
+  | 'checksum_mismatch'
+  /** A plugin tarball Kaiwa will not unpack (a path leading out, a link, a device file, too large); `issues` names each entry. */
+  | 'invalid_package'
+  /** A plugin with this id is installed already (upgrade it instead). */
+  | 'already_installed'
+  /** An upgrade's version is not higher than the installed one. */
+  | 'not_an_upgrade'
+  /** An upgrade failed to start, migrate or pass its health check; the old version was put back. */
+  | 'rolled_back';
 
 /** A problem in a manifest or settings document, with its path (`['capabilities', 'slashCommands', 0, 'name']`). */
 export interface PluginIssue {
@@ -50,7 +60,7 @@ export class PluginError extends KaiwaBaseError<PluginErrorCode> {
   readonly [marker] = true;
   /** The plugin concerned, when there is one. */
   readonly pluginId: string | undefined;
-  /** For `invalid_manifest`, `invalid_settings` and `invalid_response`: every problem with its path. */
+  /** For `invalid_manifest`, `invalid_settings`, `invalid_response` and `invalid_package`: every problem with its path. */
   readonly issues: PluginIssue[];
 
   constructor(

@@ -13,6 +13,11 @@ export {
   type PluginHttpRoute,
   type PluginRouteMatch,
 } from './http-routes.js';
+export {
+  createMemoryPluginInstallationStore,
+  type PluginInstallation,
+  type PluginInstallationStore,
+} from './installation-store.js';
 export { createMemoryPluginJobRunStore, type PluginJobRunStore } from './job-run-store.js';
 export {
   type PluginJobEvent,
@@ -35,12 +40,25 @@ export {
   type SettingDefinition,
 } from './manifest.js';
 export {
+  type PluginTarballLimits,
+  sha256OfFile,
+  type UnpackPluginTarballOptions,
+  unpackPluginTarball,
+} from './package-installer.js';
+export {
   type PluginCommand,
   PluginHost,
   type PluginHostConfig,
   type PluginHttpInput,
 } from './plugin-host.js';
 export type { PluginHostPorts, PluginRoom } from './plugin-host-ports.js';
+export {
+  PluginLifecycle,
+  type PluginLifecycleConfig,
+  type PluginTarballInput,
+  PluginUpgradeRolledBackError,
+  type PluginUpgradeStage,
+} from './plugin-lifecycle.js';
 export {
   type PluginEvent,
   type PluginExitReason,
@@ -57,3 +75,4 @@ export {
   type PluginRuntime,
   type ProcessRuntimeConfig,
 } from './process-runtime.js';
+export { createMemoryPluginSettingsStore, type PluginSettingsStore } from './settings-store.js';

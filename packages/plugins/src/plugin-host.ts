@@ -104,8 +104,56 @@ export class PluginHost {
     return this.#plugin(pluginId).start();
   }
 
+  /**
+   * Gives a plugin new settings (an admin's values, checked against its manifest's settings schema, defaults
+   * filled in) and restarts it with them when it runs. Throws `PluginError`: `not_found` for an unknown plugin,
+   * `invalid_settings` naming every bad key (nothing changes then), or the restart's error when the plugin does
+   * not come back with them (it keeps the new settings).
+   *
+   * @example
+   * await host.configure('hello', { greeting: 'Hi' }); // { greeting: 'Hi' }, and hello restarted with it
+   */
+  async configure(
+    pluginId: string,
+    values: Record<string, unknown>,
+  ): Promise<Record<string, string | number | boolean>> {
+    const settings = this.resolveSettings(pluginId, values);
+    await this.#plugin(pluginId).reconfigure(settings);
+    return settings;
+  }
+
+  /**
+   * Checks an admin's settings for a plugin against its manifest's settings schema without applying them:
+   * answers them with defaults filled in. Throws `PluginError` `not_found` or `invalid_settings` naming every
+   * bad key.
+   *
+   * @example host.resolveSettings('hello', { greeting: 'Hi' }); // { greeting: 'Hi' }
+   */
+  resolveSettings(
+    pluginId: string,
+    values: Record<string, unknown>,
+  ): Record<string, string | number | boolean> {
+    return resolvePluginSettings(this.#plugin(pluginId).plugin.manifest, values);
+  }
+
   stop(pluginId: string): Promise<void> {
     return this.#plugin(pluginId).stop();
+  }
+
+  /**
+   * Stops a plugin and forgets it (uninstalled, or about to be added again from another folder); nothing
+   * happens for an unknown id.
+   */
+  async remove(pluginId: string): Promise<void> {
+    const plugin = this.#plugins.get(pluginId);
+    if (!plugin) return;
+    await plugin.stop();
+    this.#plugins.delete(pluginId);
+  }
+
+  /** The plugin added under this id, if any (its manifest, folder and state). */
+  get(pluginId: string): PluginSupervisor | undefined {
+    return this.#plugins.get(pluginId);
   }
 
   /** Stops every plugin (Kaiwa shutting down). */

@@ -93,6 +93,8 @@ const InitializeResultSchema = z.object({
   jobs: z.array(z.string()).max(100).default([]),
   // Optional within protocol 1 too: a plugin built before HTTP routes existed serves none.
   httpRoutes: z.array(z.string()).max(100).default([]),
+  // Optional within protocol 1 as well: a plugin without a migration hook leaves it out.
+  migrate: z.boolean().default(false),
 });
 
 interface Incarnation {
@@ -136,10 +138,31 @@ export class PluginSupervisor {
   #restartTimer: NodeJS.Timeout | undefined;
   #healthTimer: NodeJS.Timeout | undefined;
   #starting: Promise<void> | undefined;
+  #settings: PluginSettings;
 
   constructor(config: PluginSupervisorConfig) {
     this.plugin = config.plugin;
     this.#config = config;
+    this.#settings = config.settings ?? {};
+  }
+
+  /** The settings the plugin gets at its next start (and has now, unless they changed since it started). */
+  get settings(): PluginSettings {
+    return { ...this.#settings };
+  }
+
+  /**
+   * Replaces the plugin's settings (resolved: `resolvePluginSettings`). A plugin that is running, starting or
+   * waiting to restart is stopped and started again, so its `initialize` and `settings.get` see them; a stopped
+   * or failed one gets them at its next start. Rejects with the start's `PluginError` when it does not come back.
+   *
+   * @example await supervisor.reconfigure(resolvePluginSettings(manifest, { greeting: 'Hi' }));
+   */
+  async reconfigure(settings: PluginSettings): Promise<void> {
+    this.#settings = { ...settings };
+    if (this.#state === 'stopped' || this.#state === 'failed') return;
+    await this.stop();
+    await this.start();
   }
 
   get id(): string {
@@ -194,10 +217,15 @@ export class PluginSupervisor {
    *
    * @example const { output } = await supervisor.call('steps.run', { type: 'hello.greet', input: 'Ada' });
    */
-  async call<Method extends 'commands.run' | 'steps.run' | 'messages.created' | 'jobs.run' | 'http.request'>(
-    method: Method,
-    params: PluginMethods[Method]['params'],
-  ): Promise<PluginMethods[Method]['result']> {
+  async call<
+    Method extends
+      | 'commands.run'
+      | 'steps.run'
+      | 'messages.created'
+      | 'jobs.run'
+      | 'http.request'
+      | 'migrate',
+  >(method: Method, params: PluginMethods[Method]['params']): Promise<PluginMethods[Method]['result']> {
     const incarnation = this.#current;
     if (this.#state !== 'running' || !incarnation?.ready) {
       throw new PluginError('not_running', `plugin "${this.id}" is ${this.#state}`, { pluginId: this.id });
@@ -209,6 +237,49 @@ export class PluginSupervisor {
       })) as PluginMethods[Method]['result'];
     } catch (error) {
       throw this.#callError(incarnation, method, error);
+    }
+  }
+
+  /**
+   * Runs the plugin's migration hook after an upgrade, within its call deadline; resolves `false` when the
+   * running plugin registered none. Throws `PluginError` like {@link call} (`timeout`, `plugin_failed`, …).
+   *
+   * @example await supervisor.migrate('1.0.0', '2.0.0');
+   */
+  async migrate(fromVersion: string, toVersion: string): Promise<boolean> {
+    if (this.#state === 'running' && !this.#registered?.migrate) return false;
+    await this.call('migrate', { fromVersion, toVersion });
+    return true;
+  }
+
+  /**
+   * Asks the running plugin for a sign of life within the health check's deadline (default 2 s), as the
+   * periodic health check does. Throws `PluginError` `not_running` or `timeout`; it does not stop the plugin.
+   *
+   * @example await supervisor.ping();
+   */
+  async ping(): Promise<void> {
+    const incarnation = this.#current;
+    if (this.#state !== 'running' || !incarnation?.ready) {
+      throw new PluginError('not_running', `plugin "${this.id}" is ${this.#state}`, { pluginId: this.id });
+    }
+    const timeoutMs = this.#config.healthCheck?.timeoutMs ?? 2_000;
+    try {
+      await incarnation.peer.request('ping', {}, { timeoutMs });
+    } catch (error) {
+      throw error instanceof JsonRpcTimeoutError
+        ? new PluginError(
+            'timeout',
+            `plugin "${this.id}" did not answer a health check within ${timeoutMs} ms`,
+            {
+              pluginId: this.id,
+              cause: error,
+            },
+          )
+        : new PluginError('not_running', `plugin "${this.id}" failed its health check`, {
+            pluginId: this.id,
+            cause: error,
+          });
     }
   }
 
@@ -299,7 +370,7 @@ export class PluginSupervisor {
     const hostApi = createHostApi({
       manifest: plugin.manifest,
       ports: this.#config.ports,
-      settings: this.#config.settings ?? {},
+      settings: this.#settings,
       onLog: (entry) => this.#emit({ type: 'log', pluginId, ...entry }),
       onDenied: (denial) => this.#emit({ type: 'capability-denied', pluginId, ...denial }),
     });
@@ -350,7 +421,7 @@ export class PluginSupervisor {
         {
           protocolVersion: PROTOCOL_VERSION,
           plugin: { id: pluginId, version: plugin.manifest.version },
-          settings: this.#config.settings ?? {},
+          settings: this.#settings,
         } satisfies PluginMethods['initialize']['params'],
         { timeoutMs: this.#config.startTimeoutMs ?? 10_000 },
       );

@@ -58,8 +58,10 @@ import {
   composePlugins,
   type PluginService,
   pluginJobRunsOf,
+  pluginSettingsOf,
   pluginStorageOf,
 } from './plugin-composition.js';
+import { pluginInstallationsOf } from './plugin-lifecycle-service.js';
 import { composeRealtime, type RealtimeServer } from './realtime-composition.js';
 import { registerAssistantRoutes } from './routes/assistant-routes.js';
 import { registerAuthRoutes } from './routes/auth-routes.js';
@@ -69,7 +71,9 @@ import { registerMessageRoutes } from './routes/message-routes.js';
 import { registerCspReportRoute, registerOperationsRoutes } from './routes/operations-routes.js';
 import { registerPlatformWebhookRoutes } from './routes/platform-webhook-routes.js';
 import { registerPluginHttpRoutes } from './routes/plugin-http-routes.js';
+import { registerPluginLifecycleRoutes } from './routes/plugin-lifecycle-routes.js';
 import { registerPluginRoutes } from './routes/plugin-routes.js';
+import { registerPluginSettingsRoutes } from './routes/plugin-settings-routes.js';
 import { registerRoomRoutes } from './routes/room-routes.js';
 import type { ApiInstance, RouteContext } from './routes/route-context.js';
 import { registerUserRoutes } from './routes/user-routes.js';
@@ -330,6 +334,8 @@ export async function buildServer(
       logger: app.log,
       storage: pluginStorageOf(openedStore),
       jobRuns: pluginJobRunsOf(openedStore),
+      settingsStore: pluginSettingsOf(openedStore),
+      installations: pluginInstallationsOf(openedStore),
     });
     const context: RouteContext = {
       config,
@@ -673,6 +679,8 @@ async function composeApp(
       registerVoiceRoutes(routes, context);
       registerKnowledgeRoutes(routes, context);
       registerPluginRoutes(routes, context);
+      registerPluginLifecycleRoutes(routes, context);
+      registerPluginSettingsRoutes(routes, context);
       registerWorkRoutes(routes, context);
       registerFileRoutes(routes, context);
       await registerWorkflowRoutes(routes, workflows, context.audit);

@@ -7,10 +7,14 @@ import {
   ForbiddenError,
   type Message,
   NotFoundError,
+  type PluginInstallationStore,
   type PluginJobRun,
   type PluginJobRunStore,
   type PluginJobStorage,
   type PluginKeyValueStore,
+  type PluginSettingsStorage,
+  type PluginSettingsStore,
+  type PluginSettingValues,
   type PluginStorage,
   type User,
 } from '@kaiwa/core';
@@ -24,11 +28,14 @@ import type {
   PluginJobEvent,
   PluginJobScheduler,
   PluginState,
+  PluginSupervisor,
+  SettingDefinition,
 } from '@kaiwa/plugins';
 import type { StepType } from '@kaiwa/workflow';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import type { PluginSettings } from './config.js';
+import { memoryInstallations, PluginLifecycleService } from './plugin-lifecycle-service.js';
 
 /*
  * `@kaiwa/plugins` is imported only when KAIWA_PLUGIN_DIR is set: a server without plugins never loads it
@@ -52,6 +59,38 @@ export interface PluginCompositionConfig {
    * slot runs on one instance. Without one, claims are kept in memory (one instance only; a warning is logged).
    */
   jobRuns?: PluginJobRunStore | undefined;
+  /**
+   * Plugins' settings as admins saved them: the server's database (`pluginSettingsOf(store)`), so they survive
+   * restarts. Without one, they are kept in memory (and a warning logged).
+   */
+  settingsStore?: PluginSettingsStore | undefined;
+  /**
+   * The installed plugins and whether admins stopped them: the server's database
+   * (`pluginInstallationsOf(store)`), so a stopped plugin stays stopped after a restart. Without one, kept in
+   * memory (and a warning logged).
+   */
+  installations?: PluginInstallationStore | undefined;
+}
+
+/** One setting as the plugin's manifest declares it, for the admin's form; a secret's default is not shown. */
+export type PluginSettingDefinitionView = { key: string; secret: boolean } & WithoutSecret<SettingDefinition>;
+
+/** Each kind of setting without its `secret` flag (`Omit` distributed over the union). */
+type WithoutSecret<T> = T extends unknown ? Omit<T, 'secret'> : never;
+
+/** A plugin's settings schema and the values it runs with, as admins see them. */
+export interface PluginSettingsView {
+  pluginId: string;
+  /** In the manifest's order. */
+  definitions: PluginSettingDefinitionView[];
+  /** What the plugin gets: the saved value, else the default; secret settings are never answered. */
+  values: PluginSettingValues;
+  /** Secret settings with a saved (non-empty) value. */
+  secretsSet: string[];
+  /** When and by whom they were last saved; null while the plugin runs with its defaults. */
+  updatedAt: string | null;
+  updatedBy: string | null;
+  state: PluginState;
 }
 
 /** What admins see of a plugin. */
@@ -80,7 +119,10 @@ export class PluginService {
   readonly #declaredSteps: { type: string; description: string }[];
   readonly #scheduler: PluginJobScheduler;
   readonly #jobRuns: PluginJobRunStore;
+  readonly #settings: PluginSettingsStore;
   #stopListening: (() => void) | undefined;
+  /** Install, upgrade, uninstall, and admins' start/stop choices kept in the database (set by `composePlugins`). */
+  lifecycle!: PluginLifecycleService;
 
   constructor(
     config: PluginCompositionConfig,
@@ -89,29 +131,39 @@ export class PluginService {
     declaredSteps: { type: string; description: string }[],
     scheduler: PluginJobScheduler,
     jobRuns: PluginJobRunStore,
+    settings: PluginSettingsStore,
   ) {
     this.#config = config;
     this.#jobRuns = jobRuns;
+    this.#settings = settings;
     this.#host = host;
     this.#botUsers = botUsers;
     this.#declaredSteps = declaredSteps;
     this.#scheduler = scheduler;
   }
 
-  /** Starts every plugin added; one that cannot start is reported and left stopped. */
+  /**
+   * Starts every plugin added that no admin stopped (`plugin_installations.enabled`); one that cannot start is
+   * reported and left stopped.
+   */
   async start(): Promise<void> {
-    for (const { id } of this.#host.list()) {
+    const loaded = this.#host.list().map((plugin) => plugin.id);
+    const enabled = await this.lifecycle.enabledAtStart(loaded);
+    for (const id of loaded) {
+      if (!enabled.has(id)) {
+        this.#config.logger.info({ pluginId: id }, 'plugin: left stopped, as an admin stopped it');
+        continue;
+      }
       await this.#host.start(id).catch((error: unknown) => {
         this.#note(id, 'start-failed', error instanceof Error ? error.message : String(error));
         this.#config.logger.error({ err: error, pluginId: id }, 'plugin: could not start');
       });
     }
-    const botIds = new Set([...this.#botUsers.values()].map((user) => user.id));
     this.#stopListening = this.#config.engine.subscribe((event) => {
       if (event.type !== 'message.created') return;
       const message = event.payload.message;
-      // A plugin's own posts are not news to plugins (no loops between two plugins either).
-      if (botIds.has(message.authorId)) return;
+      // A plugin's own posts are not news to plugins (no loops between two plugins either); plugins come and go.
+      if ([...this.#botUsers.values()].some((bot) => bot.id === message.authorId)) return;
       this.#host.dispatchMessage(toPluginMessage(message));
       void this.#commandInMessage(message).catch((error: unknown) =>
         this.#config.logger.warn({ err: error, messageId: message.id }, 'plugin: a slash command failed'),
@@ -145,6 +197,69 @@ export class PluginService {
   ): Promise<PluginJobRun[] | undefined> {
     if (!this.#host.list().some((plugin) => plugin.id === pluginId)) return undefined;
     return this.#jobRuns.list(pluginId, options);
+  }
+
+  /**
+   * An installed plugin's settings schema and current values (secrets left out); undefined for a plugin that is
+   * not installed here.
+   *
+   * @example const view = await plugins.settingsOf('hello'); // view.values.greeting === 'Hello'
+   */
+  async settingsOf(pluginId: string): Promise<PluginSettingsView | undefined> {
+    const plugin = this.#host.get(pluginId);
+    if (!plugin) return undefined;
+    return settingsView(
+      plugin.plugin.manifest.settings,
+      plugin.state,
+      pluginId,
+      await this.#settings.get(pluginId),
+    );
+  }
+
+  /**
+   * Saves an admin's settings for a plugin and restarts it with them if it runs; a secret setting left out keeps
+   * its saved value. Answers the new view and the keys whose saved value changed. A plugin that does not come
+   * back with them keeps them and is reported like any failed start (`lastProblem`, state `failed`).
+   *
+   * @throws PluginError `not_found` for a plugin not installed here, `invalid_settings` naming every bad key
+   *   (nothing is saved then).
+   */
+  async configure(
+    pluginId: string,
+    values: PluginSettingValues,
+    actorId: string | null,
+  ): Promise<{ view: PluginSettingsView; changed: string[] }> {
+    const definitions = this.#host.get(pluginId)?.plugin.manifest.settings ?? {};
+    const previous = await this.#settings.get(pluginId);
+    const saved: PluginSettingValues = { ...values };
+    for (const [key, definition] of Object.entries(definitions)) {
+      const kept = previous?.values[key];
+      if (definition.type === 'string' && definition.secret && !(key in saved) && kept !== undefined) {
+        saved[key] = kept;
+      }
+    }
+    this.#host.resolveSettings(pluginId, saved);
+    const stored = await this.#settings.put(pluginId, saved, {
+      updatedAt: new Date().toISOString(),
+      updatedBy: actorId,
+    });
+    const keys = new Set([...Object.keys(previous?.values ?? {}), ...Object.keys(saved)]);
+    const changed = [...keys].filter((key) => previous?.values[key] !== saved[key]).sort();
+    // The restart's own stop is no problem: what it leaves is (none when it came back).
+    await this.#host.configure(pluginId, saved).then(
+      () => {
+        if (this.#host.get(pluginId)?.state === 'running') this.#problems.delete(pluginId);
+      },
+      (error: unknown) => {
+        this.#note(pluginId, 'start-failed', error instanceof Error ? error.message : String(error));
+        this.#config.logger.error(
+          { err: error, pluginId },
+          'plugin: did not start again with its new settings',
+        );
+      },
+    );
+    const plugin = this.#host.get(pluginId);
+    return { view: settingsView(definitions, plugin?.state ?? 'stopped', pluginId, stored), changed };
   }
 
   /**
@@ -190,13 +305,18 @@ export class PluginService {
     return this.#host.serveHttp(input);
   }
 
-  startPlugin(pluginId: string): Promise<void> {
+  /** Starts a plugin and records that an admin wants it running (also after a restart). */
+  async startPlugin(pluginId: string): Promise<void> {
     this.#problems.delete(pluginId);
-    return this.#host.start(pluginId);
+    if (!this.#host.get(pluginId)) return this.#host.start(pluginId); // not_found
+    await this.lifecycle.recordEnabled(pluginId, true);
+    await this.#host.start(pluginId);
   }
 
-  stopPlugin(pluginId: string): Promise<void> {
-    return this.#host.stop(pluginId);
+  /** Stops a plugin and records that an admin wants it stopped (also after a restart). */
+  async stopPlugin(pluginId: string): Promise<void> {
+    await this.#host.stop(pluginId);
+    await this.lifecycle.recordEnabled(pluginId, false);
   }
 
   /**
@@ -347,6 +467,84 @@ export function pluginJobRunsOf(store: object): PluginJobRunStore | undefined {
   return runs && typeof runs.claim === 'function' ? runs : undefined;
 }
 
+/** The plugins module's settings store of a store that has one (`@kaiwa/store-kysely`'s do). */
+export function pluginSettingsOf(store: object): PluginSettingsStore | undefined {
+  const settings = (store as Partial<PluginSettingsStorage>).pluginSettings;
+  return settings && typeof settings.put === 'function' ? settings : undefined;
+}
+
+function settingsView(
+  definitions: Record<string, SettingDefinition>,
+  state: PluginState,
+  pluginId: string,
+  stored: { values: PluginSettingValues; updatedAt: string; updatedBy: string | null } | undefined,
+): PluginSettingsView {
+  const values: PluginSettingValues = {};
+  const secretsSet: string[] = [];
+  const views: PluginSettingDefinitionView[] = [];
+  for (const [key, definition] of Object.entries(definitions)) {
+    const secret = definition.type === 'string' && definition.secret;
+    const saved = stored?.values[key];
+    if (secret) {
+      const { default: _hidden, secret: _secret, ...shown } = definition;
+      views.push({ key, secret: true, ...shown });
+      if (saved !== undefined && saved !== '') secretsSet.push(key);
+      continue;
+    }
+    const { secret: _secret, ...shown } = definition as SettingDefinition & { secret?: boolean };
+    views.push({ key, secret: false, ...shown });
+    const value = saved ?? definition.default;
+    if (value !== undefined) values[key] = value;
+  }
+  return {
+    pluginId,
+    definitions: views,
+    values,
+    secretsSet,
+    updatedAt: stored?.updatedAt ?? null,
+    updatedBy: stored?.updatedBy ?? null,
+    state,
+  };
+}
+
+/**
+ * Adds a plugin folder with the settings admins saved for it. Saved settings its manifest no longer accepts (a
+ * new version changed its schema) are logged and left out: the plugin gets its defaults until an admin saves
+ * them again.
+ */
+async function addPlugin(
+  plugins: typeof import('@kaiwa/plugins'),
+  host: PluginHost,
+  folder: string,
+  settings: PluginSettingsStore,
+  logger: FastifyBaseLogger,
+): Promise<PluginSupervisor> {
+  const { manifest } = await plugins.loadPluginPackage(folder, { engineVersion: ENGINE_VERSION });
+  const saved = await settings.get(manifest.id);
+  if (!saved) return host.add(folder);
+  try {
+    plugins.resolvePluginSettings(manifest, saved.values);
+  } catch (error) {
+    logger.error(
+      { err: error, pluginId: manifest.id },
+      'plugin: its saved settings do not fit its manifest; it gets its defaults until an admin saves them again',
+    );
+    return host.add(folder);
+  }
+  return host.add(folder, saved.values);
+}
+
+function memorySettings(
+  plugins: typeof import('@kaiwa/plugins'),
+  logger: FastifyBaseLogger,
+): PluginSettingsStore {
+  logger.warn(
+    'plugins: the store has no plugin settings (the plugins module); settings admins save are kept in memory, ' +
+      'lost at restart and not shared with other instances',
+  );
+  return plugins.createMemoryPluginSettingsStore();
+}
+
 function memoryJobRuns(
   plugins: typeof import('@kaiwa/plugins'),
   logger: FastifyBaseLogger,
@@ -447,8 +645,9 @@ export async function composePlugins(config: PluginCompositionConfig): Promise<P
     onEvent: (event) => service?.onEvent(event),
   });
   const steps: { type: string; description: string }[] = [];
+  const settingsStore = config.settingsStore ?? memorySettings(plugins, config.logger);
   for (const folder of folders) {
-    const supervisor = await host.add(folder);
+    const supervisor = await addPlugin(plugins, host, folder, settingsStore, config.logger);
     const manifest = supervisor.plugin.manifest;
     botUsers.set(manifest.id, await ensurePluginUser(engine, manifest.id, manifest.name ?? manifest.id));
     steps.push(...manifest.capabilities.workflowSteps);
@@ -464,6 +663,22 @@ export async function composePlugins(config: PluginCompositionConfig): Promise<P
     instanceId: `${hostname().slice(0, 64)}:${process.pid}:${randomUUID().slice(0, 8)}`,
     onEvent: (event) => service?.onJobEvent(event),
   });
-  service = new PluginService(config, host, botUsers, steps, scheduler, jobRuns);
+  service = new PluginService(config, host, botUsers, steps, scheduler, jobRuns, settingsStore);
+  service.lifecycle = new PluginLifecycleService({
+    lifecycle: new plugins.PluginLifecycle({
+      host,
+      directory: settings.directory,
+      installations: config.installations ?? memoryInstallations(plugins, config.logger),
+      storage: ports.storage,
+      jobRuns,
+      settings: settingsStore,
+      engineVersion: ENGINE_VERSION,
+      add: (folder) => addPlugin(plugins, host, folder, settingsStore, config.logger),
+    }),
+    engine,
+    botUsers,
+    logger: config.logger,
+    ensureBot: (pluginId, name) => ensurePluginUser(engine, pluginId, name),
+  });
   return service;
 }

@@ -337,6 +337,27 @@ export interface PluginJobRunsTable {
   reason: string | null;
 }
 
+/** An installed plugin (`0012_plugin_installations`). */
+export interface PluginInstallationsTable {
+  plugin_id: string;
+  version: string;
+  enabled: SqlBoolean;
+  /** SHA-256 hex of the tarball installed; null for a folder placed by hand. */
+  sha256: string | null;
+  installed_at: string;
+  updated_at: string;
+}
+
+/** A plugin's settings as an admin saved them (`0013_plugin_settings`). */
+export interface PluginSettingsTable {
+  plugin_id: string;
+  /** JSON object of the values, by setting key. */
+  settings: string;
+  updated_at: string;
+  /** The admin's user id; null for the system. */
+  updated_by: string | null;
+}
+
 /** The schema `0001_initial` creates, as kysely sees it. */
 /** A vector index of the knowledge module: one embedding model, one dimension. */
 export interface KnowledgeIndexesTable {
@@ -401,4 +422,6 @@ export interface KaiwaDatabase {
   plugin_kv: PluginKvTable;
   plugin_kv_usage: PluginKvUsageTable;
   plugin_job_runs: PluginJobRunsTable;
+  plugin_settings: PluginSettingsTable;
+  plugin_installations: PluginInstallationsTable;
 }

@@ -29,6 +29,9 @@ const ALL_MIGRATIONS = [
   '0009_knowledge',
   '0010_plugin_storage',
   '0011_plugin_job_runs',
+  '0012_plugin_installations',
+  '0013_plugin_settings',
+  '0014_knowledge_full_text',
 ];
 
 const DIALECT_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MariaDB/MySQL' } as const;

@@ -9,9 +9,13 @@ import type {
   MessageRepository,
   PlatformInboxRepository,
   PlatformOutboxRepository,
+  PluginInstallationStorage,
+  PluginInstallationStore,
   PluginJobRunStore,
   PluginJobStorage,
   PluginKeyValueStore,
+  PluginSettingsStorage,
+  PluginSettingsStore,
   PluginStorage,
   ProjectRepository,
   ReactionRepository,
@@ -78,8 +82,19 @@ export class KyselyChatStore implements ChatStore {
   readonly pluginKeyValues: PluginKeyValueStore;
   /** Plugins' scheduled job runs, each slot claimed by one instance (the `plugins` module). */
   readonly pluginJobRuns: PluginJobRunStore;
+  /** Plugins' settings as admins saved them (the `plugins` module). */
+  readonly pluginSettings: PluginSettingsStore;
+  /** The installed plugins: version, checksum, whether an admin stopped it (the `plugins` module). */
+  readonly pluginInstallations: PluginInstallationStore;
   readonly lagTolerant: StoreRepositories;
-  readonly #storage: ComposedStorage<StoreRepositories & KnowledgeStorage & PluginStorage & PluginJobStorage>;
+  readonly #storage: ComposedStorage<
+    StoreRepositories &
+      KnowledgeStorage &
+      PluginStorage &
+      PluginJobStorage &
+      PluginSettingsStorage &
+      PluginInstallationStorage
+  >;
   readonly #replicaDb: Kysely<KaiwaDatabase> | undefined;
   readonly #pools: PoolStatusReader[];
 
@@ -88,7 +103,12 @@ export class KyselyChatStore implements ChatStore {
     this.#replicaDb = options.replicaDb;
     this.#pools = options.pools ?? [];
     this.#storage = new ComposedStorage<
-      StoreRepositories & KnowledgeStorage & PluginStorage & PluginJobStorage
+      StoreRepositories &
+        KnowledgeStorage &
+        PluginStorage &
+        PluginJobStorage &
+        PluginSettingsStorage &
+        PluginInstallationStorage
     >({
       db: options.db,
       dialect: options.dialect,
@@ -115,6 +135,8 @@ export class KyselyChatStore implements ChatStore {
     this.knowledge = repositories.knowledge;
     this.pluginKeyValues = repositories.pluginKeyValues;
     this.pluginJobRuns = repositories.pluginJobRuns;
+    this.pluginSettings = repositories.pluginSettings;
+    this.pluginInstallations = repositories.pluginInstallations;
     this.lagTolerant = options.replicaDb
       ? this.#storage.repositoriesOn(options.replicaDb, new PreparedQueries())
       : (this as StoreRepositories);

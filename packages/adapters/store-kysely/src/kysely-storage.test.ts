@@ -90,6 +90,9 @@ describe('createKyselyStorage', () => {
         '0009_knowledge',
         '0010_plugin_storage',
         '0011_plugin_job_runs',
+        '0012_plugin_installations',
+        '0013_plugin_settings',
+        '0014_knowledge_full_text',
       ]);
     } finally {
       await database.close();

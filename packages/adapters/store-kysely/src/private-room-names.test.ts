@@ -79,6 +79,9 @@ for (const dialect of ['sqlite', 'postgres', 'mysql'] as const) {
             '0009_knowledge',
             '0010_plugin_storage',
             '0011_plugin_job_runs',
+            '0012_plugin_installations',
+            '0013_plugin_settings',
+            '0014_knowledge_full_text',
           ],
         });
         expect(await store.rooms.findById(general.id)).toEqual(general);

@@ -320,6 +320,9 @@ describe('deferred search indexing on SQLite', () => {
         '0009_knowledge',
         '0010_plugin_storage',
         '0011_plugin_job_runs',
+        '0012_plugin_installations',
+        '0013_plugin_settings',
+        '0014_knowledge_full_text',
       ],
     });
     expect(await state(store)).toMatchObject({ watermark: 2, maxRowId: 2, indexed: 2 });

@@ -46,6 +46,16 @@ export const AUDIT_ACTIONS = [
   'plugin.started',
   /** An admin stopped a plugin. */
   'plugin.stopped',
+  /** An admin installed a plugin from a tarball (`details.version`, `details.sha256`). */
+  'plugin.installed',
+  /** An admin upgraded a plugin (`details.fromVersion`, `details.toVersion`). */
+  'plugin.upgraded',
+  /** An upgrade failed and the old version was put back (`details.stage`, `details.reason`). */
+  'plugin.rolled_back',
+  /** An admin uninstalled a plugin (`details.keepData`). */
+  'plugin.uninstalled',
+  /** An admin saved a plugin's settings (`details.changed`: the keys, never the values). */
+  'plugin.configured',
   /** Another admin-only action; `details.route` names it. */
   'admin.action',
 ] as const;

@@ -41,6 +41,11 @@ export {
   platformAdapterContract,
 } from './platform-adapter-contract.js';
 export {
+  type PluginInstallationStoreContractOptions,
+  type PluginInstallationStoreUnderTest,
+  pluginInstallationStoreContract,
+} from './plugin-installation-store-contract.js';
+export {
   type PluginJobRunStoreContractOptions,
   type PluginJobRunStoreUnderTest,
   pluginJobRunStoreContract,
@@ -50,6 +55,11 @@ export {
   type PluginKeyValueStoreUnderTest,
   pluginKeyValueStoreContract,
 } from './plugin-key-value-store-contract.js';
+export {
+  type PluginSettingsStoreContractOptions,
+  type PluginSettingsStoreUnderTest,
+  pluginSettingsStoreContract,
+} from './plugin-settings-store-contract.js';
 export { type ChatStoreContractOptions, chatStoreContract } from './store-contract.js';
 export * from './synthesizer-contract.js';
 export * from './text-recognizer-contract.js';

@@ -188,6 +188,7 @@ const METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'pat
 export const documentObject: SwaggerTransformObject = (input) => {
   const document = zodTransformObject(input) as OpenApiObject;
   documentUpload(document);
+  documentPluginUploads(document);
   nameWildcards(document);
   document.info = { ...document.info, license: { name: 'MIT', identifier: 'MIT' } };
   // Relative: the document describes the server that serves it, wherever that is.
@@ -312,6 +313,29 @@ function nameWildcards(document: OpenApiObject): void {
     }
     delete paths[path];
     paths[path.replace('{*}', '{path}')] = item;
+  }
+}
+
+/** The multipart body of plugin installs and upgrades: the tarball and its SHA-256. */
+function documentPluginUploads(document: OpenApiObject): void {
+  for (const path of [`${API_PREFIX}/plugins`, `${API_PREFIX}/plugins/{pluginId}/upgrade`]) {
+    const operation = document.paths?.[path]?.post;
+    if (!operation) continue;
+    operation.requestBody = {
+      required: true,
+      content: {
+        'multipart/form-data': {
+          schema: {
+            type: 'object',
+            required: ['sha256', 'file'],
+            properties: {
+              sha256: { type: 'string', pattern: '^[0-9a-fA-F]{64}$', description: 'SHA-256 of the tarball' },
+              file: { type: 'string', format: 'binary', description: 'the plugin as a .tgz or .tar' },
+            },
+          },
+        },
+      },
+    };
   }
 }
 

@@ -10,7 +10,7 @@ import type { ApiInstance, RouteContext } from './route-context.js';
 const tags = ['plugins'];
 const adminOnly = ['admin'] as const;
 
-const PluginSummarySchema = z.object({
+export const PluginSummarySchema = z.object({
   id: z.string(),
   version: z.string(),
   state: z.string().describe('stopped, starting, running, restarting or failed'),
@@ -51,9 +51,9 @@ const RunCommandBodySchema = z.object({
   threadRootId: z.string().optional(),
 });
 
-const PluginParamsSchema = z.object({ pluginId: z.string().min(1).max(64) });
+export const PluginParamsSchema = z.object({ pluginId: z.string().min(1).max(64) });
 
-function requirePlugins(plugins: PluginService | undefined): PluginService {
+export function requirePlugins(plugins: PluginService | undefined): PluginService {
   if (!plugins)
     throw new HttpError(404, 'plugins_off', 'plugins are off on this server (KAIWA_PLUGIN_DIR is unset)');
   return plugins;
@@ -70,6 +70,8 @@ function httpErrorOf(error: PluginError): HttpError {
       return new HttpError(504, 'plugin_timeout', error.message);
     case 'capability_denied':
       return new HttpError(403, 'forbidden', error.message);
+    case 'invalid_settings':
+      return new HttpError(400, 'invalid_settings', error.message, { issues: error.issues });
     case 'invalid_response':
       return new HttpError(502, 'plugin_invalid_response', error.message, { issues: error.issues });
     default:

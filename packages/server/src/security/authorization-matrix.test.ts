@@ -92,6 +92,15 @@ async function specialised(operation: Operation, input: SampleInput, caller: Cal
       );
       return { ...input, body: payload, contentType: headers['content-type'] };
     }
+    case 'POST /api/v1/plugins':
+    case 'POST /api/v1/plugins/{pluginId}/upgrade': {
+      // A plugin tarball upload (a wrong one: what matters here is who may send it).
+      const { payload, headers } = multipartBody(
+        { sha256: '0'.repeat(64) },
+        { name: 'plugin.tgz', content: 'not a tarball', type: 'application/gzip' },
+      );
+      return { ...input, body: payload, contentType: headers['content-type'] };
+    }
     default:
       return input;
   }

@@ -4,10 +4,11 @@ import { formatFull } from '../format';
 import { useController } from '../hooks';
 import { type MessageKey, t } from '../i18n';
 import { describeError, ErrorText, Modal } from './common';
+import { PluginDetails } from './PluginSettings';
 
 /*
  * Admins' plugins screen: every installed plugin with its version, state, bot user and last problem, and
- * Start / Stop (each audited on the server). A plugin that is starting or restarting is looked at again
+ * Start / Stop (each audited on the server), its settings form and its scheduled job runs (PluginSettings.tsx). A plugin that is starting or restarting is looked at again
  * every second until it settles.
  */
 
@@ -101,6 +102,7 @@ export function PluginsDialog({ onClose }: { onClose: () => void }) {
                       >
                         {t(running ? 'plugins.stop' : 'plugins.start')}
                       </button>
+                      <PluginDetails plugin={plugin} onChanged={() => void load()} />
                     </li>
                   );
                 })}

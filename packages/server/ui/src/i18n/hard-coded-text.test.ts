@@ -11,6 +11,8 @@ import { describe, expect, it } from 'vitest';
  */
 const CONVERTED = [
   'components/AdminPeople.tsx',
+  'components/AdminPlugins.tsx',
+  'components/PluginSettings.tsx',
   'components/Autocomplete.tsx',
   'components/Dialogs.tsx',
   'components/EmojiPicker.tsx',

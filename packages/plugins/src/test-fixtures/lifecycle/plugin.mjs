@@ -1,0 +1,28 @@
+// A plugin for lifecycle tests (install, upgrade, rollback): `/whoami` answers with the running version and the
+// migrations it ran. Tests pick a version's behaviour with the manifest's default for the `mode` setting:
+// `fail-start` throws in its handshake, `hang-after-migrate` blocks its event loop once its migration has answered
+// (so the health check after it goes unanswered), `fail-migrate` throws in its migration hook.
+import { definePlugin } from '@kaiwa/plugin-sdk';
+
+definePlugin({
+  commands: {
+    async whoami(_input, { plugin, storage }) {
+      const migrations = (await storage.get('migrations')) ?? [];
+      return `${plugin.id} ${plugin.version}; migrations: ${JSON.stringify(migrations)}`;
+    },
+  },
+  onStart({ settings }) {
+    if (settings.mode === 'fail-start') throw new Error('this version cannot start');
+  },
+  async migrate({ fromVersion, toVersion }, { settings, storage }) {
+    if (settings.mode === 'fail-migrate') throw new Error(`cannot migrate from ${fromVersion}`);
+    const migrations = (await storage.get('migrations')) ?? [];
+    await storage.set('migrations', [...migrations, `${fromVersion}->${toVersion}`]);
+    if (settings.mode === 'hang-after-migrate') {
+      // Once the answer is out (a pipe write is synchronous on Linux): busy for ever, health checks unanswered.
+      setTimeout(() => {
+        for (;;) {}
+      }, 0);
+    }
+  },
+}).listen();

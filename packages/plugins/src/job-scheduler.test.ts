@@ -100,16 +100,21 @@ describe('PluginJobScheduler with a real plugin process', () => {
   });
 
   it('records a job that hangs as failed at its deadline, and runs its next slot', async () => {
-    clock.advanceTo(minute(4));
-    await scheduler.settled();
+    // A minute at a time, each slot's runs finished before the next (a run still going skips its next slot).
+    for (const value of [3, 4]) {
+      clock.advanceTo(minute(value));
+      await scheduler.settled();
+    }
     const hung = await runs.get(slot('stuck', 4));
     expect(hung).toMatchObject({ status: 'failed', reason: expect.stringContaining('within 500 ms') });
     expect(hung?.durationMs).toBeGreaterThanOrEqual(450);
     // Meanwhile the other jobs ran (09:03 and 09:04), and the next slot of the hung one runs as usual.
     expect(await runs.get(slot('tick', 3))).toMatchObject({ status: 'done' });
     expect(await runs.get(slot('tick', 4))).toMatchObject({ status: 'done' });
-    clock.advanceTo(minute(6));
-    await scheduler.settled();
+    for (const value of [5, 6]) {
+      clock.advanceTo(minute(value));
+      await scheduler.settled();
+    }
     expect(await runs.get(slot('stuck', 6))).toMatchObject({ status: 'done' });
     expect(host.list()).toEqual([{ id: 'jobs', state: 'running', version: '0.0.1' }]);
   });
@@ -259,5 +264,68 @@ describe('two instances sharing one SQLite database file', () => {
     expect(skipped).toHaveLength(12);
     expect(new Set(ran.map((event) => JSON.stringify(event.slot))).size).toBe(12);
     expect((await runs.list('jobs', { limit: 100 })).length).toBe(12);
+  }, 30_000);
+});
+
+describe('PluginJobScheduler following its host', () => {
+  let folder: string;
+  let host: PluginHost;
+  const runs = createMemoryPluginJobRunStore();
+  const events: PluginJobEvent[] = [];
+  const clock = new ManualClock(new Date(Date.UTC(2026, 11, 7, 9, 0, 30)));
+  let scheduler: PluginJobScheduler;
+
+  beforeAll(async () => {
+    folder = await buildPluginFolder(fixture);
+    ({ host } = await startHost(folder));
+    scheduler = new PluginJobScheduler({
+      host,
+      runs,
+      instanceId: 'instance-a',
+      clock,
+      onEvent: (event) => events.push(event),
+    });
+    scheduler.start();
+  }, 30_000);
+
+  afterAll(async () => {
+    await scheduler?.close();
+    await host?.stopAll();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('skips a slot while its previous run is still going here (runs of one job never overlap)', async () => {
+    for (const value of [1, 2, 3, 4]) {
+      clock.advanceTo(minute(value));
+      if (value < 4) await scheduler.settled();
+    }
+    // `stuck` hangs at 09:04 until its 500 ms deadline: its 09:06 slot comes while that run is still going.
+    clock.advanceTo(minute(6));
+    expect(events).toContainEqual({ type: 'job-skipped', slot: slot('stuck', 6), reason: 'still_running' });
+    await scheduler.settled();
+    expect(await runs.get(slot('stuck', 2))).toMatchObject({ status: 'done' });
+    expect(await runs.get(slot('stuck', 4))).toMatchObject({ status: 'failed' });
+    expect(await runs.get(slot('stuck', 6))).toBeUndefined();
+  });
+
+  it('drops the timers of an uninstalled plugin and arms those of one installed while it runs', async () => {
+    expect(clock.pending).toBe(3);
+    await host.remove('jobs');
+    scheduler.sync();
+    expect(clock.pending).toBe(0);
+    clock.advanceTo(minute(7));
+    await scheduler.settled();
+    expect(await runs.get(slot('tick', 7))).toBeUndefined();
+
+    await host.add(folder);
+    await host.start('jobs');
+    scheduler.sync();
+    expect(clock.pending).toBe(3);
+    // Syncing again arms nothing twice.
+    scheduler.sync();
+    expect(clock.pending).toBe(3);
+    clock.advanceTo(minute(8));
+    await scheduler.settled();
+    expect(await runs.get(slot('tick', 8))).toMatchObject({ status: 'done' });
   }, 30_000);
 });

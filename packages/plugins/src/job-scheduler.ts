@@ -22,8 +22,15 @@ const systemClock: SchedulerClock = {
 export type PluginJobEvent =
   | { type: 'job-done'; slot: PluginJobSlot; durationMs: number }
   | { type: 'job-failed'; slot: PluginJobSlot; durationMs: number; reason: string }
-  /** Not run here: another instance claimed it, the plugin is not running here, or the timer woke too late. */
-  | { type: 'job-skipped'; slot: PluginJobSlot; reason: 'claimed_elsewhere' | 'not_running' | 'missed' }
+  /**
+   * Not run here: another instance claimed it, the plugin is not running here, the timer woke too late, or
+   * this instance's run of the job's previous slot is still going (runs of one job never overlap here).
+   */
+  | {
+      type: 'job-skipped';
+      slot: PluginJobSlot;
+      reason: 'claimed_elsewhere' | 'not_running' | 'missed' | 'still_running';
+    }
   /** The run store failed (claiming, recording or pruning); the slot is not run when its claim failed. */
   | { type: 'job-store-failed'; slot: PluginJobSlot | undefined; error: unknown };
 
@@ -50,13 +57,19 @@ const PRUNE_EVERY_MS = 60 * 60 * 1000;
 interface ArmedJob {
   pluginId: string;
   job: string;
+  schedule: string;
   cron: Cron;
   timer: unknown;
+  /** Whether this instance is running one of its slots now. */
+  running: boolean;
 }
 
+const keyOf = (job: { pluginId: string; job: string; schedule: string }) =>
+  `${job.pluginId}\u0000${job.job}\u0000${job.schedule}`;
+
 /**
- * Runs plugins' scheduled jobs. Guarantees: every job the added plugins declare gets one timer, set for its next
- * slot (5-field cron in UTC, so at most one slot a minute); at each slot an instance where the plugin runs with
+ * Runs plugins' scheduled jobs. Guarantees: every job the host's plugins declare gets one timer (`sync()` follows plugins
+ * installed, upgraded or uninstalled later), set for its next slot (5-field cron in UTC, so at most one slot a minute); at each slot an instance where the plugin runs with
  * a handler for the job claims the slot in the shared {@link PluginJobRunStore}, and only the instance whose
  * claim wins calls the plugin, within the plugin's call deadline (`limits.callTimeoutMs`), then records the run
  * `done` or `failed` with its reason and duration. A job that throws or hangs is recorded failed and its next
@@ -75,7 +88,7 @@ interface ArmedJob {
 export class PluginJobScheduler {
   readonly #config: PluginJobSchedulerConfig;
   readonly #clock: SchedulerClock;
-  readonly #jobs: ArmedJob[] = [];
+  readonly #jobs = new Map<string, ArmedJob>();
   readonly #inFlight = new Set<Promise<void>>();
   #state: 'new' | 'started' | 'closed' = 'new';
   #lastPrune = Number.NEGATIVE_INFINITY;
@@ -89,9 +102,34 @@ export class PluginJobScheduler {
   start(): void {
     if (this.#state !== 'new') return;
     this.#state = 'started';
-    for (const { pluginId, job, schedule } of this.#config.host.scheduledJobs()) {
-      const armed: ArmedJob = { pluginId, job, cron: parsePluginSchedule(schedule), timer: undefined };
-      this.#jobs.push(armed);
+    this.sync();
+  }
+
+  /**
+   * Follows the host's plugins as they are now: arms a timer for each declared job not armed yet and clears
+   * the timers of jobs no longer declared (a plugin installed, upgraded or uninstalled while the server runs;
+   * a changed schedule counts as a new job). A run in flight is not interrupted.
+   */
+  sync(): void {
+    if (this.#state !== 'started') return;
+    const declared = new Map(this.#config.host.scheduledJobs().map((job) => [keyOf(job), job]));
+    for (const [key, armed] of this.#jobs) {
+      if (declared.has(key)) continue;
+      if (armed.timer !== undefined) this.#clock.clearTimeout(armed.timer);
+      armed.timer = undefined;
+      this.#jobs.delete(key);
+    }
+    for (const [key, { pluginId, job, schedule }] of declared) {
+      if (this.#jobs.has(key)) continue;
+      const armed: ArmedJob = {
+        pluginId,
+        job,
+        schedule,
+        cron: parsePluginSchedule(schedule),
+        timer: undefined,
+        running: false,
+      };
+      this.#jobs.set(key, armed);
       this.#armAfter(armed, this.#clock.now());
     }
   }
@@ -104,7 +142,7 @@ export class PluginJobScheduler {
   /** Clears every timer and waits for the runs in flight; no slot starts afterwards. */
   async close(): Promise<void> {
     this.#state = 'closed';
-    for (const job of this.#jobs) {
+    for (const job of this.#jobs.values()) {
       if (job.timer !== undefined) this.#clock.clearTimeout(job.timer);
       job.timer = undefined;
     }
@@ -125,7 +163,7 @@ export class PluginJobScheduler {
 
   #wake(job: ArmedJob, slot: number): void {
     job.timer = undefined;
-    if (this.#state !== 'started') return;
+    if (this.#state !== 'started' || this.#jobs.get(keyOf(job)) !== job) return;
     const now = this.#clock.now();
     // A long wait taken in steps, or a timer that fired early.
     if (now < slot) {
@@ -143,7 +181,15 @@ export class PluginJobScheduler {
       this.#emit({ type: 'job-skipped', slot: scheduled, reason: 'missed' });
       return;
     }
-    const run = this.#run(scheduled).finally(() => this.#inFlight.delete(run));
+    if (job.running) {
+      this.#emit({ type: 'job-skipped', slot: scheduled, reason: 'still_running' });
+      return;
+    }
+    job.running = true;
+    const run = this.#run(scheduled).finally(() => {
+      job.running = false;
+      this.#inFlight.delete(run);
+    });
     this.#inFlight.add(run);
   }
 

@@ -389,6 +389,11 @@ export class PluginService {
       case 'job-skipped':
         if (event.reason === 'missed')
           logger.warn({ ...event.slot }, 'plugin: scheduled job slot missed (woke late)');
+        if (event.reason === 'still_running')
+          logger.warn(
+            { ...event.slot },
+            'plugin: scheduled job slot skipped (its previous run is still going)',
+          );
         return;
       case 'job-store-failed':
         logger.warn(
@@ -678,6 +683,8 @@ export async function composePlugins(config: PluginCompositionConfig): Promise<P
     engine,
     botUsers,
     logger: config.logger,
+    // A plugin installed, upgraded or uninstalled while the server runs: its scheduled jobs follow at once.
+    onChange: () => scheduler.sync(),
     ensureBot: (pluginId, name) => ensurePluginUser(engine, pluginId, name),
   });
   return service;

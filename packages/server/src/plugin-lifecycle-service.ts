@@ -28,6 +28,7 @@ export class PluginLifecycleService {
   readonly #botUsers: Map<string, User>;
   readonly #logger: FastifyBaseLogger;
   readonly #ensureBot: (pluginId: string, name: string) => Promise<User>;
+  readonly #onChange: () => void;
 
   constructor(config: {
     lifecycle: PluginLifecycle;
@@ -36,7 +37,10 @@ export class PluginLifecycleService {
     logger: FastifyBaseLogger;
     /** Finds or creates the plugin's bot user `plugin-<id>`. */
     ensureBot(pluginId: string, name: string): Promise<User>;
+    /** After an install, upgrade (or its rollback) or uninstall, whether it succeeded or not. */
+    onChange?(): void;
   }) {
+    this.#onChange = config.onChange ?? (() => {});
     this.#ensureBot = config.ensureBot;
     this.#lifecycle = config.lifecycle;
     this.#engine = config.engine;
@@ -73,10 +77,12 @@ export class PluginLifecycleService {
 
   /** @throws PluginError, see `PluginLifecycle.install`. */
   install(actorId: string, tarball: UploadedTarball): Promise<PluginInstallation> {
-    return this.#lifecycle.install({
-      ...tarball,
-      beforeStart: (manifest) => this.#botFor(actorId, manifest),
-    });
+    return this.#lifecycle
+      .install({
+        ...tarball,
+        beforeStart: (manifest) => this.#botFor(actorId, manifest),
+      })
+      .finally(this.#onChange);
   }
 
   /** @throws PluginError, see `PluginLifecycle.upgrade` (`PluginUpgradeRolledBackError` when rolled back). */
@@ -90,10 +96,12 @@ export class PluginLifecycleService {
     migrated: boolean;
     installation: PluginInstallation;
   }> {
-    return this.#lifecycle.upgrade(pluginId, {
-      ...tarball,
-      beforeStart: (manifest) => this.#botFor(actorId, manifest),
-    });
+    return this.#lifecycle
+      .upgrade(pluginId, {
+        ...tarball,
+        beforeStart: (manifest) => this.#botFor(actorId, manifest),
+      })
+      .finally(this.#onChange);
   }
 
   /**
@@ -106,7 +114,7 @@ export class PluginLifecycleService {
     pluginId: string,
     keepData: boolean,
   ): Promise<{ version: string | undefined }> {
-    const result = await this.#lifecycle.uninstall(pluginId, { keepData });
+    const result = await this.#lifecycle.uninstall(pluginId, { keepData }).finally(this.#onChange);
     const bot = this.#botUsers.get(pluginId);
     this.#botUsers.delete(pluginId);
     if (bot) {

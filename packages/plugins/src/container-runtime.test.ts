@@ -52,6 +52,50 @@ describe.runIf(runs)('the container runtime on podman', () => {
       }
     }, 120_000);
 
+    it('keeps the newest two images of a plugin, removing older ones as new ones are built', async () => {
+      const runtime = createContainerRuntime({ socketPath: podman.socketPath });
+      const docker = new Docker({ socketPath: podman.socketPath });
+      const repository = 'localhost/kaiwa-plugin-hello-prune';
+      const tagsNow = async () =>
+        (await docker.listImages({ filters: { reference: [repository] } })).flatMap(
+          (image) => image.RepoTags ?? [],
+        );
+      const folders: string[] = [];
+      try {
+        const images: string[] = [];
+        for (const version of ['one', 'two', 'three']) {
+          const folder = await buildPluginFolder(exampleSource, { runtime: 'container' });
+          folders.push(folder);
+          const manifestPath = join(folder, 'kaiwa-plugin.json');
+          const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+          await writeFile(
+            manifestPath,
+            JSON.stringify({
+              ...manifest,
+              id: 'hello-prune',
+              // Step types are named under the plugin's id; images are what this test is about.
+              capabilities: { ...manifest.capabilities, workflowSteps: [] },
+            }),
+          );
+          await writeFile(join(folder, 'notes.txt'), `${version} ${Date.now()}`);
+          images.push(await runtime.prepare(await loadPluginPackage(folder)));
+        }
+        expect((await tagsNow()).sort()).toEqual([images[1], images[2]].sort());
+        // The removed one is built again when asked for, not taken from what this runtime built before.
+        const first = await runtime.prepare(await loadPluginPackage(folders[0] as string));
+        expect(first).toBe(images[0]);
+        await docker.getImage(first).inspect();
+        expect((await tagsNow()).sort()).toEqual([images[0], images[2]].sort());
+      } finally {
+        for (const tag of await tagsNow())
+          await docker
+            .getImage(tag)
+            .remove()
+            .catch(() => {});
+        await Promise.all(folders.map((folder) => rm(folder, { recursive: true, force: true })));
+      }
+    }, 180_000);
+
     it('answers a slash command and a workflow step from its container, which runs with exactly the limits set', async () => {
       const runtime = createContainerRuntime({ socketPath: podman.socketPath });
       const events: PluginEvent[] = [];

@@ -31,6 +31,11 @@ export interface ContainerRuntimeConfig {
   imagePrefix?: string;
   /** Between SIGTERM and SIGKILL when a container is asked to stop. Default 2 s. */
   stopGraceMs?: number;
+  /**
+   * Images kept per plugin: once a new one is built, older ones beyond this many (newest first, the new one
+   * included; the one before it serves a rollback) are removed, unless a container still uses them. Default 2.
+   */
+  keepImages?: number;
 }
 
 /** The HostConfig of every plugin container (exported for the tests and the docs). */
@@ -193,6 +198,7 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
  * podman's slirp4netns or Docker's bridge, **not filtered by host**), a read-only root, every capability dropped,
  * no-new-privileges, memory (= memory+swap), CPU and pids limits, an 8 MiB noexec tmpfs at /tmp, user 65534 and an
  * empty environment. The protocol runs over the container's stdin and stdout; its stderr goes to the plugin's log.
+ * Of a plugin's images the newest `keepImages` (2) stay, older ones are removed when a new one is built.
  * The engine is reached lazily: without one, `launch` throws `PluginError` `container_engine_unavailable`.
  *
  * @example
@@ -272,6 +278,28 @@ export function createContainerRuntime(config: ContainerRuntimeConfig = {}): Plu
     }
   };
 
+  /** Removes the plugin's images beyond the newest `keepImages` (`image`, just built, always kept). */
+  const pruneImages = async (docker: Docker, name: string, image: string) => {
+    const keep = Math.max(1, config.keepImages ?? 2);
+    const listed = await docker.listImages({ filters: { reference: [name] } });
+    const older = listed
+      .filter((entry) => !(entry.RepoTags ?? []).includes(image))
+      .sort((a, b) => b.Created - a.Created)
+      .slice(keep - 1);
+    for (const entry of older) {
+      // One a container still uses (an old version running elsewhere) stays: the engine refuses with 409.
+      const removed = await docker
+        .getImage(entry.Id)
+        .remove()
+        .then(
+          () => true,
+          () => false,
+        );
+      // Found again (or built again) by the next prepare, not taken from what this process built before.
+      if (removed) for (const tag of entry.RepoTags ?? []) builds.delete(tag);
+    }
+  };
+
   const prepare = async (plugin: PluginPackage): Promise<string> => {
     const pluginId = plugin.manifest.id;
     const { docker } = await connect(pluginId);
@@ -290,7 +318,6 @@ export function createContainerRuntime(config: ContainerRuntimeConfig = {}): Plu
         }
         try {
           await buildImage(docker, plugin, name, tag);
-          return image;
         } catch (error) {
           throw new PluginError(
             'start_failed',
@@ -298,6 +325,9 @@ export function createContainerRuntime(config: ContainerRuntimeConfig = {}): Plu
             { pluginId, cause: error },
           );
         }
+        // Old images would pile up with every changed version (~100 MB each); failing to prune fails nothing.
+        await pruneImages(docker, name, image).catch(() => {});
+        return image;
       })();
       builds.set(image, build);
       build.catch(() => builds.delete(image));

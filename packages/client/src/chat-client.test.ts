@@ -133,6 +133,25 @@ describe('KaiwaChatClient against a reference server', () => {
     expect(rights()).toEqual((await grace.rest.listMembers(room.id)).rights);
   });
 
+  it('follows what I may do when an admin changes my role: capabilities and the rights in my rooms', async () => {
+    const hopper = await member('hopper');
+    await server.accounts.createAccount({ username: 'root', role: 'admin', password: PASSWORD });
+    const admin = new KaiwaRestClient({ baseUrl });
+    await admin.login('root', PASSWORD);
+    const room = await ada.createRoom({ kind: 'group', name: 'role-follow', topic: '' });
+    await ada.rest.addMember(room.id, hopper.me.id);
+    await eventually(() => expect(hopper.state.rooms.get(room.id)?.rights?.moderate).toBe(false));
+    expect(hopper.state.capabilities).toMatchObject({ managePlugins: false, moderateMessages: false });
+
+    await admin.setUserRole(hopper.me.id, 'admin');
+    await eventually(() =>
+      expect(hopper.state.capabilities).toMatchObject({ managePlugins: true, moderateMessages: true }),
+    );
+    expect(hopper.state.me?.role).toBe('admin');
+    // Admins moderate every room: the room list, read again, says so.
+    await eventually(() => expect(hopper.state.rooms.get(room.id)?.rights?.moderate).toBe(true));
+  });
+
   it('sends over the socket, gets the ack, and the other member receives the message', async () => {
     const message = await ada.waitForAck(ada.send(roomId, 'hello grace'));
     expect(message).toMatchObject({ roomId, text: 'hello grace' });

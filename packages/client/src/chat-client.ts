@@ -861,6 +861,17 @@ export class KaiwaChatClient {
       case 'room.rights':
         this.state.setRights(frame.roomId, frame.rights);
         return;
+      case 'account.updated': {
+        const couldListUsers = this.state.capabilities.listUsers;
+        this.state.me = frame.user;
+        this.state.capabilities = frame.capabilities;
+        this.state.addUsers([frame.user]);
+        // A new role may change what I may do in every room: the room list carries the rights as they are now.
+        this.loadRooms().catch(() => undefined);
+        if (!couldListUsers && frame.capabilities.listUsers) void this.#loadDirectory();
+        this.state.changed();
+        return;
+      }
       case 'unsubscribed':
         this.#subscribed.delete(frame.roomId);
         if (frame.reason === 'access_lost') this.state.removeRoom(frame.roomId);

@@ -331,6 +331,16 @@ export const ServerFrameSchemas = {
    * room changed, the room was archived or unarchived). The room list carries the rights as they are now.
    */
   'room.rights': z.object({ type: z.literal('room.rights'), roomId: IdSchema, rights: RoomRightsSchema }),
+  /**
+   * My account changed on the server (an admin changed my role, or I renamed myself elsewhere): the user as it
+   * is now, and what I may do now. Rooms' rights may have changed with the role: read them again from the room
+   * list.
+   */
+  'account.updated': z.object({
+    type: z.literal('account.updated'),
+    user: UserSchema,
+    capabilities: CapabilitiesSchema,
+  }),
   /** Projects and tickets as they change, to everyone who may see them (everyone but guests). */
   'project.created': z.object({ type: z.literal('project.created'), project: ProjectSchema }),
   'project.updated': z.object({ type: z.literal('project.updated'), project: ProjectSchema }),

@@ -280,6 +280,11 @@ const SERVER_EXAMPLES: Record<ServerFrameType, Example> = {
     invalid: { rights: { manage: true } },
     field: 'rights',
   },
+  'account.updated': {
+    valid: { type: 'account.updated', user, capabilities },
+    invalid: { capabilities: { createRooms: 'yes' } },
+    field: 'capabilities',
+  },
   'project.created': {
     valid: { type: 'project.created', project: PROJECT },
     invalid: { project: { ...PROJECT, status: 'gone' } },

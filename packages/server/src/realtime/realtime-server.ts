@@ -17,6 +17,7 @@ import {
 } from '@kaiwa/core';
 import type { Registry } from 'prom-client';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { capabilitiesOf } from './capabilities.js';
 import {
   Connection,
   type ConnectionHub,
@@ -498,12 +499,19 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
 
   /** Open connections follow the user's profile and role; a deactivated user's close. */
   #onUserUpdated(user: User): void {
+    let frame: EncodedFrame | undefined;
     for (const connection of [...(this.#connectionsByUser.get(user.id) ?? [])]) {
       if (user.deactivatedAt) {
         connection.revoke('deactivated');
         continue;
       }
+      const before = connection.user;
       connection.user = user;
+      // The person's own clients learn what they may do now (a new role), and their name as it is now.
+      if (before?.role !== user.role || before?.displayName !== user.displayName) {
+        frame ??= EncodedFrame.of({ type: 'account.updated', user, capabilities: capabilitiesOf(user) });
+        connection.deliverEvent(frame);
+      }
       if (user.role === 'admin') this.#adminConnections.add(connection);
       else this.#adminConnections.delete(connection);
     }

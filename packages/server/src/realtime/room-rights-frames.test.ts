@@ -1,5 +1,6 @@
 import { permissions } from '@kaiwa/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { capabilitiesOf } from './capabilities.js';
 import { type Chat, type Frame, openChat, type Served, serve, sleep, TestClient } from './test-support.js';
 
 /*
@@ -82,5 +83,48 @@ describe('realtime: room.rights frames', () => {
     const left = await bobClient.waitFor((frame) => frame.type === 'room.rights' && frame !== joined);
     expect(left.rights).toMatchObject({ invite: false, manage: false });
     await bobClient.close();
+  });
+});
+
+describe('realtime: account.updated frames', () => {
+  let chat: Chat;
+  let served: Served | undefined;
+
+  beforeEach(async () => {
+    chat = await openChat();
+  });
+
+  afterEach(async () => {
+    await served?.stop();
+    served = undefined;
+    await chat.close();
+  });
+
+  it('tell my own connections what I may do after an admin changes my role, and nobody else', async () => {
+    served = await serve(chat);
+    const { engine, bob, carol } = chat;
+    const root = await engine.createUser({ username: 'root', role: 'admin' });
+    const bobClient = await TestClient.as(served.url, 'token-bob');
+    const carolClient = await TestClient.as(served.url, 'token-carol');
+    const ready = bobClient.frames.find((frame) => frame.type === 'ready');
+    expect(ready?.capabilities).toEqual(capabilitiesOf(bob));
+
+    await engine.updateUser(root.id, bob.id, { role: 'admin' });
+    const updated = await bobClient.waitFor((frame) => frame.type === 'account.updated');
+    const asAdmin = await engine.getUser(bob.id);
+    expect(updated).toEqual({
+      type: 'account.updated',
+      user: asAdmin,
+      capabilities: capabilitiesOf(asAdmin),
+    });
+    expect(updated.capabilities).toMatchObject({ managePlugins: true, manageUsers: true });
+
+    // A forced password change alone changes nothing I may do: no frame. Carol heard of none of it.
+    await engine.updateUser(root.id, bob.id, { forcePasswordChange: true });
+    await sleep(50);
+    expect(bobClient.frames.filter((frame) => frame.type === 'account.updated')).toHaveLength(1);
+    expect(carolClient.frames.some((frame) => frame.type === 'account.updated')).toBe(false);
+    await bobClient.close();
+    await carolClient.close();
   });
 });

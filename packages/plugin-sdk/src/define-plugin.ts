@@ -2,10 +2,12 @@ import { format } from 'node:util';
 import { JsonRpcError, JsonRpcPeer } from './json-rpc-peer.js';
 import {
   type HostMethods,
+  HTTP_FETCH_REQUEST_BODY_LIMIT,
   HTTP_RESPONSE_BODY_LIMIT,
   type HttpMethod,
   type JsonValue,
   type LogLevel,
+  type OutboundHttpMethod,
   type PluginMessage,
   type PluginMethods,
   type PluginSettings,
@@ -32,6 +34,46 @@ export interface PluginContext<Settings extends PluginSettings = PluginSettings>
     list(prefix?: string): Promise<string[]>;
   };
   log: Record<LogLevel, (message: string, fields?: Record<string, JsonValue>) => void>;
+  /**
+   * Outbound HTTP, made by Kaiwa for the plugin (it has no network of its own): only to the hosts the manifest's
+   * `capabilities.network.outbound` declares, redirects included. Rejects with a `JsonRpcError`:
+   * `capabilityDenied` for an undeclared scheme, host or port (`data.capability` names it) or a declared name
+   * resolving to a private address (`data.code` `address_denied`); `httpFailed` with `data.code`
+   * `body_too_large` (request over 1 MiB, answer over 5 MiB), `rate_limited` or `http_failed`.
+   *
+   * @example
+   * const answer = await http.fetch('https://api.example.com/v1/items', { headers: { accept: 'application/json' } });
+   * if (answer.ok) return (await answer.json()) as Item[];
+   */
+  http: {
+    fetch(url: string, init?: PluginFetchInit): Promise<PluginFetchResponse>;
+  };
+}
+
+/** What `http.fetch` sends beside the URL. */
+export interface PluginFetchInit {
+  /** Default `GET`. */
+  method?: OutboundHttpMethod;
+  headers?: Record<string, string>;
+  /** Text is sent as UTF-8; at most 1 MiB. */
+  body?: string | Uint8Array;
+  /** At most the manifest's `limits.callTimeoutMs` (the default), redirects included. */
+  timeoutMs?: number;
+}
+
+/** The answer to `http.fetch`, after redirects; the body is read whole (at most 5 MiB). */
+export interface PluginFetchResponse {
+  status: number;
+  /** Status 200–299. */
+  ok: boolean;
+  /** Lower-case names; no hop-by-hop headers and no `set-cookie`. */
+  headers: Record<string, string>;
+  /** The URL that answered. */
+  url: string;
+  redirected: boolean;
+  bytes(): Promise<Uint8Array>;
+  text(): Promise<string>;
+  json<T = JsonValue>(): Promise<T>;
 }
 
 export type CommandInput = PluginMethods['commands.run']['params'];
@@ -141,6 +183,8 @@ export interface KaiwaPlugin<Settings extends PluginSettings = PluginSettings> {
 
 /** Calls to Kaiwa answer within this, or the handler sees an error (Kaiwa's own deadline is its side). */
 const HOST_CALL_TIMEOUT_MS = 10_000;
+/** `http.fetch` is bounded by Kaiwa (the plugin's call deadline, at most 120 s): wait a little longer. */
+const HTTP_FETCH_TIMEOUT_MS = 125_000;
 /**
  * Longest line taken from Kaiwa: an HTTP request carries a body of up to 1 MiB, which JSON escaping can make
  * several times longer.
@@ -319,6 +363,50 @@ function createContext<Settings extends PluginSettings>(
       list: async (prefix) => (await call('storage.list', prefix === undefined ? {} : { prefix })).keys,
     },
     log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+    http: { fetch: (url, init) => fetchThroughKaiwa(peer, url, init) },
+  };
+}
+
+async function fetchThroughKaiwa(
+  peer: JsonRpcPeer,
+  url: string,
+  init: PluginFetchInit = {},
+): Promise<PluginFetchResponse> {
+  const body =
+    init.body === undefined
+      ? undefined
+      : typeof init.body === 'string'
+        ? Buffer.from(init.body, 'utf8')
+        : Buffer.from(init.body.buffer, init.body.byteOffset, init.body.byteLength);
+  // Checked here too: a larger body would make a line Kaiwa stops the plugin for.
+  if (body && body.length > HTTP_FETCH_REQUEST_BODY_LIMIT) {
+    throw new JsonRpcError(
+      RpcErrorCode.httpFailed,
+      `the request body is ${body.length} bytes, over the limit of ${HTTP_FETCH_REQUEST_BODY_LIMIT}`,
+      { code: 'body_too_large' },
+    );
+  }
+  const params: HostMethods['http.fetch']['params'] = {
+    url,
+    ...(init.method ? { method: init.method } : {}),
+    ...(init.headers ? { headers: init.headers } : {}),
+    // Base64 keeps the line's size known (JSON escaping could make text several times longer).
+    ...(body ? { body: body.toString('base64'), bodyEncoding: 'base64' as const } : {}),
+    ...(init.timeoutMs === undefined ? {} : { timeoutMs: init.timeoutMs }),
+  };
+  const answer = (await peer.request('http.fetch', params, {
+    timeoutMs: HTTP_FETCH_TIMEOUT_MS,
+  })) as HostMethods['http.fetch']['result'];
+  const bytes = Buffer.from(answer.body, 'base64');
+  return {
+    status: answer.status,
+    ok: answer.status >= 200 && answer.status < 300,
+    headers: answer.headers,
+    url: answer.url,
+    redirected: answer.redirects > 0,
+    bytes: async () => new Uint8Array(bytes),
+    text: async () => bytes.toString('utf8'),
+    json: async <T>() => JSON.parse(bytes.toString('utf8')) as T,
   };
 }
 

@@ -136,6 +136,15 @@ export interface HostMethods {
   'storage.delete': { params: { key: string }; result: Record<string, never> };
   'storage.list': { params: { prefix?: string }; result: { keys: string[] } };
   'settings.get': { params: Record<string, never>; result: { settings: PluginSettings } };
+  /**
+   * An outbound HTTP request, made by Kaiwa for the plugin (plugins have no network of their own). The URL's
+   * scheme, host and port must be declared in `capabilities.network.outbound`, and so must every redirect hop
+   * (Kaiwa follows at most 5). Body at most 1 MiB; the answer at most 5 MiB (else an error, never cut); hop-by-hop
+   * and cookie headers are dropped both ways. Errors: `capabilityDenied` (undeclared, `data.capability` names
+   * it; a declared name resolving to a private address, `data.code` `address_denied`), `httpFailed` with
+   * `data.code` `body_too_large`, `rate_limited` or `http_failed`.
+   */
+  'http.fetch': { params: OutboundHttpRequest; result: OutboundHttpResponse };
   /** A notification (no answer). */
   log: {
     params: { level: LogLevel; message: string; fields?: Record<string, JsonValue> };
@@ -144,6 +153,43 @@ export interface HostMethods {
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** The largest request body of `http.fetch`, in bytes once decoded. */
+export const HTTP_FETCH_REQUEST_BODY_LIMIT = 1024 * 1024;
+/** The largest answer body Kaiwa reads for `http.fetch`; a larger answer is an error (`body_too_large`), never cut. */
+export const HTTP_FETCH_RESPONSE_BODY_LIMIT = 5 * 1024 * 1024;
+/** Redirects `http.fetch` follows, each hop checked against the manifest like the first. */
+export const HTTP_FETCH_MAX_REDIRECTS = 5;
+
+/** The methods `http.fetch` sends. */
+export type OutboundHttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+
+/** A plugin's outbound HTTP request (`http.fetch`). */
+export interface OutboundHttpRequest {
+  /** Absolute `https:` URL (or `http:` where the manifest declares `http://host`). */
+  url: string;
+  /** Default `GET`. */
+  method?: OutboundHttpMethod;
+  headers?: Record<string, string>;
+  /** At most 1 MiB once decoded. */
+  body?: string;
+  /** How `body` is written; default `utf8`. */
+  bodyEncoding?: 'utf8' | 'base64';
+  /** At most the plugin's call deadline (`limits.callTimeoutMs`), which is also the default; redirects included. */
+  timeoutMs?: number;
+}
+
+/** The answer to `http.fetch`, after any redirects. */
+export interface OutboundHttpResponse {
+  status: number;
+  /** Lower-case names; no hop-by-hop headers, no `set-cookie`. */
+  headers: Record<string, string>;
+  /** The body, base64. */
+  body: string;
+  /** The URL that answered (after redirects). */
+  url: string;
+  redirects: number;
+}
 
 /** JSON-RPC error codes: the standard ones, and Kaiwa's in the range JSON-RPC leaves to applications. */
 export const RpcErrorCode = {
@@ -162,4 +208,6 @@ export const RpcErrorCode = {
   busy: -32004,
   /** The protocol versions do not match. */
   unsupportedProtocol: -32005,
+  /** An outbound HTTP request failed or broke a limit; `data.code` says which (`body_too_large`, `rate_limited`, `http_failed`). */
+  httpFailed: -32006,
 } as const;

@@ -1,4 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
@@ -18,6 +21,7 @@ import { type PodmanService, requirePodman, startPodmanService } from './test-su
  */
 
 const exampleSource = fileURLToPath(new URL('../../../examples/plugin-hello', import.meta.url));
+const outboundSource = fileURLToPath(new URL('./test-fixtures/outbound', import.meta.url));
 const runs = requirePodman('the container runtime');
 
 describe.runIf(runs)('the container runtime on podman', () => {
@@ -155,8 +159,13 @@ describe.runIf(runs)('the container runtime on podman', () => {
       );
     }, 60_000);
 
-    it('declaring outbound hosts gives it a network of its own (slirp4netns), not filtered by host', async () => {
-      const folder = await buildPluginFolder(exampleSource, { runtime: 'container' });
+    it('declaring outbound hosts still gives it no network: it fetches through Kaiwa, checked by host', async () => {
+      const server = createServer((_request, response) => response.end('through kaiwa'));
+      let connections = 0;
+      server.on('connection', () => connections++);
+      await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+      const { port } = server.address() as AddressInfo;
+      const folder = await buildPluginFolder(outboundSource, { runtime: 'container' });
       try {
         const manifestPath = join(folder, 'kaiwa-plugin.json');
         const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { capabilities: object };
@@ -164,24 +173,38 @@ describe.runIf(runs)('the container runtime on podman', () => {
           manifestPath,
           JSON.stringify({
             ...manifest,
-            capabilities: { ...manifest.capabilities, network: { outbound: ['example.com'] } },
+            capabilities: { ...manifest.capabilities, network: { outbound: [`http://127.0.0.1:${port}`] } },
           }),
         );
         const runtime = createContainerRuntime({ socketPath: podman.socketPath });
         const limits = await runtime.limitsFor(await loadPluginPackage(folder));
-        expect(limits.networkMode).toBe('slirp4netns');
+        expect(limits.networkMode).toBe('none');
         const { ports } = createFakePorts();
         const host = new PluginHost({ ports, runtime, engineVersion: '0.1.0' });
         await host.add(folder);
-        await host.start('hello');
-        expect(await host.runStep({ type: 'hello.greet', input: 'Ada' })).toEqual({
-          greeting: 'Hello, Ada!',
-        });
-        await host.stopAll();
+        await host.start('outbound');
+        try {
+          expect(
+            await host.runStep({ type: 'outbound.fetch', input: { url: `http://127.0.0.1:${port}/` } }),
+          ).toMatchObject({ status: 200, text: 'through kaiwa' });
+          const before = connections;
+          const external = Object.values(networkInterfaces())
+            .flat()
+            .find((address) => address && address.family === 'IPv4' && !address.internal)?.address;
+          for (const address of ['127.0.0.1', ...(external ? [external] : [])]) {
+            expect(await host.runStep({ type: 'outbound.connect', input: { host: address, port } })).toMatch(
+              /^denied: /,
+            );
+          }
+          expect(connections).toBe(before);
+        } finally {
+          await host.stopAll();
+        }
       } finally {
+        server.close();
         await rm(folder, { recursive: true, force: true });
       }
-    }, 60_000);
+    }, 120_000);
 
     it('without a reachable engine the plugin does not start, and the error says why', async () => {
       const { ports } = createFakePorts();

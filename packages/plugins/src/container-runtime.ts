@@ -194,8 +194,8 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
  * Runs each plugin in a container through the Docker-compatible API (podman's `podman system service`, or
  * Docker's engine) with dockerode. The image is assembled here, never pulled: this machine's node and the
  * libraries `ldd` lists, the plugin's folder at `/plugin`, imported as one layer and reused while the plugin's
- * files and node stay the same. The container has no network (unless the manifest declares outbound hosts: then
- * podman's slirp4netns or Docker's bridge, **not filtered by host**), a read-only root, every capability dropped,
+ * files and node stay the same. The container has no network, whatever the manifest declares (its outbound HTTP
+ * goes through Kaiwa's `http.fetch`, checked against the declared hosts), a read-only root, every capability dropped,
  * no-new-privileges, memory (= memory+swap), CPU and pids limits, an 8 MiB noexec tmpfs at /tmp, user 65534 and an
  * empty environment. The protocol runs over the container's stdin and stdout; its stderr goes to the plugin's log.
  * Of a plugin's images the newest `keepImages` (2) stay, older ones are removed when a new one is built.
@@ -336,13 +336,13 @@ export function createContainerRuntime(config: ContainerRuntimeConfig = {}): Plu
   };
 
   const limitsFor = async (plugin: PluginPackage): Promise<PluginContainerLimits> => {
-    const { engine } = await connect(plugin.manifest.id);
-    const declaresNetwork = plugin.manifest.capabilities.network.outbound.length > 0;
+    await connect(plugin.manifest.id);
     return {
       memoryBytes: (plugin.manifest.limits.memoryMb + (config.memoryOverheadMb ?? 64)) * MiB,
       nanoCpus: Math.round((config.cpus ?? 0.5) * 1e9),
       pidsLimit: config.pidsLimit ?? 64,
-      networkMode: declaresNetwork ? (engine === 'podman' ? 'slirp4netns' : 'bridge') : 'none',
+      // Always none: a plugin's outbound HTTP goes through Kaiwa (`http.fetch`), checked host by host.
+      networkMode: 'none',
     };
   };
 

@@ -18,8 +18,16 @@ export type PluginErrorCode =
   | 'plugin_failed'
   /** The plugin's answer broke Kaiwa's rules (an HTTP answer with a header it may not set, say); `issues` names each. */
   | 'invalid_response'
-  /** A call the manifest does not allow. */
+  /** A call the manifest does not allow (an outbound request to a host, port or scheme it does not declare, too). */
   | 'capability_denied'
+  /** A plugin's outbound request to a declared name that resolves to a private, loopback or link-local address. */
+  | 'address_denied'
+  /** A plugin's outbound request body over 1 MiB, or the answer over 5 MiB. */
+  | 'body_too_large'
+  /** A plugin made more outbound requests than its limit (at once, or per minute). */
+  | 'rate_limited'
+  /** A plugin's outbound request failed: DNS, connection, TLS, too many redirects, or no answer in time. */
+  | 'http_failed'
   /** The runtime cannot give what the manifest or the host asks (e.g. network isolation). */
   | 'unsupported'
   | 'network_isolation_unavailable'

@@ -7,7 +7,9 @@ import {
   RpcErrorCode,
 } from '@kaiwa/plugin-sdk';
 import { z } from 'zod';
+import { PluginError } from './errors.js';
 import type { PluginManifest } from './manifest.js';
+import { createOutboundHttp, type OutboundDenial } from './outbound-http.js';
 import type { PluginHostPorts, PluginRoom } from './plugin-host-ports.js';
 
 const roomId = z.string().min(1).max(200);
@@ -27,6 +29,27 @@ const paramsSchemas = {
   'storage.delete': z.strictObject({ key }),
   'storage.list': z.strictObject({ prefix: z.string().max(256).optional() }),
   'settings.get': z.strictObject({}),
+  'http.fetch': z.strictObject({
+    url: z
+      .string()
+      .max(8_192)
+      .refine((value) => URL.canParse(value), 'an absolute URL'),
+    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
+    headers: z
+      .record(
+        z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}$/, 'an HTTP header name'),
+        z
+          .string()
+          .max(8_192)
+          .regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'no control characters'),
+      )
+      .refine((headers) => Object.keys(headers).length <= 100, 'at most 100 headers')
+      .default({}),
+    // 1 MiB as base64, plus room; the decoded size is checked against the limit.
+    body: z.string().max(1_500_000).optional(),
+    bodyEncoding: z.enum(['utf8', 'base64']).default('utf8'),
+    timeoutMs: z.int().min(1).max(120_000).optional(),
+  }),
   log: z.strictObject({
     level: z.enum(['debug', 'info', 'warn', 'error']),
     message: z.string().max(8_000),
@@ -48,6 +71,8 @@ export interface HostApiOptions {
   settings: PluginSettings;
   onLog(entry: HostMethods['log']['params']): void;
   onDenied(denial: CapabilityDenial): void;
+  /** Outbound HTTP limits other than the manifest's (tests); defaults in `createOutboundHttp`. */
+  outboundHttp?: { maxConcurrent?: number; maxPerMinute?: number };
 }
 
 /** Whether the room is in the manifest's scope: named by id or name, or one the plugin's bot user is in. */
@@ -88,6 +113,36 @@ export function createHostApi(options: HostApiOptions) {
     return quotaBytes;
   };
 
+  const fetchOutbound = createOutboundHttp({
+    ...options.outboundHttp,
+    pluginId,
+    outbound: manifest.capabilities.network.outbound,
+    timeoutMs: manifest.limits.callTimeoutMs,
+  });
+  const outbound = async (method: string, request: HostMethods['http.fetch']['params']) => {
+    if (manifest.capabilities.network.outbound.length === 0) {
+      deny(
+        method,
+        'network.outbound',
+        'the manifest declares no outbound hosts (capabilities.network.outbound)',
+      );
+    }
+    try {
+      return await fetchOutbound(request);
+    } catch (error) {
+      if (!PluginError.isInstance(error)) throw error;
+      if (error.code === 'capability_denied' || error.code === 'address_denied') {
+        const capability = (error as Partial<OutboundDenial>).capability ?? 'network.outbound';
+        options.onDenied({ method, capability, message: error.message });
+        throw new JsonRpcError(RpcErrorCode.capabilityDenied, error.message, {
+          capability,
+          code: error.code,
+        });
+      }
+      throw new JsonRpcError(RpcErrorCode.httpFailed, error.message, { code: error.code });
+    }
+  };
+
   // A key the store refuses (a NUL, a lone surrogate) is the plugin's mistake: invalid params, naming the field.
   const stored = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
@@ -120,6 +175,8 @@ export function createHostApi(options: HostApiOptions) {
       }
       case 'settings.get':
         return { settings };
+      case 'http.fetch':
+        return outbound(method, params as HostMethods['http.fetch']['params']);
       case 'messages.post': {
         const input = params as HostMethods['messages.post']['params'];
         await room(method, 'post', input.roomId);

@@ -128,12 +128,31 @@ const CapabilitiesSchema = z.strictObject({
     .array(z.strictObject({ name, schedule: ScheduleSchema }))
     .max(20)
     .default([]),
-  /** Host names the plugin may connect to; none by default. */
+  /**
+   * Hosts the plugin may send HTTP requests to, through Kaiwa (`http.fetch`; a plugin has no network of its
+   * own): `host` or `host:port` (HTTPS, port 443 unless named), `*.domain` (any name under the domain, not the
+   * domain itself), or `http://host[:port]` to allow plain HTTP to that host (port 80 unless named). A name that
+   * resolves to a private, loopback or link-local address is refused; such an address is reachable only when
+   * declared as the literal address (`http://127.0.0.1:8080`). None by default.
+   */
   network: z
     .strictObject({
       outbound: z
         .array(
-          z.string().regex(/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?$/i, 'a host name, optionally :port'),
+          z
+            .string()
+            .regex(
+              /^(http:\/\/)?(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?$/i,
+              'a host name, optionally :port, optionally after "http://"',
+            )
+            .refine((entry) => {
+              const port = /:(\d+)$/.exec(entry)?.[1];
+              return port === undefined || (Number(port) >= 1 && Number(port) <= 65_535);
+            }, 'a port from 1 to 65535')
+            .refine(
+              (entry) => !entry.toLowerCase().startsWith('http://*.'),
+              'plain http is allowed for a named host, not a wildcard',
+            ),
         )
         .max(50)
         .default([]),

@@ -76,7 +76,7 @@ export interface PluginSupervisorConfig {
   };
   /** Deadline of the handshake. Default 10 s. */
   startTimeoutMs?: number;
-  /** Longest line the plugin may send. Default 1 MiB. */
+  /** Longest line the plugin may send. Default 2 MiB (an `http.fetch` body of 1 MiB travels as base64). */
   maxMessageBytes?: number;
   /** More lines than this within one second stop the plugin. Default 1000. */
   maxMessagesPerSecond?: number;
@@ -386,7 +386,7 @@ export class PluginSupervisor {
         send: (line) => {
           handle.stdin.write(`${line}\n`);
         },
-        maxMessageBytes: this.#config.maxMessageBytes ?? 1024 * 1024,
+        maxMessageBytes: this.#config.maxMessageBytes ?? 2 * 1024 * 1024,
         handle: async (method, params) => {
           if (incarnation.hostCalls >= maxCalls) {
             throw new JsonRpcError(RpcErrorCode.busy, `more than ${maxCalls} calls at once`);

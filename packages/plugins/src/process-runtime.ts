@@ -135,7 +135,8 @@ export function processRuntimeCommand(
 
 /**
  * Runs plugins as child processes of Kaiwa under Node's permission model, with an empty environment, and in a
- * network namespace of their own (so no network at all) where `unshare` works. What it does not isolate: CPU
+ * network namespace of their own (so no network at all, whatever the manifest declares: declared outbound hosts
+ * are reached through Kaiwa's `http.fetch`) where `unshare` works. What it does not isolate: CPU
  * time (a busy plugin is caught by deadlines, not throttled), memory outside the V8 heap (buffers), and, with
  * `acceptUnisolatedNetwork`, the network.
  *
@@ -149,13 +150,7 @@ export function createProcessRuntime(config: ProcessRuntimeConfig = {}): PluginR
     name: 'process',
     async launch(plugin) {
       const pluginId = plugin.manifest.id;
-      if (plugin.manifest.capabilities.network.outbound.length > 0) {
-        throw new PluginError(
-          'unsupported',
-          `plugin "${pluginId}" declares outbound network hosts; the process runtime cannot allow single hosts (the container runtime will)`,
-          { pluginId },
-        );
-      }
+      // Declared outbound hosts need no network here: the plugin's HTTP goes through Kaiwa (`http.fetch`).
       const isolation = config.networkIsolation === 'none' ? undefined : detectNetworkIsolation();
       if (!isolation && !config.acceptUnisolatedNetwork) {
         throw new PluginError(

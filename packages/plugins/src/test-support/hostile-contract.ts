@@ -152,7 +152,7 @@ export function describeHostilePlugin(target: RuntimeUnderTest): void {
       afterAll(() => context.host.stopAll());
 
       it.skipIf(!target.isolatesNetwork)(
-        "cannot reach the network: a server on this machine's loopback and its external address sees no connection",
+        "cannot reach the network, though it declares an outbound host: a server on this machine's loopback and its external address sees no connection",
         async () => {
           const external = externalAddress();
           for (const address of ['127.0.0.1', ...(external ? [external] : [])]) {

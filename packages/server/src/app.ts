@@ -308,6 +308,7 @@ export async function buildServer(
       settings: config.embeddings,
       logger: app.log,
       maxDocumentBytes: config.maxUploadBytes,
+      ocr: config.ocr,
       ...(options.embedder ? { embedder: options.embedder } : {}),
       ...(options.textRecognizer !== undefined ? { textRecognizer: options.textRecognizer } : {}),
     });
@@ -378,6 +379,8 @@ export async function buildServer(
       ...(voice?.transcriber ? { transcriber: voice.transcriber } : {}),
       ...(voice?.synthesizer ? { synthesizer: voice.synthesizer } : {}),
     });
+    // Step types of plugins installed later are registered as they come.
+    plugins?.followStepTypes((stepType) => workflows.engine.registry.register(stepType));
     await composeApp(app, context, shared.rateLimitRedis, workflows, platforms);
     metrics.watch({
       busStatus: () => openedShared.status(),

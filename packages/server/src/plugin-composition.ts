@@ -117,6 +117,7 @@ export class PluginService {
   readonly #botUsers: Map<string, User>;
   readonly #problems = new Map<string, PluginSummary['lastProblem']>();
   readonly #declaredSteps: { type: string; description: string }[];
+  #registerStepType: ((stepType: StepType) => void) | undefined;
   readonly #scheduler: PluginJobScheduler;
   readonly #jobRuns: PluginJobRunStore;
   readonly #settings: PluginSettingsStore;
@@ -268,7 +269,41 @@ export class PluginService {
    * tries again with the workflow's retry policy).
    */
   stepTypes(): StepType[] {
-    return this.#declaredSteps.map(({ type, description }) => ({
+    return this.#declaredSteps.map((declared) => this.#stepType(declared));
+  }
+
+  /**
+   * Registers, through `register`, the step types of plugins installed or upgraded while the server runs (those
+   * of the plugins there at start are in `stepTypes()`). An uninstalled plugin's types stay registered and fail
+   * with a retryable error, as a stopped plugin's do.
+   */
+  followStepTypes(register: (stepType: StepType) => void): void {
+    this.#registerStepType = register;
+  }
+
+  /** After an install, upgrade or uninstall: jobs armed or cleared, new step types registered. */
+  afterLifecycleChange(): void {
+    this.#scheduler.sync();
+    const known = new Set(this.#declaredSteps.map(({ type }) => type));
+    for (const { id } of this.#host.list()) {
+      for (const declared of this.#host.get(id)?.plugin.manifest.capabilities.workflowSteps ?? []) {
+        if (known.has(declared.type)) continue;
+        known.add(declared.type);
+        this.#declaredSteps.push(declared);
+        try {
+          this.#registerStepType?.(this.#stepType(declared));
+        } catch (error) {
+          this.#config.logger.error(
+            { err: error, type: declared.type },
+            'plugin: could not register a step type',
+          );
+        }
+      }
+    }
+  }
+
+  #stepType({ type, description }: { type: string; description: string }): StepType {
+    return {
       type,
       description,
       input: z.json(),
@@ -277,7 +312,7 @@ export class PluginService {
         error !== null &&
         (error as { isRetryable?: boolean }).isRetryable === true,
       run: (input, context) => this.#host.runStep({ type, input: input as never, runId: context.runId }),
-    }));
+    };
   }
 
   /**
@@ -683,8 +718,8 @@ export async function composePlugins(config: PluginCompositionConfig): Promise<P
     engine,
     botUsers,
     logger: config.logger,
-    // A plugin installed, upgraded or uninstalled while the server runs: its scheduled jobs follow at once.
-    onChange: () => scheduler.sync(),
+    // A plugin installed, upgraded or uninstalled while the server runs: its jobs and step types follow at once.
+    onChange: () => service?.afterLifecycleChange(),
     ensureBot: (pluginId, name) => ensurePluginUser(engine, pluginId, name),
   });
   return service;

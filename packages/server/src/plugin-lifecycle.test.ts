@@ -30,13 +30,22 @@ let admin: { token: string; user: { id: string } };
 let roomId = '';
 
 /** The lifecycle plugin at a version, behaving as `mode` says (see its plugin.mjs), as a tarball. */
-async function variant(version: string, mode = 'ok'): Promise<PluginTarball> {
+async function variant(
+  version: string,
+  mode = 'ok',
+  options: { versionStep?: boolean } = {},
+): Promise<PluginTarball> {
   const folder = await mkdtemp(join(workspace, `variant-${version}-`));
   await cp(built, folder, { recursive: true });
   const manifestFile = join(folder, 'kaiwa-plugin.json');
   const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
   manifest.version = version;
   manifest.settings.mode.default = mode;
+  if (options.versionStep) {
+    manifest.capabilities.workflowSteps = [
+      { type: 'lifecycle.version', description: 'Answers the running version' },
+    ];
+  }
   await writeFile(manifestFile, JSON.stringify(manifest));
   return packPluginFolder(folder);
 }
@@ -47,6 +56,18 @@ function upload(url: string, tarball: PluginTarball, sha256 = tarball.sha256) {
     { name: 'plugin.tgz', content: tarball.bytes, type: 'application/gzip' },
   );
   return test.call('POST', url, { token: admin.token, body: payload, headers });
+}
+
+function defineVersionWorkflow() {
+  return test.call('POST', '/api/v1/workflows', {
+    token: admin.token,
+    body: {
+      id: 'plugin-version',
+      name: 'Plugin version',
+      trigger: { type: 'manual' },
+      steps: [{ id: 'version', type: 'lifecycle.version', input: {} }],
+    },
+  });
 }
 
 async function whoami(): Promise<string> {
@@ -224,7 +245,13 @@ describe('plugin lifecycle over REST', () => {
   }, 60_000);
 
   it('upgrades: the new version runs its migration once and answers; the old folder is kept as a backup', async () => {
-    const upgraded = await upload('/api/v1/plugins/lifecycle/upgrade', await variant('2.0.0'));
+    // Version 2.0.0 brings a workflow step type: workflows may use it at once, without a restart.
+    const before = await defineVersionWorkflow();
+    expect(before.statusCode, before.body).toBe(400);
+    const upgraded = await upload(
+      '/api/v1/plugins/lifecycle/upgrade',
+      await variant('2.0.0', 'ok', { versionStep: true }),
+    );
     expect(upgraded.statusCode, upgraded.body).toBe(200);
     expect(upgraded.json()).toMatchObject({
       id: 'lifecycle',
@@ -244,6 +271,17 @@ describe('plugin lifecycle over REST', () => {
       outcome: 'success',
       details: { fromVersion: '1.0.0', toVersion: '2.0.0' },
     });
+    const defined = await defineVersionWorkflow();
+    expect(defined.statusCode, defined.body).toBe(201);
+    const started = await test.call('POST', '/api/v1/workflows/plugin-version/runs', {
+      token: admin.token,
+      body: {},
+    });
+    expect(started.statusCode, started.body).toBeLessThan(300);
+    const { steps } = await test.server.workflows.engine.waitForRun(started.json().id, {
+      timeoutMs: 10_000,
+    });
+    expect(steps[0]).toMatchObject({ status: 'succeeded', output: { version: '2.0.0' } });
   }, 30_000);
 
   it('keeps an admin’s stop across a restart on one SQLite file, and a start too', async () => {

@@ -2,9 +2,20 @@
 // migrations it ran. Tests pick a version's behaviour with the manifest's default for the `mode` setting:
 // `fail-start` throws in its handshake, `hang-after-migrate` blocks its event loop once its migration has answered
 // (so the health check after it goes unanswered), `fail-migrate` throws in its migration hook.
+// A version whose manifest declares the `lifecycle.version` workflow step type handles it (the step answers the
+// running version); others do not, as a handler the manifest does not declare refuses the start.
+import { readFileSync } from 'node:fs';
 import { definePlugin } from '@kaiwa/plugin-sdk';
 
+const manifest = JSON.parse(readFileSync(new URL('./kaiwa-plugin.json', import.meta.url), 'utf8'));
+const declaresVersionStep = (manifest.capabilities.workflowSteps ?? []).some(
+  (step) => step.type === 'lifecycle.version',
+);
+
 definePlugin({
+  ...(declaresVersionStep
+    ? { steps: { 'lifecycle.version': (_step, { plugin }) => ({ version: plugin.version }) } }
+    : {}),
   commands: {
     async whoami(_input, { plugin, storage }) {
       const migrations = (await storage.get('migrations')) ?? [];

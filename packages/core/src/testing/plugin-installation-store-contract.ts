@@ -1,27 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { ValidationError } from '../errors.js';
 import type { PluginInstallation, PluginInstallationStore } from '../ports/plugin-installation-store.js';
+import {
+  describeStoreContract,
+  type StoreContractOptions,
+  type StoreUnderTest,
+} from './store-contract-suite.js';
 
-/** A store under test, with what closes it. */
-export interface PluginInstallationStoreUnderTest {
-  store: PluginInstallationStore;
-  /**
-   * A second store on the same data, as another server instance has it (a second connection pool to the same
-   * database); its installs race with `store`'s. Without one, both racers use `store`.
-   */
-  peer?: PluginInstallationStore;
-  close(): Promise<void>;
-}
+/** A PluginInstallationStore under test, with what closes it. */
+export type PluginInstallationStoreUnderTest = StoreUnderTest<PluginInstallationStore>;
 
-export interface PluginInstallationStoreContractOptions {
-  /** Shown in the test names, e.g. `postgres`. */
-  name: string;
-  /** Opens a fresh, empty store of its own; `close()` is called at the end. */
-  open: () => Promise<PluginInstallationStoreUnderTest>;
-  /** When set, the suite is skipped and this reason printed once. */
-  skip?: string;
-}
+export type PluginInstallationStoreContractOptions = StoreContractOptions<PluginInstallationStore>;
 
 /**
  * The conformance suite of `PluginInstallationStore`: an installation is added once (also by racing adds from
@@ -35,16 +25,7 @@ export interface PluginInstallationStoreContractOptions {
  * });
  */
 export function pluginInstallationStoreContract(options: PluginInstallationStoreContractOptions): void {
-  if (options.skip) {
-    console.info(`[${options.name}] plugin installation store suite skipped: ${options.skip}`);
-    describe.skip(`PluginInstallationStore contract: ${options.name}`, () => {
-      it('is skipped', () => {});
-    });
-    return;
-  }
-
-  describe(`PluginInstallationStore contract: ${options.name}`, () => {
-    let opened: PluginInstallationStoreUnderTest;
+  describeStoreContract('PluginInstallationStore', options, (opened) => {
     let store: PluginInstallationStore;
     // Every test installs plugin ids of its own, so the tests share one store.
     const newPlugin = (prefix = 'p') => `${prefix}-${randomBytes(6).toString('hex')}`;
@@ -60,12 +41,8 @@ export function pluginInstallationStoreContract(options: PluginInstallationStore
       ...extra,
     });
 
-    beforeAll(async () => {
-      opened = await options.open();
+    beforeAll(() => {
       store = opened.store;
-    });
-    afterAll(async () => {
-      await opened?.close();
     });
 
     it('adds an installation once and reads it back as written', async () => {

@@ -1,27 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { ValidationError } from '../errors.js';
 import type { PluginJobRunStore, PluginJobSlot } from '../ports/plugin-job-run-store.js';
+import {
+  describeStoreContract,
+  type StoreContractOptions,
+  type StoreUnderTest,
+} from './store-contract-suite.js';
 
-/** A store under test, with what closes it. */
-export interface PluginJobRunStoreUnderTest {
-  store: PluginJobRunStore;
-  /**
-   * A second store on the same data, as another server instance has it (a second connection pool to the same
-   * database); its claims race with `store`'s. Without one, both racers claim through `store`.
-   */
-  peer?: PluginJobRunStore;
-  close(): Promise<void>;
-}
+/** A PluginJobRunStore under test, with what closes it. */
+export type PluginJobRunStoreUnderTest = StoreUnderTest<PluginJobRunStore>;
 
-export interface PluginJobRunStoreContractOptions {
-  /** Shown in the test names, e.g. `postgres`. */
-  name: string;
-  /** Opens a fresh, empty store of its own; `close()` is called at the end. */
-  open: () => Promise<PluginJobRunStoreUnderTest>;
-  /** When set, the suite is skipped and this reason printed once. */
-  skip?: string;
-}
+export type PluginJobRunStoreContractOptions = StoreContractOptions<PluginJobRunStore>;
 
 /**
  * The conformance suite of `PluginJobRunStore`: a slot is claimed once (also by racing claims from two
@@ -36,28 +26,15 @@ export interface PluginJobRunStoreContractOptions {
  * });
  */
 export function pluginJobRunStoreContract(options: PluginJobRunStoreContractOptions): void {
-  if (options.skip) {
-    console.info(`[${options.name}] plugin job run store suite skipped: ${options.skip}`);
-    describe.skip(`PluginJobRunStore contract: ${options.name}`, () => {
-      it('is skipped', () => {});
-    });
-    return;
-  }
-
-  describe(`PluginJobRunStore contract: ${options.name}`, () => {
-    let opened: PluginJobRunStoreUnderTest;
+  describeStoreContract('PluginJobRunStore', options, (opened) => {
     let store: PluginJobRunStore;
     // Every test claims under plugin ids of its own, so the tests share one store.
     const newPlugin = () => `p-${randomBytes(6).toString('hex')}`;
     const at = (minute: number) => new Date(Date.UTC(2026, 11, 7, 9, minute)).toISOString();
     const claimedBy = (instanceId: string) => ({ instanceId, claimedAt: new Date().toISOString() });
 
-    beforeAll(async () => {
-      opened = await options.open();
+    beforeAll(() => {
       store = opened.store;
-    });
-    afterAll(async () => {
-      await opened?.close();
     });
 
     it('claims a slot once and records who claimed it', async () => {

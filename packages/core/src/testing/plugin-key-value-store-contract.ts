@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { ValidationError } from '../errors.js';
 import {
   type PluginKeyValueStore,
@@ -7,26 +7,16 @@ import {
   pluginStorageEntryBytes,
 } from '../ports/plugin-key-value-store.js';
 import type { JsonValue } from '../schemas/common.js';
+import {
+  describeStoreContract,
+  type StoreContractOptions,
+  type StoreUnderTest,
+} from './store-contract-suite.js';
 
-/** A store under test, with what closes it. */
-export interface PluginKeyValueStoreUnderTest {
-  store: PluginKeyValueStore;
-  /**
-   * A second store on the same data, as another server instance has it (a second connection pool to the same
-   * database); its writes race with `store`'s in the quota test. Without one, both racers write through `store`.
-   */
-  peer?: PluginKeyValueStore;
-  close(): Promise<void>;
-}
+/** A PluginKeyValueStore under test, with what closes it. */
+export type PluginKeyValueStoreUnderTest = StoreUnderTest<PluginKeyValueStore>;
 
-export interface PluginKeyValueStoreContractOptions {
-  /** Shown in the test names, e.g. `postgres`. */
-  name: string;
-  /** Opens a fresh, empty store of its own; `close()` is called at the end. */
-  open: () => Promise<PluginKeyValueStoreUnderTest>;
-  /** When set, the suite is skipped and this reason printed once. */
-  skip?: string;
-}
+export type PluginKeyValueStoreContractOptions = StoreContractOptions<PluginKeyValueStore>;
 
 /**
  * The conformance suite of `PluginKeyValueStore`: values round-trip as JSON (nested, unicode), plugins are kept
@@ -42,28 +32,15 @@ export interface PluginKeyValueStoreContractOptions {
  * });
  */
 export function pluginKeyValueStoreContract(options: PluginKeyValueStoreContractOptions): void {
-  if (options.skip) {
-    console.info(`[${options.name}] plugin key-value store suite skipped: ${options.skip}`);
-    describe.skip(`PluginKeyValueStore contract: ${options.name}`, () => {
-      it('is skipped', () => {});
-    });
-    return;
-  }
-
-  describe(`PluginKeyValueStore contract: ${options.name}`, () => {
-    let opened: PluginKeyValueStoreUnderTest;
+  describeStoreContract('PluginKeyValueStore', options, (opened) => {
     let store: PluginKeyValueStore;
     const roomy = { quotaBytes: 1_000_000 };
     // Every test writes under plugin ids of its own, so the tests share one store.
     const newPlugin = () => `p-${randomBytes(6).toString('hex')}`;
     const bytes = (key: string, value: JsonValue) => pluginStorageEntryBytes(key, JSON.stringify(value));
 
-    beforeAll(async () => {
-      opened = await options.open();
+    beforeAll(() => {
       store = opened.store;
-    });
-    afterAll(async () => {
-      await opened?.close();
     });
 
     it('round-trips JSON values: nested, unicode, numbers, null and empty ones', async () => {

@@ -1,27 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { ValidationError } from '../errors.js';
 import type { PluginSettingsStore, PluginSettingValues } from '../ports/plugin-settings-store.js';
+import {
+  describeStoreContract,
+  type StoreContractOptions,
+  type StoreUnderTest,
+} from './store-contract-suite.js';
 
-/** A store under test, with what closes it. */
-export interface PluginSettingsStoreUnderTest {
-  store: PluginSettingsStore;
-  /**
-   * A second store on the same data, as another server instance has it (a second connection pool to the same
-   * database): what one saves the other reads. Without one, both are `store`.
-   */
-  peer?: PluginSettingsStore;
-  close(): Promise<void>;
-}
+/** A PluginSettingsStore under test, with what closes it. */
+export type PluginSettingsStoreUnderTest = StoreUnderTest<PluginSettingsStore>;
 
-export interface PluginSettingsStoreContractOptions {
-  /** Shown in the test names, e.g. `postgres`. */
-  name: string;
-  /** Opens a fresh, empty store of its own; `close()` is called at the end. */
-  open: () => Promise<PluginSettingsStoreUnderTest>;
-  /** When set, the suite is skipped and this reason printed once. */
-  skip?: string;
-}
+export type PluginSettingsStoreContractOptions = StoreContractOptions<PluginSettingsStore>;
 
 /**
  * The conformance suite of `PluginSettingsStore`: values of every type come back as they were put (strings with
@@ -36,27 +26,14 @@ export interface PluginSettingsStoreContractOptions {
  * });
  */
 export function pluginSettingsStoreContract(options: PluginSettingsStoreContractOptions): void {
-  if (options.skip) {
-    console.info(`[${options.name}] plugin settings store suite skipped: ${options.skip}`);
-    describe.skip(`PluginSettingsStore contract: ${options.name}`, () => {
-      it('is skipped', () => {});
-    });
-    return;
-  }
-
-  describe(`PluginSettingsStore contract: ${options.name}`, () => {
-    let opened: PluginSettingsStoreUnderTest;
+  describeStoreContract('PluginSettingsStore', options, (opened) => {
     let store: PluginSettingsStore;
     // Every test saves under plugin ids of its own, so the tests share one store.
     const newPlugin = () => `p-${randomBytes(6).toString('hex')}`;
     const at = (second: number) => new Date(Date.UTC(2026, 11, 7, 9, 0, second)).toISOString();
 
-    beforeAll(async () => {
-      opened = await options.open();
+    beforeAll(() => {
       store = opened.store;
-    });
-    afterAll(async () => {
-      await opened?.close();
     });
 
     it('answers nothing for a plugin without saved settings', async () => {

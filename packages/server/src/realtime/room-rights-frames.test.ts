@@ -6,23 +6,24 @@ import { type Chat, type Frame, openChat, type Served, serve, sleep, TestClient 
 /*
  * What I may do in a room follows me over the WebSocket: after the room event that changed it (my role in
  * the room, the room archived or unarchived, joining or leaving a channel) comes a `room.rights` frame with
- * the rights as the engine rules them then, to me only (real engine, real store, real sockets).
+ * the rights as the engine rules them then, to me only; after an admin changes my role, an `account.updated`
+ * frame with what I may do now (real engine, real store, real sockets).
  */
 
+let chat: Chat;
+let served: Served | undefined;
+
+beforeEach(async () => {
+  chat = await openChat();
+});
+
+afterEach(async () => {
+  await served?.stop();
+  served = undefined;
+  await chat.close();
+});
+
 describe('realtime: room.rights frames', () => {
-  let chat: Chat;
-  let served: Served | undefined;
-
-  beforeEach(async () => {
-    chat = await openChat();
-  });
-
-  afterEach(async () => {
-    await served?.stop();
-    served = undefined;
-    await chat.close();
-  });
-
   const rightsFrames = (frames: Frame[], roomId: string) =>
     frames.filter((frame) => frame.type === 'room.rights' && frame.roomId === roomId);
 
@@ -87,19 +88,6 @@ describe('realtime: room.rights frames', () => {
 });
 
 describe('realtime: account.updated frames', () => {
-  let chat: Chat;
-  let served: Served | undefined;
-
-  beforeEach(async () => {
-    chat = await openChat();
-  });
-
-  afterEach(async () => {
-    await served?.stop();
-    served = undefined;
-    await chat.close();
-  });
-
   it('tell my own connections what I may do after an admin changes my role, and nobody else', async () => {
     served = await serve(chat);
     const { engine, bob, carol } = chat;

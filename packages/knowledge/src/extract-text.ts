@@ -44,14 +44,27 @@ export interface ExtractedText {
 export interface OcrOptions {
   /** The OCR engine, e.g. `createTesseractTextRecognizer()` of `@kaiwa/workflow-steps`. */
   recognizer: TextRecognizer;
-  /** Most pages of one PDF read by OCR (default 50); a scan with more is refused as `too_large`. */
+  /**
+   * Most pages of one PDF, or of one multi-page TIFF, read by OCR (default 50); a scan with more is refused
+   * as `too_large`.
+   */
   maxPages?: number;
   /** Deadline for one image or page (default 60 000 ms); past it the document is refused as `timeout`. */
   pageTimeoutMs?: number;
 }
 
-/** Image types read by OCR (what tesseract.js, through @napi-rs/canvas, decodes). */
-export const OCR_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/bmp'] as const;
+/**
+ * Image types read by OCR (what the tesseract.js recognizer decodes: @napi-rs/canvas, and sharp for TIFF,
+ * whose pages are read one by one like a scanned PDF's).
+ */
+export const OCR_IMAGE_TYPES = [
+  'image/png',
+  'image/jpeg',
+  'image/webp',
+  'image/gif',
+  'image/bmp',
+  'image/tiff',
+] as const;
 
 /** The MIME types `extractText` reads. */
 export const EXTRACTABLE_TYPES = [
@@ -65,13 +78,13 @@ export const EXTRACTABLE_TYPES = [
 /**
  * The text of an uploaded document: plain text and Markdown as they are (UTF-8), HTML through html-to-text
  * (headings kept as Markdown headings), PDF page by page through unpdf, DOCX through mammoth. Images
- * (`OCR_IMAGE_TYPES`) and the PDF pages without a text layer (scans) are read by `options.ocr`, page by page
+ * (`OCR_IMAGE_TYPES`, a multi-page TIFF page by page) and the PDF pages without a text layer (scans) are read by `options.ocr`, page by page
  * under a deadline each; without it an image, or a PDF with no text layer at all, is refused as
  * `ocr_unavailable` (a PDF with some text pages gives those).
  *
  * @throws ExtractionError `unsupported_type`, `unreadable` (damaged, encrypted, not what its type says, an
- * image the OCR cannot read), `too_large` (over `maxBytes`, 20 MiB by default, or more scanned pages than
- * `ocr.maxPages`), `ocr_unavailable` or `timeout`.
+ * image the OCR cannot read), `too_large` (over `maxBytes`, 20 MiB by default, or more scanned pages or
+ * image pages than `ocr.maxPages`), `ocr_unavailable` or `timeout`.
  * @example
  * const { format, parts } = await extractText(bytes, 'application/pdf', { ocr: { recognizer } });
  */
@@ -102,7 +115,7 @@ export async function extractText(
         return { format: 'text', parts: [{ text: await docxText(bytes) }] };
       default:
         if ((OCR_IMAGE_TYPES as readonly string[]).includes(type))
-          return { format: 'text', parts: [await imageText(bytes, type, options.ocr)] };
+          return { format: 'text', parts: await imageText(bytes, type, options.ocr) };
         throw new ExtractionError(
           'unsupported_type',
           `no text extractor for ${mimeType || 'an unknown type'}`,
@@ -193,25 +206,40 @@ async function pdfPages(bytes: Uint8Array, ocr: OcrOptions | undefined): Promise
   );
 }
 
+/**
+ * An image's text: one part, or for a multi-page image (TIFF) one part per page with its number, each page
+ * under its own deadline and at most `ocr.maxPages` pages.
+ */
 async function imageText(
   bytes: Uint8Array,
   type: string,
   ocr: OcrOptions | undefined,
-): Promise<ExtractedText['parts'][number]> {
+): Promise<ExtractedText['parts']> {
   if (!ocr)
     throw new ExtractionError('ocr_unavailable', `no OCR is configured to read text from ${type} images`);
-  const controller = new AbortController();
-  try {
-    const { text } = await withDeadline(
-      ocr.recognizer.recognizeText(bytes, { signal: controller.signal }),
-      ocr,
-      controller,
-      'the image',
+  const count = (await ocr.recognizer.countImagePages?.(bytes)) ?? 1;
+  const maxPages = ocr.maxPages ?? 50;
+  if (count > maxPages)
+    throw new ExtractionError(
+      'too_large',
+      `the image has ${count} pages to read by OCR, over the limit of ${maxPages}`,
     );
-    return { text, ocr: true };
-  } finally {
-    controller.abort();
+  const parts: ExtractedText['parts'] = [];
+  for (let page = 1; page <= count; page++) {
+    const controller = new AbortController();
+    try {
+      const { text } = await withDeadline(
+        ocr.recognizer.recognizeText(bytes, { signal: controller.signal, ...(count > 1 ? { page } : {}) }),
+        ocr,
+        controller,
+        count > 1 ? `page ${page} of the image` : 'the image',
+      );
+      parts.push(count > 1 ? { text, page, ocr: true } : { text, ocr: true });
+    } finally {
+      controller.abort();
+    }
   }
+  return parts;
 }
 
 /** `work`, or a `timeout` ExtractionError (which also aborts `controller`) once the page's deadline passes. */

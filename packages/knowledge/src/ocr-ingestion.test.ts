@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExtractionError } from './extract-text.js';
 import { createHashedNgramTestEmbedding } from './hashed-ngram-test-embedding.js';
 import { KnowledgeBase } from './knowledge-base.js';
-import { scannedPdf, textImage, tinyPdf } from './test-documents.js';
+import { scannedPdf, textImage, textTiff, tinyPdf } from './test-documents.js';
 
 /*
  * Images and scanned PDFs through real OCR (tesseract.js with its offline English data), on images and
@@ -105,6 +105,31 @@ describe('KnowledgeBase with OCR', () => {
     expect(top?.text).toContain('lighthouse budget');
     const [first] = await withOcr.retrieve({ actorId: admin.id, query: 'harbour meeting minutes', k: 3 });
     expect(first?.source).toMatchObject({ type: 'file', fileId: file.id, page: 1 });
+  });
+
+  it('reads a TIFF, a multi-page one page by page citing each page, and refuses one over the page limit', async () => {
+    const single = textTiff([['Fire extinguisher checked in May']]);
+    const one = await fileOf('extinguisher.tiff', 'image/tiff', single);
+    expect(await withOcr.indexFile(one, single)).toBe(1);
+    const [found] = await withOcr.retrieve({ actorId: admin.id, query: 'fire extinguisher', k: 3 });
+    expect(found?.source).toMatchObject({ type: 'file', fileId: one.id, page: null });
+    expect(found?.text).toContain('extinguisher checked');
+
+    const fax = textTiff([['Fax from the quarry office'], ['Gravel delivery moved to Thursday']]);
+    const file = await fileOf('quarry-fax.tif', 'image/tiff', fax);
+    expect(await withOcr.indexFile(file, fax)).toBe(2);
+    const [top] = await withOcr.retrieve({ actorId: admin.id, query: 'gravel delivery Thursday', k: 3 });
+    expect(top?.source).toMatchObject({ type: 'file', fileId: file.id, page: 2 });
+    expect(top?.text).toContain('Gravel delivery');
+    const [first] = await withOcr.retrieve({ actorId: admin.id, query: 'quarry office fax', k: 3 });
+    expect(first?.source).toMatchObject({ type: 'file', fileId: file.id, page: 1 });
+
+    const before = await withOcr.chunkCount();
+    const long = textTiff([['one'], ['two'], ['three']]);
+    const error = await failure(withOcr.indexFile(await fileOf('long.tiff', 'image/tiff', long), long));
+    expect(error.code).toBe('too_large');
+    expect(error.message).toMatch(/^long\.tiff: the image has 3 pages .*over the limit of 2/);
+    expect(await withOcr.chunkCount()).toBe(before);
   });
 
   it('reads a PDF with a text layer without OCR, even past the OCR page limit', async () => {

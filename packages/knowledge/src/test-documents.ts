@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { imageOnlyPdf } from '@kaiwa/core/testing';
+import { grayscaleTiff, imageOnlyPdf } from '@kaiwa/core/testing';
 import { createCanvas } from '@napi-rs/canvas';
 
 /* Tiny documents built in code for the extraction tests: no fixtures to download. */
@@ -111,6 +111,19 @@ export function scannedPdf(pages: string[][]): Uint8Array {
     pages.map((lines) => {
       const canvas = textCanvas(lines);
       return { jpeg: canvas.toBuffer('image/jpeg', 95), width: canvas.width, height: canvas.height };
+    }),
+  );
+}
+
+/** A (multi-page) grayscale TIFF, as a document scanner or fax writes it: one page per entry of lines. */
+export function textTiff(pages: string[][]): Uint8Array {
+  return grayscaleTiff(
+    pages.map((lines) => {
+      const canvas = textCanvas(lines);
+      const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+      const gray = new Uint8Array(canvas.width * canvas.height);
+      for (let index = 0; index < gray.length; index++) gray[index] = data[index * 4] as number;
+      return { gray, width: canvas.width, height: canvas.height };
     }),
   );
 }

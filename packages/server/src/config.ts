@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RoomNameSchema } from '@kaiwa/core';
+import { missingOcrLanguages } from '@kaiwa/workflow-steps';
 import { z } from 'zod';
 import { type ClamdAddress, parseClamdAddress } from './files/clamav-scanner.js';
 import {
@@ -32,6 +33,7 @@ export const DEFAULT_UPLOAD_TYPES = [
   'image/webp',
   'image/avif',
   'image/bmp',
+  'image/tiff',
   'application/pdf',
   'text/plain',
   'application/zip',
@@ -159,6 +161,8 @@ export interface ServerConfig {
   voice: VoiceSettings;
   /** The embedding model of the knowledge base (KAIWA_EMBEDDINGS); undefined: knowledge is off. */
   embeddings?: EmbeddingSettings | undefined;
+  /** How knowledge reads images and scanned PDF pages (KAIWA_OCR_*). */
+  ocr: OcrSettings;
   /** Plugins (KAIWA_PLUGIN_DIR); undefined: none. */
   plugins?: PluginSettings | undefined;
 }
@@ -171,6 +175,18 @@ export interface PluginSettings {
   acceptUnisolatedNetwork: boolean;
   /** The container engine's API socket for plugins whose manifest says `runtime: container`; unset: found. */
   containerSocket?: string | undefined;
+}
+
+/** OCR of images and scans for knowledge (docs/configuration.md, "Knowledge"). */
+export interface OcrSettings {
+  /** tesseract language codes, each with its trained data installed. @example ['eng', 'jpn'] */
+  languages: string[];
+  /** Most scanned PDF pages, or pages of a multi-page TIFF, read of one document. */
+  maxPages: number;
+  /** Deadline for one image or page. */
+  pageTimeoutMs: number;
+  /** Most pixels of one image or rendered page. */
+  maxPixels: number;
 }
 
 /** Where knowledge gets its vectors (docs/configuration.md, "Knowledge"). */
@@ -624,6 +640,26 @@ const settingsSchema = z.object({
   KAIWA_EMBEDDING_API_KEY: z.string().min(1, 'must not be empty').optional(),
   KAIWA_EMBEDDING_DIMENSIONS: wholeNumber(2, 8192, 'a whole number of dimensions').optional(),
   KAIWA_EMBEDDING_MODEL_DIR: z.string().trim().min(1, 'must not be empty').optional(),
+  KAIWA_OCR_LANGUAGES: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(
+      /^[a-z]{3}(?:_[a-z]+)?(?:\+[a-z]{3}(?:_[a-z]+)?)*$/,
+      'must be tesseract language codes joined by +, such as eng or eng+deu',
+    )
+    .default('eng'),
+  KAIWA_OCR_MAX_PAGES: wholeNumber(1, 10_000, 'a whole number of pages').default(50),
+  KAIWA_OCR_PAGE_TIMEOUT: duration(1, 3_600).default(60),
+  KAIWA_OCR_MAX_MEGAPIXELS: z
+    .preprocess(
+      (value) => (typeof value === 'string' && /^\s*\d+(?:\.\d+)?\s*$/.test(value) ? Number(value) : value),
+      z
+        .number({ error: 'must be a number of megapixels such as 25 or 0.5' })
+        .min(0.01, { error: 'must be at least 0.01' })
+        .max(1_000, { error: 'must be at most 1000' }),
+    )
+    .default(25),
   KAIWA_PLUGIN_DIR: z.string().trim().min(1, 'must not be empty').optional(),
   KAIWA_PLUGINS_ACCEPT_UNISOLATED_NETWORK: booleanSetting.default(false),
   KAIWA_PLUGIN_CONTAINER_SOCKET: z.string().trim().min(1, 'must not be empty').optional(),
@@ -759,6 +795,14 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
   }
   const voice = voiceSettings(settings, problems, cwd);
   const embeddings = embeddingSettings(settings, problems, cwd);
+  const ocrLanguages = [...new Set(settings.KAIWA_OCR_LANGUAGES.split('+'))];
+  const missingLanguages = missingOcrLanguages(ocrLanguages);
+  if (missingLanguages.length > 0) {
+    problems.push(
+      `KAIWA_OCR_LANGUAGES: no trained data is installed for ${missingLanguages.join(', ')} (OCR never downloads it; ` +
+        `install ${missingLanguages.map((code) => `@tesseract.js-data/${code}`).join(', ')} next to the server, or leave ${missingLanguages.length === 1 ? 'it' : 'them'} out)`,
+    );
+  }
   const tracing = readTracingSettings(env, problems);
   if (
     settings.KAIWA_DATABASE_REPLICA_URLS.length > 0 &&
@@ -875,6 +919,12 @@ export function loadConfig(options: LoadConfigOptions = {}): ServerConfig {
     malwareScan: malwareScanSettings(settings, cwd),
     voice,
     embeddings,
+    ocr: {
+      languages: ocrLanguages,
+      maxPages: settings.KAIWA_OCR_MAX_PAGES,
+      pageTimeoutMs: settings.KAIWA_OCR_PAGE_TIMEOUT * 1000,
+      maxPixels: Math.round(settings.KAIWA_OCR_MAX_MEGAPIXELS * 1_000_000),
+    },
     plugins: settings.KAIWA_PLUGIN_DIR
       ? {
           directory: resolve(cwd, settings.KAIWA_PLUGIN_DIR),

@@ -16,7 +16,8 @@ import type { AssistantKnowledge, AssistantPassage } from '@kaiwa/llm';
 import { createTesseractTextRecognizer, type TesseractTextRecognizer } from '@kaiwa/workflow-steps';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
-import type { EmbeddingSettings } from './config.js';
+import type { EmbeddingSettings, OcrSettings } from './config.js';
+import { PdfPreviewer } from './files/pdf-preview.js';
 
 /*
  * `@kaiwa/knowledge` (with the PDF and DOCX readers it loads) and `@kaiwa/llm` are imported only when
@@ -67,7 +68,7 @@ export const RoomKnowledgeSettingsSchema = z.object({
   files: z
     .boolean()
     .describe(
-      'documents uploaded in the room (text, Markdown, HTML, PDF, DOCX; images and scanned PDFs through OCR) are knowledge',
+      'documents uploaded in the room (text, Markdown, HTML, PDF, DOCX; images, TIFF scans and scanned PDFs through OCR) are knowledge',
     ),
 });
 export type RoomKnowledgeSettings = z.infer<typeof RoomKnowledgeSettingsSchema>;
@@ -124,6 +125,7 @@ const DOCUMENT_TYPES = new Set([
   'image/webp',
   'image/gif',
   'image/bmp',
+  'image/tiff',
 ]);
 
 function isDocument(mimeType: string): boolean {
@@ -149,10 +151,13 @@ export interface KnowledgeCompositionConfig {
    */
   catchUpIntervalMs?: number;
   /**
-   * Reads images and scanned PDFs. Undefined: tesseract.js (English, one worker, loaded on the first image);
-   * null: no OCR, and images and scans are skipped as `ocr_unavailable`.
+   * Reads images and scanned PDFs. Undefined: tesseract.js (`ocr`'s languages, English by default, one
+   * worker, loaded on the first image; PDF pages rendered in a child process); null: no OCR, and images and
+   * scans are skipped as `ocr_unavailable`.
    */
   textRecognizer?: TextRecognizer | null;
+  /** OCR's languages and bounds (KAIWA_OCR_*); the bounds apply to a given `textRecognizer` too. */
+  ocr?: OcrSettings;
 }
 
 /**
@@ -933,8 +938,7 @@ export async function composeKnowledge(
   const module = await import('@kaiwa/knowledge');
   const embedder = config.embedder ?? (await createEmbedder(config.settings as EmbeddingSettings));
   // tesseract.js and pdf.js load on the first image or scan, not here.
-  const ownRecognizer =
-    config.textRecognizer === undefined ? createTesseractTextRecognizer({ maxWorkers: 1 }) : undefined;
+  const ownRecognizer = config.textRecognizer === undefined ? createOwnRecognizer(config.ocr) : undefined;
   const textRecognizer = config.textRecognizer ?? ownRecognizer;
   // One index per embedding model: vectors of two models are never compared, and a new model starts empty.
   const knowledge = await module.KnowledgeBase.open({
@@ -943,8 +947,35 @@ export async function composeKnowledge(
     embedder,
     index: knowledgeIndexName(`${embedder.provider}:${embedder.modelId}`),
     ...(textRecognizer ? { textRecognizer } : {}),
+    ...(config.ocr
+      ? { ocrLimits: { maxPages: config.ocr.maxPages, pageTimeoutMs: config.ocr.pageTimeoutMs } }
+      : {}),
   });
   return new KnowledgeService(config, module, knowledge, ownRecognizer);
+}
+
+/**
+ * tesseract.js with the configured languages and pixel bound. Scanned PDF pages are rendered by the file
+ * previews' renderer, a child process per page under a deadline and a heap limit, so a hostile PDF exhausts
+ * that child and never the server.
+ */
+function createOwnRecognizer(ocr: OcrSettings | undefined): TesseractTextRecognizer {
+  const maxPixels = ocr?.maxPixels ?? 25_000_000;
+  const renderer = new PdfPreviewer({
+    dpi: 200,
+    maxPixels,
+    timeoutMs: ocr?.pageTimeoutMs ?? 60_000,
+    concurrency: 1,
+    // Rooms index in parallel; each page's own deadline bounds its wait, so none is refused as busy.
+    maxWaiting: 1_000,
+    cacheEntries: 0,
+  });
+  return createTesseractTextRecognizer({
+    maxWorkers: 1,
+    maxPixels,
+    ...(ocr ? { languages: ocr.languages } : {}),
+    renderPdfPage: async (pdf, page, { signal }) => (await renderer.render(pdf, page, undefined, signal)).png,
+  });
 }
 
 async function createEmbedder(settings: EmbeddingSettings): Promise<EmbeddingModel> {

@@ -32,6 +32,7 @@ const OPTIONAL_PACKAGES = {
   'tesseract.js': 'an OCR step',
   'pdfjs-dist': 'an OCR step on a PDF',
   '@napi-rs/canvas': 'an OCR step on a PDF',
+  sharp: 'OCR of a TIFF image',
   '@aws-sdk/client-s3': 'KAIWA_BLOB_STORE=s3',
   ioredis: 'KAIWA_BUS=redis://…',
   '@nats-io/transport-node': 'KAIWA_BUS=nats://…',

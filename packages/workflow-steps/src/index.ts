@@ -35,7 +35,12 @@ export {
   type NotifyStepOutput,
   notifyStep,
 } from './notify-step.js';
-export { languageDataPath, OCR_LANGUAGES, type OcrLanguage } from './ocr/language-data.js';
+export {
+  languageDataPath,
+  missingOcrLanguages,
+  OCR_LANGUAGES,
+  type OcrLanguage,
+} from './ocr/language-data.js';
 export {
   createOcrStep,
   type OcrPageResult,
@@ -50,6 +55,7 @@ export { OcrWorkerPool, type OcrWorkerPoolConfig } from './ocr/ocr-worker-pool.j
 export { type RenderedPage, type RenderPdfOptions, renderPdfPages } from './ocr/pdf-pages.js';
 export {
   createTesseractTextRecognizer,
+  type PdfPageRenderer,
   type TesseractTextRecognizer,
   type TesseractTextRecognizerConfig,
 } from './ocr/tesseract-text-recognizer.js';

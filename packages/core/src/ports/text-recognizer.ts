@@ -7,6 +7,11 @@
 export interface RecognizeTextOptions {
   /** Stops the reading; the call then rejects with the signal's reason. @example controller.signal */
   signal?: AbortSignal;
+  /**
+   * The page of a multi-page image (TIFF) to read, 1-based; 1 when missing. A page the image does not have
+   * is refused. @example 2
+   */
+  page?: number;
 }
 
 /**
@@ -35,7 +40,8 @@ export interface TextRecognizer {
   readonly provider: string;
 
   /**
-   * Reads the text of one image (PNG and JPEG at least; WebP and others where the engine decodes them).
+   * Reads the text of one image (PNG and JPEG at least; WebP, TIFF and others where the engine decodes
+   * them), or of one page of a multi-page image (`options.page`).
    *
    * @throws an error naming why when the bytes are not an image it can read, or the image is over its
    * size limit; the signal's reason when aborted.
@@ -43,6 +49,16 @@ export interface TextRecognizer {
    * const { text } = await recognizer.recognizeText(png, { signal });
    */
   recognizeText(image: Uint8Array, options?: RecognizeTextOptions): Promise<RecognizedText>;
+
+  /**
+   * How many pages an image has: those of a multi-page TIFF, 1 for other images. Missing when the
+   * recognizer reads only single-page images (each image is then one page).
+   *
+   * @throws an error naming why when the bytes are not an image it can read.
+   * @example
+   * const pages = (await recognizer.countImagePages?.(tiff)) ?? 1;
+   */
+  countImagePages?(image: Uint8Array): Promise<number>;
 
   /**
    * Renders the given pages of a PDF (1-based, in the order given) and reads each, yielding one result per

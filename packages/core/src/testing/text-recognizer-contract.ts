@@ -8,7 +8,8 @@ export type TextRecognizerContractTest =
   | 'not-an-image'
   | 'abort'
   | 'pdf-pages'
-  | 'not-a-pdf';
+  | 'not-a-pdf'
+  | 'image-pages';
 
 export interface TextRecognizerContractOptions {
   /** Shown in the test names: `tesseract.js`. */
@@ -21,6 +22,12 @@ export interface TextRecognizerContractOptions {
   image: () => Promise<{ image: Uint8Array; text: string }> | { image: Uint8Array; text: string };
   /** A PDF without a text layer, and the text of each of its pages; needed when `recognizePdfPages` exists. */
   scannedPdf?: () => Promise<{ pdf: Uint8Array; pages: string[] }> | { pdf: Uint8Array; pages: string[] };
+  /**
+   * A multi-page image (TIFF) and the text of each of its pages; needed when `countImagePages` exists.
+   */
+  multiPageImage?: () =>
+    | Promise<{ image: Uint8Array; pages: string[] }>
+    | { image: Uint8Array; pages: string[] };
   /** Why the whole suite is skipped (a library missing here); undefined runs it. */
   skip?: string;
   /** Tests to skip, each with its reason. */
@@ -98,6 +105,26 @@ export function textRecognizerContract(options: TextRecognizerContractOptions): 
       }
     });
 
+    test(
+      'image-pages',
+      'counts the pages of a multi-page image and reads each, refusing a page it lacks',
+      async () => {
+        const recognizer = await options.create();
+        if (!recognizer.countImagePages) return;
+        if (!options.multiPageImage)
+          throw new Error('countImagePages exists: give the contract a multiPageImage');
+        const { image, pages } = await options.multiPageImage();
+        expect(await recognizer.countImagePages(image)).toBe(pages.length);
+        const single = await options.image();
+        expect(await recognizer.countImagePages(single.image)).toBe(1);
+        for (const [index, text] of [...pages.entries()].reverse()) {
+          const result = await recognizer.recognizeText(image, { page: index + 1 });
+          expect(normalized(result.text)).toBe(normalized(text));
+        }
+        await expect(recognizer.recognizeText(image, { page: pages.length + 1 })).rejects.toThrow();
+      },
+    );
+
     test('not-a-pdf', 'rejects bytes that are not a PDF, and pages the PDF lacks', async () => {
       const recognizer = await options.create();
       const recognizePdfPages = recognizer.recognizePdfPages?.bind(recognizer);
@@ -171,4 +198,59 @@ export function imageOnlyPdf(pages: { jpeg: Uint8Array; width: number; height: n
     at += part.byteLength;
   }
   return pdf;
+}
+
+/**
+ * A baseline TIFF of 8-bit grayscale pages, uncompressed, one image file directory per page (a multi-page
+ * TIFF, as a document scanner writes it). For OCR tests.
+ *
+ * @example
+ * const tiff = grayscaleTiff([{ gray: pixels, width: 900, height: 120 }]);
+ */
+export function grayscaleTiff(pages: { gray: Uint8Array; width: number; height: number }[]): Uint8Array {
+  const ENTRIES = 10;
+  const ifdSize = 2 + ENTRIES * 12 + 4;
+  const total = 8 + pages.reduce((sum, page) => sum + ifdSize + 16 + page.gray.byteLength, 0);
+  const bytes = new Uint8Array(total);
+  const view = new DataView(bytes.buffer);
+  bytes.set([0x49, 0x49, 42, 0]); // little-endian, 42
+  let at = 8;
+  view.setUint32(4, at, true);
+  for (const [index, { gray, width, height }] of pages.entries()) {
+    if (gray.byteLength !== width * height) throw new Error('a page needs width × height gray bytes');
+    const ifd = at;
+    const resolution = ifd + ifdSize;
+    const pixels = resolution + 16;
+    const next = index + 1 < pages.length ? pixels + gray.byteLength : 0;
+    // tag, type (3 SHORT, 4 LONG, 5 RATIONAL), value; in ascending tag order.
+    const entries: [number, number, number][] = [
+      [256, 4, width],
+      [257, 4, height],
+      [258, 3, 8], // bits per sample
+      [259, 3, 1], // no compression
+      [262, 3, 1], // black is zero
+      [273, 4, pixels], // strip offset
+      [278, 4, height], // rows per strip
+      [279, 4, gray.byteLength], // strip byte count
+      [282, 5, resolution], // x resolution
+      [283, 5, resolution + 8], // y resolution
+    ];
+    view.setUint16(ifd, ENTRIES, true);
+    for (const [entry, [tag, type, value]] of entries.entries()) {
+      const slot = ifd + 2 + entry * 12;
+      view.setUint16(slot, tag, true);
+      view.setUint16(slot + 2, type, true);
+      view.setUint32(slot + 4, 1, true);
+      if (type === 3) view.setUint16(slot + 8, value, true);
+      else view.setUint32(slot + 8, value, true);
+    }
+    view.setUint32(ifd + 2 + ENTRIES * 12, next, true);
+    for (const offset of [resolution, resolution + 8]) {
+      view.setUint32(offset, 200, true);
+      view.setUint32(offset + 4, 1, true);
+    }
+    bytes.set(gray, pixels);
+    at = pixels + gray.byteLength;
+  }
+  return bytes;
 }

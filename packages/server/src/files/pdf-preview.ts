@@ -46,6 +46,8 @@ export interface PdfPreviewerOptions {
   cacheEntries?: number;
   /** Default 110 (a page about 935 px wide). */
   dpi?: number;
+  /** Most pixels of a rendered page; a larger one is refused as `too_large`. Default 16 000 000. */
+  maxPixels?: number;
 }
 
 /**
@@ -69,19 +71,31 @@ export class PdfPreviewer {
       maxWaiting: options.maxWaiting ?? 16,
       cacheEntries: options.cacheEntries ?? 64,
       dpi: options.dpi ?? 110,
+      maxPixels: options.maxPixels ?? 16_000_000,
     };
   }
 
-  async render(data: Uint8Array, page: number, key: string): Promise<PdfPreviewPage> {
-    const cached = this.#cache.get(key);
-    if (cached) {
+  /**
+   * Renders page `page` (1-based), or answers it from the cache by `key`; without a key nothing is cached.
+   * An aborted `signal` kills the child and rejects with the signal's reason.
+   */
+  async render(
+    data: Uint8Array,
+    page: number,
+    key: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<PdfPreviewPage> {
+    signal?.throwIfAborted();
+    const cached = key === undefined ? undefined : this.#cache.get(key);
+    if (key !== undefined && cached) {
       this.#cache.delete(key);
       this.#cache.set(key, cached);
       return cached;
     }
     await this.#turn();
     try {
-      const rendered = await this.#renderInChild(data, page);
+      const rendered = await this.#renderInChild(data, page, signal);
+      if (key === undefined) return rendered;
       this.#cache.set(key, rendered);
       while (this.#cache.size > this.#options.cacheEntries) {
         this.#cache.delete(this.#cache.keys().next().value as string);
@@ -105,22 +119,26 @@ export class PdfPreviewer {
     this.#running += 1;
   }
 
-  #renderInChild(data: Uint8Array, page: number): Promise<PdfPreviewPage> {
-    const { timeoutMs, maxMemoryMb, dpi } = this.#options;
+  #renderInChild(data: Uint8Array, page: number, signal: AbortSignal | undefined): Promise<PdfPreviewPage> {
+    const { timeoutMs, maxMemoryMb, dpi, maxPixels } = this.#options;
     return new Promise((resolve, reject) => {
+      signal?.throwIfAborted();
       const child = fork(CHILD_PATH, [], {
         execArgv: [...(FROM_SOURCE ? ['--import', tsxLoader()] : []), `--max-old-space-size=${maxMemoryMb}`],
         serialization: 'advanced',
         stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
       });
       let settled = false;
+      const onAbort = () => settle(() => reject(signal?.reason));
       const settle = (outcome: () => void) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         child.kill('SIGKILL');
         outcome();
       };
+      signal?.addEventListener('abort', onAbort, { once: true });
       const timer = setTimeout(
         () =>
           settle(() =>
@@ -151,7 +169,7 @@ export class PdfPreviewer {
         ),
       );
       child.once('error', (error) => settle(() => reject(error)));
-      const request: PreviewRequest = { data, page, dpi, maxPixels: 16_000_000 };
+      const request: PreviewRequest = { data, page, dpi, maxPixels };
       child.send(request);
     });
   }

@@ -2,7 +2,12 @@ import { ValidationError } from '@kaiwa/core';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStepHarness, runStep, type StepHarness } from '../test-support/step-harness.js';
-import { findJapaneseFont, renderTextPng, writeTextPdf } from '../test-support/test-documents.js';
+import {
+  findJapaneseFont,
+  renderTextPng,
+  renderTextTiff,
+  writeTextPdf,
+} from '../test-support/test-documents.js';
 import { createOcrStep, type OcrStep } from './ocr-step.js';
 
 let harness: StepHarness;
@@ -82,6 +87,24 @@ describe('ocr step', () => {
     const second = await runStep(ocr, { key, pages: [2] }, harness.context());
     expect(second.pages.map((page) => page.page)).toEqual([2]);
     await expect(runStep(ocr, { key, pages: [3] }, harness.context())).rejects.toThrow(/only 2 pages/);
+  });
+
+  it('reads the pages of a multi-page TIFF like a PDF, within the page limit', async () => {
+    const tiff = await renderTextTiff([['Fax cover sheet'], ['Order 7 ships Monday']]);
+    const key = await putBlob('ocr/fax.tiff', Buffer.from(tiff));
+    const all = await runStep(ocr, { key }, harness.context());
+    expect(all.pages.map((page) => [page.page, page.text])).toEqual([
+      [1, 'Fax cover sheet'],
+      [2, 'Order 7 ships Monday'],
+    ]);
+    const second = await runStep(ocr, { key, pages: [2] }, harness.context());
+    expect(second.text).toBe('Order 7 ships Monday');
+    await expect(runStep(ocr, { key, pages: [3] }, harness.context())).rejects.toThrow(/only 2 pages/);
+    const long = await putBlob(
+      'ocr/long-fax.tiff',
+      Buffer.from(await renderTextTiff([['one'], ['two'], ['three'], ['four']])),
+    );
+    await expect(runStep(ocr, { key: long }, harness.context())).rejects.toThrow(/at most 3 are read/);
   });
 
   it('reads Japanese with the jpn data', async (test) => {

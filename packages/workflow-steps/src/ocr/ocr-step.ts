@@ -72,6 +72,7 @@ export const IMAGE_TYPES: ReadonlySet<string> = new Set([
   'image/gif',
   'image/bmp',
   'image/avif',
+  'image/tiff',
 ]);
 
 /**
@@ -93,7 +94,7 @@ export function createOcrStep(options: OcrStepOptions = {}): OcrStep {
   const step = defineStepType<OcrStepInput, OcrStepOutput>({
     type: 'ocr',
     description:
-      'Reads text from an image or PDF with tesseract.js (eng, jpn): { key, languages?, pages? } → { text, confidence, pages }',
+      'Reads text from an image (multi-page TIFF page by page) or PDF with tesseract.js (eng, jpn): { key, languages?, pages? } → { text, confidence, pages }',
     input: OcrStepInputSchema,
     retryable: isRetryableStepError,
     async run(input, context) {
@@ -128,10 +129,27 @@ export function createOcrStep(options: OcrStepOptions = {}): OcrStep {
           pages.push({ page: rendered.page, ...(await read(rendered.png)) });
         }
       } else if (IMAGE_TYPES.has(mimeType)) {
-        if (input.pages?.some((page) => page !== 1)) {
-          throw ValidationError.field('pages', 'an image has only page 1');
+        // A multi-page TIFF is read page by page like a PDF, under the same page limit.
+        const count = await imagePageCount(bytes, mimeType);
+        const wanted = input.pages ?? Array.from({ length: count }, (_, index) => index + 1);
+        for (const [index, number] of wanted.entries()) {
+          if (number > count)
+            throw ValidationError.field(
+              ['pages', index],
+              count === 1 ? 'an image has only page 1' : `the image has only ${count} pages`,
+            );
         }
-        pages.push({ page: 1, ...(await read(await prepareImage(bytes, mimeType, maxPixels))) });
+        if (wanted.length > maxPages) {
+          throw ValidationError.field(
+            'pages',
+            `the image has ${wanted.length} pages to read; at most ${maxPages} are read per step, choose them with pages`,
+          );
+        }
+        for (const number of wanted) {
+          context.signal.throwIfAborted();
+          const image = await prepareImage(bytes, mimeType, maxPixels, 'key', number);
+          pages.push({ page: number, ...(await read(image)) });
+        }
       } else {
         throw ValidationError.field('mimeType', `cannot read text from ${mimeType}; give an image or a PDF`);
       }
@@ -149,13 +167,37 @@ export function createOcrStep(options: OcrStepOptions = {}): OcrStep {
   return Object.assign(step, { pool, close: () => pool.close() });
 }
 
-/** Checks the pixel limit and turns images tesseract may not decode into PNG. */
+/**
+ * The pages of an image: those of a (multi-page) TIFF, read by sharp from its directory without decoding
+ * the pixels; 1 for every other type.
+ *
+ * @throws ValidationError when a TIFF cannot be read.
+ */
+export async function imagePageCount(bytes: Buffer, mimeType: string, field = 'key'): Promise<number> {
+  if (mimeType !== 'image/tiff') return 1;
+  const { default: sharp } = await import('sharp');
+  try {
+    return (await sharp(bytes).metadata()).pages ?? 1;
+  } catch (error) {
+    throw new ValidationError([{ path: [field], message: `not a readable ${mimeType} image` }], {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Checks the pixel limit and turns images tesseract may not decode into PNG: TIFF (one page of it, 1-based)
+ * through sharp (libvips), the others through @napi-rs/canvas.
+ */
 export async function prepareImage(
   bytes: Buffer,
   mimeType: string,
   maxPixels: number,
   field = 'key',
+  page = 1,
 ): Promise<Buffer> {
+  if (mimeType === 'image/tiff') return prepareTiffPage(bytes, page, maxPixels, field);
+  if (page !== 1) throw ValidationError.field('pages', 'an image has only page 1');
   const { createCanvas, loadImage } = await import('@napi-rs/canvas');
   let image: Awaited<ReturnType<typeof loadImage>>;
   try {
@@ -178,6 +220,42 @@ export async function prepareImage(
   context.fillRect(0, 0, image.width, image.height);
   context.drawImage(image, 0, 0);
   return canvas.toBuffer('image/png');
+}
+
+async function prepareTiffPage(
+  bytes: Buffer,
+  page: number,
+  maxPixels: number,
+  field: string,
+): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
+  const unreadable = (error: unknown) =>
+    new ValidationError([{ path: [field], message: 'not a readable image/tiff image' }], { cause: error });
+  let size: { width?: number | undefined; height?: number | undefined; pages?: number | undefined };
+  try {
+    size = await sharp(bytes, { page: page - 1 }).metadata();
+  } catch (error) {
+    throw unreadable(error);
+  }
+  const pages = size.pages ?? 1;
+  if (page > pages) throw ValidationError.field('pages', `the image has only ${pages} pages`);
+  const width = size.width ?? 0;
+  const height = size.height ?? 0;
+  if (width * height > maxPixels) {
+    throw ValidationError.field(
+      field,
+      `the image${pages > 1 ? ` (page ${page})` : ''} has ${width}×${height} pixels, over the limit of ${maxPixels}`,
+    );
+  }
+  try {
+    // limitInputPixels holds the decoder to the same bound, whatever the header claimed.
+    return await sharp(bytes, { page: page - 1, limitInputPixels: maxPixels })
+      .flatten({ background: '#ffffff' })
+      .png()
+      .toBuffer();
+  } catch (error) {
+    throw unreadable(error);
+  }
 }
 
 /**

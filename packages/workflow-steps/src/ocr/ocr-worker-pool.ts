@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'tesseract.js';
-import { type OcrLanguage, prepareLanguageFolder } from './language-data.js';
+import { prepareLanguageFolder } from './language-data.js';
 
 export interface OcrWorkerPoolConfig {
   /** Where language folders and tesseract's cache go (default `<tmp>/kaiwa-ocr`). */
@@ -46,7 +46,7 @@ export class OcrWorkerPool {
 
   /** Runs `work` with a worker for `languages`; a worker whose work was aborted is ended, not reused. */
   async use<T>(
-    languages: readonly OcrLanguage[],
+    languages: readonly string[],
     signal: AbortSignal | undefined,
     work: (worker: Worker) => Promise<T>,
   ): Promise<T> {
@@ -89,7 +89,7 @@ export class OcrWorkerPool {
     return count;
   }
 
-  async #acquire(languages: readonly OcrLanguage[], signal: AbortSignal | undefined): Promise<PooledWorker> {
+  async #acquire(languages: readonly string[], signal: AbortSignal | undefined): Promise<PooledWorker> {
     if (this.#closed) throw new Error('the OCR worker pool is closed');
     signal?.throwIfAborted();
     const key = languages.join('+');
@@ -135,7 +135,7 @@ export class OcrWorkerPool {
     });
   }
 
-  #start(languages: readonly OcrLanguage[]): Promise<Worker> {
+  #start(languages: readonly string[]): Promise<Worker> {
     const started = this.#starting.then(async () => {
       const langPath = await prepareLanguageFolder(this.cacheDir, languages);
       const { createWorker } = await import('tesseract.js');
@@ -190,6 +190,6 @@ export class OcrWorkerPool {
   }
 
   #acquireFor(key: string, waiter: Group['waiters'][number]): void {
-    this.#acquire(key.split('+') as OcrLanguage[], undefined).then(waiter.resolve, waiter.reject);
+    this.#acquire(key.split('+'), undefined).then(waiter.resolve, waiter.reject);
   }
 }

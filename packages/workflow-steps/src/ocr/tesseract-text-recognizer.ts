@@ -1,20 +1,39 @@
 import { type RecognizedText, type TextRecognizer, ValidationError } from '@kaiwa/core';
 import { sniffMimeType } from '../blob-bytes.js';
-import { OCR_LANGUAGES, type OcrLanguage } from './language-data.js';
-import { IMAGE_TYPES, prepareImage } from './ocr-step.js';
+import { missingOcrLanguages } from './language-data.js';
+import { IMAGE_TYPES, imagePageCount, prepareImage } from './ocr-step.js';
 import { OcrWorkerPool, type OcrWorkerPoolConfig } from './ocr-worker-pool.js';
 import { renderPdfPages } from './pdf-pages.js';
 
 export interface TesseractTextRecognizerConfig extends OcrWorkerPoolConfig {
   /** Workers to share (e.g. the `ocr` step's `pool`); a pool of its own when missing. */
   pool?: OcrWorkerPool;
-  /** Languages read (default `['eng']`). */
-  languages?: readonly OcrLanguage[];
-  /** Most pixels of one image or rendered page (default 25 000 000). */
+  /**
+   * Languages read, tesseract codes whose `@tesseract.js-data/<code>` package is installed (default
+   * `['eng']`; `missingOcrLanguages` says which are not).
+   */
+  languages?: readonly string[];
+  /** Most pixels of one image, image page or rendered page (default 25 000 000). */
   maxPixels?: number;
   /** Resolution PDF pages are rendered at (default 200). */
   dpi?: number;
+  /**
+   * Renders one PDF page to PNG, e.g. in a child process that a hostile PDF can exhaust without harming
+   * this one (the server's PDF previewer); missing: pdf.js in this process ({@link renderPdfPages}).
+   */
+  renderPdfPage?: PdfPageRenderer;
 }
+
+/**
+ * Renders page `page` (1-based) of a PDF to PNG within `maxPixels`.
+ *
+ * @throws an error when the PDF cannot be read, lacks the page, or the page is over the pixel limit.
+ */
+export type PdfPageRenderer = (
+  pdf: Uint8Array,
+  page: number,
+  options: { dpi: number; maxPixels: number; signal?: AbortSignal },
+) => Promise<Uint8Array>;
 
 /** A tesseract.js `TextRecognizer`, with the workers behind it; `close()` ends them (unless shared). */
 export type TesseractTextRecognizer = TextRecognizer & {
@@ -24,9 +43,11 @@ export type TesseractTextRecognizer = TextRecognizer & {
 
 /**
  * The `TextRecognizer` of the `ocr` step's engine: tesseract.js with offline language data, images through
- * the same pixel check and re-encoding, PDF pages through the same renderer (pdf.js on @napi-rs/canvas).
- * tesseract.js, pdf.js and the canvas load only on the first read.
+ * the same pixel check and re-encoding (TIFF, multi-page too, through sharp), PDF pages through the same
+ * renderer (pdf.js on @napi-rs/canvas) or `renderPdfPage`. tesseract.js, pdf.js, sharp and the canvas load
+ * only on the first read.
  *
+ * @throws ValidationError (`languages`) when a language's trained data is not installed.
  * @example
  * const recognizer = createTesseractTextRecognizer({ languages: ['eng', 'jpn'], maxWorkers: 1 });
  * const { text } = await recognizer.recognizeText(png);
@@ -35,11 +56,18 @@ export type TesseractTextRecognizer = TextRecognizer & {
 export function createTesseractTextRecognizer(
   config: TesseractTextRecognizerConfig = {},
 ): TesseractTextRecognizer {
+  const languages = [...new Set(config.languages ?? ['eng'])];
+  const missing = missingOcrLanguages(languages);
+  if (languages.length === 0 || missing.length > 0) {
+    throw ValidationError.field(
+      'languages',
+      languages.length === 0
+        ? 'name at least one language'
+        : `no trained data is installed for ${missing.join(', ')} (install @tesseract.js-data/${missing[0]}; nothing is downloaded)`,
+    );
+  }
   const ownPool = config.pool === undefined;
   const pool = config.pool ?? new OcrWorkerPool(config);
-  const chosen = config.languages ?? ['eng'];
-  // In OCR_LANGUAGES' order, as the ocr step keys its workers.
-  const languages = OCR_LANGUAGES.filter((language) => chosen.includes(language));
   const maxPixels = config.maxPixels ?? 25_000_000;
   const dpi = config.dpi ?? 200;
 
@@ -54,18 +82,30 @@ export function createTesseractTextRecognizer(
     pool,
     async recognizeText(image, options = {}) {
       options.signal?.throwIfAborted();
-      const bytes = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
-      const mimeType = sniffMimeType(bytes);
-      if (!mimeType || !IMAGE_TYPES.has(mimeType)) {
-        throw ValidationError.field(
-          'image',
-          `cannot read text from ${mimeType ?? 'bytes of an unknown type'}; give PNG, JPEG, WebP, GIF or BMP`,
-        );
-      }
-      return read(await prepareImage(bytes, mimeType, maxPixels, 'image'), options.signal);
+      const { bytes, mimeType } = imageOf(image);
+      const prepared = await prepareImage(bytes, mimeType, maxPixels, 'image', options.page ?? 1);
+      return read(prepared, options.signal);
+    },
+    countImagePages(image) {
+      const { bytes, mimeType } = imageOf(image);
+      return imagePageCount(bytes, mimeType, 'image');
     },
     async *recognizePdfPages(pdf, pages, options = {}) {
       options.signal?.throwIfAborted();
+      const { renderPdfPage } = config;
+      if (renderPdfPage) {
+        for (const page of pages) {
+          options.signal?.throwIfAborted();
+          const png = await renderPdfPage(pdf, page, {
+            dpi,
+            maxPixels,
+            ...(options.signal ? { signal: options.signal } : {}),
+          });
+          const bytes = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
+          yield { page, ...(await read(bytes, options.signal)) };
+        }
+        return;
+      }
       for await (const rendered of renderPdfPages(pdf, {
         pages: [...pages],
         dpi,
@@ -78,4 +118,17 @@ export function createTesseractTextRecognizer(
     },
     close: () => (ownPool ? pool.close() : Promise.resolve()),
   };
+}
+
+/** The image's bytes and its sniffed type, one OCR reads. */
+function imageOf(image: Uint8Array): { bytes: Buffer; mimeType: string } {
+  const bytes = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
+  const mimeType = sniffMimeType(bytes);
+  if (!mimeType || !IMAGE_TYPES.has(mimeType)) {
+    throw ValidationError.field(
+      'image',
+      `cannot read text from ${mimeType ?? 'bytes of an unknown type'}; give PNG, JPEG, WebP, GIF, BMP or TIFF`,
+    );
+  }
+  return { bytes, mimeType };
 }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
+import { grayscaleTiff } from '@kaiwa/core/testing';
+import { createCanvas, GlobalFonts, loadImage } from '@napi-rs/canvas';
 
 /** Renders lines of black text on white to a PNG, as a scanner would give them. */
 export function renderTextPng(
@@ -19,6 +20,23 @@ export function renderTextPng(
     context.fillText(line, size, size * 2 + index * size * 2.2);
   });
   return canvas.toBuffer('image/png');
+}
+
+/** A (multi-page) grayscale TIFF, one page per entry, each holding its lines as {@link renderTextPng} draws them. */
+export async function renderTextTiff(pages: string[][]): Promise<Uint8Array> {
+  const gray = await Promise.all(
+    pages.map(async (lines) => {
+      const image = await loadImage(renderTextPng(lines));
+      const canvas = createCanvas(image.width, image.height);
+      const context = canvas.getContext('2d');
+      context.drawImage(image, 0, 0);
+      const { data } = context.getImageData(0, 0, image.width, image.height);
+      const pixels = new Uint8Array(image.width * image.height);
+      for (let index = 0; index < pixels.length; index++) pixels[index] = data[index * 4] as number;
+      return { gray: pixels, width: image.width, height: image.height };
+    }),
+  );
+  return grayscaleTiff(gray);
 }
 
 /**

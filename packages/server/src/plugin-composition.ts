@@ -35,7 +35,11 @@ import type { StepType } from '@kaiwa/workflow';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import type { PluginSettings } from './config.js';
-import { memoryInstallations, PluginLifecycleService } from './plugin-lifecycle-service.js';
+import {
+  memoryInstallations,
+  type PluginLifecycleChange,
+  PluginLifecycleService,
+} from './plugin-lifecycle-service.js';
 
 /*
  * `@kaiwa/plugins` is imported only when KAIWA_PLUGIN_DIR is set: a server without plugins never loads it
@@ -281,8 +285,12 @@ export class PluginService {
     this.#registerStepType = register;
   }
 
-  /** After an install, upgrade or uninstall: jobs armed or cleared, new step types registered. */
-  afterLifecycleChange(): void {
+  /**
+   * After an install, upgrade or uninstall: jobs armed or cleared, new step types registered, and the problems
+   * of the version that went away forgotten.
+   */
+  afterLifecycleChange(change: PluginLifecycleChange): void {
+    if (change.succeeded && change.pluginId) this.#problems.delete(change.pluginId);
     this.#scheduler.sync();
     const known = new Set(this.#declaredSteps.map(({ type }) => type));
     for (const { id } of this.#host.list()) {
@@ -453,6 +461,8 @@ export class PluginService {
         );
         return;
       case 'exited':
+        // A stop asked for (an admin's, an upgrade's, a settings restart's) is no problem.
+        if (event.reason === 'stopped') break;
         this.#note(event.pluginId, 'exited', `${event.reason}: ${event.stderr.slice(-300)}`);
         break;
       case 'violation':
@@ -719,7 +729,7 @@ export async function composePlugins(config: PluginCompositionConfig): Promise<P
     botUsers,
     logger: config.logger,
     // A plugin installed, upgraded or uninstalled while the server runs: its jobs and step types follow at once.
-    onChange: () => service?.afterLifecycleChange(),
+    onChange: (change) => service?.afterLifecycleChange(change),
     ensureBot: (pluginId, name) => ensurePluginUser(engine, pluginId, name),
   });
   return service;

@@ -9,6 +9,12 @@ import type { PluginLifecycle, PluginManifest } from '@kaiwa/plugins';
 import type { FastifyBaseLogger } from 'fastify';
 
 /** A tarball an admin uploaded, on disk, with the SHA-256 they gave. */
+/** How an install, upgrade or uninstall ended: the plugin it changed when it succeeded. */
+export interface PluginLifecycleChange {
+  pluginId?: string;
+  succeeded: boolean;
+}
+
 export interface UploadedTarball {
   file: string;
   sha256: string;
@@ -28,7 +34,7 @@ export class PluginLifecycleService {
   readonly #botUsers: Map<string, User>;
   readonly #logger: FastifyBaseLogger;
   readonly #ensureBot: (pluginId: string, name: string) => Promise<User>;
-  readonly #onChange: () => void;
+  readonly #onChange: (change: PluginLifecycleChange) => void;
 
   constructor(config: {
     lifecycle: PluginLifecycle;
@@ -38,7 +44,7 @@ export class PluginLifecycleService {
     /** Finds or creates the plugin's bot user `plugin-<id>`. */
     ensureBot(pluginId: string, name: string): Promise<User>;
     /** After an install, upgrade (or its rollback) or uninstall, whether it succeeded or not. */
-    onChange?(): void;
+    onChange?(change: PluginLifecycleChange): void;
   }) {
     this.#onChange = config.onChange ?? (() => {});
     this.#ensureBot = config.ensureBot;
@@ -77,12 +83,13 @@ export class PluginLifecycleService {
 
   /** @throws PluginError, see `PluginLifecycle.install`. */
   install(actorId: string, tarball: UploadedTarball): Promise<PluginInstallation> {
-    return this.#lifecycle
-      .install({
+    return this.#reporting(
+      this.#lifecycle.install({
         ...tarball,
         beforeStart: (manifest) => this.#botFor(actorId, manifest),
-      })
-      .finally(this.#onChange);
+      }),
+      (installed) => installed.pluginId,
+    );
   }
 
   /** @throws PluginError, see `PluginLifecycle.upgrade` (`PluginUpgradeRolledBackError` when rolled back). */
@@ -96,12 +103,13 @@ export class PluginLifecycleService {
     migrated: boolean;
     installation: PluginInstallation;
   }> {
-    return this.#lifecycle
-      .upgrade(pluginId, {
+    return this.#reporting(
+      this.#lifecycle.upgrade(pluginId, {
         ...tarball,
         beforeStart: (manifest) => this.#botFor(actorId, manifest),
-      })
-      .finally(this.#onChange);
+      }),
+      () => pluginId,
+    );
   }
 
   /**
@@ -114,7 +122,7 @@ export class PluginLifecycleService {
     pluginId: string,
     keepData: boolean,
   ): Promise<{ version: string | undefined }> {
-    const result = await this.#lifecycle.uninstall(pluginId, { keepData }).finally(this.#onChange);
+    const result = await this.#reporting(this.#lifecycle.uninstall(pluginId, { keepData }), () => pluginId);
     const bot = this.#botUsers.get(pluginId);
     this.#botUsers.delete(pluginId);
     if (bot) {
@@ -129,6 +137,19 @@ export class PluginLifecycleService {
   }
 
   /** The plugin's bot user, created or reactivated (a plugin installed again after an uninstall). */
+  /** Tells `onChange` how a lifecycle action ended; passes its outcome on. */
+  async #reporting<T>(action: Promise<T>, pluginIdOf: (result: T) => string): Promise<T> {
+    let result: T;
+    try {
+      result = await action;
+    } catch (error) {
+      this.#onChange({ succeeded: false });
+      throw error;
+    }
+    this.#onChange({ pluginId: pluginIdOf(result), succeeded: true });
+    return result;
+  }
+
   async #botFor(actorId: string, manifest: PluginManifest): Promise<void> {
     let bot = await this.#ensureBot(manifest.id, manifest.name ?? manifest.id);
     if (bot.deactivatedAt) bot = await this.#engine.reactivateUser(actorId, bot.id);

@@ -262,6 +262,9 @@ describe('plugin lifecycle over REST', () => {
       migrated: true,
     });
     expect(await whoami()).toBe('lifecycle 2.0.0; migrations: ["1.0.0->1.1.0","1.0.0->2.0.0"]');
+    // The old version's stop was asked for: admins see no problem.
+    const listed = (await test.call('GET', '/api/v1/plugins', { token: admin.token })).json();
+    expect(listed.plugins).toEqual([expect.objectContaining({ id: 'lifecycle', lastProblem: null })]);
     const backup = JSON.parse(
       await readFile(join(pluginDirectory, '.backup-lifecycle', 'kaiwa-plugin.json'), 'utf8'),
     );

@@ -1,15 +1,17 @@
 import type { PluginSummary } from '@kaiwa/client';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { formatFull } from '../format';
 import { useController } from '../hooks';
 import { type MessageKey, t } from '../i18n';
 import { describeError, ErrorText, Modal } from './common';
+import { InstallPlugin } from './PluginLifecycle';
 import { PluginDetails } from './PluginSettings';
 
 /*
  * Admins' plugins screen: every installed plugin with its version, state, bot user and last problem, and
- * Start / Stop (each audited on the server), its settings form and its scheduled job runs (PluginSettings.tsx). A plugin that is starting or restarting is looked at again
- * every second until it settles.
+ * Start / Stop (each audited on the server), its settings form and its scheduled job runs (PluginSettings.tsx),
+ * Upgrade and Uninstall, and Install plugin above the list (PluginLifecycle.tsx). A plugin that is starting or
+ * restarting is looked at again every second until it settles.
  */
 
 const STATES = ['stopped', 'starting', 'running', 'restarting', 'failed'];
@@ -23,6 +25,14 @@ export function PluginsDialog({ onClose }: { onClose: () => void }) {
   const [plugins, setPlugins] = useState<PluginSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const noticeRef = useRef<HTMLParagraphElement>(null);
+  // What was installed or uninstalled is said at the top, and the focus goes there (the row it came from
+  // may be gone).
+  const announce = (text: string) => {
+    setNotice(text);
+    requestAnimationFrame(() => noticeRef.current?.focus());
+  };
 
   const load = useCallback(async () => {
     try {
@@ -60,6 +70,18 @@ export function PluginsDialog({ onClose }: { onClose: () => void }) {
   return (
     <Modal title={t('plugins.title')} onClose={onClose}>
       <div class="stack plugins-admin">
+        <InstallPlugin
+          onInstalled={(installed) => {
+            if (installed)
+              announce(t('pluginLifecycle.installed', { name: installed.id, version: installed.version }));
+            void load();
+          }}
+        />
+        {notice ? (
+          <p ref={noticeRef} class="notice plugin-notice" role="status" tabIndex={-1}>
+            {notice}
+          </p>
+        ) : null}
         <ErrorText error={error} />
         {plugins === null && !error ? <p role="status">{t('common.loading')}</p> : null}
         {plugins && plugins.length === 0 ? <p class="muted">{t('plugins.none')}</p> : null}
@@ -102,7 +124,22 @@ export function PluginsDialog({ onClose }: { onClose: () => void }) {
                       >
                         {t(running ? 'plugins.stop' : 'plugins.start')}
                       </button>
-                      <PluginDetails plugin={plugin} onChanged={() => void load()} />
+                      <PluginDetails
+                        plugin={plugin}
+                        onChanged={() => void load()}
+                        onUninstalled={(result) => {
+                          announce(
+                            t(
+                              result.keptData
+                                ? 'pluginLifecycle.uninstalledKept'
+                                : 'pluginLifecycle.uninstalledDropped',
+                              { name: result.id },
+                            ),
+                          );
+                          setPlugins((current) => (current ?? []).filter((each) => each.id !== result.id));
+                          void load();
+                        }}
+                      />
                     </li>
                   );
                 })}

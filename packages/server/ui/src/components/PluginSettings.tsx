@@ -13,6 +13,7 @@ import {
 } from '../plugin-settings-form';
 import { describeError, ErrorText } from './common';
 import { formErrors } from './FormField';
+import { UninstallPlugin, UpgradePlugin } from './PluginLifecycle';
 
 /*
  * Below each plugin on the admins' plugins screen: its settings form, rendered from the settings schema its
@@ -21,13 +22,32 @@ import { formErrors } from './FormField';
  * runs of its scheduled jobs, latest first. Each opens with a button of its own.
  */
 
-type Panel = 'settings' | 'jobs' | null;
+type Panel = 'settings' | 'jobs' | 'upgrade' | 'uninstall' | null;
 
-/** The Settings and Job runs buttons of one plugin and the panel that is open. */
-export function PluginDetails({ plugin, onChanged }: { plugin: PluginSummary; onChanged: () => void }) {
+/** The Settings, Job runs, Upgrade and Uninstall buttons of one plugin and the panel that is open. */
+export function PluginDetails({
+  plugin,
+  onChanged,
+  onUninstalled,
+}: {
+  plugin: PluginSummary;
+  onChanged: () => void;
+  onUninstalled: (result: { id: string; keptData: boolean }) => void;
+}) {
   const [open, setOpen] = useState<Panel>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const panelId = useId();
-  const toggle = (panel: Exclude<Panel, null>) => setOpen((current) => (current === panel ? null : panel));
+  const upgradeRef = useRef<HTMLButtonElement>(null);
+  const uninstallRef = useRef<HTMLButtonElement>(null);
+  const toggle = (panel: Exclude<Panel, null>) => {
+    setNotice(null);
+    setOpen((current) => (current === panel ? null : panel));
+  };
+  // Closing a panel from inside it gives the focus back to the button that opened it.
+  const closePanel = (opener: { current: HTMLButtonElement | null }) => {
+    setOpen(null);
+    requestAnimationFrame(() => opener.current?.focus());
+  };
   return (
     <div class="plugin-details">
       <div class="plugin-details-buttons">
@@ -51,7 +71,34 @@ export function PluginDetails({ plugin, onChanged }: { plugin: PluginSummary; on
         >
           {t('pluginJobs.show')}
         </button>
+        <button
+          ref={upgradeRef}
+          type="button"
+          class="button small"
+          aria-expanded={open === 'upgrade'}
+          aria-controls={open === 'upgrade' ? panelId : undefined}
+          aria-label={t('pluginLifecycle.upgradeNamed', { name: plugin.id })}
+          onClick={() => toggle('upgrade')}
+        >
+          {t('pluginLifecycle.upgrade')}
+        </button>
+        <button
+          ref={uninstallRef}
+          type="button"
+          class="button small plugin-uninstall-button"
+          aria-expanded={open === 'uninstall'}
+          aria-controls={open === 'uninstall' ? panelId : undefined}
+          aria-label={t('pluginLifecycle.uninstallNamed', { name: plugin.id })}
+          onClick={() => toggle('uninstall')}
+        >
+          {t('pluginLifecycle.uninstall')}
+        </button>
       </div>
+      {notice ? (
+        <p class="notice plugin-notice" role="status">
+          {notice}
+        </p>
+      ) : null}
       {open === 'settings' ? (
         <div id={panelId} class="plugin-panel">
           <PluginSettingsForm pluginId={plugin.id} onSaved={onChanged} />
@@ -60,6 +107,34 @@ export function PluginDetails({ plugin, onChanged }: { plugin: PluginSummary; on
       {open === 'jobs' ? (
         <div id={panelId} class="plugin-panel">
           <PluginJobRuns pluginId={plugin.id} />
+        </div>
+      ) : null}
+      {open === 'upgrade' ? (
+        <div id={panelId} class="plugin-panel">
+          <UpgradePlugin
+            plugin={plugin}
+            onChanged={onChanged}
+            onDone={(upgraded) => {
+              closePanel(upgradeRef);
+              if (upgraded) {
+                const params = { name: upgraded.id, from: upgraded.fromVersion, to: upgraded.toVersion };
+                setNotice(
+                  t(
+                    upgraded.migrated ? 'pluginLifecycle.upgradedMigrated' : 'pluginLifecycle.upgraded',
+                    params,
+                  ),
+                );
+              }
+            }}
+          />
+        </div>
+      ) : null}
+      {open === 'uninstall' ? (
+        <div id={panelId} class="plugin-panel">
+          <UninstallPlugin
+            plugin={plugin}
+            onDone={(result) => (result ? onUninstalled(result) : closePanel(uninstallRef))}
+          />
         </div>
       ) : null}
     </div>

@@ -13,6 +13,7 @@ const CONVERTED = [
   'components/AdminPeople.tsx',
   'components/AdminPlugins.tsx',
   'components/PluginSettings.tsx',
+  'components/PluginLifecycle.tsx',
   'components/Autocomplete.tsx',
   'components/Dialogs.tsx',
   'components/EmojiPicker.tsx',

@@ -36,38 +36,48 @@ async function startHost(folder: string) {
   return { host, storage: fake.ports.storage };
 }
 
-describe('PluginJobScheduler with a real plugin process', () => {
-  let folder: string;
-  let host: PluginHost;
-  let storage: ReturnType<typeof createFakePorts>['ports']['storage'];
-  const runs = createMemoryPluginJobRunStore();
-  const events: PluginJobEvent[] = [];
-  const clock = new ManualClock(new Date(Date.UTC(2026, 11, 7, 9, 0, 30)));
-  let scheduler: PluginJobScheduler;
-
+/**
+ * One instance for a describe block: the jobs fixture in a real child process (built before its tests, stopped
+ * after) and a scheduler on a hand-moved clock from 09:00:30 over an in-memory run store.
+ */
+function scheduledJobsPlugin() {
+  const instance = {
+    runs: createMemoryPluginJobRunStore(),
+    events: [] as PluginJobEvent[],
+    clock: new ManualClock(new Date(Date.UTC(2026, 11, 7, 9, 0, 30))),
+    folder: '',
+    host: undefined as unknown as PluginHost,
+    storage: undefined as unknown as ReturnType<typeof createFakePorts>['ports']['storage'],
+    scheduler: undefined as unknown as PluginJobScheduler,
+  };
   beforeAll(async () => {
-    folder = await buildPluginFolder(fixture);
-    ({ host, storage } = await startHost(folder));
-    scheduler = new PluginJobScheduler({
-      host,
-      runs,
+    instance.folder = await buildPluginFolder(fixture);
+    ({ host: instance.host, storage: instance.storage } = await startHost(instance.folder));
+    instance.scheduler = new PluginJobScheduler({
+      host: instance.host,
+      runs: instance.runs,
       instanceId: 'instance-a',
-      clock,
-      onEvent: (event) => events.push(event),
+      clock: instance.clock,
+      onEvent: (event) => instance.events.push(event),
     });
-    scheduler.start();
+    instance.scheduler.start();
   }, 30_000);
-
   afterAll(async () => {
-    await scheduler?.close();
-    await host?.stopAll();
-    await rm(folder, { recursive: true, force: true });
+    await instance.scheduler?.close();
+    await instance.host?.stopAll();
+    if (instance.folder) await rm(instance.folder, { recursive: true, force: true });
   });
+  return instance;
+}
+
+describe('PluginJobScheduler with a real plugin process', () => {
+  const jobs = scheduledJobsPlugin();
+  const { runs, events, clock } = jobs;
 
   it('arms one timer per declared job and runs each at its slots, recording the outcome', async () => {
     expect(clock.pending).toBe(3);
     clock.advanceTo(minute(1));
-    await scheduler.settled();
+    await jobs.scheduler.settled();
     expect(await runs.get(slot('tick', 1))).toMatchObject({
       status: 'done',
       instanceId: 'instance-a',
@@ -76,7 +86,7 @@ describe('PluginJobScheduler with a real plugin process', () => {
       durationMs: expect.any(Number),
     });
     // The plugin ran it: its handler wrote the slot's time.
-    expect(await storage.get('jobs', `tick:${minute(1).toISOString()}`)).toBe(true);
+    expect(await jobs.storage.get('jobs', `tick:${minute(1).toISOString()}`)).toBe(true);
     // `stuck` is every other minute: nothing at 09:01.
     expect(await runs.get(slot('stuck', 1))).toBeUndefined();
     expect(clock.pending).toBe(3);
@@ -88,7 +98,7 @@ describe('PluginJobScheduler with a real plugin process', () => {
       reason: expect.stringContaining('flaky at minute 1'),
     });
     clock.advanceTo(minute(2));
-    await scheduler.settled();
+    await jobs.scheduler.settled();
     expect(await runs.get(slot('flaky', 2))).toMatchObject({ status: 'done', reason: null });
     expect(await runs.get(slot('stuck', 2))).toMatchObject({ status: 'done' });
     expect(events).toContainEqual({
@@ -103,7 +113,7 @@ describe('PluginJobScheduler with a real plugin process', () => {
     // A minute at a time, each slot's runs finished before the next (a run still going skips its next slot).
     for (const value of [3, 4]) {
       clock.advanceTo(minute(value));
-      await scheduler.settled();
+      await jobs.scheduler.settled();
     }
     const hung = await runs.get(slot('stuck', 4));
     expect(hung).toMatchObject({ status: 'failed', reason: expect.stringContaining('within 500 ms') });
@@ -113,27 +123,27 @@ describe('PluginJobScheduler with a real plugin process', () => {
     expect(await runs.get(slot('tick', 4))).toMatchObject({ status: 'done' });
     for (const value of [5, 6]) {
       clock.advanceTo(minute(value));
-      await scheduler.settled();
+      await jobs.scheduler.settled();
     }
     expect(await runs.get(slot('stuck', 6))).toMatchObject({ status: 'done' });
-    expect(host.list()).toEqual([{ id: 'jobs', state: 'running', version: '0.0.1' }]);
+    expect(jobs.host.list()).toEqual([{ id: 'jobs', state: 'running', version: '0.0.1' }]);
   });
 
   it('skips a slot its timer woke too late for (the process was paused); later slots run', async () => {
     clock.jump(new Date(Date.UTC(2026, 11, 7, 9, 8, 30)));
     clock.advanceTo(new Date(Date.UTC(2026, 11, 7, 9, 8, 30)));
-    await scheduler.settled();
+    await jobs.scheduler.settled();
     expect(events).toContainEqual({ type: 'job-skipped', slot: slot('tick', 7), reason: 'missed' });
     expect(await runs.get(slot('tick', 7))).toBeUndefined();
     // Not replayed: the slots slept through (09:08 for tick) are gone, the next is 09:09.
     expect(await runs.get(slot('tick', 8))).toBeUndefined();
     clock.advanceTo(minute(9));
-    await scheduler.settled();
+    await jobs.scheduler.settled();
     expect(await runs.get(slot('tick', 9))).toMatchObject({ status: 'done' });
   });
 
   it('refuses a job the manifest does not declare, before the plugin hears of it', async () => {
-    const refused = await host
+    const refused = await jobs.host
       .runJob({ pluginId: 'jobs', job: 'secret', scheduledAt: minute(9).toISOString() })
       .catch((error: unknown) => error);
     expect(PluginError.isInstance(refused)).toBe(true);
@@ -142,10 +152,10 @@ describe('PluginJobScheduler with a real plugin process', () => {
   });
 
   it('does not replay slots missed while no scheduler ran, and stops without a stray timer', async () => {
-    await scheduler.close();
+    await jobs.scheduler.close();
     expect(clock.pending).toBe(0);
     clock.advanceTo(minute(20));
-    const later = new PluginJobScheduler({ host, runs, instanceId: 'instance-a', clock });
+    const later = new PluginJobScheduler({ host: jobs.host, runs, instanceId: 'instance-a', clock });
     later.start();
     clock.advanceTo(minute(21));
     await later.settled();
@@ -268,41 +278,18 @@ describe('two instances sharing one SQLite database file', () => {
 });
 
 describe('PluginJobScheduler following its host', () => {
-  let folder: string;
-  let host: PluginHost;
-  const runs = createMemoryPluginJobRunStore();
-  const events: PluginJobEvent[] = [];
-  const clock = new ManualClock(new Date(Date.UTC(2026, 11, 7, 9, 0, 30)));
-  let scheduler: PluginJobScheduler;
-
-  beforeAll(async () => {
-    folder = await buildPluginFolder(fixture);
-    ({ host } = await startHost(folder));
-    scheduler = new PluginJobScheduler({
-      host,
-      runs,
-      instanceId: 'instance-a',
-      clock,
-      onEvent: (event) => events.push(event),
-    });
-    scheduler.start();
-  }, 30_000);
-
-  afterAll(async () => {
-    await scheduler?.close();
-    await host?.stopAll();
-    await rm(folder, { recursive: true, force: true });
-  });
+  const jobs = scheduledJobsPlugin();
+  const { runs, events, clock } = jobs;
 
   it('skips a slot while its previous run is still going here (runs of one job never overlap)', async () => {
     for (const value of [1, 2, 3, 4]) {
       clock.advanceTo(minute(value));
-      if (value < 4) await scheduler.settled();
+      if (value < 4) await jobs.scheduler.settled();
     }
     // `stuck` hangs at 09:04 until its 500 ms deadline: its 09:06 slot comes while that run is still going.
     clock.advanceTo(minute(6));
     expect(events).toContainEqual({ type: 'job-skipped', slot: slot('stuck', 6), reason: 'still_running' });
-    await scheduler.settled();
+    await jobs.scheduler.settled();
     expect(await runs.get(slot('stuck', 2))).toMatchObject({ status: 'done' });
     expect(await runs.get(slot('stuck', 4))).toMatchObject({ status: 'failed' });
     expect(await runs.get(slot('stuck', 6))).toBeUndefined();
@@ -310,22 +297,22 @@ describe('PluginJobScheduler following its host', () => {
 
   it('drops the timers of an uninstalled plugin and arms those of one installed while it runs', async () => {
     expect(clock.pending).toBe(3);
-    await host.remove('jobs');
-    scheduler.sync();
+    await jobs.host.remove('jobs');
+    jobs.scheduler.sync();
     expect(clock.pending).toBe(0);
     clock.advanceTo(minute(7));
-    await scheduler.settled();
+    await jobs.scheduler.settled();
     expect(await runs.get(slot('tick', 7))).toBeUndefined();
 
-    await host.add(folder);
-    await host.start('jobs');
-    scheduler.sync();
+    await jobs.host.add(jobs.folder);
+    await jobs.host.start('jobs');
+    jobs.scheduler.sync();
     expect(clock.pending).toBe(3);
     // Syncing again arms nothing twice.
-    scheduler.sync();
+    jobs.scheduler.sync();
     expect(clock.pending).toBe(3);
     clock.advanceTo(minute(8));
-    await scheduler.settled();
+    await jobs.scheduler.settled();
     expect(await runs.get(slot('tick', 8))).toMatchObject({ status: 'done' });
   }, 30_000);
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError } from '../errors.js';
+import { parseInput } from '../validate.js';
 
 /**
  * A plugin installed on this Kaiwa: the version its folder holds, whether an admin wants it running, and the
@@ -88,17 +88,6 @@ const PatchSchema = z.object({
   updatedAt: isoInstant,
 });
 
-function check<T>(schema: z.ZodType<T>, value: unknown, prefix: string[] = []): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  throw new ValidationError(
-    parsed.error.issues.map((issue) => ({
-      path: [...prefix, ...issue.path.map(String)],
-      message: issue.message,
-    })),
-  );
-}
-
 /**
  * Checks what a {@link PluginInstallationStore} is given, for its implementations.
  *
@@ -112,7 +101,7 @@ export function checkPluginInstallationInput(input: {
   pluginId?: string;
   patch?: PluginInstallationPatch;
 }): void {
-  if (input.installation !== undefined) check(InstallationSchema, input.installation);
-  if (input.pluginId !== undefined) check(pluginIdSchema, input.pluginId, ['pluginId']);
-  if (input.patch !== undefined) check(PatchSchema, input.patch);
+  if (input.installation !== undefined) parseInput(InstallationSchema, input.installation);
+  if (input.pluginId !== undefined) parseInput(pluginIdSchema, input.pluginId, ['pluginId']);
+  if (input.patch !== undefined) parseInput(PatchSchema, input.patch);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError } from '../errors.js';
+import { parseInput } from '../validate.js';
 
 /**
  * One firing of a plugin's scheduled job: the plugin, the job's name as its manifest declares it, and the time
@@ -103,17 +103,6 @@ const ListOptionsSchema = z.object({
   limit: z.int().min(1).max(1000).optional(),
 });
 
-function check<T>(schema: z.ZodType<T>, value: unknown, prefix: string[] = []): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  throw new ValidationError(
-    parsed.error.issues.map((issue) => ({
-      path: [...prefix, ...issue.path.map(String)],
-      message: issue.message,
-    })),
-  );
-}
-
 /**
  * Checks what a {@link PluginJobRunStore} is given, for its implementations.
  *
@@ -130,10 +119,10 @@ export function checkPluginJobRunInput(input: {
   list?: { job?: string | undefined; limit?: number | undefined };
   before?: string;
 }): void {
-  if (input.slot !== undefined) check(SlotSchema, input.slot);
-  if (input.pluginId !== undefined) check(SlotSchema.shape.pluginId, input.pluginId, ['pluginId']);
-  if (input.claim !== undefined) check(ClaimSchema, input.claim);
-  if (input.outcome !== undefined) check(OutcomeSchema, input.outcome, ['outcome']);
-  if (input.list !== undefined) check(ListOptionsSchema, input.list);
-  if (input.before !== undefined) check(isoInstant, input.before, ['before']);
+  if (input.slot !== undefined) parseInput(SlotSchema, input.slot);
+  if (input.pluginId !== undefined) parseInput(SlotSchema.shape.pluginId, input.pluginId, ['pluginId']);
+  if (input.claim !== undefined) parseInput(ClaimSchema, input.claim);
+  if (input.outcome !== undefined) parseInput(OutcomeSchema, input.outcome, ['outcome']);
+  if (input.list !== undefined) parseInput(ListOptionsSchema, input.list);
+  if (input.before !== undefined) parseInput(isoInstant, input.before, ['before']);
 }

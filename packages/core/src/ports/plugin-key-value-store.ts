@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { KaiwaBaseError, ValidationError } from '../errors.js';
+import { KaiwaBaseError } from '../errors.js';
 import { type JsonValue, JsonValueSchema } from '../schemas/common.js';
 import { utf8ByteLength } from '../utf8.js';
+import { parseInput } from '../validate.js';
 
 /**
  * Every plugin's key-value storage, kept apart by plugin id. A write that would take a plugin's usage (the UTF-8
@@ -99,17 +100,6 @@ const prefixSchema = z
   .refine(wellFormed, 'must be well-formed text without NUL characters');
 const quotaSchema = z.int().nonnegative();
 
-function check<T>(schema: z.ZodType<T>, field: string, value: unknown): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  throw new ValidationError(
-    parsed.error.issues.map((issue) => ({
-      path: [field, ...issue.path.map(String)],
-      message: issue.message,
-    })),
-  );
-}
-
 /**
  * Checks what a {@link PluginKeyValueStore} is given, for its implementations: the plugin id, the key (or the
  * prefix of `list`), and for `set` the quota and the value, which it returns as JSON text.
@@ -125,12 +115,12 @@ export function checkPluginStorageInput(input: {
   value?: JsonValue;
   quotaBytes?: number;
 }): { json: string } {
-  check(pluginIdSchema, 'pluginId', input.pluginId);
-  if ('key' in input) check(keySchema, 'key', input.key);
-  if (input.prefix !== undefined) check(prefixSchema, 'prefix', input.prefix);
-  if ('quotaBytes' in input) check(quotaSchema, 'quotaBytes', input.quotaBytes);
+  parseInput(pluginIdSchema, input.pluginId, ['pluginId']);
+  if ('key' in input) parseInput(keySchema, input.key, ['key']);
+  if (input.prefix !== undefined) parseInput(prefixSchema, input.prefix, ['prefix']);
+  if ('quotaBytes' in input) parseInput(quotaSchema, input.quotaBytes, ['quotaBytes']);
   if (!('value' in input)) return { json: '' };
-  return { json: JSON.stringify(check(JsonValueSchema, 'value', input.value)) };
+  return { json: JSON.stringify(parseInput(JsonValueSchema, input.value, ['value'])) };
 }
 
 /**

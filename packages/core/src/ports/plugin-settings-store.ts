@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError } from '../errors.js';
+import { parseInput } from '../validate.js';
 
 /** One setting's value, of the types a plugin manifest's settings schema declares. */
 export type PluginSettingValue = string | number | boolean;
@@ -72,17 +72,6 @@ const ValuesSchema = z
     message: `at most ${PLUGIN_SETTINGS_MAX_KEYS} settings`,
   });
 
-function check<T>(schema: z.ZodType<T>, field: string, value: unknown): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  throw new ValidationError(
-    parsed.error.issues.map((issue) => ({
-      path: [field, ...issue.path.map(String)],
-      message: issue.message,
-    })),
-  );
-}
-
 /**
  * Checks what a {@link PluginSettingsStore} is given, for its implementations.
  *
@@ -95,10 +84,10 @@ export function checkPluginSettingsInput(input: {
   values?: PluginSettingValues;
   meta?: { updatedAt: string; updatedBy: string | null };
 }): void {
-  check(z.string().min(1).max(64), 'pluginId', input.pluginId);
-  if ('values' in input) check(ValuesSchema, 'values', input.values);
+  parseInput(z.string().min(1).max(64), input.pluginId, ['pluginId']);
+  if ('values' in input) parseInput(ValuesSchema, input.values, ['values']);
   if ('meta' in input) {
-    check(isoInstant, 'updatedAt', input.meta?.updatedAt);
-    check(z.string().min(1).max(64).nullable(), 'updatedBy', input.meta?.updatedBy);
+    parseInput(isoInstant, input.meta?.updatedAt, ['updatedAt']);
+    parseInput(z.string().min(1).max(64).nullable(), input.meta?.updatedBy, ['updatedBy']);
   }
 }

@@ -390,9 +390,9 @@ if (chromiumSkipReason) {
       expect((await sent).url()).toContain('/plugins/lifecycle?keepData=true');
       await dialog.getByText('Uninstalled lifecycle; its data was kept.').waitFor();
       await row.waitFor({ state: 'detached' });
-      expect(await page.evaluate<string | null>('document.activeElement?.textContent ?? null')).toBe(
-        'Uninstalled lifecycle; its data was kept.',
-      );
+      await expect
+        .poll(() => page.evaluate<string | null>('document.activeElement?.textContent ?? null'))
+        .toBe('Uninstalled lifecycle; its data was kept.');
 
       // At phone size: the install form with a refusal, and the uninstall question, fit the width.
       const phone = await app.open({ viewport: { width: 390, height: 844 }, signInAs: 'root' });

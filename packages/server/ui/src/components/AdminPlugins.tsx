@@ -25,14 +25,15 @@ export function PluginsDialog({ onClose }: { onClose: () => void }) {
   const [plugins, setPlugins] = useState<PluginSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  // Each announcement its own object, so the same words said twice move the focus again.
+  const [notice, setNotice] = useState<{ text: string } | null>(null);
   const noticeRef = useRef<HTMLParagraphElement>(null);
   // What was installed or uninstalled is said at the top, and the focus goes there (the row it came from
-  // may be gone).
-  const announce = (text: string) => {
-    setNotice(text);
-    requestAnimationFrame(() => noticeRef.current?.focus());
-  };
+  // may be gone): once the notice is in the page, not at a guessed frame.
+  const announce = (text: string) => setNotice({ text });
+  useEffect(() => {
+    if (notice) noticeRef.current?.focus();
+  }, [notice]);
 
   const load = useCallback(async () => {
     try {
@@ -79,7 +80,7 @@ export function PluginsDialog({ onClose }: { onClose: () => void }) {
         />
         {notice ? (
           <p ref={noticeRef} class="notice plugin-notice" role="status" tabIndex={-1}>
-            {notice}
+            {notice.text}
           </p>
         ) : null}
         <ErrorText error={error} />

@@ -158,7 +158,12 @@ export {
 } from './ports/presence-store.js';
 export type { RoomSettingRepository } from './ports/room-setting-repository.js';
 export * from './ports/synthesizer.js';
-export type { RecognizedText, RecognizeTextOptions, TextRecognizer } from './ports/text-recognizer.js';
+export {
+  ImageTooLargeError,
+  type RecognizedText,
+  type RecognizeTextOptions,
+  type TextRecognizer,
+} from './ports/text-recognizer.js';
 export * from './ports/transcriber.js';
 export * from './ports/vector-store.js';
 export type {

@@ -1,4 +1,4 @@
-import { KaiwaBaseError, type TextRecognizer } from '@kaiwa/core';
+import { ImageTooLargeError, KaiwaBaseError, type TextRecognizer } from '@kaiwa/core';
 
 const marker = Symbol.for('kaiwa.error.ExtractionError');
 
@@ -83,8 +83,9 @@ export const EXTRACTABLE_TYPES = [
  * `ocr_unavailable` (a PDF with some text pages gives those).
  *
  * @throws ExtractionError `unsupported_type`, `unreadable` (damaged, encrypted, not what its type says, an
- * image the OCR cannot read), `too_large` (over `maxBytes`, 20 MiB by default, or more scanned pages or
- * image pages than `ocr.maxPages`), `ocr_unavailable` or `timeout`.
+ * image the OCR cannot read), `too_large` (over `maxBytes`, 20 MiB by default, more scanned pages or
+ * image pages than `ocr.maxPages`, or an image or page over the recognizer's pixel limit:
+ * `ImageTooLargeError`), `ocr_unavailable` or `timeout`.
  * @example
  * const { format, parts } = await extractText(bytes, 'application/pdf', { ocr: { recognizer } });
  */
@@ -123,6 +124,11 @@ export async function extractText(
     }
   } catch (error) {
     if (ExtractionError.isInstance(error)) throw error;
+    // An image or page over the recognizer's pixel limit is too large, not damaged.
+    if (ImageTooLargeError.isInstance(error))
+      throw new ExtractionError('too_large', `the ${type} document is too large to read: ${error.message}`, {
+        cause: error,
+      });
     throw new ExtractionError('unreadable', `the ${type} document could not be read: ${String(error)}`, {
       cause: error,
     });

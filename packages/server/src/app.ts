@@ -366,6 +366,7 @@ export async function buildServer(
       bus,
       blobs,
       settings: config.workflows,
+      ocr: config.ocr,
       metrics,
       ...(tracing ? { tracing } : {}),
       logger: app.log,

@@ -3,6 +3,7 @@ import {
   type ChatEngine,
   type ChatEvent,
   type EmbeddingModel,
+  ImageTooLargeError,
   type JsonValue,
   type KnowledgeStorage,
   type Message,
@@ -17,7 +18,7 @@ import { createTesseractTextRecognizer, type TesseractTextRecognizer } from '@ka
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import type { EmbeddingSettings, OcrSettings } from './config.js';
-import { PdfPreviewer } from './files/pdf-preview.js';
+import { PdfPreviewError, PdfPreviewer } from './files/pdf-preview.js';
 
 /*
  * `@kaiwa/knowledge` (with the PDF and DOCX readers it loads) and `@kaiwa/llm` are imported only when
@@ -974,7 +975,16 @@ function createOwnRecognizer(ocr: OcrSettings | undefined): TesseractTextRecogni
     maxWorkers: 1,
     maxPixels,
     ...(ocr ? { languages: ocr.languages } : {}),
-    renderPdfPage: async (pdf, page, { signal }) => (await renderer.render(pdf, page, undefined, signal)).png,
+    renderPdfPage: async (pdf, page, { signal }) => {
+      try {
+        return (await renderer.render(pdf, page, undefined, signal)).png;
+      } catch (error) {
+        // Over the pixel bound is a document too large to read, not a damaged one.
+        if (error instanceof PdfPreviewError && error.code === 'too_large')
+          throw new ImageTooLargeError('page', error.message, maxPixels);
+        throw error;
+      }
+    },
   });
 }
 

@@ -170,6 +170,7 @@ describe('knowledge with configured OCR bounds', () => {
       expect.objectContaining({
         fileId: poster,
         state: 'skipped',
+        code: 'too_large',
         reason: expect.stringMatching(/^poster\.tiff: .*1600×1600 pixels, over the limit of 2000000/),
       }),
     );
@@ -184,4 +185,76 @@ describe('knowledge with configured OCR bounds', () => {
     expect(terrace?.source).toMatchObject({ fileId: scan, page: 1 });
     expect(terrace?.text).toContain('rooftop terrace closes at nine');
   });
+});
+
+describe('the ocr workflow step under KAIWA_OCR_*', () => {
+  let test: TestServer;
+
+  beforeAll(async () => {
+    const config = loadConfig({ env: { KAIWA_OCR_MAX_PAGES: '1', KAIWA_OCR_MAX_MEGAPIXELS: '2' } });
+    test = await startTestServer({ ocr: config.ocr });
+  });
+
+  afterAll(async () => {
+    await test?.close();
+  });
+
+  it('reads within the page and pixel bounds and fails a run past them, naming the field and limit', async () => {
+    const admin = await test.signedIn('admin');
+    const roomId = (
+      await test.call('POST', '/api/v1/rooms', { token: admin.token, body: { kind: 'channel', name: 'faxes' } })
+    ).json().id;
+    const upload = async (name: string, content: Uint8Array): Promise<string> => {
+      const { payload, headers } = multipartBody(
+        { roomId },
+        { name, type: 'image/tiff', content: Buffer.from(content) },
+      );
+      const answer = await test.call('POST', '/api/v1/files', { token: admin.token, body: payload, headers });
+      expect(answer.statusCode, answer.body).toBe(201);
+      return answer.json().id;
+    };
+    const defined = await test.call('POST', '/api/v1/workflows', {
+      token: admin.token,
+      body: {
+        id: 'read-scan',
+        name: 'Read a scan',
+        trigger: { type: 'manual' },
+        steps: [{ id: 'ocr', type: 'ocr', input: { fileId: '{{ trigger.fileId }}' } }],
+      },
+    });
+    expect(defined.statusCode, defined.body).toBe(201);
+    const run = async (fileId: string) => {
+      const started = await test.call('POST', '/api/v1/workflows/read-scan/runs', {
+        token: admin.token,
+        body: { trigger: { fileId } },
+      });
+      expect(started.statusCode, started.body).toBeLessThan(300);
+      return test.server.workflows.engine.waitForRun(started.json().id, { timeoutMs: 60_000 });
+    };
+
+    const memo = await run(
+      await upload('memo.tiff', grayscaleTiff([grayText(['Lockers are emptied on Friday'])])),
+    );
+    expect(memo.run.status).toBe('succeeded');
+    expect(memo.steps[0]?.output).toMatchObject({ text: expect.stringContaining('Lockers are emptied') });
+
+    const fax = await run(
+      await upload('fax.tiff', grayscaleTiff([grayText(['Fax page one']), grayText(['Fax page two'])])),
+    );
+    expect(fax.run.status).toBe('failed');
+    expect(fax.steps[0]?.error).toMatchObject({
+      message: expect.stringMatching(/2 pages to read; at most 1/),
+    });
+
+    const poster = await run(
+      await upload(
+        'poster.tiff',
+        grayscaleTiff([{ gray: new Uint8Array(1600 * 1600).fill(255), width: 1600, height: 1600 }]),
+      ),
+    );
+    expect(poster.run.status).toBe('failed');
+    expect(poster.steps[0]?.error).toMatchObject({
+      message: expect.stringMatching(/1600×1600 pixels, over the limit of 2000000/),
+    });
+  }, 120_000);
 });

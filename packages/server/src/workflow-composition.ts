@@ -22,9 +22,9 @@ import {
   WorkflowEngine,
   WorkflowTriggers,
 } from '@kaiwa/workflow';
-import { builtInStepTypes } from '@kaiwa/workflow-steps';
+import { builtInStepTypes, createOcrStep } from '@kaiwa/workflow-steps';
 import type { FastifyBaseLogger } from 'fastify';
-import type { WorkflowSettings } from './config.js';
+import type { OcrSettings, WorkflowSettings } from './config.js';
 import { countWorkflowOutcomes, instrumentStepTypes } from './operations/instrument-workflows.js';
 import type { ServerMetrics } from './operations/server-metrics.js';
 import type { Tracing } from './operations/tracing.js';
@@ -50,6 +50,11 @@ export interface WorkflowCompositionConfig {
   metrics?: ServerMetrics;
   /** Makes each run a trace with a span per step try (OTEL_*). */
   tracing?: Tracing;
+  /**
+   * The operator's OCR bounds (KAIWA_OCR_MAX_PAGES, KAIWA_OCR_MAX_MEGAPIXELS) for the `ocr` step; unset: the
+   * step's own defaults (20 pages, 25 megapixels).
+   */
+  ocr?: Pick<OcrSettings, 'maxPages' | 'maxPixels'>;
 }
 
 /** The workflow engine and its triggers as the server runs them. */
@@ -88,7 +93,11 @@ export class WorkflowDirectoryError extends Error {
  */
 export function composeWorkflows(config: WorkflowCompositionConfig): WorkflowComposition {
   const { settings, logger, metrics, tracing } = config;
-  const allSteps = [...builtInStepTypes(), ...(config.steps ?? [])];
+  // The `ocr` step under the operator's bounds, with workers of its own that end when the server closes.
+  const ocr = config.ocr
+    ? createOcrStep({ maxPages: config.ocr.maxPages, maxPixels: config.ocr.maxPixels })
+    : undefined;
+  const allSteps = [...builtInStepTypes(ocr ? { ocr } : {}), ...(config.steps ?? [])];
   const steps = tracing ? tracing.traceStepTypes(allSteps) : allSteps;
   const countedBus = metrics ? countWorkflowOutcomes(config.bus, metrics) : config.bus;
   const engine = new WorkflowEngine({
@@ -146,6 +155,7 @@ export function composeWorkflows(config: WorkflowCompositionConfig): WorkflowCom
       closed = true;
       await triggers.close();
       await engine.close();
+      await ocr?.close();
     },
   };
 }

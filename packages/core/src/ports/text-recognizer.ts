@@ -1,3 +1,5 @@
+import { ValidationError } from '../errors.js';
+
 /**
  * Per-call options of a `TextRecognizer`.
  *
@@ -43,8 +45,8 @@ export interface TextRecognizer {
    * Reads the text of one image (PNG and JPEG at least; WebP, TIFF and others where the engine decodes
    * them), or of one page of a multi-page image (`options.page`).
    *
-   * @throws an error naming why when the bytes are not an image it can read, or the image is over its
-   * size limit; the signal's reason when aborted.
+   * @throws {@link ImageTooLargeError} when the image is over the recognizer's pixel limit; another error
+   * naming why when the bytes are not an image it can read; the signal's reason when aborted.
    * @example
    * const { text } = await recognizer.recognizeText(png, { signal });
    */
@@ -64,8 +66,8 @@ export interface TextRecognizer {
    * Renders the given pages of a PDF (1-based, in the order given) and reads each, yielding one result per
    * page as it is read. Missing when the recognizer cannot render PDFs.
    *
-   * @throws an error when the bytes are not a readable PDF or a page does not exist; the signal's reason
-   * when aborted.
+   * @throws {@link ImageTooLargeError} when a page would render over the pixel limit; another error when the
+   * bytes are not a readable PDF or a page does not exist; the signal's reason when aborted.
    * @example
    * for await (const { page, text } of recognizer.recognizePdfPages?.(pdf, [1, 3]) ?? []) console.log(page, text);
    */
@@ -74,4 +76,31 @@ export interface TextRecognizer {
     pages: readonly number[],
     options?: RecognizeTextOptions,
   ): AsyncIterable<RecognizedText & { page: number }>;
+}
+
+const imageTooLargeMarker = Symbol.for('kaiwa.error.ImageTooLargeError');
+
+/**
+ * An image, an image's page or a rendered PDF page has more pixels than the recognizer reads. A
+ * `ValidationError` naming the field (`image`, `dpi` …), so a workflow step reports it like other bad input,
+ * and told apart by `isInstance`, so knowledge can skip such a file as `too_large` rather than `unreadable`.
+ *
+ * @example
+ * if (ImageTooLargeError.isInstance(error)) return skip(file, 'too_large');
+ */
+export class ImageTooLargeError extends ValidationError {
+  readonly [imageTooLargeMarker] = true;
+  /** The recognizer's limit. @example 25_000_000 */
+  readonly maxPixels: number;
+
+  constructor(field: string, message: string, maxPixels: number) {
+    super([{ path: [field], message }]);
+    this.name = 'ImageTooLargeError';
+    this.maxPixels = maxPixels;
+  }
+
+  /** True also for one thrown by another copy of `@kaiwa/core`. */
+  static override isInstance(value: unknown): value is ImageTooLargeError {
+    return ValidationError.hasMarker(value, imageTooLargeMarker);
+  }
 }

@@ -1,4 +1,4 @@
-import { IdSchema, MimeTypeSchema, ValidationError } from '@kaiwa/core';
+import { IdSchema, ImageTooLargeError, MimeTypeSchema, ValidationError } from '@kaiwa/core';
 import { defineStepType, type StepType } from '@kaiwa/workflow';
 import { z } from 'zod';
 import { readBlob, sniffMimeType } from '../blob-bytes.js';
@@ -208,9 +208,10 @@ export async function prepareImage(
     });
   }
   if (image.width * image.height > maxPixels) {
-    throw ValidationError.field(
+    throw new ImageTooLargeError(
       field,
       `the image has ${image.width}×${image.height} pixels, over the limit of ${maxPixels}`,
+      maxPixels,
     );
   }
   if (DIRECT_IMAGE_TYPES.has(mimeType)) return bytes;
@@ -242,9 +243,10 @@ async function prepareTiffPage(
   const width = size.width ?? 0;
   const height = size.height ?? 0;
   if (width * height > maxPixels) {
-    throw ValidationError.field(
+    throw new ImageTooLargeError(
       field,
       `the image${pages > 1 ? ` (page ${page})` : ''} has ${width}×${height} pixels, over the limit of ${maxPixels}`,
+      maxPixels,
     );
   }
   try {

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { ValidationError } from '@kaiwa/core';
+import { ImageTooLargeError, ValidationError } from '@kaiwa/core';
 
 const require = createRequire(import.meta.url);
 
@@ -115,9 +115,10 @@ export async function* renderPdfPages(
       const width = Math.ceil(viewport.width);
       const height = Math.ceil(viewport.height);
       if (width * height > options.maxPixels) {
-        throw ValidationError.field(
+        throw new ImageTooLargeError(
           'dpi',
           `page ${number} would be ${width}×${height} pixels at ${options.dpi} DPI, over the limit of ${options.maxPixels}; lower dpi`,
+          options.maxPixels,
         );
       }
       const factory = document.canvasFactory as {

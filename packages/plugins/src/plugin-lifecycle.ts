@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { lstat, realpath, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type {
+  JsonValue,
   PluginInstallation,
   PluginInstallationStore,
   PluginJobRunStore,
@@ -224,7 +225,8 @@ export class PluginLifecycle {
   /**
    * Upgrades a plugin to a tarball's higher version: the new one starts, migrates (its `migrate` hook, with
    * `{ fromVersion, toVersion }`) and must still run and answer a health check `healthSettleMs` later;
-   * otherwise it is rolled back. A plugin an
+   * otherwise it is rolled back: the old folder, and the plugin's storage as it was before the new version
+   * started (what a failed migration wrote is undone). A plugin an
    * admin stopped is stopped again after a good upgrade.
    *
    * @throws PluginError `not_found`, `checksum_mismatch`, `invalid_package`, `invalid_manifest` (also for
@@ -272,6 +274,8 @@ export class PluginLifecycle {
       const target = await this.#folderOf(current.plugin);
       const backup = join(directory, `.backup-${pluginId}`);
       await host.remove(pluginId);
+      // Taken once the old version has stopped writing: a rollback puts the storage back as it was.
+      const storageBefore = await this.#snapshotStorage(pluginId);
       await rm(backup, { recursive: true, force: true });
       await rename(target, backup);
       await rename(staged.folder, target);
@@ -292,10 +296,15 @@ export class PluginLifecycle {
         await rename(backup, target);
         let restoreError: string | undefined;
         try {
+          await this.#restoreStorage(pluginId, storageBefore);
+        } catch (caught) {
+          restoreError = `its storage could not be put back: ${messageOf(caught)}`;
+        }
+        try {
           const restored = await this.#add(target);
           if (wasEnabled) await restored.start();
         } catch (caught) {
-          restoreError = messageOf(caught);
+          restoreError = restoreError ? `${restoreError}; ${messageOf(caught)}` : messageOf(caught);
         }
         throw new PluginUpgradeRolledBackError({
           pluginId,
@@ -317,6 +326,27 @@ export class PluginLifecycle {
       }
       return { fromVersion, toVersion, migrated, installation };
     });
+  }
+
+  /** Every key and value of the plugin's storage (bounded by its quota), read while no version runs. */
+  async #snapshotStorage(pluginId: string): Promise<Map<string, JsonValue>> {
+    const { storage } = this.#config;
+    const snapshot = new Map<string, JsonValue>();
+    for (const key of await storage.list(pluginId)) {
+      const value = await storage.get(pluginId, key);
+      if (value !== undefined) snapshot.set(key, value);
+    }
+    return snapshot;
+  }
+
+  /** Puts the plugin's storage back to `snapshot`: what a failed migration wrote or deleted is undone. */
+  async #restoreStorage(pluginId: string, snapshot: ReadonlyMap<string, JsonValue>): Promise<void> {
+    const { storage } = this.#config;
+    await storage.clear(pluginId);
+    // The snapshot fitted the quota when it was taken; the quota is not the point of a restore.
+    for (const [key, value] of snapshot) {
+      await storage.set(pluginId, key, value, { quotaBytes: Number.MAX_SAFE_INTEGER });
+    }
   }
 
   /**

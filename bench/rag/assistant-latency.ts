@@ -1,6 +1,6 @@
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createHashedNgramTestEmbedding } from '@kaiwa/knowledge';
+import { createHashedNgramTestEmbedding } from '../../packages/knowledge/src/hashed-ngram-test-embedding.js';
 import { startTestServer as startModelServer } from '../../packages/llm/src/test-support/start-test-server.js';
 import { loadConfig } from '../../packages/server/src/config.js';
 import { startTestServer } from '../../packages/server/src/test-support.js';

@@ -81,6 +81,11 @@ export interface BenchSettings {
   /** Per dialect, how many of the single sends (PostgreSQL commits wait for the disk). */
   postgresSingleSends: number;
   postgresBatchedSends: number;
+  /**
+   * How the engine level names the sender: `id` (as bots, workflows and plugins do: the engine reads the
+   * user) or `user`, a `User` loaded once (as the realtime connection and REST routes hold it). Default `id`.
+   */
+  engineActor?: 'id' | 'user';
 }
 
 export function elapsedSince(start: number): number {

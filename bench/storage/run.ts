@@ -8,14 +8,17 @@ import { replaceSection, storageSection } from './report.js';
 
 /*
  * npm run bench:storage [-- --quick] [--dialects sqlite,postgres] [--messages N] [--pg-url URL]
- *                       [--keep-pg] [--pg-unnamed] [--docs | --no-docs]
- *                       [--report bench/results/storage-….json]
+ *                       [--keep-pg] [--pg-unnamed] [--engine-actor id|user] [--rounds N]
+ *                       [--docs | --no-docs] [--report bench/results/storage-….json]
  *
  * Full run: 1,000,000 messages per database (the SQLite file is cached in .bench-data/, the PostgreSQL
  * schema is dropped afterwards unless --keep-pg), results to bench/results/ and, for a full run, the
  * `## Storage` section of docs/benchmarks.md. --quick: 20,000 messages, a smoke run in seconds.
  * --pg-unnamed: the PostgreSQL store without server-side prepared statements (`preparedStatements: false`),
- * as kysely sends them by default, to compare with.
+ * as kysely sends them by default, to compare with. --engine-actor user: the engine level sends with each
+ * author's `User` loaded once, as the realtime connection and the REST routes do (default `id`: the engine
+ * reads the user per send, as for bots and workflows). --rounds: split each measurement in N rounds, the
+ * levels taking turns (medians reported).
  */
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -27,6 +30,10 @@ const { values } = parseArgs({
     'pg-url': { type: 'string' },
     'keep-pg': { type: 'boolean', default: false },
     'pg-unnamed': { type: 'boolean', default: false },
+    /** `user`: the engine level sends with a `User` held (realtime, REST); `id` (default): by id (bots). */
+    'engine-actor': { type: 'string', default: 'id' },
+    /** Rounds per measurement, the levels taking turns (default: the settings'). */
+    rounds: { type: 'string' },
     docs: { type: 'boolean' },
     /** Re-renders docs/benchmarks.md from a saved result (after editing notes.md), without measuring. */
     report: { type: 'string' },
@@ -36,6 +43,10 @@ const { values } = parseArgs({
 
 const settings: BenchSettings = { ...(values.quick ? QUICK_SETTINGS : FULL_SETTINGS) };
 if (values.messages !== undefined) settings.messages = Number(values.messages);
+if (values.rounds !== undefined) settings.rounds = Number(values.rounds);
+if (values['engine-actor'] !== 'id' && values['engine-actor'] !== 'user')
+  throw new Error(`--engine-actor must be id or user, not ${values['engine-actor']}`);
+settings.engineActor = values['engine-actor'];
 const dialects = values.dialects.split(',').map((name) => name.trim());
 for (const dialect of dialects) {
   if (dialect !== 'sqlite' && dialect !== 'postgres') throw new Error(`unknown dialect ${dialect}`);

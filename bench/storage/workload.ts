@@ -175,11 +175,16 @@ export async function measureWrites(
         await storeSend(tx, roomId, authorId, text);
       }
     });
+  // Loaded once, as a connection holds its user: the engine then reads no user per send.
+  const heldUsers =
+    settings.engineActor === 'user'
+      ? new Map((await subject.engine.getUsers(population.userIds)).map((user) => [user.id, user]))
+      : undefined;
   const engineWork = (count: number) =>
     Promise.all(
       Array.from({ length: count }, () => {
         const { roomId, authorId, text } = pick();
-        return subject.engine.sendMessage(authorId, { roomId, text });
+        return subject.engine.sendMessage(heldUsers?.get(authorId) ?? authorId, { roomId, text });
       }),
     );
   const flushStore = () => subject.flushStore();

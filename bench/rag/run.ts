@@ -10,6 +10,7 @@ import {
   createSqliteStore,
   type KyselyChatStore,
 } from '@kaiwa/store-kysely';
+import { clustered } from './corpus.js';
 import { runQuality } from './quality.js';
 
 /*
@@ -21,12 +22,14 @@ import { runQuality } from './quality.js';
  *
  * Top-10 latency of the knowledge module's vector search on each database, over clustered unit vectors
  with local structure
- * (approximate indexes find next to nothing on uniform random data): sqlite-vec (exact, in the database),
+ * (approximate indexes find next to nothing on uniform random data): sqlite-vec (in the database: a broad
+ * filter through the vectors' signs and an exact rerank, a selective one exact; see sqlite-quantized.ts),
  * pgvector HNSW (when the server has pgvector) and MariaDB's exact search in the application (on a smaller
  * corpus: every allowed vector crosses the wire per query). Each query is filtered by 50 allowed rooms of
  * 60 (most chunks pass), by the same rooms plus two projects (the shape of KnowledgeBase.retrieve's filter),
  * and by 3 rooms (a selective filter). Also: ingestion rate (chunks/s,
- * through `upsert` in batches of 500, full-text indexing included), recall@10 against an exact scan, and the
+ * through `upsert` in batches of 500, full-text indexing included), recall@10 of the broad filter against an
+ * exact scan in the application, and the
  * top-10 latency of the full-text search over the chunks' text (`searchText`, FTS5 / tsvector / FULLTEXT)
  * with the broad filter: each chunk has 60 words drawn from a 5,000-word vocabulary with a Zipf
  * distribution (as word frequencies in real text), each query 5 such words.
@@ -50,46 +53,6 @@ const dimensions = Number(values.dimensions);
 const queryCount = Number(values.queries);
 const ROOMS = 60;
 const roomIds = Array.from({ length: ROOMS }, (_, index) => `room-${String(index).padStart(3, '0')}`);
-
-function seededNormal(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-}
-
-/**
- * Clustered unit vectors with local structure, as real embeddings have: 200 topics, 10 passages per
- * sub-topic around each, each passage its sub-topic plus a little noise. Queries are drawn the same way
- * (another seed), near some sub-topic. Without the sub-topics, points within a topic are uniform noise and
- * no approximate index can tell their neighbours apart.
- */
-function clustered(count: number, seed: number): Float32Array[] {
-  const random = seededNormal(seed);
-  const structure = seededNormal(7); // the same topics for the corpus and the queries
-  const normalize = (vector: Float32Array) => {
-    let sum = 0;
-    for (const value of vector) sum += value * value;
-    const norm = Math.sqrt(sum) || 1;
-    return vector.map((value) => value / norm);
-  };
-  const noise = (source: () => number, scale: number) => (value: number) =>
-    value + (scale * source()) / Math.sqrt(dimensions);
-  const topics = Array.from({ length: 200 }, () =>
-    normalize(Float32Array.from({ length: dimensions }, structure)),
-  );
-  const subtopics = Array.from({ length: 10_000 }, (_, index) =>
-    normalize((topics[index % 200] as Float32Array).map(noise(structure, 0.8))),
-  );
-  return Array.from({ length: count }, (_, index) =>
-    normalize((subtopics[(index * 7919) % 10_000] as Float32Array).map(noise(random, 0.3))),
-  );
-}
 
 /** 5,000 made-up words, and a Zipf-distributed draw from them (word frequencies of real text). */
 function words(seed: number): () => string {
@@ -157,7 +120,7 @@ async function bench(name: string, store: KyselyChatStore, chunks: number): Prom
   const index = `bench-${randomBytes(3).toString('hex')}`;
   const model = 'bench:clustered';
   await vectors.ensureIndex({ name: index, model, dimensions });
-  const corpus = clustered(chunks, 1);
+  const corpus = clustered(chunks, 1, dimensions);
   const word = words(3);
   const started = performance.now();
   for (let start = 0; start < chunks; start += 500) {
@@ -179,7 +142,7 @@ async function bench(name: string, store: KyselyChatStore, chunks: number): Prom
   }
   const ingestSeconds = (performance.now() - started) / 1000;
   const engine = (await vectors.capabilities()).engine;
-  const queries = clustered(queryCount + 5, 2);
+  const queries = clustered(queryCount + 5, 2, dimensions);
   const broadRooms = roomIds.slice(0, 50);
   const selectiveRooms = roomIds.slice(0, 3);
   const time = async (filter: VectorFilter) => {

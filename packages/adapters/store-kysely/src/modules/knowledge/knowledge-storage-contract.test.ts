@@ -46,10 +46,21 @@ for (const { dialect, skip } of testDialects) {
   });
 }
 
-// SQLite through sqlite-vec's vec0 table whatever the filter (small corpora otherwise scan the allowed rows).
+// SQLite through sqlite-vec's vec0 table whatever the filter (small corpora otherwise scan the allowed rows):
+// exact KNN, and the binary-quantized pass with its exact rerank.
 vectorStoreContract({
   name: 'sqlite (sqlite-vec vec0 KNN), knowledge module only',
-  open: () => openTestStorage('sqlite', [knowledgeStorageModuleWith({ selectiveFilterRows: 0 })]),
+  open: () =>
+    openTestStorage('sqlite', [knowledgeStorageModuleWith({ selectiveFilterRows: 0, quantized: false })]),
+});
+// The suite's 24 dimensions get a signs table here (64 and more otherwise); its corpora are smaller than the
+// 200 candidates, so the rerank sees every allowed chunk and the exact tests hold.
+vectorStoreContract({
+  name: 'sqlite (sqlite-vec binary quantized, exact rerank), knowledge module only',
+  open: () =>
+    openTestStorage('sqlite', [
+      knowledgeStorageModuleWith({ selectiveFilterRows: 0, quantizedMinDimensions: 8 }),
+    ]),
 });
 
 // SQLite without sqlite-vec loaded (a connection the caller opened): the exact search in the application.
@@ -70,7 +81,10 @@ describe('knowledge module: vector search engines', () => {
     const storage = await openTestStorage('sqlite', [knowledgeStorageModule]);
     try {
       await storage.knowledge.ensureIndex({ name: 'engine', model: 'test:m', dimensions: 4 });
-      expect(await storage.knowledge.capabilities()).toEqual({ search: 'exact', engine: 'sqlite-vec' });
+      expect(await storage.knowledge.capabilities()).toEqual({
+        search: 'approximate',
+        engine: 'sqlite-vec (binary quantized, exact rerank)',
+      });
     } finally {
       await storage.close();
     }
@@ -119,7 +133,7 @@ describe('knowledge module: vector search engines', () => {
     sqliteVec.load(database);
     const after = open();
     await after.knowledge.ensureIndex(definition);
-    expect(await after.knowledge.capabilities()).toEqual({ search: 'exact', engine: 'sqlite-vec' });
+    expect((await after.knowledge.capabilities()).engine).toContain('sqlite-vec');
     await after.knowledge.upsert('late', [chunk('c', [0, 0, 1, 0])]);
     for (const [vector, id] of [
       [[1, 0, 0, 0], 'a'],
@@ -209,7 +223,9 @@ describe('knowledge module: SQLite search paths against a brute-force scan', () 
     ['scan of the allowed rows', 1000],
   ] as const) {
     it(`returns exactly the nearest allowed chunks (${path})`, async () => {
-      const storage = await openTestStorage('sqlite', [knowledgeStorageModuleWith({ selectiveFilterRows })]);
+      const storage = await openTestStorage('sqlite', [
+        knowledgeStorageModuleWith({ selectiveFilterRows, quantized: false }),
+      ]);
       try {
         await storage.knowledge.ensureIndex({ name: 'broad', model: 'test:m', dimensions });
         await storage.knowledge.upsert('broad', chunks);
@@ -272,5 +288,198 @@ describe('knowledge module: SQLite full text in a large store', () => {
     } finally {
       await storage.close();
     }
+  });
+});
+
+describe('knowledge module: SQLite binary-quantized search', () => {
+  /**
+   * 64 dimensions, four centres. Around each, room `far` holds a tight cluster (the nearest chunks overall)
+   * and rooms `a` and `b` hold graded copies (noise growing with their number, so their order is defined);
+   * 900 random chunks fill `a` and `b`. The copies share most of their centre's signs, so the Hamming pass
+   * must find them among its candidates and the rerank must order them exactly, without one `far` chunk.
+   */
+  const dimensions = 64;
+  function random(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 2 ** 32 - 0.5;
+    };
+  }
+  const next = random(11);
+  const centres = Array.from({ length: 4 }, () => Array.from({ length: dimensions }, () => next()));
+  const near = (centre: number[], scale: number) => centre.map((value) => value + scale * next());
+  type Chunk = {
+    id: string;
+    sourceType: 'message' | 'file';
+    sourceId: string;
+    roomId: string;
+    projectId?: string;
+    text: string;
+    metadata: Record<string, unknown>;
+    vector: number[];
+  };
+  const chunks: Chunk[] = [];
+  const add = (roomId: string, vector: number[]) => {
+    const position = chunks.length;
+    chunks.push({
+      id: `c${position}`,
+      sourceType: position % 3 === 0 ? 'message' : 'file',
+      sourceId: `s${position}`,
+      roomId,
+      ...(position % 5 === 0 ? { projectId: 'project' } : {}),
+      text: `chunk ${position}`,
+      metadata: {},
+      vector,
+    });
+  };
+  for (const centre of centres) {
+    for (let copy = 0; copy < 25; copy++) add('far', near(centre, 0.02));
+    for (let copy = 0; copy < 30; copy++) add(copy % 2 === 0 ? 'a' : 'b', near(centre, 0.05 + copy * 0.02));
+  }
+  for (let position = 0; position < 900; position++)
+    add(
+      position % 2 === 0 ? 'a' : 'b',
+      Array.from({ length: dimensions }, () => next()),
+    );
+
+  const cosineDistance = (a: number[], b: number[]) => {
+    let dot = 0;
+    let aa = 0;
+    let bb = 0;
+    for (let index = 0; index < a.length; index++) {
+      dot += (a[index] as number) * (b[index] as number);
+      aa += (a[index] as number) ** 2;
+      bb += (b[index] as number) ** 2;
+    }
+    return 1 - dot / Math.sqrt(aa * bb);
+  };
+  type Filter = { roomIds?: string[]; projectIds?: string[]; sourceType?: 'message' | 'file' };
+  const allowed = (chunk: Chunk, filter: Filter) =>
+    (filter.roomIds?.includes(chunk.roomId) ||
+      (chunk.projectId !== undefined && filter.projectIds?.includes(chunk.projectId))) &&
+    (!filter.sourceType || chunk.sourceType === filter.sourceType);
+  const truth = (vector: number[], k: number, filter: Filter) =>
+    chunks
+      .filter((chunk) => allowed(chunk, filter))
+      .map((chunk) => ({ id: chunk.id, distance: cosineDistance(chunk.vector, vector) }))
+      .sort((a, b) => a.distance - b.distance)
+      .slice(0, k)
+      .map((entry) => entry.id);
+  const filters: Filter[] = [
+    { roomIds: ['a', 'b'] },
+    { roomIds: ['a'] },
+    { roomIds: ['a', 'b'], sourceType: 'file' },
+    { roomIds: ['b'], projectIds: ['project'] },
+  ];
+
+  it('returns the true nearest allowed chunks, never one of a room outside the filter', async () => {
+    const storage = await openTestStorage('sqlite', [knowledgeStorageModuleWith({ selectiveFilterRows: 0 })]);
+    try {
+      await storage.knowledge.ensureIndex({ name: 'signs', model: 'test:m', dimensions });
+      await storage.knowledge.upsert('signs', chunks);
+      const far = new Set(chunks.filter((chunk) => chunk.roomId === 'far').map((chunk) => chunk.id));
+      for (const centre of centres)
+        for (const filter of filters)
+          for (const k of [1, 10, 20]) {
+            const matches = await storage.knowledge.query({
+              index: 'signs',
+              model: 'test:m',
+              vector: centre,
+              k,
+              filter,
+            });
+            const ids = matches.map((match) => match.chunk.id);
+            // The same chunks, nearest first (copies at nearly the same distance may swap in float32).
+            expect([...ids].sort()).toEqual(truth(centre, k, filter).sort());
+            const distances = matches.map((match) => match.distance);
+            expect(distances).toEqual([...distances].sort((a, b) => a - b));
+            if (!filter.projectIds) expect(ids.some((id) => far.has(id))).toBe(false);
+            // Distances are exact: the rerank computes them from the float vectors.
+            for (const match of matches)
+              expect(match.distance).toBeCloseTo(
+                cosineDistance(chunks[Number(match.chunk.id.slice(1))]?.vector as number[], centre),
+                5,
+              );
+          }
+      // More candidates than allowed chunks (20 per neighbour): every allowed chunk is reranked.
+      expect(
+        (
+          await storage.knowledge.query({
+            index: 'signs',
+            model: 'test:m',
+            vector: centres[0] as number[],
+            k: 60,
+            filter: { roomIds: ['a', 'b'] },
+          })
+        ).map((match) => match.chunk.id),
+      ).toEqual(truth(centres[0] as number[], 60, { roomIds: ['a', 'b'] }));
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('keeps the quantized table in step with upserts, replacements and deletes', async () => {
+    const storage = await openTestStorage('sqlite', [knowledgeStorageModuleWith({ selectiveFilterRows: 0 })]);
+    try {
+      await storage.knowledge.ensureIndex({ name: 'steps', model: 'test:m', dimensions });
+      await storage.knowledge.upsert('steps', chunks);
+      const centre = centres[1] as number[];
+      const search = (filter: Filter) =>
+        storage.knowledge
+          .query({ index: 'steps', model: 'test:m', vector: centre, k: 10, filter })
+          .then((matches) => matches.map((match) => match.chunk.id));
+      const [first] = truth(centre, 1, { roomIds: ['a', 'b'] });
+      const moved = chunks.find((chunk) => chunk.id === first) as Chunk;
+      // The nearest chunk moves to the far room: it must leave the answer at once.
+      await storage.knowledge.upsert('steps', [{ ...moved, roomId: 'far' }]);
+      expect(await search({ roomIds: ['a', 'b'] })).not.toContain(first);
+      await storage.knowledge.deleteBySource('steps', {
+        sourceType: moved.sourceType,
+        sourceId: moved.sourceId,
+      });
+      expect(await search({ roomIds: ['a', 'b', 'far'] })).not.toContain(first);
+      await storage.knowledge.deleteByRoom('steps', { roomId: 'a' });
+      expect(
+        (await search({ roomIds: ['a', 'b'] })).every((id) => chunks[Number(id.slice(1))]?.roomId === 'b'),
+      ).toBe(true);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('searches an index made before the quantized table exactly, and fills the table on ensureIndex', async () => {
+    const database = new Database(':memory:');
+    sqliteVec.load(database);
+    const storage = createKyselyStorage({
+      db: new Kysely<KaiwaDatabase>({ dialect: new SqliteDialect({ database }) }),
+      dialect: 'sqlite',
+      modules: [knowledgeStorageModuleWith({ selectiveFilterRows: 0 })],
+    });
+    await storage.migrate();
+    const definition = { name: 'older', model: 'test:m', dimensions };
+    await storage.knowledge.ensureIndex(definition);
+    await storage.knowledge.upsert('older', chunks.slice(0, 400));
+    // As a database written before this version: the float vec0 table only.
+    const table = (
+      database
+        .prepare(`select name from sqlite_master where name like 'knowledge_vecbit_%_${dimensions}'`)
+        .get() as {
+        name: string;
+      }
+    ).name;
+    database.exec(`drop table ${table}`);
+    await storage.knowledge.upsert('older', chunks.slice(400));
+    const centre = centres[2] as number[];
+    const search = () =>
+      storage.knowledge
+        .query({ index: 'older', model: 'test:m', vector: centre, k: 10, filter: { roomIds: ['a', 'b'] } })
+        .then((matches) => matches.map((match) => match.chunk.id));
+    expect(await search()).toEqual(truth(centre, 10, { roomIds: ['a', 'b'] }));
+    await storage.knowledge.ensureIndex(definition);
+    const count = database.prepare(`select count(*) as n from ${table}`).get() as { n: number };
+    expect(count.n).toBe(chunks.length);
+    expect(await search()).toEqual(truth(centre, 10, { roomIds: ['a', 'b'] }));
+    await storage.close();
   });
 });

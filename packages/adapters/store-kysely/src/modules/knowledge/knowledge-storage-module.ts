@@ -5,7 +5,7 @@ import { KyselyVectorStore } from './kysely-vector-store.js';
 import { knowledgeMigration } from './migrations/0009-knowledge.js';
 import { knowledgeFullTextMigration } from './migrations/0014-knowledge-full-text.js';
 import { textSearchFor } from './text-search.js';
-import { vectorSearchFor } from './vector-search.js';
+import { type SqliteVecSearchOptions, vectorSearchFor } from './vector-search.js';
 
 /**
  * `KnowledgeStorage`: vector indexes and knowledge chunks for retrieval (`VectorStore`), searched with
@@ -21,7 +21,7 @@ import { vectorSearchFor } from './vector-search.js';
 export const knowledgeStorageModule = knowledgeStorageModuleWith();
 
 /** The module with tuning the tests use (SQLite's vec0 path on small corpora); not exported from the package. */
-export function knowledgeStorageModuleWith(options: { selectiveFilterRows?: number } = {}) {
+export function knowledgeStorageModuleWith(options: SqliteVecSearchOptions = {}) {
   return defineKyselyStorageModule({
     name: 'knowledge',
     migrations: (dialect) => ({

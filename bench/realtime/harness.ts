@@ -16,6 +16,7 @@ import type {
   RunResult,
   ServerChildConfig,
   ServerStats,
+  SqliteSynchronous,
   SystemName,
   ToLoad,
   ToServer,
@@ -150,6 +151,8 @@ export interface ServerOptions {
   prepareSeparately?: boolean;
   /** Extra node flags for the server process, e.g. `--cpu-prof`. */
   nodeFlags?: string[];
+  /** Kaiwa: SQLite's `synchronous` setting (the server's default when absent). */
+  sqliteSynchronous?: SqliteSynchronous;
 }
 
 export class ServerUnderTest {
@@ -185,6 +188,7 @@ export class ServerUnderTest {
         users: options.users,
         databaseFile: join(directory, 'kaiwa.sqlite'),
         jwtSecret: randomBytes(32).toString('hex'),
+        ...(options.sqliteSynchronous ? { sqliteSynchronous: options.sqliteSynchronous } : {}),
       };
       let prepared: KaiwaSetup | undefined;
       if (options.system === 'kaiwa' && options.prepareSeparately) {
@@ -318,6 +322,8 @@ export interface ScenarioSpec {
   /** Kaiwa: REST history reads during the run. */
   rest?: { intervalMs: number; limit: number };
   nodeFlags?: string[];
+  /** Kaiwa: SQLite's `synchronous` setting (the server's default, `full`, when absent). */
+  sqliteSynchronous?: SqliteSynchronous;
 }
 
 export interface ServerWindow {
@@ -350,6 +356,7 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
     system: spec.system,
     users: spec.clients,
     ...(spec.nodeFlags ? { nodeFlags: spec.nodeFlags } : {}),
+    ...(spec.sqliteSynchronous ? { sqliteSynchronous: spec.sqliteSynchronous } : {}),
   });
   const load = new LoadGenerator(loadConfig(spec, server));
   try {
@@ -416,8 +423,8 @@ async function runWithServerWindow(
   };
   const result = await load.run(plan);
   load.onPhase = undefined;
-  const first = await start!;
-  const last = await end!;
+  // Both at once: when one sample fails, the other's failure must not go unhandled and end the run.
+  const [first, last] = await Promise.all([start!, end!]);
   const wallMs = last.at - first.at;
   return [
     result,
@@ -540,6 +547,7 @@ export async function runRamp(spec: RampSpec): Promise<RampResult> {
     system: spec.system,
     users: spec.clients,
     ...(spec.nodeFlags ? { nodeFlags: spec.nodeFlags } : {}),
+    ...(spec.sqliteSynchronous ? { sqliteSynchronous: spec.sqliteSynchronous } : {}),
   });
   const load = new LoadGenerator(loadConfig(spec, server));
   const steps: RampStep[] = [];

@@ -146,7 +146,7 @@ async function openClient(index: number, isSender: boolean): Promise<RawWebSocke
 
 /** Authenticates and joins the room as each system wants it; resolves when deliveries will reach the client. */
 function handshake(client: RawWebSocket, index: number): Promise<void> {
-  if (config.system === 'ws') return Promise.resolve();
+  if (config.system === 'ws' || config.system === 'uws') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`client ${index}: no answer to the handshake`)), 15_000);
     const done = (error?: Error): void => {
@@ -213,6 +213,7 @@ function sendOne(ordinal: number): void {
       return;
     }
     case 'ws':
+    case 'uws':
       client.sendText(marker + padding.slice(0, Math.max(0, config.payloadBytes - marker.length)));
       return;
     case 'socketio': {

@@ -6,14 +6,27 @@ import type { LatencySummary } from './histogram.js';
  * (load-child.ts).
  */
 
-/** The servers under test: Kaiwa (buildServer: Fastify, realtime, engine, SQLite) and two baselines. */
-export type SystemName = 'kaiwa' | 'ws' | 'socketio';
+/**
+ * The servers under test: Kaiwa (buildServer: Fastify, realtime, engine, SQLite) and three baselines, the
+ * last (uWebSockets.js) only where it was installed by hand (see UWS_INSTALL_HINT).
+ */
+export type SystemName = 'kaiwa' | 'ws' | 'socketio' | 'uws';
 
 export const SYSTEM_LABELS: Record<SystemName, string> = {
   kaiwa: 'Kaiwa (SQLite, persisted)',
   ws: 'bare ws broadcast',
   socketio: 'Socket.IO',
+  uws: 'uWebSockets.js pub/sub',
 };
+
+/**
+ * The npm package `uwebsockets` repackages the upstream uWebSockets.js binaries (every platform's addon is
+ * in its tarball; nothing is downloaded at install time). It is a third party's package, so it is no
+ * dependency of Kaiwa: the benchmark uses it when it is there.
+ */
+export const UWS_PACKAGE = 'uwebsockets';
+export const UWS_INSTALL_HINT =
+  'uWebSockets.js baseline skipped: `npm i --no-save uwebsockets` installs it for the benchmark (not a dependency)';
 
 // ---------------------------------------------------------------- server child
 
@@ -29,7 +42,12 @@ export interface ServerChildConfig {
   jwtSecret?: string;
   /** Kaiwa: the database already has users, room and tokens (from a `prepareOnly` run). */
   prepared?: KaiwaSetup;
+  /** Kaiwa: `KAIWA_SQLITE_SYNCHRONOUS`; the server's default (`full`) when absent. */
+  sqliteSynchronous?: SqliteSynchronous;
 }
+
+/** SQLite's `synchronous` setting for Kaiwa: `full` syncs the WAL at every commit, on the event loop. */
+export type SqliteSynchronous = 'full' | 'normal';
 
 export interface KaiwaSetup {
   roomId: string;

@@ -1,10 +1,23 @@
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { runScenario, type ScenarioSpec } from './harness.js';
+import { UWS_INSTALL_HINT, UWS_PACKAGE } from './messages.js';
 
 /*
  * A smoke run of the realtime benchmark harness with tiny numbers: the same processes, clients and
  * bookkeeping as `npm run bench:realtime`, checked for exact delivery rather than speed.
  */
+
+/** The uWebSockets.js baseline is no dependency: its smoke run needs `npm i --no-save uwebsockets`. */
+const uwsInstalled = ((): boolean => {
+  try {
+    createRequire(import.meta.url).resolve(UWS_PACKAGE);
+    return true;
+  } catch {
+    console.warn(UWS_INSTALL_HINT);
+    return false;
+  }
+})();
 
 const tiny = {
   clients: 5,
@@ -43,5 +56,14 @@ describe.concurrent('realtime benchmark harness', () => {
     expect(load.duplicated).toBe(0);
     expect(load.receivedDeliveries).toBe(load.sentTotal * tiny.clients);
     expect(load.bytesPerDelivery).toBeGreaterThan(tiny.payloadBytes);
+  });
+
+  it.skipIf(!uwsInstalled)('delivers every message exactly once through uWebSockets.js pub/sub', async () => {
+    const result = await runScenario({ system: 'uws', ...tiny });
+    const load = result.load;
+    expect(load.sentTotal).toBeGreaterThanOrEqual(45);
+    expect(load.lost).toBe(0);
+    expect(load.duplicated).toBe(0);
+    expect(load.receivedDeliveries).toBe(load.sentTotal * tiny.clients);
   });
 });

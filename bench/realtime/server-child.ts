@@ -1,12 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { KaiwaServer } from '@kaiwa/server';
-import type { FromServer, KaiwaSetup, ServerChildConfig, ServerStats, ToServer } from './messages.js';
+import {
+  type FromServer,
+  type KaiwaSetup,
+  type ServerChildConfig,
+  type ServerStats,
+  type ToServer,
+  UWS_PACKAGE,
+} from './messages.js';
 
 /*
  * The server under test, alone in its process so that the load generator does not share its event loop.
@@ -18,6 +26,8 @@ import type { FromServer, KaiwaSetup, ServerChildConfig, ServerStats, ToServer }
  *   ws        the bare `ws` broadcast from the ws README: every text message goes to every open client.
  *   socketio  Socket.IO 4 (websocket transport only): every client joins one room, each `m` event is
  *             emitted to the room.
+ *   uws       uWebSockets.js pub/sub (the npm package `uwebsockets`, when installed): every client
+ *             subscribes to one topic, every text message is published to it.
  */
 
 const MAX_LIFETIME_MS = 15 * 60_000;
@@ -62,6 +72,9 @@ async function main(): Promise<void> {
       break;
     case 'socketio':
       served = await serveSocketIo();
+      break;
+    case 'uws':
+      served = await serveUws();
       break;
     default:
       throw new Error(`unknown system ${String(config.system)}`);
@@ -152,6 +165,7 @@ async function serveKaiwa(): Promise<Served> {
       KAIWA_ACCESS_TOKEN_TTL: '1h',
       // The load generator's senders post far faster than any person: measure fan-out, not the limits.
       KAIWA_USER_RATE_LIMITS: 'messages=1000000/10s',
+      ...(config.sqliteSynchronous ? { KAIWA_SQLITE_SYNCHRONOUS: config.sqliteSynchronous } : {}),
       HOST,
       PORT: '0',
       LOG_LEVEL: 'warn',
@@ -244,6 +258,70 @@ async function serveSocketIo(): Promise<Served> {
     path: '/socket.io/?EIO=4&transport=websocket',
     connections: () => io.engine.clientsCount,
     close: () => closeHttp(http, () => io.close()),
+  };
+}
+
+// ---------------------------------------------------------------- uWebSockets.js
+
+/** The part of uWebSockets.js used here (the package is not a dependency, so its types are not either). */
+interface UwsModule {
+  App(): UwsApp;
+  DISABLED: unknown;
+  us_listen_socket_close(listenSocket: unknown): void;
+  us_socket_local_port(listenSocket: unknown): number;
+}
+
+interface UwsApp {
+  ws(
+    pattern: string,
+    behavior: {
+      compression: unknown;
+      maxPayloadLength: number;
+      maxBackpressure: number;
+      open(socket: { subscribe(topic: string): boolean }): void;
+      message(socket: unknown, message: ArrayBuffer, isBinary: boolean): void;
+      close(): void;
+    },
+  ): UwsApp;
+  listen(host: string, port: number, done: (listenSocket: unknown) => void): UwsApp;
+  publish(topic: string, message: ArrayBuffer, isBinary: boolean): boolean;
+  close(): UwsApp;
+}
+
+async function serveUws(): Promise<Served> {
+  // A CommonJS module that loads the addon for this platform and Node ABI.
+  const uws = createRequire(import.meta.url)(UWS_PACKAGE) as UwsModule;
+  const app = uws.App();
+  let open = 0;
+  app.ws('/ws', {
+    compression: uws.DISABLED,
+    maxPayloadLength: 16 * 1024 * 1024,
+    // uWS skips subscribers over this much backpressure; the other systems never drop, so neither may it.
+    maxBackpressure: 1024 * 1024 * 1024,
+    open(socket) {
+      open += 1;
+      socket.subscribe('bench');
+    },
+    message(_socket, message, isBinary) {
+      app.publish('bench', message, isBinary);
+    },
+    close() {
+      open -= 1;
+    },
+  });
+  const listenSocket = await new Promise<unknown>((resolve, reject) =>
+    app.listen(HOST, 0, (socket) =>
+      socket ? resolve(socket) : reject(new Error('uWebSockets.js could not listen')),
+    ),
+  );
+  return {
+    port: uws.us_socket_local_port(listenSocket),
+    path: '/ws',
+    connections: () => open,
+    async close() {
+      uws.us_listen_socket_close(listenSocket);
+      app.close();
+    },
   };
 }
 

@@ -102,6 +102,26 @@ describe('realtime: subscriptions, sends and fan-out', () => {
     expect(await metricValue(served.registry, 'kaiwa_ws_events_delivered_total')).toBeGreaterThanOrEqual(240);
   });
 
+  it('fans out to hundreds of subscribers, written over several turns of the event loop, each in order', async () => {
+    // More connections than one flush writes before it lets the event loop turn (issue 18).
+    const tokens = ['token-alice', 'token-bob', 'token-carol'];
+    const clients = await Promise.all(
+      range(0, 299).map((index) => TestClient.as(served.url, tokens[index % 3]!)),
+    );
+    await Promise.all(clients.map((client) => client.request({ type: 'subscribe', roomId })));
+    // Sent while earlier events are still being written: later ones queue behind them.
+    await Promise.all(
+      range(1, 30).map((n) =>
+        chat.engine.sendMessage(chat.alice.id, { roomId, clientMessageId: `w-${n}`, text: `${n}` }),
+      ),
+    );
+    for (const client of clients) {
+      await client.roomEvents(roomId, 30);
+      expect(seqs(client.frames.filter((frame) => frame.roomId === roomId))).toEqual(range(1, 30));
+    }
+    await Promise.all(clients.map((client) => client.close()));
+  });
+
   it('delivers edits, deletes and reactions, each acknowledged', async () => {
     const alice = await TestClient.as(served.url, 'token-alice');
     const bob = await TestClient.as(served.url, 'token-bob');

@@ -77,6 +77,15 @@ export interface RealtimeServer {
 type PresenceStatus = 'online' | 'away' | 'offline';
 
 const DEFAULT_PRESENCE_TTL_MS = 30_000;
+/**
+ * How long one flush may write before it lets the event loop turn (issue 18). A message fanned out to
+ * 1,000 sockets is 1,000 writes, several milliseconds; written in one go, an HTTP request or an inbound
+ * frame that arrived meanwhile waits for all of them. Written in slices, each followed by `setImmediate`,
+ * the poll phase runs between two slices and serves them.
+ */
+const FLUSH_SLICE_MS = 1;
+/** Connections written between two looks at the clock. */
+const FLUSH_CLOCK_STRIDE = 32;
 
 /**
  * Serves the Kaiwa WebSocket protocol (docs/protocol.md) on `server` at `path`.
@@ -118,7 +127,9 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
   readonly #typing: TypingTracker;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #stopListening: () => void;
+  /** Connections with frames queued, in the order they queued them; written from `#flushNext` on. */
   #toFlush: Connection[] = [];
+  #flushNext = 0;
   #flushScheduled = false;
   #undeliveredCount = 0;
   #closing: Promise<void> | undefined;
@@ -246,16 +257,38 @@ class RealtimeHub implements ConnectionHub, RealtimeServer {
     this.#undeliveredCount += events;
   }
 
+  /**
+   * Writes the queued connections for at most FLUSH_SLICE_MS, then continues after the event loop has
+   * turned. Each connection writes its whole queue at once, so its frames keep their order; one queued
+   * again meanwhile is written again later, after the ones ahead of it.
+   */
   readonly #flushAll = (): void => {
     const connections = this.#toFlush;
-    this.#toFlush = [];
-    this.#flushScheduled = false;
-    for (const connection of connections) {
+    const deadline = performance.now() + FLUSH_SLICE_MS;
+    let index = this.#flushNext;
+    while (index < connections.length) {
+      const connection = connections[index]!;
+      index += 1;
       try {
         connection.flush();
       } catch (error) {
         this.logger.error({ err: error, sessionId: connection.sessionId }, 'could not write to a websocket');
       }
+      if (index % FLUSH_CLOCK_STRIDE === 0 && index < connections.length && performance.now() >= deadline) {
+        break;
+      }
+    }
+    if (index < connections.length) {
+      // Under steady load the list never empties: drop the part already written now and then.
+      if (index >= 1024 && index * 2 >= connections.length) {
+        this.#toFlush = connections.slice(index);
+        this.#flushNext = 0;
+      } else this.#flushNext = index;
+      setImmediate(this.#flushAll);
+    } else {
+      this.#toFlush = [];
+      this.#flushNext = 0;
+      this.#flushScheduled = false;
     }
     if (this.#undeliveredCount > 0) {
       this.metrics.eventsDelivered.inc(this.#undeliveredCount);

@@ -79,19 +79,37 @@ const builds: Build[] = [
   { label: values.label, dist: values.ui ? resolve(values.ui) : buildUi() },
 ];
 
-/** The size of a build's JS bundle and stylesheet, raw and brotli. */
-function bundleSize(dist: string): { js: number; jsBrotli: number; css: number; cssBrotli: number } {
+/**
+ * The size of a build's JavaScript and stylesheet, raw and brotli (each file compressed on its own, as it is
+ * sent): the scripts the page loads at start (the entry and the chunks its index.html preloads) and all of
+ * them (with the chunks fetched only when a rarely used screen opens).
+ */
+function bundleSize(dist: string): {
+  js: number;
+  jsBrotli: number;
+  jsAll: number;
+  jsAllBrotli: number;
+  css: number;
+  cssBrotli: number;
+} {
   const assets = join(dist, 'assets');
-  const sizes = (extension: string) => {
-    const file = readdirSync(assets).find((name) => name.startsWith('app-') && name.endsWith(extension));
-    if (!file) throw new Error(`no app-*${extension} in ${assets}`);
+  const sizes = (file: string) => {
     const bytes = readFileSync(join(assets, file));
     const brotli = brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } });
     return [bytes.length, brotli.length] as const;
   };
-  const [js, jsBrotli] = sizes('.js');
-  const [css, cssBrotli] = sizes('.css');
-  return { js, jsBrotli, css, cssBrotli };
+  const sum = (files: string[]) =>
+    files.map(sizes).reduce(([raw, brotli], [r, b]) => [raw + r, brotli + b] as const, [0, 0] as const);
+  const html = readFileSync(join(dist, 'index.html'), 'utf8');
+  const atStart = [...html.matchAll(/(?:src|href)="\/assets\/([^"]+\.js)"/g)].map((match) => match[1]!);
+  if (atStart.length === 0) throw new Error(`no script in ${join(dist, 'index.html')}`);
+  const all = readdirSync(assets).filter((name) => name.endsWith('.js'));
+  const stylesheet = readdirSync(assets).find((name) => name.startsWith('app-') && name.endsWith('.css'));
+  if (!stylesheet) throw new Error(`no app-*.css in ${assets}`);
+  const [js, jsBrotli] = sum(atStart);
+  const [jsAll, jsAllBrotli] = sum(all);
+  const [css, cssBrotli] = sizes(stylesheet);
+  return { js, jsBrotli, jsAll, jsAllBrotli, css, cssBrotli };
 }
 
 /** A deterministic mix of what people write: short lines, paragraphs, markdown, lists, code. */
@@ -188,6 +206,23 @@ const PAGE_PROBE = `(() => {
   };
   const newest = new URLSearchParams(location.hash.slice(1)).get('bench-newest');
   if (!newest) return;
+  const longFrames = [];
+  try {
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        longFrames.push({
+          startTime: entry.startTime,
+          duration: entry.duration,
+          blocking: entry.blockingDuration ?? 0,
+          scripts: (entry.scripts ?? []).map((script) => ({
+            invoker: script.invoker,
+            duration: script.duration,
+            start: script.startTime,
+          })),
+        });
+      }
+    }).observe({ type: 'long-animation-frame', buffered: true });
+  } catch {}
   const check = () => {
     const element = document.querySelector('[data-message-id="' + newest + '"]');
     const scroller = document.querySelector('.room .message-scroller');
@@ -196,6 +231,16 @@ const PAGE_PROBE = `(() => {
       const view = scroller.getBoundingClientRect();
       if (box.height > 0 && box.top >= view.top - 1 && box.bottom <= view.bottom + 1) {
         window.__bench.visibleAt = performance.now();
+        // Where the time went: when each request of the start finished, and the main thread's long frames.
+        const done = {};
+        for (const entry of performance.getEntriesByType('resource')) {
+          const path = new URL(entry.name).pathname;
+          const key = /\\/assets\\/app-[^/]*\\.js$/.test(path) ? 'script' : /\\/messages$/.test(path) ? 'messages' : path;
+          if (!(key in done)) done[key] = { start: entry.startTime, end: entry.responseEnd };
+        }
+        window.__bench.requests = done;
+        // Long frames are reported after they end: the one that showed the message comes a little later.
+        window.__bench.longFrames = longFrames;
         return;
       }
     }
@@ -247,12 +292,34 @@ interface ScrollResult {
   rows: number;
 }
 
+/** What the probe saw of the open: when the newest message was visible, and the requests and frames before. */
+interface OpenProbe {
+  visibleAt: number;
+  historyAt: number;
+  requests: Record<string, { start: number; end: number } | undefined>;
+  longFrames: {
+    startTime: number;
+    duration: number;
+    blocking: number;
+    scripts: { invoker: string; duration: number; start: number }[];
+  }[];
+}
+
 interface RunResult {
+  /** The probe's raw view of the open (kept in the results file; not a figure of the table). */
+  openDetail?: OpenProbe;
   firstPaint: number;
   firstContentfulPaint: number;
   signInForm: number;
   /** When the room's first history page had arrived (the app's start and its requests before it). */
   openHistory: number;
+  /** When the app's script, the session check and the rooms list had arrived (the critical path). */
+  openScript: number;
+  openSession: number;
+  openRooms: number;
+  /** Long animation frames between navigation and the newest message visible: count and total time. */
+  openLongFrames: number;
+  openLongMs: number;
   open: number;
   scrollMs: number;
   loaded: number;
@@ -299,12 +366,15 @@ async function measureRun(
     page.setDefaultTimeout(WAIT_MS);
     await page.goto(`${baseUrl}/rooms/${roomId}#bench-newest=${newestId}`);
     // (Polled in the page: the CSP forbids the string evaluation waitForFunction would use.)
-    const open = await page.evaluate<{ visibleAt: number; historyAt: number }>(`new Promise((done) => {
-      const check = () => (window.__bench.visibleAt > 0 ? done(window.__bench) : setTimeout(check, 20));
+    const open = await page.evaluate<OpenProbe>(`new Promise((done) => {
+      const check = () => (window.__bench.visibleAt > 0 ? setTimeout(() => done({
+        ...window.__bench,
+        longFrames: window.__bench.longFrames.filter((entry) => entry.startTime < window.__bench.visibleAt),
+      }), 300) : setTimeout(check, 20));
       check();
     })`);
     // Let the first page settle (its images, the read marker) before scrolling.
-    await page.waitForTimeout(500);
+    await page.waitForTimeout(200);
     const scroll = await page.evaluate<ScrollResult>(scrollBackScript(loadTarget, scrollStep, WAIT_MS * 2));
     await page.close();
 
@@ -314,7 +384,13 @@ async function measureRun(
       firstPaint: paints.fp,
       firstContentfulPaint: paints.fcp,
       signInForm: paints.form,
+      openDetail: open,
       openHistory: open.historyAt,
+      openScript: open.requests.script?.end ?? Number.NaN,
+      openSession: open.requests['/api/v1/auth/me']?.end ?? Number.NaN,
+      openRooms: open.requests['/api/v1/rooms']?.end ?? Number.NaN,
+      openLongFrames: open.longFrames.length,
+      openLongMs: open.longFrames.reduce((sum, entry) => sum + entry.duration, 0),
       open: open.visibleAt,
       scrollMs: scroll.ms,
       loaded: scroll.loaded,
@@ -346,11 +422,16 @@ function median(samples: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-const ROWS: { key: keyof RunResult; label: string; unit: string; p95: boolean }[] = [
+const ROWS: { key: Exclude<keyof RunResult, 'openDetail'>; label: string; unit: string; p95: boolean }[] = [
   { key: 'firstPaint', label: 'Shell: first paint (cold `/`)', unit: 'ms', p95: true },
   { key: 'firstContentfulPaint', label: 'Shell: first contentful paint', unit: 'ms', p95: true },
   { key: 'signInForm', label: 'Shell: sign-in form in the DOM', unit: 'ms', p95: true },
+  { key: 'openScript', label: 'Open room: app script received', unit: 'ms', p95: true },
+  { key: 'openSession', label: 'Open room: session check answered', unit: 'ms', p95: true },
+  { key: 'openRooms', label: 'Open room: rooms list received', unit: 'ms', p95: true },
   { key: 'openHistory', label: 'Open room: first history page received', unit: 'ms', p95: true },
+  { key: 'openLongFrames', label: 'Open room: long animation frames before visible', unit: '', p95: false },
+  { key: 'openLongMs', label: 'Open room: their total duration', unit: 'ms', p95: false },
   { key: 'open', label: 'Open room: newest message visible', unit: 'ms', p95: true },
   { key: 'scrollMs', label: `Scroll-back: time to load ${loadTarget} messages`, unit: 'ms', p95: true },
   { key: 'frames', label: 'Scroll-back: frames', unit: '', p95: false },
@@ -386,7 +467,10 @@ function table(results: RunResult[][], sizes: ReturnType<typeof bundleSize>[]): 
   }
   const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} KB`;
   lines.push(
-    `| JS bundle, raw / brotli | ${sizes.map((size) => `${kb(size.js)} / ${kb(size.jsBrotli)}`).join(' | ')} |`,
+    `| JS loaded at start, raw / brotli | ${sizes.map((size) => `${kb(size.js)} / ${kb(size.jsBrotli)}`).join(' | ')} |`,
+  );
+  lines.push(
+    `| JS in all, raw / brotli | ${sizes.map((size) => `${kb(size.jsAll)} / ${kb(size.jsAllBrotli)}`).join(' | ')} |`,
   );
   lines.push(
     `| Stylesheet, raw / brotli | ${sizes.map((size) => `${kb(size.css)} / ${kb(size.cssBrotli)}`).join(' | ')} |`,
@@ -397,6 +481,14 @@ function table(results: RunResult[][], sizes: ReturnType<typeof bundleSize>[]): 
 // ---------------------------------------------------------------- the run
 
 const startedAt = new Date().toISOString();
+// The machine's load during the run (the figures are only comparable at a similar load), every 20 s.
+const loads: number[] = [];
+const sampleLoad = () => {
+  const [one] = readFileSync('/proc/loadavg', 'utf8').split(' ');
+  if (one) loads.push(Number(one));
+};
+sampleLoad();
+const loadSampler = setInterval(sampleLoad, 20_000);
 const { dataDir, roomId, newestId } = await seed();
 const servers: { server: KaiwaServer; baseUrl: string }[] = [];
 const browser = await launchChromium();
@@ -417,7 +509,7 @@ try {
       const result = await measureRun(browser, baseUrl, roomId, newestId);
       results[index]!.push(result);
       progress.push(
-        `${builds[index]!.label}: FCP ${result.firstContentfulPaint.toFixed(0)} ms, open ${result.open.toFixed(0)} ms, scroll-back p95 ${result.frameP95.toFixed(1)} ms, ${result.droppedFrames} dropped, ${result.rows} rows`,
+        `${builds[index]!.label}: FCP ${result.firstContentfulPaint.toFixed(0)} ms, open ${result.open.toFixed(0)} ms (script ${result.openScript.toFixed(0)}, session ${result.openSession.toFixed(0)}, rooms ${result.openRooms.toFixed(0)}, history ${result.openHistory.toFixed(0)}; ${result.openLongFrames} long frames ${result.openLongMs.toFixed(0)} ms), scroll-back p95 ${result.frameP95.toFixed(1)} ms, ${result.droppedFrames} dropped, ${result.rows} rows`,
       );
     }
     console.error(`run ${run}/${runs}: ${progress.join('; ')}`);
@@ -426,16 +518,18 @@ try {
   const header = [
     `${messageCount.toLocaleString('en')} messages; scroll-back at ${scrollStep} px a frame to ${loadTarget} loaded; viewport ${VIEWPORT.width}×${VIEWPORT.height}`,
     `Chromium ${browser.version()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}`,
+    `load average (1 min, every 20 s): ${Math.min(...loads)}–${Math.max(...loads)}, median ${median(loads)}`,
   ];
   console.log(`${header.join('\n')}\n\n${table(results, sizes).join('\n')}`);
   mkdirSync(join(root, 'bench/results'), { recursive: true });
   const file = join(root, `bench/results/ui-${startedAt.replaceAll(':', '-')}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ startedAt, messageCount, loadTarget, scrollStep, builds, sizes, results }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt, messageCount, loadTarget, scrollStep, loads, builds, sizes, results }, null, 2)}\n`,
   );
   console.log(`results: ${file}`);
 } finally {
+  clearInterval(loadSampler);
   await browser.close();
   for (const { server } of servers) await server.close();
 }

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import type { KaiwaServer } from '@kaiwa/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { KaiwaChatClient, prefetchHistory } from './chat-client.js';
+import { KaiwaChatClient, prefetchHistory, prefetchRooms } from './chat-client.js';
 import { KaiwaApiError, KaiwaRestClient } from './rest-client.js';
 import { startClientTestServer } from './test-support/client-test-server.js';
 
@@ -306,5 +306,33 @@ describe('KaiwaChatClient against a reference server', () => {
     expect(chat.state.rooms.get(room.id)?.hasOlder).toBe(true);
     await eventually(() => expect(chat.state.timeline(room.id).at(-1)?.id).toBe(late.id));
     expect(chat.state.rooms.get(room.id)?.hasOlder).toBe(true);
+  });
+  it('starts with the room list asked for before it started, and asks again when that request failed', async () => {
+    const room = await ada.createRoom({ kind: 'channel', name: 'listed-early', topic: '' });
+    await grace.joinRoom(room);
+    const rest = new KaiwaRestClient({ baseUrl });
+    await rest.login('grace', PASSWORD);
+    let asked = 0;
+    const listRooms = rest.listRooms.bind(rest);
+    rest.listRooms = () => {
+      asked += 1;
+      return listRooms();
+    };
+    const prefetched = prefetchRooms(rest);
+    await prefetched.list;
+    const chat = new KaiwaChatClient({ rest, WebSocket, prefetchedRooms: prefetched });
+    clients.push(chat);
+    await chat.start();
+    // The list asked for early is the one the chat starts with: no second request.
+    expect(asked).toBe(1);
+    expect(chat.state.rooms.has(room.id)).toBe(true);
+
+    const failed = { requestedAt: Date.now(), list: Promise.reject(new Error('offline')) };
+    failed.list.catch(() => undefined);
+    const again = new KaiwaChatClient({ rest, WebSocket, prefetchedRooms: failed });
+    clients.push(again);
+    await again.start();
+    expect(asked).toBe(2);
+    expect(again.state.rooms.has(room.id)).toBe(true);
   });
 });

@@ -9,6 +9,7 @@ import {
   type ReadyFrame,
   type Room,
   type RoomEvent,
+  type RoomSummary,
   type ServerFrame,
   type UpdateRoomPreferencesInput,
   type User,
@@ -67,6 +68,27 @@ export interface KaiwaChatClientOptions {
   WebSocket?: WebSocketConstructor;
   /** A room's newest page asked for before the chat started ({@link prefetchHistory}), used when it opens. */
   prefetchedHistory?: PrefetchedHistory;
+  /** The room list asked for before the chat started ({@link prefetchRooms}), used by `start`. */
+  prefetchedRooms?: PrefetchedRooms;
+}
+
+/** The room list, on its way, and when it was asked for. */
+export interface PrefetchedRooms {
+  requestedAt: number;
+  list: Promise<{ rooms: RoomSummary[] }>;
+}
+
+/**
+ * Asks for the room list at once, before the chat has started (beside the session check of a page opened
+ * with a stored session): pass it as {@link KaiwaChatClientOptions.prefetchedRooms} and `start` takes it
+ * instead of asking again, so the room on the screen is not one round trip later. The list is the same
+ * snapshot `start` would have asked for a moment later; the subscriptions that follow it resume from each
+ * room's `lastSeq`, so nothing sent in between is missed. A failed prefetch is asked again the ordinary way.
+ */
+export function prefetchRooms(rest: KaiwaRestClient): PrefetchedRooms {
+  const list = rest.listRooms();
+  list.catch(() => undefined);
+  return { requestedAt: Date.now(), list };
 }
 
 /** A room's newest page of history, on its way. */
@@ -138,6 +160,7 @@ export class KaiwaChatClient {
   #stopped = false;
   #outboxKey = '';
   #prefetched: PrefetchedHistory | undefined;
+  #prefetchedRooms: PrefetchedRooms | undefined;
   #unsubscribers: (() => void)[] = [];
   readonly #frameListeners = new Set<(frame: ServerFrame) => void>();
   readonly #ackWaiters = new Map<string, AckWaiter[]>();
@@ -169,6 +192,7 @@ export class KaiwaChatClient {
       options.WebSocket ? { WebSocket: options.WebSocket } : {},
     );
     this.#prefetched = options.prefetchedHistory;
+    this.#prefetchedRooms = options.prefetchedRooms;
   }
 
   get me(): User {
@@ -279,8 +303,11 @@ export class KaiwaChatClient {
     this.#roomsLoad = (async () => {
       do {
         this.#roomsReload = false;
-        const requestedAt = Date.now();
-        const { rooms } = await this.rest.listRooms();
+        const prefetched = this.#prefetchedRooms;
+        this.#prefetchedRooms = undefined;
+        const early = prefetched ? await prefetched.list.catch(() => undefined) : undefined;
+        const requestedAt = early && prefetched ? prefetched.requestedAt : Date.now();
+        const { rooms } = early ?? (await this.rest.listRooms());
         this.state.setRooms(rooms, requestedAt);
         for (const summary of rooms) {
           this.#subscribe(summary.room.id);

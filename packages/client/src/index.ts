@@ -10,7 +10,9 @@ export {
   KaiwaChatClient,
   type KaiwaChatClientOptions,
   type PrefetchedHistory,
+  type PrefetchedRooms,
   prefetchHistory,
+  prefetchRooms,
 } from './chat-client.js';
 export {
   type ApplyResult,

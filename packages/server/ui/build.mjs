@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 /*
- * Builds the web chat UI into ui/dist: one JavaScript bundle (Preact, esbuild) and one stylesheet, both with
- * content hashes in their names, and an index.html that links them. No inline script or style, so the
- * server's strict Content-Security-Policy holds. Beside them: the web app manifest (its PNG icons drawn by
+ * Builds the web chat UI into ui/dist: the JavaScript (Preact, esbuild) as two entry scripts — `start`
+ * (src/first-requests.ts: the REST client and the app's first requests, run before the rest of the code is
+ * evaluated) and `app` (src/main.tsx) —, the chunks they import (preloaded from the page with
+ * <link rel="modulepreload">, so they are fetched beside the entries, not after them) and chunks fetched
+ * only when a rarely used screen opens (`lazyComponent`, the German and Japanese texts); one stylesheet; all
+ * with content hashes in their names, and an index.html that links them.
+ * No inline script or style, so the server's strict Content-Security-Policy holds. Beside them: the web app manifest (its PNG icons drawn by
  * app-icon.mjs) and the service worker at /sw.js (src/service-worker.ts), which caches the app shell.
  *
  *   node ui/build.mjs                 production build into ui/dist
@@ -101,7 +105,7 @@ async function emojiAsset() {
   return `/assets/emoji-${hash}.json`;
 }
 
-function page({ script, stylesheet, icon, emoji, manifest }) {
+function page({ start, script, preloads, stylesheet, icon, emoji, manifest }) {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -115,7 +119,9 @@ function page({ script, stylesheet, icon, emoji, manifest }) {
 <link rel="manifest" href="${manifest}">
 <meta name="theme-color" content="#3454d1">
 <link rel="stylesheet" href="${stylesheet}">
+<script type="module" src="${start}"></script>
 <script type="module" src="${script}"></script>
+${preloads.map((chunk) => `<link rel="modulepreload" href="${chunk}">\n`).join('')}
 </head>
 <body>
 <div id="app"></div>
@@ -128,23 +134,45 @@ function page({ script, stylesheet, icon, emoji, manifest }) {
 /** Writes index.html for the outputs of a build. */
 async function writePage(metafile) {
   const toUrl = (file) => `/${relative(outdir, resolve(uiDirectory, file)).split('\\').join('/')}`;
-  const entry = Object.entries(metafile.outputs).find(([, output]) => output.entryPoint);
+  // (Each lazily imported module is an entry point of its own too: the app's is the one built from main.tsx.)
+  const entry = Object.entries(metafile.outputs).find(
+    ([, output]) => output.entryPoint === buildOptions.entryPoints.app,
+  );
   if (!entry) throw new Error('the build produced no entry bundle');
   const [script, output] = entry;
   if (!output.cssBundle) throw new Error('the build produced no stylesheet');
+  const start = Object.keys(metafile.outputs).find(
+    (file) => metafile.outputs[file].entryPoint === buildOptions.entryPoints.start,
+  );
+  if (!start) throw new Error('the build produced no start script');
+  // The chunks the entries import statically (and they in turn): needed before the app can start.
+  const preloads = [];
+  const visit = (file) => {
+    for (const imported of metafile.outputs[file]?.imports ?? []) {
+      if (imported.kind !== 'import-statement' || preloads.includes(imported.path)) continue;
+      preloads.push(imported.path);
+      visit(imported.path);
+    }
+  };
+  visit(start);
+  visit(script);
+  const scripts = Object.keys(metafile.outputs).filter((file) => file.endsWith('.js'));
   const icon = await hashedCopy(join(uiDirectory, 'public', 'favicon.svg'));
   const manifest = await writeManifest(icon);
   await writeFile(
     join(outdir, 'index.html'),
     page({
+      start: toUrl(start),
       script: toUrl(script),
+      preloads: preloads.map(toUrl),
       stylesheet: toUrl(output.cssBundle),
       icon,
       emoji: await emojiAsset(),
       manifest,
     }),
   );
-  await writeServiceWorker([toUrl(script), toUrl(output.cssBundle), icon]);
+  // Every chunk is part of the shell: a screen first opened offline still has its code.
+  await writeServiceWorker([...scripts.map(toUrl), toUrl(output.cssBundle), icon]);
 }
 
 /** The web app manifest, with the hashed icons of this build (SVG, and PNG drawn here); served at a fixed path. */
@@ -191,11 +219,14 @@ async function writeServiceWorker(assets) {
 
 const buildOptions = {
   absWorkingDir: uiDirectory,
-  entryPoints: { app: 'src/main.tsx' },
+  // `start` first in the page: its requests leave before `app`'s code (the markdown parser…) is evaluated.
+  entryPoints: { app: 'src/main.tsx', start: 'src/first-requests.ts' },
   outdir: join(outdir, 'assets'),
   entryNames: '[name]-[hash]',
+  chunkNames: 'chunk-[hash]',
   assetNames: '[name]-[hash]',
   bundle: true,
+  splitting: true,
   format: 'esm',
   platform: 'browser',
   target: ['es2022', 'chrome109', 'firefox115', 'safari16'],

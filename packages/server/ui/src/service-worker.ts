@@ -21,6 +21,8 @@ interface ExtendableEvent extends Event {
 }
 interface FetchEvent extends ExtendableEvent {
   readonly request: Request;
+  /** A navigation's answer, asked for while this worker started (navigation preload); undefined without. */
+  readonly preloadResponse?: Promise<Response | undefined>;
   respondWith(response: Response | Promise<Response>): void;
 }
 interface WorkerScope {
@@ -29,6 +31,7 @@ interface WorkerScope {
   addEventListener(type: 'message', listener: (event: ExtendableEvent & { data: unknown }) => void): void;
   skipWaiting(): Promise<void>;
   clients: { claim(): Promise<void> };
+  registration: { navigationPreload?: { enable(): Promise<void> } };
   location: Location;
 }
 
@@ -63,8 +66,10 @@ worker.addEventListener('install', (event) => {
 
 worker.addEventListener('activate', (event) => {
   event.waitUntil(
-    caches
-      .keys()
+    // A page opened while this worker is stopped is asked for while it starts, not after.
+    Promise.resolve(worker.registration.navigationPreload?.enable())
+      .catch(() => undefined)
+      .then(() => caches.keys())
       .then((names) =>
         Promise.all(
           names
@@ -89,11 +94,11 @@ worker.addEventListener('fetch', (event) => {
   const url = new URL(request.url);
   if (url.origin !== worker.location.origin) return;
   if (request.mode === 'navigate') {
-    event.respondWith(pageNetworkFirst(request));
+    event.respondWith(pageNetworkFirst(request, event.preloadResponse));
   } else if (url.pathname.startsWith('/assets/')) {
     event.respondWith(cacheFirst(request));
   } else if (isOfflineRead(url)) {
-    event.respondWith(dataNetworkFirst(request, MESSAGE_PAGE.test(url.pathname)));
+    event.respondWith(dataNetworkFirst(event, MESSAGE_PAGE.test(url.pathname)));
   }
 });
 
@@ -108,9 +113,12 @@ function isOfflineRead(url: URL): boolean {
   );
 }
 
-async function pageNetworkFirst(request: Request): Promise<Response> {
+async function pageNetworkFirst(
+  request: Request,
+  preloaded: Promise<Response | undefined> | undefined,
+): Promise<Response> {
   try {
-    return await fetch(request);
+    return (await preloaded?.catch(() => undefined)) ?? (await fetch(request));
   } catch (error) {
     const cached = await caches.match('/index.html', { cacheName: SHELL_CACHE });
     if (cached) return cached;
@@ -129,14 +137,28 @@ async function cacheFirst(request: Request): Promise<Response> {
   return response;
 }
 
-async function dataNetworkFirst(request: Request, messagePage: boolean): Promise<Response> {
+/**
+ * The answer goes to the page at once; the copy is cached after (the worker kept alive for it), so offline
+ * reading costs the page no wait for the cache.
+ */
+async function dataNetworkFirst(event: FetchEvent, messagePage: boolean): Promise<Response> {
+  const { request } = event;
   const startedIn = generation;
   try {
     const response = await fetch(request);
     if (response.ok && startedIn === generation) {
-      const cache = await caches.open(DATA_CACHE);
-      await cache.put(request, response.clone());
-      if (messagePage) await forgetOldMessagePages(cache);
+      const copy = response.clone();
+      event.waitUntil(
+        caches
+          .open(DATA_CACHE)
+          .then(async (cache) => {
+            // A sign-out while the answer was read: not cached (the page deletes the cache as well).
+            if (startedIn !== generation) return;
+            await cache.put(request, copy);
+            if (messagePage) await forgetOldMessagePages(cache);
+          })
+          .catch(() => undefined),
+      );
     }
     return response;
   } catch (error) {

@@ -1,5 +1,5 @@
 import type { KaiwaRestClient } from '@kaiwa/client';
-import type { Message, User } from '@kaiwa/protocol';
+import type { User } from '@kaiwa/protocol';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { describeError, ErrorText, Modal } from './components/common';
@@ -24,7 +24,6 @@ import {
   type WorkflowRunView,
   type WorkflowStepStatus,
   type WorkflowSummary,
-  workflowOriginOf,
 } from './workflows-timeline';
 
 /*
@@ -70,41 +69,6 @@ function time(iso: string | null): string {
 /** The room open behind the dialog, from the address (`/rooms/<id>`), for the editor's example. */
 function openRoomId(): string | undefined {
   return /^\/rooms\/([^/?#]+)/.exec(location.pathname)?.[1];
-}
-
-/**
- * Beside the author of a message a workflow run posted: a BOT badge and who started the run. Nothing for
- * other messages (nor for a person's message that claims a run in its metadata).
- */
-export function WorkflowByline({
-  message,
-  author,
-  users,
-}: {
-  message: Message;
-  author: User | undefined;
-  users: Map<string, User>;
-}) {
-  const controller = useController();
-  const origin = workflowOriginOf(message, author);
-  const starter = origin ? users.get(origin.startedBy) : undefined;
-  useEffect(() => {
-    if (origin && !starter) controller.ensureUsers([origin.startedBy]);
-  }, [controller, origin?.startedBy, starter]);
-  if (author?.role !== 'bot') return null;
-  return (
-    <>
-      <span class="bot-badge">{t('workflows.bot')}</span>
-      {origin ? (
-        <span
-          class="workflow-byline muted"
-          title={t('workflows.bylineTitle', { workflow: origin.workflowId, run: origin.runId })}
-        >
-          {t('workflows.startedBy', { name: starter ? `@${starter.username}` : t('message.someone') })}
-        </span>
-      ) : null}
-    </>
-  );
 }
 
 export function WorkflowsDialog({

@@ -1,14 +1,8 @@
-import {
-  KaiwaApiError,
-  KaiwaRestClient,
-  type PrefetchedHistory,
-  prefetchHistory,
-  type SignOutReason,
-} from '@kaiwa/client';
+import { KaiwaApiError, type SignOutReason } from '@kaiwa/client';
 import type { ServerInfo, Session, User } from '@kaiwa/protocol';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
+import { api, firstRequests } from '../first-requests';
 import { t, useLanguage } from '../i18n';
-import { rememberedRoom } from '../navigation';
 import { forgetOfflineData } from '../register-service-worker';
 import { ChangePassword, SignIn } from './AuthScreens';
 import { ChatApp } from './ChatApp';
@@ -18,15 +12,19 @@ import { describeError } from './common';
 export function App() {
   // Everything below reads the language through `t`: a switch re-renders the whole app.
   useLanguage();
-  const api = useMemo(() => new KaiwaRestClient(), []);
   const [server, setServer] = useState<ServerInfo | null>(null);
   const [serverError, setServerError] = useState<string | null>(null);
   const [session, setSession] = useState<Session | null>(api.session);
   const [reason, setReason] = useState<SignOutReason | undefined>(undefined);
   const [checkedUser, setCheckedUser] = useState<string | null>(null);
-  // With a stored session, the room the address names (or the one shown last) has its newest page asked for
-  // now, beside the session check, not three round trips later once the chat has loaded the rooms.
-  const prefetched = useMemo(() => startingRoomHistory(api), [api]);
+  // With a stored session, the room list and the newest page of the room the address names (or the one
+  // shown last) were asked for with the session check as the page started (first-requests.ts), not two and
+  // three round trips later.
+  const [prefetched] = useState(() => {
+    const chat = firstRequests.chat;
+    firstRequests.chat = undefined;
+    return chat;
+  });
 
   useEffect(
     () =>
@@ -38,22 +36,29 @@ export function App() {
           setCheckedUser(null);
         }
       }),
-    [api],
+    [],
   );
 
-  const loadServer = () => {
+  const loadServer = (request = api.publicRequest<ServerInfo>('GET', '/server')) => {
     setServerError(null);
-    api.publicRequest<ServerInfo>('GET', '/server').then(setServer, (error: unknown) => {
+    request.then(setServer, (error: unknown) => {
       setServerError(describeError(error));
     });
   };
-  useEffect(loadServer, [api]);
+  useEffect(() => {
+    const asked = firstRequests.server;
+    firstRequests.server = undefined;
+    loadServer(asked);
+  }, []);
 
   // A stored session is checked once: the account may be gone or need a new password by now.
   const userId = session?.user.id ?? null;
   useEffect(() => {
     if (!userId || checkedUser === userId) return;
-    api.request<User>('GET', '/auth/me').then(
+    const early = firstRequests.me;
+    firstRequests.me = undefined;
+    const asked = early?.userId === userId ? early.user : api.request<User>('GET', '/auth/me');
+    asked.then(
       (user) => {
         api.setSessionUser(user);
         setCheckedUser(user.id);
@@ -64,7 +69,7 @@ export function App() {
         else setCheckedUser(userId);
       },
     );
-  }, [api, userId, checkedUser]);
+  }, [userId, checkedUser]);
 
   if (!server) {
     return (
@@ -76,7 +81,7 @@ export function App() {
           {serverError ? (
             <>
               <p role="alert">{t('app.unreachable', { error: serverError })}</p>
-              <button type="button" class="button primary" onClick={loadServer}>
+              <button type="button" class="button primary" onClick={() => loadServer()}>
                 {t('common.tryAgain')}
               </button>
             </>
@@ -112,17 +117,7 @@ export function App() {
       key={session.user.id}
       api={api}
       server={server}
-      prefetchedHistory={prefetched?.userId === session.user.id ? prefetched.history : undefined}
+      prefetched={prefetched?.userId === session.user.id ? prefetched : undefined}
     />
   );
-}
-
-/** The newest page of the room the page opens on, asked for at once when a session is stored. */
-function startingRoomHistory(api: KaiwaRestClient): { userId: string; history: PrefetchedHistory } | null {
-  const userId = api.session?.user.id;
-  if (!userId || api.session?.user.forcePasswordChange) return null;
-  const roomId =
-    /^\/rooms\/([0-9A-Za-z]+)\/?$/.exec(location.pathname)?.[1] ??
-    (location.pathname === '/' ? rememberedRoom(userId) : null);
-  return roomId ? { userId, history: prefetchHistory(api, roomId) } : null;
 }

@@ -1,34 +1,50 @@
-import {
-  type ConnectionStatus,
-  KaiwaChatClient,
-  type KaiwaRestClient,
-  type PrefetchedHistory,
-  type RoomEntry,
-} from '@kaiwa/client';
+import { type ConnectionStatus, KaiwaChatClient, type KaiwaRestClient, type RoomEntry } from '@kaiwa/client';
 import type { ServerInfo, User } from '@kaiwa/protocol';
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import type { StartingRequests } from '../first-requests';
 import { ControllerContext, useChatVersion, useMediaQuery } from '../hooks';
 import { t } from '../i18n';
 import { rememberedRoom } from '../navigation';
 import { useDesktopNotifications } from '../notifications';
-import { WorkflowsDialog } from '../workflows-view';
-import { PluginsDialog } from './AdminPlugins';
+import { BoardIcon } from './BoardIcon';
 import { clearDrafts } from './Composer';
 import { Avatar, PresenceDot } from './common';
-import { BrowseChannelsDialog, CreateRoomDialog, DirectMessageDialog, PeopleDialog } from './Dialogs';
-import { GroupMessageDialog } from './GroupMessageDialog';
 import { Icon } from './icons';
+import { lazyComponent } from './lazy';
 import { NavigationLayer } from './Navigation';
 import { NotificationPrompt, NotificationToggle } from './NotificationPrompt';
-import { ProfileDialog } from './ProfileDialog';
-import { ProjectsView } from './ProjectsView';
-import { RoomDetailsPanel } from './RoomDetailsPanel';
 import { FavouriteButton, mentionLabel, RoomBadges } from './RoomListExtras';
 import { RoomView } from './RoomView';
-import { SearchButton } from './SearchPanel';
+import { SearchButton } from './SearchButton';
 import { ThreadPanel } from './ThreadPanel';
-import { BoardIcon } from './TicketDialog';
+
+/*
+ * Screens and dialogs a visit to a room does not need: fetched the first time they are opened, so the script
+ * a room waits for is smaller (build.mjs splits them into chunks of their own).
+ */
+const ProjectsView = lazyComponent(() => import('./rare-screens').then((module) => module.ProjectsView));
+const RoomDetailsPanel = lazyComponent(() =>
+  import('./rare-screens').then((module) => module.RoomDetailsPanel),
+);
+const PluginsDialog = lazyComponent(() => import('./rare-screens').then((module) => module.PluginsDialog));
+const WorkflowsDialog = lazyComponent(() =>
+  import('./rare-screens').then((module) => module.WorkflowsDialog),
+);
+const ProfileDialog = lazyComponent(() => import('./rare-screens').then((module) => module.ProfileDialog));
+const GroupMessageDialog = lazyComponent(() =>
+  import('./rare-screens').then((module) => module.GroupMessageDialog),
+);
+const CreateRoomDialog = lazyComponent(() =>
+  import('./rare-screens').then((module) => module.CreateRoomDialog),
+);
+const BrowseChannelsDialog = lazyComponent(() =>
+  import('./rare-screens').then((module) => module.BrowseChannelsDialog),
+);
+const DirectMessageDialog = lazyComponent(() =>
+  import('./rare-screens').then((module) => module.DirectMessageDialog),
+);
+const PeopleDialog = lazyComponent(() => import('./rare-screens').then((module) => module.PeopleDialog));
 
 interface Route {
   roomId: string | null;
@@ -345,16 +361,21 @@ function Sidebar({
 export function ChatApp({
   api,
   server,
-  prefetchedHistory,
+  prefetched,
 }: {
   api: KaiwaRestClient;
   server: ServerInfo;
-  /** The newest page of the room the page opened on, already asked for (App). */
-  prefetchedHistory?: PrefetchedHistory | undefined;
+  /** The room list and the newest page of the room the page opened on, already asked for (App). */
+  prefetched?: StartingRequests | undefined;
 }) {
   const controller = useMemo(
-    () => new KaiwaChatClient({ rest: api, ...(prefetchedHistory ? { prefetchedHistory } : {}) }),
-    // The prefetched page counts for the first chat of this REST client only.
+    () =>
+      new KaiwaChatClient({
+        rest: api,
+        ...(prefetched ? { prefetchedRooms: prefetched.rooms } : {}),
+        ...(prefetched?.history ? { prefetchedHistory: prefetched.history } : {}),
+      }),
+    // The prefetched answers count for the first chat of this REST client only.
     [api],
   );
   const [startError, setStartError] = useState<string | null>(null);

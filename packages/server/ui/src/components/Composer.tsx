@@ -9,9 +9,12 @@ import { askCommand, askKnowledge, useKnowledgeInfo } from '../knowledge';
 import { AssistantNotice } from './AssistantNotice';
 import { useComposerCompletion } from './Autocomplete';
 import { describeError } from './common';
-import { EmojiPicker } from './EmojiPicker';
 import { Icon } from './icons';
+import { lazyComponent } from './lazy';
 import { VoiceRecorder } from './VoiceRecorder';
+
+// Shown when its button is pressed: fetched then.
+const EmojiPicker = lazyComponent(() => import('./rare-screens').then((module) => module.EmojiPicker));
 
 /** Unsent text per room and thread, kept while switching rooms. */
 const drafts = new Map<string, string>();

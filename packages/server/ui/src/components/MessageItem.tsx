@@ -6,15 +6,20 @@ import { formatFull, formatShortTime, formatSize, formatTime } from '../format';
 import { memo, useController, useFileUrl } from '../hooks';
 import { t } from '../i18n';
 import { MessageMarkdown } from '../markdown/message-markdown';
-import { WorkflowByline } from '../workflows-view';
 import { Avatar, describeError } from './common';
-import { EmojiPicker } from './EmojiPicker';
 import { Icon } from './icons';
 import { Lightbox, lightboxImageAttributes } from './Lightbox';
+import { lazyComponent } from './lazy';
 import { CopyLinkButton } from './Navigation';
 import { ReadAloudButton } from './ReadAloudButton';
-import { CreateTicketButton } from './TicketDialog';
 import { SpokenReplyState, VoicePlayer, VoiceTranscript } from './VoicePlayer';
+import { WorkflowByline } from './WorkflowByline';
+
+// Opened from the message toolbar only: fetched the first time they are shown.
+const EmojiPicker = lazyComponent(() => import('./rare-screens').then((module) => module.EmojiPicker));
+const CreateTicketButton = lazyComponent(() =>
+  import('./rare-screens').then((module) => module.CreateTicketButton),
+);
 
 /** The address of a channel the reader knows, by name, for `#room` links in messages. */
 function useRoomHref(): (name: string) => string | undefined {

@@ -6,8 +6,11 @@ import { useController } from '../hooks';
 import { t } from '../i18n';
 import { navigation, permalink, permalinkTarget, rememberRoom } from '../navigation';
 import { describeError } from './common';
+import { lazyComponent } from './lazy';
 import { RoomSwitcher } from './RoomSwitcher';
-import { SearchPanel } from './SearchPanel';
+
+// Opened with the search button or `/`: fetched the first time.
+const SearchPanel = lazyComponent(() => import('./rare-screens').then((module) => module.SearchPanel));
 
 /*
  * The chat's ways around: the search and the room switcher (with their shortcuts), permalinks, the room

@@ -12,8 +12,8 @@ import { PresenceDot } from './common';
 import { Icon } from './icons';
 import { MessageItem, PendingItem } from './MessageItem';
 import { useTimelineNavigation } from './Navigation';
-import { RoomDetailsButton } from './RoomDetailsPanel';
-import { SearchButton } from './SearchPanel';
+import { RoomDetailsButton } from './RoomDetailsButton';
+import { SearchButton } from './SearchButton';
 import { WindowedRows } from './WindowedTimeline';
 
 /** Messages by the same author within this long of each other are shown as one group. */

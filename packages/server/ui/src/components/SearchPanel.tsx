@@ -5,7 +5,7 @@ import { formatFull } from '../format';
 import { useController } from '../hooks';
 import { t } from '../i18n';
 import { bestMessage, takePendingQuestion, useKnowledgeInfo } from '../knowledge';
-import { highlight, navigation, queryWords } from '../navigation';
+import { highlight, queryWords } from '../navigation';
 import { describeError } from './common';
 import { Icon } from './icons';
 
@@ -30,24 +30,6 @@ let lastQuery = '';
 let lastQuestion = '';
 
 type SearchMode = 'messages' | 'ask';
-
-/** The search field of the room header: opens the search (also on `/`). */
-export function SearchButton() {
-  return (
-    <button
-      type="button"
-      class="search-button"
-      aria-label={t('search.button')}
-      aria-keyshortcuts="/"
-      title={t('search.buttonTitle')}
-      onClick={() => navigation.openSearch()}
-    >
-      <Icon name="search" />
-      <span class="search-button-label">{t('search.label')}</span>
-      <kbd class="search-button-key">/</kbd>
-    </button>
-  );
-}
 
 type SearchStatus =
   | { kind: 'idle' }

@@ -34,6 +34,13 @@ const EXCESS_PX = 3_000;
 const ALL_ROWS_UP_TO = 200;
 /** The height assumed for rows never shown, until the first rows are measured (then their average). */
 const FIRST_ESTIMATE_PX = 60;
+/**
+ * The first rows of a list that opens at its bottom are put on the page in two steps: first those that fill
+ * the view (and this much of a view more, by the estimate), painted at once; the rest of the window after
+ * that paint. Parsing, rendering and laying out a whole page of history before the first paint took three
+ * times as long, for rows nobody could see yet.
+ */
+const FIRST_PAINT_EXTRA_VIEWS = 0.5;
 
 /**
  * Rows that are no message (day dividers, the new-messages line; keys from `messageRows`) can stay first
@@ -148,6 +155,11 @@ export function WindowedRows({
   /** The row at the top of the view as the last scroll or render left it: kept there when rows resize. */
   const resting = useRef<Resting | null>(null);
   const tries = useRef(0);
+  /**
+   * The first paint's step: 'waiting' for the first rows, 'partial' while only the rows that fill the view
+   * are on the page (until the browser has painted them), 'done' after.
+   */
+  const firstPaint = useRef<'waiting' | 'partial' | 'done'>('waiting');
   const [, rerender] = useState(0);
 
   const keys = rows.map((row) => String((row as VNode).key));
@@ -184,7 +196,16 @@ export function WindowedRows({
       end = last + 1;
     }
   }
-  range.current = count > 0 ? { first: keys[start] ?? '', last: keys[end - 1] ?? '' } : null;
+  // The first rows of a list that opens at its bottom: those that fill the view, until they are painted.
+  if (firstPaint.current === 'waiting' && count > 0) {
+    firstPaint.current = stick.current && focusAt < 0 ? 'partial' : 'done';
+  }
+  const partial = firstPaint.current === 'partial' && stick.current && focusAt < 0;
+  if (partial) {
+    const early = rowWindow(offsets, total - viewHeight, viewHeight, viewHeight * FIRST_PAINT_EXTRA_VIEWS);
+    start = Math.max(start, early.start);
+  }
+  range.current = count > 0 && !partial ? { first: keys[start] ?? '', last: keys[end - 1] ?? '' } : null;
   shown.current = { keys, start, end };
   const before = offsets[start] ?? 0;
   const after = total - (offsets[end] ?? total);
@@ -241,6 +262,23 @@ export function WindowedRows({
       tries.current = 0;
     }
   });
+
+  // The rows the first paint left out, once it is on the screen: a task after the next frame (an effect can
+  // run sooner, when another render of this list comes first).
+  useEffect(() => {
+    if (firstPaint.current !== 'partial') return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const frame = requestAnimationFrame(() => {
+      timer = setTimeout(() => {
+        firstPaint.current = 'done';
+        rerender((value) => value + 1);
+      });
+    });
+    return () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+    };
+  }, [firstPaint.current]);
 
   useEffect(() => {
     const view = scroller.current;

@@ -1,16 +1,15 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { de } from './de';
 import { type Catalogue, en, type Plural } from './en';
-import { ja } from './ja';
 
 /*
  * The UI's words in English, German and Japanese. Components call `t('group.key', { name })`; the catalogues
  * (en.ts is the source, de.ts and ja.ts must have every key: their type says so) hold the text, with `{name}`
  * placeholders and plural forms chosen by Intl.PluralRules. The language comes from the browser until the
  * person picks one in their profile (kept in localStorage); a change re-renders the whole app at once.
- * All three catalogues are in the bundle: together they are a few kilobytes compressed, less than a second
- * request would cost.
+ * English is in the first script (it is also every other catalogue's fallback); German and Japanese are
+ * chunks of their own, fetched before the first render when the page starts in them (main.tsx) and when
+ * someone switches to them: the first script is smaller by both for everyone.
  */
 
 export type Language = 'en' | 'de' | 'ja';
@@ -22,7 +21,33 @@ export const LANGUAGES: readonly { code: Language; name: string }[] = [
   { code: 'ja', name: '日本語' },
 ];
 
-export const CATALOGUES: Record<Language, Catalogue> = { en, de, ja };
+/** The catalogues fetched so far (English always). */
+export const CATALOGUES: Partial<Record<Language, Catalogue>> = { en };
+
+const pendingCatalogues = new Map<Language, Promise<void>>();
+
+/** Fetches a language's catalogue (once); resolves when `t` can speak it. */
+export function loadLanguage(language: Language): Promise<void> {
+  if (CATALOGUES[language]) return Promise.resolve();
+  let pending = pendingCatalogues.get(language);
+  if (!pending) {
+    const load =
+      language === 'de'
+        ? import('./de').then((module) => module.de)
+        : import('./ja').then((module) => module.ja);
+    pending = load.then(
+      (catalogue) => {
+        CATALOGUES[language] = catalogue;
+      },
+      (error: unknown) => {
+        pendingCatalogues.delete(language);
+        throw error;
+      },
+    );
+    pendingCatalogues.set(language, pending);
+  }
+  return pending;
+}
 
 /** Every key of the catalogue, dotted: `auth.signIn`. */
 type Keys<T, Prefix extends string = ''> = {
@@ -63,6 +88,8 @@ function browserLanguages(): readonly string[] {
 }
 
 let current: Language = storedLanguage() ?? detectLanguage(browserLanguages());
+/** The language last asked for (it becomes `current` once its catalogue is here). */
+let wanted = current;
 const listeners = new Set<(language: Language) => void>();
 
 // A language chosen in another tab of this browser: this one follows at once.
@@ -79,7 +106,10 @@ export function getLanguage(): Language {
   return current;
 }
 
-/** Switches the UI's language and remembers the choice in this browser. */
+/**
+ * Switches the UI's language and remembers the choice in this browser: at once when its catalogue is here,
+ * else as soon as it has been fetched (the last language asked for wins).
+ */
 export function setLanguage(language: Language, remember = true): void {
   if (remember) {
     try {
@@ -87,6 +117,16 @@ export function setLanguage(language: Language, remember = true): void {
     } catch {
       // Storage off: the choice lasts as long as the page.
     }
+  }
+  wanted = language;
+  if (!CATALOGUES[language]) {
+    loadLanguage(language).then(
+      () => {
+        if (wanted === language) setLanguage(language, false);
+      },
+      (error: unknown) => console.warn(`Kaiwa could not load the ${language} texts`, error),
+    );
+    return;
   }
   if (language === current) return;
   current = language;
@@ -115,7 +155,7 @@ export function formattingLocale(): string {
   return own ?? current;
 }
 
-function lookup(catalogue: Catalogue, key: string): string | Plural | undefined {
+function lookup(catalogue: Catalogue | undefined, key: string): string | Plural | undefined {
   let node: unknown = catalogue;
   for (const part of key.split('.')) {
     if (!node || typeof node !== 'object') return undefined;

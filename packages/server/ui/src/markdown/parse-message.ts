@@ -36,7 +36,30 @@ export function parseMessage(text: string): ParsedMessage {
   return parsed;
 }
 
+/**
+ * Characters that can start or shape markdown, a mention, a room link, an autolink, an entity or an escape
+ * (and line breaks, tabs and controls); a text without any of them is one paragraph of itself.
+ */
+const MARKUP = /[\\`*_~[\]<>&|#@=+\-/{}\uFDD0\uFDD1]|\p{Cc}/u;
+/** What else can shape such a line: `1.` or `1)` starts a list, `www.` a link (GFM's autolink literal). */
+const ORDERED_LIST = /^\p{N}+[.)]/u;
+const WWW = /www\./i;
+
+/**
+ * The tree the parser gives a plain text — one line of words and punctuation, no markup at all — built
+ * without running it (most messages are such lines, and the parser's setup alone costs more than they do).
+ * Undefined for any other text. `parse-message.test.ts` checks it gives what the parser gives.
+ */
+export function plainTextTree(text: string): MarkdownRoot | undefined {
+  if (text.length === 0 || text.length > 2_000 || MARKUP.test(text) || ORDERED_LIST.test(text)) return;
+  if (WWW.test(text)) return;
+  if (text.trim() !== text) return;
+  return { type: 'root', children: [{ type: 'paragraph', children: [{ type: 'text', value: text }] }] };
+}
+
 function safeParse(text: string): MarkdownRoot {
+  const plain = plainTextTree(text);
+  if (plain) return plain;
   try {
     // The parser itself takes a message that would cost too much to parse as plain text (exceedsParseBudget).
     return parseKaiwaMarkdown(text);

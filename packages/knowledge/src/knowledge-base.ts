@@ -83,11 +83,30 @@ export class KnowledgeBase {
   readonly index: VectorIndex;
   readonly #config: KnowledgeBaseConfig;
   readonly #model: string;
+  /** Users whose mentions make a message a question to them, not knowledge (the assistant's bot user). */
+  readonly #askedUsers = new Set<string>();
 
   private constructor(config: KnowledgeBaseConfig, index: VectorIndex) {
     this.#config = config;
     this.index = index;
     this.#model = index.model;
+  }
+
+  /**
+   * Messages that mention `userId` (questions to the assistant, whose bot user it is) are not knowledge from
+   * now on, as its answers are not: they are left out of what is indexed and of what full-text search finds,
+   * so an answer never cites an earlier question as its source. Passages indexed before keep them until
+   * their source is indexed again.
+   *
+   * @example knowledge.ignoreQuestionsTo(assistant.botUser.id);
+   */
+  ignoreQuestionsTo(userId: string): void {
+    this.#askedUsers.add(userId);
+  }
+
+  /** Not knowledge: the assistant's answers and the questions put to it. */
+  #notKnowledge(message: Message): boolean {
+    return isAssistantAnswer(message) || message.mentions.userIds.some((id) => this.#askedUsers.has(id));
   }
 
   /**
@@ -268,7 +287,7 @@ export class KnowledgeBase {
 
   async #writeMessageSource(source: MessageSource, messages: readonly Message[]): Promise<number> {
     const live = messages.filter(
-      (message) => message.deletedAt === null && message.text.trim() !== '' && !isAssistantAnswer(message),
+      (message) => message.deletedAt === null && message.text.trim() !== '' && !this.#notKnowledge(message),
     );
     const authors = new Map(
       (await this.#config.chat.getUsers([...new Set(live.map((message) => message.authorId))])).map(
@@ -356,7 +375,7 @@ export class KnowledgeBase {
         messages.filter(
           (message) =>
             (!within || within.has(message.roomId)) &&
-            !isAssistantAnswer(message) &&
+            !this.#notKnowledge(message) &&
             !request.excludeMessageIds?.includes(message.id),
         ),
       ),

@@ -329,6 +329,8 @@ export async function buildServer(
         })
       : undefined;
     if (assistant) voice?.speakRepliesOf(assistant.botUser.id);
+    // Questions to the assistant are not knowledge, as its answers are not: no answer cites an earlier question.
+    if (assistant) knowledge?.knowledge.ignoreQuestionsTo(assistant.botUser.id);
     const plugins = await composePlugins({
       engine,
       settings: config.plugins,

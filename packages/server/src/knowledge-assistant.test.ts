@@ -103,6 +103,21 @@ describe('the assistant with knowledge', () => {
     expect(sources[0]?.link).toMatch(new RegExp(`^/rooms/${ops}\\?message=`));
   });
 
+  it('never cites an earlier question to the assistant as a source', async () => {
+    const desk = await room('help-desk', 'channel', true);
+    await say(desk, 'The printer toner is ordered from the supplier on the first Monday.');
+    await ask(desk, '@assistant when is the printer toner ordered?');
+    await test.server.knowledge?.idle();
+    const again = await ask(desk, '@assistant when is the printer toner ordered?');
+    expect(again.text).toContain('The printer toner is ordered from the supplier on the first Monday. [1]');
+    const [request] = (await modelServer.requests())
+      .filter((each) => each.path === '/v1/chat/completions')
+      .slice(-1);
+    const system = ((request?.body.messages ?? []) as { role: string; content: string }[])[0]?.content ?? '';
+    expect(system).toContain('first Monday');
+    expect(system).not.toContain('when is the printer toner ordered');
+  });
+
   it('says it found nothing instead of guessing when the room’s knowledge holds nothing', async () => {
     const empty = await room('empty-knowledge', 'channel', true);
     await test.server.knowledge?.idle();

@@ -371,7 +371,13 @@ export class KnowledgeBase {
         k: candidates,
         filter: { ...filter, sourceType: 'file' },
       }),
-      this.#fullText(request.actorId, request.query, candidates).then((messages) =>
+      // Searching one room (the assistant's case) asks the engine for that room only.
+      this.#fullText(
+        request.actorId,
+        request.query,
+        candidates,
+        within?.size === 1 ? [...within][0] : undefined,
+      ).then((messages) =>
         messages.filter(
           (message) =>
             (!within || within.has(message.roomId)) &&
@@ -429,7 +435,7 @@ export class KnowledgeBase {
    * and keep messages the whole query found or at least two words found, ranked by those hits (the whole
    * query counts two), then by the order the engine gave.
    */
-  async #fullText(actorId: string, query: string, limit: number): Promise<Message[]> {
+  async #fullText(actorId: string, query: string, limit: number, roomId?: string): Promise<Message[]> {
     const words = [
       ...new Set(
         query
@@ -446,7 +452,7 @@ export class KnowledgeBase {
     const results = await Promise.all(
       searches.map((text) =>
         this.#config.chat
-          .search(actorId, { query: text, limit: Math.min(limit, 100) })
+          .search(actorId, { query: text, limit: Math.min(limit, 100), ...(roomId ? { roomId } : {}) })
           // A query the search syntax refuses finds nothing; any other failure is the caller's to see.
           .catch((error: unknown) => {
             if (KaiwaError.isInstance(error) && error.code === 'validation_failed') return [] as Message[];

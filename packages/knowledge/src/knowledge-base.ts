@@ -371,12 +371,16 @@ export class KnowledgeBase {
         k: candidates,
         filter: { ...filter, sourceType: 'file' },
       }),
-      // Searching one room (the assistant's case) asks the engine for that room only.
-      this.#fullText(
-        request.actorId,
-        request.query,
-        candidates,
-        within?.size === 1 ? [...within][0] : undefined,
+      // Within rooms none of which the actor reads, nothing; within one (the assistant's case), the engine
+      // is asked for that room only.
+      (within && scope.roomIds.length === 0
+        ? Promise.resolve([] as Message[])
+        : this.#fullText(
+            request.actorId,
+            request.query,
+            candidates,
+            within && scope.roomIds.length === 1 ? scope.roomIds[0] : undefined,
+          )
       ).then((messages) =>
         messages.filter(
           (message) =>

@@ -7,7 +7,6 @@ import { ControllerContext, useChatVersion, useMediaQuery } from '../hooks';
 import { t } from '../i18n';
 import { rememberedRoom } from '../navigation';
 import { useDesktopNotifications } from '../notifications';
-import { BoardIcon } from './BoardIcon';
 import { clearDrafts } from './Composer';
 import { Avatar, PresenceDot } from './common';
 import { Icon } from './icons';
@@ -206,7 +205,7 @@ function Sidebar({
                     onProjects();
                   }}
                 >
-                  <BoardIcon />
+                  <Icon name="board" />
                   <span class="room-name">{t('chat.projects')}</span>
                 </a>
               </li>

@@ -76,6 +76,19 @@ vectorStoreContract({
   },
 });
 
+/** The cosine distance a brute-force scan ranks by, to check the stores' answers against. */
+function cosineDistance(a: number[], b: number[]): number {
+  let dot = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let index = 0; index < a.length; index++) {
+    dot += (a[index] as number) * (b[index] as number);
+    aa += (a[index] as number) ** 2;
+    bb += (b[index] as number) ** 2;
+  }
+  return 1 - dot / Math.sqrt(aa * bb);
+}
+
 describe('knowledge module: vector search engines', () => {
   it('uses sqlite-vec on SQLite, when the package is installed', async () => {
     const storage = await openTestStorage('sqlite', [knowledgeStorageModule]);
@@ -188,17 +201,6 @@ describe('knowledge module: SQLite search paths against a brute-force scan', () 
       vector,
     };
   });
-  const cosineDistance = (a: number[], b: number[]) => {
-    let dot = 0;
-    let aa = 0;
-    let bb = 0;
-    for (let index = 0; index < a.length; index++) {
-      dot += (a[index] as number) * (b[index] as number);
-      aa += (a[index] as number) ** 2;
-      bb += (b[index] as number) ** 2;
-    }
-    return 1 - dot / Math.sqrt(aa * bb);
-  };
   type Filter = {
     roomIds?: string[];
     projectIds?: string[];
@@ -343,17 +345,6 @@ describe('knowledge module: SQLite binary-quantized search', () => {
       Array.from({ length: dimensions }, () => next()),
     );
 
-  const cosineDistance = (a: number[], b: number[]) => {
-    let dot = 0;
-    let aa = 0;
-    let bb = 0;
-    for (let index = 0; index < a.length; index++) {
-      dot += (a[index] as number) * (b[index] as number);
-      aa += (a[index] as number) ** 2;
-      bb += (b[index] as number) ** 2;
-    }
-    return 1 - dot / Math.sqrt(aa * bb);
-  };
   type Filter = { roomIds?: string[]; projectIds?: string[]; sourceType?: 'message' | 'file' };
   const allowed = (chunk: Chunk, filter: Filter) =>
     (filter.roomIds?.includes(chunk.roomId) ||

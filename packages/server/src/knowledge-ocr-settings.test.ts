@@ -202,7 +202,10 @@ describe('the ocr workflow step under KAIWA_OCR_*', () => {
   it('reads within the page and pixel bounds and fails a run past them, naming the field and limit', async () => {
     const admin = await test.signedIn('admin');
     const roomId = (
-      await test.call('POST', '/api/v1/rooms', { token: admin.token, body: { kind: 'channel', name: 'faxes' } })
+      await test.call('POST', '/api/v1/rooms', {
+        token: admin.token,
+        body: { kind: 'channel', name: 'faxes' },
+      })
     ).json().id;
     const upload = async (name: string, content: Uint8Array): Promise<string> => {
       const { payload, headers } = multipartBody(

@@ -89,6 +89,41 @@ function cosineDistance(a: number[], b: number[]): number {
   return 1 - dot / Math.sqrt(aa * bb);
 }
 
+interface BruteForceFilter {
+  roomIds?: string[];
+  projectIds?: string[];
+  fileIds?: string[];
+  sourceType?: 'message' | 'file';
+}
+
+/** The ids of the `k` allowed chunks nearest to `vector`, by a scan of them all: what a store must answer. */
+function bruteForceNearest(
+  chunks: readonly {
+    id: string;
+    roomId: string;
+    projectId?: string;
+    fileId?: string;
+    sourceType: string;
+    vector: number[];
+  }[],
+  vector: number[],
+  k: number,
+  filter: BruteForceFilter,
+): string[] {
+  return chunks
+    .filter(
+      (chunk) =>
+        (filter.roomIds?.includes(chunk.roomId) ||
+          (chunk.projectId !== undefined && filter.projectIds?.includes(chunk.projectId)) ||
+          (chunk.fileId !== undefined && filter.fileIds?.includes(chunk.fileId))) &&
+        (!filter.sourceType || chunk.sourceType === filter.sourceType),
+    )
+    .map((chunk) => ({ id: chunk.id, distance: cosineDistance(chunk.vector, vector) }))
+    .sort((a, b) => a.distance - b.distance)
+    .slice(0, k)
+    .map((entry) => entry.id);
+}
+
 describe('knowledge module: vector search engines', () => {
   it('uses sqlite-vec on SQLite, when the package is installed', async () => {
     const storage = await openTestStorage('sqlite', [knowledgeStorageModule]);
@@ -201,24 +236,8 @@ describe('knowledge module: SQLite search paths against a brute-force scan', () 
       vector,
     };
   });
-  type Filter = {
-    roomIds?: string[];
-    projectIds?: string[];
-    fileIds?: string[];
-    sourceType?: 'message' | 'file';
-  };
-  const allowed = (chunk: (typeof chunks)[number], filter: Filter) =>
-    (filter.roomIds?.includes(chunk.roomId) ||
-      (chunk.projectId !== undefined && filter.projectIds?.includes(chunk.projectId)) ||
-      (chunk.fileId !== undefined && filter.fileIds?.includes(chunk.fileId))) &&
-    (!filter.sourceType || chunk.sourceType === filter.sourceType);
-  const truth = (vector: number[], k: number, filter: Filter) =>
-    chunks
-      .filter((chunk) => allowed(chunk, filter))
-      .map((chunk) => ({ id: chunk.id, distance: cosineDistance(chunk.vector, vector) }))
-      .sort((a, b) => a.distance - b.distance)
-      .slice(0, k)
-      .map((entry) => entry.id);
+  const truth = (vector: number[], k: number, filter: BruteForceFilter) =>
+    bruteForceNearest(chunks, vector, k, filter);
 
   for (const [path, selectiveFilterRows] of [
     ['vec0 KNN per kind of id', 0],
@@ -231,11 +250,11 @@ describe('knowledge module: SQLite search paths against a brute-force scan', () 
       try {
         await storage.knowledge.ensureIndex({ name: 'broad', model: 'test:m', dimensions });
         await storage.knowledge.upsert('broad', chunks);
-        const search = (vector: number[], k: number, filter: Filter) =>
+        const search = (vector: number[], k: number, filter: BruteForceFilter) =>
           storage.knowledge
             .query({ index: 'broad', model: 'test:m', vector, k, filter })
             .then((matches) => matches.map((match) => match.chunk.id));
-        const filters: Filter[] = [
+        const filters: BruteForceFilter[] = [
           { roomIds: ['a', 'b'] },
           { roomIds: ['a', 'b'], sourceType: 'message' },
           { roomIds: ['a', 'b', 'far'] },
@@ -345,18 +364,8 @@ describe('knowledge module: SQLite binary-quantized search', () => {
       Array.from({ length: dimensions }, () => next()),
     );
 
-  type Filter = { roomIds?: string[]; projectIds?: string[]; sourceType?: 'message' | 'file' };
-  const allowed = (chunk: Chunk, filter: Filter) =>
-    (filter.roomIds?.includes(chunk.roomId) ||
-      (chunk.projectId !== undefined && filter.projectIds?.includes(chunk.projectId))) &&
-    (!filter.sourceType || chunk.sourceType === filter.sourceType);
-  const truth = (vector: number[], k: number, filter: Filter) =>
-    chunks
-      .filter((chunk) => allowed(chunk, filter))
-      .map((chunk) => ({ id: chunk.id, distance: cosineDistance(chunk.vector, vector) }))
-      .sort((a, b) => a.distance - b.distance)
-      .slice(0, k)
-      .map((entry) => entry.id);
+  type Filter = BruteForceFilter;
+  const truth = (vector: number[], k: number, filter: Filter) => bruteForceNearest(chunks, vector, k, filter);
   const filters: Filter[] = [
     { roomIds: ['a', 'b'] },
     { roomIds: ['a'] },

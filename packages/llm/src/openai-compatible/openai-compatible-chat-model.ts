@@ -222,6 +222,8 @@ export class OpenAICompatibleChatModel implements ChatModel {
         requestOptions,
       );
       for await (const chunk of chunks) {
+        // Chunks parsed from one network read arrive after an abort too; none of them may pass it.
+        throwIfAborted(options.abortSignal, this.provider);
         const choice = chunk.choices[0];
         if (choice?.text) yield { type: 'text-delta', delta: choice.text };
         if (choice?.finish_reason) finishReason = toFinishReason(choice.finish_reason);
@@ -239,6 +241,7 @@ export class OpenAICompatibleChatModel implements ChatModel {
     // Tool call arguments arrive in fragments, keyed by index; they are emitted whole at the end.
     const calls = new Map<number, { id: string; name: string; input: string }>();
     for await (const chunk of chunks) {
+      throwIfAborted(options.abortSignal, this.provider);
       const choice = chunk.choices[0];
       const delta = choice?.delta;
       if (delta?.content) yield { type: 'text-delta', delta: delta.content };

@@ -90,17 +90,15 @@ async function sse(response: ServerResponse, events: unknown[], delayMs: number,
 
 let gguf: LlamaCppChatModel | undefined;
 
+const loadGguf = (modelPath: string) =>
+  createLlamaCppChatModel({ modelPath, template: createLlama2ChatTemplate(), threads: 1, logger: () => {} });
+
 // `tiny-gguf`: a real (tiny, random-weight) model run by llama.cpp answers, streamed as the protocol says.
 async function ggufChat(body: Record<string, unknown>, response: ServerResponse, record: RecordedRequest) {
   const modelPath = process.env.KAIWA_TEST_GGUF;
   if (!modelPath)
     return json(response, 404, errorBody('KAIWA_TEST_GGUF is not set', 'invalid_request_error', null));
-  gguf ??= createLlamaCppChatModel({
-    modelPath,
-    template: createLlama2ChatTemplate(),
-    threads: 1,
-    logger: () => {},
-  });
+  gguf ??= loadGguf(modelPath);
   const controller = new AbortController();
   response.on('close', () => controller.abort());
   const stop = body.stop as string[] | undefined;
@@ -407,6 +405,13 @@ const server = createServer((request, response) => {
     if (!response.headersSent) json(response, 500, errorBody(String(error), 'server_error', null));
   });
 });
+// llama.cpp and the model load before the server says it listens: loading takes seconds on a busy machine,
+// and belongs to the tests' setup, not to the first request's timeout.
+if (process.env.KAIWA_TEST_GGUF) {
+  gguf = loadGguf(process.env.KAIWA_TEST_GGUF);
+  await gguf.generate({ messages: [{ role: 'user', content: 'warm up' }], maxTokens: 1 });
+}
+
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   if (address && typeof address === 'object') process.stdout.write(`listening ${address.port}\n`);

@@ -141,6 +141,18 @@ describe('optional dependencies', () => {
     expect(workspace).toEqual([]);
   });
 
+  it('a restart loads the argon2 addon only when a password is hashed or checked', {
+    timeout: 240_000,
+  }, async () => {
+    // Issue 18 (memory at start): a first start hashes the first admin's one-time password, so it loads the
+    // addon; a restart of the same data directory hashes nothing until someone signs in.
+    const firstStart = new Set((await loadedModules('restart', {})).map(packageOf));
+    expect(firstStart).toContain('@node-rs/argon2');
+    const restart = new Set((await loadedModules('restart', {})).map(packageOf));
+    expect(restart).toContain('fastify');
+    expect(restart).not.toContain('@node-rs/argon2');
+  });
+
   it('KAIWA_TRANSCRIBER=whisper.cpp keeps whisper.cpp out of the server process', {
     timeout: 120_000,
   }, async () => {

@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { ValidationError } from '@kaiwa/core';
-import { hash, type Options, verify } from '@node-rs/argon2';
+import type { Options } from '@node-rs/argon2';
 
 /** Shortest password accepted. */
 export const MIN_PASSWORD_LENGTH = 10;
@@ -14,13 +14,26 @@ export const MAX_PASSWORD_LENGTH = 256;
 const ARGON2ID = 2;
 const HASH_OPTIONS: Options = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
+/*
+ * The argon2 addon loads with the first password hashed or checked, not with the server (issue 18: memory at
+ * start). A restart of a server whose first admin exists hashes nothing until someone signs in.
+ */
+let argon2: Promise<typeof import('@node-rs/argon2')> | undefined;
+const loadArgon2 = () => {
+  argon2 ??= import('@node-rs/argon2');
+  return argon2;
+};
+
 /** Hashes a password with argon2id; the result is a PHC string with its own salt and parameters. */
-export function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string): Promise<string> {
+  const { hash } = await loadArgon2();
   return hash(password.normalize('NFC'), HASH_OPTIONS);
 }
 
 /** Checks a password against a stored hash; a malformed hash is a mismatch, never an exception. */
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  // Outside the try: an addon that cannot load is an error, not a wrong password.
+  const { verify } = await loadArgon2();
   try {
     return await verify(passwordHash, password.normalize('NFC'));
   } catch {

@@ -46,8 +46,11 @@ export interface ServerChildConfig {
   sqliteSynchronous?: SqliteSynchronous;
 }
 
-/** SQLite's `synchronous` setting for Kaiwa: `full` syncs the WAL at every commit, on the event loop. */
-export type SqliteSynchronous = 'full' | 'normal';
+/**
+ * SQLite's `synchronous` setting for Kaiwa: `full` syncs the WAL at every commit, on the event loop;
+ * `full-async` syncs it on the threadpool before the write resolves (as durable); `normal` at checkpoints.
+ */
+export type SqliteSynchronous = 'full' | 'full-async' | 'normal';
 
 export interface KaiwaSetup {
   roomId: string;

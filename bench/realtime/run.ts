@@ -42,7 +42,7 @@ const USAGE = `usage: npm run bench:realtime -- [options]
   --systems <list>        any of kaiwa, ws, socketio, uws (default: all; the ramp skips socketio;
                           uws only where the npm package uwebsockets is installed, never a dependency)
   --repeats <n>           rounds of every measurement, the systems in turn within each (default 2)
-  --sqlite-synchronous <list>  Kaiwa's SQLite synchronous setting, full and/or normal (default full,
+  --sqlite-synchronous <list>  Kaiwa's SQLite synchronous setting: any of full, full-async, normal (default full,
                           the server's default); each one listed is measured as a system of its own
   --measure-ms <n>        measurement window per scenario (default 8000, quick 2000)
   --idle-connections <n>  idle connections for the memory measurement (default 2000, quick 500)
@@ -110,7 +110,7 @@ const retries = Number(values.retries ?? 3);
 const repeats = Math.max(1, Number(values.repeats ?? 2));
 const synchronousModes = pick<SqliteSynchronous>(
   values['sqlite-synchronous'] ?? 'full',
-  ['full', 'normal'],
+  ['full', 'full-async', 'normal'],
   'sqlite-synchronous setting',
 );
 

@@ -7,17 +7,18 @@ import { ChatEngine } from '@kaiwa/core';
 import { createSqliteStore } from '@kaiwa/store-kysely';
 
 /*
- * npm run bench:durability [-- --sends N] [--senders N] [--rounds N]
+ * npm run bench:durability [-- --sends N] [--senders N] [--rounds N] [--modes normal,full,full-async]
  *
  * SQLite's `synchronous = NORMAL` against `FULL` (WAL mode), through the engine with its group commit, in one
  * run: single sends (one awaited `sendMessage` at a time: every commit is its own fsync under FULL) and
  * concurrent sends (`--senders` callers at once, whose changes share commits). Each round uses fresh database
  * files on the disk under .bench-data/ (not /tmp, which may be memory, where fsync costs nothing), and the
  * modes take turns round by round so a disturbance on the shared machine hits both alike; each figure's median over the
- * rounds is shown. Prints a Markdown table for docs/benchmarks.md.
+ * rounds is shown. Prints a Markdown table for docs/benchmarks.md. `--modes` adds `full-async` (NORMAL plus
+ * the store's own WAL sync off the event loop, as durable as FULL).
  */
 
-export type Synchronous = 'normal' | 'full';
+export type Synchronous = 'normal' | 'full' | 'full-async';
 
 export interface DurabilitySettings {
   /** Messages per measurement (single and concurrent alike). */
@@ -27,6 +28,8 @@ export interface DurabilitySettings {
   rounds: number;
   /** Where the database files go; must be a real disk for the numbers to mean anything. */
   directory: string;
+  /** The modes measured, taking turns; default NORMAL and FULL. */
+  modes?: Synchronous[];
 }
 
 export interface DurabilityRound {
@@ -40,8 +43,8 @@ export interface DurabilityRound {
 export interface DurabilityResult {
   settings: Omit<DurabilitySettings, 'directory'>;
   rounds: DurabilityRound[];
-  /** Each mode's median of every figure over the rounds. */
-  median: Record<Synchronous, DurabilityRound>;
+  /** Each measured mode's median of every figure over the rounds. */
+  median: Record<'normal' | 'full', DurabilityRound> & Partial<Record<Synchronous, DurabilityRound>>;
 }
 
 async function measure(synchronous: Synchronous, settings: DurabilitySettings, round: number) {
@@ -112,12 +115,14 @@ async function measure(synchronous: Synchronous, settings: DurabilitySettings, r
   }
 }
 
-/** Runs both modes `rounds` times, taking turns, and takes each mode's median of every figure. */
+/** Runs every mode `rounds` times, taking turns, and takes each mode's median of every figure. */
 export async function runDurabilityBench(settings: DurabilitySettings): Promise<DurabilityResult> {
   mkdirSync(settings.directory, { recursive: true });
+  const modes = settings.modes ?? ['normal', 'full'];
   const rounds: DurabilityRound[] = [];
   for (let round = 0; round < settings.rounds; round += 1) {
-    const order: Synchronous[] = round % 2 === 0 ? ['normal', 'full'] : ['full', 'normal'];
+    // Forwards, then backwards: each mode runs first and last equally often.
+    const order = round % 2 === 0 ? modes : [...modes].reverse();
     for (const synchronous of order) rounds.push(await measure(synchronous, settings, round));
   }
   // Each figure's own median over the rounds: one disturbed round moves none of them.
@@ -133,8 +138,13 @@ export async function runDurabilityBench(settings: DurabilitySettings): Promise<
       concurrentPerSecond: median((round) => round.concurrentPerSecond),
     };
   };
-  const { directory: _directory, ...shown } = settings;
-  return { settings: shown, rounds, median: { normal: medianOf('normal'), full: medianOf('full') } };
+  const { directory: _directory, modes: _modes, ...shown } = settings;
+  const median = Object.fromEntries(modes.map((mode) => [mode, medianOf(mode)]));
+  return {
+    settings: shown,
+    rounds,
+    median: { normal: medianOf('normal'), full: medianOf('full'), ...median },
+  };
 }
 
 const whole = (value: number) => Math.round(value).toLocaleString('en-US');
@@ -142,7 +152,7 @@ const ms = (value: number) => value.toFixed(2);
 
 /** The result as the Markdown table in docs/benchmarks.md. */
 export function durabilityTable(result: DurabilityResult): string {
-  const { normal, full } = result.median;
+  const { normal, full, 'full-async': offLoop } = result.median;
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   return [
     '| synchronous | single sends/s | single p50 ms | single p99 ms | concurrent sends/s |',
@@ -150,6 +160,11 @@ export function durabilityTable(result: DurabilityResult): string {
     `| \`NORMAL\`    | ${whole(normal.singlePerSecond)} | ${ms(normal.singleP50Ms)} | ${ms(normal.singleP99Ms)} | ${whole(normal.concurrentPerSecond)} |`,
     `| \`FULL\`      | ${whole(full.singlePerSecond)} | ${ms(full.singleP50Ms)} | ${ms(full.singleP99Ms)} | ${whole(full.concurrentPerSecond)} |`,
     `| FULL cost   | ${ratio(normal.singlePerSecond, full.singlePerSecond)} slower | | | ${ratio(normal.concurrentPerSecond, full.concurrentPerSecond)} slower |`,
+    ...(offLoop
+      ? [
+          `| \`full-async\` | ${whole(offLoop.singlePerSecond)} | ${ms(offLoop.singleP50Ms)} | ${ms(offLoop.singleP99Ms)} | ${whole(offLoop.concurrentPerSecond)} |`,
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -159,6 +174,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       sends: { type: 'string', default: '2000' },
       senders: { type: 'string', default: '50' },
       rounds: { type: 'string', default: '3' },
+      modes: { type: 'string', default: 'normal,full' },
     },
   });
   const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -167,11 +183,15 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     senders: Number(values.senders),
     rounds: Number(values.rounds),
     directory: join(root, '.bench-data', 'durability'),
+    modes: values.modes.split(',').map((mode) => {
+      if (!['normal', 'full', 'full-async'].includes(mode.trim())) throw new Error(`unknown mode ${mode}`);
+      return mode.trim() as Synchronous;
+    }),
   };
   const result = await runDurabilityBench(settings);
   for (const round of result.rounds) {
     console.error(
-      `${round.synchronous.padEnd(6)} single ${whole(round.singlePerSecond)}/s (p50 ${ms(round.singleP50Ms)} ms, ` +
+      `${round.synchronous.padEnd(10)} single ${whole(round.singlePerSecond)}/s (p50 ${ms(round.singleP50Ms)} ms, ` +
         `p99 ${ms(round.singleP99Ms)} ms), concurrent ${whole(round.concurrentPerSecond)}/s`,
     );
   }

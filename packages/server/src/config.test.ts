@@ -289,7 +289,7 @@ describe('loadConfig', () => {
       loadConfig({ cwd: directory, env: { KAIWA_SQLITE_SYNCHRONOUS: 'NORMAL' } }).sqliteSynchronous,
     ).toBe('normal');
     expect(problemsOf({ KAIWA_SQLITE_SYNCHRONOUS: 'off' })).toEqual([
-      'KAIWA_SQLITE_SYNCHRONOUS: must be full or normal (got "off" from the environment)',
+      'KAIWA_SQLITE_SYNCHRONOUS: must be full, full-async or normal (got "off" from the environment)',
     ]);
   });
 

@@ -140,9 +140,10 @@ export interface ServerConfig {
   tracing?: TracingSettings | undefined;
   /**
    * SQLite's `synchronous` setting: `full` (the default) makes every acknowledged write durable through a
-   * power cut or OS crash; `normal` is faster but can lose the last commits then (never consistency).
+   * power cut or OS crash; `full-async` is as durable but syncs the WAL off the event loop (the store's
+   * `synchronous` option); `normal` is faster but can lose the last commits then (never consistency).
    */
-  sqliteSynchronous: 'full' | 'normal';
+  sqliteSynchronous: 'full' | 'full-async' | 'normal';
   /** Where the built web UI lives; a placeholder page is served while it is missing. */
   uiDirectory: string;
   logLevel: LogLevel;
@@ -551,7 +552,7 @@ const settingsSchema = z.object({
   KAIWA_SQLITE_SYNCHRONOUS: z
     .preprocess(
       (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
-      z.enum(['full', 'normal'], { error: 'must be full or normal' }),
+      z.enum(['full', 'full-async', 'normal'], { error: 'must be full, full-async or normal' }),
     )
     .default('full'),
   KAIWA_UI_DIR: z.string().trim().min(1, 'must not be empty').optional(),

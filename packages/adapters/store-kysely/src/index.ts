@@ -51,4 +51,4 @@ export type { DatabasePoolStatus, PoolStatusReader } from './pool-status.js';
 export { createPostgresStore, type PostgresStoreConfig } from './postgres.js';
 export type { StoreObservability, StoreQueryEvent, StoreQueryListener } from './query-log.js';
 export type { SearchIndexOptions } from './search-index.js';
-export { createSqliteStore, type SqliteStoreConfig } from './sqlite.js';
+export { createSqliteStore, type SqliteStoreConfig, type SqliteSynchronous } from './sqlite.js';

@@ -6,17 +6,30 @@ import { KyselyChatStore } from './kysely-chat-store.js';
 import { importDriver } from './optional-driver.js';
 import { queryLogOption, type StoreObservability } from './query-log.js';
 import type { SearchIndexOptions } from './search-index.js';
+import { WalSyncer, type WalSyncFunction, withWalSync } from './wal-sync.js';
 
 export type SqliteStoreConfig = StoreObservability & {
   /** Tuning of the deferred full-text indexer; the defaults suit a chat server. */
   searchIndex?: SearchIndexOptions;
   /**
-   * SQLite's `synchronous` setting. `full` (the default) syncs the WAL on every commit, so an acknowledged
-   * write survives a power cut or OS crash; `normal` syncs only at checkpoints: faster single commits, but such
-   * a crash can lose the last commits (never consistency). Group commit makes `full` cheap under load
-   * (docs/benchmarks.md).
+   * How commits reach the disk. `full` (the default) is SQLite's `synchronous = FULL`: every commit syncs
+   * the WAL before it returns, so an acknowledged write survives a power cut or OS crash, but the
+   * `fdatasync` (milliseconds) runs inside better-sqlite3's call and blocks the event loop. `full-async` is
+   * as durable: SQLite runs `synchronous = NORMAL` (a commit writes its WAL frames without syncing them) and
+   * the store syncs the WAL itself on libuv's threadpool, and resolves a write's promise (so before any
+   * acknowledgement or fan-out that follows it) only once that `fdatasync` returned; commits that finish
+   * while a sync runs share the next one. Its one difference: another reader of this database may see a
+   * commit a few milliseconds before it is on disk. A failed sync rejects that write and every later one
+   * with a `WalSyncError` until the process restarts (`wal-sync.ts`). `normal` syncs only at checkpoints:
+   * faster still, but a power cut can lose the last commits (never consistency). Group commit makes
+   * `full` cheap under load (docs/benchmarks.md).
    */
-  synchronous?: 'full' | 'normal';
+  synchronous?: SqliteSynchronous;
+  /**
+   * `full-async` only, for tests: replaces the WAL's `fdatasync` (`wal.datasync()`), so a test can hold a
+   * sync pending or make it fail.
+   */
+  syncWal?: WalSyncFunction;
   /**
    * How long a write waits for another connection's write lock before it fails with a retryable
    * `DatabaseBusyError`; 5000 ms by default.
@@ -35,6 +48,9 @@ export type SqliteStoreConfig = StoreObservability & {
       }
   );
 
+/** SQLite's durability setting as the store takes it (see `SqliteStoreConfig.synchronous`). */
+export type SqliteSynchronous = 'full' | 'full-async' | 'normal';
+
 /** Enough for every statement shape the repositories build, with room for `in (…)` lists of many lengths. */
 const STATEMENT_CACHE_SIZE = 500;
 
@@ -45,25 +61,48 @@ const STATEMENT_CACHE_SIZE = 500;
  */
 class StatementCache implements SqliteDatabase {
   readonly #database: SqliteDatabase;
-  readonly #statements = new Map<string, SqliteStatement>();
+  readonly #statements = new Map<string, { statement: SqliteStatement; writes: boolean }>();
+  readonly #writeRefusal: () => Error | undefined;
+  #wrote = false;
 
-  constructor(database: SqliteDatabase) {
+  /** @param writeRefusal an error that statements which write throw instead of running (a failed WAL sync). */
+  constructor(database: SqliteDatabase, writeRefusal: () => Error | undefined = () => undefined) {
     this.#database = database;
+    this.#writeRefusal = writeRefusal;
   }
 
   prepare(sql: string): SqliteStatement {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
+    let entry = this.#statements.get(sql);
+    if (entry === undefined) {
       // Kysely opens transactions with a plain (deferred) BEGIN. Taking the write lock up front instead
       // means another process writing the same file makes us wait (busy_timeout) rather than fail with
       // SQLITE_BUSY when a transaction that started by reading goes on to write.
-      statement = this.#database.prepare(sql === 'begin' ? 'begin immediate' : sql);
+      const statement = this.#database.prepare(sql === 'begin' ? 'begin immediate' : sql);
+      // better-sqlite3 tells whether a statement can write (a driver that does not is taken to write). BEGIN
+      // IMMEDIATE counts as writing there, yet writes nothing itself.
+      const writes = sql !== 'begin' && (statement as { readonly?: boolean }).readonly !== true;
       // Oldest first out: a Map iterates in insertion order.
       if (this.#statements.size >= STATEMENT_CACHE_SIZE)
         this.#statements.delete(this.#statements.keys().next().value!);
-      this.#statements.set(sql, statement);
+      entry = { statement, writes };
+      this.#statements.set(sql, entry);
     }
-    return statement;
+    if (entry.writes) {
+      // After a failed WAL sync nothing more is written that could not be acknowledged (nor written twice
+      // by a caller that retries what it was told failed).
+      const refusal = this.#writeRefusal();
+      if (refusal) throw refusal;
+      // kysely runs a statement right after preparing it, so preparing one that writes means it wrote.
+      this.#wrote = true;
+    }
+    return entry.statement;
+  }
+
+  /** Whether a statement that writes ran since the last call (for `full-async`: does the WAL need a sync). */
+  takeWrote(): boolean {
+    const wrote = this.#wrote;
+    this.#wrote = false;
+    return wrote;
   }
 
   close(): void {
@@ -74,7 +113,7 @@ class StatementCache implements SqliteDatabase {
 
 /**
  * A store on SQLite through better-sqlite3 (the embedded default). Turns on WAL for files,
- * `synchronous = FULL` (or `normal`), foreign keys and a 5 s busy timeout (`busyTimeoutMs`). Call `migrate()` before first use. A
+ * `synchronous = FULL` (or `full-async`, `normal`: see `synchronous`), foreign keys and a 5 s busy timeout (`busyTimeoutMs`). Call `migrate()` before first use. A
  * write that still finds the file locked after the busy timeout fails with a retryable `DatabaseBusyError`.
  * Loads sqlite-vec into the connection when the `sqlite-vec` package is installed, for the knowledge module's
  * vector search (without it that search runs in the application). Search rows of new messages are written in batches, shortly after the send and before any search, so
@@ -97,20 +136,32 @@ export async function createSqliteStore(config: SqliteStoreConfig): Promise<Kyse
     database = new Database(config.filename);
   }
   await loadSqliteVec(database);
+  let walSyncer: WalSyncer | undefined;
+  const statements = new StatementCache(database, () => walSyncer?.failure);
   const db = new Kysely<KaiwaDatabase>({
     // SQLITE_BUSY (another process held the write lock past busy_timeout) becomes a retryable `busy` error.
-    dialect: withDriverErrors(new SqliteDialect({ database: new StatementCache(database) })),
+    dialect: withDriverErrors(
+      withWalSync(new SqliteDialect({ database: statements }), {
+        syncer: () => walSyncer,
+        wrote: () => statements.takeWrote(),
+      }),
+    ),
     ...queryLogOption(config.onQuery),
   });
   // Through kysely rather than on the handle, so the driver starts now and close() always closes the file.
   // WAL lets readers run beside the writer; in-memory databases answer 'memory' and stay as they are.
   try {
-    await sql`pragma journal_mode = WAL`.execute(db);
+    const { rows: journal } = await sql<{ journal_mode: string }>`pragma journal_mode = WAL`.execute(db);
+    const synchronous = config.synchronous ?? 'full';
+    const walFile = synchronous === 'full-async' ? await walFileOf(db, journal[0]?.journal_mode) : undefined;
     // FULL: a commit returns once the WAL is on disk, so an acknowledged message survives a power cut.
+    // NORMAL under `full-async`: the store syncs the WAL itself, off the event loop, before a write resolves.
     // NORMAL (opt-in) syncs at checkpoints only and can lose the last commits then, never consistency.
-    await sql`pragma synchronous = ${sql.raw(config.synchronous === 'normal' ? 'NORMAL' : 'FULL')}`.execute(
-      db,
-    );
+    // An in-memory database under `full-async` has nothing to sync (FULL there costs nothing either); a file
+    // that did not take WAL mode gets FULL, as durable.
+    const pragma = synchronous === 'normal' || walFile !== undefined ? 'NORMAL' : 'FULL';
+    await sql`pragma synchronous = ${sql.raw(pragma)}`.execute(db);
+    if (walFile !== undefined) walSyncer = new WalSyncer(walFile, config.syncWal);
     await sql`pragma foreign_keys = ON`.execute(db);
     await sql`pragma busy_timeout = ${sql.raw(String(Math.max(0, Math.trunc(config.busyTimeoutMs ?? 5000))))}`.execute(
       db,
@@ -124,6 +175,23 @@ export async function createSqliteStore(config: SqliteStoreConfig): Promise<Kyse
     dialect: 'sqlite',
     ...(config.searchIndex ? { searchIndex: config.searchIndex } : {}),
   });
+}
+
+/**
+ * The `-wal` file of the main database when it runs in WAL mode on a file; undefined for an in-memory or
+ * temporary database, which has nothing to sync. SQLite names it after the path it opened, which
+ * `pragma database_list` reports (absolute).
+ */
+async function walFileOf(
+  db: Kysely<KaiwaDatabase>,
+  journalMode: string | undefined,
+): Promise<string | undefined> {
+  if (journalMode?.toLowerCase() !== 'wal') return undefined;
+  const { rows } = await sql<{
+    file: string;
+  }>`select file from pragma_database_list where name = 'main'`.execute(db);
+  const file = rows[0]?.file;
+  return file ? `${file}-wal` : undefined;
 }
 
 /**

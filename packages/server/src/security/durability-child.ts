@@ -19,6 +19,10 @@ const config = loadConfig({
     PORT: process.env.PORT ?? '0',
     LOG_LEVEL: 'error',
     NODE_ENV: 'test',
+    // The kill test can run on any durability setting (e.g. KAIWA_SQLITE_SYNCHRONOUS=full-async).
+    ...(process.env.KAIWA_SQLITE_SYNCHRONOUS
+      ? { KAIWA_SQLITE_SYNCHRONOUS: process.env.KAIWA_SQLITE_SYNCHRONOUS }
+      : {}),
   },
 });
 process.on('disconnect', () => process.exit(0));

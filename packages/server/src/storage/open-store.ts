@@ -6,6 +6,7 @@ import {
   createPostgresStore,
   createSqliteStore,
   type DatabaseAvailabilityChange,
+  type SqliteSynchronous,
   type StoreQueryListener,
 } from '@kaiwa/store-kysely';
 import { isSqlitePath } from '../config.js';
@@ -22,8 +23,8 @@ export async function openStore(
   databaseUrl: string,
   options: {
     replicaUrls?: string[];
-    /** SQLite's `synchronous`: `full` (the store's default) or `normal`. */
-    sqliteSynchronous?: 'full' | 'normal';
+    /** SQLite's `synchronous`: `full` (the store's default), `full-async` or `normal`. */
+    sqliteSynchronous?: SqliteSynchronous;
     onAvailabilityChange?: (change: DatabaseAvailabilityChange) => void;
     /** Hears every statement (tracing spans); none: kysely does no timing. */
     onQuery?: StoreQueryListener;

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -93,5 +94,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two files at a time even on two cores (vitest's default there is one): most files spend their time
+    // waiting on databases, child processes and sockets, and every file gets a database, schema and ports of
+    // its own. The whole suite passed this way under a load average of 6–10 (docs/benchmarks.md, "Test suite").
+    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });

@@ -1,8 +1,8 @@
 import { type StoreDialect, searchTerms, type VectorFilter, type VectorIndex } from '@kaiwa/core';
-import { type Kysely, sql } from 'kysely';
+import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
 import type { KaiwaDatabase } from '../../database.js';
 import { mysqlSearchQuery, mysqlSearchText, postgresTsquery, postgresTsvector } from '../../search-syntax.js';
-import { filterCondition } from './vector-search.js';
+import { filterCondition, filterKinds } from './vector-search.js';
 
 type Db = Kysely<KaiwaDatabase>;
 
@@ -25,6 +25,20 @@ const MAX_QUERY_TERMS = 32;
 const COMMON_TERMS_FROM = 10_000;
 
 /**
+ * How many of the best matches SQLite's search ranks inside FTS5 before filtering them: per result asked for,
+ * and at least (see `SqliteChunkTextSearch`). Enough for most filters to leave k; more costs little, as
+ * FTS5 ranks every match either way and only these are looked up.
+ */
+const CANDIDATES_PER_RESULT = 20;
+export const MIN_TEXT_CANDIDATES = 200;
+
+/**
+ * Below this share of the chunks allowed, SQLite's search ranks only the filter's chunks: the candidates
+ * would seldom hold k of them (a tenth of 200 is 20, for k = 10).
+ */
+export const FEW_ALLOWED = 0.1;
+
+/**
  * How one database searches chunk text: one object per database, chosen once (see `textSearchFor`). Every
  * database indexes core's search terms (`searchDocument`), as the message search does, so words match the
  * same way everywhere; a query matches a chunk holding any of its terms, ranked by the database's relevance.
@@ -38,6 +52,12 @@ export interface ChunkTextSearch {
   deleting(db: Db, index: VectorIndex, which: ChunkSelection): Promise<void>;
   /** The `k` best allowed chunks for the query's terms; the filter is part of the search. */
   search(db: Db, index: VectorIndex, text: string, k: number, filter: VectorFilter): Promise<TextHit[]>;
+}
+
+/** A search row and its BM25 from FTS5 (lower is better). */
+interface Ranked {
+  search_row: number;
+  bm25: number;
 }
 
 /** The distinct terms of a query, each alone (a CJK run's bigrams too), at most `MAX_QUERY_TERMS`. */
@@ -61,6 +81,12 @@ function queryTerms(text: string): { token: string; prefix: boolean }[] {
  * which FTS5 raises to 1e-6), so it cannot change the order of the chunks that hold a rarer term, while
  * matching it costs a pass over most of the index (the words every text has: "the", "and", "with"). A
  * query of such terms alone then finds nothing.
+ *
+ * FTS5 ranks the matches of the whole table first and keeps the best few hundred (`MIN_TEXT_CANDIDATES`);
+ * only those are looked up in `knowledge_chunks` and filtered, instead of every match (tens of thousands in
+ * 100k chunks), which took most of the time. When the filter leaves fewer than k of them, or allows less
+ * than a tenth of the chunks (`FEW_ALLOWED`), FTS5 ranks only the matches among the filter's search rows.
+ * Ties go to the older search row, so every path agrees.
  */
 class SqliteChunkTextSearch implements ChunkTextSearch {
   async rowValues(db: Db, documents: readonly string[]) {
@@ -97,28 +123,95 @@ class SqliteChunkTextSearch implements ChunkTextSearch {
 
   async search(db: Db, index: VectorIndex, text: string, k: number, filter: VectorFilter) {
     const condition = filterCondition(filter);
-    const terms = await this.#informative(db, queryTerms(text));
-    if (!condition || terms.length === 0) return [];
-    const match = terms
-      .map(({ token, prefix }) => `"${token.replaceAll('"', '""')}"${prefix ? '*' : ''}`)
-      .join(' OR ');
-    const { rows } = await sql<TextHit>`select knowledge_chunks.id as id, -bm25(knowledge_search) as score
-      from knowledge_search join knowledge_chunks on knowledge_chunks.search_row = knowledge_search.rowid
-      where knowledge_search match ${match} and knowledge_chunks.index_name = ${index.name} and ${condition}
-      order by bm25(knowledge_search) limit ${k}`.execute(db);
-    return rows.map((row) => ({ id: row.id, score: Number(row.score) }));
-  }
-
-  /** The terms in at most half of the chunks (from the index's own vocabulary), and prefix terms. */
-  async #informative(db: Db, terms: { token: string; prefix: boolean }[]) {
-    const whole = terms.filter((term) => !term.prefix).map((term) => term.token);
-    if (whole.length === 0) return terms;
+    if (!condition) return [];
     // The largest search row: at least the number of chunks (deletes leave gaps), found in the index.
     const { rows: top } = await sql<{
       n: number | null;
     }>`select max(search_row) as n from knowledge_chunks`.execute(db);
     const chunks = Number(top[0]?.n ?? 0);
-    if (chunks < COMMON_TERMS_FROM) return terms;
+    const terms = await this.#informative(db, queryTerms(text), chunks);
+    if (terms.length === 0) return [];
+    const match = terms
+      .map(({ token, prefix }) => `"${token.replaceAll('"', '""')}"${prefix ? '*' : ''}`)
+      .join(' OR ');
+    // A filter that allows few chunks, ranked directly. Counted per kind of id through its own index, each up
+    // to `few` (an OR of the kinds may be planned as a read of every row): the sum is at least the allowed
+    // chunks, and only the strategy depends on it, never the answer.
+    const few = Math.ceil(chunks * FEW_ALLOWED);
+    const kinds = filterKinds(filter);
+    const { rows: counted } = await sql<{ allowed: number }>`select ${sql.join(
+      kinds.map(
+        ([column, ids]) =>
+          sql`(select count(*) from (select 1 from knowledge_chunks where index_name = ${index.name}
+            and ${sql.ref(column)} in (${sql.join(ids)}) limit ${few}))`,
+      ),
+      sql` + `,
+    )} as allowed`.execute(db);
+    if (Number(counted[0]?.allowed ?? 0) < few)
+      return this.#rankAllowed(db, index, filter, condition, match, k);
+    // First the best matches in the whole FTS5 table, ranked inside it: only those are looked up and filtered.
+    const limit = Math.max(MIN_TEXT_CANDIDATES, CANDIDATES_PER_RESULT * k);
+    const { rows: best } = await sql<Ranked>`select rowid as search_row, bm25(knowledge_search) as bm25
+      from knowledge_search where knowledge_search match ${match}
+      order by bm25(knowledge_search), rowid limit ${limit}`.execute(db);
+    const hits = await this.#allowed(db, index, condition, best, k);
+    // Exact either way: with k allowed chunks among the candidates, every match after them ranks below; with
+    // fewer, unless the candidates were every match, every match the filter allows is ranked.
+    if (hits.length === k || best.length < limit) return hits;
+    return this.#rankAllowed(db, index, filter, condition, match, k);
+  }
+
+  /**
+   * The `k` best matches among the filter's chunks: their search rows are tested (`+rowid`: not handed to
+   * FTS5, which would run the whole query again for each row) before BM25 ranks a match. Cheap for a filter
+   * that allows few chunks; slower than the candidates for one that allows most.
+   */
+  async #rankAllowed(
+    db: Db,
+    index: VectorIndex,
+    filter: VectorFilter,
+    condition: Expression<SqlBool>,
+    match: string,
+    k: number,
+  ) {
+    // The filter's rows found through one index per kind of id, as the vector search's scan does.
+    const rowids = sql.join(
+      filterKinds(filter).map(
+        ([column, ids]) =>
+          sql`select rowid from knowledge_chunks where index_name = ${index.name} and ${sql.ref(column)} in (${sql.join(ids)})`,
+      ),
+      sql` union all `,
+    );
+    const { rows: ranked } = await sql<Ranked>`select rowid as search_row, bm25(knowledge_search) as bm25
+      from knowledge_search where knowledge_search match ${match} and +rowid in (select search_row
+        from knowledge_chunks where rowid in (${rowids}) and ${condition})
+      order by bm25(knowledge_search), rowid limit ${k}`.execute(db);
+    return this.#allowed(db, index, condition, ranked, k);
+  }
+
+  /** The first `k` ranked search rows that are allowed chunks of the index, in their order, with their ids. */
+  async #allowed(db: Db, index: VectorIndex, condition: Expression<SqlBool>, ranked: Ranked[], k: number) {
+    if (ranked.length === 0) return [];
+    // `cross join` keeps the ranked rows the outer loop: SQLite would rather read every allowed room's rows.
+    const { rows } = await sql<{ id: string; search_row: number }>`select knowledge_chunks.id as id,
+      knowledge_chunks.search_row as search_row
+      from json_each(${JSON.stringify(ranked.map((row) => row.search_row))}) as candidate
+      cross join knowledge_chunks on knowledge_chunks.search_row = candidate.value
+      where knowledge_chunks.index_name = ${index.name} and ${condition}`.execute(db);
+    const ids = new Map(rows.map((row) => [Number(row.search_row), row.id]));
+    const hits: TextHit[] = [];
+    for (const row of ranked) {
+      const id = ids.get(Number(row.search_row));
+      if (id !== undefined) hits.push({ id, score: -Number(row.bm25) });
+      if (hits.length === k) break;
+    }
+    return hits;
+  }
+
+  /** The terms in at most half of the chunks (from the index's own vocabulary), and prefix terms. */
+  async #informative(db: Db, terms: { token: string; prefix: boolean }[], chunks: number) {
+    const whole = terms.filter((term) => !term.prefix).map((term) => term.token);
+    if (whole.length === 0 || chunks < COMMON_TERMS_FROM) return terms;
     const counted = await sql<{ term: string; doc: number }>`select term, doc from knowledge_search_vocab
       where term in (${sql.join(whole)})`.execute(db);
     const half = chunks / 2;

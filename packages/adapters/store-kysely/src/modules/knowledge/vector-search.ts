@@ -448,7 +448,7 @@ export class SqliteVecSearch implements VectorSearch {
 }
 
 /** The kinds of id a filter lists, with their column: the permission filter's parts. */
-function filterKinds(filter: VectorFilter): [column: string, ids: string[]][] {
+export function filterKinds(filter: VectorFilter): [column: string, ids: string[]][] {
   const kinds: [string, string[]][] = [];
   for (const [column, ids] of [
     ['room_id', filter.roomIds],

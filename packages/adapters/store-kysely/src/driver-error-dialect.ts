@@ -94,8 +94,13 @@ export class DatabaseAvailability {
  * const db = new Kysely<KaiwaDatabase>({ dialect: withDriverErrors(new PostgresDialect({ pool })) });
  */
 export function withDriverErrors(dialect: Dialect, availability = new DatabaseAvailability()): Dialect {
+  return withDriver(dialect, (driver) => new TranslatingDriver(driver, availability));
+}
+
+/** The same dialect with its driver wrapped: the one way the store's dialect layers (errors, WAL sync) stack. */
+export function withDriver(dialect: Dialect, wrap: (driver: Driver) => Driver): Dialect {
   return {
-    createDriver: () => new TranslatingDriver(dialect.createDriver(), availability),
+    createDriver: () => wrap(dialect.createDriver()),
     createQueryCompiler: (): QueryCompiler => dialect.createQueryCompiler(),
     createAdapter: (): DialectAdapter => dialect.createAdapter(),
     // biome-ignore lint/suspicious/noExplicitAny: kysely's own Dialect signature.

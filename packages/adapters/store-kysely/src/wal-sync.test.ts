@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChatEngine, createId, type User } from '@kaiwa/core';
-import { chatStoreContract } from '@kaiwa/core/testing';
+import { ChatEngine } from '@kaiwa/core';
+import { chatStoreContract, userFixture } from '@kaiwa/core/testing';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KyselyChatStore } from './kysely-chat-store.js';
@@ -15,19 +15,6 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 let files = 0;
 const freshFile = () => join(directory, `store-${++files}.sqlite`);
-
-function userFixture(): User {
-  const at = new Date().toISOString();
-  return {
-    id: createId(),
-    username: `user-${createId()}`,
-    displayName: 'Someone',
-    role: 'member',
-    forcePasswordChange: false,
-    createdAt: at,
-    updatedAt: at,
-  };
-}
 
 /**
  * A WAL sync the test releases by hand: each call really syncs the WAL (so the file is the real one), then

@@ -1,16 +1,8 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { KaiwaError } from '@kaiwa/core';
-import type {
-  DatabaseConnection,
-  DatabaseIntrospector,
-  Dialect,
-  DialectAdapter,
-  Driver,
-  Kysely,
-  QueryCompiler,
-  TransactionSettings,
-} from 'kysely';
+import type { DatabaseConnection, Dialect, Driver, QueryCompiler, TransactionSettings } from 'kysely';
+import { withDriver } from './driver-error-dialect.js';
 
 /** Flushes the WAL file's written pages to disk; by default `fdatasync` on libuv's threadpool. */
 export type WalSyncFunction = (wal: FileHandle) => Promise<void>;
@@ -144,13 +136,7 @@ export function withWalSync(
   dialect: Dialect,
   walSync: { syncer(): WalSyncer | undefined; wrote(): boolean },
 ): Dialect {
-  return {
-    createDriver: () => new WalSyncingDriver(dialect.createDriver(), walSync),
-    createQueryCompiler: (): QueryCompiler => dialect.createQueryCompiler(),
-    createAdapter: (): DialectAdapter => dialect.createAdapter(),
-    // biome-ignore lint/suspicious/noExplicitAny: kysely's own Dialect signature.
-    createIntrospector: (db: Kysely<any>): DatabaseIntrospector => dialect.createIntrospector(db),
-  };
+  return withDriver(dialect, (driver) => new WalSyncingDriver(driver, walSync));
 }
 
 class WalSyncingDriver implements Driver {

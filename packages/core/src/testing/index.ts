@@ -27,6 +27,7 @@ export {
   projectStorageContract,
   type StorageUnderTest,
 } from './chat-store-repositories/contract.js';
+export { userFixture } from './chat-store-repositories/support.js';
 export {
   type EmbeddingModelContractOptions,
   type EmbeddingModelContractTest,

@@ -137,14 +137,17 @@ export async function createSqliteStore(config: SqliteStoreConfig): Promise<Kyse
   }
   await loadSqliteVec(database);
   let walSyncer: WalSyncer | undefined;
+  const synchronous = config.synchronous ?? 'full';
   const statements = new StatementCache(database, () => walSyncer?.failure);
+  const sqlite = new SqliteDialect({ database: statements });
   const db = new Kysely<KaiwaDatabase>({
     // SQLITE_BUSY (another process held the write lock past busy_timeout) becomes a retryable `busy` error.
+    // Only `full-async` puts the WAL-sync layer between kysely and the driver: the other modes' queries and
+    // transactions go straight through.
     dialect: withDriverErrors(
-      withWalSync(new SqliteDialect({ database: statements }), {
-        syncer: () => walSyncer,
-        wrote: () => statements.takeWrote(),
-      }),
+      synchronous === 'full-async'
+        ? withWalSync(sqlite, { syncer: () => walSyncer, wrote: () => statements.takeWrote() })
+        : sqlite,
     ),
     ...queryLogOption(config.onQuery),
   });
@@ -152,7 +155,6 @@ export async function createSqliteStore(config: SqliteStoreConfig): Promise<Kyse
   // WAL lets readers run beside the writer; in-memory databases answer 'memory' and stay as they are.
   try {
     const { rows: journal } = await sql<{ journal_mode: string }>`pragma journal_mode = WAL`.execute(db);
-    const synchronous = config.synchronous ?? 'full';
     const walFile = synchronous === 'full-async' ? await walFileOf(db, journal[0]?.journal_mode) : undefined;
     // FULL: a commit returns once the WAL is on disk, so an acknowledged message survives a power cut.
     // NORMAL under `full-async`: the store syncs the WAL itself, off the event loop, before a write resolves.

@@ -32,6 +32,7 @@ const ALL_MIGRATIONS = [
   '0012_plugin_installations',
   '0013_plugin_settings',
   '0014_knowledge_full_text',
+  '0015_knowledge_full_text_documents_only',
 ];
 
 const DIALECT_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MariaDB/MySQL' } as const;

@@ -82,6 +82,7 @@ for (const dialect of ['sqlite', 'postgres', 'mysql'] as const) {
             '0012_plugin_installations',
             '0013_plugin_settings',
             '0014_knowledge_full_text',
+            '0015_knowledge_full_text_documents_only',
           ],
         });
         expect(await store.rooms.findById(general.id)).toEqual(general);

@@ -323,6 +323,7 @@ describe('deferred search indexing on SQLite', () => {
         '0012_plugin_installations',
         '0013_plugin_settings',
         '0014_knowledge_full_text',
+        '0015_knowledge_full_text_documents_only',
       ],
     });
     expect(await state(store)).toMatchObject({ watermark: 2, maxRowId: 2, indexed: 2 });

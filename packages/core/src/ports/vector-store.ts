@@ -48,7 +48,8 @@ export interface VectorChunk extends KnowledgeChunk {
   vector: readonly number[];
   /**
    * What the full-text search indexes when it is more than `text`, e.g. the document's name and the
-   * chunk's headings in front of it; `text` when absent. Not returned with the chunk.
+   * chunk's headings in front of it; `text` when absent. Not returned with the chunk. Only a document
+   * chunk's is indexed (see `VectorStore.searchText`).
    */
   fullText?: string;
 }
@@ -82,7 +83,7 @@ export interface VectorMatch {
   distance: number;
 }
 
-/** A full-text query over an index's chunks: any of its words, best matches first. */
+/** A full-text query over an index's document chunks: any of its words, best matches first. */
 export interface TextSearchQuery {
   index: string;
   /**
@@ -192,10 +193,13 @@ export interface VectorStore {
   query(query: VectorQuery): Promise<VectorMatch[]>;
 
   /**
-   * The `k` chunks whose text best matches `query.text` among those `filter` allows, best first: the
-   * database's own full-text search (FTS5 on SQLite, tsvector on PostgreSQL, FULLTEXT on MariaDB/MySQL)
-   * over each chunk's `fullText` (or `text`). The filter is part of the search: a chunk outside it is never
-   * ranked. A query with no words finds nothing.
+   * The `k` document chunks whose text best matches `query.text` among those `filter` allows, best first:
+   * the database's own full-text search (FTS5 on SQLite, tsvector on PostgreSQL, FULLTEXT on MariaDB/MySQL)
+   * over each document chunk's `fullText` (or `text`). Only document chunks (`sourceType: 'file'`) are
+   * searched by text: a message chunk is never returned, whatever its words and the filter, so a store need
+   * not index its text (retrieval searches messages with the chat's own message search, which sees an edit
+   * at once). The filter is part of the search: a chunk outside it is never ranked. A query with no words
+   * finds nothing.
    *
    * @throws NotFoundError when the index does not exist.
    * @example

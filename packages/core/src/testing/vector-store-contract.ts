@@ -20,6 +20,7 @@ export type VectorStoreContractTest =
   | 'full-text'
   | 'full-text-filter'
   | 'full-text-follows-writes'
+  | 'full-text-documents-only'
   | 'drop-index';
 
 export interface VectorStoreContractOptions {
@@ -100,9 +101,9 @@ function cosineDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * with high recall for an approximate index), the filter applies before ranking (the nearest vector of a
  * room the filter leaves out is never returned, and the allowed chunks still fill `k`), an empty filter
  * returns nothing, deletes by source remove only that source, and replacing a source is all or nothing.
- * The full-text search finds a chunk by any of its words (or its `fullText`), ranks chunks holding more of
- * the query's words first, applies the same filter before ranking, and follows replaces and deletes;
- * dropping an index removes it with its chunks and leaves the others.
+ * The full-text search finds a document chunk by any of its words (or its `fullText`), ranks chunks holding
+ * more of the query's words first, applies the same filter before ranking, follows replaces and deletes, and
+ * never returns a message chunk; dropping an index removes it with its chunks and leaves the others.
  *
  * @example
  * vectorStoreContract({ name: 'sqlite', open: () => openKnowledgeStorage('sqlite') });
@@ -136,6 +137,17 @@ export function vectorStoreContract(options: VectorStoreContractOptions): void {
         vector: Array.from(vector),
         ...patch,
       };
+    };
+    /** A document chunk: the only kind `searchText` finds. */
+    const document = (vector: ArrayLike<number>, patch: Partial<VectorChunk> = {}): VectorChunk => {
+      const fileId = createId();
+      return chunk(vector, {
+        id: `file:${fileId}:0`,
+        sourceType: 'file',
+        sourceId: fileId,
+        fileId,
+        ...patch,
+      });
     };
     const ids = (matches: readonly { chunk: { id: string } }[]) => matches.map((match) => match.chunk.id);
 
@@ -466,7 +478,7 @@ export function vectorStoreContract(options: VectorStoreContractOptions): void {
         const roomId = createId();
         const [vector] = clusteredVectors({ count: 1, dimensions, clusters: 1, seed: 12 });
         const at = (id: string, text: string, fullText?: string) =>
-          chunk(vector as Float32Array, {
+          document(vector as Float32Array, {
             id,
             roomId,
             text,
@@ -516,20 +528,15 @@ export function vectorStoreContract(options: VectorStoreContractOptions): void {
         const [allowed, denied, fileId, projectId] = [createId(), createId(), createId(), createId()];
         const [vector] = clusteredVectors({ count: 1, dimensions, clusters: 1, seed: 13 });
         const at = (id: string, text: string, patch: Partial<VectorChunk>) =>
-          chunk(vector as Float32Array, { id, text, ...patch });
+          document(vector as Float32Array, { id, text, ...patch });
         await store.knowledge.upsert(index, [
           // The best match of all, in a room the filter leaves out.
           at('denied', 'marmalade marmalade marmalade password', { roomId: denied }),
           ...Array.from({ length: 12 }, (_, position) =>
             at(`allowed-${position}`, `marmalade note ${position}`, { roomId: allowed }),
           ),
-          at('file', 'marmalade recipe', {
-            sourceType: 'file',
-            sourceId: fileId,
-            fileId,
-            roomId: denied,
-          }),
-          at('project', 'marmalade plan', { sourceType: 'file', sourceId: createId(), projectId }),
+          at('file', 'marmalade recipe', { sourceId: fileId, fileId, roomId: denied }),
+          at('project', 'marmalade plan', { fileId: null, projectId }),
         ]);
         const search = (filter: Parameters<typeof store.knowledge.searchText>[0]['filter'], k = 10) =>
           store.knowledge.searchText({ index, text: 'marmalade password', k, filter }).then(ids);
@@ -538,8 +545,9 @@ export function vectorStoreContract(options: VectorStoreContractOptions): void {
         expect(found.every((id) => id.startsWith('allowed-'))).toBe(true);
         expect((await search({ fileIds: [fileId] })).sort()).toEqual(['file']);
         expect((await search({ projectIds: [projectId] })).sort()).toEqual(['project']);
-        expect((await search({ roomIds: [denied] }))[0]).toBe('denied');
-        expect(await search({ roomIds: [denied], sourceType: 'file' })).toEqual(['file']);
+        expect(await search({ roomIds: [denied] })).toEqual(['denied', 'file']);
+        expect(await search({ roomIds: [denied], sourceType: 'file' })).toEqual(['denied', 'file']);
+        expect(await search({ roomIds: [denied], sourceType: 'message' })).toEqual([]);
         expect(await search({})).toEqual([]);
         expect(await search({ roomIds: [] })).toEqual([]);
       },
@@ -570,15 +578,74 @@ export function vectorStoreContract(options: VectorStoreContractOptions): void {
         await store.knowledge.replaceSource(index, source, version('quince', 2));
         expect(await search('apricot')).toEqual([]);
         expect(await search('quince')).toHaveLength(2);
-        const message = chunk(vectors[0] as Float32Array, { roomId, text: 'quince jelly' });
-        await store.knowledge.upsert(index, [message]);
-        await store.knowledge.upsert(index, [{ ...message, text: 'plum jelly' }]);
+        // Another document, written by upsert rather than replaceSource.
+        const other = document(vectors[0] as Float32Array, { roomId, text: 'quince jelly' });
+        await store.knowledge.upsert(index, [other]);
+        await store.knowledge.upsert(index, [{ ...other, text: 'plum jelly' }]);
         expect(await search('quince')).toHaveLength(2);
-        expect(await search('plum')).toEqual([message.id]);
+        expect(await search('plum')).toEqual([other.id]);
         expect(await store.knowledge.deleteBySource(index, source)).toBe(2);
         expect(await search('quince')).toEqual([]);
         expect(await store.knowledge.deleteByRoom(index, { roomId })).toBe(1);
         expect(await search('plum jelly')).toEqual([]);
+      },
+    );
+
+    test(
+      'full-text-documents-only',
+      'searchText never returns a message chunk, whatever its words and the filter; documents beside it still',
+      async () => {
+        const index = await newIndex();
+        const [roomId, otherRoomId] = [createId(), createId()];
+        const vectors = clusteredVectors({ count: 4, dimensions, clusters: 1, seed: 16 });
+        const said = chunk(vectors[0] as Float32Array, { roomId, text: 'the gooseberry fool recipe' });
+        const thread = chunk(vectors[1] as Float32Array, {
+          roomId,
+          text: 'gooseberry',
+          fullText: 'gooseberry gooseberry',
+        });
+        const written = document(vectors[2] as Float32Array, {
+          roomId,
+          text: 'gooseberry fool, written down',
+        });
+        const elsewhere = document(vectors[3] as Float32Array, {
+          roomId: otherRoomId,
+          text: 'gooseberry jam',
+        });
+        await store.knowledge.upsert(index, [said, thread, written, elsewhere]);
+        const search = (
+          filter: Parameters<typeof store.knowledge.searchText>[0]['filter'],
+          text = 'gooseberry',
+        ) => store.knowledge.searchText({ index, text, k: 10, filter }).then(ids);
+        expect(await search({ roomIds: [roomId] })).toEqual([written.id]);
+        expect(await search({ roomIds: [roomId] }, 'the gooseberry fool recipe')).toEqual([written.id]);
+        expect(await search({ roomIds: [roomId], sourceType: 'message' })).toEqual([]);
+        expect(await search({ roomIds: [roomId, otherRoomId] }).then((found) => found.sort())).toEqual(
+          [written.id, elsewhere.id].sort(),
+        );
+        expect(await search({ roomIds: [otherRoomId] })).toEqual([elsewhere.id]);
+        // Still found by their vectors: only the text search leaves them out.
+        const near = await store.knowledge.query({
+          index,
+          model,
+          vector: Array.from(vectors[0] as Float32Array),
+          k: 10,
+          filter: { roomIds: [roomId], sourceType: 'message' },
+        });
+        expect(ids(near).sort()).toEqual([said.id, thread.id].sort());
+        // A message chunk rewritten (by upsert or replaceSource) stays out; a document becoming a message
+        // chunk of the same id leaves the text search, and a message chunk becoming a document enters it.
+        await store.knowledge.upsert(index, [{ ...said, text: 'gooseberry again' }]);
+        await store.knowledge.replaceSource(index, { sourceType: 'message', sourceId: thread.sourceId }, [
+          { ...thread, text: 'gooseberry once more' },
+        ]);
+        expect(await search({ roomIds: [roomId] })).toEqual([written.id]);
+        await store.knowledge.upsert(index, [
+          { ...written, sourceType: 'message', sourceId: createId(), fileId: null },
+          { ...said, sourceType: 'file', sourceId: createId(), fileId: createId(), text: 'gooseberry again' },
+        ]);
+        expect(await search({ roomIds: [roomId] })).toEqual([said.id]);
+        expect(await store.knowledge.count(index)).toBe(4);
       },
     );
 
@@ -588,7 +655,7 @@ export function vectorStoreContract(options: VectorStoreContractOptions): void {
       const [vector] = clusteredVectors({ count: 1, dimensions, clusters: 1, seed: 15 });
       for (const index of [kept, dropped])
         await store.knowledge.upsert(index, [
-          chunk(vector as Float32Array, { id: 'same', roomId, text: 'tangerine' }),
+          document(vector as Float32Array, { id: 'same', roomId, text: 'tangerine' }),
         ]);
       expect((await store.knowledge.listIndexes()).map((index) => index.name)).toEqual(
         expect.arrayContaining([kept, dropped]),

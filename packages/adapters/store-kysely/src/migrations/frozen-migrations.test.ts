@@ -56,6 +56,7 @@ describe('frozen migrations', () => {
       '0012_plugin_installations',
       '0013_plugin_settings',
       '0014_knowledge_full_text',
+      '0015_knowledge_full_text_documents_only',
     ]);
   });
 

@@ -4,13 +4,14 @@ import { defineKyselyStorageModule } from '../storage-module.js';
 import { KyselyVectorStore } from './kysely-vector-store.js';
 import { knowledgeMigration } from './migrations/0009-knowledge.js';
 import { knowledgeFullTextMigration } from './migrations/0014-knowledge-full-text.js';
+import { knowledgeFullTextDocumentsOnlyMigration } from './migrations/0015-knowledge-full-text-documents-only.js';
 import { textSearchFor } from './text-search.js';
 import { type SqliteVecSearchOptions, vectorSearchFor } from './vector-search.js';
 
 /**
  * `KnowledgeStorage`: vector indexes and knowledge chunks for retrieval (`VectorStore`), searched with
  * sqlite-vec on SQLite, pgvector's HNSW on PostgreSQL and an exact scan in the application on MariaDB/MySQL,
- * and their text searched with the database's full-text search (FTS5, tsvector, FULLTEXT).
+ * and the text of document chunks searched with the database's full-text search (FTS5, tsvector, FULLTEXT).
  * Chunks keep room, file and project ids without foreign keys (a chunk is deleted with its source by the
  * indexer, and the ids are what the permission filter matches), so it needs no other module.
  *
@@ -31,6 +32,7 @@ export function knowledgeStorageModuleWith(options: SqliteVecSearchOptions = {})
         postgresTsvector,
         mysqlSearchText,
       }),
+      '0015_knowledge_full_text_documents_only': knowledgeFullTextDocumentsOnlyMigration(dialect),
     }),
     repositories: (context): KnowledgeStorage => ({
       knowledge: new KyselyVectorStore(

@@ -32,9 +32,9 @@ const INSERT_BATCH = 200;
  * beside the chat data they came from, so one backup holds both. Nearest-neighbour search is the
  * database's own where it has one (sqlite-vec, pgvector) and an exact scan in the application otherwise
  * (`VectorSearch`). The permission filter is a WHERE condition of the search itself: a chunk outside it is
- * never a candidate. Each chunk's text is also in the database's full-text index (`ChunkTextSearch`), written
- * and deleted in the same statements' transaction. Writes of several rows are one transaction (or run inside
- * the caller's).
+ * never a candidate. Each document chunk's text is also in the database's full-text index (`ChunkTextSearch`),
+ * written and deleted in the same statements' transaction; message chunks are not (`searchText` never finds
+ * them). Writes of several rows are one transaction (or run inside the caller's).
  */
 export class KyselyVectorStore implements VectorStore {
   readonly #db: Db;
@@ -295,7 +295,10 @@ export class KyselyVectorStore implements VectorStore {
     const vectorColumns = await this.#search.vectorColumns(db);
     for (let start = 0; start < rows.length; start += INSERT_BATCH) {
       const batch = rows.slice(start, start + INSERT_BATCH);
-      const documents = batch.map(({ chunk }) => searchDocument(chunk.fullText ?? chunk.text));
+      // Only document chunks are searched by text: retrieval finds messages through the chat's own search.
+      const documents = batch.map(({ chunk }) =>
+        chunk.sourceType === 'message' ? '' : searchDocument(chunk.fullText ?? chunk.text),
+      );
       const searchValues = await this.#text.rowValues(db, documents);
       await db
         .insertInto('knowledge_chunks')

@@ -44,7 +44,11 @@ export const FEW_ALLOWED = 0.1;
  * same way everywhere; a query matches a chunk holding any of its terms, ranked by the database's relevance.
  */
 export interface ChunkTextSearch {
-  /** The search columns of chunk rows about to be inserted, one object per search document. */
+  /**
+   * The search columns of chunk rows about to be inserted, one object per search document. An empty
+   * document (a message chunk's, or a text without terms) is not indexed: no search row on SQLite, an empty
+   * `tsvector` on PostgreSQL, a null `search_text` on MariaDB/MySQL.
+   */
   rowValues(db: Db, documents: readonly string[]): Promise<Record<string, unknown>[]>;
   /** Indexes rows just inserted, with the values `rowValues` gave them (SQLite's FTS5 table). */
   written(db: Db, rows: readonly { values: Record<string, unknown>; document: string }[]): Promise<void>;
@@ -95,8 +99,8 @@ class SqliteChunkTextSearch implements ChunkTextSearch {
     const { rows } = await sql<{
       top: number | null;
     }>`select max(search_row) as top from knowledge_chunks`.execute(db);
-    const top = Number(rows[0]?.top ?? 0);
-    return documents.map((_, position) => ({ search_row: top + position + 1 }));
+    let next = Number(rows[0]?.top ?? 0);
+    return documents.map((document) => ({ search_row: document === '' ? null : ++next }));
   }
 
   async written(db: Db, rows: readonly { values: Record<string, unknown>; document: string }[]) {
@@ -248,7 +252,7 @@ class PostgresChunkTextSearch implements ChunkTextSearch {
 /** MariaDB/MySQL: a FULLTEXT index over the terms as hex words (see search-syntax.ts), boolean mode. */
 class MysqlChunkTextSearch implements ChunkTextSearch {
   async rowValues(_db: Db, documents: readonly string[]) {
-    return documents.map((document) => ({ search_text: mysqlSearchText(document) }));
+    return documents.map((document) => ({ search_text: document === '' ? null : mysqlSearchText(document) }));
   }
 
   async written(): Promise<void> {}

@@ -9,10 +9,11 @@ import type { Browser } from 'playwright-core';
 import { buildServer, type KaiwaServer } from '../../packages/server/src/app.js';
 import { loadConfig } from '../../packages/server/src/config.js';
 import { chromiumSkipReason, launchChromium } from '../../packages/server/ui/e2e/chromium.js';
+import { summarizeTrace } from './trace-summary.js';
 
 /*
  * npm run bench:ui [-- --runs 5] [--messages 10000] [--load 2000] [--step 120]
- *                  [--ui DIR --label TEXT] [--compare DIR --compare-label TEXT]
+ *                  [--ui DIR --label TEXT] [--compare DIR --compare-label TEXT] [--trace DIR]
  *
  * The web client in Debian's Chromium (KAIWA_CHROMIUM) against a real server, a room of `--messages`
  * seeded through the engine (three authors, short and long messages, markdown, code blocks). Each run, for
@@ -30,6 +31,9 @@ import { chromiumSkipReason, launchChromium } from '../../packages/server/ui/e2e
  * --ui: a built UI to measure (default: built now from this tree with ui/build.mjs into a temp folder).
  * --compare: another built UI (e.g. `node packages/server/ui/build.mjs --outdir /tmp/ui-before` on the
  * commit before a change), measured in the same runs, taking turns, in a column of its own.
+ * --trace: after the measured runs, one more run of each build (not counted) records a Chromium trace (with
+ * the JS sampling profiler) of the open and of the scroll-back into DIR, and prints where the page's main
+ * thread spent its time.
  */
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -43,6 +47,7 @@ const { values } = parseArgs({
     label: { type: 'string', default: 'this tree' },
     compare: { type: 'string' },
     'compare-label': { type: 'string', default: 'compared build' },
+    trace: { type: 'string' },
   },
 });
 const runs = Math.max(1, Number(values.runs));
@@ -337,11 +342,48 @@ interface RunResult {
   rows: number;
 }
 
+const TRACE_CATEGORIES = [
+  'devtools.timeline',
+  'disabled-by-default-devtools.timeline',
+  'v8',
+  'v8.execute',
+  'disabled-by-default-v8.cpu_profiler',
+  'blink',
+  'loading',
+];
+
+/** Runs `step` inside a Chromium trace written to `file` (when given), and prints the trace's summary. */
+async function traced<T>(
+  browser: Browser,
+  origin: string,
+  file: string | undefined,
+  what: string,
+  step: () => Promise<T>,
+) {
+  if (!file) return step();
+  await browser.startTracing(undefined, { path: file, categories: TRACE_CATEGORIES });
+  try {
+    return await step();
+  } finally {
+    const buffer = await browser.stopTracing();
+    const { traceEvents } = JSON.parse(buffer.toString('utf8')) as {
+      traceEvents: Parameters<typeof summarizeTrace>[0];
+    };
+    const summary = summarizeTrace(traceEvents, origin);
+    const list = (entries: { name: string; ms: number }[]) =>
+      entries.map((entry) => `  ${entry.ms.toFixed(1).padStart(8)} ms  ${entry.name}`).join('\n');
+    console.error(
+      `${what} (${file}): main thread over ${summary.spanMs.toFixed(0)} ms\n${list(summary.work)}\n functions (sampled, self):\n${list(summary.functions)}`,
+    );
+  }
+}
+
 async function measureRun(
   browser: Browser,
   baseUrl: string,
   roomId: string,
   newestId: string,
+  tracePrefix?: string,
 ): Promise<RunResult> {
   const context = await browser.newContext({ viewport: VIEWPORT });
   try {
@@ -364,18 +406,32 @@ async function measureRun(
     // Open: a new page (bundle cached, session stored) navigates straight to the room.
     const page = await context.newPage();
     page.setDefaultTimeout(WAIT_MS);
-    await page.goto(`${baseUrl}/rooms/${roomId}#bench-newest=${newestId}`);
-    // (Polled in the page: the CSP forbids the string evaluation waitForFunction would use.)
-    const open = await page.evaluate<OpenProbe>(`new Promise((done) => {
-      const check = () => (window.__bench.visibleAt > 0 ? setTimeout(() => done({
-        ...window.__bench,
-        longFrames: window.__bench.longFrames.filter((entry) => entry.startTime < window.__bench.visibleAt),
-      }), 300) : setTimeout(check, 20));
-      check();
-    })`);
+    const open = await traced(
+      browser,
+      baseUrl,
+      tracePrefix && `${tracePrefix}-open.json`,
+      'open',
+      async () => {
+        await page.goto(`${baseUrl}/rooms/${roomId}#bench-newest=${newestId}`);
+        // (Polled in the page: the CSP forbids the string evaluation waitForFunction would use.)
+        return page.evaluate<OpenProbe>(`new Promise((done) => {
+        const check = () => (window.__bench.visibleAt > 0 ? setTimeout(() => done({
+          ...window.__bench,
+          longFrames: window.__bench.longFrames.filter((entry) => entry.startTime < window.__bench.visibleAt),
+        }), 300) : setTimeout(check, 20));
+        check();
+      })`);
+      },
+    );
     // Let the first page settle (its images, the read marker) before scrolling.
     await page.waitForTimeout(200);
-    const scroll = await page.evaluate<ScrollResult>(scrollBackScript(loadTarget, scrollStep, WAIT_MS * 2));
+    const scroll = await traced(
+      browser,
+      baseUrl,
+      tracePrefix && `${tracePrefix}-scroll.json`,
+      'scroll-back',
+      () => page.evaluate<ScrollResult>(scrollBackScript(loadTarget, scrollStep, WAIT_MS * 2)),
+    );
     await page.close();
 
     const gaps = scroll.gaps.slice(1).sort((a, b) => a - b);
@@ -513,6 +569,15 @@ try {
       );
     }
     console.error(`run ${run}/${runs}: ${progress.join('; ')}`);
+  }
+  // Traced runs come after the measured ones (tracing slows the page) and are not counted.
+  if (values.trace) {
+    const traces = resolve(values.trace);
+    mkdirSync(traces, { recursive: true });
+    for (const [index, { baseUrl }] of servers.entries()) {
+      console.error(`traced run of ${builds[index]!.label}:`);
+      await measureRun(browser, baseUrl, roomId, newestId, join(traces, `ui-${index}`));
+    }
   }
   const sizes = builds.map((build) => bundleSize(build.dist));
   const header = [

@@ -1,41 +1,57 @@
 /* Formatting for people: times, dates, sizes, initials and avatar colours (message text: markdown/). */
 import { formattingLocale, t } from './i18n';
 
-/** Intl formatters for the chosen language, made again when it changes. */
-function formatters(locale: string) {
-  return {
-    locale,
-    time: new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit' }),
-    shortTime: new Intl.DateTimeFormat(locale, { hour: 'numeric', minute: '2-digit' }),
-    date: new Intl.DateTimeFormat(locale, {
-      weekday: 'long',
-      year: 'numeric',
-      month: 'long',
-      day: 'numeric',
-    }),
-    full: new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }),
-  };
-}
+const FORMATS = {
+  time: { hour: '2-digit', minute: '2-digit' },
+  shortTime: { hour: 'numeric', minute: '2-digit' },
+  date: { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' },
+  full: { dateStyle: 'medium', timeStyle: 'short' },
+} satisfies Record<string, Intl.DateTimeFormatOptions>;
+type FormatName = keyof typeof FORMATS;
 
-let cached = formatters(formattingLocale());
+/** How many formatted instants are kept per format (rows leave and re-enter a windowed timeline). */
+const KEPT_PER_FORMAT = 2_000;
 
-function format(): ReturnType<typeof formatters> {
+/**
+ * Intl formatters for the chosen language, each made when first used (making one loads locale data: the
+ * four made while the app's script was evaluated took 15–45 ms of it on this machine) and made again when
+ * the language changes; with the strings they gave, by instant (formatting was a visible part of rendering
+ * rows during a scroll-back, where rows leave the page and come back).
+ */
+let formatLocale: string | undefined;
+let formatters: Partial<Record<FormatName, { format: Intl.DateTimeFormat; done: Map<string, string> }>> = {};
+
+function formatted(name: FormatName, iso: string): string {
   const locale = formattingLocale();
-  if (cached.locale !== locale) cached = formatters(locale);
-  return cached;
+  if (locale !== formatLocale) {
+    formatLocale = locale;
+    formatters = {};
+  }
+  let formatter = formatters[name];
+  if (!formatter) {
+    formatter = { format: new Intl.DateTimeFormat(locale, FORMATS[name]), done: new Map() };
+    formatters[name] = formatter;
+  }
+  let text = formatter.done.get(iso);
+  if (text === undefined) {
+    text = formatter.format.format(new Date(iso));
+    if (formatter.done.size >= KEPT_PER_FORMAT) formatter.done.clear();
+    formatter.done.set(iso, text);
+  }
+  return text;
 }
 
 export function formatTime(iso: string): string {
-  return format().time.format(new Date(iso));
+  return formatted('time', iso);
 }
 
 /** The time without a leading zero (`5:27 PM`, `17:27`), narrow enough for the 36 px message gutter. */
 export function formatShortTime(iso: string): string {
-  return format().shortTime.format(new Date(iso));
+  return formatted('shortTime', iso);
 }
 
 export function formatFull(iso: string): string {
-  return format().full.format(new Date(iso));
+  return formatted('full', iso);
 }
 
 /** The local calendar day of an instant, for grouping: `2026-11-25`. */
@@ -50,7 +66,7 @@ export function formatDay(iso: string, now = new Date()): string {
   const yesterday = new Date(now);
   yesterday.setDate(now.getDate() - 1);
   if (key === dayKey(yesterday.toISOString())) return t('format.yesterday');
-  return format().date.format(new Date(iso));
+  return formatted('date', iso);
 }
 
 export function formatSize(bytes: number): string {

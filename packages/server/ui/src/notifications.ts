@@ -46,12 +46,50 @@ function store(key: string, value: string): void {
   }
 }
 
+/**
+ * The browser's permission as last read. Chromium answers `Notification.permission` with a synchronous call to
+ * its browser process, and the bell and the banner read the setting on every render of the chat (a scroll-back
+ * through 2,000 messages spent ~0.3 s there on a busy machine), so it is read once and again only when it may
+ * have changed:
+ * after asking, when the Permissions API says it changed, and when the page becomes visible again (the
+ * user may have changed it in the browser's site settings meanwhile, in a browser without that API).
+ */
+let knownPermission: NotificationPermission | undefined;
+const permissionListeners = new Set<() => void>();
+let watchingPermission = false;
+
+function permissionOf(api: typeof Notification): NotificationPermission {
+  if (knownPermission === undefined) {
+    knownPermission = api.permission;
+    watchPermission();
+  }
+  return knownPermission;
+}
+
+/** Forgets the permission read; the next read asks the browser, and the listeners render again. */
+function permissionMayHaveChanged(): void {
+  knownPermission = undefined;
+  for (const listener of permissionListeners) listener();
+}
+
+function watchPermission(): void {
+  if (watchingPermission || typeof navigator === 'undefined' || !navigator.permissions?.query) return;
+  watchingPermission = true;
+  navigator.permissions.query({ name: 'notifications' }).then(
+    (status) => status.addEventListener('change', permissionMayHaveChanged),
+    () => {
+      watchingPermission = false;
+    },
+  );
+}
+
 /** The user's choice together with the browser's permission. */
 export function notificationSetting(): NotificationSetting {
   const api = notificationApi();
   if (!api) return 'unsupported';
-  if (api.permission === 'denied') return 'blocked';
-  if (api.permission === 'default') return 'ask';
+  const permission = permissionOf(api);
+  if (permission === 'denied') return 'blocked';
+  if (permission === 'default') return 'ask';
   return stored(SETTING_KEY) === 'off' ? 'off' : 'on';
 }
 
@@ -84,10 +122,14 @@ export class DesktopNotifier {
       this.#arrived(message, entry),
     );
     const onVisibility = () => {
-      if (document.visibilityState !== 'visible' || this.#hiddenArrivals === 0) return;
+      if (document.visibilityState !== 'visible') return;
+      knownPermission = undefined;
+      if (this.#hiddenArrivals === 0) return;
       this.#hiddenArrivals = 0;
       this.#controller.state.changed();
     };
+    const onPermission = () => this.#controller.state.changed();
+    permissionListeners.add(onPermission);
     document.addEventListener('visibilitychange', onVisibility);
     // The bell turned on or off, or the banner answered, in another tab of this browser: this one follows.
     const onStorage = (event: StorageEvent) => {
@@ -98,6 +140,7 @@ export class DesktopNotifier {
     addEventListener('storage', onStorage);
     return () => {
       stopMessages();
+      permissionListeners.delete(onPermission);
       document.removeEventListener('visibilitychange', onVisibility);
       removeEventListener('storage', onStorage);
     };
@@ -125,7 +168,10 @@ export class DesktopNotifier {
     this.prompt = null;
     store(PROMPT_KEY, 'answered');
     store(SETTING_KEY, on ? 'on' : 'off');
-    if (on && api?.permission === 'default') await api.requestPermission();
+    if (on && api && permissionOf(api) === 'default') {
+      await api.requestPermission();
+      knownPermission = undefined;
+    }
     this.#controller.state.changed();
     return notificationSetting();
   }

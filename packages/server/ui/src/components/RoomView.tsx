@@ -7,6 +7,7 @@ import { mayModerate, useController } from '../hooks';
 import { getLanguage, t, tRich } from '../i18n';
 import { MessageMarkdown } from '../markdown/message-markdown';
 import { navigation } from '../navigation';
+import { prepareRows } from '../prepare-rows';
 import { Composer } from './Composer';
 import { PresenceDot } from './common';
 import { Icon } from './icons';
@@ -296,13 +297,16 @@ export function RoomView({
   const members = entry.memberIds ?? [];
   const online = members.filter((id) => id === me.id || state.presence.get(id) === 'online').length;
 
-  // Infinite scroll: near the top, the page before the oldest message is loaded.
+  // Infinite scroll: within two views of the top, the page before the oldest message is loaded (early
+  // enough that a reader scrolling up fast rarely reaches the top before it is there).
   const maybeLoadOlder = useCallback(() => {
     const element = scroller.current;
     const current = state.rooms.get(roomId);
     if (!element || !current?.historyLoaded || !current.hasOlder || current.loadingOlder) return;
-    if (element.scrollTop < 200) void controller.loadOlder(roomId);
+    if (element.scrollTop < Math.max(200, 2 * element.clientHeight)) void controller.loadOlder(roomId);
   }, [controller, state, roomId, scroller]);
+  // Rows that arrived (a page of history, a new message) are prepared in idle time, before they are shown.
+  useEffect(() => prepareRows(messages), [messages]);
   useEffect(() => {
     maybeLoadOlder();
   });

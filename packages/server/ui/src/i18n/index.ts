@@ -146,13 +146,23 @@ export function useLanguage(): Language {
   return language;
 }
 
+let knownLocale: { language: Language; locale: string } | undefined;
+// The browser's languages changed in its settings: worked out again.
+globalThis.addEventListener?.('languagechange', () => {
+  knownLocale = undefined;
+});
+
 /**
  * The locale for Intl formatting: the browser's own when it is a variant of the chosen language (so `en-GB`
  * keeps its 24-hour clock), else the language itself.
  */
 export function formattingLocale(): string {
-  const own = browserLanguages().find((tag) => tag.toLowerCase().split('-')[0] === current);
-  return own ?? current;
+  // Worked out once per language (every row's times ask for it; the browser's list is a new array each read).
+  if (knownLocale?.language !== current) {
+    const own = browserLanguages().find((tag) => tag.toLowerCase().split('-')[0] === current);
+    knownLocale = { language: current, locale: own ?? current };
+  }
+  return knownLocale.locale;
 }
 
 function lookup(catalogue: Catalogue | undefined, key: string): string | Plural | undefined {

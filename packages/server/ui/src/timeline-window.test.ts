@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coversView, rowAt, rowOffsets, rowWindow } from './timeline-window';
+import { coversView, limitGrowth, rowAt, rowOffsets, rowWindow } from './timeline-window';
 
 describe('timeline window', () => {
   // Ten rows: 50 px each, but row 3 is a tall one (200 px). Tops: 0 50 100 150 350 400 … 600; height 650.
@@ -51,5 +51,29 @@ describe('timeline window', () => {
     const grown = rowOffsets([60, 60, ...heights]);
     expect(rowAt(grown, 360 + 120)).toBe(rowAt(offsets, 360) + 2);
     expect(rowWindow(grown, 480, 100, 0)).toEqual({ start: 6, end: 9 });
+  });
+
+  it('adds at most a few rows on each side while the window moves along, and jumps at once', () => {
+    // Scrolling up: 30 more rows wanted above, 10 fewer below; 8 are added, all 10 leave.
+    expect(limitGrowth({ start: 100, end: 140 }, { start: 70, end: 130 }, 8)).toEqual({
+      start: 92,
+      end: 130,
+    });
+    // Growing on both sides (the view got taller): each side limited.
+    expect(limitGrowth({ start: 100, end: 140 }, { start: 80, end: 160 }, 8)).toEqual({
+      start: 92,
+      end: 148,
+    });
+    // Within the limit: as wanted.
+    expect(limitGrowth({ start: 100, end: 140 }, { start: 95, end: 143 }, 8)).toEqual({
+      start: 95,
+      end: 143,
+    });
+    // Apart from the rows on the page (a jump): the whole window at once.
+    expect(limitGrowth({ start: 100, end: 140 }, { start: 10, end: 50 }, 8)).toEqual({ start: 10, end: 50 });
+    expect(limitGrowth({ start: 100, end: 140 }, { start: 140, end: 180 }, 8)).toEqual({
+      start: 140,
+      end: 180,
+    });
   });
 });

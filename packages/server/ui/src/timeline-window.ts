@@ -64,3 +64,16 @@ export function coversView(
     (rendered.last || rendered.bottom >= view.bottom + margin)
   );
 }
+
+/**
+ * `next` with at most `most` rows added on each side of `current` when the two overlap (a scroll moving the
+ * window along), so that the rows entering the page — built, laid out and painted in one frame — stay few;
+ * rows leaving are not limited. A `next` apart from `current` (a jump) is returned as it is.
+ */
+export function limitGrowth(current: RowWindow, next: RowWindow, most: number): RowWindow {
+  if (next.end <= current.start || next.start >= current.end) return next;
+  return {
+    start: Math.max(next.start, current.start - most),
+    end: Math.min(next.end, current.end + most),
+  };
+}

@@ -297,14 +297,16 @@ export function RoomView({
   const members = entry.memberIds ?? [];
   const online = members.filter((id) => id === me.id || state.presence.get(id) === 'online').length;
 
-  // Infinite scroll: within two views of the top, the page before the oldest message is loaded (early
-  // enough that a reader scrolling up fast rarely reaches the top before it is there).
+  // Infinite scroll: once the reader scrolls up, the page before the oldest message is loaded within two
+  // views of the top (early enough that a fast scroll-back rarely reaches the top before it is there); at
+  // the bottom (a room just opened) only when the rows do not reach 200 px above the view.
   const maybeLoadOlder = useCallback(() => {
     const element = scroller.current;
     const current = state.rooms.get(roomId);
     if (!element || !current?.historyLoaded || !current.hasOlder || current.loadingOlder) return;
-    if (element.scrollTop < Math.max(200, 2 * element.clientHeight)) void controller.loadOlder(roomId);
-  }, [controller, state, roomId, scroller]);
+    const ahead = stick.current ? 200 : Math.max(200, 2 * element.clientHeight);
+    if (element.scrollTop < ahead) void controller.loadOlder(roomId);
+  }, [controller, state, roomId, scroller, stick]);
   // Rows that arrived (a page of history, a new message) are prepared in idle time, before they are shown.
   useEffect(() => prepareRows(messages), [messages]);
   useEffect(() => {

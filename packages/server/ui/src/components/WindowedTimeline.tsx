@@ -1,6 +1,6 @@
 import type { ComponentChildren, RefObject, VNode } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { coversView, rowOffsets, rowWindow } from '../timeline-window';
+import { coversView, limitGrowth, rowOffsets, rowWindow } from '../timeline-window';
 
 /*
  * A timeline (the room's, and a thread's), windowed: past `ALL_ROWS_UP_TO` rows only the rows near the view are in the DOM; the
@@ -27,6 +27,13 @@ import { coversView, rowOffsets, rowWindow } from '../timeline-window';
 const OVERSCAN_PX = 1_000;
 const MARGIN_PX = 250;
 const EXCESS_PX = 3_000;
+/**
+ * At most this many rows enter the page in one render while the window moves along with a scroll: a page
+ * of older history reached during a fast scroll-back otherwise put a dozen or more rows on the page in one
+ * frame, and laying them out was most of the frames that ran long. The view stays covered (the margin is
+ * checked after each render); only what is beyond it arrives over a few frames.
+ */
+const ROWS_ENTERING_PER_RENDER = 8;
 /**
  * Up to this many rows all are rendered: cheap at that size (a few history pages), and the browser's find
  * in page and a screen reader's browse mode then reach every loaded message.
@@ -227,7 +234,7 @@ export function WindowedRows({
       current.keys.map((key) => heights.current.get(key) ?? (estimate.current || FIRST_ESTIMATE_PX)),
     );
     const y = box.top - rendered.getBoundingClientRect().top;
-    const window = rowWindow(at, y, box.height, OVERSCAN_PX);
+    const window = limitGrowth(current, rowWindow(at, y, box.height, OVERSCAN_PX), ROWS_ENTERING_PER_RENDER);
     return { first: current.keys[window.start] ?? '', last: current.keys[window.end - 1] ?? '' };
   };
 

@@ -7,6 +7,7 @@ import {
 } from '@kaiwa/client';
 import type { ServerInfo, User } from '@kaiwa/protocol';
 import { rememberedRoom } from './navigation';
+import { offlineReadingFetch } from './offline-reads';
 
 /*
  * The page's REST client, and the requests the app starts with, made while this module is evaluated: main.tsx
@@ -24,7 +25,7 @@ export interface StartingRequests {
   history?: PrefetchedHistory | undefined;
 }
 
-export const api = new KaiwaRestClient();
+export const api = new KaiwaRestClient({ fetch: offlineReadingFetch });
 
 function startingRequests(): StartingRequests | undefined {
   const userId = api.session?.user.id;

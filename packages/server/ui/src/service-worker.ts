@@ -3,12 +3,9 @@
  *
  * Guarantees: the app shell (index.html and the hashed assets of this build) is cached at install, so the chat
  * opens without a network; hashed assets are answered from the cache first (their names change with their
- * content), pages from the network first with the cached index.html as fallback. For reading offline, a few
- * GET answers of the API (the server's description, the signed-in user, the room list, members, and the newest
- * page of messages of the rooms opened last) go network first and fall back to the last answer cached. Nothing
- * else of the API is touched. At sign-out the page deletes the data cache and tells this worker, which then
- * caches no answer that was still on its way (see register-service-worker.ts), so one person's rooms are never
- * shown to the next one. A new build drops the shell cache of the old one.
+ * content), pages from the network first with the cached index.html as fallback. The API is not touched: the
+ * answers kept for reading the last rooms offline are the page's (offline-reads.ts), which keeps the API's
+ * requests off this worker's thread. A new build drops the shell cache of the old one.
  */
 
 /** Filled in by build.mjs: the URL paths of this build's shell, and a version that changes with them. */
@@ -37,23 +34,8 @@ interface WorkerScope {
 
 const worker = self as unknown as WorkerScope;
 const SHELL_CACHE = `kaiwa-shell-${KAIWA_BUILD}`;
-/** Keep in step with DATA_CACHE in register-service-worker.ts, which deletes it at sign-out. */
+/** Where an earlier build's worker kept API answers; the page keeps them there now (offline-reads.ts). */
 const DATA_CACHE = 'kaiwa-data';
-/** Rooms whose newest messages stay readable offline. */
-const MESSAGE_PAGES_KEPT = 10;
-/** Counts sign-outs: an answer that left before the last one is not cached (it may be the previous person's). */
-let generation = 0;
-
-/** API reads kept for offline reading: what the chat needs to draw the room list and the newest messages. */
-const OFFLINE_READS: RegExp[] = [
-  /^\/api\/v1\/server$/,
-  /^\/api\/v1\/auth\/me$/,
-  /^\/api\/v1\/rooms$/,
-  /^\/api\/v1\/rooms\/unread$/,
-  /^\/api\/v1\/rooms\/[^/]+\/members$/,
-  /^\/api\/v1\/users\/[^/]+$/,
-];
-const MESSAGE_PAGE = /^\/api\/v1\/rooms\/[^/]+\/messages$/;
 
 worker.addEventListener('install', (event) => {
   event.waitUntil(
@@ -81,10 +63,10 @@ worker.addEventListener('activate', (event) => {
   );
 });
 
-// Sent by the page at sign-out (register-service-worker.ts), which also deletes the cache itself.
+// Sent by the page at sign-out, which deletes the kept API answers itself too (a worker of an earlier build,
+// which kept them, also stops keeping the ones still on their way).
 worker.addEventListener('message', (event) => {
   if ((event.data as { type?: unknown } | null)?.type !== 'kaiwa-forget') return;
-  generation += 1;
   event.waitUntil(caches.delete(DATA_CACHE));
 });
 
@@ -97,21 +79,8 @@ worker.addEventListener('fetch', (event) => {
     event.respondWith(pageNetworkFirst(request, event.preloadResponse));
   } else if (url.pathname.startsWith('/assets/')) {
     event.respondWith(cacheFirst(request));
-  } else if (isOfflineRead(url)) {
-    event.respondWith(dataNetworkFirst(event, MESSAGE_PAGE.test(url.pathname)));
   }
 });
-
-/** Only the newest page of a room (no cursor) and not a thread: what opening a room asks for. */
-function isOfflineRead(url: URL): boolean {
-  if (OFFLINE_READS.some((pattern) => pattern.test(url.pathname))) return true;
-  return (
-    MESSAGE_PAGE.test(url.pathname) &&
-    !url.searchParams.has('before') &&
-    !url.searchParams.has('after') &&
-    !url.searchParams.has('threadRootId')
-  );
-}
 
 async function pageNetworkFirst(
   request: Request,
@@ -135,43 +104,6 @@ async function cacheFirst(request: Request): Promise<Response> {
     void caches.open(SHELL_CACHE).then((cache) => cache.put(request, copy));
   }
   return response;
-}
-
-/**
- * The answer goes to the page at once; the copy is cached after (the worker kept alive for it), so offline
- * reading costs the page no wait for the cache.
- */
-async function dataNetworkFirst(event: FetchEvent, messagePage: boolean): Promise<Response> {
-  const { request } = event;
-  const startedIn = generation;
-  try {
-    const response = await fetch(request);
-    if (response.ok && startedIn === generation) {
-      const copy = response.clone();
-      event.waitUntil(
-        caches
-          .open(DATA_CACHE)
-          .then(async (cache) => {
-            // A sign-out while the answer was read: not cached (the page deletes the cache as well).
-            if (startedIn !== generation) return;
-            await cache.put(request, copy);
-            if (messagePage) await forgetOldMessagePages(cache);
-          })
-          .catch(() => undefined),
-      );
-    }
-    return response;
-  } catch (error) {
-    const cached = await caches.match(request, { cacheName: DATA_CACHE });
-    if (cached) return cached;
-    throw error;
-  }
-}
-
-/** Keeps the message pages of the rooms opened last (a cache lists its keys in the order they were put). */
-async function forgetOldMessagePages(cache: Cache): Promise<void> {
-  const pages = (await cache.keys()).filter((key) => MESSAGE_PAGE.test(new URL(key.url).pathname));
-  await Promise.all(pages.slice(0, -MESSAGE_PAGES_KEPT).map((key) => cache.delete(key)));
 }
 
 export {};

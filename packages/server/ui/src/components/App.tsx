@@ -3,7 +3,7 @@ import type { ServerInfo, Session, User } from '@kaiwa/protocol';
 import { useEffect, useState } from 'preact/hooks';
 import { api, firstRequests } from '../first-requests';
 import { t, useLanguage } from '../i18n';
-import { forgetOfflineData } from '../register-service-worker';
+import { forgetOfflineData } from '../offline-reads';
 import { ChangePassword, SignIn } from './AuthScreens';
 import { ChatApp } from './ChatApp';
 import { describeError } from './common';

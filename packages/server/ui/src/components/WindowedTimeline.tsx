@@ -55,6 +55,27 @@ const FIRST_PAINT_EXTRA_VIEWS = 0.5;
  */
 const divider = (key: string) => key.startsWith('day-') || key === 'new-divider';
 
+/**
+ * The key a window's first row is remembered by: its first message, not a divider. A day's divider stays the
+ * first row of the day while older messages of that day are added below it, so a window remembered by the
+ * divider grew by a whole page of rows at once when one arrived; remembered by its first message, it keeps
+ * its rows (and the divider directly above them, see `startOf`).
+ */
+function firstKey(keys: readonly string[], start: number, end: number): string {
+  for (let index = start; index < end; index += 1) {
+    const key = keys[index]!;
+    if (!divider(key)) return key;
+  }
+  return keys[start] ?? '';
+}
+
+/** Where a window remembered by `key` starts: at that row, or at the dividers directly above it. */
+function startOf(keys: readonly string[], key: string): number {
+  let start = keys.indexOf(key);
+  while (start > 0 && divider(keys[start - 1]!)) start -= 1;
+  return start;
+}
+
 /** What the last render put on the page: rows `start` to `end` (exclusive) of `keys`. */
 interface Shown {
   keys: string[];
@@ -186,7 +207,7 @@ export function WindowedRows({
   let start = 0;
   let end = count;
   if (count > ALL_ROWS_UP_TO) {
-    const first = range.current ? keys.indexOf(range.current.first) : -1;
+    const first = range.current ? startOf(keys, range.current.first) : -1;
     const last = range.current ? keys.indexOf(range.current.last) : -1;
     if (focusAt >= 0) {
       stick.current = false;
@@ -212,7 +233,8 @@ export function WindowedRows({
     const early = rowWindow(offsets, total - viewHeight, viewHeight, viewHeight * FIRST_PAINT_EXTRA_VIEWS);
     start = Math.max(start, early.start);
   }
-  range.current = count > 0 && !partial ? { first: keys[start] ?? '', last: keys[end - 1] ?? '' } : null;
+  range.current =
+    count > 0 && !partial ? { first: firstKey(keys, start, end), last: keys[end - 1] ?? '' } : null;
   shown.current = { keys, start, end };
   const before = offsets[start] ?? 0;
   const after = total - (offsets[end] ?? total);
@@ -235,7 +257,10 @@ export function WindowedRows({
     );
     const y = box.top - rendered.getBoundingClientRect().top;
     const window = limitGrowth(current, rowWindow(at, y, box.height, OVERSCAN_PX), ROWS_ENTERING_PER_RENDER);
-    return { first: current.keys[window.start] ?? '', last: current.keys[window.end - 1] ?? '' };
+    return {
+      first: firstKey(current.keys, window.start, window.end),
+      last: current.keys[window.end - 1] ?? '',
+    };
   };
 
   useLayoutEffect(() => {

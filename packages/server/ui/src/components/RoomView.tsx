@@ -297,16 +297,13 @@ export function RoomView({
   const members = entry.memberIds ?? [];
   const online = members.filter((id) => id === me.id || state.presence.get(id) === 'online').length;
 
-  // Infinite scroll: once the reader scrolls up, the page before the oldest message is loaded within two
-  // views of the top (early enough that a fast scroll-back rarely reaches the top before it is there); at
-  // the bottom (a room just opened) only when the rows do not reach 200 px above the view.
+  // Infinite scroll: near the top, the page before the oldest message is loaded.
   const maybeLoadOlder = useCallback(() => {
     const element = scroller.current;
     const current = state.rooms.get(roomId);
     if (!element || !current?.historyLoaded || !current.hasOlder || current.loadingOlder) return;
-    const ahead = stick.current ? 200 : Math.max(200, 2 * element.clientHeight);
-    if (element.scrollTop < ahead) void controller.loadOlder(roomId);
-  }, [controller, state, roomId, scroller, stick]);
+    if (element.scrollTop < 200) void controller.loadOlder(roomId);
+  }, [controller, state, roomId, scroller]);
   // Rows that arrived (a page of history, a new message) are prepared in idle time, before they are shown.
   useEffect(() => prepareRows(messages), [messages]);
   useEffect(() => {

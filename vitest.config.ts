@@ -91,6 +91,8 @@ export default defineConfig({
       'bench/**/*.test.ts',
       'packages/server/ui/e2e/**/*.e2e.test.ts',
     ],
+    // A folder where the browser test files of a run share one build of the web UI.
+    globalSetup: ['packages/server/ui/e2e/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

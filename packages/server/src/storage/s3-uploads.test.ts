@@ -11,6 +11,19 @@ const PNG = Buffer.from(
   'hex',
 );
 
+// The credentials s3Settings puts in the environment go when this file ends: a worker that runs more than one
+// file (vitest's isolate: false) would otherwise hand them to the next.
+const credentialsBefore = {
+  AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
+  AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
+};
+afterAll(() => {
+  for (const [name, value] of Object.entries(credentialsBefore)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+});
+
 /** The server's S3 settings for a local bucket, read the way an operator would set them. */
 function s3Settings(s3: LocalS3Server, presignedDownloads: boolean) {
   process.env.AWS_ACCESS_KEY_ID = s3.client.credentials.accessKeyId;

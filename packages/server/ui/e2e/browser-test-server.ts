@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
-import type { TestContext } from 'vitest';
+import { inject, type TestContext } from 'vitest';
 import { buildServer, type KaiwaServer } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { launchChromium } from './chromium.js';
@@ -63,7 +63,7 @@ export interface BrowserTestServer {
   /** The server's address, e.g. `http://127.0.0.1:41234`. */
   readonly baseUrl: string;
   readonly browser: Browser;
-  /** A temporary folder of this run's own (the UI build, the data), removed by `close`. */
+  /** A temporary folder of this server's own (its data), removed by `close`. */
   readonly workDirectory: string;
   /** Errors of every page opened with `newPage` or `open`; a test usually expects none at its end. */
   readonly pageErrors: string[];
@@ -81,11 +81,53 @@ export interface BrowserTestServer {
   close(): Promise<void>;
 }
 
-/** Builds the UI into a temporary folder, starts a server on it and launches Chromium (see `BrowserTestServer`). */
+/** The UI as the package build makes it (a production build: only those register the service worker). */
+function buildUi(outdir: string): void {
+  execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', outdir], { stdio: 'pipe' });
+}
+
+/**
+ * The folder of this run's UI build, shared by the browser test files (the build takes seconds; every file
+ * serves the same UI and none writes to it). The first file to get here builds it into the folder that
+ * global-setup.ts provides, under a lock (an atomic mkdir) that the others wait on; a file whose build fails
+ * lets the next one try. Without that folder (another config), the UI is built into `own`, as for one file.
+ */
+async function uiBuild(own: string): Promise<string> {
+  const shared = inject('kaiwaSharedUiBuild');
+  if (!shared) {
+    buildUi(own);
+    return own;
+  }
+  const built = join(shared, 'ui');
+  const lock = join(shared, 'building.lock');
+  const deadline = Date.now() + 50_000;
+  for (;;) {
+    if (existsSync(join(built, 'index.html'))) return built;
+    try {
+      mkdirSync(lock);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (Date.now() > deadline) throw new Error(`no shared UI build in ${built} after 50 s (lock: ${lock})`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
+    try {
+      if (existsSync(join(built, 'index.html'))) return built;
+      const staging = mkdtempSync(join(shared, 'staging-'));
+      buildUi(staging);
+      renameSync(staging, built);
+      return built;
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Builds the UI (once per run), starts a server on it and launches Chromium (see `BrowserTestServer`). */
 export async function startBrowserTestServer(options: BrowserTestServerOptions): Promise<BrowserTestServer> {
   const { name, timeout = 10_000, consoleErrors = false } = options;
   const workDirectory = mkdtempSync(join(tmpdir(), `kaiwa-${name}-e2e-`));
-  const uiDirectory = join(workDirectory, 'ui');
+  let uiDirectory = join(workDirectory, 'ui');
   const servers: KaiwaServer[] = [];
   const contexts: BrowserContext[] = [];
   const pageErrors: string[] = [];
@@ -124,10 +166,7 @@ export async function startBrowserTestServer(options: BrowserTestServerOptions):
 
   try {
     mkdirSync(ARTIFACTS, { recursive: true });
-    // The UI as the package build makes it (a production build: only those register the service worker).
-    execFileSync(process.execPath, [join(UI_DIRECTORY, 'build.mjs'), '--outdir', uiDirectory], {
-      stdio: 'pipe',
-    });
+    uiDirectory = await uiBuild(uiDirectory);
     const chromiumArgs =
       typeof options.chromiumArgs === 'function' ? options.chromiumArgs(workDirectory) : options.chromiumArgs;
     const { server, baseUrl } = await startServer();

@@ -45,6 +45,15 @@ describe('synthesizer specifics', () => {
     });
   });
 
+  it('mespeak speaks from a second synthesizer in the same process, in a voice the first loaded and a new one', async () => {
+    await mespeak.synthesize({ text: 'first', voice: 'en-us' });
+    const second = createMespeakSynthesizer();
+    for (const voice of ['en-us', 'fr']) {
+      const { audio } = await second.synthesize({ text: 'encore une fois', voice });
+      expect(audio.length).toBeGreaterThan(44);
+    }
+  });
+
   it('mespeak writes 22,050 Hz WAV with sizes that match the file', async () => {
     const { audio, sampleRate, durationSeconds } = await mespeak.synthesize({
       text: 'Guten Tag',

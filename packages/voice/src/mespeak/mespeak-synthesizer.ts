@@ -81,8 +81,6 @@ export class MespeakSynthesizer implements Synthesizer {
   readonly modelId = 'mespeak';
   readonly capabilities: SynthesizerCapabilities;
   readonly #defaultVoice: string;
-  readonly #loadedVoices = new Set<string>();
-  #mespeak: MeSpeak | undefined;
 
   constructor(config: MespeakSynthesizerConfig = {}) {
     this.#defaultVoice = config.defaultVoice ?? 'en-us';
@@ -120,27 +118,34 @@ export class MespeakSynthesizer implements Synthesizer {
 
   #load(file: string): MeSpeak {
     const require = createRequire(import.meta.url);
-    if (!this.#mespeak) {
+    if (!loaded) {
       // mespeak warns "Not in browser" on the console when loaded in Node; that is expected here.
       const warn = console.warn;
       console.warn = () => {};
       try {
         const mespeak = require('mespeak') as MeSpeak;
         mespeak.loadConfig(require('mespeak/src/mespeak_config.json'));
-        this.#mespeak = mespeak;
+        loaded = { mespeak, voices: new Set() };
       } catch (error) {
         throw new EngineMissingError('mespeak', 'npm install mespeak', { provider: PROVIDER, cause: error });
       } finally {
         console.warn = warn;
       }
     }
-    if (!this.#loadedVoices.has(file)) {
-      this.#mespeak.loadVoice(require(`mespeak/voices/${file}.json`));
-      this.#loadedVoices.add(file);
+    if (!loaded.voices.has(file)) {
+      loaded.mespeak.loadVoice(require(`mespeak/voices/${file}.json`));
+      loaded.voices.add(file);
     }
-    return this.#mespeak;
+    return loaded.mespeak;
   }
 }
+
+/**
+ * mespeak itself, one per process (Node's module cache holds it), with the voices loaded into it: its
+ * configuration and each voice are loaded once for every synthesizer (a second `loadConfig` throws "Can't
+ * overwrite object", so a second synthesizer in the process could not speak).
+ */
+let loaded: { mespeak: MeSpeak; voices: Set<string> } | undefined;
 
 /**
  * Creates the mespeak synthesizer.

@@ -26,7 +26,10 @@ export interface BrowserTestServerOptions {
   chromiumArgs?: readonly string[] | ((workDirectory: string) => readonly string[]);
   /** The password `signIn` types when it is not given one. */
   password?: string;
-  /** Each page's default timeout for waits and actions (default 10 s). */
+  /**
+   * Each page's default timeout for waits and actions (default 20 s: with two test files at a time on two
+   * cores, each with a server and a Chromium, a wait that takes ~1 s alone took over 10 s now and then).
+   */
   timeout?: number;
   /** Also count console errors reporting a Content-Security-Policy refusal or an uncaught error as page errors. */
   consoleErrors?: boolean;
@@ -125,7 +128,7 @@ async function uiBuild(own: string): Promise<string> {
 
 /** Builds the UI (once per run), starts a server on it and launches Chromium (see `BrowserTestServer`). */
 export async function startBrowserTestServer(options: BrowserTestServerOptions): Promise<BrowserTestServer> {
-  const { name, timeout = 10_000, consoleErrors = false } = options;
+  const { name, timeout = 20_000, consoleErrors = false } = options;
   const workDirectory = mkdtempSync(join(tmpdir(), `kaiwa-${name}-e2e-`));
   let uiDirectory = join(workDirectory, 'ui');
   const servers: KaiwaServer[] = [];

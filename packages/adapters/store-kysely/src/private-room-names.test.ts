@@ -1,9 +1,7 @@
 import { ConflictError, createId, type Room, type User } from '@kaiwa/core';
-import { Migrator, sql } from 'kysely';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { createStoreDialectAdapter } from './dialect/index.js';
-import { KaiwaMigrationProvider } from './migrations/index.js';
-import { openTestStore, testSkipReason } from './test-support.js';
+import { openTestStore, testMigrator, testSkipReason } from './test-support.js';
 
 const DIALECT_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MariaDB/MySQL' } as const;
 const at = () => new Date().toISOString();
@@ -45,14 +43,7 @@ for (const dialect of ['sqlite', 'postgres', 'mysql'] as const) {
     it('keeps the rooms of a database made before it, their members and foreign keys, and unique channel names only', async () => {
       const store = await openTestStore(dialect, { migrate: false });
       try {
-        // Pinned to this store's schema as migrateToLatest does: kysely's Migrator otherwise takes another
-        // test file's kysely_migration_lock (files run in parallel on one database) for this one's.
-        const migrationTableSchema = await createStoreDialectAdapter(dialect).migrationTableSchema(store.db);
-        const migrator = new Migrator({
-          db: store.db,
-          provider: new KaiwaMigrationProvider(dialect),
-          ...(migrationTableSchema ? { migrationTableSchema } : {}),
-        });
+        const migrator = await testMigrator(store, dialect);
         expect((await migrator.migrateTo('0007_audit_log')).error).toBeUndefined();
         const alice = user(`alice-${dialect}`);
         await store.users.insert(alice);

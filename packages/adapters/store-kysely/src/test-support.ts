@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { StoreDialect } from '@kaiwa/core';
-import { type Kysely, type MysqlPool, sql } from 'kysely';
+import { type Kysely, Migrator, type MysqlPool, sql } from 'kysely';
 import type { KaiwaDatabase } from './database.js';
+import { createStoreDialectAdapter } from './dialect/index.js';
 import type { KyselyChatStore } from './kysely-chat-store.js';
 import { createKyselyStorage, type KyselyStorage } from './kysely-storage.js';
+import { KaiwaMigrationProvider } from './migrations/index.js';
 import type { KyselyStorageModule, RepositoriesOf } from './modules/storage-module.js';
 import { createMysqlStore } from './mysql.js';
 import { createPostgresStore } from './postgres.js';
@@ -119,6 +121,24 @@ export async function openTestStore(
     throw error;
   }
   return store;
+}
+
+/**
+ * A migrator of every Kaiwa migration for a test store opened with `migrate: false`, to step through them
+ * (`migrateTo('0009_knowledge')`). Pinned to the store's own schema, as `migrateToLatest` does: kysely's
+ * Migrator otherwise takes another test file's kysely_migration_lock (files run in parallel on one database).
+ *
+ * @example
+ * const migrator = await testMigrator(store, 'postgres');
+ * expect((await migrator.migrateTo('0007_audit_log')).error).toBeUndefined();
+ */
+export async function testMigrator(store: KyselyChatStore, dialect: StoreDialect): Promise<Migrator> {
+  const migrationTableSchema = await createStoreDialectAdapter(dialect).migrationTableSchema(store.db);
+  return new Migrator({
+    db: store.db,
+    provider: new KaiwaMigrationProvider(dialect),
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
+  });
 }
 
 /** The dialects every storage test runs on, each with the reason it is skipped here (undefined: it runs). */

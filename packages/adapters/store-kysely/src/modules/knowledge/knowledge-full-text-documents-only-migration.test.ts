@@ -1,10 +1,8 @@
 import type { StoreDialect } from '@kaiwa/core';
-import { type Kysely, Migrator, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { KaiwaDatabase } from '../../database.js';
-import { createStoreDialectAdapter } from '../../dialect/index.js';
-import { KaiwaMigrationProvider } from '../../migrations/index.js';
-import { openTestStore, testSkipReason } from '../../test-support.js';
+import { openTestStore, testMigrator, testSkipReason } from '../../test-support.js';
 import { vectorBytes } from './vector-search.js';
 
 /** The chunks whose terms are in the full-text index, sorted (on SQLite, by their search row). */
@@ -26,13 +24,7 @@ for (const dialect of ['sqlite', 'postgres', 'mysql'] as const) {
     it("takes message chunks out of the full-text index and keeps document chunks' terms", async () => {
       const store = await openTestStore(dialect, { migrate: false });
       try {
-        // Pinned to this store's schema, as migrateToLatest does (see private-room-names.test.ts).
-        const migrationTableSchema = await createStoreDialectAdapter(dialect).migrationTableSchema(store.db);
-        const migrator = new Migrator({
-          db: store.db,
-          provider: new KaiwaMigrationProvider(dialect),
-          ...(migrationTableSchema ? { migrationTableSchema } : {}),
-        });
+        const migrator = await testMigrator(store, dialect);
         expect((await migrator.migrateTo('0009_knowledge')).error).toBeUndefined();
         await sql`insert into knowledge_indexes (name, model, dimensions, created_at)
           values ('old', 'test:m', 2, '2026-01-01T00:00:00.000Z')`.execute(store.db);

@@ -1,8 +1,6 @@
-import { Migrator, sql } from 'kysely';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { createStoreDialectAdapter } from '../../dialect/index.js';
-import { KaiwaMigrationProvider } from '../../migrations/index.js';
-import { openTestStore, testSkipReason } from '../../test-support.js';
+import { openTestStore, testMigrator, testSkipReason } from '../../test-support.js';
 import { vectorBytes } from './vector-search.js';
 
 for (const dialect of ['sqlite', 'postgres', 'mysql'] as const) {
@@ -11,13 +9,7 @@ for (const dialect of ['sqlite', 'postgres', 'mysql'] as const) {
     it('indexes the text of the chunks a database held before it', async () => {
       const store = await openTestStore(dialect, { migrate: false });
       try {
-        // Pinned to this store's schema, as migrateToLatest does (see private-room-names.test.ts).
-        const migrationTableSchema = await createStoreDialectAdapter(dialect).migrationTableSchema(store.db);
-        const migrator = new Migrator({
-          db: store.db,
-          provider: new KaiwaMigrationProvider(dialect),
-          ...(migrationTableSchema ? { migrationTableSchema } : {}),
-        });
+        const migrator = await testMigrator(store, dialect);
         expect((await migrator.migrateTo('0009_knowledge')).error).toBeUndefined();
         await sql`insert into knowledge_indexes (name, model, dimensions, created_at)
           values ('old', 'test:m', 2, '2026-01-01T00:00:00.000Z')`.execute(store.db);

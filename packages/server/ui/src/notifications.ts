@@ -50,9 +50,8 @@ function store(key: string, value: string): void {
  * The browser's permission as last read. Chromium answers `Notification.permission` with a synchronous call to
  * its browser process, and the bell and the banner read the setting on every render of the chat (a scroll-back
  * through 2,000 messages spent ~0.3 s there on a busy machine), so it is read once and again only when it may
- * have changed:
- * after asking, when the Permissions API says it changed, and when the page becomes visible again (the
- * user may have changed it in the browser's site settings meanwhile, in a browser without that API).
+ * have changed: after asking, when the Permissions API says it changed, and when the page becomes visible
+ * again (the user may have changed it in the browser's site settings meanwhile, in a browser without that API).
  */
 let knownPermission: NotificationPermission | undefined;
 const permissionListeners = new Set<() => void>();

@@ -2,7 +2,13 @@ import { EventEmitter } from 'eventemitter3';
 import type { z } from 'zod';
 import { InProcessBus } from '../bus/in-process-bus.js';
 import { isMonitoredBus } from '../bus/monitored-bus.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import {
+  ConflictError,
+  DatabaseUnavailableError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+} from '../errors.js';
 import type { ChatEvent, ChatEventListeners, SessionRevocation } from '../events.js';
 import { createId } from '../ids.js';
 import { parseMentions } from '../mentions.js';
@@ -1502,13 +1508,8 @@ export class ChatEngine {
     try {
       while (this.#pendingChanges.length > 0) {
         const batch = this.#pendingChanges.splice(0, MAX_GROUP_COMMIT);
-        let outcomes = await this.#commitTogether(batch);
-        if (outcomes === undefined) {
-          // The shared transaction failed as a whole (a deadlock, a lost connection), so none of it stands:
-          // each change gets one transaction of its own, which cannot write anything twice.
-          outcomes = [];
-          for (const change of batch) outcomes.push(...((await this.#commitTogether([change])) ?? []));
-        }
+        const outcomes =
+          batch.length === 1 ? [await this.#commitOne(batch[0]!)] : await this.#commitGroup(batch);
         for (const [index, change] of batch.entries()) {
           const outcome = outcomes[index]!;
           if ('event' in outcome) {
@@ -1522,10 +1523,17 @@ export class ChatEngine {
     }
   }
 
-  /** Commits changes in one transaction: each one's outcome, or undefined when several failed as a whole. */
-  async #commitTogether(batch: PendingRoomChange[]): Promise<Outcome[] | undefined> {
+  async #commitOne(change: PendingRoomChange): Promise<Outcome> {
     try {
-      if (batch.length === 1) return [{ event: await this.#store.transaction((tx) => batch[0]!.run(tx)) }];
+      return { event: await this.#store.transaction((tx) => change.run(tx)) };
+    } catch (error) {
+      return { error };
+    }
+  }
+
+  /** Commits several changes in one transaction, each in a savepoint of its own: each one's outcome. */
+  async #commitGroup(batch: PendingRoomChange[]): Promise<Outcome[]> {
+    try {
       return await this.#store.transaction(async (tx) => {
         const outcomes: Outcome[] = [];
         for (const change of batch) {
@@ -1538,7 +1546,15 @@ export class ChatEngine {
         return outcomes;
       });
     } catch (error) {
-      return batch.length === 1 ? [{ error }] : undefined;
+      // The connection went: maybe before the COMMIT, maybe after the server took it, so the changes may
+      // stand. Writing them again could store a message twice, so every caller hears the error (a send
+      // repeated with its clientMessageId then finds the message if it was stored).
+      if (error instanceof DatabaseUnavailableError) return batch.map(() => ({ error }));
+      // The shared transaction was refused as a whole (a deadlock, a busy database), so none of it stands:
+      // each change gets one transaction of its own, which cannot write anything twice.
+      const outcomes: Outcome[] = [];
+      for (const change of batch) outcomes.push(await this.#commitOne(change));
+      return outcomes;
     }
   }
 

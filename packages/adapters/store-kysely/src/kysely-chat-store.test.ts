@@ -1,15 +1,15 @@
 import { createId, type Room, type StoredMessage, type User } from '@kaiwa/core';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, NO_MIGRATIONS, SqliteDialect, sql } from 'kysely';
+import { Kysely, NO_MIGRATIONS, SqliteDialect, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KaiwaDatabase } from './database.js';
 import { createKyselyChatStore, type KyselyChatStore } from './kysely-chat-store.js';
-import { KaiwaMigrationProvider } from './migrations/index.js';
+import { SchemaScopedPostgresIntrospector } from './migrations/schema-scoped-introspector.js';
 import { createMysqlStore } from './mysql.js';
 import { importDriver } from './optional-driver.js';
 import { createPostgresStore } from './postgres.js';
 import { createSqliteStore } from './sqlite.js';
-import { openTestStore, testDatabaseUrl, testSkipReason } from './test-support.js';
+import { openTestStore, testDatabaseUrl, testMigrator, testSkipReason } from './test-support.js';
 
 /*
  * What is particular to the kysely implementation: its migrations under kysely's Migrator, its query
@@ -106,8 +106,10 @@ async function currentSchema(store: KyselyChatStore): Promise<string | undefined
 /** The store's own tables (kysely's bookkeeping and FTS5's shadow tables left out). */
 async function ownTables(store: KyselyChatStore): Promise<string[]> {
   const schema = await currentSchema(store);
-  return (await store.db.introspection.getTables())
-    .filter((table) => schema === undefined || table.schema === schema)
+  // Kysely's PostgreSQL introspector reads every schema, and fails when another file drops its schema meanwhile.
+  const introspector =
+    schema === undefined ? store.db.introspection : new SchemaScopedPostgresIntrospector(store.db, schema);
+  return (await introspector.getTables())
     .map((table) => table.name)
     .filter((name) => !name.startsWith('message_search'));
 }
@@ -148,12 +150,7 @@ for (const dialect of ['sqlite', 'postgres', 'mysql'] as const) {
       it('migrates down to an empty schema and up again', async () => {
         const fresh = await openTestStore(dialect);
         try {
-          const schema = await currentSchema(fresh);
-          const migrator = new Migrator({
-            db: fresh.db,
-            provider: new KaiwaMigrationProvider(dialect),
-            ...(schema ? { migrationTableSchema: schema } : {}),
-          });
+          const migrator = await testMigrator(fresh, dialect);
           const down = await migrator.migrateTo(NO_MIGRATIONS);
           expect(down.error).toBeUndefined();
           expect(down.results?.map((result) => result.migrationName)).toEqual([...ALL_MIGRATIONS].reverse());

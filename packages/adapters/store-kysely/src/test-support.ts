@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { StoreDialect } from '@kaiwa/core';
-import { type Kysely, Migrator, type MysqlPool, sql } from 'kysely';
+import { type Kysely, type Migrator, type MysqlPool, sql } from 'kysely';
 import type { KaiwaDatabase } from './database.js';
-import { createStoreDialectAdapter } from './dialect/index.js';
 import type { KyselyChatStore } from './kysely-chat-store.js';
 import { createKyselyStorage, type KyselyStorage } from './kysely-storage.js';
-import { KaiwaMigrationProvider } from './migrations/index.js';
+import { kaiwaMigrator } from './migrations/index.js';
 import type { KyselyStorageModule, RepositoriesOf } from './modules/storage-module.js';
 import { createMysqlStore } from './mysql.js';
 import { createPostgresStore } from './postgres.js';
@@ -133,12 +132,7 @@ export async function openTestStore(
  * expect((await migrator.migrateTo('0007_audit_log')).error).toBeUndefined();
  */
 export async function testMigrator(store: KyselyChatStore, dialect: StoreDialect): Promise<Migrator> {
-  const migrationTableSchema = await createStoreDialectAdapter(dialect).migrationTableSchema(store.db);
-  return new Migrator({
-    db: store.db,
-    provider: new KaiwaMigrationProvider(dialect),
-    ...(migrationTableSchema ? { migrationTableSchema } : {}),
-  });
+  return kaiwaMigrator(store.db, dialect);
 }
 
 /** The dialects every storage test runs on, each with the reason it is skipped here (undefined: it runs). */

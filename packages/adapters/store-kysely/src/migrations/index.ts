@@ -7,6 +7,7 @@ import {
   type KyselyStorageModule,
   kaiwaStorageModules,
 } from '../modules/index.js';
+import { SchemaScopedPostgresIntrospector, withIntrospector } from './schema-scoped-introspector.js';
 
 /*
  * Versioned schema changes, defined in code so a bundled app needs no migration files on disk. Each storage
@@ -45,6 +46,33 @@ export class KaiwaMigrationProvider implements MigrationProvider {
 }
 
 /**
+ * Kysely's `Migrator` for the migrations of `modules` (every module by default), pinned to the schema this
+ * connection writes to: kysely's Migrator otherwise looks for its tables in every schema it can see, so a
+ * second Kaiwa schema in the database confuses it. On PostgreSQL it also looks only into that schema (see
+ * {@link SchemaScopedPostgresIntrospector}).
+ *
+ * @example
+ * const migrator = await kaiwaMigrator(db, 'postgres');
+ * await migrator.migrateTo('0009_knowledge');
+ */
+export async function kaiwaMigrator(
+  db: AnyDatabase,
+  dialect: StoreDialect,
+  options: { modules?: readonly KyselyStorageModule[]; allowUnorderedMigrations?: boolean } = {},
+): Promise<Migrator> {
+  const migrationTableSchema = await createStoreDialectAdapter(dialect).migrationTableSchema(db);
+  return new Migrator({
+    db:
+      dialect === 'postgres' && migrationTableSchema
+        ? withIntrospector(db, new SchemaScopedPostgresIntrospector(db, migrationTableSchema))
+        : db,
+    provider: new KaiwaMigrationProvider(dialect, options.modules),
+    ...(options.allowUnorderedMigrations ? { allowUnorderedMigrations: true } : {}),
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
+  });
+}
+
+/**
  * Brings the schema to the newest version and names the migrations that ran.
  *
  * A migration of a module composed later than the others (a store that grew from a few modules to more)
@@ -61,15 +89,7 @@ export async function migrateToLatest(
   dialect: StoreDialect,
   modules: readonly KyselyStorageModule[] = kaiwaStorageModules,
 ): Promise<{ applied: string[] }> {
-  // Kysely's Migrator looks for its own tables in every schema it can see, so on PostgreSQL it must be
-  // pinned to the schema this connection writes to, or a second Kaiwa schema in the database confuses it.
-  const migrationTableSchema = await createStoreDialectAdapter(dialect).migrationTableSchema(db);
-  const migrator = new Migrator({
-    db,
-    provider: new KaiwaMigrationProvider(dialect, modules),
-    allowUnorderedMigrations: true,
-    ...(migrationTableSchema ? { migrationTableSchema } : {}),
-  });
+  const migrator = await kaiwaMigrator(db, dialect, { modules, allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === 'Error');

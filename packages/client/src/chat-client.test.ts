@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import type { Message } from '@kaiwa/protocol';
 import type { KaiwaServer } from '@kaiwa/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -300,13 +301,65 @@ describe('KaiwaChatClient against a reference server', () => {
     clients.push(chat);
     await chat.start();
     await chat.openRoom(room.id);
-    // The prefetched page is what the room opens with; the one request after it is the top-up, not awaited.
-    expect(asked).toEqual(['{"limit":50}', '{"limit":50}']);
+    // The prefetched page is what the room opens with; the one request after it is the top-up, once the
+    // subscription stands, and not awaited.
+    await eventually(() => expect(asked).toEqual(['{"limit":50}', '{"limit":50}']));
     expect(chat.state.timeline(room.id).length).toBeGreaterThanOrEqual(50);
     expect(chat.state.rooms.get(room.id)?.hasOlder).toBe(true);
     await eventually(() => expect(chat.state.timeline(room.id).at(-1)?.id).toBe(late.id));
     expect(chat.state.rooms.get(room.id)?.hasOlder).toBe(true);
   });
+  it('joins a room and opens it at once, and misses nothing stored between its history read and its subscription', async () => {
+    const room = await ada.createRoom({ kind: 'channel', name: 'joined-and-opened', topic: '' });
+    await ada.rest.sendMessage(room.id, { text: 'before the join' });
+    const rest = new KaiwaRestClient({ baseUrl });
+    await rest.login('grace', PASSWORD);
+    // The subscription reaches the server only after the history was read and Ada sent one more message: the
+    // order a slow socket next to a fast REST request can give.
+    let late: Promise<Message> | undefined;
+    let readAndSent: () => void = () => undefined;
+    const historyRead = new Promise<void>((resolve) => {
+      readAndSent = resolve;
+    });
+    const page = rest.messagePage.bind(rest);
+    rest.messagePage = async (id, query) => {
+      const result = await page(id, query);
+      if (id === room.id && !late) {
+        late = ada.rest.sendMessage(room.id, { text: 'sent in between' });
+        await late;
+        readAndSent();
+      }
+      return result;
+    };
+    class SubscribingLate extends WebSocket {
+      override send(data: string): void {
+        const frame = JSON.parse(data) as { type: string; roomId?: string };
+        if (frame.type === 'subscribe' && frame.roomId === room.id) {
+          void historyRead.then(() => super.send(data));
+          return;
+        }
+        super.send(data);
+      }
+    }
+    const chat = new KaiwaChatClient({ rest, WebSocket: SubscribingLate });
+    clients.push(chat);
+    await chat.start();
+    await eventually(() => expect(chat.connection.state).toBe('online'));
+    await chat.joinRoom(room);
+    await chat.openRoom(room.id);
+    const sent = await late!;
+    await eventually(() =>
+      expect(chat.state.timeline(room.id).map((message) => message.text)).toEqual([
+        'before the join',
+        'sent in between',
+      ]),
+    );
+    expect(chat.state.timeline(room.id).at(-1)?.id).toBe(sent.id);
+    // And what comes after the subscription arrives live.
+    const after = await ada.rest.sendMessage(room.id, { text: 'after' });
+    await eventually(() => expect(chat.state.timeline(room.id).at(-1)?.id).toBe(after.id));
+  });
+
   it('starts with the room list asked for before it started, and asks again when that request failed', async () => {
     const room = await ada.createRoom({ kind: 'channel', name: 'listed-early', topic: '' });
     await grace.joinRoom(room);

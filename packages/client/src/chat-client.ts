@@ -145,6 +145,8 @@ export class KaiwaChatClient {
   /** The last problem worth telling the user about (cleared by them). */
   notice: string | null = null;
   readonly #subscribed = new Set<string>();
+  /** Rooms whose newest history page is read again once their subscription stands. */
+  readonly #topUpWhenSubscribed = new Set<string>();
   readonly #userRequests = new Map<string, Promise<void>>();
   readonly #ackTimers = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #readTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -376,6 +378,7 @@ export class KaiwaChatClient {
     const room = await this.rest.createRoom(input);
     // Shown at once; the list (with my membership) follows.
     this.state.upsertRoom(room);
+    this.#subscribe(room.id);
     this.loadRooms().catch(() => undefined);
     return room;
   }
@@ -388,6 +391,7 @@ export class KaiwaChatClient {
   async joinRoom(room: Room): Promise<void> {
     const membership = await this.rest.joinRoom(room.id);
     this.state.upsertRoom(room, membership);
+    this.#subscribe(room.id);
     this.loadRooms().catch(() => undefined);
   }
 
@@ -402,6 +406,7 @@ export class KaiwaChatClient {
     const room = await this.rest.openDirectRoom(userId);
     this.state.upsertRoom(room);
     this.state.setMembers(room.id, [this.me.id, userId]);
+    this.#subscribe(room.id);
     this.loadRooms().catch(() => undefined);
     return room;
   }
@@ -448,21 +453,39 @@ export class KaiwaChatClient {
       if (page) {
         this.ensureUsers(page.messages.map((message) => message.authorId));
         this.state.mergeHistory(roomId, page);
-        // Asked for before the room was subscribed: a message sent between the two would be in neither,
-        // so the newest page is asked for once more (merged by id), off the way to the first paint.
-        this.#history(roomId, { limit: HISTORY_PAGE }).then(
-          (again) => this.state.mergeRange(roomId, again.messages, again.hasMore),
-          () => undefined,
-        );
+        // Asked for before the room was subscribed: the newest page is asked for once more, off the way to
+        // the first paint (see #topUpOnceSubscribed).
+        this.#topUpOnceSubscribed(roomId, true);
         return;
       }
     }
+    // Read before the subscription stands: a message stored between the read and the subscription would
+    // be in neither.
+    this.#topUpOnceSubscribed(roomId, this.state.rooms.get(roomId)?.lastSeq === null);
     try {
       const page = await this.#history(roomId, { limit: HISTORY_PAGE });
       this.state.mergeHistory(roomId, page);
     } catch (error) {
       this.#report('could not load the messages', error);
     }
+  }
+
+  /**
+   * For a history page read before the room's subscription stood (`readEarly`): once it stands, the newest
+   * page is read again and merged by id, so a message stored between the first read and the subscription is
+   * not lost (the server replays only what came after the subscription's start, and a room subscribed to
+   * for the first time starts at its newest event).
+   */
+  #topUpOnceSubscribed(roomId: string, readEarly: boolean): void {
+    if (!readEarly) return;
+    if (this.state.rooms.get(roomId)?.lastSeq === null) {
+      this.#topUpWhenSubscribed.add(roomId);
+      return;
+    }
+    this.#history(roomId, { limit: HISTORY_PAGE }).then(
+      (again) => this.state.mergeRange(roomId, again.messages, again.hasMore),
+      () => undefined,
+    );
   }
 
   /** The page before the oldest message shown (infinite scroll upwards). */
@@ -833,6 +856,7 @@ export class KaiwaChatClient {
       case 'subscribed': {
         const first = this.state.rooms.get(frame.roomId)?.lastSeq === null;
         this.state.subscribed(frame.room, frame.fromSeq);
+        if (this.#topUpWhenSubscribed.delete(frame.roomId)) this.#topUpOnceSubscribed(frame.roomId, true);
         // Messages sent before this point are counted by the server, later ones by their events.
         if (first) this.#refreshUnreadSoon();
         return;

@@ -221,12 +221,33 @@ describe('streamed assistant replies', () => {
 
 describe('ChatState.mergeRange', () => {
   it('adds a range from further back and takes its hasOlder; a range inside what is loaded keeps it', () => {
-    const state = subscribedState();
+    const state = subscribedState(60);
     state.mergeHistory(room.id, { messages: [message('m50'), message('m51')], hasMore: true });
     state.mergeRange(room.id, [message('m10'), message('m11'), message('m50')], false);
     expect(state.timeline(room.id).map((each) => each.id)).toEqual(['m10', 'm11', 'm50', 'm51']);
     expect(state.rooms.get(room.id)?.hasOlder).toBe(false);
     state.mergeRange(room.id, [message('m12'), message('m13')], true);
     expect(state.rooms.get(room.id)?.hasOlder).toBe(false);
+  });
+
+  it('leaves a message newer than the last event applied to its event, which then counts and notifies', () => {
+    const state = subscribedState(5);
+    const live: string[] = [];
+    state.onLiveMessage((arrived) => live.push(arrived.id));
+    const mention = message('m7', { seq: 6, mentions: { userIds: [me.id], room: false, here: false } });
+    // A page read just after the message was stored, before its event arrived.
+    state.mergeHistory(room.id, { messages: [message('m5', { seq: 5 }), mention], hasMore: false });
+    expect(state.timeline(room.id).map((each) => each.id)).toEqual(['m5']);
+    expect(state.applyEvent(event('message.created', { message: mention }))).toBe('applied');
+    expect(state.timeline(room.id).map((each) => each.id)).toEqual(['m5', 'm7']);
+    expect(live).toEqual(['m7']);
+    const entry = state.rooms.get(room.id)!;
+    expect([entry.unread, entry.mentions]).toEqual([1, 1]);
+    // Before the room's events stream in, a page is taken whole.
+    const fresh = new ChatState();
+    fresh.me = me;
+    fresh.upsertRoom(room);
+    fresh.mergeHistory(room.id, { messages: [mention], hasMore: false });
+    expect(fresh.timeline(room.id).map((each) => each.id)).toEqual(['m7']);
   });
 });

@@ -389,6 +389,16 @@ export class ChatState {
     return true;
   }
 
+  /**
+   * A message read from history. Once the room's events stream in (its lastSeq known), a message newer than
+   * the last event applied is left to its own event, which comes next: taken from the page first, it would
+   * make its event look like a repeat, which counts no unread and notifies nobody.
+   */
+  #insertRead(entry: RoomEntry, message: Message): void {
+    if (entry.lastSeq !== null && message.seq > entry.lastSeq) return;
+    this.#insert(entry, message, false);
+  }
+
   #settleOutbox(message: Message): void {
     if (message.clientMessageId && message.authorId === this.me?.id) {
       if (this.outbox.delete(message.clientMessageId)) this.changed();
@@ -444,7 +454,7 @@ export class ChatState {
   mergeHistory(roomId: string, page: MessagePage, options: { threadRootId?: string } = {}): void {
     const entry = this.rooms.get(roomId);
     if (!entry) return;
-    for (const message of page.messages) this.#insert(entry, message, false);
+    for (const message of page.messages) this.#insertRead(entry, message);
     if (options.threadRootId) {
       const thread = entry.threads.get(options.threadRootId) ?? {
         loaded: false,
@@ -478,7 +488,7 @@ export class ChatState {
     const entry = this.rooms.get(roomId);
     if (!entry) return;
     const oldestBefore = entry.historyLoaded ? this.timeline(roomId)[0] : undefined;
-    for (const message of messages) this.#insert(entry, message, false);
+    for (const message of messages) this.#insertRead(entry, message);
     const oldest = messages.reduce<Message | undefined>(
       (first, message) => (!first || message.id < first.id ? message : first),
       undefined,

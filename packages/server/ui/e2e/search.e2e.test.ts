@@ -62,8 +62,15 @@ if (chromiumSkipReason) {
       await page.getByRole('button', { name: 'Search messages' }).click();
       const box = page.getByRole('combobox', { name: 'Search messages' });
       await box.fill(query);
-      // The index may lag a moment behind the last send (SQLite's deferred index).
-      await page.getByRole('dialog', { name: 'Search messages' }).getByRole('option').first().waitFor();
+      // The results of this query, not of the last one (the search opens with the last query, and shows its
+      // results until this one's arrive); the index may lag a moment behind the last send (SQLite's deferred
+      // index).
+      await page
+        .getByRole('dialog', { name: 'Search messages' })
+        .getByRole('option')
+        .locator('mark', { hasText: query })
+        .first()
+        .waitFor();
     }
 
     it('searches, jumps into history, opens permalinks and switches rooms', {

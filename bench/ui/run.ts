@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { brotliCompressSync, constants } from 'node:zlib';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { buildServer, type KaiwaServer } from '../../packages/server/src/app.js';
 import { loadConfig } from '../../packages/server/src/config.js';
 import { chromiumSkipReason, launchChromium } from '../../packages/server/ui/e2e/chromium.js';
@@ -21,7 +21,11 @@ import { summarizeTrace } from './trace-summary.js';
  *  - shell: a cold load of `/` in a fresh browser context (no cache, no session): first paint and first
  *    contentful paint (`paint` entries), and when the sign-in form is there;
  *  - open: after signing in, a new page navigates to `/rooms/<id>`: the time from navigation until the
- *    newest message is inside the visible part of the timeline (checked every frame);
+ *    newest message is inside the visible part of the timeline (checked every frame), with no view of the
+ *    room kept by an earlier page (kept-view.ts);
+ *  - reopen: that page stays 2 s, closes, and a new page opens the room again (a reload, a reopened app):
+ *    when the newest message is on the screen — in the kept view or the app's rows, whichever first — and
+ *    when the app's own rows show it;
  *  - scroll-back: the page scrolls the timeline up by `--step` px every animation frame (a fast, steady
  *    fling; older pages load at the top as they do for a reader) until `--load` messages are loaded;
  *    every frame's gap is recorded, long animation frames counted, and the DOM size read at the end.
@@ -209,8 +213,21 @@ const PAGE_PROBE = `(() => {
     }
     return response;
   };
-  const newest = new URLSearchParams(location.hash.slice(1)).get('bench-newest');
+  const wanted = new URLSearchParams(location.hash.slice(1));
+  const newest = wanted.get('bench-newest');
   if (!newest) return;
+  // A first open: what an earlier page of this browser kept of the room (kept-view.ts) is not there.
+  if (wanted.has('bench-fresh')) localStorage.removeItem('kaiwa.keptView');
+  // The kept view is in a closed shadow root, out of reach of document queries: its root is taken here.
+  const shadowRoots = [];
+  const attachShadow = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (init) {
+    const shadow = attachShadow.call(this, init);
+    shadowRoots.push(shadow);
+    return shadow;
+  };
+  window.__bench.keptAt = 0;
+  window.__bench.keptChars = (localStorage.getItem('kaiwa.keptView') ?? '').length;
   const longFrames = [];
   try {
     new PerformanceObserver((list) => {
@@ -228,7 +245,18 @@ const PAGE_PROBE = `(() => {
       }
     }).observe({ type: 'long-animation-frame', buffered: true });
   } catch {}
+  const inView = (within) => {
+    const element = within.querySelector('[data-message-id="' + newest + '"]');
+    const scroller = within.querySelector('.room .message-scroller');
+    if (!element || !scroller) return false;
+    const box = element.getBoundingClientRect();
+    const view = scroller.getBoundingClientRect();
+    return box.height > 0 && box.top >= view.top - 1 && box.bottom <= view.bottom + 1;
+  };
   const check = () => {
+    if (window.__bench.keptAt === 0 && shadowRoots.some((shadow) => shadow.host.isConnected && inView(shadow))) {
+      window.__bench.keptAt = performance.now();
+    }
     const element = document.querySelector('[data-message-id="' + newest + '"]');
     const scroller = document.querySelector('.room .message-scroller');
     if (element && scroller) {
@@ -300,6 +328,10 @@ interface ScrollResult {
 /** What the probe saw of the open: when the newest message was visible, and the requests and frames before. */
 interface OpenProbe {
   visibleAt: number;
+  /** When the kept view (kept-view.ts) showed the newest message; 0 when none was shown. */
+  keptAt: number;
+  /** The size of the kept view in localStorage as the page started (characters of JSON). */
+  keptChars: number;
   historyAt: number;
   requests: Record<string, { start: number; end: number } | undefined>;
   longFrames: {
@@ -326,6 +358,12 @@ interface RunResult {
   openLongFrames: number;
   openLongMs: number;
   open: number;
+  /** Reopened (a new page, after the first had been open a while): the newest message on the screen, in the kept view or the app's rows. */
+  reopenShown: number;
+  /** Reopened: the app's own rows with the newest message visible. */
+  reopenApp: number;
+  /** The kept view the reopen started with: characters of JSON in localStorage. */
+  keptChars: number;
   scrollMs: number;
   loaded: number;
   frames: number;
@@ -378,6 +416,19 @@ async function traced<T>(
   }
 }
 
+/** Navigates `page` to `address` and waits until the app shows the newest message; what the probe saw. */
+async function openRoom(page: Page, address: string): Promise<OpenProbe> {
+  await page.goto(address);
+  // (Polled in the page: the CSP forbids the string evaluation waitForFunction would use.)
+  return page.evaluate<OpenProbe>(`new Promise((done) => {
+    const check = () => (window.__bench.visibleAt > 0 ? setTimeout(() => done({
+      ...window.__bench,
+      longFrames: window.__bench.longFrames.filter((entry) => entry.startTime < window.__bench.visibleAt),
+    }), 300) : setTimeout(check, 20));
+    check();
+  })`);
+}
+
 async function measureRun(
   browser: Browser,
   baseUrl: string,
@@ -403,25 +454,21 @@ async function measureRun(
     await shell.getByRole('navigation', { name: 'Rooms' }).waitFor();
     await shell.close();
 
-    // Open: a new page (bundle cached, session stored) navigates straight to the room.
+    // Open: a new page (bundle cached, session stored) navigates straight to the room, with no view of it
+    // kept by an earlier page.
+    const first = await context.newPage();
+    first.setDefaultTimeout(WAIT_MS);
+    const open = await traced(browser, baseUrl, tracePrefix && `${tracePrefix}-open.json`, 'open', () =>
+      openRoom(first, `${baseUrl}/rooms/${roomId}#bench-newest=${newestId}&bench-fresh`),
+    );
+    // Reopen: that page was open a while (it keeps its view a second after it last changed), is closed,
+    // and a new one opens the room again, as a reload or a reopened app does.
+    await first.waitForTimeout(2_000);
+    await first.close();
     const page = await context.newPage();
     page.setDefaultTimeout(WAIT_MS);
-    const open = await traced(
-      browser,
-      baseUrl,
-      tracePrefix && `${tracePrefix}-open.json`,
-      'open',
-      async () => {
-        await page.goto(`${baseUrl}/rooms/${roomId}#bench-newest=${newestId}`);
-        // (Polled in the page: the CSP forbids the string evaluation waitForFunction would use.)
-        return page.evaluate<OpenProbe>(`new Promise((done) => {
-        const check = () => (window.__bench.visibleAt > 0 ? setTimeout(() => done({
-          ...window.__bench,
-          longFrames: window.__bench.longFrames.filter((entry) => entry.startTime < window.__bench.visibleAt),
-        }), 300) : setTimeout(check, 20));
-        check();
-      })`);
-      },
+    const reopen = await traced(browser, baseUrl, tracePrefix && `${tracePrefix}-reopen.json`, 'reopen', () =>
+      openRoom(page, `${baseUrl}/rooms/${roomId}#bench-newest=${newestId}`),
     );
     // Let the first page settle (its images, the read marker) before scrolling.
     await page.waitForTimeout(200);
@@ -448,6 +495,9 @@ async function measureRun(
       openLongFrames: open.longFrames.length,
       openLongMs: open.longFrames.reduce((sum, entry) => sum + entry.duration, 0),
       open: open.visibleAt,
+      reopenShown: reopen.keptAt > 0 ? Math.min(reopen.keptAt, reopen.visibleAt) : reopen.visibleAt,
+      reopenApp: reopen.visibleAt,
+      keptChars: reopen.keptChars,
       scrollMs: scroll.ms,
       loaded: scroll.loaded,
       frames: gaps.length,
@@ -489,6 +539,14 @@ const ROWS: { key: Exclude<keyof RunResult, 'openDetail'>; label: string; unit: 
   { key: 'openLongFrames', label: 'Open room: long animation frames before visible', unit: '', p95: false },
   { key: 'openLongMs', label: 'Open room: their total duration', unit: 'ms', p95: false },
   { key: 'open', label: 'Open room: newest message visible', unit: 'ms', p95: true },
+  {
+    key: 'reopenShown',
+    label: 'Reopen room: newest message on the screen (view kept)',
+    unit: 'ms',
+    p95: true,
+  },
+  { key: 'reopenApp', label: "Reopen room: the app's own rows visible", unit: 'ms', p95: true },
+  { key: 'keptChars', label: 'Reopen room: size of the kept view (characters)', unit: '', p95: false },
   { key: 'scrollMs', label: `Scroll-back: time to load ${loadTarget} messages`, unit: 'ms', p95: true },
   { key: 'frames', label: 'Scroll-back: frames', unit: '', p95: false },
   { key: 'frameP50', label: 'Scroll-back: frame time p50', unit: 'ms', p95: false },
@@ -569,7 +627,7 @@ try {
       const result = await measureRun(browser, baseUrl, roomId, newestId);
       results[index]!.push(result);
       progress.push(
-        `${builds[index]!.label}: FCP ${result.firstContentfulPaint.toFixed(0)} ms, open ${result.open.toFixed(0)} ms (script ${result.openScript.toFixed(0)}, session ${result.openSession.toFixed(0)}, rooms ${result.openRooms.toFixed(0)}, history ${result.openHistory.toFixed(0)}; ${result.openLongFrames} long frames ${result.openLongMs.toFixed(0)} ms), scroll-back p95 ${result.frameP95.toFixed(1)} ms, ${result.droppedFrames} dropped, ${result.rows} rows`,
+        `${builds[index]!.label}: FCP ${result.firstContentfulPaint.toFixed(0)} ms, reopen ${result.reopenShown.toFixed(0)}/${result.reopenApp.toFixed(0)} ms, open ${result.open.toFixed(0)} ms (script ${result.openScript.toFixed(0)}, session ${result.openSession.toFixed(0)}, rooms ${result.openRooms.toFixed(0)}, history ${result.openHistory.toFixed(0)}; ${result.openLongFrames} long frames ${result.openLongMs.toFixed(0)} ms), scroll-back p95 ${result.frameP95.toFixed(1)} ms, ${result.droppedFrames} dropped, ${result.rows} rows`,
       );
     }
     console.error(`run ${run}/${runs}: ${progress.join('; ')}`);

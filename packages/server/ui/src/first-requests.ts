@@ -6,6 +6,7 @@ import {
   prefetchRooms,
 } from '@kaiwa/client';
 import type { ServerInfo, User } from '@kaiwa/protocol';
+import { roomOfPath, showKeptView } from './kept-view';
 import { rememberedRoom } from './navigation';
 import { offlineReadingFetch } from './offline-reads';
 
@@ -30,9 +31,9 @@ export const api = new KaiwaRestClient({ fetch: offlineReadingFetch });
 function startingRequests(): StartingRequests | undefined {
   const userId = api.session?.user.id;
   if (!userId || api.session?.user.forcePasswordChange) return;
-  const roomId =
-    /^\/rooms\/([0-9A-Za-z]+)\/?$/.exec(location.pathname)?.[1] ??
-    (location.pathname === '/' ? rememberedRoom(userId) : null);
+  const roomId = roomOfPath(location.pathname) ?? (location.pathname === '/' ? rememberedRoom(userId) : null);
+  // What this browser last showed of the room, on the screen until the app's own rows replace it.
+  showKeptView(userId, roomId);
   return {
     userId,
     rooms: prefetchRooms(api),

@@ -1,4 +1,5 @@
 import type { FetchFunction } from '@kaiwa/client';
+import { forgetKeptView } from './kept-view';
 
 /*
  * Offline reading of the API: a few GET answers (the server's description, the signed-in user, the room list
@@ -97,9 +98,13 @@ async function forgetOldMessagePages(cache: Cache): Promise<void> {
   await Promise.all(pages.slice(0, -MESSAGE_PAGES_KEPT).map((key) => cache.delete(key)));
 }
 
-/** Forgets the API answers kept for offline reading, so the next person on this browser never sees them. */
+/**
+ * Forgets the API answers kept for offline reading and the kept view (kept-view.ts), so the next person on
+ * this browser never sees them.
+ */
 export function forgetOfflineData(): void {
   generation += 1;
+  forgetKeptView();
   // A worker of an earlier build (which kept these answers itself) stops keeping those on their way.
   navigator.serviceWorker?.controller?.postMessage({ type: 'kaiwa-forget' });
   if (typeof caches === 'undefined') return;

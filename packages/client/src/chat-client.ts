@@ -398,7 +398,7 @@ export class KaiwaChatClient {
   async leaveRoom(roomId: string): Promise<void> {
     await this.rest.leaveRoom(roomId);
     this.realtime.send({ type: 'unsubscribe', roomId });
-    this.#subscribed.delete(roomId);
+    this.#unsubscribed(roomId);
     this.state.removeRoom(roomId);
   }
 
@@ -455,13 +455,13 @@ export class KaiwaChatClient {
         this.state.mergeHistory(roomId, page);
         // Asked for before the room was subscribed: the newest page is asked for once more, off the way to
         // the first paint (see #topUpOnceSubscribed).
-        this.#topUpOnceSubscribed(roomId, true);
+        this.#topUpOnceSubscribed(roomId);
         return;
       }
     }
     // Read before the subscription stands: a message stored between the read and the subscription would
-    // be in neither.
-    this.#topUpOnceSubscribed(roomId, this.state.rooms.get(roomId)?.lastSeq === null);
+    // be in neither, so the newest page is read again once it stands.
+    if (this.state.rooms.get(roomId)?.lastSeq === null) this.#topUpWhenSubscribed.add(roomId);
     try {
       const page = await this.#history(roomId, { limit: HISTORY_PAGE });
       this.state.mergeHistory(roomId, page);
@@ -471,21 +471,27 @@ export class KaiwaChatClient {
   }
 
   /**
-   * For a history page read before the room's subscription stood (`readEarly`): once it stands, the newest
-   * page is read again and merged by id, so a message stored between the first read and the subscription is
-   * not lost (the server replays only what came after the subscription's start, and a room subscribed to
-   * for the first time starts at its newest event).
+   * For a history page read before the room's subscription stood: once it stands (now, or when its
+   * `subscribed` arrives), the newest page is read again and merged by id, so a message stored between the
+   * first read and the subscription is not lost (the server replays only what came after the subscription's
+   * start, and a room subscribed to for the first time starts at its newest event).
    */
-  #topUpOnceSubscribed(roomId: string, readEarly: boolean): void {
-    if (!readEarly) return;
-    if (this.state.rooms.get(roomId)?.lastSeq === null) {
-      this.#topUpWhenSubscribed.add(roomId);
-      return;
-    }
+  #topUpOnceSubscribed(roomId: string): void {
+    if (this.state.rooms.get(roomId)?.lastSeq === null) this.#topUpWhenSubscribed.add(roomId);
+    else this.#readNewestAgain(roomId);
+  }
+
+  #readNewestAgain(roomId: string): void {
     this.#history(roomId, { limit: HISTORY_PAGE }).then(
       (again) => this.state.mergeRange(roomId, again.messages, again.hasMore),
       () => undefined,
     );
+  }
+
+  /** Forgets what the client does for a room's subscription: it was left, lost or starts over. */
+  #unsubscribed(roomId: string): void {
+    this.#subscribed.delete(roomId);
+    this.#topUpWhenSubscribed.delete(roomId);
   }
 
   /** The page before the oldest message shown (infinite scroll upwards). */
@@ -810,7 +816,7 @@ export class KaiwaChatClient {
       })
       .catch((error: unknown) => {
         if (!(error instanceof RealtimeError) || error.code === 'disconnected') return;
-        this.#subscribed.delete(roomId);
+        this.#unsubscribed(roomId);
         if (error.code === 'not_found' || error.code === 'forbidden') {
           this.state.removeRoom(roomId);
         } else if (error.code === 'validation_failed') {
@@ -856,7 +862,7 @@ export class KaiwaChatClient {
       case 'subscribed': {
         const first = this.state.rooms.get(frame.roomId)?.lastSeq === null;
         this.state.subscribed(frame.room, frame.fromSeq);
-        if (this.#topUpWhenSubscribed.delete(frame.roomId)) this.#topUpOnceSubscribed(frame.roomId, true);
+        if (this.#topUpWhenSubscribed.delete(frame.roomId)) this.#readNewestAgain(frame.roomId);
         // Messages sent before this point are counted by the server, later ones by their events.
         if (first) this.#refreshUnreadSoon();
         return;
@@ -924,7 +930,7 @@ export class KaiwaChatClient {
         return;
       }
       case 'unsubscribed':
-        this.#subscribed.delete(frame.roomId);
+        this.#unsubscribed(frame.roomId);
         if (frame.reason === 'access_lost') this.state.removeRoom(frame.roomId);
         else if (frame.reason === 'error') setTimeout(() => this.#subscribe(frame.roomId), 1_000);
         return;
@@ -968,7 +974,7 @@ export class KaiwaChatClient {
         this.ensureUsers([event.payload.membership.userId]);
         return;
       case 'member.left':
-        if (event.payload.userId === this.state.me?.id) this.#subscribed.delete(event.roomId);
+        if (event.payload.userId === this.state.me?.id) this.#unsubscribed(event.roomId);
         return;
       default:
         return;

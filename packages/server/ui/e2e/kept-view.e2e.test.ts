@@ -144,6 +144,38 @@ if (skipReason) {
       await timeline.getByText('In the other room').waitFor();
       expect(await page.evaluate<number>(`window.__keptRoots.length`)).toBe(0);
 
+      // The app started at `/` (as the installed app is) opens the room shown last: its kept view shows there.
+      await expect
+        .poll(
+          () => page.evaluate<string | null>(`JSON.parse(localStorage.getItem('${KEY}') ?? 'null')?.roomId`),
+          {
+            timeout: 15_000,
+          },
+        )
+        .toBe(other.id);
+      let releaseAgain = () => {};
+      const heldAgain = new Promise<void>((resolve) => {
+        releaseAgain = resolve;
+      });
+      await page.route(/\/api\/v1\/rooms\/[^/]+\/messages/, async (route) => {
+        await heldAgain;
+        await route.continue();
+      });
+      await page.goto(`${app.baseUrl}/`);
+      await expect
+        .poll(() => page.evaluate<KeptNow | null>(KEPT_NOW).then((kept) => kept?.inView.at(-1)), {
+          timeout: 15_000,
+        })
+        .toBe('In the other room');
+      releaseAgain();
+      await timeline.getByText('In the other room').waitFor();
+      await expect
+        .poll(() => page.evaluate<boolean>(`document.getElementById('kaiwa-kept-view') === null`), {
+          timeout: 15_000,
+        })
+        .toBe(true);
+      await page.unroute(/\/api\/v1\/rooms\/[^/]+\/messages/);
+
       // Signing out deletes it.
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();

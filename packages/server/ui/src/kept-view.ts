@@ -67,7 +67,7 @@ function readKept(): KeptView | null {
 }
 
 /** The element the kept view is shown in, while it is. */
-let shown: { host: HTMLElement; roomId: string; since: number } | null = null;
+let shown: { host: HTMLElement; roomId: string; path: string; since: number } | null = null;
 
 /**
  * The rules the shadow root adds to the page's: the host covers the page until it is taken away; the
@@ -115,7 +115,7 @@ export function showKeptView(userId: string, roomId: string | null): boolean {
     for (const scroller of Array.from(app.querySelectorAll<HTMLElement>('.message-scroller'))) {
       scroller.scrollTop = scroller.scrollHeight;
     }
-    shown = { host, roomId, since: performance.now() };
+    shown = { host, roomId, path: location.pathname, since: performance.now() };
     return true;
   } catch {
     return false;
@@ -129,11 +129,13 @@ export function showKeptView(userId: string, roomId: string | null): boolean {
  */
 export function dropKeptViewWhenReplaced(root: HTMLElement): void {
   if (!shown) return;
-  const { roomId, since } = shown;
+  const { roomId, path, since } = shown;
+  // (At `/` the app shows the room shown last, and puts its address in the location bar.)
+  const elsewhere = () => location.pathname !== path && roomOfPath(location.pathname) !== roomId;
   const replaced = () =>
     root.querySelector('.room .message-scroller [data-message-id]') !== null ||
     root.querySelector('.auth-screen form') !== null ||
-    roomOfPath(location.pathname) !== roomId ||
+    elsewhere() ||
     performance.now() - since > SHOWN_AT_MOST_MS;
   const check = () => {
     if (!replaced()) {
